@@ -1,0 +1,147 @@
+"""The event model: what one row of the log says.
+
+This module is neutral ground: the store, the runtime, the projections and telemetry all use it
+and it imports none of them. A run's log begins with ``run.started`` (its payload names the
+thread, the graph and any fork origin) and closes with ``run.ended`` (its payload names the
+status); everything in between is whatever the runtime recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "EventType",
+    "NewEvent",
+    "RunStatus",
+    "StoredEvent",
+    "run_ended",
+    "run_started",
+]
+
+
+class EventType(StrEnum):
+    """The kinds of event the log holds."""
+
+    RUN_STARTED = "run.started"
+    RUN_ENDED = "run.ended"
+    TASK_STARTED = "task.started"
+    TASK_ENDED = "task.ended"
+    TASK_FAILED = "task.failed"
+    ROUTE = "route"
+    STATE_WRITE = "state.write"
+    CUSTOM = "custom"
+    CUSTOM_EVENT = "custom.event"
+    CHAT_STARTED = "chat.started"
+    CHAT_TOKEN = "chat.token"
+    CHAT_ENDED = "chat.ended"
+    TOOL_STARTED = "tool.started"
+    TOOL_ENDED = "tool.ended"
+    INTERRUPT = "interrupt"
+    RESUME = "resume"
+    CHECKPOINT = "checkpoint"
+
+
+class RunStatus(StrEnum):
+    """Where a run stands. Every status but ``running`` is final."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewEvent:
+    """An event about to be appended; the store gives it its seq, position and hash."""
+
+    type: str
+    """What happened: an :class:`EventType` value."""
+    payload: Any = None
+    """The event's data; encoded by the store's codec when appended."""
+    ts: datetime = field(default_factory=_now)
+    """When it happened (UTC)."""
+    step: int | None = None
+    """The super-step it belongs to, when it belongs to one."""
+    ns: str | None = None
+    """The subgraph namespace path (LangGraph's ``checkpoint_ns``), ``None`` at the root."""
+    node: str | None = None
+    """The node it concerns, if any."""
+    task_id: str | None = None
+    """The task it concerns, if any."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredEvent:
+    """An event as the log holds it."""
+
+    run_id: str
+    """The run it belongs to."""
+    thread_id: str
+    """The thread of that run."""
+    seq: int
+    """Its place in the run: 0, 1, 2, ... without gaps."""
+    position: int
+    """Its place in the whole log, across runs: increasing in commit order."""
+    type: str
+    """What happened: an :class:`EventType` value."""
+    payload: Any
+    """The decoded payload."""
+    ts: datetime
+    """When it happened (UTC)."""
+    step: int | None
+    """The super-step it belongs to, when it belongs to one."""
+    ns: str | None
+    """The subgraph namespace path, ``None`` at the root."""
+    node: str | None
+    """The node it concerns, if any."""
+    task_id: str | None
+    """The task it concerns, if any."""
+    hash: bytes
+    """SHA-256 chaining it to the event before it in its run."""
+
+
+def run_started(
+    *,
+    thread_id: str,
+    graph: str | None = None,
+    origin_run_id: str | None = None,
+    origin_checkpoint_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    ts: datetime | None = None,
+) -> NewEvent:
+    """Build the ``run.started`` event that must open every run.
+
+    Args:
+        thread_id: The thread (conversation) the run belongs to.
+        graph: The graph's name.
+        origin_run_id: For a fork or continuation, the run it starts from.
+        origin_checkpoint_id: The checkpoint of that run it starts from.
+        extra: Further fields for the payload (input, config, versions, ...).
+        ts: When the run started; now by default.
+    """
+    payload: dict[str, Any] = {"thread_id": thread_id, "graph": graph}
+    if origin_run_id is not None:
+        payload["origin"] = {"run_id": origin_run_id, "checkpoint_id": origin_checkpoint_id}
+    if extra:
+        payload.update(extra)
+    return NewEvent(type=EventType.RUN_STARTED, payload=payload, ts=ts or _now())
+
+
+def run_ended(status: RunStatus, *, error: Any = None, ts: datetime | None = None) -> NewEvent:
+    """Build the ``run.ended`` event that closes a run with a final ``status``."""
+    if status is RunStatus.RUNNING:
+        raise ValueError("run.ended needs a final status, not 'running'")
+    payload: dict[str, Any] = {"status": status.value}
+    if error is not None:
+        payload["error"] = error
+    return NewEvent(type=EventType.RUN_ENDED, payload=payload, ts=ts or _now())

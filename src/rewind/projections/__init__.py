@@ -1,0 +1,1 @@
+"""Pure folds from events to outputs: state, stream modes, history (coming next)."""

@@ -1,0 +1,82 @@
+"""The event store: rewind's one ordered log of everything runs do.
+
+Open one with :func:`open_store`::
+
+    async with await open_store("runs.db") as store:
+        await store.append(run_id, [run_started(thread_id="t1"), ...], expected_seq=0)
+        async for event in store.subscribe(run_id=run_id):
+            ...
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from rewind.store.base import EventStore, StoreOptions
+from rewind.store.codec import CODEC_VERSION, register_type
+from rewind.store.records import (
+    ChainReport,
+    Durability,
+    PruneReport,
+    RunRecord,
+    Snapshot,
+    ThreadRecord,
+)
+from rewind.store.sqlite import SqliteStore, open_sqlite
+from rewind.store.writer import AppendResult
+
+__all__ = [
+    "CODEC_VERSION",
+    "AppendResult",
+    "ChainReport",
+    "Durability",
+    "EventStore",
+    "PruneReport",
+    "RunRecord",
+    "Snapshot",
+    "SqliteStore",
+    "StoreOptions",
+    "ThreadRecord",
+    "open_sqlite",
+    "open_store",
+    "register_type",
+]
+
+_SQLITE_PREFIXES = ("sqlite+aiosqlite://", "sqlite+pysqlite://", "sqlite://")
+
+
+async def open_store(
+    target: str | os.PathLike[str] | None = None,
+    *,
+    durability: Durability = "async",
+    upgrade: bool = True,
+    options: StoreOptions | None = None,
+) -> EventStore:
+    """Open the event store at ``target``, creating it if needed.
+
+    Args:
+        target: A file path, a SQLAlchemy URL (``sqlite:///path``), or ``None`` /
+            ``":memory:"`` for a store in memory.
+        durability: Default durability of appends: ``sync``, ``async`` (default) or ``exit``.
+        upgrade: Migrate an older schema on open (otherwise refuse it).
+        options: Further tuning; its ``durability`` is overridden by ``durability``.
+    """
+    opts = options or StoreOptions()
+    if opts.durability != durability:
+        opts = replace(opts, durability=durability)
+    text = None if target is None else os.fspath(target)
+    if text is not None and "://" in text:
+        for prefix in _SQLITE_PREFIXES:
+            if text.startswith(prefix):
+                rest = text[len(prefix):]
+                text = rest[1:] if rest.startswith("/") else rest
+                text = text or ":memory:"
+                break
+        else:
+            scheme = text.split("://", 1)[0]
+            raise ValueError(
+                f"no rewind store backend for {scheme!r} URLs yet; use a SQLite path or "
+                "'sqlite:///path.db'"
+            )
+    return await open_sqlite(text, options=opts, upgrade=upgrade)

@@ -1,0 +1,730 @@
+"""The event store over SQLAlchemy Core: append, read, subscribe, snapshot, retain.
+
+Everything here is portable SQL. What only one database speaks (how a write transaction
+begins, vacuum, backup) lives in that backend's module, which subclasses :class:`EventStore`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self
+
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from rewind.errors import (
+    ConcurrencyError,
+    InvalidEventError,
+    RunEndedError,
+    StoreClosedError,
+    UnknownRunError,
+)
+from rewind.events import EventType, NewEvent, RunStatus, StoredEvent
+from rewind.store import codec, retention
+from rewind.store.chain import GENESIS, check_chain, event_hash, from_micros, to_micros
+from rewind.store.records import (
+    ChainReport,
+    Durability,
+    PruneReport,
+    RunRecord,
+    Snapshot,
+    ThreadRecord,
+)
+from rewind.store.schema import events, log_head, runs, snapshots
+from rewind.store.subscriptions import Page, SubscriptionHub
+from rewind.store.writer import (
+    AppendResult,
+    EncodedEvent,
+    GroupWriter,
+    PendingAppend,
+    RunStart,
+    result_before_commit,
+)
+
+__all__ = ["EventStore", "StoreOptions"]
+
+_DURABILITIES = ("sync", "async", "exit")
+_FINAL = frozenset(s.value for s in RunStatus if s is not RunStatus.RUNNING)
+_EVENT_COLUMNS = (
+    events.c.position, events.c.seq, events.c.type, events.c.ts, events.c.step, events.c.ns,
+    events.c.node, events.c.task_id, events.c.codec, events.c.payload, events.c.hash,
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoreOptions:
+    """How a store behaves; every field has a sensible default."""
+
+    durability: Durability = "async"
+    """Default durability of appends (LangGraph's names; ``async`` as in LangGraph)."""
+    max_group_events: int = 10_000
+    """Most events one group commit writes."""
+    subscriber_buffer: int = 4096
+    """Most live events a subscriber holds before it falls back to reading the store."""
+    read_page: int = 1000
+    """Events a subscriber reads from the store at a time."""
+    poll_interval: float = 0.025
+    """Seconds between looks at the log head for other processes' appends."""
+
+
+@dataclass(kw_only=True, slots=True)
+class _RunState:
+    next_seq: int
+    thread_id: str
+    ended: bool
+
+
+@dataclass(kw_only=True, slots=True)
+class _TxRun:
+    run_key: int
+    thread_id: str
+    next_seq: int
+    last_hash: bytes
+    ended: bool
+    new: bool = False
+    touched: bool = False
+    status: str = RunStatus.RUNNING.value
+    start: RunStart | None = None
+    created_us: int = 0
+    updated_us: int = 0
+    first_position: int = 0
+    last_position: int = 0
+
+
+class EventStore:
+    """The ordered event log of runs and threads.
+
+    Open one with :func:`rewind.store.open_store`; use it from one event loop, and close it
+    (``await store.aclose()`` or ``async with``) to make everything durable.
+    """
+
+    _write_options: Mapping[str, Any] = {}
+    _serialize = False
+    _poll_other_processes = True
+
+    def __init__(self, engine: AsyncEngine, *, url: str, options: StoreOptions) -> None:
+        if options.durability not in _DURABILITIES:
+            raise ValueError(f"durability must be one of {_DURABILITIES}, not {options.durability!r}")
+        self.url = url
+        """The database this store writes to."""
+        self.options = options
+        """How this store behaves."""
+        self._engine = engine
+        self._lock = asyncio.Lock() if self._serialize else None
+        self._runs: dict[str, _RunState] = {}
+        self._failed: dict[str, BaseException] = {}
+        self._closed = False
+        self._writer = GroupWriter(self._commit_group, self._forget_failed,
+                                   max_group_events=options.max_group_events)
+        self._hub = SubscriptionHub(
+            self._read_page,
+            self._read_head if self._poll_other_processes else None,
+            buffer_size=options.subscriber_buffer,
+            page_size=options.read_page,
+            poll_interval=options.poll_interval,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def durability(self) -> Durability:
+        """The default durability of appends."""
+        return self.options.durability
+
+    # --- connections --------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _txn(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        if self._closed and not write:
+            raise StoreClosedError("the store is closed; open a new one to read")
+        guard: AbstractAsyncContextManager[Any] = self._lock if self._lock else nullcontext()
+        async with guard, self._engine.connect() as conn:
+            if write and self._write_options:
+                conn = await conn.execution_options(**self._write_options)
+            async with conn.begin():
+                yield conn
+
+    # --- append -------------------------------------------------------------------------------
+
+    async def append(
+        self,
+        run_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_seq: int,
+        durability: Durability | None = None,
+    ) -> AppendResult:
+        """Append ``events`` to a run, atomically.
+
+        Args:
+            run_id: The run. Its first append (``expected_seq=0``) must begin with a
+                ``run.started`` event; its last event may be ``run.ended``.
+            events: The events, in order.
+            expected_seq: The seq the first event must get: the number of events the caller
+                knows the run to have.
+            durability: ``sync`` waits until the events are durable; ``async`` (the default)
+                returns at once; ``exit`` holds them until the run ends or :meth:`flush`.
+
+        Returns:
+            The seqs given, and the log positions when the append was durable on return.
+
+        Raises:
+            ConcurrencyError: ``expected_seq`` is stale; nothing of the batch is stored.
+            EncodingError: a payload cannot be encoded; nothing is stored.
+            InvalidEventError: the batch breaks the log's rules; nothing is stored.
+            UnknownRunError: ``expected_seq > 0`` for a run the store does not have.
+            RunEndedError: the run's ``run.ended`` event is already appended.
+        """
+        if self._closed:
+            raise StoreClosedError("the store is closed; open a new one to append")
+        mode = durability or self.options.durability
+        if mode not in _DURABILITIES:
+            raise ValueError(f"durability must be one of {_DURABILITIES}, not {mode!r}")
+        failed = self._failed.pop(run_id, None)
+        if failed is not None:
+            raise failed
+        start, end_status = _check_batch(run_id, events, expected_seq)
+        rows = [_encode(e) for e in events]
+        state = self._runs.get(run_id) or await self._load_run_state(run_id, expected_seq, start)
+        if state.ended:
+            raise RunEndedError(run_id)
+        if state.next_seq != expected_seq:
+            raise ConcurrencyError(run_id, expected_seq, state.next_seq)
+        state.next_seq += len(rows)
+        if end_status is not None:
+            state.ended = True
+            self._runs.pop(run_id, None)  # the cache holds running runs only
+        pending = PendingAppend(run_id=run_id, thread_id=state.thread_id, first_seq=expected_seq,
+                                rows=rows, start=start, end_status=end_status, durability=mode)
+        if mode == "sync":
+            pending.future = asyncio.get_running_loop().create_future()
+        self._writer.submit(pending)
+        if pending.future is not None:
+            return await pending.future
+        return result_before_commit(pending)
+
+    async def _load_run_state(
+        self, run_id: str, expected_seq: int, start: RunStart | None
+    ) -> _RunState:
+        async with self._txn() as conn:
+            row = (await conn.execute(
+                select(runs.c.thread_id, runs.c.last_seq, runs.c.status)
+                .where(runs.c.run_id == run_id)
+            )).first()
+        if run_id in self._runs:  # another task loaded it meanwhile
+            return self._runs[run_id]
+        if row is None:
+            if expected_seq > 0 or start is None:
+                raise UnknownRunError(run_id)
+            state = _RunState(next_seq=0, thread_id=start.thread_id, ended=False)
+        else:
+            state = _RunState(next_seq=row.last_seq + 1, thread_id=row.thread_id,
+                              ended=row.status in _FINAL)
+        if not state.ended:
+            self._runs[run_id] = state
+        return state
+
+    def _forget_failed(self, pending: PendingAppend, error: BaseException) -> None:
+        # The in-memory seq of this run can no longer be trusted: reload it next time.
+        self._runs.pop(pending.run_id, None)
+        if pending.future is None:
+            self._failed.setdefault(pending.run_id, error)
+
+    async def flush(self) -> None:
+        """Return when everything appended before this call is durable.
+
+        Raises the first failure of a background (``async``/``exit``) append since the last
+        flush, if any.
+        """
+        await self._writer.flush()
+
+    async def _commit_group(self, group: list[PendingAppend]) -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = [None] * len(group)
+        publish = self._hub.active
+        fresh: list[tuple[_TxRun, str, int, int, EncodedEvent, bytes]] = []
+        async with self._txn(write=True) as conn:
+            head = (await conn.execute(select(log_head.c.position))).scalar_one()
+            tx = await _load_tx_runs(conn, {p.run_id for p in group})
+            next_key: int | None = None
+            rows: list[dict[str, Any]] = []
+            pos = head
+            for i, p in enumerate(group):
+                st = tx.get(p.run_id)
+                if st is None and p.start is not None:
+                    if next_key is None:
+                        next_key = (await conn.execute(select(func.max(runs.c.run_key)))).scalar()
+                        next_key = next_key or 0
+                    next_key += 1
+                    st = tx[p.run_id] = _TxRun(
+                        run_key=next_key, thread_id=p.thread_id, next_seq=0, last_hash=GENESIS,
+                        ended=False, new=True, start=p.start, created_us=p.rows[0][1],
+                        first_position=pos + 1,
+                    )
+                error = _tx_check(p, st)
+                if error is not None:
+                    outcomes[i] = error
+                    continue
+                assert st is not None
+                prev, first = st.last_hash, pos + 1
+                for k, row in enumerate(p.rows):
+                    seq, pos = p.first_seq + k, pos + 1
+                    type_, ts_us, step, ns, node, task_id, version, payload = row
+                    prev = event_hash(prev, p.run_id, seq, type_, ts_us, step, ns, node, task_id,
+                                      version, payload)
+                    rows.append({"position": pos, "run_key": st.run_key, "seq": seq,
+                                 "type": type_, "ts": ts_us, "step": step, "ns": ns, "node": node,
+                                 "task_id": task_id, "codec": version, "payload": payload,
+                                 "hash": prev})
+                    if publish:
+                        fresh.append((st, p.run_id, seq, pos, row, prev))
+                p.positions = range(first, pos + 1)
+                st.next_seq += len(p.rows)
+                st.last_hash, st.last_position, st.touched = prev, pos, True
+                st.updated_us = p.rows[-1][1]
+                if p.end_status is not None:
+                    st.status, st.ended = p.end_status, True
+            if rows:
+                await _write_runs(conn, tx)
+                await conn.execute(insert(events), rows)
+                await conn.execute(update(log_head).values(position=pos))
+        if fresh:
+            self._hub.publish(head, pos, [_fresh_event(*item) for item in fresh])
+        return outcomes
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def read(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        until_seq: int | None = None,
+        types: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        """The events of one run in seq order: those after ``after_seq`` up to ``until_seq``.
+
+        Raises:
+            UnknownRunError: the store has no such run.
+        """
+        await self._writer.drain()
+        async with self._txn() as conn:
+            run = await self._run_row(conn, run_id)
+            query = select(*_EVENT_COLUMNS).where(events.c.run_key == run.run_key)
+            if after_seq is not None:
+                query = query.where(events.c.seq > after_seq)
+            if until_seq is not None:
+                query = query.where(events.c.seq <= until_seq)
+            if types is not None:
+                query = query.where(events.c.type.in_([str(t) for t in types]))
+            query = query.order_by(events.c.seq).limit(limit)
+            result = await conn.execute(query)
+            return [_stored(r, run_id, run.thread_id) for r in result]
+
+    async def read_all(
+        self, *, after_position: int | None = None, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Events of every run in log order, after ``after_position``."""
+        await self._writer.drain()
+        async with self._txn() as conn:
+            return await _read_joined(conn, after=after_position or 0, limit=limit)
+
+    async def head(self) -> int:
+        """The newest position given out (0 for an empty log)."""
+        await self._writer.drain()
+        return await self._read_head()
+
+    async def _read_head(self) -> int:
+        async with self._txn() as conn:
+            return int((await conn.execute(select(log_head.c.position))).scalar_one())
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """The record of one run.
+
+        Raises:
+            UnknownRunError: the store has no such run.
+        """
+        await self._writer.drain()
+        async with self._txn() as conn:
+            return _run_record(await self._run_row(conn, run_id))
+
+    async def list_runs(
+        self,
+        *,
+        thread_id: str | None = None,
+        status: RunStatus | str | None = None,
+        graph_name: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: int | None = None,
+        oldest_first: bool = False,
+    ) -> list[RunRecord]:
+        """Runs matching every filter given, newest first (or oldest first)."""
+        await self._writer.drain()
+        query = select(runs)
+        if thread_id is not None:
+            query = query.where(runs.c.thread_id == thread_id)
+        if status is not None:
+            query = query.where(runs.c.status == RunStatus(status).value)
+        if graph_name is not None:
+            query = query.where(runs.c.graph_name == graph_name)
+        if created_after is not None:
+            query = query.where(runs.c.created_at > to_micros(created_after))
+        if created_before is not None:
+            query = query.where(runs.c.created_at < to_micros(created_before))
+        order = (runs.c.created_at, runs.c.run_key)
+        query = query.order_by(*(order if oldest_first else (c.desc() for c in order)))
+        async with self._txn() as conn:
+            return [_run_record(r) for r in await conn.execute(query.limit(limit))]
+
+    async def list_threads(self, *, limit: int | None = None) -> list[ThreadRecord]:
+        """Threads, the most recently updated first."""
+        await self._writer.drain()
+        ranked = select(
+            runs.c.thread_id, runs.c.run_id, runs.c.status,
+            func.row_number().over(partition_by=runs.c.thread_id,
+                                   order_by=(runs.c.created_at.desc(), runs.c.run_key.desc()))
+            .label("rank"),
+            func.min(runs.c.created_at).over(partition_by=runs.c.thread_id).label("created"),
+            func.max(runs.c.updated_at).over(partition_by=runs.c.thread_id).label("updated"),
+            func.count().over(partition_by=runs.c.thread_id).label("n"),
+        ).subquery()
+        query = (select(ranked).where(ranked.c.rank == 1)
+                 .order_by(ranked.c.updated.desc()).limit(limit))
+        async with self._txn() as conn:
+            return [
+                ThreadRecord(thread_id=r.thread_id, created_at=from_micros(r.created),
+                             updated_at=from_micros(r.updated), run_count=r.n,
+                             last_run_id=r.run_id, last_status=RunStatus(r.status))
+                for r in await conn.execute(query)
+            ]
+
+    async def verify_chain(self, run_id: str) -> ChainReport:
+        """Check a run's hash chain; the report names the first altered event, if any."""
+        await self._writer.drain()
+        async with self._txn() as conn:
+            run = await self._run_row(conn, run_id)
+            result = await conn.execute(
+                select(events.c.seq, events.c.type, events.c.ts, events.c.step, events.c.ns,
+                       events.c.node, events.c.task_id, events.c.codec, events.c.payload,
+                       events.c.hash)
+                .where(events.c.run_key == run.run_key).order_by(events.c.seq)
+            )
+            return check_chain(run_id, result.tuples(), run.last_hash)
+
+    async def _run_row(self, conn: AsyncConnection, run_id: str) -> Row[Any]:
+        row = (await conn.execute(select(runs).where(runs.c.run_id == run_id))).first()
+        if row is None:
+            raise UnknownRunError(run_id)
+        return row
+
+    # --- subscriptions ------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        *,
+        run_id: str | None = None,
+        thread_id: str | None = None,
+        after_position: int | None = None,
+    ) -> AsyncIterator[StoredEvent]:
+        """Yield the stored events after ``after_position``, then live ones as they commit.
+
+        Subscribe to one run (the iterator ends after its ``run.ended`` event), one thread, or
+        everything (neither given). Events appended by other processes to the same database
+        arrive too, within about ``options.poll_interval``. Close the iterator (``aclose()``,
+        or break out of ``async for``) to stop.
+
+        Raises:
+            UnknownRunError: ``run_id`` names no run in the store.
+        """
+        if run_id is not None and thread_id is not None:
+            raise ValueError("subscribe to a run or to a thread, not both")
+        if run_id is not None:
+            await self.get_run(run_id)
+        async for event in self._hub.subscribe(run_id=run_id, thread_id=thread_id,
+                                               after_position=after_position or 0):
+            yield event
+
+    async def _read_page(
+        self, run_id: str | None, thread_id: str | None, after: int, limit: int
+    ) -> Page:
+        async with self._txn() as conn:
+            head = (await conn.execute(select(log_head.c.position))).scalar_one()
+            found = await _read_joined(conn, after=after, limit=limit, until=head,
+                                       run_id=run_id, thread_id=thread_id)
+            covered = head if len(found) < limit else found[-1].position
+            over = False
+            if run_id is not None:
+                run = await self._run_row(conn, run_id)
+                over = run.status in _FINAL and run.last_position <= max(after, covered)
+        return Page(events=found, covered=covered, run_over=over and len(found) < limit)
+
+    # --- snapshots ----------------------------------------------------------------------------
+
+    async def put_snapshot(self, run_id: str, seq: int, state: Any) -> None:
+        """Store the state of a run as of its event ``seq`` (a cache; replaces an older one)."""
+        text = codec.encode(state)
+        await self._writer.drain()
+        async with self._txn(write=True) as conn:
+            run = await self._run_row(conn, run_id)
+            if not 0 <= seq <= run.last_seq:
+                raise ValueError(f"run {run_id} has no event {seq} (last seq {run.last_seq})")
+            key = {"run_key": run.run_key, "seq": seq}
+            await conn.execute(delete(snapshots).filter_by(**key))
+            await conn.execute(insert(snapshots).values(
+                **key, codec=codec.CODEC_VERSION, state=text,
+                created_at=to_micros(datetime.now().astimezone()),
+            ))
+
+    async def get_snapshot(self, run_id: str, *, at_or_before_seq: int | None = None) -> (
+        Snapshot | None
+    ):
+        """The newest snapshot of a run at or before its event ``at_or_before_seq``."""
+        await self._writer.drain()
+        async with self._txn() as conn:
+            run = await self._run_row(conn, run_id)
+            query = select(snapshots).where(snapshots.c.run_key == run.run_key)
+            if at_or_before_seq is not None:
+                query = query.where(snapshots.c.seq <= at_or_before_seq)
+            row = (await conn.execute(query.order_by(snapshots.c.seq.desc()).limit(1))).first()
+        if row is None:
+            return None
+        return Snapshot(run_id=run_id, seq=row.seq, state=codec.decode(row.state, row.codec),
+                        created_at=from_micros(row.created_at))
+
+    async def delete_snapshots(self, *, run_id: str | None = None) -> int:
+        """Drop the snapshots of one run, or all of them; returns how many went."""
+        async with self._txn(write=True) as conn:
+            query = delete(snapshots)
+            if run_id is not None:
+                run = await self._run_row(conn, run_id)
+                query = query.where(snapshots.c.run_key == run.run_key)
+            return int((await conn.execute(query)).rowcount)
+
+    # --- retention ----------------------------------------------------------------------------
+
+    async def delete_thread(self, thread_id: str, *, vacuum: bool = True) -> PruneReport:
+        """Delete a thread's runs, events and snapshots.
+
+        Runs still running, and runs that a retained run of another thread starts from, stay;
+        the report counts them.
+        """
+        return await self._delete(lambda all_runs: {
+            r.run_id for r in all_runs if r.thread_id == thread_id
+        }, vacuum=vacuum)
+
+    async def prune(
+        self,
+        *,
+        older_than: datetime | None = None,
+        keep_last: int | None = None,
+        vacuum: bool = True,
+    ) -> PruneReport:
+        """Delete finished runs that started before ``older_than``, or all but each thread's
+        ``keep_last`` newest, then give the space back to the file system.
+
+        A run that a retained run starts from (a fork's origin, the run a thread's next run
+        continues) is kept, so every retained run can still be rebuilt.
+        """
+        if (older_than is None) == (keep_last is None):
+            raise ValueError("prune needs exactly one of older_than= or keep_last=")
+        if keep_last is not None and keep_last < 0:
+            raise ValueError(f"keep_last must be >= 0, not {keep_last}")
+        if older_than is not None:
+            cutoff = to_micros(older_than)
+            return await self._delete(
+                lambda all_runs: retention.candidates_older_than(all_runs, cutoff), vacuum=vacuum
+            )
+        assert keep_last is not None
+        return await self._delete(
+            lambda all_runs: retention.candidates_beyond_newest(all_runs, keep_last),
+            vacuum=vacuum,
+        )
+
+    async def _delete(self, choose: Any, *, vacuum: bool) -> PruneReport:
+        await self._writer.drain()
+        async with self._txn(write=True) as conn:
+            all_runs = await retention.load_runs(conn)
+            plan = retention.plan_deletion(all_runs, choose(all_runs))
+            deleted = await retention.delete_runs(conn, plan.run_keys)
+        if vacuum and plan.run_keys:
+            await self._vacuum()
+        return PruneReport(runs_deleted=len(plan.run_keys), events_deleted=deleted,
+                           runs_kept_for_dependants=plan.kept_for_dependants)
+
+    async def _vacuum(self) -> None:
+        """Give freed space back to the file system (backends override)."""
+
+    async def backup(self, target: str) -> None:
+        """Write a consistent copy of the live database to ``target`` (backends override)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot back up")
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Make everything appended durable, end subscriptions and release the database."""
+        if self._closed:
+            return
+        try:
+            await self._writer.close()
+        finally:
+            self._closed = True
+            await self._hub.close()
+            await self._engine.dispose()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _check_batch(
+    run_id: str, batch: Sequence[NewEvent], expected_seq: int
+) -> tuple[RunStart | None, str | None]:
+    if not batch:
+        raise InvalidEventError(run_id, "an append needs at least one event")
+    if expected_seq < 0:
+        raise InvalidEventError(run_id, f"expected_seq must be >= 0, not {expected_seq}")
+    start: RunStart | None = None
+    end_status: str | None = None
+    for i, event in enumerate(batch):
+        if not isinstance(event, NewEvent):
+            raise InvalidEventError(run_id, f"event {i} is a {type(event).__name__}, not NewEvent")
+        if event.type == EventType.RUN_STARTED:
+            if i != 0 or expected_seq != 0:
+                raise InvalidEventError(run_id, "run.started may only be a run's first event")
+            start = _run_start(run_id, event.payload)
+        elif event.type == EventType.RUN_ENDED:
+            if i != len(batch) - 1:
+                raise InvalidEventError(run_id, "run.ended must be a run's last event")
+            status = event.payload.get("status") if isinstance(event.payload, Mapping) else None
+            if status not in _FINAL:
+                raise InvalidEventError(run_id, f"run.ended needs a final status in {sorted(_FINAL)}")
+            end_status = status
+    if expected_seq == 0 and start is None:
+        raise InvalidEventError(run_id, "a run's first event must be run.started")
+    return start, end_status
+
+
+def _run_start(run_id: str, payload: Any) -> RunStart:
+    thread_id = payload.get("thread_id") if isinstance(payload, Mapping) else None
+    if not isinstance(thread_id, str) or not thread_id:
+        raise InvalidEventError(run_id, "run.started needs a non-empty thread_id in its payload")
+    origin = payload.get("origin") or {}
+    return RunStart(thread_id=thread_id, graph_name=payload.get("graph"),
+                    origin_run_id=origin.get("run_id"),
+                    origin_checkpoint_id=origin.get("checkpoint_id"))
+
+
+def _encode(event: NewEvent) -> EncodedEvent:
+    return (str(event.type), to_micros(event.ts), event.step, event.ns, event.node,
+            event.task_id, codec.CODEC_VERSION, codec.encode(event.payload))
+
+
+def _tx_check(p: PendingAppend, st: _TxRun | None) -> BaseException | None:
+    if st is None:
+        return UnknownRunError(p.run_id)
+    if (p.start is not None and not st.new) or st.next_seq != p.first_seq:
+        return ConcurrencyError(p.run_id, p.first_seq, st.next_seq)
+    if st.ended:
+        return RunEndedError(p.run_id)
+    return None
+
+
+async def _load_tx_runs(conn: AsyncConnection, run_ids: set[str]) -> dict[str, _TxRun]:
+    result = await conn.execute(
+        select(runs.c.run_id, runs.c.run_key, runs.c.thread_id, runs.c.last_seq,
+               runs.c.last_hash, runs.c.status).where(runs.c.run_id.in_(run_ids))
+    )
+    return {
+        r.run_id: _TxRun(run_key=r.run_key, thread_id=r.thread_id, next_seq=r.last_seq + 1,
+                         last_hash=bytes(r.last_hash), ended=r.status in _FINAL,
+                         status=r.status)
+        for r in result
+    }
+
+
+async def _write_runs(conn: AsyncConnection, tx: dict[str, _TxRun]) -> None:
+    created = [
+        {"run_key": st.run_key, "run_id": run_id, "thread_id": st.thread_id,
+         "graph_name": st.start.graph_name, "status": st.status, "created_at": st.created_us,
+         "updated_at": st.updated_us, "origin_run_id": st.start.origin_run_id,
+         "origin_checkpoint_id": st.start.origin_checkpoint_id, "last_seq": st.next_seq - 1,
+         "last_hash": st.last_hash, "first_position": st.first_position,
+         "last_position": st.last_position}
+        for run_id, st in tx.items() if st.new and st.touched and st.start is not None
+    ]
+    changed = [
+        {"k": st.run_key, "s": st.next_seq - 1, "h": st.last_hash, "u": st.updated_us,
+         "p": st.last_position, "st": st.status}
+        for st in tx.values() if st.touched and not st.new
+    ]
+    if created:
+        await conn.execute(insert(runs), created)
+    if changed:
+        await conn.execute(
+            update(runs).where(runs.c.run_key == bindparam("k")).values(
+                last_seq=bindparam("s"), last_hash=bindparam("h"), updated_at=bindparam("u"),
+                last_position=bindparam("p"), status=bindparam("st"),
+            ),
+            changed,
+        )
+
+
+async def _read_joined(
+    conn: AsyncConnection,
+    *,
+    after: int,
+    limit: int | None,
+    until: int | None = None,
+    run_id: str | None = None,
+    thread_id: str | None = None,
+) -> list[StoredEvent]:
+    query = (
+        select(*_EVENT_COLUMNS, runs.c.run_id, runs.c.thread_id)
+        .join(runs, runs.c.run_key == events.c.run_key)
+        .where(events.c.position > after)
+    )
+    if until is not None:
+        query = query.where(events.c.position <= until)
+    if run_id is not None:
+        query = query.where(runs.c.run_id == run_id)
+    if thread_id is not None:
+        query = query.where(runs.c.thread_id == thread_id)
+    result = await conn.execute(query.order_by(events.c.position).limit(limit))
+    return [_stored(r, r.run_id, r.thread_id) for r in result]
+
+
+def _stored(row: Row[Any], run_id: str, thread_id: str) -> StoredEvent:
+    return StoredEvent(
+        run_id=run_id, thread_id=thread_id, seq=row.seq, position=row.position, type=row.type,
+        payload=codec.decode(row.payload, row.codec), ts=from_micros(row.ts), step=row.step,
+        ns=row.ns, node=row.node, task_id=row.task_id, hash=bytes(row.hash),
+    )
+
+
+def _fresh_event(
+    st: _TxRun, run_id: str, seq: int, pos: int, row: EncodedEvent, hash_: bytes
+) -> StoredEvent:
+    type_, ts_us, step, ns, node, task_id, version, payload = row
+    return StoredEvent(
+        run_id=run_id, thread_id=st.thread_id, seq=seq, position=pos, type=type_,
+        payload=codec.decode(payload, version), ts=from_micros(ts_us), step=step, ns=ns,
+        node=node, task_id=task_id, hash=hash_,
+    )
+
+
+def _run_record(row: Row[Any]) -> RunRecord:
+    return RunRecord(
+        run_id=row.run_id, thread_id=row.thread_id, graph_name=row.graph_name,
+        status=RunStatus(row.status), created_at=from_micros(row.created_at),
+        updated_at=from_micros(row.updated_at), origin_run_id=row.origin_run_id,
+        origin_checkpoint_id=row.origin_checkpoint_id, last_seq=row.last_seq,
+        first_position=row.first_position, last_position=row.last_position,
+    )

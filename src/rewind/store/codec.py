@@ -1,0 +1,285 @@
+"""The payload codec: JSON with tagged types, versioned.
+
+Plain JSON values (dicts with string keys, lists, strings, finite numbers, booleans, ``None``)
+are stored as themselves. Everything else becomes a tagged object ``{"__rw__": TAG, ...}``:
+tuples, sets, frozensets, bytes, datetimes, dates, times, timedeltas, UUIDs, decimals,
+non-finite floats, enums, dicts whose keys are not strings, dataclasses, pydantic v2 models
+(LangChain messages among them) and types registered with :func:`register_type`.
+
+Decoding restores the types. A class that cannot be imported (or no longer accepts its stored
+fields) decodes to a plain dict ``{"__class__": "module.QualName", **fields}``, never to an
+error, so an old log stays readable after the code that wrote it has changed.
+
+The encoding's version is stored with each event (:data:`CODEC_VERSION`).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import importlib
+import json
+import math
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from rewind.errors import EncodingError
+
+__all__ = ["CODEC_VERSION", "decode", "encode", "register_type"]
+
+CODEC_VERSION = 1
+"""Version of the encoding written by this code."""
+
+_TAG = "__rw__"
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+class _Unencodable(Exception):
+    def __init__(self, value: object, detail: str = "") -> None:
+        self.value = value
+        self.detail = detail
+
+
+_custom_encoders: dict[type, tuple[str, Callable[[Any], Any]]] = {}
+_custom_decoders: dict[str, Callable[[Any], Any]] = {}
+
+
+def register_type(
+    cls: type, *, encode: Callable[[Any], Any], decode: Callable[[Any], Any]
+) -> None:
+    """Teach the codec a type it does not know.
+
+    Args:
+        cls: The type (exact type; subclasses need their own registration).
+        encode: Turns an instance into encodable data.
+        decode: Turns that data back into an instance.
+    """
+    path = _class_path(cls)
+    _custom_encoders[cls] = (path, encode)
+    _custom_decoders[path] = decode
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def encode(value: Any) -> str:
+    """Encode ``value`` as JSON text.
+
+    Raises:
+        EncodingError: naming where in the value the unencodable part sits and its type.
+    """
+    try:
+        return _dumps(_enc(value))
+    except _Unencodable as exc:
+        path = _find_path(value, exc.value, "payload") or "payload"
+        bad = type(exc.value)
+        raise EncodingError(path, f"{bad.__module__}.{bad.__qualname__}", exc.detail) from None
+    except RecursionError:
+        raise EncodingError("payload", type(value).__qualname__, "nesting too deep") from None
+
+
+def decode(text: str | bytes, version: int = CODEC_VERSION) -> Any:
+    """Decode JSON text written by :func:`encode` (of encoding ``version``)."""
+    if version != CODEC_VERSION:
+        raise ValueError(
+            f"payload encoding version {version} is not known to this rewind "
+            f"(it reads version {CODEC_VERSION}); upgrade rewind"
+        )
+    return json.loads(text, object_hook=_hook)
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
+def _enc(v: Any) -> Any:
+    t = type(v)
+    if t is str or t is int or t is bool or v is None:
+        return v
+    if t is dict:
+        for k in v:
+            if type(k) is not str or k == _TAG:
+                return {_TAG: "dict", "v": [[_enc(k), _enc(x)] for k, x in v.items()]}
+        return {k: _enc(x) for k, x in v.items()}
+    if t is list:
+        return [_enc(x) for x in v]
+    if t is float:
+        return v if math.isfinite(v) else {_TAG: "float", "v": repr(v)}
+    encoder = _ENCODERS.get(t)
+    if encoder is not None:
+        return encoder(v)
+    return _enc_other(v, t)
+
+
+def _enc_other(v: Any, t: type) -> Any:
+    custom = _custom_encoders.get(t)
+    if custom is not None:
+        return {_TAG: "custom", "cls": custom[0], "v": _enc(custom[1](v))}
+    if hasattr(t, "__pydantic_fields__") and hasattr(t, "model_validate"):
+        return {_TAG: "pydantic", "cls": _class_path(t), "v": _pydantic_fields(v, t)}
+    if dataclasses.is_dataclass(v):
+        fields = {f.name: _enc(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        return {_TAG: "dataclass", "cls": _class_path(t), "v": fields}
+    if isinstance(v, enum.Enum):
+        return {_TAG: "enum", "cls": _class_path(t), "v": _enc(v.value)}
+    for base, encoder in _ENCODERS.items():  # subclasses of the known types (str enums are above)
+        if isinstance(v, base):
+            return encoder(v)
+    if isinstance(v, str):  # the exact base value, not a subclass's __str__
+        return str.__str__(v)
+    if isinstance(v, int):
+        return int.__int__(v)
+    if isinstance(v, float):
+        return _enc(float.__float__(v))
+    if isinstance(v, dict):
+        return _enc(dict(v))
+    if isinstance(v, list):
+        return _enc(list(v))
+    raise _Unencodable(v)
+
+
+def _pydantic_fields(model: Any, t: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, info in t.__pydantic_fields__.items():
+        value = getattr(model, name)
+        if not info.is_required():
+            default = info.get_default(call_default_factory=True)
+            if type(value) is type(default) and value == default:
+                continue  # restored from the model's own default on decode
+        out[info.alias or name] = _enc(value)
+    extra = getattr(model, "__pydantic_extra__", None)
+    if extra:
+        for name, value in extra.items():
+            out[name] = _enc(value)
+    return out
+
+
+def _tagged(tag: str, convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: {_TAG: tag, "v": convert(v)}
+
+
+def _enc_set(v: set[Any] | frozenset[Any]) -> list[Any]:
+    items = [_enc(x) for x in v]
+    try:  # a stable order keeps equal sets byte-identical (and their hashes equal)
+        items.sort(key=_dumps)
+    except (TypeError, ValueError):
+        pass
+    return items
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {
+    tuple: _tagged("tuple", lambda v: [_enc(x) for x in v]),
+    set: _tagged("set", _enc_set),
+    frozenset: _tagged("frozenset", _enc_set),
+    bytes: _tagged("bytes", lambda v: base64.b64encode(v).decode("ascii")),
+    bytearray: _tagged("bytearray", lambda v: base64.b64encode(v).decode("ascii")),
+    dt.datetime: _tagged("datetime", lambda v: v.isoformat()),
+    dt.date: _tagged("date", lambda v: v.isoformat()),
+    dt.time: _tagged("time", lambda v: v.isoformat()),
+    dt.timedelta: _tagged("timedelta", lambda v: [v.days, v.seconds, v.microseconds]),
+    uuid.UUID: _tagged("uuid", str),
+    decimal.Decimal: _tagged("decimal", str),
+}
+
+
+def _find_path(root: Any, target: object, path: str) -> str | None:
+    """Find where ``target`` sits inside ``root`` (slow; only used to word an error)."""
+    if root is target:
+        return path
+    children: list[tuple[str, Any]] = []
+    if isinstance(root, dict):
+        children = [(f"{path}[{k!r}]", x) for k, x in root.items()]
+        children += [(f"{path} key {k!r}", k) for k in root]
+    elif isinstance(root, list | tuple | set | frozenset):
+        children = [(f"{path}[{i}]", x) for i, x in enumerate(root)]
+    elif hasattr(type(root), "__pydantic_fields__"):
+        children = [(f"{path}.{n}", getattr(root, n)) for n in type(root).__pydantic_fields__]
+    elif dataclasses.is_dataclass(root) and not isinstance(root, type):
+        children = [(f"{path}.{f.name}", getattr(root, f.name)) for f in dataclasses.fields(root)]
+    for child_path, child in children:
+        found = _find_path(child, target, child_path)
+        if found is not None:
+            return found
+    return None
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+def _hook(d: dict[str, Any]) -> Any:
+    tag = d.get(_TAG)
+    if tag is None:
+        return d
+    decoder = _DECODERS.get(tag)
+    if decoder is None:
+        return d
+    return decoder(d)
+
+
+def _import(path: str) -> Any:
+    module_name, _, qualname = path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _fallback(path: str, fields: Any) -> dict[str, Any]:
+    name = path.replace(":", ".")
+    if isinstance(fields, dict):
+        return {"__class__": name, **fields}
+    return {"__class__": name, "value": fields}
+
+
+def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
+    path, fields = d["cls"], d["v"]
+    try:
+        return build(_import(path), fields)
+    except Exception:  # the class is gone or no longer takes these fields: keep the data
+        return _fallback(path, fields)
+
+
+def _build_dataclass(cls: Any, fields: dict[str, Any]) -> Any:
+    init = {f.name for f in dataclasses.fields(cls) if f.init}
+    obj = cls(**{k: v for k, v in fields.items() if k in init})
+    for k, v in fields.items():
+        if k not in init:
+            object.__setattr__(obj, k, v)
+    return obj
+
+
+def _dec_custom(d: dict[str, Any]) -> Any:
+    decoder = _custom_decoders.get(d["cls"])
+    if decoder is None:
+        return _fallback(d["cls"], d["v"])
+    return decoder(d["v"])
+
+
+_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "dict": lambda d: {_hashable(k): v for k, v in d["v"]},
+    "tuple": lambda d: tuple(d["v"]),
+    "set": lambda d: {_hashable(x) for x in d["v"]},
+    "frozenset": lambda d: frozenset(_hashable(x) for x in d["v"]),
+    "bytes": lambda d: base64.b64decode(d["v"]),
+    "bytearray": lambda d: bytearray(base64.b64decode(d["v"])),
+    "datetime": lambda d: dt.datetime.fromisoformat(d["v"]),
+    "date": lambda d: dt.date.fromisoformat(d["v"]),
+    "time": lambda d: dt.time.fromisoformat(d["v"]),
+    "timedelta": lambda d: dt.timedelta(days=d["v"][0], seconds=d["v"][1], microseconds=d["v"][2]),
+    "uuid": lambda d: uuid.UUID(d["v"]),
+    "decimal": lambda d: decimal.Decimal(d["v"]),
+    "float": lambda d: float(d["v"]),
+    "enum": lambda d: _dec_class(d, lambda cls, v: cls(v)),
+    "dataclass": lambda d: _dec_class(d, _build_dataclass),
+    "pydantic": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v)),
+    "custom": _dec_custom,
+}
+
+
+def _hashable(v: Any) -> Any:
+    # Keys and set members that JSON turned into lists come back as tuples.
+    return tuple(_hashable(x) for x in v) if isinstance(v, list) else v

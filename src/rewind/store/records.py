@@ -1,0 +1,107 @@
+"""Records the store returns besides events: runs, threads, snapshots, chain checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from rewind.events import RunStatus
+
+__all__ = ["ChainReport", "Durability", "PruneReport", "RunRecord", "Snapshot", "ThreadRecord"]
+
+Durability = Literal["sync", "async", "exit"]
+"""When appended events become durable (LangGraph's names).
+
+``sync``: before ``append`` returns (concurrent appenders share commits). ``async``: in the
+background, within the writer's commit window. ``exit``: when the run's ``run.ended`` event is
+appended, or at ``flush()``.
+"""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunRecord:
+    """One run, as the log's index knows it."""
+
+    run_id: str
+    """The run's id."""
+    thread_id: str
+    """The thread it belongs to."""
+    graph_name: str | None
+    """The graph it ran."""
+    status: RunStatus
+    """Where it stands; ``running`` until its ``run.ended`` event."""
+    created_at: datetime
+    """When its ``run.started`` event happened."""
+    updated_at: datetime
+    """When its newest event happened."""
+    origin_run_id: str | None
+    """For a fork or continuation, the run it started from."""
+    origin_checkpoint_id: str | None
+    """The checkpoint of that run it started from."""
+    last_seq: int
+    """The seq of its newest event; the next append's ``expected_seq`` is one more."""
+    first_position: int
+    """The log position of its first event."""
+    last_position: int
+    """The log position of its newest event."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ThreadRecord:
+    """One thread: the runs that share a ``thread_id``."""
+
+    thread_id: str
+    """The thread's id."""
+    created_at: datetime
+    """When its first run started."""
+    updated_at: datetime
+    """When its newest event happened."""
+    run_count: int
+    """How many runs it has."""
+    last_run_id: str
+    """Its newest run."""
+    last_status: RunStatus
+    """The status of its newest run."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Snapshot:
+    """Folded state of a run at one of its events: a cache, never the truth."""
+
+    run_id: str
+    """The run the state belongs to."""
+    seq: int
+    """The state is as of this event of the run (inclusive)."""
+    state: Any
+    """The state."""
+    created_at: datetime
+    """When the snapshot was written."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChainReport:
+    """The result of checking a run's hash chain."""
+
+    run_id: str
+    """The run checked."""
+    ok: bool
+    """Whether every event is as it was appended."""
+    checked: int
+    """How many events were checked."""
+    first_bad_seq: int | None = None
+    """The first event that was altered, removed or inserted, if any."""
+    reason: str | None = None
+    """What is wrong with it."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PruneReport:
+    """What a retention pass removed."""
+
+    runs_deleted: int
+    """Runs removed with their events and snapshots."""
+    events_deleted: int
+    """Events removed."""
+    runs_kept_for_dependants: int
+    """Runs that matched the rule but stayed because a retained run starts from them."""

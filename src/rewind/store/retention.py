@@ -1,0 +1,96 @@
+"""Retention: which runs a deletion may remove without breaking a run it keeps.
+
+A run that starts from another (a fork, or the next run of a thread) needs that origin to rebuild
+its state, so an origin stays as long as any retained run descends from it. Running runs are
+never removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rewind.events import RunStatus
+from rewind.store.schema import events, runs, snapshots
+
+__all__ = ["DeletionPlan", "delete_runs", "plan_deletion"]
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Run:
+    key: int
+    run_id: str
+    thread_id: str
+    origin: str | None
+    status: str
+    created_at: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeletionPlan:
+    """The runs to delete, and how many candidates stay for the runs that depend on them."""
+
+    run_keys: list[int]
+    kept_for_dependants: int
+
+
+async def load_runs(conn: AsyncConnection) -> list[_Run]:
+    """Every run's identity, origin, status and start time."""
+    result = await conn.execute(
+        select(runs.c.run_key, runs.c.run_id, runs.c.thread_id, runs.c.origin_run_id,
+               runs.c.status, runs.c.created_at)
+    )
+    return [_Run(key=r[0], run_id=r[1], thread_id=r[2], origin=r[3], status=r[4],
+                 created_at=r[5]) for r in result]
+
+
+def candidates_older_than(all_runs: Iterable[_Run], cutoff_us: int) -> set[str]:
+    """Runs that started before the cutoff."""
+    return {r.run_id for r in all_runs if r.created_at < cutoff_us}
+
+
+def candidates_beyond_newest(all_runs: Iterable[_Run], keep: int) -> set[str]:
+    """Runs of each thread beyond its ``keep`` newest."""
+    by_thread: dict[str, list[_Run]] = {}
+    for r in all_runs:
+        by_thread.setdefault(r.thread_id, []).append(r)
+    out: set[str] = set()
+    for thread_runs in by_thread.values():
+        thread_runs.sort(key=lambda r: (r.created_at, r.key), reverse=True)
+        out.update(r.run_id for r in thread_runs[keep:])
+    return out
+
+
+def plan_deletion(all_runs: list[_Run], candidates: set[str]) -> DeletionPlan:
+    """Remove from ``candidates`` every running run and every origin of a retained run."""
+    by_id = {r.run_id: r for r in all_runs}
+    doomed = {c for c in candidates if by_id[c].status != RunStatus.RUNNING}
+    needed: set[str] = set()
+    for run in all_runs:
+        if run.run_id in doomed:
+            continue
+        origin = run.origin
+        while origin is not None and origin in by_id and origin not in needed:
+            needed.add(origin)
+            origin = by_id[origin].origin
+    kept = doomed & needed
+    return DeletionPlan(
+        run_keys=[by_id[r].key for r in doomed - needed], kept_for_dependants=len(kept)
+    )
+
+
+async def delete_runs(conn: AsyncConnection, run_keys: list[int]) -> int:
+    """Delete runs with their events and snapshots; returns the number of events deleted."""
+    deleted = 0
+    for i in range(0, len(run_keys), _CHUNK):
+        chunk = run_keys[i : i + _CHUNK]
+        result = await conn.execute(delete(events).where(events.c.run_key.in_(chunk)))
+        deleted += int(result.rowcount)
+        await conn.execute(delete(snapshots).where(snapshots.c.run_key.in_(chunk)))
+        await conn.execute(delete(runs).where(runs.c.run_key.in_(chunk)))
+    return deleted

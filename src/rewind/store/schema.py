@@ -1,0 +1,84 @@
+"""The log's tables, in SQLAlchemy Core. Migrations create them; this module only describes them.
+
+``events`` is the log. ``runs`` is an index of it (the first and last event of each run), kept
+in the same transaction as the append, so it can always be rebuilt from the events.
+``log_head`` holds the newest position ever given out: positions are never reused, even after
+retention deletes the newest events, and writers serialise on it. ``snapshots`` is a cache of
+folded state.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["events", "log_head", "metadata", "runs", "snapshots"]
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_key", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, unique=True),
+    Column("thread_id", String(255), nullable=False),
+    Column("graph_name", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("updated_at", BigInteger, nullable=False),
+    Column("origin_run_id", String(64)),
+    Column("origin_checkpoint_id", String(64)),
+    Column("last_seq", Integer, nullable=False),
+    Column("last_hash", LargeBinary, nullable=False),
+    Column("first_position", BigInteger, nullable=False),
+    Column("last_position", BigInteger, nullable=False),
+    Index("ix_runs_thread_created", "thread_id", "created_at"),
+    Index("ix_runs_created", "created_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("run_key", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("ts", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("step", Integer),
+    Column("ns", Text),
+    Column("node", String(255)),
+    Column("task_id", String(64)),
+    Column("codec", SmallInteger, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    UniqueConstraint("run_key", "seq", name="uq_events_run_seq"),
+)
+
+log_head = Table(
+    "log_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("position", BigInteger, nullable=False),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("run_key", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("codec", SmallInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)

@@ -1,0 +1,202 @@
+"""The group-commit writer: appends from many concurrent runs share few transactions.
+
+Appends are queued in memory and committed by one background task per store, as many as are
+waiting at once (up to a cap) in one transaction. A ``sync`` append waits for the commit of its
+group; an ``async`` one returns at once and is durable when its group commits (the window is
+the length of the commit in progress); an ``exit`` one is held until its run ends or the store is
+flushed. Failures of appends nobody waits for are kept and raised by the next ``flush()`` and by
+the next append to the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from rewind.errors import StoreClosedError
+from rewind.store.records import Durability
+
+__all__ = ["AppendResult", "EncodedEvent", "GroupWriter", "PendingAppend", "RunStart"]
+
+EncodedEvent = tuple[str, int, int | None, str | None, str | None, str | None, int, str]
+"""(type, ts_us, step, ns, node, task_id, codec, payload): an event ready for the log."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppendResult:
+    """What an append was given: its seqs, and its positions once durable."""
+
+    run_id: str
+    """The run appended to."""
+    seqs: range
+    """The seqs the events got."""
+    positions: range | None
+    """Their log positions; ``None`` when ``append`` returned before the commit."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunStart:
+    """What a run's ``run.started`` event puts into the run index."""
+
+    thread_id: str
+    graph_name: str | None
+    origin_run_id: str | None
+    origin_checkpoint_id: str | None
+
+
+@dataclass(kw_only=True, slots=True)
+class PendingAppend:
+    """One ``append`` call on its way to the database."""
+
+    run_id: str
+    thread_id: str
+    first_seq: int
+    rows: list[EncodedEvent]
+    start: RunStart | None
+    end_status: str | None
+    durability: Durability
+    future: asyncio.Future[AppendResult] | None = None
+    ticket: int = 0
+    positions: range | None = field(default=None)
+
+
+CommitFn = Callable[[list[PendingAppend]], Awaitable[list[BaseException | None]]]
+FailFn = Callable[[PendingAppend, BaseException], None]
+
+
+class GroupWriter:
+    """Commits queued appends in groups, in submission order, from one background task."""
+
+    def __init__(self, commit: CommitFn, on_failure: FailFn, *, max_group_events: int) -> None:
+        self._commit = commit
+        self._on_failure = on_failure
+        self._max = max_group_events
+        self._queue: deque[PendingAppend] = deque()
+        self._held: defaultdict[str, list[PendingAppend]] = defaultdict(list)
+        self._errors: list[BaseException] = []
+        self._issued = 0
+        self._committed = 0
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def backlog(self) -> int:
+        """Appends queued or held, not yet committed."""
+        return len(self._queue) + sum(len(v) for v in self._held.values())
+
+    def submit(self, pending: PendingAppend) -> None:
+        """Queue ``pending`` (or hold it, for ``exit`` durability until its run ends)."""
+        if self._closed:
+            raise StoreClosedError("the store is closed; open a new one to append")
+        if pending.durability == "exit" and pending.end_status is None:
+            self._held[pending.run_id].append(pending)
+            return
+        for held in self._held.pop(pending.run_id, ()):
+            self._enqueue(held)
+        self._enqueue(pending)
+
+    def _enqueue(self, pending: PendingAppend) -> None:
+        self._issued += 1
+        pending.ticket = self._issued
+        self._queue.append(pending)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="rewind-writer")
+        self._wake.set()
+
+    async def drain(self) -> None:
+        """Return when everything queued before this call is committed (held appends stay)."""
+        target = self._issued
+        if self._committed >= target:
+            return
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._committed >= target or self._stopped())
+
+    async def flush(self) -> None:
+        """Commit everything appended so far, held appends included; raise deferred failures."""
+        for run_id in list(self._held):
+            for held in self._held.pop(run_id):
+                self._enqueue(held)
+        await self.drain()
+        if self._errors:
+            first, *rest = self._errors
+            self._errors.clear()
+            if rest:
+                first.add_note(f"{len(rest)} more background append(s) failed as well")
+            raise first
+
+    async def close(self) -> None:
+        """Flush, then stop the background task."""
+        try:
+            await self.flush()
+        finally:
+            self._closed = True
+            self._wake.set()
+            if self._task is not None:
+                await self._task
+
+    def _stopped(self) -> bool:
+        return self._task is not None and self._task.done()
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closed:
+                    return
+                await self._wake.wait()
+                self._wake.clear()
+                continue
+            group = self._take_group()
+            try:
+                outcomes = await self._commit(group)
+            except BaseException as exc:  # the whole group failed (e.g. the disk is full)
+                outcomes = [exc] * len(group)
+                if not isinstance(exc, Exception):
+                    self._settle(group, outcomes)
+                    raise
+            self._settle(group, outcomes)
+
+    def _take_group(self) -> list[PendingAppend]:
+        group = [self._queue.popleft()]
+        size = len(group[0].rows)
+        while self._queue and size + len(self._queue[0].rows) <= self._max:
+            pending = self._queue.popleft()
+            size += len(pending.rows)
+            group.append(pending)
+        return group
+
+    def _settle(self, group: list[PendingAppend], outcomes: list[BaseException | None]) -> None:
+        for pending, error in zip(group, outcomes, strict=True):
+            if error is None:
+                if pending.future is not None and not pending.future.done():
+                    pending.future.set_result(_result(pending))
+                continue
+            self._on_failure(pending, error)
+            if pending.future is not None and not pending.future.done():
+                pending.future.set_exception(error)
+            else:
+                self._errors.append(error)
+        self._committed = group[-1].ticket
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._progress:
+            self._progress.notify_all()
+
+
+def _result(pending: PendingAppend) -> AppendResult:
+    n = len(pending.rows)
+    return AppendResult(
+        run_id=pending.run_id,
+        seqs=range(pending.first_seq, pending.first_seq + n),
+        positions=pending.positions,
+    )
+
+
+def result_before_commit(pending: PendingAppend) -> AppendResult:
+    """The result an ``async``/``exit`` append returns at once (no positions yet)."""
+    return _result(pending)
+

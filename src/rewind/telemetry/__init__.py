@@ -1,0 +1,1 @@
+"""OpenTelemetry spans built from the log, live and after the fact (coming next)."""
