@@ -69,7 +69,7 @@ async def open_store(
     if text is not None and "://" in text:
         for prefix in _SQLITE_PREFIXES:
             if text.startswith(prefix):
-                rest = text[len(prefix):]
+                rest = text[len(prefix) :]
                 text = rest[1:] if rest.startswith("/") else rest
                 text = text or ":memory:"
                 break

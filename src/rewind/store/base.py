@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,7 +25,16 @@ from rewind.errors import (
 )
 from rewind.events import EventType, NewEvent, RunStatus, StoredEvent
 from rewind.store import codec, retention
-from rewind.store.chain import GENESIS, check_chain, event_hash, from_micros, to_micros
+from rewind.store.chain import check_chain, from_micros, to_micros
+from rewind.store.commit import (
+    CHANGED_COLUMNS,
+    FINAL_STATUSES,
+    RUN_COLUMNS,
+    CommitPlan,
+    TxRun,
+    needs_new_keys,
+    plan_commit,
+)
 from rewind.store.records import (
     ChainReport,
     Durability,
@@ -48,10 +57,32 @@ from rewind.store.writer import (
 __all__ = ["EventStore", "StoreOptions"]
 
 _DURABILITIES = ("sync", "async", "exit")
-_FINAL = frozenset(s.value for s in RunStatus if s is not RunStatus.RUNNING)
+_STARTED, _ENDED = EventType.RUN_STARTED.value, EventType.RUN_ENDED.value
+
+
+def _is_boundary(type_: str) -> bool:
+    return type_ in (_STARTED, _ENDED)
+
+
+_FINAL = FINAL_STATUSES
+_UPDATE_RUN = (
+    update(runs)
+    .where(runs.c.run_key == bindparam("b_run_key"))
+    .values({c: bindparam(f"b_{c}") for c in CHANGED_COLUMNS if c != "run_key"})
+)
+_CHANGED_KEYS = [f"b_{c}" for c in CHANGED_COLUMNS]
 _EVENT_COLUMNS = (
-    events.c.position, events.c.seq, events.c.type, events.c.ts, events.c.step, events.c.ns,
-    events.c.node, events.c.task_id, events.c.codec, events.c.payload, events.c.hash,
+    events.c.position,
+    events.c.seq,
+    events.c.type,
+    events.c.ts,
+    events.c.step,
+    events.c.ns,
+    events.c.node,
+    events.c.task_id,
+    events.c.codec,
+    events.c.payload,
+    events.c.hash,
 )
 
 
@@ -78,23 +109,6 @@ class _RunState:
     ended: bool
 
 
-@dataclass(kw_only=True, slots=True)
-class _TxRun:
-    run_key: int
-    thread_id: str
-    next_seq: int
-    last_hash: bytes
-    ended: bool
-    new: bool = False
-    touched: bool = False
-    status: str = RunStatus.RUNNING.value
-    start: RunStart | None = None
-    created_us: int = 0
-    updated_us: int = 0
-    first_position: int = 0
-    last_position: int = 0
-
-
 class EventStore:
     """The ordered event log of runs and threads.
 
@@ -102,13 +116,15 @@ class EventStore:
     (``await store.aclose()`` or ``async with``) to make everything durable.
     """
 
-    _write_options: Mapping[str, Any] = {}
+    _write_options: ClassVar[Mapping[str, Any]] = {}
     _serialize = False
     _poll_other_processes = True
 
     def __init__(self, engine: AsyncEngine, *, url: str, options: StoreOptions) -> None:
         if options.durability not in _DURABILITIES:
-            raise ValueError(f"durability must be one of {_DURABILITIES}, not {options.durability!r}")
+            raise ValueError(
+                f"durability must be one of {_DURABILITIES}, not {options.durability!r}"
+            )
         self.url = url
         """The database this store writes to."""
         self.options = options
@@ -118,8 +134,9 @@ class EventStore:
         self._runs: dict[str, _RunState] = {}
         self._failed: dict[str, BaseException] = {}
         self._closed = False
-        self._writer = GroupWriter(self._commit_group, self._forget_failed,
-                                   max_group_events=options.max_group_events)
+        self._writer = GroupWriter(
+            self._commit_group, self._forget_failed, max_group_events=options.max_group_events
+        )
         self._hub = SubscriptionHub(
             self._read_page,
             self._read_head if self._poll_other_processes else None,
@@ -185,13 +202,19 @@ class EventStore:
         """
         if self._closed:
             raise StoreClosedError("the store is closed; open a new one to append")
-        mode = durability or self.options.durability
-        if mode not in _DURABILITIES:
-            raise ValueError(f"durability must be one of {_DURABILITIES}, not {mode!r}")
-        failed = self._failed.pop(run_id, None)
-        if failed is not None:
-            raise failed
-        start, end_status = _check_batch(run_id, events, expected_seq)
+        if durability is None:
+            mode = self.options.durability
+        elif durability in _DURABILITIES:
+            mode = durability
+        else:
+            raise ValueError(f"durability must be one of {_DURABILITIES}, not {durability!r}")
+        if self._failed and run_id in self._failed:
+            raise self._failed.pop(run_id)
+        first = events[0] if len(events) == 1 and expected_seq > 0 else None
+        if first is not None and type(first) is NewEvent and not _is_boundary(first.type):
+            start, end_status = None, None  # the common case: one ordinary event
+        else:
+            start, end_status = _check_batch(run_id, events, expected_seq)
         rows = [_encode(e) for e in events]
         state = self._runs.get(run_id) or await self._load_run_state(run_id, expected_seq, start)
         if state.ended:
@@ -202,8 +225,9 @@ class EventStore:
         if end_status is not None:
             state.ended = True
             self._runs.pop(run_id, None)  # the cache holds running runs only
-        pending = PendingAppend(run_id=run_id, thread_id=state.thread_id, first_seq=expected_seq,
-                                rows=rows, start=start, end_status=end_status, durability=mode)
+        pending = PendingAppend(
+            run_id, state.thread_id, expected_seq, rows, start, end_status, mode
+        )
         if mode == "sync":
             pending.future = asyncio.get_running_loop().create_future()
         self._writer.submit(pending)
@@ -215,10 +239,13 @@ class EventStore:
         self, run_id: str, expected_seq: int, start: RunStart | None
     ) -> _RunState:
         async with self._txn() as conn:
-            row = (await conn.execute(
-                select(runs.c.thread_id, runs.c.last_seq, runs.c.status)
-                .where(runs.c.run_id == run_id)
-            )).first()
+            row = (
+                await conn.execute(
+                    select(runs.c.thread_id, runs.c.last_seq, runs.c.status).where(
+                        runs.c.run_id == run_id
+                    )
+                )
+            ).first()
         if run_id in self._runs:  # another task loaded it meanwhile
             return self._runs[run_id]
         if row is None:
@@ -226,8 +253,9 @@ class EventStore:
                 raise UnknownRunError(run_id)
             state = _RunState(next_seq=0, thread_id=start.thread_id, ended=False)
         else:
-            state = _RunState(next_seq=row.last_seq + 1, thread_id=row.thread_id,
-                              ended=row.status in _FINAL)
+            state = _RunState(
+                next_seq=row.last_seq + 1, thread_id=row.thread_id, ended=row.status in _FINAL
+            )
         if not state.ended:
             self._runs[run_id] = state
         return state
@@ -247,57 +275,47 @@ class EventStore:
         await self._writer.flush()
 
     async def _commit_group(self, group: list[PendingAppend]) -> list[BaseException | None]:
-        outcomes: list[BaseException | None] = [None] * len(group)
-        publish = self._hub.active
-        fresh: list[tuple[_TxRun, str, int, int, EncodedEvent, bytes]] = []
         async with self._txn(write=True) as conn:
             head = (await conn.execute(select(log_head.c.position))).scalar_one()
-            tx = await _load_tx_runs(conn, {p.run_id for p in group})
-            next_key: int | None = None
-            rows: list[dict[str, Any]] = []
-            pos = head
-            for i, p in enumerate(group):
-                st = tx.get(p.run_id)
-                if st is None and p.start is not None:
-                    if next_key is None:
-                        next_key = (await conn.execute(select(func.max(runs.c.run_key)))).scalar()
-                        next_key = next_key or 0
-                    next_key += 1
-                    st = tx[p.run_id] = _TxRun(
-                        run_key=next_key, thread_id=p.thread_id, next_seq=0, last_hash=GENESIS,
-                        ended=False, new=True, start=p.start, created_us=p.rows[0][1],
-                        first_position=pos + 1,
+            result = await conn.execute(
+                select(
+                    runs.c.run_key,
+                    runs.c.thread_id,
+                    runs.c.last_seq,
+                    runs.c.last_hash,
+                    runs.c.status,
+                    runs.c.run_id,
+                ).where(runs.c.run_id.in_({p.run_id for p in group}))
+            )
+            tx = {r[5]: TxRun.existing(*r[:5]) for r in result}
+            max_key = 0
+            if needs_new_keys(group, tx):
+                max_key = (await conn.execute(select(func.max(runs.c.run_key)))).scalar() or 0
+            plan = plan_commit(group, head, tx, max_key, fresh=self._hub.active)
+            if plan.event_rows:
+                if plan.created_runs:
+                    await conn.execute(
+                        insert(runs),
+                        [dict(zip(RUN_COLUMNS, r, strict=True)) for r in plan.created_runs],
                     )
-                error = _tx_check(p, st)
-                if error is not None:
-                    outcomes[i] = error
-                    continue
-                assert st is not None
-                prev, first = st.last_hash, pos + 1
-                for k, row in enumerate(p.rows):
-                    seq, pos = p.first_seq + k, pos + 1
-                    type_, ts_us, step, ns, node, task_id, version, payload = row
-                    prev = event_hash(prev, p.run_id, seq, type_, ts_us, step, ns, node, task_id,
-                                      version, payload)
-                    rows.append({"position": pos, "run_key": st.run_key, "seq": seq,
-                                 "type": type_, "ts": ts_us, "step": step, "ns": ns, "node": node,
-                                 "task_id": task_id, "codec": version, "payload": payload,
-                                 "hash": prev})
-                    if publish:
-                        fresh.append((st, p.run_id, seq, pos, row, prev))
-                p.positions = range(first, pos + 1)
-                st.next_seq += len(p.rows)
-                st.last_hash, st.last_position, st.touched = prev, pos, True
-                st.updated_us = p.rows[-1][1]
-                if p.end_status is not None:
-                    st.status, st.ended = p.end_status, True
-            if rows:
-                await _write_runs(conn, tx)
-                await conn.execute(insert(events), rows)
-                await conn.execute(update(log_head).values(position=pos))
-        if fresh:
-            self._hub.publish(head, pos, [_fresh_event(*item) for item in fresh])
-        return outcomes
+                if plan.changed_runs:
+                    await conn.execute(
+                        _UPDATE_RUN,
+                        [dict(zip(_CHANGED_KEYS, r, strict=True)) for r in plan.changed_runs],
+                    )
+                await self._insert_events(conn, plan.event_rows)
+                await conn.execute(update(log_head).values(position=plan.new_head))
+        self._publish(head, plan)
+        return plan.outcomes
+
+    def _publish(self, head: int, plan: CommitPlan) -> None:
+        if plan.fresh:
+            self._hub.publish(head, plan.new_head, [_fresh_event(*f) for f in plan.fresh])
+
+    async def _insert_events(self, conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+        """Insert event rows (tuples in ``events`` column order); backends may use the driver."""
+        names = [c.name for c in events.columns]
+        await conn.execute(insert(events), [dict(zip(names, r, strict=True)) for r in rows])
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -389,21 +407,32 @@ class EventStore:
         """Threads, the most recently updated first."""
         await self._writer.drain()
         ranked = select(
-            runs.c.thread_id, runs.c.run_id, runs.c.status,
-            func.row_number().over(partition_by=runs.c.thread_id,
-                                   order_by=(runs.c.created_at.desc(), runs.c.run_key.desc()))
+            runs.c.thread_id,
+            runs.c.run_id,
+            runs.c.status,
+            func.row_number()
+            .over(
+                partition_by=runs.c.thread_id,
+                order_by=(runs.c.created_at.desc(), runs.c.run_key.desc()),
+            )
             .label("rank"),
             func.min(runs.c.created_at).over(partition_by=runs.c.thread_id).label("created"),
             func.max(runs.c.updated_at).over(partition_by=runs.c.thread_id).label("updated"),
             func.count().over(partition_by=runs.c.thread_id).label("n"),
         ).subquery()
-        query = (select(ranked).where(ranked.c.rank == 1)
-                 .order_by(ranked.c.updated.desc()).limit(limit))
+        query = (
+            select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.updated.desc()).limit(limit)
+        )
         async with self._txn() as conn:
             return [
-                ThreadRecord(thread_id=r.thread_id, created_at=from_micros(r.created),
-                             updated_at=from_micros(r.updated), run_count=r.n,
-                             last_run_id=r.run_id, last_status=RunStatus(r.status))
+                ThreadRecord(
+                    thread_id=r.thread_id,
+                    created_at=from_micros(r.created),
+                    updated_at=from_micros(r.updated),
+                    run_count=r.n,
+                    last_run_id=r.run_id,
+                    last_status=RunStatus(r.status),
+                )
                 for r in await conn.execute(query)
             ]
 
@@ -413,10 +442,20 @@ class EventStore:
         async with self._txn() as conn:
             run = await self._run_row(conn, run_id)
             result = await conn.execute(
-                select(events.c.seq, events.c.type, events.c.ts, events.c.step, events.c.ns,
-                       events.c.node, events.c.task_id, events.c.codec, events.c.payload,
-                       events.c.hash)
-                .where(events.c.run_key == run.run_key).order_by(events.c.seq)
+                select(
+                    events.c.seq,
+                    events.c.type,
+                    events.c.ts,
+                    events.c.step,
+                    events.c.ns,
+                    events.c.node,
+                    events.c.task_id,
+                    events.c.codec,
+                    events.c.payload,
+                    events.c.hash,
+                )
+                .where(events.c.run_key == run.run_key)
+                .order_by(events.c.seq)
             )
             return check_chain(run_id, result.tuples(), run.last_hash)
 
@@ -449,8 +488,9 @@ class EventStore:
             raise ValueError("subscribe to a run or to a thread, not both")
         if run_id is not None:
             await self.get_run(run_id)
-        async for event in self._hub.subscribe(run_id=run_id, thread_id=thread_id,
-                                               after_position=after_position or 0):
+        async for event in self._hub.subscribe(
+            run_id=run_id, thread_id=thread_id, after_position=after_position or 0
+        ):
             yield event
 
     async def _read_page(
@@ -458,8 +498,9 @@ class EventStore:
     ) -> Page:
         async with self._txn() as conn:
             head = (await conn.execute(select(log_head.c.position))).scalar_one()
-            found = await _read_joined(conn, after=after, limit=limit, until=head,
-                                       run_id=run_id, thread_id=thread_id)
+            found = await _read_joined(
+                conn, after=after, limit=limit, until=head, run_id=run_id, thread_id=thread_id
+            )
             covered = head if len(found) < limit else found[-1].position
             over = False
             if run_id is not None:
@@ -479,14 +520,18 @@ class EventStore:
                 raise ValueError(f"run {run_id} has no event {seq} (last seq {run.last_seq})")
             key = {"run_key": run.run_key, "seq": seq}
             await conn.execute(delete(snapshots).filter_by(**key))
-            await conn.execute(insert(snapshots).values(
-                **key, codec=codec.CODEC_VERSION, state=text,
-                created_at=to_micros(datetime.now().astimezone()),
-            ))
+            await conn.execute(
+                insert(snapshots).values(
+                    **key,
+                    codec=codec.CODEC_VERSION,
+                    state=text,
+                    created_at=to_micros(datetime.now().astimezone()),
+                )
+            )
 
-    async def get_snapshot(self, run_id: str, *, at_or_before_seq: int | None = None) -> (
-        Snapshot | None
-    ):
+    async def get_snapshot(
+        self, run_id: str, *, at_or_before_seq: int | None = None
+    ) -> Snapshot | None:
         """The newest snapshot of a run at or before its event ``at_or_before_seq``."""
         await self._writer.drain()
         async with self._txn() as conn:
@@ -497,8 +542,12 @@ class EventStore:
             row = (await conn.execute(query.order_by(snapshots.c.seq.desc()).limit(1))).first()
         if row is None:
             return None
-        return Snapshot(run_id=run_id, seq=row.seq, state=codec.decode(row.state, row.codec),
-                        created_at=from_micros(row.created_at))
+        return Snapshot(
+            run_id=run_id,
+            seq=row.seq,
+            state=codec.decode(row.state, row.codec),
+            created_at=from_micros(row.created_at),
+        )
 
     async def delete_snapshots(self, *, run_id: str | None = None) -> int:
         """Drop the snapshots of one run, or all of them; returns how many went."""
@@ -517,9 +566,9 @@ class EventStore:
         Runs still running, and runs that a retained run of another thread starts from, stay;
         the report counts them.
         """
-        return await self._delete(lambda all_runs: {
-            r.run_id for r in all_runs if r.thread_id == thread_id
-        }, vacuum=vacuum)
+        return await self._delete(
+            lambda all_runs: {r.run_id for r in all_runs if r.thread_id == thread_id}, vacuum=vacuum
+        )
 
     async def prune(
         self,
@@ -557,8 +606,11 @@ class EventStore:
             deleted = await retention.delete_runs(conn, plan.run_keys)
         if vacuum and plan.run_keys:
             await self._vacuum()
-        return PruneReport(runs_deleted=len(plan.run_keys), events_deleted=deleted,
-                           runs_kept_for_dependants=plan.kept_for_dependants)
+        return PruneReport(
+            runs_deleted=len(plan.run_keys),
+            events_deleted=deleted,
+            runs_kept_for_dependants=plan.kept_for_dependants,
+        )
 
     async def _vacuum(self) -> None:
         """Give freed space back to the file system (backends override)."""
@@ -605,7 +657,9 @@ def _check_batch(
                 raise InvalidEventError(run_id, "run.ended must be a run's last event")
             status = event.payload.get("status") if isinstance(event.payload, Mapping) else None
             if status not in _FINAL:
-                raise InvalidEventError(run_id, f"run.ended needs a final status in {sorted(_FINAL)}")
+                raise InvalidEventError(
+                    run_id, f"run.ended needs a final status in {sorted(_FINAL)}"
+                )
             end_status = status
     if expected_seq == 0 and start is None:
         raise InvalidEventError(run_id, "a run's first event must be run.started")
@@ -617,64 +671,28 @@ def _run_start(run_id: str, payload: Any) -> RunStart:
     if not isinstance(thread_id, str) or not thread_id:
         raise InvalidEventError(run_id, "run.started needs a non-empty thread_id in its payload")
     origin = payload.get("origin") or {}
-    return RunStart(thread_id=thread_id, graph_name=payload.get("graph"),
-                    origin_run_id=origin.get("run_id"),
-                    origin_checkpoint_id=origin.get("checkpoint_id"))
+    return RunStart(
+        thread_id=thread_id,
+        graph_name=payload.get("graph"),
+        origin_run_id=origin.get("run_id"),
+        origin_checkpoint_id=origin.get("checkpoint_id"),
+    )
 
 
 def _encode(event: NewEvent) -> EncodedEvent:
-    return (str(event.type), to_micros(event.ts), event.step, event.ns, event.node,
-            event.task_id, codec.CODEC_VERSION, codec.encode(event.payload))
-
-
-def _tx_check(p: PendingAppend, st: _TxRun | None) -> BaseException | None:
-    if st is None:
-        return UnknownRunError(p.run_id)
-    if (p.start is not None and not st.new) or st.next_seq != p.first_seq:
-        return ConcurrencyError(p.run_id, p.first_seq, st.next_seq)
-    if st.ended:
-        return RunEndedError(p.run_id)
-    return None
-
-
-async def _load_tx_runs(conn: AsyncConnection, run_ids: set[str]) -> dict[str, _TxRun]:
-    result = await conn.execute(
-        select(runs.c.run_id, runs.c.run_key, runs.c.thread_id, runs.c.last_seq,
-               runs.c.last_hash, runs.c.status).where(runs.c.run_id.in_(run_ids))
+    type_ = event.type
+    if type(type_) is not str:  # an EventType member: store its plain value
+        type_ = str.__str__(type_)
+    return (
+        type_,
+        to_micros(event.ts),
+        event.step,
+        event.ns,
+        event.node,
+        event.task_id,
+        codec.CODEC_VERSION,
+        codec.encode(event.payload),
     )
-    return {
-        r.run_id: _TxRun(run_key=r.run_key, thread_id=r.thread_id, next_seq=r.last_seq + 1,
-                         last_hash=bytes(r.last_hash), ended=r.status in _FINAL,
-                         status=r.status)
-        for r in result
-    }
-
-
-async def _write_runs(conn: AsyncConnection, tx: dict[str, _TxRun]) -> None:
-    created = [
-        {"run_key": st.run_key, "run_id": run_id, "thread_id": st.thread_id,
-         "graph_name": st.start.graph_name, "status": st.status, "created_at": st.created_us,
-         "updated_at": st.updated_us, "origin_run_id": st.start.origin_run_id,
-         "origin_checkpoint_id": st.start.origin_checkpoint_id, "last_seq": st.next_seq - 1,
-         "last_hash": st.last_hash, "first_position": st.first_position,
-         "last_position": st.last_position}
-        for run_id, st in tx.items() if st.new and st.touched and st.start is not None
-    ]
-    changed = [
-        {"k": st.run_key, "s": st.next_seq - 1, "h": st.last_hash, "u": st.updated_us,
-         "p": st.last_position, "st": st.status}
-        for st in tx.values() if st.touched and not st.new
-    ]
-    if created:
-        await conn.execute(insert(runs), created)
-    if changed:
-        await conn.execute(
-            update(runs).where(runs.c.run_key == bindparam("k")).values(
-                last_seq=bindparam("s"), last_hash=bindparam("h"), updated_at=bindparam("u"),
-                last_position=bindparam("p"), status=bindparam("st"),
-            ),
-            changed,
-        )
 
 
 async def _read_joined(
@@ -703,28 +721,50 @@ async def _read_joined(
 
 def _stored(row: Row[Any], run_id: str, thread_id: str) -> StoredEvent:
     return StoredEvent(
-        run_id=run_id, thread_id=thread_id, seq=row.seq, position=row.position, type=row.type,
-        payload=codec.decode(row.payload, row.codec), ts=from_micros(row.ts), step=row.step,
-        ns=row.ns, node=row.node, task_id=row.task_id, hash=bytes(row.hash),
+        run_id=run_id,
+        thread_id=thread_id,
+        seq=row.seq,
+        position=row.position,
+        type=row.type,
+        payload=codec.decode(row.payload, row.codec),
+        ts=from_micros(row.ts),
+        step=row.step,
+        ns=row.ns,
+        node=row.node,
+        task_id=row.task_id,
+        hash=bytes(row.hash),
     )
 
 
-def _fresh_event(
-    st: _TxRun, run_id: str, seq: int, pos: int, row: EncodedEvent, hash_: bytes
-) -> StoredEvent:
-    type_, ts_us, step, ns, node, task_id, version, payload = row
+def _fresh_event(run_id: str, thread_id: str, row: tuple[Any, ...]) -> StoredEvent:
+    pos, _key, seq, type_, ts_us, step, ns, node, task_id, version, payload, hash_ = row
     return StoredEvent(
-        run_id=run_id, thread_id=st.thread_id, seq=seq, position=pos, type=type_,
-        payload=codec.decode(payload, version), ts=from_micros(ts_us), step=step, ns=ns,
-        node=node, task_id=task_id, hash=hash_,
+        run_id=run_id,
+        thread_id=thread_id,
+        seq=seq,
+        position=pos,
+        type=type_,
+        payload=codec.decode(payload, version),
+        ts=from_micros(ts_us),
+        step=step,
+        ns=ns,
+        node=node,
+        task_id=task_id,
+        hash=hash_,
     )
 
 
 def _run_record(row: Row[Any]) -> RunRecord:
     return RunRecord(
-        run_id=row.run_id, thread_id=row.thread_id, graph_name=row.graph_name,
-        status=RunStatus(row.status), created_at=from_micros(row.created_at),
-        updated_at=from_micros(row.updated_at), origin_run_id=row.origin_run_id,
-        origin_checkpoint_id=row.origin_checkpoint_id, last_seq=row.last_seq,
-        first_position=row.first_position, last_position=row.last_position,
+        run_id=row.run_id,
+        thread_id=row.thread_id,
+        graph_name=row.graph_name,
+        status=RunStatus(row.status),
+        created_at=from_micros(row.created_at),
+        updated_at=from_micros(row.updated_at),
+        origin_run_id=row.origin_run_id,
+        origin_checkpoint_id=row.origin_checkpoint_id,
+        last_seq=row.last_seq,
+        first_position=row.first_position,
+        last_position=row.last_position,
     )

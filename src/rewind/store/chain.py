@@ -18,14 +18,14 @@ GENESIS = bytes(32)
 """The 'previous hash' of a run's first event."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def to_micros(ts: datetime) -> int:
     """Microseconds since the epoch (naive datetimes are taken as UTC)."""
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    delta = ts - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (ts - _EPOCH) // _MICROSECOND
 
 
 def from_micros(us: int) -> datetime:
@@ -33,8 +33,8 @@ def from_micros(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
-def _field(value: object) -> str:
-    return "\x00" if value is None else str(value)
+_NONE = "\x00"
+_sha256 = hashlib.sha256
 
 
 def event_hash(
@@ -51,15 +51,12 @@ def event_hash(
     payload: str,
 ) -> bytes:
     """The chained SHA-256 of one event."""
-    header = "\x1f".join(
-        (run_id, str(seq), type_, str(ts_us), _field(step), _field(ns), _field(node),
-         _field(task_id), str(codec))
+    header = (
+        f"{run_id}\x1f{seq}\x1f{type_}\x1f{ts_us}\x1f{_NONE if step is None else step}\x1f"
+        f"{_NONE if ns is None else ns}\x1f{_NONE if node is None else node}\x1f"
+        f"{_NONE if task_id is None else task_id}\x1f{codec}\x1e{payload}"
     )
-    h = hashlib.sha256(prev)
-    h.update(header.encode())
-    h.update(b"\x1e")
-    h.update(payload.encode())
-    return h.digest()
+    return _sha256(prev + header.encode()).digest()
 
 
 ChainRow = tuple[int, str, int, int | None, str | None, str | None, str | None, int, str, bytes]
@@ -73,16 +70,28 @@ def check_chain(run_id: str, rows: Iterable[ChainRow], last_hash: bytes) -> Chai
     for seq, type_, ts_us, step, ns, node, task_id, codec, payload, stored in rows:
         if seq != count:
             reason = f"seq {count} is missing" if seq > count else f"seq {seq} is out of order"
-            return ChainReport(run_id=run_id, ok=False, checked=count, first_bad_seq=count,
-                               reason=reason)
-        expected = event_hash(prev, run_id, seq, type_, ts_us, step, ns, node, task_id, codec,
-                              payload)
+            return ChainReport(
+                run_id=run_id, ok=False, checked=count, first_bad_seq=count, reason=reason
+            )
+        expected = event_hash(
+            prev, run_id, seq, type_, ts_us, step, ns, node, task_id, codec, payload
+        )
         if expected != bytes(stored):
-            return ChainReport(run_id=run_id, ok=False, checked=count, first_bad_seq=seq,
-                               reason="its content does not match its hash (altered)")
+            return ChainReport(
+                run_id=run_id,
+                ok=False,
+                checked=count,
+                first_bad_seq=seq,
+                reason="its content does not match its hash (altered)",
+            )
         prev = bytes(stored)
         count += 1
     if prev != bytes(last_hash):
-        return ChainReport(run_id=run_id, ok=False, checked=count, first_bad_seq=count,
-                           reason="events after it were removed (the run's last hash differs)")
+        return ChainReport(
+            run_id=run_id,
+            ok=False,
+            checked=count,
+            first_bad_seq=count,
+            reason="events after it were removed (the run's last hash differs)",
+        )
     return ChainReport(run_id=run_id, ok=True, checked=count)

@@ -16,6 +16,7 @@ The encoding's version is stored with each event (:data:`CODEC_VERSION`).
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import decimal
@@ -48,9 +49,7 @@ _custom_encoders: dict[type, tuple[str, Callable[[Any], Any]]] = {}
 _custom_decoders: dict[str, Callable[[Any], Any]] = {}
 
 
-def register_type(
-    cls: type, *, encode: Callable[[Any], Any], decode: Callable[[Any], Any]
-) -> None:
+def register_type(cls: type, *, encode: Callable[[Any], Any], decode: Callable[[Any], Any]) -> None:
     """Teach the codec a type it does not know.
 
     Args:
@@ -164,10 +163,8 @@ def _tagged(tag: str, convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def _enc_set(v: set[Any] | frozenset[Any]) -> list[Any]:
     items = [_enc(x) for x in v]
-    try:  # a stable order keeps equal sets byte-identical (and their hashes equal)
-        items.sort(key=_dumps)
-    except (TypeError, ValueError):
-        pass
+    with contextlib.suppress(TypeError, ValueError):
+        items.sort(key=_dumps)  # a stable order keeps equal sets byte-identical (and hashed)
     return items
 
 

@@ -42,11 +42,19 @@ class DeletionPlan:
 async def load_runs(conn: AsyncConnection) -> list[_Run]:
     """Every run's identity, origin, status and start time."""
     result = await conn.execute(
-        select(runs.c.run_key, runs.c.run_id, runs.c.thread_id, runs.c.origin_run_id,
-               runs.c.status, runs.c.created_at)
+        select(
+            runs.c.run_key,
+            runs.c.run_id,
+            runs.c.thread_id,
+            runs.c.origin_run_id,
+            runs.c.status,
+            runs.c.created_at,
+        )
     )
-    return [_Run(key=r[0], run_id=r[1], thread_id=r[2], origin=r[3], status=r[4],
-                 created_at=r[5]) for r in result]
+    return [
+        _Run(key=r[0], run_id=r[1], thread_id=r[2], origin=r[3], status=r[4], created_at=r[5])
+        for r in result
+    ]
 
 
 def candidates_older_than(all_runs: Iterable[_Run], cutoff_us: int) -> set[str]:

@@ -50,8 +50,12 @@ runs = Table(
 events = Table(
     "events",
     metadata,
-    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=False),
+    Column(
+        "position",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     Column("run_key", Integer, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("type", String(32), nullable=False),

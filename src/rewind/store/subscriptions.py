@@ -105,8 +105,9 @@ class SubscriptionHub:
         self, *, run_id: str | None, thread_id: str | None, after_position: int
     ) -> AsyncIterator[StoredEvent]:
         """Yield matching events after ``after_position``, then live ones, in log order."""
-        sub = _Subscriber(run_id=run_id, thread_id=thread_id, head=after_position,
-                          cursor=after_position)
+        sub = _Subscriber(
+            run_id=run_id, thread_id=thread_id, head=after_position, cursor=after_position
+        )
         self._subscribers.add(sub)
         self._ensure_poller()
         try:

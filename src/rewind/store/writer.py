@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from rewind.errors import StoreClosedError
 from rewind.store.records import Durability
@@ -24,9 +25,11 @@ EncodedEvent = tuple[str, int, int | None, str | None, str | None, str | None, i
 """(type, ts_us, step, ns, node, task_id, codec, payload): an event ready for the log."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AppendResult:
-    """What an append was given: its seqs, and its positions once durable."""
+class AppendResult(NamedTuple):
+    """What an append was given: its seqs, and its positions once durable.
+
+    A named tuple rather than a dataclass: one is made per append, on the hot path.
+    """
 
     run_id: str
     """The run appended to."""
@@ -46,20 +49,42 @@ class RunStart:
     origin_checkpoint_id: str | None
 
 
-@dataclass(kw_only=True, slots=True)
 class PendingAppend:
-    """One ``append`` call on its way to the database."""
+    """One ``append`` call on its way to the database (a plain class: made per append)."""
 
-    run_id: str
-    thread_id: str
-    first_seq: int
-    rows: list[EncodedEvent]
-    start: RunStart | None
-    end_status: str | None
-    durability: Durability
-    future: asyncio.Future[AppendResult] | None = None
-    ticket: int = 0
-    positions: range | None = field(default=None)
+    __slots__ = (
+        "durability",
+        "end_status",
+        "first_seq",
+        "future",
+        "positions",
+        "rows",
+        "run_id",
+        "start",
+        "thread_id",
+        "ticket",
+    )
+
+    def __init__(
+        self,
+        run_id: str,
+        thread_id: str,
+        first_seq: int,
+        rows: list[EncodedEvent],
+        start: RunStart | None,
+        end_status: str | None,
+        durability: Durability,
+    ) -> None:
+        self.run_id = run_id
+        self.thread_id = thread_id
+        self.first_seq = first_seq
+        self.rows = rows
+        self.start = start
+        self.end_status = end_status
+        self.durability = durability
+        self.future: asyncio.Future[AppendResult] | None = None
+        self.ticket = 0
+        self.positions: range | None = None
 
 
 CommitFn = Callable[[list[PendingAppend]], Awaitable[list[BaseException | None]]]
@@ -199,4 +224,3 @@ def _result(pending: PendingAppend) -> AppendResult:
 def result_before_commit(pending: PendingAppend) -> AppendResult:
     """The result an ``async``/``exit`` append returns at once (no positions yet)."""
     return _result(pending)
-
