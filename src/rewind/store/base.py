@@ -152,6 +152,11 @@ class EventStore:
         await self.aclose()
 
     @property
+    def commit_count(self) -> int:
+        """How many group commits this store has made (appends share them)."""
+        return self._writer.commits
+
+    @property
     def durability(self) -> Durability:
         """The default durability of appends."""
         return self.options.durability
@@ -238,6 +243,7 @@ class EventStore:
     async def _load_run_state(
         self, run_id: str, expected_seq: int, start: RunStart | None
     ) -> _RunState:
+        await self._writer.drain()  # the database must know this process's own appends
         async with self._txn() as conn:
             row = (
                 await conn.execute(
@@ -457,7 +463,7 @@ class EventStore:
                 .where(events.c.run_key == run.run_key)
                 .order_by(events.c.seq)
             )
-            return check_chain(run_id, result.tuples(), run.last_hash)
+            return check_chain(run_id, result, run.last_hash)
 
     async def _run_row(self, conn: AsyncConnection, run_id: str) -> Row[Any]:
         row = (await conn.execute(select(runs).where(runs.c.run_id == run_id))).first()

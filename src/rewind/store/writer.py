@@ -103,6 +103,8 @@ class GroupWriter:
         self._errors: list[BaseException] = []
         self._issued = 0
         self._committed = 0
+        self.commits = 0
+        """Group commits made so far (each one transaction, whatever it held)."""
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -175,6 +177,7 @@ class GroupWriter:
                 self._wake.clear()
                 continue
             group = self._take_group()
+            self.commits += 1
             try:
                 outcomes = await self._commit(group)
             except BaseException as exc:  # the whole group failed (e.g. the disk is full)

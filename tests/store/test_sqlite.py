@@ -1,0 +1,165 @@
+"""The SQLite backends: a file and memory, through the contract; then what only a file does."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rewind import RunStatus, open_store, run_ended, run_started
+from rewind.errors import ConcurrencyError
+from rewind.store import EventStore, open_sqlite
+from tests.store.contract import StoreContract, custom, start_run
+
+
+class TestSqliteFile(StoreContract):
+    async def open(self, tmp_path: Path, **kw: Any) -> EventStore:
+        return await open_store(tmp_path / "rewind.db", **kw)
+
+
+class TestSqliteFileCoreWrites(StoreContract):
+    """The SQLAlchemy Core write path, which the in-memory store and later backends use."""
+
+    async def open(self, tmp_path: Path, **kw: Any) -> EventStore:
+        return await open_sqlite(tmp_path / "rewind.db", core_writes=True, **kw)
+
+
+class TestSqliteMemory(StoreContract):
+    async def open(self, tmp_path: Path, **kw: Any) -> EventStore:
+        return await open_store(None, **kw)
+
+
+# --- what only a file does ----------------------------------------------------------------
+
+
+async def test_events_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "rewind.db"
+    store = await open_store(path)
+    await start_run(store, "r1", "t1", custom({"a": (1, 2)}))
+    await store.append("r1", [custom(2)], expected_seq=2)  # async: durable at close
+    await store.aclose()
+    store = await open_store(path)
+    try:
+        assert [e.payload for e in await store.read("r1")][1:] == [{"a": (1, 2)}, 2]
+        assert (await store.verify_chain("r1")).ok
+        await store.append("r1", [custom(3)], expected_seq=3, durability="sync")
+    finally:
+        await store.aclose()
+
+
+async def test_two_writers_on_one_file_conflict_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "rewind.db"
+    one, two = await open_store(path), await open_store(path)
+    try:
+        await start_run(one, "r1")
+        await two.append("r1", [custom("two")], expected_seq=1, durability="sync")
+        # `one` still believes the run is at seq 1: the commit finds out
+        with pytest.raises(ConcurrencyError) as caught:
+            await one.append("r1", [custom("one"), custom("one")], expected_seq=1,
+                             durability="sync")
+        assert (caught.value.expected_seq, caught.value.actual_seq) == (1, 2)
+        # having failed, `one` re-reads the run: a stale append now fails at once
+        with pytest.raises(ConcurrencyError):
+            await one.append("r1", [custom("one")], expected_seq=1)
+        await one.append("r1", [custom("one")], expected_seq=2, durability="sync")
+        assert [e.payload for e in await one.read("r1")][1:] == ["two", "one"]
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_a_background_append_that_loses_the_race_fails_at_flush(tmp_path: Path) -> None:
+    path = tmp_path / "rewind.db"
+    one, two = await open_store(path), await open_store(path)
+    try:
+        await start_run(one, "r1")
+        await two.append("r1", [custom("two")], expected_seq=1, durability="sync")
+        await one.append("r1", [custom("one")], expected_seq=1)  # async: accepted for now
+        with pytest.raises(ConcurrencyError):
+            await one.flush()
+        await one.flush()  # reported once
+        assert [e.payload for e in await one.read("r1")][1:] == ["two"]
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_subscriber_sees_another_store_on_the_same_file(tmp_path: Path) -> None:
+    path = tmp_path / "rewind.db"
+    reader, writer = await open_store(path), await open_store(path)
+    try:
+        await start_run(writer, "r1")
+        sub = reader.subscribe(run_id="r1")
+        assert (await asyncio.wait_for(anext(sub), 10)).seq == 0
+        await writer.append("r1", [custom(1), run_ended(RunStatus.SUCCESS)], expected_seq=1,
+                            durability="sync")
+        rest = [e async for e in sub]
+        assert [e.seq for e in rest] == [1, 2]
+    finally:
+        await reader.aclose()
+        await writer.aclose()
+
+
+async def test_chain_reports_removed_events(tmp_path: Path) -> None:
+    path = tmp_path / "rewind.db"
+    store = await open_store(path)
+    await start_run(store, "r1", "t1", *(custom(i) for i in range(5)))
+    await store.aclose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM events WHERE seq = 2")
+    store = await open_store(path)
+    try:
+        report = await store.verify_chain("r1")
+        assert (report.ok, report.first_bad_seq) == (False, 2)
+        assert "missing" in (report.reason or "")
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM events WHERE seq >= 2")
+        report = await store.verify_chain("r1")
+        assert (report.ok, report.first_bad_seq) == (False, 2)
+        assert "removed" in (report.reason or "")
+    finally:
+        await store.aclose()
+
+
+async def test_prune_gives_space_back(tmp_path: Path) -> None:
+    path = tmp_path / "rewind.db"
+    store = await open_store(path)
+    try:
+        for i in range(20):
+            events = [run_started(thread_id=f"t{i}"), *(custom("x" * 2000) for _ in range(20))]
+            await store.append(f"r{i}", [*events, run_ended(RunStatus.SUCCESS)], expected_seq=0)
+        await store.flush()
+        grown = _db_bytes(path)
+        report = await store.delete_thread("t0")
+        assert report.runs_deleted == 1
+        report = await store.prune(keep_last=0)
+        assert report.runs_deleted == 19
+        assert _db_bytes(path) < grown / 4
+    finally:
+        await store.aclose()
+
+
+async def test_online_backup_is_a_consistent_copy(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "live.db")
+    try:
+        await start_run(store, "r1", "t1", custom(1))
+        await store.append("r1", [custom(2)], expected_seq=2)  # still queued: backup drains
+        await store.backup(tmp_path / "copy.db")
+        with pytest.raises(FileExistsError):
+            await store.backup(tmp_path / "copy.db")
+        await store.append("r1", [custom(3)], expected_seq=3, durability="sync")
+    finally:
+        await store.aclose()
+    copy = await open_store(tmp_path / "copy.db")
+    try:
+        assert [e.payload for e in await copy.read("r1")][1:] == [1, 2]
+        assert (await copy.verify_chain("r1")).ok
+    finally:
+        await copy.aclose()
+
+
+def _db_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
