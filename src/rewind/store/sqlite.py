@@ -41,7 +41,7 @@ from rewind.store.commit import (
 )
 from rewind.store.writer import PendingAppend
 
-__all__ = ["APPLICATION_ID", "SqliteStore", "open_sqlite"]
+__all__ = ["APPLICATION_ID", "SqliteStore", "needs_migration", "open_sqlite", "read_revision"]
 
 APPLICATION_ID = 0x52574E44  # "RWND"
 """The SQLite ``application_id`` that marks a rewind database."""
@@ -204,16 +204,16 @@ async def open_sqlite(
     memory = path is None or str(path) == ":memory:"
     if memory:
         url, label = "sqlite+aiosqlite://", ":memory:"
-        needs_migration = True
+        migrate = True
     else:
         file = Path(path).expanduser().resolve()  # type: ignore[arg-type]
         label = str(file)
-        revision = await asyncio.to_thread(_inspect, file)
-        needs_migration = _check_revision(label, revision, upgrade)
+        revision = await asyncio.to_thread(read_revision, file)
+        migrate = needs_migration(label, revision, upgrade)
         url = f"sqlite+aiosqlite:///{quote(label)}"
     engine = _engine(url, memory=memory, busy_timeout=busy_timeout)
     try:
-        if needs_migration:
+        if migrate:
             await _migrate(engine, label)
     except BaseException:
         await engine.dispose()
@@ -228,7 +228,7 @@ async def open_sqlite(
     )
 
 
-def _inspect(file: Path) -> str | None:
+def read_revision(file: Path) -> str | None:
     """Read a file's schema revision without writing to it; ``None`` for a new database."""
     if not file.exists() or file.stat().st_size == 0:
         return None
@@ -266,7 +266,7 @@ def _inspect(file: Path) -> str | None:
         conn.close()
 
 
-def _check_revision(label: str, revision: str | None, upgrade: bool) -> bool:
+def needs_migration(label: str, revision: str | None, upgrade: bool) -> bool:
     """Whether the database needs migrating; refuses what this code cannot open."""
     head = migrations.head_revision()
     if revision is None:
