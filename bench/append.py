@@ -181,18 +181,15 @@ def main() -> None:
     payloads = make_payloads(args.events)
     tmp = Path(tempfile.mkdtemp(prefix="rewind-bench-"))
     ours, core, per_event, peer = [], [], [], []
+
+    def go(name: str, k: int, yield_every: int, use_core: bool = False) -> float:
+        path = tmp / f"{name}-{k}.db"
+        return asyncio.run(rewind_async(path, payloads, args.runs, "async", yield_every, use_core))
+
     for k in range(args.repeat):
-
-        def go(name: str, yield_every: int, use_core: bool = False) -> float:
-            return asyncio.run(
-                rewind_async(
-                    tmp / f"{name}-{k}.db", payloads, args.runs, "async", yield_every, use_core
-                )
-            )
-
-        ours.append(go("rewind", args.yield_every))
-        core.append(go("core", args.yield_every, use_core=True))
-        per_event.append(go("yield1", 1))
+        ours.append(go("rewind", k, args.yield_every))
+        core.append(go("core", k, args.yield_every, use_core=True))
+        per_event.append(go("yield1", k, 1))
         peer.append(sqlite3_peer(tmp / f"peer-{k}.db", tmp / "rewind-0.db", payloads, args.runs))
     sync_1 = asyncio.run(sync_appends(tmp / "sync-1.db", 1, args.sync_seconds))
     sync_50 = asyncio.run(sync_appends(tmp / "sync-50.db", 50, args.sync_seconds))

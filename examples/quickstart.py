@@ -1,6 +1,6 @@
 """rewind's flight recorder in one file: record a run, watch it live, replay it, check it.
 
-    python examples/quickstart.py [path/to/rewind.db]
+python examples/quickstart.py [path/to/rewind.db]
 """
 
 from __future__ import annotations
@@ -32,16 +32,33 @@ async def main(db: Path) -> None:
         await store.append(run_id, list(events), expected_seq=seq)
         seq += len(events)
 
-    await record(run_started(thread_id=thread_id, graph="quickstart",
-                             extra={"input": {"messages": [HumanMessage("hello")]}}))
+    await record(
+        run_started(
+            thread_id=thread_id,
+            graph="quickstart",
+            extra={"input": {"messages": [HumanMessage("hello")]}},
+        )
+    )
     watcher = asyncio.create_task(watch())
     await record(NewEvent(type=EventType.TASK_STARTED, step=1, node="agent"))
     for token in ["Hello", ",", " from", " the", " flight", " recorder", "."]:
-        await record(NewEvent(type=EventType.CHAT_TOKEN, step=1, node="agent",
-                              payload=AIMessageChunk(content=token)))
+        await record(
+            NewEvent(
+                type=EventType.CHAT_TOKEN,
+                step=1,
+                node="agent",
+                payload=AIMessageChunk(content=token),
+            )
+        )
         await asyncio.sleep(0.05)  # a model streaming
-    await record(NewEvent(type=EventType.TASK_ENDED, step=1, node="agent",
-                          payload={"messages": [AIMessageChunk(content="Hello, ...")]}))
+    await record(
+        NewEvent(
+            type=EventType.TASK_ENDED,
+            step=1,
+            node="agent",
+            payload={"messages": [AIMessageChunk(content="Hello, ...")]},
+        )
+    )
     await record(run_ended(RunStatus.SUCCESS))
     await watcher
     await store.flush()

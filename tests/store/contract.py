@@ -161,8 +161,9 @@ class StoreContract:
 
         async def appender(run_id: str) -> None:
             for seq in range(1, 6):
-                result = await store.append(run_id, [custom(seq)], expected_seq=seq,
-                                            durability="sync")
+                result = await store.append(
+                    run_id, [custom(seq)], expected_seq=seq, durability="sync"
+                )
                 assert result.positions is not None
 
         await asyncio.gather(*(appender(r) for r in runs))
@@ -178,9 +179,7 @@ class StoreContract:
         await store.flush()
         assert len(await store.read("r1")) == 101
 
-    async def test_exit_durability_holds_events_until_the_run_ends(
-        self, store: EventStore
-    ) -> None:
+    async def test_exit_durability_holds_events_until_the_run_ends(self, store: EventStore) -> None:
         await store.append("r1", [run_started(thread_id="t1")], expected_seq=0, durability="exit")
         await store.append("r1", [custom(1)], expected_seq=1, durability="exit")
         assert await store.list_runs() == []
@@ -204,8 +203,15 @@ class StoreContract:
         assert (run.last_seq, run.first_position, run.last_position) == (1, 1, 2)
         await store.append(
             "r2",
-            [run_started(thread_id="t1", graph="agent", origin_run_id="r1",
-                         origin_checkpoint_id="c1", ts=t0 + timedelta(seconds=9))],
+            [
+                run_started(
+                    thread_id="t1",
+                    graph="agent",
+                    origin_run_id="r1",
+                    origin_checkpoint_id="c1",
+                    ts=t0 + timedelta(seconds=9),
+                )
+            ],
             expected_seq=0,
         )
         fork = await store.get_run("r2")
@@ -215,7 +221,8 @@ class StoreContract:
         t0 = datetime(2026, 1, 1, tzinfo=UTC)
         for i, (thread, graph) in enumerate([("a", "g1"), ("a", "g2"), ("b", "g1")]):
             await store.append(
-                f"r{i}", [run_started(thread_id=thread, graph=graph, ts=t0 + timedelta(hours=i))],
+                f"r{i}",
+                [run_started(thread_id=thread, graph=graph, ts=t0 + timedelta(hours=i))],
                 expected_seq=0,
             )
         await store.append("r0", [run_ended(RunStatus.SUCCESS)], expected_seq=1)
@@ -230,7 +237,8 @@ class StoreContract:
         assert ids(await store.list_runs(created_before=t0 + timedelta(hours=1))) == ["r0"]
         threads = await store.list_threads()  # most recently updated first: r0's end is newest
         assert [(t.thread_id, t.run_count, t.last_run_id) for t in threads] == [
-            ("a", 2, "r1"), ("b", 1, "r2"),
+            ("a", 2, "r1"),
+            ("b", 1, "r2"),
         ]
 
     # --- hash chain ----------------------------------------------------------------------
@@ -267,9 +275,7 @@ class StoreContract:
         self, store: EventStore
     ) -> None:
         await start_run(store, "r1", "t1", custom(1), custom(2))
-        seen = await asyncio.wait_for(
-            collect(store.subscribe(after_position=2), n=1), 10
-        )
+        seen = await asyncio.wait_for(collect(store.subscribe(after_position=2), n=1), 10)
         assert [e.position for e in seen] == [3]
 
     async def test_subscribe_to_a_thread_sees_its_runs_only(self, store: EventStore) -> None:
@@ -282,9 +288,7 @@ class StoreContract:
         seen = await asyncio.wait_for(task, 10)
         assert [(e.run_id, e.seq) for e in seen] == [("a", 0), ("c", 0), ("c", 1), ("a", 1)]
 
-    async def test_subscribe_to_an_ended_run_replays_it_and_stops(
-        self, store: EventStore
-    ) -> None:
+    async def test_subscribe_to_an_ended_run_replays_it_and_stops(self, store: EventStore) -> None:
         await start_run(store, "r1", "t1", custom(1))
         await store.append("r1", [run_ended(RunStatus.SUCCESS)], expected_seq=2)
         assert len(await asyncio.wait_for(collect(store.subscribe(run_id="r1")), 10)) == 3
@@ -351,8 +355,9 @@ class StoreContract:
         t0 = datetime(2026, 1, 1, tzinfo=UTC)
 
         async def finished(run_id: str, hours: int, origin: str | None = None) -> None:
-            start = run_started(thread_id="t1", origin_run_id=origin,
-                                ts=t0 + timedelta(hours=hours))
+            start = run_started(
+                thread_id="t1", origin_run_id=origin, ts=t0 + timedelta(hours=hours)
+            )
             await store.append(run_id, [start, run_ended(RunStatus.SUCCESS)], expected_seq=0)
 
         await finished("old-base", 0)
@@ -371,8 +376,9 @@ class StoreContract:
         for i in range(4):
             for thread in ("a", "b"):
                 start = run_started(thread_id=thread, ts=t0 + timedelta(minutes=i))
-                await store.append(f"{thread}{i}", [start, run_ended(RunStatus.SUCCESS)],
-                                   expected_seq=0)
+                await store.append(
+                    f"{thread}{i}", [start, run_ended(RunStatus.SUCCESS)], expected_seq=0
+                )
         report = await store.prune(keep_last=1)
         assert report.runs_deleted == 6
         assert {r.run_id for r in await store.list_runs()} == {"a3", "b3"}
@@ -383,8 +389,11 @@ class StoreContract:
 async def tamper(store: EventStore, run_id: str, *, seq: int, payload: str) -> None:
     """Edit one stored event behind the store's back, as an attacker with the file would."""
     async with store._txn(write=True) as conn:
-        key = (await conn.execute(select(runs.c.run_key).where(runs.c.run_id == run_id))).scalar_one()
+        key = (
+            await conn.execute(select(runs.c.run_key).where(runs.c.run_id == run_id))
+        ).scalar_one()
         await conn.execute(
-            update(events).where(events.c.run_key == key, events.c.seq == seq)
+            update(events)
+            .where(events.c.run_key == key, events.c.seq == seq)
             .values(payload=payload)
         )

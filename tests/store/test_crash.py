@@ -171,9 +171,7 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path, pair: int) -> None:
     for step in range(2):  # a fresh file, then the same file after the first crash
         trial = pair * 2 + step
         delay = rng.uniform(0.2, 1.2)
-        info = _run_and_kill(
-            db, trial, rng.randrange(2**32), delay, tmp_path / f"child{trial}.log"
-        )
+        info = _run_and_kill(db, trial, rng.randrange(2**32), delay, tmp_path / f"child{trial}.log")
         assert info["reports"] > 0, f"child reported nothing in {delay:.2f}s"
         for run_id, (seq, ended) in info["durable"].items():
             old_seq, old_ended = durable.get(run_id, (-1, False))

@@ -58,8 +58,9 @@ async def test_two_writers_on_one_file_conflict_cleanly(tmp_path: Path) -> None:
         await two.append("r1", [custom("two")], expected_seq=1, durability="sync")
         # `one` still believes the run is at seq 1: the commit finds out
         with pytest.raises(ConcurrencyError) as caught:
-            await one.append("r1", [custom("one"), custom("one")], expected_seq=1,
-                             durability="sync")
+            await one.append(
+                "r1", [custom("one"), custom("one")], expected_seq=1, durability="sync"
+            )
         assert (caught.value.expected_seq, caught.value.actual_seq) == (1, 2)
         # having failed, `one` re-reads the run: a stale append now fails at once
         with pytest.raises(ConcurrencyError):
@@ -94,8 +95,9 @@ async def test_subscriber_sees_another_store_on_the_same_file(tmp_path: Path) ->
         await start_run(writer, "r1")
         sub = reader.subscribe(run_id="r1")
         assert (await asyncio.wait_for(anext(sub), 10)).seq == 0
-        await writer.append("r1", [custom(1), run_ended(RunStatus.SUCCESS)], expected_seq=1,
-                            durability="sync")
+        await writer.append(
+            "r1", [custom(1), run_ended(RunStatus.SUCCESS)], expected_seq=1, durability="sync"
+        )
         rest = [e async for e in sub]
         assert [e.seq for e in rest] == [1, 2]
     finally:

@@ -23,7 +23,7 @@ def _db_path(args: argparse.Namespace) -> Path:
     raw: str = args.db or os.environ.get("REWIND_DB") or DEFAULT_DB
     for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
         if raw.startswith(prefix):
-            raw = raw[len(prefix):]
+            raw = raw[len(prefix) :]
     return Path(raw)
 
 
@@ -35,7 +35,9 @@ async def _upgrade(path: Path) -> str:
 
 async def _current(path: Path) -> str:
     if not path.exists():
-        return f"{path}: no database yet (it will be created at revision {migrations.head_revision()})"
+        return (
+            f"{path}: no database yet (it will be created at revision {migrations.head_revision()})"
+        )
     revision = read_revision(path.resolve())
     needs = needs_migration(str(path), revision, upgrade=True)
     state = "needs `rewind db upgrade`" if needs else "up to date"

@@ -725,7 +725,7 @@ async def _read_joined(
     return [_stored(r, r.run_id, r.thread_id) for r in result]
 
 
-def _stored(row: Row[Any], run_id: str, thread_id: str) -> StoredEvent:
+def _stored(row: Row[*tuple[Any, ...]], run_id: str, thread_id: str) -> StoredEvent:
     return StoredEvent(
         run_id=run_id,
         thread_id=thread_id,
