@@ -9,7 +9,7 @@ status); everything in between is whatever the runtime recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -68,8 +68,8 @@ class NewEvent:
     """What happened: an :class:`EventType` value."""
     payload: Any = None
     """The event's data; encoded by the store's codec when appended."""
-    ts: datetime = field(default_factory=_now)
-    """When it happened (UTC)."""
+    ts: datetime | None = None
+    """When it happened (UTC); ``None`` stamps it with the time of the append."""
     step: int | None = None
     """The super-step it belongs to, when it belongs to one."""
     ns: str | None = None

@@ -7,6 +7,7 @@ begins, vacuum, backup) lives in that backend's module, which subclasses :class:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
@@ -689,9 +690,10 @@ def _encode(event: NewEvent) -> EncodedEvent:
     type_ = event.type
     if type(type_) is not str:  # an EventType member: store its plain value
         type_ = str.__str__(type_)
+    ts = event.ts
     return (
         type_,
-        to_micros(event.ts),
+        time.time_ns() // 1000 if ts is None else to_micros(ts),
         event.step,
         event.ns,
         event.node,
