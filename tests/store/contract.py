@@ -314,6 +314,19 @@ class StoreContract:
         finally:
             await store.aclose()
 
+    async def test_closing_the_store_ends_open_subscriptions_with_an_error(
+        self, tmp_path: Path
+    ) -> None:
+        store = await self.open(tmp_path)
+        await start_run(store, "r1")
+        sub = store.subscribe(run_id="r1")
+        assert (await asyncio.wait_for(anext(sub), 10)).seq == 0
+        waiting = asyncio.create_task(anext(sub))
+        await asyncio.sleep(0.05)
+        await store.aclose()
+        with pytest.raises(StoreClosedError):
+            await asyncio.wait_for(waiting, 10)
+
     # --- snapshots -----------------------------------------------------------------------
 
     async def test_snapshots_are_a_cache(self, store: EventStore) -> None:

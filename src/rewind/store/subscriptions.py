@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+from rewind.errors import StoreClosedError
 from rewind.events import EventType, StoredEvent
 
 __all__ = ["Page", "SubscriptionHub"]
@@ -75,6 +76,7 @@ class SubscriptionHub:
         self._subscribers: set[_Subscriber] = set()
         self._known_head = 0
         self._poller: asyncio.Task[None] | None = None
+        self._closed = False
 
     @property
     def active(self) -> bool:
@@ -112,6 +114,8 @@ class SubscriptionHub:
         self._ensure_poller()
         try:
             while True:
+                if self._closed:
+                    raise StoreClosedError("the store was closed while this subscription was open")
                 if sub.needs_read:
                     page = await self._read_page(run_id, thread_id, sub.cursor, self._page_size)
                     for event in page.events:
@@ -162,7 +166,8 @@ class SubscriptionHub:
                             sub.wake.set()
 
     async def close(self) -> None:
-        """Stop the poller; open subscriptions end at their next wake."""
+        """Stop the poller; open subscriptions raise ``StoreClosedError`` at their next step."""
+        self._closed = True
         for sub in self._subscribers:
             sub.wake.set()
         if self._poller is not None:
