@@ -11,7 +11,7 @@ Open one with :func:`open_store`::
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import replace as _replace
 
 from rewind.store.base import EventStore, StoreOptions
 from rewind.store.codec import CODEC_VERSION, register_type
@@ -64,7 +64,7 @@ async def open_store(
     """
     opts = options or StoreOptions()
     if opts.durability != durability:
-        opts = replace(opts, durability=durability)
+        opts = _replace(opts, durability=durability)
     text = None if target is None else os.fspath(target)
     if text is not None and "://" in text:
         for prefix in _SQLITE_PREFIXES:

@@ -119,6 +119,8 @@ def _enc_other(v: Any, t: type) -> Any:
     if custom is not None:
         return {_TAG: "custom", "cls": custom[0], "v": _enc(custom[1](v))}
     if hasattr(t, "__pydantic_fields__") and hasattr(t, "model_validate"):
+        if getattr(t, "__pydantic_root_model__", False):
+            return {_TAG: "pydantic_root", "cls": _class_path(t), "v": _enc(v.root)}
         return {_TAG: "pydantic", "cls": _class_path(t), "v": _pydantic_fields(v, t)}
     if dataclasses.is_dataclass(v):
         fields = {f.name: _enc(getattr(v, f.name)) for f in dataclasses.fields(v)}
@@ -149,7 +151,7 @@ def _pydantic_fields(model: Any, t: Any) -> dict[str, Any]:
             default = info.get_default(call_default_factory=True)
             if type(value) is type(default) and value == default:
                 continue  # restored from the model's own default on decode
-        out[info.alias or name] = _enc(value)
+        out[name] = _enc(value)  # by name: decoding validates by name (aliases may be one-way)
     extra = getattr(model, "__pydantic_extra__", None)
     if extra:
         for name, value in extra.items():
@@ -183,10 +185,14 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
 }
 
 
-def _find_path(root: Any, target: object, path: str) -> str | None:
+def _find_path(root: Any, target: object, path: str, seen: set[int] | None = None) -> str | None:
     """Find where ``target`` sits inside ``root`` (slow; only used to word an error)."""
     if root is target:
         return path
+    seen = set() if seen is None else seen
+    if id(root) in seen:  # a cycle
+        return None
+    seen.add(id(root))
     children: list[tuple[str, Any]] = []
     if isinstance(root, dict):
         children = [(f"{path}[{k!r}]", x) for k, x in root.items()]
@@ -198,7 +204,7 @@ def _find_path(root: Any, target: object, path: str) -> str | None:
     elif dataclasses.is_dataclass(root) and not isinstance(root, type):
         children = [(f"{path}.{f.name}", getattr(root, f.name)) for f in dataclasses.fields(root)]
     for child_path, child in children:
-        found = _find_path(child, target, child_path)
+        found = _find_path(child, target, child_path, seen)
         if found is not None:
             return found
     return None
@@ -241,7 +247,10 @@ def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
 
 
 def _build_dataclass(cls: Any, fields: dict[str, Any]) -> Any:
-    init = {f.name for f in dataclasses.fields(cls) if f.init}
+    declared = dataclasses.fields(cls)
+    if set(fields) - {f.name for f in declared}:
+        raise TypeError(f"{cls.__qualname__} no longer has fields {sorted(fields)}")
+    init = {f.name for f in declared if f.init}
     obj = cls(**{k: v for k, v in fields.items() if k in init})
     for k, v in fields.items():
         if k not in init:
@@ -272,7 +281,8 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "float": lambda d: float(d["v"]),
     "enum": lambda d: _dec_class(d, lambda cls, v: cls(v)),
     "dataclass": lambda d: _dec_class(d, _build_dataclass),
-    "pydantic": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v)),
+    "pydantic": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v, by_name=True)),
+    "pydantic_root": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v)),
     "custom": _dec_custom,
 }
 

@@ -233,9 +233,18 @@ def read_revision(file: Path) -> str | None:
     if not file.exists() or file.stat().st_size == 0:
         return None
     with file.open("rb") as fh:
-        if fh.read(len(_HEADER)) != _HEADER:
-            raise NotARewindDatabaseError(str(file), "it is not an SQLite database file")
-    uri = f"file:{quote(str(file))}?mode=ro"
+        header = fh.read(100)
+    if not header.startswith(_HEADER):
+        raise NotARewindDatabaseError(str(file), "it is not an SQLite database file")
+    app_id = int.from_bytes(header[68:72], "big") if len(header) >= 72 else 0
+    if app_id not in (0, APPLICATION_ID):
+        raise NotARewindDatabaseError(
+            str(file), f"it is another application's (application_id {app_id:#x})"
+        )
+    # Without a WAL file beside it, the file is the whole database: open it immutable, so that
+    # looking creates no -wal/-shm files. With one (a live or crashed writer), they exist already.
+    wal = file.with_name(file.name + "-wal")
+    uri = f"file:{quote(str(file))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
