@@ -98,7 +98,7 @@ async def main(db: str, trial: int, seed: int) -> None:
     def plan(run_id: str) -> tuple[list[NewEvent], int, bool]:
         first = next_seq.get(run_id, 0)
         size = rng.randint(1, 5)
-        end = first + size > 1 and rng.random() < 0.05
+        end = first + size > 1 and rng.random() < 0.02
         batch = batch_for(run_id, size, end)
         next_seq[run_id] = first + size
         if end:

@@ -90,6 +90,8 @@ class SubscriptionHub:
             if sub.needs_read or sub.head >= new_head:
                 continue
             if sub.head != prev_head:  # something committed elsewhere came in between
+                sub.buffer.clear()  # re-read it all, in order, from what was yielded
+                sub.head = sub.cursor
                 sub.needs_read = True
                 sub.wake.set()
                 continue
@@ -159,11 +161,12 @@ class SubscriptionHub:
             await asyncio.sleep(self._poll_interval)
             with contextlib.suppress(Exception):  # a transient read error: try again next tick
                 head = await self._poll_head()
-                if head > self._known_head:
-                    self._known_head = head
-                    for sub in self._subscribers:
-                        if not sub.buffer and sub.head < head:
-                            sub.wake.set()
+                self._known_head = max(self._known_head, head)
+                # Every idle subscriber behind the head has something to read, whoever raised
+                # the known head first (another subscriber's read may have seen it already).
+                for sub in self._subscribers:
+                    if not sub.buffer and sub.head < head:
+                        sub.wake.set()
 
     async def close(self) -> None:
         """Stop the poller; open subscriptions raise ``StoreClosedError`` at their next step."""
