@@ -1,1 +1,11 @@
-"""The graph runtime: StateGraph, the super-step executor and the recorder (coming next)."""
+"""The graph runtime: StateGraph, the super-step executor and the recorder.
+
+Also LangGraph's ``langgraph.runtime`` names (``Runtime``, ``get_runtime``), so that
+``from langgraph.runtime import Runtime`` becomes ``from rewind.runtime import Runtime``.
+"""
+
+from __future__ import annotations
+
+from rewind.runtime.context import Runtime, get_runtime
+
+__all__ = ["Runtime", "get_runtime"]

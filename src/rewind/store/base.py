@@ -206,6 +206,48 @@ class EventStore:
             UnknownRunError: ``expected_seq > 0`` for a run the store does not have.
             RunEndedError: the run's ``run.ended`` event is already appended.
         """
+        mode, start, end_status, rows = self._prepare(run_id, events, expected_seq, durability)
+        state = self._runs.get(run_id) or await self._load_run_state(run_id, expected_seq, start)
+        pending = self._accept(run_id, state, expected_seq, rows, start, end_status, mode)
+        if mode == "sync":
+            pending.future = asyncio.get_running_loop().create_future()
+        self._writer.submit(pending)
+        if pending.future is not None:
+            return await pending.future
+        return result_before_commit(pending)
+
+    def append_nowait(
+        self,
+        run_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_seq: int,
+        durability: Durability | None = None,
+    ) -> AppendResult:
+        """Append without waiting, from the store's event loop: for a run this store is writing.
+
+        Takes ``async`` or ``exit`` durability only, and a run whose first events this store
+        appended (so its seq is known without reading the database). Raises as :meth:`append`.
+        """
+        mode, start, end_status, rows = self._prepare(run_id, events, expected_seq, durability)
+        if mode == "sync":
+            raise ValueError("append_nowait cannot wait for durability; use append()")
+        state = self._runs.get(run_id)
+        if state is None:
+            raise ValueError(
+                f"run {run_id} is not being written by this store; use append() for it"
+            )
+        pending = self._accept(run_id, state, expected_seq, rows, start, end_status, mode)
+        self._writer.submit(pending)
+        return result_before_commit(pending)
+
+    def _prepare(
+        self,
+        run_id: str,
+        events: Sequence[NewEvent],
+        expected_seq: int,
+        durability: Durability | None,
+    ) -> tuple[Durability, RunStart | None, str | None, list[EncodedEvent]]:
         if self._closed:
             raise StoreClosedError("the store is closed; open a new one to append")
         if durability is None:
@@ -221,8 +263,18 @@ class EventStore:
             start, end_status = None, None  # the common case: one ordinary event
         else:
             start, end_status = _check_batch(run_id, events, expected_seq)
-        rows = [_encode(e) for e in events]
-        state = self._runs.get(run_id) or await self._load_run_state(run_id, expected_seq, start)
+        return mode, start, end_status, [_encode(e) for e in events]
+
+    def _accept(
+        self,
+        run_id: str,
+        state: _RunState,
+        expected_seq: int,
+        rows: list[EncodedEvent],
+        start: RunStart | None,
+        end_status: str | None,
+        mode: Durability,
+    ) -> PendingAppend:
         if state.ended:
             raise RunEndedError(run_id)
         if state.next_seq != expected_seq:
@@ -231,15 +283,7 @@ class EventStore:
         if end_status is not None:
             state.ended = True
             self._runs.pop(run_id, None)  # the cache holds running runs only
-        pending = PendingAppend(
-            run_id, state.thread_id, expected_seq, rows, start, end_status, mode
-        )
-        if mode == "sync":
-            pending.future = asyncio.get_running_loop().create_future()
-        self._writer.submit(pending)
-        if pending.future is not None:
-            return await pending.future
-        return result_before_commit(pending)
+        return PendingAppend(run_id, state.thread_id, expected_seq, rows, start, end_status, mode)
 
     async def _load_run_state(
         self, run_id: str, expected_seq: int, start: RunStart | None

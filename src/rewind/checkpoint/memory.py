@@ -1,0 +1,29 @@
+"""``InMemorySaver``: runs kept for the life of the process, in a private temporary database."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+
+from rewind.checkpoint.base import Saver
+
+__all__ = ["InMemorySaver", "MemorySaver"]
+
+
+class InMemorySaver(Saver):
+    """Keeps a graph's runs until the process ends (or the saver is garbage-collected).
+
+    The log lives in a SQLite file in a private temporary directory, so that every event loop
+    and thread of the process sees the same runs; the directory is removed with the saver.
+    """
+
+    def __init__(self) -> None:
+        directory = tempfile.mkdtemp(prefix="rewind-memory-")
+        super().__init__(Path(directory) / "rewind.db")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
+
+
+MemorySaver = InMemorySaver
+"""LangGraph's older name for :class:`InMemorySaver`."""

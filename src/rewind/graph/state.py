@@ -1,0 +1,8 @@
+"""LangGraph's ``langgraph.graph.state`` names."""
+
+from __future__ import annotations
+
+from rewind.runtime.compiled import CompiledStateGraph
+from rewind.runtime.graph import StateGraph
+
+__all__ = ["CompiledStateGraph", "StateGraph"]

@@ -1,0 +1,168 @@
+"""Folding the log into state: the values at every checkpoint of a thread, from events alone.
+
+A ``checkpoint`` event carries the changes its super-step applied, channel by channel, in the
+form the channel's reducer needs to be replayed without the graph's code: ``set`` (the new
+value), ``add`` (the writes, combined with ``operator.add``), ``messages`` (the writes, combined
+with ``add_messages``; their ids were assigned before they were logged) or ``value`` (the value
+after a user's own reducer). Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rewind.events import EventType, StoredEvent
+from rewind.types import Command, Overwrite
+
+__all__ = [
+    "CheckpointView",
+    "apply_changes",
+    "fold_checkpoints",
+    "task_result_of",
+    "task_writes_of",
+]
+
+
+@dataclass(kw_only=True, slots=True)
+class CheckpointView:
+    """A checkpoint as the log describes it, with the state folded up to it."""
+
+    id: str
+    """The checkpoint id."""
+    parent_id: str | None
+    """The checkpoint before it on the thread."""
+    run_id: str
+    """The run that wrote it."""
+    step: int
+    """LangGraph's step number."""
+    source: str
+    """``input``, ``loop``, ``update`` or ``fork``."""
+    ts: Any
+    """When it was written."""
+    values: dict[str, Any]
+    """Every channel with a value, after this checkpoint's changes."""
+    barriers: dict[str, list[str]]
+    """Progress of waiting edges: which sources have arrived."""
+    next: list[dict[str, Any]]
+    """The tasks that run from it (id, name, path, triggers, and a Send's argument)."""
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per task id: the state writes that task made from this checkpoint."""
+    errors: dict[str, str] = field(default_factory=dict)
+    """Per task id: the error (repr) it failed with from this checkpoint."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """LangGraph's checkpoint metadata (source, step, parents)."""
+
+
+def _add_messages(left: Any, right: Any) -> Any:
+    from rewind.graph.message import add_messages
+
+    return add_messages(left, right)
+
+
+def apply_changes(
+    values: dict[str, Any],
+    changes: Iterable[list[Any]],
+    task_writes: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """Apply a checkpoint's logged changes to ``values`` in place.
+
+    ``value`` changes carry the channel's new value; the others name the tasks (in task order)
+    whose logged writes to the channel the step applied, so no write is stored twice.
+    """
+    for name, kind, payload in changes:
+        if kind == "value":
+            values[name] = payload
+            continue
+        writes = [task_writes[task_id][name] for task_id in payload]
+        current = values.get(name)
+        for write in writes:
+            if isinstance(write, Overwrite):
+                current = write.value
+            elif kind == "set" or current is None:
+                current = write
+            elif kind == "add":
+                current = operator.add(current, write)
+            elif kind == "messages":
+                current = _add_messages(current, write)
+            else:  # pragma: no cover - a newer rewind's change kind
+                raise ValueError(f"unknown change kind {kind!r} for channel {name!r}")
+        values[name] = current
+
+
+def task_result_of(payload: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What LangGraph shows as a task's result: its writes as the node returned them."""
+    update = (payload or {}).get("update")
+    if isinstance(update, Command):
+        update = update.update
+    if isinstance(update, dict):
+        return dict(update)
+    return task_writes_of(payload)
+
+
+def task_writes_of(payload: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The state writes a ``task.ended`` event records (its update, unless written apart)."""
+    payload = payload or {}
+    writes = payload.get("writes")
+    if writes is None:
+        update = payload.get("update")
+        writes = update if isinstance(update, dict) else {}
+    return dict(writes)
+
+
+def fold_checkpoints(
+    events: Iterable[StoredEvent],
+    *,
+    base: Mapping[str, Any] | None = None,
+    base_barriers: Mapping[str, list[str]] | None = None,
+) -> list[CheckpointView]:
+    """Every checkpoint in ``events`` (one run, in order), with its state folded.
+
+    Args:
+        events: A run's events in seq order.
+        base: The state the run starts from (its origin checkpoint's values).
+        base_barriers: The waiting-edge progress it starts from.
+    """
+    values: dict[str, Any] = _copy(dict(base or {}))
+    barriers: dict[str, list[str]] = {k: list(v) for k, v in (base_barriers or {}).items()}
+    views: list[CheckpointView] = []
+    by_task: dict[str, CheckpointView] = {}
+    writes: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.type == EventType.CHECKPOINT:
+            p = event.payload
+            apply_changes(values, p["changes"], writes)
+            barriers.update(p.get("barriers") or {})
+            view = CheckpointView(
+                id=p["id"],
+                parent_id=p.get("parent_id"),
+                run_id=event.run_id,
+                step=p["step"],
+                source=p["source"],
+                ts=event.ts,
+                values=_copy(values),
+                barriers={k: list(v) for k, v in barriers.items()},
+                next=p["next"],
+                metadata=p.get("metadata")
+                or {"source": p["source"], "step": p["step"], "parents": {}},
+            )
+            views.append(view)
+            for task in view.next:
+                by_task[task["id"]] = view
+        elif event.type == EventType.TASK_ENDED and event.task_id is not None:
+            writes[event.task_id] = task_writes_of(event.payload)
+            if event.task_id in by_task:
+                by_task[event.task_id].results[event.task_id] = task_result_of(event.payload)
+        elif event.type == EventType.TASK_FAILED and event.task_id in by_task:
+            by_task[event.task_id].errors[event.task_id] = (event.payload or {}).get("repr", "")
+    return views
+
+
+def _copy(values: dict[str, Any]) -> dict[str, Any]:
+    # Containers are copied one level down, so later folds never mutate an earlier view.
+    return {
+        k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+        for k, v in values.items()
+    }

@@ -1,0 +1,255 @@
+"""LangChain callbacks into the log: chat-model calls, tokens, tools and custom events.
+
+Each task runs under a LangChain callback manager, exactly as LangGraph runs its nodes, so a chat
+model or tool called inside a node (with or without passing ``config``) reports to
+:class:`Recorder`, which turns every callback into an event of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
+
+from rewind.events import EventType, NewEvent
+
+__all__ = ["Recorder"]
+
+Sink = Callable[[NewEvent], None]
+
+
+class Recorder(BaseCallbackHandler):
+    """Records the callbacks of one task into its run's log (thread-safe)."""
+
+    run_inline = True
+    raise_error = False
+
+    def __init__(
+        self, sink: Sink, loop: asyncio.AbstractEventLoop, *, step: int, node: str, task_id: str
+    ) -> None:
+        self._sink = sink
+        self._loop = loop
+        self._where = {"step": step, "node": node, "task_id": task_id}
+        self._first_token: dict[uuid.UUID, float] = {}
+        self._started: dict[uuid.UUID, float] = {}
+
+    def _emit(self, type_: str, payload: Any) -> None:
+        event = NewEvent(type=type_, payload=payload, **self._where)  # type: ignore[arg-type]
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._sink(event)
+        else:
+            self._loop.call_soon_threadsafe(self._sink, event)
+
+    @staticmethod
+    def _ids(run_id: uuid.UUID, parent_run_id: uuid.UUID | None) -> dict[str, Any]:
+        return {
+            "run_id": str(run_id),
+            "parent_run_id": None if parent_run_id is None else str(parent_run_id),
+        }
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[Any]],
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._started[run_id] = time.monotonic()
+        self._emit(
+            EventType.CHAT_STARTED,
+            {
+                **self._ids(run_id, parent_run_id),
+                "serialized": _serialized(serialized),
+                "messages": messages,
+                "tags": tags or [],
+                "metadata": _plain(metadata or {}),
+                "invocation_params": _plain(kwargs.get("invocation_params") or {}),
+                "name": kwargs.get("name"),
+            },
+        )
+
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any],
+        prompts: list[str],
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._started[run_id] = time.monotonic()
+        self._emit(
+            EventType.CHAT_STARTED,
+            {
+                **self._ids(run_id, parent_run_id),
+                "serialized": _serialized(serialized),
+                "prompts": prompts,
+                "tags": tags or [],
+                "metadata": _plain(metadata or {}),
+                "invocation_params": _plain(kwargs.get("invocation_params") or {}),
+                "name": kwargs.get("name"),
+            },
+        )
+
+    def on_llm_new_token(
+        self,
+        token: str | list[str | dict[str, Any]],
+        *,
+        chunk: GenerationChunk | ChatGenerationChunk | None = None,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if run_id not in self._first_token and run_id in self._started:
+            self._first_token[run_id] = time.monotonic() - self._started[run_id]
+        message = getattr(chunk, "message", None)
+        self._emit(
+            EventType.CHAT_TOKEN,
+            {
+                **self._ids(run_id, parent_run_id),
+                "token": token,
+                "chunk": message if message is not None else token,
+            },
+        )
+
+    def on_llm_end(
+        self,
+        response: LLMResult,
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        generations = [
+            [getattr(g, "message", None) or g.text for g in gens] for gens in response.generations
+        ]
+        self._started.pop(run_id, None)
+        self._emit(
+            EventType.CHAT_ENDED,
+            {
+                **self._ids(run_id, parent_run_id),
+                "generations": generations,
+                "llm_output": _plain(response.llm_output or {}),
+                "time_to_first_token": self._first_token.pop(run_id, None),
+            },
+        )
+
+    def on_llm_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._started.pop(run_id, None)
+        self._emit(
+            EventType.CHAT_ENDED,
+            {
+                **self._ids(run_id, parent_run_id),
+                "error": {"type": type(error).__name__, "message": str(error)},
+            },
+        )
+
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._emit(
+            EventType.TOOL_STARTED,
+            {
+                **self._ids(run_id, parent_run_id),
+                "name": (serialized or {}).get("name"),
+                "input": inputs if inputs is not None else input_str,
+                "tags": tags or [],
+                "metadata": _plain(metadata or {}),
+            },
+        )
+
+    def on_tool_end(
+        self,
+        output: Any,
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._emit(EventType.TOOL_ENDED, {**self._ids(run_id, parent_run_id), "output": output})
+
+    def on_tool_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._emit(
+            EventType.TOOL_ENDED,
+            {
+                **self._ids(run_id, parent_run_id),
+                "error": {"type": type(error).__name__, "message": str(error)},
+            },
+        )
+
+    def on_custom_event(
+        self,
+        name: str,
+        data: Any,
+        *,
+        run_id: uuid.UUID,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._emit(
+            EventType.CUSTOM_EVENT,
+            {"name": name, "data": data, "run_id": str(run_id), "tags": tags or []},
+        )
+
+
+def _serialized(serialized: dict[str, Any] | None) -> dict[str, Any]:
+    if not serialized:
+        return {}
+    return {k: serialized[k] for k in ("id", "name") if k in serialized}
+
+
+def _plain(value: Any) -> Any:
+    """Keep what the codec can store; drop the rest (callback metadata holds live objects)."""
+    from rewind.errors import EncodingError
+    from rewind.store.codec import encode
+
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            try:
+                encode(v)
+            except EncodingError:
+                continue
+            out[k] = v
+        return out
+    return value

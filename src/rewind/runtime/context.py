@@ -1,0 +1,57 @@
+"""What a running node can ask for: its ``Runtime`` (context, stream writer) and config."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeVar
+
+__all__ = ["Runtime", "current_config", "get_runtime"]
+
+ContextT = TypeVar("ContextT")
+
+
+def _no_writer(_chunk: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Runtime(Generic[ContextT]):
+    """The run-time context of a graph run, injected into nodes that ask for ``runtime``."""
+
+    context: ContextT = field(default=None)  # type: ignore[assignment]
+    """The ``context=`` the graph was invoked with."""
+    store: Any = None
+    """LangGraph's long-term memory store: not supported by rewind (always ``None``)."""
+    stream_writer: Any = field(default=_no_writer)
+    """Writes a chunk to the ``custom`` stream mode."""
+    previous: Any = None
+    """The previous return value of a functional-API entrypoint (unused by StateGraph)."""
+
+    def merge(self, other: Runtime[ContextT]) -> Runtime[ContextT]:
+        """This runtime with ``other``'s set fields."""
+        return replace(
+            self,
+            context=other.context or self.context,
+            stream_writer=other.stream_writer or self.stream_writer,
+        )
+
+
+_RUNTIME: contextvars.ContextVar[Runtime[Any] | None] = contextvars.ContextVar(
+    "rewind_runtime", default=None
+)
+current_config: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "rewind_config", default=None
+)
+
+
+def get_runtime(context_schema: Any = None) -> Runtime[Any]:
+    """The runtime of the node that is running.
+
+    Raises:
+        RuntimeError: when called outside a running graph.
+    """
+    runtime = _RUNTIME.get()
+    if runtime is None:
+        raise RuntimeError("Called get_runtime outside of a runnable context")
+    return runtime

@@ -1,0 +1,361 @@
+"""``StateGraph``: the graph builder LangGraph users know, validated as LangGraph validates it."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from rewind.runtime.channels import Channel, channels_for_schema
+from rewind.types import CachePolicy, RetryPolicy
+
+__all__ = ["END", "START", "Branch", "NodeSpec", "StateGraph"]
+
+logger = logging.getLogger("rewind")
+
+START = "__start__"
+"""The first node of every graph: it applies the input."""
+END = "__end__"
+"""The node that ends a path."""
+
+_RESERVED_CHARACTERS = ("|", ":")
+
+StateT = TypeVar("StateT")
+
+
+@dataclass(kw_only=True, slots=True)
+class NodeSpec:
+    """A node as added to the builder."""
+
+    name: str
+    action: Callable[..., Any]
+    input_schema: Any
+    retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None
+    metadata: dict[str, Any] | None = None
+    ends: tuple[str, ...] = ()
+    defer: bool = False
+
+
+@dataclass(kw_only=True, slots=True)
+class Branch:
+    """A conditional edge: a routing function and where its answers lead."""
+
+    name: str
+    path: Callable[..., Any]
+    ends: dict[Hashable, str] | None = None
+
+
+@dataclass(kw_only=True, slots=True)
+class _Schemas:
+    state: Any
+    input: Any
+    output: Any
+    context: Any
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+
+class StateGraph(Generic[StateT]):
+    """A graph whose nodes read and write a shared state.
+
+    Args:
+        state_schema: The state: a TypedDict, dataclass or pydantic model. Keys annotated with a
+            reducer (``Annotated[list, operator.add]``) combine writes; others keep the last one.
+        context_schema: The type of the run-time context passed as ``context=``.
+        input_schema: The keys accepted as input (default: the state).
+        output_schema: The keys returned as output (default: the state).
+    """
+
+    def __init__(
+        self,
+        state_schema: Any,
+        context_schema: Any = None,
+        *,
+        input_schema: Any = None,
+        output_schema: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        input_schema = input_schema or kwargs.pop("input", None)
+        output_schema = output_schema or kwargs.pop("output", None)
+        context_schema = context_schema or kwargs.pop("config_schema", None)
+        self.nodes: dict[str, NodeSpec] = {}
+        self.edges: set[tuple[str, str]] = set()
+        self.waiting_edges: set[tuple[tuple[str, ...], str]] = set()
+        self.branches: dict[str, dict[str, Branch]] = {}
+        self.compiled = False
+        self.schemas = _Schemas(
+            state=state_schema,
+            input=input_schema or state_schema,
+            output=output_schema or state_schema,
+            context=context_schema,
+        )
+        channels = dict(channels_for_schema(state_schema))
+        for extra in (input_schema, output_schema):
+            if extra is not None and extra is not state_schema:
+                for name, channel in channels_for_schema(extra).items():
+                    channels.setdefault(name, channel)
+        self.schemas.channels = channels
+        self.state_schema = state_schema
+        self.input_schema = self.schemas.input
+        self.output_schema = self.schemas.output
+        self.context_schema = context_schema
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """The state's channels, by key."""
+        return self.schemas.channels
+
+    def add_node(
+        self,
+        node: str | Callable[..., Any],
+        action: Callable[..., Any] | None = None,
+        *,
+        defer: bool = False,
+        metadata: dict[str, Any] | None = None,
+        input_schema: Any = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        cache_policy: CachePolicy[Any] | None = None,
+        destinations: dict[str, str] | tuple[str, ...] | None = None,
+        **kwargs: Any,
+    ) -> StateGraph[StateT]:
+        """Add a node; its name defaults to the function's name."""
+        input_schema = input_schema or kwargs.pop("input", None)
+        retry_policy = retry_policy or kwargs.pop("retry", None)
+        if not isinstance(node, str):
+            action = node
+            name = getattr(action, "name", None) or getattr(action, "__name__", None)
+            if name is None:
+                name = type(action).__name__
+            node = str(name)
+        if self.compiled:
+            logger.warning(
+                "Adding a node to a graph that has already been compiled. This will "
+                "not be reflected in the compiled graph."
+            )
+        if action is None:
+            raise RuntimeError(f"node {node!r} needs an action")
+        if node in self.nodes:
+            raise ValueError(f"Node `{node}` already present.")
+        if node in (END, START):
+            raise ValueError(f"Node `{node}` is reserved.")
+        for character in _RESERVED_CHARACTERS:
+            if character in node:
+                raise ValueError(
+                    f"'{character}' is a reserved character and is not allowed in the node names."
+                )
+        ends: tuple[str, ...] = ()
+        if destinations is not None:
+            ends = tuple(destinations.values() if isinstance(destinations, dict) else destinations)
+        self.nodes[node] = NodeSpec(
+            name=node,
+            action=action,
+            input_schema=input_schema or _inferred_input(action),
+            retry_policy=retry_policy,
+            metadata=metadata,
+            ends=ends,
+            defer=defer,
+        )
+        return self
+
+    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph[StateT]:
+        """Add an edge; from a list of nodes, the end node waits for all of them."""
+        if self.compiled:
+            logger.warning(
+                "Adding an edge to a graph that has already been compiled. This will "
+                "not be reflected in the compiled graph."
+            )
+        if isinstance(start_key, str):
+            if start_key == END:
+                raise ValueError("END cannot be a start node")
+            if end_key == START:
+                raise ValueError("START cannot be an end node")
+            self.edges.add((start_key, end_key))
+            return self
+        for start in start_key:
+            if start == END:
+                raise ValueError("END cannot be a start node")
+            if start not in self.nodes:
+                raise ValueError(f"Need to add_node `{start}` first")
+        if end_key == START:
+            raise ValueError("START cannot be an end node")
+        if end_key != END and end_key not in self.nodes:
+            raise ValueError(f"Need to add_node `{end_key}` first")
+        self.waiting_edges.add((tuple(start_key), end_key))
+        return self
+
+    def add_conditional_edges(
+        self,
+        source: str,
+        path: Callable[..., Any],
+        path_map: dict[Hashable, str] | list[str] | None = None,
+    ) -> StateGraph[StateT]:
+        """Route from ``source`` by calling ``path`` on the state after it ran."""
+        name = getattr(path, "__name__", None) or "condition"
+        if name == "<lambda>":
+            name = "condition"
+        if name in self.branches.get(source, {}):
+            raise ValueError(f"Branch with name `{name}` already exists for node `{source}`")
+        ends: dict[Hashable, str] | None
+        if isinstance(path_map, dict):
+            ends = dict(path_map)
+        elif isinstance(path_map, list):
+            ends = {name_: name_ for name_ in path_map}
+        else:
+            ends = _literal_ends(path)
+        self.branches.setdefault(source, {})[name] = Branch(name=name, path=path, ends=ends)
+        return self
+
+    def add_sequence(
+        self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]
+    ) -> StateGraph[StateT]:
+        """Add nodes that run one after the other, in order."""
+        if len(nodes) < 1:
+            raise ValueError("Sequence requires at least one node.")
+        previous: str | None = None
+        for node in nodes:
+            name: str | None
+            if isinstance(node, tuple) and len(node) == 2:
+                name, action = node
+            else:
+                action = node
+                name = getattr(action, "name", None) or getattr(action, "__name__", None)
+            if name is None:
+                raise ValueError("Node name must be provided if action is not a function")
+            if name in self.nodes:
+                raise ValueError(
+                    f"Node names must be unique: node with the name '{name}' already exists. "
+                    "If you need to use two different runnables/callables with the same name "
+                    "(for example, using `lambda`), please provide them as tuples (name, "
+                    "runnable/callable)."
+                )
+            self.add_node(name, action)
+            if previous is not None:
+                self.add_edge(previous, name)
+            previous = name
+        return self
+
+    def set_entry_point(self, key: str) -> StateGraph[StateT]:
+        """Start at ``key`` (same as ``add_edge(START, key)``)."""
+        return self.add_edge(START, key)
+
+    def set_conditional_entry_point(
+        self, path: Callable[..., Any], path_map: dict[Hashable, str] | list[str] | None = None
+    ) -> StateGraph[StateT]:
+        """Start where ``path`` routes the input."""
+        return self.add_conditional_edges(START, path, path_map)
+
+    def set_finish_point(self, key: str) -> StateGraph[StateT]:
+        """End after ``key`` (same as ``add_edge(key, END)``)."""
+        return self.add_edge(key, END)
+
+    def validate(self, interrupt: Sequence[str] | None = None) -> StateGraph[StateT]:
+        """Check the graph as LangGraph does; raises ``ValueError`` naming what is wrong."""
+        all_edges = self.edges | {(s, e) for starts, e in self.waiting_edges for s in starts}
+        sources = {s for s, _ in all_edges} | set(self.branches)
+        sources |= {name for name, spec in self.nodes.items() if spec.ends}
+        for source in sorted(sources):
+            if source not in self.nodes and source != START:
+                raise ValueError(f"Found edge starting at unknown node '{source}'")
+        if START not in sources:
+            raise ValueError(
+                "Graph must have an entrypoint: add at least one edge from START to another node"
+            )
+        targets = {e for _, e in all_edges}
+        for start, branches in self.branches.items():
+            for cond, branch in branches.items():
+                if branch.ends is None:
+                    targets |= {END, *(n for n in self.nodes if n != start)}
+                    continue
+                for end in branch.ends.values():
+                    if end not in self.nodes and end != END:
+                        raise ValueError(
+                            f"At '{start}' node, '{cond}' branch found unknown target '{end}'"
+                        )
+                    targets.add(end)
+        for spec in self.nodes.values():
+            targets.update(spec.ends)
+        for target in sorted(targets):
+            if target not in self.nodes and target != END:
+                raise ValueError(f"Found edge ending at unknown node `{target}`")
+        for node in interrupt or ():
+            if node not in self.nodes:
+                raise ValueError(f"Interrupt node `{node}` not found")
+        self.compiled = True
+        return self
+
+    def compile(
+        self,
+        checkpointer: Any = None,
+        *,
+        cache: Any = None,
+        store: Any = None,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        debug: bool = False,
+        name: str | None = None,
+    ) -> Any:
+        """Validate the graph and make it runnable.
+
+        Args:
+            checkpointer: Where runs are recorded and state is kept: ``InMemorySaver()``,
+                ``SqliteSaver``/``AsyncSqliteSaver``, or an :class:`~rewind.store.EventStore`.
+                Without one, runs are still recorded (in memory) but ``get_state`` raises.
+            interrupt_before: Nodes to stop before (``"*"`` for all).
+            interrupt_after: Nodes to stop after (``"*"`` for all).
+            name: The graph's name (default ``"LangGraph"``).
+        """
+        from rewind.runtime.compiled import CompiledStateGraph
+
+        if store is not None:
+            raise NotImplementedError(
+                "rewind does not implement LangGraph's long-term memory store (compile(store=...))"
+            )
+        before = _interrupt_nodes(interrupt_before, self.nodes)
+        after = _interrupt_nodes(interrupt_after, self.nodes)
+        self.validate([*before, *after])
+        return CompiledStateGraph(
+            builder=self,
+            checkpointer=checkpointer,
+            interrupt_before=before,
+            interrupt_after=after,
+            name=name or "LangGraph",
+            debug=debug,
+        )
+
+
+def _interrupt_nodes(spec: Sequence[str] | str | None, nodes: dict[str, NodeSpec]) -> list[str]:
+    if spec is None:
+        return []
+    if spec == "*":
+        return list(nodes)
+    return [spec] if isinstance(spec, str) else list(spec)
+
+
+def _inferred_input(action: Callable[..., Any]) -> Any:
+    """The state type a node's first parameter is annotated with, if any."""
+    try:
+        params = list(inspect.signature(action).parameters.values())
+        if not params:
+            return None
+        hints = getattr(action, "__annotations__", {})
+        import typing
+
+        hints = typing.get_type_hints(action)
+        hint = hints.get(params[0].name)
+        return hint if isinstance(hint, type) and hasattr(hint, "__annotations__") else None
+    except Exception:
+        return None
+
+
+def _literal_ends(path: Callable[..., Any]) -> dict[Hashable, str] | None:
+    """Destinations named by a routing function's ``Literal[...]`` return annotation."""
+    import typing
+
+    try:
+        hint = typing.get_type_hints(path).get("return")
+    except Exception:
+        return None
+    if typing.get_origin(hint) is typing.Literal:
+        return {v: str(v) for v in typing.get_args(hint)}
+    return None

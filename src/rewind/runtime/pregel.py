@@ -1,0 +1,582 @@
+"""The super-step executor: runs a compiled graph and records every step in the log.
+
+Each super-step runs its tasks concurrently (async nodes on the loop, sync nodes in threads with
+the context copied), then applies their writes in task order (pull tasks by node name, then
+``Send`` tasks by index), decides the next step's tasks, and records a checkpoint. Everything is
+appended to the run's log as it happens; state is never kept anywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from langchain_core.callbacks import CallbackManager
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import patch_config, var_child_runnable_config
+
+from rewind.errors import (
+    ErrorCode,
+    GraphRecursionError,
+    InvalidUpdateError,
+    create_error_message,
+)
+from rewind.events import EventType, NewEvent
+from rewind.runtime.callbacks import Recorder
+from rewind.runtime.channels import MISSING, Channel
+from rewind.runtime.context import _RUNTIME, Runtime, current_config
+from rewind.runtime.graph import END, START, Branch, NodeSpec
+from rewind.types import Command, Overwrite, Send
+
+if TYPE_CHECKING:
+    from rewind.runtime.compiled import CompiledStateGraph
+    from rewind.store import EventStore
+
+__all__ = ["RunLoop", "Task"]
+
+PULL = "__pregel_pull"
+PUSH = "__pregel_push"
+_TASK_NAMESPACE = uuid.UUID("6f1c3c7e-52d4-4f0e-9a57-7265776e6421")
+
+
+def new_checkpoint_id() -> str:
+    """A time-ordered UUID (version 6 layout, as LangGraph's checkpoint ids)."""
+    import time
+
+    ns = time.time_ns() // 100 + 0x01B21DD213814000  # 100-ns intervals since 1582
+    node = uuid.uuid4().int & ((1 << 62) - 1)
+    high = (ns >> 12) & 0xFFFFFFFFFFFF
+    low = ns & 0x0FFF
+    value = (high << 80) | (0x6 << 76) | (low << 64) | (0b10 << 62) | node
+    return str(uuid.UUID(int=value))
+
+
+def task_id_for(checkpoint_id: str, ns: str, step: int, name: str, path: Sequence[Any]) -> str:
+    """The id of a task: the same for the same task from the same checkpoint (resumes keep it)."""
+    key = f"{checkpoint_id}|{ns}|{step}|{name}|{'/'.join(map(str, path))}"
+    return str(uuid.uuid5(_TASK_NAMESPACE, key))
+
+
+@dataclass(kw_only=True, slots=True)
+class Task:
+    """One task of a super-step."""
+
+    id: str
+    name: str
+    path: tuple[Any, ...]
+    triggers: tuple[str, ...]
+    arg: Any = MISSING
+    """A ``Send``'s argument; pull tasks read the state instead."""
+
+    def describe(self) -> dict[str, Any]:
+        """How a checkpoint records it."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "path": list(self.path),
+            "triggers": list(self.triggers),
+        }
+        if self.arg is not MISSING:
+            out["arg"] = self.arg
+        return out
+
+    @classmethod
+    def from_description(cls, d: Mapping[str, Any]) -> Task:
+        """The task a checkpoint recorded."""
+        return cls(
+            id=d["id"],
+            name=d["name"],
+            path=tuple(d["path"]),
+            triggers=tuple(d["triggers"]),
+            arg=d.get("arg", MISSING),
+        )
+
+
+@dataclass(kw_only=True, slots=True)
+class _Outcome:
+    task: Task
+    update: Any
+    writes: list[tuple[str, Any]] = field(default_factory=list)
+    goto: list[str | Send] = field(default_factory=list)
+
+
+class RunLoop:
+    """Executes one run of a graph, appending its events to ``store``."""
+
+    def __init__(
+        self,
+        graph: CompiledStateGraph,
+        *,
+        store: EventStore,
+        run_id: str,
+        config: dict[str, Any],
+        durability: str,
+        recursion_limit: int,
+    ) -> None:
+        self.graph = graph
+        self.store = store
+        self.run_id = run_id
+        self.config = config
+        self.durability = durability
+        self.recursion_limit = recursion_limit
+        self.channels: dict[str, Channel] = graph.builder.channels
+        self.values: dict[str, Any] = {n: c.initial() for n, c in self.channels.items()}
+        self.barriers: dict[str, list[str]] = {}
+        self.seq = 0
+        self.context: Any = config.get("__rewind_context")
+        self.step = -1
+        self.checkpoint_id: str | None = None
+
+    # --- recording ----------------------------------------------------------------------------
+
+    async def emit(self, *events: NewEvent, durable: bool = False) -> None:
+        """Append events to the run's log (checkpoints wait when durability is ``sync``)."""
+        if self.seq == 0 or (durable and self.durability == "sync"):
+            await self.store.append(
+                self.run_id,
+                list(events),
+                expected_seq=self.seq,
+                durability="sync" if durable else self._batched,
+            )
+            self.seq += len(events)
+        else:
+            self.record(*events)
+
+    @property
+    def _batched(self) -> Any:
+        return "exit" if self.durability == "exit" else "async"
+
+    def record(self, *events: NewEvent) -> None:
+        """Append events now, in order, without waiting (on the loop's thread)."""
+        self.store.append_nowait(
+            self.run_id, list(events), expected_seq=self.seq, durability=self._batched
+        )
+        self.seq += len(events)
+
+    def writer_for(self, task: Task, step: int) -> Callable[[Any], None]:
+        """The stream writer a node gets: each chunk becomes a ``custom`` event."""
+        loop = asyncio.get_running_loop()
+
+        def write(chunk: Any) -> None:
+            event = NewEvent(
+                type=EventType.CUSTOM, step=step, node=task.name, task_id=task.id, payload=chunk
+            )
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                self.record(event)
+            else:  # a sync node, on a worker thread: keep the loop's order
+                loop.call_soon_threadsafe(self.record, event)
+
+        return write
+
+    async def checkpoint(self, *, source: str, changes: list[list[Any]], tasks: list[Task]) -> None:
+        """Record the end of a super-step."""
+        parent = self.checkpoint_id
+        self.checkpoint_id = new_checkpoint_id()
+        for task in tasks:
+            task.id = task_id_for(self.checkpoint_id, "", self.step + 1, task.name, task.path)
+        payload = {
+            "id": self.checkpoint_id,
+            "parent_id": parent,
+            "step": self.step,
+            "source": source,
+            "changes": changes,
+            "next": [t.describe() for t in tasks],
+            "barriers": {k: list(v) for k, v in self.barriers.items()},
+            "metadata": {"source": source, "step": self.step, "parents": {}},
+        }
+        await self.emit(
+            NewEvent(type=EventType.CHECKPOINT, step=self.step, payload=payload), durable=True
+        )
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    async def run(self, tasks: list[Task]) -> None:
+        """Run super-steps until no task is left."""
+        stop = self.step + self.recursion_limit + 1
+        while tasks:
+            if self.step + 1 > stop:
+                raise GraphRecursionError(
+                    create_error_message(
+                        message=f"Recursion limit of {self.recursion_limit} reached without "
+                        "hitting a stop condition. You can increase the limit by setting the "
+                        "`recursion_limit` config key.",
+                        error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
+                    )
+                )
+            tasks = await self.super_step(tasks)
+
+    async def super_step(self, tasks: list[Task]) -> list[Task]:
+        """Run one step's tasks, apply their writes, checkpoint, and return the next tasks."""
+        step = self.step + 1
+        for task in tasks:
+            payload: dict[str, Any] = {
+                "name": task.name,
+                "path": list(task.path),
+                "triggers": list(task.triggers),
+            }
+            if task.arg is not MISSING:
+                payload["input"] = task.arg
+            await self.emit(
+                NewEvent(
+                    type=EventType.TASK_STARTED,
+                    step=step,
+                    node=task.name,
+                    task_id=task.id,
+                    payload=payload,
+                )
+            )
+        outcomes = await asyncio.gather(
+            *(self._run_task(task, step) for task in tasks), return_exceptions=True
+        )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise failures[0]
+        ordered = sorted(
+            (o for o in outcomes if isinstance(o, _Outcome)), key=lambda o: _task_order(o.task)
+        )
+        changes = self._apply(ordered)
+        self.step = step
+        next_tasks = self._next_tasks(ordered)
+        await self.checkpoint(source="loop", changes=changes, tasks=next_tasks)
+        return next_tasks
+
+    async def _run_task(self, task: Task, step: int) -> _Outcome:
+        try:
+            outcome = await self._execute(task, step)
+        except BaseException as exc:
+            import traceback
+
+            await self.emit(
+                NewEvent(
+                    type=EventType.TASK_FAILED,
+                    step=step,
+                    node=task.name,
+                    task_id=task.id,
+                    payload={
+                        "type": type(exc).__name__,
+                        "message": str(exc),
+                        "repr": repr(exc),
+                        "traceback": traceback.format_exc(),
+                        "attempt": 1,
+                    },
+                )
+            )
+            raise
+        ended: dict[str, Any] = {"update": outcome.update}
+        writes = _writes_dict(outcome.writes)
+        if not (isinstance(outcome.update, dict) and writes == outcome.update):
+            ended["writes"] = writes
+        await self.emit(
+            NewEvent(
+                type=EventType.TASK_ENDED, step=step, node=task.name, task_id=task.id, payload=ended
+            )
+        )
+        return outcome
+
+    async def _execute(self, task: Task, step: int) -> _Outcome:
+        if task.name == START:
+            update = self._input_for_start(task.arg)
+            outcome = _Outcome(task=task, update=update, writes=self._map_update(update, START))
+            outcome.goto = await self._route(START, outcome.writes)
+            return outcome
+        spec = self.graph.builder.nodes[task.name]
+        node_input = task.arg if task.arg is not MISSING else self._node_input(spec)
+        result = await self._call(spec.action, node_input, task, step)
+        outcome = _Outcome(task=task, update=result)
+        if isinstance(result, Command):
+            if result.update is not None:
+                outcome.writes = self._map_update(result.update, task.name)
+            gotos = result.goto if isinstance(result.goto, list | tuple) else [result.goto]
+            outcome.goto = [g for g in gotos if isinstance(g, str | Send) and g not in (END, "")]
+            outcome.goto += await self._route(task.name, outcome.writes)
+            return outcome
+        outcome.writes = self._map_update(result, task.name)
+        outcome.goto = await self._route(task.name, outcome.writes)
+        return outcome
+
+    async def _call(
+        self, action: Callable[..., Any], node_input: Any, task: Task, step: int
+    ) -> Any:
+        config = self._task_config(task, step)
+        writer = self.writer_for(task, step)
+        runtime = Runtime(context=self.context, stream_writer=writer)
+        run_manager, config = self._callbacks(task, step, config, node_input)
+        # This task's own context (gather gave it a copy): nodes find these with get_config(),
+        # get_stream_writer(), get_runtime() and LangChain's ensure_config(), in threads too.
+        current_config.set(config)
+        _RUNTIME.set(runtime)
+        var_child_runnable_config.set(cast(RunnableConfig, config))
+        kwargs = _injected_kwargs(action, config, writer, runtime)
+        try:
+            if inspect.iscoroutinefunction(action) or inspect.iscoroutinefunction(
+                type(action).__call__
+            ):
+                result = await action(node_input, **kwargs)
+            elif hasattr(action, "ainvoke"):
+                result = await action.ainvoke(node_input, config)
+            else:
+                loop = asyncio.get_running_loop()
+                ctx = contextvars.copy_context()
+                result = await loop.run_in_executor(
+                    None, lambda: ctx.run(action, node_input, **kwargs)
+                )
+                if inspect.isawaitable(result):
+                    result = await result
+        except BaseException as exc:
+            run_manager.on_chain_error(exc)
+            raise
+        run_manager.on_chain_end(result)
+        return result
+
+    def _callbacks(
+        self, task: Task, step: int, config: dict[str, Any], node_input: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        """Run the task under a LangChain callback manager whose handlers include the recorder."""
+        recorder = Recorder(
+            self.record, asyncio.get_running_loop(), step=step, node=task.name, task_id=task.id
+        )
+        manager = CallbackManager.configure(
+            inheritable_callbacks=config.get("callbacks"),
+            inheritable_tags=config.get("tags"),
+            inheritable_metadata=config.get("metadata"),
+        )
+        manager.add_handler(recorder, inherit=True)
+        run_manager = manager.on_chain_start(None, node_input, name=task.name, run_id=uuid.uuid4())
+        child = patch_config(
+            cast(RunnableConfig, config), callbacks=run_manager.get_child(tag=f"graph:step:{step}")
+        )
+        return run_manager, dict(child)
+
+    def _task_config(self, task: Task, step: int) -> dict[str, Any]:
+        configurable = dict(self.config.get("configurable") or {})
+        configurable.setdefault("checkpoint_ns", "")
+        configurable["__pregel_task_id"] = task.id
+        metadata = dict(self.config.get("metadata") or {})
+        metadata.update(
+            {
+                "langgraph_step": step,
+                "langgraph_node": task.name,
+                "langgraph_triggers": task.triggers,
+                "langgraph_path": task.path,
+                "langgraph_checkpoint_ns": f"{task.name}:{task.id}",
+            }
+        )
+        return {
+            **self.config,
+            "configurable": configurable,
+            "metadata": metadata,
+            "recursion_limit": self.recursion_limit,
+        }
+
+    # --- state --------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The current state: every channel with a value."""
+        return {n: v for n, v in self.values.items() if v is not MISSING}
+
+    def _node_input(self, spec: NodeSpec) -> Any:
+        state = self.state()
+        schema = spec.input_schema or self.graph.builder.schemas.state
+        return _coerce(schema, state, self.graph.builder.schemas.state)
+
+    def _input_for_start(self, value: Any) -> Any:
+        return value
+
+    def _map_update(self, update: Any, node: str) -> list[tuple[str, Any]]:
+        if update is None:
+            return []
+        if isinstance(update, Command):
+            return self._map_update(update.update, node)
+        if not isinstance(update, Mapping):
+            fields = _object_fields(update)
+            if fields is None:
+                raise InvalidUpdateError(
+                    create_error_message(
+                        message=f"Expected dict, got {update}",
+                        error_code=ErrorCode.INVALID_GRAPH_NODE_RETURN_VALUE,
+                    )
+                )
+            update = fields
+        return [
+            (k, _coerce_messages(v) if self.channels[k].fold == "messages" else v)
+            for k, v in update.items()
+            if k in self.channels
+        ]
+
+    def _apply(self, outcomes: list[_Outcome]) -> list[list[Any]]:
+        """Apply writes in task order; return the checkpoint's change list."""
+        by_channel: dict[str, list[tuple[str, Any]]] = {}
+        for outcome in outcomes:
+            for name, value in outcome.writes:
+                by_channel.setdefault(name, []).append((outcome.task.id, value))
+        changes: list[list[Any]] = []
+        for name, channel in self.channels.items():
+            if name not in by_channel:
+                continue
+            writes = by_channel[name]
+            self.values[name] = channel.apply(self.values[name], [v for _, v in writes])
+            if channel.fold == "value":
+                changes.append([name, "value", self.values[name]])
+            else:
+                changes.append([name, channel.fold, [task_id for task_id, _ in writes]])
+        return changes
+
+    # --- routing ------------------------------------------------------------------------------
+
+    async def _route(self, node: str, writes: list[tuple[str, Any]]) -> list[str | Send]:
+        """Where a finished node leads: static edges, joins and conditional edges."""
+        builder = self.graph.builder
+        goto: list[str | Send] = [end for start, end in sorted(builder.edges) if start == node]
+        for branch in builder.branches.get(node, {}).values():
+            goto += await self._branch(branch, writes, node)
+        return [g for g in goto if g != END]
+
+    async def _branch(
+        self, branch: Branch, writes: list[tuple[str, Any]], node: str
+    ) -> list[str | Send]:
+        local = dict(self.values)
+        grouped: dict[str, list[Any]] = {}
+        for name, value in writes:
+            grouped.setdefault(name, []).append(value)
+        for name, values in grouped.items():
+            local[name] = self.channels[name].apply(local[name], values)
+        state = _coerce(
+            self.graph.builder.schemas.state,
+            {k: v for k, v in local.items() if v is not MISSING},
+            self.graph.builder.schemas.state,
+        )
+        kwargs = _injected_kwargs(branch.path, self.config)
+        result = branch.path(state, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        answers = result if isinstance(result, list | tuple) else [result]
+        out: list[str | Send] = []
+        for answer in answers:
+            if isinstance(answer, Send):
+                out.append(answer)
+            elif branch.ends is not None:
+                out.append(branch.ends[answer])
+            else:
+                out.append(answer)
+        return out
+
+    def _next_tasks(self, outcomes: list[_Outcome]) -> list[Task]:
+        triggered: dict[str, str] = {}
+        pushes: list[Send] = []
+        finished = {o.task.name for o in outcomes}
+        for outcome in outcomes:
+            for target in outcome.goto:
+                if isinstance(target, Send):
+                    pushes.append(target)
+                else:
+                    triggered.setdefault(str(target), f"branch:to:{target}")
+        for starts, end in sorted(self.graph.builder.waiting_edges):
+            key = f"join:{'+'.join(starts)}:{end}"
+            arrived = set(self.barriers.get(key, [])) | (finished & set(starts))
+            if arrived == set(starts):
+                self.barriers[key] = []
+                if end != END:
+                    triggered.setdefault(end, key)
+            elif arrived:
+                self.barriers[key] = sorted(arrived)
+        order = {name: i for i, name in enumerate(self.graph.builder.nodes)}
+        tasks = [  # pull tasks in the order the nodes were added, as LangGraph lists them
+            Task(id="", name=name, path=(PULL, name), triggers=(trigger,))
+            for name, trigger in sorted(triggered.items(), key=lambda kv: order.get(kv[0], -1))
+        ]
+        tasks += [
+            Task(id="", name=send.node, path=(PUSH, i, False), triggers=(PUSH,), arg=send.arg)
+            for i, send in enumerate(pushes)
+        ]
+        return tasks
+
+
+def _task_order(task: Task) -> str:
+    return "~".join(str(p) for p in task.path[:3])
+
+
+def _writes_dict(writes: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in writes:
+        out[name] = value
+    return out
+
+
+def _injected_kwargs(
+    fn: Callable[..., Any],
+    config: dict[str, Any],
+    writer: Callable[[Any], None] | None = None,
+    runtime: Runtime[Any] | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments a node or routing function asks for by name, as LangGraph's."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    offered = {"config": config, "writer": writer, "runtime": runtime}
+    return {name: value for name, value in offered.items() if name in params and value is not None}
+
+
+def _object_fields(value: Any) -> dict[str, Any] | None:
+    if hasattr(type(value), "__pydantic_fields__"):
+        return {k: getattr(value, k) for k in value.model_fields_set}
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return None
+
+
+def _coerce(schema: Any, state: dict[str, Any], state_schema: Any) -> Any:
+    """The state as a node expects it: a dict, or an instance of a dataclass/pydantic schema."""
+    if schema is None:
+        return state
+    import dataclasses
+
+    if hasattr(schema, "__pydantic_fields__"):
+        keys = schema.__pydantic_fields__.keys()
+        return schema(**{k: v for k, v in state.items() if k in keys})
+    if dataclasses.is_dataclass(schema) and isinstance(schema, type):
+        names = {f.name for f in dataclasses.fields(schema)}
+        return schema(**{k: v for k, v in state.items() if k in names})
+    hints = getattr(schema, "__annotations__", None)
+    if hints is not None and schema is not state_schema:
+        return {k: v for k, v in state.items() if k in _all_keys(schema)}
+    return state
+
+
+def _all_keys(schema: Any) -> set[str]:
+    import typing
+
+    try:
+        return set(typing.get_type_hints(schema))
+    except Exception:
+        return set(getattr(schema, "__annotations__", {}))
+
+
+def _coerce_messages(value: Any) -> Any:
+    """A write to an ``add_messages`` key as that reducer will see it: message objects, each
+    with an id (assigned in place, as the reducer would), so the log holds the ids the state
+    gets and a replay folds to the very same messages."""
+    from langchain_core.messages import convert_to_messages, message_chunk_to_message
+
+    if isinstance(value, Overwrite):
+        return value
+    items = value if isinstance(value, list) else [value]
+    try:
+        messages = [message_chunk_to_message(m) for m in convert_to_messages(items)]
+    except Exception:
+        return value  # the reducer itself will raise its own error at apply time
+    for message in messages:
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+    return messages
