@@ -19,7 +19,7 @@ import pytest
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "langgraph"
 
-# The graphs whose state rewind reproduces today; interrupts (g07), subgraphs (g08), chat models
+# The graphs whose state rewind reproduces today; subgraphs (g08), chat models
 # and tools (g10), errors and retries (g11) and g12's modes are the runtime's next steps.
 MATCHING = [
     "g01_linear",
@@ -28,6 +28,7 @@ MATCHING = [
     "g04_loop_recursion",
     "g05_send_map_reduce",
     "g06_command",
+    "g07_interrupt",
     "g09_custom_writer",
 ]
 

@@ -52,6 +52,12 @@ class CheckpointView:
     """Per task id: the state writes that task made from this checkpoint."""
     errors: dict[str, str] = field(default_factory=dict)
     """Per task id: the error (repr) it failed with from this checkpoint."""
+    interrupts: dict[str, list[Any]] = field(default_factory=dict)
+    """Per task id: the interrupts its latest attempt from this checkpoint raised."""
+    resumes: dict[str, list[Any]] = field(default_factory=dict)
+    """Per task id: the resume values given to it so far, in order."""
+    interrupted_order: list[str] = field(default_factory=list)
+    """Task ids in the order their interrupts were raised."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """LangGraph's checkpoint metadata (source, step, parents)."""
 
@@ -117,6 +123,7 @@ def fold_checkpoints(
     *,
     base: Mapping[str, Any] | None = None,
     base_barriers: Mapping[str, list[str]] | None = None,
+    by_task: dict[str, CheckpointView] | None = None,
 ) -> list[CheckpointView]:
     """Every checkpoint in ``events`` (one run, in order), with its state folded.
 
@@ -124,11 +131,14 @@ def fold_checkpoints(
         events: A run's events in seq order.
         base: The state the run starts from (its origin checkpoint's values).
         base_barriers: The waiting-edge progress it starts from.
+        by_task: Checkpoints of earlier runs of the thread by the ids of the tasks that run
+            from them, so that a resumed task's result, interrupts and resume values land on
+            the checkpoint it runs from (updated in place).
     """
     values: dict[str, Any] = _copy(dict(base or {}))
     barriers: dict[str, list[str]] = {k: list(v) for k, v in (base_barriers or {}).items()}
     views: list[CheckpointView] = []
-    by_task: dict[str, CheckpointView] = {}
+    by_task = {} if by_task is None else by_task
     writes: dict[str, dict[str, Any]] = {}
     for event in events:
         if event.type == EventType.CHECKPOINT:
@@ -157,6 +167,16 @@ def fold_checkpoints(
                 by_task[event.task_id].results[event.task_id] = task_result_of(event.payload)
         elif event.type == EventType.TASK_FAILED and event.task_id in by_task:
             by_task[event.task_id].errors[event.task_id] = (event.payload or {}).get("repr", "")
+        elif event.type == EventType.INTERRUPT and event.task_id in by_task:
+            view = by_task[event.task_id]
+            view.interrupts[event.task_id] = list(event.payload["interrupts"])
+            if event.task_id in view.interrupted_order:
+                view.interrupted_order.remove(event.task_id)
+            view.interrupted_order.append(event.task_id)
+        elif event.type == EventType.RESUME:
+            for task_id, value in (event.payload.get("values") or {}).items():
+                if task_id in by_task:
+                    by_task[task_id].resumes.setdefault(task_id, []).append(value)
     return views
 
 

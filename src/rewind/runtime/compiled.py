@@ -10,16 +10,17 @@ import asyncio
 import concurrent.futures
 import sys
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from rewind.events import RunStatus, run_ended, run_started
+from rewind.errors import InvalidUpdateError
+from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.projections.state import CheckpointView, fold_checkpoints
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
-from rewind.runtime.pregel import PULL, RunLoop, Task
-from rewind.types import PregelTask, StateSnapshot
+from rewind.runtime.pregel import PULL, Interrupted, RunLoop, Task
+from rewind.types import Command, PregelTask, StateSnapshot
 
 if TYPE_CHECKING:
     from rewind.runtime.graph import StateGraph
@@ -105,29 +106,28 @@ class CompiledStateGraph:
         *,
         durability: str | None = None,
         context: Any = None,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Run the graph to the end (or an interrupt) and return its output state."""
+        """Run the graph to the end (or an interrupt) and return its output state.
+
+        ``input`` is the graph's input, ``None`` to continue a thread from its newest
+        checkpoint, or ``Command(resume=...)`` to answer its pending interrupts.
+        """
         config = dict(config or {})
-        if context is not None:
-            config["__rewind_context"] = context
         thread_id = self._thread_id(config)
-        limit = int(config.get("recursion_limit", 25))
         async with self._store() as store:
             views = await self._thread_views(store, thread_id) if thread_id else []
+            loop = self._run_loop(store, config, durability, context, views)
+            if interrupt_before is not None:
+                loop.interrupt_before = _names(interrupt_before, self.builder.nodes)
+            if interrupt_after is not None:
+                loop.interrupt_after = _names(interrupt_after, self.builder.nodes)
             head = views[-1] if views else None
-            run_id = str(config.get("run_id") or uuid.uuid4())
-            loop = RunLoop(
-                self,
-                store=store,
-                run_id=run_id,
-                config=config,
-                durability=durability or "async",
-                recursion_limit=limit,
-            )
             await loop.emit(
                 run_started(
-                    thread_id=thread_id or run_id,
+                    thread_id=thread_id or loop.run_id,
                     graph=self.name,
                     origin_run_id=head.run_id if head else None,
                     origin_checkpoint_id=head.id if head else None,
@@ -138,26 +138,16 @@ class CompiledStateGraph:
                     },
                 )
             )
-            if head is not None:
-                loop.values.update(head.values)
-                loop.barriers = {k: list(v) for k, v in head.barriers.items()}
-                loop.step, loop.checkpoint_id = head.step, head.id
             try:
-                if input is None:
-                    tasks = [Task.from_description(d) for d in head.next] if head else []
-                else:
-                    loop.step = head.step + 1 if head else -1
-                    tasks = [
-                        Task(id="", name=START, path=(PULL, START), triggers=(START,), arg=input)
-                    ]
-                    # A new thread's reducer keys start empty ([] for a list), as LangGraph's do.
-                    initial = [
-                        [name, "value", value]
-                        for name, value in loop.values.items()
-                        if head is None and value is not MISSING
-                    ]
-                    await loop.checkpoint(source="input", changes=initial, tasks=tasks)
-                await loop.run(tasks)
+                tasks, resuming = await self._first_tasks(loop, input, head)
+                await loop.run(tasks, resuming=resuming)
+            except Interrupted as stop:
+                await loop.emit(run_ended(RunStatus.INTERRUPTED))
+                await store.flush()
+                output = self._output(loop.state())
+                if stop.interrupts:
+                    output["__interrupt__"] = list(stop.interrupts)
+                return output
             except BaseException as exc:
                 await loop.emit(
                     run_ended(
@@ -169,6 +159,133 @@ class CompiledStateGraph:
             await loop.emit(run_ended(RunStatus.SUCCESS))
             await store.flush()
             return self._output(loop.state())
+
+    def _run_loop(
+        self,
+        store: EventStore,
+        config: dict[str, Any],
+        durability: str | None,
+        context: Any,
+        views: list[CheckpointView],
+    ) -> RunLoop:
+        run_id = str(config.get("run_id") or uuid.uuid4())
+        loop = RunLoop(
+            self,
+            store=store,
+            run_id=run_id,
+            config=config,
+            durability=durability or "async",
+            recursion_limit=int(config.get("recursion_limit", 25)),
+            context=context,
+        )
+        if views:
+            head = views[-1]
+            loop.values.update(head.values)
+            loop.barriers = {k: list(v) for k, v in head.barriers.items()}
+            loop.step, loop.checkpoint_id = head.step, head.id
+        return loop
+
+    async def _first_tasks(
+        self, loop: RunLoop, input: Any, head: CheckpointView | None
+    ) -> tuple[list[Task], bool]:
+        """The tasks the run starts with, and whether it resumes a checkpoint's tasks."""
+        if input is None or isinstance(input, Command):
+            if head is None:
+                return [], True
+            if isinstance(input, Command) and input.resume is not None:
+                given = _resume_values(input.resume, head)
+                loop.record(
+                    NewEvent(
+                        type=EventType.RESUME, payload={"checkpoint_id": head.id, "values": given}
+                    )
+                )
+                for task_id, value in given.items():
+                    head.resumes.setdefault(task_id, []).append(value)
+            tasks = []
+            for described in head.next:
+                task = Task.from_description(described)
+                task.resume = list(head.resumes.get(task.id, []))
+                if task.id in head.results and task.id not in head.interrupts:
+                    task.cached = dict(head.results[task.id])
+                tasks.append(task)
+            return tasks, True
+        loop.step = head.step + 1 if head else -1
+        tasks = [Task(id="", name=START, path=(PULL, START), triggers=(START,), arg=input)]
+        # A new thread's reducer keys start empty ([] for a list), as LangGraph's do.
+        initial = [
+            [name, "value", value]
+            for name, value in loop.values.items()
+            if head is None and value is not MISSING
+        ]
+        await loop.checkpoint(source="input", changes=initial, tasks=tasks)
+        return tasks, False
+
+    def update_state(
+        self, config: dict[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Write ``values`` to a thread as if node ``as_node`` returned them; a new checkpoint."""
+        return run_sync(self.aupdate_state(config, values, as_node=as_node))
+
+    async def aupdate_state(
+        self, config: dict[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Write ``values`` to a thread as if node ``as_node`` returned them; a new checkpoint.
+
+        Recorded as a short run of its own (``source: "update"``), so the log shows who
+        changed the state and when. Without ``as_node`` the pending next tasks stay as they
+        were; with it, the next tasks are where ``as_node``'s edges lead.
+        """
+        if self.checkpointer is None:
+            raise ValueError("No checkpointer set")
+        if as_node is not None and as_node not in self.builder.nodes and as_node != START:
+            raise InvalidUpdateError(f"Node {as_node} does not exist")
+        thread_id = self._thread_id(config)
+        assert thread_id is not None
+        async with self._store() as store:
+            views = await self._thread_views(store, thread_id)
+            wanted = (config.get("configurable") or {}).get("checkpoint_id")
+            if wanted is not None:
+                views = views[: next((i + 1 for i, v in enumerate(views) if v.id == wanted), 0)]
+            loop = self._run_loop(store, config, "sync", None, views)
+            head = views[-1] if views else None
+            await loop.emit(
+                run_started(
+                    thread_id=thread_id,
+                    graph=self.name,
+                    origin_run_id=head.run_id if head else None,
+                    origin_checkpoint_id=head.id if head else None,
+                    extra={"update": values, "as_node": as_node},
+                )
+            )
+            step = (head.step if head else -2) + 1
+            node = as_node or "__update__"
+            task = Task(id=str(uuid.uuid4()), name=node, path=("__update__",), triggers=())
+            outcome = await loop.update_outcome(task, values, route=as_node is not None)
+            loop.record(
+                NewEvent(
+                    type=EventType.TASK_ENDED,
+                    step=step,
+                    node=node,
+                    task_id=task.id,
+                    payload={"update": values, "writes": dict(outcome.writes)},
+                )
+            )
+            changes = loop.apply_outcomes([outcome])
+            loop.step = step
+            if as_node is None:
+                next_tasks = [Task.from_description(t) for t in (head.next if head else [])]
+            else:
+                next_tasks = loop.next_tasks([outcome])
+            await loop.checkpoint(source="update", changes=changes, tasks=next_tasks)
+            await loop.emit(run_ended(RunStatus.SUCCESS))
+            await store.flush()
+            return {
+                "configurable": {
+                    "thread_id": thread_id,
+                    "checkpoint_ns": "",
+                    "checkpoint_id": loop.checkpoint_id,
+                }
+            }
 
     def _output(self, state: dict[str, Any]) -> Any:
         schema = self.builder.schemas.output
@@ -183,6 +300,7 @@ class CompiledStateGraph:
 
     async def _thread_views(self, store: EventStore, thread_id: str) -> list[CheckpointView]:
         views: list[CheckpointView] = []
+        by_task: dict[str, CheckpointView] = {}
         for run in await store.list_runs(thread_id=thread_id, oldest_first=True):
             base = views[-1] if views else None
             events = await store.read(run.run_id)
@@ -190,6 +308,7 @@ class CompiledStateGraph:
                 events,
                 base=base.values if base else None,
                 base_barriers=base.barriers if base else None,
+                by_task=by_task,
             )
         return views
 
@@ -261,12 +380,13 @@ class CompiledStateGraph:
                 name=t["name"],
                 path=tuple(t["path"]),
                 error=cast(Any, view.errors.get(t["id"])),
-                interrupts=(),
+                interrupts=tuple(view.interrupts.get(t["id"], ())),
                 state=None,
                 result=view.results.get(t["id"]),
             )
             for t in view.next
         )
+        pending = tuple(i for task_id in view.interrupted_order for i in view.interrupts[task_id])
         values = {k: v for k, v in view.values.items() if v is not MISSING}
         return StateSnapshot(
             values=values,
@@ -276,5 +396,25 @@ class CompiledStateGraph:
             created_at=view.ts.isoformat(),
             parent_config=cfg(view.parent_id) if view.parent_id in by_id else None,
             tasks=tasks,
-            interrupts=(),
+            interrupts=pending,
         )
+
+
+def _names(spec: Sequence[str] | str, nodes: Any) -> list[str]:
+    if spec == "*":
+        return list(nodes)
+    return [spec] if isinstance(spec, str) else list(spec)
+
+
+def _resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
+    """Which pending task each resume value answers: by interrupt id, or every waiting task."""
+    waiting = [t for t in head.interrupted_order if t not in head.results]
+    ids = {i.id for t in waiting for i in head.interrupts[t]}
+    if isinstance(resume, dict) and resume and set(resume) <= ids:
+        out: dict[str, Any] = {}
+        for task_id in waiting:
+            for interrupt in head.interrupts[task_id]:
+                if interrupt.id in resume:
+                    out[task_id] = resume[interrupt.id]
+        return out
+    return {task_id: resume for task_id in waiting}

@@ -22,6 +22,7 @@ from langchain_core.runnables.config import patch_config, var_child_runnable_con
 
 from rewind.errors import (
     ErrorCode,
+    GraphInterrupt,
     GraphRecursionError,
     InvalidUpdateError,
     create_error_message,
@@ -31,13 +32,20 @@ from rewind.runtime.callbacks import Recorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, Branch, NodeSpec
-from rewind.types import Command, Overwrite, Send
+from rewind.types import (
+    _INTERRUPT_HOOK,
+    Command,
+    Interrupt,
+    Overwrite,
+    Send,
+    _interrupt_id,
+)
 
 if TYPE_CHECKING:
     from rewind.runtime.compiled import CompiledStateGraph
     from rewind.store import EventStore
 
-__all__ = ["RunLoop", "Task"]
+__all__ = ["Interrupted", "RunLoop", "Task"]
 
 PULL = "__pregel_pull"
 PUSH = "__pregel_push"
@@ -72,6 +80,10 @@ class Task:
     triggers: tuple[str, ...]
     arg: Any = MISSING
     """A ``Send``'s argument; pull tasks read the state instead."""
+    resume: list[Any] = field(default_factory=list)
+    """Values for its ``interrupt()`` calls, in order (a resumed task)."""
+    cached: dict[str, Any] | None = None
+    """Its writes, when an earlier attempt from the same checkpoint completed it."""
 
     def describe(self) -> dict[str, Any]:
         """How a checkpoint records it."""
@@ -97,6 +109,14 @@ class Task:
         )
 
 
+class Interrupted(Exception):
+    """The run stopped: at interrupts raised by nodes, or at a static breakpoint."""
+
+    def __init__(self, interrupts: list[Interrupt[Any]]) -> None:
+        super().__init__(interrupts)
+        self.interrupts = interrupts
+
+
 @dataclass(kw_only=True, slots=True)
 class _Outcome:
     task: Task
@@ -117,6 +137,7 @@ class RunLoop:
         config: dict[str, Any],
         durability: str,
         recursion_limit: int,
+        context: Any = None,
     ) -> None:
         self.graph = graph
         self.store = store
@@ -128,7 +149,9 @@ class RunLoop:
         self.values: dict[str, Any] = {n: c.initial() for n, c in self.channels.items()}
         self.barriers: dict[str, list[str]] = {}
         self.seq = 0
-        self.context: Any = config.get("__rewind_context")
+        self.context: Any = context
+        self.interrupt_before: list[str] = list(graph.interrupt_before_nodes)
+        self.interrupt_after: list[str] = list(graph.interrupt_after_nodes)
         self.step = -1
         self.checkpoint_id: str | None = None
 
@@ -199,10 +222,18 @@ class RunLoop:
 
     # --- the loop -----------------------------------------------------------------------------
 
-    async def run(self, tasks: list[Task]) -> None:
-        """Run super-steps until no task is left."""
+    async def run(self, tasks: list[Task], *, resuming: bool = False) -> None:
+        """Run super-steps until no task is left.
+
+        Raises:
+            Interrupted: a node interrupted, or the run reached a static breakpoint.
+        """
         stop = self.step + self.recursion_limit + 1
+        first = True
         while tasks:
+            if not (first and resuming) and any(t.name in self.interrupt_before for t in tasks):
+                raise Interrupted([])
+            first = False
             if self.step + 1 > stop:
                 raise GraphRecursionError(
                     create_error_message(
@@ -212,7 +243,10 @@ class RunLoop:
                         error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
                     )
                 )
+            ran = {t.name for t in tasks}
             tasks = await self.super_step(tasks)
+            if tasks and ran & set(self.interrupt_after):
+                raise Interrupted([])
 
     async def super_step(self, tasks: list[Task]) -> list[Task]:
         """Run one step's tasks, apply their writes, checkpoint, and return the next tasks."""
@@ -234,24 +268,49 @@ class RunLoop:
                     payload=payload,
                 )
             )
+        raised: list[Interrupt[Any]] = []
         outcomes = await asyncio.gather(
-            *(self._run_task(task, step) for task in tasks), return_exceptions=True
+            *(self._run_task(task, step, raised) for task in tasks), return_exceptions=True
         )
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        failures = [
+            o
+            for o in outcomes
+            if isinstance(o, BaseException) and not isinstance(o, GraphInterrupt)
+        ]
         if failures:
             raise failures[0]
+        if raised:  # the step stops here: no writes applied, no checkpoint
+            raise Interrupted(raised)
         ordered = sorted(
             (o for o in outcomes if isinstance(o, _Outcome)), key=lambda o: _task_order(o.task)
         )
-        changes = self._apply(ordered)
+        changes = self.apply_outcomes(ordered)
         self.step = step
-        next_tasks = self._next_tasks(ordered)
+        next_tasks = self.next_tasks(ordered)
         await self.checkpoint(source="loop", changes=changes, tasks=next_tasks)
         return next_tasks
 
-    async def _run_task(self, task: Task, step: int) -> _Outcome:
+    async def _run_task(self, task: Task, step: int, raised: list[Interrupt[Any]]) -> _Outcome:
+        if task.cached is not None:  # completed by an earlier attempt: not run again
+            cached = list(task.cached.items())
+            outcome = _Outcome(task=task, update=task.cached, writes=cached)
+            outcome.goto = await self._route(task.name, cached)
+            return outcome
         try:
             outcome = await self._execute(task, step)
+        except GraphInterrupt as exc:
+            interrupts = list(exc.args[0]) if exc.args else []
+            raised.extend(interrupts)
+            self.record(
+                NewEvent(
+                    type=EventType.INTERRUPT,
+                    step=step,
+                    node=task.name,
+                    task_id=task.id,
+                    payload={"interrupts": interrupts},
+                )
+            )
+            raise
         except BaseException as exc:
             import traceback
 
@@ -314,6 +373,7 @@ class RunLoop:
         # get_stream_writer(), get_runtime() and LangChain's ensure_config(), in threads too.
         current_config.set(config)
         _RUNTIME.set(runtime)
+        _INTERRUPT_HOOK.set(_interrupter(task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
         kwargs = _injected_kwargs(action, config, writer, runtime)
         try:
@@ -412,7 +472,14 @@ class RunLoop:
             if k in self.channels
         ]
 
-    def _apply(self, outcomes: list[_Outcome]) -> list[list[Any]]:
+    async def update_outcome(self, task: Task, values: Any, *, route: bool) -> _Outcome:
+        """The outcome of a state update made from outside, as if ``task`` returned it."""
+        outcome = _Outcome(task=task, update=values, writes=self._map_update(values, task.name))
+        if route:
+            outcome.goto = await self._route(task.name, outcome.writes)
+        return outcome
+
+    def apply_outcomes(self, outcomes: list[_Outcome]) -> list[list[Any]]:
         """Apply writes in task order; return the checkpoint's change list."""
         by_channel: dict[str, list[tuple[str, Any]]] = {}
         for outcome in outcomes:
@@ -469,7 +536,7 @@ class RunLoop:
                 out.append(answer)
         return out
 
-    def _next_tasks(self, outcomes: list[_Outcome]) -> list[Task]:
+    def next_tasks(self, outcomes: list[_Outcome]) -> list[Task]:
         triggered: dict[str, str] = {}
         pushes: list[Send] = []
         finished = {o.task.name for o in outcomes}
@@ -498,6 +565,22 @@ class RunLoop:
             for i, send in enumerate(pushes)
         ]
         return tasks
+
+
+def _interrupter(task: Task) -> Callable[..., Any]:
+    """What ``interrupt()`` does in this task: answer from the resume values, in order, or
+    stop the task with a new interrupt whose id is fixed by the task and its place."""
+    calls = 0
+
+    def hook(value: Any, *, response_schema: Any = None) -> Any:
+        nonlocal calls
+        index, calls = calls, calls + 1
+        if index < len(task.resume):
+            return task.resume[index]
+        ns = f"{task.name}:{task.id}"
+        raise GraphInterrupt((Interrupt(value=value, id=_interrupt_id(ns, index)),))
+
+    return hook
 
 
 def _task_order(task: Task) -> str:
