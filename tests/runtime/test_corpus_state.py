@@ -19,8 +19,8 @@ import pytest
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "langgraph"
 
-# The graphs whose state rewind reproduces today; subgraphs (g08), chat models
-# and tools (g10), errors and retries (g11) and g12's modes are the runtime's next steps.
+# The graphs whose state rewind reproduces today; subgraphs (g08) and chat models with tools
+# (g10) are the runtime's next steps.
 MATCHING = [
     "g01_linear",
     "g02_reducers",
@@ -30,6 +30,8 @@ MATCHING = [
     "g06_command",
     "g07_interrupt",
     "g09_custom_writer",
+    "g11_errors_retry",
+    "g12_combined_modes",
 ]
 
 

@@ -58,6 +58,8 @@ class CheckpointView:
     """Per task id: the resume values given to it so far, in order."""
     interrupted_order: list[str] = field(default_factory=list)
     """Task ids in the order their interrupts were raised."""
+    writes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per task id: the writes it made from this checkpoint, as the reducers take them."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """LangGraph's checkpoint metadata (source, step, parents)."""
 
@@ -143,7 +145,7 @@ def fold_checkpoints(
     for event in events:
         if event.type == EventType.CHECKPOINT:
             p = event.payload
-            apply_changes(values, p["changes"], writes)
+            apply_changes(values, p["changes"], _TaskWrites(writes, by_task))
             barriers.update(p.get("barriers") or {})
             view = CheckpointView(
                 id=p["id"],
@@ -165,8 +167,10 @@ def fold_checkpoints(
             writes[event.task_id] = task_writes_of(event.payload)
             if event.task_id in by_task:
                 by_task[event.task_id].results[event.task_id] = task_result_of(event.payload)
+                by_task[event.task_id].writes[event.task_id] = writes[event.task_id]
         elif event.type == EventType.TASK_FAILED and event.task_id in by_task:
-            by_task[event.task_id].errors[event.task_id] = (event.payload or {}).get("repr", "")
+            if not (event.payload or {}).get("retrying"):  # a retried attempt is no failure
+                by_task[event.task_id].errors[event.task_id] = event.payload.get("repr", "")
         elif event.type == EventType.INTERRUPT and event.task_id in by_task:
             view = by_task[event.task_id]
             view.interrupts[event.task_id] = list(event.payload["interrupts"])
@@ -178,6 +182,20 @@ def fold_checkpoints(
                 if task_id in by_task:
                     by_task[task_id].resumes.setdefault(task_id, []).append(value)
     return views
+
+
+class _TaskWrites(dict[str, dict[str, Any]]):
+    """This run's task writes, falling back to those an earlier run recorded for a task it
+    left cached (a resumed step re-uses the writes of siblings that had finished)."""
+
+    def __init__(self, own: dict[str, dict[str, Any]], by_task: dict[str, CheckpointView]):
+        super().__init__()
+        self._own, self._by_task = own, by_task
+
+    def __getitem__(self, task_id: str) -> dict[str, Any]:
+        if task_id in self._own:
+            return self._own[task_id]
+        return self._by_task[task_id].writes[task_id]
 
 
 def _copy(values: dict[str, Any]) -> dict[str, Any]:

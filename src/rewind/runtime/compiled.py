@@ -287,6 +287,20 @@ class CompiledStateGraph:
                 }
             }
 
+    def _with_writes(
+        self, values: dict[str, Any], tasks: list[dict[str, Any]], view: CheckpointView
+    ) -> dict[str, Any]:
+        out = dict(values)
+        channels = self.builder.channels
+        grouped: dict[str, list[Any]] = {}
+        for task in tasks:
+            for name, value in view.writes[task["id"]].items():
+                grouped.setdefault(name, []).append(value)
+        for name, writes in grouped.items():
+            if name in channels:
+                out[name] = channels[name].apply(out.get(name, MISSING), writes)
+        return out
+
     def _output(self, state: dict[str, Any]) -> Any:
         schema = self.builder.schemas.output
         if schema is self.builder.schemas.state:
@@ -339,7 +353,7 @@ class CompiledStateGraph:
                 interrupts=(),
             )
         by_id = {v.id: v for v in views}
-        return self._snapshot(views[-1], thread_id, by_id)
+        return self._snapshot(views[-1], thread_id, by_id, pending_writes=True)
 
     def get_state_history(self, config: dict[str, Any], **kwargs: Any) -> Iterator[StateSnapshot]:
         """Every checkpoint of a thread, newest first."""
@@ -363,7 +377,12 @@ class CompiledStateGraph:
         return [self._snapshot(v, thread_id, by_id) for v in reversed(views)]
 
     def _snapshot(
-        self, view: CheckpointView, thread_id: str, by_id: dict[str, CheckpointView]
+        self,
+        view: CheckpointView,
+        thread_id: str,
+        by_id: dict[str, CheckpointView],
+        *,
+        pending_writes: bool = False,
     ) -> StateSnapshot:
         def cfg(checkpoint_id: str | None) -> Any:
             return {
@@ -388,9 +407,16 @@ class CompiledStateGraph:
         )
         pending = tuple(i for task_id in view.interrupted_order for i in view.interrupts[task_id])
         values = {k: v for k, v in view.values.items() if v is not MISSING}
+        next_names = tuple(t["name"] for t in view.next)
+        done = [t for t in view.next if t["id"] in view.writes]
+        if pending_writes and done and len(done) < len(view.next):
+            # As LangGraph's get_state: the writes of tasks that finished from the newest
+            # checkpoint (siblings of a failed or interrupted task) show in its values.
+            values = self._with_writes(values, sorted(done, key=_path_key), view)
+            next_names = tuple(t["name"] for t in view.next if t["id"] not in view.writes)
         return StateSnapshot(
             values=values,
-            next=tuple(t["name"] for t in view.next),
+            next=next_names,
             config=cfg(view.id),
             metadata=dict(view.metadata),
             created_at=view.ts.isoformat(),
@@ -418,3 +444,7 @@ def _resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
                     out[task_id] = resume[interrupt.id]
         return out
     return {task_id: resume for task_id in waiting}
+
+
+def _path_key(task: dict[str, Any]) -> str:
+    return "~".join(str(p) for p in task["path"][:3])

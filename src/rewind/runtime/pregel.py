@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import random
+import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from rewind.types import (
     Command,
     Interrupt,
     Overwrite,
+    RetryPolicy,
     Send,
     _interrupt_id,
 )
@@ -297,7 +300,7 @@ class RunLoop:
             outcome.goto = await self._route(task.name, cached)
             return outcome
         try:
-            outcome = await self._execute(task, step)
+            outcome = await self._attempts(task, step)
         except GraphInterrupt as exc:
             interrupts = list(exc.args[0]) if exc.args else []
             raised.extend(interrupts)
@@ -311,25 +314,6 @@ class RunLoop:
                 )
             )
             raise
-        except BaseException as exc:
-            import traceback
-
-            await self.emit(
-                NewEvent(
-                    type=EventType.TASK_FAILED,
-                    step=step,
-                    node=task.name,
-                    task_id=task.id,
-                    payload={
-                        "type": type(exc).__name__,
-                        "message": str(exc),
-                        "repr": repr(exc),
-                        "traceback": traceback.format_exc(),
-                        "attempt": 1,
-                    },
-                )
-            )
-            raise
         ended: dict[str, Any] = {"update": outcome.update}
         writes = _writes_dict(outcome.writes)
         if not (isinstance(outcome.update, dict) and writes == outcome.update):
@@ -340,6 +324,41 @@ class RunLoop:
             )
         )
         return outcome
+
+    async def _attempts(self, task: Task, step: int) -> _Outcome:
+        """Run a task, retrying as its node's retry policy says; every failure is recorded."""
+        spec = self.graph.builder.nodes.get(task.name)
+        policies = _policies(spec.retry_policy if spec else None)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._execute(task, step)
+            except GraphInterrupt:
+                raise
+            except Exception as exc:
+                policy = next((p for p in policies if _retries_on(p, exc)), None)
+                retrying = policy is not None and attempt < policy.max_attempts
+                self.record(
+                    NewEvent(
+                        type=EventType.TASK_FAILED,
+                        step=step,
+                        node=task.name,
+                        task_id=task.id,
+                        payload={
+                            "type": type(exc).__name__,
+                            "message": str(exc),
+                            "repr": repr(exc),
+                            "traceback": traceback.format_exc(),
+                            "attempt": attempt,
+                            "retrying": retrying,
+                        },
+                    )
+                )
+                if policy is None or not retrying:
+                    exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
+                    raise
+                await asyncio.sleep(_retry_interval(policy, attempt))
 
     async def _execute(self, task: Task, step: int) -> _Outcome:
         if task.name == START:
@@ -565,6 +584,29 @@ class RunLoop:
             for i, send in enumerate(pushes)
         ]
         return tasks
+
+
+def _policies(spec: RetryPolicy | Sequence[RetryPolicy] | None) -> list[RetryPolicy]:
+    if spec is None:
+        return []
+    return [spec] if isinstance(spec, RetryPolicy) else list(spec)
+
+
+def _retries_on(policy: RetryPolicy, exc: Exception) -> bool:
+    """Whether ``policy`` retries ``exc`` (a class, a sequence of classes, or a predicate)."""
+    retry_on: Any = policy.retry_on
+    if isinstance(retry_on, Sequence):
+        return isinstance(exc, tuple(retry_on))
+    if isinstance(retry_on, type) and issubclass(retry_on, BaseException):
+        return isinstance(exc, retry_on)
+    return bool(retry_on(exc))
+
+
+def _retry_interval(policy: RetryPolicy, attempt: int) -> float:
+    interval = min(
+        policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1)
+    )
+    return interval + random.uniform(0, 1) if policy.jitter else interval
 
 
 def _interrupter(task: Task) -> Callable[..., Any]:
