@@ -6,6 +6,7 @@ The store runs :func:`upgrade` when it opens an older database (unless told not 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic.config import Config
@@ -27,7 +28,14 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 def _scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(_config())
+    return _scripts_at(str(_HERE))
+
+
+@functools.cache
+def _scripts_at(location: str) -> ScriptDirectory:
+    cfg = Config()
+    cfg.set_main_option("script_location", location)
+    return ScriptDirectory.from_config(cfg)
 
 
 def head_revision() -> str:

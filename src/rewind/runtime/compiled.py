@@ -6,11 +6,9 @@ already runs an event loop (Jupyter, a web handler) by running the call on a wor
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import sys
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -19,7 +17,9 @@ from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.projections.state import CheckpointView, fold_checkpoints
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
+from rewind.runtime.loops import StorePerLoop, run_sync
 from rewind.runtime.pregel import PULL, Interrupted, RunLoop, Task
+from rewind.store import open_store
 from rewind.types import Command, PregelTask, StateSnapshot
 
 if TYPE_CHECKING:
@@ -29,17 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["CompiledStateGraph", "run_sync"]
 
 T = TypeVar("T")
+
+_SCRATCH = StorePerLoop(lambda: open_store(None))
+"""The in-memory store runs without a checkpointer are logged in (per loop; dropped after)."""
 _THREAD_KEYS = "thread_id, checkpoint_ns, checkpoint_id"
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from sync code, whether or not a loop is running here."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rewind-sync") as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 class CompiledStateGraph:
@@ -71,17 +64,15 @@ class CompiledStateGraph:
 
     @asynccontextmanager
     async def _store(self) -> AsyncIterator[EventStore]:
-        from rewind.store import EventStore, open_store
+        from rewind.store import EventStore
 
         saver = self.checkpointer
         if isinstance(saver, EventStore):
             yield saver
-            return
-        store = await (saver.open_store() if saver is not None else open_store(None))
-        try:
-            yield store
-        finally:
-            await store.aclose()
+        elif saver is not None:
+            yield await saver.store()
+        else:  # no checkpointer: runs are logged in memory, for streaming, and dropped after
+            yield await _SCRATCH.get()
 
     def _thread_id(self, config: dict[str, Any] | None) -> str | None:
         configurable = (config or {}).get("configurable") or {}
@@ -143,10 +134,10 @@ class CompiledStateGraph:
                 await loop.run(tasks, resuming=resuming)
             except Interrupted as stop:
                 await loop.emit(run_ended(RunStatus.INTERRUPTED))
-                await store.flush()
                 output = self._output(loop.state())
                 if stop.interrupts:
                     output["__interrupt__"] = list(stop.interrupts)
+                await self._finish(store, loop)
                 return output
             except BaseException as exc:
                 await loop.emit(
@@ -154,11 +145,16 @@ class CompiledStateGraph:
                         RunStatus.ERROR, error={"type": type(exc).__name__, "message": str(exc)}
                     )
                 )
-                await store.flush()
+                await self._finish(store, loop)
                 raise
             await loop.emit(run_ended(RunStatus.SUCCESS))
-            await store.flush()
+            await self._finish(store, loop)
             return self._output(loop.state())
+
+    async def _finish(self, store: EventStore, loop: RunLoop) -> None:
+        await store.flush()
+        if self.checkpointer is None:  # nothing to keep: LangGraph keeps nothing either
+            await store.delete_thread(loop.run_id, vacuum=False)
 
     def _run_loop(
         self,

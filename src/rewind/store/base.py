@@ -153,6 +153,11 @@ class EventStore:
         await self.aclose()
 
     @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    @property
     def commit_count(self) -> int:
         """How many group commits this store has made (appends share them)."""
         return self._writer.commits

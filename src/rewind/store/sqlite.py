@@ -8,6 +8,7 @@ is migrated (unless ``upgrade=False``). rewind marks its files with SQLite's ``a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import Mapping
@@ -102,7 +103,8 @@ class SqliteStore(EventStore):
             await super().aclose()
         finally:
             if self._raw is not None:
-                await asyncio.get_running_loop().run_in_executor(self._thread, self._raw.close)
+                with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
+                    await asyncio.get_running_loop().run_in_executor(self._thread, self._raw.close)
                 self._raw = None
             self._thread.shutdown(wait=False)
 

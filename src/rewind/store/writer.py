@@ -105,8 +105,7 @@ class GroupWriter:
         self._committed = 0
         self.commits = 0
         """Group commits made so far (each one transaction, whatever it held)."""
-        self._wake = asyncio.Event()
-        self._progress = asyncio.Condition()
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -131,16 +130,21 @@ class GroupWriter:
         pending.ticket = self._issued
         self._queue.append(pending)
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="rewind-writer")
-        self._wake.set()
+            self._start()
+
+    def _start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="rewind-writer")
 
     async def drain(self) -> None:
         """Return when everything queued before this call is committed (held appends stay)."""
         target = self._issued
         if self._committed >= target:
             return
-        async with self._progress:
-            await self._progress.wait_for(lambda: self._committed >= target or self._stopped())
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, waiter))
+        if self._task is None and self._queue:
+            self._start()
+        await waiter
 
     async def flush(self) -> None:
         """Commit everything appended so far, held appends included; raise deferred failures."""
@@ -156,36 +160,31 @@ class GroupWriter:
             raise first
 
     async def close(self) -> None:
-        """Flush, then stop the background task."""
+        """Flush; no further appends are taken."""
         try:
             await self.flush()
         finally:
             self._closed = True
-            self._wake.set()
-            if self._task is not None:
-                await self._task
-
-    def _stopped(self) -> bool:
-        return self._task is not None and self._task.done()
 
     async def _run(self) -> None:
-        while True:
-            if not self._queue:
-                if self._closed:
-                    return
-                await self._wake.wait()
-                self._wake.clear()
-                continue
-            group = self._take_group()
-            self.commits += 1
-            try:
-                outcomes = await self._commit(group)
-            except BaseException as exc:  # the whole group failed (e.g. the disk is full)
-                outcomes = [exc] * len(group)
-                if not isinstance(exc, Exception):
-                    self._settle(group, outcomes)
-                    raise
-            self._settle(group, outcomes)
+        # Runs while there is work, and ends when the queue is empty, so an idle store holds
+        # no pending task (a store dropped without close() leaves nothing running behind).
+        try:
+            while self._queue:
+                group = self._take_group()
+                self.commits += 1
+                try:
+                    outcomes = await self._commit(group)
+                except BaseException as exc:  # the whole group failed (e.g. the disk is full)
+                    outcomes = [exc] * len(group)
+                    if not isinstance(exc, Exception):
+                        self._settle(group, outcomes)
+                        raise
+                self._settle(group, outcomes)
+        finally:
+            self._task = None
+            if self._queue and not self._closed:  # cancelled mid-way: another task goes on
+                self._start()
 
     def _take_group(self) -> list[PendingAppend]:
         group = [self._queue.popleft()]
@@ -208,11 +207,14 @@ class GroupWriter:
             else:
                 self._errors.append(error)
         self._committed = group[-1].ticket
-        asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._progress:
-            self._progress.notify_all()
+        still: list[tuple[int, asyncio.Future[None]]] = []
+        for ticket, waiter in self._waiters:
+            if ticket <= self._committed:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still.append((ticket, waiter))
+        self._waiters = still
 
 
 def _result(pending: PendingAppend) -> AppendResult:

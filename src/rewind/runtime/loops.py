@@ -1,0 +1,134 @@
+"""Event loops for the sync API, and event stores kept open per loop.
+
+The sync methods (``invoke``, ``get_state``, ...) run the async core on one background event
+loop per process, so they work the same whether or not the caller's thread already runs a loop
+(Jupyter, a web handler), and the stores they open stay open between calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from rewind.store import EventStore
+
+__all__ = ["StorePerLoop", "run_sync"]
+
+_ALL: weakref.WeakSet[StorePerLoop] = weakref.WeakSet()
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _thread
+    with _lock:
+        if _loop is None or _loop.is_closed() or _thread is None or not _thread.is_alive():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="rewind-sync-loop", daemon=True)
+            thread.start()
+            _loop, _thread = loop, thread
+        return _loop
+
+
+def _shutdown() -> None:
+    """At exit, flush and close the stores the sync API opened, then stop its loop.
+
+    Registered with the hooks that run before executors shut down (as concurrent.futures
+    registers its own), so the stores can still use their writer threads.
+    """
+    loop = _loop
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return
+
+    async def close_all() -> None:
+        for stores in list(_ALL):
+            await stores.aclose()
+
+    try:
+        asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=30)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+
+
+_register = getattr(threading, "_register_atexit", None)
+if _register is not None:
+    _register(_shutdown)
+else:  # pragma: no cover - other Pythons
+    atexit.register(_shutdown)
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code, on rewind's background loop.
+
+    Called on that loop's own thread (an async node calling a sync API), it runs the
+    coroutine on a fresh loop in a worker thread instead, rather than deadlock.
+    """
+    loop = _background_loop()
+    if threading.current_thread() is _thread:
+        result: list[T] = []
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                result.append(asyncio.run(coro))
+            except BaseException as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=target, name="rewind-sync-nested")
+        worker.start()
+        worker.join()
+        if errors:
+            raise errors[0]
+        return result[0]
+    return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+
+class StorePerLoop:
+    """One open event store per event loop, opened on first use and kept until closed."""
+
+    def __init__(self, opener: Callable[[], Awaitable[EventStore]]) -> None:
+        _ALL.add(self)
+        self._opener = opener
+        self._stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventStore] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._opening: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Future[EventStore]
+        ] = weakref.WeakKeyDictionary()
+
+    async def get(self) -> EventStore:
+        """The store for the running loop."""
+        loop = asyncio.get_running_loop()
+        store = self._stores.get(loop)
+        if store is not None and not store.closed:
+            return store
+        pending = self._opening.get(loop)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[EventStore] = loop.create_future()
+        self._opening[loop] = future
+        try:
+            store = await self._opener()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the caller raises it
+            raise
+        finally:
+            self._opening.pop(loop, None)
+        self._stores[loop] = store
+        future.set_result(store)
+        return store
+
+    async def aclose(self) -> None:
+        """Close the running loop's store (other loops' stores close with their loops)."""
+        store = self._stores.pop(asyncio.get_running_loop(), None)
+        if store is not None:
+            await store.aclose()
