@@ -19,8 +19,8 @@ import pytest
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "langgraph"
 
-# The graphs whose state rewind reproduces today; subgraphs (g08) and chat models with tools
-# (g10) are the runtime's next steps.
+# The graphs whose state rewind reproduces today; g10 (chat models with the prebuilt ToolNode)
+# is the runtime's next step.
 MATCHING = [
     "g01_linear",
     "g02_reducers",
@@ -29,6 +29,7 @@ MATCHING = [
     "g05_send_map_reduce",
     "g06_command",
     "g07_interrupt",
+    "g08_subgraph",
     "g09_custom_writer",
     "g11_errors_retry",
     "g12_combined_modes",

@@ -60,6 +60,8 @@ class CheckpointView:
     """Task ids in the order their interrupts were raised."""
     writes: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per task id: the writes it made from this checkpoint, as the reducers take them."""
+    subgraphs: dict[str, str] = field(default_factory=dict)
+    """Per task id: the namespace of the subgraph it ran, if it ran one."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """LangGraph's checkpoint metadata (source, step, parents)."""
 
@@ -126,6 +128,7 @@ def fold_checkpoints(
     base: Mapping[str, Any] | None = None,
     base_barriers: Mapping[str, list[str]] | None = None,
     by_task: dict[str, CheckpointView] | None = None,
+    ns: str = "",
 ) -> list[CheckpointView]:
     """Every checkpoint in ``events`` (one run, in order), with its state folded.
 
@@ -136,6 +139,8 @@ def fold_checkpoints(
         by_task: Checkpoints of earlier runs of the thread by the ids of the tasks that run
             from them, so that a resumed task's result, interrupts and resume values land on
             the checkpoint it runs from (updated in place).
+        ns: The (sub)graph namespace to fold; events of other namespaces only mark which
+            tasks ran a subgraph.
     """
     values: dict[str, Any] = _copy(dict(base or {}))
     barriers: dict[str, list[str]] = {k: list(v) for k, v in (base_barriers or {}).items()}
@@ -143,6 +148,10 @@ def fold_checkpoints(
     by_task = {} if by_task is None else by_task
     writes: dict[str, dict[str, Any]] = {}
     for event in events:
+        event_ns = event.ns or ""
+        if event_ns != ns:
+            _mark_subgraph(event_ns, ns, by_task)
+            continue
         if event.type == EventType.CHECKPOINT:
             p = event.payload
             apply_changes(values, p["changes"], _TaskWrites(writes, by_task))
@@ -182,6 +191,18 @@ def fold_checkpoints(
                 if task_id in by_task:
                     by_task[task_id].resumes.setdefault(task_id, []).append(value)
     return views
+
+
+def _mark_subgraph(event_ns: str, ns: str, by_task: dict[str, CheckpointView]) -> None:
+    """Note that the task owning the next namespace segment below ``ns`` ran a subgraph."""
+    rest = event_ns[len(ns) + 1 :] if ns else event_ns
+    if ns and not event_ns.startswith(ns + "|"):
+        return
+    segment = rest.split("|", 1)[0]
+    task_id = segment.rpartition(":")[2]
+    view = by_task.get(task_id)
+    if view is not None:
+        view.subgraphs.setdefault(task_id, f"{ns}|{segment}" if ns else segment)
 
 
 class _TaskWrites(dict[str, dict[str, Any]]):

@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from rewind.errors import InvalidUpdateError
+from rewind.errors import GraphInterrupt, InvalidUpdateError
 from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.projections.state import CheckpointView, fold_checkpoints
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import StorePerLoop, run_sync
-from rewind.runtime.pregel import PULL, Interrupted, RunLoop, Task
+from rewind.runtime.pregel import PULL, Interrupted, RunLoop, Task, current_task
 from rewind.store import open_store
 from rewind.types import Command, PregelTask, StateSnapshot
 
@@ -88,7 +88,9 @@ class CompiledStateGraph:
 
     def invoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Run the graph to the end (or an interrupt) and return its output state."""
-        return run_sync(self.ainvoke(input, config, **kwargs))
+        current = current_task()
+        on = current[0].loop if current is not None else None
+        return run_sync(self.ainvoke(input, config, **kwargs), on=on)
 
     async def ainvoke(
         self,
@@ -106,11 +108,15 @@ class CompiledStateGraph:
         ``input`` is the graph's input, ``None`` to continue a thread from its newest
         checkpoint, or ``Command(resume=...)`` to answer its pending interrupts.
         """
+        current = current_task()
+        if current is not None and self.checkpointer is None:
+            return await self._anested(current, input, config or {})
         config = dict(config or {})
         thread_id = self._thread_id(config)
         async with self._store() as store:
             views = await self._thread_views(store, thread_id) if thread_id else []
             loop = self._run_loop(store, config, durability, context, views)
+            loop.thread_id = thread_id or loop.run_id
             if interrupt_before is not None:
                 loop.interrupt_before = _names(interrupt_before, self.builder.nodes)
             if interrupt_after is not None:
@@ -155,6 +161,47 @@ class CompiledStateGraph:
         await store.flush()
         if self.checkpointer is None:  # nothing to keep: LangGraph keeps nothing either
             await store.delete_thread(loop.run_id, vacuum=False)
+
+    async def _anested(
+        self, current: tuple[RunLoop, Task], input: Any, config: dict[str, Any]
+    ) -> Any:
+        """Run as a subgraph of the task that invoked this graph: in its run's log, under its
+        namespace, resuming the subgraph's own interrupted checkpoint when there is one."""
+        parent, ptask = current
+        segment = f"{ptask.name}:{ptask.id}"
+        ns = f"{parent.ns}|{segment}" if parent.ns else segment
+        store = parent.log.store
+        views = await self._thread_views(store, parent.thread_id, ns=ns)
+        parents = {**parent.parents, parent.ns: parent.checkpoint_id or ""}
+        loop = RunLoop(
+            self,
+            store=store,
+            run_id=parent.run_id,
+            config=dict(config),
+            durability=parent.log.durability,
+            recursion_limit=parent.recursion_limit,
+            context=parent.context,
+            log=parent.log,
+            ns=ns,
+            parent_checkpoints=parents,
+        )
+        loop.thread_id = parent.thread_id
+        head = views[-1] if views else None
+        if head is not None and head.next and head.interrupted_order:
+            loop.values.update(head.values)
+            loop.barriers = {k: list(v) for k, v in head.barriers.items()}
+            loop.step, loop.checkpoint_id = head.step, head.id
+            for task_id in head.interrupted_order:
+                if task_id not in head.results:
+                    head.resumes[task_id] = list(ptask.resume)
+            tasks, resuming = await self._first_tasks(loop, None, head)
+        else:
+            tasks, resuming = await self._first_tasks(loop, input, None)
+        try:
+            await loop.run(tasks, resuming=resuming)
+        except Interrupted as stop:
+            raise GraphInterrupt(tuple(stop.interrupts)) from None
+        return self._output(loop.state())
 
     def _run_loop(
         self,
@@ -308,7 +355,10 @@ class CompiledStateGraph:
 
     # --- state --------------------------------------------------------------------------------
 
-    async def _thread_views(self, store: EventStore, thread_id: str) -> list[CheckpointView]:
+    async def _thread_views(
+        self, store: EventStore, thread_id: str, *, ns: str = ""
+    ) -> list[CheckpointView]:
+        """The checkpoints of a thread (at namespace ``ns``), folded from its runs' events."""
         views: list[CheckpointView] = []
         by_task: dict[str, CheckpointView] = {}
         for run in await store.list_runs(thread_id=thread_id, oldest_first=True):
@@ -319,6 +369,7 @@ class CompiledStateGraph:
                 base=base.values if base else None,
                 base_barriers=base.barriers if base else None,
                 by_task=by_task,
+                ns=ns,
             )
         return views
 
@@ -334,9 +385,14 @@ class CompiledStateGraph:
         assert thread_id is not None
         async with self._store() as store:
             views = await self._thread_views(store, thread_id)
-        wanted = (config.get("configurable") or {}).get("checkpoint_id")
-        if wanted is not None:
-            views = [v for v in views if v.id == wanted]
+            wanted = (config.get("configurable") or {}).get("checkpoint_id")
+            if wanted is not None:
+                views = [v for v in views if v.id == wanted]
+            nested = (
+                await self._subgraph_states(store, thread_id, views[-1])
+                if (subgraphs and views)
+                else {}
+            )
         if not views:
             return StateSnapshot(
                 values={},
@@ -349,7 +405,25 @@ class CompiledStateGraph:
                 interrupts=(),
             )
         by_id = {v.id: v for v in views}
-        return self._snapshot(views[-1], thread_id, by_id, pending_writes=True)
+        return self._snapshot(views[-1], thread_id, by_id, pending_writes=True, nested=nested)
+
+    async def _subgraph_states(
+        self, store: EventStore, thread_id: str, view: CheckpointView, ns: str = ""
+    ) -> dict[str, StateSnapshot]:
+        """Snapshots of the subgraphs that pending tasks of ``view`` are stopped in."""
+        out: dict[str, StateSnapshot] = {}
+        for task in view.next:
+            child_ns = view.subgraphs.get(task["id"])
+            if child_ns is None or task["id"] in view.results:
+                continue
+            child_views = await self._thread_views(store, thread_id, ns=child_ns)
+            if not child_views:
+                continue
+            head = child_views[-1]
+            deeper = await self._subgraph_states(store, thread_id, head, child_ns)
+            by_id = {v.id: v for v in child_views}
+            out[task["id"]] = self._snapshot(head, thread_id, by_id, ns=child_ns, nested=deeper)
+        return out
 
     def get_state_history(self, config: dict[str, Any], **kwargs: Any) -> Iterator[StateSnapshot]:
         """Every checkpoint of a thread, newest first."""
@@ -378,16 +452,32 @@ class CompiledStateGraph:
         thread_id: str,
         by_id: dict[str, CheckpointView],
         *,
+        ns: str = "",
         pending_writes: bool = False,
+        nested: dict[str, StateSnapshot] | None = None,
     ) -> StateSnapshot:
+        nested = nested or {}
+
+        def cfg_ns(child_ns: str) -> Any:
+            return {"configurable": {"thread_id": thread_id, "checkpoint_ns": child_ns}}
+
         def cfg(checkpoint_id: str | None) -> Any:
-            return {
-                "configurable": {
-                    "thread_id": thread_id,
-                    "checkpoint_ns": "",
-                    "checkpoint_id": checkpoint_id,
-                }
+            configurable: dict[str, Any] = {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint_id,
             }
+            if ns:  # where every enclosing graph is, as LangGraph's checkpoint_map
+                configurable["checkpoint_map"] = {
+                    **view.metadata.get("parents", {}),
+                    ns: checkpoint_id,
+                }
+            return {"configurable": configurable}
+
+        def state_of(task_id: str) -> Any:
+            if task_id in nested:
+                return nested[task_id]
+            return cfg_ns(view.subgraphs[task_id]) if task_id in view.subgraphs else None
 
         tasks = tuple(
             PregelTask(
@@ -396,7 +486,7 @@ class CompiledStateGraph:
                 path=tuple(t["path"]),
                 error=cast(Any, view.errors.get(t["id"])),
                 interrupts=tuple(view.interrupts.get(t["id"], ())),
-                state=None,
+                state=state_of(t["id"]),
                 result=view.results.get(t["id"]),
             )
             for t in view.next

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
+import contextvars
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
@@ -65,12 +67,16 @@ else:  # pragma: no cover - other Pythons
     atexit.register(_shutdown)
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from sync code, on rewind's background loop.
+def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | None = None) -> T:
+    """Run ``coro`` to completion from sync code, on rewind's background loop (or ``on``).
 
-    Called on that loop's own thread (an async node calling a sync API), it runs the
+    With ``on`` (the loop of the run whose node is calling), the coroutine runs on that loop
+    in the caller's context, so a graph invoked from a sync node runs inside the caller's run.
+    Called on the background loop's own thread (an async node calling a sync API), it runs the
     coroutine on a fresh loop in a worker thread instead, rather than deadlock.
     """
+    if on is not None:
+        return _run_on(on, coro)
     loop = _background_loop()
     if threading.current_thread() is _thread:
         result: list[T] = []
@@ -89,6 +95,36 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
             raise errors[0]
         return result[0]
     return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+
+def _run_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        coro.close()
+        raise RuntimeError(
+            "a graph was invoked synchronously from an async node of the graph running it; "
+            "use `await graph.ainvoke(...)` inside async nodes"
+        )
+    result: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def start() -> None:
+        task = loop.create_task(coro)  # in the caller's context (see call_soon_threadsafe)
+
+        def done(t: asyncio.Task[T]) -> None:
+            if t.cancelled():
+                result.cancel()
+            elif t.exception() is not None:
+                result.set_exception(t.exception())
+            else:
+                result.set_result(t.result())
+
+        task.add_done_callback(done)
+
+    loop.call_soon_threadsafe(start, context=contextvars.copy_context())
+    return result.result()
 
 
 class StorePerLoop:

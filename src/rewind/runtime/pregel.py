@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import inspect
 import random
 import traceback
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from rewind.runtime.compiled import CompiledStateGraph
     from rewind.store import EventStore
 
-__all__ = ["Interrupted", "RunLoop", "Task"]
+__all__ = ["Interrupted", "RunLog", "RunLoop", "Task", "current_task"]
 
 PULL = "__pregel_pull"
 PUSH = "__pregel_push"
@@ -128,8 +129,34 @@ class _Outcome:
     goto: list[str | Send] = field(default_factory=list)
 
 
+@dataclass(kw_only=True, slots=True)
+class RunLog:
+    """The log a run appends to; a subgraph's loop shares its parent's."""
+
+    store: EventStore
+    run_id: str
+    durability: str
+    seq: int = 0
+
+    @property
+    def batched(self) -> Any:
+        """The durability of events nobody waits for."""
+        return "exit" if self.durability == "exit" else "async"
+
+
+_CURRENT: contextvars.ContextVar[tuple[RunLoop, Task] | None] = contextvars.ContextVar(
+    "rewind_current_task", default=None
+)
+"""The loop and task whose node is running: a graph invoked inside it runs as a subgraph."""
+
+
+def current_task() -> tuple[RunLoop, Task] | None:
+    """The run loop and task of the node running in this context, if any."""
+    return _CURRENT.get()
+
+
 class RunLoop:
-    """Executes one run of a graph, appending its events to ``store``."""
+    """Executes one run of a graph (or of a subgraph inside a task), appending its events."""
 
     def __init__(
         self,
@@ -141,17 +168,26 @@ class RunLoop:
         durability: str,
         recursion_limit: int,
         context: Any = None,
+        log: RunLog | None = None,
+        ns: str = "",
+        parent_checkpoints: dict[str, str] | None = None,
     ) -> None:
         self.graph = graph
         self.store = store
         self.run_id = run_id
+        self.log = log or RunLog(store=store, run_id=run_id, durability=durability)
+        self.ns = ns
+        """The subgraph namespace (``""`` at the root): ``name:task_id`` segments joined by |."""
+        self.parents: dict[str, str] = dict(parent_checkpoints or {})
+        """The checkpoint each enclosing graph is at, by namespace (LangGraph's ``parents``)."""
+        self.loop = asyncio.get_running_loop()
+        self.thread_id: str = run_id
         self.config = config
         self.durability = durability
         self.recursion_limit = recursion_limit
         self.channels: dict[str, Channel] = graph.builder.channels
         self.values: dict[str, Any] = {n: c.initial() for n, c in self.channels.items()}
         self.barriers: dict[str, list[str]] = {}
-        self.seq = 0
         self.context: Any = context
         self.interrupt_before: list[str] = list(graph.interrupt_before_nodes)
         self.interrupt_after: list[str] = list(graph.interrupt_after_nodes)
@@ -162,27 +198,31 @@ class RunLoop:
 
     async def emit(self, *events: NewEvent, durable: bool = False) -> None:
         """Append events to the run's log (checkpoints wait when durability is ``sync``)."""
-        if self.seq == 0 or (durable and self.durability == "sync"):
-            await self.store.append(
-                self.run_id,
-                list(events),
-                expected_seq=self.seq,
-                durability="sync" if durable else self._batched,
-            )
-            self.seq += len(events)
+        log = self.log
+        if log.seq == 0 or (durable and log.durability == "sync"):
+            batch = self._stamped(events)
+            mode: Any = "sync" if durable else log.batched
+            await log.store.append(log.run_id, batch, expected_seq=log.seq, durability=mode)
+            log.seq += len(batch)
         else:
             self.record(*events)
 
-    @property
-    def _batched(self) -> Any:
-        return "exit" if self.durability == "exit" else "async"
-
     def record(self, *events: NewEvent) -> None:
         """Append events now, in order, without waiting (on the loop's thread)."""
-        self.store.append_nowait(
-            self.run_id, list(events), expected_seq=self.seq, durability=self._batched
-        )
-        self.seq += len(events)
+        log = self.log
+        batch = self._stamped(events)
+        log.store.append_nowait(log.run_id, batch, expected_seq=log.seq, durability=log.batched)
+        log.seq += len(batch)
+
+    def _stamped(self, events: Sequence[NewEvent]) -> list[NewEvent]:
+        if not self.ns:
+            return list(events)
+        return [e if e.ns else dataclasses.replace(e, ns=self.ns) for e in events]
+
+    @property
+    def seq(self) -> int:
+        """How many events the run's log has."""
+        return self.log.seq
 
     def writer_for(self, task: Task, step: int) -> Callable[[Any], None]:
         """The stream writer a node gets: each chunk becomes a ``custom`` event."""
@@ -208,7 +248,7 @@ class RunLoop:
         parent = self.checkpoint_id
         self.checkpoint_id = new_checkpoint_id()
         for task in tasks:
-            task.id = task_id_for(self.checkpoint_id, "", self.step + 1, task.name, task.path)
+            task.id = task_id_for(self.checkpoint_id, self.ns, self.step + 1, task.name, task.path)
         payload = {
             "id": self.checkpoint_id,
             "parent_id": parent,
@@ -217,7 +257,7 @@ class RunLoop:
             "changes": changes,
             "next": [t.describe() for t in tasks],
             "barriers": {k: list(v) for k, v in self.barriers.items()},
-            "metadata": {"source": source, "step": self.step, "parents": {}},
+            "metadata": {"source": source, "step": self.step, "parents": dict(self.parents)},
         }
         await self.emit(
             NewEvent(type=EventType.CHECKPOINT, step=self.step, payload=payload), durable=True
@@ -392,7 +432,8 @@ class RunLoop:
         # get_stream_writer(), get_runtime() and LangChain's ensure_config(), in threads too.
         current_config.set(config)
         _RUNTIME.set(runtime)
-        _INTERRUPT_HOOK.set(_interrupter(task))
+        _INTERRUPT_HOOK.set(_interrupter(task, self.ns))
+        _CURRENT.set((self, task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
         kwargs = _injected_kwargs(action, config, writer, runtime)
         try:
@@ -437,7 +478,8 @@ class RunLoop:
 
     def _task_config(self, task: Task, step: int) -> dict[str, Any]:
         configurable = dict(self.config.get("configurable") or {})
-        configurable.setdefault("checkpoint_ns", "")
+        task_ns = f"{self.ns}|{task.name}:{task.id}" if self.ns else f"{task.name}:{task.id}"
+        configurable["checkpoint_ns"] = self.ns
         configurable["__pregel_task_id"] = task.id
         metadata = dict(self.config.get("metadata") or {})
         metadata.update(
@@ -446,7 +488,7 @@ class RunLoop:
                 "langgraph_node": task.name,
                 "langgraph_triggers": task.triggers,
                 "langgraph_path": task.path,
-                "langgraph_checkpoint_ns": f"{task.name}:{task.id}",
+                "langgraph_checkpoint_ns": task_ns,
             }
         )
         return {
@@ -609,7 +651,7 @@ def _retry_interval(policy: RetryPolicy, attempt: int) -> float:
     return interval + random.uniform(0, 1) if policy.jitter else interval
 
 
-def _interrupter(task: Task) -> Callable[..., Any]:
+def _interrupter(task: Task, ns: str) -> Callable[..., Any]:
     """What ``interrupt()`` does in this task: answer from the resume values, in order, or
     stop the task with a new interrupt whose id is fixed by the task and its place."""
     calls = 0
@@ -619,8 +661,8 @@ def _interrupter(task: Task) -> Callable[..., Any]:
         index, calls = calls, calls + 1
         if index < len(task.resume):
             return task.resume[index]
-        ns = f"{task.name}:{task.id}"
-        raise GraphInterrupt((Interrupt(value=value, id=_interrupt_id(ns, index)),))
+        task_ns = f"{ns}|{task.name}:{task.id}" if ns else f"{task.name}:{task.id}"
+        raise GraphInterrupt((Interrupt(value=value, id=_interrupt_id(task_ns, index)),))
 
     return hook
 

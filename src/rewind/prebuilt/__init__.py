@@ -1,0 +1,23 @@
+"""LangGraph's ``langgraph.prebuilt`` names: the tool-calling node and its routing function.
+
+``from langgraph.prebuilt import ToolNode, tools_condition`` becomes
+``from rewind.prebuilt import ToolNode, tools_condition``.
+"""
+
+from __future__ import annotations
+
+from rewind.prebuilt.tool_node import (
+    InjectedState,
+    InjectedStore,
+    ToolNode,
+    ToolRuntime,
+    tools_condition,
+)
+
+__all__ = [
+    "ToolNode",
+    "tools_condition",
+    "InjectedState",
+    "InjectedStore",
+    "ToolRuntime",
+]
