@@ -19,8 +19,7 @@ import pytest
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "langgraph"
 
-# The graphs whose state rewind reproduces today; g10 (chat models with the prebuilt ToolNode)
-# is the runtime's next step.
+# Every graph of the corpus.
 MATCHING = [
     "g01_linear",
     "g02_reducers",
@@ -31,6 +30,7 @@ MATCHING = [
     "g07_interrupt",
     "g08_subgraph",
     "g09_custom_writer",
+    "g10_llm_tokens_tools",
     "g11_errors_retry",
     "g12_combined_modes",
 ]

@@ -102,8 +102,8 @@ _CONFIG_KEY_RUNTIME = "__pregel_runtime"
 _InputKind = Literal["list", "dict", "tool_calls"]
 """What the node was given: a list of messages, a state, or tool calls to run as they are."""
 
-ErrorHandling = bool | str | Callable[..., str] | type[Exception] | tuple[type[Exception], ...]
-ToolResult = ToolMessage | Command[Any] | list[Command[Any] | ToolMessage]
+_ErrorHandling = bool | str | Callable[..., str] | type[Exception] | tuple[type[Exception], ...]
+_ToolResult = ToolMessage | Command[Any] | list[Command[Any] | ToolMessage]
 
 ToolCallWithContext = TypedDict(
     "ToolCallWithContext",
@@ -332,7 +332,7 @@ def _default_handle_tool_errors(e: Exception) -> str:
     raise e
 
 
-def _error_text(error: Exception, flag: ErrorHandling) -> str:
+def _error_text(error: Exception, flag: _ErrorHandling) -> str:
     """The content of the error ``ToolMessage`` that answers ``error``."""
     if isinstance(flag, bool | tuple) or (isinstance(flag, type) and issubclass(flag, Exception)):
         return TOOL_CALL_ERROR_TEMPLATE.format(error=repr(error))
@@ -505,7 +505,7 @@ class ToolNode(Runnable[Any, Any]):
         *,
         name: str = "tools",
         tags: list[str] | None = None,
-        handle_tool_errors: ErrorHandling = _default_handle_tool_errors,
+        handle_tool_errors: _ErrorHandling = _default_handle_tool_errors,
         messages_key: str = "messages",
         wrap_tool_call: ToolCallWrapper | None = None,
         awrap_tool_call: AsyncToolCallWrapper | None = None,
@@ -795,7 +795,7 @@ class ToolNode(Runnable[Any, Any]):
 
     # --- output -------------------------------------------------------------------------------
 
-    def _normalize(self, response: Any, call: ToolCall, kind: _InputKind) -> ToolResult:
+    def _normalize(self, response: Any, call: ToolCall, kind: _InputKind) -> _ToolResult:
         """Check what a tool returned and put it in the node's output form."""
         if isinstance(response, Command):
             return self._check_command(response, call, kind)

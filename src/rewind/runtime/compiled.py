@@ -6,6 +6,8 @@ already runs an event loop (Jupyter, a web handler) by running the call on a wor
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -18,7 +20,8 @@ from rewind.projections.state import CheckpointView, fold_checkpoints
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import StorePerLoop, run_sync
-from rewind.runtime.pregel import PULL, Interrupted, RunLoop, Task, current_task
+from rewind.runtime.orphans import close_orphans
+from rewind.runtime.pregel import PULL, Interrupted, RunLoop, Task, _coerce, current_task
 from rewind.store import open_store
 from rewind.types import Command, PregelTask, StateSnapshot
 
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["CompiledStateGraph", "run_sync"]
 
 T = TypeVar("T")
+
+DEFAULT_RECURSION_LIMIT = int(os.environ.get("LANGGRAPH_DEFAULT_RECURSION_LIMIT", "10007"))
+"""Super-steps a run may take unless its config says otherwise (LangGraph's default)."""
 
 _SCRATCH = StorePerLoop(lambda: open_store(None))
 """The in-memory store runs without a checkpointer are logged in (per loop; dropped after)."""
@@ -55,6 +61,8 @@ class CompiledStateGraph:
         self.name = name
         self.debug = debug
         self.stream_mode = "updates"
+        self.digest = _digest(builder, interrupt_before, interrupt_after)
+        """SHA-256 of the graph's structure, recorded with every run."""
 
     def get_name(self) -> str:
         """The graph's name."""
@@ -90,7 +98,7 @@ class CompiledStateGraph:
         """Run the graph to the end (or an interrupt) and return its output state."""
         current = current_task()
         on = current[0].loop if current is not None else None
-        return run_sync(self.ainvoke(input, config, **kwargs), on=on)
+        return run_sync(self.ainvoke(input, config, _sync_api=True, **kwargs), on=on)
 
     async def ainvoke(
         self,
@@ -101,6 +109,7 @@ class CompiledStateGraph:
         context: Any = None,
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
+        _sync_api: bool = False,
         **kwargs: Any,
     ) -> Any:
         """Run the graph to the end (or an interrupt) and return its output state.
@@ -115,13 +124,16 @@ class CompiledStateGraph:
         thread_id = self._thread_id(config)
         async with self._store() as store:
             views = await self._thread_views(store, thread_id) if thread_id else []
-            loop = self._run_loop(store, config, durability, context, views)
+            head = _head(views, config)
+            loop = self._run_loop(store, config, durability, context, head)
             loop.thread_id = thread_id or loop.run_id
+            loop.sync_api = _sync_api
             if interrupt_before is not None:
                 loop.interrupt_before = _names(interrupt_before, self.builder.nodes)
             if interrupt_after is not None:
                 loop.interrupt_after = _names(interrupt_after, self.builder.nodes)
-            head = views[-1] if views else None
+            if thread_id is not None and self.checkpointer is not None:
+                await close_orphans(store, thread_id)
             await loop.emit(
                 run_started(
                     thread_id=thread_id or loop.run_id,
@@ -131,7 +143,11 @@ class CompiledStateGraph:
                     extra={
                         "input": input,
                         "checkpointer": self.checkpointer is not None,
-                        "python": sys.version.split()[0],
+                        "config": _recordable_config(config),
+                        "process": {"host": socket.gethostname(), "pid": os.getpid()},
+                        "versions": _VERSIONS,
+                        "graph_digest": self.digest,
+                        "trace_context": _trace_context(),
                     },
                 )
             )
@@ -209,7 +225,7 @@ class CompiledStateGraph:
         config: dict[str, Any],
         durability: str | None,
         context: Any,
-        views: list[CheckpointView],
+        head: CheckpointView | None,
     ) -> RunLoop:
         run_id = str(config.get("run_id") or uuid.uuid4())
         loop = RunLoop(
@@ -218,11 +234,10 @@ class CompiledStateGraph:
             run_id=run_id,
             config=config,
             durability=durability or "async",
-            recursion_limit=int(config.get("recursion_limit", 25)),
+            recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
             context=context,
         )
-        if views:
-            head = views[-1]
+        if head is not None:
             loop.values.update(head.values)
             loop.barriers = {k: list(v) for k, v in head.barriers.items()}
             loop.step, loop.checkpoint_id = head.step, head.id
@@ -289,8 +304,8 @@ class CompiledStateGraph:
             wanted = (config.get("configurable") or {}).get("checkpoint_id")
             if wanted is not None:
                 views = views[: next((i + 1 for i, v in enumerate(views) if v.id == wanted), 0)]
-            loop = self._run_loop(store, config, "sync", None, views)
             head = views[-1] if views else None
+            loop = self._run_loop(store, config, "sync", None, head)
             await loop.emit(
                 run_started(
                     thread_id=thread_id,
@@ -361,9 +376,16 @@ class CompiledStateGraph:
         """The checkpoints of a thread (at namespace ``ns``), folded from its runs' events."""
         views: list[CheckpointView] = []
         by_task: dict[str, CheckpointView] = {}
+        by_id: dict[str, CheckpointView] = {}
+        by_run: dict[str, list[Any]] = {}
+        for event in await store.read_thread(thread_id):
+            by_run.setdefault(event.run_id, []).append(event)
         for run in await store.list_runs(thread_id=thread_id, oldest_first=True):
-            base = views[-1] if views else None
-            events = await store.read(run.run_id)
+            # A run starts from its origin checkpoint (a fork's may be far back); a subgraph
+            # namespace continues from its own newest checkpoint.
+            origin = by_id.get(run.origin_checkpoint_id or "") if not ns else None
+            base = origin or (views[-1] if views and ns else None)
+            events = by_run.get(run.run_id, [])
             views += fold_checkpoints(
                 events,
                 base=base.values if base else None,
@@ -371,6 +393,7 @@ class CompiledStateGraph:
                 by_task=by_task,
                 ns=ns,
             )
+            by_id.update((v.id, v) for v in views)
         return views
 
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
@@ -405,7 +428,26 @@ class CompiledStateGraph:
                 interrupts=(),
             )
         by_id = {v.id: v for v in views}
+        self._validate_next(views[-1])
         return self._snapshot(views[-1], thread_id, by_id, pending_writes=True, nested=nested)
+
+    def _validate_next(self, view: CheckpointView) -> None:
+        """As LangGraph's get_state: a pydantic state that no longer validates raises, since
+        the next tasks' input could not be built from it."""
+        schema = self.builder.schemas.state
+        if not hasattr(schema, "__pydantic_fields__"):
+            return
+        for task in view.next:
+            if task["name"] in self.builder.nodes and "arg" not in task:
+                values = {k: v for k, v in view.values.items() if v is not MISSING}
+                try:
+                    _coerce(schema, values, schema)
+                except Exception as exc:
+                    exc.add_note(
+                        f"Before task with name '{task['name']}' and path '{tuple(task['path'])}'"
+                    )
+                    raise
+                return
 
     async def _subgraph_states(
         self, store: EventStore, thread_id: str, view: CheckpointView, ns: str = ""
@@ -444,6 +486,8 @@ class CompiledStateGraph:
         async with self._store() as store:
             views = await self._thread_views(store, thread_id)
         by_id = {v.id: v for v in views}
+        for view in reversed(views):
+            self._validate_next(view)
         return [self._snapshot(v, thread_id, by_id) for v in reversed(views)]
 
     def _snapshot(
@@ -495,7 +539,7 @@ class CompiledStateGraph:
         values = {k: v for k, v in view.values.items() if v is not MISSING}
         next_names = tuple(t["name"] for t in view.next)
         done = [t for t in view.next if t["id"] in view.writes]
-        if pending_writes and done and len(done) < len(view.next):
+        if pending_writes and done:
             # As LangGraph's get_state: the writes of tasks that finished from the newest
             # checkpoint (siblings of a failed or interrupted task) show in its values.
             values = self._with_writes(values, sorted(done, key=_path_key), view)
@@ -534,3 +578,87 @@ def _resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
 
 def _path_key(task: dict[str, Any]) -> str:
     return "~".join(str(p) for p in task["path"][:3])
+
+
+def _head(views: list[CheckpointView], config: dict[str, Any]) -> CheckpointView | None:
+    """The checkpoint a run starts from: ``checkpoint_id`` from the config (a fork), else the
+    thread's newest."""
+    wanted = (config.get("configurable") or {}).get("checkpoint_id")
+    if wanted is None:
+        return views[-1] if views else None
+    for view in views:
+        if view.id == wanted:
+            return view
+    raise ValueError(
+        f"no checkpoint {wanted!r} on this thread; list them with get_state_history(config)"
+    )
+
+
+def _recordable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a run's config worth recording (callbacks and live objects are not)."""
+    out: dict[str, Any] = {}
+    for key in ("configurable", "tags", "metadata", "recursion_limit", "run_name"):
+        if key in config:
+            value = config[key]
+            if key == "configurable":
+                value = {k: v for k, v in value.items() if not k.startswith("__")}
+            out[key] = value
+    return out
+
+
+def _trace_context() -> dict[str, str] | None:
+    """The caller's OpenTelemetry span context, if a span is active (recorded at run start)."""
+    try:
+        from opentelemetry import trace
+    except ImportError:  # pragma: no cover - a runtime dependency
+        return None
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return {
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "trace_flags": f"{int(context.trace_flags):02x}",
+    }
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for package in ("rewind", "langchain-core"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            out[package] = "unknown"
+    return out
+
+
+_VERSIONS = _versions()
+
+
+def _digest(builder: StateGraph[Any], before: list[str], after: list[str]) -> str:
+    """A stable digest of the graph's structure: nodes, edges, branches, channels."""
+    import hashlib
+    import json
+
+    def name_of(fn: Any) -> str:
+        return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+    shape = {
+        "nodes": {n: name_of(spec.action) for n, spec in builder.nodes.items()},
+        "edges": sorted(builder.edges),
+        "waiting": sorted([list(s), e] for s, e in builder.waiting_edges),
+        "branches": {
+            src: {
+                n: [name_of(b.path), sorted(map(str, (b.ends or {}).values()))]
+                for n, b in branches.items()
+            }
+            for src, branches in builder.branches.items()
+        },
+        "channels": {n: [c.fold, repr(c.annotation)] for n, c in builder.channels.items()},
+        "interrupt_before": before,
+        "interrupt_after": after,
+    }
+    text = json.dumps(shape, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -147,6 +147,8 @@ class StateGraph(Generic[StateT]):
         ends: tuple[str, ...] = ()
         if destinations is not None:
             ends = tuple(destinations.values() if isinstance(destinations, dict) else destinations)
+        else:
+            ends = _command_destinations(action)
         self.nodes[node] = NodeSpec(
             name=node,
             action=action,
@@ -346,6 +348,29 @@ def _inferred_input(action: Callable[..., Any]) -> Any:
         return hint if isinstance(hint, type) and hasattr(hint, "__annotations__") else None
     except Exception:
         return None
+
+
+def _command_destinations(action: Callable[..., Any]) -> tuple[str, ...]:
+    """Where a node returning ``Command[Literal["a", "b"]]`` may go (checked at compile)."""
+    import typing
+
+    from rewind.types import Command
+
+    try:
+        hint = typing.get_type_hints(action).get("return")
+    except Exception:
+        return ()
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union,) else (hint,)
+    ends: list[str] = []
+    for option in options:
+        args = typing.get_args(option)
+        if (
+            typing.get_origin(option) is Command
+            and args
+            and typing.get_origin(args[0]) is typing.Literal
+        ):
+            ends += [str(a) for a in typing.get_args(args[0])]
+    return tuple(ends)
 
 
 def _literal_ends(path: Callable[..., Any]) -> dict[Hashable, str] | None:

@@ -35,6 +35,7 @@ from rewind.runtime.callbacks import Recorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, Branch, NodeSpec
+from rewind.store.codec import register_type
 from rewind.types import (
     _INTERRUPT_HOOK,
     Command,
@@ -43,6 +44,7 @@ from rewind.types import (
     RetryPolicy,
     Send,
     _interrupt_id,
+    _object_update_items,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +52,12 @@ if TYPE_CHECKING:
     from rewind.store import EventStore
 
 __all__ = ["Interrupted", "RunLog", "RunLoop", "Task", "current_task"]
+
+register_type(
+    Send,
+    encode=lambda send: {"node": send.node, "arg": send.arg},
+    decode=lambda data: Send(data["node"], data["arg"]),
+)
 
 PULL = "__pregel_pull"
 PUSH = "__pregel_push"
@@ -182,6 +190,14 @@ class RunLoop:
         """The checkpoint each enclosing graph is at, by namespace (LangGraph's ``parents``)."""
         self.loop = asyncio.get_running_loop()
         self.thread_id: str = run_id
+        self._prepared: dict[str, Any] = {}
+        self.sync_api = False
+        """Whether the run was started from the sync API (async nodes then refuse, as in
+        LangGraph)."""
+        schemas = graph.builder.schemas
+        self._input_keys: set[str] | None = (
+            None if schemas.input is schemas.state else _all_keys(schemas.input)
+        )
         self.config = config
         self.durability = durability
         self.recursion_limit = recursion_limit
@@ -257,7 +273,9 @@ class RunLoop:
             "changes": changes,
             "next": [t.describe() for t in tasks],
             "barriers": {k: list(v) for k, v in self.barriers.items()},
-            "metadata": {"source": source, "step": self.step, "parents": dict(self.parents)},
+            "metadata": _checkpoint_metadata(
+                self.config, {"source": source, "step": self.step, "parents": dict(self.parents)}
+            ),
         }
         await self.emit(
             NewEvent(type=EventType.CHECKPOINT, step=self.step, payload=payload), durable=True
@@ -273,10 +291,9 @@ class RunLoop:
         """
         stop = self.step + self.recursion_limit + 1
         first = True
-        while tasks:
-            if not (first and resuming) and any(t.name in self.interrupt_before for t in tasks):
-                raise Interrupted([])
-            first = False
+        while True:
+            # As LangGraph: the limit is checked before looking for work, so a run that ends on
+            # the step after the last allowed one still fails.
             if self.step + 1 > stop:
                 raise GraphRecursionError(
                     create_error_message(
@@ -286,6 +303,11 @@ class RunLoop:
                         error_code=ErrorCode.GRAPH_RECURSION_LIMIT,
                     )
                 )
+            if not tasks:
+                return
+            if not (first and resuming) and any(t.name in self.interrupt_before for t in tasks):
+                raise Interrupted([])
+            first = False
             ran = {t.name for t in tasks}
             tasks = await self.super_step(tasks)
             if tasks and ran & set(self.interrupt_after):
@@ -294,6 +316,8 @@ class RunLoop:
     async def super_step(self, tasks: list[Task]) -> list[Task]:
         """Run one step's tasks, apply their writes, checkpoint, and return the next tasks."""
         step = self.step + 1
+        for task in tasks:
+            self.prepare_input(task)
         for task in tasks:
             payload: dict[str, Any] = {
                 "name": task.name,
@@ -403,22 +427,39 @@ class RunLoop:
     async def _execute(self, task: Task, step: int) -> _Outcome:
         if task.name == START:
             update = self._input_for_start(task.arg)
+            if isinstance(update, Mapping) and self._input_keys is not None:
+                update = {k: v for k, v in update.items() if k in self._input_keys}
             outcome = _Outcome(task=task, update=update, writes=self._map_update(update, START))
             outcome.goto = await self._route(START, outcome.writes)
             return outcome
         spec = self.graph.builder.nodes[task.name]
-        node_input = task.arg if task.arg is not MISSING else self._node_input(spec)
+        node_input = self._prepared.pop(task.id, MISSING)
+        if node_input is MISSING:
+            node_input = task.arg if task.arg is not MISSING else self._node_input(spec)
         result = await self._call(spec.action, node_input, task, step)
         outcome = _Outcome(task=task, update=result)
-        if isinstance(result, Command):
-            if result.update is not None:
-                outcome.writes = self._map_update(result.update, task.name)
-            gotos = result.goto if isinstance(result.goto, list | tuple) else [result.goto]
-            outcome.goto = [g for g in gotos if isinstance(g, str | Send) and g not in (END, "")]
-            outcome.goto += await self._route(task.name, outcome.writes)
-            return outcome
-        outcome.writes = self._map_update(result, task.name)
-        outcome.goto = await self._route(task.name, outcome.writes)
+        # A node returns an update, a Command, or a list of them (ToolNode does, when tools
+        # return Commands): each item's writes and gotos count, in order.
+        items = (
+            result
+            if isinstance(result, list) and any(isinstance(i, Command) for i in result)
+            else [result]
+        )
+        commanded = False
+        for item in items:
+            if isinstance(item, Command):
+                commanded = True
+                if item.update is not None:
+                    outcome.writes += self._map_update(item.update, task.name)
+                gotos = item.goto if isinstance(item.goto, list | tuple) else [item.goto]
+                outcome.goto += [
+                    g for g in gotos if isinstance(g, str | Send) and g not in (END, "")
+                ]
+            else:
+                outcome.writes += self._map_update(item, task.name)
+        outcome.goto += await self._route(task.name, outcome.writes)
+        if not commanded:
+            outcome.update = result
         return outcome
 
     async def _call(
@@ -436,10 +477,17 @@ class RunLoop:
         _CURRENT.set((self, task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
         kwargs = _injected_kwargs(action, config, writer, runtime)
+        is_async = inspect.iscoroutinefunction(action) or inspect.iscoroutinefunction(
+            type(action).__call__
+        )
         try:
-            if inspect.iscoroutinefunction(action) or inspect.iscoroutinefunction(
-                type(action).__call__
-            ):
+            if is_async and self.sync_api:
+                raise TypeError(
+                    f'No synchronous function provided to "{task.name}".'
+                    "\nEither initialize with a synchronous function or invoke"
+                    " via the async API (ainvoke, astream, etc.)"
+                )
+            if is_async:
                 result = await action(node_input, **kwargs)
             elif hasattr(action, "ainvoke"):
                 result = await action.ainvoke(node_input, config)
@@ -471,10 +519,16 @@ class RunLoop:
         )
         manager.add_handler(recorder, inherit=True)
         run_manager = manager.on_chain_start(None, node_input, name=task.name, run_id=uuid.uuid4())
-        child = patch_config(
-            cast(RunnableConfig, config), callbacks=run_manager.get_child(tag=f"graph:step:{step}")
+        child = dict(
+            patch_config(
+                cast(RunnableConfig, config),
+                callbacks=run_manager.get_child(tag=f"graph:step:{step}"),
+            )
         )
-        return run_manager, dict(child)
+        for key in ("recursion_limit", "run_name"):  # LangChain's defaults, not the caller's
+            if key not in config:
+                child.pop(key, None)
+        return run_manager, child
 
     def _task_config(self, task: Task, step: int) -> dict[str, Any]:
         configurable = dict(self.config.get("configurable") or {})
@@ -491,18 +545,26 @@ class RunLoop:
                 "langgraph_checkpoint_ns": task_ns,
             }
         )
-        return {
-            **self.config,
-            "configurable": configurable,
-            "metadata": metadata,
-            "recursion_limit": self.recursion_limit,
-        }
+        return {**self.config, "configurable": configurable, "metadata": metadata}
 
     # --- state --------------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
         """The current state: every channel with a value."""
         return {n: v for n, v in self.values.items() if v is not MISSING}
+
+    def prepare_input(self, task: Task) -> Any:
+        """A task's input, built (and validated, for a pydantic state) before the task starts;
+        a failure names the task, as LangGraph's "Before task" note does."""
+        if task.name == START or task.arg is not MISSING:
+            return task.arg
+        try:
+            value = self._node_input(self.graph.builder.nodes[task.name])
+        except Exception as exc:
+            exc.add_note(f"Before task with name '{task.name}' and path '{task.path}'")
+            raise
+        self._prepared[task.id] = value
+        return value
 
     def _node_input(self, spec: NodeSpec) -> Any:
         state = self.state()
@@ -518,7 +580,7 @@ class RunLoop:
         if isinstance(update, Command):
             return self._map_update(update.update, node)
         if not isinstance(update, Mapping):
-            fields = _object_fields(update)
+            fields = _object_fields(update, list(self.channels))
             if fields is None:
                 raise InvalidUpdateError(
                     create_error_message(
@@ -628,6 +690,36 @@ class RunLoop:
         return tasks
 
 
+_EXCLUDED_METADATA = frozenset(
+    {
+        "thread_id",
+        "checkpoint_id",
+        "checkpoint_ns",
+        "checkpoint_map",
+        "langgraph_step",
+        "langgraph_node",
+        "langgraph_triggers",
+        "langgraph_path",
+        "langgraph_checkpoint_ns",
+    }
+)
+
+
+def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """Checkpoint metadata as LangGraph writes it: the caller's scalar metadata and
+    configurable values join ``source``/``step``/``parents``."""
+    out = dict(base)
+    for source in (config.get("metadata"), config.get("configurable")):
+        for key, value in (source or {}).items():
+            if key in out or key in _EXCLUDED_METADATA or key.startswith("__"):
+                continue
+            if isinstance(value, str):
+                out[key] = value.replace("\x00", "")
+            elif isinstance(value, int | float | bool):
+                out[key] = value
+    return out
+
+
 def _policies(spec: RetryPolicy | Sequence[RetryPolicy] | None) -> list[RetryPolicy]:
     if spec is None:
         return []
@@ -693,13 +785,12 @@ def _injected_kwargs(
     return {name: value for name, value in offered.items() if name in params and value is not None}
 
 
-def _object_fields(value: Any) -> dict[str, Any] | None:
-    if hasattr(type(value), "__pydantic_fields__"):
-        return {k: getattr(value, k) for k in value.model_fields_set}
-    import dataclasses
-
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+def _object_fields(value: Any, keys: Sequence[str]) -> dict[str, Any] | None:
+    """The state keys a dataclass or pydantic return value writes (as LangGraph's)."""
+    if hasattr(type(value), "__pydantic_fields__") or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    ):
+        return dict(_object_update_items(value, keys))
     return None
 
 

@@ -403,6 +403,16 @@ class EventStore:
             result = await conn.execute(query)
             return [_stored(r, run_id, run.thread_id) for r in result]
 
+    async def read_thread(
+        self, thread_id: str, *, after_position: int | None = None, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Events of every run of a thread, in log order, after ``after_position``."""
+        await self._writer.drain()
+        async with self._txn() as conn:
+            return await _read_joined(
+                conn, after=after_position or 0, limit=limit, thread_id=thread_id
+            )
+
     async def read_all(
         self, *, after_position: int | None = None, limit: int | None = None
     ) -> list[StoredEvent]:

@@ -292,15 +292,10 @@ def needs_migration(label: str, revision: str | None, upgrade: bool) -> bool:
 
 
 def _engine(url: str, *, memory: bool, busy_timeout: float) -> AsyncEngine:
-    kwargs: dict[str, Any] = (
-        {"poolclass": pool.StaticPool}
-        if memory
-        else {
-            "poolclass": pool.AsyncAdaptedQueuePool,
-            "pool_size": 4,
-            "max_overflow": 8,
-        }
-    )
+    # A file store keeps no reader connection open between reads: each read opens one (cheap
+    # with SQLite), so an idle or forgotten store holds nothing that must be closed on a loop
+    # that may be gone. Writes go through the writer thread's own connection.
+    kwargs: dict[str, Any] = {"poolclass": pool.StaticPool if memory else pool.NullPool}
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout}, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")

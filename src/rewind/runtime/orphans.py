@@ -1,0 +1,64 @@
+"""Runs left ``running`` by a process that died (killed, crashed, powered off).
+
+Every run records the host and process that executes it. A run still ``running`` whose process
+is gone (on this host) is an orphan: :func:`orphaned_runs` finds them, and the next run on the
+thread closes them with ``run.ended`` (status ``error``, type ``ProcessDied``) before it
+continues from the thread's newest durable checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from rewind.errors import ConcurrencyError, RunEndedError
+from rewind.events import EventType, RunStatus, run_ended
+from rewind.store import EventStore, RunRecord
+
+__all__ = ["close_orphans", "orphaned_runs"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+async def orphaned_runs(store: EventStore, *, thread_id: str | None = None) -> list[RunRecord]:
+    """Runs still ``running`` whose process, on this host, no longer exists."""
+    host = socket.gethostname()
+    out: list[RunRecord] = []
+    for run in await store.list_runs(thread_id=thread_id, status=RunStatus.RUNNING):
+        first = await store.read(run.run_id, types=[EventType.RUN_STARTED], limit=1)
+        process = (first[0].payload or {}).get("process") if first else None
+        if not isinstance(process, dict) or process.get("host") != host:
+            continue  # another machine's run: its liveness cannot be seen from here
+        pid = process.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and not _alive(pid):
+            out.append(run)
+    return out
+
+
+async def close_orphans(store: EventStore, thread_id: str) -> list[str]:
+    """End the thread's orphaned runs in the log; returns their ids."""
+    closed: list[str] = []
+    for run in await orphaned_runs(store, thread_id=thread_id):
+        event = run_ended(
+            RunStatus.ERROR,
+            error={
+                "type": "ProcessDied",
+                "message": "the process running it died before the run ended",
+            },
+        )
+        try:
+            await store.append(
+                run.run_id, [event], expected_seq=run.last_seq + 1, durability="sync"
+            )
+        except (ConcurrencyError, RunEndedError):
+            continue  # closed meanwhile by someone else
+        closed.append(run.run_id)
+    return closed

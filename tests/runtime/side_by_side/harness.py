@@ -1,0 +1,606 @@
+"""Side by side: one graph file written for LangGraph, run on real LangGraph and on rewind.
+
+rewind promises that a LangGraph graph file whose imports are rewritten ``langgraph.`` →
+``rewind.`` runs unchanged and gives the same results. This harness holds it to that, in one
+process: it loads a graph module twice under two module names, the second time with every
+``langgraph*`` import served by the matching ``rewind*`` module (the alias finder of
+``../shared/reference/langgraph/run_engine.py``), runs every scenario on both engines, records
+what LangGraph users see (what ``invoke``/``ainvoke`` return or raise, ``get_state`` and
+``get_state_history`` after each call), normalises ids and timestamps as the reference corpus's
+``capture.py`` does, and compares.
+
+Graph module contract (``graphs/sbs_NN_<feature>.py``):
+
+* ``build(checkpointer)`` returns a compiled graph (the harness passes the engine's own
+  ``InMemorySaver``, or ``None`` for a scenario with ``"checkpointer": False``);
+* ``SCENARIOS``: a list of ``{"name", "calls": [call, ...]}``, optionally ``"config"`` (merged into
+  every call's config; each scenario runs on a fresh graph and its own ``thread-<name>`` thread)
+  and ``"checkpointer": False``. A call is ``{"input", "config"?, "kwargs"?, "api"?}``; ``api`` is
+  ``"invoke"`` (default) or ``"ainvoke"``; ``kwargs`` go to ``invoke``/``ainvoke``
+  (``context=...``);
+* optional ``reset()``, called before each scenario.
+
+The module is imported with the alias finder active, and so is every call of it (lazy imports
+inside nodes resolve to the same engine); the finder and the aliased ``langgraph*`` entries of
+``sys.modules`` are removed afterwards and the real ones put back.
+
+Ids are numbered per scenario (a difference in one scenario does not renumber the next ones).
+Besides the results, each engine's document lists what the run left behind (warnings, objects
+deleted unclosed, asyncio tasks destroyed while pending), collected before the run returns so
+that they are blamed on the graph that caused them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as _dt
+import enum
+import gc
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import logging
+import re
+import sys
+import time
+import warnings
+import weakref
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from uuid import UUID
+
+import pydantic
+from langchain_core.messages import BaseMessage
+
+__all__ = [
+    "ENGINES",
+    "GRAPHS_DIR",
+    "Normalizer",
+    "all_diffs",
+    "compare_graph",
+    "explain_diff",
+    "first_diff",
+    "graph_files",
+    "rewind_imports",
+    "run_build_case",
+    "run_graph",
+    "ser",
+]
+
+ENGINES = ("langgraph", "rewind")
+GRAPHS_DIR = Path(__file__).resolve().parent / "graphs"
+
+
+def graph_files() -> list[Path]:
+    """The graph modules, in name order."""
+    return sorted(GRAPHS_DIR.glob("sbs_[0-9][0-9]_*.py"))
+
+
+# --------------------------------------------------------------------------------------------
+# the import rewrite
+# --------------------------------------------------------------------------------------------
+
+
+def _is_langgraph(name: str) -> bool:
+    return name == "langgraph" or name.startswith("langgraph.")
+
+
+class _RewindAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves ``langgraph[.x.y]`` with the module ``rewind[.x.y]`` (run_engine.py's ``Alias``)."""
+
+    def __init__(self) -> None:
+        self._own_specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if _is_langgraph(fullname):
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        module = importlib.import_module("rewind" + spec.name[len("langgraph") :])
+        self._own_specs[spec.name] = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # The import system stamped the alias spec on the rewind module: give it its own back.
+        alias = module.__spec__
+        if alias is not None and alias.name in self._own_specs:
+            module.__spec__ = self._own_specs.pop(alias.name)
+
+
+@contextlib.contextmanager
+def rewind_imports() -> Iterator[None]:
+    """Within the block, ``import langgraph.x`` gives ``rewind.x``; afterwards, real LangGraph."""
+    saved = {name: sys.modules.pop(name) for name in [n for n in sys.modules if _is_langgraph(n)]}
+    finder = _RewindAlias()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+        for name in [n for n in sys.modules if _is_langgraph(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def _engine_imports(engine: str) -> contextlib.AbstractContextManager[None]:
+    if engine == "rewind":
+        return rewind_imports()
+    if engine == "langgraph":
+        return contextlib.nullcontext()
+    raise ValueError(f"unknown engine {engine!r}")
+
+
+@contextlib.contextmanager
+def _graph_module(path: Path, engine: str) -> Iterator[ModuleType]:
+    """``path`` imported as its own module for ``engine`` (registered while it is in use, so
+    that type hints and the event codec can find its classes by module name)."""
+    name = f"_sbs_{engine}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(name, None)
+
+
+def _check_engine(obj: Any, engine: str) -> None:
+    """Guard against a leaking alias: the object must come from the engine under test."""
+    origin = type(obj).__module__.split(".")[0]
+    if origin != engine:
+        raise AssertionError(f"expected a {engine} object, got {type(obj).__module__}")
+
+
+# --------------------------------------------------------------------------------------------
+# serialisation (capture.py's ``ser``; engine classes recognised by name and shape)
+# --------------------------------------------------------------------------------------------
+
+
+def ser(o: Any) -> Any:
+    """A JSON-ready rendering of ``o`` that keeps what a user can observe."""
+    if o is None or isinstance(o, bool | int | float | str):
+        return o
+    if isinstance(o, UUID):
+        return str(o)
+    if isinstance(o, _dt.datetime | _dt.date):
+        return o.isoformat()
+    if isinstance(o, enum.Enum):
+        return ser(o.value)
+    if isinstance(o, bytes | bytearray):
+        return {"__bytes__": len(o)}
+    if isinstance(o, BaseMessage):
+        return {"__class__": type(o).__name__, **ser(o.model_dump())}
+    if isinstance(o, BaseException):
+        return {"__class__": type(o).__name__, "message": str(o)}
+    if type(o).__name__ == "Send" and hasattr(o, "node") and hasattr(o, "arg"):
+        return {"__class__": "Send", "node": o.node, "arg": ser(o.arg)}
+    if isinstance(o, pydantic.BaseModel):
+        return {"__class__": type(o).__name__, **ser(o.model_dump())}
+    if isinstance(o, tuple) and hasattr(o, "_asdict"):  # NamedTuple (StateSnapshot, PregelTask)
+        return {"__class__": type(o).__name__, **{k: ser(v) for k, v in o._asdict().items()}}
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return {
+            "__class__": type(o).__name__,
+            **{f.name: ser(getattr(o, f.name)) for f in dataclasses.fields(o)},
+        }
+    if isinstance(o, Mapping):
+        return {k if isinstance(k, str) else str(k): ser(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [ser(x) for x in o]
+    if isinstance(o, set | frozenset):
+        return sorted((ser(x) for x in o), key=lambda x: json.dumps(x, sort_keys=True, default=str))
+    if callable(o):
+        return {"__callable__": getattr(o, "__qualname__", type(o).__name__)}
+    return {"__class__": type(o).__name__, "repr": repr(o)}
+
+
+def sig(o: Any) -> str:
+    """The type of a return value, by name (a dict and a model instance differ)."""
+    return type(o).__name__
+
+
+RACY_ID = "<racy: null or the uuid add_messages assigns later>"
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def mark_racy(o: Any, in_result: bool = False) -> Any:
+    """capture.py's ``_mark_racy``: LangGraph persists a task's pending writes racing with
+    ``add_messages`` assigning ids in place, so in ``PregelTask.result`` the id of a message a
+    node returned without one is null in some runs and a uuid in others; mask it."""
+    if isinstance(o, dict):
+        if (
+            in_result
+            and "content" in o
+            and "type" in o
+            and (o.get("id") is None or UUID_RE.fullmatch(str(o.get("id"))))
+        ):
+            o = {**o, "id": RACY_ID}
+        return {
+            k: mark_racy(v, in_result or (k == "result" and o.get("__class__") == "PregelTask"))
+            for k, v in o.items()
+        }
+    if isinstance(o, list):
+        return [mark_racy(x, in_result) for x in o]
+    return o
+
+
+# --------------------------------------------------------------------------------------------
+# normalisation (capture.py's ``Normalizer``)
+# --------------------------------------------------------------------------------------------
+
+HEX32_RE = re.compile(r"(?<![0-9A-Za-z<:-])[0-9a-f]{32}(?![0-9A-Za-z-])")
+TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?")
+VERSION_RE = re.compile(r"\b(\d{32})\.\d[0-9.]*")
+ADDR_RE = re.compile(r"0x[0-9a-fA-F]{6,}")
+TASKISH_KEYS = {"triggers", "result", "error", "interrupts", "path", "state"}
+
+
+class Normalizer:
+    """Uuids → ``<kind:N>`` by first appearance, timestamps → ``<ts>``, addresses → ``0x<addr>``.
+
+    The same raw id always gets the same placeholder within one document, so cross references
+    (a checkpoint id and the parent_config pointing at it) survive normalisation.
+    """
+
+    def __init__(self) -> None:
+        self.map: dict[str, str] = {}
+        self.counters: dict[str, int] = {}
+        self.force: str | None = None
+
+    def _label(self, raw: str, kind: str) -> str:
+        if raw not in self.map:
+            self.counters[kind] = self.counters.get(kind, 0) + 1
+            self.map[raw] = f"<{kind}:{self.counters[kind]}>"
+        return self.map[raw]
+
+    def _uuid_kind(self, s: str, start: int, key: str | None, parent: Any) -> str:
+        if self.force:
+            return self.force
+        if key in ("checkpoint_id", "parent_checkpoint_id"):
+            return "ckpt"
+        if key in ("run_id", "parent_run_id", "parent_ids"):
+            return "run"
+        if s[:start].endswith("lc_run--") or s[:start].endswith("run-"):
+            return "run"
+        if (start > 0 and s[start - 1] == ":") or key in ("task_id", "__pregel_task_id"):
+            return "task"
+        if key == "id" and isinstance(parent, dict):
+            if "name" in parent and TASKISH_KEYS & parent.keys():
+                return "task"
+            if "content" in parent and "type" in parent:
+                return "msg"
+        if key == "thread_id":
+            return "thread"
+        return "uuid"
+
+    def norm_str(self, s: str, key: str | None = None, parent: Any = None) -> str:
+        s = VERSION_RE.sub(lambda m: m.group(1) + ".<rand>", s)
+        s = TS_RE.sub("<ts>", s)
+        s = ADDR_RE.sub("0x<addr>", s)
+
+        def _u(m: re.Match[str]) -> str:
+            raw = m.group(0).lower()
+            if raw in self.map:
+                return self.map[raw]
+            return self._label(raw, self._uuid_kind(s, m.start(), key, parent))
+
+        s = UUID_RE.sub(_u, s)
+
+        def _h(m: re.Match[str]) -> str:
+            raw = m.group(0)
+            if raw.isdigit():
+                return raw
+            kind = "hex"
+            if isinstance(parent, dict) and (
+                parent.get("__class__") == "Interrupt"
+                or {"value", "response_schema"} <= parent.keys()
+            ):
+                kind = "intr"
+            if key == "interrupt_id":
+                kind = "intr"
+            return self.map[raw] if raw in self.map else self._label(raw, kind)
+
+        return HEX32_RE.sub(_h, s)
+
+    def norm(self, o: Any, key: str | None = None, parent: Any = None) -> Any:
+        if isinstance(o, str):
+            return self.norm_str(o, key, parent)
+        if isinstance(o, dict):
+            out = {}
+            for k, v in o.items():
+                nk = self.norm_str(k, None, o) if isinstance(k, str) else k
+                if k in ("checkpoint_map", "parents") and isinstance(v, dict):
+                    sub = {}
+                    for kk, vv in v.items():
+                        nkk = self.norm_str(kk, None, v) if isinstance(kk, str) else kk
+                        self.force = "ckpt"
+                        try:
+                            sub[nkk] = self.norm(vv, kk, v)
+                        finally:
+                            self.force = None
+                    out[nk] = sub
+                    continue
+                out[nk] = self.norm(v, k, o)
+            return out
+        if isinstance(o, list):
+            return [self.norm(x, key, parent) for x in o]
+        if key == "timestamp" and isinstance(o, int | float) and not isinstance(o, bool):
+            return "<ms>"
+        return o
+
+
+# --------------------------------------------------------------------------------------------
+# running
+# --------------------------------------------------------------------------------------------
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    """An exception as a user sees it: class name (not module), message, and notes
+    (LangGraph notes which task raised: "During task with name 'x' and id '...'")."""
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    notes = getattr(exc, "__notes__", None)
+    if notes:
+        error["notes"] = [str(n) for n in notes]
+    return error
+
+
+def _merge_config(base: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    config = {**base, **(extra or {})}
+    config["configurable"] = {
+        **base.get("configurable", {}),
+        **(extra or {}).get("configurable", {}),
+    }
+    return config
+
+
+def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
+    api = call.get("api", "invoke")
+    kwargs = call.get("kwargs", {})
+    inp = call["input"]
+    rec: dict[str, Any] = {
+        "api": api,
+        "input": ser(inp),
+        "config": ser(config),
+        "kwargs": ser(kwargs),
+        "return": None,
+        "error": None,
+    }
+    try:
+        if api == "invoke":
+            out = graph.invoke(inp, config, **kwargs)
+        elif api == "ainvoke":
+            out = asyncio.run(graph.ainvoke(inp, config, **kwargs))
+        else:
+            raise ValueError(f"unknown api {api!r}")
+        rec["return"] = {"t": sig(out), "v": ser(out)}
+    except Exception as exc:  # whatever the engine raises is part of the comparison
+        rec["error"] = _error(exc)
+    # Reading the state can raise too (no checkpointer; LangGraph validates a pydantic state
+    # while preparing the next tasks): that is compared like any other outcome.
+    try:
+        rec["get_state"] = mark_racy(ser(graph.get_state(config)))
+    except Exception as exc:
+        rec["get_state"] = {"error": _error(exc)}
+    try:
+        rec["get_state_history"] = [mark_racy(ser(s)) for s in graph.get_state_history(config)]
+    except Exception as exc:
+        rec["get_state_history"] = {"error": _error(exc)}
+    return rec
+
+
+def _run_scenario(module: ModuleType, scenario: dict[str, Any], engine: str) -> dict[str, Any]:
+    memory = importlib.import_module("langgraph.checkpoint.memory")
+    if hasattr(module, "reset"):
+        module.reset()
+    checkpointer = memory.InMemorySaver() if scenario.get("checkpointer", True) else None
+    if checkpointer is not None:
+        _check_engine(checkpointer, engine)
+    graph = module.build(checkpointer)
+    _check_engine(graph, engine)
+    base = _merge_config(
+        {"configurable": {"thread_id": f"thread-{scenario['name']}"}}, scenario.get("config")
+    )
+    calls = [_run_call(graph, _merge_config(base, c.get("config")), c) for c in scenario["calls"]]
+    return {"scenario": scenario["name"], "calls": calls}
+
+
+def _thread_event_loop() -> Any:
+    """The event loop set for this thread, without creating one (None if unset)."""
+    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
+    return getattr(local, "_loop", None)
+
+
+def _drop_stray_event_loop(before: Any, seen: list[str]) -> None:
+    """Something made this thread an event loop and left it set (aiosqlite's ``__del__`` does,
+    via ``asyncio.get_event_loop()``, for a connection deleted unclosed): unset it and wait for
+    it to be collected (the connection's worker thread holds it until it stops), so that its
+    "unclosed event loop" warning is this run's and not the next ``asyncio.run``'s."""
+    stray = _thread_event_loop()
+    if stray is before:
+        return
+    asyncio.set_event_loop(before)
+    gone = weakref.ref(stray)
+    del stray
+    deadline = time.monotonic() + 2.0
+    while gone() is not None and time.monotonic() < deadline:
+        time.sleep(0.005)
+        gc.collect()
+    if gone() is not None:
+        seen.append("an event loop left set on the caller's thread is still referenced")
+
+
+@contextlib.contextmanager
+def _side_effects() -> Iterator[list[str]]:
+    """What a run leaves behind besides its results, compared like them: warnings (including
+    the ResourceWarning of a connection never closed), exceptions raised where nothing can catch
+    them (``__del__``), and asyncio's errors (a task destroyed while pending). Garbage is
+    collected before the block ends, so what the run's objects leave is seen here, in the test
+    that ran them, rather than in whichever test happens to run at the next collection."""
+    seen: list[str] = []
+    previous_hook = sys.unraisablehook
+
+    def unraisable(u: Any) -> None:
+        seen.append(f"unraisable {type(u.exc_value).__name__}: {u.exc_value}")
+
+    class _Errors(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(f"asyncio log: {record.getMessage().splitlines()[0]}")
+
+    handler = _Errors(logging.ERROR)
+    asyncio_logger = logging.getLogger("asyncio")
+    asyncio_logger.addHandler(handler)
+    sys.unraisablehook = unraisable
+    loop_before = _thread_event_loop()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield seen
+            finally:
+                gc.collect()
+                _drop_stray_event_loop(loop_before, seen)
+        seen.extend(f"warning {w.category.__name__}: {w.message}" for w in caught)
+    finally:
+        sys.unraisablehook = previous_hook
+        asyncio_logger.removeHandler(handler)
+
+
+def run_graph(path: Path, engine: str) -> dict[str, Any]:
+    """Every scenario of the graph module at ``path`` on ``engine``, serialised, normalised."""
+    with _side_effects() as leftovers:
+        with _engine_imports(engine), _graph_module(path, engine) as module:
+            scenarios = [_run_scenario(module, sc, engine) for sc in module.SCENARIOS]
+        del module
+    # One numbering per scenario (each has its own graph, saver and thread), so that a
+    # difference in one scenario does not shift the placeholders of the next ones.
+    return {
+        "graph": path.stem,
+        "scenarios": [Normalizer().norm(sc) for sc in scenarios],
+        "warnings_and_leftovers": sorted(set(Normalizer().norm(leftovers))),
+    }
+
+
+def run_build_case(path: Path, engine: str, case: str) -> dict[str, Any]:
+    """Call ``CASES[case]()`` of the module at ``path`` on ``engine``: it builds (and compiles) a
+    graph; record what it raised, or the compiled graph's type and node names."""
+    with _engine_imports(engine), _graph_module(path, engine) as module:
+        try:
+            graph = module.CASES[case]()
+        except Exception as exc:
+            return {"error": _error(exc)}
+        _check_engine(graph, engine)
+        return {"compiled": sig(graph), "nodes": sorted(graph.builder.nodes)}
+
+
+# --------------------------------------------------------------------------------------------
+# comparing
+# --------------------------------------------------------------------------------------------
+
+
+def first_diff(a: Any, b: Any, path: str = "$") -> str | None:
+    """The path of the first difference between two documents (compare.py's), or ``None``."""
+    if type(a) is not type(b):
+        return path
+    if isinstance(a, dict):
+        for k in [*a, *(k for k in b if k not in a)]:
+            if k not in a or k not in b:
+                return f"{path}.{k}"
+            d = first_diff(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            d = first_diff(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None if len(a) == len(b) else f"{path}[{min(len(a), len(b))}]"
+    return None if a == b else path
+
+
+def all_diffs(a: Any, b: Any, path: str = "$", limit: int = 12) -> list[str]:
+    """Up to ``limit`` paths where the two documents differ, in document order."""
+    out: list[str] = []
+
+    def walk(x: Any, y: Any, p: str) -> None:
+        if len(out) >= limit:
+            return
+        if type(x) is not type(y):
+            out.append(p)
+        elif isinstance(x, dict):
+            for k in [*x, *(k for k in y if k not in x)]:
+                if k not in x or k not in y:
+                    out.append(f"{p}.{k}")
+                else:
+                    walk(x[k], y[k], f"{p}.{k}")
+        elif isinstance(x, list):
+            for i, (xi, yi) in enumerate(zip(x, y, strict=False)):
+                walk(xi, yi, f"{p}[{i}]")
+            if len(x) != len(y):
+                out.append(f"{p}[{min(len(x), len(y))}]")
+        elif x != y:
+            out.append(p)
+
+    walk(a, b, path)
+    return out[:limit]
+
+
+_MISSING = object()
+
+
+def _at(doc: Any, path: str) -> Any:
+    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
+        key, index = part
+        try:
+            doc = doc[int(index)] if index else doc[key]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return doc
+
+
+def _show(value: Any, limit: int = 1500) -> str:
+    if value is _MISSING:
+        return "<absent>"
+    text = json.dumps(value, indent=1, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+def explain_diff(reference: Any, candidate: Any, path: str) -> str:
+    """Both sides at the first difference, with where it happened (scenario, call)."""
+    where = []
+    scenario = re.match(r"\$\.scenarios\[(\d+)\]", path)
+    if scenario:
+        where.append(f"scenario {_at(reference, scenario.group(0)[1:]).get('scenario')!r}")
+    call = re.match(r"\$\.scenarios\[\d+\]\.calls\[(\d+)\]", path)
+    errors = ""
+    if call:
+        where.append(f"call {call.group(1)}")
+        errors = "".join(
+            f"\n--- {engine} call error: {_show(_at(doc, call.group(0)[1:] + '.error'))}"
+            for engine, doc in (("langgraph", reference), ("rewind", candidate))
+        )
+    others = all_diffs(reference, candidate)
+    return (
+        f"first difference at {path} ({', '.join(where) or 'top level'})\n"
+        f"--- langgraph:\n{_show(_at(reference, path[1:]))}\n"
+        f"--- rewind:\n{_show(_at(candidate, path[1:]))}{errors}\n"
+        f"--- differences (first {len(others)}):\n" + "\n".join(others)
+    )
+
+
+def compare_graph(path: Path) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """Run the module at ``path`` on both engines: (langgraph doc, rewind doc, first diff)."""
+    reference = run_graph(path, "langgraph")
+    candidate = run_graph(path, "rewind")
+    return reference, candidate, first_diff(reference, candidate)
