@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from rewind.events import NewEvent
 from rewind.runtime.loops import StorePerLoop, run_sync
-from rewind.store import EventStore, open_store
+from rewind.store import EventStore, StoreOptions, open_store
 
 __all__ = ["Saver"]
 
@@ -14,14 +17,21 @@ __all__ = ["Saver"]
 class Saver:
     """A SQLite event store at ``path``, kept open per event loop between runs."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        redact: Callable[[NewEvent], Any] | None = None,
+    ) -> None:
         self.path = Path(path)
         """The database file."""
+        self.redact = redact
+        """Rewrites payloads before they are appended (see :class:`StoreOptions`)."""
         self._stores = StorePerLoop(self.open_store)
 
     async def open_store(self) -> EventStore:
         """Open a new event store on the file (the caller closes it)."""
-        return await open_store(self.path)
+        return await open_store(self.path, options=StoreOptions(redact=self.redact))
 
     async def store(self) -> EventStore:
         """The event store this saver keeps open for the running event loop."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rewind.checkpoint.base import Saver
+from rewind.events import NewEvent
 
 __all__ = ["InMemorySaver", "MemorySaver"]
 
@@ -19,9 +22,9 @@ class InMemorySaver(Saver):
     and thread of the process sees the same runs; the directory is removed with the saver.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, redact: Callable[[NewEvent], Any] | None = None) -> None:
         directory = tempfile.mkdtemp(prefix="rewind-memory-")
-        super().__init__(Path(directory) / "rewind.db")
+        super().__init__(Path(directory) / "rewind.db", redact=redact)
         self._cleanup = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
 
 

@@ -28,6 +28,7 @@ from rewind.errors import (
     GraphInterrupt,
     GraphRecursionError,
     InvalidUpdateError,
+    ParentCommand,
     create_error_message,
 )
 from rewind.events import EventType, NewEvent
@@ -398,7 +399,7 @@ class RunLoop:
             attempt += 1
             try:
                 return await self._execute(task, step)
-            except GraphInterrupt:
+            except (GraphInterrupt, ParentCommand):
                 raise
             except Exception as exc:
                 policy = next((p for p in policies if _retries_on(p, exc)), None)
@@ -436,7 +437,12 @@ class RunLoop:
         node_input = self._prepared.pop(task.id, MISSING)
         if node_input is MISSING:
             node_input = task.arg if task.arg is not MISSING else self._node_input(spec)
-        result = await self._call(spec.action, node_input, task, step)
+        try:
+            result = await self._call(spec.action, node_input, task, step)
+        except ParentCommand as command:  # a subgraph node addressed this graph
+            result = dataclasses.replace(command.args[0], graph=None)
+        if self.ns and _addresses_parent(result):
+            raise ParentCommand(_for_parent(result))
         outcome = _Outcome(task=task, update=result)
         # A node returns an update, a Command, or a list of them (ToolNode does, when tools
         # return Commands): each item's writes and gotos count, in order.
@@ -718,6 +724,20 @@ def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dic
             elif isinstance(value, int | float | bool):
                 out[key] = value
     return out
+
+
+def _addresses_parent(result: Any) -> bool:
+    items = result if isinstance(result, list) else [result]
+    return any(isinstance(i, Command) and i.graph == Command.PARENT for i in items)
+
+
+def _for_parent(result: Any) -> Command[Any]:
+    """The ``Command(graph=Command.PARENT)`` a subgraph node returned, for its parent."""
+    items = result if isinstance(result, list) else [result]
+    for item in items:
+        if isinstance(item, Command) and item.graph == Command.PARENT:
+            return item
+    raise AssertionError("no parent command")  # pragma: no cover - guarded by the caller
 
 
 def _policies(spec: RetryPolicy | Sequence[RetryPolicy] | None) -> list[RetryPolicy]:

@@ -7,8 +7,9 @@ begins, vacuum, backup) lives in that backend's module, which subclasses :class:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,6 +102,9 @@ class StoreOptions:
     """Events a subscriber reads from the store at a time."""
     poll_interval: float = 0.025
     """Seconds between looks at the log head for other processes' appends."""
+    redact: Callable[[NewEvent], Any] | None = None
+    """Rewrites each event's payload before it is encoded and appended (e.g. to mask secrets or
+    personal data); it gets the event and returns the payload to store."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -268,6 +272,9 @@ class EventStore:
             start, end_status = None, None  # the common case: one ordinary event
         else:
             start, end_status = _check_batch(run_id, events, expected_seq)
+        redact = self.options.redact
+        if redact is not None:
+            events = [dataclasses.replace(e, payload=redact(e)) for e in events]
         return mode, start, end_status, [_encode(e) for e in events]
 
     def _accept(

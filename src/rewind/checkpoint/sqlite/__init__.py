@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rewind.checkpoint.base import Saver
+from rewind.events import NewEvent
 
 __all__ = ["SqliteSaver"]
 
@@ -29,14 +31,25 @@ class SqliteSaver(Saver):
     manager form.
     """
 
-    def __init__(self, conn: sqlite3.Connection | str) -> None:
-        super().__init__(conn if isinstance(conn, str) else path_of(conn))
+    def __init__(
+        self,
+        conn: sqlite3.Connection | str,
+        *,
+        redact: Callable[[NewEvent], Any] | None = None,
+    ) -> None:
+        super().__init__(conn if isinstance(conn, str) else path_of(conn), redact=redact)
         self.conn = conn if isinstance(conn, sqlite3.Connection) else None
 
     @classmethod
     @contextmanager
-    def from_conn_string(cls, conn_string: str) -> Iterator[SqliteSaver]:
+    def from_conn_string(
+        cls, conn_string: str, *, redact: Callable[[NewEvent], Any] | None = None
+    ) -> Iterator[SqliteSaver]:
         """A saver on the file ``conn_string`` (``":memory:"`` for a temporary one)."""
         if conn_string == ":memory:":
             conn_string = str(Path(tempfile.mkdtemp(prefix="rewind-sqlite-")) / "rewind.db")
-        yield cls(conn_string)
+        saver = cls(conn_string, redact=redact)
+        try:
+            yield saver
+        finally:
+            saver.close()

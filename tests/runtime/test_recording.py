@@ -1,0 +1,175 @@
+"""What a run leaves in the log: chat-model calls, tokens, tools, custom writes, forks,
+redaction; and the sync API called from code that already runs an event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.tools import tool
+
+from rewind import EventType, open_store
+from rewind.checkpoint.sqlite import SqliteSaver
+from rewind.config import get_stream_writer
+from rewind.events import StoredEvent
+from rewind.graph import END, START, StateGraph
+
+
+class State(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    reply: str
+
+
+@tool
+def shout(text: str) -> str:
+    """Upper-case a text."""
+    return text.upper()
+
+
+@pytest.fixture
+def saver(tmp_path: Path) -> Iterator[SqliteSaver]:
+    with SqliteSaver.from_conn_string(str(tmp_path / "runs.db")) as saver:
+        yield saver
+
+
+def chat_graph(saver: SqliteSaver) -> Any:
+    model = GenericFakeChatModel(messages=iter([AIMessage("hello there"), AIMessage("again")]))
+
+    def talk(state: State) -> dict[str, Any]:
+        streamed = "".join(str(chunk.content) for chunk in model.stream("hi"))
+        whole = model.invoke("hi again")
+        get_stream_writer()({"progress": 1})
+        return {"reply": streamed + "|" + str(whole.content), "log": [shout.invoke("ok")]}
+
+    g = StateGraph(State)
+    g.add_node("talk", talk)
+    g.add_edge(START, "talk")
+    g.add_edge("talk", END)
+    return g.compile(checkpointer=saver)
+
+
+async def events_of(path: Path) -> list[StoredEvent]:
+    store = await open_store(path)
+    try:
+        return await store.read_all()
+    finally:
+        await store.aclose()
+
+
+def test_chat_models_tokens_tools_and_custom_writes_reach_the_log(
+    saver: SqliteSaver, tmp_path: Path
+) -> None:
+    graph = chat_graph(saver)
+    out = graph.invoke({"log": []}, {"configurable": {"thread_id": "t"}})
+    assert out == {"log": ["OK"], "reply": "hello there|again"}
+    events = asyncio.run(events_of(tmp_path / "runs.db"))
+    kinds = [e.type for e in events if e.node == "talk"]
+    assert kinds.count(EventType.CHAT_STARTED) == 2
+    assert kinds.count(EventType.CHAT_ENDED) == 2
+    tokens = [e.payload["chunk"].content for e in events if e.type == EventType.CHAT_TOKEN]
+    assert "".join(tokens) == "hello there"  # the streamed call, token by token
+    tool_events = [e for e in events if e.type in (EventType.TOOL_STARTED, EventType.TOOL_ENDED)]
+    assert [e.payload.get("name") for e in tool_events[:1]] == ["shout"]
+    assert tool_events[-1].payload["output"] == "OK"
+    custom = [e.payload for e in events if e.type == EventType.CUSTOM]
+    assert custom == [{"progress": 1}]
+    started = events[0].payload
+    assert started["graph"] == "LangGraph"
+    assert len(started["graph_digest"]) == 64
+    assert started["process"]["pid"] > 0
+
+
+def test_the_sync_api_works_inside_a_running_event_loop(saver: SqliteSaver) -> None:
+    graph = chat_graph(saver)
+    config = {"configurable": {"thread_id": "t"}}
+
+    async def notebook_cell() -> Any:
+        return graph.invoke({"log": []}, config), graph.get_state(config).values
+
+    out, values = asyncio.run(notebook_cell())
+    assert out == values == {"log": ["OK"], "reply": "hello there|again"}
+
+
+def linear(saver: SqliteSaver) -> Any:
+    g = StateGraph(State)
+    for name in ("a", "b", "c"):
+        g.add_node(name, lambda state, name=name: {"log": [name]})
+    g.add_edge(START, "a")
+    g.add_edge("a", "b")
+    g.add_edge("b", "c")
+    g.add_edge("c", END)
+    return g.compile(checkpointer=saver)
+
+
+def test_a_fork_starts_a_new_run_from_its_origin_and_stores_only_its_own_events(
+    saver: SqliteSaver, tmp_path: Path
+) -> None:
+    graph = linear(saver)
+    config = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"log": ["x"]}, config)
+    after_a = next(s for s in graph.get_state_history(config) if s.next == ("b",))
+    fork_config = graph.update_state(after_a.config, {"log": ["edited"]})
+    assert graph.invoke(None, fork_config) == {"log": ["x", "a", "edited", "b", "c"]}
+    assert graph.get_state(config).values["log"] == ["x", "a", "edited", "b", "c"]
+
+    async def runs() -> list[Any]:
+        store = await open_store(tmp_path / "runs.db")
+        try:
+            return [
+                (r, len(await store.read(r.run_id)))
+                for r in await store.list_runs(oldest_first=True)
+            ]
+        finally:
+            await store.aclose()
+
+    (_, n_first), (update, _), (fork, n_fork) = asyncio.run(runs())
+    assert update.origin_checkpoint_id == after_a.config["configurable"]["checkpoint_id"]
+    assert fork.origin_run_id == update.run_id
+    assert n_fork < n_first  # the fork shares its prefix by reference: nothing is copied
+
+
+def test_redaction_rewrites_payloads_before_they_are_stored(tmp_path: Path) -> None:
+    def redact(event: Any) -> Any:
+        if event.type == EventType.TASK_ENDED:
+            return {"update": {"log": ["<redacted>"]}}
+        return event.payload
+
+    with SqliteSaver.from_conn_string(str(tmp_path / "runs.db"), redact=redact) as saver:
+        out = linear(saver).invoke({"log": []}, {"configurable": {"thread_id": "t"}})
+    assert out == {"log": ["a", "b", "c"]}  # the run itself sees the real values
+    ended = [
+        e.payload
+        for e in asyncio.run(events_of(tmp_path / "runs.db"))
+        if e.type == EventType.TASK_ENDED
+    ]
+    assert ended and all(p == {"update": {"log": ["<redacted>"]}} for p in ended)
+
+
+def test_without_a_checkpointer_get_state_raises_as_in_langgraph() -> None:
+    g = StateGraph(State)
+    g.add_node("a", lambda state: {"log": ["a"]})
+    g.add_edge(START, "a")
+    graph = g.compile()
+    assert graph.invoke({"log": []}) == {"log": ["a"]}
+    with pytest.raises(ValueError, match="No checkpointer set"):
+        graph.get_state({"configurable": {"thread_id": "t"}})
+
+
+def test_a_checkpointer_needs_a_thread_id(saver: SqliteSaver) -> None:
+    with pytest.raises(ValueError, match="thread_id"):
+        linear(saver).invoke({"log": []})
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+def test_every_durability_keeps_the_whole_history(saver: SqliteSaver, durability: str) -> None:
+    graph = linear(saver)
+    config = {"configurable": {"thread_id": durability}}
+    graph.invoke({"log": []}, config, durability=durability)
+    steps = [s.metadata["step"] for s in graph.get_state_history(config)]
+    assert steps == [3, 2, 1, 0, -1]
