@@ -20,9 +20,9 @@ from rewind.projections.state import CheckpointView, fold_checkpoints
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import StorePerLoop, run_sync
-from rewind.runtime.orphans import close_orphans
+from rewind.runtime.orphans import close_orphans, is_orphan
 from rewind.runtime.pregel import PULL, Interrupted, RunLoop, Task, _coerce, current_task
-from rewind.store import open_store
+from rewind.store import RunRecord, open_store
 from rewind.types import Command, PregelTask, StateSnapshot
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class CompiledStateGraph:
         config = dict(config or {})
         thread_id = self._thread_id(config)
         async with self._store() as store:
-            views = await self._thread_views(store, thread_id) if thread_id else []
+            views, orphans = await self._thread_state(store, thread_id) if thread_id else ([], [])
             head = _head(views, config)
             loop = self._run_loop(store, config, durability, context, head)
             loop.thread_id = thread_id or loop.run_id
@@ -132,8 +132,8 @@ class CompiledStateGraph:
                 loop.interrupt_before = _names(interrupt_before, self.builder.nodes)
             if interrupt_after is not None:
                 loop.interrupt_after = _names(interrupt_after, self.builder.nodes)
-            if thread_id is not None and self.checkpointer is not None:
-                await close_orphans(store, thread_id)
+            if thread_id is not None and orphans:
+                await close_orphans(store, thread_id, orphans)
             await loop.emit(
                 run_started(
                     thread_id=thread_id or loop.run_id,
@@ -345,6 +345,14 @@ class CompiledStateGraph:
                 }
             }
 
+    def _in_schema_order(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The state's keys in the schema's order, as LangGraph shows them."""
+        order = self.builder.channels
+        present = {k: v for k, v in values.items() if v is not MISSING}
+        ordered = {k: present[k] for k in order if k in present}
+        ordered.update((k, v) for k, v in present.items() if k not in ordered)
+        return ordered
+
     def _with_writes(
         self, values: dict[str, Any], tasks: list[dict[str, Any]], view: CheckpointView
     ) -> dict[str, Any]:
@@ -374,13 +382,28 @@ class CompiledStateGraph:
         self, store: EventStore, thread_id: str, *, ns: str = ""
     ) -> list[CheckpointView]:
         """The checkpoints of a thread (at namespace ``ns``), folded from its runs' events."""
+        return (await self._thread_state(store, thread_id, ns=ns))[0]
+
+    async def _thread_state(
+        self, store: EventStore, thread_id: str, *, ns: str = ""
+    ) -> tuple[list[CheckpointView], list[RunRecord]]:
+        """The thread's checkpoints at ``ns``, and its runs orphaned by a dead process; one
+        read of the store."""
         views: list[CheckpointView] = []
         by_task: dict[str, CheckpointView] = {}
         by_id: dict[str, CheckpointView] = {}
         by_run: dict[str, list[Any]] = {}
-        for event in await store.read_thread(thread_id):
+        records, thread_events = await store.thread_log(thread_id)
+        for event in thread_events:
             by_run.setdefault(event.run_id, []).append(event)
-        for run in await store.list_runs(thread_id=thread_id, oldest_first=True):
+        orphans = [
+            r
+            for r in records
+            if r.status == RunStatus.RUNNING
+            and by_run.get(r.run_id)
+            and is_orphan(r, by_run[r.run_id][0].payload)
+        ]
+        for run in records:
             # A run starts from its origin checkpoint (a fork's may be far back); a subgraph
             # namespace continues from its own newest checkpoint.
             origin = by_id.get(run.origin_checkpoint_id or "") if not ns else None
@@ -394,7 +417,7 @@ class CompiledStateGraph:
                 ns=ns,
             )
             by_id.update((v.id, v) for v in views)
-        return views
+        return views, orphans
 
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The state of a thread at its newest checkpoint (or ``checkpoint_id``)."""
@@ -536,7 +559,7 @@ class CompiledStateGraph:
             for t in view.next
         )
         pending = tuple(i for task_id in view.interrupted_order for i in view.interrupts[task_id])
-        values = {k: v for k, v in view.values.items() if v is not MISSING}
+        values = self._in_schema_order(view.values)
         next_names = tuple(t["name"] for t in view.next)
         done = [t for t in view.next if t["id"] in view.writes]
         if pending_writes and done:

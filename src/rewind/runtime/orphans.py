@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 
 from rewind.errors import ConcurrencyError, RunEndedError
 from rewind.events import EventType, RunStatus, run_ended
 from rewind.store import EventStore, RunRecord
 
-__all__ = ["close_orphans", "orphaned_runs"]
+__all__ = ["close_orphans", "is_orphan", "orphaned_runs"]
 
 
 def _alive(pid: int) -> bool:
@@ -30,23 +31,33 @@ def _alive(pid: int) -> bool:
 
 async def orphaned_runs(store: EventStore, *, thread_id: str | None = None) -> list[RunRecord]:
     """Runs still ``running`` whose process, on this host, no longer exists."""
-    host = socket.gethostname()
     out: list[RunRecord] = []
     for run in await store.list_runs(thread_id=thread_id, status=RunStatus.RUNNING):
         first = await store.read(run.run_id, types=[EventType.RUN_STARTED], limit=1)
-        process = (first[0].payload or {}).get("process") if first else None
-        if not isinstance(process, dict) or process.get("host") != host:
-            continue  # another machine's run: its liveness cannot be seen from here
-        pid = process.get("pid")
-        if isinstance(pid, int) and pid != os.getpid() and not _alive(pid):
+        if first and is_orphan(run, first[0].payload):
             out.append(run)
     return out
 
 
-async def close_orphans(store: EventStore, thread_id: str) -> list[str]:
+def is_orphan(run: RunRecord, started: Any) -> bool:
+    """Whether ``run`` (with its ``run.started`` payload) was left running by a dead process."""
+    if run.status != RunStatus.RUNNING or not isinstance(started, dict):
+        return False
+    process = started.get("process")
+    if not isinstance(process, dict) or process.get("host") != socket.gethostname():
+        return False  # another machine's run: its liveness cannot be seen from here
+    pid = process.get("pid")
+    return isinstance(pid, int) and pid != os.getpid() and not _alive(pid)
+
+
+async def close_orphans(
+    store: EventStore, thread_id: str, orphans: list[RunRecord] | None = None
+) -> list[str]:
     """End the thread's orphaned runs in the log; returns their ids."""
     closed: list[str] = []
-    for run in await orphaned_runs(store, thread_id=thread_id):
+    if orphans is None:
+        orphans = await orphaned_runs(store, thread_id=thread_id)
+    for run in orphans:
         event = run_ended(
             RunStatus.ERROR,
             error={

@@ -219,7 +219,9 @@ class RunLoop:
         if log.seq == 0 or (durable and log.durability == "sync"):
             batch = self._stamped(events)
             mode: Any = "sync" if durable else log.batched
-            await log.store.append(log.run_id, batch, expected_seq=log.seq, durability=mode)
+            await log.store.append(
+                log.run_id, batch, expected_seq=log.seq, durability=mode, new_run=log.seq == 0
+            )
             log.seq += len(batch)
         else:
             self.record(*events)

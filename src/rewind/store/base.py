@@ -193,6 +193,7 @@ class EventStore:
         *,
         expected_seq: int,
         durability: Durability | None = None,
+        new_run: bool = False,
     ) -> AppendResult:
         """Append ``events`` to a run, atomically.
 
@@ -204,6 +205,8 @@ class EventStore:
                 knows the run to have.
             durability: ``sync`` waits until the events are durable; ``async`` (the default)
                 returns at once; ``exit`` holds them until the run ends or :meth:`flush`.
+            new_run: The caller vouches that a starting run's id is new (a fresh UUID): the
+                store does not look it up first, and a duplicate is refused at commit.
 
         Returns:
             The seqs given, and the log positions when the append was durable on return.
@@ -216,7 +219,13 @@ class EventStore:
             RunEndedError: the run's ``run.ended`` event is already appended.
         """
         mode, start, end_status, rows = self._prepare(run_id, events, expected_seq, durability)
-        state = self._runs.get(run_id) or await self._load_run_state(run_id, expected_seq, start)
+        state = self._runs.get(run_id)
+        if state is None and new_run and start is not None and expected_seq == 0:
+            state = self._runs[run_id] = _RunState(
+                next_seq=0, thread_id=start.thread_id, ended=False
+            )
+        elif state is None:
+            state = await self._load_run_state(run_id, expected_seq, start)
         pending = self._accept(run_id, state, expected_seq, rows, start, end_status, mode)
         if mode == "sync":
             pending.future = asyncio.get_running_loop().create_future()
@@ -409,6 +418,19 @@ class EventStore:
             query = query.order_by(events.c.seq).limit(limit)
             result = await conn.execute(query)
             return [_stored(r, run_id, run.thread_id) for r in result]
+
+    async def thread_log(self, thread_id: str) -> tuple[list[RunRecord], list[StoredEvent]]:
+        """A thread's runs (oldest first) and all their events (in log order), in one read."""
+        await self._writer.drain()
+        async with self._txn() as conn:
+            result = await conn.execute(
+                select(runs)
+                .where(runs.c.thread_id == thread_id)
+                .order_by(runs.c.created_at, runs.c.run_key)
+            )
+            records = [_run_record(r) for r in result]
+            events = await _read_joined(conn, after=0, limit=None, thread_id=thread_id)
+        return records, events
 
     async def read_thread(
         self, thread_id: str, *, after_position: int | None = None, limit: int | None = None
