@@ -268,18 +268,22 @@ class RunLoop:
         self.checkpoint_id = new_checkpoint_id()
         for task in tasks:
             task.id = task_id_for(self.checkpoint_id, self.ns, self.step + 1, task.name, task.path)
-        payload = {
+        payload: dict[str, Any] = {
             "id": self.checkpoint_id,
             "parent_id": parent,
             "step": self.step,
             "source": source,
             "changes": changes,
             "next": [t.describe() for t in tasks],
-            "barriers": {k: list(v) for k, v in self.barriers.items()},
-            "metadata": _checkpoint_metadata(
-                self.config, {"source": source, "step": self.step, "parents": dict(self.parents)}
-            ),
         }
+        # Only what the fold cannot infer: waiting-edge progress once there is any, metadata
+        # beyond LangGraph's default source/step/parents.
+        if self.barriers:
+            payload["barriers"] = {k: list(v) for k, v in self.barriers.items()}
+        default = {"source": source, "step": self.step, "parents": dict(self.parents)}
+        metadata = _checkpoint_metadata(self.config, default)
+        if metadata != default or self.parents:
+            payload["metadata"] = metadata
         await self.emit(
             NewEvent(type=EventType.CHECKPOINT, step=self.step, payload=payload), durable=True
         )

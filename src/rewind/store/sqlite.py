@@ -48,6 +48,7 @@ APPLICATION_ID = 0x52574E44  # "RWND"
 """The SQLite ``application_id`` that marks a rewind database."""
 
 _HEADER = b"SQLite format 3\x00"
+_WAL_LIMIT = 256 * 1024  # bytes of WAL the writer lets accumulate before checkpointing
 
 
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
@@ -147,6 +148,7 @@ class SqliteStore(EventStore):
                 conn.executemany(_INSERT_EVENTS, plan.event_rows)
                 conn.execute("UPDATE log_head SET position = ?", (plan.new_head,))
             conn.execute("COMMIT")
+            self._shrink_wal(conn)
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -154,6 +156,27 @@ class SqliteStore(EventStore):
                 raise StoreError(f"could not commit to {self.url}: {exc}") from exc
             raise
         return head, plan
+
+    def _shrink_wal(self, conn: sqlite3.Connection) -> None:
+        """Fold a grown WAL back into the database file and truncate it (writer thread).
+
+        SQLite only checkpoints every 1,000 pages and never shrinks the WAL file, so a long
+        run would keep several MB beside a small database; the writer does it sooner. It never
+        waits: with readers in the way it tries again after a later commit.
+        """
+        try:
+            size = os.stat(self.url + "-wal").st_size
+        except OSError:
+            return
+        if size < _WAL_LIMIT:
+            return
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
 
     async def _vacuum(self) -> None:
         async with self._engine.connect() as conn:
