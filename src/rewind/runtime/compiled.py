@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -110,6 +110,7 @@ class CompiledStateGraph:
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
         _sync_api: bool = False,
+        _watch: Callable[[RunLoop, CheckpointView | None, bool], None] | None = None,
         **kwargs: Any,
     ) -> Any:
         """Run the graph to the end (or an interrupt) and return its output state.
@@ -121,7 +122,9 @@ class CompiledStateGraph:
         if current is not None and self.checkpointer is None:
             return await self._anested(current, input, config or {})
         config = dict(config or {})
-        thread_id = self._thread_id(config)
+        # Without a checkpointer a run continues nothing and is kept under its own id (its
+        # log is dropped after it), whatever thread_id the config names, as in LangGraph.
+        thread_id = self._thread_id(config) if self.checkpointer is not None else None
         async with self._store() as store:
             views, orphans = await self._thread_state(store, thread_id) if thread_id else ([], [])
             head = _head(views, config)
@@ -152,6 +155,8 @@ class CompiledStateGraph:
                 )
             )
             try:
+                if _watch is not None:
+                    _watch(loop, head, input is None or isinstance(input, Command))
                 tasks, resuming = await self._first_tasks(loop, input, head)
                 await loop.run(tasks, resuming=resuming)
             except Interrupted as stop:
@@ -177,6 +182,55 @@ class CompiledStateGraph:
         await store.flush()
         if self.checkpointer is None:  # nothing to keep: LangGraph keeps nothing either
             await store.delete_thread(loop.run_id, vacuum=False)
+
+    def stream(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        stream_mode: Any = None,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        """Run the graph and yield its stream chunks as they are produced (see :meth:`astream`)."""
+        from rewind.runtime.streaming import iterate_sync
+
+        current = current_task()
+        on = current[0].loop if current is not None else None
+        return iterate_sync(
+            self.astream(input, config, stream_mode=stream_mode, _sync_api=True, **kwargs), on=on
+        )
+
+    async def astream(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        stream_mode: Any = None,
+        subgraphs: bool = False,
+        version: str = "v1",
+        print_mode: Any = (),
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        """Run the graph and yield chunks of the stream modes asked for, as they happen.
+
+        ``stream_mode`` is one mode (bare chunks), a list of modes (``(mode, chunk)``), or a
+        tuple of modes (bare chunks of all of them); LangGraph's default is ``updates``. With
+        ``subgraphs=True`` chunks carry their namespace; ``version="v2"`` yields typed parts.
+        Every chunk is a projection of an event of the run's log, as a replay would yield it.
+        """
+        from rewind.runtime.streaming import stream_run
+
+        async for item in stream_run(
+            self,
+            input,
+            config,
+            stream_mode=stream_mode or self.stream_mode,
+            subgraphs=subgraphs,
+            version=version,
+            print_mode=print_mode,
+            **kwargs,
+        ):
+            yield item
 
     async def _anested(
         self, current: tuple[RunLoop, Task], input: Any, config: dict[str, Any]
@@ -210,6 +264,8 @@ class CompiledStateGraph:
             for task_id in head.interrupted_order:
                 if task_id not in head.results:
                     head.resumes[task_id] = list(ptask.resume)
+            for hook in parent.log.resumes:
+                hook(ns, head)
             tasks, resuming = await self._first_tasks(loop, None, head)
         else:
             tasks, resuming = await self._first_tasks(loop, input, None)

@@ -146,6 +146,10 @@ class RunLog:
     run_id: str
     durability: str
     seq: int = 0
+    taps: list[Callable[[NewEvent], None]] = dataclasses.field(default_factory=list)
+    """Live consumers (stream projections): each appended event, in order, as it is appended."""
+    resumes: list[Callable[[str, Any], None]] = dataclasses.field(default_factory=list)
+    """Told when a (sub)graph namespace resumes from a checkpoint (namespace, checkpoint)."""
 
     @property
     def batched(self) -> Any:
@@ -223,6 +227,7 @@ class RunLoop:
                 log.run_id, batch, expected_seq=log.seq, durability=mode, new_run=log.seq == 0
             )
             log.seq += len(batch)
+            self._tap(batch)
         else:
             self.record(*events)
 
@@ -232,6 +237,12 @@ class RunLoop:
         batch = self._stamped(events)
         log.store.append_nowait(log.run_id, batch, expected_seq=log.seq, durability=log.batched)
         log.seq += len(batch)
+        self._tap(batch)
+
+    def _tap(self, batch: list[NewEvent]) -> None:
+        for tap in self.log.taps:
+            for event in batch:
+                tap(event)
 
     def _stamped(self, events: Sequence[NewEvent]) -> list[NewEvent]:
         if not self.ns:
@@ -313,11 +324,25 @@ class RunLoop:
             if not tasks:
                 return
             if not (first and resuming) and any(t.name in self.interrupt_before for t in tasks):
+                self.record(
+                    NewEvent(
+                        type=EventType.INTERRUPT,
+                        step=self.step + 1,
+                        payload={"interrupts": [], "static": "before"},
+                    )
+                )
                 raise Interrupted([])
             first = False
             ran = {t.name for t in tasks}
             tasks = await self.super_step(tasks)
             if tasks and ran & set(self.interrupt_after):
+                self.record(
+                    NewEvent(
+                        type=EventType.INTERRUPT,
+                        step=self.step,
+                        payload={"interrupts": [], "static": "after"},
+                    )
+                )
                 raise Interrupted([])
 
     async def super_step(self, tasks: list[Task]) -> list[Task]:
@@ -369,6 +394,15 @@ class RunLoop:
             cached = list(task.cached.items())
             outcome = _Outcome(task=task, update=task.cached, writes=cached)
             outcome.goto = await self._route(task.name, cached)
+            self.record(
+                NewEvent(
+                    type=EventType.TASK_ENDED,
+                    step=step,
+                    node=task.name,
+                    task_id=task.id,
+                    payload={"update": task.cached, "cached": True},
+                )
+            )
             return outcome
         try:
             outcome = await self._attempts(task, step)

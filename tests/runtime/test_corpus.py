@@ -1,9 +1,10 @@
-"""Side by side with LangGraph: the reference corpus's ``state`` captures, run on rewind.
+"""Side by side with LangGraph: the reference corpus's captures, run on rewind.
 
-The corpus (``../shared/reference/langgraph``) holds what real LangGraph 1.2.22 returned from
-``invoke`` + ``get_state`` + ``get_state_history`` for each probe graph. ``run_engine.py`` runs the
-same graph files on rewind through the ``langgraph.`` → ``rewind.`` import rewrite, and the
-capture must be identical once ids and timestamps are normalised.
+The corpus (``../shared/reference/langgraph``) holds what real LangGraph 1.2.22 returned for each
+probe graph: ``invoke`` + ``get_state`` + ``get_state_history`` (``state``) and the chunks of each
+stream mode. ``run_engine.py`` runs the same graph files on rewind through the ``langgraph.`` →
+``rewind.`` import rewrite, and each capture must be identical once ids and timestamps are
+normalised.
 """
 
 from __future__ import annotations
@@ -67,12 +68,27 @@ def rewind_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("graph", MATCHING)
-def test_state_capture_is_identical_to_langgraph(rewind_outputs: Path, graph: str) -> None:
+# The captures rewind reproduces today: state, and the stream modes it has so far (with and
+# without subgraphs). The messages, tasks, checkpoints and debug modes, lists of all modes and
+# events come with the rest of the streaming work.
+CAPTURES = ("state", "default", "values", "updates", "custom")
+
+
+def _cases() -> list[tuple[str, str]]:
+    cases = []
+    for graph in MATCHING:
+        for file in sorted((REFERENCE / "outputs" / graph).glob("*.json")):
+            if file.name.split(".")[0] in CAPTURES and ".astream" not in file.name:
+                cases.append((graph, file.name))
+    return cases
+
+
+@pytest.mark.parametrize(("graph", "capture"), _cases())
+def test_capture_is_identical_to_langgraph(rewind_outputs: Path, graph: str, capture: str) -> None:
     compare = _compare_module()
-    reference = json.loads((REFERENCE / "outputs" / graph / "state.json").read_text())
-    candidate_file = rewind_outputs / graph / "state.json"
-    assert candidate_file.exists(), f"rewind produced no state capture for {graph}"
+    reference = json.loads((REFERENCE / "outputs" / graph / capture).read_text())
+    candidate_file = rewind_outputs / graph / capture
+    assert candidate_file.exists(), f"rewind produced no {capture} capture for {graph}"
     candidate = json.loads(candidate_file.read_text())
     reference.pop("api", None)
     candidate.pop("api", None)
