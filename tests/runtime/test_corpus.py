@@ -69,9 +69,9 @@ def rewind_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # The captures rewind reproduces today: state, and the stream modes it has so far (with and
-# without subgraphs). The messages, tasks, checkpoints and debug modes, lists of all modes and
-# events come with the rest of the streaming work.
-CAPTURES = ("state", "default", "values", "updates", "custom")
+# without subgraphs). The messages mode, lists of all modes, v2 parts and events come with the
+# rest of the streaming work.
+CAPTURES = ("state", "default", "values", "updates", "custom", "tasks", "checkpoints", "debug")
 
 
 def _cases() -> list[tuple[str, str]]:

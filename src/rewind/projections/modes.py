@@ -4,20 +4,31 @@ The same projection objects serve a live stream (fed as events are appended) and
 from the store), so both yield the same chunks. A projection keeps only what its mode needs to
 remember (the folded state for ``values``); it does no I/O.
 
-Modes here: ``values``, ``updates``, ``custom``. Chunks are returned as ``(ns, chunk)``, where
-``ns`` is the subgraph namespace tuple (``()`` at the root).
+Modes here: ``values``, ``updates``, ``custom``, ``tasks``, ``checkpoints`` and ``debug``.
+Chunks are returned as ``(ns, chunk)``, where ``ns`` is the subgraph namespace tuple (``()`` at
+the root).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from rewind.events import EventType
 from rewind.projections.state import apply_changes, task_writes_of
 from rewind.types import Command
 
-__all__ = ["CustomMode", "Projection", "UpdatesMode", "ValuesMode", "namespace"]
+__all__ = [
+    "CheckpointsMode",
+    "CustomMode",
+    "DebugMode",
+    "Projection",
+    "TasksMode",
+    "UpdatesMode",
+    "ValuesMode",
+    "namespace",
+]
 
 
 class EventLike(Protocol):
@@ -122,3 +133,199 @@ class CustomMode:
         if event.type == EventType.CUSTOM:
             return [(namespace(event.ns), event.payload)]
         return []
+
+
+class _Fold:
+    """The state per namespace, folded from checkpoint events (shared by the modes below)."""
+
+    def __init__(self, initial: Mapping[str, Any] | None, key_order: list[str]) -> None:
+        self.values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
+        self.writes: dict[str, dict[str, Any]] = {}
+        self.order = key_order
+
+    def feed(self, event: EventLike) -> None:
+        if event.type == EventType.TASK_ENDED and event.task_id is not None:
+            self.writes[event.task_id] = task_writes_of(event.payload)
+        elif event.type == EventType.CHECKPOINT:
+            payload = event.payload
+            values = self.values.setdefault(namespace(event.ns), {})
+            if payload["source"] == "input" and payload["step"] == -1:
+                values.clear()
+            apply_changes(values, payload["changes"], self.writes)
+
+    def state(self, ns: tuple[str, ...]) -> dict[str, Any]:
+        values = self.values.get(ns, {})
+        ordered = {k: values[k] for k in self.order if k in values}
+        ordered.update((k, v) for k, v in values.items() if k not in ordered)
+        return ordered
+
+
+def _interrupt_dicts(interrupts: Any) -> list[dict[str, Any]]:
+    return [
+        {"value": i.value, "id": i.id, "response_schema": getattr(i, "response_schema", None)}
+        for i in interrupts or ()
+    ]
+
+
+class TasksMode:
+    """``tasks``: each task's start (with its input) and its result, error or interrupts."""
+
+    def __init__(self, fold: _Fold) -> None:
+        self._fold = fold
+
+    def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        return [(ns, chunk) for ns, kind, chunk in self.task_chunks(event)]
+
+    def task_chunks(self, event: EventLike) -> list[tuple[tuple[str, ...], str, Any]]:
+        """(ns, "task" | "task_result", payload) for this event."""
+        ns = namespace(event.ns)
+        payload = event.payload or {}
+        if event.node == "__start__" or event.node is None or event.task_id is None:
+            return []
+        if event.type == EventType.TASK_STARTED:
+            value = payload["input"] if "input" in payload else self._fold.state(ns)
+            return [
+                (
+                    ns,
+                    "task",
+                    {
+                        "id": event.task_id,
+                        "name": event.node,
+                        "input": value,
+                        "triggers": tuple(payload.get("triggers") or ()),
+                    },
+                )
+            ]
+        if event.type == EventType.TASK_ENDED and not payload.get("cached"):
+            result = task_writes_of(payload)
+            update = payload.get("update")
+            if isinstance(update, Command) and isinstance(update.update, dict):
+                result = dict(update.update)
+            return [
+                (
+                    ns,
+                    "task_result",
+                    {
+                        "id": event.task_id,
+                        "name": event.node,
+                        "error": None,
+                        "result": result,
+                        "interrupts": [],
+                    },
+                )
+            ]
+        if event.type == EventType.TASK_FAILED and not payload.get("retrying"):
+            return [
+                (
+                    ns,
+                    "task_result",
+                    {
+                        "id": event.task_id,
+                        "name": event.node,
+                        "error": payload.get("error"),
+                        "result": {},
+                        "interrupts": [],
+                    },
+                )
+            ]
+        if event.type == EventType.INTERRUPT and payload.get("interrupts"):
+            return [
+                (
+                    ns,
+                    "task_result",
+                    {
+                        "id": event.task_id,
+                        "name": event.node,
+                        "error": None,
+                        "result": {},
+                        "interrupts": _interrupt_dicts(payload["interrupts"]),
+                    },
+                )
+            ]
+        return []
+
+
+class CheckpointsMode:
+    """``checkpoints``: each checkpoint as ``get_state`` would show it (needs a checkpointer)."""
+
+    def __init__(
+        self, fold: _Fold, *, thread_id: str, enabled: bool, parentless: bool = False
+    ) -> None:
+        self._fold = fold
+        self._thread_id = thread_id
+        self._enabled = enabled
+        self._parentless = parentless  # durability "exit": LangGraph streams no parent
+        self._parents: dict[str, dict[str, Any]] = {}
+
+    def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        if not self._enabled or event.type != EventType.CHECKPOINT:
+            return []
+        ns = namespace(event.ns)
+        return [(ns, self.payload(event.payload, event.ns or "", self._fold.state(ns), {}))]
+
+    def payload(
+        self, p: Mapping[str, Any], ns: str, values: dict[str, Any], done: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A checkpoint's chunk; ``done`` adds what its tasks left (results, errors...)."""
+        metadata = p.get("metadata") or {"source": p["source"], "step": p["step"], "parents": {}}
+
+        def config(checkpoint_id: str) -> dict[str, Any]:
+            configurable: dict[str, Any] = {
+                "checkpoint_ns": ns,
+                "thread_id": self._thread_id,
+                "checkpoint_id": checkpoint_id,
+            }
+            if ns:
+                configurable["checkpoint_map"] = {**metadata.get("parents", {}), ns: checkpoint_id}
+            return {"configurable": configurable}
+
+        parent = p.get("parent_id")
+        first_of_ns = p["source"] == "input" and p["step"] == -1
+        ordered = sorted(p["next"], key=lambda t: "~".join(str(x) for x in t["path"][:3]))
+        tasks = []
+        for task in ordered:
+            entry: dict[str, Any] = {"id": task["id"], "name": task["name"]}
+            entry.update(done.get(task["id"], {}))
+            if "error" not in entry:  # a failed task's entry has no interrupts, as LangGraph's
+                entry.setdefault("interrupts", [])
+            entry["state"] = None
+            if task.get("subgraph"):
+                child = (
+                    f"{ns}|{task['name']}:{task['id']}" if ns else f"{task['name']}:{task['id']}"
+                )
+                entry["state"] = {
+                    "configurable": {"thread_id": self._thread_id, "checkpoint_ns": child}
+                }
+            tasks.append(entry)
+        return {
+            "config": config(p["id"]),
+            "parent_config": None
+            if parent is None or first_of_ns or self._parentless
+            else config(parent),
+            "values": values,
+            "metadata": metadata,
+            "next": [t["name"] for t in ordered],
+            "tasks": tasks,
+        }
+
+
+class DebugMode:
+    """``debug``: the checkpoints and tasks streams, interleaved, with step and timestamp."""
+
+    def __init__(self, tasks: TasksMode, checkpoints: CheckpointsMode) -> None:
+        self._tasks = tasks
+        self._checkpoints = checkpoints
+
+    def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        step = getattr(event, "step", None)
+        ts = getattr(event, "ts", None) or datetime.now(UTC)
+        stamp = ts.isoformat()
+        out: list[tuple[tuple[str, ...], Any]] = [
+            (ns, {"step": step, "timestamp": stamp, "type": "checkpoint", "payload": chunk})
+            for ns, chunk in self._checkpoints.feed(event)
+        ]
+        out += [
+            (ns, {"step": step, "timestamp": stamp, "type": kind, "payload": chunk})
+            for ns, kind, chunk in self._tasks.task_chunks(event)
+        ]
+        return out

@@ -97,6 +97,8 @@ class Task:
     """Values for its ``interrupt()`` calls, in order (a resumed task)."""
     cached: dict[str, Any] | None = None
     """Its writes, when an earlier attempt from the same checkpoint completed it."""
+    subgraph: bool = False
+    """Whether its node is a compiled graph (a subgraph)."""
 
     def describe(self) -> dict[str, Any]:
         """How a checkpoint records it."""
@@ -108,6 +110,8 @@ class Task:
         }
         if self.arg is not MISSING:
             out["arg"] = self.arg
+        if self.subgraph:
+            out["subgraph"] = True
         return out
 
     @classmethod
@@ -119,6 +123,7 @@ class Task:
             path=tuple(d["path"]),
             triggers=tuple(d["triggers"]),
             arg=d.get("arg", MISSING),
+            subgraph=bool(d.get("subgraph")),
         )
 
 
@@ -279,6 +284,8 @@ class RunLoop:
         self.checkpoint_id = new_checkpoint_id()
         for task in tasks:
             task.id = task_id_for(self.checkpoint_id, self.ns, self.step + 1, task.name, task.path)
+            spec = self.graph.builder.nodes.get(task.name)
+            task.subgraph = spec is not None and _runs_subgraph(spec.action)
         payload: dict[str, Any] = {
             "id": self.checkpoint_id,
             "parent_id": parent,
@@ -350,7 +357,7 @@ class RunLoop:
         step = self.step + 1
         for task in tasks:
             self.prepare_input(task)
-        for task in tasks:
+        for task in sorted(tasks, key=_task_order):  # LangGraph announces them in task order
             payload: dict[str, Any] = {
                 "name": task.name,
                 "path": list(task.path),
@@ -457,6 +464,7 @@ class RunLoop:
                             "traceback": traceback.format_exc(),
                             "attempt": attempt,
                             "retrying": retrying,
+                            "error": exc,
                         },
                     )
                 )
@@ -764,6 +772,25 @@ def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dic
             elif isinstance(value, int | float | bool):
                 out[key] = value
     return out
+
+
+def _runs_subgraph(action: Any) -> bool:
+    """Whether a node is, or calls, a compiled graph (as LangGraph finds it: the node itself,
+    or a graph its function closes over or names as a global)."""
+    if hasattr(action, "builder"):
+        return True
+    for cell in getattr(action, "__closure__", None) or ():
+        try:
+            if hasattr(cell.cell_contents, "builder") and hasattr(cell.cell_contents, "astream"):
+                return True
+        except ValueError:  # an empty cell
+            continue
+    code = getattr(action, "__code__", None)
+    scope = getattr(action, "__globals__", {})
+    return code is not None and any(
+        hasattr(scope.get(name), "builder") and hasattr(scope.get(name), "astream")
+        for name in code.co_names
+    )
 
 
 def _addresses_parent(result: Any) -> bool:

@@ -14,7 +14,17 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from rewind.projections.modes import CustomMode, Projection, UpdatesMode, ValuesMode
+from rewind.projections.modes import (
+    CheckpointsMode,
+    CustomMode,
+    DebugMode,
+    Projection,
+    TasksMode,
+    UpdatesMode,
+    ValuesMode,
+    _Fold,
+    _interrupt_dicts,
+)
 from rewind.runtime.loops import _background_loop, _run_on
 
 if TYPE_CHECKING:
@@ -25,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["iterate_sync", "stream_run"]
 
-SUPPORTED = ("values", "updates", "custom")
+SUPPORTED = ("values", "updates", "custom", "tasks", "checkpoints", "debug")
 
 
 def _modes(stream_mode: Any) -> tuple[list[str], str]:
@@ -77,28 +87,67 @@ async def stream_run(
     projections: dict[str, Projection] = {}
     order = list(graph.builder.channels)
 
+    folds: list[_Fold] = []
+    checkpoints: list[CheckpointsMode] = []
+
     def watch(loop: RunLoop, head: CheckpointView | None, resuming: bool) -> None:
-        values = ValuesMode(initial=head.values if head else None, key_order=order)
+        initial = head.values if head else None
+        values = ValuesMode(initial=initial, key_order=order)
+        fold = _Fold(initial, order)
+        folds.append(fold)
+        tasks = TasksMode(fold)
+        saved = CheckpointsMode(
+            fold,
+            thread_id=loop.thread_id,
+            enabled=graph.checkpointer is not None,
+            parentless=loop.log.durability == "exit",
+        )
+        checkpoints.append(saved)
         made: dict[str, Projection] = {
             "values": values,
             "updates": UpdatesMode(),
             "custom": CustomMode(),
+            "tasks": tasks,
+            "checkpoints": saved,
+            "debug": DebugMode(tasks, saved),
         }
         for mode in set(modes) | set(printed):
             projections[mode] = made[mode]
-        if head is not None and resuming and "values" in projections:
-            for ns, chunk in values.resumed():
-                chunks.put_nowait(("values", ns, chunk))
         loop.log.taps.append(tap)
         loop.log.resumes.append(resumed)
+        if head is not None and resuming:
+            resumed("", head)
 
     def resumed(ns: str, head: CheckpointView) -> None:
+        key = tuple(ns.split("|")) if ns else ()
+        folds[0].values[key] = dict(head.values)
         values = projections.get("values")
         if isinstance(values, ValuesMode):
-            for key, chunk in values.resumed(ns, head.values):
-                chunks.put_nowait(("values", key, chunk))
+            for k, chunk in values.resumed(ns, head.values):
+                chunks.put_nowait(("values", k, chunk))
+        if {"checkpoints", "debug"} & set(projections) and checkpoints[0]._enabled:
+            chunk = checkpoints[0].payload(
+                _described(head), ns, folds[0].state(key), _left_by_tasks(head)
+            )
+            if "checkpoints" in projections:
+                chunks.put_nowait(("checkpoints", key, chunk))
+            if "debug" in projections:
+                chunks.put_nowait(
+                    (
+                        "debug",
+                        key,
+                        {
+                            "step": head.step,
+                            "timestamp": head.ts.isoformat(),
+                            "type": "checkpoint",
+                            "payload": chunk,
+                        },
+                    )
+                )
 
     def tap(event: NewEvent) -> None:
+        for fold in folds:
+            fold.feed(event)
         for mode, projection in projections.items():
             for ns, chunk in projection.feed(event):
                 chunks.put_nowait((mode, ns, chunk))
@@ -125,6 +174,33 @@ async def stream_run(
 
 
 _SKIP = object()
+
+
+def _described(head: CheckpointView) -> dict[str, Any]:
+    return {
+        "id": head.id,
+        "parent_id": head.parent_id,
+        "step": head.step,
+        "source": head.source,
+        "next": head.next,
+        "metadata": head.metadata,
+    }
+
+
+def _left_by_tasks(head: CheckpointView) -> dict[str, dict[str, Any]]:
+    """What the tasks of a checkpoint being resumed left there: results, errors, interrupts."""
+    out: dict[str, dict[str, Any]] = {}
+    for task in head.next:
+        task_id = task["id"]
+        entry: dict[str, Any] = {}
+        if task_id in head.results:
+            entry["result"] = head.results[task_id]
+        if task_id in head.errors:
+            entry["error"] = head.errors[task_id]
+        else:
+            entry["interrupts"] = _interrupt_dicts(head.interrupts.get(task_id))
+        out[task_id] = entry
+    return out
 
 
 def _emit(

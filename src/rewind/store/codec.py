@@ -127,6 +127,8 @@ def _enc_other(v: Any, t: type) -> Any:
         return {_TAG: "dataclass", "cls": _class_path(t), "v": fields}
     if isinstance(v, enum.Enum):
         return {_TAG: "enum", "cls": _class_path(t), "v": _enc(v.value)}
+    if isinstance(v, BaseException):  # a failure as recorded: its class, arguments and text
+        return {_TAG: "exception", "cls": _class_path(t), "v": _enc_args(v.args), "repr": repr(v)}
     for base, encoder in _ENCODERS.items():  # subclasses of the known types (str enums are above)
         if isinstance(v, base):
             return encoder(v)
@@ -141,6 +143,13 @@ def _enc_other(v: Any, t: type) -> Any:
     if isinstance(v, list):
         return _enc(list(v))
     raise _Unencodable(v)
+
+
+def _enc_args(args: tuple[Any, ...]) -> Any:
+    try:
+        return _enc(args)
+    except _Unencodable:
+        return _enc(tuple(str(a) for a in args))
 
 
 def _pydantic_fields(model: Any, t: Any) -> dict[str, Any]:
@@ -284,6 +293,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "pydantic": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v, by_name=True)),
     "pydantic_root": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v)),
     "custom": _dec_custom,
+    "exception": lambda d: _dec_class(d, lambda cls, args: cls(*args)),
 }
 
 
