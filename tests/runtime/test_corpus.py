@@ -68,17 +68,15 @@ def rewind_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-# The captures rewind reproduces today: state, and the stream modes it has so far (with and
-# without subgraphs). The messages mode, lists of all modes, v2 parts and events come with the
-# rest of the streaming work.
-CAPTURES = ("state", "default", "values", "updates", "custom", "tasks", "checkpoints", "debug")
+# Every capture but events_v2 (astream_events, the next issue).
+SKIPPED = ("events_v2",)
 
 
 def _cases() -> list[tuple[str, str]]:
     cases = []
     for graph in MATCHING:
         for file in sorted((REFERENCE / "outputs" / graph).glob("*.json")):
-            if file.name.split(".")[0] in CAPTURES and ".astream" not in file.name:
+            if file.name.split(".")[0] not in SKIPPED and ".astream" not in file.name:
                 cases.append((graph, file.name))
     return cases
 

@@ -11,9 +11,12 @@ the root).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from langchain_core.messages import BaseMessage
 
 from rewind.events import EventType
 from rewind.projections.state import apply_changes, task_writes_of
@@ -21,10 +24,12 @@ from rewind.types import Command
 
 __all__ = [
     "CheckpointsMode",
+    "MessagesMode",
     "CustomMode",
     "DebugMode",
     "Projection",
     "TasksMode",
+    "ToolsMode",
     "UpdatesMode",
     "ValuesMode",
     "namespace",
@@ -329,3 +334,154 @@ class DebugMode:
             for ns, kind, chunk in self._tasks.task_chunks(event)
         ]
         return out
+
+
+class MessagesMode:
+    """``messages``: chat-model tokens as they stream, whole messages of models that did not
+    stream, and messages that nodes return; each once (by id), with LangGraph's metadata."""
+
+    def __init__(
+        self,
+        fold: _Fold,
+        *,
+        thread_id: str,
+        metadata: Mapping[str, Any],
+        tags: list[str] | None = None,
+    ) -> None:
+        self._fold = fold
+        self._run_meta = {**metadata, "thread_id": thread_id}
+        self._tags = list(tags or [])
+        self._seen: set[str] = set()
+        self._models: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
+        self._nodes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
+
+    def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        payload = event.payload or {}
+        ns = namespace(event.ns)
+        if event.type == EventType.TASK_STARTED and event.node not in (None, "__start__"):
+            self._node_started(event, ns, payload)
+        elif event.type == EventType.CHAT_STARTED:
+            tags = list(payload.get("tags") or [])
+            if "nostream" not in tags:
+                meta = dict(payload.get("metadata") or {})
+                user_tags = [t for t in tags if not _internal_tag(t)]
+                if user_tags:
+                    meta["tags"] = user_tags
+                self._models[payload["run_id"]] = (ns, meta)
+        elif event.type == EventType.CHAT_TOKEN:
+            found = self._models.get(payload.get("run_id", ""))
+            chunk = payload.get("chunk")
+            if found is not None and isinstance(chunk, BaseMessage):
+                return self._emit(found, chunk, dedupe=False)
+        elif event.type == EventType.CHAT_ENDED:
+            found = self._models.pop(payload.get("run_id", ""), None)
+            generations = payload.get("generations") or []
+            if found is not None and generations and generations[0]:
+                message = generations[0][0]
+                if isinstance(message, BaseMessage):
+                    return self._emit(found, message, dedupe=True)
+        elif event.type == EventType.TASK_ENDED and event.task_id in self._nodes:
+            found = self._nodes.pop(event.task_id)
+            update = payload.get("update")
+            if isinstance(update, Command):
+                update = update.update
+            return [c for m in _messages_in(update) for c in self._emit(found, m, dedupe=True)]
+        return []
+
+    def _node_started(
+        self, event: EventLike, ns: tuple[str, ...], payload: Mapping[str, Any]
+    ) -> None:
+        segment = f"{event.node}:{event.task_id}"
+        meta = {
+            **self._run_meta,
+            "ls_integration": "langgraph",
+            "langgraph_step": getattr(event, "step", None),
+            "langgraph_node": event.node,
+            "langgraph_triggers": tuple(payload.get("triggers") or ()),
+            "langgraph_path": tuple(payload.get("path") or ()),
+            "langgraph_checkpoint_ns": "|".join((*ns, segment)),
+        }
+        if self._tags:
+            meta["tags"] = list(self._tags)
+        self._nodes[event.task_id or ""] = (ns, meta)
+        inputs = payload["input"] if "input" in payload else self._fold.state(ns)
+        for message in _messages_in(inputs):
+            if message.id is not None:
+                self._seen.add(message.id)
+
+    def _emit(
+        self, found: tuple[tuple[str, ...], dict[str, Any]], message: BaseMessage, *, dedupe: bool
+    ) -> list[tuple[tuple[str, ...], Any]]:
+        if dedupe and message.id in self._seen:
+            return []
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+        self._seen.add(message.id)
+        ns, meta = found
+        return [(ns, (message, meta))]
+
+
+def _internal_tag(tag: str) -> bool:
+    return tag.startswith(("seq:step", "graph:step", "langsmith:")) or tag == "nostream"
+
+
+def _messages_in(value: Any) -> list[BaseMessage]:
+    if isinstance(value, BaseMessage):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, BaseMessage)]
+    if isinstance(value, Mapping):
+        out: list[BaseMessage] = []
+        for item in value.values():
+            if isinstance(item, BaseMessage):
+                out.append(item)
+            elif isinstance(item, list | tuple):
+                out += [v for v in item if isinstance(v, BaseMessage)]
+        return out
+    return []
+
+
+class ToolsMode:
+    """``tools`` (LangGraph accepts it though its StreamMode type omits it): tool calls as they
+    start and finish."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, Any] = {}
+
+    def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        payload = event.payload or {}
+        ns = namespace(event.ns)
+        if event.type == EventType.TOOL_STARTED:
+            call_id = payload.get("tool_call_id")
+            self._calls[payload.get("run_id", "")] = call_id
+            return [
+                (
+                    ns,
+                    {
+                        "event": "tool-started",
+                        "tool_call_id": call_id,
+                        "tool_name": payload.get("name"),
+                        "input": payload.get("input"),
+                    },
+                )
+            ]
+        if event.type == EventType.TOOL_ENDED:
+            call_id = self._calls.pop(payload.get("run_id", ""), None)
+            if "error" in payload:
+                return [
+                    (
+                        ns,
+                        {"event": "tool-error", "tool_call_id": call_id, "error": payload["error"]},
+                    )
+                ]
+            return [
+                (
+                    ns,
+                    {
+                        "event": "tool-finished",
+                        "tool_call_id": call_id,
+                        "output": payload.get("output"),
+                    },
+                )
+            ]
+        return []

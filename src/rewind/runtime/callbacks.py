@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
+from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from rewind.events import EventType, NewEvent
 
-__all__ = ["Recorder"]
+__all__ = ["Recorder", "StreamingRecorder"]
 
 Sink = Callable[[NewEvent], None]
 
@@ -187,6 +188,7 @@ class Recorder(BaseCallbackHandler):
                 "input": inputs if inputs is not None else input_str,
                 "tags": tags or [],
                 "metadata": _plain(metadata or {}),
+                "tool_call_id": kwargs.get("tool_call_id"),
             },
         )
 
@@ -230,6 +232,16 @@ class Recorder(BaseCallbackHandler):
             EventType.CUSTOM_EVENT,
             {"name": name, "data": data, "run_id": str(run_id), "tags": tags or []},
         )
+
+
+class StreamingRecorder(Recorder, _StreamingCallbackHandler[Any]):
+    """A recorder that also asks chat models to stream, so every token reaches the log."""
+
+    def tap_output_aiter(self, run_id: uuid.UUID, output: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        return output
+
+    def tap_output_iter(self, run_id: uuid.UUID, output: Iterator[Any]) -> Iterator[Any]:
+        return output
 
 
 def _serialized(serialized: dict[str, Any] | None) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from rewind.errors import (
     create_error_message,
 )
 from rewind.events import EventType, NewEvent
-from rewind.runtime.callbacks import Recorder
+from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, Branch, NodeSpec
@@ -154,6 +154,9 @@ class RunLog:
     taps: list[Callable[[NewEvent], None]] = dataclasses.field(default_factory=list)
     """Live consumers (stream projections): each appended event, in order, as it is appended."""
     resumes: list[Callable[[str, Any], None]] = dataclasses.field(default_factory=list)
+    stream_tokens: bool = False
+    """Make chat models stream (and so record every token) even when invoked, as LangGraph
+    does while a ``messages`` stream is open."""
     """Told when a (sub)graph namespace resumes from a checkpoint (namespace, checkpoint)."""
 
     @property
@@ -563,7 +566,8 @@ class RunLoop:
         self, task: Task, step: int, config: dict[str, Any], node_input: Any
     ) -> tuple[Any, dict[str, Any]]:
         """Run the task under a LangChain callback manager whose handlers include the recorder."""
-        recorder = Recorder(
+        handler = StreamingRecorder if self.log.stream_tokens else Recorder
+        recorder = handler(
             self.record, asyncio.get_running_loop(), step=step, node=task.name, task_id=task.id
         )
         manager = CallbackManager.configure(
@@ -571,6 +575,9 @@ class RunLoop:
             inheritable_tags=config.get("tags"),
             inheritable_metadata=config.get("metadata"),
         )
+        for inherited in [*manager.handlers]:  # a subgraph's task: the parent's recorder goes
+            if isinstance(inherited, Recorder):
+                manager.remove_handler(inherited)
         manager.add_handler(recorder, inherit=True)
         run_manager = manager.on_chain_start(None, node_input, name=task.name, run_id=uuid.uuid4())
         child = dict(
@@ -582,14 +589,23 @@ class RunLoop:
         for key in ("recursion_limit", "run_name"):  # LangChain's defaults, not the caller's
             if key not in config:
                 child.pop(key, None)
+        child["metadata"] = config["metadata"]  # not configurable values copied in by LangChain
         return run_manager, child
 
     def _task_config(self, task: Task, step: int) -> dict[str, Any]:
         configurable = dict(self.config.get("configurable") or {})
         task_ns = f"{self.ns}|{task.name}:{task.id}" if self.ns else f"{task.name}:{task.id}"
-        configurable["checkpoint_ns"] = self.ns
+        configurable["checkpoint_ns"] = task_ns
+        configurable["checkpoint_id"] = None
+        configurable["checkpoint_map"] = {**self.parents, self.ns: self.checkpoint_id}
         configurable["__pregel_task_id"] = task.id
         metadata = dict(self.config.get("metadata") or {})
+        if "thread_id" in configurable:
+            metadata.setdefault("thread_id", configurable["thread_id"])
+        if self.ns:  # as LangChain copies it in when the subgraph is invoked: the outermost
+            outer = (self.config.get("configurable") or {}).get("checkpoint_ns")
+            if outer:
+                metadata.setdefault("checkpoint_ns", outer)
         metadata.update(
             {
                 "langgraph_step": step,

@@ -18,8 +18,10 @@ from rewind.projections.modes import (
     CheckpointsMode,
     CustomMode,
     DebugMode,
+    MessagesMode,
     Projection,
     TasksMode,
+    ToolsMode,
     UpdatesMode,
     ValuesMode,
     _Fold,
@@ -35,7 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["iterate_sync", "stream_run"]
 
-SUPPORTED = ("values", "updates", "custom", "tasks", "checkpoints", "debug")
+SUPPORTED = ("values", "updates", "custom", "tasks", "checkpoints", "debug", "messages", "tools")
+_ORDER = ["messages", "tools", "updates", "values", "custom", "tasks", "checkpoints", "debug"]
+"""The order in which the modes' chunks of one event reach the caller (LangGraph's)."""
 
 
 def _modes(stream_mode: Any) -> tuple[list[str], str]:
@@ -46,6 +50,7 @@ def _modes(stream_mode: Any) -> tuple[list[str], str]:
         modes, shape = list(stream_mode), "list"
     else:
         modes, shape = list(stream_mode), "tuple"
+    modes = sorted(modes, key=_ORDER.index) if set(modes) <= set(_ORDER) else modes
     for mode in modes:
         if mode not in SUPPORTED:
             raise ValueError(
@@ -110,9 +115,19 @@ async def stream_run(
             "tasks": tasks,
             "checkpoints": saved,
             "debug": DebugMode(tasks, saved),
+            "tools": ToolsMode(),
+            "messages": MessagesMode(
+                fold,
+                thread_id=loop.thread_id,
+                metadata=dict((config or {}).get("metadata") or {}),
+                tags=(config or {}).get("tags"),
+            ),
         }
-        for mode in set(modes) | set(printed):
-            projections[mode] = made[mode]
+        if {"messages", "tools"} & (set(modes) | set(printed)):  # as LangGraph's handlers do
+            loop.log.stream_tokens = True
+        for mode in _ORDER:
+            if mode in modes or mode in printed:
+                projections[mode] = made[mode]
         loop.log.taps.append(tap)
         loop.log.resumes.append(resumed)
         if head is not None and resuming:
