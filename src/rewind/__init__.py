@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rewind.errors import RewindError
 from rewind.events import EventType, NewEvent, RunStatus, StoredEvent, run_ended, run_started
+from rewind.replay import areplay, replay
 from rewind.store import EventStore, StoreOptions, open_store
 
 __version__ = "0.1.0"
@@ -17,7 +18,9 @@ __all__ = [
     "StoreOptions",
     "StoredEvent",
     "__version__",
+    "areplay",
     "open_store",
+    "replay",
     "run_ended",
     "run_started",
 ]

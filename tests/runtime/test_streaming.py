@@ -79,5 +79,5 @@ def test_astream_matches_stream() -> None:
 
 def test_an_unsupported_mode_is_refused_with_a_clear_error() -> None:
     graph = build(rw_graph, rw_config, rw_memory)
-    with pytest.raises(ValueError, match="not supported yet"):
+    with pytest.raises(ValueError, match="unknown stream mode"):
         list(graph.stream({"log": []}, {"configurable": {"thread_id": "t"}}, stream_mode="bogus"))

@@ -258,12 +258,12 @@ class CheckpointsMode:
     ) -> None:
         self._fold = fold
         self._thread_id = thread_id
-        self._enabled = enabled
+        self.enabled = enabled
         self._parentless = parentless  # durability "exit": LangGraph streams no parent
         self._parents: dict[str, dict[str, Any]] = {}
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
-        if not self._enabled or event.type != EventType.CHECKPOINT:
+        if not self.enabled or event.type != EventType.CHECKPOINT:
             return []
         ns = namespace(event.ns)
         return [(ns, self.payload(event.payload, event.ns or "", self._fold.state(ns), {}))]

@@ -10,7 +10,7 @@ after a user's own reducer). Pure functions; no I/O.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from rewind.types import Command, Overwrite
 
 __all__ = [
     "CheckpointView",
+    "fold_thread",
     "apply_changes",
     "fold_checkpoints",
     "task_result_of",
@@ -225,3 +226,35 @@ def _copy(values: dict[str, Any]) -> dict[str, Any]:
         k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
         for k, v in values.items()
     }
+
+
+def fold_thread(
+    runs: Sequence[tuple[str, str | None]],
+    events_by_run: Mapping[str, Sequence[StoredEvent]],
+    *,
+    ns: str = "",
+) -> list[CheckpointView]:
+    """Every checkpoint of a thread at namespace ``ns``, in the order they were written.
+
+    Args:
+        runs: ``(run_id, origin_checkpoint_id)`` of the thread's runs, oldest first.
+        events_by_run: Each run's events in seq order.
+        ns: The (sub)graph namespace.
+    """
+    views: list[CheckpointView] = []
+    by_task: dict[str, CheckpointView] = {}
+    by_id: dict[str, CheckpointView] = {}
+    for run_id, origin_id in runs:
+        # A run starts from its origin checkpoint (a fork's may be far back); a subgraph
+        # namespace continues from its own newest checkpoint.
+        origin = by_id.get(origin_id or "") if not ns else None
+        base = origin or (views[-1] if views and ns else None)
+        views += fold_checkpoints(
+            events_by_run.get(run_id, []),
+            base=base.values if base else None,
+            base_barriers=base.barriers if base else None,
+            by_task=by_task,
+            ns=ns,
+        )
+        by_id.update((v.id, v) for v in views)
+    return views

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from rewind.errors import GraphInterrupt, InvalidUpdateError
 from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
-from rewind.projections.state import CheckpointView, fold_checkpoints
+from rewind.projections.state import CheckpointView, fold_thread
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import StorePerLoop, run_sync
@@ -150,6 +150,8 @@ class CompiledStateGraph:
                         "process": {"host": socket.gethostname(), "pid": os.getpid()},
                         "versions": _VERSIONS,
                         "graph_digest": self.digest,
+                        "channels": list(self.builder.channels),
+                        "durability": durability or "async",
                         "trace_context": _trace_context(),
                     },
                 )
@@ -264,6 +266,11 @@ class CompiledStateGraph:
             for task_id in head.interrupted_order:
                 if task_id not in head.results:
                     head.resumes[task_id] = list(ptask.resume)
+            loop.record(
+                NewEvent(
+                    type=EventType.RESUME, payload={"checkpoint_id": head.id, "subgraph": True}
+                )
+            )
             for hook in parent.log.resumes:
                 hook(ns, head)
             tasks, resuming = await self._first_tasks(loop, None, head)
@@ -445,9 +452,6 @@ class CompiledStateGraph:
     ) -> tuple[list[CheckpointView], list[RunRecord]]:
         """The thread's checkpoints at ``ns``, and its runs orphaned by a dead process; one
         read of the store."""
-        views: list[CheckpointView] = []
-        by_task: dict[str, CheckpointView] = {}
-        by_id: dict[str, CheckpointView] = {}
         by_run: dict[str, list[Any]] = {}
         records, thread_events = await store.thread_log(thread_id)
         for event in thread_events:
@@ -459,21 +463,8 @@ class CompiledStateGraph:
             and by_run.get(r.run_id)
             and is_orphan(r, by_run[r.run_id][0].payload)
         ]
-        for run in records:
-            # A run starts from its origin checkpoint (a fork's may be far back); a subgraph
-            # namespace continues from its own newest checkpoint.
-            origin = by_id.get(run.origin_checkpoint_id or "") if not ns else None
-            base = origin or (views[-1] if views and ns else None)
-            events = by_run.get(run.run_id, [])
-            views += fold_checkpoints(
-                events,
-                base=base.values if base else None,
-                base_barriers=base.barriers if base else None,
-                by_task=by_task,
-                ns=ns,
-            )
-            by_id.update((v.id, v) for v in views)
-        return views, orphans
+        runs = [(r.run_id, r.origin_checkpoint_id) for r in records]
+        return fold_thread(runs, by_run, ns=ns), orphans
 
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The state of a thread at its newest checkpoint (or ``checkpoint_id``)."""

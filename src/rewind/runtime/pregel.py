@@ -17,6 +17,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import CallbackManager
@@ -253,6 +254,9 @@ class RunLoop:
                 tap(event)
 
     def _stamped(self, events: Sequence[NewEvent]) -> list[NewEvent]:
+        if self.log.taps:  # streamed: the live event carries the time the log will store
+            now = datetime.now(UTC)
+            events = [e if e.ts else dataclasses.replace(e, ts=now) for e in events]
         if not self.ns:
             return list(events)
         return [e if e.ns else dataclasses.replace(e, ns=self.ns) for e in events]

@@ -1,0 +1,202 @@
+"""The stream of a run: every mode's projection, fed the run's events in order.
+
+One :class:`Projector` serves a live stream (fed by the runtime as events are appended) and a
+replay (fed from the store): the same events give the same chunks. It knows only what the log
+says: the run's ``run.started`` event describes the run (thread, config, checkpointer,
+durability, channel order), and a resumed checkpoint's state comes from folding the thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rewind.projections.modes import (
+    CheckpointsMode,
+    CustomMode,
+    DebugMode,
+    EventLike,
+    MessagesMode,
+    Projection,
+    TasksMode,
+    ToolsMode,
+    UpdatesMode,
+    ValuesMode,
+    _Fold,
+    _interrupt_dicts,
+    namespace,
+)
+from rewind.projections.state import CheckpointView
+
+__all__ = ["MODES", "Item", "Projector", "RunFacts", "parse_stream_mode", "shape_chunk"]
+
+MODES = ("values", "updates", "messages", "custom", "tasks", "checkpoints", "debug", "tools")
+"""The stream modes rewind projects."""
+
+_ORDER = ["messages", "tools", "updates", "values", "custom", "tasks", "checkpoints", "debug"]
+"""The order in which the modes' chunks of one event reach the caller (LangGraph's)."""
+
+Item = tuple[str, tuple[str, ...], Any]
+"""(mode, namespace, chunk)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunFacts:
+    """What a projection needs to know of a run, all of it in its ``run.started`` event."""
+
+    thread_id: str
+    """The thread."""
+    checkpointer: bool
+    """Whether the run was kept (``checkpoints`` is empty otherwise)."""
+    durability: str
+    """``sync``, ``async`` or ``exit``."""
+    key_order: list[str]
+    """The state's keys in schema order."""
+    metadata: Mapping[str, Any]
+    """The caller's config metadata."""
+    tags: list[str] | None
+    """The caller's config tags."""
+
+    @classmethod
+    def from_started(cls, payload: Mapping[str, Any]) -> RunFacts:
+        """The facts recorded in a ``run.started`` payload."""
+        config = payload.get("config") or {}
+        return cls(
+            thread_id=payload["thread_id"],
+            checkpointer=bool(payload.get("checkpointer", True)),
+            durability=payload.get("durability") or "async",
+            key_order=list(payload.get("channels") or []),
+            metadata=dict(config.get("metadata") or {}),
+            tags=config.get("tags"),
+        )
+
+
+def parse_stream_mode(stream_mode: Any) -> tuple[list[str], str]:
+    """The modes asked for, in emission order, and the shape: ``single``, ``list``, ``tuple``."""
+    if isinstance(stream_mode, str):
+        modes, shape = [stream_mode], "single"
+    elif isinstance(stream_mode, list):
+        modes, shape = list(stream_mode), "list"
+    else:
+        modes, shape = list(stream_mode), "tuple"
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"unknown stream mode {mode!r}; rewind streams {list(MODES)}")
+    return modes, shape
+
+
+def shape_chunk(
+    mode: str, ns: tuple[str, ...], chunk: Any, *, shape: str, subgraphs: bool, version: str
+) -> Any:
+    """A chunk as LangGraph hands it to the caller."""
+    if version == "v2":
+        part: dict[str, Any] = {"type": mode, "ns": ns, "data": chunk}
+        if mode == "values":
+            data = dict(chunk)
+            part["interrupts"] = tuple(data.pop("__interrupt__", ()))
+            part["data"] = data
+        return part
+    if shape == "list":
+        return (ns, mode, chunk) if subgraphs else (mode, chunk)
+    return (ns, chunk) if subgraphs else chunk
+
+
+class Projector:
+    """Feeds a run's events to the projections of the modes asked for."""
+
+    def __init__(
+        self, modes: list[str], facts: RunFacts, initial: Mapping[str, Any] | None = None
+    ) -> None:
+        order = facts.key_order
+        self.fold = _Fold(initial, order)
+        self._values = ValuesMode(initial=initial, key_order=order)
+        tasks = TasksMode(self.fold)
+        self._checkpoints = CheckpointsMode(
+            self.fold,
+            thread_id=facts.thread_id,
+            enabled=facts.checkpointer,
+            parentless=facts.durability == "exit",
+        )
+        made: dict[str, Projection] = {
+            "values": self._values,
+            "updates": UpdatesMode(),
+            "custom": CustomMode(),
+            "tasks": tasks,
+            "checkpoints": self._checkpoints,
+            "debug": DebugMode(tasks, self._checkpoints),
+            "tools": ToolsMode(),
+            "messages": MessagesMode(
+                self.fold, thread_id=facts.thread_id, metadata=facts.metadata, tags=facts.tags
+            ),
+        }
+        self.projections = {m: made[m] for m in _ORDER if m in modes}
+
+    @property
+    def wants_tokens(self) -> bool:
+        """Whether chat models must stream for these modes (as LangGraph's handlers make them)."""
+        return bool({"messages", "tools"} & set(self.projections))
+
+    def feed(self, event: EventLike) -> list[Item]:
+        """The items one event produces."""
+        self.fold.feed(event)
+        return [
+            (mode, ns, chunk)
+            for mode, projection in self.projections.items()
+            for ns, chunk in projection.feed(event)
+        ]
+
+    def resumed(self, ns: str, head: CheckpointView) -> list[Item]:
+        """What a (sub)graph resuming from ``head`` re-emits first: its state, its checkpoint."""
+        key = namespace(ns)
+        self.fold.values[key] = dict(head.values)
+        out: list[Item] = []
+        if "values" in self.projections:
+            out += [("values", k, c) for k, c in self._values.resumed(ns, head.values)]
+        if {"checkpoints", "debug"} & set(self.projections) and self._checkpoints.enabled:
+            chunk = self._checkpoints.payload(
+                _described(head), ns, self.fold.state(key), _left_by_tasks(head)
+            )
+            if "checkpoints" in self.projections:
+                out.append(("checkpoints", key, chunk))
+            if "debug" in self.projections:
+                out.append(
+                    (
+                        "debug",
+                        key,
+                        {
+                            "step": head.step,
+                            "timestamp": head.ts.isoformat(),
+                            "type": "checkpoint",
+                            "payload": chunk,
+                        },
+                    )
+                )
+        return out
+
+
+def _described(head: CheckpointView) -> dict[str, Any]:
+    return {
+        "id": head.id,
+        "parent_id": head.parent_id,
+        "step": head.step,
+        "source": head.source,
+        "next": head.next,
+        "metadata": head.metadata,
+    }
+
+
+def _left_by_tasks(head: CheckpointView) -> dict[str, dict[str, Any]]:
+    """What the tasks of a checkpoint being resumed left there: results, errors, interrupts."""
+    out: dict[str, dict[str, Any]] = {}
+    for task in head.next:
+        task_id = task["id"]
+        entry: dict[str, Any] = {}
+        if task_id in head.results:
+            entry["result"] = head.results[task_id]
+        if task_id in head.errors:
+            entry["error"] = head.errors[task_id]
+        else:
+            entry["interrupts"] = _interrupt_dicts(head.interrupts.get(task_id))
+        out[task_id] = entry
+    return out

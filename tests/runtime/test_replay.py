@@ -1,0 +1,123 @@
+"""A replay yields exactly what the live stream yielded, runs nothing, and needs no graph code."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rewind import open_store
+from rewind.checkpoint.sqlite import SqliteSaver
+from rewind.store.codec import encode
+from rewind.types import Command
+from tests.runtime import replay_graphs
+
+ALL = ["values", "updates", "messages", "custom", "tasks", "checkpoints", "debug", "tools"]
+SHAPES: list[dict[str, Any]] = [
+    {"stream_mode": ALL},
+    {"stream_mode": ALL, "subgraphs": True},
+    {"stream_mode": "messages"},
+    {"stream_mode": ["updates", "values"], "version": "v2", "subgraphs": True},
+    {"stream_mode": ("custom", "values")},
+]
+
+
+def _text(chunks: list[Any]) -> list[str]:
+    return [encode(c) for c in chunks]
+
+
+async def _runs(path: Path, thread: str) -> list[str]:
+    store = await open_store(path)
+    try:
+        return [r.run_id for r in await store.list_runs(thread_id=thread, oldest_first=True)]
+    finally:
+        await store.aclose()
+
+
+def _replayed(path: Path, run_id: str, **kwargs: Any) -> list[Any]:
+    async def go() -> list[Any]:
+        from rewind import areplay
+
+        store = await open_store(path)
+        try:
+            return [c async for c in areplay(store, run_id, **kwargs)]
+        finally:
+            await store.aclose()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("kwargs", SHAPES, ids=repr)
+def test_replay_equals_the_live_stream(tmp_path: Path, kwargs: dict[str, Any]) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        live = list(graph.stream({"messages": [("user", "hi")]}, config, **kwargs))
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    assert live, "the live stream yielded chunks"
+    assert _text(_replayed(path, run_id, **kwargs)) == _text(live)
+
+
+def test_replay_of_interrupted_and_resumed_runs(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    kwargs: dict[str, Any] = {"stream_mode": ALL, "subgraphs": True}
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build_interrupting(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        first = list(graph.stream({"log": []}, config, **kwargs))
+        second = list(graph.stream(Command(resume="42"), config, **kwargs))
+    runs = asyncio.run(_runs(path, "t"))
+    assert _text(_replayed(path, runs[0], **kwargs)) == _text(first)
+    assert _text(_replayed(path, runs[1], **kwargs)) == _text(second)
+
+
+def test_replay_from_a_checkpoint_is_the_suffix_from_there(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        graph.invoke({"messages": [("user", "hi")]}, config)
+        history = list(graph.get_state_history(config))
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    full = _text(_replayed(path, run_id, stream_mode=["values", "checkpoints"]))
+    middle = history[2].config["configurable"]["checkpoint_id"]
+    tail = _text(_replayed(path, run_id, stream_mode=["values", "checkpoints"], start=middle))
+    assert tail and full[-len(tail) :] == tail
+    assert json.loads(tail[0])["__rw__"] == "tuple"  # (mode, chunk), starting at that point
+    with pytest.raises(ValueError, match="no checkpoint"):
+        _replayed(path, run_id, start="not-a-checkpoint")
+
+
+def test_replay_needs_no_graph_code(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build(saver)
+        live = list(
+            graph.stream(
+                {"messages": [("user", "hi")]},
+                {"configurable": {"thread_id": "t"}},
+                stream_mode=ALL,
+            )
+        )
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    script = (
+        "import sys, json\n"
+        "from rewind import replay, open_store\n"
+        "from rewind.store.codec import encode\n"
+        "import asyncio\n"
+        f"store = asyncio.run(open_store({str(path)!r}))\n"
+        f"chunks = list(replay(store, {run_id!r}, stream_mode={ALL!r}))\n"
+        "assert 'tests.runtime.replay_graphs' not in sys.modules\n"
+        "print(json.dumps([encode(c) for c in chunks]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == _text(live)
