@@ -15,7 +15,14 @@ from typing import Any
 
 from rewind.events import EventType, StoredEvent
 from rewind.projections.state import fold_thread
-from rewind.projections.stream import Item, Projector, RunFacts, parse_stream_mode, shape_chunk
+from rewind.projections.stream import (
+    Item,
+    Projector,
+    RunFacts,
+    event_types,
+    parse_stream_mode,
+    shape_chunk,
+)
 from rewind.store import EventStore
 from rewind.types import Command
 
@@ -68,11 +75,18 @@ async def _items(
     store: EventStore, run_id: str, modes: list[str], start: str | int | None
 ) -> list[tuple[int, Item]]:
     run = await store.get_run(run_id)
-    records, thread_events = await store.thread_log(run.thread_id)
     by_run: dict[str, list[StoredEvent]] = {}
-    for event in thread_events:
-        by_run.setdefault(event.run_id, []).append(event)
-    runs = [(r.run_id, r.origin_checkpoint_id) for r in records]
+    runs: list[tuple[str, str | None]] = []
+    needed = event_types(modes)
+    if run.origin_run_id is not None or needed is None:
+        # The run starts from an earlier checkpoint, or a mode folds state: read the thread.
+        records, thread_events = await store.thread_log(run.thread_id)
+        for event in thread_events:
+            by_run.setdefault(event.run_id, []).append(event)
+        runs = [(r.run_id, r.origin_checkpoint_id) for r in records]
+    else:  # a fresh run, and modes that read few kinds of event: read only those
+        by_run[run_id] = await store.read(run_id, types=needed)
+        runs = [(run_id, None)]
     events = by_run[run_id]
     started = events[0].payload
     # The thread as it was when the run started: later runs (a resume) must not show through.

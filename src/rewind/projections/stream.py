@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rewind.events import EventType
 from rewind.projections.modes import (
     CheckpointsMode,
     CustomMode,
@@ -29,7 +30,15 @@ from rewind.projections.modes import (
 )
 from rewind.projections.state import CheckpointView
 
-__all__ = ["MODES", "Item", "Projector", "RunFacts", "parse_stream_mode", "shape_chunk"]
+__all__ = [
+    "MODES",
+    "Item",
+    "Projector",
+    "RunFacts",
+    "event_types",
+    "parse_stream_mode",
+    "shape_chunk",
+]
 
 MODES = ("values", "updates", "messages", "custom", "tasks", "checkpoints", "debug", "tools")
 """The stream modes rewind projects."""
@@ -39,6 +48,23 @@ _ORDER = ["messages", "tools", "updates", "values", "custom", "tasks", "checkpoi
 
 Item = tuple[str, tuple[str, ...], Any]
 """(mode, namespace, chunk)."""
+
+_READS: dict[str, frozenset[str]] = {
+    "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT}),
+    "custom": frozenset({EventType.CUSTOM}),
+    "values": frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.INTERRUPT}),
+}
+"""The event types a mode reads (modes not listed read every type)."""
+
+
+def event_types(modes: list[str]) -> frozenset[str] | None:
+    """The event types the projections of ``modes`` read; ``None`` for all of them."""
+    needed: set[str] = {EventType.RUN_STARTED, EventType.RESUME}
+    for mode in modes:
+        if mode not in _READS:
+            return None
+        needed |= _READS[mode]
+    return frozenset(needed)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -131,6 +157,8 @@ class Projector:
             ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}
+        # Only these read the shared fold; without them it need not be kept up to date.
+        self._folding = bool({"tasks", "checkpoints", "debug", "messages"} & set(modes))
 
     @property
     def wants_tokens(self) -> bool:
@@ -139,7 +167,8 @@ class Projector:
 
     def feed(self, event: EventLike) -> list[Item]:
         """The items one event produces."""
-        self.fold.feed(event)
+        if self._folding:
+            self.fold.feed(event)
         return [
             (mode, ns, chunk)
             for mode, projection in self.projections.items()

@@ -816,19 +816,21 @@ async def _read_joined(
 
 
 def _stored(row: Row[*tuple[Any, ...]], run_id: str, thread_id: str) -> StoredEvent:
+    # By index, in _EVENT_COLUMNS order: a row's attribute lookup costs more than the decode.
+    position, seq, type_, ts, step, ns, node, task_id, version, payload, hash_ = row[:11]
     return StoredEvent(
         run_id=run_id,
         thread_id=thread_id,
-        seq=row.seq,
-        position=row.position,
-        type=row.type,
-        payload=codec.decode(row.payload, row.codec),
-        ts=from_micros(row.ts),
-        step=row.step,
-        ns=row.ns,
-        node=row.node,
-        task_id=row.task_id,
-        hash=bytes(row.hash),
+        seq=seq,
+        position=position,
+        type=type_,
+        payload=codec.decode(payload, version),
+        ts=from_micros(ts),
+        step=step,
+        ns=ns,
+        node=node,
+        task_id=task_id,
+        hash=bytes(hash_),
     )
 
 

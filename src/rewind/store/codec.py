@@ -36,6 +36,7 @@ CODEC_VERSION = 1
 """Version of the encoding written by this code."""
 
 _TAG = "__rw__"
+_decode_text: Any = None  # json.JSONDecoder(object_hook=_hook).decode, set below
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
@@ -89,7 +90,7 @@ def decode(text: str | bytes, version: int = CODEC_VERSION) -> Any:
             f"payload encoding version {version} is not known to this rewind "
             f"(it reads version {CODEC_VERSION}); upgrade rewind"
         )
-    return json.loads(text, object_hook=_hook)
+    return _decode_text(text if isinstance(text, str) else text.decode())
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -295,6 +296,9 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "custom": _dec_custom,
     "exception": lambda d: _dec_class(d, lambda cls, args: cls(*args)),
 }
+
+
+_decode_text = json.JSONDecoder(object_hook=_hook).decode
 
 
 def _hashable(v: Any) -> Any:
