@@ -7,6 +7,9 @@
 2. On a run of about 10,000 events, the state at random checkpoints is rebuilt from the log,
    once folding every event from the run's start, and once from the nearest snapshot (written
    every 50 checkpoints). Goals: median at most 200 ms without snapshots, 20 ms with.
+3. The live overhead: ``stream`` with all seven modes, rewind against LangGraph on the same
+   graph (10 nodes in a line, each writing custom data), both with their ``InMemorySaver``, in
+   this process. Goal: time ratio rewind/LangGraph at most 1.0.
 
     python bench/replay.py [--events 100000] [--quick]
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import operator
 import random
 import statistics
@@ -129,6 +133,49 @@ async def state_with_snapshots(store: EventStore, run_id: str, seq: int) -> dict
     return views[-1].values
 
 
+def live_overhead(invokes: int) -> tuple[float, float]:
+    """Median seconds per fully streamed run: (rewind, LangGraph)."""
+    import langgraph.checkpoint.memory as lg_memory
+    import langgraph.config as lg_config
+    import langgraph.graph as lg_graph
+
+    import rewind.checkpoint.memory as rw_memory
+    import rewind.config as rw_config
+    import rewind.graph as rw_graph
+
+    def build(graph_mod: Any, config_mod: Any, memory_mod: Any) -> Any:
+        g = graph_mod.StateGraph(State)
+        names = [f"n{i}" for i in range(10)]
+        for name in names:
+
+            def node(state: State) -> dict[str, Any]:
+                config_mod.get_stream_writer()({"at": "node"})
+                return {"log": ["x"]}
+
+            g.add_node(name, node)
+        g.add_edge(graph_mod.START, names[0])
+        for a, b in itertools.pairwise(names):
+            g.add_edge(a, b)
+        return g.compile(checkpointer=memory_mod.InMemorySaver())
+
+    seven = ["values", "updates", "messages", "custom", "tasks", "checkpoints", "debug"]
+    timings: dict[str, list[float]] = {"rewind": [], "langgraph": []}
+    graphs = {
+        "rewind": build(rw_graph, rw_config, rw_memory),
+        "langgraph": build(lg_graph, lg_config, lg_memory),
+    }
+    for i in range(invokes + 5):
+        for name, graph in graphs.items():
+            start = time.perf_counter()
+            for _ in graph.stream(
+                {"log": []}, {"configurable": {"thread_id": f"{name}{i}"}}, stream_mode=seven
+            ):
+                pass
+            if i >= 5:  # warm-up
+                timings[name].append(time.perf_counter() - start)
+    return statistics.median(timings["rewind"]), statistics.median(timings["langgraph"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -152,6 +199,12 @@ def main() -> None:
     print(f"state at a random checkpoint of a {size:,}-event run (median of {len(plain)}):")
     print(f"  without snapshots: {statistics.median(plain) * 1000:8.2f} ms  (goal <= 200 ms)")
     print(f"  with snapshots:    {statistics.median(cached) * 1000:8.2f} ms  (goal <= 20 ms)")
+    ours, theirs = live_overhead(20 if args.quick else 100)
+    print("live stream, all seven modes, 10-node graph (median per run):")
+    print(
+        f"  rewind {ours * 1000:.2f} ms, LangGraph {theirs * 1000:.2f} ms; "
+        f"ratio rewind/LangGraph: {ours / theirs:.2f} (goal <= 1.0)"
+    )
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ REWIND_ONLY = {
     "StoreClosedError",
     "StoreError",
     "UnknownRunError",
+    "UnknownThreadError",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rewind.errors import RewindError
 from rewind.events import EventType, NewEvent, RunStatus, StoredEvent, run_ended, run_started
-from rewind.replay import areplay, replay
+from rewind.replay import areplay, areplay_thread, replay, replay_thread
 from rewind.store import EventStore, StoreOptions, open_store
 
 __version__ = "0.1.0"
@@ -19,8 +19,10 @@ __all__ = [
     "StoredEvent",
     "__version__",
     "areplay",
+    "areplay_thread",
     "open_store",
     "replay",
+    "replay_thread",
     "run_ended",
     "run_started",
 ]

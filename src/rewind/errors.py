@@ -85,6 +85,7 @@ __all__ = [
     "TaskNotFound",
     "UnknownInterruptError",
     "UnknownRunError",
+    "UnknownThreadError",
     "create_error_message",
     "is_invalid_resume",
 ]
@@ -159,6 +160,20 @@ class UnknownRunError(StoreError, KeyError):
         return (
             f"no run {self.run_id!r} in this store; list the runs with store.list_runs() "
             "(or `rewind runs`) and check the database path"
+        )
+
+
+class UnknownThreadError(StoreError, KeyError):
+    """No run of the store belongs to this thread."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(thread_id)
+
+    def __str__(self) -> str:
+        return (
+            f"no thread {self.thread_id!r} in this store; list the threads with "
+            "store.list_threads() and check the database path"
         )
 
 

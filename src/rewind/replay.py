@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from rewind.errors import UnknownThreadError
 from rewind.events import EventType, StoredEvent
 from rewind.projections.state import fold_thread
 from rewind.projections.stream import (
@@ -26,7 +27,7 @@ from rewind.projections.stream import (
 from rewind.store import EventStore
 from rewind.types import Command
 
-__all__ = ["areplay", "replay"]
+__all__ = ["areplay", "areplay_thread", "replay", "replay_thread"]
 
 
 async def areplay(
@@ -59,6 +60,30 @@ async def areplay(
             continue
         del position
         yield shape_chunk(mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version)
+
+
+async def areplay_thread(store: EventStore, thread_id: str, **kwargs: Any) -> AsyncIterator[Any]:
+    """Replay every run of a thread, oldest first, as :func:`areplay` replays one.
+
+    Raises:
+        UnknownThreadError: the store has no run on that thread.
+    """
+    runs = await store.list_runs(thread_id=thread_id, oldest_first=True)
+    if not runs:
+        raise UnknownThreadError(thread_id)
+    for run in runs:
+        async for chunk in areplay(store, run.run_id, **kwargs):
+            yield chunk
+
+
+def replay_thread(store: EventStore, thread_id: str, **kwargs: Any) -> Iterator[Any]:
+    """The sync twin of :func:`areplay_thread`."""
+    from rewind.runtime.loops import run_sync
+
+    async def collect() -> list[Any]:
+        return [chunk async for chunk in areplay_thread(store, thread_id, **kwargs)]
+
+    return iter(run_sync(collect()))
 
 
 def replay(store: EventStore, run_id: str, **kwargs: Any) -> Iterator[Any]:

@@ -121,3 +121,47 @@ def test_replay_needs_no_graph_code(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == _text(live)
+
+
+def test_a_thread_replays_run_after_run(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    kwargs: dict[str, Any] = {"stream_mode": ["updates", "values"], "subgraphs": True}
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build_interrupting(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        live = list(graph.stream({"log": []}, config, **kwargs))
+        live += list(graph.stream(Command(resume="42"), config, **kwargs))
+
+    async def go() -> list[Any]:
+        from rewind import areplay_thread
+
+        store = await open_store(path)
+        try:
+            return [c async for c in areplay_thread(store, "t", **kwargs)]
+        finally:
+            await store.aclose()
+
+    assert _text(asyncio.run(go())) == _text(live)
+
+
+def test_bad_replays_name_what_is_wrong(tmp_path: Path) -> None:
+    from rewind.errors import UnknownRunError, UnknownThreadError
+
+    async def go(**kwargs: Any) -> None:
+        from rewind import areplay, areplay_thread
+
+        store = await open_store(tmp_path / "runs.db")
+        try:
+            if "thread" in kwargs:
+                [c async for c in areplay_thread(store, kwargs.pop("thread"))]
+            else:
+                [c async for c in areplay(store, "no-such-run", **kwargs)]
+        finally:
+            await store.aclose()
+
+    with pytest.raises(UnknownRunError, match="no-such-run"):
+        asyncio.run(go())
+    with pytest.raises(UnknownThreadError, match="nowhere"):
+        asyncio.run(go(thread="nowhere"))
+    with pytest.raises(ValueError, match="'values', 'updates'"):
+        asyncio.run(go(stream_mode="bogus"))
