@@ -68,18 +68,8 @@ class Recorder(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._started[run_id] = time.monotonic()
-        self._emit(
-            EventType.CHAT_STARTED,
-            {
-                **self._ids(run_id, parent_run_id),
-                "serialized": _serialized(serialized),
-                "messages": messages,
-                "tags": tags or [],
-                "metadata": _plain(metadata or {}),
-                "invocation_params": _plain(kwargs.get("invocation_params") or {}),
-                "name": kwargs.get("name"),
-            },
+        self._model_started(
+            run_id, parent_run_id, serialized, tags, metadata, kwargs, messages=messages
         )
 
     def on_llm_start(
@@ -93,13 +83,28 @@ class Recorder(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        self._model_started(
+            run_id, parent_run_id, serialized, tags, metadata, kwargs, prompts=prompts
+        )
+
+    def _model_started(
+        self,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None,
+        serialized: dict[str, Any] | None,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+        **inputs: Any,
+    ) -> None:
+        """A chat model or LLM call began: its inputs (messages or prompts) and parameters."""
         self._started[run_id] = time.monotonic()
         self._emit(
             EventType.CHAT_STARTED,
             {
                 **self._ids(run_id, parent_run_id),
                 "serialized": _serialized(serialized),
-                "prompts": prompts,
+                **inputs,
                 "tags": tags or [],
                 "metadata": _plain(metadata or {}),
                 "invocation_params": _plain(kwargs.get("invocation_params") or {}),

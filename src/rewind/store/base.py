@@ -817,7 +817,30 @@ async def _read_joined(
 
 def _stored(row: Row[*tuple[Any, ...]], run_id: str, thread_id: str) -> StoredEvent:
     # By index, in _EVENT_COLUMNS order: a row's attribute lookup costs more than the decode.
-    position, seq, type_, ts, step, ns, node, task_id, version, payload, hash_ = row[:11]
+    return _event(run_id, thread_id, *row[:11])
+
+
+def _fresh_event(run_id: str, thread_id: str, row: tuple[Any, ...]) -> StoredEvent:
+    """An event just committed, from its row in ``events`` column order."""
+    position, _key, *rest = row
+    return _event(run_id, thread_id, position, *rest)
+
+
+def _event(
+    run_id: str,
+    thread_id: str,
+    position: int,
+    seq: int,
+    type_: str,
+    ts: int,
+    step: int | None,
+    ns: str | None,
+    node: str | None,
+    task_id: str | None,
+    version: int,
+    payload: str,
+    hash_: bytes,
+) -> StoredEvent:
     return StoredEvent(
         run_id=run_id,
         thread_id=thread_id,
@@ -831,24 +854,6 @@ def _stored(row: Row[*tuple[Any, ...]], run_id: str, thread_id: str) -> StoredEv
         node=node,
         task_id=task_id,
         hash=bytes(hash_),
-    )
-
-
-def _fresh_event(run_id: str, thread_id: str, row: tuple[Any, ...]) -> StoredEvent:
-    pos, _key, seq, type_, ts_us, step, ns, node, task_id, version, payload, hash_ = row
-    return StoredEvent(
-        run_id=run_id,
-        thread_id=thread_id,
-        seq=seq,
-        position=pos,
-        type=type_,
-        payload=codec.decode(payload, version),
-        ts=from_micros(ts_us),
-        step=step,
-        ns=ns,
-        node=node,
-        task_id=task_id,
-        hash=hash_,
     )
 
 
