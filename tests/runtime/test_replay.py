@@ -165,3 +165,31 @@ def test_bad_replays_name_what_is_wrong(tmp_path: Path) -> None:
         asyncio.run(go(thread="nowhere"))
     with pytest.raises(ValueError, match="'values', 'updates'"):
         asyncio.run(go(stream_mode="bogus"))
+
+
+def test_the_store_finds_the_run_of_a_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build_interrupting(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        graph.invoke({"log": []}, config)
+        graph.invoke(Command(resume="42"), config)
+        history = list(graph.get_state_history(config))
+
+    async def go() -> tuple[list[str], list[str]]:
+        store = await open_store(path)
+        try:
+            found = [
+                (await store.run_of_checkpoint(s.config["configurable"]["checkpoint_id"])).run_id
+                for s in history
+            ]
+            runs = [r.run_id for r in await store.list_runs(thread_id="t", oldest_first=True)]
+            with pytest.raises(KeyError, match="nope"):
+                await store.run_of_checkpoint("nope")
+            return found, runs
+        finally:
+            await store.aclose()
+
+    found, runs = asyncio.run(go())
+    assert set(found) == set(runs)  # every checkpoint leads back to the run that wrote it
+    assert found[0] == runs[-1] and found[-1] == runs[0]

@@ -432,6 +432,28 @@ class EventStore:
             events = await _read_joined(conn, after=0, limit=None, thread_id=thread_id)
         return records, events
 
+    async def run_of_checkpoint(self, checkpoint_id: str) -> RunRecord:
+        """The run that wrote a checkpoint.
+
+        Raises:
+            KeyError: no run of the store wrote that checkpoint.
+        """
+        await self._writer.drain()
+        pattern = f'%"id":"{checkpoint_id}"%'
+        query = (
+            select(runs.c.run_id, events.c.payload, events.c.codec)
+            .join(runs, runs.c.run_key == events.c.run_key)
+            .where(events.c.type == EventType.CHECKPOINT.value, events.c.payload.like(pattern))
+        )
+        async with self._txn() as conn:
+            for run_id, payload, version in await conn.execute(query):
+                if codec.decode(payload, version).get("id") == checkpoint_id:
+                    return _run_record(await self._run_row(conn, run_id))
+        raise KeyError(
+            f"no checkpoint {checkpoint_id!r} in this store; list a thread's "
+            "checkpoints with get_state_history(config)"
+        )
+
     async def read_thread(
         self, thread_id: str, *, after_position: int | None = None, limit: int | None = None
     ) -> list[StoredEvent]:
