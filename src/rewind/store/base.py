@@ -559,18 +559,7 @@ class EventStore:
         async with self._txn() as conn:
             run = await self._run_row(conn, run_id)
             result = await conn.execute(
-                select(
-                    events.c.seq,
-                    events.c.type,
-                    events.c.ts,
-                    events.c.step,
-                    events.c.ns,
-                    events.c.node,
-                    events.c.task_id,
-                    events.c.codec,
-                    events.c.payload,
-                    events.c.hash,
-                )
+                select(*_EVENT_COLUMNS[1:])  # all but the position: what the chain covers
                 .where(events.c.run_key == run.run_key)
                 .order_by(events.c.seq)
             )
