@@ -173,3 +173,28 @@ def test_every_durability_keeps_the_whole_history(saver: SqliteSaver, durability
     graph.invoke({"log": []}, config, durability=durability)
     steps = [s.metadata["step"] for s in graph.get_state_history(config)]
     assert steps == [3, 2, 1, 0, -1]
+
+
+def test_get_state_of_a_past_checkpoint_shows_it_as_written(saver: SqliteSaver) -> None:
+    import langgraph.checkpoint.memory as lg_memory
+    import langgraph.graph as lg_graph
+
+    def build(graph_mod: Any, checkpointer: Any) -> Any:
+        g = graph_mod.StateGraph(State)
+        g.add_node("a", lambda state: {"log": ["a"]})
+        g.add_node("b", lambda state: {"log": ["b"]})
+        g.add_edge(graph_mod.START, "a")
+        g.add_edge("a", "b")
+        g.add_edge("b", graph_mod.END)
+        return g.compile(checkpointer=checkpointer)
+
+    import rewind.graph as rw_graph
+
+    seen = []
+    for graph in (build(lg_graph, lg_memory.InMemorySaver()), build(rw_graph, saver)):
+        config = {"configurable": {"thread_id": "t"}}
+        graph.invoke({"log": []}, config)
+        old = list(graph.get_state_history(config))[2]  # step 0: "a" is next
+        state = graph.get_state(old.config)
+        seen.append((state.values, state.next, [t.result for t in state.tasks]))
+    assert seen[0] == seen[1] == ({"log": []}, ("a",), [{"log": ["a"]}])

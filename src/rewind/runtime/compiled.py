@@ -499,7 +499,11 @@ class CompiledStateGraph:
             )
         by_id = {v.id: v for v in views}
         self._validate_next(views[-1])
-        return self._snapshot(views[-1], thread_id, by_id, pending_writes=True, nested=nested)
+        # As LangGraph: the newest checkpoint shows its finished tasks' writes; an explicitly
+        # requested one shows the state as it was written.
+        return self._snapshot(
+            views[-1], thread_id, by_id, pending_writes=wanted is None, nested=nested
+        )
 
     def _validate_next(self, view: CheckpointView) -> None:
         """As LangGraph's get_state: a pydantic state that no longer validates raises, since
