@@ -1,6 +1,8 @@
-"""rewind's flight recorder in one file: record a run, watch it live, replay it, check it.
+"""rewind in one file: run a graph, watch its tokens live, replay it from the log, check it.
 
-python examples/quickstart.py [path/to/rewind.db]
+    python examples/quickstart.py [path/to/rewind.db]
+
+The chat model is LangChain's offline fake, so no key and no network are needed.
 """
 
 from __future__ import annotations
@@ -9,69 +11,70 @@ import asyncio
 import sys
 import uuid
 from pathlib import Path
+from typing import Annotated, Any, TypedDict
 
-from langchain_core.messages import AIMessageChunk, HumanMessage
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
 
-from rewind import EventType, NewEvent, RunStatus, open_store, run_ended, run_started
+from rewind import open_store, replay
+from rewind.checkpoint.sqlite import SqliteSaver
+from rewind.config import get_stream_writer
+from rewind.graph import END, START, StateGraph
+from rewind.graph.message import add_messages
 
 
-async def main(db: Path) -> None:
-    store = await open_store(db)
-    run_id, thread_id = str(uuid.uuid4()), "quickstart"
+class State(TypedDict, total=False):
+    messages: Annotated[list[Any], add_messages]
 
-    async def watch() -> None:  # a live client: sees every event as it is committed
-        async for event in store.subscribe(run_id=run_id):
-            if event.type == EventType.CHAT_TOKEN:
-                print(event.payload.content, end="", flush=True)
+
+def build(saver: SqliteSaver) -> Any:
+    model = GenericFakeChatModel(
+        messages=iter(
+            [AIMessage("Hello from the flight recorder: every token of this answer is in the log.")]
+        )
+    )
+
+    def agent(state: State) -> dict[str, Any]:
+        get_stream_writer()({"status": "thinking"})
+        return {"messages": [model.invoke(state["messages"])]}
+
+    g = StateGraph(State)
+    g.add_node("agent", agent)
+    g.add_edge(START, "agent")
+    g.add_edge("agent", END)
+    return g.compile(checkpointer=saver)
+
+
+def main(db: Path) -> None:
+    thread = f"quickstart-{uuid.uuid4().hex[:8]}"
+    config = {"configurable": {"thread_id": thread}}
+    with SqliteSaver.from_conn_string(str(db)) as saver:
+        graph = build(saver)
+        print("live (tokens as the model streams them):")
+        for mode, chunk in graph.stream(
+            {"messages": [("user", "hi")]}, config, stream_mode=["messages", "custom"]
+        ):
+            if mode == "messages" and isinstance(chunk[0], AIMessageChunk):
+                print(chunk[0].content, end="", flush=True)
         print()
+        history = list(graph.get_state_history(config))
 
-    seq = 0
-
-    async def record(*events: NewEvent) -> None:
-        nonlocal seq
-        await store.append(run_id, list(events), expected_seq=seq)
-        seq += len(events)
-
-    await record(
-        run_started(
-            thread_id=thread_id,
-            graph="quickstart",
-            extra={"input": {"messages": [HumanMessage("hello")]}},
-        )
+    store = asyncio.run(open_store(db))
+    try:
+        (run,) = asyncio.run(store.list_runs(thread_id=thread))
+        print(f"\nreplayed from the log in another mode (run {run.run_id}):")
+        for update in replay(store, run.run_id, stream_mode="updates"):
+            print(" ", update)
+        report = asyncio.run(store.verify_chain(run.run_id))
+        print(f"hash chain: {'intact' if report.ok else report.reason} ({report.checked} events)")
+        print(f"checkpoints on thread {thread!r}: {len(history)}")
+    finally:
+        asyncio.run(store.aclose())
+    print(
+        f"\nthe log is in {db.resolve()}; replay any run with rewind.replay(store, run_id, "
+        "stream_mode=...), or check it with `rewind --db PATH db verify`"
     )
-    watcher = asyncio.create_task(watch())
-    await record(NewEvent(type=EventType.TASK_STARTED, step=1, node="agent"))
-    for token in ["Hello", ",", " from", " the", " flight", " recorder", "."]:
-        await record(
-            NewEvent(
-                type=EventType.CHAT_TOKEN,
-                step=1,
-                node="agent",
-                payload=AIMessageChunk(content=token),
-            )
-        )
-        await asyncio.sleep(0.05)  # a model streaming
-    await record(
-        NewEvent(
-            type=EventType.TASK_ENDED,
-            step=1,
-            node="agent",
-            payload={"messages": [AIMessageChunk(content="Hello, ...")]},
-        )
-    )
-    await record(run_ended(RunStatus.SUCCESS))
-    await watcher
-    await store.flush()
-
-    print(f"\nrecorded run {run_id} in {db.resolve()}")
-    for event in await store.read(run_id):
-        print(f"  #{event.position:<4} seq {event.seq:<3} {event.type:<13} {event.node or ''}")
-    report = await store.verify_chain(run_id)
-    print(f"hash chain: {'intact' if report.ok else report.reason} ({report.checked} events)")
-    runs = await store.list_runs(thread_id=thread_id)
-    print(f"thread {thread_id!r} has {len(runs)} run(s); run this again to add one")
-    await store.aclose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "rewind.db")))
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "rewind.db"))
