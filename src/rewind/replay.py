@@ -10,6 +10,7 @@ model, and needs none of the graph's code.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -118,12 +119,13 @@ async def _items(
     before = runs[: [r for r, _ in runs].index(run_id)]
     root = {v.id: v for v in fold_thread(before, by_run)}
     head = root.get(run.origin_checkpoint_id or "")
-    projector = Projector(modes, RunFacts.from_started(started), head.values if head else None)
+    facts = dataclasses.replace(RunFacts.from_started(started), run_id=run_id)
+    projector = Projector(modes, facts, head.values if head else None)
     out: list[tuple[int, Item]] = []
     inputs = started.get("input")
     if head is not None and (inputs is None or isinstance(inputs, Command)):
         out += [(events[0].position, item) for item in projector.resumed("", head)]
-    for event in events[1:]:
+    for event in events:
         if event.type == EventType.RESUME and (event.payload or {}).get("subgraph"):
             ns = event.ns or ""
             so_far = {**by_run, run_id: [e for e in events if e.position < event.position]}

@@ -68,15 +68,26 @@ def rewind_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-# Every capture but events_v2 (astream_events, the next issue).
+# Every capture but events_v2 (astream_events, issue 5 in progress: these graphs match so far).
 SKIPPED = ("events_v2",)
+EVENTS_MATCHING = (
+    "g01_linear",
+    "g03_parallel",
+    "g04_loop_recursion",
+    "g05_send_map_reduce",
+    "g06_command",
+)
 
 
 def _cases() -> list[tuple[str, str]]:
     cases = []
     for graph in MATCHING:
         for file in sorted((REFERENCE / "outputs" / graph).glob("*.json")):
-            if file.name.split(".")[0] not in SKIPPED and ".astream" not in file.name:
+            stem = file.name.split(".")[0]
+            wanted = stem not in SKIPPED or (
+                file.name == "events_v2.json" and graph in EVENTS_MATCHING
+            )
+            if wanted and ".astream" not in file.name:
                 cases.append((graph, file.name))
     return cases
 

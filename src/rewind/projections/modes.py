@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ from rewind.types import Command
 
 __all__ = [
     "CheckpointsMode",
+    "EventsMode",
     "MessagesMode",
     "CustomMode",
     "DebugMode",
@@ -485,3 +487,189 @@ class ToolsMode:
                 )
             ]
         return []
+
+
+@dataclass(kw_only=True, slots=True)
+class _Run:
+    name: str
+    run_id: str
+    parents: list[str]
+    tags: list[str]
+    metadata: dict[str, Any]
+    input: Any
+
+
+class EventsMode:
+    """``events``: LangChain's ``astream_events`` v2 protocol, rebuilt from the log.
+
+    The graph run, each node run and routing function, chat models, tools and dispatched
+    custom events, each with its run id, its ancestors' run ids, tags and metadata. (The root
+    graph only so far: a subgraph's runs are not shown yet.)
+    """
+
+    def __init__(
+        self,
+        fold: _Fold,
+        *,
+        run_id: str,
+        graph: str,
+        thread_id: str,
+        metadata: Mapping[str, Any],
+        tags: list[str] | None,
+    ) -> None:
+        self._fold = fold
+        self._root = _Run(
+            name=graph,
+            run_id=run_id,
+            parents=[],
+            tags=list(tags or []),
+            metadata={"thread_id": thread_id, "ls_integration": "langgraph", **metadata},
+            input=None,
+        )
+        self._nodes: dict[str, _Run] = {}
+        self._calls: dict[str, _Run] = {}
+
+    @staticmethod
+    def _event(kind: str, run: _Run, data: Any) -> dict[str, Any]:
+        return {
+            "event": kind,
+            "name": run.name,
+            "run_id": run.run_id,
+            "parent_ids": list(run.parents),
+            "tags": list(run.tags),
+            "metadata": dict(run.metadata),
+            "data": data,
+        }
+
+    def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        if event.ns:
+            return []
+        return [((), e) for e in self._events(event, event.payload or {})]
+
+    def _events(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        root = self._root
+        if event.type == EventType.RUN_STARTED:
+            return [self._event("on_chain_start", root, {"input": payload.get("input")})]
+        if event.type == EventType.RUN_ENDED:
+            if payload.get("status") != "success":
+                return []
+            return [self._event("on_chain_end", root, {"output": self._fold.state(())})]
+        if event.type == EventType.TASK_STARTED and event.node not in (None, "__start__"):
+            return [self._node_started(event, payload)]
+        node = self._nodes.get(event.task_id or "")
+        if node is None:
+            return []
+        if event.type == EventType.ROUTE:
+            route = _Run(
+                name=payload["name"],
+                run_id=payload["run_id"],
+                parents=[root.run_id, node.run_id],
+                tags=["seq:step:3"],
+                metadata=node.metadata,
+                input=payload.get("input"),
+            )
+            return [
+                self._event("on_chain_start", route, {"input": route.input}),
+                self._event(
+                    "on_chain_end", route, {"output": payload.get("output"), "input": route.input}
+                ),
+            ]
+        if event.type == EventType.TASK_ENDED:
+            return self._node_ended(event, payload, node)
+        if event.type in (EventType.CHAT_STARTED, EventType.TOOL_STARTED):
+            return [self._call_started(event, payload, node)]
+        if event.type in (EventType.CHAT_TOKEN, EventType.CHAT_ENDED, EventType.TOOL_ENDED):
+            return self._call_went_on(event, payload)
+        if event.type == EventType.CUSTOM_EVENT:
+            custom = _Run(
+                name=payload["name"],
+                run_id=payload["run_id"],
+                parents=[root.run_id, node.run_id],
+                tags=list(payload.get("tags") or []),
+                metadata=node.metadata,
+                input=None,
+            )
+            return [self._event("on_custom_event", custom, payload.get("data"))]
+        return []
+
+    def _node_started(self, event: EventLike, payload: Mapping[str, Any]) -> dict[str, Any]:
+        step = getattr(event, "step", None)
+        node = _Run(
+            name=str(event.node),
+            run_id=payload.get("run_id") or "",
+            parents=[self._root.run_id],
+            tags=[f"graph:step:{step}", *self._root.tags],
+            metadata={
+                **self._root.metadata,
+                "langgraph_step": step,
+                "langgraph_node": event.node,
+                "langgraph_triggers": tuple(payload.get("triggers") or ()),
+                "langgraph_path": tuple(payload.get("path") or ()),
+                "langgraph_checkpoint_ns": f"{event.node}:{event.task_id}",
+            },
+            input=payload["input"] if "input" in payload else self._fold.state(()),
+        )
+        self._nodes[event.task_id or ""] = node
+        return self._event("on_chain_start", node, {"input": node.input})
+
+    def _node_ended(
+        self, event: EventLike, payload: Mapping[str, Any], node: _Run
+    ) -> list[dict[str, Any]]:
+        del self._nodes[event.task_id or ""]
+        update = payload.get("update")
+        chunk = update.update if isinstance(update, Command) else update
+        return [
+            self._event("on_chain_stream", node, {"chunk": update}),
+            self._event("on_chain_end", node, {"output": update, "input": node.input}),
+            self._event(
+                "on_chain_stream",
+                self._root,
+                {"chunk": {node.name: None if chunk == {} else chunk}},
+            ),
+        ]
+
+    def _call_started(
+        self, event: EventLike, payload: Mapping[str, Any], node: _Run
+    ) -> dict[str, Any]:
+        chat = event.type == EventType.CHAT_STARTED
+        serialized = payload.get("serialized") or {}
+        data: Any
+        if chat:
+            data = (
+                {"messages": payload["messages"]}
+                if "messages" in payload
+                else {"prompts": payload.get("prompts")}
+            )
+        else:
+            data = payload.get("input")
+        call = _Run(
+            name=payload.get("name") or serialized.get("name") or "run",
+            run_id=payload.get("run_id", ""),
+            parents=[self._root.run_id, node.run_id],
+            tags=list(payload.get("tags") or []),
+            metadata=dict(payload.get("metadata") or {}),
+            input=data,
+        )
+        self._calls[call.run_id] = call
+        kind = "on_chat_model_start" if chat else "on_tool_start"
+        return self._event(kind, call, {"input": data})
+
+    def _call_went_on(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        run_id = payload.get("run_id", "")
+        call = self._calls.get(run_id)
+        if call is None:
+            return []
+        if event.type == EventType.CHAT_TOKEN:
+            return [self._event("on_chat_model_stream", call, {"chunk": payload.get("chunk")})]
+        del self._calls[run_id]
+        if "error" in payload:
+            return []
+        if event.type == EventType.TOOL_ENDED:
+            return [
+                self._event(
+                    "on_tool_end", call, {"output": payload.get("output"), "input": call.input}
+                )
+            ]
+        generations = payload.get("generations") or []
+        output = generations[0][0] if generations and generations[0] else None
+        return [self._event("on_chat_model_end", call, {"output": output, "input": call.input})]

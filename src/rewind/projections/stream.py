@@ -18,6 +18,7 @@ from rewind.projections.modes import (
     CustomMode,
     DebugMode,
     EventLike,
+    EventsMode,
     MessagesMode,
     Projection,
     TasksMode,
@@ -40,10 +41,30 @@ __all__ = [
     "shape_chunk",
 ]
 
-MODES = ("values", "updates", "messages", "custom", "tasks", "checkpoints", "debug", "tools")
+MODES = (
+    "values",
+    "updates",
+    "messages",
+    "custom",
+    "tasks",
+    "checkpoints",
+    "debug",
+    "tools",
+    "events",
+)
 """The stream modes rewind projects."""
 
-_ORDER = ["messages", "tools", "updates", "values", "custom", "tasks", "checkpoints", "debug"]
+_ORDER = [
+    "events",
+    "messages",
+    "tools",
+    "updates",
+    "values",
+    "custom",
+    "tasks",
+    "checkpoints",
+    "debug",
+]
 """The order in which the modes' chunks of one event reach the caller (LangGraph's)."""
 
 Item = tuple[str, tuple[str, ...], Any]
@@ -83,18 +104,23 @@ class RunFacts:
     """The caller's config metadata."""
     tags: list[str] | None
     """The caller's config tags."""
+    run_id: str = ""
+    """The run (the graph run's id in the ``events`` mode)."""
+    graph: str = "LangGraph"
+    """The graph's name."""
 
     @classmethod
     def from_started(cls, payload: Mapping[str, Any]) -> RunFacts:
         """The facts recorded in a ``run.started`` payload."""
         config = payload.get("config") or {}
         return cls(
-            thread_id=payload["thread_id"],
+            thread_id=(config.get("configurable") or {}).get("thread_id") or payload["thread_id"],
             checkpointer=bool(payload.get("checkpointer", True)),
             durability=payload.get("durability") or "async",
             key_order=list(payload.get("channels") or []),
             metadata=dict(config.get("metadata") or {}),
             tags=config.get("tags"),
+            graph=payload.get("graph") or "LangGraph",
         )
 
 
@@ -155,10 +181,18 @@ class Projector:
             "messages": MessagesMode(
                 self.fold, thread_id=facts.thread_id, metadata=facts.metadata, tags=facts.tags
             ),
+            "events": EventsMode(
+                self.fold,
+                run_id=facts.run_id,
+                graph=facts.graph,
+                thread_id=facts.thread_id,
+                metadata=facts.metadata,
+                tags=facts.tags,
+            ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}
         # Only these read the shared fold; without them it need not be kept up to date.
-        self._folding = bool({"tasks", "checkpoints", "debug", "messages"} & set(modes))
+        self._folding = bool({"tasks", "checkpoints", "debug", "messages", "events"} & set(modes))
 
     @property
     def wants_tokens(self) -> bool:

@@ -137,6 +137,8 @@ class CompiledStateGraph:
                 loop.interrupt_after = _names(interrupt_after, self.builder.nodes)
             if thread_id is not None and orphans:
                 await close_orphans(store, thread_id, orphans)
+            if _watch is not None:  # a stream: its projections see every event from here
+                _watch(loop, head, input is None or isinstance(input, Command))
             await loop.emit(
                 run_started(
                     thread_id=thread_id or loop.run_id,
@@ -157,8 +159,6 @@ class CompiledStateGraph:
                 )
             )
             try:
-                if _watch is not None:
-                    _watch(loop, head, input is None or isinstance(input, Command))
                 tasks, resuming = await self._first_tasks(loop, input, head)
                 await loop.run(tasks, resuming=resuming)
             except Interrupted as stop:
@@ -233,6 +233,39 @@ class CompiledStateGraph:
             **kwargs,
         ):
             yield item
+
+    async def astream_events(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        version: str = "v2",
+        include_names: Sequence[str] | None = None,
+        include_types: Sequence[str] | None = None,
+        include_tags: Sequence[str] | None = None,
+        exclude_names: Sequence[str] | None = None,
+        exclude_types: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """LangChain's ``astream_events`` (v2): the run's events as they happen, from the log.
+
+        The filters keep events whose name, run type (``chain``, ``chat_model``, ``tool``...)
+        or tags are included, and none excluded, as LangChain's do.
+        """
+        if version != "v2":
+            raise ValueError(f"rewind streams events in version 'v2' only, not {version!r}")
+        async for event in self.astream(input, config, stream_mode="events", **kwargs):
+            if _event_wanted(
+                event,
+                include_names,
+                include_types,
+                include_tags,
+                exclude_names,
+                exclude_types,
+                exclude_tags,
+            ):
+                yield event
 
     async def _anested(
         self, current: tuple[RunLoop, Task], input: Any, config: dict[str, Any]
@@ -736,3 +769,31 @@ def _digest(builder: StateGraph[Any], before: list[str], after: list[str]) -> st
     }
     text = json.dumps(shape, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _event_wanted(
+    event: dict[str, Any],
+    include_names: Sequence[str] | None,
+    include_types: Sequence[str] | None,
+    include_tags: Sequence[str] | None,
+    exclude_names: Sequence[str] | None,
+    exclude_types: Sequence[str] | None,
+    exclude_tags: Sequence[str] | None,
+) -> bool:
+    """LangChain's event filter: included by any include rule (or none given), excluded by
+    any exclude rule."""
+    kind = event["event"].split("_")[1] if event["event"].count("_") >= 2 else ""
+    if event["event"].startswith("on_chat_model"):
+        kind = "chat_model"
+    tags = set(event.get("tags") or [])
+    included = not (include_names or include_types or include_tags) or (
+        event["name"] in (include_names or ())
+        or kind in (include_types or ())
+        or bool(tags & set(include_tags or ()))
+    )
+    excluded = (
+        event["name"] in (exclude_names or ())
+        or kind in (exclude_types or ())
+        or bool(tags & set(exclude_tags or ()))
+    )
+    return included and not excluded

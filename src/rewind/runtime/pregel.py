@@ -100,6 +100,8 @@ class Task:
     """Its writes, when an earlier attempt from the same checkpoint completed it."""
     subgraph: bool = False
     """Whether its node is a compiled graph (a subgraph)."""
+    run_id: str = ""
+    """The LangChain callback run id of this attempt's node run."""
 
     def describe(self) -> dict[str, Any]:
         """How a checkpoint records it."""
@@ -372,6 +374,8 @@ class RunLoop:
             }
             if task.arg is not MISSING:
                 payload["input"] = task.arg
+            task.run_id = str(uuid.uuid4())
+            payload["run_id"] = task.run_id
             await self.emit(
                 NewEvent(
                     type=EventType.TASK_STARTED,
@@ -583,11 +587,12 @@ class RunLoop:
             if isinstance(inherited, Recorder):
                 manager.remove_handler(inherited)
         manager.add_handler(recorder, inherit=True)
-        run_manager = manager.on_chain_start(None, node_input, name=task.name, run_id=uuid.uuid4())
+        run_id = uuid.UUID(task.run_id) if task.run_id else uuid.uuid4()
+        run_manager = manager.on_chain_start(None, node_input, name=task.name, run_id=run_id)
         child = dict(
             patch_config(
                 cast(RunnableConfig, config),
-                callbacks=run_manager.get_child(tag=f"graph:step:{step}"),
+                callbacks=run_manager.get_child(tag="seq:step:1"),  # as a node's function
             )
         )
         for key in ("recursion_limit", "run_name"):  # LangChain's defaults, not the caller's
@@ -722,6 +727,23 @@ class RunLoop:
         result = branch.path(state, **kwargs)
         if inspect.isawaitable(result):
             result = await result
+        current = _CURRENT.get()
+        if current is not None and current[0] is self:  # a node's routing decision, recorded
+            task = current[1]
+            self.record(
+                NewEvent(
+                    type=EventType.ROUTE,
+                    step=self.step + 1,
+                    node=task.name,
+                    task_id=task.id,
+                    payload={
+                        "name": branch.name,
+                        "run_id": str(uuid.uuid4()),
+                        "input": state,
+                        "output": result,
+                    },
+                )
+            )
         answers = result if isinstance(result, list | tuple) else [result]
         out: list[str | Send] = []
         for answer in answers:

@@ -45,12 +45,14 @@ async def stream_run(
 
     def watch(loop: RunLoop, head: CheckpointView | None, resuming: bool) -> None:
         facts = RunFacts(
-            thread_id=loop.thread_id,
+            thread_id=((config or {}).get("configurable") or {}).get("thread_id") or loop.thread_id,
             checkpointer=graph.checkpointer is not None,
             durability=loop.log.durability,
             key_order=list(graph.builder.channels),
             metadata=dict((config or {}).get("metadata") or {}),
             tags=(config or {}).get("tags"),
+            run_id=loop.run_id,
+            graph=graph.name,
         )
         projector = Projector([*modes, *printed], facts, head.values if head else None)
         projectors.append(projector)
