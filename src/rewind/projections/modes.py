@@ -586,7 +586,7 @@ class EventsMode:
                 run_id=payload["run_id"],
                 parents=[root.run_id, node.run_id],
                 tags=list(payload.get("tags") or []),
-                metadata=node.metadata,
+                metadata=dict(payload.get("metadata") or node.metadata),
                 input=None,
             )
             return [self._event("on_custom_event", custom, payload.get("data"))]

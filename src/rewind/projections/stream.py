@@ -197,7 +197,7 @@ class Projector:
     @property
     def wants_tokens(self) -> bool:
         """Whether chat models must stream for these modes (as LangGraph's handlers make them)."""
-        return bool({"messages", "tools"} & set(self.projections))
+        return bool({"messages", "tools", "events"} & set(self.projections))
 
     def feed(self, event: EventLike) -> list[Item]:
         """The items one event produces."""

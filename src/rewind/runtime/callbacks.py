@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
@@ -205,6 +206,10 @@ class Recorder(BaseCallbackHandler):
         parent_run_id: uuid.UUID | None = None,
         **kwargs: Any,
     ) -> None:
+        if isinstance(output, BaseMessage) and output.id is None:
+            # The id add_messages would give it later, given now: the log, the live stream and
+            # the state then all show the same message (no race with a reader of the stream).
+            output.id = str(uuid.uuid4())
         self._emit(EventType.TOOL_ENDED, {**self._ids(run_id, parent_run_id), "output": output})
 
     def on_tool_error(
@@ -235,7 +240,13 @@ class Recorder(BaseCallbackHandler):
     ) -> None:
         self._emit(
             EventType.CUSTOM_EVENT,
-            {"name": name, "data": data, "run_id": str(run_id), "tags": tags or []},
+            {
+                "name": name,
+                "data": data,
+                "run_id": str(run_id),
+                "tags": tags or [],
+                "metadata": _plain(metadata or {}),
+            },
         )
 
 
