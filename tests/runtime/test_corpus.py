@@ -76,6 +76,7 @@ EVENTS_MATCHING = (
     "g04_loop_recursion",
     "g05_send_map_reduce",
     "g06_command",
+    "g09_custom_writer",
     "g12_combined_modes",
 )
 

@@ -584,7 +584,7 @@ class EventsMode:
             custom = _Run(
                 name=payload["name"],
                 run_id=payload["run_id"],
-                parents=[root.run_id, node.run_id],
+                parents=[root.run_id],  # dispatched from the node's own run
                 tags=list(payload.get("tags") or []),
                 metadata=dict(payload.get("metadata") or node.metadata),
                 input=None,

@@ -581,7 +581,9 @@ class RunLoop:
         manager = CallbackManager.configure(
             inheritable_callbacks=config.get("callbacks"),
             inheritable_tags=config.get("tags"),
-            inheritable_metadata=config.get("metadata"),
+            # As under LangGraph's graph run: calls made in a node see ls_integration "langgraph"
+            # (a chat model replaces it with its own).
+            inheritable_metadata={"ls_integration": "langgraph", **(config.get("metadata") or {})},
         )
         for inherited in [*manager.handlers]:  # a subgraph's task: the parent's recorder goes
             if isinstance(inherited, Recorder):
