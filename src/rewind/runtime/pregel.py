@@ -273,9 +273,7 @@ class RunLoop:
         loop = asyncio.get_running_loop()
 
         def write(chunk: Any) -> None:
-            event = NewEvent(
-                type=EventType.CUSTOM, step=step, node=task.name, task_id=task.id, payload=chunk
-            )
+            event = _task_event(EventType.CUSTOM, task, step, chunk)
             try:
                 running = asyncio.get_running_loop()
             except RuntimeError:
@@ -376,15 +374,7 @@ class RunLoop:
                 payload["input"] = task.arg
             task.run_id = str(uuid.uuid4())
             payload["run_id"] = task.run_id
-            await self.emit(
-                NewEvent(
-                    type=EventType.TASK_STARTED,
-                    step=step,
-                    node=task.name,
-                    task_id=task.id,
-                    payload=payload,
-                )
-            )
+            await self.emit(_task_event(EventType.TASK_STARTED, task, step, payload))
         raised: list[Interrupt[Any]] = []
         outcomes = await asyncio.gather(
             *(self._run_task(task, step, raised) for task in tasks), return_exceptions=True
@@ -413,12 +403,8 @@ class RunLoop:
             outcome = _Outcome(task=task, update=task.cached, writes=cached)
             outcome.goto = await self._route(task.name, cached)
             self.record(
-                NewEvent(
-                    type=EventType.TASK_ENDED,
-                    step=step,
-                    node=task.name,
-                    task_id=task.id,
-                    payload={"update": task.cached, "cached": True},
+                _task_event(
+                    EventType.TASK_ENDED, task, step, {"update": task.cached, "cached": True}
                 )
             )
             return outcome
@@ -427,25 +413,13 @@ class RunLoop:
         except GraphInterrupt as exc:
             interrupts = list(exc.args[0]) if exc.args else []
             raised.extend(interrupts)
-            self.record(
-                NewEvent(
-                    type=EventType.INTERRUPT,
-                    step=step,
-                    node=task.name,
-                    task_id=task.id,
-                    payload={"interrupts": interrupts},
-                )
-            )
+            self.record(_task_event(EventType.INTERRUPT, task, step, {"interrupts": interrupts}))
             raise
         ended: dict[str, Any] = {"update": outcome.update}
         writes = _writes_dict(outcome.writes)
         if not (isinstance(outcome.update, dict) and writes == outcome.update):
             ended["writes"] = writes
-        await self.emit(
-            NewEvent(
-                type=EventType.TASK_ENDED, step=step, node=task.name, task_id=task.id, payload=ended
-            )
-        )
+        await self.emit(_task_event(EventType.TASK_ENDED, task, step, ended))
         return outcome
 
     async def _attempts(self, task: Task, step: int) -> _Outcome:
@@ -463,12 +437,11 @@ class RunLoop:
                 policy = next((p for p in policies if _retries_on(p, exc)), None)
                 retrying = policy is not None and attempt < policy.max_attempts
                 self.record(
-                    NewEvent(
-                        type=EventType.TASK_FAILED,
-                        step=step,
-                        node=task.name,
-                        task_id=task.id,
-                        payload={
+                    _task_event(
+                        EventType.TASK_FAILED,
+                        task,
+                        step,
+                        {
                             "type": type(exc).__name__,
                             "message": str(exc),
                             "repr": repr(exc),
@@ -486,7 +459,7 @@ class RunLoop:
 
     async def _execute(self, task: Task, step: int) -> _Outcome:
         if task.name == START:
-            update = self._input_for_start(task.arg)
+            update = task.arg
             if isinstance(update, Mapping) and self._input_keys is not None:
                 update = {k: v for k, v in update.items() if k in self._input_keys}
             outcome = _Outcome(task=task, update=update, writes=self._map_update(update, START))
@@ -652,9 +625,6 @@ class RunLoop:
         schema = spec.input_schema or self.graph.builder.schemas.state
         return _coerce(schema, state, self.graph.builder.schemas.state)
 
-    def _input_for_start(self, value: Any) -> Any:
-        return value
-
     def _map_update(self, update: Any, node: str) -> list[tuple[str, Any]]:
         if update is None:
             return []
@@ -732,20 +702,13 @@ class RunLoop:
         current = _CURRENT.get()
         if current is not None and current[0] is self:  # a node's routing decision, recorded
             task = current[1]
-            self.record(
-                NewEvent(
-                    type=EventType.ROUTE,
-                    step=self.step + 1,
-                    node=task.name,
-                    task_id=task.id,
-                    payload={
-                        "name": branch.name,
-                        "run_id": str(uuid.uuid4()),
-                        "input": state,
-                        "output": result,
-                    },
-                )
-            )
+            decision = {
+                "name": branch.name,
+                "run_id": str(uuid.uuid4()),
+                "input": state,
+                "output": result,
+            }
+            self.record(_task_event(EventType.ROUTE, task, self.step + 1, decision))
         answers = result if isinstance(result, list | tuple) else [result]
         out: list[str | Send] = []
         for answer in answers:
@@ -872,6 +835,11 @@ def _retry_interval(policy: RetryPolicy, attempt: int) -> float:
         policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1)
     )
     return interval + random.uniform(0, 1) if policy.jitter else interval
+
+
+def _task_event(kind: str, task: Task, step: int, payload: Any) -> NewEvent:
+    """An event about one task of a step."""
+    return NewEvent(type=kind, step=step, node=task.name, task_id=task.id, payload=payload)
 
 
 def _interrupter(task: Task, ns: str) -> Callable[..., Any]:
