@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -528,6 +529,10 @@ class EventsMode:
         )
         self._nodes: dict[str, _Run] = {}
         self._calls: dict[str, _Run] = {}
+        # Per task: message ids rewind gave at the task's tool ends (its events show none).
+        self._given: dict[str, set[str]] = {}
+        # The graph's own ``on_chain_stream`` chunks are its ``updates``.
+        self._updates = UpdatesMode()
 
     @staticmethod
     def _event(kind: str, run: _Run, data: Any) -> dict[str, Any]:
@@ -551,9 +556,13 @@ class EventsMode:
         if event.type == EventType.RUN_STARTED:
             return [self._event("on_chain_start", root, {"input": payload.get("input")})]
         if event.type == EventType.RUN_ENDED:
-            if payload.get("status") != "success":
+            if payload.get("status") not in ("success", "interrupted"):
                 return []
             return [self._event("on_chain_end", root, {"output": self._fold.state(())})]
+        if event.type == EventType.INTERRUPT:
+            # An interrupted node never ends: its run is left open, as LangGraph leaves it.
+            self._nodes.pop(event.task_id or "", None)
+            return self._graph_streamed(event)
         if event.type == EventType.TASK_STARTED and event.node not in (None, "__start__"):
             return [self._node_started(event, payload)]
         node = self._nodes.get(event.task_id or "")
@@ -618,14 +627,18 @@ class EventsMode:
         del self._nodes[event.task_id or ""]
         update = payload.get("update")
         chunk = update.update if isinstance(update, Command) else update
+        given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
+        returned = _without_ids(update, given) if given else update
         return [
-            self._event("on_chain_stream", node, {"chunk": update}),
-            self._event("on_chain_end", node, {"output": update, "input": node.input}),
-            self._event(
-                "on_chain_stream",
-                self._root,
-                {"chunk": {node.name: None if chunk == {} else chunk}},
-            ),
+            self._event("on_chain_stream", node, {"chunk": returned}),
+            self._event("on_chain_end", node, {"output": returned, "input": node.input}),
+            *self._graph_streamed(event),
+        ]
+
+    def _graph_streamed(self, event: EventLike) -> list[dict[str, Any]]:
+        return [
+            self._event("on_chain_stream", self._root, {"chunk": chunk})
+            for _, chunk in self._updates.feed(event)
         ]
 
     def _call_started(
@@ -665,11 +678,24 @@ class EventsMode:
         if "error" in payload:
             return []
         if event.type == EventType.TOOL_ENDED:
-            return [
-                self._event(
-                    "on_tool_end", call, {"output": payload.get("output"), "input": call.input}
-                )
-            ]
+            output = payload.get("output")
+            if payload.get("id_given") and isinstance(output, BaseMessage) and output.id:
+                self._given.setdefault(event.task_id or "", set()).add(output.id)
+                output = output.model_copy(update={"id": None})
+            return [self._event("on_tool_end", call, {"output": output, "input": call.input})]
         generations = payload.get("generations") or []
         output = generations[0][0] if generations and generations[0] else None
         return [self._event("on_chat_model_end", call, {"output": output, "input": call.input})]
+
+
+def _without_ids(value: Any, ids: set[str]) -> Any:
+    """``value`` with the messages whose id is in ``ids`` copied without it (the rest shared)."""
+    if isinstance(value, BaseMessage):
+        return value.model_copy(update={"id": None}) if value.id in ids else value
+    if isinstance(value, Command):
+        return dataclasses.replace(value, update=_without_ids(value.update, ids))
+    if isinstance(value, dict):
+        return {k: _without_ids(v, ids) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_ids(v, ids) for v in value)
+    return value

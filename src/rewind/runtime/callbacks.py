@@ -206,11 +206,14 @@ class Recorder(BaseCallbackHandler):
         parent_run_id: uuid.UUID | None = None,
         **kwargs: Any,
     ) -> None:
+        payload = {**self._ids(run_id, parent_run_id), "output": output}
         if isinstance(output, BaseMessage) and output.id is None:
             # The id add_messages would give it later, given now: the log, the live stream and
             # the state then all show the same message (no race with a reader of the stream).
+            # The ``events`` mode shows it without, as LangGraph's does.
             output.id = str(uuid.uuid4())
-        self._emit(EventType.TOOL_ENDED, {**self._ids(run_id, parent_run_id), "output": output})
+            payload["id_given"] = True
+        self._emit(EventType.TOOL_ENDED, payload)
 
     def on_tool_error(
         self,

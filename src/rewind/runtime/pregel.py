@@ -144,6 +144,8 @@ class _Outcome:
     update: Any
     writes: list[tuple[str, Any]] = field(default_factory=list)
     goto: list[str | Send] = field(default_factory=list)
+    # Ids the reducer's rule gave, in place, to message objects the node returned without one.
+    ids_given: list[str] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -419,6 +421,8 @@ class RunLoop:
         writes = _writes_dict(outcome.writes)
         if not (isinstance(outcome.update, dict) and writes == outcome.update):
             ended["writes"] = writes
+        if outcome.ids_given:
+            ended["ids_given"] = outcome.ids_given
         await self.emit(_task_event(EventType.TASK_ENDED, task, step, ended))
         return outcome
 
@@ -488,13 +492,13 @@ class RunLoop:
             if isinstance(item, Command):
                 commanded = True
                 if item.update is not None:
-                    outcome.writes += self._map_update(item.update, task.name)
+                    outcome.writes += self._map_update(item.update, task.name, outcome.ids_given)
                 gotos = item.goto if isinstance(item.goto, list | tuple) else [item.goto]
                 outcome.goto += [
                     g for g in gotos if isinstance(g, str | Send) and g not in (END, "")
                 ]
             else:
-                outcome.writes += self._map_update(item, task.name)
+                outcome.writes += self._map_update(item, task.name, outcome.ids_given)
         outcome.goto += await self._route(task.name, outcome.writes)
         if not commanded:
             outcome.update = result
@@ -625,11 +629,13 @@ class RunLoop:
         schema = spec.input_schema or self.graph.builder.schemas.state
         return _coerce(schema, state, self.graph.builder.schemas.state)
 
-    def _map_update(self, update: Any, node: str) -> list[tuple[str, Any]]:
+    def _map_update(
+        self, update: Any, node: str, ids_given: list[str] | None = None
+    ) -> list[tuple[str, Any]]:
         if update is None:
             return []
         if isinstance(update, Command):
-            return self._map_update(update.update, node)
+            return self._map_update(update.update, node, ids_given)
         if not isinstance(update, Mapping):
             fields = _object_fields(update, list(self.channels))
             if fields is None:
@@ -641,7 +647,7 @@ class RunLoop:
                 )
             update = fields
         return [
-            (k, _coerce_messages(v) if self.channels[k].fold == "messages" else v)
+            (k, _coerce_messages(v, ids_given) if self.channels[k].fold == "messages" else v)
             for k, v in update.items()
             if k in self.channels
         ]
@@ -920,10 +926,12 @@ def _all_keys(schema: Any) -> set[str]:
         return set(getattr(schema, "__annotations__", {}))
 
 
-def _coerce_messages(value: Any) -> Any:
+def _coerce_messages(value: Any, ids_given: list[str] | None = None) -> Any:
     """A write to an ``add_messages`` key as that reducer will see it: message objects, each
     with an id (assigned in place, as the reducer would), so the log holds the ids the state
-    gets and a replay folds to the very same messages."""
+    gets and a replay folds to the very same messages. The ids given to message objects of the
+    node's own return value are noted in ``ids_given``: the node's ``events`` show them without
+    one, as LangGraph's do (they are sent before its reducer runs)."""
     from langchain_core.messages import convert_to_messages, message_chunk_to_message
 
     if isinstance(value, Overwrite):
@@ -933,7 +941,10 @@ def _coerce_messages(value: Any) -> Any:
         messages = [message_chunk_to_message(m) for m in convert_to_messages(items)]
     except Exception:
         return value  # the reducer itself will raise its own error at apply time
+    returned = {id(m) for m in items}
     for message in messages:
         if message.id is None:
             message.id = str(uuid.uuid4())
+            if ids_given is not None and id(message) in returned:
+                ids_given.append(message.id)
     return messages
