@@ -11,9 +11,9 @@ the root).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
-import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -626,7 +626,6 @@ class EventsMode:
     ) -> list[dict[str, Any]]:
         del self._nodes[event.task_id or ""]
         update = payload.get("update")
-        chunk = update.update if isinstance(update, Command) else update
         given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
         returned = _without_ids(update, given) if given else update
         return [
