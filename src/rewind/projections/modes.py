@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -503,9 +503,10 @@ class _Run:
 class EventsMode:
     """``events``: LangChain's ``astream_events`` v2 protocol, rebuilt from the log.
 
-    The graph run, each node run and routing function, chat models, tools and dispatched
-    custom events, each with its run id, its ancestors' run ids, tags and metadata. (The root
-    graph only so far: a subgraph's runs are not shown yet.)
+    The graph run, each node run and routing function, subgraph runs and their nodes, chat
+    models, tools and dispatched custom events, each with its run id, its ancestors' run ids,
+    tags and metadata. The graph's own ``on_chain_stream`` chunks are what ``astream`` yields
+    for ``graph_stream`` (its ``updates`` unless told).
     """
 
     def __init__(
@@ -517,6 +518,7 @@ class EventsMode:
         thread_id: str,
         metadata: Mapping[str, Any],
         tags: list[str] | None,
+        graph_stream: Callable[[EventLike], list[Any]] | None = None,
     ) -> None:
         self._fold = fold
         self._root = _Run(
@@ -527,12 +529,17 @@ class EventsMode:
             metadata={"thread_id": thread_id, "ls_integration": "langgraph", **metadata},
             input=None,
         )
-        self._nodes: dict[str, _Run] = {}
+        self._nodes: dict[str, _Run] = {}  # by task id
+        self._graphs: dict[str, _Run] = {}  # subgraph runs, by namespace
+        self._unstreamed: set[str] = set()  # namespaces of subgraphs called from a node
         self._calls: dict[str, _Run] = {}
         # Per task: message ids rewind gave at the task's tool ends (its events show none).
         self._given: dict[str, set[str]] = {}
-        # The graph's own ``on_chain_stream`` chunks are its ``updates``.
-        self._updates = UpdatesMode()
+        updates = UpdatesMode()
+        self._graph_stream = graph_stream or (lambda e: [c for _, c in updates.feed(e)])
+        # A step's node starts wait for the writes its tasks saved before a failure (LangGraph
+        # applies those first, then starts the nodes).
+        self._starting: list[dict[str, Any]] = []
 
     @staticmethod
     def _event(kind: str, run: _Run, data: Any) -> dict[str, Any]:
@@ -547,9 +554,16 @@ class EventsMode:
         }
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
-        if event.ns:
+        payload = event.payload or {}
+        events = self._events(event, payload)
+        if not event.ns and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT):
+            events += self._graph_streamed(event)
+        if event.type == EventType.TASK_STARTED:
+            self._starting += events
             return []
-        return [((), e) for e in self._events(event, event.payload or {})]
+        if not (event.type == EventType.TASK_ENDED and payload.get("cached")):
+            events, self._starting = [*self._starting, *events], []
+        return [((), e) for e in events]
 
     def _events(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         root = self._root
@@ -563,8 +577,21 @@ class EventsMode:
             # An interrupted node never ends: its run is left open, as LangGraph leaves it.
             self._nodes.pop(event.task_id or "", None)
             return self._graph_streamed(event)
-        if event.type == EventType.TASK_STARTED and event.node not in (None, "__start__"):
+        if event.type == EventType.SUBGRAPH_STARTED:
+            return self._subgraph_started(event, payload)
+        if event.type == EventType.SUBGRAPH_ENDED:
+            graph = self._graphs.pop(event.ns or "", None)
+            self._unstreamed.discard(event.ns or "")
+            if graph is None:
+                return []
+            data = {"output": payload.get("output"), "input": graph.input}
+            return [self._event("on_chain_end", graph, data)]
+        if event.type == EventType.TASK_STARTED:
+            if event.node in (None, "__start__") or payload.get("cached"):
+                return []
             return [self._node_started(event, payload)]
+        if event.type == EventType.TASK_ENDED and payload.get("cached"):
+            return self._graph_streamed(event)  # not run again: no run of its own
         node = self._nodes.get(event.task_id or "")
         if node is None:
             return []
@@ -572,7 +599,7 @@ class EventsMode:
             route = _Run(
                 name=payload["name"],
                 run_id=payload["run_id"],
-                parents=[root.run_id, node.run_id],
+                parents=[*node.parents, node.run_id],
                 tags=["seq:step:3"],
                 metadata=node.metadata,
                 input=payload.get("input"),
@@ -585,6 +612,14 @@ class EventsMode:
             ]
         if event.type == EventType.TASK_ENDED:
             return self._node_ended(event, payload, node)
+        if event.type == EventType.TASK_FAILED:
+            # A failed attempt's run never ends; a retry starts a run of its own.
+            del self._nodes[event.task_id or ""]
+            if not payload.get("retry_run_id"):
+                return []
+            retry = dataclasses.replace(node, run_id=payload["retry_run_id"])
+            self._nodes[event.task_id or ""] = retry
+            return [self._event("on_chain_start", retry, {"input": retry.input})]
         if event.type in (EventType.CHAT_STARTED, EventType.TOOL_STARTED):
             return [self._call_started(event, payload, node)]
         if event.type in (EventType.CHAT_TOKEN, EventType.CHAT_ENDED, EventType.TOOL_ENDED):
@@ -593,7 +628,7 @@ class EventsMode:
             custom = _Run(
                 name=payload["name"],
                 run_id=payload["run_id"],
-                parents=[root.run_id],  # dispatched from the node's own run
+                parents=node.parents,  # dispatched from the node's own run
                 tags=list(payload.get("tags") or []),
                 metadata=dict(payload.get("metadata") or node.metadata),
                 input=None,
@@ -601,22 +636,51 @@ class EventsMode:
             return [self._event("on_custom_event", custom, payload.get("data"))]
         return []
 
+    def _subgraph_started(
+        self, event: EventLike, payload: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """A subgraph's run begins inside the node (task) its namespace ends with."""
+        ns = event.ns or ""
+        node = self._nodes.get(ns.rsplit("|", 1)[-1].rsplit(":", 1)[-1])
+        if node is None:
+            return []
+        graph = _Run(
+            name=payload.get("name") or "LangGraph",
+            run_id=payload.get("run_id") or "",
+            parents=[*node.parents, node.run_id],
+            tags=["seq:step:1", *self._root.tags],
+            # LangChain's child config keeps the first namespace it was given as checkpoint_ns.
+            metadata={**node.metadata, "checkpoint_ns": ns.split("|", 1)[0]},
+            input=payload.get("input"),
+        )
+        self._graphs[ns] = graph
+        if not payload.get("streamed"):
+            self._unstreamed.add(ns)
+        return [self._event("on_chain_start", graph, {"input": graph.input})]
+
     def _node_started(self, event: EventLike, payload: Mapping[str, Any]) -> dict[str, Any]:
         step = getattr(event, "step", None)
+        ns = event.ns or ""
+        graph = self._graphs.get(ns, self._root)
+        metadata = {
+            **self._root.metadata,
+            "langgraph_step": step,
+            "langgraph_node": event.node,
+            "langgraph_triggers": tuple(payload.get("triggers") or ()),
+            "langgraph_path": tuple(payload.get("path") or ()),
+            "langgraph_checkpoint_ns": f"{ns}|{event.node}:{event.task_id}"
+            if ns
+            else f"{event.node}:{event.task_id}",
+        }
+        if ns:
+            metadata["checkpoint_ns"] = ns.split("|", 1)[0]
         node = _Run(
             name=str(event.node),
             run_id=payload.get("run_id") or "",
-            parents=[self._root.run_id],
+            parents=[*graph.parents, graph.run_id],
             tags=[f"graph:step:{step}", *self._root.tags],
-            metadata={
-                **self._root.metadata,
-                "langgraph_step": step,
-                "langgraph_node": event.node,
-                "langgraph_triggers": tuple(payload.get("triggers") or ()),
-                "langgraph_path": tuple(payload.get("path") or ()),
-                "langgraph_checkpoint_ns": f"{event.node}:{event.task_id}",
-            },
-            input=payload["input"] if "input" in payload else self._fold.state(()),
+            metadata=metadata,
+            input=payload["input"] if "input" in payload else self._fold.state(namespace(ns)),
         )
         self._nodes[event.task_id or ""] = node
         return self._event("on_chain_start", node, {"input": node.input})
@@ -628,16 +692,18 @@ class EventsMode:
         update = payload.get("update")
         given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
         returned = _without_ids(update, given) if given else update
-        return [
-            self._event("on_chain_stream", node, {"chunk": returned}),
-            self._event("on_chain_end", node, {"output": returned, "input": node.input}),
-            *self._graph_streamed(event),
-        ]
+        ended = [self._event("on_chain_end", node, {"output": returned, "input": node.input})]
+        if (event.ns or "") not in self._unstreamed:
+            ended.insert(0, self._event("on_chain_stream", node, {"chunk": returned}))
+        return [*ended, *self._graph_streamed(event)]
 
     def _graph_streamed(self, event: EventLike) -> list[dict[str, Any]]:
+        """The graph's own stream: what ``astream`` yields for this event (root only)."""
+        if event.ns:
+            return []
         return [
             self._event("on_chain_stream", self._root, {"chunk": chunk})
-            for _, chunk in self._updates.feed(event)
+            for chunk in self._graph_stream(event)
         ]
 
     def _call_started(
@@ -657,7 +723,7 @@ class EventsMode:
         call = _Run(
             name=payload.get("name") or serialized.get("name") or "run",
             run_id=payload.get("run_id", ""),
-            parents=[self._root.run_id, node.run_id],
+            parents=[*node.parents, node.run_id],
             tags=list(payload.get("tags") or []),
             metadata=dict(payload.get("metadata") or {}),
             input=data,

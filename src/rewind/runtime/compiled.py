@@ -255,7 +255,21 @@ class CompiledStateGraph:
         """
         if version != "v2":
             raise ValueError(f"rewind streams events in version 'v2' only, not {version!r}")
-        async for event in self.astream(input, config, stream_mode="events", **kwargs):
+        from rewind.runtime.streaming import stream_run
+
+        # LangGraph passes ``stream_mode`` on to the graph's own stream: its on_chain_stream.
+        stream = stream_run(
+            self,
+            input,
+            config,
+            stream_mode="events",
+            events_stream_mode=kwargs.pop("stream_mode", None) or "updates",
+            subgraphs=kwargs.pop("subgraphs", False),
+            version="v1",
+            print_mode=kwargs.pop("print_mode", ()),
+            **kwargs,
+        )
+        async for event in stream:
             if _event_wanted(
                 event,
                 include_names,
@@ -291,6 +305,16 @@ class CompiledStateGraph:
             parent_checkpoints=parents,
         )
         loop.thread_id = parent.thread_id
+        # The subgraph's own run, as a callback handler sees it: its id, its input, and whether
+        # it is the node itself (its nodes then stream their outputs) or called from one.
+        spec = parent.graph.builder.nodes.get(ptask.name)
+        started = {
+            "run_id": str(uuid.uuid4()),
+            "name": self.name,
+            "input": input,
+            "streamed": spec is not None and spec.action is self,
+        }
+        loop.record(NewEvent(type=EventType.SUBGRAPH_STARTED, payload=started))
         head = views[-1] if views else None
         if head is not None and head.next and head.interrupted_order:
             loop.values.update(head.values)
@@ -313,7 +337,14 @@ class CompiledStateGraph:
             await loop.run(tasks, resuming=resuming)
         except Interrupted as stop:
             raise GraphInterrupt(tuple(stop.interrupts)) from None
-        return self._output(loop.state())
+        output = self._output(loop.state())
+        loop.record(
+            NewEvent(
+                type=EventType.SUBGRAPH_ENDED,
+                payload={"run_id": started["run_id"], "output": output},
+            )
+        )
+        return output
 
     def _run_loop(
         self,

@@ -374,13 +374,22 @@ class RunLoop:
             }
             if task.arg is not MISSING:
                 payload["input"] = task.arg
+            if task.cached is not None:
+                payload["cached"] = True
             task.run_id = str(uuid.uuid4())
             payload["run_id"] = task.run_id
             await self.emit(_task_event(EventType.TASK_STARTED, task, step, payload))
         raised: list[Interrupt[Any]] = []
-        outcomes = await asyncio.gather(
-            *(self._run_task(task, step, raised) for task in tasks), return_exceptions=True
-        )
+        # Writes a task saved before a failure count first, before any task runs (as LangGraph
+        # applies them), so they come first in the log whatever the running tasks do.
+        done = [await self._run_task(t, step, raised) for t in tasks if t.cached is not None]
+        running = [t for t in tasks if t.cached is None]
+        outcomes = [
+            *done,
+            *await asyncio.gather(
+                *(self._run_task(task, step, raised) for task in running), return_exceptions=True
+            ),
+        ]
         failures = [
             o
             for o in outcomes
@@ -440,22 +449,18 @@ class RunLoop:
             except Exception as exc:
                 policy = next((p for p in policies if _retries_on(p, exc)), None)
                 retrying = policy is not None and attempt < policy.max_attempts
-                self.record(
-                    _task_event(
-                        EventType.TASK_FAILED,
-                        task,
-                        step,
-                        {
-                            "type": type(exc).__name__,
-                            "message": str(exc),
-                            "repr": repr(exc),
-                            "traceback": traceback.format_exc(),
-                            "attempt": attempt,
-                            "retrying": retrying,
-                            "error": exc,
-                        },
-                    )
-                )
+                failed = {
+                    "type": type(exc).__name__,
+                    "message": str(exc),
+                    "repr": repr(exc),
+                    "traceback": traceback.format_exc(),
+                    "attempt": attempt,
+                    "retrying": retrying,
+                    "error": exc,
+                }
+                if retrying:  # each attempt is a run of its own, as a callback handler sees it
+                    task.run_id = failed["retry_run_id"] = str(uuid.uuid4())
+                self.record(_task_event(EventType.TASK_FAILED, task, step, failed))
                 if policy is None or not retrying:
                     exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
                     raise
