@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from langchain_core.messages import BaseMessage
 
+from rewind._imports import import_class
 from rewind.events import EventType
 from rewind.projections.state import apply_changes, task_writes_of
 from rewind.types import Command
@@ -518,9 +519,12 @@ class EventsMode:
         thread_id: str,
         metadata: Mapping[str, Any],
         tags: list[str] | None,
+        node_inputs: Mapping[str, Any] | None = None,
         graph_stream: Callable[[EventLike], list[Any]] | None = None,
     ) -> None:
         self._fold = fold
+        # Per namespace: how its nodes' inputs differ from the plain state.
+        self._shapes: dict[str, Mapping[str, Any]] = {"": node_inputs or {}}
         self._root = _Run(
             name=graph,
             run_id=run_id,
@@ -530,6 +534,8 @@ class EventsMode:
             input=None,
         )
         self._nodes: dict[str, _Run] = {}  # by task id
+        # The input's task shows as a run only when a routing function runs under it.
+        self._hidden: dict[str, _Run] = {}
         self._graphs: dict[str, _Run] = {}  # subgraph runs, by namespace
         self._unstreamed: set[str] = set()  # namespaces of subgraphs called from a node
         self._calls: dict[str, _Run] = {}
@@ -587,9 +593,24 @@ class EventsMode:
             data = {"output": payload.get("output"), "input": graph.input}
             return [self._event("on_chain_end", graph, data)]
         if event.type == EventType.TASK_STARTED:
-            if event.node in (None, "__start__") or payload.get("cached"):
+            if event.node is None or payload.get("cached"):
                 return []
-            return [self._node_started(event, payload)]
+            started = self._node_started(event, payload)
+            if event.node != "__start__":
+                return [started]
+            start = self._nodes.pop(event.task_id or "")
+            start.tags.insert(1, "langsmith:hidden")
+            self._hidden[event.task_id or ""] = start
+            return []
+        if event.type == EventType.ROUTE and (event.task_id or "") in self._hidden:
+            shown = self._hidden.pop(event.task_id or "")
+            self._nodes[event.task_id or ""] = shown
+            return [
+                self._event("on_chain_start", shown, {"input": shown.input}),
+                *self._events(event, payload),
+            ]
+        if event.type == EventType.TASK_ENDED and self._hidden.pop(event.task_id or "", None):
+            return []
         if event.type == EventType.TASK_ENDED and payload.get("cached"):
             return self._graph_streamed(event)  # not run again: no run of its own
         node = self._nodes.get(event.task_id or "")
@@ -600,7 +621,10 @@ class EventsMode:
                 name=payload["name"],
                 run_id=payload["run_id"],
                 parents=[*node.parents, node.run_id],
-                tags=["seq:step:3"],
+                # The input's task has no function of its own before its writes and routes.
+                tags=["seq:step:2", "langsmith:hidden"]
+                if event.node == "__start__"
+                else ["seq:step:3"],
                 metadata=node.metadata,
                 input=payload.get("input"),
             )
@@ -654,6 +678,7 @@ class EventsMode:
             input=payload.get("input"),
         )
         self._graphs[ns] = graph
+        self._shapes[ns] = payload.get("node_inputs") or {}
         if not payload.get("streamed"):
             self._unstreamed.add(ns)
         return [self._event("on_chain_start", graph, {"input": graph.input})]
@@ -680,7 +705,11 @@ class EventsMode:
             parents=[*graph.parents, graph.run_id],
             tags=[f"graph:step:{step}", *self._root.tags],
             metadata=metadata,
-            input=payload["input"] if "input" in payload else self._fold.state(namespace(ns)),
+            input=payload["input"]
+            if "input" in payload
+            else _node_input(
+                self._shapes.get(ns, {}).get(str(event.node)), self._fold.state(namespace(ns))
+            ),
         )
         self._nodes[event.task_id or ""] = node
         return self._event("on_chain_start", node, {"input": node.input})
@@ -764,3 +793,19 @@ def _without_ids(value: Any, ids: set[str]) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_without_ids(v, ids) for v in value)
     return value
+
+
+def _node_input(shape: Mapping[str, Any] | None, state: dict[str, Any]) -> Any:
+    """The input a node was given: the state, filtered to its input schema's keys and built as
+    its class, as the runtime built it (a tagged dict when that class cannot be imported)."""
+    if not shape:
+        return state
+    keys = set(shape.get("keys") or ())
+    values = {k: v for k, v in state.items() if k in keys}
+    path = shape.get("class")
+    if not path:
+        return values
+    try:
+        return import_class(path)(**values)
+    except Exception:  # the class is gone, or no longer takes these values: keep the data
+        return {"__class__": path.replace(":", "."), **values}

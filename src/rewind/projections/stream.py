@@ -108,6 +108,8 @@ class RunFacts:
     """The run (the graph run's id in the ``events`` mode)."""
     graph: str = "LangGraph"
     """The graph's name."""
+    node_inputs: Mapping[str, Any] | None = None
+    """How nodes' inputs differ from the plain state (keys kept, class built as)."""
 
     @classmethod
     def from_started(cls, payload: Mapping[str, Any]) -> RunFacts:
@@ -121,6 +123,7 @@ class RunFacts:
             metadata=dict(config.get("metadata") or {}),
             tags=config.get("tags"),
             graph=payload.get("graph") or "LangGraph",
+            node_inputs=payload.get("node_inputs"),
         )
 
 
@@ -193,6 +196,7 @@ class Projector:
                 thread_id=facts.thread_id,
                 metadata=facts.metadata,
                 tags=facts.tags,
+                node_inputs=facts.node_inputs,
                 graph_stream=None
                 if events_stream_mode == "updates"
                 else _graph_stream(events_stream_mode, facts, initial),

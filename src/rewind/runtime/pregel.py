@@ -472,7 +472,7 @@ class RunLoop:
             if isinstance(update, Mapping) and self._input_keys is not None:
                 update = {k: v for k, v in update.items() if k in self._input_keys}
             outcome = _Outcome(task=task, update=update, writes=self._map_update(update, START))
-            outcome.goto = await self._route(START, outcome.writes)
+            outcome.goto = await self._route(START, outcome.writes, task)
             return outcome
         spec = self.graph.builder.nodes[task.name]
         node_input = self._prepared.pop(task.id, MISSING)
@@ -684,16 +684,19 @@ class RunLoop:
 
     # --- routing ------------------------------------------------------------------------------
 
-    async def _route(self, node: str, writes: list[tuple[str, Any]]) -> list[str | Send]:
-        """Where a finished node leads: static edges, joins and conditional edges."""
+    async def _route(
+        self, node: str, writes: list[tuple[str, Any]], task: Task | None = None
+    ) -> list[str | Send]:
+        """Where a finished node leads: static edges, joins and conditional edges. The routing
+        functions' decisions are recorded for the task running (``task``, or the current one)."""
         builder = self.graph.builder
         goto: list[str | Send] = [end for start, end in sorted(builder.edges) if start == node]
         for branch in builder.branches.get(node, {}).values():
-            goto += await self._branch(branch, writes, node)
+            goto += await self._branch(branch, writes, node, task)
         return [g for g in goto if g != END]
 
     async def _branch(
-        self, branch: Branch, writes: list[tuple[str, Any]], node: str
+        self, branch: Branch, writes: list[tuple[str, Any]], node: str, task: Task | None
     ) -> list[str | Send]:
         local = dict(self.values)
         grouped: dict[str, list[Any]] = {}
@@ -711,8 +714,9 @@ class RunLoop:
         if inspect.isawaitable(result):
             result = await result
         current = _CURRENT.get()
-        if current is not None and current[0] is self:  # a node's routing decision, recorded
+        if task is None and current is not None and current[0] is self:
             task = current[1]
+        if task is not None:  # a task's routing decision, recorded
             decision = {
                 "name": branch.name,
                 "run_id": str(uuid.uuid4()),
@@ -920,6 +924,33 @@ def _coerce(schema: Any, state: dict[str, Any], state_schema: Any) -> Any:
     if hints is not None and schema is not state_schema:
         return {k: v for k, v in state.items() if k in _all_keys(schema)}
     return state
+
+
+def input_shapes(builder: Any) -> dict[str, dict[str, Any]]:
+    """How each node's input differs from the plain state dict, as :func:`_coerce` makes it:
+    the keys it keeps and the class it is built as (``module:qualname``). Recorded once per run
+    so a projection shows the input a node was given without running any code of the graph."""
+    import dataclasses
+
+    state_schema = builder.schemas.state
+    shapes: dict[str, dict[str, Any]] = {}
+    for name, spec in builder.nodes.items():
+        schema = spec.input_schema or state_schema
+        if schema is None:
+            continue
+        shape: dict[str, Any]
+        if hasattr(schema, "__pydantic_fields__"):
+            shape = {"keys": list(schema.__pydantic_fields__)}
+        elif dataclasses.is_dataclass(schema) and isinstance(schema, type):
+            shape = {"keys": [f.name for f in dataclasses.fields(schema)]}
+        elif getattr(schema, "__annotations__", None) is not None and schema is not state_schema:
+            shapes[name] = {"keys": sorted(_all_keys(schema))}
+            continue
+        else:
+            continue
+        shape["class"] = f"{schema.__module__}:{schema.__qualname__}"
+        shapes[name] = shape
+    return shapes
 
 
 def _all_keys(schema: Any) -> set[str]:

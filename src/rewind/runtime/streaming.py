@@ -54,6 +54,7 @@ async def stream_run(
             tags=(config or {}).get("tags"),
             run_id=loop.run_id,
             graph=graph.name,
+            node_inputs=graph._input_shapes,
         )
         projector = Projector(
             [*modes, *printed],
