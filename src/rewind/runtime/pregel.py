@@ -37,7 +37,6 @@ from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, Branch, NodeSpec
-from rewind.store.codec import register_type
 from rewind.types import (
     _INTERRUPT_HOOK,
     Command,
@@ -55,11 +54,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Interrupted", "RunLog", "RunLoop", "Task", "current_task"]
 
-register_type(
-    Send,
-    encode=lambda send: {"node": send.node, "arg": send.arg},
-    decode=lambda data: Send(data["node"], data["arg"]),
-)
 
 PULL = "__pregel_pull"
 PUSH = "__pregel_push"

@@ -263,6 +263,11 @@ def _build_dataclass(cls: Any, fields: dict[str, Any]) -> Any:
 def _dec_custom(d: dict[str, Any]) -> Any:
     decoder = _custom_decoders.get(d["cls"])
     if decoder is None:
+        # A type's module registers its codec when imported: import it, then look again.
+        with contextlib.suppress(Exception):
+            import_class(d["cls"])
+        decoder = _custom_decoders.get(d["cls"])
+    if decoder is None:
         return _fallback(d["cls"], d["v"])
     return decoder(d["v"])
 

@@ -18,7 +18,9 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
   and ``"checkpointer": False``. A call is ``{"input", "config"?, "kwargs"?, "api"?}``; ``api`` is
   ``"invoke"`` (default) or ``"ainvoke"``; ``kwargs`` go to ``invoke``/``ainvoke``
   (``context=...``);
-* optional ``reset()``, called before each scenario.
+* optional ``reset()``, called before each scenario;
+* optional ``EVENTS_COMPARABLE = False`` (with a comment saying why): the module's scenarios are
+  not also compared through ``astream_events`` (the test ``test_events_are_identical...``).
 
 The module is imported with the alias finder active, and so is every call of it (lazy imports
 inside nodes resolve to the same engine); the finder and the aliased ``langgraph*`` entries of
@@ -80,6 +82,21 @@ GRAPHS_DIR = Path(__file__).resolve().parent / "graphs"
 def graph_files() -> list[Path]:
     """The graph modules, in name order."""
     return sorted(GRAPHS_DIR.glob("sbs_[0-9][0-9]_*.py"))
+
+
+def events_comparable(path: Path) -> bool:
+    """Whether the module's ``astream_events`` output can be compared: ``False`` where the
+    module says ``EVENTS_COMPARABLE = False`` (read without importing it), with its reason."""
+    import ast
+
+    for node in ast.parse(path.read_text()).body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "EVENTS_COMPARABLE" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+        ):
+            return bool(node.value.value)
+    return True
 
 
 # --------------------------------------------------------------------------------------------
