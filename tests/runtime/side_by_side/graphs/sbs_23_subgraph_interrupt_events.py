@@ -4,8 +4,9 @@ parent: START -> plan -> review (a compiled subgraph: draft -> approve) -> fan (
 ``work``, async, each finishing at its own time) -> gather -> END
 
 ``approve`` calls ``interrupt()``; the second call resumes it with ``Command(resume=...)``.
-Calls go through ``ainvoke`` (``work`` is async). ``gather`` also runs a small graph itself (``helper.invoke``), so one subgraph is the node and
-one is called from a node: their nodes stream differently under ``astream_events``.
+Calls go through ``ainvoke`` (``work`` is async). ``gather`` also runs a small graph itself
+(``helper.invoke``), so one subgraph is the node and one is called from a node: their nodes
+stream differently under ``astream_events``.
 """
 
 import asyncio
