@@ -609,7 +609,8 @@ class EventsMode:
                 self._event("on_chain_start", shown, {"input": shown.input}),
                 *self._events(event, payload),
             ]
-        if event.type == EventType.TASK_ENDED and self._hidden.pop(event.task_id or "", None):
+        if event.type == EventType.TASK_ENDED and event.task_id in self._hidden:
+            del self._hidden[event.task_id or ""]
             return []
         if event.type == EventType.TASK_ENDED and payload.get("cached"):
             return self._graph_streamed(event)  # not run again: no run of its own

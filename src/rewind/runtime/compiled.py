@@ -327,7 +327,7 @@ class CompiledStateGraph:
             "run_id": str(uuid.uuid4()),
             "name": self.name,
             "input": input,
-            "streamed": spec is not None and spec.action is self,
+            "streamed": spec is not None and cast(Any, spec.action) is self,
         }
         if self._input_shapes:
             started["node_inputs"] = self._input_shapes
