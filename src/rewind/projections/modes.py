@@ -499,6 +499,7 @@ class _Run:
     tags: list[str]
     metadata: dict[str, Any]
     input: Any
+    kind: str = "chain"  # or chat_model, llm, tool
 
 
 class EventsMode:
@@ -757,18 +758,20 @@ class EventsMode:
             tags=list(payload.get("tags") or []),
             metadata=dict(payload.get("metadata") or {}),
             input=data,
+            kind=("llm" if "prompts" in data else "chat_model") if chat else "tool",
         )
         self._calls[call.run_id] = call
-        kind = "on_chat_model_start" if chat else "on_tool_start"
-        return self._event(kind, call, {"input": data})
+        return self._event(f"on_{call.kind}_start", call, {"input": data})
 
     def _call_went_on(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         run_id = payload.get("run_id", "")
         call = self._calls.get(run_id)
         if call is None:
             return []
+        text_model = call.kind == "llm"
         if event.type == EventType.CHAT_TOKEN:
-            return [self._event("on_chat_model_stream", call, {"chunk": payload.get("chunk")})]
+            kind = "on_llm_stream" if text_model else "on_chat_model_stream"
+            return [self._event(kind, call, {"chunk": payload.get("chunk")})]
         del self._calls[run_id]
         if "error" in payload:
             return []
@@ -779,8 +782,13 @@ class EventsMode:
                 output = output.model_copy(update={"id": None})
             return [self._event("on_tool_end", call, {"output": output, "input": call.input})]
         generations = payload.get("generations") or []
-        output = generations[0][0] if generations and generations[0] else None
-        return [self._event("on_chat_model_end", call, {"output": output, "input": call.input})]
+        result: Any = (
+            {"generations": generations, "llm_output": payload.get("llm_output")}
+            if text_model  # LangChain's shape for a text-completion model's result
+            else (generations[0][0] if generations and generations[0] else None)
+        )
+        data = {"output": result, "input": call.input}
+        return [self._event(f"on_{call.kind}_end", call, data)]
 
 
 def _without_ids(value: Any, ids: set[str]) -> Any:

@@ -74,8 +74,9 @@ def test_events_are_identical_on_both_engines(path: Path) -> None:
 
 
 def test_events_cover_the_features_that_shape_them() -> None:
-    """Subgraphs, Send, interrupts and resume, errors, retries, tool calls, nostream models and
-    custom events are all among the graphs compared through ``astream_events``."""
+    """Subgraphs, Send, interrupts and resume, errors, retries, tool calls, nostream models,
+    text-completion models and custom events are all among the graphs compared through
+    ``astream_events``."""
     text = "\n".join(p.read_text() for p in EVENT_GRAPHS)
     for feature in (
         'add_node("review", _review_graph())',
@@ -86,6 +87,8 @@ def test_events_cover_the_features_that_shape_them() -> None:
         "raise ",
         "ToolNode(",
         '"nostream"',
+        "on_llm_new_token(",
+        "FakeListLLM(",
         "dispatch_custom_event(",
         "get_stream_writer()",
     ):
