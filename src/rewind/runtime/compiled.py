@@ -793,9 +793,14 @@ _VERSIONS = _versions()
 
 
 def _digest(builder: StateGraph[Any], before: list[str], after: list[str]) -> str:
-    """A stable digest of the graph's structure: nodes, edges, branches, channels."""
+    """A stable digest of the graph's structure: nodes, edges, branches, channels (the same in
+    every process: reprs lose their memory addresses)."""
     import hashlib
     import json
+    import re
+
+    def annotation_of(annotation: Any) -> str:
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(annotation))
 
     def name_of(fn: Any) -> str:
         return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
@@ -811,7 +816,7 @@ def _digest(builder: StateGraph[Any], before: list[str], after: list[str]) -> st
             }
             for src, branches in builder.branches.items()
         },
-        "channels": {n: [c.fold, repr(c.annotation)] for n, c in builder.channels.items()},
+        "channels": {n: [c.fold, annotation_of(c.annotation)] for n, c in builder.channels.items()},
         "interrupt_before": before,
         "interrupt_after": after,
     }
