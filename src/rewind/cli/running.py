@@ -1,0 +1,418 @@
+"""Verbs that stream a run: ``run``, ``fork``, ``replay`` and ``demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+from rich.console import Console
+
+from rewind.cli.app import cli
+from rewind.cli.common import EXIT_FAILED, CliError, db_option, open_db, parse_json, settings
+from rewind.cli.export import start_mirror
+from rewind.cli.output import ChunkPrinter, stream_spec
+from rewind.cli.target import bind, load_graph
+from rewind.projections.stream import MODES
+
+if TYPE_CHECKING:
+    from rewind.runtime.compiled import CompiledStateGraph
+    from rewind.store import EventStore
+
+__all__ = ["demo", "fork", "replay", "run"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stream_options(fn: F) -> F:
+    """``--stream-mode`` (repeatable), ``--subgraphs`` and ``--json``."""
+    fn = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print only the chunks, one JSON line each, shaped as the library yields them.",
+    )(fn)
+    fn = click.option(
+        "--subgraphs", is_flag=True, help="Include subgraphs' chunks, with their namespace first."
+    )(fn)
+    return click.option(
+        "--stream-mode",
+        "-m",
+        "stream_modes",
+        multiple=True,
+        type=click.Choice([*MODES, "messages-tuple"]),
+        help="A stream mode; repeat for several ([mode, chunk] pairs). Default: updates.",
+    )(fn)
+
+
+def modes_of(given: tuple[str, ...]) -> list[str]:
+    """The modes asked for (``messages-tuple`` is ``messages``), without repeats."""
+    out: list[str] = []
+    for mode in given or ("updates",):
+        mode = "messages" if mode == "messages-tuple" else mode
+        if mode not in out:
+            out.append(mode)
+    return out
+
+
+@cli.command(epilog="")
+@click.argument("target", metavar="FILE.py:ATTR")
+@click.option("--input", "input_json", metavar="JSON|@FILE", help="The graph's input.")
+@click.option(
+    "--resume", "resume_json", metavar="JSON|@FILE", help="Answer the thread's interrupt."
+)
+@click.option("--thread", help="The thread to run on (default: a new one).")
+@stream_options
+@db_option
+def run(
+    target: str,
+    input_json: str | None,
+    resume_json: str | None,
+    thread: str | None,
+    stream_modes: tuple[str, ...],
+    subgraphs: bool,
+    as_json: bool,
+) -> int:
+    """Run a graph, print its stream live, and record every event in the database.
+
+    FILE.py:ATTR names a compiled graph, a StateGraph or a function of no arguments that
+    returns one (package.module:ATTR works too). The run is recorded in --db whatever
+    checkpointer the file compiled with. The run id and thread id are printed on stderr.
+
+    \b
+    Examples:
+      rewind run agent.py:graph --input '{"messages": [{"role": "user", "content": "hi"}]}'
+      rewind run agent.py:graph --input @input.json -m messages -m updates --json
+      rewind run agent.py:graph --thread T --resume '"approve"'
+    """
+    if input_json is not None and resume_json is not None:
+        raise CliError("give --input (a new run) or --resume (answer an interrupt), not both")
+    if resume_json is not None and thread is None:
+        raise CliError("--resume answers an interrupt on a thread: name it with --thread ID")
+    graph = load_graph(target)
+    value = parse_json(input_json, "--input") if input_json is not None else None
+    resume = parse_json(resume_json, "--resume") if resume_json is not None else None
+    return asyncio.run(
+        _run(graph, target, value, resume_json is not None, resume, thread, stream_modes,
+             subgraphs, as_json)
+    )  # fmt: skip
+
+
+async def _run(
+    graph: CompiledStateGraph,
+    target: str,
+    value: Any,
+    resuming: bool,
+    resume: Any,
+    thread: str | None,
+    stream_modes: tuple[str, ...],
+    subgraphs: bool,
+    as_json: bool,
+) -> int:
+    from rewind.types import Command
+
+    store = await open_db(create=True)
+    try:
+        known = await store.list_runs(thread_id=thread, limit=1) if thread else []
+        if resuming:
+            assert thread is not None
+            if not known or known[0].status != "interrupted":
+                said = (
+                    f"its last run {known[0].run_id} ended {known[0].status}"
+                    if known
+                    else ("it has no runs in this database")
+                )
+                raise CliError(f"thread {thread} is not waiting at an interrupt ({said})")
+            value = Command(resume=resume)
+        elif value is None and not known:
+            raise CliError("give the graph's input with --input JSON (e.g. --input '{}')")
+        config = {"configurable": {"thread_id": thread or str(uuid.uuid4())}}
+        hint = f"rewind run {shlex.quote(target)}"
+        return await stream_run(
+            bind(graph, store), store, value, config, modes_of(stream_modes), subgraphs,
+            as_json, hint=hint,
+        )  # fmt: skip
+    finally:
+        await store.aclose()
+
+
+async def stream_run(
+    graph: CompiledStateGraph,
+    store: EventStore,
+    value: Any,
+    config: dict[str, Any],
+    modes: list[str],
+    subgraphs: bool,
+    as_json: bool,
+    *,
+    hint: str,
+    printer: ChunkPrinter | None = None,
+) -> int:
+    """Run ``graph`` recording into ``store``, print its chunks, report how it ended."""
+    run_id = str(uuid.uuid4())
+    thread = config["configurable"]["thread_id"]
+    err.print(f"[dim]run[/] {run_id} [dim]thread[/] {thread}")
+    printer = printer or ChunkPrinter(modes, subgraphs=subgraphs, as_json=as_json)
+    mirror = await start_mirror(store, err)
+    failure: Exception | None = None
+    try:
+        async for chunk in graph.astream(
+            value, {**config, "run_id": run_id}, stream_mode=stream_spec(modes), subgraphs=subgraphs
+        ):
+            printer.show(chunk)
+    except Exception as exc:
+        failure = exc
+    finally:
+        printer.close()
+        await store.flush()
+        if mirror is not None:
+            await mirror.aclose()
+    return await _report(store, run_id, thread, failure, hint)
+
+
+async def _report(
+    store: EventStore, run_id: str, thread: str, failure: Exception | None, hint: str
+) -> int:
+    from rewind.errors import UnknownRunError
+    from rewind.events import EventType
+
+    if failure is not None:
+        why = f"{type(failure).__name__}: {failure}"
+        try:
+            await store.get_run(run_id)
+        except UnknownRunError:
+            raise CliError(f"the run did not start: {why}", code=EXIT_FAILED) from failure
+        raise CliError(
+            f"run {run_id} failed: {why} (`rewind show {run_id}` has the details)",
+            code=EXIT_FAILED,
+        ) from failure
+    record = await store.get_run(run_id)
+    if record.status == "interrupted":
+        for event in await store.read(run_id, types=[EventType.INTERRUPT]):
+            for interrupt in (event.payload or {}).get("interrupts") or ():
+                value = getattr(interrupt, "value", interrupt)
+                err.print(f"[yellow]interrupt[/] in {event.node}: {value!r}", markup=True)
+        err.print(
+            f"run {run_id} is waiting for an answer; resume it with:\n"
+            f"  {hint} --thread {shlex.quote(thread)} --resume JSON"
+        )
+        return 0
+    err.print(f"[dim]run {run_id} ended:[/] {record.status}")
+    return 0
+
+
+@cli.command()
+@click.argument("run_id", metavar="RUN")
+@click.option("--checkpoint", required=True, metavar="ID", help="The checkpoint to fork from.")
+@click.option("--update", "update_json", metavar="JSON|@FILE", help="Change the state first.")
+@click.option("--as-node", metavar="NODE", help="Apply --update as if NODE had returned it.")
+@click.option("--graph", "graph_spec", required=True, metavar="FILE.py:ATTR", help="The graph.")
+@stream_options
+@db_option
+def fork(
+    run_id: str,
+    checkpoint: str,
+    update_json: str | None,
+    as_node: str | None,
+    graph_spec: str,
+    stream_modes: tuple[str, ...],
+    subgraphs: bool,
+    as_json: bool,
+) -> int:
+    """Start a new run from a checkpoint of RUN, optionally changing the state first.
+
+    The fork shares the recorded prefix by reference (nothing is copied) and is recorded as
+    a run of the same thread whose origin is (RUN, checkpoint). `rewind history THREAD`
+    lists the checkpoints.
+
+    \b
+    Examples:
+      rewind fork RUN --checkpoint 1f0a... --graph agent.py:graph
+      rewind fork RUN --checkpoint 1f0a... --update '{"topic": "cats"}' --graph agent.py:graph
+    """
+    if as_node is not None and update_json is None:
+        raise CliError("--as-node says which node --update comes from: give --update JSON too")
+    graph = load_graph(graph_spec)
+    update = parse_json(update_json, "--update") if update_json is not None else None
+    return asyncio.run(
+        _fork(graph, graph_spec, run_id, checkpoint, update_json is not None, update, as_node,
+              modes_of(stream_modes), subgraphs, as_json)
+    )  # fmt: skip
+
+
+async def _fork(
+    graph: CompiledStateGraph,
+    spec: str,
+    run_id: str,
+    checkpoint: str,
+    updating: bool,
+    update: Any,
+    as_node: str | None,
+    modes: list[str],
+    subgraphs: bool,
+    as_json: bool,
+) -> int:
+    from rewind.projections.state import fold_thread
+
+    store = await open_db()
+    try:
+        record = await store.get_run(run_id)
+        thread = record.thread_id
+        runs, events = await store.thread_log(thread)
+        by_run: dict[str, list[Any]] = {}
+        for event in events:
+            by_run.setdefault(event.run_id, []).append(event)
+        views = fold_thread([(r.run_id, r.origin_checkpoint_id) for r in runs], by_run)
+        if not any(v.id == checkpoint for v in views):
+            raise CliError(
+                f"no checkpoint {checkpoint!r} on thread {thread} of run {run_id}; "
+                f"`rewind history {thread}` lists them"
+            )
+        bound = bind(graph, store)
+        config: dict[str, Any] = {
+            "configurable": {"thread_id": thread, "checkpoint_id": checkpoint}
+        }
+        if updating:
+            try:
+                config = await bound.aupdate_state(config, update, as_node=as_node)
+            except Exception as exc:
+                raise CliError(f"--update was refused: {type(exc).__name__}: {exc}") from exc
+            config = {
+                "configurable": {
+                    k: config["configurable"][k] for k in ("thread_id", "checkpoint_id")
+                }
+            }
+        err.print(f"[dim]fork of[/] {run_id} [dim]at checkpoint[/] {checkpoint}")
+        hint = f"rewind run {shlex.quote(spec)}"
+        return await stream_run(bound, store, None, config, modes, subgraphs, as_json, hint=hint)
+    finally:
+        await store.aclose()
+
+
+@cli.command()
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--from",
+    "start",
+    metavar="CHECKPOINT|POSITION",
+    help="Replay the suffix from a checkpoint id, or after a log position.",
+)
+@stream_options
+@db_option
+def replay(
+    run_id: str, start: str | None, stream_modes: tuple[str, ...], subgraphs: bool, as_json: bool
+) -> int:
+    """Print a recorded run's stream, rebuilt from the log: no node runs, no model is called.
+
+    The output is what `rewind run` printed with the same modes; under --json, byte for
+    byte. Any mode can be replayed, not only the ones the run was streamed with.
+
+    \b
+    Examples:
+      rewind replay RUN
+      rewind replay RUN -m values -m messages --json
+      rewind replay RUN --from 1f0a...   (a checkpoint id, or a log position)
+    """
+    position: str | int | None = int(start) if start is not None and start.isdigit() else start
+    modes = modes_of(stream_modes)
+    printer = ChunkPrinter(modes, subgraphs=subgraphs, as_json=as_json)
+    asyncio.run(_replay(run_id, position, modes, subgraphs, printer))
+    return 0
+
+
+async def _replay(
+    run_id: str, start: str | int | None, modes: list[str], subgraphs: bool, printer: ChunkPrinter
+) -> None:
+    from rewind.replay import areplay
+
+    store = await open_db()
+    try:
+        await store.get_run(run_id)
+        chunks = areplay(
+            store, run_id, stream_mode=stream_spec(modes), subgraphs=subgraphs, start=start
+        )
+        try:
+            async for chunk in chunks:
+                printer.show(chunk)
+        except ValueError as exc:
+            raise CliError(f"--from: {exc}; `rewind show {run_id}` lists its checkpoints") from exc
+        finally:
+            printer.close()
+    finally:
+        await store.aclose()
+
+
+@cli.command()
+@db_option
+def demo() -> int:
+    """Record a tool-calling agent (an offline scripted model: no key, no network), show its
+    tokens live, replay it from the log in another mode, and say what to try next.
+
+    \b
+    Examples:
+      rewind demo
+      rewind --db /tmp/demo.db demo
+    """
+    return asyncio.run(_demo())
+
+
+async def _demo() -> int:
+    from rewind.cli import demo as agent
+    from rewind.replay import areplay
+
+    out = Console(highlight=False, soft_wrap=True)
+    store = await open_db(create=True)
+    try:
+        thread = f"demo-{uuid.uuid4().hex[:8]}"
+        out.print("[bold]rewind demo[/]: a tool-calling agent; its model is scripted and offline")
+        out.print(f"[bold]user:[/] {agent.QUESTION}\n")
+        out.print("[dim]live, in `messages` mode (tokens as the model streams them):[/]")
+        graph = bind(agent.build(token_delay=0.02), store)
+        value = {"messages": [{"role": "user", "content": agent.QUESTION}]}
+        config = {"configurable": {"thread_id": thread}}
+        code = await stream_run(
+            graph, store, value, config, ["messages"], False, False, hint="rewind run"
+        )
+        (record,) = await store.list_runs(thread_id=thread)
+        run_id = record.run_id
+        out.print("\n[dim]replayed from the log in `updates` mode (no node runs, no model):[/]")
+        printer = ChunkPrinter(["updates"], subgraphs=False, as_json=False)
+        async for chunk in areplay(store, run_id, stream_mode="updates"):
+            printer.show(chunk)
+        report = await store.verify_chain(run_id)
+        chain = "intact" if report.ok else f"BROKEN: {report.reason}"
+        out.print(f"\nhash chain of the run: {chain} ({report.checked} events)")
+        checkpoints = await _checkpoints(store, run_id)
+        fork_from = checkpoints[1]  # step 0: the question asked, before the agent's turn
+        db = settings().db
+        where = Path(db).resolve() if "://" not in db else db
+        flag = "" if db == "./rewind.db" else f" --db {shlex.quote(db)}"
+        out.print(f"\nthe log is in {where}\n\n[bold]try next:[/]")
+        for line in (
+            f"rewind{flag} runs",
+            f"rewind{flag} show {run_id}",
+            f"rewind{flag} replay {run_id} -m values",
+            f"rewind{flag} replay {run_id} -m messages -m updates --json",
+            f"rewind{flag} history {thread}",
+            f"rewind{flag} fork {run_id} --checkpoint {fork_from} --graph rewind.cli.demo:graph "
+            """--update '{"messages": [{"role": "user", "content": "And in Tokyo?"}]}' """
+            "-m messages",
+            f"rewind{flag} tail --all     (then run `rewind demo` in another terminal)",
+        ):
+            out.print(f"  {line}", markup=False)
+        return code
+    finally:
+        await store.aclose()
+
+
+async def _checkpoints(store: EventStore, run_id: str) -> list[str]:
+    from rewind.events import EventType
+
+    events = await store.read(run_id, types=[EventType.CHECKPOINT])
+    return [e.payload["id"] for e in events if not e.ns]
