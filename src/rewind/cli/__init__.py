@@ -7,11 +7,6 @@ bad input. ``rewind --help`` lists the verbs; ``rewind VERB --help`` shows examp
 
 from __future__ import annotations
 
-import sys
-
 from rewind.cli.app import cli, main
 
 __all__ = ["cli", "main"]
-
-if __name__ == "__main__":
-    sys.exit(main())

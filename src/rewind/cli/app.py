@@ -9,7 +9,15 @@ from collections.abc import Sequence
 
 import click
 
-from rewind.cli.common import DEFAULT_DB, EXIT_FAILED, EXIT_USAGE, CliError, Settings
+from rewind.cli.common import (
+    DEFAULT_DB,
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CliError,
+    Settings,
+    settings,
+    use_settings,
+)
 
 __all__ = ["cli", "main"]
 
@@ -27,8 +35,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
 @click.option("--debug", is_flag=True, help="Show the traceback of an error.")
 @click.version_option(package_name="rewind", prog_name="rewind")
-@click.pass_context
-def cli(ctx: click.Context, db: str, debug: bool) -> None:
+def cli(db: str, debug: bool) -> None:
     """rewind: run LLM agent graphs with a flight recorder, replay and fork any run.
 
     \b
@@ -38,7 +45,7 @@ def cli(ctx: click.Context, db: str, debug: bool) -> None:
       rewind runs                  the recorded runs
       rewind replay RUN --json     a run's stream, rebuilt from the log
     """
-    ctx.obj = Settings(db=db, debug=debug)
+    use_settings(Settings(db=db, debug=debug))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,8 +92,13 @@ def _code_of(exc: Exception) -> int:
 
 
 def _describe(exc: Exception) -> str:
-    from rewind.errors import RewindError
+    from rewind.errors import RewindError, UnknownRunError, UnknownThreadError
 
+    db = settings().db
+    if isinstance(exc, UnknownRunError):
+        return f"no run {exc.run_id!r} in {db}; `rewind runs` lists the runs (check --db)"
+    if isinstance(exc, UnknownThreadError):
+        return f"no thread {exc.thread_id!r} in {db}; `rewind runs` lists the threads (check --db)"
     if isinstance(exc, RewindError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

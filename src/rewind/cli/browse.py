@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from datetime import datetime
@@ -356,10 +357,8 @@ def tail(run_id: str | None, thread: str | None, everything: bool, as_json: bool
     """
     if sum(x is not None and x is not False for x in (run_id, thread, everything)) > 1:
         raise CliError("follow one thing: a RUN, --thread ID or --all")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_tail(run_id, thread, as_json))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -376,10 +375,7 @@ async def _tail(run_id: str | None, thread: str | None, as_json: bool) -> None:
             what = f"thread {thread}" if thread else "all runs"
             err.print(f"following {what} (Ctrl-C to stop)")
         async for event in store.subscribe(run_id=run_id, thread_id=thread, after_position=after):
-            if as_json:
-                line = json_line(_event_dict(event))
-            else:
-                line = _event_line(event)
+            line = json_line(_event_dict(event)) if as_json else _event_line(event)
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
     finally:
@@ -421,6 +417,8 @@ def _detail(event: StoredEvent) -> str:
         return str(p.get("status")) + (
             f" {error.get('type')}: {error.get('message')}" if error else ""
         )
+    if kind == EventType.TASK_STARTED:
+        return ""
     if kind == EventType.TASK_ENDED:
         return brief(p.get("update"))
     if kind == EventType.TASK_FAILED:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ __all__ = [
     "parse_json",
     "parse_since",
     "settings",
+    "use_settings",
 ]
 
 DEFAULT_DB = "./rewind.db"
@@ -59,18 +61,23 @@ class Settings:
     """Show tracebacks."""
 
 
+_current = Settings(db=DEFAULT_DB)
+
+
 def settings() -> Settings:
-    """The settings of the running command."""
-    obj = click.get_current_context().find_root().obj
-    assert isinstance(obj, Settings)
-    return obj
+    """The settings of the running (or just failed) command."""
+    return _current
 
 
-def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+def use_settings(chosen: Settings) -> None:
+    """Make ``chosen`` the running command's settings."""
+    global _current
+    _current = chosen
+
+
+def _set_db(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        root = ctx.find_root()
-        if isinstance(root.obj, Settings):
-            root.obj.db = value
+        _current.db = value
 
 
 def db_option(fn: F) -> F:
@@ -122,7 +129,7 @@ def parse_json(text: str, option: str) -> Any:
         name = text[1:]
         source = "standard input" if name == "-" else name
         try:
-            text = click.get_text_stream("stdin").read() if name == "-" else Path(name).read_text()
+            text = sys.stdin.read() if name == "-" else Path(name).read_text()
         except OSError as exc:
             raise CliError(f"{option}: cannot read {name}: {exc.strerror}") from exc
     try:

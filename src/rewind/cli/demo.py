@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -89,7 +89,7 @@ class ScriptedChatModel(BaseChatModel):
             text = "Here is what I found: " + "; ".join(reversed(results)) + "."
             return AIMessage(text)
         question = str(last.content)
-        calls = []
+        calls: list[tuple[str, dict[str, Any]]] = []
         for city in _WEATHER:
             if city in question.lower():
                 calls.append(("get_weather", {"city": city.title()}))
@@ -163,9 +163,9 @@ def build(*, token_delay: float = 0.0) -> Any:
     def agent(state: MessagesState) -> dict[str, Any]:
         return {"messages": [model.invoke(state["messages"])]}
 
-    builder = StateGraph(MessagesState)
+    builder: StateGraph[Any] = StateGraph(MessagesState)
     builder.add_node("agent", agent)
-    builder.add_node("tools", ToolNode(tools))
+    builder.add_node("tools", cast(Any, ToolNode(tools)))
     builder.add_edge(START, "agent")
     builder.add_conditional_edges("agent", tools_condition, ["tools", END])
     builder.add_edge("tools", "agent")

@@ -182,7 +182,7 @@ class ChunkPrinter:
             self._open = key
             self._started = False
         text = message.content if isinstance(message.content, str) else ""
-        for call in message.tool_call_chunks or ():
+        for call in getattr(message, "tool_call_chunks", None) or ():
             if call.get("name"):
                 text += f"{' ' if text or self._started else ''}→ {call['name']} "
             text += call.get("args") or ""

@@ -15,7 +15,7 @@ from rich.console import Console
 from rewind.cli.app import cli
 from rewind.cli.common import EXIT_FAILED, CliError, db_option, open_db, parse_json, settings
 from rewind.cli.export import start_mirror
-from rewind.cli.output import ChunkPrinter, stream_spec
+from rewind.cli.output import ChunkPrinter, json_line, stream_spec
 from rewind.cli.target import bind, load_graph
 from rewind.projections.stream import MODES
 
@@ -197,7 +197,8 @@ async def _report(
         for event in await store.read(run_id, types=[EventType.INTERRUPT]):
             for interrupt in (event.payload or {}).get("interrupts") or ():
                 value = getattr(interrupt, "value", interrupt)
-                err.print(f"[yellow]interrupt[/] in {event.node}: {value!r}", markup=True)
+                err.print(f"[yellow]interrupt[/] in {event.node}: ", end="")
+                err.print(json_line(value), markup=False)
         err.print(
             f"run {run_id} is waiting for an answer; resume it with:\n"
             f"  {hint} --thread {shlex.quote(thread)} --resume JSON"

@@ -90,7 +90,8 @@ def _as_graph(obj: Any, label: str, *, called: bool = False) -> CompiledStateGra
     if isinstance(obj, CompiledStateGraph):
         return obj
     if isinstance(obj, StateGraph):
-        return obj.compile()
+        compiled: CompiledStateGraph = obj.compile()
+        return compiled
     if type(obj).__module__.startswith("langgraph."):
         raise CliError(
             f"{label} is a LangGraph graph; import StateGraph from rewind.graph instead of "
