@@ -97,7 +97,7 @@ def runs(thread: str | None, status: str | None, limit: int, as_json: bool) -> N
     _out().print(table)
 
 
-@cli.command()
+@cli.command(short_help="Summarise one run: nodes, timings, tokens, errors.")
 @click.argument("run_id", metavar="RUN")
 @db_option
 def show(run_id: str) -> None:
@@ -247,7 +247,7 @@ def _described(view: CheckpointView, thread: str) -> dict[str, Any]:
     }
 
 
-@cli.command()
+@cli.command(short_help="Show a thread's state, folded from the log.")
 @click.argument("thread")
 @click.option("--checkpoint", metavar="ID", help="The state at this checkpoint (default: newest).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
@@ -298,7 +298,7 @@ def state(thread: str, checkpoint: str | None, as_json: bool) -> None:
             out.print(brief(value), markup=False)
 
 
-@cli.command()
+@cli.command(short_help="List a thread's checkpoints, newest first.")
 @click.argument("thread")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per checkpoint.")
 @db_option
@@ -337,7 +337,7 @@ def history(thread: str, as_json: bool) -> None:
     _out().print(table)
 
 
-@cli.command()
+@cli.command(short_help="Follow runs live, from any process.")
 @click.argument("run_id", metavar="[RUN]", required=False)
 @click.option("--thread", metavar="ID", help="Follow every run of a thread.")
 @click.option("--all", "everything", is_flag=True, help="Follow every run (the default).")

@@ -50,7 +50,7 @@ def _telemetry() -> Any:
     return module
 
 
-@cli.command()
+@cli.command(short_help="Send stored runs' spans to an OTLP endpoint.")
 @click.argument("run_id", metavar="[RUN]", required=False)
 @click.option("--thread", metavar="ID", help="Export every run of a thread.")
 @click.option(

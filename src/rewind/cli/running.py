@@ -61,7 +61,7 @@ def modes_of(given: tuple[str, ...]) -> list[str]:
     return out
 
 
-@cli.command(epilog="")
+@cli.command(short_help="Run a graph, stream it live, record it.")
 @click.argument("target", metavar="FILE.py:ATTR")
 @click.option("--input", "input_json", metavar="JSON|@FILE", help="The graph's input.")
 @click.option(
@@ -208,7 +208,7 @@ async def _report(
     return 0
 
 
-@cli.command()
+@cli.command(short_help="Run on from a checkpoint of a run, as a new run.")
 @click.argument("run_id", metavar="RUN")
 @click.option("--checkpoint", required=True, metavar="ID", help="The checkpoint to fork from.")
 @click.option("--update", "update_json", metavar="JSON|@FILE", help="Change the state first.")
@@ -296,7 +296,7 @@ async def _fork(
         await store.aclose()
 
 
-@cli.command()
+@cli.command(short_help="Print a recorded run's stream again, from the log.")
 @click.argument("run_id", metavar="RUN")
 @click.option(
     "--from",
@@ -349,7 +349,7 @@ async def _replay(
         await store.aclose()
 
 
-@cli.command()
+@cli.command(short_help="Record and replay an offline tool-calling agent.")
 @db_option
 def demo() -> int:
     """Record a tool-calling agent (an offline scripted model: no key, no network), show its
