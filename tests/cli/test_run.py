@@ -94,13 +94,21 @@ def test_a_failed_run_exits_1_and_says_why(cli: Cli) -> None:
 def test_fork_changes_the_state_and_runs_on_from_a_checkpoint(cli: Cli) -> None:
     first = cli.run("run", "rewind.cli.demo:graph", "--input", HI, "--thread", "f").ok()
     history = cli.run("history", "f", "--json").ok().json_lines()
-    before_agent = next(c for c in history if c["step"] == 0)
+    before_agent, done = (next(c for c in history if c["step"] == n) for n in (0, 1))
     assert before_agent["next"] == ["agent"]
     ask = {"messages": [{"role": "user", "content": "weather in London?"}]}
-    fork = cli.run(
-        "fork", first.run_id(), "--checkpoint", before_agent["checkpoint_id"],
-        "--update", json.dumps(ask), "--graph", "rewind.cli.demo:graph", "--json",
-    ).ok()  # fmt: skip
+    fork, full, suffix = cli.run_all(
+        [
+            ["fork", first.run_id(), "--checkpoint", before_agent["checkpoint_id"],
+             "--update", json.dumps(ask), "--graph", "rewind.cli.demo:graph", "--json"],
+            ["replay", first.run_id(), "-m", "values", "--json"],
+            ["replay", first.run_id(), "-m", "values", "--json", "--from", done["checkpoint_id"]],
+        ]
+    )  # fmt: skip
+    # The replay from a checkpoint is the full replay's suffix from there.
+    assert suffix.ok().stdout and full.ok().stdout.endswith(suffix.stdout)
+    assert len(suffix.json_lines()) == 1 < len(full.json_lines())
+    fork.ok()
     assert f"fork of {first.run_id()} at checkpoint {before_agent['checkpoint_id']}" in fork.stderr
     updates = fork.json_lines()
     calls = updates[0]["agent"]["messages"][0]["tool_calls"]

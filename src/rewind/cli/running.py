@@ -6,6 +6,7 @@ import asyncio
 import shlex
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -18,12 +19,13 @@ from rewind.cli.export import start_mirror
 from rewind.cli.output import ChunkPrinter, json_line, stream_spec
 from rewind.cli.target import bind, load_graph
 from rewind.projections.stream import MODES
+from rewind.types import Command
 
 if TYPE_CHECKING:
     from rewind.runtime.compiled import CompiledStateGraph
     from rewind.store import EventStore
 
-__all__ = ["demo", "fork", "replay", "run"]
+__all__ = ["Output", "demo", "fork", "replay", "run", "run_and_print"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,14 +53,30 @@ def stream_options(fn: F) -> F:
     )(fn)
 
 
-def modes_of(given: tuple[str, ...]) -> list[str]:
-    """The modes asked for (``messages-tuple`` is ``messages``), without repeats."""
-    out: list[str] = []
-    for mode in given or ("updates",):
-        mode = "messages" if mode == "messages-tuple" else mode
-        if mode not in out:
-            out.append(mode)
-    return out
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """How a verb prints a stream: which modes, subgraphs or not, JSON lines or text."""
+
+    modes: list[str]
+    """The stream modes, in the order asked for, without repeats."""
+    subgraphs: bool = False
+    """Include subgraphs' chunks, namespace first."""
+    as_json: bool = False
+    """One JSON line per chunk on stdout, nothing else."""
+
+    @classmethod
+    def of(cls, given: tuple[str, ...], subgraphs: bool, as_json: bool) -> Output:
+        """From the options (``messages-tuple`` is ``messages``; default ``updates``)."""
+        modes: list[str] = []
+        for mode in given or ("updates",):
+            mode = "messages" if mode == "messages-tuple" else mode
+            if mode not in modes:
+                modes.append(mode)
+        return cls(modes=modes, subgraphs=subgraphs, as_json=as_json)
+
+    def printer(self) -> ChunkPrinter:
+        """A printer for this output."""
+        return ChunkPrinter(self.modes, subgraphs=self.subgraphs, as_json=self.as_json)
 
 
 @cli.command(short_help="Run a graph, stream it live, record it.")
@@ -96,74 +114,60 @@ def run(
     if resume_json is not None and thread is None:
         raise CliError("--resume answers an interrupt on a thread: name it with --thread ID")
     graph = load_graph(target)
-    value = parse_json(input_json, "--input") if input_json is not None else None
-    resume = parse_json(resume_json, "--resume") if resume_json is not None else None
-    return asyncio.run(
-        _run(graph, target, value, resume_json is not None, resume, thread, stream_modes,
-             subgraphs, as_json)
-    )  # fmt: skip
+    value: Any = None
+    if input_json is not None:
+        value = parse_json(input_json, "--input")
+    elif resume_json is not None:
+        value = Command(resume=parse_json(resume_json, "--resume"))
+    output = Output.of(stream_modes, subgraphs, as_json)
+    return asyncio.run(_run(graph, target, value, thread, output))
 
 
 async def _run(
-    graph: CompiledStateGraph,
-    target: str,
-    value: Any,
-    resuming: bool,
-    resume: Any,
-    thread: str | None,
-    stream_modes: tuple[str, ...],
-    subgraphs: bool,
-    as_json: bool,
+    graph: CompiledStateGraph, target: str, value: Any, thread: str | None, output: Output
 ) -> int:
-    from rewind.types import Command
-
     store = await open_db(create=True)
     try:
         known = await store.list_runs(thread_id=thread, limit=1) if thread else []
-        if resuming:
-            assert thread is not None
-            if not known or known[0].status != "interrupted":
-                said = (
-                    f"its last run {known[0].run_id} ended {known[0].status}"
-                    if known
-                    else ("it has no runs in this database")
-                )
-                raise CliError(f"thread {thread} is not waiting at an interrupt ({said})")
-            value = Command(resume=resume)
-        elif value is None and not known:
+        if isinstance(value, Command) and (not known or known[0].status != "interrupted"):
+            said = (
+                f"its last run {known[0].run_id} ended {known[0].status}"
+                if known
+                else "it has no runs in this database"
+            )
+            raise CliError(f"thread {thread} is not waiting at an interrupt ({said})")
+        if value is None and not known:
             raise CliError("give the graph's input with --input JSON (e.g. --input '{}')")
         config = {"configurable": {"thread_id": thread or str(uuid.uuid4())}}
         hint = f"rewind run {shlex.quote(target)}"
-        return await stream_run(
-            bind(graph, store), store, value, config, modes_of(stream_modes), subgraphs,
-            as_json, hint=hint,
-        )  # fmt: skip
+        return await run_and_print(bind(graph, store), store, value, config, output, hint=hint)
     finally:
         await store.aclose()
 
 
-async def stream_run(
+async def run_and_print(
     graph: CompiledStateGraph,
     store: EventStore,
     value: Any,
     config: dict[str, Any],
-    modes: list[str],
-    subgraphs: bool,
-    as_json: bool,
+    output: Output,
     *,
     hint: str,
-    printer: ChunkPrinter | None = None,
 ) -> int:
-    """Run ``graph`` recording into ``store``, print its chunks, report how it ended."""
+    """Run ``graph`` recording into ``store``, print its chunks, report how it ended; ``hint``
+    is the command that resumes the thread."""
     run_id = str(uuid.uuid4())
     thread = config["configurable"]["thread_id"]
     err.print(f"[dim]run[/] {run_id} [dim]thread[/] {thread}")
-    printer = printer or ChunkPrinter(modes, subgraphs=subgraphs, as_json=as_json)
+    printer = output.printer()
     mirror = await start_mirror(store, err)
     failure: Exception | None = None
     try:
         async for chunk in graph.astream(
-            value, {**config, "run_id": run_id}, stream_mode=stream_spec(modes), subgraphs=subgraphs
+            value,
+            {**config, "run_id": run_id},
+            stream_mode=stream_spec(output.modes),
+            subgraphs=output.subgraphs,
         ):
             printer.show(chunk)
     except Exception as exc:
@@ -240,11 +244,21 @@ def fork(
     if as_node is not None and update_json is None:
         raise CliError("--as-node says which node --update comes from: give --update JSON too")
     graph = load_graph(graph_spec)
-    update = parse_json(update_json, "--update") if update_json is not None else None
-    return asyncio.run(
-        _fork(graph, graph_spec, run_id, checkpoint, update_json is not None, update, as_node,
-              modes_of(stream_modes), subgraphs, as_json)
-    )  # fmt: skip
+    change = None
+    if update_json is not None:
+        change = Change(values=parse_json(update_json, "--update"), as_node=as_node)
+    output = Output.of(stream_modes, subgraphs, as_json)
+    return asyncio.run(_fork(graph, graph_spec, run_id, checkpoint, change, output))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Change:
+    """A state change a fork makes first (``update_state``)."""
+
+    values: Any
+    """The update, as a node would return it."""
+    as_node: str | None
+    """The node it is applied as."""
 
 
 async def _fork(
@@ -252,12 +266,8 @@ async def _fork(
     spec: str,
     run_id: str,
     checkpoint: str,
-    updating: bool,
-    update: Any,
-    as_node: str | None,
-    modes: list[str],
-    subgraphs: bool,
-    as_json: bool,
+    change: Change | None,
+    output: Output,
 ) -> int:
     from rewind.projections.state import fold_thread
 
@@ -279,9 +289,9 @@ async def _fork(
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread, "checkpoint_id": checkpoint}
         }
-        if updating:
+        if change is not None:
             try:
-                config = await bound.aupdate_state(config, update, as_node=as_node)
+                config = await bound.aupdate_state(config, change.values, as_node=change.as_node)
             except Exception as exc:
                 raise CliError(f"--update was refused: {type(exc).__name__}: {exc}") from exc
             config = {
@@ -291,7 +301,7 @@ async def _fork(
             }
         err.print(f"[dim]fork of[/] {run_id} [dim]at checkpoint[/] {checkpoint}")
         hint = f"rewind run {shlex.quote(spec)}"
-        return await stream_run(bound, store, None, config, modes, subgraphs, as_json, hint=hint)
+        return await run_and_print(bound, store, None, config, output, hint=hint)
     finally:
         await store.aclose()
 
@@ -321,22 +331,23 @@ def replay(
       rewind replay RUN --from 1f0a...   (a checkpoint id, or a log position)
     """
     position: str | int | None = int(start) if start is not None and start.isdigit() else start
-    modes = modes_of(stream_modes)
-    printer = ChunkPrinter(modes, subgraphs=subgraphs, as_json=as_json)
-    asyncio.run(_replay(run_id, position, modes, subgraphs, printer))
+    asyncio.run(_replay(run_id, position, Output.of(stream_modes, subgraphs, as_json)))
     return 0
 
 
-async def _replay(
-    run_id: str, start: str | int | None, modes: list[str], subgraphs: bool, printer: ChunkPrinter
-) -> None:
+async def _replay(run_id: str, start: str | int | None, output: Output) -> None:
     from rewind.replay import areplay
 
     store = await open_db()
+    printer = output.printer()
     try:
         await store.get_run(run_id)
         chunks = areplay(
-            store, run_id, stream_mode=stream_spec(modes), subgraphs=subgraphs, start=start
+            store,
+            run_id,
+            stream_mode=stream_spec(output.modes),
+            subgraphs=output.subgraphs,
+            start=start,
         )
         try:
             async for chunk in chunks:
@@ -377,13 +388,12 @@ async def _demo() -> int:
         graph = bind(agent.build(token_delay=0.02), store)
         value = {"messages": [{"role": "user", "content": agent.QUESTION}]}
         config = {"configurable": {"thread_id": thread}}
-        code = await stream_run(
-            graph, store, value, config, ["messages"], False, False, hint="rewind run"
-        )
+        live = Output(modes=["messages"])
+        code = await run_and_print(graph, store, value, config, live, hint="rewind run")
         (record,) = await store.list_runs(thread_id=thread)
         run_id = record.run_id
         out.print("\n[dim]replayed from the log in `updates` mode (no node runs, no model):[/]")
-        printer = ChunkPrinter(["updates"], subgraphs=False, as_json=False)
+        printer = Output(modes=["updates"]).printer()
         async for chunk in areplay(store, run_id, stream_mode="updates"):
             printer.show(chunk)
         report = await store.verify_chain(run_id)
