@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ __all__ = [
     "EXIT_USAGE",
     "CliError",
     "Settings",
+    "command_name",
     "db_file",
     "db_option",
     "open_db",
@@ -120,6 +123,19 @@ async def open_db(*, create: bool = False, upgrade: bool = True) -> EventStore:
         return await open_store(db, upgrade=upgrade)
     except ValueError as exc:  # a URL no backend serves
         raise CliError(str(exc)) from exc
+
+
+def command_name() -> str:
+    """How to call this command again: ``rewind`` when that is on the PATH, else the path it
+    was started by (``.venv/bin/rewind`` in a virtualenv that is not activated)."""
+    started = Path(sys.argv[0])
+    if started.name != "rewind":
+        return "rewind"
+    found = shutil.which("rewind")
+    if found is not None and Path(found).resolve() == started.resolve():
+        return "rewind"
+    relative = os.path.relpath(started)
+    return relative if not relative.startswith("..") else str(started)
 
 
 def parse_json(text: str, option: str) -> Any:

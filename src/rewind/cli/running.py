@@ -14,7 +14,16 @@ import click
 from rich.console import Console
 
 from rewind.cli.app import cli
-from rewind.cli.common import EXIT_FAILED, CliError, db_option, open_db, parse_json, settings
+from rewind.cli.common import (
+    DEFAULT_DB,
+    EXIT_FAILED,
+    CliError,
+    command_name,
+    db_option,
+    open_db,
+    parse_json,
+    settings,
+)
 from rewind.cli.export import start_mirror
 from rewind.cli.output import ChunkPrinter, json_line, stream_spec
 from rewind.cli.target import bind, load_graph
@@ -139,7 +148,7 @@ async def _run(
         if value is None and not known:
             raise CliError("give the graph's input with --input JSON (e.g. --input '{}')")
         config = {"configurable": {"thread_id": thread or str(uuid.uuid4())}}
-        hint = f"rewind run {shlex.quote(target)}"
+        hint = f"{command_name()} run {shlex.quote(target)}"
         return await run_and_print(bind(graph, store), store, value, config, output, hint=hint)
     finally:
         await store.aclose()
@@ -300,7 +309,7 @@ async def _fork(
                 }
             }
         err.print(f"[dim]fork of[/] {run_id} [dim]at checkpoint[/] {checkpoint}")
-        hint = f"rewind run {shlex.quote(spec)}"
+        hint = f"{command_name()} run {shlex.quote(spec)}"
         return await run_and_print(bound, store, None, config, output, hint=hint)
     finally:
         await store.aclose()
@@ -379,6 +388,7 @@ async def _demo() -> int:
     from rewind.replay import areplay
 
     out = Console(highlight=False, soft_wrap=True)
+    me = command_name()
     store = await open_db(create=True)
     try:
         thread = f"demo-{uuid.uuid4().hex[:8]}"
@@ -389,7 +399,7 @@ async def _demo() -> int:
         value = {"messages": [{"role": "user", "content": agent.QUESTION}]}
         config = {"configurable": {"thread_id": thread}}
         live = Output(modes=["messages"])
-        code = await run_and_print(graph, store, value, config, live, hint="rewind run")
+        code = await run_and_print(graph, store, value, config, live, hint=f"{me} run")
         (record,) = await store.list_runs(thread_id=thread)
         run_id = record.run_id
         out.print("\n[dim]replayed from the log in `updates` mode (no node runs, no model):[/]")
@@ -403,18 +413,18 @@ async def _demo() -> int:
         fork_from = checkpoints[1]  # step 0: the question asked, before the agent's turn
         db = settings().db
         where = Path(db).resolve() if "://" not in db else db
-        flag = "" if db == "./rewind.db" else f" --db {shlex.quote(db)}"
+        flag = "" if db == DEFAULT_DB else f" --db {shlex.quote(db)}"
         out.print(f"\nthe log is in {where}\n\n[bold]try next:[/]")
         for line in (
-            f"rewind{flag} runs",
-            f"rewind{flag} show {run_id}",
-            f"rewind{flag} replay {run_id} -m values",
-            f"rewind{flag} replay {run_id} -m messages -m updates --json",
-            f"rewind{flag} history {thread}",
-            f"rewind{flag} fork {run_id} --checkpoint {fork_from} --graph rewind.cli.demo:graph "
+            f"{me}{flag} runs",
+            f"{me}{flag} show {run_id}",
+            f"{me}{flag} replay {run_id} -m values",
+            f"{me}{flag} replay {run_id} -m messages -m updates --json",
+            f"{me}{flag} history {thread}",
+            f"{me}{flag} fork {run_id} --checkpoint {fork_from} --graph rewind.cli.demo:graph "
             """--update '{"messages": [{"role": "user", "content": "And in Tokyo?"}]}' """
             "-m messages",
-            f"rewind{flag} tail --all     (then run `rewind demo` in another terminal)",
+            f"{me}{flag} tail --all     (then run `{me}{flag} demo` in another terminal)",
         ):
             out.print(f"  {line}", markup=False)
         return code
