@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from rewind.cli.app import cli
 from rewind.cli.common import (
@@ -167,7 +168,7 @@ async def run_and_print(
     is the command that resumes the thread."""
     run_id = str(uuid.uuid4())
     thread = config["configurable"]["thread_id"]
-    err.print(f"[dim]run[/] {run_id} [dim]thread[/] {thread}")
+    err.print(f"[dim]run[/] {run_id} [dim]thread[/] {escape(thread)}")
     printer = output.printer()
     mirror = await start_mirror(store, err)
     failure: Exception | None = None
@@ -214,7 +215,8 @@ async def _report(
                 err.print(json_line(value), markup=False)
         err.print(
             f"run {run_id} is waiting for an answer; resume it with:\n"
-            f"  {hint} --thread {shlex.quote(thread)} --resume JSON"
+            f"  {hint} --thread {shlex.quote(thread)} --resume JSON",
+            markup=False,
         )
         return 0
     err.print(f"[dim]run {run_id} ended:[/] {record.status}")
