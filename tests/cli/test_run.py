@@ -116,3 +116,14 @@ def test_fork_changes_the_state_and_runs_on_from_a_checkpoint(cli: Cli) -> None:
     assert "12°C with light rain" in updates[-1]["agent"]["messages"][0]["content"]
     shown = cli.run("show", fork.run_id()).ok()
     assert "from     fork of run" in shown.stdout
+
+
+def test_a_stategraph_or_a_factory_is_run_too(cli: Cli) -> None:
+    builder, factory = cli.run_all(
+        [
+            ["run", "graphs.py:builder", "--input", '{"draft": "owls"}', "--json"],
+            ["run", "graphs.py:make_chat", "--input", HI, "-m", "custom", "--json"],
+        ]
+    )
+    assert builder.ok().json_lines()[0] == {"write": {"draft": "a post about owls"}}
+    assert factory.ok().json_lines() == [{"progress": "preparing"}]  # the subgraph's: hidden
