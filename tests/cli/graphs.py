@@ -2,6 +2,7 @@
 
 ``chat``: a parent graph whose subgraph streams a chat model's tokens and writes custom data;
 ``approval``: a graph that stops at ``interrupt()`` for an answer; ``broken``: a node raises;
+``slow``: a node that naps;
 ``builder``: an uncompiled StateGraph; ``make_chat``: a factory; ``needs_args``: a function
 that is not a factory.
 """
@@ -9,6 +10,7 @@ that is not a factory.
 from __future__ import annotations
 
 import operator
+import time
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -92,3 +94,15 @@ broken = _broken.compile()
 
 def needs_args(path: str) -> Any:
     return chat
+
+
+def nap(state: Count) -> dict[str, Any]:
+    get_stream_writer()({"napping": True})
+    time.sleep(3)
+    return {"n": state["n"] + 1}
+
+
+_slow = StateGraph(Count)
+_slow.add_node("nap", nap)
+_slow.add_edge(START, "nap")
+slow = _slow.compile()

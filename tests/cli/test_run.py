@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 
 from tests.cli.conftest import Cli
 
@@ -127,3 +128,16 @@ def test_a_stategraph_or_a_factory_is_run_too(cli: Cli) -> None:
     )
     assert builder.ok().json_lines()[0] == {"write": {"draft": "a post about owls"}}
     assert factory.ok().json_lines() == [{"progress": "preparing"}]  # the subgraph's: hidden
+
+
+def test_ctrl_c_stops_the_run_and_records_its_end(cli: Cli) -> None:
+    running = cli.start("run", "graphs.py:slow", "--input", '{"n": 1}', "-m", "custom", "--json")
+    assert running.stdout is not None
+    assert json.loads(running.stdout.readline()) == {"napping": True}  # the node is running
+    running.send_signal(signal.SIGINT)
+    _, stderr = running.communicate(timeout=30)
+    assert running.returncode == 130
+    assert stderr.splitlines()[-1] == "rewind: interrupted"
+    assert "Traceback" not in stderr
+    (record,) = cli.run("runs", "--json").ok().json_lines()
+    assert record["status"] == "error"  # ended, not left `running`

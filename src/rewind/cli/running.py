@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shlex
 import uuid
 from collections.abc import Callable
@@ -182,12 +183,27 @@ async def run_and_print(
             printer.show(chunk)
     except Exception as exc:
         failure = exc
+    except asyncio.CancelledError:  # Ctrl-C: let the run record how it ended, then stop
+        await _settle(store, run_id)
+        raise
     finally:
         printer.close()
         await store.flush()
         if mirror is not None:
             await mirror.aclose()
     return await _report(store, run_id, thread, failure, hint)
+
+
+async def _settle(store: EventStore, run_id: str) -> None:
+    """Wait (up to 5 s) for a cancelled run to append its end, before the store is closed."""
+    from rewind.errors import UnknownRunError
+
+    with contextlib.suppress(TimeoutError, UnknownRunError):
+        async with asyncio.timeout(5):
+            record = await store.get_run(run_id)
+            after = record.last_position
+            async for _ in store.subscribe(run_id=run_id, after_position=after):
+                pass  # the subscription ends with the run's end event
 
 
 async def _report(
