@@ -132,9 +132,8 @@ def show(run_id: str) -> None:
     took = _seconds(record.created_at, record.updated_at)
     out.print(f"[bold]started[/]  {_when(record.created_at)} (took {took})")
     if record.origin_run_id:
-        kind = "fork of" if "update" not in started else "update of"
         out.print(
-            f"[bold]from[/]     {kind} run {record.origin_run_id} at checkpoint "
+            f"[bold]from[/]     {_origin_kind(started)} run {record.origin_run_id} at checkpoint "
             f"{record.origin_checkpoint_id}"
         )
     chain = "hash chain intact" if intact else "[red]hash chain BROKEN[/] (see rewind db verify)"
@@ -152,6 +151,14 @@ def show(run_id: str) -> None:
         for e in checkpoints:
             nxt = ", ".join(t["name"] for t in e.payload.get("next") or ()) or "-"
             out.print(f"  step {e.payload['step']:>3}  {e.payload['id']}  next: {nxt}")
+
+
+def _origin_kind(started: dict[str, Any]) -> str:
+    """How a run relates to the run it starts from, as its ``run.started`` event tells."""
+    if "update" in started:
+        return "state update after"
+    configurable = (started.get("config") or {}).get("configurable") or {}
+    return "fork of" if configurable.get("checkpoint_id") else "continues"
 
 
 def _nodes(events: list[StoredEvent]) -> Table:
