@@ -1,0 +1,190 @@
+"""Post-hoc export: the spans of stored runs, rebuilt from the log and sent again.
+
+The spans are the ones the live mirror sent (same fold, same ids, the events' own timestamps), so
+a run can be exported twice, to a new backend, or after the collector was down, and its trace is
+the same trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from rewind.errors import UnknownRunError
+from rewind.events import StoredEvent
+from rewind.store import EventStore
+from rewind.telemetry.content import ContentPolicy
+from rewind.telemetry.delivery import send
+from rewind.telemetry.otel import exporter_from_env, resource_from_env
+from rewind.telemetry.spans import Origin, SpanRecord, build_spans, origin_of, origin_run_id
+
+__all__ = ["ExportResult", "export_run", "export_runs", "run_spans"]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExportResult:
+    """What an export sent."""
+
+    runs: int
+    """Runs exported."""
+    spans_exported: int
+    """Spans the exporter accepted."""
+    spans_failed: int
+    """Spans whose delivery failed (collector down, slow or rejecting): export again later."""
+
+
+async def run_spans(
+    store: EventStore,
+    run_id: str,
+    *,
+    content: ContentPolicy | None = None,
+    close_open: bool = False,
+) -> list[SpanRecord]:
+    """The span records of one stored run (the pure fold over its events).
+
+    Args:
+        store: The event store holding the run.
+        run_id: The run.
+        content: What content goes on spans; by default what
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` says.
+        close_open: For a run still going (or one whose process died), close its open spans at
+            its last event; by default they are left out until the run ends.
+
+    Raises:
+        UnknownRunError: the store has no such run.
+    """
+    events = await store.read(run_id)
+    origin = await origin_span(store, events[0]) if events else None
+    return build_spans(
+        events, origin=origin, content=content or ContentPolicy.from_env(), close_open=close_open
+    )
+
+
+async def origin_span(store: EventStore, start: StoredEvent) -> Origin | None:
+    """The span a run's ``run.started`` event links to: the root span of the run it continues
+    or forks, when that run is still in the store."""
+    origin = origin_run_id(start)
+    if origin is None:
+        return None
+    try:
+        first = await store.read(origin, until_seq=0)
+    except UnknownRunError:  # pruned: nothing to link to
+        return None
+    return origin_of(first[0]) if first else None
+
+
+async def export_run(
+    store: EventStore,
+    run_id: str,
+    *,
+    exporter: SpanExporter | None = None,
+    content: ContentPolicy | None = None,
+    close_open: bool = False,
+) -> ExportResult:
+    """Export one stored run's spans with their original ids and timestamps (see
+    :func:`export_runs`)."""
+    return await export_runs(
+        store, [run_id], exporter=exporter, content=content, close_open=close_open
+    )
+
+
+async def export_runs(
+    store: EventStore,
+    run_ids: Iterable[str],
+    *,
+    exporter: SpanExporter | None = None,
+    progress: Progress | None = None,
+    content: ContentPolicy | None = None,
+    close_open: bool = False,
+    batch_size: int = 512,
+) -> ExportResult:
+    """Export the spans of stored runs, rebuilt from their logs.
+
+    Exporting a run again gives the same spans (ids, parents, times, attributes), the ones the
+    live mirror sent. Delivery failures do not raise: they are counted in ``spans_failed``.
+
+    Args:
+        store: The event store holding the runs.
+        run_ids: The runs, exported in this order.
+        exporter: An SDK span exporter; by default the OTLP exporter the ``OTEL_*`` variables
+            describe (shut down when the export is done; one passed in is left open).
+        progress: Called with (runs done, runs in all) after each run.
+        content: What content goes on spans; by default what the environment says.
+        close_open: Also export the open spans of runs that have not ended.
+        batch_size: Most spans per export call.
+
+    Raises:
+        TypeError: a run id is not a string.
+        UnknownRunError: a run is not in the store (checked before anything is sent).
+    """
+    ids = list(run_ids) if not isinstance(run_ids, str) else [run_ids]
+    for run_id in ids:
+        if not isinstance(run_id, str):
+            raise TypeError(f"run ids are strings, not {type(run_id).__name__}: {run_id!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    for run_id in ids:
+        await store.get_run(run_id)  # an unknown run fails before anything is sent
+    own = exporter is None
+    sink = _Sender(exporter or exporter_from_env(), resource_from_env())
+    policy = content or ContentPolicy.from_env()
+    try:
+        pending: list[SpanRecord] = []
+        for done, run_id in enumerate(ids, start=1):
+            pending += await run_spans(store, run_id, content=policy, close_open=close_open)
+            while len(pending) >= batch_size:
+                await sink.send(pending[:batch_size])
+                del pending[:batch_size]
+            if progress is not None:
+                progress(done, len(ids))
+        if pending:
+            await sink.send(pending)
+        await sink.wait()
+    finally:
+        if own:
+            await asyncio.to_thread(sink.exporter.shutdown)
+    return ExportResult(runs=len(ids), spans_exported=sink.exported, spans_failed=sink.failed)
+
+
+_GIVE_UP_AFTER = 3
+"""Failed export calls in a row after which the rest of an export is counted as failed
+unsent: a collector that is down would otherwise cost its timeout once per batch."""
+
+
+class _Sender:
+    """Exports batches on a worker thread, one in flight while the next batch is built."""
+
+    def __init__(self, exporter: SpanExporter, resource: Resource) -> None:
+        self.exporter = exporter
+        self.resource = resource
+        self.exported = 0
+        self.failed = 0
+        self._failures_in_a_row = 0
+        self._inflight: asyncio.Future[None] | None = None
+
+    async def send(self, records: list[SpanRecord]) -> None:
+        await self.wait()
+        batch = list(records)
+
+        def deliver() -> None:
+            if self._failures_in_a_row < _GIVE_UP_AFTER and send(
+                self.exporter, batch, self.resource
+            ):
+                self.exported += len(batch)
+                self._failures_in_a_row = 0
+            else:
+                self.failed += len(batch)
+                self._failures_in_a_row += 1
+
+        self._inflight = asyncio.ensure_future(asyncio.to_thread(deliver))
+
+    async def wait(self) -> None:
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            await inflight

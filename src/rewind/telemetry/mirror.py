@@ -1,0 +1,200 @@
+"""The live mirror: spans exported as runs go, from a subscription to the store.
+
+The runtime does not know the mirror exists. The mirror subscribes to everything appended to the
+store, folds each run's events into spans as they commit (the same fold a post-hoc export uses),
+and hands each finished span to a delivery thread. Appends never wait for it: the subscription
+falls back to reading the store when it lags, the delivery queue is bounded and drops (counting)
+what does not fit, and nothing it does raises into the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from rewind.errors import RewindError
+from rewind.events import EventType, StoredEvent
+from rewind.store import EventStore
+from rewind.telemetry.content import ContentPolicy
+from rewind.telemetry.delivery import Delivery
+from rewind.telemetry.export import origin_span
+from rewind.telemetry.otel import exporter_from_env, resource_from_env
+from rewind.telemetry.spans import RunSpans
+
+__all__ = ["Mirror", "attach_mirror"]
+
+_log = logging.getLogger("rewind.telemetry")
+
+
+class Mirror:
+    """Mirrors every run appended to a store as OpenTelemetry spans; see :func:`attach_mirror`."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        exporter: SpanExporter,
+        *,
+        owns_exporter: bool,
+        content: ContentPolicy,
+        max_queue: int,
+        batch_size: int,
+    ) -> None:
+        self.store = store
+        self.content = content
+        self._owns_exporter = owns_exporter
+        self._delivery = Delivery(
+            exporter, resource_from_env(), max_queue=max_queue, batch_size=batch_size
+        )
+        self._runs: dict[str, RunSpans] = {}
+        self._position = 0
+        self._ready = asyncio.Event()
+        self._closed = False
+        self.errors = 0
+        """Events the mirror could not fold (logged; the run is unaffected)."""
+        self._task = asyncio.get_running_loop().create_task(self._follow(), name="rewind-mirror")
+
+    @property
+    def dropped_spans(self) -> int:
+        """Spans that did not reach the collector (queue full, export failed or timed out)."""
+        return self._delivery.dropped
+
+    @property
+    def exported_spans(self) -> int:
+        """Spans the exporter accepted."""
+        return self._delivery.exported
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    async def wait_ready(self) -> None:
+        """Return once the mirror follows the store (runs appended from now on are mirrored
+        from their first event; earlier events of a run it meets are read from the store)."""
+        await self._ready.wait()  # set by the follower when it starts, and when it stops
+
+    async def flush(self, within: float = 30.0) -> bool:
+        """Fold everything appended so far and export it; whether that took under ``within`` s."""
+        deadline = time.monotonic() + within
+        await self._catch_up(deadline)
+        left = max(deadline - time.monotonic(), 0.0)
+        return await asyncio.to_thread(self._delivery.flush, left)
+
+    async def aclose(self, within: float = 30.0) -> None:
+        """Flush (within ``within`` seconds), stop following the store and release the exporter.
+
+        Spans still unsent after ``within`` seconds count as dropped.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + within
+        with contextlib.suppress(Exception):
+            await self._catch_up(deadline)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+        left = max(deadline - time.monotonic(), 0.0)
+        await asyncio.to_thread(self._delivery.shutdown, left)
+        if self._owns_exporter:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self._delivery.exporter.shutdown)
+
+    async def _catch_up(self, deadline: float) -> None:
+        if self.store.closed or self._task.done():
+            return
+        await self.wait_ready()
+        head = await self.store.head()
+        while self._position < head and not self._task.done():
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(0.005)
+
+    async def _follow(self) -> None:
+        try:
+            after = await self.store.head()
+            self._position = after
+            self._ready.set()
+            async for event in self.store.subscribe(after_position=after):
+                try:
+                    await self._fold(event)
+                except Exception:
+                    self.errors += 1
+                    _log.warning(
+                        "span mirror: cannot fold event %s of run %s",
+                        event.seq,
+                        event.run_id,
+                        exc_info=True,
+                    )
+                self._position = event.position
+        except RewindError:  # the store closed under the mirror: nothing more to follow
+            return
+        except Exception:  # never into the run: the log keeps everything for a later export
+            _log.warning("span mirror stopped following the store", exc_info=True)
+        finally:
+            self._ready.set()
+
+    async def _fold(self, event: StoredEvent) -> None:
+        fold = self._runs.get(event.run_id)
+        if fold is None:
+            fold = self._runs[event.run_id] = RunSpans(event.run_id, content=self.content)
+            if event.seq > 0:  # a run that began before the mirror saw it: its start first
+                for earlier in await self.store.read(event.run_id, until_seq=event.seq - 1):
+                    await self._feed(fold, earlier)
+        await self._feed(fold, event)
+        if fold.ended:
+            del self._runs[event.run_id]
+
+    async def _feed(self, fold: RunSpans, event: StoredEvent) -> None:
+        origin = None
+        if event.type == EventType.RUN_STARTED:
+            origin = await origin_span(self.store, event)
+        self._delivery.offer(fold.feed(event, origin=origin))
+
+
+def attach_mirror(
+    store: EventStore,
+    *,
+    exporter: SpanExporter | None = None,
+    content: ContentPolicy | None = None,
+    max_queue: int = 2048,
+    batch_size: int = 512,
+) -> Mirror:
+    """Start mirroring every run appended to ``store`` as spans, through ``exporter``.
+
+    Call it on the event loop the store is used from; close the mirror with
+    ``await mirror.aclose()`` (it flushes first). The runs are never slowed or failed by the
+    mirror: see :attr:`Mirror.dropped_spans` for what did not reach the collector, and export
+    those runs again later with :func:`rewind.telemetry.export_runs`.
+
+    Args:
+        store: The event store whose runs to mirror.
+        exporter: An SDK span exporter; by default the OTLP exporter the ``OTEL_*`` variables
+            describe (shut down with the mirror; one passed in is left open).
+        content: What content goes on spans; by default what
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` says.
+        max_queue: Most finished spans waiting for export; more are dropped and counted.
+        batch_size: Most spans per export call.
+
+    Raises:
+        RuntimeError: called with no running event loop.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            "attach_mirror needs the running event loop the store is used from; call it in "
+            "async code (e.g. right after `await open_store(...)`)"
+        ) from None
+    return Mirror(
+        store,
+        exporter or exporter_from_env(),
+        owns_exporter=exporter is None,
+        content=content or ContentPolicy.from_env(),
+        max_queue=max_queue,
+        batch_size=batch_size,
+    )
