@@ -23,7 +23,8 @@ async def saver(tmp_path: Path) -> AsyncIterator[AsyncSqliteSaver]:
 @pytest.fixture(params=["http", "grpc"])
 def receiver(request: pytest.FixtureRequest) -> Iterator[Receiver]:
     """A receiver of each protocol, in turn."""
-    yield from running(request.param)
+    with running(request.param) as receiver:
+        yield receiver
 
 
 @pytest.fixture

@@ -98,6 +98,15 @@ async def send_fanout(saver: AsyncSqliteSaver) -> list[str]:
     return await _invoke(g, saver, "send")
 
 
+async def big_state(saver: AsyncSqliteSaver) -> list[str]:
+    """One node writes a 10,000-character value."""
+    g = StateGraph(State)
+    g.add_node("big", lambda state: {"hits": ["x" * 10_000]})
+    g.add_edge(START, "big")
+    g.add_edge("big", END)
+    return await _invoke(g, saver, "big")
+
+
 def inner_graph() -> Any:
     inner = StateGraph(State)
     inner.add_node("inner_a", lambda state: {"hits": ["inner_a"]})

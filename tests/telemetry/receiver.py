@@ -7,6 +7,7 @@ reject (answer with an error).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -62,7 +63,7 @@ def _attrs(items: Any) -> dict[str, Any]:
 
 
 class Receiver:
-    """Collects spans from OTLP export requests; see :class:`GrpcReceiver`, :class:`HttpReceiver`."""
+    """Collects the spans of OTLP export requests (see the gRPC and HTTP subclasses)."""
 
     protocol: str = ""
 
@@ -149,7 +150,7 @@ class GrpcReceiver(Receiver, trace_service_pb2_grpc.TraceServiceServicer):
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.headers.append({k: v for k, v in context.invocation_metadata()})
         if not self.handle(request):
             # Not retryable: the exporter gives up at once rather than for its whole timeout.
@@ -171,7 +172,7 @@ class HttpReceiver(Receiver):
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
                 request = trace_service_pb2.ExportTraceServiceRequest()
@@ -208,7 +209,9 @@ class HttpReceiver(Receiver):
         self._thread.join(5)
 
 
-def exporter_for(receiver: Receiver | None, *, port: int | None = None, timeout: float = 2.0) -> Any:
+def exporter_for(
+    receiver: Receiver | None, *, port: int | None = None, timeout: float = 2.0
+) -> Any:
     """A real OTLP exporter of the receiver's protocol pointed at it (or at a dead ``port``)."""
     protocol = receiver.protocol if receiver is not None else "http/protobuf"
     if protocol == "grpc":
@@ -222,6 +225,7 @@ def exporter_for(receiver: Receiver | None, *, port: int | None = None, timeout:
     return Http(endpoint=endpoint, timeout=timeout)
 
 
+@contextlib.contextmanager
 def running(kind: str) -> Iterator[Receiver]:
     """A receiver of ``kind`` (``grpc`` or ``http``), stopped afterwards."""
     receiver: Receiver = GrpcReceiver() if kind == "grpc" else HttpReceiver()

@@ -10,7 +10,7 @@ from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.telemetry import run_spans
 from rewind.trace_ids import span_id_for
 from tests.telemetry import graphs
-from tests.telemetry.receiver import Receiver, ReceivedSpan, exporter_for
+from tests.telemetry.receiver import ReceivedSpan, Receiver, exporter_for
 from tests.telemetry.support import assert_one_trace_per_run, by_run, mirrored
 
 ERROR = 2  # OTLP status code
@@ -105,9 +105,7 @@ async def test_subgraph_nodes_nest_under_the_node_that_runs_them(
 async def test_interrupt_ends_the_node_span_and_the_resuming_run_links_to_it(
     saver: AsyncSqliteSaver, http_receiver: Receiver
 ) -> None:
-    first, second = (await mirrored(saver, graphs.interrupt_resume, exporter_for(http_receiver)))[
-        0
-    ]
+    first, second = (await mirrored(saver, graphs.interrupt_resume, exporter_for(http_receiver)))[0]
     spans = by_run(http_receiver.spans())
     asked = one(spans[first], "ask")
     assert [e[0] for e in asked.events] == ["interrupt"]
@@ -118,7 +116,7 @@ async def test_interrupt_ends_the_node_span_and_the_resuming_run_links_to_it(
     assert root2.trace_id != root1.trace_id  # a new trace...
     assert root2.links == ((root1.trace_id, root1.span_id),)  # ...linked to the one it resumes
     assert root2.attributes["rewind.origin.run_id"] == first
-    assert [e[0] for e in root2.events][0] == "resume"
+    assert next(e[0] for e in root2.events) == "resume"
     resumed = one(spans[second], "ask")
     assert resumed.parent_id == root2.span_id
     assert resumed.attributes["rewind.task_id"] == asked.attributes["rewind.task_id"]
@@ -127,9 +125,7 @@ async def test_interrupt_ends_the_node_span_and_the_resuming_run_links_to_it(
 async def test_retries_are_exception_events_and_a_final_failure_is_an_error(
     saver: AsyncSqliteSaver, grpc_receiver: Receiver
 ) -> None:
-    ok_run, bad_run = (await mirrored(saver, graphs.errors_retries, exporter_for(grpc_receiver)))[
-        0
-    ]
+    ok_run, bad_run = (await mirrored(saver, graphs.errors_retries, exporter_for(grpc_receiver)))[0]
     spans = by_run(grpc_receiver.spans())
     flaky = one(spans[ok_run], "flaky")
     assert flaky.status_code != ERROR
