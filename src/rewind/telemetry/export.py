@@ -15,7 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from rewind.errors import UnknownRunError
-from rewind.events import StoredEvent
+from rewind.events import EventType, StoredEvent
 from rewind.store import EventStore
 from rewind.telemetry.content import ContentPolicy
 from rewind.telemetry.delivery import send
@@ -129,20 +129,30 @@ async def export_runs(
             raise TypeError(f"run ids are strings, not {type(run_id).__name__}: {run_id!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    for run_id in ids:
-        await store.get_run(run_id)  # an unknown run fails before anything is sent
+    starts = await store.read_runs(ids, types=[EventType.RUN_STARTED])
+    for run_id in ids:  # an unknown run fails before anything is sent
+        if run_id not in starts:
+            raise UnknownRunError(run_id)
+    origins = await _origins(store, [e for events in starts.values() for e in events])
     own = exporter is None
     sink = _Sender(exporter or exporter_from_env(), resource_from_env())
     policy = content or ContentPolicy.from_env()
     try:
         pending: list[SpanRecord] = []
-        for done, run_id in enumerate(ids, start=1):
-            pending += await run_spans(store, run_id, content=policy, close_open=close_open)
-            while len(pending) >= batch_size:
-                await sink.send(pending[:batch_size])
-                del pending[:batch_size]
-            if progress is not None:
-                progress(done, len(ids))
+        done = 0
+        for start in range(0, len(ids), _RUNS_PER_READ):
+            chunk = ids[start : start + _RUNS_PER_READ]
+            logs = await store.read_runs(chunk)
+            for run_id in chunk:
+                events = logs.get(run_id, [])
+                origin = origins.get(origin_run_id(events[0]) or "") if events else None
+                pending += build_spans(events, origin=origin, content=policy, close_open=close_open)
+                while len(pending) >= batch_size:
+                    await sink.send(pending[:batch_size])
+                    del pending[:batch_size]
+                done += 1
+                if progress is not None:
+                    progress(done, len(ids))
         if pending:
             await sink.send(pending)
         await sink.wait()
@@ -152,6 +162,21 @@ async def export_runs(
     return ExportResult(runs=len(ids), spans_exported=sink.exported, spans_failed=sink.failed)
 
 
+async def _origins(store: EventStore, starts: list[StoredEvent]) -> dict[str, Origin]:
+    """The spans the runs of these ``run.started`` events link to, by origin run id."""
+    wanted = {o for o in map(origin_run_id, starts) if o is not None}
+    if not wanted:
+        return {}
+    known = {e.run_id: e for e in starts if e.run_id in wanted}
+    missing = wanted - set(known)
+    if missing:
+        found = await store.read_runs(sorted(missing), types=[EventType.RUN_STARTED])
+        known.update({run_id: events[0] for run_id, events in found.items() if events})
+    return {run_id: origin_of(start) for run_id, start in known.items()}
+
+
+_RUNS_PER_READ = 200
+"""Runs whose events one read brings (one query instead of one per run)."""
 _GIVE_UP_AFTER = 3
 """Failed export calls in a row after which the rest of an export is counted as failed
 unsent: a collector that is down would otherwise cost its timeout once per batch."""

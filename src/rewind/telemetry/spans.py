@@ -486,6 +486,8 @@ def _exception(event: StoredEvent, payload: Mapping[str, Any], extra: Attributes
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
+    if type(value) is dict:  # the common case, without the ABC check
+        return value
     return value if isinstance(value, Mapping) else {}
 
 
