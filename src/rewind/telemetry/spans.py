@@ -38,6 +38,7 @@ __all__ = [
     "build_spans",
     "origin_of",
     "origin_run_id",
+    "SPAN_EVENT_TYPES",
 ]
 
 
@@ -158,7 +159,8 @@ class RunSpans:
         """Fold one event; return the spans it closes.
 
         Args:
-            event: The run's next event (seq order; an event already fed is ignored).
+            event: The run's next event, in seq order (an event already fed is ignored; events
+                of types the fold ignores, see :data:`SPAN_EVENT_TYPES`, may be left out).
             origin: For ``run.started`` of a run that continues or forks another: the span to
                 link to.
         """
@@ -166,11 +168,6 @@ class RunSpans:
             raise ValueError(f"event of run {event.run_id} fed to the spans of run {self.run_id}")
         if event.seq < self.next_seq:
             return []
-        if event.seq > self.next_seq:
-            raise ValueError(
-                f"run {self.run_id}: event {event.seq} fed before event {self.next_seq}; "
-                "feed a run's events in seq order from 0"
-            )
         self.next_seq = event.seq + 1
         handler = _HANDLERS.get(event.type)
         if handler is None:
@@ -232,9 +229,10 @@ class RunSpans:
             "rewind.node": node,
             "rewind.task_id": event.task_id or "",
             "rewind.step": event.step if event.step is not None else -1,
-            "rewind.task.path": [str(p) for p in payload.get("path") or []],
-            "rewind.task.triggers": [str(t) for t in payload.get("triggers") or []],
         }
+        path: Any = payload.get("path") or ()
+        if len(path) > 1 and path[0] == "__pregel_push":  # a Send: which one of its step
+            attributes["rewind.task.send"] = path[1]
         if self.thread_id is not None:
             attributes["gen_ai.conversation.id"] = self.thread_id
         if event.ns:
@@ -318,10 +316,6 @@ class RunSpans:
             "rewind.seq": event.seq,
             "rewind.checkpoint_id": str(payload.get("id") or ""),
             "rewind.step": event.step if event.step is not None else -1,
-            "rewind.checkpoint.source": str(payload.get("source") or ""),
-            "rewind.checkpoint.next": [
-                str(_mapping(t).get("name") or "") for t in payload.get("next") or []
-            ],
         }
         self._add_event(
             self._owner(event.ns), SpanEvent(name="checkpoint", ts=event.ts, attributes=attributes)
@@ -505,6 +499,10 @@ _HANDLERS = {
     EventType.TOOL_STARTED.value: RunSpans._tool_started,
     EventType.TOOL_ENDED.value: RunSpans._tool_ended,
 }
+
+
+SPAN_EVENT_TYPES = frozenset(_HANDLERS)
+"""The event types spans are built from (a reader may leave the others out)."""
 
 
 def build_spans(
