@@ -4,13 +4,14 @@
    super-steps; ``fanout``, five parallel tasks then a join), rewind ``SqliteSaver`` on a file,
    ``durability="async"``, invoked from sync code on a new thread each time: without telemetry,
    and with the span mirror attached to the saver's store, exporting over OTLP/HTTP to a real
-   receiver in another process. The two take turns in rounds; the figure is the median invoke
-   time, and the ratio with/without (goal <= 1.2).
-2. **Post-hoc export.** Every run the first part recorded is exported again from the log
-   (``export_runs``) to the receiver over OTLP/HTTP and over OTLP/gRPC: spans per second
-   (goal >= 10,000), and the receiver's count as a check.
+   receiver in another process. The two alternate invoke by invoke; the figure is the median
+   invoke time, and the ratio with/without (goal <= 1.2).
+2. **Post-hoc export.** Every run the first part recorded, and runs of a 50-wide ``Send``
+   fan-out, are exported again from the log (``export_runs``) to the receiver over OTLP/HTTP
+   and over OTLP/gRPC: spans per second (goal >= 10,000), and the receiver's count as a check.
 
-    python bench/telemetry.py [--invokes 150] [--rounds 5] [--warmup 10] [--quick]
+    python bench/telemetry.py [--invokes 150] [--rounds 5] [--warmup 10] [--wide-runs 200]
+                              [--quick]
 
 The receiver is ``python bench/telemetry.py --serve``: an OTLP receiver (gRPC and HTTP, built on
 ``opentelemetry-proto`` and ``grpcio``) that parses every request and counts its spans.
@@ -38,12 +39,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import steps  # noqa: E402  (the step bench's graphs)
-
-from rewind.checkpoint.sqlite import SqliteSaver  # noqa: E402
-from rewind.graph import END, START, StateGraph  # noqa: E402
-from rewind.runtime.loops import run_sync  # noqa: E402
-from rewind.telemetry import Mirror, attach_mirror, export_runs  # noqa: E402
+import steps
+from rewind.checkpoint.sqlite import SqliteSaver
+from rewind.graph import END, START, StateGraph
+from rewind.runtime.loops import run_sync
+from rewind.telemetry import Mirror, attach_mirror, export_runs
 
 KINDS = ("linear", "fanout")
 
@@ -65,18 +65,18 @@ def serve() -> None:
         )
 
     class Service(trace_service_pb2_grpc.TraceServiceServicer):
-        def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+        def Export(self, request: Any, context: Any) -> Any:
             take(request)
             return trace_service_pb2.ExportTraceServiceResponse()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             request = trace_service_pb2.ExportTraceServiceRequest()
             request.ParseFromString(self.rfile.read(int(self.headers["Content-Length"])))
             take(request)
             self._reply(trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._reply(json.dumps(counts).encode())
 
         def _reply(self, body: bytes) -> None:
@@ -161,9 +161,12 @@ def live_overhead(args: argparse.Namespace, tmp: Path, ports: dict[str, int]) ->
         for _ in range(args.warmup):
             invoke(graph, key[1])
     for _ in range(args.rounds):
-        for key, graph in graphs.items():
-            gc.collect()
-            times[key] += [invoke(graph, key[1]) for _ in range(per_round)]
+        gc.collect()
+        for kind in KINDS:
+            for i in range(per_round):  # alternate, each first in turn: drift falls on both
+                order = ("without", "with mirror") if i % 2 else ("with mirror", "without")
+                for name in order:
+                    times[name, kind].append(invoke(graphs[name, kind], kind))
     run_sync(mirror.aclose())
     plain.close()
     mirrored.close()
@@ -208,8 +211,30 @@ async def export_all(path: str, exporter: Any) -> tuple[int, int, float]:
     return result.runs, result.spans_exported, elapsed
 
 
-def posthoc(path: str, ports: dict[str, int]) -> None:
-    print("2. post-hoc export of every run above (read from the log, rebuilt, sent), median of 3")
+async def record_wide(path: str, runs: int, width: int) -> None:
+    """Add ``runs`` runs of a fan-out graph: a node that sends ``width`` tasks (Send)."""
+    from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from rewind.types import Send
+
+    builder = StateGraph(steps.State)
+    builder.add_node("plan", lambda state: {"x": 0})
+    builder.add_node("work", lambda arg: {"hits": [arg]})
+    builder.add_edge(START, "plan")
+    builder.add_conditional_edges("plan", lambda state: [Send("work", i) for i in range(width)])
+    builder.add_edge("work", END)
+    saver = AsyncSqliteSaver(path)
+    graph = builder.compile(checkpointer=saver)
+    for _ in range(runs):
+        await graph.ainvoke({"x": 0, "hits": []}, {"configurable": {"thread_id": uuid.uuid4().hex}})
+    await saver.aclose()
+
+
+def posthoc(path: str, ports: dict[str, int], wide_runs: int) -> None:
+    asyncio.run(record_wide(path, wide_runs, 50))
+    print(
+        f"2. post-hoc export of every run above and {wide_runs} runs of a 50-wide Send fan-out "
+        "(read from the log, rebuilt, sent), median of 3"
+    )
     for name, make in (("OTLP/HTTP", http_exporter), ("OTLP/gRPC", grpc_exporter)):
         rates, runs, spans = [], 0, 0
         for _ in range(3):
@@ -232,17 +257,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="turns the configurations take")
     parser.add_argument("--warmup", type=int, default=10, help="untimed invokes first")
     parser.add_argument("--quick", action="store_true", help="30 invokes in 3 rounds, warm-up 3")
+    parser.add_argument("--wide-runs", type=int, default=200, help="fan-out runs to export too")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve()
         return
     if args.quick:
-        args.invokes, args.rounds, args.warmup = 30, 3, 3
+        args.invokes, args.rounds, args.warmup, args.wide_runs = 30, 3, 3, 40
     tmp = Path(tempfile.mkdtemp(prefix="rewind-bench-telemetry-"))
     with receiver() as ports:
         (path,) = live_overhead(args, tmp, ports)
-        posthoc(path, ports)
+        posthoc(path, ports, args.wide_runs)
 
 
 if __name__ == "__main__":
