@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from rewind.store import EventStore
 
-__all__ = ["StorePerLoop", "run_sync", "submit"]
+__all__ = ["StorePerLoop", "run_sync"]
 
 _ALL: weakref.WeakSet[StorePerLoop] = weakref.WeakSet()
 
@@ -94,7 +94,7 @@ def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | No
         if errors:
             raise errors[0]
         return result[0]
-    return submit(coro, loop).result()
+    return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
 
 def _run_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
@@ -108,25 +108,12 @@ def _run_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
             "a graph was invoked synchronously from an async node of the graph running it; "
             "use `await graph.ainvoke(...)` inside async nodes"
         )
-    return submit(coro, loop).result()
-
-
-_submitted: set[asyncio.Task[Any]] = set()
-
-
-def submit(
-    coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop
-) -> concurrent.futures.Future[T]:
-    """Start ``coro`` on ``loop`` (another thread's) in a copy of the caller's context, so what
-    the caller's context holds (its OpenTelemetry span, recorded at run start) goes with it."""
     result: concurrent.futures.Future[T] = concurrent.futures.Future()
 
     def start() -> None:
         task = loop.create_task(coro)  # in the caller's context (see call_soon_threadsafe)
-        _submitted.add(task)  # held until done: the loop keeps only weak references to tasks
 
         def done(t: asyncio.Task[T]) -> None:
-            _submitted.discard(t)
             if t.cancelled():
                 result.cancel()
             elif t.exception() is not None:
@@ -137,7 +124,7 @@ def submit(
         task.add_done_callback(done)
 
     loop.call_soon_threadsafe(start, context=contextvars.copy_context())
-    return result
+    return result.result()
 
 
 class StorePerLoop:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rewind.projections.stream import Item, Projector, RunFacts, parse_stream_mode, shape_chunk
-from rewind.runtime.loops import _background_loop, _run_on, submit
+from rewind.runtime.loops import _background_loop, _run_on
 
 if TYPE_CHECKING:
     from rewind.events import NewEvent
@@ -126,7 +126,7 @@ def iterate_sync(
             items.put(("done", None))
 
     loop = on or _background_loop()
-    future = submit(pump(), loop) if on is None else None
+    future = asyncio.run_coroutine_threadsafe(pump(), loop) if on is None else None
     if on is not None:  # a graph streamed from inside a sync node of a running graph
         import threading
 
