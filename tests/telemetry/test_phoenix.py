@@ -130,6 +130,20 @@ async def test_runs_mirrored_to_phoenix_read_back_with_their_ids_and_parents(
     for s in sorted(got, key=lambda s: s["start_time"]):
         print(f"  {s['context']['trace_id'][:8]} {s['span_kind']:<8} {s['name']}")
     assert seen == expected
+    kinds = {s["name"].split()[0]: s["span_kind"] for s in got}
+    assert kinds == {
+        "invoke_workflow": "CHAIN",
+        "__start__": "CHAIN",
+        "agent": "CHAIN",
+        "chat": "LLM",
+        "execute_tool": "TOOL",
+        "sub": "CHAIN",
+        "inner_a": "CHAIN",
+        "inner_b": "CHAIN",
+        "calls": "CHAIN",
+        "before": "CHAIN",
+        "ask": "CHAIN",
+    }
     chat = next(s for s in got if s["name"].startswith("chat "))
     assert chat["attributes"]["gen_ai.usage.input_tokens"] == 12
     assert chat["attributes"]["rewind.run_id"] in runs

@@ -58,6 +58,7 @@ class SpanStatus(StrEnum):
 
 
 Attributes = dict[str, Any]
+_OPENINFERENCE_KINDS = {"chat": "LLM", "execute_tool": "TOOL"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -399,6 +400,9 @@ class RunSpans:
         span_id = span_id_for(self.run_id, event.seq)
         attributes["rewind.run_id"] = self.run_id
         attributes["rewind.seq"] = event.seq
+        # The OpenInference kind, which Phoenix and Arize show spans by (GenAI has no such key).
+        operation = str(attributes.get("gen_ai.operation.name"))
+        attributes["openinference.span.kind"] = _OPENINFERENCE_KINDS.get(operation, "CHAIN")
         self._open[span_id] = _Open(
             name=name,
             span_id=span_id,
