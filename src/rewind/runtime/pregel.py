@@ -26,6 +26,7 @@ from langchain_core.runnables.config import patch_config, var_child_runnable_con
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from rewind import trace_ids
 from rewind.errors import (
     ErrorCode,
     GraphInterrupt,
@@ -40,7 +41,6 @@ from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, Branch, NodeSpec
 from rewind.store.codec import register_type
-from rewind.trace_ids import span_id_for, trace_id_for
 from rewind.types import (
     _INTERRUPT_HOOK,
     Command,
@@ -850,9 +850,9 @@ def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Co
     """Make the node's span (as telemetry derives it from the log) the current OTel span, so
     spans opened inside the node, in threads too, nest under it; returns the detach token."""
     caller = trace.get_current_span().get_span_context()
-    trace_id = caller.trace_id if caller.is_valid else trace_id_for(run_id)
+    trace_id = caller.trace_id if caller.is_valid else trace_ids.trace_id_for(run_id)
     flags = caller.trace_flags if caller.is_valid else trace.TraceFlags(trace.TraceFlags.SAMPLED)
-    node = trace.SpanContext(trace_id, span_id_for(run_id, seq), False, flags)
+    node = trace.SpanContext(trace_id, trace_ids.span_id_for(run_id, seq), False, flags)
     return otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(node)))
 
 
