@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from rewind import open_store
+from rewind import EventStore, open_store
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.errors import UnknownRunError
-from rewind.telemetry import export_run, export_runs
+from rewind.telemetry import attach_mirror, export_run, export_runs
 from tests.telemetry import graphs
 from tests.telemetry.receiver import Receiver, exporter_for
 from tests.telemetry.support import assert_one_trace_per_run, mirrored
@@ -74,4 +77,19 @@ async def test_bad_run_ids_fail_before_anything_is_sent(saver: AsyncSqliteSaver)
         await export_runs(store, [*runs, "no-such-run"], exporter=exporter)
     with pytest.raises(TypeError, match="run ids are strings"):
         await export_runs(store, [*runs, 42], exporter=exporter)  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="needs an EventStore"):
+        await export_runs("runs.db", runs, exporter=exporter)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="needs an EventStore"):
+        attach_mirror("runs.db", exporter=exporter)  # type: ignore[arg-type]
     assert exporter.get_finished_spans() == ()
+
+
+def test_attach_mirror_outside_an_event_loop_is_a_clear_error(tmp_path: Path) -> None:
+    async def a_store() -> EventStore:
+        store = await open_store(tmp_path / "runs.db")
+        await store.aclose()  # the check comes first: a closed store is fine for it
+        return store
+
+    store = asyncio.run(a_store())
+    with pytest.raises(RuntimeError, match="needs the running event loop"):
+        attach_mirror(store, exporter=InMemorySpanExporter())

@@ -130,9 +130,14 @@ async def export_runs(
         batch_size: Most spans per export call.
 
     Raises:
-        TypeError: a run id is not a string.
+        TypeError: ``store`` is not an event store, or a run id is not a string.
         UnknownRunError: a run is not in the store (checked before anything is sent).
     """
+    if not isinstance(store, EventStore):
+        raise TypeError(
+            f"export_runs needs an EventStore (from `await open_store(...)`), not "
+            f"{type(store).__name__}"
+        )
     ids = list(run_ids) if not isinstance(run_ids, str) else [run_ids]
     for run_id in ids:
         if not isinstance(run_id, str):

@@ -181,8 +181,14 @@ def attach_mirror(
         batch_size: Most spans per export call.
 
     Raises:
+        TypeError: ``store`` is not an event store.
         RuntimeError: called with no running event loop.
     """
+    if not isinstance(store, EventStore):
+        raise TypeError(
+            f"attach_mirror needs an EventStore (from `await open_store(...)`), not "
+            f"{type(store).__name__}"
+        )
     try:
         asyncio.get_running_loop()
     except RuntimeError:
