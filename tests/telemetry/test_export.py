@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from rewind import EventStore, open_store
+from rewind import EventStore, NewEvent, open_store, run_started
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.errors import UnknownRunError
 from rewind.telemetry import attach_mirror, export_run, export_runs
@@ -93,3 +93,27 @@ def test_attach_mirror_outside_an_event_loop_is_a_clear_error(tmp_path: Path) ->
     store = asyncio.run(a_store())
     with pytest.raises(RuntimeError, match="needs the running event loop"):
         attach_mirror(store, exporter=InMemorySpanExporter())
+
+
+async def test_a_run_that_never_ended_exports_its_open_spans_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    store = await open_store(tmp_path / "crashed.db")
+    try:
+        started = NewEvent(
+            type="task.started", step=0, node="work", task_id="t-1", payload={"name": "work"}
+        )
+        await store.append(
+            "crashed", [run_started(thread_id="t", graph="g"), started], expected_seq=0
+        )
+        await store.flush()
+        left_out = InMemorySpanExporter()
+        assert (await export_runs(store, ["crashed"], exporter=left_out)).spans_exported == 0
+        closed = InMemorySpanExporter()
+        result = await export_runs(store, ["crashed"], exporter=closed, close_open=True)
+        spans = {s.name: s for s in closed.get_finished_spans()}
+    finally:
+        await store.aclose()
+    assert result.spans_exported == 2
+    assert spans["work"].parent.span_id == spans["invoke_workflow g"].context.span_id
+    assert spans["work"].end_time == spans["invoke_workflow g"].end_time
