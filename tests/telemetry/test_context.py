@@ -1,5 +1,5 @@
 """The caller's trace: a run started inside a span joins its trace, from async and sync code;
-and the mirror picks up runs already going when it is attached."""
+which runs the mirror follows (runs already going, this process's runs)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from rewind import RunStatus, run_ended, run_started
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.graph import END, START, StateGraph
@@ -122,3 +124,27 @@ async def test_the_mirror_picks_up_a_run_already_going(
     grpc_receiver.clear()
     await export_runs(store, [run], exporter=exporter_for(grpc_receiver))
     assert set(grpc_receiver.spans()) == set(live[run])
+
+
+async def test_the_mirror_sends_this_process_runs_unless_told_to_watch_all(
+    saver: AsyncSqliteSaver,
+) -> None:
+    store = await saver.store()
+    own, every = InMemorySpanExporter(), InMemorySpanExporter()
+    mirrors = [
+        attach_mirror(store, exporter=own),
+        attach_mirror(store, exporter=every, all_processes=True),
+    ]
+    for mirror in mirrors:
+        await mirror.wait_ready()
+    elsewhere = {"process": {"host": "another-host", "pid": 1}}  # as another process records it
+    await store.append(
+        "foreign",
+        [run_started(thread_id="x", graph="theirs", extra=elsewhere), run_ended(RunStatus.SUCCESS)],
+        expected_seq=0,
+    )
+    (run,) = await graphs.async_nodes(saver)
+    for mirror in mirrors:
+        await mirror.aclose()
+    assert {s.attributes["rewind.run_id"] for s in own.get_finished_spans()} == {run}
+    assert {s.attributes["rewind.run_id"] for s in every.get_finished_spans()} == {run, "foreign"}

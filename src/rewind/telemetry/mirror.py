@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -28,6 +30,7 @@ from rewind.telemetry.spans import RunSpans
 __all__ = ["Mirror", "attach_mirror"]
 
 _log = logging.getLogger("rewind.telemetry")
+_HOST = socket.gethostname()
 
 
 class Mirror:
@@ -42,14 +45,18 @@ class Mirror:
         content: ContentPolicy,
         max_queue: int,
         batch_size: int,
+        all_processes: bool = False,
     ) -> None:
         self.store = store
         self.content = content
+        self.all_processes = all_processes
+        """Mirror runs other processes append to the same database too."""
         self._owns_exporter = owns_exporter
         self._delivery = Delivery(
             exporter, resource_from_env(), max_queue=max_queue, batch_size=batch_size
         )
         self._runs: dict[str, RunSpans] = {}
+        self._others: set[str] = set()  # running runs of other processes, not mirrored
         self._position = 0
         self._ready = asyncio.Event()
         self._closed = False
@@ -109,9 +116,10 @@ class Mirror:
             return
         await self.wait_ready()
         head = await self.store.head()
-        while self._position < head and not self._task.done():
-            if time.monotonic() >= deadline:
-                return
+        while self._position < head and not self._task.done() and time.monotonic() < deadline:
+            left = await self.store.read_all(after_position=self._position, limit=1)
+            if not left or left[0].position > head:
+                return  # the rest was deleted (a run kept only while it ran, a prune)
             await asyncio.sleep(0.005)
 
     async def _follow(self) -> None:
@@ -139,15 +147,36 @@ class Mirror:
             self._ready.set()
 
     async def _fold(self, event: StoredEvent) -> None:
+        if event.run_id in self._others:
+            if event.type == EventType.RUN_ENDED:
+                self._others.discard(event.run_id)
+            return
         fold = self._runs.get(event.run_id)
         if fold is None:
-            fold = self._runs[event.run_id] = RunSpans(event.run_id, content=self.content)
+            earlier: list[StoredEvent] = []
             if event.seq > 0:  # a run that began before the mirror saw it: its start first
-                for earlier in await self.store.read(event.run_id, until_seq=event.seq - 1):
-                    await self._feed(fold, earlier)
+                earlier = await self.store.read(event.run_id, until_seq=event.seq - 1)
+            if not self._mirrors((earlier or [event])[0]):
+                if event.type != EventType.RUN_ENDED:
+                    self._others.add(event.run_id)
+                return
+            fold = self._runs[event.run_id] = RunSpans(event.run_id, content=self.content)
+            for before in earlier:
+                await self._feed(fold, before)
         await self._feed(fold, event)
         if fold.ended:
             del self._runs[event.run_id]
+
+    def _mirrors(self, start: StoredEvent) -> bool:
+        """Whether to mirror the run ``start`` opens: this process's runs, unless told to
+        mirror every process's (each process that mirrors its own sends each span once)."""
+        if self.all_processes:
+            return True
+        payload = start.payload if isinstance(start.payload, dict) else {}
+        process = payload.get("process")
+        if not isinstance(process, dict):
+            return True  # not recorded by a graph run: nothing says it is another's
+        return process.get("pid") == os.getpid() and process.get("host") == _HOST
 
     async def _feed(self, fold: RunSpans, event: StoredEvent) -> None:
         origin = None
@@ -163,8 +192,12 @@ def attach_mirror(
     content: ContentPolicy | None = None,
     max_queue: int = 2048,
     batch_size: int = 512,
+    all_processes: bool = False,
 ) -> Mirror:
     """Start mirroring every run appended to ``store`` as spans, through ``exporter``.
+
+    "Appended to ``store``": the runs this process runs on it; other processes appending to the
+    same database mirror their own (or pass ``all_processes=True`` to a process that watches).
 
     Call it on the event loop the store is used from; close the mirror with
     ``await mirror.aclose()`` (it flushes first). The runs are never slowed or failed by the
@@ -179,6 +212,8 @@ def attach_mirror(
             ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` says.
         max_queue: Most finished spans waiting for export; more are dropped and counted.
         batch_size: Most spans per export call.
+        all_processes: Also mirror runs that other processes append to the same database (for
+            a process that only watches); by default each process mirrors the runs it runs.
 
     Raises:
         TypeError: ``store`` is not an event store.
@@ -203,4 +238,5 @@ def attach_mirror(
         content=content or ContentPolicy.from_env(),
         max_queue=max_queue,
         batch_size=batch_size,
+        all_processes=all_processes,
     )
