@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any, cast
 from langchain_core.callbacks import CallbackManager
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config, var_child_runnable_config
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
+from rewind import trace_ids
 from rewind.errors import (
     ErrorCode,
     GraphInterrupt,
@@ -96,6 +99,8 @@ class Task:
     """Whether its node is a compiled graph (a subgraph)."""
     run_id: str = ""
     """The LangChain callback run id of this attempt's node run."""
+    seq: int = -1
+    """The seq of its ``task.started`` event: its node span's id derives from it."""
 
     def describe(self) -> dict[str, Any]:
         """How a checkpoint records it."""
@@ -372,6 +377,7 @@ class RunLoop:
                 payload["cached"] = True
             task.run_id = str(uuid.uuid4())
             payload["run_id"] = task.run_id
+            task.seq = self.log.seq
             await self.emit(_task_event(EventType.TASK_STARTED, task, step, payload))
         raised: list[Interrupt[Any]] = []
         # Writes a task saved before a failure count first, before any task runs (as LangGraph
@@ -517,6 +523,7 @@ class RunLoop:
         _INTERRUPT_HOOK.set(_interrupter(task, self.ns))
         _CURRENT.set((self, task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
+        span_token = _enter_node_span(self.run_id, task.seq)
         kwargs = _injected_kwargs(action, config, writer, runtime)
         is_async = inspect.iscoroutinefunction(action) or inspect.iscoroutinefunction(
             type(action).__call__
@@ -543,6 +550,8 @@ class RunLoop:
         except BaseException as exc:
             run_manager.on_chain_error(exc)
             raise
+        finally:
+            otel_context.detach(span_token)
         run_manager.on_chain_end(result)
         return result
 
@@ -844,6 +853,16 @@ def _retry_interval(policy: RetryPolicy, attempt: int) -> float:
         policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1)
     )
     return interval + random.uniform(0, 1) if policy.jitter else interval
+
+
+def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Context]:
+    """Make the node's span (as telemetry derives it from the log) the current OTel span, so
+    spans opened inside the node, in threads too, nest under it; returns the detach token."""
+    caller = trace.get_current_span().get_span_context()
+    trace_id = caller.trace_id if caller.is_valid else trace_ids.trace_id_for(run_id)
+    flags = caller.trace_flags if caller.is_valid else trace.TraceFlags(trace.TraceFlags.SAMPLED)
+    node = trace.SpanContext(trace_id, trace_ids.span_id_for(run_id, seq), False, flags)
+    return otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(node)))
 
 
 def _task_event(kind: str, task: Task, step: int, payload: Any) -> NewEvent:
