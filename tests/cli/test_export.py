@@ -2,10 +2,6 @@
 
 The receiver is an HTTP server on 127.0.0.1 that decodes OTLP/HTTP protobuf trace requests
 (``ExportTraceServiceRequest`` from ``opentelemetry-proto``), as a collector would.
-
-These tests need ``rewind.telemetry`` (issue 6: ``export_runs``, ``attach_mirror``,
-``otlp_endpoint_configured``). It is built on another branch; remove the ``pytestmark`` skip
-below once it is merged.
 """
 
 from __future__ import annotations
@@ -25,10 +21,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from tests.cli.conftest import Cli
-
-pytestmark = pytest.mark.skip(
-    reason="needs rewind.telemetry from issue 6; remove this skip once it is merged"
-)
 
 HI = json.dumps({"messages": [{"role": "user", "content": "What is 6 times 7?"}]})
 
