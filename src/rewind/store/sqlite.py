@@ -239,7 +239,7 @@ async def open_sqlite(
     engine = _engine(url, memory=memory, busy_timeout=busy_timeout)
     try:
         if migrate:
-            await _migrate(engine, label)
+            await _migrate(engine, label, busy_timeout)
     except BaseException:
         await engine.dispose()
         raise
@@ -342,14 +342,26 @@ def _engine(url: str, *, memory: bool, busy_timeout: float) -> AsyncEngine:
     return engine
 
 
-async def _migrate(engine: AsyncEngine, label: str) -> None:
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(rewind_begin="IMMEDIATE")
-            async with conn.begin():
-                await conn.run_sync(_upgrade_in_transaction)
-    except DBAPIError as exc:
-        raise DatabaseError(label, f"cannot migrate {label}: {exc.orig}") from exc
+async def _migrate(engine: AsyncEngine, label: str, busy_timeout: float) -> None:
+    # SQLite answers "database is locked" at once, without waiting, in a few cases (a new file
+    # turning into WAL while another connection opens it, a lock upgrade that would deadlock):
+    # such an open retries, with backoff, for as long as a busy lock would be waited for.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + busy_timeout
+    pause = 0.01
+    while True:
+        try:
+            async with engine.connect() as conn:
+                conn = await conn.execution_options(rewind_begin="IMMEDIATE")
+                async with conn.begin():
+                    await conn.run_sync(_upgrade_in_transaction)
+            return
+        except DBAPIError as exc:
+            locked = "locked" in str(exc.orig) or "busy" in str(exc.orig)
+            if not locked or loop.time() + pause > deadline:
+                raise DatabaseError(label, f"cannot migrate {label}: {exc.orig}") from exc
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 def _upgrade_in_transaction(conn: Connection) -> None:
