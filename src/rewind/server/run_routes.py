@@ -350,8 +350,10 @@ async def _run_sse(
     run_id = run.run_id if run is not None else run_id
     assert run_id is not None
     after_position = None
+    if live and (run is None or run.final):  # ended, no Last-Event-ID: nothing new to see
+        return
     if run is not None:
-        if live and run.started.is_set() and not run.final:
+        if live and run.started.is_set():
             # A join without Last-Event-ID sees what happens from now on (as the reference).
             record = await service.run_record(run_id)
             after_position = record.last_position if record else None
@@ -361,8 +363,6 @@ async def _run_sse(
                 yield format_event("metadata", dumps({"run_id": run_id, "attempt": 1}), (0, 0))
                 yield format_event("error", dumps(run.error), (0, 1))
             return
-    elif live and after is None:  # a finished run and no Last-Event-ID: nothing new to see
-        return
     async for key, name, data in run_events(
         service.store,
         run_id,

@@ -255,8 +255,8 @@ def run_json(run: ServerRun | None, record: RunRecord | None) -> dict[str, Any]:
             "durability": request.get("durability") or "async",
         }
         status = run.status
-        if record is not None and run.final:
-            status = api_status(record.status)
+        if record is not None and record.status != RunStatus.RUNNING:
+            status = api_status(record.status)  # the log knows it ended before this task does
         return {
             "run_id": run.run_id,
             "thread_id": run.thread_id,

@@ -1,0 +1,139 @@
+"""Resumable streams: every SSE event's id comes from the log, and a reconnect with
+``Last-Event-ID`` continues after it with no gap and no duplicate, live or after the end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_client
+
+from tests.server.conftest import Server
+from tests.server.proxy import CuttingProxy
+
+HI = {"messages": [{"role": "user", "content": "hi"}]}
+
+Part = tuple[str, Any, str | None]
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[Any]:
+    client = get_client(url=server.url, api_key=None)
+    yield client
+    await client.aclose()
+
+
+async def _parts(stream: Any) -> list[Part]:
+    return [(p.event, p.data, p.id) async for p in stream]
+
+
+MODES: list[Any] = [
+    "values",
+    "updates",
+    "custom",
+    "messages",
+    "messages-tuple",
+    "debug",
+    "tasks",
+    "checkpoints",
+    "events",
+    ["values", "updates", "messages", "messages-tuple", "custom", "debug"],
+]
+
+
+@pytest.mark.parametrize("mode", MODES, ids=str)
+async def test_resume_after_any_id_once_ended(client: Any, mode: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    live = await _parts(
+        client.runs.stream(tid, "agent", input=HI, stream_mode=mode, stream_subgraphs=True)
+    )
+    run_id = live[0][1]["run_id"]
+    ids = [i for _, _, i in live]
+    assert all(ids) and len(set(ids)) == len(ids) and ids == sorted(ids)
+    replayed = await _parts(client.runs.join_stream(tid, run_id, last_event_id="-1"))
+    assert replayed == live
+    n = len(live)
+    for cut in sorted({0, 1, n // 3, n // 2, n - 2, n - 1}):
+        rest = await _parts(client.runs.join_stream(tid, run_id, last_event_id=ids[cut]))
+        assert rest == live[cut + 1 :], f"after event {cut} of {n}"
+
+
+async def test_an_error_event_is_resumed_too(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    live = await _parts(client.runs.stream(tid, "boom", input={"x": 1}))
+    assert live[-1][0] == "error"
+    rest = await _parts(client.runs.join_stream(tid, live[0][1]["run_id"], last_event_id=live[1][2]))
+    assert rest == live[2:]
+
+
+async def test_join_stream_filters_modes_and_sees_nothing_new_after_the_end(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    live = await _parts(
+        client.runs.stream(tid, "agent", input=HI, stream_mode=["values", "updates", "custom"])
+    )
+    run_id = live[0][1]["run_id"]
+    only = await _parts(
+        client.runs.join_stream(tid, run_id, last_event_id="-1", stream_mode="updates")
+    )
+    assert only == [p for p in live if p[0] in ("metadata", "updates")]
+    assert await _parts(client.runs.join_stream(tid, run_id)) == []
+
+
+async def test_resume_while_the_run_is_live(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(
+        tid, "slow", input={"n": 6}, stream_mode=["custom", "values"], stream_resumable=True
+    )
+    first: list[Part] = []
+    async for part in client.runs.join_stream(tid, run["run_id"], last_event_id="-1"):
+        first.append((part.event, part.data, part.id))
+        if len(first) == 3:
+            break
+    rest = await _parts(client.runs.join_stream(tid, run["run_id"], last_event_id=first[-1][2]))
+    whole = await _parts(client.runs.join_stream(tid, run["run_id"], last_event_id="-1"))
+    assert first + rest == whole
+    assert [d["tick"] for e, d, _ in whole if e == "custom"] == list(range(6))
+
+
+async def test_the_sdk_reconnects_through_a_cut_connection(server: Server) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    direct = get_client(url=server.url, api_key=None)
+    tid = (await direct.threads.create())["thread_id"]
+    # The stream's first connection is cut after its head, its metadata and its first values.
+    proxy = CuttingProxy((host, int(port)), cut=1, after_bytes=650)
+    client = get_client(url=proxy.url, api_key=None)
+    try:
+        got = await _parts(
+            client.runs.stream(tid, "slow", input={"n": 6}, stream_mode=["custom", "values"])
+        )
+    finally:
+        await client.aclose()
+        proxy.close()
+    assert proxy.cuts == 1 and proxy.connections >= 2
+    try:
+        whole = await _parts(direct.runs.join_stream(tid, got[0][1]["run_id"], last_event_id="-1"))
+    finally:
+        await direct.aclose()
+    assert got == whole
+    assert [d["tick"] for e, d, _ in got if e == "custom"] == list(range(6))
+
+
+async def test_on_disconnect_cancel(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    stream = client.runs.stream(
+        tid, "slow", input={"n": 20}, stream_mode="custom", on_disconnect="cancel"
+    )
+    run_id = None
+    async for part in stream:
+        if part.event == "metadata":
+            run_id = part.data["run_id"]
+        if part.event == "custom":
+            break
+    await stream.aclose()
+    for _ in range(100):
+        if (await client.runs.get(tid, run_id))["status"] == "interrupted":
+            break
+        await asyncio.sleep(0.05)
+    assert (await client.runs.get(tid, run_id))["status"] == "interrupted"
