@@ -18,6 +18,7 @@ class CuttingProxy:
         self.connections = 0
         self.cuts = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)  # so close() need not wait for a connection
         self.port = self._listener.getsockname()[1]
         self._open: list[socket.socket] = []
         self._stopped = False
@@ -33,8 +34,11 @@ class CuttingProxy:
         while not self._stopped:
             try:
                 client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            client.settimeout(None)
             self.connections += 1
             upstream = socket.create_connection(self.upstream)
             self._open += [client, upstream]
@@ -67,8 +71,8 @@ class CuttingProxy:
     def close(self) -> None:
         """Stop accepting and close every connection."""
         self._stopped = True
+        self._thread.join(5)
         self._listener.close()
         for sock in self._open:
             with suppress(OSError):
                 sock.close()
-        self._thread.join(5)

@@ -64,7 +64,9 @@ async def test_an_error_event_is_resumed_too(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
     live = await _parts(client.runs.stream(tid, "boom", input={"x": 1}))
     assert live[-1][0] == "error"
-    rest = await _parts(client.runs.join_stream(tid, live[0][1]["run_id"], last_event_id=live[1][2]))
+    rest = await _parts(
+        client.runs.join_stream(tid, live[0][1]["run_id"], last_event_id=live[1][2])
+    )
     assert rest == live[2:]
 
 

@@ -125,9 +125,7 @@ async def test_update_state_copy_and_fork(client: Any) -> None:
     assert copied["values"] == state["values"]
 
     first = (await client.threads.get_history(tid, limit=100))[-1]
-    forked = await client.runs.wait(
-        tid, "agent", input=HI, checkpoint_id=first["checkpoint_id"]
-    )
+    forked = await client.runs.wait(tid, "agent", input=HI, checkpoint_id=first["checkpoint_id"])
     assert forked["steps"] == ["agent"]
 
 
