@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -79,7 +81,7 @@ async def test_traceparent_makes_the_run_a_child_of_the_callers_span(server: Ser
     }
 
 
-async def test_sigterm_ends_runs_and_streams_gracefully(tmp_path: Path) -> None:
+def test_sigterm_ends_runs_and_streams_gracefully(tmp_path: Path) -> None:
     server = start_server(tmp_path / "t.db")
     seen: list[str] = []
     tid = httpx.post(f"{server.url}/threads", json={}).json()["thread_id"]
@@ -103,9 +105,10 @@ async def test_sigterm_ends_runs_and_streams_gracefully(tmp_path: Path) -> None:
     assert server.stop(signal.SIGTERM, timeout=20) == 0
     reader.join(20)
     assert not reader.is_alive()  # the stream ended with the run
-    store = await open_store(str(server.db))
-    try:
-        [run] = await store.list_runs(thread_id=tid)
-    finally:
-        await store.aclose()
+
+    async def runs() -> list[Any]:
+        async with await open_store(str(server.db)) as store:
+            return await store.list_runs(thread_id=tid)
+
+    [run] = asyncio.run(runs())
     assert run.status == "cancelled"

@@ -13,17 +13,18 @@ graph "nested": the LLM node lives inside a subgraph (namespaced messages events
 from __future__ import annotations
 
 import asyncio
-import os
 import operator
+import os
 from typing import Annotated, Any
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from typing_extensions import TypedDict
+
 from rewind.config import get_stream_writer
 from rewind.graph import END, START, StateGraph
 from rewind.graph.message import add_messages
 from rewind.types import interrupt
-from typing_extensions import TypedDict
 
 
 class State(TypedDict, total=False):
