@@ -57,7 +57,8 @@ def _as_compiled(value: Any, spec: str) -> CompiledStateGraph:
     if isinstance(value, CompiledStateGraph):
         return value
     if isinstance(value, StateGraph):
-        return value.compile()
+        compiled: CompiledStateGraph = value.compile()
+        return compiled
     if callable(value):
         return _as_compiled(value(), spec)
     raise GraphLoadError(

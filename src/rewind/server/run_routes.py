@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from rewind.server.models import RunCreate
-from rewind.server.runs import ServerRun, new_run_id, run_json
+from rewind.server.runs import ServerRun, assistant_id_of, new_run_id, run_json
 from rewind.server.service import ApiError, Service
 from rewind.server.stream import (
     API_MODES,
@@ -80,9 +80,7 @@ async def _create(
             service.runs.cancel(other, rollback=strategy == "rollback")
             if strategy == "rollback":
                 service.hidden_runs.add(other.run_id)
-    assistant_id = service.assistants and next(
-        a for a, g in service.assistants.items() if g == graph_id
-    )
+    assistant_id = assistant_id_of(graph_id)
     metadata = {**(body.metadata or {}), "graph_id": graph_id, "assistant_id": assistant_id}
     info.metadata.setdefault("graph_id", graph_id)
     info.metadata.setdefault("assistant_id", assistant_id)
