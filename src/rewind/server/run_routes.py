@@ -347,16 +347,17 @@ async def _run_sse(
     """The SSE bytes of a run, from the log."""
     run_id = run.run_id if run is not None else run_id
     assert run_id is not None
-    after_position = None
+    after_seq = None
+    feed = None
     if live and (run is None or run.final):  # ended, no Last-Event-ID: nothing new to see
         return
     if run is not None:
-        if live and run.started.is_set():
+        if live and run.feed is not None and run.started.is_set():
             # A join without Last-Event-ID sees what happens from now on (as the reference).
-            record = await service.run_record(run_id)
-            after_position = record.last_position if record else None
+            after_seq = len(run.feed.events) - 1
         await run.started.wait()
-        if await service.run_record(run_id) is None:  # ended before it started
+        feed = run.feed
+        if feed is None and await service.run_record(run_id) is None:  # ended, never started
             if run.error is not None and after is None:
                 yield format_event("metadata", dumps({"run_id": run_id, "attempt": 1}), (0, 0))
                 yield format_event("error", dumps(run.error), (0, 1))
@@ -367,7 +368,8 @@ async def _run_sse(
         modes,
         subgraphs=subgraphs,
         after=after,
-        after_position=after_position,
+        after_seq=after_seq,
+        feed=feed,
     ):
         if _wanted(name, only):
             yield format_event(name, dumps(data), key)

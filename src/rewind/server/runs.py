@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -80,6 +80,8 @@ class ServerRun:
     """Set when its ``run.started`` event is in the log (or it ended without starting)."""
     done: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when it reached a final status."""
+    feed: LiveFeed | None = None
+    """Its events as the runtime records them, while it runs in this process."""
     task: asyncio.Task[None] | None = None
 
     @property
@@ -91,6 +93,42 @@ class ServerRun:
         """Move to ``status``."""
         self.status = status
         self.updated_at = _now()
+
+
+class LiveFeed:
+    """A running run's events, handed over by the runtime as it records them (in seq order:
+    the ``n``-th event is the run's event ``seq == n``), so its live streams need no read of
+    the store. Appending never waits on a stream: this only keeps a list and wakes readers."""
+
+    def __init__(self) -> None:
+        self.events: list[NewEvent] = []
+        self.closed = False
+        self._changed = asyncio.Event()
+
+    def add(self, event: NewEvent) -> None:
+        """One more event of the run."""
+        self.events.append(event)
+        self._wake()
+
+    def close(self) -> None:
+        """The run is over: no event will follow."""
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def follow(self, start: int = 0) -> AsyncIterator[tuple[int, NewEvent]]:
+        """(seq, event) from ``start`` on, waiting for new ones until the run is over."""
+        seq = start
+        while True:
+            while seq < len(self.events):
+                yield seq, self.events[seq]
+                seq += 1
+            if self.closed:
+                return
+            await self._changed.wait()
 
 
 class RunManager:
@@ -145,6 +183,9 @@ class RunManager:
         else:
             run.set_status("success")
         finally:
+            if run.feed is not None:
+                run.feed.close()
+                run.feed = None  # streams that attach from now on read the log
             run.started.set()
             run.done.set()
 
@@ -169,7 +210,10 @@ class RunManager:
             )
             loop.log.stream_tokens = Projector(modes, facts).wants_tokens
 
+            feed = run.feed = LiveFeed()
+
             def tap(event: NewEvent) -> None:
+                feed.add(event)
                 if event.type == EventType.RUN_STARTED:
                     run.started.set()
 

@@ -14,15 +14,19 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessageChunk, message_chunk_to_message
 
 from rewind.events import EventType, StoredEvent
 from rewind.projections.state import fold_thread
 from rewind.projections.stream import Item, Projector, RunFacts
-from rewind.store import EventStore
+from rewind.store import EventStore, RunRecord
 from rewind.types import Command
+
+if TYPE_CHECKING:
+    from rewind.server.runs import LiveFeed
 
 __all__ = [
     "API_MODES",
@@ -120,12 +124,12 @@ class RunProjection:
         self._messages: dict[str, Any] = {}
         self._origin: str | None = None
 
-    async def prepare(self, store: EventStore) -> None:
+    async def prepare(self, store: EventStore) -> RunRecord:
         """Read what the run starts from: the thread's state at its origin checkpoint."""
         run = await store.get_run(self.run_id)
         self._origin = run.origin_checkpoint_id
         if run.origin_run_id is None:
-            return
+            return run
         records, thread_events = await store.thread_log(run.thread_id)
         for event in thread_events:
             if event.run_id != self.run_id:
@@ -134,6 +138,7 @@ class RunProjection:
         self._before = runs[: [r for r, _ in runs].index(self.run_id)]
         root = {v.id: v for v in fold_thread(self._before, self._by_run)}
         self._head = root.get(run.origin_checkpoint_id or "")
+        return run
 
     def feed(self, event: StoredEvent) -> list[SseEvent]:
         """The SSE events one log event makes, with their ids."""
@@ -227,21 +232,50 @@ async def run_events(
     *,
     subgraphs: bool,
     after: tuple[int, int] | None = None,
-    after_position: int | None = None,
+    after_seq: int | None = None,
+    feed: LiveFeed | None = None,
 ) -> AsyncIterator[SseEvent]:
     """A run's SSE events from its log: stored, then live until its ``run.ended``.
 
     Args:
         after: Only the events after this id (a ``Last-Event-ID``).
-        after_position: Only the events made from log events after this position (a join
-            that attaches to a running run sees what happens from then on).
+        after_seq: Only the events made from log events after this seq (a join that attaches
+            to a running run sees what happens from then on).
+        feed: The run's live feed, when this process is running it.
     """
     projection = projection_for(run_id, api_modes, subgraphs=subgraphs)
-    await projection.prepare(store)
-    async for event in store.subscribe(run_id=run_id):
+    record = await projection.prepare(store)
+    events: AsyncIterator[StoredEvent]
+    if feed is not None:  # running here: the runtime's own record of it, no store read
+        events = _from_feed(feed, record.run_id, record.thread_id, record.first_position)
+    else:
+        events = store.subscribe(run_id=run_id)
+    async for event in events:
+        if after_seq is not None and event.seq <= after_seq:
+            projection.feed(event)  # the projections still need it
+            continue
         for key, name, data in projection.feed(event):
-            if after is not None and key <= after:
-                continue
-            if after_position is not None and event.position <= after_position:
-                continue
-            yield key, name, data
+            if after is None or key > after:
+                yield key, name, data
+
+
+async def _from_feed(
+    feed: LiveFeed, run_id: str, thread_id: str, first_position: int
+) -> AsyncIterator[StoredEvent]:
+    """The feed's events as the log will hold them (the position is a stand-in that keeps the
+    run's order and sorts after the thread's earlier runs)."""
+    async for seq, event in feed.follow():
+        yield StoredEvent(
+            run_id=run_id,
+            thread_id=thread_id,
+            seq=seq,
+            position=first_position + seq,
+            type=event.type,
+            payload=event.payload,
+            ts=event.ts or datetime.now(UTC),
+            step=event.step,
+            ns=event.ns,
+            node=event.node,
+            task_id=event.task_id,
+            hash=b"",
+        )
