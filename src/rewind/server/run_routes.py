@@ -50,7 +50,7 @@ async def _create(
     if body.command is not None:
         data["command"] = body.command.model_dump(exclude_none=True)
     if thread_id is None:  # stateless: a thread of its own
-        info = await service.create_thread(None, {}, "raise")
+        info = service.new_thread()
     else:
         found = await service.find_thread(thread_id)
         if found is None:
@@ -390,8 +390,9 @@ def _sse(
 
 
 async def _with_heartbeat(body: AsyncIterator[bytes], on_disconnect: Any) -> AsyncIterator[bytes]:
-    """``body``, with ``: heartbeat`` comments while it is idle."""
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=64)
+    """``body``, with ``: heartbeat`` comments while it is idle; what is ready goes out in one
+    write."""
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=256)
 
     async def pump() -> None:
         try:
@@ -403,16 +404,20 @@ async def _with_heartbeat(body: AsyncIterator[bytes], on_disconnect: Any) -> Asy
     producer = asyncio.ensure_future(pump())
     finished = False
     try:
-        while True:
+        while not finished:
             try:
-                chunk = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                async with asyncio.timeout(HEARTBEAT_SECONDS):
+                    chunks = [await queue.get()]
             except TimeoutError:
                 yield b": heartbeat\r\n\r\n"
                 continue
-            if chunk is None:
+            while not queue.empty():
+                chunks.append(queue.get_nowait())
+            if chunks[-1] is None:
                 finished = True
-                break
-            yield chunk
+                chunks.pop()
+            if chunks:
+                yield b"".join(c for c in chunks if c is not None)
         producer.result()
     finally:
         if not producer.done():

@@ -140,6 +140,12 @@ class Service:
         self.threads[thread_id] = info
         return info
 
+    def new_thread(self) -> ThreadInfo:
+        """A thread with a fresh id (nothing to look up)."""
+        info = ThreadInfo(thread_id=str(uuid.uuid4()))
+        self.threads[info.thread_id] = info
+        return info
+
     async def _graph_of_records(self, records: list[RunRecord]) -> str | None:
         for record in reversed(records):
             started = await self.store.read(record.run_id, types=[EventType.RUN_STARTED], limit=1)

@@ -244,12 +244,17 @@ async def run_events(
         feed: The run's live feed, when this process is running it.
     """
     projection = projection_for(run_id, api_modes, subgraphs=subgraphs)
-    record = await projection.prepare(store)
     events: AsyncIterator[StoredEvent]
-    if feed is not None:  # running here: the runtime's own record of it, no store read
-        events = _from_feed(feed, record.run_id, record.thread_id, record.first_position)
+    started = feed.events[0].payload if feed is not None and feed.events else None
+    if feed is not None and isinstance(started, dict) and "origin" not in started:
+        # Running here, from a fresh thread: the runtime's own record of it, no store read.
+        events = _from_feed(feed, run_id, str(started.get("thread_id")), 0)
     else:
-        events = store.subscribe(run_id=run_id)
+        record = await projection.prepare(store)
+        if feed is not None:
+            events = _from_feed(feed, run_id, record.thread_id, record.first_position)
+        else:
+            events = store.subscribe(run_id=run_id)
     async for event in events:
         if after_seq is not None and event.seq <= after_seq:
             projection.feed(event)  # the projections still need it
