@@ -184,9 +184,16 @@ async def test_errors_as_the_reference_reports_them(client: Any) -> None:
     assert unknown == [("error", {"error": "HTTPException", "message": "404: Run not found"}, None)]
 
 
-async def test_stateless_runs(client: Any) -> None:
+async def test_stateless_runs(client: Any, server: Server) -> None:
     parts = await _parts(client.runs.stream(None, "echo", input={"messages": []}))
     assert [e for e, _, _ in parts] == ["metadata", "values", "values"]
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.post(
+            "/runs/stream", json={"assistant_id": "echo", "input": {}, "after_seconds": 0.2}
+        )
+        # The run keeps a thread of its own: its stream can be joined and resumed there.
+        replay = await http.get(response.headers["location"], headers={"last-event-id": "-1"})
+    assert replay.text == response.text and response.text.startswith("event: metadata")
     out = await client.runs.wait(None, "echo", input={"messages": []})
     assert out["messages"][-1]["content"] == "echo!"
 

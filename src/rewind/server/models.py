@@ -66,7 +66,7 @@ class RunCreate(_Body):
     if_not_exists: Literal["create", "reject"] = "reject"
     on_disconnect: Literal["cancel", "continue"] = "continue"
     on_completion: Literal["delete", "keep"] | None = None
-    after_seconds: float | None = None
+    after_seconds: float | None = Field(default=None, ge=0, le=86_400)
     durability: Literal["sync", "async", "exit"] | None = None
 
 

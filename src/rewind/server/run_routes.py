@@ -110,8 +110,10 @@ def _trace_context(request: Request) -> contextvars.Context | None:
     return ctx
 
 
-def _locations(run: ServerRun, *, tail: str, stateless: bool) -> dict[str, str]:
-    base = f"/runs/{run.run_id}" if stateless else f"/threads/{run.thread_id}/runs/{run.run_id}"
+def _locations(run: ServerRun, *, tail: str) -> dict[str, str]:
+    # A stateless run keeps its own thread here, so its stream can be joined and resumed there
+    # (the reference server answers with /runs/{run_id}/stream, which it does not route).
+    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
     return {"location": f"{base}/{tail}", "content-location": base}
 
 
@@ -137,7 +139,7 @@ async def stream_run(request: Request, thread_id: str, body: RunCreate) -> Strea
     return _sse(
         request,
         _run_sse(service, run, _modes(body.stream_mode), body.stream_subgraphs, None, None),
-        headers=_locations(run, tail="stream", stateless=False),
+        headers=_locations(run, tail="stream"),
         on_disconnect=lambda: _on_disconnect(service, run, body.on_disconnect),
     )
 
@@ -149,7 +151,7 @@ async def stream_stateless_run(request: Request, body: RunCreate) -> StreamingRe
     return _sse(
         request,
         _run_sse(service, run, _modes(body.stream_mode), body.stream_subgraphs, None, None),
-        headers=_locations(run, tail="stream", stateless=True),
+        headers=_locations(run, tail="stream"),
         on_disconnect=lambda: _on_disconnect(service, run, body.on_disconnect),
     )
 
@@ -158,14 +160,14 @@ async def stream_stateless_run(request: Request, body: RunCreate) -> StreamingRe
 async def wait_run(request: Request, thread_id: str, body: RunCreate) -> StreamingResponse:
     """Start a run and answer with its output once it ends."""
     service, run = await _create(request, thread_id, body)
-    return _waiting(service, run, _locations(run, tail="join", stateless=False))
+    return _waiting(service, run, _locations(run, tail="join"))
 
 
 @router.post("/runs/wait")
 async def wait_stateless_run(request: Request, body: RunCreate) -> StreamingResponse:
     """Start a run on a new thread and answer with its output once it ends."""
     service, run = await _create(request, None, body)
-    return _waiting(service, run, _locations(run, tail="join", stateless=True))
+    return _waiting(service, run, _locations(run, tail="join"))
 
 
 def _on_disconnect(service: Service, run: ServerRun, policy: str) -> None:
@@ -261,7 +263,7 @@ async def join_run(request: Request, thread_id: str, run_id: str) -> Response:
         )
     if run is None:  # a run of the log: its thread's values
         return JSONResponse(await _values_after(service, thread_id, run_id))
-    return _waiting(service, run, _locations(run, tail="join", stateless=False))
+    return _waiting(service, run, _locations(run, tail="join"))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")

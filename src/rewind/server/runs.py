@@ -171,6 +171,9 @@ class RunManager:
         try:
             for event in before:
                 await event.wait()
+            delay = start_delay(run.request)
+            if delay > 0:
+                await asyncio.sleep(delay)
             if self._closing:
                 raise asyncio.CancelledError
             run.set_status("running")
@@ -224,6 +227,12 @@ class RunManager:
             if request.get(key) is not None:
                 kwargs[key] = request[key]
         run.result = await graph.ainvoke(input_, config, _watch=watch, **kwargs)
+
+
+def start_delay(request: Mapping[str, Any]) -> float:
+    """Seconds a run waits before it starts (``after_seconds``)."""
+    value = request.get("after_seconds")
+    return float(value) if isinstance(value, int | float) and value > 0 else 0.0
 
 
 def stream_modes_of(request: Mapping[str, Any]) -> list[str]:
