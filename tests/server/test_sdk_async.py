@@ -291,3 +291,16 @@ async def test_sse_framing_and_headers(server: Server) -> None:
         assert modes.status_code == 422 and "stream_mode" in modes.json()["detail"]
         big = await http.post("/threads", content=b" " * (11 * 1024 * 1024))
         assert big.status_code == 413
+        # Refused input writes nothing: the thread a valid request would create is not there.
+        fresh = str(uuid.uuid4())
+        refused = await http.post(
+            f"/threads/{fresh}/runs",
+            json={"assistant_id": "echo", "if_not_exists": "create", "stream_mode": "bogus"},
+        )
+        assert refused.status_code == 422
+        assert (await http.get(f"/threads/{fresh}")).status_code == 404
+        unknown = await http.post(
+            f"/threads/{fresh}/runs", json={"assistant_id": "nope", "if_not_exists": "create"}
+        )
+        assert unknown.status_code == 422 and "registered graphs" in unknown.json()["detail"]
+        assert (await http.get(f"/threads/{fresh}")).status_code == 404

@@ -222,21 +222,30 @@ class Service:
     async def search_threads(self, query: Any) -> list[dict[str, Any]]:
         """Threads matching a ``ThreadSearch``, newest first."""
         for record in await self.store.list_threads():
-            await self.find_thread(record.thread_id)
+            if record.thread_id not in self.threads:
+                await self.find_thread(record.thread_id)
+        infos = [
+            info
+            for info in self.threads.values()
+            if (query.ids is None or info.thread_id in query.ids)
+            and (not query.metadata or _contains(info.metadata, query.metadata))
+        ]
+        key = query.sort_by or "created_at"
+        descending = (query.sort_order or "desc") == "desc"
+        if not query.status and not query.values and key in ("thread_id", "created_at"):
+            # Sorted and paged on what the registry knows: only the page's states are read.
+            infos.sort(key=lambda i: str(getattr(i, key)), reverse=descending)
+            page = infos[query.offset : query.offset + query.limit]
+            return [await self.thread_json(info) for info in page]
         found = []
-        for info in list(self.threads.values()):
-            if query.ids is not None and info.thread_id not in query.ids:
-                continue
-            if query.metadata and not _contains(info.metadata, query.metadata):
-                continue
+        for info in infos:
             thread = await self.thread_json(info)
             if query.status and thread["status"] != query.status:
                 continue
             if query.values and not _contains(thread.get("values") or {}, query.values):
                 continue
             found.append(thread)
-        key = query.sort_by or "created_at"
-        found.sort(key=lambda t: str(t.get(key)), reverse=(query.sort_order or "desc") == "desc")
+        found.sort(key=lambda t: str(t.get(key)), reverse=descending)
         return found[query.offset : query.offset + query.limit]
 
     async def delete_thread(self, thread_id: str) -> None:
