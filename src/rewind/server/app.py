@@ -29,6 +29,7 @@ from rewind.server.models import (
     ThreadSearch,
     ThreadUpdate,
 )
+from rewind.server.run_routes import HEARTBEAT_SECONDS
 from rewind.server.run_routes import router as run_router
 from rewind.server.service import ApiError, Service
 from rewind.store import EventStore, open_store
@@ -48,6 +49,7 @@ def create_app(
     api_key: str | None = None,
     cors_origins: Sequence[str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    heartbeat_seconds: float = HEARTBEAT_SECONDS,
 ) -> FastAPI:
     """The API app over the log in ``db`` (a path, a URL, an open store, or ``None`` for
     memory), serving ``graphs`` (id → compiled graph) as assistants.
@@ -57,6 +59,8 @@ def create_app(
             ``x-api-key`` or as a bearer token.
         cors_origins: Origins browsers may call from (none by default).
         max_body_bytes: Largest request body accepted.
+        heartbeat_seconds: Seconds between ``: heartbeat`` comments on an idle stream (and
+            the ``\\n`` keep-alives of a wait).
     """
     api_key = api_key if api_key is not None else os.environ.get("REWIND_API_KEY") or None
 
@@ -64,6 +68,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = db if isinstance(db, EventStore) else await open_store(db)
         app.state.service = Service(store, graphs)
+        app.state.service.heartbeat_seconds = heartbeat_seconds
         try:
             yield
         finally:

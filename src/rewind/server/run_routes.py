@@ -28,7 +28,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 HEARTBEAT_SECONDS = 5.0
-"""Seconds between heartbeats on an idle stream (and keep-alives on a wait)."""
+"""Seconds between heartbeats on an idle stream (and keep-alives on a wait), by default."""
 
 _SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
@@ -385,13 +385,15 @@ def _sse(
     on_disconnect: Any = None,
 ) -> StreamingResponse:
     return StreamingResponse(
-        _with_heartbeat(body, on_disconnect),
+        _with_heartbeat(body, on_disconnect, _service(request).heartbeat_seconds),
         media_type="text/event-stream; charset=utf-8",
         headers={**_SSE_HEADERS, **headers},
     )
 
 
-async def _with_heartbeat(body: AsyncIterator[bytes], on_disconnect: Any) -> AsyncIterator[bytes]:
+async def _with_heartbeat(
+    body: AsyncIterator[bytes], on_disconnect: Any, every: float
+) -> AsyncIterator[bytes]:
     """``body``, with ``: heartbeat`` comments while it is idle; what is ready goes out in one
     write."""
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=256)
@@ -408,7 +410,7 @@ async def _with_heartbeat(body: AsyncIterator[bytes], on_disconnect: Any) -> Asy
     try:
         while not finished:
             try:
-                async with asyncio.timeout(HEARTBEAT_SECONDS):
+                async with asyncio.timeout(every):
                     chunks = [await queue.get()]
             except TimeoutError:
                 yield b": heartbeat\r\n\r\n"
@@ -434,7 +436,7 @@ def _waiting(service: Service, run: ServerRun, headers: Mapping[str, str]) -> St
     async def body() -> AsyncIterator[bytes]:
         while True:
             try:
-                await asyncio.wait_for(asyncio.shield(run.done.wait()), HEARTBEAT_SECONDS)
+                await asyncio.wait_for(asyncio.shield(run.done.wait()), service.heartbeat_seconds)
                 break
             except TimeoutError:
                 yield b"\n"

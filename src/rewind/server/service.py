@@ -64,6 +64,8 @@ class Service:
         self.runs = RunManager(store, self.graphs)
         self.threads: dict[str, ThreadInfo] = {}
         self.hidden_runs: set[str] = set()
+        self.heartbeat_seconds = 5.0
+        """Seconds between heartbeats on an idle stream (and keep-alives on a wait)."""
 
     # --- assistants ---------------------------------------------------------------------------
 
