@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph_sdk import get_client
 
-from tests.server.conftest import Server
+from tests.server.conftest import Server, start_server
 from tests.server.proxy import CuttingProxy
 
 HI = {"messages": [{"role": "user", "content": "hi"}]}
@@ -139,3 +140,33 @@ async def test_on_disconnect_cancel(client: Any) -> None:
             break
         await asyncio.sleep(0.05)
     assert (await client.runs.get(tid, run_id))["status"] == "interrupted"
+
+
+async def test_resume_after_a_server_restart(tmp_path: Path) -> None:
+    first = start_server(tmp_path / "restart.db")
+    client = get_client(url=first.url, api_key=None)
+    try:
+        tid = (await client.threads.create())["thread_id"]
+        live = await _parts(
+            client.runs.stream(
+                tid,
+                "agent",
+                input=HI,
+                stream_mode=["messages", "updates", "custom"],
+                stream_subgraphs=True,
+            )
+        )
+    finally:
+        await client.aclose()
+        first.stop()
+    second = start_server(tmp_path / "restart.db")
+    client = get_client(url=second.url, api_key=None)
+    try:
+        run_id, cut = live[0][1]["run_id"], len(live) // 2
+        rest = await _parts(client.runs.join_stream(tid, run_id, last_event_id=live[cut][2]))
+        state = await client.threads.get_state(tid)
+    finally:
+        await client.aclose()
+        second.stop()
+    assert rest == live[cut + 1 :]
+    assert state["next"] == ["ask_human"]

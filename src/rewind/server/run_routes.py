@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from rewind.events import EventType
 from rewind.server.models import RunCreate
 from rewind.server.runs import ServerRun, assistant_id_of, new_run_id, run_json
 from rewind.server.service import ApiError, Service
@@ -284,8 +285,8 @@ async def join_run_stream(
     if run is not None:
         modes = _modes(run.request.get("stream_mode") or "values")
         subgraphs = bool(run.request.get("stream_subgraphs"))
-    else:
-        modes, subgraphs = list(only or ("values",)), True
+    else:  # a run of the log (an earlier server's): what it was asked to stream is recorded
+        modes, subgraphs = await _recorded_stream(service, run_id, only)
     after = parse_event_id(last)
     events = _run_sse(service, run, modes, subgraphs, after, only, run_id=run_id, live=last is None)
     return _sse(
@@ -296,6 +297,17 @@ async def join_run_stream(
         if (cancel_on_disconnect and run is not None)
         else None,
     )
+
+
+async def _recorded_stream(
+    service: Service, run_id: str, only: list[str] | None
+) -> tuple[list[str], bool]:
+    started = await service.store.read(run_id, types=[EventType.RUN_STARTED], limit=1)
+    config = (started[0].payload or {}).get("config") if started else None
+    recorded = ((config or {}).get("configurable") or {}).get("rewind_stream")
+    if isinstance(recorded, dict) and isinstance(recorded.get("stream_mode"), list):
+        return [str(m) for m in recorded["stream_mode"]], bool(recorded.get("subgraphs"))
+    return list(only or ("values",)), True
 
 
 async def _unknown_run() -> AsyncIterator[bytes]:

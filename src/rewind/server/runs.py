@@ -258,6 +258,12 @@ def run_config(run: ServerRun) -> dict[str, Any]:
         run_id=run.run_id,
         graph_id=run.graph_id,
         assistant_id=run.assistant_id,
+        # Recorded with the run, so its stream (and its SSE ids) can be rebuilt from the log
+        # by any server, after a restart too.
+        rewind_stream={
+            "stream_mode": _as_list(request.get("stream_mode") or "values"),
+            "subgraphs": bool(request.get("stream_subgraphs")),
+        },
     )
     checkpoint_id = request.get("checkpoint_id") or (request.get("checkpoint") or {}).get(
         "checkpoint_id"
