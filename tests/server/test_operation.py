@@ -19,8 +19,6 @@ from tests.server.conftest import Server, start_server
 
 
 def test_api_key_guards_every_route_but_ok(tmp_path: Path) -> None:
-    server = start_server(tmp_path / "k.db", "--cors-origin", "http://app.example")
-    server.stop()
     server = start_server(tmp_path / "k.db", env={"REWIND_API_KEY": "s3cret"})
     try:
         assert httpx.get(f"{server.url}/ok").json() == {"ok": True}
