@@ -170,3 +170,35 @@ async def test_resume_after_a_server_restart(tmp_path: Path) -> None:
         second.stop()
     assert rest == live[cut + 1 :]
     assert state["next"] == ["ask_human"]
+
+
+async def test_thread_stream_follows_every_run_and_resumes(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    first = await _parts(client.runs.stream(tid, "agent", input=HI, stream_mode="updates"))
+    second = await _parts(
+        client.runs.stream(tid, "agent", command={"resume": "y"}, stream_mode="updates")
+    )
+    seen: list[Part] = []
+    async for part in await client.threads.join_stream(tid, last_event_id="-1"):
+        seen.append((part.event, part.data, part.id))
+        if len([p for p in seen if p[0] == "metadata" and p[1].get("status")]) == 2:
+            break
+    # Each run's events, in order, each run closed by run_done.
+    names = [e for e, _, _ in seen]
+    assert names == [
+        *[e for e, _, _ in first],
+        "metadata",
+        *[e for e, _, _ in second],
+        "metadata",
+    ]
+    assert [d for e, d, _ in seen if e == "updates"] == [
+        d for e, d, _ in first + second if e == "updates"
+    ]
+    ids = [i for _, _, i in seen]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    rest: list[Part] = []
+    async for part in await client.threads.join_stream(tid, last_event_id=ids[3]):
+        rest.append((part.event, part.data, part.id))
+        if len(rest) == len(seen) - 4:
+            break
+    assert rest == seen[4:]

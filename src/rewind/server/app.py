@@ -32,6 +32,7 @@ from rewind.server.models import (
 from rewind.server.run_routes import HEARTBEAT_SECONDS
 from rewind.server.run_routes import router as run_router
 from rewind.server.service import ApiError, Service
+from rewind.server.thread_stream import router as thread_stream_router
 from rewind.store import EventStore, open_store
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
@@ -88,6 +89,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.include_router(_router())
     app.include_router(run_router)
+    app.include_router(thread_stream_router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
