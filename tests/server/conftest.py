@@ -38,7 +38,9 @@ class Server:
         return self.process.returncode
 
 
-def start_server(db: Path, *extra: str, env: dict[str, str] | None = None) -> Server:
+def start_server(
+    db: Path, *extra: str, env: dict[str, str] | None = None, config: bool = True
+) -> Server:
     """Start a server on a free loopback port; returns once ``/ok`` answers."""
     log = db.with_suffix(".log")
     out = log.open("w")
@@ -49,8 +51,7 @@ def start_server(db: Path, *extra: str, env: dict[str, str] | None = None) -> Se
             "rewind.server",
             "--db",
             str(db),
-            "--config",
-            str(APP / "langgraph.json"),
+            *(["--config", str(APP / "langgraph.json")] if config else []),
             "--port",
             "0",
             *extra,

@@ -75,3 +75,19 @@ def test_the_entry_point_refuses_a_bad_graph_with_a_message(tmp_path: Path) -> N
         timeout=60,
     )
     assert result.returncode == 2 and "ID=FILE.py:ATTR" in result.stderr
+
+
+def test_the_entry_point_serves_graphs_given_as_specs(tmp_path: Path) -> None:
+    from langgraph_sdk import get_sync_client
+
+    from tests.server.conftest import APP, start_server
+
+    spec = f"echo={APP / 'graph.py'}:echo_graph"
+    server = start_server(tmp_path / "s.db", "--graphs", spec, config=False)
+    try:
+        client = get_sync_client(url=server.url, api_key=None)
+        assert [a["graph_id"] for a in client.assistants.search()] == ["echo"]
+        assert client.runs.wait(None, "echo", input={})["messages"][0]["content"] == "echo!"
+        client.close()
+    finally:
+        assert server.stop() == 0
