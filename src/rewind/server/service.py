@@ -58,6 +58,7 @@ class Service:
         for graph_id, graph in graphs.items():
             bound = copy.copy(graph)
             bound.checkpointer = store  # every run and every state read goes to this log
+            bound.name = graph_id  # the root run is named after its graph, as the reference's
             self.graphs[graph_id] = bound
         self.started_at = _now()
         self.assistants = {assistant_id_of(g): g for g in self.graphs}

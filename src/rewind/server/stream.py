@@ -175,6 +175,8 @@ class RunProjection:
 
     def _shaped(self, item: Item) -> list[tuple[str, Any]]:
         mode, ns, chunk = item
+        if mode == "events":  # LangChain's protocol: subgraphs' events carry their own ids
+            return [] if _root_stream(chunk, ns) else [("events", chunk)]
         if ns and not self.subgraphs:
             return []
         suffix = "".join(f"|{part}" for part in ns)
@@ -185,8 +187,6 @@ class RunProjection:
             if "messages" in self.api_modes:
                 out += self._message_events(chunk)
             return out
-        if mode == "events" and _root_stream(chunk, ns):
-            return []  # the root graph's own on_chain_stream: the server leaves it out
         return [(f"{mode}{suffix}", chunk)]
 
     api_modes: tuple[str, ...] = ()
@@ -209,6 +209,7 @@ class RunProjection:
 
 
 def _root_stream(chunk: Any, ns: tuple[str, ...]) -> bool:
+    """The root graph's own ``on_chain_stream``, which the reference server leaves out."""
     return chunk.get("event") == "on_chain_stream" and not ns and not chunk.get("parent_ids")
 
 
