@@ -10,8 +10,9 @@ import pytest
 
 import rewind
 import rewind.store
+import rewind.telemetry
 
-PACKAGES = [rewind, rewind.store]
+PACKAGES = [rewind, rewind.store, rewind.telemetry]
 
 # Modules whose ``__all__`` must at least name things that exist.
 MODULES = [
@@ -26,6 +27,15 @@ MODULES = [
     "rewind.store.records",
     "rewind.store.sqlite",
     "rewind.store.writer",
+    "rewind.telemetry",
+    "rewind.telemetry.content",
+    "rewind.telemetry.delivery",
+    "rewind.telemetry.export",
+    "rewind.telemetry.genai",
+    "rewind.telemetry.mirror",
+    "rewind.telemetry.otel",
+    "rewind.telemetry.spans",
+    "rewind.trace_ids",
 ]
 
 

@@ -44,6 +44,8 @@ class EventType(StrEnum):
     INTERRUPT = "interrupt"
     RESUME = "resume"
     CHECKPOINT = "checkpoint"
+    SUBGRAPH_STARTED = "subgraph.started"
+    SUBGRAPH_ENDED = "subgraph.ended"
 
 
 class RunStatus(StrEnum):

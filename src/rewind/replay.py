@@ -39,6 +39,7 @@ async def areplay(
     subgraphs: bool = False,
     version: str = "v1",
     start: str | int | None = None,
+    events_stream_mode: Any = "updates",
 ) -> AsyncIterator[Any]:
     """Yield what ``stream(..., stream_mode=...)`` yielded for run ``run_id``, from the log.
 
@@ -50,13 +51,16 @@ async def areplay(
         version: ``"v2"`` for typed parts.
         start: A checkpoint id (the replay starts at that checkpoint) or a log position (it
             starts after it): the suffix of the full replay from that point.
+        events_stream_mode: In the ``events`` mode, the stream mode(s) the graph's own
+            ``on_chain_stream`` chunks follow (``astream_events(..., stream_mode=...)``).
 
     Raises:
         UnknownRunError: the store has no such run.
         ValueError: ``start`` names no checkpoint of the run.
     """
     modes, shape = parse_stream_mode(stream_mode)
-    for position, (mode, ns, chunk) in await _items(store, run_id, modes, start):
+    items = await _items(store, run_id, modes, start, events_stream_mode=events_stream_mode)
+    for position, (mode, ns, chunk) in items:
         if ns and not subgraphs:
             continue
         del position
@@ -98,7 +102,12 @@ def replay(store: EventStore, run_id: str, **kwargs: Any) -> Iterator[Any]:
 
 
 async def _items(
-    store: EventStore, run_id: str, modes: list[str], start: str | int | None
+    store: EventStore,
+    run_id: str,
+    modes: list[str],
+    start: str | int | None,
+    *,
+    events_stream_mode: Any = "updates",
 ) -> list[tuple[int, Item]]:
     run = await store.get_run(run_id)
     by_run: dict[str, list[StoredEvent]] = {}
@@ -120,7 +129,9 @@ async def _items(
     root = {v.id: v for v in fold_thread(before, by_run)}
     head = root.get(run.origin_checkpoint_id or "")
     facts = dataclasses.replace(RunFacts.from_started(started), run_id=run_id)
-    projector = Projector(modes, facts, head.values if head else None)
+    projector = Projector(
+        modes, facts, head.values if head else None, events_stream_mode=events_stream_mode
+    )
     out: list[tuple[int, Item]] = []
     inputs = started.get("input")
     if head is not None and (inputs is None or isinstance(inputs, Command)):

@@ -70,6 +70,7 @@ from rewind.errors import (
     LangGraphDeprecatedSinceV11,
     _mark_invalid_resume,
 )
+from rewind.store.codec import register_type
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -1089,6 +1090,14 @@ class Send:
         extra = "" if self.timeout is None else f", timeout={self.timeout!r}"
         return f"Send(node={self.node!r}, arg={self.arg!r}{extra})"
 
+
+# Send is logged with routing decisions and task inputs: the codec learns it where it lives, so a
+# replay that imports nothing of the runtime still decodes it (the codec imports this module).
+register_type(
+    Send,
+    encode=lambda send: {"node": send.node, "arg": send.arg},
+    decode=lambda data: Send(data["node"], data["arg"]),
+)
 
 _ROOT_KEY = "__root__"
 _annotated_keys_cache: weakref.WeakKeyDictionary[type[Any], tuple[str, ...]] = (

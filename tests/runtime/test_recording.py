@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -198,3 +200,27 @@ def test_get_state_of_a_past_checkpoint_shows_it_as_written(saver: SqliteSaver) 
         state = graph.get_state(old.config)
         seen.append((state.values, state.next, [t.result for t in state.tasks]))
     assert seen[0] == seen[1] == ({"log": []}, ("a",), [{"log": ["a"]}])
+
+
+def test_the_graph_digest_is_the_same_in_every_process() -> None:
+    """A custom reducer's repr names its memory address; the digest must not depend on it."""
+    script = (
+        "from typing import Annotated, TypedDict\n"
+        "from rewind.graph import StateGraph, START, END\n"
+        "def merge(a, b):\n"
+        "    return a + b\n"
+        "class State(TypedDict):\n"
+        "    log: Annotated[list, merge]\n"
+        "g = StateGraph(State)\n"
+        "g.add_node('n', lambda s: {'log': ['x']})\n"
+        "g.add_edge(START, 'n')\n"
+        "g.add_edge('n', END)\n"
+        "print(g.compile().digest)\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(digests) == 1 and len(digests.pop()) == 64

@@ -13,15 +13,27 @@ import pytest
 
 from rewind import open_store
 from rewind.checkpoint.sqlite import SqliteSaver
+from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.store.codec import encode
 from rewind.types import Command
 from tests.runtime import replay_graphs
 
-ALL = ["values", "updates", "messages", "custom", "tasks", "checkpoints", "debug", "tools"]
+ALL = [
+    "values",
+    "updates",
+    "messages",
+    "custom",
+    "tasks",
+    "checkpoints",
+    "debug",
+    "tools",
+    "events",
+]
 SHAPES: list[dict[str, Any]] = [
     {"stream_mode": ALL},
     {"stream_mode": ALL, "subgraphs": True},
     {"stream_mode": "messages"},
+    {"stream_mode": "events"},
     {"stream_mode": ["updates", "values"], "version": "v2", "subgraphs": True},
     {"stream_mode": ("custom", "values")},
 ]
@@ -62,6 +74,33 @@ def test_replay_equals_the_live_stream(tmp_path: Path, kwargs: dict[str, Any]) -
     (run_id,) = asyncio.run(_runs(path, "t"))
     assert live, "the live stream yielded chunks"
     assert _text(_replayed(path, run_id, **kwargs)) == _text(live)
+
+
+def test_replay_of_astream_events_equals_the_live_events(tmp_path: Path) -> None:
+    """``astream_events`` (whose graph stream follows its own ``stream_mode``) replays as the
+    ``events`` mode with that ``events_stream_mode``; the filters apply to both alike."""
+    path = tmp_path / "runs.db"
+
+    async def live() -> list[Any]:
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+            graph = replay_graphs.build(saver)
+            config = {"configurable": {"thread_id": "t"}}
+            stream = graph.astream_events(
+                {"messages": [("user", "hi")]},
+                config,
+                version="v2",
+                stream_mode=["updates", "custom"],
+            )
+            return [event async for event in stream]
+
+    events = asyncio.run(live())
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    kinds = {e["event"] for e in events}
+    assert {"on_chain_start", "on_chat_model_stream", "on_chain_end"} <= kinds
+    replayed = _replayed(
+        path, run_id, stream_mode="events", events_stream_mode=["updates", "custom"]
+    )
+    assert _text(replayed) == _text(events)
 
 
 def test_replay_of_interrupted_and_resumed_runs(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from rewind.graph import END, START, StateGraph
 from rewind.store.codec import encode
 from rewind.types import Send
 
-MODES = ["values", "updates", "messages", "custom", "tasks", "checkpoints", "debug"]
+MODES = ["values", "updates", "messages", "custom", "tasks", "checkpoints", "debug", "events"]
 
 
 class State(TypedDict, total=False):

@@ -11,14 +11,16 @@ the root).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from langchain_core.messages import BaseMessage
 
+from rewind._imports import import_class
 from rewind.events import EventType
 from rewind.projections.state import apply_changes, task_writes_of
 from rewind.types import Command
@@ -527,14 +529,16 @@ class _Run:
     tags: list[str]
     metadata: dict[str, Any]
     input: Any
+    kind: str = "chain"  # or chat_model, llm, tool
 
 
 class EventsMode:
     """``events``: LangChain's ``astream_events`` v2 protocol, rebuilt from the log.
 
-    The graph run, each node run and routing function, chat models, tools and dispatched
-    custom events, each with its run id, its ancestors' run ids, tags and metadata. (The root
-    graph only so far: a subgraph's runs are not shown yet.)
+    The graph run, each node run and routing function, subgraph runs and their nodes, chat
+    models, tools and dispatched custom events, each with its run id, its ancestors' run ids,
+    tags and metadata. The graph's own ``on_chain_stream`` chunks are what ``astream`` yields
+    for ``graph_stream`` (its ``updates`` unless told).
     """
 
     def __init__(
@@ -546,8 +550,12 @@ class EventsMode:
         thread_id: str,
         metadata: Mapping[str, Any],
         tags: list[str] | None,
+        node_inputs: Mapping[str, Any] | None = None,
+        graph_stream: Callable[[EventLike], list[Any]] | None = None,
     ) -> None:
         self._fold = fold
+        # Per namespace: how its nodes' inputs differ from the plain state.
+        self._shapes: dict[str, Mapping[str, Any]] = {"": node_inputs or {}}
         self._root = _Run(
             name=graph,
             run_id=run_id,
@@ -556,8 +564,19 @@ class EventsMode:
             metadata={"thread_id": thread_id, "ls_integration": "langgraph", **metadata},
             input=None,
         )
-        self._nodes: dict[str, _Run] = {}
+        self._nodes: dict[str, _Run] = {}  # by task id
+        # The input's task shows as a run only when a routing function runs under it.
+        self._hidden: dict[str, _Run] = {}
+        self._graphs: dict[str, _Run] = {}  # subgraph runs, by namespace
+        self._unstreamed: set[str] = set()  # namespaces of subgraphs called from a node
         self._calls: dict[str, _Run] = {}
+        # Per task: message ids rewind gave at the task's tool ends (its events show none).
+        self._given: dict[str, set[str]] = {}
+        updates = UpdatesMode()
+        self._graph_stream = graph_stream or (lambda e: [c for _, c in updates.feed(e)])
+        # A step's node starts wait for the writes its tasks saved before a failure (LangGraph
+        # applies those first, then starts the nodes).
+        self._starting: list[dict[str, Any]] = []
 
     @staticmethod
     def _event(kind: str, run: _Run, data: Any) -> dict[str, Any]:
@@ -572,20 +591,60 @@ class EventsMode:
         }
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
-        if event.ns:
+        payload = event.payload or {}
+        events = self._events(event, payload)
+        if not event.ns and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT):
+            events += self._graph_streamed(event)
+        if event.type == EventType.TASK_STARTED:
+            self._starting += events
             return []
-        return [((), e) for e in self._events(event, event.payload or {})]
+        if not (event.type == EventType.TASK_ENDED and payload.get("cached")):
+            events, self._starting = [*self._starting, *events], []
+        return [((), e) for e in events]
 
     def _events(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         root = self._root
         if event.type == EventType.RUN_STARTED:
             return [self._event("on_chain_start", root, {"input": payload.get("input")})]
         if event.type == EventType.RUN_ENDED:
-            if payload.get("status") != "success":
+            if payload.get("status") not in ("success", "interrupted"):
                 return []
             return [self._event("on_chain_end", root, {"output": self._fold.state(())})]
-        if event.type == EventType.TASK_STARTED and event.node not in (None, "__start__"):
-            return [self._node_started(event, payload)]
+        if event.type == EventType.INTERRUPT:
+            # An interrupted node never ends: its run is left open, as LangGraph leaves it.
+            self._nodes.pop(event.task_id or "", None)
+            return self._graph_streamed(event)
+        if event.type == EventType.SUBGRAPH_STARTED:
+            return self._subgraph_started(event, payload)
+        if event.type == EventType.SUBGRAPH_ENDED:
+            graph = self._graphs.pop(event.ns or "", None)
+            self._unstreamed.discard(event.ns or "")
+            if graph is None:
+                return []
+            data = {"output": payload.get("output"), "input": graph.input}
+            return [self._event("on_chain_end", graph, data)]
+        if event.type == EventType.TASK_STARTED:
+            if event.node is None or payload.get("cached"):
+                return []
+            started = self._node_started(event, payload)
+            if event.node != "__start__":
+                return [started]
+            start = self._nodes.pop(event.task_id or "")
+            start.tags.insert(1, "langsmith:hidden")
+            self._hidden[event.task_id or ""] = start
+            return []
+        if event.type == EventType.ROUTE and (event.task_id or "") in self._hidden:
+            shown = self._hidden.pop(event.task_id or "")
+            self._nodes[event.task_id or ""] = shown
+            return [
+                self._event("on_chain_start", shown, {"input": shown.input}),
+                *self._events(event, payload),
+            ]
+        if event.type == EventType.TASK_ENDED and event.task_id in self._hidden:
+            del self._hidden[event.task_id or ""]
+            return []
+        if event.type == EventType.TASK_ENDED and payload.get("cached"):
+            return self._graph_streamed(event)  # not run again: no run of its own
         node = self._nodes.get(event.task_id or "")
         if node is None:
             return []
@@ -593,8 +652,11 @@ class EventsMode:
             route = _Run(
                 name=payload["name"],
                 run_id=payload["run_id"],
-                parents=[root.run_id, node.run_id],
-                tags=["seq:step:3"],
+                parents=[*node.parents, node.run_id],
+                # The input's task has no function of its own before its writes and routes.
+                tags=["seq:step:2", "langsmith:hidden"]
+                if event.node == "__start__"
+                else ["seq:step:3"],
                 metadata=node.metadata,
                 input=payload.get("input"),
             )
@@ -606,6 +668,14 @@ class EventsMode:
             ]
         if event.type == EventType.TASK_ENDED:
             return self._node_ended(event, payload, node)
+        if event.type == EventType.TASK_FAILED:
+            # A failed attempt's run never ends; a retry starts a run of its own.
+            del self._nodes[event.task_id or ""]
+            if not payload.get("retry_run_id"):
+                return []
+            retry = dataclasses.replace(node, run_id=payload["retry_run_id"])
+            self._nodes[event.task_id or ""] = retry
+            return [self._event("on_chain_start", retry, {"input": retry.input})]
         if event.type in (EventType.CHAT_STARTED, EventType.TOOL_STARTED):
             return [self._call_started(event, payload, node)]
         if event.type in (EventType.CHAT_TOKEN, EventType.CHAT_ENDED, EventType.TOOL_ENDED):
@@ -614,7 +684,7 @@ class EventsMode:
             custom = _Run(
                 name=payload["name"],
                 run_id=payload["run_id"],
-                parents=[root.run_id],  # dispatched from the node's own run
+                parents=node.parents,  # dispatched from the node's own run
                 tags=list(payload.get("tags") or []),
                 metadata=dict(payload.get("metadata") or node.metadata),
                 input=None,
@@ -622,22 +692,56 @@ class EventsMode:
             return [self._event("on_custom_event", custom, payload.get("data"))]
         return []
 
+    def _subgraph_started(
+        self, event: EventLike, payload: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """A subgraph's run begins inside the node (task) its namespace ends with."""
+        ns = event.ns or ""
+        node = self._nodes.get(ns.rsplit("|", 1)[-1].rsplit(":", 1)[-1])
+        if node is None:
+            return []
+        graph = _Run(
+            name=payload.get("name") or "LangGraph",
+            run_id=payload.get("run_id") or "",
+            parents=[*node.parents, node.run_id],
+            tags=["seq:step:1", *self._root.tags],
+            # LangChain's child config keeps the first namespace it was given as checkpoint_ns.
+            metadata={**node.metadata, "checkpoint_ns": ns.split("|", 1)[0]},
+            input=payload.get("input"),
+        )
+        self._graphs[ns] = graph
+        self._shapes[ns] = payload.get("node_inputs") or {}
+        if not payload.get("streamed"):
+            self._unstreamed.add(ns)
+        return [self._event("on_chain_start", graph, {"input": graph.input})]
+
     def _node_started(self, event: EventLike, payload: Mapping[str, Any]) -> dict[str, Any]:
         step = getattr(event, "step", None)
+        ns = event.ns or ""
+        graph = self._graphs.get(ns, self._root)
+        metadata = {
+            **self._root.metadata,
+            "langgraph_step": step,
+            "langgraph_node": event.node,
+            "langgraph_triggers": tuple(payload.get("triggers") or ()),
+            "langgraph_path": tuple(payload.get("path") or ()),
+            "langgraph_checkpoint_ns": f"{ns}|{event.node}:{event.task_id}"
+            if ns
+            else f"{event.node}:{event.task_id}",
+        }
+        if ns:
+            metadata["checkpoint_ns"] = ns.split("|", 1)[0]
         node = _Run(
             name=str(event.node),
             run_id=payload.get("run_id") or "",
-            parents=[self._root.run_id],
+            parents=[*graph.parents, graph.run_id],
             tags=[f"graph:step:{step}", *self._root.tags],
-            metadata={
-                **self._root.metadata,
-                "langgraph_step": step,
-                "langgraph_node": event.node,
-                "langgraph_triggers": tuple(payload.get("triggers") or ()),
-                "langgraph_path": tuple(payload.get("path") or ()),
-                "langgraph_checkpoint_ns": f"{event.node}:{event.task_id}",
-            },
-            input=payload["input"] if "input" in payload else self._fold.state(()),
+            metadata=metadata,
+            input=payload["input"]
+            if "input" in payload
+            else _node_input(
+                self._shapes.get(ns, {}).get(str(event.node)), self._fold.state(namespace(ns))
+            ),
         )
         self._nodes[event.task_id or ""] = node
         return self._event("on_chain_start", node, {"input": node.input})
@@ -647,15 +751,20 @@ class EventsMode:
     ) -> list[dict[str, Any]]:
         del self._nodes[event.task_id or ""]
         update = payload.get("update")
-        chunk = update.update if isinstance(update, Command) else update
+        given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
+        returned = _without_ids(update, given) if given else update
+        ended = [self._event("on_chain_end", node, {"output": returned, "input": node.input})]
+        if (event.ns or "") not in self._unstreamed:
+            ended.insert(0, self._event("on_chain_stream", node, {"chunk": returned}))
+        return [*ended, *self._graph_streamed(event)]
+
+    def _graph_streamed(self, event: EventLike) -> list[dict[str, Any]]:
+        """The graph's own stream: what ``astream`` yields for this event (root only)."""
+        if event.ns:
+            return []
         return [
-            self._event("on_chain_stream", node, {"chunk": update}),
-            self._event("on_chain_end", node, {"output": update, "input": node.input}),
-            self._event(
-                "on_chain_stream",
-                self._root,
-                {"chunk": {node.name: None if chunk == {} else chunk}},
-            ),
+            self._event("on_chain_stream", self._root, {"chunk": chunk})
+            for chunk in self._graph_stream(event)
         ]
 
     def _call_started(
@@ -675,31 +784,67 @@ class EventsMode:
         call = _Run(
             name=payload.get("name") or serialized.get("name") or "run",
             run_id=payload.get("run_id", ""),
-            parents=[self._root.run_id, node.run_id],
+            parents=[*node.parents, node.run_id],
             tags=list(payload.get("tags") or []),
             metadata=dict(payload.get("metadata") or {}),
             input=data,
+            kind=("llm" if "prompts" in data else "chat_model") if chat else "tool",
         )
         self._calls[call.run_id] = call
-        kind = "on_chat_model_start" if chat else "on_tool_start"
-        return self._event(kind, call, {"input": data})
+        return self._event(f"on_{call.kind}_start", call, {"input": data})
 
     def _call_went_on(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         run_id = payload.get("run_id", "")
         call = self._calls.get(run_id)
         if call is None:
             return []
+        text_model = call.kind == "llm"
         if event.type == EventType.CHAT_TOKEN:
-            return [self._event("on_chat_model_stream", call, {"chunk": payload.get("chunk")})]
+            kind = "on_llm_stream" if text_model else "on_chat_model_stream"
+            return [self._event(kind, call, {"chunk": payload.get("chunk")})]
         del self._calls[run_id]
         if "error" in payload:
             return []
         if event.type == EventType.TOOL_ENDED:
-            return [
-                self._event(
-                    "on_tool_end", call, {"output": payload.get("output"), "input": call.input}
-                )
-            ]
+            output = payload.get("output")
+            if payload.get("id_given") and isinstance(output, BaseMessage) and output.id:
+                self._given.setdefault(event.task_id or "", set()).add(output.id)
+                output = output.model_copy(update={"id": None})
+            return [self._event("on_tool_end", call, {"output": output, "input": call.input})]
         generations = payload.get("generations") or []
-        output = generations[0][0] if generations and generations[0] else None
-        return [self._event("on_chat_model_end", call, {"output": output, "input": call.input})]
+        result: Any = (
+            {"generations": generations, "llm_output": payload.get("llm_output")}
+            if text_model  # LangChain's shape for a text-completion model's result
+            else (generations[0][0] if generations and generations[0] else None)
+        )
+        data = {"output": result, "input": call.input}
+        return [self._event(f"on_{call.kind}_end", call, data)]
+
+
+def _without_ids(value: Any, ids: set[str]) -> Any:
+    """``value`` with the messages whose id is in ``ids`` copied without it (the rest shared)."""
+    if isinstance(value, BaseMessage):
+        return value.model_copy(update={"id": None}) if value.id in ids else value
+    if isinstance(value, Command):
+        return dataclasses.replace(value, update=_without_ids(value.update, ids))
+    if isinstance(value, dict):
+        return {k: _without_ids(v, ids) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_ids(v, ids) for v in value)
+    return value
+
+
+def _node_input(shape: Mapping[str, Any] | None, state: dict[str, Any]) -> Any:
+    """The input a node was given: the state, filtered to its input schema's keys and built as
+    its class, as the runtime built it (a tagged dict when that class cannot be imported)."""
+    if not shape:
+        return state
+    keys = set(shape.get("keys") or ())
+    values = {k: v for k, v in state.items() if k in keys}
+    path = shape.get("class")
+    if not path:
+        return values
+    try:
+        return import_class(path)(**values)
+    except Exception:  # the class is gone, or no longer takes these values: keep the data
+        return {"__class__": path.replace(":", "."), **values}

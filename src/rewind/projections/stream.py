@@ -8,7 +8,7 @@ durability, channel order), and a resumed checkpoint's state comes from folding 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,6 +108,8 @@ class RunFacts:
     """The run (the graph run's id in the ``events`` mode)."""
     graph: str = "LangGraph"
     """The graph's name."""
+    node_inputs: Mapping[str, Any] | None = None
+    """How nodes' inputs differ from the plain state (keys kept, class built as)."""
 
     @classmethod
     def from_started(cls, payload: Mapping[str, Any]) -> RunFacts:
@@ -121,6 +123,7 @@ class RunFacts:
             metadata=dict(config.get("metadata") or {}),
             tags=config.get("tags"),
             graph=payload.get("graph") or "LangGraph",
+            node_inputs=payload.get("node_inputs"),
         )
 
 
@@ -158,7 +161,12 @@ class Projector:
     """Feeds a run's events to the projections of the modes asked for."""
 
     def __init__(
-        self, modes: list[str], facts: RunFacts, initial: Mapping[str, Any] | None = None
+        self,
+        modes: list[str],
+        facts: RunFacts,
+        initial: Mapping[str, Any] | None = None,
+        *,
+        events_stream_mode: Any = "updates",
     ) -> None:
         order = facts.key_order
         self.fold = _Fold(initial, order)
@@ -188,6 +196,10 @@ class Projector:
                 thread_id=facts.thread_id,
                 metadata=facts.metadata,
                 tags=facts.tags,
+                node_inputs=facts.node_inputs,
+                graph_stream=None
+                if events_stream_mode == "updates"
+                else _graph_stream(events_stream_mode, facts, initial),
             ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}
@@ -236,6 +248,26 @@ class Projector:
                     )
                 )
         return out
+
+
+def _graph_stream(
+    stream_mode: Any, facts: RunFacts, initial: Mapping[str, Any] | None
+) -> Callable[[EventLike], list[Any]]:
+    """What the graph's ``astream`` yields for each event, in ``stream_mode``: the graph's own
+    ``on_chain_stream`` chunks in the ``events`` mode."""
+    modes, shape = parse_stream_mode(stream_mode)
+    if "events" in modes:
+        raise ValueError("the events mode cannot stream itself: pick other stream modes")
+    inner = Projector(modes, facts, initial)
+
+    def chunks(event: EventLike) -> list[Any]:
+        return [
+            shape_chunk(mode, ns, chunk, shape=shape, subgraphs=False, version="v1")
+            for mode, ns, chunk in inner.feed(event)
+            if not ns
+        ]
+
+    return chunks
 
 
 def _described(head: CheckpointView) -> dict[str, Any]:

@@ -126,13 +126,11 @@ class Recorder(BaseCallbackHandler):
         if run_id not in self._first_token and run_id in self._started:
             self._first_token[run_id] = time.monotonic() - self._started[run_id]
         message = getattr(chunk, "message", None)
+        if message is None:  # a text-completion model's token
+            message = chunk if chunk is not None else token
         self._emit(
             EventType.CHAT_TOKEN,
-            {
-                **self._ids(run_id, parent_run_id),
-                "token": token,
-                "chunk": message if message is not None else token,
-            },
+            {**self._ids(run_id, parent_run_id), "token": token, "chunk": message},
         )
 
     def on_llm_end(
@@ -143,8 +141,15 @@ class Recorder(BaseCallbackHandler):
         parent_run_id: uuid.UUID | None = None,
         **kwargs: Any,
     ) -> None:
+        # A chat model's generations are messages; a text-completion model's, their text with
+        # LangChain's generation info and type.
         generations = [
-            [getattr(g, "message", None) or g.text for g in gens] for gens in response.generations
+            [
+                getattr(g, "message", None)
+                or {"text": g.text, "generation_info": _plain(g.generation_info), "type": g.type}
+                for g in gens
+            ]
+            for gens in response.generations
         ]
         self._started.pop(run_id, None)
         self._emit(
@@ -152,7 +157,7 @@ class Recorder(BaseCallbackHandler):
             {
                 **self._ids(run_id, parent_run_id),
                 "generations": generations,
-                "llm_output": _plain(response.llm_output or {}),
+                "llm_output": None if response.llm_output is None else _plain(response.llm_output),
                 "time_to_first_token": self._first_token.pop(run_id, None),
             },
         )
@@ -206,11 +211,14 @@ class Recorder(BaseCallbackHandler):
         parent_run_id: uuid.UUID | None = None,
         **kwargs: Any,
     ) -> None:
+        payload = {**self._ids(run_id, parent_run_id), "output": output}
         if isinstance(output, BaseMessage) and output.id is None:
             # The id add_messages would give it later, given now: the log, the live stream and
             # the state then all show the same message (no race with a reader of the stream).
+            # The ``events`` mode shows it without, as LangGraph's does.
             output.id = str(uuid.uuid4())
-        self._emit(EventType.TOOL_ENDED, {**self._ids(run_id, parent_run_id), "output": output})
+            payload["id_given"] = True
+        self._emit(EventType.TOOL_ENDED, payload)
 
     def on_tool_error(
         self,

@@ -22,7 +22,15 @@ from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import StorePerLoop, run_sync
 from rewind.runtime.orphans import close_orphans, is_orphan
-from rewind.runtime.pregel import PULL, Interrupted, RunLoop, Task, _coerce, current_task
+from rewind.runtime.pregel import (
+    PULL,
+    Interrupted,
+    RunLoop,
+    Task,
+    _coerce,
+    current_task,
+    input_shapes,
+)
 from rewind.store import RunRecord, open_store
 from rewind.types import Command, PregelTask, StateSnapshot
 
@@ -63,6 +71,7 @@ class CompiledStateGraph:
         self.debug = debug
         self.stream_mode = "updates"
         self.digest = _digest(builder, interrupt_before, interrupt_after)
+        self._input_shapes = input_shapes(builder)
         """SHA-256 of the graph's structure, recorded with every run."""
 
     def get_name(self) -> str:
@@ -156,6 +165,7 @@ class CompiledStateGraph:
                         "channels": list(self.builder.channels),
                         "durability": durability or "async",
                         "trace_context": _trace_context(),
+                        **({"node_inputs": self._input_shapes} if self._input_shapes else {}),
                     },
                 )
             )
@@ -260,7 +270,26 @@ class CompiledStateGraph:
         """
         if version != "v2":
             raise ValueError(f"rewind streams events in version 'v2' only, not {version!r}")
-        async for event in self.astream(input, config, stream_mode="events", **kwargs):
+        from langchain_core.runnables.config import DEFAULT_RECURSION_LIMIT as LANGCHAIN_LIMIT
+
+        from rewind.runtime.streaming import stream_run
+
+        # LangChain fills in its config defaults first: the run's recursion limit is then
+        # LangChain's (25), not LangGraph's, unless the caller gave one.
+        config = {"recursion_limit": LANGCHAIN_LIMIT, **(config or {})}
+        # LangGraph passes ``stream_mode`` on to the graph's own stream: its on_chain_stream.
+        stream = stream_run(
+            self,
+            input,
+            config,
+            stream_mode="events",
+            events_stream_mode=kwargs.pop("stream_mode", None) or "updates",
+            subgraphs=kwargs.pop("subgraphs", False),
+            version="v1",
+            print_mode=kwargs.pop("print_mode", ()),
+            **kwargs,
+        )
+        async for event in stream:
             if _event_wanted(
                 event,
                 include_names,
@@ -296,6 +325,18 @@ class CompiledStateGraph:
             parent_checkpoints=parents,
         )
         loop.thread_id = parent.thread_id
+        # The subgraph's own run, as a callback handler sees it: its id, its input, and whether
+        # it is the node itself (its nodes then stream their outputs) or called from one.
+        spec = parent.graph.builder.nodes.get(ptask.name)
+        started = {
+            "run_id": str(uuid.uuid4()),
+            "name": self.name,
+            "input": input,
+            "streamed": spec is not None and cast(Any, spec.action) is self,
+        }
+        if self._input_shapes:
+            started["node_inputs"] = self._input_shapes
+        loop.record(NewEvent(type=EventType.SUBGRAPH_STARTED, payload=started))
         head = views[-1] if views else None
         if head is not None and head.next and head.interrupted_order:
             loop.values.update(head.values)
@@ -318,7 +359,14 @@ class CompiledStateGraph:
             await loop.run(tasks, resuming=resuming)
         except Interrupted as stop:
             raise GraphInterrupt(tuple(stop.interrupts)) from None
-        return self._output(loop.state())
+        output = self._output(loop.state())
+        loop.record(
+            NewEvent(
+                type=EventType.SUBGRAPH_ENDED,
+                payload={"run_id": started["run_id"], "output": output},
+            )
+        )
+        return output
 
     def _run_loop(
         self,
@@ -750,9 +798,14 @@ _VERSIONS = _versions()
 
 
 def _digest(builder: StateGraph[Any], before: list[str], after: list[str]) -> str:
-    """A stable digest of the graph's structure: nodes, edges, branches, channels."""
+    """A stable digest of the graph's structure: nodes, edges, branches, channels (the same in
+    every process: reprs lose their memory addresses)."""
     import hashlib
     import json
+    import re
+
+    def annotation_of(annotation: Any) -> str:
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(annotation))
 
     def name_of(fn: Any) -> str:
         return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
@@ -768,7 +821,7 @@ def _digest(builder: StateGraph[Any], before: list[str], after: list[str]) -> st
             }
             for src, branches in builder.branches.items()
         },
-        "channels": {n: [c.fold, repr(c.annotation)] for n, c in builder.channels.items()},
+        "channels": {n: [c.fold, annotation_of(c.annotation)] for n, c in builder.channels.items()},
         "interrupt_before": before,
         "interrupt_after": after,
     }

@@ -13,7 +13,7 @@ import concurrent.futures
 import contextvars
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from rewind.store import EventStore
@@ -127,6 +127,17 @@ def _run_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
     return result.result()
 
 
+async def _close_at_shutdown(store: EventStore) -> AsyncGenerator[None, None]:
+    """Closes ``store`` when the loop it was started on finishes its async generators, as
+    ``asyncio.run`` (and every well-behaved runner) does before closing the loop: the store's
+    connections do not outlive the loop they belong to."""
+    try:
+        yield
+    finally:
+        if not store.closed:
+            await store.aclose()
+
+
 class StorePerLoop:
     """One open event store per event loop, opened on first use and kept until closed."""
 
@@ -138,6 +149,9 @@ class StorePerLoop:
         )
         self._opening: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Future[EventStore]
+        ] = weakref.WeakKeyDictionary()
+        self._closers: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, AsyncGenerator[None, None]
         ] = weakref.WeakKeyDictionary()
 
     async def get(self) -> EventStore:
@@ -160,6 +174,10 @@ class StorePerLoop:
         finally:
             self._opening.pop(loop, None)
         self._stores[loop] = store
+        if loop is not _loop:  # a caller's loop (asyncio.run...): close the store with it
+            closer = _close_at_shutdown(store)
+            await anext(closer)
+            self._closers[loop] = closer
         future.set_result(store)
         return store
 

@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any, cast
 from langchain_core.callbacks import CallbackManager
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config, var_child_runnable_config
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
+from rewind import trace_ids
 from rewind.errors import (
     ErrorCode,
     GraphInterrupt,
@@ -37,7 +40,6 @@ from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, Branch, NodeSpec
-from rewind.store.codec import register_type
 from rewind.types import (
     _INTERRUPT_HOOK,
     Command,
@@ -55,11 +57,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Interrupted", "RunLog", "RunLoop", "Task", "current_task"]
 
-register_type(
-    Send,
-    encode=lambda send: {"node": send.node, "arg": send.arg},
-    decode=lambda data: Send(data["node"], data["arg"]),
-)
 
 PULL = "__pregel_pull"
 PUSH = "__pregel_push"
@@ -102,6 +99,8 @@ class Task:
     """Whether its node is a compiled graph (a subgraph)."""
     run_id: str = ""
     """The LangChain callback run id of this attempt's node run."""
+    seq: int = -1
+    """The seq of its ``task.started`` event: its node span's id derives from it."""
 
     def describe(self) -> dict[str, Any]:
         """How a checkpoint records it."""
@@ -144,6 +143,8 @@ class _Outcome:
     update: Any
     writes: list[tuple[str, Any]] = field(default_factory=list)
     goto: list[str | Send] = field(default_factory=list)
+    # Ids the reducer's rule gave, in place, to message objects the node returned without one.
+    ids_given: list[str] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -372,13 +373,23 @@ class RunLoop:
             }
             if task.arg is not MISSING:
                 payload["input"] = task.arg
+            if task.cached is not None:
+                payload["cached"] = True
             task.run_id = str(uuid.uuid4())
             payload["run_id"] = task.run_id
+            task.seq = self.log.seq
             await self.emit(_task_event(EventType.TASK_STARTED, task, step, payload))
         raised: list[Interrupt[Any]] = []
-        outcomes = await asyncio.gather(
-            *(self._run_task(task, step, raised) for task in tasks), return_exceptions=True
-        )
+        # Writes a task saved before a failure count first, before any task runs (as LangGraph
+        # applies them), so they come first in the log whatever the running tasks do.
+        done = [await self._run_task(t, step, raised) for t in tasks if t.cached is not None]
+        running = [t for t in tasks if t.cached is None]
+        outcomes = [
+            *done,
+            *await asyncio.gather(
+                *(self._run_task(task, step, raised) for task in running), return_exceptions=True
+            ),
+        ]
         failures = [
             o
             for o in outcomes
@@ -419,6 +430,8 @@ class RunLoop:
         writes = _writes_dict(outcome.writes)
         if not (isinstance(outcome.update, dict) and writes == outcome.update):
             ended["writes"] = writes
+        if outcome.ids_given:
+            ended["ids_given"] = outcome.ids_given
         await self.emit(_task_event(EventType.TASK_ENDED, task, step, ended))
         return outcome
 
@@ -436,22 +449,18 @@ class RunLoop:
             except Exception as exc:
                 policy = next((p for p in policies if _retries_on(p, exc)), None)
                 retrying = policy is not None and attempt < policy.max_attempts
-                self.record(
-                    _task_event(
-                        EventType.TASK_FAILED,
-                        task,
-                        step,
-                        {
-                            "type": type(exc).__name__,
-                            "message": str(exc),
-                            "repr": repr(exc),
-                            "traceback": traceback.format_exc(),
-                            "attempt": attempt,
-                            "retrying": retrying,
-                            "error": exc,
-                        },
-                    )
-                )
+                failed = {
+                    "type": type(exc).__name__,
+                    "message": str(exc),
+                    "repr": repr(exc),
+                    "traceback": traceback.format_exc(),
+                    "attempt": attempt,
+                    "retrying": retrying,
+                    "error": exc,
+                }
+                if retrying:  # each attempt is a run of its own, as a callback handler sees it
+                    task.run_id = failed["retry_run_id"] = str(uuid.uuid4())
+                self.record(_task_event(EventType.TASK_FAILED, task, step, failed))
                 if policy is None or not retrying:
                     exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
                     raise
@@ -463,7 +472,7 @@ class RunLoop:
             if isinstance(update, Mapping) and self._input_keys is not None:
                 update = {k: v for k, v in update.items() if k in self._input_keys}
             outcome = _Outcome(task=task, update=update, writes=self._map_update(update, START))
-            outcome.goto = await self._route(START, outcome.writes)
+            outcome.goto = await self._route(START, outcome.writes, task)
             return outcome
         spec = self.graph.builder.nodes[task.name]
         node_input = self._prepared.pop(task.id, MISSING)
@@ -488,13 +497,13 @@ class RunLoop:
             if isinstance(item, Command):
                 commanded = True
                 if item.update is not None:
-                    outcome.writes += self._map_update(item.update, task.name)
+                    outcome.writes += self._map_update(item.update, task.name, outcome.ids_given)
                 gotos = item.goto if isinstance(item.goto, list | tuple) else [item.goto]
                 outcome.goto += [
                     g for g in gotos if isinstance(g, str | Send) and g not in (END, "")
                 ]
             else:
-                outcome.writes += self._map_update(item, task.name)
+                outcome.writes += self._map_update(item, task.name, outcome.ids_given)
         outcome.goto += await self._route(task.name, outcome.writes)
         if not commanded:
             outcome.update = result
@@ -514,6 +523,7 @@ class RunLoop:
         _INTERRUPT_HOOK.set(_interrupter(task, self.ns))
         _CURRENT.set((self, task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
+        span_token = _enter_node_span(self.run_id, task.seq)
         kwargs = _injected_kwargs(action, config, writer, runtime)
         is_async = inspect.iscoroutinefunction(action) or inspect.iscoroutinefunction(
             type(action).__call__
@@ -540,6 +550,8 @@ class RunLoop:
         except BaseException as exc:
             run_manager.on_chain_error(exc)
             raise
+        finally:
+            otel_context.detach(span_token)
         run_manager.on_chain_end(result)
         return result
 
@@ -625,11 +637,13 @@ class RunLoop:
         schema = spec.input_schema or self.graph.builder.schemas.state
         return _coerce(schema, state, self.graph.builder.schemas.state)
 
-    def _map_update(self, update: Any, node: str) -> list[tuple[str, Any]]:
+    def _map_update(
+        self, update: Any, node: str, ids_given: list[str] | None = None
+    ) -> list[tuple[str, Any]]:
         if update is None:
             return []
         if isinstance(update, Command):
-            return self._map_update(update.update, node)
+            return self._map_update(update.update, node, ids_given)
         if not isinstance(update, Mapping):
             fields = _object_fields(update, list(self.channels))
             if fields is None:
@@ -641,7 +655,7 @@ class RunLoop:
                 )
             update = fields
         return [
-            (k, _coerce_messages(v) if self.channels[k].fold == "messages" else v)
+            (k, _coerce_messages(v, ids_given) if self.channels[k].fold == "messages" else v)
             for k, v in update.items()
             if k in self.channels
         ]
@@ -673,16 +687,19 @@ class RunLoop:
 
     # --- routing ------------------------------------------------------------------------------
 
-    async def _route(self, node: str, writes: list[tuple[str, Any]]) -> list[str | Send]:
-        """Where a finished node leads: static edges, joins and conditional edges."""
+    async def _route(
+        self, node: str, writes: list[tuple[str, Any]], task: Task | None = None
+    ) -> list[str | Send]:
+        """Where a finished node leads: static edges, joins and conditional edges. The routing
+        functions' decisions are recorded for the task running (``task``, or the current one)."""
         builder = self.graph.builder
         goto: list[str | Send] = [end for start, end in sorted(builder.edges) if start == node]
         for branch in builder.branches.get(node, {}).values():
-            goto += await self._branch(branch, writes, node)
+            goto += await self._branch(branch, writes, node, task)
         return [g for g in goto if g != END]
 
     async def _branch(
-        self, branch: Branch, writes: list[tuple[str, Any]], node: str
+        self, branch: Branch, writes: list[tuple[str, Any]], node: str, task: Task | None
     ) -> list[str | Send]:
         local = dict(self.values)
         grouped: dict[str, list[Any]] = {}
@@ -700,8 +717,9 @@ class RunLoop:
         if inspect.isawaitable(result):
             result = await result
         current = _CURRENT.get()
-        if current is not None and current[0] is self:  # a node's routing decision, recorded
+        if task is None and current is not None and current[0] is self:
             task = current[1]
+        if task is not None:  # a task's routing decision, recorded
             decision = {
                 "name": branch.name,
                 "run_id": str(uuid.uuid4()),
@@ -837,6 +855,16 @@ def _retry_interval(policy: RetryPolicy, attempt: int) -> float:
     return interval + random.uniform(0, 1) if policy.jitter else interval
 
 
+def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Context]:
+    """Make the node's span (as telemetry derives it from the log) the current OTel span, so
+    spans opened inside the node, in threads too, nest under it; returns the detach token."""
+    caller = trace.get_current_span().get_span_context()
+    trace_id = caller.trace_id if caller.is_valid else trace_ids.trace_id_for(run_id)
+    flags = caller.trace_flags if caller.is_valid else trace.TraceFlags(trace.TraceFlags.SAMPLED)
+    node = trace.SpanContext(trace_id, trace_ids.span_id_for(run_id, seq), False, flags)
+    return otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(node)))
+
+
 def _task_event(kind: str, task: Task, step: int, payload: Any) -> NewEvent:
     """An event about one task of a step."""
     return NewEvent(type=kind, step=step, node=task.name, task_id=task.id, payload=payload)
@@ -911,6 +939,33 @@ def _coerce(schema: Any, state: dict[str, Any], state_schema: Any) -> Any:
     return state
 
 
+def input_shapes(builder: Any) -> dict[str, dict[str, Any]]:
+    """How each node's input differs from the plain state dict, as :func:`_coerce` makes it:
+    the keys it keeps and the class it is built as (``module:qualname``). Recorded once per run
+    so a projection shows the input a node was given without running any code of the graph."""
+    import dataclasses
+
+    state_schema = builder.schemas.state
+    shapes: dict[str, dict[str, Any]] = {}
+    for name, spec in builder.nodes.items():
+        schema = spec.input_schema or state_schema
+        if schema is None:
+            continue
+        shape: dict[str, Any]
+        if hasattr(schema, "__pydantic_fields__"):
+            shape = {"keys": list(schema.__pydantic_fields__)}
+        elif dataclasses.is_dataclass(schema) and isinstance(schema, type):
+            shape = {"keys": [f.name for f in dataclasses.fields(schema)]}
+        elif getattr(schema, "__annotations__", None) is not None and schema is not state_schema:
+            shapes[name] = {"keys": sorted(_all_keys(schema))}
+            continue
+        else:
+            continue
+        shape["class"] = f"{schema.__module__}:{schema.__qualname__}"
+        shapes[name] = shape
+    return shapes
+
+
 def _all_keys(schema: Any) -> set[str]:
     import typing
 
@@ -920,10 +975,12 @@ def _all_keys(schema: Any) -> set[str]:
         return set(getattr(schema, "__annotations__", {}))
 
 
-def _coerce_messages(value: Any) -> Any:
+def _coerce_messages(value: Any, ids_given: list[str] | None = None) -> Any:
     """A write to an ``add_messages`` key as that reducer will see it: message objects, each
     with an id (assigned in place, as the reducer would), so the log holds the ids the state
-    gets and a replay folds to the very same messages."""
+    gets and a replay folds to the very same messages. The ids given to message objects of the
+    node's own return value are noted in ``ids_given``: the node's ``events`` show them without
+    one, as LangGraph's do (they are sent before its reducer runs)."""
     from langchain_core.messages import convert_to_messages, message_chunk_to_message
 
     if isinstance(value, Overwrite):
@@ -933,7 +990,10 @@ def _coerce_messages(value: Any) -> Any:
         messages = [message_chunk_to_message(m) for m in convert_to_messages(items)]
     except Exception:
         return value  # the reducer itself will raise its own error at apply time
+    returned = {id(m) for m in items}
     for message in messages:
         if message.id is None:
             message.id = str(uuid.uuid4())
+            if ids_given is not None and id(message) in returned:
+                ids_given.append(message.id)
     return messages

@@ -35,6 +35,7 @@ async def stream_run(
     subgraphs: bool,
     version: str,
     print_mode: Any,
+    events_stream_mode: Any = "updates",
     **kwargs: Any,
 ) -> AsyncIterator[Any]:
     """Run ``graph`` and yield its shaped chunks as the run produces them."""
@@ -53,8 +54,14 @@ async def stream_run(
             tags=(config or {}).get("tags"),
             run_id=loop.run_id,
             graph=graph.name,
+            node_inputs=graph._input_shapes,
         )
-        projector = Projector([*modes, *printed], facts, head.values if head else None)
+        projector = Projector(
+            [*modes, *printed],
+            facts,
+            head.values if head else None,
+            events_stream_mode=events_stream_mode,
+        )
         projectors.append(projector)
         loop.log.stream_tokens = projector.wants_tokens
         loop.log.taps.append(tap)

@@ -21,13 +21,13 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
-import importlib
 import json
 import math
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from rewind._imports import import_class
 from rewind.errors import EncodingError
 
 __all__ = ["CODEC_VERSION", "decode", "encode", "register_type"]
@@ -233,14 +233,6 @@ def _hook(d: dict[str, Any]) -> Any:
     return decoder(d)
 
 
-def _import(path: str) -> Any:
-    module_name, _, qualname = path.partition(":")
-    obj: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 def _fallback(path: str, fields: Any) -> dict[str, Any]:
     name = path.replace(":", ".")
     if isinstance(fields, dict):
@@ -251,7 +243,7 @@ def _fallback(path: str, fields: Any) -> dict[str, Any]:
 def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
     path, fields = d["cls"], d["v"]
     try:
-        return build(_import(path), fields)
+        return build(import_class(path), fields)
     except Exception:  # the class is gone or no longer takes these fields: keep the data
         return _fallback(path, fields)
 
@@ -270,6 +262,11 @@ def _build_dataclass(cls: Any, fields: dict[str, Any]) -> Any:
 
 def _dec_custom(d: dict[str, Any]) -> Any:
     decoder = _custom_decoders.get(d["cls"])
+    if decoder is None:
+        # A type's module registers its codec when imported: import it, then look again.
+        with contextlib.suppress(Exception):
+            import_class(d["cls"])
+        decoder = _custom_decoders.get(d["cls"])
     if decoder is None:
         return _fallback(d["cls"], d["v"])
     return decoder(d["v"])

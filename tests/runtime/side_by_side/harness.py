@@ -18,7 +18,9 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
   and ``"checkpointer": False``. A call is ``{"input", "config"?, "kwargs"?, "api"?}``; ``api`` is
   ``"invoke"`` (default) or ``"ainvoke"``; ``kwargs`` go to ``invoke``/``ainvoke``
   (``context=...``);
-* optional ``reset()``, called before each scenario.
+* optional ``reset()``, called before each scenario;
+* optional ``EVENTS_COMPARABLE = False`` (with a comment saying why): the module's scenarios are
+  not also compared through ``astream_events`` (the test ``test_events_are_identical...``).
 
 The module is imported with the alias finder active, and so is every call of it (lazy imports
 inside nodes resolve to the same engine); the finder and the aliased ``langgraph*`` entries of
@@ -80,6 +82,21 @@ GRAPHS_DIR = Path(__file__).resolve().parent / "graphs"
 def graph_files() -> list[Path]:
     """The graph modules, in name order."""
     return sorted(GRAPHS_DIR.glob("sbs_[0-9][0-9]_*.py"))
+
+
+def events_comparable(path: Path) -> bool:
+    """Whether the module's ``astream_events`` output can be compared: ``False`` where the
+    module says ``EVENTS_COMPARABLE = False`` (read without importing it), with its reason."""
+    import ast
+
+    for node in ast.parse(path.read_text()).body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "EVENTS_COMPARABLE" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+        ):
+            return bool(node.value.value)
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,6 +398,13 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
             out = graph.invoke(inp, config, **kwargs)
         elif api == "ainvoke":
             out = asyncio.run(graph.ainvoke(inp, config, **kwargs))
+        elif api == "astream_events":
+
+            async def events() -> list[Any]:
+                stream = graph.astream_events(inp, config, version="v2", **kwargs)
+                return [ser(event) async for event in stream]
+
+            out = asyncio.run(events())
         else:
             raise ValueError(f"unknown api {api!r}")
         rec["return"] = {"t": sig(out), "v": ser(out)}
@@ -399,7 +423,9 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
     return rec
 
 
-def _run_scenario(module: ModuleType, scenario: dict[str, Any], engine: str) -> dict[str, Any]:
+def _run_scenario(
+    module: ModuleType, scenario: dict[str, Any], engine: str, api: str | None
+) -> dict[str, Any]:
     memory = importlib.import_module("langgraph.checkpoint.memory")
     if hasattr(module, "reset"):
         module.reset()
@@ -411,7 +437,10 @@ def _run_scenario(module: ModuleType, scenario: dict[str, Any], engine: str) -> 
     base = _merge_config(
         {"configurable": {"thread_id": f"thread-{scenario['name']}"}}, scenario.get("config")
     )
-    calls = [_run_call(graph, _merge_config(base, c.get("config")), c) for c in scenario["calls"]]
+    calls = [
+        _run_call(graph, _merge_config(base, c.get("config")), {**c, "api": api} if api else c)
+        for c in scenario["calls"]
+    ]
     return {"scenario": scenario["name"], "calls": calls}
 
 
@@ -476,11 +505,12 @@ def _side_effects() -> Iterator[list[str]]:
         asyncio_logger.removeHandler(handler)
 
 
-def run_graph(path: Path, engine: str) -> dict[str, Any]:
-    """Every scenario of the graph module at ``path`` on ``engine``, serialised, normalised."""
+def run_graph(path: Path, engine: str, api: str | None = None) -> dict[str, Any]:
+    """Every scenario of the graph module at ``path`` on ``engine``, serialised, normalised;
+    with ``api``, every call made through that API (``astream_events``: the events streamed)."""
     with _side_effects() as leftovers:
         with _engine_imports(engine), _graph_module(path, engine) as module:
-            scenarios = [_run_scenario(module, sc, engine) for sc in module.SCENARIOS]
+            scenarios = [_run_scenario(module, sc, engine, api) for sc in module.SCENARIOS]
         del module
     # One numbering per scenario (each has its own graph, saver and thread), so that a
     # difference in one scenario does not shift the placeholders of the next ones.
@@ -599,8 +629,10 @@ def explain_diff(reference: Any, candidate: Any, path: str) -> str:
     )
 
 
-def compare_graph(path: Path) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+def compare_graph(
+    path: Path, api: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any], str | None]:
     """Run the module at ``path`` on both engines: (langgraph doc, rewind doc, first diff)."""
-    reference = run_graph(path, "langgraph")
-    candidate = run_graph(path, "rewind")
+    reference = run_graph(path, "langgraph", api)
+    candidate = run_graph(path, "rewind", api)
     return reference, candidate, first_diff(reference, candidate)

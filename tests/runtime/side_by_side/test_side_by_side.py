@@ -60,6 +60,41 @@ def test_graph_leaves_nothing_more_behind_than_langgraph(path: Path) -> None:
     assert candidate[LEFTOVERS] == reference[LEFTOVERS]
 
 
+EVENT_GRAPHS = [p for p in GRAPHS if harness.events_comparable(p)]
+
+
+@pytest.mark.parametrize("path", EVENT_GRAPHS, ids=[p.stem for p in EVENT_GRAPHS])
+def test_events_are_identical_on_both_engines(path: Path) -> None:
+    """Every call made through ``astream_events(version="v2")``: the same events, in the same
+    order, with the same names, run ids and parents, tags, metadata and data."""
+    reference, candidate, _ = harness.compare_graph(path, "astream_events")
+    reference, candidate = (_without(d, LEFTOVERS) for d in (reference, candidate))
+    diff = harness.first_diff(reference, candidate)
+    assert diff is None, harness.explain_diff(reference, candidate, diff)
+
+
+def test_events_cover_the_features_that_shape_them() -> None:
+    """Subgraphs, Send, interrupts and resume, errors, retries, tool calls, nostream models,
+    text-completion models and custom events are all among the graphs compared through
+    ``astream_events``."""
+    text = "\n".join(p.read_text() for p in EVENT_GRAPHS)
+    for feature in (
+        'add_node("review", _review_graph())',
+        "Send(",
+        "interrupt(",
+        "Command(resume=",
+        "RetryPolicy(",
+        "raise ",
+        "ToolNode(",
+        '"nostream"',
+        "on_llm_new_token(",
+        "FakeListLLM(",
+        "dispatch_custom_event(",
+        "get_stream_writer()",
+    ):
+        assert feature in text, feature
+
+
 @pytest.mark.parametrize("case", _build_case_names())
 def test_build_error_is_identical_on_both_engines(case: str) -> None:
     reference = harness.run_build_case(BUILD_ERRORS, "langgraph", case)

@@ -51,6 +51,11 @@ def build(checkpointer):
     return g.compile(checkpointer=checkpointer)
 
 
+# Parallel sync nodes finish in the same instant here: LangGraph interleaves their
+# astream_events (one task's on_chain_stream before or after the other's on_chain_end) by
+# thread timing. Each task's own events are the same; their interleaving is not compared.
+EVENTS_COMPARABLE = False
+
 SCENARIOS = [
     {"name": "main", "calls": [{"input": {"log": ["start"]}}]},
     {"name": "twice", "calls": [{"input": {"log": ["run1"]}}, {"input": {"log": ["run2"]}}]},

@@ -1,0 +1,7 @@
+"""Registers every verb of the ``rewind`` command with its group."""
+
+from __future__ import annotations
+
+from rewind.cli import browse, database, export, running
+
+__all__ = ["browse", "database", "export", "running"]

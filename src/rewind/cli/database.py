@@ -1,0 +1,176 @@
+"""``rewind db``: migrate, inspect, verify, back up and prune the database."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from rewind import migrations
+from rewind.cli.app import CONTEXT, cli
+from rewind.cli.common import (
+    EXIT_FAILED,
+    CliError,
+    db_file,
+    db_option,
+    open_db,
+    parse_duration,
+    settings,
+)
+
+__all__ = ["db"]
+
+
+@cli.group(context_settings=CONTEXT)
+def db() -> None:
+    """Manage the database: upgrade, current, verify, backup, prune.
+
+    \b
+    Examples:
+      rewind db verify
+      rewind --db runs.db db backup runs-2025-06-30.db
+      rewind db prune --older-than 30d
+    """
+
+
+@db.command()
+@db_option
+def upgrade() -> None:
+    """Create the database, or migrate it to the newest schema.
+
+    \b
+    Example:
+      rewind db upgrade
+    """
+
+    async def go() -> str:
+        store = await open_db(create=True)
+        await store.aclose()
+        return f"{_label()}: at schema revision {migrations.head_revision()} (newest)"
+
+    click.echo(asyncio.run(go()))
+
+
+@db.command()
+@db_option
+def current() -> None:
+    """Show the database's schema revision, and whether it needs `rewind db upgrade`.
+
+    \b
+    Example:
+      rewind db current
+    """
+    from rewind.store.sqlite import needs_migration, read_revision
+
+    file = _file()
+    if not file.exists():
+        head = migrations.head_revision()
+        click.echo(f"{file}: no database yet (it will be created at revision {head})")
+        return
+    revision = read_revision(file.resolve())
+    needs = needs_migration(str(file), revision, upgrade=True)
+    state = "needs `rewind db upgrade`" if needs else "up to date"
+    click.echo(f"{file}: schema revision {revision} ({state}; newest {migrations.head_revision()})")
+
+
+@db.command()
+@db_option
+def verify() -> int:
+    """Check every run's hash chain; exits with 1 if any event was altered or removed.
+
+    \b
+    Example:
+      rewind db verify
+    """
+
+    async def go() -> bool:
+        store = await open_db(upgrade=False)
+        try:
+            records = await store.list_runs(oldest_first=True)
+            ok = True
+            for record in records:
+                report = await store.verify_chain(record.run_id)
+                if not report.ok:
+                    ok = False
+                    click.echo(
+                        f"BROKEN {record.run_id}: event {report.first_bad_seq}: {report.reason}"
+                    )
+            tail = "every hash chain intact" if ok else "see above"
+            click.echo(f"{len(records)} runs checked: {tail}")
+            return ok
+        finally:
+            await store.aclose()
+
+    return 0 if asyncio.run(go()) else EXIT_FAILED
+
+
+@db.command()
+@click.argument("target", metavar="FILE")
+@db_option
+def backup(target: str) -> None:
+    """Write a consistent copy of the database to FILE, even while runs are appending.
+
+    \b
+    Example:
+      rewind db backup backups/rewind-2025-06-30.db
+    """
+    path = Path(target)
+    if path.exists():
+        raise CliError(f"{target} exists; back up to a new file name")
+    if not path.parent.is_dir():
+        raise CliError(f"no directory {path.parent} to write {target} in")
+
+    async def go() -> None:
+        store = await open_db()
+        try:
+            await store.backup(str(path))
+        finally:
+            await store.aclose()
+
+    asyncio.run(go())
+    click.echo(f"{_label()} backed up to {path} ({path.stat().st_size:,} bytes)")
+
+
+@db.command()
+@click.option("--older-than", metavar="AGE", help="Delete runs started more than AGE ago (30d).")
+@click.option("--keep-last", type=click.IntRange(min=0), metavar="N", help="Keep N per thread.")
+@db_option
+def prune(older_than: str | None, keep_last: int | None) -> None:
+    """Delete finished runs, then give the space back. Runs that a kept run starts from (a
+    fork's origin, a thread's earlier runs) stay, so every kept run can still be rebuilt.
+
+    \b
+    Examples:
+      rewind db prune --older-than 30d
+      rewind db prune --keep-last 10
+    """
+    if (older_than is None) == (keep_last is None):
+        raise CliError("say what to delete: --older-than AGE (e.g. 30d) or --keep-last N")
+    cutoff = datetime.now(UTC) - parse_duration(older_than, "--older-than") if older_than else None
+
+    async def go() -> str:
+        store = await open_db()
+        try:
+            report = await store.prune(older_than=cutoff, keep_last=keep_last)
+        finally:
+            await store.aclose()
+        kept = report.runs_kept_for_dependants
+        return f"deleted {report.runs_deleted} runs ({report.events_deleted} events)" + (
+            f"; kept {kept} that retained runs start from" if kept else ""
+        )
+
+    click.echo(asyncio.run(go()))
+
+
+def _file() -> Path:
+    file = db_file(settings().db)
+    if file is None:
+        raise CliError(f"{settings().db} is not a database file")
+    return file
+
+
+def _label() -> str:
+    file = db_file(settings().db)
+    return str(file) if file is not None else settings().db

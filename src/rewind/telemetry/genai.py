@@ -1,0 +1,162 @@
+"""GenAI semantic-convention attributes of a chat-model call, read from its log events.
+
+A model's start event holds what LangChain told the callback (serialized class, invocation
+parameters, ``ls_*`` metadata, input messages); its end event holds the generations (messages
+with usage and response metadata) and the time to the first token. Messages decode to LangChain
+objects when their classes import, to tagged dicts otherwise: both are read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rewind.telemetry.content import ContentPolicy
+
+__all__ = ["chat_end_attributes", "chat_start_attributes", "model_name"]
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+_REQUEST = {
+    "temperature": "gen_ai.request.temperature",
+    "max_tokens": "gen_ai.request.max_tokens",
+    "top_p": "gen_ai.request.top_p",
+    "top_k": "gen_ai.request.top_k",
+    "seed": "gen_ai.request.seed",
+    "frequency_penalty": "gen_ai.request.frequency_penalty",
+    "presence_penalty": "gen_ai.request.presence_penalty",
+}
+
+
+def model_name(payload: Mapping[str, Any]) -> str | None:
+    """The model a call asked for: its parameters, its ``ls_model_name``, else its class."""
+    params = _mapping(payload.get("invocation_params"))
+    metadata = _mapping(payload.get("metadata"))
+    for value in (
+        params.get("model"),
+        params.get("model_name"),
+        metadata.get("ls_model_name"),
+        _mapping(payload.get("serialized")).get("name"),
+        payload.get("name"),
+    ):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def chat_start_attributes(payload: Mapping[str, Any], content: ContentPolicy) -> dict[str, Any]:
+    """Attributes known when the call starts: operation, provider, model, request parameters."""
+    params = _mapping(payload.get("invocation_params"))
+    metadata = _mapping(payload.get("metadata"))
+    out: dict[str, Any] = {"gen_ai.operation.name": "chat"}
+    provider = metadata.get("ls_provider") or params.get("_type")
+    if isinstance(provider, str) and provider:
+        out["gen_ai.provider.name"] = provider
+    model = model_name(payload)
+    if model:
+        out["gen_ai.request.model"] = model
+    for key, attribute in _REQUEST.items():
+        value = params.get(key, metadata.get(f"ls_{key}"))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[attribute] = value
+    stop = params.get("stop") or metadata.get("ls_stop")
+    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
+        out["gen_ai.request.stop_sequences"] = stop
+    if content.enabled:
+        if "messages" in payload:
+            batches = payload.get("messages") or []
+            messages = batches[0] if batches else []
+            content.put(out, "gen_ai.input.messages", [_message(m) for m in messages])
+        elif "prompts" in payload:
+            content.put(out, "gen_ai.input.messages", list(payload.get("prompts") or []))
+    return out
+
+
+def chat_end_attributes(payload: Mapping[str, Any], content: ContentPolicy) -> dict[str, Any]:
+    """Attributes known when the call ends: response model and id, finish reasons, usage."""
+    out: dict[str, Any] = {}
+    llm_output = _mapping(payload.get("llm_output"))
+    outputs = [g for gens in payload.get("generations") or [] for g in gens]
+    first = outputs[0] if outputs else None
+    meta = _mapping(_field(first, "response_metadata"))
+    response_model = meta.get("model_name") or meta.get("model") or llm_output.get("model_name")
+    if isinstance(response_model, str) and response_model:
+        out["gen_ai.response.model"] = response_model
+    response_id = meta.get("id") or llm_output.get("id") or _field(first, "id")
+    if isinstance(response_id, str) and response_id:
+        out["gen_ai.response.id"] = response_id
+    reasons = [_finish_reason(_mapping(_field(m, "response_metadata"))) for m in outputs]
+    if any(reasons):
+        out["gen_ai.response.finish_reasons"] = [r for r in reasons if r]
+    out.update(_usage(first, llm_output))
+    ttft = payload.get("time_to_first_token")
+    if isinstance(ttft, int | float):
+        out["gen_ai.response.time_to_first_chunk"] = float(ttft)
+    if content.enabled and outputs:
+        content.put(out, "gen_ai.output.messages", [_message(m) for m in outputs])
+    return out
+
+
+def _usage(message: Any, llm_output: Mapping[str, Any]) -> dict[str, Any]:
+    usage = _mapping(_field(message, "usage_metadata"))
+    out: dict[str, Any] = {}
+    if usage:
+        pairs = [
+            ("gen_ai.usage.input_tokens", usage.get("input_tokens")),
+            ("gen_ai.usage.output_tokens", usage.get("output_tokens")),
+        ]
+        inputs = _mapping(usage.get("input_token_details"))
+        pairs += [
+            ("gen_ai.usage.cache_read.input_tokens", inputs.get("cache_read")),
+            ("gen_ai.usage.cache_creation.input_tokens", inputs.get("cache_creation")),
+        ]
+        outputs = _mapping(usage.get("output_token_details"))
+        pairs.append(("gen_ai.usage.reasoning.output_tokens", outputs.get("reasoning")))
+    else:
+        tokens = _mapping(llm_output.get("token_usage") or llm_output.get("usage"))
+        pairs = [
+            ("gen_ai.usage.input_tokens", tokens.get("prompt_tokens", tokens.get("input_tokens"))),
+            (
+                "gen_ai.usage.output_tokens",
+                tokens.get("completion_tokens", tokens.get("output_tokens")),
+            ),
+        ]
+    for key, value in pairs:
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = value
+    return out
+
+
+def _finish_reason(meta: Mapping[str, Any]) -> str | None:
+    for key in ("finish_reason", "stop_reason", "done_reason"):
+        value = meta.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _message(message: Any) -> Any:
+    """A message as the GenAI conventions show it: its role and its content."""
+    if isinstance(message, str):
+        return {"role": "assistant", "content": message}
+    kind = _field(message, "type")
+    out: dict[str, Any] = {"role": _ROLES.get(str(kind), str(kind or "user"))}
+    out["content"] = _field(message, "content")
+    calls = _field(message, "tool_calls")
+    if calls:
+        out["tool_calls"] = calls
+    call_id = _field(message, "tool_call_id")
+    if call_id:
+        out["tool_call_id"] = call_id
+    return out
+
+
+def _field(value: Any, name: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if type(value) is dict:  # the common case, without the ABC check
+        return value
+    return value if isinstance(value, Mapping) else {}

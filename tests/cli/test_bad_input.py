@@ -1,0 +1,50 @@
+"""Bad usage and bad input exit with 2 and one line on stderr saying what to do."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.cli.conftest import Cli
+
+
+def test_bad_inputs_exit_2_with_a_clear_message(cli: Cli) -> None:
+    conn = sqlite3.connect(cli.cwd / "notes.db")
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.commit()
+    conn.close()
+    (cli.cwd / "input.json").write_text('{"draft": ')
+    cases = {
+        ("run", "missing.py:graph"): "no file missing.py",
+        ("run", "graphs.py:nothing"): "graphs.py has no attribute 'nothing'; graphs it defines",
+        ("run", "graphs.py:approval", "--input", "{draft: cats}"): "--input: the value is not "
+        "valid JSON",
+        ("run", "graphs.py:approval", "--input", "@input.json"): "--input: input.json is not "
+        "valid JSON",
+        ("run", "graphs.py:needs_args"): "is a function that needs arguments",
+        ("run", "graphs.py:approval", "--resume", '"yes"'): "--resume answers an interrupt on a "
+        "thread: name it with --thread ID",
+        ("replay", "no-such-run"): "no run 'no-such-run' in ./rewind.db; `rewind runs` lists",
+        ("--db", "notes.db", "runs"): "notes.db is not a rewind database (it is another "
+        "application's",
+        ("run", "graphs.py:approval", "-m", "colours"): "Invalid value for '--stream-mode'",
+    }
+    # The database replay reads must exist for "unknown run" to be the complaint.
+    cli.run("db", "upgrade").ok()
+    results = cli.run_all([list(args) for args in cases])
+    for result, expected in zip(results, cases.values(), strict=True):
+        assert result.code == 2, (result.args, result.code, result.stderr)
+        assert expected in result.stderr, (result.args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stdout == ""
+        if "Invalid value" not in expected:  # Click's own usage errors print the usage too
+            (line,) = result.stderr.splitlines()
+            assert line.startswith("rewind: ")
+    # Nothing was written to the other application's file.
+    assert sqlite3.connect(cli.cwd / "notes.db").execute("SELECT count(*) FROM notes").fetchone()
+
+
+def test_read_verbs_do_not_create_a_database(cli: Cli) -> None:
+    result = cli.run("runs")
+    assert result.code == 2
+    assert "no database at rewind.db" in result.stderr
+    assert not (cli.cwd / "rewind.db").exists()

@@ -1,0 +1,55 @@
+"""Fixtures: a saver on a SQLite file, OTLP receivers on 127.0.0.1 (stopped after each test)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
+from tests.telemetry.receiver import GrpcReceiver, HttpReceiver, Receiver, running
+
+
+@pytest.fixture
+async def saver(tmp_path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    saver = AsyncSqliteSaver(str(tmp_path / "runs.db"))
+    try:
+        yield saver
+    finally:
+        await saver.aclose()
+
+
+@pytest.fixture(params=["http", "grpc"])
+def receiver(request: pytest.FixtureRequest) -> Iterator[Receiver]:
+    """A receiver of each protocol, in turn."""
+    with running(request.param) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture
+def grpc_receiver() -> Iterator[GrpcReceiver]:
+    receiver = GrpcReceiver()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave the Phoenix end-to-end tests out unless ``-m`` names them (``-m phoenix``)."""
+    if "phoenix" in (config.getoption("markexpr") or ""):
+        return
+    skipped = [item for item in items if item.get_closest_marker("phoenix")]
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = [item for item in items if not item.get_closest_marker("phoenix")]
