@@ -140,4 +140,4 @@ def test_ctrl_c_stops_the_run_and_records_its_end(cli: Cli) -> None:
     assert stderr.splitlines()[-1] == "rewind: interrupted"
     assert "Traceback" not in stderr
     (record,) = cli.run("runs", "--json").ok().json_lines()
-    assert record["status"] == "error"  # ended, not left `running`
+    assert record["status"] == "cancelled"  # ended, not left `running`

@@ -176,11 +176,40 @@ def _interrupt_dicts(interrupts: Any) -> list[dict[str, Any]]:
     ]
 
 
+_TASK_HIDDEN_METADATA = frozenset(
+    {
+        "thread_id",
+        "checkpoint_id",
+        "checkpoint_ns",
+        "checkpoint_map",
+        "langgraph_step",
+        "langgraph_node",
+        "langgraph_triggers",
+        "langgraph_path",
+        "langgraph_checkpoint_ns",
+    }
+)
+"""Config metadata keys a task's start does not show (LangGraph's ``EXCLUDED_METADATA_KEYS``)."""
+
+
 class TasksMode:
     """``tasks``: each task's start (with its input) and its result, error or interrupts."""
 
-    def __init__(self, fold: _Fold) -> None:
+    def __init__(
+        self,
+        fold: _Fold,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
         self._fold = fold
+        # As LangGraph's: a task's start carries the caller's metadata and tags, when there are
+        # any, without the framework's own keys.
+        shown = {k: v for k, v in (metadata or {}).items() if k not in _TASK_HIDDEN_METADATA}
+        user_tags = [t for t in tags or () if not t.startswith("seq:step")]
+        if user_tags:
+            shown["tags"] = user_tags
+        self._metadata = shown
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         return [(ns, chunk) for ns, kind, chunk in self.task_chunks(event)]
@@ -202,6 +231,7 @@ class TasksMode:
                         "name": event.node,
                         "input": value,
                         "triggers": tuple(payload.get("triggers") or ()),
+                        **({"metadata": dict(self._metadata)} if self._metadata else {}),
                     },
                 )
             ]

@@ -171,7 +171,7 @@ class Projector:
         order = facts.key_order
         self.fold = _Fold(initial, order)
         self._values = ValuesMode(initial=initial, key_order=order)
-        tasks = TasksMode(self.fold)
+        tasks = TasksMode(self.fold, metadata=facts.metadata, tags=facts.tags)
         self._checkpoints = CheckpointsMode(
             self.fold,
             thread_id=facts.thread_id,

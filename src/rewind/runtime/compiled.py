@@ -6,6 +6,7 @@ already runs an event loop (Jupyter, a web handler) by running the call on a wor
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sys
@@ -178,6 +179,10 @@ class CompiledStateGraph:
                     output["__interrupt__"] = list(stop.interrupts)
                 await self._finish(store, loop)
                 return output
+            except asyncio.CancelledError:  # stopped from outside (a node's own is wrapped)
+                await loop.emit(run_ended(RunStatus.CANCELLED))
+                await self._finish(store, loop)
+                raise
             except BaseException as exc:
                 await loop.emit(
                     run_ended(

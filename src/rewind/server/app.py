@@ -1,0 +1,338 @@
+"""The ASGI app: LangGraph's Platform API over a rewind log.
+
+``create_app(db, graphs)`` serves the graphs as assistants; threads are the log's threads, runs
+are the log's runs, and every stream is a projection of the log (see :mod:`.stream`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rewind import __version__
+from rewind.runtime.compiled import CompiledStateGraph
+from rewind.server.models import (
+    AssistantSearch,
+    HistoryRequest,
+    StateCheckpointRequest,
+    StateUpdate,
+    ThreadCreate,
+    ThreadSearch,
+    ThreadUpdate,
+)
+from rewind.server.run_routes import HEARTBEAT_SECONDS
+from rewind.server.run_routes import router as run_router
+from rewind.server.service import ApiError, Service
+from rewind.server.thread_stream import router as thread_stream_router
+from rewind.store import EventStore, open_store
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+"""Largest request body accepted (bigger ones get a 413)."""
+
+_OPEN_PATHS = frozenset({"/ok"})
+
+
+def create_app(
+    db: str | EventStore | None,
+    graphs: Mapping[str, CompiledStateGraph],
+    *,
+    api_key: str | None = None,
+    cors_origins: Sequence[str] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    heartbeat_seconds: float = HEARTBEAT_SECONDS,
+) -> FastAPI:
+    """The API app over the log in ``db`` (a path, a URL, an open store, or ``None`` for
+    memory), serving ``graphs`` (id → compiled graph) as assistants.
+
+    Args:
+        api_key: When set (default: ``$REWIND_API_KEY``), every route but ``/ok`` needs it in
+            ``x-api-key`` or as a bearer token.
+        cors_origins: Origins browsers may call from (none by default).
+        max_body_bytes: Largest request body accepted.
+        heartbeat_seconds: Seconds between ``: heartbeat`` comments on an idle stream (and
+            the ``\\n`` keep-alives of a wait).
+    """
+    api_key = api_key if api_key is not None else os.environ.get("REWIND_API_KEY") or None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = db if isinstance(db, EventStore) else await open_store(db)
+        app.state.service = Service(store, graphs)
+        app.state.service.heartbeat_seconds = heartbeat_seconds
+        try:
+            yield
+        finally:
+            await app.state.service.runs.shutdown()
+            if not isinstance(db, EventStore):
+                await store.aclose()
+            else:
+                await store.flush()
+
+    app = FastAPI(
+        title="rewind",
+        version=__version__,
+        description="LangGraph's Platform API over rewind's event log.",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.include_router(_router())
+    app.include_router(run_router)
+    app.include_router(thread_stream_router)
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["location", "content-location", "x-pagination-total"],
+        )
+    app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
+    if api_key:
+        app.add_middleware(_ApiKey, key=api_key)
+    return app
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+
+async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return JSONResponse({"detail": "Invalid JSON in request body"}, status_code=422)
+    lines = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        lines.append(f"{where or 'body'}: {error.get('msg')}")
+    return JSONResponse({"detail": "; ".join(lines) or "Invalid request"}, status_code=422)
+
+
+# --- middleware -------------------------------------------------------------------------------
+
+
+class _ApiKey:
+    """Every route but ``/ok`` needs the key (``x-api-key`` or ``Authorization: Bearer``)."""
+
+    def __init__(self, app: ASGIApp, *, key: str) -> None:
+        self.app = app
+        self.key = key.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-api-key")
+        auth = headers.get(b"authorization", b"")
+        if given is None and auth[:7].lower() == b"bearer ":
+            given = auth[7:].strip()
+        if given is None or not hmac.compare_digest(given, self.key):
+            response = JSONResponse(
+                {"detail": "Missing or invalid API key: send it in x-api-key"}, status_code=401
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class _BodyLimit:
+    """Refuses request bodies over ``max_bytes`` with a 413, before any handler sees them."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"detail": f"Request body larger than {self.max_bytes} bytes"}, status_code=413
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+# --- assistants and threads -------------------------------------------------------------------
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def _router() -> Any:
+    from fastapi import APIRouter
+
+    router = APIRouter()
+
+    @router.get("/ok")
+    async def ok() -> dict[str, bool]:
+        """Liveness: always open, even with an API key set."""
+        return {"ok": True}
+
+    @router.get("/info")
+    async def info() -> dict[str, Any]:
+        """What this server is."""
+        return {"version": __version__, "server": "rewind", "flags": {"assistants": True}}
+
+    @router.post("/assistants/search")
+    async def search_assistants(request: Request, body: AssistantSearch) -> JSONResponse:
+        """The assistants (one per graph), filtered."""
+        service = _service(request)
+        found = [service.assistant_json(g) for g in service.graphs]
+        if body.graph_id:
+            found = [a for a in found if a["graph_id"] == body.graph_id]
+        if body.name:
+            found = [a for a in found if body.name in a["name"]]
+        if body.metadata:
+            found = [
+                a for a in found if all(a["metadata"].get(k) == v for k, v in body.metadata.items())
+            ]
+        page = found[body.offset : body.offset + body.limit]
+        headers = {"x-pagination-total": str(len(found))}
+        if body.offset + body.limit < len(found):
+            headers["x-pagination-next"] = str(body.offset + body.limit)
+        return JSONResponse(page, headers=headers)
+
+    @router.get("/assistants/{assistant_id}")
+    async def get_assistant(request: Request, assistant_id: str) -> JSONResponse:
+        """One assistant, by its UUID or its graph's id."""
+        service = _service(request)
+        return JSONResponse(service.assistant_json(service.graph_of_assistant(assistant_id)))
+
+    @router.post("/threads")
+    async def create_thread(request: Request, body: ThreadCreate) -> JSONResponse:
+        """A new thread."""
+        service = _service(request)
+        info = await service.create_thread(body.thread_id, body.metadata, body.if_exists)
+        return JSONResponse(await service.thread_json(info))
+
+    @router.post("/threads/search")
+    async def search_threads(request: Request, body: ThreadSearch) -> JSONResponse:
+        """Threads matching the query."""
+        return JSONResponse(await _service(request).search_threads(body))
+
+    @router.get("/threads/{thread_id}")
+    async def get_thread(request: Request, thread_id: str) -> JSONResponse:
+        """One thread."""
+        service = _service(request)
+        return JSONResponse(await service.thread_json(await service.thread(thread_id)))
+
+    @router.patch("/threads/{thread_id}")
+    async def update_thread(request: Request, thread_id: str, body: ThreadUpdate) -> JSONResponse:
+        """Merge metadata into a thread's."""
+        service = _service(request)
+        info = await service.thread(thread_id)
+        info.metadata.update(body.metadata or {})
+        return JSONResponse(await service.thread_json(info))
+
+    @router.delete("/threads/{thread_id}", status_code=204)
+    async def delete_thread(request: Request, thread_id: str) -> Response:
+        """Remove a thread and its runs."""
+        await _service(request).delete_thread(thread_id)
+        return Response(status_code=204)
+
+    @router.post("/threads/{thread_id}/copy")
+    async def copy_thread(request: Request, thread_id: str) -> JSONResponse:
+        """A new thread with the same history."""
+        service = _service(request)
+        return JSONResponse(await service.thread_json(await service.copy_thread(thread_id)))
+
+    @router.get("/threads/{thread_id}/state")
+    async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -> JSONResponse:
+        """The thread's newest state."""
+        return JSONResponse(await _service(request).state(thread_id, subgraphs=subgraphs))
+
+    @router.post("/threads/{thread_id}/state")
+    async def update_state(request: Request, thread_id: str, body: StateUpdate) -> JSONResponse:
+        """Write values to the thread's state as a node would."""
+        return JSONResponse(await _service(request).update_state(thread_id, body))
+
+    @router.get("/threads/{thread_id}/state/{checkpoint_id}")
+    async def get_state_at(
+        request: Request, thread_id: str, checkpoint_id: str, subgraphs: bool = False
+    ) -> JSONResponse:
+        """The thread's state at one checkpoint."""
+        service = _service(request)
+        return JSONResponse(
+            await service.state(thread_id, checkpoint_id=checkpoint_id, subgraphs=subgraphs)
+        )
+
+    @router.post("/threads/{thread_id}/state/checkpoint")
+    async def post_state_at(
+        request: Request, thread_id: str, body: StateCheckpointRequest
+    ) -> JSONResponse:
+        """The thread's state at one checkpoint."""
+        checkpoint_id = body.checkpoint.get("checkpoint_id")
+        if not isinstance(checkpoint_id, str):
+            raise ApiError(422, "checkpoint.checkpoint_id: a checkpoint id is required")
+        return JSONResponse(
+            await _service(request).state(
+                thread_id, checkpoint_id=checkpoint_id, subgraphs=body.subgraphs
+            )
+        )
+
+    @router.post("/threads/{thread_id}/history")
+    async def post_history(request: Request, thread_id: str, body: HistoryRequest) -> JSONResponse:
+        """The thread's checkpoints, newest first."""
+        return JSONResponse(
+            await _service(request).history(
+                thread_id,
+                limit=body.limit,
+                before=body.before,
+                metadata=body.metadata,
+                checkpoint=body.checkpoint,
+            )
+        )
+
+    @router.get("/threads/{thread_id}/history")
+    async def get_history(
+        request: Request,
+        thread_id: str,
+        limit: int = Query(10, ge=0, le=100_000),
+        before: str | None = None,
+    ) -> JSONResponse:
+        """The thread's checkpoints, newest first."""
+        return JSONResponse(await _service(request).history(thread_id, limit=limit, before=before))
+
+    return router

@@ -1,0 +1,474 @@
+"""The run routes: create, stream, wait, join, cancel, list, get, delete; stateless too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from rewind.events import EventType
+from rewind.server.models import RunCreate
+from rewind.server.runs import ServerRun, assistant_id_of, new_run_id, run_json
+from rewind.server.service import ApiError, Service
+from rewind.server.stream import (
+    API_MODES,
+    format_event,
+    parse_event_id,
+    run_events,
+)
+from rewind.server.wire import dumps, jsonable
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+HEARTBEAT_SECONDS = 5.0
+"""Seconds between heartbeats on an idle stream (and keep-alives on a wait), by default."""
+
+_SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+# --- creating runs ----------------------------------------------------------------------------
+
+
+async def _create(
+    request: Request, thread_id: str | None, body: RunCreate
+) -> tuple[Service, ServerRun]:
+    service = _service(request)
+    graph_id = service.graph_of_assistant(body.assistant_id, for_run=True)
+    data = body.model_dump(exclude_none=True)
+    if body.command is not None:
+        data["command"] = body.command.model_dump(exclude_none=True)
+    if thread_id is None:  # stateless: a thread of its own
+        info = service.new_thread()
+    else:
+        found = await service.find_thread(thread_id)
+        if found is None:
+            if body.if_not_exists != "create":
+                raise ApiError(404, "Thread or assistant not found.")
+            found = await service.create_thread(thread_id, {}, "raise")
+        info = found
+    busy = service.runs.active(info.thread_id)
+    strategy = body.multitask_strategy
+    if busy and strategy == "reject":
+        raise ApiError(
+            409,
+            "Thread is already running a task. Wait for it to finish or choose a different "
+            "multitask strategy.",
+        )
+    if busy and strategy in ("interrupt", "rollback"):
+        for other in busy:
+            record = await service.run_record(other.run_id) if other.started.is_set() else None
+            if (
+                strategy == "rollback"
+                and record is not None
+                and record.origin_checkpoint_id
+                and not {"checkpoint_id", "checkpoint"} & set(data)
+            ):
+                # The new run starts where the rolled-back one did.
+                data["checkpoint_id"] = record.origin_checkpoint_id
+            service.runs.cancel(other, rollback=strategy == "rollback")
+            if strategy == "rollback":
+                service.hidden_runs.add(other.run_id)
+    assistant_id = assistant_id_of(graph_id)
+    metadata = {**(body.metadata or {}), "graph_id": graph_id, "assistant_id": assistant_id}
+    info.metadata.setdefault("graph_id", graph_id)
+    info.metadata.setdefault("assistant_id", assistant_id)
+    run = ServerRun(
+        run_id=new_run_id(),
+        thread_id=info.thread_id,
+        assistant_id=assistant_id,
+        graph_id=graph_id,
+        request=data,
+        metadata=metadata,
+        multitask_strategy=strategy,
+    )
+    service.runs.submit(run, after=busy, context=_trace_context(request))
+    return service, run
+
+
+def _trace_context(request: Request) -> contextvars.Context | None:
+    """A context whose current span is the caller's, from its ``traceparent`` header."""
+    if "traceparent" not in request.headers:
+        return None
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    extracted = TraceContextTextMapPropagator().extract(carrier=dict(request.headers))
+    ctx = contextvars.copy_context()
+    ctx.run(otel_context.attach, extracted)
+    return ctx
+
+
+def _locations(run: ServerRun, *, tail: str) -> dict[str, str]:
+    # A stateless run keeps its own thread here, so its stream can be joined and resumed there
+    # (the reference server answers with /runs/{run_id}/stream, which it does not route).
+    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
+    return {"location": f"{base}/{tail}", "content-location": base}
+
+
+@router.post("/threads/{thread_id}/runs")
+async def create_run(request: Request, thread_id: str, body: RunCreate) -> JSONResponse:
+    """Start a run in the background."""
+    _, run = await _create(request, thread_id, body)
+    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
+    return JSONResponse(run_json(run, None), headers={"content-location": base})
+
+
+@router.post("/runs")
+async def create_stateless_run(request: Request, body: RunCreate) -> JSONResponse:
+    """Start a run in the background on a new thread of its own."""
+    _, run = await _create(request, None, body)
+    return JSONResponse(run_json(run, None))
+
+
+@router.post("/threads/{thread_id}/runs/stream")
+async def stream_run(request: Request, thread_id: str, body: RunCreate) -> StreamingResponse:
+    """Start a run and stream its events."""
+    service, run = await _create(request, thread_id, body)
+    return _sse(
+        request,
+        _run_sse(service, run, _modes(body.stream_mode), body.stream_subgraphs, None, None),
+        headers=_locations(run, tail="stream"),
+        on_disconnect=lambda: _on_disconnect(service, run, body.on_disconnect),
+    )
+
+
+@router.post("/runs/stream")
+async def stream_stateless_run(request: Request, body: RunCreate) -> StreamingResponse:
+    """Start a run on a new thread and stream its events."""
+    service, run = await _create(request, None, body)
+    return _sse(
+        request,
+        _run_sse(service, run, _modes(body.stream_mode), body.stream_subgraphs, None, None),
+        headers=_locations(run, tail="stream"),
+        on_disconnect=lambda: _on_disconnect(service, run, body.on_disconnect),
+    )
+
+
+@router.post("/threads/{thread_id}/runs/wait")
+async def wait_run(request: Request, thread_id: str, body: RunCreate) -> StreamingResponse:
+    """Start a run and answer with its output once it ends."""
+    service, run = await _create(request, thread_id, body)
+    return _waiting(service, run, _locations(run, tail="join"))
+
+
+@router.post("/runs/wait")
+async def wait_stateless_run(request: Request, body: RunCreate) -> StreamingResponse:
+    """Start a run on a new thread and answer with its output once it ends."""
+    service, run = await _create(request, None, body)
+    return _waiting(service, run, _locations(run, tail="join"))
+
+
+def _on_disconnect(service: Service, run: ServerRun, policy: str) -> None:
+    if policy == "cancel" and not run.final:
+        service.runs.cancel(run)
+
+
+# --- reading runs -----------------------------------------------------------------------------
+
+
+async def _known(service: Service, thread_id: str, run_id: str) -> dict[str, Any] | None:
+    run = service.runs.runs.get(run_id)
+    record = await service.run_record(run_id)
+    if run is not None and run.thread_id == thread_id:
+        return None if run.hidden else run_json(run, record)
+    if record is not None and record.thread_id == thread_id:
+        if run_id in service.hidden_runs:
+            return None
+        return run_json(None, record)
+    return None
+
+
+@router.get("/threads/{thread_id}/runs")
+async def list_runs(
+    request: Request,
+    thread_id: str,
+    limit: int = Query(10, ge=0, le=10_000),
+    offset: int = Query(0, ge=0),
+    status: str | None = None,
+) -> JSONResponse:
+    """The thread's runs, newest first."""
+    service = _service(request)
+    await service.thread(thread_id)
+    runs = [run_json(r, rec) for r, rec in await service.listed_runs(thread_id)]
+    if status:
+        runs = [r for r in runs if r["status"] == status]
+    return JSONResponse(runs[offset : offset + limit])
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}")
+async def get_run(request: Request, thread_id: str, run_id: str) -> JSONResponse:
+    """One run."""
+    found = await _known(_service(request), thread_id, run_id)
+    if found is None:
+        raise ApiError(404, "Not Found")
+    return JSONResponse(found)
+
+
+@router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
+async def delete_run(request: Request, thread_id: str, run_id: str) -> Response:
+    """Remove a finished run from listings (its events stay in the log)."""
+    service = _service(request)
+    found = await _known(service, thread_id, run_id)
+    if found is None:
+        raise ApiError(404, "Not Found")
+    if found["status"] in ("pending", "running"):
+        raise ApiError(409, "Run is still in progress; cancel it first")
+    service.hidden_runs.add(run_id)
+    service.runs.runs.pop(run_id, None)
+    return Response(status_code=204)
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202)
+async def cancel_run(
+    request: Request,
+    thread_id: str,
+    run_id: str,
+    wait: bool = False,
+    action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
+) -> Response:
+    """Stop a pending or running run; it ends ``interrupted``."""
+    service = _service(request)
+    if await _known(service, thread_id, run_id) is None:
+        raise ApiError(404, "Not Found")
+    run = service.runs.runs.get(run_id)
+    if run is not None and not run.final:
+        service.runs.cancel(run, rollback=action == "rollback")
+        if action == "rollback":
+            service.hidden_runs.add(run_id)
+        if wait:
+            await run.done.wait()
+    return Response(status_code=202)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join")
+async def join_run(request: Request, thread_id: str, run_id: str) -> Response:
+    """Wait for a run to end; its output."""
+    service = _service(request)
+    run = service.runs.runs.get(run_id)
+    if await _known(service, thread_id, run_id) is None:
+        return JSONResponse(
+            {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
+        )
+    if run is None:  # a run of the log: its thread's values
+        return JSONResponse(await _values_after(service, thread_id, run_id))
+    return _waiting(service, run, _locations(run, tail="join"))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream")
+async def join_run_stream(
+    request: Request,
+    thread_id: str,
+    run_id: str,
+    stream_mode: str | None = None,
+    cancel_on_disconnect: bool = False,
+) -> StreamingResponse:
+    """A run's events: after ``Last-Event-ID`` if given (resume), else from now on."""
+    service = _service(request)
+    last = request.headers.get("last-event-id")
+    only = _query_modes(request.query_params.getlist("stream_mode"), stream_mode)
+    if await _known(service, thread_id, run_id) is None:
+        return _sse(request, _unknown_run(), headers={})
+    run = service.runs.runs.get(run_id)
+    if run is not None:
+        modes = _modes(run.request.get("stream_mode") or "values")
+        subgraphs = bool(run.request.get("stream_subgraphs"))
+    else:  # a run of the log (an earlier server's): what it was asked to stream is recorded
+        modes, subgraphs = await _recorded_stream(service, run_id, only)
+    after = parse_event_id(last)
+    events = _run_sse(service, run, modes, subgraphs, after, only, run_id=run_id, live=last is None)
+    return _sse(
+        request,
+        events,
+        headers={},
+        on_disconnect=(lambda: _on_disconnect(service, run, "cancel"))
+        if (cancel_on_disconnect and run is not None)
+        else None,
+    )
+
+
+async def _recorded_stream(
+    service: Service, run_id: str, only: list[str] | None
+) -> tuple[list[str], bool]:
+    started = await service.store.read(run_id, types=[EventType.RUN_STARTED], limit=1)
+    config = (started[0].payload or {}).get("config") if started else None
+    recorded = ((config or {}).get("configurable") or {}).get("rewind_stream")
+    if isinstance(recorded, dict) and isinstance(recorded.get("stream_mode"), list):
+        return [str(m) for m in recorded["stream_mode"]], bool(recorded.get("subgraphs"))
+    return list(only or ("values",)), True
+
+
+async def _unknown_run() -> AsyncIterator[bytes]:
+    data = dumps({"error": "HTTPException", "message": "404: Run not found"})
+    yield format_event("error", data, None)
+
+
+def _modes(stream_mode: Any) -> list[str]:
+    modes = stream_mode if isinstance(stream_mode, list) else [stream_mode]
+    return list(dict.fromkeys(modes)) or ["values"]
+
+
+def _query_modes(values: list[str], last: str | None) -> list[str] | None:
+    """The modes a join asked for: the last ``stream_mode`` (a name or a JSON list)."""
+    raw = values[-1] if values else last
+    if not raw:
+        return None
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = raw
+    modes = parsed if isinstance(parsed, list) else [parsed]
+    for mode in modes:
+        if mode not in API_MODES:
+            raise ApiError(
+                422, f"{mode!r} is not a valid stream mode; use one of {list(API_MODES)}"
+            )
+    return [str(m) for m in modes]
+
+
+def _wanted(name: str, only: list[str] | None) -> bool:
+    if only is None or name in ("metadata", "error"):
+        return True
+    base = name.split("|")[0]
+    if base.startswith("messages"):
+        return "messages" in only or "messages-tuple" in only
+    return base in only
+
+
+async def _run_sse(
+    service: Service,
+    run: ServerRun | None,
+    modes: list[str],
+    subgraphs: bool,
+    after: tuple[int, int] | None,
+    only: list[str] | None,
+    *,
+    run_id: str | None = None,
+    live: bool = False,
+) -> AsyncIterator[bytes]:
+    """The SSE bytes of a run, from the log."""
+    run_id = run.run_id if run is not None else run_id
+    assert run_id is not None
+    after_seq = None
+    feed = None
+    if live and (run is None or run.final):  # ended, no Last-Event-ID: nothing new to see
+        return
+    if run is not None:
+        if live and run.feed is not None and run.started.is_set():
+            # A join without Last-Event-ID sees what happens from now on (as the reference).
+            after_seq = len(run.feed.events) - 1
+        await run.started.wait()
+        feed = run.feed
+        if feed is None and await service.run_record(run_id) is None:  # ended, never started
+            if run.error is not None and after is None:
+                yield format_event("metadata", dumps({"run_id": run_id, "attempt": 1}), (0, 0))
+                yield format_event("error", dumps(run.error), (0, 1))
+            return
+    async for key, name, data in run_events(
+        service.store,
+        run_id,
+        modes,
+        subgraphs=subgraphs,
+        after=after,
+        after_seq=after_seq,
+        feed=feed,
+    ):
+        if _wanted(name, only):
+            yield format_event(name, dumps(data), key)
+
+
+def _sse(
+    request: Request,
+    body: AsyncIterator[bytes],
+    *,
+    headers: Mapping[str, str],
+    on_disconnect: Any = None,
+) -> StreamingResponse:
+    return StreamingResponse(
+        _with_heartbeat(body, on_disconnect, _service(request).heartbeat_seconds),
+        media_type="text/event-stream; charset=utf-8",
+        headers={**_SSE_HEADERS, **headers},
+    )
+
+
+async def _with_heartbeat(
+    body: AsyncIterator[bytes], on_disconnect: Any, every: float
+) -> AsyncIterator[bytes]:
+    """``body``, with ``: heartbeat`` comments while it is idle; what is ready goes out in one
+    write."""
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=256)
+
+    async def pump() -> None:
+        try:
+            async for chunk in body:
+                await queue.put(chunk)
+        finally:
+            await queue.put(None)
+
+    producer = asyncio.ensure_future(pump())
+    finished = False
+    try:
+        while not finished:
+            try:
+                async with asyncio.timeout(every):
+                    chunks = [await queue.get()]
+            except TimeoutError:
+                yield b": heartbeat\r\n\r\n"
+                continue
+            while not queue.empty():
+                chunks.append(queue.get_nowait())
+            if chunks[-1] is None:
+                finished = True
+                chunks.pop()
+            if chunks:
+                yield b"".join(c for c in chunks if c is not None)
+        producer.result()
+    finally:
+        if not producer.done():
+            producer.cancel()
+            with contextlib.suppress(BaseException):
+                await producer
+        if not finished and on_disconnect is not None:
+            on_disconnect()
+
+
+def _waiting(service: Service, run: ServerRun, headers: Mapping[str, str]) -> StreamingResponse:
+    async def body() -> AsyncIterator[bytes]:
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(run.done.wait()), service.heartbeat_seconds)
+                break
+            except TimeoutError:
+                yield b"\n"
+        yield dumps(await _output(service, run)).encode()
+
+    return StreamingResponse(body(), media_type="application/json", headers=dict(headers))
+
+
+async def _output(service: Service, run: ServerRun) -> Any:
+    if run.error is not None:
+        return {"__error__": run.error}
+    if run.result is not None:
+        return jsonable(run.result)
+    return await _values_after(service, run.thread_id, run.run_id)
+
+
+async def _values_after(service: Service, thread_id: str, run_id: str) -> Any:
+    del run_id
+    try:
+        state = await service.state(thread_id)
+    except ApiError:
+        return None
+    return state["values"]

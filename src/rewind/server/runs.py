@@ -1,0 +1,355 @@
+"""Runs the server executes: a queue per thread, the multitask strategies, cancellation.
+
+A run the server accepts is ``pending`` until the runs before it on its thread are done, then
+``running`` while the graph executes, recording into the log like any other run. What a run
+did is in the log; this module keeps only what the log cannot say yet (a run still waiting
+for its turn) and what belongs to the HTTP API (its assistant, its request, a rolled-back run
+hidden from listings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from rewind.events import EventType, NewEvent, RunStatus
+from rewind.store import EventStore, RunRecord
+from rewind.types import Command, Send
+
+__all__ = ["ApiStatus", "RunManager", "ServerRun", "api_status"]
+
+ApiStatus = Literal["pending", "running", "success", "error", "interrupted"]
+"""A run's status with the API's names."""
+
+_STATUSES: dict[str, ApiStatus] = {
+    RunStatus.RUNNING: "running",
+    RunStatus.SUCCESS: "success",
+    # A run that stopped at interrupt() succeeded, as the reference server reports it; the
+    # thread is what is interrupted. A cancelled run is "interrupted".
+    RunStatus.INTERRUPTED: "success",
+    RunStatus.ERROR: "error",
+    RunStatus.CANCELLED: "interrupted",
+}
+
+
+def api_status(status: str) -> ApiStatus:
+    """A log status with the API's name."""
+    return _STATUSES.get(status, "error")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(kw_only=True)
+class ServerRun:
+    """A run accepted by this server."""
+
+    run_id: str
+    """The run's id (the log's run id once it starts)."""
+    thread_id: str
+    """Its thread."""
+    assistant_id: str
+    """The assistant (graph) it runs."""
+    graph_id: str
+    """The graph's id."""
+    request: dict[str, Any]
+    """The run request, as validated (its ``kwargs`` in the API)."""
+    metadata: dict[str, Any]
+    """The run's metadata."""
+    multitask_strategy: str
+    """What was asked to happen if the thread was busy."""
+    created_at: datetime = field(default_factory=_now)
+    """When the server accepted it."""
+    updated_at: datetime = field(default_factory=_now)
+    """When its status last changed."""
+    status: ApiStatus = "pending"
+    """Where it stands."""
+    result: Any = None
+    """The graph's output, once it ends without an error."""
+    error: dict[str, Any] | None = None
+    """``{error, message}`` once it fails."""
+    hidden: bool = False
+    """Rolled back: left out of listings (its events stay in the log)."""
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when its ``run.started`` event is in the log (or it ended without starting)."""
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when it reached a final status."""
+    feed: LiveFeed | None = None
+    """Its events as the runtime records them, while it runs in this process."""
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether it reached a final status."""
+        return self.done.is_set()
+
+    def set_status(self, status: ApiStatus) -> None:
+        """Move to ``status``."""
+        self.status = status
+        self.updated_at = _now()
+
+
+class LiveFeed:
+    """A running run's events, handed over by the runtime as it records them (in seq order:
+    the ``n``-th event is the run's event ``seq == n``), so its live streams need no read of
+    the store. Appending never waits on a stream: this only keeps a list and wakes readers."""
+
+    def __init__(self) -> None:
+        self.events: list[NewEvent] = []
+        self.closed = False
+        self._changed = asyncio.Event()
+
+    def add(self, event: NewEvent) -> None:
+        """One more event of the run."""
+        self.events.append(event)
+        self._wake()
+
+    def close(self) -> None:
+        """The run is over: no event will follow."""
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def follow(self, start: int = 0) -> AsyncIterator[tuple[int, NewEvent]]:
+        """(seq, event) from ``start`` on, waiting for new ones until the run is over."""
+        seq = start
+        while True:
+            while seq < len(self.events):
+                yield seq, self.events[seq]
+                seq += 1
+            if self.closed:
+                return
+            await self._changed.wait()
+
+
+class RunManager:
+    """Executes the server's runs on the server's event loop."""
+
+    def __init__(self, store: EventStore, graphs: Mapping[str, Any]) -> None:
+        self.store = store
+        self.graphs = graphs
+        self.runs: dict[str, ServerRun] = {}
+        self._closing = False
+
+    def active(self, thread_id: str) -> list[ServerRun]:
+        """The thread's runs that are pending or running, oldest first."""
+        return [r for r in self.runs.values() if r.thread_id == thread_id and not r.final]
+
+    def submit(self, run: ServerRun, *, after: list[ServerRun], context: Any = None) -> None:
+        """Start ``run`` once the runs in ``after`` are done (``context``: a contextvars copy)."""
+        self.runs[run.run_id] = run
+        coro = self._execute(run, [r.done for r in after])
+        loop = asyncio.get_running_loop()
+        run.task = loop.create_task(coro, context=context) if context else loop.create_task(coro)
+
+    def cancel(self, run: ServerRun, *, rollback: bool = False) -> None:
+        """Stop ``run`` (pending or running); it ends ``interrupted`` (hidden on rollback)."""
+        if rollback:
+            run.hidden = True
+        if run.task is not None and not run.final:
+            run.task.cancel()
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Cancel every run still going and wait for each to record its end."""
+        self._closing = True
+        tasks = [r.task for r in self.runs.values() if r.task is not None and not r.final]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+
+    async def _execute(self, run: ServerRun, before: list[asyncio.Event]) -> None:
+        try:
+            for event in before:
+                await event.wait()
+            delay = start_delay(run.request)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._closing:
+                raise asyncio.CancelledError
+            run.set_status("running")
+            await self._invoke(run)
+        except asyncio.CancelledError:
+            run.set_status("interrupted")
+        except Exception as exc:
+            run.error = {"error": type(exc).__name__, "message": str(exc)}
+            run.set_status("error")
+        else:
+            run.set_status("success")
+        finally:
+            if run.feed is not None:
+                run.feed.close()
+                run.feed = None  # streams that attach from now on read the log
+            run.started.set()
+            run.done.set()
+
+    async def _invoke(self, run: ServerRun) -> None:
+        graph = self.graphs[run.graph_id]
+        request = run.request
+        command = request.get("command")
+        input_ = _command(command) if command else request.get("input")
+        config = run_config(run)
+
+        def watch(loop: Any, head: Any, resuming: bool) -> None:
+            from rewind.projections.stream import Projector, RunFacts
+
+            modes = stream_modes_of(request)
+            facts = RunFacts(
+                thread_id=run.thread_id,
+                checkpointer=True,
+                durability="async",
+                key_order=[],
+                metadata={},
+                tags=None,
+            )
+            loop.log.stream_tokens = Projector(modes, facts).wants_tokens
+
+            feed = run.feed = LiveFeed()
+
+            def tap(event: NewEvent) -> None:
+                feed.add(event)
+                if event.type == EventType.RUN_STARTED:
+                    run.started.set()
+
+            loop.log.taps.append(tap)
+
+        kwargs: dict[str, Any] = {}
+        for key in ("interrupt_before", "interrupt_after", "durability", "context"):
+            if request.get(key) is not None:
+                kwargs[key] = request[key]
+        run.result = await graph.ainvoke(input_, config, _watch=watch, **kwargs)
+
+
+def start_delay(request: Mapping[str, Any]) -> float:
+    """Seconds a run waits before it starts (``after_seconds``)."""
+    value = request.get("after_seconds")
+    return float(value) if isinstance(value, int | float) and value > 0 else 0.0
+
+
+def stream_modes_of(request: Mapping[str, Any]) -> list[str]:
+    """The projections a run's requested stream modes need (rewind's names)."""
+    modes = request.get("stream_mode") or ["values"]
+    if isinstance(modes, str):
+        modes = [modes]
+    out: list[str] = []
+    for mode in modes:
+        name = "messages" if mode.startswith("messages") else mode
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def run_config(run: ServerRun) -> dict[str, Any]:
+    """The config a run's graph is invoked with: the request's, plus the run's identity."""
+    request = run.request
+    config = copy.deepcopy(request.get("config") or {})
+    configurable = dict(config.get("configurable") or {})
+    configurable.update(
+        thread_id=run.thread_id,
+        run_id=run.run_id,
+        graph_id=run.graph_id,
+        assistant_id=run.assistant_id,
+        # Recorded with the run, so its stream (and its SSE ids) can be rebuilt from the log
+        # by any server, after a restart too.
+        rewind_stream={
+            "stream_mode": _as_list(request.get("stream_mode") or "values"),
+            "subgraphs": bool(request.get("stream_subgraphs")),
+        },
+    )
+    checkpoint_id = request.get("checkpoint_id") or (request.get("checkpoint") or {}).get(
+        "checkpoint_id"
+    )
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    config["configurable"] = configurable
+    config["metadata"] = {**(config.get("metadata") or {}), **run.metadata, "run_attempt": 1}
+    config["run_id"] = run.run_id
+    return config
+
+
+def _command(body: Mapping[str, Any]) -> Command[Any]:
+    goto = body.get("goto")
+    if goto is not None:
+        items = goto if isinstance(goto, list) else [goto]
+        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in items]
+    return Command(
+        resume=body.get("resume"),
+        update=body.get("update"),
+        goto=goto if goto is not None else (),
+    )
+
+
+def new_run_id() -> str:
+    """A fresh run id."""
+    return str(uuid.uuid4())
+
+
+def run_json(run: ServerRun | None, record: RunRecord | None) -> dict[str, Any]:
+    """A run as the API's ``Run``: the server's view of it, or the log's."""
+    if run is not None:
+        request = run.request
+        kwargs = {
+            "input": request.get("input"),
+            "command": request.get("command"),
+            "config": run_config(run),
+            "context": request.get("context") or {},
+            "stream_mode": _as_list(request.get("stream_mode") or "values"),
+            "interrupt_before": request.get("interrupt_before"),
+            "interrupt_after": request.get("interrupt_after"),
+            "webhook": request.get("webhook"),
+            "feedback_keys": request.get("feedback_keys"),
+            "temporary": False,
+            "subgraphs": bool(request.get("stream_subgraphs")),
+            "resumable": bool(request.get("stream_resumable")),
+            "checkpoint_during": request.get("checkpoint_during", True),
+            "durability": request.get("durability") or "async",
+        }
+        status = run.status
+        if record is not None and record.status != RunStatus.RUNNING:
+            status = api_status(record.status)  # the log knows it ended before this task does
+        return {
+            "run_id": run.run_id,
+            "thread_id": run.thread_id,
+            "assistant_id": run.assistant_id,
+            "metadata": run.metadata,
+            "status": status,
+            "kwargs": kwargs,
+            "multitask_strategy": run.multitask_strategy,
+            "created_at": run.created_at.isoformat(),
+            "updated_at": run.updated_at.isoformat(),
+            "langsmith_session_name": None,
+        }
+    assert record is not None
+    return {
+        "run_id": record.run_id,
+        "thread_id": record.thread_id,
+        "assistant_id": assistant_id_of(record.graph_name or ""),
+        "metadata": {},
+        "status": api_status(record.status),
+        "kwargs": {},
+        "multitask_strategy": "enqueue",
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "langsmith_session_name": None,
+    }
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+
+
+def assistant_id_of(graph_id: str) -> str:
+    """The id of the assistant registered for a graph (the reference server's derivation)."""
+    return str(uuid.uuid5(_ASSISTANT_NAMESPACE, graph_id))

@@ -1,0 +1,459 @@
+"""What the API's routes do, over the store and the run manager (no HTTP in here)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rewind.errors import RewindError
+from rewind.events import EventType, NewEvent, RunStatus
+from rewind.runtime.compiled import CompiledStateGraph
+from rewind.server.runs import RunManager, ServerRun, assistant_id_of
+from rewind.server.wire import interrupt_in_state, jsonable, snapshot_json
+from rewind.store import EventStore, RunRecord
+
+__all__ = ["ApiError", "Service", "ThreadInfo"]
+
+_UNEXPECTED = (RewindError, ValueError, KeyError, TypeError, LookupError)
+"""What a state read or write raises for input it cannot use (answered with a 4xx)."""
+
+
+class ApiError(Exception):
+    """An answer other than 2xx: ``status`` and the ``detail`` message."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(kw_only=True)
+class ThreadInfo:
+    """What the API knows of a thread beyond its runs: its metadata."""
+
+    thread_id: str
+    """The thread's id."""
+    created_at: datetime = field(default_factory=_now)
+    """When it was created."""
+    updated_at: datetime = field(default_factory=_now)
+    """When it last changed."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Its metadata (``graph_id`` and ``assistant_id`` once a run used it)."""
+
+
+class Service:
+    """The server's state: the store, the graphs as assistants, threads and runs."""
+
+    def __init__(self, store: EventStore, graphs: Mapping[str, CompiledStateGraph]) -> None:
+        self.store = store
+        self.graphs: dict[str, CompiledStateGraph] = {}
+        for graph_id, graph in graphs.items():
+            bound = copy.copy(graph)
+            bound.checkpointer = store  # every run and every state read goes to this log
+            bound.name = graph_id  # the root run is named after its graph, as the reference's
+            self.graphs[graph_id] = bound
+        self.started_at = _now()
+        self.assistants = {assistant_id_of(g): g for g in self.graphs}
+        self.runs = RunManager(store, self.graphs)
+        self.threads: dict[str, ThreadInfo] = {}
+        self.hidden_runs: set[str] = set()
+        self.heartbeat_seconds = 5.0
+        """Seconds between heartbeats on an idle stream (and keep-alives on a wait)."""
+
+    # --- assistants ---------------------------------------------------------------------------
+
+    def assistant_json(self, graph_id: str) -> dict[str, Any]:
+        """The assistant registered for a graph."""
+        at = self.started_at.isoformat()
+        return {
+            "assistant_id": assistant_id_of(graph_id),
+            "graph_id": graph_id,
+            "config": {},
+            "context": {},
+            "metadata": {"created_by": "system"},
+            "name": graph_id,
+            "created_at": at,
+            "updated_at": at,
+            "version": 1,
+            "description": None,
+        }
+
+    def graph_of_assistant(self, assistant_id: str, *, for_run: bool = False) -> str:
+        """The graph an assistant id (its UUID or the graph's id) names."""
+        if assistant_id in self.graphs:
+            return assistant_id
+        if assistant_id in self.assistants:
+            return self.assistants[assistant_id]
+        if for_run and not _is_uuid(assistant_id):
+            names = ", ".join(self.graphs)
+            raise ApiError(
+                422,
+                f"Invalid assistant: '{assistant_id}'. Must be either:\n"
+                f"- A valid assistant UUID, or\n- One of the registered graphs: {names}",
+            )
+        raise ApiError(404, "Thread or assistant not found." if for_run else "Not Found")
+
+    # --- threads ------------------------------------------------------------------------------
+
+    async def find_thread(self, thread_id: str) -> ThreadInfo | None:
+        """The thread, if the API or the log knows it."""
+        info = self.threads.get(thread_id)
+        if info is not None:
+            return info
+        records = await self.store.list_runs(thread_id=thread_id, oldest_first=True)
+        if not records:
+            return None
+        info = ThreadInfo(
+            thread_id=thread_id,
+            created_at=records[0].created_at,
+            updated_at=records[-1].updated_at,
+        )
+        graph_id = await self._graph_of_records(records)
+        if graph_id is not None:
+            info.metadata.update(graph_id=graph_id, assistant_id=assistant_id_of(graph_id))
+        self.threads[thread_id] = info
+        return info
+
+    async def thread(self, thread_id: str) -> ThreadInfo:
+        """The thread, or a 404."""
+        info = await self.find_thread(thread_id)
+        if info is None:
+            raise ApiError(404, f"Thread with ID {thread_id} not found")
+        return info
+
+    async def create_thread(
+        self, thread_id: str | None, metadata: Mapping[str, Any] | None, if_exists: str
+    ) -> ThreadInfo:
+        """A new thread (or the existing one, with ``if_exists="do_nothing"``)."""
+        thread_id = thread_id or str(uuid.uuid4())
+        existing = await self.find_thread(thread_id)
+        if existing is not None:
+            if if_exists == "do_nothing":
+                return existing
+            raise ApiError(409, f"Thread with ID {thread_id} already exists")
+        info = ThreadInfo(thread_id=thread_id, metadata=dict(metadata or {}))
+        self.threads[thread_id] = info
+        return info
+
+    def new_thread(self) -> ThreadInfo:
+        """A thread with a fresh id (nothing to look up)."""
+        info = ThreadInfo(thread_id=str(uuid.uuid4()))
+        self.threads[info.thread_id] = info
+        return info
+
+    async def _graph_of_records(self, records: list[RunRecord]) -> str | None:
+        for record in reversed(records):
+            started = await self.store.read(record.run_id, types=[EventType.RUN_STARTED], limit=1)
+            config = (started[0].payload or {}).get("config") if started else None
+            graph_id = ((config or {}).get("configurable") or {}).get("graph_id")
+            if graph_id in self.graphs:
+                return str(graph_id)
+        names = {g.name: gid for gid, g in self.graphs.items()}
+        for record in reversed(records):
+            if record.graph_name in names:
+                return names[record.graph_name]
+        return None
+
+    def graph_of_thread(self, info: ThreadInfo) -> CompiledStateGraph | None:
+        """The graph whose state the thread holds, if known."""
+        graph_id = info.metadata.get("graph_id")
+        if graph_id in self.graphs:
+            return self.graphs[graph_id]
+        if len(self.graphs) == 1:
+            return next(iter(self.graphs.values()))
+        return None
+
+    async def thread_json(self, info: ThreadInfo) -> dict[str, Any]:
+        """A thread as the API's ``Thread``."""
+        records = await self.store.list_runs(thread_id=info.thread_id, limit=1)
+        last = records[0] if records else None
+        out: dict[str, Any] = {
+            "thread_id": info.thread_id,
+            "created_at": info.created_at.isoformat(),
+            "updated_at": max(
+                info.updated_at, last.updated_at if last else info.updated_at
+            ).isoformat(),
+            "state_updated_at": (last.updated_at if last else info.updated_at).isoformat(),
+            "metadata": info.metadata,
+            "status": "idle",
+            "config": {},
+            "values": None,
+        }
+        if last is None:
+            if self.runs.active(info.thread_id):
+                out["status"] = "busy"
+            return out
+        graph = self.graph_of_thread(info)
+        snapshot = None
+        if graph is not None:
+            try:
+                snapshot = await graph.aget_state(_thread_config(info.thread_id))
+            except _UNEXPECTED:
+                snapshot = None
+        if snapshot is not None:
+            out["values"] = jsonable(snapshot.values)
+            interrupts: dict[str, list[dict[str, Any]]] = {}
+            for task in snapshot.tasks:
+                if task.interrupts:
+                    interrupts[task.id] = [interrupt_in_state(i) for i in task.interrupts]
+            out["interrupts"] = interrupts
+            if interrupts or snapshot.next:
+                out["status"] = "interrupted"
+        out["error"] = None
+        if last.status == RunStatus.ERROR:
+            out["status"] = "error"
+            out["error"] = await self._run_error(last.run_id)
+        if self.runs.active(info.thread_id):
+            out["status"] = "busy"
+        return out
+
+    async def _run_error(self, run_id: str) -> dict[str, Any] | None:
+        ended = await self.store.read(run_id, types=[EventType.RUN_ENDED], limit=1)
+        error = (ended[0].payload or {}).get("error") if ended else None
+        if not isinstance(error, dict):
+            return None
+        return {"error": error.get("type"), "message": error.get("message")}
+
+    async def search_threads(self, query: Any) -> list[dict[str, Any]]:
+        """Threads matching a ``ThreadSearch``, newest first."""
+        for record in await self.store.list_threads():
+            if record.thread_id not in self.threads:
+                await self.find_thread(record.thread_id)
+        infos = [
+            info
+            for info in self.threads.values()
+            if (query.ids is None or info.thread_id in query.ids)
+            and (not query.metadata or _contains(info.metadata, query.metadata))
+        ]
+        key = query.sort_by or "created_at"
+        descending = (query.sort_order or "desc") == "desc"
+        if not query.status and not query.values and key in ("thread_id", "created_at"):
+            # Sorted and paged on what the registry knows: only the page's states are read.
+            infos.sort(key=lambda i: str(getattr(i, key)), reverse=descending)
+            page = infos[query.offset : query.offset + query.limit]
+            return [await self.thread_json(info) for info in page]
+        found = []
+        for info in infos:
+            thread = await self.thread_json(info)
+            if query.status and thread["status"] != query.status:
+                continue
+            if query.values and not _contains(thread.get("values") or {}, query.values):
+                continue
+            found.append(thread)
+        found.sort(key=lambda t: str(t.get(key)), reverse=descending)
+        return found[query.offset : query.offset + query.limit]
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """Remove a thread and its runs (cancelling those still going)."""
+        await self.thread(thread_id)
+        for run in self.runs.active(thread_id):
+            self.runs.cancel(run)
+            await run.done.wait()
+        if await self.store.list_runs(thread_id=thread_id, limit=1):
+            await self.store.delete_thread(thread_id, vacuum=False)
+        self.threads.pop(thread_id, None)
+        for run_id in [r for r, run in self.runs.runs.items() if run.thread_id == thread_id]:
+            del self.runs.runs[run_id]
+
+    async def copy_thread(self, thread_id: str) -> ThreadInfo:
+        """A new thread with the same history: each run's events appended under new ids."""
+        info = await self.thread(thread_id)
+        if self.runs.active(thread_id):
+            raise ApiError(409, f"Thread {thread_id} has a run in progress; copy it after")
+        new_id = str(uuid.uuid4())
+        renamed: dict[str, str] = {}
+        for record in await self.store.list_runs(thread_id=thread_id, oldest_first=True):
+            if record.status == RunStatus.RUNNING:
+                continue
+            run_id = str(uuid.uuid4())
+            renamed[record.run_id] = run_id
+            stored = await self.store.read(record.run_id)
+            await self.store.append(
+                run_id,
+                [_copied(e, new_id, renamed) for e in stored],
+                expected_seq=0,
+                new_run=True,
+            )
+        await self.store.flush()
+        copied = ThreadInfo(thread_id=new_id, metadata=copy.deepcopy(info.metadata))
+        self.threads[new_id] = copied
+        return copied
+
+    # --- state --------------------------------------------------------------------------------
+
+    def _state_graph(self, info: ThreadInfo) -> CompiledStateGraph:
+        graph = self.graph_of_thread(info)
+        if graph is None:
+            raise ApiError(
+                409, f"Thread {info.thread_id} has no graph yet; run an assistant on it first"
+            )
+        return graph
+
+    async def state(
+        self, thread_id: str, *, checkpoint_id: str | None = None, subgraphs: bool = False
+    ) -> dict[str, Any]:
+        """The thread's state (at ``checkpoint_id``), as a ``ThreadState``."""
+        info = await self.thread(thread_id)
+        graph = self._state_graph(info)
+        config = _thread_config(thread_id, checkpoint_id)
+        try:
+            snapshot = await graph.aget_state(config, subgraphs=subgraphs)
+        except _UNEXPECTED as exc:
+            raise ApiError(400, str(exc)) from exc
+        if checkpoint_id is not None and snapshot.metadata is None:
+            raise ApiError(404, f"Checkpoint {checkpoint_id} not found on thread {thread_id}")
+        return snapshot_json(snapshot)
+
+    async def update_state(self, thread_id: str, body: Any) -> dict[str, Any]:
+        """Write values to the thread's state as a node would; the new checkpoint."""
+        info = await self.thread(thread_id)
+        graph = self._state_graph(info)
+        if self.runs.active(thread_id):
+            raise ApiError(409, "Thread is busy; update its state when its runs are done")
+        checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
+        try:
+            config = await graph.aupdate_state(
+                _thread_config(thread_id, checkpoint_id), body.values, as_node=body.as_node
+            )
+        except _UNEXPECTED as exc:
+            raise ApiError(400, str(exc)) from exc
+        info.updated_at = _now()
+        configurable = config["configurable"]
+        return {
+            "checkpoint": dict(configurable),
+            "configurable": dict(configurable),
+            "checkpoint_id": configurable["checkpoint_id"],
+        }
+
+    async def history(
+        self,
+        thread_id: str,
+        *,
+        limit: int,
+        before: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        checkpoint: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The thread's checkpoints, newest first."""
+        info = await self.thread(thread_id)
+        graph = self.graph_of_thread(info)
+        if graph is None or not await self.store.list_runs(thread_id=thread_id, limit=1):
+            return []
+        try:
+            snapshots = [s async for s in graph.aget_state_history(_thread_config(thread_id))]
+        except _UNEXPECTED as exc:
+            raise ApiError(400, str(exc)) from exc
+        before_id = _checkpoint_id_of(before)
+        if before_id is not None:
+            ids = [_config_id(s.config) for s in snapshots]
+            snapshots = snapshots[ids.index(before_id) + 1 :] if before_id in ids else []
+        upto = _checkpoint_id_of(checkpoint)
+        if upto is not None:
+            ids = [_config_id(s.config) for s in snapshots]
+            snapshots = snapshots[ids.index(upto) :] if upto in ids else []
+        if metadata:
+            snapshots = [s for s in snapshots if _contains(s.metadata or {}, metadata)]
+        return [snapshot_json(s) for s in snapshots[:limit]]
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    async def run_record(self, run_id: str) -> RunRecord | None:
+        """The log's record of a run, if it started."""
+        try:
+            return await self.store.get_run(run_id)
+        except KeyError:
+            return None
+
+    async def listed_runs(self, thread_id: str) -> list[tuple[ServerRun | None, RunRecord | None]]:
+        """The thread's runs, newest first: the server's and the log's (state updates and
+        rolled-back runs left out)."""
+        mine = [r for r in self.runs.runs.values() if r.thread_id == thread_id and not r.hidden]
+        records = {r.run_id: r for r in await self.store.list_runs(thread_id=thread_id)}
+        out: list[tuple[ServerRun | None, RunRecord | None]] = [
+            (run, records.get(run.run_id)) for run in mine
+        ]
+        for run_id, record in records.items():
+            if run_id in self.runs.runs or run_id in self.hidden_runs:
+                continue
+            started = await self.store.read(run_id, types=[EventType.RUN_STARTED], limit=1)
+            if started and "update" in (started[0].payload or {}):
+                continue  # a state update, not a run
+            out.append((None, record))
+        out.sort(key=lambda pair: _created(pair), reverse=True)
+        return out
+
+
+def _created(pair: tuple[ServerRun | None, RunRecord | None]) -> datetime:
+    run, record = pair
+    if run is not None:
+        return run.created_at
+    assert record is not None
+    return record.created_at
+
+
+def _copied(event: Any, thread_id: str, renamed: Mapping[str, str]) -> NewEvent:
+    payload = event.payload
+    if event.type == EventType.RUN_STARTED:
+        payload = dict(payload)
+        payload["thread_id"] = thread_id
+        origin = payload.get("origin")
+        if isinstance(origin, dict) and origin.get("run_id") in renamed:
+            payload["origin"] = {**origin, "run_id": renamed[origin["run_id"]]}
+        config = payload.get("config")
+        if isinstance(config, dict) and isinstance(config.get("configurable"), dict):
+            payload["config"] = {
+                **config,
+                "configurable": {**config["configurable"], "thread_id": thread_id},
+            }
+    return NewEvent(
+        type=event.type,
+        payload=payload,
+        ts=event.ts,
+        step=event.step,
+        ns=event.ns,
+        node=event.node,
+        task_id=event.task_id,
+    )
+
+
+def _thread_config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+    configurable: dict[str, Any] = {"thread_id": thread_id}
+    if checkpoint_id is not None:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def _config_id(config: Any) -> str | None:
+    return ((config or {}).get("configurable") or {}).get("checkpoint_id")
+
+
+def _checkpoint_id_of(value: Any) -> str | None:
+    """A checkpoint id given as a string, a ``Checkpoint`` dict or a config."""
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, Mapping):
+        if "configurable" in value and isinstance(value["configurable"], Mapping):
+            return value["configurable"].get("checkpoint_id")
+        found = value.get("checkpoint_id")
+        return str(found) if found else None
+    return None
+
+
+def _contains(haystack: Mapping[str, Any], needle: Mapping[str, Any]) -> bool:
+    return all(k in haystack and haystack[k] == v for k, v in needle.items())
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

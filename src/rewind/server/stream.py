@@ -1,0 +1,287 @@
+"""A run's SSE events, projected from its log: live, replayed, or resumed after any id.
+
+Every SSE event comes from one log event: the ``k``-th SSE event made from the run's event
+``seq`` has the id ``{seq:010d}-{k:06d}`` (``metadata`` is the first one made from
+``run.started``). Ids are unique, increase along the stream, compare as strings and as numbers,
+and depend only on the log and the run's stream modes, so a client that reconnects with
+``Last-Event-ID`` gets the events after that id and nothing else, whether the run is still
+going or ended long ago. The projections are the ones ``stream`` and ``replay`` use; the stream
+is a replay that keeps following the log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import BaseMessageChunk, message_chunk_to_message
+
+from rewind.events import EventType, StoredEvent
+from rewind.projections.state import fold_thread
+from rewind.projections.stream import Item, Projector, RunFacts
+from rewind.store import EventStore, RunRecord
+from rewind.types import Command
+
+if TYPE_CHECKING:
+    from rewind.server.runs import LiveFeed
+
+__all__ = [
+    "API_MODES",
+    "SseEvent",
+    "format_event",
+    "parse_event_id",
+    "run_events",
+]
+
+API_MODES = (
+    "values",
+    "messages",
+    "messages-tuple",
+    "updates",
+    "events",
+    "debug",
+    "tasks",
+    "checkpoints",
+    "custom",
+)
+"""The stream modes the API accepts (the reference server's names)."""
+
+_EXPOSED_ERRORS = frozenset(
+    {
+        "ValueError",
+        "TypeError",
+        "KeyError",
+        "AttributeError",
+        "RuntimeError",
+        "RecursionError",
+        "TimeoutError",
+        "InvalidUpdateError",
+        "GraphBubbleUp",
+        "EmptyInputError",
+        "TaskNotFound",
+        "HTTPException",
+        "UserInterrupt",
+        "GraphRecursionError",
+    }
+)
+"""Exception classes whose message an error event shows (as the reference server's list)."""
+
+_ID = re.compile(r"^(\d+)-(\d+)$")
+
+SseEvent = tuple[tuple[int, int], str, Any]
+"""((seq, k), event name, data)."""
+
+
+def event_id(key: tuple[int, int]) -> str:
+    """The SSE id of the ``k``-th event made from log event ``seq``."""
+    return f"{key[0]:010d}-{key[1]:06d}"
+
+
+def parse_event_id(value: str | None) -> tuple[int, int] | None:
+    """The (seq, k) of a ``Last-Event-ID``; ``None`` (replay everything) for any other value
+    (``-1`` and ``0``, which the reference documents as "from the start", included)."""
+    if not value:
+        return None
+    match = _ID.match(value.strip())
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+def format_event(name: str, data: str, key: tuple[int, int] | None) -> bytes:
+    """One SSE block: CRLF line ends, one data line, the id last (as the reference)."""
+    name = name.replace("\r", "").replace("\n", "")
+    block = f"event: {name}\r\ndata: {data}\r\n"
+    if key is not None:
+        block += f"id: {event_id(key)}\r\n"
+    return (block + "\r\n").encode()
+
+
+def _error_data(error: Any) -> dict[str, Any]:
+    error = error if isinstance(error, dict) else {}
+    kind = str(error.get("type") or error.get("error") or "Exception")
+    message = str(error.get("message") or "")
+    if kind not in _EXPOSED_ERRORS:
+        message = "An internal error occurred"
+    return {"error": kind, "message": message}
+
+
+class RunProjection:
+    """Turns one run's events, in seq order, into its SSE events (a pure fold but for setup)."""
+
+    def __init__(self, run_id: str, modes: Iterable[str], *, subgraphs: bool) -> None:
+        self.run_id = run_id
+        self.modes = list(modes)
+        self.subgraphs = subgraphs
+        self._projector: Projector | None = None
+        self._head: Any = None
+        self._before: list[tuple[str, str | None]] = []
+        self._by_run: dict[str, list[StoredEvent]] = {}
+        self._events: list[StoredEvent] = []
+        self._messages: dict[str, Any] = {}
+        self._origin: str | None = None
+
+    async def prepare(self, store: EventStore) -> RunRecord:
+        """Read what the run starts from: the thread's state at its origin checkpoint."""
+        run = await store.get_run(self.run_id)
+        self._origin = run.origin_checkpoint_id
+        if run.origin_run_id is None:
+            return run
+        records, thread_events = await store.thread_log(run.thread_id)
+        for event in thread_events:
+            if event.run_id != self.run_id:
+                self._by_run.setdefault(event.run_id, []).append(event)
+        runs = [(r.run_id, r.origin_checkpoint_id) for r in records]
+        self._before = runs[: [r for r, _ in runs].index(self.run_id)]
+        root = {v.id: v for v in fold_thread(self._before, self._by_run)}
+        self._head = root.get(run.origin_checkpoint_id or "")
+        return run
+
+    def feed(self, event: StoredEvent) -> list[SseEvent]:
+        """The SSE events one log event makes, with their ids."""
+        out: list[tuple[str, Any]] = []
+        items: list[Item] = []
+        if event.type == EventType.RUN_STARTED:
+            out.append(("metadata", {"run_id": self.run_id, "attempt": 1}))
+            facts = dataclasses.replace(RunFacts.from_started(event.payload), run_id=self.run_id)
+            head = self._head
+            self._projector = Projector(self.modes, facts, head.values if head else None)
+            inputs = (event.payload or {}).get("input")
+            if head is not None and (inputs is None or isinstance(inputs, Command)):
+                items += self._projector.resumed("", head)
+        projector = self._projector
+        if projector is None:  # a log that does not open with run.started: nothing to show
+            return []
+        if event.type == EventType.RESUME and (event.payload or {}).get("subgraph"):
+            items += self._resumed_subgraph(projector, event)
+        self._events.append(event)
+        items += projector.feed(event)
+        for item in items:
+            out += self._shaped(item)
+        if event.type == EventType.RUN_ENDED and (event.payload or {}).get("status") == "error":
+            out.append(("error", _error_data(event.payload.get("error"))))
+        return [((event.seq, k), name, data) for k, (name, data) in enumerate(out)]
+
+    def _resumed_subgraph(self, projector: Projector, event: StoredEvent) -> list[Item]:
+        ns = event.ns or ""
+        so_far = {**self._by_run, self.run_id: list(self._events)}
+        upto = [*self._before, (self.run_id, self._origin)]
+        nested = {v.id: v for v in fold_thread(upto, so_far, ns=ns)}
+        resumed = nested.get(event.payload["checkpoint_id"])
+        return projector.resumed(ns, resumed) if resumed is not None else []
+
+    def _shaped(self, item: Item) -> list[tuple[str, Any]]:
+        mode, ns, chunk = item
+        if mode == "events":  # LangChain's protocol: subgraphs' events carry their own ids
+            return [] if _root_stream(chunk, ns) else [("events", chunk)]
+        if ns and not self.subgraphs:
+            return []
+        suffix = "".join(f"|{part}" for part in ns)
+        if mode == "messages":
+            out: list[tuple[str, Any]] = []
+            if "messages-tuple" in self.api_modes:
+                out.append((f"messages{suffix}", list(chunk)))
+            if "messages" in self.api_modes:
+                out += self._message_events(chunk)
+            return out
+        return [(f"{mode}{suffix}", chunk)]
+
+    api_modes: tuple[str, ...] = ()
+
+    def _message_events(self, chunk: Any) -> list[tuple[str, Any]]:
+        message, metadata = chunk
+        out: list[tuple[str, Any]] = []
+        key = getattr(message, "id", None) or ""
+        if key not in self._messages:
+            out.append(("messages/metadata", {key: {"metadata": metadata}}))
+            self._messages[key] = None
+        if isinstance(message, BaseMessageChunk):
+            so_far = self._messages[key]
+            so_far = message if so_far is None else so_far + message
+            self._messages[key] = so_far
+            out.append(("messages/partial", [message_chunk_to_message(so_far)]))
+        else:
+            out.append(("messages/complete", [message]))
+        return out
+
+
+def _root_stream(chunk: Any, ns: tuple[str, ...]) -> bool:
+    """The root graph's own ``on_chain_stream``, which the reference server leaves out."""
+    return chunk.get("event") == "on_chain_stream" and not ns and not chunk.get("parent_ids")
+
+
+def projection_for(run_id: str, api_modes: Iterable[str], *, subgraphs: bool) -> RunProjection:
+    """The projection of a run for the API's stream modes."""
+    api = tuple(api_modes) or ("values",)
+    modes: list[str] = []
+    for mode in api:
+        name = "messages" if mode.startswith("messages") else mode
+        if name not in modes:
+            modes.append(name)
+    projection = RunProjection(run_id, modes, subgraphs=subgraphs)
+    projection.api_modes = api
+    return projection
+
+
+async def run_events(
+    store: EventStore,
+    run_id: str,
+    api_modes: Iterable[str],
+    *,
+    subgraphs: bool,
+    after: tuple[int, int] | None = None,
+    after_seq: int | None = None,
+    feed: LiveFeed | None = None,
+) -> AsyncIterator[SseEvent]:
+    """A run's SSE events from its log: stored, then live until its ``run.ended``.
+
+    Args:
+        after: Only the events after this id (a ``Last-Event-ID``).
+        after_seq: Only the events made from log events after this seq (a join that attaches
+            to a running run sees what happens from then on).
+        feed: The run's live feed, when this process is running it.
+    """
+    projection = projection_for(run_id, api_modes, subgraphs=subgraphs)
+    events: AsyncIterator[StoredEvent]
+    started = feed.events[0].payload if feed is not None and feed.events else None
+    if feed is not None and isinstance(started, dict) and "origin" not in started:
+        # Running here, from a fresh thread: the runtime's own record of it, no store read.
+        events = _from_feed(feed, run_id, str(started.get("thread_id")), 0)
+    else:
+        record = await projection.prepare(store)
+        if feed is not None:
+            events = _from_feed(feed, run_id, record.thread_id, record.first_position)
+        else:
+            events = store.subscribe(run_id=run_id)
+    async for event in events:
+        if after_seq is not None and event.seq <= after_seq:
+            projection.feed(event)  # the projections still need it
+            continue
+        for key, name, data in projection.feed(event):
+            if after is None or key > after:
+                yield key, name, data
+
+
+async def _from_feed(
+    feed: LiveFeed, run_id: str, thread_id: str, first_position: int
+) -> AsyncIterator[StoredEvent]:
+    """The feed's events as the log will hold them (the position is a stand-in that keeps the
+    run's order and sorts after the thread's earlier runs)."""
+    async for seq, event in feed.follow():
+        yield StoredEvent(
+            run_id=run_id,
+            thread_id=thread_id,
+            seq=seq,
+            position=first_position + seq,
+            type=event.type,
+            payload=event.payload,
+            ts=event.ts or datetime.now(UTC),
+            step=event.step,
+            ns=event.ns,
+            node=event.node,
+            task_id=event.task_id,
+            hash=b"",
+        )

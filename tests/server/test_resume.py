@@ -1,0 +1,204 @@
+"""Resumable streams: every SSE event's id comes from the log, and a reconnect with
+``Last-Event-ID`` continues after it with no gap and no duplicate, live or after the end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_client
+
+from tests.server.conftest import Server, start_server
+from tests.server.proxy import CuttingProxy
+
+HI = {"messages": [{"role": "user", "content": "hi"}]}
+
+Part = tuple[str, Any, str | None]
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[Any]:
+    client = get_client(url=server.url, api_key=None)
+    yield client
+    await client.aclose()
+
+
+async def _parts(stream: Any) -> list[Part]:
+    return [(p.event, p.data, p.id) async for p in stream]
+
+
+MODES: list[Any] = [
+    "values",
+    "updates",
+    "custom",
+    "messages",
+    "messages-tuple",
+    "debug",
+    "tasks",
+    "checkpoints",
+    "events",
+    ["values", "updates", "messages", "messages-tuple", "custom", "debug"],
+]
+
+
+@pytest.mark.parametrize("mode", MODES, ids=str)
+async def test_resume_after_any_id_once_ended(client: Any, mode: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    live = await _parts(
+        client.runs.stream(tid, "agent", input=HI, stream_mode=mode, stream_subgraphs=True)
+    )
+    run_id = live[0][1]["run_id"]
+    ids = [i for _, _, i in live]
+    assert all(ids) and len(set(ids)) == len(ids) and ids == sorted(ids)
+    replayed = await _parts(client.runs.join_stream(tid, run_id, last_event_id="-1"))
+    assert replayed == live
+    n = len(live)
+    for cut in sorted({0, 1, n // 3, n // 2, n - 2, n - 1}):
+        rest = await _parts(client.runs.join_stream(tid, run_id, last_event_id=ids[cut]))
+        assert rest == live[cut + 1 :], f"after event {cut} of {n}"
+
+
+async def test_an_error_event_is_resumed_too(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    live = await _parts(client.runs.stream(tid, "boom", input={"x": 1}))
+    assert live[-1][0] == "error"
+    rest = await _parts(
+        client.runs.join_stream(tid, live[0][1]["run_id"], last_event_id=live[1][2])
+    )
+    assert rest == live[2:]
+
+
+async def test_join_stream_filters_modes_and_sees_nothing_new_after_the_end(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    live = await _parts(
+        client.runs.stream(tid, "agent", input=HI, stream_mode=["values", "updates", "custom"])
+    )
+    run_id = live[0][1]["run_id"]
+    only = await _parts(
+        client.runs.join_stream(tid, run_id, last_event_id="-1", stream_mode="updates")
+    )
+    assert only == [p for p in live if p[0] in ("metadata", "updates")]
+    assert await _parts(client.runs.join_stream(tid, run_id)) == []
+
+
+async def test_resume_while_the_run_is_live(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(
+        tid, "slow", input={"n": 6}, stream_mode=["custom", "values"], stream_resumable=True
+    )
+    first: list[Part] = []
+    async for part in client.runs.join_stream(tid, run["run_id"], last_event_id="-1"):
+        first.append((part.event, part.data, part.id))
+        if len(first) == 3:
+            break
+    rest = await _parts(client.runs.join_stream(tid, run["run_id"], last_event_id=first[-1][2]))
+    whole = await _parts(client.runs.join_stream(tid, run["run_id"], last_event_id="-1"))
+    assert first + rest == whole
+    assert [d["tick"] for e, d, _ in whole if e == "custom"] == list(range(6))
+
+
+async def test_the_sdk_reconnects_through_a_cut_connection(server: Server) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    direct = get_client(url=server.url, api_key=None)
+    tid = (await direct.threads.create())["thread_id"]
+    # The stream's first connection is cut after its head, its metadata and its first values.
+    proxy = CuttingProxy((host, int(port)), cut=1, after_bytes=650)
+    client = get_client(url=proxy.url, api_key=None)
+    try:
+        got = await _parts(
+            client.runs.stream(tid, "slow", input={"n": 6}, stream_mode=["custom", "values"])
+        )
+    finally:
+        await client.aclose()
+        proxy.close()
+    assert proxy.cuts == 1 and proxy.connections >= 2
+    try:
+        whole = await _parts(direct.runs.join_stream(tid, got[0][1]["run_id"], last_event_id="-1"))
+    finally:
+        await direct.aclose()
+    assert got == whole
+    assert [d["tick"] for e, d, _ in got if e == "custom"] == list(range(6))
+
+
+async def test_on_disconnect_cancel(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    stream = client.runs.stream(
+        tid, "slow", input={"n": 20}, stream_mode="custom", on_disconnect="cancel"
+    )
+    run_id = None
+    async for part in stream:
+        if part.event == "metadata":
+            run_id = part.data["run_id"]
+        if part.event == "custom":
+            break
+    await stream.aclose()
+    for _ in range(100):
+        if (await client.runs.get(tid, run_id))["status"] == "interrupted":
+            break
+        await asyncio.sleep(0.05)
+    assert (await client.runs.get(tid, run_id))["status"] == "interrupted"
+
+
+async def test_resume_after_a_server_restart(tmp_path: Path) -> None:
+    first = start_server(tmp_path / "restart.db")
+    client = get_client(url=first.url, api_key=None)
+    try:
+        tid = (await client.threads.create())["thread_id"]
+        live = await _parts(
+            client.runs.stream(
+                tid,
+                "agent",
+                input=HI,
+                stream_mode=["messages", "updates", "custom"],
+                stream_subgraphs=True,
+            )
+        )
+    finally:
+        await client.aclose()
+        first.stop()
+    second = start_server(tmp_path / "restart.db")
+    client = get_client(url=second.url, api_key=None)
+    try:
+        run_id, cut = live[0][1]["run_id"], len(live) // 2
+        rest = await _parts(client.runs.join_stream(tid, run_id, last_event_id=live[cut][2]))
+        state = await client.threads.get_state(tid)
+    finally:
+        await client.aclose()
+        second.stop()
+    assert rest == live[cut + 1 :]
+    assert state["next"] == ["ask_human"]
+
+
+async def test_thread_stream_follows_every_run_and_resumes(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    first = await _parts(client.runs.stream(tid, "agent", input=HI, stream_mode="updates"))
+    second = await _parts(
+        client.runs.stream(tid, "agent", command={"resume": "y"}, stream_mode="updates")
+    )
+    seen: list[Part] = []
+    async for part in await client.threads.join_stream(tid, last_event_id="-1"):
+        seen.append((part.event, part.data, part.id))
+        if len([p for p in seen if p[0] == "metadata" and p[1].get("status")]) == 2:
+            break
+    # Each run's events, in order, each run closed by run_done.
+    names = [e for e, _, _ in seen]
+    assert names == [
+        *[e for e, _, _ in first],
+        "metadata",
+        *[e for e, _, _ in second],
+        "metadata",
+    ]
+    assert [d for e, d, _ in seen if e == "updates"] == [
+        d for e, d, _ in first + second if e == "updates"
+    ]
+    ids = [i for _, _, i in seen]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    rest: list[Part] = []
+    async for part in await client.threads.join_stream(tid, last_event_id=ids[3]):
+        rest.append((part.event, part.data, part.id))
+        if len(rest) == len(seen) - 4:
+            break
+    assert rest == seen[4:]
