@@ -101,7 +101,8 @@ def start_rewind(root: Path) -> tuple[str, subprocess.Popen[Any]]:
         [
             sys.executable,
             "-m",
-            "rewind.server",
+            "rewind.cli",
+            "serve",
             "--db",
             str(root / "bench.db"),
             "--config",

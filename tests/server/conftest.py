@@ -1,4 +1,4 @@
-"""A real ``python -m rewind.server`` on a random loopback port, for the SDK to talk to."""
+"""A real ``rewind serve`` on a random loopback port, for the SDK to talk to."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def start_server(
         [
             sys.executable,
             "-m",
-            "rewind.server",
+            "rewind.cli",  # the ``rewind`` console script
+            "serve",
             "--db",
             str(db),
             *(["--config", str(APP / "langgraph.json")] if config else []),

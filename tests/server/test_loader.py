@@ -47,13 +47,13 @@ def test_a_spec_names_a_compiled_graph_a_builder_or_a_factory(graph_file: Path, 
 
 
 def test_bad_specs_say_what_is_wrong(graph_file: Path) -> None:
-    with pytest.raises(GraphLoadError, match="must look like"):
+    with pytest.raises(GraphLoadError, match="does not name a graph"):
         load_graph("nocolon")
     with pytest.raises(GraphLoadError, match="no file"):
         load_graph(f"{graph_file.parent}/missing.py:g")
     with pytest.raises(GraphLoadError, match="no attribute 'nope'"):
         load_graph(f"{graph_file}:nope")
-    with pytest.raises(GraphLoadError, match="names a int"):
+    with pytest.raises(GraphLoadError, match="is a int, not a graph"):
         load_graph(f"{graph_file}:number")
 
 
@@ -69,7 +69,7 @@ def test_langgraph_json_paths_are_relative_to_the_file(graph_file: Path, tmp_pat
 
 def test_the_entry_point_refuses_a_bad_graph_with_a_message(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "rewind.server", "--db", str(tmp_path / "x.db"), "--graphs", "a"],
+        [sys.executable, "-m", "rewind.cli", "serve", "--db", str(tmp_path / "x.db"), "-g", "a"],
         capture_output=True,
         text=True,
         timeout=60,

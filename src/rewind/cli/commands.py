@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from rewind.cli import browse, database, export, running
+from rewind.cli import browse, database, export, running, serving
 
-__all__ = ["browse", "database", "export", "running"]
+__all__ = ["browse", "database", "export", "running", "serving"]

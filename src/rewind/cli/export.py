@@ -4,7 +4,6 @@ span mirror ``rewind run`` attaches when an endpoint is configured."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -27,27 +26,11 @@ def _endpoint() -> str:
     return next((os.environ[v] for v in _ENDPOINT_VARS if os.environ.get(v)), "the endpoint")
 
 
-async def start_mirror(store: EventStore, err: Console) -> Any:
+async def start_mirror(store: EventStore) -> Any:
     """Mirror the store's runs as spans when an OTLP endpoint is configured; else ``None``."""
-    telemetry = _telemetry()
-    if telemetry is None:
-        if any(os.environ.get(v) for v in _ENDPOINT_VARS):
-            err.print("[yellow]note:[/] spans are not mirrored: this rewind has no telemetry")
-        return None
-    if not telemetry.otlp_endpoint_configured():
-        return None
-    return telemetry.attach_mirror(store)
+    from rewind.telemetry import attach_mirror, otlp_endpoint_configured
 
-
-def _telemetry() -> Any:
-    """The telemetry module, imported when a verb needs it; ``None`` if it is missing."""
-    try:
-        module = importlib.import_module("rewind.telemetry")
-        for name in ("export_runs", "attach_mirror", "otlp_endpoint_configured"):
-            getattr(module, name)
-    except (ImportError, AttributeError):
-        return None
-    return module
+    return attach_mirror(store) if otlp_endpoint_configured() else None
 
 
 @cli.command(short_help="Send stored runs' spans to an OTLP endpoint.")
@@ -72,16 +55,15 @@ def export(run_id: str | None, thread: str | None, since: str | None) -> int:
     chosen = [x for x in (run_id, thread, since) if x is not None]
     if len(chosen) != 1:
         raise CliError("name what to export: a RUN, --thread ID or --since DATE (one of them)")
-    telemetry = _telemetry()
-    if telemetry is None:
-        raise CliError("this rewind has no telemetry module; install a rewind with it")
-    if not telemetry.otlp_endpoint_configured():
+    from rewind.telemetry import export_runs, otlp_endpoint_configured
+
+    if not otlp_endpoint_configured():
         raise CliError(
             "no OTLP endpoint configured: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. "
             "http://localhost:4318) or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
         )
     after = parse_since(since, "--since") if since is not None else None
-    return asyncio.run(_export(telemetry.export_runs, run_id, thread, after))
+    return asyncio.run(_export(export_runs, run_id, thread, after))
 
 
 async def _export(export_runs: Any, run_id: str | None, thread: str | None, after: Any) -> int:

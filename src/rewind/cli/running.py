@@ -171,7 +171,7 @@ async def run_and_print(
     thread = config["configurable"]["thread_id"]
     err.print(f"[dim]run[/] {run_id} [dim]thread[/] {escape(thread)}")
     printer = output.printer()
-    mirror = await start_mirror(store, err)
+    mirror = await start_mirror(store)
     failure: Exception | None = None
     try:
         async for chunk in graph.astream(

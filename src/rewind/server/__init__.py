@@ -1,6 +1,6 @@
 """The HTTP server: LangGraph's Platform API over the log, with resumable SSE streams.
 
-``create_app`` builds the ASGI app; ``serve`` runs it on uvicorn (``python -m rewind.server``).
+``create_app`` builds the ASGI app; ``serve`` runs it on uvicorn (the ``rewind serve`` command).
 """
 
 from __future__ import annotations
