@@ -4,7 +4,6 @@ event exactly once, in order (its live stream equals the run's replay from the l
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from langgraph_sdk import get_client
 
 from tests.server.conftest import Server
 
-FULL = os.environ.get("REWIND_SERVER_LOAD") == "1"
 MODES = ["messages-tuple", "values", "updates"]
 WORDS = " ".join(f"w{i}" for i in range(20))  # what the chatty graph's model says
 
@@ -56,6 +54,5 @@ async def test_50_concurrent_token_streams(server: Server) -> None:
 
 
 @pytest.mark.server_load
-@pytest.mark.skipif(not FULL, reason="the full-size load run: REWIND_SERVER_LOAD=1")
 async def test_200_concurrent_token_streams(server: Server) -> None:
     await _load(server, 200)

@@ -43,13 +43,3 @@ def grpc_receiver() -> Iterator[GrpcReceiver]:
         yield receiver
     finally:
         receiver.stop()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave the Phoenix end-to-end tests out unless ``-m`` names them (``-m phoenix``)."""
-    if "phoenix" in (config.getoption("markexpr") or ""):
-        return
-    skipped = [item for item in items if item.get_closest_marker("phoenix")]
-    if skipped:
-        config.hook.pytest_deselected(items=skipped)
-        items[:] = [item for item in items if not item.get_closest_marker("phoenix")]

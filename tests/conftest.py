@@ -1,0 +1,26 @@
+"""Opt-in tests: left out of a plain ``pytest`` run unless asked for by marker.
+
+* ``phoenix``: the end-to-end test against Arize Phoenix (``-m phoenix``; Phoenix installed in
+  its own virtualenv).
+* ``server_load``: the HTTP server's load test at full size (``-m server_load``, or
+  ``REWIND_SERVER_LOAD=1``, which also makes the fuzz test run more examples).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+OPT_IN = {"phoenix": None, "server_load": "REWIND_SERVER_LOAD"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    asked = config.getoption("markexpr") or ""
+    for marker, variable in OPT_IN.items():
+        if marker in asked or (variable and os.environ.get(variable) == "1"):
+            continue
+        left_out = [item for item in items if item.get_closest_marker(marker)]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if not item.get_closest_marker(marker)]
