@@ -59,7 +59,9 @@ async def areplay(
         ValueError: ``start`` names no checkpoint of the run.
     """
     modes, shape = parse_stream_mode(stream_mode)
-    items = await _items(store, run_id, modes, start, events_stream_mode=events_stream_mode)
+    items = await _items(
+        store, run_id, modes, start, events_stream_mode=events_stream_mode, subgraphs=subgraphs
+    )
     for position, (mode, ns, chunk) in items:
         if ns and not subgraphs:
             continue
@@ -108,6 +110,7 @@ async def _items(
     start: str | int | None,
     *,
     events_stream_mode: Any = "updates",
+    subgraphs: bool = True,
 ) -> list[tuple[int, Item]]:
     run = await store.get_run(run_id)
     by_run: dict[str, list[StoredEvent]] = {}
@@ -130,7 +133,11 @@ async def _items(
     head = root.get(run.origin_checkpoint_id or "")
     facts = dataclasses.replace(RunFacts.from_started(started), run_id=run_id)
     projector = Projector(
-        modes, facts, head.values if head else None, events_stream_mode=events_stream_mode
+        modes,
+        facts,
+        head.values if head else None,
+        events_stream_mode=events_stream_mode,
+        subgraphs=subgraphs,
     )
     out: list[tuple[int, Item]] = []
     inputs = started.get("input")

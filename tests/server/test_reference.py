@@ -39,15 +39,7 @@ STREAMS = [
     "50_messages_tuple_complete",
     "51_nested_messages_subgraphs",
     "51_nested_messages_tuple_subgraphs",
-    pytest.param(
-        "51_nested_messages_tuple_no_subgraphs",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the messages projection omits a subgraph's finished message when subgraphs "
-            "are not streamed (LangGraph's library and server send it once, whole); "
-            "graph.stream(stream_mode='messages') differs from LangGraph's the same way",
-        ),
-    ),
+    "51_nested_messages_tuple_no_subgraphs",
     "13_interrupt_stream",
     "14_interrupt_before",
     "45_interrupt_after",

@@ -378,18 +378,22 @@ class MessagesMode:
         self,
         fold: _Fold,
         *,
-        thread_id: str,
         metadata: Mapping[str, Any],
         tags: list[str] | None = None,
+        subgraphs: bool = True,
     ) -> None:
         self._fold = fold
-        self._run_meta = {**metadata, "thread_id": thread_id}
+        self._subgraphs = subgraphs
+        self._run_meta = dict(metadata)
         self._tags = list(tags or [])
         self._seen: set[str] = set()
         self._models: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
         self._nodes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        if event.ns and not self._subgraphs:
+            # Not streamed: a subgraph's messages show once, whole, when its node ends.
+            return []
         payload = event.payload or {}
         ns = namespace(event.ns)
         if event.type == EventType.TASK_STARTED and event.node not in (None, "__start__"):
@@ -547,7 +551,6 @@ class EventsMode:
         *,
         run_id: str,
         graph: str,
-        thread_id: str,
         metadata: Mapping[str, Any],
         tags: list[str] | None,
         node_inputs: Mapping[str, Any] | None = None,
@@ -561,7 +564,7 @@ class EventsMode:
             run_id=run_id,
             parents=[],
             tags=list(tags or []),
-            metadata={"thread_id": thread_id, "ls_integration": "langgraph", **metadata},
+            metadata={**metadata, "ls_integration": "langgraph"},
             input=None,
         )
         self._nodes: dict[str, _Run] = {}  # by task id

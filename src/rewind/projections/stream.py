@@ -88,6 +88,18 @@ def event_types(modes: list[str]) -> frozenset[str] | None:
     return frozenset(needed)
 
 
+# The ``configurable`` keys LangGraph copies into its callbacks' metadata.
+_PROPAGATED = (
+    "thread_id",
+    "checkpoint_id",
+    "checkpoint_ns",
+    "run_id",
+    "graph_id",
+    "assistant_id",
+    "task_id",
+)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunFacts:
     """What a projection needs to know of a run, all of it in its ``run.started`` event."""
@@ -110,6 +122,19 @@ class RunFacts:
     """The graph's name."""
     node_inputs: Mapping[str, Any] | None = None
     """How nodes' inputs differ from the plain state (keys kept, class built as)."""
+    configurable: Mapping[str, Any] | None = None
+    """The caller's ``configurable`` values."""
+
+    @property
+    def run_metadata(self) -> dict[str, Any]:
+        """The metadata LangGraph gives the run's callbacks: the caller's, plus the ids of
+        ``configurable`` it propagates (the thread's, when there is one)."""
+        out = dict(self.metadata)
+        for key in _PROPAGATED:
+            value = (self.configurable or {}).get(key)
+            if value and key not in out:
+                out[key] = value
+        return out
 
     @classmethod
     def from_started(cls, payload: Mapping[str, Any]) -> RunFacts:
@@ -124,6 +149,7 @@ class RunFacts:
             tags=config.get("tags"),
             graph=payload.get("graph") or "LangGraph",
             node_inputs=payload.get("node_inputs"),
+            configurable=config.get("configurable"),
         )
 
 
@@ -167,6 +193,7 @@ class Projector:
         initial: Mapping[str, Any] | None = None,
         *,
         events_stream_mode: Any = "updates",
+        subgraphs: bool = True,
     ) -> None:
         order = facts.key_order
         self.fold = _Fold(initial, order)
@@ -187,14 +214,16 @@ class Projector:
             "debug": DebugMode(tasks, self._checkpoints),
             "tools": ToolsMode(),
             "messages": MessagesMode(
-                self.fold, thread_id=facts.thread_id, metadata=facts.metadata, tags=facts.tags
+                self.fold,
+                metadata=facts.run_metadata,
+                tags=facts.tags,
+                subgraphs=subgraphs,
             ),
             "events": EventsMode(
                 self.fold,
                 run_id=facts.run_id,
                 graph=facts.graph,
-                thread_id=facts.thread_id,
-                metadata=facts.metadata,
+                metadata=facts.run_metadata,
                 tags=facts.tags,
                 node_inputs=facts.node_inputs,
                 graph_stream=None

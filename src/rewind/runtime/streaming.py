@@ -55,12 +55,14 @@ async def stream_run(
             run_id=loop.run_id,
             graph=graph.name,
             node_inputs=graph._input_shapes,
+            configurable=(config or {}).get("configurable"),
         )
         projector = Projector(
             [*modes, *printed],
             facts,
             head.values if head else None,
             events_stream_mode=events_stream_mode,
+            subgraphs=subgraphs,
         )
         projectors.append(projector)
         loop.log.stream_tokens = projector.wants_tokens

@@ -148,7 +148,9 @@ class RunProjection:
             out.append(("metadata", {"run_id": self.run_id, "attempt": 1}))
             facts = dataclasses.replace(RunFacts.from_started(event.payload), run_id=self.run_id)
             head = self._head
-            self._projector = Projector(self.modes, facts, head.values if head else None)
+            self._projector = Projector(
+                self.modes, facts, head.values if head else None, subgraphs=self.subgraphs
+            )
             inputs = (event.payload or {}).get("input")
             if head is not None and (inputs is None or isinstance(inputs, Command)):
                 items += self._projector.resumed("", head)
