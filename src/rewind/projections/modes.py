@@ -31,6 +31,7 @@ __all__ = [
     "MessagesMode",
     "CustomMode",
     "DebugMode",
+    "EXCLUDED_METADATA_KEYS",
     "Projection",
     "TasksMode",
     "ToolsMode",
@@ -176,7 +177,7 @@ def _interrupt_dicts(interrupts: Any) -> list[dict[str, Any]]:
     ]
 
 
-_TASK_HIDDEN_METADATA = frozenset(
+EXCLUDED_METADATA_KEYS = frozenset(
     {
         "thread_id",
         "checkpoint_id",
@@ -189,7 +190,8 @@ _TASK_HIDDEN_METADATA = frozenset(
         "langgraph_checkpoint_ns",
     }
 )
-"""Config metadata keys a task's start does not show (LangGraph's ``EXCLUDED_METADATA_KEYS``)."""
+"""Config metadata keys LangGraph keeps out of what it shows and copies (its
+``EXCLUDED_METADATA_KEYS``): a task's start, a checkpoint's metadata."""
 
 
 class TasksMode:
@@ -205,7 +207,7 @@ class TasksMode:
         self._fold = fold
         # As LangGraph's: a task's start carries the caller's metadata and tags, when there are
         # any, without the framework's own keys.
-        shown = {k: v for k, v in (metadata or {}).items() if k not in _TASK_HIDDEN_METADATA}
+        shown = {k: v for k, v in (metadata or {}).items() if k not in EXCLUDED_METADATA_KEYS}
         user_tags = [t for t in tags or () if not t.startswith("seq:step")]
         if user_tags:
             shown["tags"] = user_tags

@@ -36,6 +36,7 @@ from rewind.errors import (
     create_error_message,
 )
 from rewind.events import EventType, NewEvent
+from rewind.projections.modes import EXCLUDED_METADATA_KEYS
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
@@ -769,28 +770,13 @@ class RunLoop:
         return tasks
 
 
-_EXCLUDED_METADATA = frozenset(
-    {
-        "thread_id",
-        "checkpoint_id",
-        "checkpoint_ns",
-        "checkpoint_map",
-        "langgraph_step",
-        "langgraph_node",
-        "langgraph_triggers",
-        "langgraph_path",
-        "langgraph_checkpoint_ns",
-    }
-)
-
-
 def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     """Checkpoint metadata as LangGraph writes it: the caller's scalar metadata and
     configurable values join ``source``/``step``/``parents``."""
     out = dict(base)
     for source in (config.get("metadata"), config.get("configurable")):
         for key, value in (source or {}).items():
-            if key in out or key in _EXCLUDED_METADATA or key.startswith("__"):
+            if key in out or key in EXCLUDED_METADATA_KEYS or key.startswith("__"):
                 continue
             if isinstance(value, str):
                 out[key] = value.replace("\x00", "")

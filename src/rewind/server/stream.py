@@ -15,13 +15,14 @@ import dataclasses
 import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from langchain_core.messages import BaseMessageChunk, message_chunk_to_message
 
 from rewind.events import EventType, StoredEvent
 from rewind.projections.state import fold_thread
 from rewind.projections.stream import Item, Projector, RunFacts
+from rewind.server.models import StreamMode
 from rewind.store import EventStore, RunRecord
 from rewind.types import Command
 
@@ -36,17 +37,7 @@ __all__ = [
     "run_events",
 ]
 
-API_MODES = (
-    "values",
-    "messages",
-    "messages-tuple",
-    "updates",
-    "events",
-    "debug",
-    "tasks",
-    "checkpoints",
-    "custom",
-)
+API_MODES: tuple[str, ...] = get_args(StreamMode)
 """The stream modes the API accepts (the reference server's names)."""
 
 _EXPOSED_ERRORS = frozenset(
