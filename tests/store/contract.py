@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from rewind import NewEvent, RunStatus, run_ended, run_started
 from rewind.errors import (
     ConcurrencyError,
+    EncodingError,
     InvalidEventError,
     RunEndedError,
     StoreClosedError,
@@ -361,6 +362,26 @@ class StoreContract:
         assert [r.run_id for r in await store.list_runs()] == ["b"]
         assert [e.run_id for e in await store.read_all()] == ["b", "b"]
         assert (await store.verify_chain("b")).ok
+
+    async def test_thread_metadata_is_kept_before_any_run_and_goes_with_the_thread(
+        self, store: EventStore
+    ) -> None:
+        assert await store.get_thread_metadata("t9") == []
+        first = await store.save_thread_metadata("t9", {"user": "ada", "tags": ["a"]})
+        again = await store.save_thread_metadata("t9", {"user": "ada", "tier": 2})
+        assert again.created_at == first.created_at <= again.updated_at
+        (kept,) = await store.get_thread_metadata("t9")
+        assert (kept.thread_id, kept.metadata) == ("t9", {"user": "ada", "tier": 2})
+        await store.save_thread_metadata("t8", {})
+        assert [m.thread_id for m in await store.get_thread_metadata()] == ["t9", "t8"]
+        with pytest.raises(EncodingError):
+            await store.save_thread_metadata("t9", {"bad": object()})
+        assert (await store.get_thread_metadata("t9"))[0].metadata["tier"] == 2
+        await start_run(store, "r-t9", "t9")
+        await store.append("r-t9", [run_ended(RunStatus.SUCCESS)], expected_seq=1)
+        await store.delete_thread("t9")
+        assert await store.get_thread_metadata("t9") == []
+        assert await store.list_runs(thread_id="t9") == []
 
     async def test_prune_keeps_running_runs_and_origins_of_retained_runs(
         self, store: EventStore

@@ -317,15 +317,15 @@ _NEXT_REVISION = textwrap.dedent(
     '''
     """A later schema revision, for the tests.
 
-    Revision ID: 0002
-    Revises: 0001
+    Revision ID: 0003
+    Revises: 0002
     """
 
     import sqlalchemy as sa
     from alembic import op
 
-    revision = "0002"
-    down_revision = "0001"
+    revision = "0003"
+    down_revision = "0002"
     branch_labels = None
     depends_on = None
 
@@ -351,10 +351,10 @@ def newer_rewind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[]
             scripts,
             ignore=shutil.ignore_patterns("__pycache__"),
         )
-        (scripts / "versions" / "0002_test_extra.py").write_text(_NEXT_REVISION)
+        (scripts / "versions" / "0003_test_extra.py").write_text(_NEXT_REVISION)
         monkeypatch.setattr(rewind.migrations, "_HERE", scripts)
         head = rewind.migrations.head_revision()
-        assert head == "0002"
+        assert head == "0003"
         return head
 
     return apply

@@ -21,6 +21,7 @@ from rewind.store.records import (
     PruneReport,
     RunRecord,
     Snapshot,
+    ThreadMetadata,
     ThreadRecord,
 )
 from rewind.store.sqlite import SqliteStore, open_sqlite
@@ -37,6 +38,7 @@ __all__ = [
     "Snapshot",
     "SqliteStore",
     "StoreOptions",
+    "ThreadMetadata",
     "ThreadRecord",
     "open_sqlite",
     "open_store",

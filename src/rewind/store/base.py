@@ -43,9 +43,10 @@ from rewind.store.records import (
     PruneReport,
     RunRecord,
     Snapshot,
+    ThreadMetadata,
     ThreadRecord,
 )
-from rewind.store.schema import events, log_head, runs, snapshots
+from rewind.store.schema import events, log_head, runs, snapshots, thread_metadata
 from rewind.store.subscriptions import Page, SubscriptionHub
 from rewind.store.writer import (
     AppendResult,
@@ -690,6 +691,53 @@ class EventStore:
             created_at=from_micros(row.created_at),
         )
 
+    # --- thread metadata ------------------------------------------------------------------------
+
+    async def save_thread_metadata(
+        self, thread_id: str, metadata: Mapping[str, Any]
+    ) -> ThreadMetadata:
+        """Keep ``metadata`` for a thread (replacing what was kept); the thread need have no run.
+
+        Raises:
+            EncodingError: a value the codec cannot encode (nothing is written).
+        """
+        text = codec.encode(dict(metadata))
+        now = to_micros(datetime.now().astimezone())
+        async with self._txn(write=True) as conn:
+            key = thread_metadata.c.thread_id == thread_id
+            row = (await conn.execute(select(thread_metadata.c.created_at).where(key))).first()
+            values = {"updated_at": now, "codec": codec.CODEC_VERSION, "metadata": text}
+            if row is None:
+                await conn.execute(
+                    insert(thread_metadata).values(thread_id=thread_id, created_at=now, **values)
+                )
+            else:
+                await conn.execute(update(thread_metadata).where(key).values(**values))
+        created = now if row is None else row.created_at
+        return ThreadMetadata(
+            thread_id=thread_id,
+            metadata=dict(metadata),
+            created_at=from_micros(created),
+            updated_at=from_micros(now),
+        )
+
+    async def get_thread_metadata(self, thread_id: str | None = None) -> list[ThreadMetadata]:
+        """The metadata kept for one thread (a list of one, or empty), or for all of them."""
+        query = select(thread_metadata).order_by(thread_metadata.c.created_at)
+        if thread_id is not None:
+            query = query.where(thread_metadata.c.thread_id == thread_id)
+        async with self._txn() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            ThreadMetadata(
+                thread_id=row.thread_id,
+                metadata=codec.decode(row.metadata, row.codec),
+                created_at=from_micros(row.created_at),
+                updated_at=from_micros(row.updated_at),
+            )
+            for row in rows
+        ]
+
     async def delete_snapshots(self, *, run_id: str | None = None) -> int:
         """Drop the snapshots of one run, or all of them; returns how many went."""
         async with self._txn(write=True) as conn:
@@ -702,11 +750,15 @@ class EventStore:
     # --- retention ----------------------------------------------------------------------------
 
     async def delete_thread(self, thread_id: str, *, vacuum: bool = True) -> PruneReport:
-        """Delete a thread's runs, events and snapshots.
+        """Delete a thread's runs, events and snapshots, and the metadata kept for it.
 
         Runs still running, and runs that a retained run of another thread starts from, stay;
         the report counts them.
         """
+        async with self._txn(write=True) as conn:
+            await conn.execute(
+                delete(thread_metadata).where(thread_metadata.c.thread_id == thread_id)
+            )
         return await self._delete(
             lambda all_runs: {r.run_id for r in all_runs if r.thread_id == thread_id}, vacuum=vacuum
         )

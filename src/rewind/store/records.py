@@ -8,7 +8,15 @@ from typing import Any, Literal
 
 from rewind.events import RunStatus
 
-__all__ = ["ChainReport", "Durability", "PruneReport", "RunRecord", "Snapshot", "ThreadRecord"]
+__all__ = [
+    "ChainReport",
+    "Durability",
+    "PruneReport",
+    "RunRecord",
+    "Snapshot",
+    "ThreadMetadata",
+    "ThreadRecord",
+]
 
 Durability = Literal["sync", "async", "exit"]
 """When appended events become durable (LangGraph's names).
@@ -105,3 +113,17 @@ class PruneReport:
     """Events removed."""
     runs_kept_for_dependants: int
     """Runs that matched the rule but stayed because a retained run starts from them."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ThreadMetadata:
+    """What an API says of a thread besides its runs (kept even before its first run)."""
+
+    thread_id: str
+    """The thread's id."""
+    metadata: dict[str, Any]
+    """The metadata, as last saved."""
+    created_at: datetime
+    """When it was first saved."""
+    updated_at: datetime
+    """When it was last saved."""

@@ -4,7 +4,8 @@
 in the same transaction as the append, so it can always be rebuilt from the events.
 ``log_head`` holds the newest position ever given out: positions are never reused, even after
 retention deletes the newest events, and writers serialise on it. ``snapshots`` is a cache of
-folded state.
+folded state. ``thread_metadata`` holds what an API says of a thread besides its runs (the
+server's thread metadata), so a thread with no run yet is kept too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["events", "log_head", "metadata", "runs", "snapshots"]
+__all__ = ["events", "log_head", "metadata", "runs", "snapshots", "thread_metadata"]
 
 metadata = MetaData()
 
@@ -85,4 +86,14 @@ snapshots = Table(
     Column("codec", SmallInteger, nullable=False),
     Column("state", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+thread_metadata = Table(
+    "thread_metadata",
+    metadata,
+    Column("thread_id", String(255), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("updated_at", BigInteger, nullable=False),
+    Column("codec", SmallInteger, nullable=False),
+    Column("metadata", Text, nullable=False),
 )
