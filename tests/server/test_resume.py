@@ -172,6 +172,37 @@ async def test_resume_after_a_server_restart(tmp_path: Path) -> None:
     assert state["next"] == ["ask_human"]
 
 
+async def test_threads_and_their_metadata_outlive_a_restart(tmp_path: Path) -> None:
+    """A thread with no run yet, and metadata set on threads, are in the database: a restarted
+    server finds, searches and copies them as the first one did; a deleted thread stays gone."""
+    first = start_server(tmp_path / "threads.db")
+    client = get_client(url=first.url, api_key=None)
+    try:
+        empty = (await client.threads.create(metadata={"user": "ada"}))["thread_id"]
+        used = (await client.threads.create())["thread_id"]
+        await _parts(client.runs.stream(used, "agent", input=HI, stream_mode="updates"))
+        await client.threads.update(used, metadata={"topic": "weather"})
+        gone = (await client.threads.create(metadata={"user": "bob"}))["thread_id"]
+        await client.threads.delete(gone)
+    finally:
+        await client.aclose()
+        first.stop()
+    second = start_server(tmp_path / "threads.db")
+    client = get_client(url=second.url, api_key=None)
+    try:
+        assert (await client.threads.get(empty))["metadata"] == {"user": "ada"}
+        kept = (await client.threads.get(used))["metadata"]
+        assert kept["topic"] == "weather" and kept["graph_id"] == "agent"
+        found = await client.threads.search(metadata={"user": "ada"})
+        assert [t["thread_id"] for t in found] == [empty]
+        copied = await client.threads.copy(used)
+        assert (await client.threads.get(copied["thread_id"]))["metadata"] == kept
+        assert [t["thread_id"] for t in await client.threads.search(metadata={"user": "bob"})] == []
+    finally:
+        await client.aclose()
+        second.stop()
+
+
 async def test_thread_stream_follows_every_run_and_resumes(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
     first = await _parts(client.runs.stream(tid, "agent", input=HI, stream_mode="updates"))

@@ -264,6 +264,7 @@ def _router() -> Any:
         service = _service(request)
         info = await service.thread(thread_id)
         info.metadata.update(body.metadata or {})
+        await service.save_thread(info)
         return JSONResponse(await service.thread_json(info))
 
     @router.delete("/threads/{thread_id}", status_code=204)

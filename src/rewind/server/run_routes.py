@@ -51,7 +51,7 @@ async def _create(
     if body.command is not None:
         data["command"] = body.command.model_dump(exclude_none=True)
     if thread_id is None:  # stateless: a thread of its own
-        info = service.new_thread()
+        info = await service.new_thread()
     else:
         found = await service.find_thread(thread_id)
         if found is None:
@@ -83,8 +83,10 @@ async def _create(
                 service.hidden_runs.add(other.run_id)
     assistant_id = assistant_id_of(graph_id)
     metadata = {**(body.metadata or {}), "graph_id": graph_id, "assistant_id": assistant_id}
-    info.metadata.setdefault("graph_id", graph_id)
-    info.metadata.setdefault("assistant_id", assistant_id)
+    if "graph_id" not in info.metadata or "assistant_id" not in info.metadata:
+        info.metadata.setdefault("graph_id", graph_id)
+        info.metadata.setdefault("assistant_id", assistant_id)
+        await service.save_thread(info)
     run = ServerRun(
         run_id=new_run_id(),
         thread_id=info.thread_id,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rewind.errors import RewindError
+from rewind.errors import EncodingError, RewindError
 from rewind.events import EventType, NewEvent, RunStatus
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.server.runs import RunManager, ServerRun, assistant_id_of
@@ -104,23 +104,39 @@ class Service:
     # --- threads ------------------------------------------------------------------------------
 
     async def find_thread(self, thread_id: str) -> ThreadInfo | None:
-        """The thread, if the API or the log knows it."""
+        """The thread, if the API (this process or an earlier one) or the log knows it."""
         info = self.threads.get(thread_id)
         if info is not None:
             return info
+        kept = await self.store.get_thread_metadata(thread_id)
         records = await self.store.list_runs(thread_id=thread_id, oldest_first=True)
-        if not records:
+        if not records and not kept:
             return None
-        info = ThreadInfo(
-            thread_id=thread_id,
-            created_at=records[0].created_at,
-            updated_at=records[-1].updated_at,
-        )
-        graph_id = await self._graph_of_records(records)
-        if graph_id is not None:
-            info.metadata.update(graph_id=graph_id, assistant_id=assistant_id_of(graph_id))
+        if kept:
+            info = ThreadInfo(
+                thread_id=thread_id,
+                created_at=kept[0].created_at,
+                updated_at=kept[0].updated_at,
+                metadata=dict(kept[0].metadata),
+            )
+        else:
+            info = ThreadInfo(thread_id=thread_id, created_at=records[0].created_at)
+        if records:
+            info.updated_at = max(info.updated_at, records[-1].updated_at)
+            graph_id = await self._graph_of_records(records)
+            if graph_id is not None and "graph_id" not in info.metadata:
+                info.metadata.update(graph_id=graph_id, assistant_id=assistant_id_of(graph_id))
         self.threads[thread_id] = info
         return info
+
+    async def save_thread(self, info: ThreadInfo) -> None:
+        """Keep a thread's metadata in the database, so a restarted server still has it."""
+        try:
+            kept = await self.store.save_thread_metadata(info.thread_id, info.metadata)
+        except EncodingError as exc:
+            raise ApiError(422, f"metadata cannot be stored: {exc}") from exc
+        info.updated_at = kept.updated_at
+        self.threads[info.thread_id] = info
 
     async def thread(self, thread_id: str) -> ThreadInfo:
         """The thread, or a 404."""
@@ -140,13 +156,13 @@ class Service:
                 return existing
             raise ApiError(409, f"Thread with ID {thread_id} already exists")
         info = ThreadInfo(thread_id=thread_id, metadata=dict(metadata or {}))
-        self.threads[thread_id] = info
+        await self.save_thread(info)
         return info
 
-    def new_thread(self) -> ThreadInfo:
+    async def new_thread(self) -> ThreadInfo:
         """A thread with a fresh id (nothing to look up)."""
         info = ThreadInfo(thread_id=str(uuid.uuid4()))
-        self.threads[info.thread_id] = info
+        await self.save_thread(info)
         return info
 
     async def _graph_of_records(self, records: list[RunRecord]) -> str | None:
@@ -224,9 +240,11 @@ class Service:
 
     async def search_threads(self, query: Any) -> list[dict[str, Any]]:
         """Threads matching a ``ThreadSearch``, newest first."""
-        for record in await self.store.list_threads():
-            if record.thread_id not in self.threads:
-                await self.find_thread(record.thread_id)
+        known = [r.thread_id for r in await self.store.get_thread_metadata()]
+        known += [r.thread_id for r in await self.store.list_threads()]
+        for thread_id in known:
+            if thread_id not in self.threads:
+                await self.find_thread(thread_id)
         infos = [
             info
             for info in self.threads.values()
@@ -257,8 +275,7 @@ class Service:
         for run in self.runs.active(thread_id):
             self.runs.cancel(run)
             await run.done.wait()
-        if await self.store.list_runs(thread_id=thread_id, limit=1):
-            await self.store.delete_thread(thread_id, vacuum=False)
+        await self.store.delete_thread(thread_id, vacuum=False)
         self.threads.pop(thread_id, None)
         for run_id in [r for r, run in self.runs.runs.items() if run.thread_id == thread_id]:
             del self.runs.runs[run_id]
@@ -284,7 +301,7 @@ class Service:
             )
         await self.store.flush()
         copied = ThreadInfo(thread_id=new_id, metadata=copy.deepcopy(info.metadata))
-        self.threads[new_id] = copied
+        await self.save_thread(copied)
         return copied
 
     # --- state --------------------------------------------------------------------------------
