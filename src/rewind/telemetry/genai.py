@@ -13,7 +13,7 @@ from typing import Any
 
 from rewind.telemetry.content import ContentPolicy
 
-__all__ = ["chat_end_attributes", "chat_start_attributes", "model_name"]
+__all__ = ["as_mapping", "chat_end_attributes", "chat_start_attributes", "model_name"]
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 _REQUEST = {
@@ -29,13 +29,13 @@ _REQUEST = {
 
 def model_name(payload: Mapping[str, Any]) -> str | None:
     """The model a call asked for: its parameters, its ``ls_model_name``, else its class."""
-    params = _mapping(payload.get("invocation_params"))
-    metadata = _mapping(payload.get("metadata"))
+    params = as_mapping(payload.get("invocation_params"))
+    metadata = as_mapping(payload.get("metadata"))
     for value in (
         params.get("model"),
         params.get("model_name"),
         metadata.get("ls_model_name"),
-        _mapping(payload.get("serialized")).get("name"),
+        as_mapping(payload.get("serialized")).get("name"),
         payload.get("name"),
     ):
         if isinstance(value, str) and value:
@@ -45,8 +45,8 @@ def model_name(payload: Mapping[str, Any]) -> str | None:
 
 def chat_start_attributes(payload: Mapping[str, Any], content: ContentPolicy) -> dict[str, Any]:
     """Attributes known when the call starts: operation, provider, model, request parameters."""
-    params = _mapping(payload.get("invocation_params"))
-    metadata = _mapping(payload.get("metadata"))
+    params = as_mapping(payload.get("invocation_params"))
+    metadata = as_mapping(payload.get("metadata"))
     out: dict[str, Any] = {"gen_ai.operation.name": "chat"}
     provider = metadata.get("ls_provider") or params.get("_type")
     if isinstance(provider, str) and provider:
@@ -74,17 +74,17 @@ def chat_start_attributes(payload: Mapping[str, Any], content: ContentPolicy) ->
 def chat_end_attributes(payload: Mapping[str, Any], content: ContentPolicy) -> dict[str, Any]:
     """Attributes known when the call ends: response model and id, finish reasons, usage."""
     out: dict[str, Any] = {}
-    llm_output = _mapping(payload.get("llm_output"))
+    llm_output = as_mapping(payload.get("llm_output"))
     outputs = [g for gens in payload.get("generations") or [] for g in gens]
     first = outputs[0] if outputs else None
-    meta = _mapping(_field(first, "response_metadata"))
+    meta = as_mapping(_field(first, "response_metadata"))
     response_model = meta.get("model_name") or meta.get("model") or llm_output.get("model_name")
     if isinstance(response_model, str) and response_model:
         out["gen_ai.response.model"] = response_model
     response_id = meta.get("id") or llm_output.get("id") or _field(first, "id")
     if isinstance(response_id, str) and response_id:
         out["gen_ai.response.id"] = response_id
-    reasons = [_finish_reason(_mapping(_field(m, "response_metadata"))) for m in outputs]
+    reasons = [_finish_reason(as_mapping(_field(m, "response_metadata"))) for m in outputs]
     if any(reasons):
         out["gen_ai.response.finish_reasons"] = [r for r in reasons if r]
     out.update(_usage(first, llm_output))
@@ -97,22 +97,22 @@ def chat_end_attributes(payload: Mapping[str, Any], content: ContentPolicy) -> d
 
 
 def _usage(message: Any, llm_output: Mapping[str, Any]) -> dict[str, Any]:
-    usage = _mapping(_field(message, "usage_metadata"))
+    usage = as_mapping(_field(message, "usage_metadata"))
     out: dict[str, Any] = {}
     if usage:
         pairs = [
             ("gen_ai.usage.input_tokens", usage.get("input_tokens")),
             ("gen_ai.usage.output_tokens", usage.get("output_tokens")),
         ]
-        inputs = _mapping(usage.get("input_token_details"))
+        inputs = as_mapping(usage.get("input_token_details"))
         pairs += [
             ("gen_ai.usage.cache_read.input_tokens", inputs.get("cache_read")),
             ("gen_ai.usage.cache_creation.input_tokens", inputs.get("cache_creation")),
         ]
-        outputs = _mapping(usage.get("output_token_details"))
+        outputs = as_mapping(usage.get("output_token_details"))
         pairs.append(("gen_ai.usage.reasoning.output_tokens", outputs.get("reasoning")))
     else:
-        tokens = _mapping(llm_output.get("token_usage") or llm_output.get("usage"))
+        tokens = as_mapping(llm_output.get("token_usage") or llm_output.get("usage"))
         pairs = [
             ("gen_ai.usage.input_tokens", tokens.get("prompt_tokens", tokens.get("input_tokens"))),
             (
@@ -156,7 +156,8 @@ def _field(value: Any, name: str) -> Any:
     return getattr(value, name, None)
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one (payload fields are read, never trusted)."""
     if type(value) is dict:  # the common case, without the ABC check
         return value
     return value if isinstance(value, Mapping) else {}

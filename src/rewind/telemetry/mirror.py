@@ -24,6 +24,7 @@ from rewind.store import EventStore
 from rewind.telemetry.content import ContentPolicy
 from rewind.telemetry.delivery import Delivery
 from rewind.telemetry.export import origin_span
+from rewind.telemetry.genai import as_mapping
 from rewind.telemetry.otel import exporter_from_env, resource_from_env
 from rewind.telemetry.spans import RunSpans
 
@@ -172,8 +173,7 @@ class Mirror:
         mirror every process's (each process that mirrors its own sends each span once)."""
         if self.all_processes:
             return True
-        payload = start.payload if isinstance(start.payload, dict) else {}
-        process = payload.get("process")
+        process = as_mapping(start.payload).get("process")
         if not isinstance(process, dict):
             return True  # not recorded by a graph run: nothing says it is another's
         return process.get("pid") == os.getpid() and process.get("host") == _HOST

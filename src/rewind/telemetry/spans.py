@@ -25,7 +25,12 @@ from typing import Any
 
 from rewind.events import EventType, StoredEvent
 from rewind.telemetry.content import ContentPolicy
-from rewind.telemetry.genai import chat_end_attributes, chat_start_attributes, model_name
+from rewind.telemetry.genai import (
+    as_mapping,
+    chat_end_attributes,
+    chat_start_attributes,
+    model_name,
+)
 from rewind.trace_ids import caller_span_id, span_id_for, trace_id_for
 
 __all__ = [
@@ -183,7 +188,7 @@ class RunSpans:
     # --- handlers -----------------------------------------------------------------------------
 
     def _run_started(self, event: StoredEvent, origin: Origin | None) -> list[SpanRecord]:
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         context = payload.get("trace_context")
         self.trace_id = trace_id_for(self.run_id, context)
         self.thread_id = event.thread_id
@@ -194,7 +199,7 @@ class RunSpans:
             "rewind.graph": graph,
             "rewind.thread_id": event.thread_id,
         }
-        source = _mapping(payload.get("origin"))
+        source = as_mapping(payload.get("origin"))
         if source.get("run_id"):
             attributes["rewind.origin.run_id"] = str(source["run_id"])
         if source.get("checkpoint_id"):
@@ -213,18 +218,18 @@ class RunSpans:
 
     def _run_ended(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
         self.ended = True
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         status = str(payload.get("status") or "")
         root = self._open.get(self.root_id)
         if root is not None:
             root.attributes["rewind.run.status"] = status
             if status == "error":
-                error = _mapping(payload.get("error"))
+                error = as_mapping(payload.get("error"))
                 self._fail(root, event, error.get("type"), error.get("message"), None)
         return self.close_all(event.ts)
 
     def _task_started(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         node = str(payload.get("name") or event.node or "node")
         attributes: Attributes = {
             "rewind.node": node,
@@ -238,8 +243,7 @@ class RunSpans:
             attributes["gen_ai.conversation.id"] = self.thread_id
         if event.ns:
             attributes["rewind.ns"] = event.ns
-        if "input" in payload:
-            self.content.put(attributes, "rewind.node.input", payload["input"])
+        self.content.put(attributes, "rewind.node.input", payload.get("input"))
         span_id = self._opened(
             event, name=node, parent_id=self._owner(event.ns), attributes=attributes
         )
@@ -249,22 +253,20 @@ class RunSpans:
         return []
 
     def _task_ended(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        span_id = self._task_span(event)
-        span = self._open.get(span_id) if span_id else None
+        span = self._open.get(self._task_span(event))
         if span is None:
             return []
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         if payload.get("cached"):
             span.attributes["rewind.task.cached"] = True
         self.content.put(span.attributes, "rewind.node.output", payload.get("update"))
-        return [self._close(span_id, event.ts)]
+        return [self._close(span.span_id, event.ts)]
 
     def _task_failed(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        span_id = self._task_span(event)
-        span = self._open.get(span_id) if span_id else None
+        span = self._open.get(self._task_span(event))
         if span is None:
             return []
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         attempt = int(payload.get("attempt") or 1)
         span.attributes["rewind.task.attempts"] = attempt
         retrying = bool(payload.get("retrying"))
@@ -273,10 +275,10 @@ class RunSpans:
             span.events.append(_exception(event, payload, extra))
             return []
         self._fail(span, event, payload.get("type"), payload.get("message"), payload, extra)
-        return [self._close(span_id, event.ts)]
+        return [self._close(span.span_id, event.ts)]
 
     def _interrupt(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         interrupts = payload.get("interrupts") or []
         attributes: Attributes = {
             "rewind.seq": event.seq,
@@ -288,31 +290,29 @@ class RunSpans:
             self.content.put(
                 attributes, "rewind.interrupt.values", [getattr(i, "value", i) for i in interrupts]
             )
-        span_id = self._task_span(event) if event.task_id else self._owner(event.ns)
-        span = self._open.get(span_id) if span_id else None
+        span = self._open.get(self._task_span(event) if event.task_id else self._owner(event.ns))
         if span is None:
             return []
         span.events.append(SpanEvent(name="interrupt", ts=event.ts, attributes=attributes))
         if event.task_id:  # the task stops here, until a later run resumes it
             span.attributes["rewind.task.interrupted"] = True
-            return [self._close(span_id, event.ts)]
+            return [self._close(span.span_id, event.ts)]
         return []
 
     def _resume(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         attributes: Attributes = {
             "rewind.seq": event.seq,
             "rewind.checkpoint_id": str(payload.get("checkpoint_id") or ""),
         }
-        if self.content.enabled and "values" in payload:
-            self.content.put(attributes, "rewind.resume.values", payload["values"])
+        self.content.put(attributes, "rewind.resume.values", payload.get("values"))
         self._add_event(
             self._owner(event.ns), SpanEvent(name="resume", ts=event.ts, attributes=attributes)
         )
         return []
 
     def _checkpoint(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         attributes: Attributes = {
             "rewind.seq": event.seq,
             "rewind.checkpoint_id": str(payload.get("id") or ""),
@@ -324,7 +324,7 @@ class RunSpans:
         return []
 
     def _chat_started(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         attributes = chat_start_attributes(payload, self.content)
         if self.thread_id is not None:
             attributes["gen_ai.conversation.id"] = self.thread_id
@@ -339,19 +339,18 @@ class RunSpans:
         return []
 
     def _chat_ended(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        payload = _mapping(event.payload)
-        span_id = self._callbacks.get(str(payload.get("run_id")), 0)
-        span = self._open.get(span_id)
+        payload = as_mapping(event.payload)
+        span = self._call_span(payload)
         if span is None:
             return []
         span.attributes.update(chat_end_attributes(payload, self.content))
-        error = _mapping(payload.get("error"))
+        error = as_mapping(payload.get("error"))
         if error:
             self._fail(span, event, error.get("type"), error.get("message"), None)
-        return [self._close(span_id, event.ts)]
+        return [self._close(span.span_id, event.ts)]
 
     def _tool_started(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        payload = _mapping(event.payload)
+        payload = as_mapping(event.payload)
         tool = str(payload.get("name") or "tool")
         attributes: Attributes = {
             "gen_ai.operation.name": "execute_tool",
@@ -373,17 +372,16 @@ class RunSpans:
         return []
 
     def _tool_ended(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
-        payload = _mapping(event.payload)
-        span_id = self._callbacks.get(str(payload.get("run_id")), 0)
-        span = self._open.get(span_id)
+        payload = as_mapping(event.payload)
+        span = self._call_span(payload)
         if span is None:
             return []
-        error = _mapping(payload.get("error"))
+        error = as_mapping(payload.get("error"))
         if error:
             self._fail(span, event, error.get("type"), error.get("message"), None)
         else:
             self.content.put(span.attributes, "gen_ai.tool.call.result", payload.get("output"))
-        return [self._close(span_id, event.ts)]
+        return [self._close(span.span_id, event.ts)]
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -445,6 +443,10 @@ class RunSpans:
     def _task_span(self, event: StoredEvent) -> int:
         return self._tasks.get((event.ns or "", event.task_id or ""), 0)
 
+    def _call_span(self, payload: Mapping[str, Any]) -> _Open | None:
+        """The open span of the model or tool call an end event's ``run_id`` names."""
+        return self._open.get(self._callbacks.get(str(payload.get("run_id")), 0))
+
     def _caller(self, event: StoredEvent, payload: Mapping[str, Any]) -> int:
         """A model's or tool's parent: the callback run it was called from, else its task."""
         parent = self._callbacks.get(str(payload.get("parent_run_id")))
@@ -468,7 +470,7 @@ class RunSpans:
     ) -> None:
         span.status = SpanStatus.ERROR
         span.status_message = f"{type_ or 'Error'}: {message or ''}".rstrip(": ")
-        details = dict(payload or {"type": type_, "message": message})
+        details = payload or {"type": type_, "message": message}
         span.events.append(_exception(event, details, {"rewind.seq": event.seq, **(extra or {})}))
 
 
@@ -481,12 +483,6 @@ def _exception(event: StoredEvent, payload: Mapping[str, Any], extra: Attributes
     if payload.get("traceback"):
         attributes["exception.stacktrace"] = str(payload["traceback"])
     return SpanEvent(name="exception", ts=event.ts, attributes=attributes)
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    if type(value) is dict:  # the common case, without the ABC check
-        return value
-    return value if isinstance(value, Mapping) else {}
 
 
 _HANDLERS = {
@@ -540,7 +536,7 @@ def build_spans(
 
 def origin_of(start: StoredEvent) -> Origin:
     """The span a run continuing (or forking) the run of ``start`` links to: its root span."""
-    context = _mapping(start.payload).get("trace_context")
+    context = as_mapping(start.payload).get("trace_context")
     return Origin(
         trace_id=trace_id_for(start.run_id, context), span_id=span_id_for(start.run_id, 0)
     )
@@ -550,6 +546,6 @@ def origin_run_id(event: StoredEvent) -> str | None:
     """For a ``run.started`` event, the run it continues or forks, if any."""
     if event.type != EventType.RUN_STARTED:
         return None
-    source = _mapping(_mapping(event.payload).get("origin"))
+    source = as_mapping(as_mapping(event.payload).get("origin"))
     run_id = source.get("run_id")
     return str(run_id) if run_id else None
