@@ -188,6 +188,7 @@ async def _origins(store: EventStore, starts: list[StoredEvent]) -> dict[str, Or
 
 
 _RUNS_PER_READ = 50
+"""Runs whose events one read brings (one query instead of one per run)."""
 _YOUNG_THRESHOLD = 20_000
 _gc_lock = threading.Lock()
 _gc_users = 0
@@ -218,7 +219,6 @@ def _fewer_young_collections() -> Iterator[None]:
                 gc.set_threshold(*_gc_saved)
 
 
-"""Runs whose events one read brings (one query instead of one per run)."""
 _GIVE_UP_AFTER = 3
 """Failed export calls in a row after which the rest of an export is counted as failed
 unsent: a collector that is down would otherwise cost its timeout once per batch."""
@@ -251,9 +251,9 @@ class _Sender:
             self.pending = []
         await self.wait()
 
-    async def send(self, records: list[SpanRecord]) -> None:
+    async def send(self, batch: list[SpanRecord]) -> None:
+        """Export ``batch`` (a list no one changes afterwards) once the batch before is done."""
         await self.wait()
-        batch = list(records)
 
         def deliver() -> None:
             if self._failures_in_a_row < _GIVE_UP_AFTER and send(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
+from rewind.store.chain import to_micros
 from rewind.telemetry.spans import SpanKind as RecordKind
 from rewind.telemetry.spans import SpanRecord, SpanStatus
 
@@ -133,8 +134,4 @@ def to_readables(records: Sequence[SpanRecord], resource: Resource) -> list[Read
 
 def _nanos(ts: datetime) -> int:
     # Exact: the log keeps microseconds, and float seconds would round some of them.
-    delta = ts - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+    return to_micros(ts) * 1000
