@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
-from tests.telemetry.receiver import GrpcReceiver, HttpReceiver, Receiver, running
+from tests.telemetry.receiver import Receiver, running
 
 
 @pytest.fixture
@@ -28,18 +28,12 @@ def receiver(request: pytest.FixtureRequest) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def http_receiver() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
-    try:
+def http_receiver() -> Iterator[Receiver]:
+    with running("http") as receiver:
         yield receiver
-    finally:
-        receiver.stop()
 
 
 @pytest.fixture
-def grpc_receiver() -> Iterator[GrpcReceiver]:
-    receiver = GrpcReceiver()
-    try:
+def grpc_receiver() -> Iterator[Receiver]:
+    with running("grpc") as receiver:
         yield receiver
-    finally:
-        receiver.stop()

@@ -33,6 +33,13 @@ def add(a: int, b: int) -> int:
 Scenario = Callable[[AsyncSqliteSaver], Awaitable[list[str]]]
 
 
+def chain(g: StateGraph[Any], *nodes: str) -> StateGraph[Any]:
+    """Edges START -> each of ``nodes`` in turn -> END."""
+    for before, after in zip((START, *nodes), (*nodes, END), strict=True):
+        g.add_edge(before, after)
+    return g
+
+
 async def _runs(saver: AsyncSqliteSaver, thread_id: str) -> list[str]:
     store = await saver.store()
     return [r.run_id for r in await store.list_runs(thread_id=thread_id, oldest_first=True)]
@@ -57,10 +64,7 @@ async def async_nodes(saver: AsyncSqliteSaver) -> list[str]:
     g = StateGraph(State)
     g.add_node("a", a)
     g.add_node("b", b)
-    g.add_edge(START, "a")
-    g.add_edge("a", "b")
-    g.add_edge("b", END)
-    return await _invoke(g, saver, "async")
+    return await _invoke(chain(g, "a", "b"), saver, "async")
 
 
 async def sync_nodes(saver: AsyncSqliteSaver) -> list[str]:
@@ -68,10 +72,7 @@ async def sync_nodes(saver: AsyncSqliteSaver) -> list[str]:
     g = StateGraph(State)
     g.add_node("a", lambda state: {"hits": ["a"]})
     g.add_node("b", lambda state: {"hits": ["b"]})
-    g.add_edge(START, "a")
-    g.add_edge("a", "b")
-    g.add_edge("b", END)
-    return await _invoke(g, saver, "sync")
+    return await _invoke(chain(g, "a", "b"), saver, "sync")
 
 
 async def parallel(saver: AsyncSqliteSaver) -> list[str]:
@@ -102,19 +103,14 @@ async def big_state(saver: AsyncSqliteSaver) -> list[str]:
     """One node writes a 10,000-character value."""
     g = StateGraph(State)
     g.add_node("big", lambda state: {"hits": ["x" * 10_000]})
-    g.add_edge(START, "big")
-    g.add_edge("big", END)
-    return await _invoke(g, saver, "big")
+    return await _invoke(chain(g, "big"), saver, "big")
 
 
 def inner_graph() -> Any:
     inner = StateGraph(State)
     inner.add_node("inner_a", lambda state: {"hits": ["inner_a"]})
     inner.add_node("inner_b", lambda state: {"hits": ["inner_b"]})
-    inner.add_edge(START, "inner_a")
-    inner.add_edge("inner_a", "inner_b")
-    inner.add_edge("inner_b", END)
-    return inner.compile()
+    return chain(inner, "inner_a", "inner_b").compile()
 
 
 async def subgraphs(saver: AsyncSqliteSaver) -> list[str]:
@@ -129,10 +125,7 @@ async def subgraphs(saver: AsyncSqliteSaver) -> list[str]:
     g = StateGraph(State)
     g.add_node("sub", sub)
     g.add_node("calls", calls)
-    g.add_edge(START, "sub")
-    g.add_edge("sub", "calls")
-    g.add_edge("calls", END)
-    return await _invoke(g, saver, "subgraphs")
+    return await _invoke(chain(g, "sub", "calls"), saver, "subgraphs")
 
 
 async def interrupt_resume(saver: AsyncSqliteSaver) -> list[str]:
@@ -144,10 +137,7 @@ async def interrupt_resume(saver: AsyncSqliteSaver) -> list[str]:
     g = StateGraph(State)
     g.add_node("before", lambda state: {"hits": ["before"]})
     g.add_node("ask", ask)
-    g.add_edge(START, "before")
-    g.add_edge("before", "ask")
-    g.add_edge("ask", END)
-    graph = g.compile(checkpointer=saver)
+    graph = chain(g, "before", "ask").compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "hitl"}}
     await graph.ainvoke({"hits": []}, config)
     await graph.ainvoke(Command(resume="yes"), config)
@@ -169,16 +159,14 @@ async def errors_retries(saver: AsyncSqliteSaver) -> list[str]:
 
     g = StateGraph(State)
     g.add_node("flaky", flaky, retry_policy=RetryPolicy(initial_interval=0.001, jitter=False))
-    g.add_edge(START, "flaky")
-    g.add_edge("flaky", END)
-    runs = await _invoke(g, saver, "retries")
+    runs = await _invoke(chain(g, "flaky"), saver, "retries")
     bad = StateGraph(State)
     bad.add_node("broken", broken)
-    bad.add_edge(START, "broken")
-    bad.add_edge("broken", END)
     try:
-        await bad.compile(checkpointer=saver).ainvoke(
-            {"hits": []}, {"configurable": {"thread_id": "broken"}}
+        await (
+            chain(bad, "broken")
+            .compile(checkpointer=saver)
+            .ainvoke({"hits": []}, {"configurable": {"thread_id": "broken"}})
         )
     except RuntimeError:
         pass
@@ -209,9 +197,7 @@ async def chat_and_tool(saver: AsyncSqliteSaver) -> list[str]:
 
     g = StateGraph(State)
     g.add_node("agent", agent)
-    g.add_edge(START, "agent")
-    g.add_edge("agent", END)
-    return await _invoke(g, saver, "chat")
+    return await _invoke(chain(g, "agent"), saver, "chat")
 
 
 def user_spans(provider: TracerProvider) -> Scenario:
@@ -232,10 +218,7 @@ def user_spans(provider: TracerProvider) -> Scenario:
         g = StateGraph(State)
         g.add_node("async_node", async_node)
         g.add_node("sync_node", sync_node)
-        g.add_edge(START, "async_node")
-        g.add_edge("async_node", "sync_node")
-        g.add_edge("sync_node", END)
-        return await _invoke(g, saver, "user")
+        return await _invoke(chain(g, "async_node", "sync_node"), saver, "user")
 
     return scenario
 

@@ -51,8 +51,3 @@ def assert_one_trace_per_run(spans: list[ReceivedSpan], runs: list[str]) -> None
         orphans = [s.name for s in run_spans if s.parent_id and s.parent_id not in own]
         assert not orphans, f"run {run_id}: spans whose parent is not in its trace: {orphans}"
     assert len(traces) == len(runs), "two runs share a trace"
-
-
-def comparable(spans: list[ReceivedSpan]) -> set[ReceivedSpan]:
-    """Spans as a set (the resource, per process, left out of the comparison)."""
-    return set(spans)

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from rewind import RunStatus, run_ended, run_started
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
-from rewind.graph import END, START, StateGraph
+from rewind.graph import StateGraph
 from rewind.telemetry import attach_mirror, export_runs
 from tests.telemetry import graphs
 from tests.telemetry.receiver import Receiver, exporter_for
@@ -24,10 +24,7 @@ def two_steps() -> StateGraph[graphs.State]:
     g = StateGraph(graphs.State)
     g.add_node("a", lambda state: {"hits": ["a"]})
     g.add_node("b", lambda state: {"hits": ["b"]})
-    g.add_edge(START, "a")
-    g.add_edge("a", "b")
-    g.add_edge("b", END)
-    return g
+    return graphs.chain(g, "a", "b")
 
 
 async def test_a_run_started_in_a_span_joins_the_callers_trace(
@@ -98,10 +95,7 @@ async def test_the_mirror_picks_up_a_run_already_going(
 
     gate.add_node("early", early)
     gate.add_node("wait", wait)
-    gate.add_edge(START, "early")
-    gate.add_edge("early", "wait")
-    gate.add_edge("wait", END)
-    graph = gate.compile(checkpointer=saver)
+    graph = graphs.chain(gate, "early", "wait").compile(checkpointer=saver)
     running = asyncio.ensure_future(
         graph.ainvoke({"hits": []}, {"configurable": {"thread_id": "going"}})
     )
