@@ -536,6 +536,7 @@ class _Run:
     metadata: dict[str, Any]
     input: Any
     kind: str = "chain"  # or chat_model, llm, tool
+    streamed: bool = True  # a graph run: whether its nodes stream their outputs
 
 
 class EventsMode:
@@ -573,7 +574,6 @@ class EventsMode:
         # The input's task shows as a run only when a routing function runs under it.
         self._hidden: dict[str, _Run] = {}
         self._graphs: dict[str, _Run] = {}  # subgraph runs, by namespace
-        self._unstreamed: set[str] = set()  # namespaces of subgraphs called from a node
         self._calls: dict[str, _Run] = {}
         # Per task: message ids rewind gave at the task's tool ends (its events show none).
         self._given: dict[str, set[str]] = {}
@@ -623,7 +623,6 @@ class EventsMode:
             return self._subgraph_started(event, payload)
         if event.type == EventType.SUBGRAPH_ENDED:
             graph = self._graphs.pop(event.ns or "", None)
-            self._unstreamed.discard(event.ns or "")
             if graph is None:
                 return []
             data = {"output": payload.get("output"), "input": graph.input}
@@ -713,11 +712,10 @@ class EventsMode:
             # LangChain's child config keeps the first namespace it was given as checkpoint_ns.
             metadata={**node.metadata, "checkpoint_ns": ns.split("|", 1)[0]},
             input=payload.get("input"),
+            streamed=bool(payload.get("streamed")),
         )
         self._graphs[ns] = graph
         self._shapes[ns] = payload.get("node_inputs") or {}
-        if not payload.get("streamed"):
-            self._unstreamed.add(ns)
         return [self._event("on_chain_start", graph, {"input": graph.input})]
 
     def _node_started(self, event: EventLike, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -759,7 +757,7 @@ class EventsMode:
         given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
         returned = _without_ids(update, given) if given else update
         ended = [self._event("on_chain_end", node, {"output": returned, "input": node.input})]
-        if (event.ns or "") not in self._unstreamed:
+        if self._graphs.get(event.ns or "", self._root).streamed:
             ended.insert(0, self._event("on_chain_stream", node, {"chunk": returned}))
         return [*ended, *self._graph_streamed(event)]
 
@@ -803,10 +801,8 @@ class EventsMode:
         call = self._calls.get(run_id)
         if call is None:
             return []
-        text_model = call.kind == "llm"
         if event.type == EventType.CHAT_TOKEN:
-            kind = "on_llm_stream" if text_model else "on_chat_model_stream"
-            return [self._event(kind, call, {"chunk": payload.get("chunk")})]
+            return [self._event(f"on_{call.kind}_stream", call, {"chunk": payload.get("chunk")})]
         del self._calls[run_id]
         if "error" in payload:
             return []
@@ -819,7 +815,7 @@ class EventsMode:
         generations = payload.get("generations") or []
         result: Any = (
             {"generations": generations, "llm_output": payload.get("llm_output")}
-            if text_model  # LangChain's shape for a text-completion model's result
+            if call.kind == "llm"  # LangChain's shape for a text-completion model's result
             else (generations[0][0] if generations and generations[0] else None)
         )
         data = {"output": result, "input": call.input}

@@ -71,8 +71,8 @@ class CompiledStateGraph:
         self.debug = debug
         self.stream_mode = "updates"
         self.digest = _digest(builder, interrupt_before, interrupt_after)
-        self._input_shapes = input_shapes(builder)
         """SHA-256 of the graph's structure, recorded with every run."""
+        self._input_shapes = input_shapes(builder)
 
     def get_name(self) -> str:
         """The graph's name."""

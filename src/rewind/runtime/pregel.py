@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import functools
 import inspect
 import random
 import traceback
@@ -911,44 +912,40 @@ def _coerce(schema: Any, state: dict[str, Any], state_schema: Any) -> Any:
     """The state as a node expects it: a dict, or an instance of a dataclass/pydantic schema."""
     if schema is None:
         return state
-    import dataclasses
+    keys, cls = _schema_shape(schema, state_schema)
+    if keys is None:
+        return state
+    values = {k: v for k, v in state.items() if k in keys}
+    return values if cls is None else cls(**values)
 
+
+@functools.lru_cache(maxsize=256)
+def _schema_shape(schema: Any, state_schema: Any) -> tuple[frozenset[str] | None, type | None]:
+    """How a schema shapes the state it is given: the keys it keeps (``None``: the whole state
+    as it is) and the class it is built as (``None``: a plain dict)."""
     if hasattr(schema, "__pydantic_fields__"):
-        keys = schema.__pydantic_fields__.keys()
-        return schema(**{k: v for k, v in state.items() if k in keys})
+        return frozenset(schema.__pydantic_fields__), schema
     if dataclasses.is_dataclass(schema) and isinstance(schema, type):
-        names = {f.name for f in dataclasses.fields(schema)}
-        return schema(**{k: v for k, v in state.items() if k in names})
-    hints = getattr(schema, "__annotations__", None)
-    if hints is not None and schema is not state_schema:
-        return {k: v for k, v in state.items() if k in _all_keys(schema)}
-    return state
+        return frozenset(f.name for f in dataclasses.fields(schema)), schema
+    if getattr(schema, "__annotations__", None) is not None and schema is not state_schema:
+        return frozenset(_all_keys(schema)), None
+    return None, None
 
 
 def input_shapes(builder: Any) -> dict[str, dict[str, Any]]:
     """How each node's input differs from the plain state dict, as :func:`_coerce` makes it:
     the keys it keeps and the class it is built as (``module:qualname``). Recorded once per run
     so a projection shows the input a node was given without running any code of the graph."""
-    import dataclasses
-
     state_schema = builder.schemas.state
     shapes: dict[str, dict[str, Any]] = {}
     for name, spec in builder.nodes.items():
         schema = spec.input_schema or state_schema
-        if schema is None:
+        keys, cls = _schema_shape(schema, state_schema) if schema is not None else (None, None)
+        if keys is None:
             continue
-        shape: dict[str, Any]
-        if hasattr(schema, "__pydantic_fields__"):
-            shape = {"keys": list(schema.__pydantic_fields__)}
-        elif dataclasses.is_dataclass(schema) and isinstance(schema, type):
-            shape = {"keys": [f.name for f in dataclasses.fields(schema)]}
-        elif getattr(schema, "__annotations__", None) is not None and schema is not state_schema:
-            shapes[name] = {"keys": sorted(_all_keys(schema))}
-            continue
-        else:
-            continue
-        shape["class"] = f"{schema.__module__}:{schema.__qualname__}"
-        shapes[name] = shape
+        shapes[name] = {"keys": sorted(keys)}
+        if cls is not None:
+            shapes[name]["class"] = f"{cls.__module__}:{cls.__qualname__}"
     return shapes
 
 
@@ -976,7 +973,7 @@ def _coerce_messages(value: Any, ids_given: list[str] | None = None) -> Any:
         messages = [message_chunk_to_message(m) for m in convert_to_messages(items)]
     except Exception:
         return value  # the reducer itself will raise its own error at apply time
-    returned = {id(m) for m in items}
+    returned = {id(m) for m in items} if ids_given is not None else set()
     for message in messages:
         if message.id is None:
             message.id = str(uuid.uuid4())
