@@ -12,7 +12,7 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -29,7 +29,7 @@ from rewind.server.models import (
     ThreadSearch,
     ThreadUpdate,
 )
-from rewind.server.run_routes import HEARTBEAT_SECONDS
+from rewind.server.run_routes import HEARTBEAT_SECONDS, _service
 from rewind.server.run_routes import router as run_router
 from rewind.server.service import ApiError, Service
 from rewind.server.thread_stream import router as thread_stream_router
@@ -68,8 +68,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = db if isinstance(db, EventStore) else await open_store(db)
-        app.state.service = Service(store, graphs)
-        app.state.service.heartbeat_seconds = heartbeat_seconds
+        app.state.service = Service(store, graphs, heartbeat_seconds=heartbeat_seconds)
         try:
             yield
         finally:
@@ -195,14 +194,7 @@ class _TooLarge(Exception):
 # --- assistants and threads -------------------------------------------------------------------
 
 
-def _service(request: Request) -> Service:
-    service: Service = request.app.state.service
-    return service
-
-
-def _router() -> Any:
-    from fastapi import APIRouter
-
+def _router() -> APIRouter:
     router = APIRouter()
 
     @router.get("/ok")

@@ -52,7 +52,13 @@ class ThreadInfo:
 class Service:
     """The server's state: the store, the graphs as assistants, threads and runs."""
 
-    def __init__(self, store: EventStore, graphs: Mapping[str, CompiledStateGraph]) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        graphs: Mapping[str, CompiledStateGraph],
+        *,
+        heartbeat_seconds: float,
+    ) -> None:
         self.store = store
         self.graphs: dict[str, CompiledStateGraph] = {}
         for graph_id, graph in graphs.items():
@@ -65,7 +71,7 @@ class Service:
         self.runs = RunManager(store, self.graphs)
         self.threads: dict[str, ThreadInfo] = {}
         self.hidden_runs: set[str] = set()
-        self.heartbeat_seconds = 5.0
+        self.heartbeat_seconds = heartbeat_seconds
         """Seconds between heartbeats on an idle stream (and keep-alives on a wait)."""
 
     # --- assistants ---------------------------------------------------------------------------
@@ -166,9 +172,9 @@ class Service:
         return info
 
     async def _graph_of_records(self, records: list[RunRecord]) -> str | None:
+        started = await self._started([r.run_id for r in records])
         for record in reversed(records):
-            started = await self.store.read(record.run_id, types=[EventType.RUN_STARTED], limit=1)
-            config = (started[0].payload or {}).get("config") if started else None
+            config = started.get(record.run_id, {}).get("config")
             graph_id = ((config or {}).get("configurable") or {}).get("graph_id")
             if graph_id in self.graphs:
                 return str(graph_id)
@@ -287,15 +293,14 @@ class Service:
             raise ApiError(409, f"Thread {thread_id} has a run in progress; copy it after")
         new_id = str(uuid.uuid4())
         renamed: dict[str, str] = {}
-        for record in await self.store.list_runs(thread_id=thread_id, oldest_first=True):
-            if record.status == RunStatus.RUNNING:
-                continue
-            run_id = str(uuid.uuid4())
-            renamed[record.run_id] = run_id
-            stored = await self.store.read(record.run_id)
+        records = await self.store.list_runs(thread_id=thread_id, oldest_first=True)
+        ended = [r.run_id for r in records if r.status != RunStatus.RUNNING]
+        stored = await self.store.read_runs(ended)
+        for old_id in ended:
+            run_id = renamed[old_id] = str(uuid.uuid4())
             await self.store.append(
                 run_id,
-                [_copied(e, new_id, renamed) for e in stored],
+                [_copied(e, new_id, renamed) for e in stored[old_id]],
                 expected_seq=0,
                 new_run=True,
             )
@@ -397,15 +402,21 @@ class Service:
         out: list[tuple[ServerRun | None, RunRecord | None]] = [
             (run, records.get(run.run_id)) for run in mine
         ]
-        for run_id, record in records.items():
-            if run_id in self.runs.runs or run_id in self.hidden_runs:
-                continue
-            started = await self.store.read(run_id, types=[EventType.RUN_STARTED], limit=1)
-            if started and "update" in (started[0].payload or {}):
+        logged = [r for r in records if r not in self.runs.runs and r not in self.hidden_runs]
+        started = await self._started(logged)
+        for run_id in logged:
+            if "update" in started.get(run_id, {}):
                 continue  # a state update, not a run
-            out.append((None, record))
+            out.append((None, records[run_id]))
         out.sort(key=lambda pair: _created(pair), reverse=True)
         return out
+
+    async def _started(self, run_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        """The ``run.started`` payloads of runs of the log, in one read."""
+        if not run_ids:
+            return {}
+        found = await self.store.read_runs(run_ids, types=[EventType.RUN_STARTED])
+        return {run_id: events[0].payload or {} for run_id, events in found.items() if events}
 
 
 def _created(pair: tuple[ServerRun | None, RunRecord | None]) -> datetime:
