@@ -14,7 +14,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from rewind.events import EventType
 from rewind.server.models import RunCreate
-from rewind.server.runs import ServerRun, assistant_id_of, new_run_id, run_json
+from rewind.server.runs import (
+    ServerRun,
+    assistant_id_of,
+    new_run_id,
+    recorded_stream,
+    run_json,
+)
 from rewind.server.service import ApiError, Service
 from rewind.server.stream import (
     API_MODES,
@@ -113,10 +119,14 @@ def _trace_context(request: Request) -> contextvars.Context | None:
     return ctx
 
 
-def _locations(run: ServerRun, *, tail: str) -> dict[str, str]:
+def _run_path(run: ServerRun) -> str:
     # A stateless run keeps its own thread here, so its stream can be joined and resumed there
     # (the reference server answers with /runs/{run_id}/stream, which it does not route).
-    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
+    return f"/threads/{run.thread_id}/runs/{run.run_id}"
+
+
+def _locations(run: ServerRun, *, tail: str) -> dict[str, str]:
+    base = _run_path(run)
     return {"location": f"{base}/{tail}", "content-location": base}
 
 
@@ -124,8 +134,7 @@ def _locations(run: ServerRun, *, tail: str) -> dict[str, str]:
 async def create_run(request: Request, thread_id: str, body: RunCreate) -> JSONResponse:
     """Start a run in the background."""
     _, run = await _create(request, thread_id, body)
-    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
-    return JSONResponse(run_json(run, None), headers={"content-location": base})
+    return JSONResponse(run_json(run, None), headers={"content-location": _run_path(run)})
 
 
 @router.post("/runs")
@@ -138,19 +147,19 @@ async def create_stateless_run(request: Request, body: RunCreate) -> JSONRespons
 @router.post("/threads/{thread_id}/runs/stream")
 async def stream_run(request: Request, thread_id: str, body: RunCreate) -> StreamingResponse:
     """Start a run and stream its events."""
-    service, run = await _create(request, thread_id, body)
-    return _sse(
-        request,
-        _run_sse(service, run, _modes(body.stream_mode), body.stream_subgraphs, None, None),
-        headers=_locations(run, tail="stream"),
-        on_disconnect=lambda: _on_disconnect(service, run, body.on_disconnect),
-    )
+    return await _start_streaming(request, thread_id, body)
 
 
 @router.post("/runs/stream")
 async def stream_stateless_run(request: Request, body: RunCreate) -> StreamingResponse:
     """Start a run on a new thread and stream its events."""
-    service, run = await _create(request, None, body)
+    return await _start_streaming(request, None, body)
+
+
+async def _start_streaming(
+    request: Request, thread_id: str | None, body: RunCreate
+) -> StreamingResponse:
+    service, run = await _create(request, thread_id, body)
     return _sse(
         request,
         _run_sse(service, run, _modes(body.stream_mode), body.stream_subgraphs, None, None),
@@ -163,14 +172,14 @@ async def stream_stateless_run(request: Request, body: RunCreate) -> StreamingRe
 async def wait_run(request: Request, thread_id: str, body: RunCreate) -> StreamingResponse:
     """Start a run and answer with its output once it ends."""
     service, run = await _create(request, thread_id, body)
-    return _waiting(service, run, _locations(run, tail="join"))
+    return _waiting(service, run)
 
 
 @router.post("/runs/wait")
 async def wait_stateless_run(request: Request, body: RunCreate) -> StreamingResponse:
     """Start a run on a new thread and answer with its output once it ends."""
     service, run = await _create(request, None, body)
-    return _waiting(service, run, _locations(run, tail="join"))
+    return _waiting(service, run)
 
 
 def _on_disconnect(service: Service, run: ServerRun, policy: str) -> None:
@@ -265,8 +274,8 @@ async def join_run(request: Request, thread_id: str, run_id: str) -> Response:
             {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
         )
     if run is None:  # a run of the log: its thread's values
-        return JSONResponse(await _values_after(service, thread_id, run_id))
-    return _waiting(service, run, _locations(run, tail="join"))
+        return JSONResponse(await _thread_values(service, thread_id))
+    return _waiting(service, run)
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")
@@ -305,11 +314,8 @@ async def _recorded_stream(
     service: Service, run_id: str, only: list[str] | None
 ) -> tuple[list[str], bool]:
     started = await service.store.read(run_id, types=[EventType.RUN_STARTED], limit=1)
-    config = (started[0].payload or {}).get("config") if started else None
-    recorded = ((config or {}).get("configurable") or {}).get("rewind_stream")
-    if isinstance(recorded, dict) and isinstance(recorded.get("stream_mode"), list):
-        return [str(m) for m in recorded["stream_mode"]], bool(recorded.get("subgraphs"))
-    return list(only or ("values",)), True
+    recorded = recorded_stream(started[0].payload if started else None)
+    return recorded or (list(only or ("values",)), True)
 
 
 async def _unknown_run() -> AsyncIterator[bytes]:
@@ -446,7 +452,7 @@ async def _with_heartbeat(
             on_disconnect()
 
 
-def _waiting(service: Service, run: ServerRun, headers: Mapping[str, str]) -> StreamingResponse:
+def _waiting(service: Service, run: ServerRun) -> StreamingResponse:
     async def body() -> AsyncIterator[bytes]:
         while True:
             try:
@@ -456,7 +462,9 @@ def _waiting(service: Service, run: ServerRun, headers: Mapping[str, str]) -> St
                 yield b"\n"
         yield dumps(await _output(service, run)).encode()
 
-    return StreamingResponse(body(), media_type="application/json", headers=dict(headers))
+    return StreamingResponse(
+        body(), media_type="application/json", headers=_locations(run, tail="join")
+    )
 
 
 async def _output(service: Service, run: ServerRun) -> Any:
@@ -464,11 +472,10 @@ async def _output(service: Service, run: ServerRun) -> Any:
         return {"__error__": run.error}
     if run.result is not None:
         return jsonable(run.result)
-    return await _values_after(service, run.thread_id, run.run_id)
+    return await _thread_values(service, run.thread_id)
 
 
-async def _values_after(service: Service, thread_id: str, run_id: str) -> Any:
-    del run_id
+async def _thread_values(service: Service, thread_id: str) -> Any:
     try:
         state = await service.state(thread_id)
     except ApiError:

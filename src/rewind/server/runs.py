@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from rewind.events import EventType, NewEvent, RunStatus
+from rewind.server.stream import projected_modes
 from rewind.store import EventStore, RunRecord
 from rewind.types import Command, Send
 
@@ -237,15 +238,17 @@ def start_delay(request: Mapping[str, Any]) -> float:
 
 def stream_modes_of(request: Mapping[str, Any]) -> list[str]:
     """The projections a run's requested stream modes need (rewind's names)."""
-    modes = request.get("stream_mode") or ["values"]
-    if isinstance(modes, str):
-        modes = [modes]
-    out: list[str] = []
-    for mode in modes:
-        name = "messages" if mode.startswith("messages") else mode
-        if name not in out:
-            out.append(name)
-    return out
+    return projected_modes(_as_list(request.get("stream_mode") or "values"))
+
+
+def recorded_stream(started: Mapping[str, Any] | None) -> tuple[list[str], bool] | None:
+    """The stream modes and subgraphs flag recorded in a run's ``run.started`` payload by
+    :func:`run_config`; ``None`` for a run this server did not start."""
+    config = (started or {}).get("config") or {}
+    recorded = (config.get("configurable") or {}).get("rewind_stream")
+    if isinstance(recorded, dict) and isinstance(recorded.get("stream_mode"), list):
+        return [str(m) for m in recorded["stream_mode"]], bool(recorded.get("subgraphs"))
+    return None
 
 
 def run_config(run: ServerRun) -> dict[str, Any]:

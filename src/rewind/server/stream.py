@@ -31,9 +31,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_MODES",
+    "RunProjection",
     "SseEvent",
     "format_event",
     "parse_event_id",
+    "projected_modes",
     "run_events",
 ]
 
@@ -103,9 +105,11 @@ def _error_data(error: Any) -> dict[str, Any]:
 class RunProjection:
     """Turns one run's events, in seq order, into its SSE events (a pure fold but for setup)."""
 
-    def __init__(self, run_id: str, modes: Iterable[str], *, subgraphs: bool) -> None:
+    def __init__(self, run_id: str, api_modes: Iterable[str], *, subgraphs: bool) -> None:
         self.run_id = run_id
-        self.modes = list(modes)
+        self.api_modes = tuple(api_modes) or ("values",)
+        """The API's stream modes (``messages`` and ``messages-tuple`` are two shapes)."""
+        self.modes = projected_modes(self.api_modes)
         self.subgraphs = subgraphs
         self._projector: Projector | None = None
         self._head: Any = None
@@ -182,8 +186,6 @@ class RunProjection:
             return out
         return [(f"{mode}{suffix}", chunk)]
 
-    api_modes: tuple[str, ...] = ()
-
     def _message_events(self, chunk: Any) -> list[tuple[str, Any]]:
         message, metadata = chunk
         out: list[tuple[str, Any]] = []
@@ -206,17 +208,9 @@ def _root_stream(chunk: Any, ns: tuple[str, ...]) -> bool:
     return chunk.get("event") == "on_chain_stream" and not ns and not chunk.get("parent_ids")
 
 
-def projection_for(run_id: str, api_modes: Iterable[str], *, subgraphs: bool) -> RunProjection:
-    """The projection of a run for the API's stream modes."""
-    api = tuple(api_modes) or ("values",)
-    modes: list[str] = []
-    for mode in api:
-        name = "messages" if mode.startswith("messages") else mode
-        if name not in modes:
-            modes.append(name)
-    projection = RunProjection(run_id, modes, subgraphs=subgraphs)
-    projection.api_modes = api
-    return projection
+def projected_modes(api_modes: Iterable[str]) -> list[str]:
+    """The projections (rewind's mode names) that the API's stream modes need, in order."""
+    return list(dict.fromkeys("messages" if m.startswith("messages") else m for m in api_modes))
 
 
 async def run_events(
@@ -237,7 +231,7 @@ async def run_events(
             to a running run sees what happens from then on).
         feed: The run's live feed, when this process is running it.
     """
-    projection = projection_for(run_id, api_modes, subgraphs=subgraphs)
+    projection = RunProjection(run_id, api_modes, subgraphs=subgraphs)
     events: AsyncIterator[StoredEvent]
     started = feed.events[0].payload if feed is not None and feed.events else None
     if feed is not None and isinstance(started, dict) and "origin" not in started:

@@ -10,14 +10,14 @@ thread's next runs until the client leaves.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from rewind.events import EventType, RunStatus
 from rewind.server.run_routes import _service, _sse
-from rewind.server.stream import RunProjection, format_event, parse_event_id, projection_for
+from rewind.server.runs import recorded_stream
+from rewind.server.stream import RunProjection, format_event, parse_event_id
 from rewind.server.wire import dumps
 
 __all__ = ["router"]
@@ -52,8 +52,8 @@ async def _thread_events(
     projections: dict[str, RunProjection] = {}
     async for event in store.subscribe(thread_id=thread_id, after_position=start):
         if event.type == EventType.RUN_STARTED and "update" not in (event.payload or {}):
-            modes, subgraphs = _recorded(event.payload)
-            started = projection_for(event.run_id, modes, subgraphs=subgraphs)
+            modes, subgraphs = recorded_stream(event.payload) or (["values"], False)
+            started = RunProjection(event.run_id, modes, subgraphs=subgraphs)
             await started.prepare(store)
             projections[event.run_id] = started
         projection = projections.get(event.run_id)
@@ -66,11 +66,3 @@ async def _thread_events(
         for k, (name, data) in enumerate(made):
             if (event.position, k) > after:
                 yield format_event(name, dumps(data), (event.position, k))
-
-
-def _recorded(started: Any) -> tuple[list[str], bool]:
-    config = (started or {}).get("config") or {}
-    recorded = (config.get("configurable") or {}).get("rewind_stream")
-    if isinstance(recorded, dict) and isinstance(recorded.get("stream_mode"), list):
-        return [str(m) for m in recorded["stream_mode"]], bool(recorded.get("subgraphs"))
-    return ["values"], False
