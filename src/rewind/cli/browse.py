@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rewind.projections.state import CheckpointView
     from rewind.store import EventStore
 
-__all__ = ["history", "runs", "show", "state", "tail"]
+__all__ = ["history", "runs", "show", "state", "tail", "thread_views"]
 
 _STATUS_STYLE = {
     "success": "green",
@@ -214,7 +214,12 @@ def _model_name(payload: dict[str, Any]) -> str:
     )
 
 
-async def _views(store: EventStore, thread: str) -> list[CheckpointView]:
+async def thread_views(store: EventStore, thread: str) -> list[CheckpointView]:
+    """A thread's checkpoints, oldest first, folded from the log (values in schema order).
+
+    Raises:
+        UnknownThreadError: the thread has no runs.
+    """
     from rewind.errors import UnknownThreadError
     from rewind.projections.state import fold_thread
 
@@ -237,6 +242,17 @@ async def _views(store: EventStore, thread: str) -> list[CheckpointView]:
             **{k: v for k, v in view.values.items() if k not in order},
         }
     return views
+
+
+def _read_views(thread: str) -> list[CheckpointView]:
+    async def go() -> list[CheckpointView]:
+        store = await open_db()
+        try:
+            return await thread_views(store, thread)
+        finally:
+            await store.aclose()
+
+    return asyncio.run(go())
 
 
 def _described(view: CheckpointView, thread: str) -> dict[str, Any]:
@@ -268,15 +284,7 @@ def state(thread: str, checkpoint: str | None, as_json: bool) -> None:
       rewind state support-42
       rewind state support-42 --checkpoint 1f0a... --json
     """
-
-    async def go() -> list[CheckpointView]:
-        store = await open_db()
-        try:
-            return await _views(store, thread)
-        finally:
-            await store.aclose()
-
-    views = asyncio.run(go())
+    views = _read_views(thread)
     chosen = [v for v in views if v.id == checkpoint] if checkpoint else views[-1:]
     if not chosen:
         raise CliError(
@@ -316,15 +324,7 @@ def history(thread: str, as_json: bool) -> None:
     Example:
       rewind history support-42
     """
-
-    async def go() -> list[CheckpointView]:
-        store = await open_db()
-        try:
-            return await _views(store, thread)
-        finally:
-            await store.aclose()
-
-    views = list(reversed(asyncio.run(go())))
+    views = list(reversed(_read_views(thread)))
     if as_json:
         for view in views:
             click.echo(json_line(_described(view, thread)))

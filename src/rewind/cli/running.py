@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from rewind.cli.app import cli
+from rewind.cli.browse import thread_views
 from rewind.cli.common import (
     DEFAULT_DB,
     EXIT_FAILED,
@@ -296,18 +297,10 @@ async def _fork(
     change: Change | None,
     output: Output,
 ) -> int:
-    from rewind.projections.state import fold_thread
-
     store = await open_db()
     try:
-        record = await store.get_run(run_id)
-        thread = record.thread_id
-        runs, events = await store.thread_log(thread)
-        by_run: dict[str, list[Any]] = {}
-        for event in events:
-            by_run.setdefault(event.run_id, []).append(event)
-        views = fold_thread([(r.run_id, r.origin_checkpoint_id) for r in runs], by_run)
-        if not any(v.id == checkpoint for v in views):
+        thread = (await store.get_run(run_id)).thread_id
+        if not any(v.id == checkpoint for v in await thread_views(store, thread)):
             raise CliError(
                 f"no checkpoint {checkpoint!r} on thread {thread} of run {run_id}; "
                 f"`rewind history {thread}` lists them"
