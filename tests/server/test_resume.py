@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -142,10 +143,20 @@ async def test_on_disconnect_cancel(client: Any) -> None:
     assert (await client.runs.get(tid, run_id))["status"] == "interrupted"
 
 
-async def test_resume_after_a_server_restart(tmp_path: Path) -> None:
-    first = start_server(tmp_path / "restart.db")
-    client = get_client(url=first.url, api_key=None)
+@contextlib.asynccontextmanager
+async def _serving(db: Path) -> AsyncIterator[Any]:
+    """A client of a server started on ``db``; both are stopped on the way out."""
+    server = start_server(db)
+    client = get_client(url=server.url, api_key=None)
     try:
+        yield client
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+async def test_resume_after_a_server_restart(tmp_path: Path) -> None:
+    async with _serving(tmp_path / "restart.db") as client:
         tid = (await client.threads.create())["thread_id"]
         live = await _parts(
             client.runs.stream(
@@ -156,18 +167,10 @@ async def test_resume_after_a_server_restart(tmp_path: Path) -> None:
                 stream_subgraphs=True,
             )
         )
-    finally:
-        await client.aclose()
-        first.stop()
-    second = start_server(tmp_path / "restart.db")
-    client = get_client(url=second.url, api_key=None)
-    try:
+    async with _serving(tmp_path / "restart.db") as client:
         run_id, cut = live[0][1]["run_id"], len(live) // 2
         rest = await _parts(client.runs.join_stream(tid, run_id, last_event_id=live[cut][2]))
         state = await client.threads.get_state(tid)
-    finally:
-        await client.aclose()
-        second.stop()
     assert rest == live[cut + 1 :]
     assert state["next"] == ["ask_human"]
 
@@ -175,21 +178,14 @@ async def test_resume_after_a_server_restart(tmp_path: Path) -> None:
 async def test_threads_and_their_metadata_outlive_a_restart(tmp_path: Path) -> None:
     """A thread with no run yet, and metadata set on threads, are in the database: a restarted
     server finds, searches and copies them as the first one did; a deleted thread stays gone."""
-    first = start_server(tmp_path / "threads.db")
-    client = get_client(url=first.url, api_key=None)
-    try:
+    async with _serving(tmp_path / "threads.db") as client:
         empty = (await client.threads.create(metadata={"user": "ada"}))["thread_id"]
         used = (await client.threads.create())["thread_id"]
         await _parts(client.runs.stream(used, "agent", input=HI, stream_mode="updates"))
         await client.threads.update(used, metadata={"topic": "weather"})
         gone = (await client.threads.create(metadata={"user": "bob"}))["thread_id"]
         await client.threads.delete(gone)
-    finally:
-        await client.aclose()
-        first.stop()
-    second = start_server(tmp_path / "threads.db")
-    client = get_client(url=second.url, api_key=None)
-    try:
+    async with _serving(tmp_path / "threads.db") as client:
         assert (await client.threads.get(empty))["metadata"] == {"user": "ada"}
         kept = (await client.threads.get(used))["metadata"]
         assert kept["topic"] == "weather" and kept["graph_id"] == "agent"
@@ -198,9 +194,6 @@ async def test_threads_and_their_metadata_outlive_a_restart(tmp_path: Path) -> N
         copied = await client.threads.copy(used)
         assert (await client.threads.get(copied["thread_id"]))["metadata"] == kept
         assert [t["thread_id"] for t in await client.threads.search(metadata={"user": "bob"})] == []
-    finally:
-        await client.aclose()
-        second.stop()
 
 
 async def test_thread_stream_follows_every_run_and_resumes(client: Any) -> None:
