@@ -8,7 +8,7 @@ durability, channel order), and a resumed checkpoint's state comes from folding 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ __all__ = [
     "event_types",
     "parse_stream_mode",
     "shape_chunk",
+    "tokens_needed",
 ]
 
 MODES = (
@@ -238,7 +239,7 @@ class Projector:
     @property
     def wants_tokens(self) -> bool:
         """Whether chat models must stream for these modes (as LangGraph's handlers make them)."""
-        return bool({"messages", "tools", "events"} & set(self.projections))
+        return tokens_needed(self.projections)
 
     def feed(self, event: EventLike) -> list[Item]:
         """The items one event produces."""
@@ -277,6 +278,11 @@ class Projector:
                     )
                 )
         return out
+
+
+def tokens_needed(modes: Iterable[str]) -> bool:
+    """Whether chat models must stream for ``modes`` (as LangGraph's handlers make them)."""
+    return bool({"messages", "tools", "events"} & set(modes))
 
 
 def _graph_stream(

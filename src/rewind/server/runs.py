@@ -201,18 +201,9 @@ class RunManager:
         config = run_config(run)
 
         def watch(loop: Any, head: Any, resuming: bool) -> None:
-            from rewind.projections.stream import Projector, RunFacts
+            from rewind.projections.stream import tokens_needed
 
-            modes = stream_modes_of(request)
-            facts = RunFacts(
-                thread_id=run.thread_id,
-                checkpointer=True,
-                durability="async",
-                key_order=[],
-                metadata={},
-                tags=None,
-            )
-            loop.log.stream_tokens = Projector(modes, facts).wants_tokens
+            loop.log.stream_tokens = tokens_needed(stream_modes_of(request))
 
             feed = run.feed = LiveFeed()
 
