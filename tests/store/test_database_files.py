@@ -317,15 +317,15 @@ _NEXT_REVISION = textwrap.dedent(
     '''
     """A later schema revision, for the tests.
 
-    Revision ID: 0003
-    Revises: 0002
+    Revision ID: {next}
+    Revises: {head}
     """
 
     import sqlalchemy as sa
     from alembic import op
 
-    revision = "0003"
-    down_revision = "0002"
+    revision = "{next}"
+    down_revision = "{head}"
     branch_labels = None
     depends_on = None
 
@@ -351,10 +351,13 @@ def newer_rewind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[]
             scripts,
             ignore=shutil.ignore_patterns("__pycache__"),
         )
-        (scripts / "versions" / "0003_test_extra.py").write_text(_NEXT_REVISION)
+        current = rewind.migrations.head_revision()
+        later = f"{int(current) + 1:04d}"
+        text = _NEXT_REVISION.replace("{next}", later).replace("{head}", current)
+        (scripts / "versions" / f"{later}_test_extra.py").write_text(text)
         monkeypatch.setattr(rewind.migrations, "_HERE", scripts)
         head = rewind.migrations.head_revision()
-        assert head == "0003"
+        assert head == later
         return head
 
     return apply

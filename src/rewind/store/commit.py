@@ -4,11 +4,17 @@ Given the appends of a group, the log head and the runs they touch as the databa
 (read under the write lock), :func:`plan_commit` decides which appends are accepted, gives their
 events positions and chained hashes, and says which run rows to create or change. The caller
 does the I/O, in one transaction.
+
+Besides events and run rows, a plan indexes the root checkpoints it commits, replaces the head
+of each thread that an append brought a new head for (the newest one per thread), and turns a
+head into a snapshot when enough has been appended to the thread since its last one
+(:class:`SnapshotPolicy`): snapshots then cost a bounded share of the log's bytes, and folding
+state from the nearest one reads a bounded multiple of the state's size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +23,7 @@ from rewind.events import RunStatus
 from rewind.store.chain import GENESIS, event_hash
 from rewind.store.writer import PendingAppend, RunStart
 
-__all__ = ["CommitPlan", "TxRun", "plan_commit"]
+__all__ = ["CommitPlan", "HeadRow", "SnapshotPolicy", "TxRun", "plan_commit"]
 
 FINAL_STATUSES = frozenset(s.value for s in RunStatus if s is not RunStatus.RUNNING)
 
@@ -54,6 +60,24 @@ EVENT_COLUMNS = (
 )
 """Column order of :attr:`CommitPlan.event_rows`."""
 
+CHECKPOINT_COLUMNS = ("checkpoint_id", "thread_id", "run_key", "seq", "position")
+"""Column order of :attr:`CommitPlan.checkpoint_rows`."""
+
+HEAD_COLUMNS = (
+    "checkpoint_id",
+    "run_key",
+    "seq",
+    "position",
+    "unsnapshotted",
+    "codec",
+    "state",
+    "thread_id",
+)
+"""Column order of :attr:`HeadRow.values` (the key last, for an UPDATE)."""
+
+SNAPSHOT_COLUMNS = ("run_key", "seq", "codec", "state", "created_at")
+"""Column order of :attr:`CommitPlan.snapshot_rows`."""
+
 CHANGED_COLUMNS = ("last_seq", "last_hash", "updated_at", "last_position", "status", "run_key")
 """Column order of :attr:`CommitPlan.changed_runs` rows (the key last)."""
 
@@ -89,6 +113,28 @@ class TxRun:
         )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SnapshotPolicy:
+    """When a thread's new head is also kept as a snapshot."""
+
+    min_bytes: int = 32 * 1024
+    """Payload bytes the thread must have appended since its last snapshot, at least."""
+    factor: int = 4
+    """... and at least this many times the size of the state itself."""
+    codec: int = 1
+    """The codec version heads and snapshots are encoded with."""
+
+
+@dataclass(kw_only=True, slots=True)
+class HeadRow:
+    """A thread head to write: replacing the stored one (``exists``) or the thread's first."""
+
+    values: tuple[Any, ...]
+    """The row in :data:`HEAD_COLUMNS` order."""
+    exists: bool
+    """Whether the thread has a stored head (an UPDATE) or not (an INSERT)."""
+
+
 @dataclass(kw_only=True, slots=True)
 class CommitPlan:
     """What one transaction writes, and what each append gets."""
@@ -105,6 +151,15 @@ class CommitPlan:
     """(run_id, thread_id, event row) of accepted events, for live subscribers."""
     new_head: int = 0
     """The log head after the commit."""
+    checkpoint_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    """Checkpoint index rows in :data:`CHECKPOINT_COLUMNS` order."""
+    head_rows: list[HeadRow] = field(default_factory=list)
+    """Thread heads to write."""
+    snapshot_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    """Snapshots to insert, in :data:`SNAPSHOT_COLUMNS` order."""
+    unsnapshotted: dict[str, int] = field(default_factory=dict)
+    """Per thread: payload bytes committed here and not yet counted in a stored head (the
+    caller carries them to the thread's next head)."""
 
 
 def needs_new_keys(group: Iterable[PendingAppend], tx: dict[str, TxRun]) -> bool:
@@ -112,8 +167,22 @@ def needs_new_keys(group: Iterable[PendingAppend], tx: dict[str, TxRun]) -> bool
     return any(p.start is not None and p.run_id not in tx for p in group)
 
 
+def head_threads(group: Iterable[PendingAppend]) -> list[str]:
+    """The threads the group brings a new head for (the caller reads their stored heads)."""
+    return list({p.thread_id: None for p in group if p.head is not None})
+
+
 def plan_commit(
-    group: list[PendingAppend], head: int, tx: dict[str, TxRun], max_key: int, *, fresh: bool
+    group: list[PendingAppend],
+    head: int,
+    tx: dict[str, TxRun],
+    max_key: int,
+    *,
+    fresh: bool,
+    heads: Mapping[str, int] | None = None,
+    carried: Mapping[str, int] | None = None,
+    policy: SnapshotPolicy | None = None,
+    now_us: int = 0,
 ) -> CommitPlan:
     """Plan the commit of ``group`` after log position ``head``.
 
@@ -123,10 +192,17 @@ def plan_commit(
         tx: The runs the group touches that the database has (by run id).
         max_key: The largest run key in use.
         fresh: Whether to list accepted events for live subscribers.
+        heads: For the threads of :func:`head_threads` that have a stored head: its
+            ``unsnapshotted`` byte count.
+        carried: Per thread, payload bytes committed earlier and not yet in a stored head.
+        policy: When a head is also kept as a snapshot.
+        now_us: The time to stamp snapshots with.
     """
     plan = CommitPlan(outcomes=[None] * len(group))
     rows = plan.event_rows
     pos = head
+    newest: dict[str, tuple[PendingAppend, TxRun]] = {}
+    written = plan.unsnapshotted
     for i, p in enumerate(group):
         st = tx.get(p.run_id)
         if st is None and p.start is not None:
@@ -148,9 +224,11 @@ def plan_commit(
             continue
         assert st is not None
         prev, first, run_id, key = st.last_hash, pos + 1, p.run_id, st.run_key
+        size = 0
         for k, (type_, ts_us, step, ns, node, task_id, version, payload) in enumerate(p.rows):
             seq = p.first_seq + k
             pos += 1
+            size += len(payload)
             prev = event_hash(
                 prev, run_id, seq, type_, ts_us, step, ns, node, task_id, version, payload
             )
@@ -159,12 +237,20 @@ def plan_commit(
             if fresh:
                 plan.fresh.append((run_id, st.thread_id, row))
         p.positions = range(first, pos + 1)
+        written[st.thread_id] = written.get(st.thread_id, 0) + size
+        for index, checkpoint_id in p.checkpoints or ():
+            plan.checkpoint_rows.append(
+                (checkpoint_id, st.thread_id, key, p.first_seq + index, first + index)
+            )
+        if p.head is not None:
+            newest[st.thread_id] = (p, st)
         st.next_seq += len(p.rows)
         st.last_hash, st.last_position, st.touched = prev, pos, True
         st.updated_us = p.rows[-1][1]
         if p.end_status is not None:
             st.status = p.end_status
     plan.new_head = pos
+    _plan_heads(plan, newest, heads or {}, carried or {}, policy or SnapshotPolicy(), now_us)
     for run_id, st in tx.items():
         if not st.touched:
             continue
@@ -198,6 +284,29 @@ def plan_commit(
                 )
             )
     return plan
+
+
+def _plan_heads(
+    plan: CommitPlan,
+    newest: dict[str, tuple[PendingAppend, TxRun]],
+    stored: Mapping[str, int],
+    carried: Mapping[str, int],
+    policy: SnapshotPolicy,
+    now_us: int,
+) -> None:
+    """Each thread's newest head of the group replaces its stored one; some become snapshots."""
+    for thread_id, (p, st) in newest.items():
+        assert p.head is not None and p.positions is not None
+        index, state = p.head
+        seq, position = p.first_seq + index, p.positions[index]
+        checkpoint_id = next(c for i, c in p.checkpoints or () if i == index)
+        since = stored.get(thread_id, 0) + carried.get(thread_id, 0)
+        since += plan.unsnapshotted.pop(thread_id, 0)
+        if since >= max(policy.min_bytes, policy.factor * len(state)):
+            plan.snapshot_rows.append((st.run_key, seq, policy.codec, state, now_us))
+            since = 0
+        values = (checkpoint_id, st.run_key, seq, position, since, policy.codec, state, thread_id)
+        plan.head_rows.append(HeadRow(values=values, exists=thread_id in stored))
 
 
 def _check(p: PendingAppend, st: TxRun | None) -> BaseException | None:

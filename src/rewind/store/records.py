@@ -10,10 +10,13 @@ from rewind.events import RunStatus
 
 __all__ = [
     "ChainReport",
+    "CheckpointRecord",
+    "HeadWrite",
     "Durability",
     "PruneReport",
     "RunRecord",
     "Snapshot",
+    "ThreadHead",
     "ThreadMetadata",
     "ThreadRecord",
 ]
@@ -85,6 +88,45 @@ class Snapshot:
     """The state."""
     created_at: datetime
     """When the snapshot was written."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CheckpointRecord:
+    """Where a root checkpoint is in the log (from the checkpoint index)."""
+
+    checkpoint_id: str
+    """The checkpoint's id."""
+    thread_id: str
+    """The thread it belongs to."""
+    run_id: str
+    """The run that wrote it."""
+    seq: int
+    """The seq of its ``checkpoint`` event in that run."""
+    position: int
+    """The log position of that event."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HeadWrite:
+    """A thread's state as of a root checkpoint event of an append: the head the store keeps
+    for the thread (replaced in place), and sometimes a snapshot too. A cache of the fold."""
+
+    checkpoint_id: str
+    """The checkpoint; its ``checkpoint`` event must be in the same append."""
+    state: Any
+    """The state as of that checkpoint, encoded by the store's codec."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ThreadHead:
+    """A thread's state at its newest checkpoint, as the store keeps it."""
+
+    thread_id: str
+    """The thread."""
+    checkpoint: CheckpointRecord
+    """The newest checkpoint."""
+    state: Any
+    """The state as of that checkpoint (what :class:`HeadWrite` gave)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.events import RunStatus
-from rewind.store.schema import events, runs, snapshots
+from rewind.store.schema import checkpoints, events, runs, snapshots, thread_heads
 
 __all__ = ["DeletionPlan", "delete_runs", "plan_deletion"]
 
@@ -93,12 +93,15 @@ def plan_deletion(all_runs: list[_Run], candidates: set[str]) -> DeletionPlan:
 
 
 async def delete_runs(conn: AsyncConnection, run_keys: list[int]) -> int:
-    """Delete runs with their events and snapshots; returns the number of events deleted."""
+    """Delete runs with their events, checkpoint index rows, snapshots and any thread head
+    they hold (rebuilt from the runs that stay when next read); returns the events deleted."""
     deleted = 0
     for i in range(0, len(run_keys), _CHUNK):
         chunk = run_keys[i : i + _CHUNK]
         result = await conn.execute(delete(events).where(events.c.run_key.in_(chunk)))
         deleted += int(result.rowcount)
         await conn.execute(delete(snapshots).where(snapshots.c.run_key.in_(chunk)))
+        await conn.execute(delete(checkpoints).where(checkpoints.c.run_key.in_(chunk)))
+        await conn.execute(delete(thread_heads).where(thread_heads.c.run_key.in_(chunk)))
         await conn.execute(delete(runs).where(runs.c.run_key.in_(chunk)))
     return deleted

@@ -3,9 +3,12 @@
 ``events`` is the log. ``runs`` is an index of it (the first and last event of each run), kept
 in the same transaction as the append, so it can always be rebuilt from the events.
 ``log_head`` holds the newest position ever given out: positions are never reused, even after
-retention deletes the newest events, and writers serialise on it. ``snapshots`` is a cache of
-folded state. ``thread_metadata`` holds what an API says of a thread besides its runs (the
-server's thread metadata), so a thread with no run yet is kept too.
+retention deletes the newest events, and writers serialise on it. ``checkpoints`` is an index of
+the root checkpoint events (by id, by thread in log order, by run), kept in the same transaction
+as the append. ``thread_heads`` (each thread's state at its newest checkpoint, replaced in place)
+and ``snapshots`` (the state at some earlier checkpoints) are caches of folded state: both can be
+dropped and rebuilt from the events. ``thread_metadata`` holds what an API says of a thread
+besides its runs (the server's thread metadata), so a thread with no run yet is kept too.
 """
 
 from __future__ import annotations
@@ -22,9 +25,19 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
-__all__ = ["events", "log_head", "metadata", "runs", "snapshots", "thread_metadata"]
+__all__ = [
+    "checkpoints",
+    "events",
+    "log_head",
+    "metadata",
+    "runs",
+    "snapshots",
+    "thread_heads",
+    "thread_metadata",
+]
 
 metadata = MetaData()
 
@@ -46,6 +59,16 @@ runs = Table(
     Column("last_position", BigInteger, nullable=False),
     Index("ix_runs_thread_created", "thread_id", "created_at"),
     Index("ix_runs_created", "created_at"),
+    # The runs a thread's head is followed by, the runs started from a checkpoint, and the
+    # runs still running (orphan checks): each found without reading a thread's history.
+    Index("ix_runs_thread_last", "thread_id", "last_position"),
+    Index("ix_runs_origin_checkpoint", "origin_checkpoint_id"),
+    Index(
+        "ix_runs_running",
+        "thread_id",
+        sqlite_where=text("status = 'running'"),
+        postgresql_where=text("status = 'running'"),
+    ),
 )
 
 events = Table(
@@ -86,6 +109,33 @@ snapshots = Table(
     Column("codec", SmallInteger, nullable=False),
     Column("state", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("checkpoint_id", String(64), primary_key=True),
+    Column("thread_id", String(255), nullable=False),
+    Column("run_key", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),  # the checkpoint event's seq in its run
+    Column("position", BigInteger, nullable=False),  # and its log position
+    Index("ix_checkpoints_thread_position", "thread_id", "position"),
+    Index("ix_checkpoints_run_seq", "run_key", "seq"),
+    sqlite_with_rowid=False,
+)
+
+thread_heads = Table(
+    "thread_heads",
+    metadata,
+    Column("thread_id", String(255), primary_key=True),
+    Column("checkpoint_id", String(64), nullable=False),
+    Column("run_key", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    # Payload bytes appended to the thread since its newest snapshot: when the next one is due.
+    Column("unsnapshotted", BigInteger, nullable=False),
+    Column("codec", SmallInteger, nullable=False),
+    Column("state", Text, nullable=False),
 )
 
 thread_metadata = Table(

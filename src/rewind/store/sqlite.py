@@ -33,12 +33,15 @@ from rewind.errors import (
 from rewind.store.base import EventStore, StoreOptions
 from rewind.store.commit import (
     CHANGED_COLUMNS,
+    CHECKPOINT_COLUMNS,
     EVENT_COLUMNS,
+    HEAD_COLUMNS,
     RUN_COLUMNS,
+    SNAPSHOT_COLUMNS,
     CommitPlan,
     TxRun,
+    head_threads,
     needs_new_keys,
-    plan_commit,
 )
 from rewind.store.writer import PendingAppend
 
@@ -63,6 +66,14 @@ _UPDATE_RUN = (
 _SELECT_TX_RUNS = (
     "SELECT run_key, thread_id, last_seq, last_hash, status, run_id FROM runs WHERE run_id IN"
 )
+_INSERT_CHECKPOINTS = _insert_sql("checkpoints", CHECKPOINT_COLUMNS)
+_INSERT_HEAD = _insert_sql("thread_heads", HEAD_COLUMNS)
+_UPDATE_HEAD = (
+    f"UPDATE thread_heads SET {', '.join(f'{c} = ?' for c in HEAD_COLUMNS[:-1])} "
+    "WHERE thread_id = ?"
+)
+_INSERT_SNAPSHOTS = _insert_sql("snapshots", SNAPSHOT_COLUMNS)
+_SELECT_HEADS = "SELECT thread_id, unsnapshotted FROM thread_heads WHERE thread_id IN"
 
 
 def _connect_raw(path: str, busy_timeout: float) -> sqlite3.Connection:
@@ -118,13 +129,11 @@ class SqliteStore(EventStore):
         if self._core_writes:
             return await super()._commit_group(group)
         loop = asyncio.get_running_loop()
-        head, plan = await loop.run_in_executor(
-            self._thread, self._commit_on_thread, group, self._hub.active
-        )
+        head, plan = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
         self._publish(head, plan)
         return plan.outcomes
 
-    def _commit_on_thread(self, group: list[PendingAppend], fresh: bool) -> tuple[int, CommitPlan]:
+    def _commit_on_thread(self, group: list[PendingAppend]) -> tuple[int, CommitPlan]:
         if self._raw is None:
             self._raw = _connect_raw(self.url, self._busy_timeout)
         conn = self._raw
@@ -141,11 +150,20 @@ class SqliteStore(EventStore):
             max_key = 0
             if needs_new_keys(group, tx):
                 max_key = conn.execute("SELECT MAX(run_key) FROM runs").fetchone()[0] or 0
-            plan = plan_commit(group, head, tx, max_key, fresh=fresh)
+            stored: dict[str, int] = {}
+            threads = head_threads(group)
+            if threads:
+                marks = ",".join("?" * len(threads))
+                stored = dict(conn.execute(f"{_SELECT_HEADS} ({marks})", threads).fetchall())
+            plan = self._plan(group, head, tx, max_key, stored)
             if plan.event_rows:
                 conn.executemany(_INSERT_RUN, plan.created_runs)
                 conn.executemany(_UPDATE_RUN, plan.changed_runs)
                 conn.executemany(_INSERT_EVENTS, plan.event_rows)
+                conn.executemany(_INSERT_CHECKPOINTS, plan.checkpoint_rows)
+                for row in plan.head_rows:
+                    conn.execute(_UPDATE_HEAD if row.exists else _INSERT_HEAD, row.values)
+                conn.executemany(_INSERT_SNAPSHOTS, plan.snapshot_rows)
                 conn.execute("UPDATE log_head SET position = ?", (plan.new_head,))
             conn.execute("COMMIT")
             self._shrink_wal(conn)

@@ -53,10 +53,12 @@ class PendingAppend:
     """One ``append`` call on its way to the database (a plain class: made per append)."""
 
     __slots__ = (
+        "checkpoints",
         "durability",
         "end_status",
         "first_seq",
         "future",
+        "head",
         "positions",
         "rows",
         "run_id",
@@ -85,6 +87,10 @@ class PendingAppend:
         self.future: asyncio.Future[AppendResult] | None = None
         self.ticket = 0
         self.positions: range | None = None
+        self.checkpoints: list[tuple[int, str]] | None = None
+        """(index in ``rows``, checkpoint id) of its root checkpoint events, if any."""
+        self.head: tuple[int, str] | None = None
+        """(index in ``rows`` of a root checkpoint, the encoded thread state as of it)."""
 
 
 CommitFn = Callable[[list[PendingAppend]], Awaitable[list[BaseException | None]]]

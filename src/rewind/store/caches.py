@@ -1,0 +1,248 @@
+"""The log's caches of folded state: each thread's head, and snapshots at earlier checkpoints.
+
+Both are written by the group commit with the checkpoint they describe (see
+:mod:`rewind.store.commit`), or by a reader that folded the log (a database written before
+heads existed, or after :meth:`LogCaches.drop_caches`). Neither is the truth: each can be
+dropped and rebuilt from the events, and ``rewind db verify`` checks them against the fold.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rewind.store import codec
+from rewind.store.chain import from_micros, to_micros
+from rewind.store.commit import CHECKPOINT_COLUMNS, HEAD_COLUMNS, SNAPSHOT_COLUMNS, CommitPlan
+from rewind.store.reads import ReadStats, run_row
+from rewind.store.records import CheckpointRecord, Snapshot, ThreadHead
+from rewind.store.schema import checkpoints, runs, snapshots, thread_heads
+from rewind.store.writer import GroupWriter
+
+__all__ = ["LogCaches"]
+
+
+class LogCaches:
+    """Heads and snapshots, on :class:`~rewind.store.EventStore` (a mixin)."""
+
+    _writer: GroupWriter
+    stats: ReadStats
+
+    def _txn(self, *, write: bool = False) -> AbstractAsyncContextManager[AsyncConnection]:
+        raise NotImplementedError
+
+    # --- heads --------------------------------------------------------------------------------
+
+    async def get_head(self, thread_id: str) -> ThreadHead | None:
+        """The thread's head as stored (``None``: not built yet, or the thread has no
+        checkpoint). It may be older than the thread's newest checkpoint when the head was
+        written by a reader; the events after its checkpoint say what followed."""
+        await self._writer.drain()
+        query = (
+            select(
+                thread_heads.c.checkpoint_id,
+                runs.c.run_id,
+                thread_heads.c.seq,
+                thread_heads.c.position,
+                thread_heads.c.codec,
+                thread_heads.c.state,
+            )
+            .join(runs, runs.c.run_key == thread_heads.c.run_key)
+            .where(thread_heads.c.thread_id == thread_id)
+        )
+        self.stats.queries += 1
+        async with self._txn() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        checkpoint = CheckpointRecord(
+            checkpoint_id=row[0], thread_id=thread_id, run_id=row[1], seq=row[2], position=row[3]
+        )
+        return ThreadHead(
+            thread_id=thread_id, checkpoint=checkpoint, state=codec.decode(row[5], row[4])
+        )
+
+    async def put_head(self, checkpoint: CheckpointRecord, state: Any) -> bool:
+        """Keep ``state`` as the head of the checkpoint's thread, unless the stored head is at
+        that checkpoint or a newer one; returns whether it was written.
+
+        Raises:
+            EncodingError: ``state`` cannot be encoded (nothing is written).
+        """
+        text = codec.encode(state)
+        await self._writer.drain()
+        key = thread_heads.c.thread_id == checkpoint.thread_id
+        async with self._txn(write=True) as conn:
+            run = await run_row(conn, checkpoint.run_id)
+            stored = (
+                await conn.execute(select(thread_heads.c.position).where(key))
+            ).scalar_one_or_none()
+            if stored is not None and stored >= checkpoint.position:
+                return False
+            values = {
+                "checkpoint_id": checkpoint.checkpoint_id,
+                "run_key": run.run_key,
+                "seq": checkpoint.seq,
+                "position": checkpoint.position,
+                "codec": codec.CODEC_VERSION,
+                "state": text,
+            }
+            if stored is None:
+                await conn.execute(
+                    insert(thread_heads).values(
+                        thread_id=checkpoint.thread_id, unsnapshotted=0, **values
+                    )
+                )
+            else:
+                await conn.execute(update(thread_heads).where(key).values(**values))
+        return True
+
+    async def list_heads(self) -> list[ThreadHead]:
+        """Every stored head (for checks; a large database has many)."""
+        await self._writer.drain()
+        query = select(
+            thread_heads.c.thread_id,
+            thread_heads.c.checkpoint_id,
+            runs.c.run_id,
+            thread_heads.c.seq,
+            thread_heads.c.position,
+            thread_heads.c.codec,
+            thread_heads.c.state,
+        ).join(runs, runs.c.run_key == thread_heads.c.run_key)
+        async with self._txn() as conn:
+            rows = (await conn.execute(query.order_by(thread_heads.c.thread_id))).all()
+        return [
+            ThreadHead(
+                thread_id=r[0],
+                checkpoint=CheckpointRecord(
+                    checkpoint_id=r[1], thread_id=r[0], run_id=r[2], seq=r[3], position=r[4]
+                ),
+                state=codec.decode(r[6], r[5]),
+            )
+            for r in rows
+        ]
+
+    async def drop_caches(self, *, thread_id: str | None = None) -> int:
+        """Drop the heads and snapshots (of one thread, or all); returns how many went.
+
+        Nothing a reader sees changes: heads are rebuilt from the log when next needed.
+        """
+        await self._writer.drain()
+        async with self._txn(write=True) as conn:
+            heads = delete(thread_heads)
+            kept = delete(snapshots)
+            if thread_id is not None:
+                heads = heads.where(thread_heads.c.thread_id == thread_id)
+                keys = select(runs.c.run_key).where(runs.c.thread_id == thread_id)
+                kept = kept.where(snapshots.c.run_key.in_(keys.scalar_subquery()))
+            gone = int((await conn.execute(heads)).rowcount)
+            gone += int((await conn.execute(kept)).rowcount)
+        return gone
+
+    # --- snapshots ----------------------------------------------------------------------------
+
+    async def put_snapshot(self, run_id: str, seq: int, state: Any) -> None:
+        """Store the state of a run as of its event ``seq`` (a cache; replaces an older one)."""
+        text = codec.encode(state)
+        await self._writer.drain()
+        async with self._txn(write=True) as conn:
+            run = await run_row(conn, run_id)
+            if not 0 <= seq <= run.last_seq:
+                raise ValueError(f"run {run_id} has no event {seq} (last seq {run.last_seq})")
+            key = {"run_key": run.run_key, "seq": seq}
+            await conn.execute(delete(snapshots).filter_by(**key))
+            await conn.execute(
+                insert(snapshots).values(
+                    **key,
+                    codec=codec.CODEC_VERSION,
+                    state=text,
+                    created_at=to_micros(datetime.now().astimezone()),
+                )
+            )
+
+    async def get_snapshot(
+        self, run_id: str, *, at_or_before_seq: int | None = None
+    ) -> Snapshot | None:
+        """The newest snapshot of a run at or before its event ``at_or_before_seq``."""
+        await self._writer.drain()
+        self.stats.queries += 1
+        async with self._txn() as conn:
+            run = await run_row(conn, run_id)
+            query = select(snapshots).where(snapshots.c.run_key == run.run_key)
+            if at_or_before_seq is not None:
+                query = query.where(snapshots.c.seq <= at_or_before_seq)
+            row = (await conn.execute(query.order_by(snapshots.c.seq.desc()).limit(1))).first()
+        if row is None:
+            return None
+        return Snapshot(
+            run_id=run_id,
+            seq=row.seq,
+            state=codec.decode(row.state, row.codec),
+            created_at=from_micros(row.created_at),
+        )
+
+    async def list_snapshots(self, *, run_id: str | None = None) -> list[Snapshot]:
+        """The snapshots of one run, or all of them, oldest first (for checks)."""
+        await self._writer.drain()
+        query = select(runs.c.run_id, snapshots).join(runs, runs.c.run_key == snapshots.c.run_key)
+        if run_id is not None:
+            query = query.where(runs.c.run_id == run_id)
+        async with self._txn() as conn:
+            rows = (await conn.execute(query.order_by(snapshots.c.run_key, snapshots.c.seq))).all()
+        return [
+            Snapshot(
+                run_id=r.run_id,
+                seq=r.seq,
+                state=codec.decode(r.state, r.codec),
+                created_at=from_micros(r.created_at),
+            )
+            for r in rows
+        ]
+
+    async def delete_snapshots(self, *, run_id: str | None = None) -> int:
+        """Drop the snapshots of one run, or all of them; returns how many went."""
+        async with self._txn(write=True) as conn:
+            query = delete(snapshots)
+            if run_id is not None:
+                run = await run_row(conn, run_id)
+                query = query.where(snapshots.c.run_key == run.run_key)
+            return int((await conn.execute(query)).rowcount)
+
+
+async def read_stored_heads(conn: AsyncConnection, thread_ids: list[str]) -> dict[str, int]:
+    """For the threads that have a stored head: its ``unsnapshotted`` byte count."""
+    if not thread_ids:
+        return {}
+    query = select(thread_heads.c.thread_id, thread_heads.c.unsnapshotted).where(
+        thread_heads.c.thread_id.in_(thread_ids)
+    )
+    return {t: int(n) for t, n in await conn.execute(query)}
+
+
+async def write_indexes(conn: AsyncConnection, plan: CommitPlan) -> None:
+    """Write a commit plan's checkpoint index rows, heads and snapshots (SQLAlchemy Core)."""
+    if plan.checkpoint_rows:
+        await conn.execute(
+            insert(checkpoints), [_named(CHECKPOINT_COLUMNS, r) for r in plan.checkpoint_rows]
+        )
+    for head in plan.head_rows:
+        row = _named(HEAD_COLUMNS, head.values)
+        if head.exists:
+            thread_id = row.pop("thread_id")
+            await conn.execute(
+                update(thread_heads).where(thread_heads.c.thread_id == thread_id).values(**row)
+            )
+        else:
+            await conn.execute(insert(thread_heads).values(**row))
+    if plan.snapshot_rows:
+        await conn.execute(
+            insert(snapshots), [_named(SNAPSHOT_COLUMNS, r) for r in plan.snapshot_rows]
+        )
+
+
+def _named(columns: tuple[str, ...], row: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(columns, row, strict=True))

@@ -1,0 +1,547 @@
+"""Reading the log: events by run, thread or position; runs, threads and checkpoints.
+
+Every read first waits for this store's own queued appends to commit (so a caller reads what it
+wrote), then reads in one transaction. Events are decoded as they are read; ``stats`` counts
+them, so tests can check how much of the log an operation reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rewind.errors import UnknownRunError
+from rewind.events import RunStatus, StoredEvent
+from rewind.store import codec
+from rewind.store.chain import check_chain, from_micros, to_micros
+from rewind.store.records import ChainReport, CheckpointRecord, RunRecord, ThreadRecord
+from rewind.store.schema import checkpoints, events, log_head, runs
+from rewind.store.writer import GroupWriter
+
+__all__ = ["EVENT_COLUMNS", "LogReads", "ReadStats", "read_joined", "run_record", "stored"]
+
+EVENT_COLUMNS = (
+    events.c.position,
+    events.c.seq,
+    events.c.type,
+    events.c.ts,
+    events.c.step,
+    events.c.ns,
+    events.c.node,
+    events.c.task_id,
+    events.c.codec,
+    events.c.payload,
+    events.c.hash,
+)
+"""The columns an event is read with, in :func:`stored`'s order."""
+
+_PAGE = 1000
+
+
+@dataclass(kw_only=True, slots=True)
+class ReadStats:
+    """How much this store has read: deterministic figures for tests and benches."""
+
+    events_read: int = 0
+    """Events read and decoded."""
+    queries: int = 0
+    """Read transactions opened."""
+
+
+class LogReads:
+    """The read side of :class:`~rewind.store.EventStore` (a mixin: the store provides the
+    connection and the writer)."""
+
+    _writer: GroupWriter
+    stats: ReadStats
+
+    def _txn(self, *, write: bool = False) -> AbstractAsyncContextManager[AsyncConnection]:
+        raise NotImplementedError
+
+    async def _reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        await self._writer.drain()  # the database must know this process's own appends
+        self.stats.queries += 1
+        return self._txn()
+
+    # --- events -------------------------------------------------------------------------------
+
+    async def read(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        until_seq: int | None = None,
+        types: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        """The events of one run in seq order: those after ``after_seq`` up to ``until_seq``.
+
+        Raises:
+            UnknownRunError: the store has no such run.
+        """
+        async with await self._reading() as conn:
+            run = await run_row(conn, run_id)
+            query = _run_events(run.run_key, after_seq, until_seq, types).limit(limit)
+            found = [stored(r, run_id, run.thread_id) for r in await conn.execute(query)]
+        self.stats.events_read += len(found)
+        return found
+
+    async def iter_run(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        until_seq: int | None = None,
+        types: Iterable[str] | None = None,
+        page: int = _PAGE,
+    ) -> AsyncIterator[StoredEvent]:
+        """The events of one run in seq order, read ``page`` at a time (memory stays bounded
+        however long the run).
+
+        Raises:
+            UnknownRunError: the store has no such run.
+        """
+        wanted = None if types is None else [str(t) for t in types]
+        after = -1 if after_seq is None else after_seq
+        while True:
+            found = await self.read(
+                run_id, after_seq=after, until_seq=until_seq, types=wanted, limit=page
+            )
+            for event in found:
+                yield event
+            if len(found) < page:
+                return
+            after = found[-1].seq
+
+    async def read_runs(
+        self, run_ids: Iterable[str], *, types: Iterable[str] | None = None
+    ) -> dict[str, list[StoredEvent]]:
+        """The events of several runs, each run's in seq order, in one query per 500 runs.
+
+        Runs the store does not have are absent from the result (a bulk reader, such as a
+        span export, decides what a missing run means).
+        """
+        wanted = list(dict.fromkeys(run_ids))
+        found: dict[str, list[StoredEvent]] = {}
+        async with await self._reading() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                result = await conn.execute(
+                    select(runs.c.run_key, runs.c.run_id, runs.c.thread_id).where(
+                        runs.c.run_id.in_(chunk)
+                    )
+                )
+                keys = {r.run_key: (r.run_id, r.thread_id) for r in result}
+                if not keys:
+                    continue
+                query = select(*EVENT_COLUMNS, events.c.run_key).where(
+                    events.c.run_key.in_(list(keys))
+                )
+                if types is not None:
+                    query = query.where(events.c.type.in_([str(t) for t in types]))
+                rows = await conn.execute(query.order_by(events.c.run_key, events.c.seq))
+                for row in rows:
+                    run_id, thread_id = keys[row[11]]
+                    found.setdefault(run_id, []).append(stored(row, run_id, thread_id))
+                for run_id, _thread in keys.values():
+                    found.setdefault(run_id, [])
+        self.stats.events_read += sum(len(v) for v in found.values())
+        return {run_id: found[run_id] for run_id in wanted if run_id in found}
+
+    async def thread_log(self, thread_id: str) -> tuple[list[RunRecord], list[StoredEvent]]:
+        """A thread's runs (oldest first) and all their events (in log order), in one read.
+
+        Reads the thread's whole history: for a thread's current state use
+        :func:`rewind.thread_state.head_view`, which reads its head and what follows it.
+        """
+        async with await self._reading() as conn:
+            result = await conn.execute(
+                select(runs)
+                .where(runs.c.thread_id == thread_id)
+                .order_by(runs.c.created_at, runs.c.run_key)
+            )
+            records = [run_record(r) for r in result]
+            found = await read_joined(conn, after=0, limit=None, thread_id=thread_id)
+        self.stats.events_read += len(found)
+        return records, found
+
+    async def read_thread(
+        self, thread_id: str, *, after_position: int | None = None, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Events of every run of a thread, in log order, after ``after_position``."""
+        async with await self._reading() as conn:
+            found = await read_joined(
+                conn, after=after_position or 0, limit=limit, thread_id=thread_id
+            )
+        self.stats.events_read += len(found)
+        return found
+
+    async def read_all(
+        self, *, after_position: int | None = None, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Events of every run in log order, after ``after_position``."""
+        async with await self._reading() as conn:
+            found = await read_joined(conn, after=after_position or 0, limit=limit)
+        self.stats.events_read += len(found)
+        return found
+
+    async def read_segments(
+        self, segments: Iterable[tuple[str, int | None, int | None]]
+    ) -> list[StoredEvent]:
+        """Events of several run segments, in log order, in one read.
+
+        Each segment is ``(run_id, after_seq, before_seq)``: the run's events with a seq above
+        ``after_seq`` and below ``before_seq`` (``None``: no bound). Runs the store does not
+        have give nothing.
+        """
+        wanted = list(segments)
+        if not wanted:
+            return []
+        async with await self._reading() as conn:
+            ids = list({run_id for run_id, _, _ in wanted})
+            result = await conn.execute(
+                select(runs.c.run_key, runs.c.run_id, runs.c.thread_id).where(
+                    runs.c.run_id.in_(ids)
+                )
+            )
+            keys = {r.run_id: (r.run_key, r.thread_id) for r in result}
+            names = {key: (run_id, thread) for run_id, (key, thread) in keys.items()}
+            clauses = []
+            for run_id, after, before in wanted:
+                if run_id not in keys:
+                    continue
+                clause = [events.c.run_key == keys[run_id][0]]
+                if after is not None:
+                    clause.append(events.c.seq > after)
+                if before is not None:
+                    clause.append(events.c.seq < before)
+                clauses.append(and_(*clause))
+            if not clauses:
+                return []
+            query = (
+                select(*EVENT_COLUMNS, events.c.run_key)
+                .where(or_(*clauses))
+                .order_by(events.c.position)
+            )
+            found = [stored(r, *names[r[11]]) for r in await conn.execute(query)]
+        self.stats.events_read += len(found)
+        return found
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    async def head(self) -> int:
+        """The newest position given out (0 for an empty log)."""
+        await self._writer.drain()
+        return await self._read_head()
+
+    async def _read_head(self) -> int:
+        async with self._txn() as conn:
+            return int((await conn.execute(select(log_head.c.position))).scalar_one())
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """The record of one run.
+
+        Raises:
+            UnknownRunError: the store has no such run.
+        """
+        async with await self._reading() as conn:
+            return run_record(await run_row(conn, run_id))
+
+    async def list_runs(
+        self,
+        *,
+        thread_id: str | None = None,
+        status: RunStatus | str | None = None,
+        graph_name: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: int | None = None,
+        oldest_first: bool = False,
+    ) -> list[RunRecord]:
+        """Runs matching every filter given, newest first (or oldest first)."""
+        query = select(runs)
+        if thread_id is not None:
+            query = query.where(runs.c.thread_id == thread_id)
+        if status is not None:
+            query = query.where(runs.c.status == RunStatus(status).value)
+        if graph_name is not None:
+            query = query.where(runs.c.graph_name == graph_name)
+        if created_after is not None:
+            query = query.where(runs.c.created_at > to_micros(created_after))
+        if created_before is not None:
+            query = query.where(runs.c.created_at < to_micros(created_before))
+        order = (runs.c.created_at, runs.c.run_key)
+        query = query.order_by(*(order if oldest_first else (c.desc() for c in order)))
+        async with await self._reading() as conn:
+            return [run_record(r) for r in await conn.execute(query.limit(limit))]
+
+    async def runs_after(self, thread_id: str, position: int) -> list[RunRecord]:
+        """The runs of a thread with an event at or after ``position``, oldest first (what
+        follows a thread's head), plus its runs still running."""
+        query = (
+            select(runs)
+            .where(
+                runs.c.thread_id == thread_id,
+                or_(runs.c.last_position >= position, runs.c.status == RunStatus.RUNNING.value),
+            )
+            .order_by(runs.c.first_position)
+        )
+        async with await self._reading() as conn:
+            return [run_record(r) for r in await conn.execute(query)]
+
+    async def runs_from(self, checkpoint_id: str) -> list[RunRecord]:
+        """The runs started from a checkpoint (continuations, resumes, forks), oldest first."""
+        query = (
+            select(runs)
+            .where(runs.c.origin_checkpoint_id == checkpoint_id)
+            .order_by(runs.c.first_position)
+        )
+        async with await self._reading() as conn:
+            return [run_record(r) for r in await conn.execute(query)]
+
+    async def list_threads(self, *, limit: int | None = None) -> list[ThreadRecord]:
+        """Threads, the most recently updated first."""
+        ranked = select(
+            runs.c.thread_id,
+            runs.c.run_id,
+            runs.c.status,
+            func.row_number()
+            .over(
+                partition_by=runs.c.thread_id,
+                order_by=(runs.c.created_at.desc(), runs.c.run_key.desc()),
+            )
+            .label("rank"),
+            func.min(runs.c.created_at).over(partition_by=runs.c.thread_id).label("created"),
+            func.max(runs.c.updated_at).over(partition_by=runs.c.thread_id).label("updated"),
+            func.count().over(partition_by=runs.c.thread_id).label("n"),
+        ).subquery()
+        query = (
+            select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.updated.desc()).limit(limit)
+        )
+        async with await self._reading() as conn:
+            return [
+                ThreadRecord(
+                    thread_id=r.thread_id,
+                    created_at=from_micros(r.created),
+                    updated_at=from_micros(r.updated),
+                    run_count=r.n,
+                    last_run_id=r.run_id,
+                    last_status=RunStatus(r.status),
+                )
+                for r in await conn.execute(query)
+            ]
+
+    async def verify_chain(self, run_id: str) -> ChainReport:
+        """Check a run's hash chain; the report names the first altered event, if any."""
+        async with await self._reading() as conn:
+            run = await run_row(conn, run_id)
+            result = await conn.execute(
+                select(*EVENT_COLUMNS[1:])  # all but the position: what the chain covers
+                .where(events.c.run_key == run.run_key)
+                .order_by(events.c.seq)
+            )
+            return check_chain(run_id, result, run.last_hash)
+
+    # --- checkpoints --------------------------------------------------------------------------
+
+    async def get_checkpoint(self, checkpoint_id: str) -> CheckpointRecord | None:
+        """Where a root checkpoint is in the log; ``None`` if no run of the store wrote it."""
+        query = _checkpoint_query().where(checkpoints.c.checkpoint_id == checkpoint_id)
+        async with await self._reading() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _checkpoint_record(row)
+
+    async def list_checkpoints(
+        self,
+        thread_id: str,
+        *,
+        before_position: int | None = None,
+        run_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[CheckpointRecord]:
+        """A thread's root checkpoints, newest first, from the checkpoint index.
+
+        Args:
+            thread_id: The thread.
+            before_position: Only checkpoints written before this log position.
+            run_id: Only those of this run.
+            limit: At most this many.
+        """
+        query = _checkpoint_query().where(checkpoints.c.thread_id == thread_id)
+        if before_position is not None:
+            query = query.where(checkpoints.c.position < before_position)
+        if run_id is not None:
+            query = query.where(runs.c.run_id == run_id)
+        query = query.order_by(checkpoints.c.position.desc()).limit(limit)
+        async with await self._reading() as conn:
+            return [_checkpoint_record(r) for r in await conn.execute(query)]
+
+    async def next_checkpoint(self, checkpoint: CheckpointRecord) -> CheckpointRecord | None:
+        """The root checkpoint its run wrote after ``checkpoint``, if any."""
+        query = (
+            _checkpoint_query()
+            .where(runs.c.run_id == checkpoint.run_id, checkpoints.c.seq > checkpoint.seq)
+            .order_by(checkpoints.c.seq)
+            .limit(1)
+        )
+        async with await self._reading() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _checkpoint_record(row)
+
+    async def first_checkpoints(self, run_ids: Iterable[str]) -> dict[str, int]:
+        """Per run: the seq of its first root checkpoint (runs without one are absent)."""
+        ids = list(run_ids)
+        if not ids:
+            return {}
+        query = (
+            select(runs.c.run_id, func.min(checkpoints.c.seq))
+            .join(runs, runs.c.run_key == checkpoints.c.run_key)
+            .where(runs.c.run_id.in_(ids))
+            .group_by(runs.c.run_id)
+        )
+        async with await self._reading() as conn:
+            return {run_id: int(seq) for run_id, seq in await conn.execute(query)}
+
+    async def run_of_checkpoint(self, checkpoint_id: str) -> RunRecord:
+        """The run that wrote a checkpoint.
+
+        Raises:
+            KeyError: no run of the store wrote that checkpoint.
+        """
+        found = await self.get_checkpoint(checkpoint_id)
+        if found is None:
+            raise KeyError(
+                f"no checkpoint {checkpoint_id!r} in this store; list a thread's "
+                "checkpoints with get_state_history(config)"
+            )
+        return await self.get_run(found.run_id)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+async def run_row(conn: AsyncConnection, run_id: str) -> Row[Any]:
+    """The ``runs`` row of a run.
+
+    Raises:
+        UnknownRunError: the store has no such run.
+    """
+    row = (await conn.execute(select(runs).where(runs.c.run_id == run_id))).first()
+    if row is None:
+        raise UnknownRunError(run_id)
+    return row
+
+
+def _run_events(
+    run_key: int, after_seq: int | None, until_seq: int | None, types: Iterable[str] | None
+) -> Select[Any]:
+    query = select(*EVENT_COLUMNS).where(events.c.run_key == run_key)
+    if after_seq is not None:
+        query = query.where(events.c.seq > after_seq)
+    if until_seq is not None:
+        query = query.where(events.c.seq <= until_seq)
+    if types is not None:
+        query = query.where(events.c.type.in_([str(t) for t in types]))
+    return query.order_by(events.c.seq)
+
+
+def _checkpoint_query() -> Select[Any]:
+    return select(
+        checkpoints.c.checkpoint_id,
+        checkpoints.c.thread_id,
+        runs.c.run_id,
+        checkpoints.c.seq,
+        checkpoints.c.position,
+    ).join(runs, runs.c.run_key == checkpoints.c.run_key)
+
+
+def _checkpoint_record(row: Row[*tuple[Any, ...]]) -> CheckpointRecord:
+    return CheckpointRecord(
+        checkpoint_id=row[0], thread_id=row[1], run_id=row[2], seq=row[3], position=row[4]
+    )
+
+
+async def read_joined(
+    conn: AsyncConnection,
+    *,
+    after: int,
+    limit: int | None,
+    until: int | None = None,
+    run_id: str | None = None,
+    thread_id: str | None = None,
+) -> list[StoredEvent]:
+    """Events (with their run's id and thread) in log order after position ``after``."""
+    query = (
+        select(*EVENT_COLUMNS, runs.c.run_id, runs.c.thread_id)
+        .join(runs, runs.c.run_key == events.c.run_key)
+        .where(events.c.position > after)
+    )
+    if until is not None:
+        query = query.where(events.c.position <= until)
+    if run_id is not None:
+        query = query.where(runs.c.run_id == run_id)
+    if thread_id is not None:
+        query = query.where(runs.c.thread_id == thread_id)
+    result = await conn.execute(query.order_by(events.c.position).limit(limit))
+    return [stored(r, r.run_id, r.thread_id) for r in result]
+
+
+def stored(row: Row[*tuple[Any, ...]], run_id: str, thread_id: str) -> StoredEvent:
+    """A read row (in :data:`EVENT_COLUMNS` order) as an event."""
+    # By index: a row's attribute lookup costs more than the decode.
+    return event_of(run_id, thread_id, *row[:11])
+
+
+def event_of(
+    run_id: str,
+    thread_id: str,
+    position: int,
+    seq: int,
+    type_: str,
+    ts: int,
+    step: int | None,
+    ns: str | None,
+    node: str | None,
+    task_id: str | None,
+    version: int,
+    payload: str,
+    hash_: bytes,
+) -> StoredEvent:
+    """An event from its columns."""
+    return StoredEvent(
+        run_id=run_id,
+        thread_id=thread_id,
+        seq=seq,
+        position=position,
+        type=type_,
+        payload=codec.decode(payload, version),
+        ts=from_micros(ts),
+        step=step,
+        ns=ns,
+        node=node,
+        task_id=task_id,
+        hash=bytes(hash_),
+    )
+
+
+def run_record(row: Row[Any]) -> RunRecord:
+    """A ``runs`` row as a record."""
+    return RunRecord(
+        run_id=row.run_id,
+        thread_id=row.thread_id,
+        graph_name=row.graph_name,
+        status=RunStatus(row.status),
+        created_at=from_micros(row.created_at),
+        updated_at=from_micros(row.updated_at),
+        origin_run_id=row.origin_run_id,
+        origin_checkpoint_id=row.origin_checkpoint_id,
+        last_seq=row.last_seq,
+        first_position=row.first_position,
+        last_position=row.last_position,
+    )

@@ -1,0 +1,140 @@
+"""Threads as a whole: the metadata an API keeps for them, and deleting what is no longer kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rewind.store import codec, retention
+from rewind.store.chain import from_micros, to_micros
+from rewind.store.records import PruneReport, ThreadMetadata
+from rewind.store.schema import thread_metadata
+from rewind.store.writer import GroupWriter
+
+__all__ = ["ThreadKeeping"]
+
+
+class ThreadKeeping:
+    """Thread metadata and retention, on :class:`~rewind.store.EventStore` (a mixin)."""
+
+    _writer: GroupWriter
+
+    def _txn(self, *, write: bool = False) -> AbstractAsyncContextManager[AsyncConnection]:
+        raise NotImplementedError
+
+    # --- thread metadata ----------------------------------------------------------------------
+
+    async def save_thread_metadata(
+        self, thread_id: str, metadata: Mapping[str, Any]
+    ) -> ThreadMetadata:
+        """Keep ``metadata`` for a thread (replacing what was kept); the thread need have no run.
+
+        Raises:
+            EncodingError: a value the codec cannot encode (nothing is written).
+        """
+        text = codec.encode(dict(metadata))
+        now = to_micros(datetime.now().astimezone())
+        async with self._txn(write=True) as conn:
+            key = thread_metadata.c.thread_id == thread_id
+            row = (await conn.execute(select(thread_metadata.c.created_at).where(key))).first()
+            values = {"updated_at": now, "codec": codec.CODEC_VERSION, "metadata": text}
+            if row is None:
+                await conn.execute(
+                    insert(thread_metadata).values(thread_id=thread_id, created_at=now, **values)
+                )
+            else:
+                await conn.execute(update(thread_metadata).where(key).values(**values))
+        created = now if row is None else row.created_at
+        return ThreadMetadata(
+            thread_id=thread_id,
+            metadata=dict(metadata),
+            created_at=from_micros(created),
+            updated_at=from_micros(now),
+        )
+
+    async def get_thread_metadata(self, thread_id: str | None = None) -> list[ThreadMetadata]:
+        """The metadata kept for one thread (a list of one, or empty), or for all of them."""
+        query = select(thread_metadata).order_by(thread_metadata.c.created_at)
+        if thread_id is not None:
+            query = query.where(thread_metadata.c.thread_id == thread_id)
+        async with self._txn() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            ThreadMetadata(
+                thread_id=row.thread_id,
+                metadata=codec.decode(row.metadata, row.codec),
+                created_at=from_micros(row.created_at),
+                updated_at=from_micros(row.updated_at),
+            )
+            for row in rows
+        ]
+
+    # --- retention ----------------------------------------------------------------------------
+
+    async def delete_thread(self, thread_id: str, *, vacuum: bool = True) -> PruneReport:
+        """Delete a thread's runs, events and snapshots, and the metadata kept for it.
+
+        Runs still running, and runs that a retained run of another thread starts from, stay;
+        the report counts them.
+        """
+        async with self._txn(write=True) as conn:
+            await conn.execute(
+                delete(thread_metadata).where(thread_metadata.c.thread_id == thread_id)
+            )
+        return await self._delete(
+            lambda all_runs: {r.run_id for r in all_runs if r.thread_id == thread_id}, vacuum=vacuum
+        )
+
+    async def prune(
+        self,
+        *,
+        older_than: datetime | None = None,
+        keep_last: int | None = None,
+        vacuum: bool = True,
+    ) -> PruneReport:
+        """Delete finished runs that started before ``older_than``, or all but each thread's
+        ``keep_last`` newest, then give the space back to the file system.
+
+        A run that a retained run starts from (a fork's origin, the run a thread's next run
+        continues) is kept, so every retained run can still be rebuilt.
+        """
+        if (older_than is None) == (keep_last is None):
+            raise ValueError("prune needs exactly one of older_than= or keep_last=")
+        if keep_last is not None and keep_last < 0:
+            raise ValueError(f"keep_last must be >= 0, not {keep_last}")
+        if older_than is not None:
+            cutoff = to_micros(older_than)
+            return await self._delete(
+                lambda all_runs: retention.candidates_older_than(all_runs, cutoff), vacuum=vacuum
+            )
+        assert keep_last is not None
+        return await self._delete(
+            lambda all_runs: retention.candidates_beyond_newest(all_runs, keep_last),
+            vacuum=vacuum,
+        )
+
+    async def _delete(self, choose: Callable[[Any], set[str]], *, vacuum: bool) -> PruneReport:
+        await self._writer.drain()
+        async with self._txn(write=True) as conn:
+            all_runs = await retention.load_runs(conn)
+            plan = retention.plan_deletion(all_runs, choose(all_runs))
+            deleted = await retention.delete_runs(conn, plan.run_keys)
+        if vacuum and plan.run_keys:
+            await self._vacuum()
+        return PruneReport(
+            runs_deleted=len(plan.run_keys),
+            events_deleted=deleted,
+            runs_kept_for_dependants=plan.kept_for_dependants,
+        )
+
+    async def _vacuum(self) -> None:
+        """Give freed space back to the file system (backends override)."""
+
+    async def backup(self, target: str) -> None:
+        """Write a consistent copy of the live database to ``target`` (backends override)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot back up")
