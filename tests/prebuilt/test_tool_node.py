@@ -6,8 +6,9 @@ outcome: the same output once normalised, or the same exception type and message
 node needs a runtime in its config when called outside a graph; rewind's does not, so rewind's
 gets no config unless the test is about what the runtime carries (context, store).
 
-The last tests run graphs: rewind graphs built with ``rewind.prebuilt``, and the reference
-corpus's ``g10_llm_tokens_tools.py`` with its ``langgraph.`` imports rewritten to ``rewind.``.
+The last tests run graphs: rewind graphs built with ``rewind.prebuilt``, and the stream-mode
+corpus's ``g10_llm_tokens_tools.py`` (``tests/runtime/corpus``) with its ``langgraph.`` imports
+rewritten to ``rewind.``.
 """
 
 import asyncio
@@ -48,7 +49,6 @@ from rewind.checkpoint.memory import InMemorySaver as RwSaver
 from rewind.events import EventType
 from rewind.prebuilt.tool_node import ToolCallRequest, ToolInvocationError
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "langgraph"
 RUNTIME_KEY = "__pregel_runtime"  # where LangGraph's ToolNode finds its runtime
 
 
@@ -1135,9 +1135,9 @@ async def test_command_from_a_tool_in_a_graph() -> None:
     assert actual == expected
 
 
-# --- the reference corpus's tool-calling graph, through the import rewrite ------------------------
+# --- the stream-mode corpus's tool-calling graph, through the import rewrite ----------------------
 
-G10 = REFERENCE / "graphs" / "g10_llm_tokens_tools.py"
+G10 = Path(__file__).resolve().parents[1] / "runtime" / "corpus" / "g10_llm_tokens_tools.py"
 
 
 def _load(source: str, name: str) -> types.ModuleType:
@@ -1154,8 +1154,6 @@ def _load(source: str, name: str) -> types.ModuleType:
 
 @pytest.fixture
 def g10() -> Iterator[tuple[types.ModuleType, types.ModuleType]]:
-    if not G10.exists():
-        pytest.fail(f"the reference corpus is missing: expected {G10}")
     source = G10.read_text()
     rewritten = re.sub(r"^(from|import) langgraph\b", r"\1 rewind", source, flags=re.MULTILINE)
     assert "langgraph" not in "\n".join(

@@ -1,7 +1,7 @@
-"""Side by side with LangGraph's server: each captured stream of the reference
-(``../shared/reference/platform-api/captures``), requested again from rewind's server with the
-same graph and body, has the same shape: the same SSE events in the same order, each with the
-same payload keys (``events``: the same LangChain event and name; ``debug``: the same type)."""
+"""Side by side with LangGraph's server: each stream captured from it (``captures/``, see its
+README), requested again from rewind's server with the same graph and body, has the same shape:
+the same SSE events in the same order, each with the same payload keys (``events``: the same
+LangChain event and name; ``debug``: the same type)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,7 @@ import pytest
 
 from tests.server.conftest import Server
 
-CAPTURES = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "reference"
-    / "platform-api"
-    / "captures"
-)
+CAPTURES = Path(__file__).resolve().parent / "captures"
 STREAMS = [
     "10_stream_values",
     "10_stream_updates",
@@ -75,10 +69,19 @@ def _shape(events: list[tuple[str, Any]]) -> list[tuple[Any, ...]]:
     return out
 
 
+def test_the_captures_are_those_the_test_uses() -> None:
+    """Each stream below has its request and body in ``captures/``, and nothing else is there."""
+    names = {
+        p.name.rsplit(".", 1)[0] for p in CAPTURES.iterdir() if p.suffix in (".request", ".body")
+    }
+    assert names == set(STREAMS)
+    assert all(
+        (CAPTURES / f"{name}.{part}").is_file() for name in STREAMS for part in ("request", "body")
+    )
+
+
 @pytest.mark.parametrize("capture", STREAMS)
 def test_streams_have_the_reference_servers_shape(server: Server, capture: str) -> None:
-    if not CAPTURES.is_dir():
-        pytest.fail(f"the reference captures are missing: expected them at {CAPTURES}")
     request = (CAPTURES / f"{capture}.request").read_text()
     body = json.loads(request.strip().splitlines()[-1])
     thread = httpx.post(f"{server.url}/threads", json={}).json()["thread_id"]

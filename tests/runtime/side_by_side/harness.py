@@ -3,11 +3,11 @@
 rewind promises that a LangGraph graph file whose imports are rewritten ``langgraph.`` →
 ``rewind.`` runs unchanged and gives the same results. This harness holds it to that, in one
 process: it loads a graph module twice under two module names, the second time with every
-``langgraph*`` import served by the matching ``rewind*`` module (the alias finder of
-``../shared/reference/langgraph/run_engine.py``), runs every scenario on both engines, records
-what LangGraph users see (what ``invoke``/``ainvoke`` return or raise, ``get_state`` and
-``get_state_history`` after each call), normalises ids and timestamps as the reference corpus's
-``capture.py`` does, and compares.
+``langgraph*`` import served by the matching ``rewind*`` module (``rewind_imports``), runs every
+scenario on both engines, records what LangGraph users see (what ``invoke``/``ainvoke`` return
+or raise, ``get_state`` and ``get_state_history`` after each call), normalises ids and
+timestamps (``Normalizer``), and compares. The stream-mode corpus (``tests/runtime/corpus``)
+runs its probe graphs through the same pieces.
 
 Graph module contract (``graphs/sbs_NN_<feature>.py``):
 
@@ -65,14 +65,21 @@ __all__ = [
     "GRAPHS_DIR",
     "Normalizer",
     "all_diffs",
+    "check_engine",
     "compare_graph",
+    "engine_imports",
+    "error_record",
     "explain_diff",
     "first_diff",
     "graph_files",
+    "graph_module",
+    "mark_racy",
     "rewind_imports",
     "run_build_case",
     "run_graph",
     "ser",
+    "side_effects",
+    "sig",
 ]
 
 ENGINES = ("langgraph", "rewind")
@@ -109,7 +116,7 @@ def _is_langgraph(name: str) -> bool:
 
 
 class _RewindAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serves ``langgraph[.x.y]`` with the module ``rewind[.x.y]`` (run_engine.py's ``Alias``)."""
+    """Serves ``langgraph[.x.y]`` with the module ``rewind[.x.y]``."""
 
     def __init__(self) -> None:
         self._own_specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
@@ -148,7 +155,8 @@ def rewind_imports() -> Iterator[None]:
         sys.modules.update(saved)
 
 
-def _engine_imports(engine: str) -> contextlib.AbstractContextManager[None]:
+def engine_imports(engine: str) -> contextlib.AbstractContextManager[None]:
+    """Within the block, ``langgraph*`` imports are served by ``engine``."""
     if engine == "rewind":
         return rewind_imports()
     if engine == "langgraph":
@@ -157,10 +165,11 @@ def _engine_imports(engine: str) -> contextlib.AbstractContextManager[None]:
 
 
 @contextlib.contextmanager
-def _graph_module(path: Path, engine: str) -> Iterator[ModuleType]:
+def graph_module(path: Path, engine: str, *, name: str | None = None) -> Iterator[ModuleType]:
     """``path`` imported as its own module for ``engine`` (registered while it is in use, so
-    that type hints and the event codec can find its classes by module name)."""
-    name = f"_sbs_{engine}_{path.stem}"
+    that type hints and the event codec can find its classes by module name); ``name`` defaults
+    to one per engine, ``_sbs_<engine>_<stem>``."""
+    name = name or f"_sbs_{engine}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
@@ -172,7 +181,7 @@ def _graph_module(path: Path, engine: str) -> Iterator[ModuleType]:
         sys.modules.pop(name, None)
 
 
-def _check_engine(obj: Any, engine: str) -> None:
+def check_engine(obj: Any, engine: str) -> None:
     """Guard against a leaking alias: the object must come from the engine under test."""
     origin = type(obj).__module__.split(".")[0]
     if origin != engine:
@@ -180,7 +189,7 @@ def _check_engine(obj: Any, engine: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# serialisation (capture.py's ``ser``; engine classes recognised by name and shape)
+# serialisation (engine classes recognised by name and shape)
 # --------------------------------------------------------------------------------------------
 
 
@@ -222,8 +231,11 @@ def ser(o: Any) -> Any:
     return {"__class__": type(o).__name__, "repr": repr(o)}
 
 
-def sig(o: Any) -> str:
-    """The type of a return value, by name (a dict and a model instance differ)."""
+def sig(o: Any, depth: int = 3) -> str:
+    """The type of a value, by name (a dict and a model instance differ); a plain tuple's
+    items' types too, ``depth`` levels down (JSON keeps no difference between tuple and list)."""
+    if depth > 0 and isinstance(o, tuple) and not hasattr(o, "_asdict"):
+        return f"tuple[{', '.join(sig(x, depth - 1) for x in o)}]" if o else "tuple[]"
     return type(o).__name__
 
 
@@ -232,9 +244,9 @@ UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 
 
 def mark_racy(o: Any, in_result: bool = False) -> Any:
-    """capture.py's ``_mark_racy``: LangGraph persists a task's pending writes racing with
-    ``add_messages`` assigning ids in place, so in ``PregelTask.result`` the id of a message a
-    node returned without one is null in some runs and a uuid in others; mask it."""
+    """LangGraph persists a task's pending writes racing with ``add_messages`` assigning ids in
+    place, so in ``PregelTask.result`` the id of a message a node returned without one is null in
+    some runs and a uuid in others; mask it."""
     if isinstance(o, dict):
         if (
             in_result
@@ -253,7 +265,7 @@ def mark_racy(o: Any, in_result: bool = False) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# normalisation (capture.py's ``Normalizer``)
+# normalisation
 # --------------------------------------------------------------------------------------------
 
 HEX32_RE = re.compile(r"(?<![0-9A-Za-z<:-])[0-9a-f]{32}(?![0-9A-Za-z-])")
@@ -362,7 +374,7 @@ class Normalizer:
 # --------------------------------------------------------------------------------------------
 
 
-def _error(exc: BaseException) -> dict[str, Any]:
+def error_record(exc: BaseException) -> dict[str, Any]:
     """An exception as a user sees it: class name (not module), message, and notes
     (LangGraph notes which task raised: "During task with name 'x' and id '...'")."""
     error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
@@ -409,17 +421,17 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
             raise ValueError(f"unknown api {api!r}")
         rec["return"] = {"t": sig(out), "v": ser(out)}
     except Exception as exc:  # whatever the engine raises is part of the comparison
-        rec["error"] = _error(exc)
+        rec["error"] = error_record(exc)
     # Reading the state can raise too (no checkpointer; LangGraph validates a pydantic state
     # while preparing the next tasks): that is compared like any other outcome.
     try:
         rec["get_state"] = mark_racy(ser(graph.get_state(config)))
     except Exception as exc:
-        rec["get_state"] = {"error": _error(exc)}
+        rec["get_state"] = {"error": error_record(exc)}
     try:
         rec["get_state_history"] = [mark_racy(ser(s)) for s in graph.get_state_history(config)]
     except Exception as exc:
-        rec["get_state_history"] = {"error": _error(exc)}
+        rec["get_state_history"] = {"error": error_record(exc)}
     return rec
 
 
@@ -431,9 +443,9 @@ def _run_scenario(
         module.reset()
     checkpointer = memory.InMemorySaver() if scenario.get("checkpointer", True) else None
     if checkpointer is not None:
-        _check_engine(checkpointer, engine)
+        check_engine(checkpointer, engine)
     graph = module.build(checkpointer)
-    _check_engine(graph, engine)
+    check_engine(graph, engine)
     base = _merge_config(
         {"configurable": {"thread_id": f"thread-{scenario['name']}"}}, scenario.get("config")
     )
@@ -470,7 +482,7 @@ def _drop_stray_event_loop(before: Any, seen: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def _side_effects() -> Iterator[list[str]]:
+def side_effects() -> Iterator[list[str]]:
     """What a run leaves behind besides its results, compared like them: warnings (including
     the ResourceWarning of a connection never closed), exceptions raised where nothing can catch
     them (``__del__``), and asyncio's errors (a task destroyed while pending). Garbage is
@@ -508,8 +520,8 @@ def _side_effects() -> Iterator[list[str]]:
 def run_graph(path: Path, engine: str, api: str | None = None) -> dict[str, Any]:
     """Every scenario of the graph module at ``path`` on ``engine``, serialised, normalised;
     with ``api``, every call made through that API (``astream_events``: the events streamed)."""
-    with _side_effects() as leftovers:
-        with _engine_imports(engine), _graph_module(path, engine) as module:
+    with side_effects() as leftovers:
+        with engine_imports(engine), graph_module(path, engine) as module:
             scenarios = [_run_scenario(module, sc, engine, api) for sc in module.SCENARIOS]
         del module
     # One numbering per scenario (each has its own graph, saver and thread), so that a
@@ -524,12 +536,12 @@ def run_graph(path: Path, engine: str, api: str | None = None) -> dict[str, Any]
 def run_build_case(path: Path, engine: str, case: str) -> dict[str, Any]:
     """Call ``CASES[case]()`` of the module at ``path`` on ``engine``: it builds (and compiles) a
     graph; record what it raised, or the compiled graph's type and node names."""
-    with _engine_imports(engine), _graph_module(path, engine) as module:
+    with engine_imports(engine), graph_module(path, engine) as module:
         try:
             graph = module.CASES[case]()
         except Exception as exc:
-            return {"error": _error(exc)}
-        _check_engine(graph, engine)
+            return {"error": error_record(exc)}
+        check_engine(graph, engine)
         return {"compiled": sig(graph), "nodes": sorted(graph.builder.nodes)}
 
 
@@ -539,7 +551,7 @@ def run_build_case(path: Path, engine: str, case: str) -> dict[str, Any]:
 
 
 def first_diff(a: Any, b: Any, path: str = "$") -> str | None:
-    """The path of the first difference between two documents (compare.py's), or ``None``."""
+    """The path of the first difference between two documents, or ``None``."""
     if type(a) is not type(b):
         return path
     if isinstance(a, dict):

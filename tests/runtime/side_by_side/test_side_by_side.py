@@ -132,8 +132,8 @@ def test_the_alias_serves_rewind_and_leaves_real_langgraph_behind() -> None:
 
 def test_both_engines_run_the_same_file_with_their_own_classes() -> None:
     path = GRAPHS[0]
-    with harness._engine_imports("rewind"), harness._graph_module(path, "rewind") as module:
+    with harness.engine_imports("rewind"), harness.graph_module(path, "rewind") as module:
         assert module.StateGraph.__module__.startswith("rewind.")
-    with harness._engine_imports("langgraph"), harness._graph_module(path, "langgraph") as module:
+    with harness.engine_imports("langgraph"), harness.graph_module(path, "langgraph") as module:
         assert module.StateGraph.__module__.startswith("langgraph.")
     assert not any(name.startswith("_sbs_") for name in sys.modules)
