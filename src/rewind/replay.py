@@ -1,8 +1,9 @@
 """Replay a recorded run's stream: the chunks a live client got, rebuilt from the log alone.
 
-A replay reads the run's events (and, for the state it started from, its thread's earlier
-events) and feeds them to the same projections a live stream uses. It runs no node, calls no
-model, and needs none of the graph's code.
+A replay reads the run's events a page at a time (memory stays bounded however long the run)
+and feeds them to the same projections a live stream uses; the state the run started from is
+read from its origin checkpoint (the nearest snapshot and the events after it), never from the
+thread's whole history. It runs no node, calls no model, and needs none of the graph's code.
 
     for chunk in replay(store, run_id, stream_mode=["updates", "values"]):
         ...
@@ -16,7 +17,7 @@ from typing import Any
 
 from rewind.errors import UnknownThreadError
 from rewind.events import EventType, StoredEvent
-from rewind.projections.state import fold_thread
+from rewind.projections.state import CheckpointView, fold_thread
 from rewind.projections.stream import (
     Item,
     Projector,
@@ -25,10 +26,102 @@ from rewind.projections.stream import (
     parse_stream_mode,
     shape_chunk,
 )
-from rewind.store import EventStore
+from rewind.store import EventStore, RunRecord
+from rewind.thread_state import ThreadState, read_checkpoint
 from rewind.types import Command
 
-__all__ = ["areplay", "areplay_thread", "replay", "replay_thread"]
+__all__ = ["RunStream", "areplay", "areplay_thread", "replay", "replay_thread"]
+
+
+class RunStream:
+    """One run's events, fed in seq order, made into its projections' items.
+
+    :meth:`prepare` reads what the run starts from (its origin checkpoint's state, and the
+    events after that checkpoint, where a resumed subgraph finds the checkpoint it continues
+    from); :meth:`feed` then needs no further read. The server's streams and :func:`areplay`
+    both use it.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        modes: list[str],
+        *,
+        subgraphs: bool,
+        events_stream_mode: Any = "updates",
+    ) -> None:
+        self.run_id = run_id
+        self.modes = modes
+        self.subgraphs = subgraphs
+        self.events_stream_mode = events_stream_mode
+        self.projector: Projector | None = None
+        self._origin: ThreadState | None = None
+        # This run's events until its first root checkpoint: where a subgraph resumed in its
+        # first step finds its own checkpoints (none is resumed later in a run).
+        self._first_step: list[StoredEvent] | None = []
+
+    async def prepare(self, store: EventStore) -> RunRecord:
+        """Read the run's record and the state it starts from."""
+        run = await store.get_run(self.run_id)
+        if run.origin_checkpoint_id is not None:
+            # As the thread was when the run started: later runs must not show through.
+            self._origin = await read_checkpoint(
+                store,
+                run.origin_checkpoint_id,
+                thread_id=run.thread_id,
+                before_position=run.first_position,
+            )
+        return run
+
+    @property
+    def head(self) -> CheckpointView | None:
+        """The checkpoint the run starts from, if any."""
+        return self._origin.view if self._origin is not None else None
+
+    def feed(self, event: StoredEvent) -> list[Item]:
+        """The items one event makes (``[]`` before the run's ``run.started``)."""
+        items: list[Item] = []
+        if event.type == EventType.RUN_STARTED:
+            facts = dataclasses.replace(RunFacts.from_started(event.payload), run_id=self.run_id)
+            head = self.head
+            self.projector = Projector(
+                self.modes,
+                facts,
+                head.values if head else None,
+                events_stream_mode=self.events_stream_mode,
+                subgraphs=self.subgraphs,
+            )
+            inputs = (event.payload or {}).get("input")
+            if head is not None and (inputs is None or isinstance(inputs, Command)):
+                items += self.projector.resumed("", head)
+        projector = self.projector
+        if projector is None:  # a log that does not open with run.started: nothing to show
+            return []
+        if event.type == EventType.RESUME and (event.payload or {}).get("subgraph"):
+            items += self._resumed_subgraph(projector, event)
+        if self._first_step is not None:
+            if event.type == EventType.CHECKPOINT and not event.ns:
+                self._first_step = None
+            else:
+                self._first_step.append(event)
+        items += projector.feed(event)
+        return items
+
+    def _resumed_subgraph(self, projector: Projector, event: StoredEvent) -> list[Item]:
+        """What a subgraph resumed from its own checkpoint re-emits first (as live)."""
+        origin = self._origin
+        if origin is None or origin.view is None:
+            return []
+        earlier = [e for e in origin.tail if e.run_id != self.run_id]
+        runs = [(r, o) for r, o in origin.origins.items() if r != self.run_id]
+        runs.append((self.run_id, origin.view.id))
+        by_run: dict[str, list[StoredEvent]] = {}
+        for e in [*earlier, *(self._first_step or ())]:
+            by_run.setdefault(e.run_id, []).append(e)
+        ns = event.ns or ""
+        nested = {v.id: v for v in fold_thread(runs, by_run, ns=ns, known=[origin.view])}
+        resumed = nested.get(event.payload["checkpoint_id"])
+        return projector.resumed(ns, resumed) if resumed is not None else []
 
 
 async def areplay(
@@ -59,14 +152,27 @@ async def areplay(
         ValueError: ``start`` names no checkpoint of the run.
     """
     modes, shape = parse_stream_mode(stream_mode)
-    items = await _items(
-        store, run_id, modes, start, events_stream_mode=events_stream_mode, subgraphs=subgraphs
-    )
-    for position, (mode, ns, chunk) in items:
-        if ns and not subgraphs:
+    stream = RunStream(run_id, modes, subgraphs=subgraphs, events_stream_mode=events_stream_mode)
+    run = await stream.prepare(store)
+    # A fresh run in modes that read few kinds of event: only those are read.
+    needed = event_types(modes) if run.origin_checkpoint_id is None else None
+    started = start is None or isinstance(start, int)
+    async for event in store.iter_run(run_id, types=needed):
+        items = stream.feed(event)
+        if not started and _is_checkpoint(event, start):
+            started = True
+        if not started or (isinstance(start, int) and event.position <= start):
             continue
-        del position
-        yield shape_chunk(mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version)
+        for mode, ns, chunk in items:
+            if ns and not subgraphs:
+                continue
+            yield shape_chunk(mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version)
+    if not started:
+        raise ValueError(f"run {run_id} has no checkpoint {start!r}")
+
+
+def _is_checkpoint(event: StoredEvent, checkpoint_id: Any) -> bool:
+    return event.type == EventType.CHECKPOINT and (event.payload or {}).get("id") == checkpoint_id
 
 
 async def areplay_thread(store: EventStore, thread_id: str, **kwargs: Any) -> AsyncIterator[Any]:
@@ -84,86 +190,15 @@ async def areplay_thread(store: EventStore, thread_id: str, **kwargs: Any) -> As
 
 
 def replay_thread(store: EventStore, thread_id: str, **kwargs: Any) -> Iterator[Any]:
-    """The sync twin of :func:`areplay_thread`."""
-    from rewind.runtime.loops import run_sync
+    """The sync twin of :func:`areplay_thread` (chunks come as they are rebuilt)."""
+    from rewind.runtime.streaming import iterate_sync
 
-    async def collect() -> list[Any]:
-        return [chunk async for chunk in areplay_thread(store, thread_id, **kwargs)]
-
-    return iter(run_sync(collect()))
+    return iterate_sync(areplay_thread(store, thread_id, **kwargs), on=None)
 
 
 def replay(store: EventStore, run_id: str, **kwargs: Any) -> Iterator[Any]:
-    """The sync twin of :func:`areplay` (for a store used from sync code)."""
-    from rewind.runtime.loops import run_sync
+    """The sync twin of :func:`areplay` (for a store used from sync code; chunks come as
+    they are rebuilt, so memory stays bounded)."""
+    from rewind.runtime.streaming import iterate_sync
 
-    async def collect() -> list[Any]:
-        return [chunk async for chunk in areplay(store, run_id, **kwargs)]
-
-    return iter(run_sync(collect()))
-
-
-async def _items(
-    store: EventStore,
-    run_id: str,
-    modes: list[str],
-    start: str | int | None,
-    *,
-    events_stream_mode: Any = "updates",
-    subgraphs: bool = True,
-) -> list[tuple[int, Item]]:
-    run = await store.get_run(run_id)
-    by_run: dict[str, list[StoredEvent]] = {}
-    runs: list[tuple[str, str | None]] = []
-    needed = event_types(modes)
-    if run.origin_run_id is not None or needed is None:
-        # The run starts from an earlier checkpoint, or a mode folds state: read the thread.
-        records, thread_events = await store.thread_log(run.thread_id)
-        for event in thread_events:
-            by_run.setdefault(event.run_id, []).append(event)
-        runs = [(r.run_id, r.origin_checkpoint_id) for r in records]
-    else:  # a fresh run, and modes that read few kinds of event: read only those
-        by_run[run_id] = await store.read(run_id, types=needed)
-        runs = [(run_id, None)]
-    events = by_run[run_id]
-    started = events[0].payload
-    # The thread as it was when the run started: later runs (a resume) must not show through.
-    before = runs[: [r for r, _ in runs].index(run_id)]
-    root = {v.id: v for v in fold_thread(before, by_run)}
-    head = root.get(run.origin_checkpoint_id or "")
-    facts = dataclasses.replace(RunFacts.from_started(started), run_id=run_id)
-    projector = Projector(
-        modes,
-        facts,
-        head.values if head else None,
-        events_stream_mode=events_stream_mode,
-        subgraphs=subgraphs,
-    )
-    out: list[tuple[int, Item]] = []
-    inputs = started.get("input")
-    if head is not None and (inputs is None or isinstance(inputs, Command)):
-        out += [(events[0].position, item) for item in projector.resumed("", head)]
-    for event in events:
-        if event.type == EventType.RESUME and (event.payload or {}).get("subgraph"):
-            ns = event.ns or ""
-            so_far = {**by_run, run_id: [e for e in events if e.position < event.position]}
-            upto = [*before, (run_id, run.origin_checkpoint_id)]
-            nested = {v.id: v for v in fold_thread(upto, so_far, ns=ns)}
-            resumed = nested.get(event.payload["checkpoint_id"])
-            if resumed is not None:
-                out += [(event.position, item) for item in projector.resumed(ns, resumed)]
-        out += [(event.position, item) for item in projector.feed(event)]
-    return _suffix(out, events, start)
-
-
-def _suffix(
-    items: list[tuple[int, Item]], events: list[StoredEvent], start: str | int | None
-) -> list[tuple[int, Item]]:
-    if start is None:
-        return items
-    if isinstance(start, int):
-        return [(p, item) for p, item in items if p > start]
-    for event in events:
-        if event.type == EventType.CHECKPOINT and event.payload.get("id") == start:
-            return [(p, item) for p, item in items if p >= event.position]
-    raise ValueError(f"run {events[0].run_id} has no checkpoint {start!r}")
+    return iterate_sync(areplay(store, run_id, **kwargs), on=None)

@@ -214,29 +214,34 @@ def _model_name(payload: dict[str, Any]) -> str:
     )
 
 
-async def thread_views(store: EventStore, thread: str) -> list[CheckpointView]:
-    """A thread's checkpoints, oldest first, folded from the log (values in schema order).
+async def thread_views(
+    store: EventStore, thread: str, *, checkpoint: str | None = None, newest_only: bool = False
+) -> list[CheckpointView]:
+    """A thread's checkpoints, newest first, read from the log (values in schema order): every
+    one, only ``checkpoint``, or only the newest (``newest_only``).
 
     Raises:
         UnknownThreadError: the thread has no runs.
     """
     from rewind.errors import UnknownThreadError
-    from rewind.projections.state import fold_thread
+    from rewind.thread_state import history, read_checkpoint, read_head
 
-    records, events = await store.thread_log(thread)
-    if not records:
+    if not await store.list_runs(thread_id=thread, limit=1):
         raise UnknownThreadError(thread)
-    by_run: dict[str, list[StoredEvent]] = {}
-    for event in events:
-        by_run.setdefault(event.run_id, []).append(event)
-    views = fold_thread([(r.run_id, r.origin_checkpoint_id) for r in records], by_run)
-    order: list[str] = []
-    for record in reversed(records):
-        first = by_run.get(record.run_id)
-        if first and (first[0].payload or {}).get("channels"):
-            order = list(first[0].payload["channels"])
-            break
+    if checkpoint is not None:
+        found = await read_checkpoint(store, checkpoint, thread_id=thread)
+        views = [found.view] if found is not None and found.view is not None else []
+    elif newest_only:
+        head = (await read_head(store, thread)).view
+        views = [head] if head is not None else []
+    else:
+        views = [view async for view in history(store, thread)]
+    orders: dict[str, list[str]] = {}
     for view in views:
+        if view.run_id not in orders:
+            started = await store.read(view.run_id, types=[EventType.RUN_STARTED], limit=1)
+            orders[view.run_id] = list((started[0].payload or {}).get("channels") or [])
+        order = orders[view.run_id]
         view.values = {
             **{k: view.values[k] for k in order if k in view.values},
             **{k: v for k, v in view.values.items() if k not in order},
@@ -244,11 +249,11 @@ async def thread_views(store: EventStore, thread: str) -> list[CheckpointView]:
     return views
 
 
-def _read_views(thread: str) -> list[CheckpointView]:
+def _read_views(thread: str, **kwargs: Any) -> list[CheckpointView]:
     async def go() -> list[CheckpointView]:
         store = await open_db()
         try:
-            return await thread_views(store, thread)
+            return await thread_views(store, thread, **kwargs)
         finally:
             await store.aclose()
 
@@ -284,8 +289,7 @@ def state(thread: str, checkpoint: str | None, as_json: bool) -> None:
       rewind state support-42
       rewind state support-42 --checkpoint 1f0a... --json
     """
-    views = _read_views(thread)
-    chosen = [v for v in views if v.id == checkpoint] if checkpoint else views[-1:]
+    chosen = _read_views(thread, checkpoint=checkpoint, newest_only=checkpoint is None)
     if not chosen:
         raise CliError(
             f"no checkpoint {checkpoint!r} on thread {thread}; `rewind history {thread}` lists them"
@@ -324,7 +328,7 @@ def history(thread: str, as_json: bool) -> None:
     Example:
       rewind history support-42
     """
-    views = list(reversed(_read_views(thread)))
+    views = _read_views(thread)
     if as_json:
         for view in views:
             click.echo(json_line(_described(view, thread)))

@@ -300,7 +300,7 @@ async def _fork(
     store = await open_db()
     try:
         thread = (await store.get_run(run_id)).thread_id
-        if not any(v.id == checkpoint for v in await thread_views(store, thread)):
+        if not await thread_views(store, thread, checkpoint=checkpoint):
             raise CliError(
                 f"no checkpoint {checkpoint!r} on thread {thread} of run {run_id}; "
                 f"`rewind history {thread}` lists them"

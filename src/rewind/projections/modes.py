@@ -22,7 +22,12 @@ from langchain_core.messages import BaseMessage
 
 from rewind._imports import import_class
 from rewind.events import EventType
-from rewind.projections.state import apply_changes, task_writes_of
+from rewind.projections.state import (
+    apply_changes,
+    apply_writes,
+    channel_writes_of,
+    task_writes_of,
+)
 from rewind.types import Command
 
 __all__ = [
@@ -99,7 +104,7 @@ class ValuesMode:
 
     def __init__(self, *, initial: Mapping[str, Any] | None = None, key_order: list[str]) -> None:
         self._values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
-        self._writes: dict[str, dict[str, Any]] = {}
+        self._writes: dict[str, dict[str, list[Any]]] = {}
         self._order = key_order
 
     def resumed(
@@ -114,7 +119,7 @@ class ValuesMode:
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         ns = namespace(event.ns)
         if event.type == EventType.TASK_ENDED and event.task_id is not None:
-            self._writes[event.task_id] = task_writes_of(event.payload)
+            self._writes[event.task_id] = channel_writes_of(event.payload)
         elif event.type == EventType.CHECKPOINT:
             payload = event.payload
             values = self._values.setdefault(ns, {})
@@ -150,12 +155,12 @@ class _Fold:
 
     def __init__(self, initial: Mapping[str, Any] | None, key_order: list[str]) -> None:
         self.values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
-        self.writes: dict[str, dict[str, Any]] = {}
+        self.writes: dict[str, dict[str, list[Any]]] = {}
         self.order = key_order
 
     def feed(self, event: EventLike) -> None:
         if event.type == EventType.TASK_ENDED and event.task_id is not None:
-            self.writes[event.task_id] = task_writes_of(event.payload)
+            self.writes[event.task_id] = channel_writes_of(event.payload)
         elif event.type == EventType.CHECKPOINT:
             payload = event.payload
             values = self.values.setdefault(namespace(event.ns), {})
@@ -557,11 +562,14 @@ class EventsMode:
         metadata: Mapping[str, Any],
         tags: list[str] | None,
         node_inputs: Mapping[str, Any] | None = None,
+        graph_shape: Mapping[str, Any] | None = None,
         graph_stream: Callable[[EventLike], list[Any]] | None = None,
     ) -> None:
         self._fold = fold
-        # Per namespace: how its nodes' inputs differ from the plain state.
+        # Per namespace: how its nodes' inputs differ from the plain state, and how its state
+        # is folded and built (a routing function's input).
         self._shapes: dict[str, Mapping[str, Any]] = {"": node_inputs or {}}
+        self._graph_shapes: dict[str, Mapping[str, Any]] = {"": graph_shape or {}}
         self._root = _Run(
             name=graph,
             run_id=run_id,
@@ -637,41 +645,13 @@ class EventsMode:
             start.tags.insert(1, "langsmith:hidden")
             self._hidden[event.task_id or ""] = start
             return []
-        if event.type == EventType.ROUTE and (event.task_id or "") in self._hidden:
-            shown = self._hidden.pop(event.task_id or "")
-            self._nodes[event.task_id or ""] = shown
-            return [
-                self._event("on_chain_start", shown, {"input": shown.input}),
-                *self._events(event, payload),
-            ]
-        if event.type == EventType.TASK_ENDED and event.task_id in self._hidden:
-            del self._hidden[event.task_id or ""]
-            return []
-        if event.type == EventType.TASK_ENDED and payload.get("cached"):
-            return self._graph_streamed(event)  # not run again: no run of its own
+        if event.type == EventType.ROUTE:  # a log whose routes were events of their own
+            return self._routed(event, payload, payload.get("input"))
+        if event.type == EventType.TASK_ENDED:
+            return self._task_ended(event, payload)
         node = self._nodes.get(event.task_id or "")
         if node is None:
             return []
-        if event.type == EventType.ROUTE:
-            route = _Run(
-                name=payload["name"],
-                run_id=payload["run_id"],
-                parents=[*node.parents, node.run_id],
-                # The input's task has no function of its own before its writes and routes.
-                tags=["seq:step:2", "langsmith:hidden"]
-                if event.node == "__start__"
-                else ["seq:step:3"],
-                metadata=node.metadata,
-                input=payload.get("input"),
-            )
-            return [
-                self._event("on_chain_start", route, {"input": route.input}),
-                self._event(
-                    "on_chain_end", route, {"output": payload.get("output"), "input": route.input}
-                ),
-            ]
-        if event.type == EventType.TASK_ENDED:
-            return self._node_ended(event, payload, node)
         if event.type == EventType.TASK_FAILED:
             # A failed attempt's run never ends; a retry starts a run of its own.
             del self._nodes[event.task_id or ""]
@@ -696,6 +676,71 @@ class EventsMode:
             return [self._event("on_custom_event", custom, payload.get("data"))]
         return []
 
+    def _task_ended(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A task's end: its routing functions' runs first (they ran inside the node's run),
+        then the node's end."""
+        routed = self._task_routes(event, payload) if payload.get("routes") else []
+        task_id = event.task_id or ""
+        if task_id in self._hidden:  # the input's task, with no routing function under it
+            del self._hidden[task_id]
+            return routed
+        if payload.get("cached"):
+            return [*routed, *self._graph_streamed(event)]  # not run again: no run of its own
+        node = self._nodes.get(task_id)
+        if node is None:
+            return routed
+        return [*routed, *self._node_ended(event, payload, node)]
+
+    def _routed(
+        self, event: EventLike, payload: Mapping[str, Any], given: Any
+    ) -> list[dict[str, Any]]:
+        """A routing function's run, inside its task's node run (which the input's task gets
+        only now: it shows as a run when a routing function runs under it)."""
+        task_id = event.task_id or ""
+        out: list[dict[str, Any]] = []
+        if task_id in self._hidden:
+            shown = self._nodes[task_id] = self._hidden.pop(task_id)
+            out.append(self._event("on_chain_start", shown, {"input": shown.input}))
+        node = self._nodes.get(task_id)
+        if node is None:
+            return out
+        route = _Run(
+            name=payload["name"],
+            run_id=payload["run_id"],
+            parents=[*node.parents, node.run_id],
+            # The input's task has no function of its own before its writes and routes.
+            tags=["seq:step:2", "langsmith:hidden"]
+            if event.node == "__start__"
+            else ["seq:step:3"],
+            metadata=node.metadata,
+            input=given,
+        )
+        return [
+            *out,
+            self._event("on_chain_start", route, {"input": given}),
+            self._event("on_chain_end", route, {"output": payload.get("output"), "input": given}),
+        ]
+
+    def _task_routes(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The routing decisions a task's end records, with the state they were given: the
+        step's state (the fold's) with the task's writes applied."""
+        ns = event.ns or ""
+        shape = self._graph_shapes.get(ns, {})
+        folds = shape.get("folds") or {}
+        values = dict(self._fold.state(namespace(ns)))
+        for name, writes in channel_writes_of(payload).items():
+            kind = folds.get(name, "set")
+            if kind != "value":
+                values[name] = apply_writes(values.get(name), kind, name, writes)
+        order = shape.get("channels") or self._fold.order
+        out: list[dict[str, Any]] = []
+        for decision in payload["routes"]:
+            state = {**values, **(decision.get("reduced") or {})}
+            ordered = {k: state[k] for k in order if k in state}
+            ordered.update((k, v) for k, v in state.items() if k not in ordered)
+            out += self._routed(event, decision, _node_input(shape.get("state_shape"), ordered))
+        return out
+
     def _subgraph_started(
         self, event: EventLike, payload: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
@@ -716,6 +761,7 @@ class EventsMode:
         )
         self._graphs[ns] = graph
         self._shapes[ns] = payload.get("node_inputs") or {}
+        self._graph_shapes[ns] = {k: payload[k] for k in ("folds", "state_shape") if k in payload}
         return [self._event("on_chain_start", graph, {"input": graph.input})]
 
     def _node_started(self, event: EventLike, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,13 @@ form the channel's reducer needs to be replayed without the graph's code: ``set`
 value), ``add`` (the writes, combined with ``operator.add``), ``messages`` (the writes, combined
 with ``add_messages``; their ids were assigned before they were logged) or ``value`` (the value
 after a user's own reducer). Pure functions; no I/O.
+
+A ``task.ended`` event records the task's writes as ``{channel: value}``, or, when the task
+wrote a channel more than once (a list of ``Command``s), as ``[[channel, value], ...]`` in
+order: the fold applies every one of them, as the live run did.
+
+A thread's head and its snapshots hold a checkpoint as :func:`head_state` describes it; a fold
+resumes from one with :func:`view_of_head`.
 """
 
 from __future__ import annotations
@@ -19,12 +26,19 @@ from rewind.types import Command, Overwrite
 
 __all__ = [
     "CheckpointView",
-    "fold_thread",
     "apply_changes",
+    "channel_writes_of",
     "fold_checkpoints",
+    "fold_thread",
+    "head_state",
+    "recorded_writes",
     "task_result_of",
     "task_writes_of",
+    "view_of_head",
 ]
+
+HEAD_FORMAT = 1
+"""The version of :func:`head_state`'s layout (a head of another version is not used)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -59,8 +73,9 @@ class CheckpointView:
     """Per task id: the resume values given to it so far, in order."""
     interrupted_order: list[str] = field(default_factory=list)
     """Task ids in the order their interrupts were raised."""
-    writes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per task id: the writes it made from this checkpoint, as the reducers take them."""
+    writes: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    """Per task id: the writes it made from this checkpoint, per channel in order, as the
+    reducers take them."""
     subgraphs: dict[str, str] = field(default_factory=dict)
     """Per task id: the namespace of the subgraph it ran, if it ran one."""
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -76,31 +91,42 @@ def _add_messages(left: Any, right: Any) -> Any:
 def apply_changes(
     values: dict[str, Any],
     changes: Iterable[list[Any]],
-    task_writes: Mapping[str, Mapping[str, Any]],
+    task_writes: Mapping[str, Mapping[str, list[Any]]],
 ) -> None:
     """Apply a checkpoint's logged changes to ``values`` in place.
 
-    ``value`` changes carry the channel's new value; the others name the tasks (in task order)
-    whose logged writes to the channel the step applied, so no write is stored twice.
+    ``value`` changes carry the channel's new value; the others name the tasks (in task order,
+    once per write) whose logged writes to the channel the step applied, so no write is stored
+    twice.
     """
     for name, kind, payload in changes:
         if kind == "value":
             values[name] = payload
             continue
-        writes = [task_writes[task_id][name] for task_id in payload]
-        current = values.get(name)
-        for write in writes:
-            if isinstance(write, Overwrite):
-                current = write.value
-            elif kind == "set" or current is None:
-                current = write
-            elif kind == "add":
-                current = operator.add(current, write)
-            elif kind == "messages":
-                current = _add_messages(current, write)
-            else:  # pragma: no cover - a newer rewind's change kind
-                raise ValueError(f"unknown change kind {kind!r} for channel {name!r}")
-        values[name] = current
+        writes: list[Any] = []
+        for task_id in dict.fromkeys(payload):  # a task named twice wrote twice: both logged
+            writes += task_writes[task_id].get(name, ())
+        values[name] = apply_writes(values.get(name), kind, name, writes)
+
+
+def apply_writes(current: Any, kind: str, name: str, writes: Iterable[Any]) -> Any:
+    """A channel's value after ``writes``, combined as its change ``kind`` says (an
+    ``Overwrite`` wins over the step's later writes, as the channel applies them)."""
+    overwritten = False
+    for write in writes:
+        if isinstance(write, Overwrite):
+            current, overwritten = write.value, True
+        elif overwritten:
+            continue
+        elif kind == "set" or current is None:
+            current = write
+        elif kind == "add":
+            current = operator.add(current, write)
+        elif kind == "messages":
+            current = _add_messages(current, write)
+        else:  # pragma: no cover - a newer rewind's change kind
+            raise ValueError(f"unknown change kind {kind!r} for channel {name!r}")
+    return current
 
 
 def task_result_of(payload: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -114,13 +140,32 @@ def task_result_of(payload: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def task_writes_of(payload: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The state writes a ``task.ended`` event records (its update, unless written apart)."""
+    """The state writes a ``task.ended`` event records (its update, unless written apart), one
+    value per channel (the last, where a channel was written more than once)."""
+    return {name: values[-1] for name, values in channel_writes_of(payload).items()}
+
+
+def channel_writes_of(payload: Mapping[str, Any] | None) -> dict[str, list[Any]]:
+    """Every state write a ``task.ended`` event records, per channel in order."""
     payload = payload or {}
     writes = payload.get("writes")
     if writes is None:
         update = payload.get("update")
         writes = update if isinstance(update, dict) else {}
-    return dict(writes)
+    if isinstance(writes, list):  # [[channel, value], ...]: a channel written more than once
+        out: dict[str, list[Any]] = {}
+        for name, value in writes:
+            out.setdefault(name, []).append(value)
+        return out
+    return {name: [value] for name, value in writes.items()}
+
+
+def recorded_writes(writes: Iterable[tuple[str, Any]]) -> dict[str, Any] | list[list[Any]]:
+    """How a ``task.ended`` event records a task's writes: ``{channel: value}``, or the pairs
+    in order when a channel was written more than once."""
+    pairs = list(writes)
+    as_dict = dict(pairs)
+    return as_dict if len(as_dict) == len(pairs) else [[name, value] for name, value in pairs]
 
 
 def fold_checkpoints(
@@ -147,7 +192,7 @@ def fold_checkpoints(
     barriers: dict[str, list[str]] = {k: list(v) for k, v in (base_barriers or {}).items()}
     views: list[CheckpointView] = []
     by_task = {} if by_task is None else by_task
-    writes: dict[str, dict[str, Any]] = {}
+    writes: dict[str, dict[str, list[Any]]] = {}
     for event in events:
         event_ns = event.ns or ""
         if event_ns != ns:
@@ -174,7 +219,7 @@ def fold_checkpoints(
             for task in view.next:
                 by_task[task["id"]] = view
         elif event.type == EventType.TASK_ENDED and event.task_id is not None:
-            writes[event.task_id] = task_writes_of(event.payload)
+            writes[event.task_id] = channel_writes_of(event.payload)
             if event.task_id in by_task:
                 by_task[event.task_id].results[event.task_id] = task_result_of(event.payload)
                 by_task[event.task_id].writes[event.task_id] = writes[event.task_id]
@@ -206,15 +251,17 @@ def _mark_subgraph(event_ns: str, ns: str, by_task: dict[str, CheckpointView]) -
         view.subgraphs.setdefault(task_id, f"{ns}|{segment}" if ns else segment)
 
 
-class _TaskWrites(dict[str, dict[str, Any]]):
+class _TaskWrites(dict[str, dict[str, list[Any]]]):
     """This run's task writes, falling back to those an earlier run recorded for a task it
     left cached (a resumed step re-uses the writes of siblings that had finished)."""
 
-    def __init__(self, own: dict[str, dict[str, Any]], by_task: dict[str, CheckpointView]):
+    def __init__(
+        self, own: dict[str, dict[str, list[Any]]], by_task: dict[str, CheckpointView]
+    ) -> None:
         super().__init__()
         self._own, self._by_task = own, by_task
 
-    def __getitem__(self, task_id: str) -> dict[str, Any]:
+    def __getitem__(self, task_id: str) -> dict[str, list[Any]]:
         if task_id in self._own:
             return self._own[task_id]
         return self._by_task[task_id].writes[task_id]
@@ -233,28 +280,73 @@ def fold_thread(
     events_by_run: Mapping[str, Sequence[StoredEvent]],
     *,
     ns: str = "",
+    known: Iterable[CheckpointView] = (),
 ) -> list[CheckpointView]:
-    """Every checkpoint of a thread at namespace ``ns``, in the order they were written.
+    """The checkpoints of a thread at namespace ``ns`` in ``events_by_run``, in the order they
+    were written.
 
     Args:
-        runs: ``(run_id, origin_checkpoint_id)`` of the thread's runs, oldest first.
-        events_by_run: Each run's events in seq order.
+        runs: ``(run_id, origin_checkpoint_id)`` of the runs to fold, oldest first.
+        events_by_run: Each run's events in seq order (all of them, or those after a known
+            checkpoint).
         ns: The (sub)graph namespace.
+        known: Checkpoints folded before (a thread's head, a snapshot, the origin of a run):
+            a run starts from its origin among them, and what their tasks did lands on them.
     """
     views: list[CheckpointView] = []
     by_task: dict[str, CheckpointView] = {}
     by_id: dict[str, CheckpointView] = {}
+    for view in known:
+        by_id[view.id] = view
+        by_task.update((task["id"], view) for task in view.next)
     for run_id, origin_id in runs:
         # A run starts from its origin checkpoint (a fork's may be far back); a subgraph
         # namespace continues from its own newest checkpoint.
         origin = by_id.get(origin_id or "") if not ns else None
         base = origin or (views[-1] if views and ns else None)
-        views += fold_checkpoints(
+        folded = fold_checkpoints(
             events_by_run.get(run_id, []),
             base=base.values if base else None,
             base_barriers=base.barriers if base else None,
             by_task=by_task,
             ns=ns,
         )
-        by_id.update((v.id, v) for v in views)
+        views += folded
+        by_id.update((v.id, v) for v in folded)
     return views
+
+
+def head_state(view: CheckpointView) -> dict[str, Any]:
+    """What a thread's head (or a snapshot) keeps of a checkpoint: enough to resume folding
+    from it. Its tasks' outcomes are not kept: they come from the events after it."""
+    return {
+        "format": HEAD_FORMAT,
+        "id": view.id,
+        "parent_id": view.parent_id,
+        "run_id": view.run_id,
+        "step": view.step,
+        "source": view.source,
+        "ts": view.ts,
+        "values": view.values,
+        "barriers": view.barriers,
+        "next": view.next,
+        "metadata": view.metadata,
+    }
+
+
+def view_of_head(state: Any) -> CheckpointView | None:
+    """The checkpoint a head or snapshot describes (``None`` for another layout)."""
+    if not isinstance(state, Mapping) or state.get("format") != HEAD_FORMAT:
+        return None
+    return CheckpointView(
+        id=state["id"],
+        parent_id=state.get("parent_id"),
+        run_id=state["run_id"],
+        step=state["step"],
+        source=state["source"],
+        ts=state["ts"],
+        values=dict(state["values"]),
+        barriers={k: list(v) for k, v in (state.get("barriers") or {}).items()},
+        next=list(state["next"]),
+        metadata=dict(state.get("metadata") or {}),
+    )

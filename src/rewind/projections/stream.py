@@ -123,6 +123,9 @@ class RunFacts:
     """The graph's name."""
     node_inputs: Mapping[str, Any] | None = None
     """How nodes' inputs differ from the plain state (keys kept, class built as)."""
+    graph_shape: Mapping[str, Any] | None = None
+    """Each channel's fold kind (``folds``) and how the state is built (``state_shape``):
+    what rebuilds a routing function's input from the fold."""
     configurable: Mapping[str, Any] | None = None
     """The caller's ``configurable`` values."""
 
@@ -150,6 +153,7 @@ class RunFacts:
             tags=config.get("tags"),
             graph=payload.get("graph") or "LangGraph",
             node_inputs=payload.get("node_inputs"),
+            graph_shape={k: payload[k] for k in ("folds", "state_shape") if k in payload},
             configurable=config.get("configurable"),
         )
 
@@ -227,6 +231,7 @@ class Projector:
                 metadata=facts.run_metadata,
                 tags=facts.tags,
                 node_inputs=facts.node_inputs,
+                graph_shape=facts.graph_shape,
                 graph_stream=None
                 if events_stream_mode == "updates"
                 else _graph_stream(events_stream_mode, facts, initial),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from rewind.errors import GraphInterrupt, InvalidUpdateError
 from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
-from rewind.projections.state import CheckpointView, fold_thread
+from rewind.projections.state import CheckpointView, recorded_writes
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import StorePerLoop, run_sync
@@ -29,9 +29,11 @@ from rewind.runtime.pregel import (
     Task,
     _coerce,
     current_task,
+    graph_shape,
     input_shapes,
 )
 from rewind.store import RunRecord, open_store
+from rewind.thread_state import ThreadState, history, read_checkpoint, read_head
 from rewind.types import Command, PregelTask, StateSnapshot
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class CompiledStateGraph:
         self.digest = _digest(builder, interrupt_before, interrupt_after)
         """SHA-256 of the graph's structure, recorded with every run."""
         self._input_shapes = input_shapes(builder)
+        self._graph_shape = graph_shape(builder)
 
     def get_name(self) -> str:
         """The graph's name."""
@@ -136,8 +139,7 @@ class CompiledStateGraph:
         # log is dropped after it), whatever thread_id the config names, as in LangGraph.
         thread_id = self._thread_id(config) if self.checkpointer is not None else None
         async with self._store() as store:
-            views, orphans = await self._thread_state(store, thread_id) if thread_id else ([], [])
-            head = _head(views, config)
+            head, orphans = await self._start_state(store, thread_id, config)
             loop = self._run_loop(store, config, durability, context, head)
             loop.thread_id = thread_id or loop.run_id
             loop.sync_api = _sync_api
@@ -166,6 +168,7 @@ class CompiledStateGraph:
                         "durability": durability or "async",
                         "trace_context": _trace_context(),
                         **({"node_inputs": self._input_shapes} if self._input_shapes else {}),
+                        **self._graph_shape,
                     },
                 )
             )
@@ -310,8 +313,13 @@ class CompiledStateGraph:
         segment = f"{ptask.name}:{ptask.id}"
         ns = f"{parent.ns}|{segment}" if parent.ns else segment
         store = parent.log.store
-        views = await self._thread_views(store, parent.thread_id, ns=ns)
         parents = {**parent.parents, parent.ns: parent.checkpoint_id or ""}
+        # Only a task resumed from a checkpoint can find its subgraph stopped there: the
+        # subgraph's checkpoints are among the events after the root checkpoint it runs under.
+        views: list[CheckpointView] = []
+        if ptask.resumed:
+            under = await _checkpoint_state(store, parent.thread_id, parents[""])
+            views = under.views_at(ns) if under is not None else []
         loop = RunLoop(
             self,
             store=store,
@@ -336,6 +344,7 @@ class CompiledStateGraph:
         }
         if self._input_shapes:
             started["node_inputs"] = self._input_shapes
+        started.update(self._graph_shape, channels=list(self.builder.channels))
         loop.record(NewEvent(type=EventType.SUBGRAPH_STARTED, payload=started))
         head = views[-1] if views else None
         if head is not None and head.next and head.interrupted_order:
@@ -411,6 +420,7 @@ class CompiledStateGraph:
             tasks = []
             for described in head.next:
                 task = Task.from_description(described)
+                task.resumed = True
                 task.resume = list(head.resumes.get(task.id, []))
                 if task.id in head.results and task.id not in head.interrupts:
                     task.cached = dict(head.results[task.id])
@@ -449,11 +459,12 @@ class CompiledStateGraph:
         thread_id = self._thread_id(config)
         assert thread_id is not None
         async with self._store() as store:
-            views = await self._thread_views(store, thread_id)
             wanted = (config.get("configurable") or {}).get("checkpoint_id")
-            if wanted is not None:
-                views = views[: next((i + 1 for i, v in enumerate(views) if v.id == wanted), 0)]
-            head = views[-1] if views else None
+            if wanted is None:
+                head = (await read_head(store, thread_id)).view
+            else:
+                found = await _checkpoint_state(store, thread_id, wanted)
+                head = found.view if found is not None else None
             loop = self._run_loop(store, config, "sync", None, head)
             await loop.emit(
                 run_started(
@@ -474,7 +485,7 @@ class CompiledStateGraph:
                     step=step,
                     node=node,
                     task_id=task.id,
-                    payload={"update": values, "writes": dict(outcome.writes)},
+                    payload={"update": values, "writes": recorded_writes(outcome.writes)},
                 )
             )
             changes = loop.apply_outcomes([outcome])
@@ -509,8 +520,8 @@ class CompiledStateGraph:
         channels = self.builder.channels
         grouped: dict[str, list[Any]] = {}
         for task in tasks:
-            for name, value in view.writes[task["id"]].items():
-                grouped.setdefault(name, []).append(value)
+            for name, written in view.writes[task["id"]].items():
+                grouped.setdefault(name, []).extend(written)
         for name, writes in grouped.items():
             if name in channels:
                 out[name] = channels[name].apply(out.get(name, MISSING), writes)
@@ -527,30 +538,24 @@ class CompiledStateGraph:
 
     # --- state --------------------------------------------------------------------------------
 
-    async def _thread_views(
-        self, store: EventStore, thread_id: str, *, ns: str = ""
-    ) -> list[CheckpointView]:
-        """The checkpoints of a thread (at namespace ``ns``), folded from its runs' events."""
-        return (await self._thread_state(store, thread_id, ns=ns))[0]
-
-    async def _thread_state(
-        self, store: EventStore, thread_id: str, *, ns: str = ""
-    ) -> tuple[list[CheckpointView], list[RunRecord]]:
-        """The thread's checkpoints at ``ns``, and its runs orphaned by a dead process; one
-        read of the store."""
-        by_run: dict[str, list[Any]] = {}
-        records, thread_events = await store.thread_log(thread_id)
-        for event in thread_events:
-            by_run.setdefault(event.run_id, []).append(event)
-        orphans = [
-            r
-            for r in records
-            if r.status == RunStatus.RUNNING
-            and by_run.get(r.run_id)
-            and is_orphan(r, by_run[r.run_id][0].payload)
-        ]
-        runs = [(r.run_id, r.origin_checkpoint_id) for r in records]
-        return fold_thread(runs, by_run, ns=ns), orphans
+    async def _start_state(
+        self, store: EventStore, thread_id: str | None, config: dict[str, Any]
+    ) -> tuple[CheckpointView | None, list[RunRecord]]:
+        """The checkpoint a run starts from (the thread's newest, or ``checkpoint_id`` from
+        the config: a fork), and the thread's runs orphaned by a dead process."""
+        if thread_id is None:
+            return None, []
+        newest = await read_head(store, thread_id)
+        orphans = [r for r in newest.running if is_orphan(r, newest.started.get(r.run_id))]
+        wanted = (config.get("configurable") or {}).get("checkpoint_id")
+        if wanted is None or (newest.view is not None and newest.view.id == wanted):
+            return newest.view, orphans
+        found = await _checkpoint_state(store, thread_id, wanted)
+        if found is None or found.view is None:
+            raise ValueError(
+                f"no checkpoint {wanted!r} on this thread; list them with get_state_history(config)"
+            )
+        return found.view, orphans
 
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The state of a thread at its newest checkpoint (or ``checkpoint_id``)."""
@@ -562,17 +567,14 @@ class CompiledStateGraph:
             raise ValueError("No checkpointer set")
         thread_id = self._thread_id(config)
         assert thread_id is not None
+        wanted = (config.get("configurable") or {}).get("checkpoint_id")
         async with self._store() as store:
-            views = await self._thread_views(store, thread_id)
-            wanted = (config.get("configurable") or {}).get("checkpoint_id")
-            if wanted is not None:
-                views = [v for v in views if v.id == wanted]
-            nested = (
-                await self._subgraph_states(store, thread_id, views[-1])
-                if (subgraphs and views)
-                else {}
-            )
-        if not views:
+            if wanted is None:
+                state: ThreadState | None = await read_head(store, thread_id)
+            else:
+                state = await _checkpoint_state(store, thread_id, wanted)
+        view = state.view if state is not None else None
+        if state is None or view is None:
             return StateSnapshot(
                 values={},
                 next=(),
@@ -583,13 +585,11 @@ class CompiledStateGraph:
                 tasks=(),
                 interrupts=(),
             )
-        by_id = {v.id: v for v in views}
-        self._validate_next(views[-1])
+        nested = self._subgraph_states(state, thread_id, view) if subgraphs else {}
+        self._validate_next(view)
         # As LangGraph: the newest checkpoint shows its finished tasks' writes; an explicitly
         # requested one shows the state as it was written.
-        return self._snapshot(
-            views[-1], thread_id, by_id, pending_writes=wanted is None, nested=nested
-        )
+        return self._snapshot(view, thread_id, pending_writes=wanted is None, nested=nested)
 
     def _validate_next(self, view: CheckpointView) -> None:
         """As LangGraph's get_state: a pydantic state that no longer validates raises, since
@@ -609,52 +609,64 @@ class CompiledStateGraph:
                     raise
                 return
 
-    async def _subgraph_states(
-        self, store: EventStore, thread_id: str, view: CheckpointView, ns: str = ""
+    def _subgraph_states(
+        self, state: ThreadState, thread_id: str, view: CheckpointView, ns: str = ""
     ) -> dict[str, StateSnapshot]:
-        """Snapshots of the subgraphs that pending tasks of ``view`` are stopped in."""
+        """Snapshots of the subgraphs that pending tasks of ``view`` are stopped in (their
+        checkpoints are among the events after the root checkpoint ``state`` read)."""
         out: dict[str, StateSnapshot] = {}
         for task in view.next:
             child_ns = view.subgraphs.get(task["id"])
             if child_ns is None or task["id"] in view.results:
                 continue
-            child_views = await self._thread_views(store, thread_id, ns=child_ns)
+            child_views = state.views_at(child_ns)
             if not child_views:
                 continue
             head = child_views[-1]
-            deeper = await self._subgraph_states(store, thread_id, head, child_ns)
-            by_id = {v.id: v for v in child_views}
-            out[task["id"]] = self._snapshot(head, thread_id, by_id, ns=child_ns, nested=deeper)
+            deeper = self._subgraph_states(state, thread_id, head, child_ns)
+            out[task["id"]] = self._snapshot(head, thread_id, ns=child_ns, nested=deeper)
         return out
 
-    def get_state_history(self, config: dict[str, Any], **kwargs: Any) -> Iterator[StateSnapshot]:
-        """Every checkpoint of a thread, newest first."""
-        return iter(run_sync(self._history(config)))
+    def get_state_history(
+        self,
+        config: dict[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[StateSnapshot]:
+        """A thread's checkpoints, newest first (``filter``: metadata to match; ``before``: a
+        config whose ``checkpoint_id`` they precede; ``limit``: at most this many)."""
+        return iter(run_sync(self._history(config, filter=filter, before=before, limit=limit)))
 
     async def aget_state_history(
-        self, config: dict[str, Any], **kwargs: Any
+        self,
+        config: dict[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
-        """Every checkpoint of a thread, newest first."""
-        for snapshot in await self._history(config):
-            yield snapshot
-
-    async def _history(self, config: dict[str, Any]) -> list[StateSnapshot]:
+        """A thread's checkpoints, newest first, read as they are yielded (see
+        :meth:`get_state_history`)."""
         if self.checkpointer is None:
             raise ValueError("No checkpointer set")
         thread_id = self._thread_id(config)
         assert thread_id is not None
+        earlier = ((before or {}).get("configurable") or {}).get("checkpoint_id")
         async with self._store() as store:
-            views = await self._thread_views(store, thread_id)
-        by_id = {v.id: v for v in views}
-        for view in reversed(views):
-            self._validate_next(view)
-        return [self._snapshot(v, thread_id, by_id) for v in reversed(views)]
+            views = history(store, thread_id, before=earlier, limit=limit, metadata=filter)
+            async for view in views:
+                self._validate_next(view)
+                yield self._snapshot(view, thread_id)
+
+    async def _history(self, config: dict[str, Any], **kwargs: Any) -> list[StateSnapshot]:
+        return [snapshot async for snapshot in self.aget_state_history(config, **kwargs)]
 
     def _snapshot(
         self,
         view: CheckpointView,
         thread_id: str,
-        by_id: dict[str, CheckpointView],
         *,
         ns: str = "",
         pending_writes: bool = False,
@@ -710,7 +722,7 @@ class CompiledStateGraph:
             config=cfg(view.id),
             metadata=dict(view.metadata),
             created_at=view.ts.isoformat(),
-            parent_config=cfg(view.parent_id) if view.parent_id in by_id else None,
+            parent_config=cfg(view.parent_id) if view.parent_id else None,
             tasks=tasks,
             interrupts=pending,
         )
@@ -740,18 +752,11 @@ def _path_key(task: dict[str, Any]) -> str:
     return "~".join(str(p) for p in task["path"][:3])
 
 
-def _head(views: list[CheckpointView], config: dict[str, Any]) -> CheckpointView | None:
-    """The checkpoint a run starts from: ``checkpoint_id`` from the config (a fork), else the
-    thread's newest."""
-    wanted = (config.get("configurable") or {}).get("checkpoint_id")
-    if wanted is None:
-        return views[-1] if views else None
-    for view in views:
-        if view.id == wanted:
-            return view
-    raise ValueError(
-        f"no checkpoint {wanted!r} on this thread; list them with get_state_history(config)"
-    )
+async def _checkpoint_state(
+    store: EventStore, thread_id: str, checkpoint_id: str
+) -> ThreadState | None:
+    """A root checkpoint of the thread by id (``None`` when the thread has none by that id)."""
+    return await read_checkpoint(store, checkpoint_id, thread_id=thread_id)
 
 
 def _recordable_config(config: dict[str, Any]) -> dict[str, Any]:

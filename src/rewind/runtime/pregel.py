@@ -38,10 +38,12 @@ from rewind.errors import (
 )
 from rewind.events import EventType, NewEvent
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
+from rewind.projections.state import CheckpointView, head_state, recorded_writes
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, Branch, NodeSpec
+from rewind.store.records import HeadWrite
 from rewind.types import (
     _INTERRUPT_HOOK,
     Command,
@@ -99,6 +101,9 @@ class Task:
     """Its writes, when an earlier attempt from the same checkpoint completed it."""
     subgraph: bool = False
     """Whether its node is a compiled graph (a subgraph)."""
+    resumed: bool = False
+    """Whether it runs again from a checkpoint it was left at (a resume): a subgraph it runs
+    may be stopped there."""
     run_id: str = ""
     """The LangChain callback run id of this attempt's node run."""
     seq: int = -1
@@ -147,6 +152,8 @@ class _Outcome:
     goto: list[str | Send] = field(default_factory=list)
     # Ids the reducer's rule gave, in place, to message objects the node returned without one.
     ids_given: list[str] = field(default_factory=list)
+    # The routing functions' decisions on where the task leads (recorded with its end).
+    routes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -231,25 +238,35 @@ class RunLoop:
 
     # --- recording ----------------------------------------------------------------------------
 
-    async def emit(self, *events: NewEvent, durable: bool = False) -> None:
-        """Append events to the run's log (checkpoints wait when durability is ``sync``)."""
+    async def emit(
+        self, *events: NewEvent, durable: bool = False, head: HeadWrite | None = None
+    ) -> None:
+        """Append events to the run's log (checkpoints wait when durability is ``sync``);
+        ``head`` is the thread's state as of a checkpoint among them."""
         log = self.log
         if log.seq == 0 or (durable and log.durability == "sync"):
             batch = self._stamped(events)
             mode: Any = "sync" if durable else log.batched
             await log.store.append(
-                log.run_id, batch, expected_seq=log.seq, durability=mode, new_run=log.seq == 0
+                log.run_id,
+                batch,
+                expected_seq=log.seq,
+                durability=mode,
+                new_run=log.seq == 0,
+                head=head,
             )
             log.seq += len(batch)
             self._tap(batch)
         else:
-            self.record(*events)
+            self.record(*events, head=head)
 
-    def record(self, *events: NewEvent) -> None:
+    def record(self, *events: NewEvent, head: HeadWrite | None = None) -> None:
         """Append events now, in order, without waiting (on the loop's thread)."""
         log = self.log
         batch = self._stamped(events)
-        log.store.append_nowait(log.run_id, batch, expected_seq=log.seq, durability=log.batched)
+        log.store.append_nowait(
+            log.run_id, batch, expected_seq=log.seq, durability=log.batched, head=head
+        )
         log.seq += len(batch)
         self._tap(batch)
 
@@ -312,9 +329,24 @@ class RunLoop:
         metadata = _checkpoint_metadata(self.config, default)
         if metadata != default or self.parents:
             payload["metadata"] = metadata
-        await self.emit(
-            NewEvent(type=EventType.CHECKPOINT, step=self.step, payload=payload), durable=True
-        )
+        now = datetime.now(UTC)
+        head = None
+        if not self.ns and self.graph.checkpointer is not None:  # the thread's new head
+            view = CheckpointView(
+                id=self.checkpoint_id,
+                parent_id=parent,
+                run_id=self.run_id,
+                step=self.step,
+                source=source,
+                ts=now,
+                values={k: v for k, v in self.values.items() if v is not MISSING},
+                barriers=payload.get("barriers") or {},
+                next=payload["next"],
+                metadata=metadata,
+            )
+            head = HeadWrite(checkpoint_id=self.checkpoint_id, state=head_state(view))
+        event = NewEvent(type=EventType.CHECKPOINT, step=self.step, payload=payload, ts=now)
+        await self.emit(event, durable=True, head=head)
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -429,11 +461,13 @@ class RunLoop:
             self.record(_task_event(EventType.INTERRUPT, task, step, {"interrupts": interrupts}))
             raise
         ended: dict[str, Any] = {"update": outcome.update}
-        writes = _writes_dict(outcome.writes)
+        writes = recorded_writes(outcome.writes)
         if not (isinstance(outcome.update, dict) and writes == outcome.update):
             ended["writes"] = writes
         if outcome.ids_given:
             ended["ids_given"] = outcome.ids_given
+        if outcome.routes:
+            ended["routes"] = outcome.routes
         await self.emit(_task_event(EventType.TASK_ENDED, task, step, ended))
         return outcome
 
@@ -474,7 +508,7 @@ class RunLoop:
             if isinstance(update, Mapping) and self._input_keys is not None:
                 update = {k: v for k, v in update.items() if k in self._input_keys}
             outcome = _Outcome(task=task, update=update, writes=self._map_update(update, START))
-            outcome.goto = await self._route(START, outcome.writes, task)
+            outcome.goto = await self._route(START, outcome.writes, outcome.routes)
             return outcome
         spec = self.graph.builder.nodes[task.name]
         node_input = self._prepared.pop(task.id, MISSING)
@@ -506,7 +540,7 @@ class RunLoop:
                 ]
             else:
                 outcome.writes += self._map_update(item, task.name, outcome.ids_given)
-        outcome.goto += await self._route(task.name, outcome.writes)
+        outcome.goto += await self._route(task.name, outcome.writes, outcome.routes)
         if not commanded:
             outcome.update = result
         return outcome
@@ -690,18 +724,24 @@ class RunLoop:
     # --- routing ------------------------------------------------------------------------------
 
     async def _route(
-        self, node: str, writes: list[tuple[str, Any]], task: Task | None = None
+        self,
+        node: str,
+        writes: list[tuple[str, Any]],
+        decisions: list[dict[str, Any]] | None = None,
     ) -> list[str | Send]:
         """Where a finished node leads: static edges, joins and conditional edges. The routing
-        functions' decisions are recorded for the task running (``task``, or the current one)."""
+        functions' decisions are added to ``decisions`` (a task's, recorded with its end)."""
         builder = self.graph.builder
         goto: list[str | Send] = [end for start, end in sorted(builder.edges) if start == node]
         for branch in builder.branches.get(node, {}).values():
-            goto += await self._branch(branch, writes, node, task)
+            goto += await self._branch(branch, writes, decisions)
         return [g for g in goto if g != END]
 
     async def _branch(
-        self, branch: Branch, writes: list[tuple[str, Any]], node: str, task: Task | None
+        self,
+        branch: Branch,
+        writes: list[tuple[str, Any]],
+        decisions: list[dict[str, Any]] | None,
     ) -> list[str | Send]:
         local = dict(self.values)
         grouped: dict[str, list[Any]] = {}
@@ -718,17 +758,19 @@ class RunLoop:
         result = branch.path(state, **kwargs)
         if inspect.isawaitable(result):
             result = await result
-        current = _CURRENT.get()
-        if task is None and current is not None and current[0] is self:
-            task = current[1]
-        if task is not None:  # a task's routing decision, recorded
-            decision = {
+        if decisions is not None:  # a task's routing decision, recorded with its end
+            # Its input is not copied: it is the state at the step's checkpoint with the
+            # task's writes applied, which the log holds. Only a channel with a reducer of the
+            # user's own has its value after the reducer recorded (the log cannot rerun it).
+            decision: dict[str, Any] = {
                 "name": branch.name,
                 "run_id": str(uuid.uuid4()),
-                "input": state,
                 "output": result,
             }
-            self.record(_task_event(EventType.ROUTE, task, self.step + 1, decision))
+            reduced = {n: local[n] for n in grouped if self.channels[n].fold == "value"}
+            if reduced:
+                decision["reduced"] = reduced
+            decisions.append(decision)
         answers = result if isinstance(result, list | tuple) else [result]
         out: list[str | Send] = []
         for answer in answers:
@@ -877,13 +919,6 @@ def _task_order(task: Task) -> str:
     return "~".join(str(p) for p in task.path[:3])
 
 
-def _writes_dict(writes: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in writes:
-        out[name] = value
-    return out
-
-
 def _injected_kwargs(
     fn: Callable[..., Any],
     config: dict[str, Any],
@@ -947,6 +982,24 @@ def input_shapes(builder: Any) -> dict[str, dict[str, Any]]:
         if cls is not None:
             shapes[name]["class"] = f"{cls.__module__}:{cls.__qualname__}"
     return shapes
+
+
+def graph_shape(builder: Any) -> dict[str, Any]:
+    """What a projection needs to rebuild the state a routing function was given from the
+    fold, without the graph's code: each channel's fold kind (``set`` when not listed) and
+    the class the state is built as (when not a plain dict)."""
+    shape: dict[str, Any] = {}
+    folds = {n: c.fold for n, c in builder.channels.items() if c.fold != "set"}
+    if folds:
+        shape["folds"] = folds
+    state_schema = builder.schemas.state
+    if state_schema is not None:
+        keys, cls = _schema_shape(state_schema, state_schema)
+        if keys is not None:
+            shape["state_shape"] = {"keys": sorted(keys)}
+            if cls is not None:
+                shape["state_shape"]["class"] = f"{cls.__module__}:{cls.__qualname__}"
+    return shape
 
 
 def _all_keys(schema: Any) -> set[str]:

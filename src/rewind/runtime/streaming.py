@@ -9,12 +9,20 @@ every mode, ``subgraphs=True`` puts the namespace first, and ``version="v2"`` gi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import queue
 import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from rewind.projections.stream import Item, Projector, RunFacts, parse_stream_mode, shape_chunk
+from rewind.projections.stream import (
+    Item,
+    Projector,
+    RunFacts,
+    parse_stream_mode,
+    shape_chunk,
+    tokens_needed,
+)
 from rewind.runtime.loops import _background_loop, _run_on
 
 if TYPE_CHECKING:
@@ -45,38 +53,34 @@ async def stream_run(
     projectors: list[Projector] = []
 
     def watch(loop: RunLoop, head: CheckpointView | None, resuming: bool) -> None:
-        facts = RunFacts(
-            thread_id=((config or {}).get("configurable") or {}).get("thread_id") or loop.thread_id,
-            checkpointer=graph.checkpointer is not None,
-            durability=loop.log.durability,
-            key_order=list(graph.builder.channels),
-            metadata=dict((config or {}).get("metadata") or {}),
-            tags=(config or {}).get("tags"),
-            run_id=loop.run_id,
-            graph=graph.name,
-            node_inputs=graph._input_shapes,
-            configurable=(config or {}).get("configurable"),
-        )
-        projector = Projector(
-            [*modes, *printed],
-            facts,
-            head.values if head else None,
-            events_stream_mode=events_stream_mode,
-            subgraphs=subgraphs,
-        )
-        projectors.append(projector)
-        loop.log.stream_tokens = projector.wants_tokens
-        loop.log.taps.append(tap)
+        # The projector is made from the run's own run.started event, as a replay makes it:
+        # what the log says of the run is all a live stream knows too.
+        loop.log.stream_tokens = tokens_needed([*modes, *printed])
         loop.log.resumes.append(resumed)
-        if head is not None and resuming:
-            resumed("", head)
+
+        def tap(event: NewEvent) -> None:
+            if not projectors:
+                facts = dataclasses.replace(
+                    RunFacts.from_started(event.payload), run_id=loop.run_id
+                )
+                projectors.append(
+                    Projector(
+                        [*modes, *printed],
+                        facts,
+                        head.values if head else None,
+                        events_stream_mode=events_stream_mode,
+                        subgraphs=subgraphs,
+                    )
+                )
+                if head is not None and resuming:
+                    resumed("", head)
+            for item in projectors[0].feed(event):
+                items.put_nowait(item)
+
+        loop.log.taps.append(tap)
 
     def resumed(ns: str, head: CheckpointView) -> None:
         for item in projectors[0].resumed(ns, head):
-            items.put_nowait(item)
-
-    def tap(event: NewEvent) -> None:
-        for item in projectors[0].feed(event):
             items.put_nowait(item)
 
     def out(item: Item) -> Any:

@@ -11,7 +11,6 @@ is a replay that keeps following the log.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
@@ -20,11 +19,10 @@ from typing import TYPE_CHECKING, Any, get_args
 from langchain_core.messages import BaseMessageChunk, message_chunk_to_message
 
 from rewind.events import EventType, StoredEvent
-from rewind.projections.state import fold_thread
-from rewind.projections.stream import Item, Projector, RunFacts
+from rewind.projections.stream import Item
+from rewind.replay import RunStream
 from rewind.server.models import StreamMode
 from rewind.store import EventStore, RunRecord
-from rewind.types import Command
 
 if TYPE_CHECKING:
     from rewind.server.runs import LiveFeed
@@ -111,64 +109,26 @@ class RunProjection:
         """The API's stream modes (``messages`` and ``messages-tuple`` are two shapes)."""
         self.modes = projected_modes(self.api_modes)
         self.subgraphs = subgraphs
-        self._projector: Projector | None = None
-        self._head: Any = None
-        self._before: list[tuple[str, str | None]] = []
-        self._by_run: dict[str, list[StoredEvent]] = {}
-        self._events: list[StoredEvent] = []
+        self._stream = RunStream(run_id, self.modes, subgraphs=subgraphs)
         self._messages: dict[str, Any] = {}
-        self._origin: str | None = None
 
     async def prepare(self, store: EventStore) -> RunRecord:
         """Read what the run starts from: the thread's state at its origin checkpoint."""
-        run = await store.get_run(self.run_id)
-        self._origin = run.origin_checkpoint_id
-        if run.origin_run_id is None:
-            return run
-        records, thread_events = await store.thread_log(run.thread_id)
-        for event in thread_events:
-            if event.run_id != self.run_id:
-                self._by_run.setdefault(event.run_id, []).append(event)
-        runs = [(r.run_id, r.origin_checkpoint_id) for r in records]
-        self._before = runs[: [r for r, _ in runs].index(self.run_id)]
-        root = {v.id: v for v in fold_thread(self._before, self._by_run)}
-        self._head = root.get(run.origin_checkpoint_id or "")
-        return run
+        return await self._stream.prepare(store)
 
     def feed(self, event: StoredEvent) -> list[SseEvent]:
         """The SSE events one log event makes, with their ids."""
         out: list[tuple[str, Any]] = []
-        items: list[Item] = []
         if event.type == EventType.RUN_STARTED:
             out.append(("metadata", {"run_id": self.run_id, "attempt": 1}))
-            facts = dataclasses.replace(RunFacts.from_started(event.payload), run_id=self.run_id)
-            head = self._head
-            self._projector = Projector(
-                self.modes, facts, head.values if head else None, subgraphs=self.subgraphs
-            )
-            inputs = (event.payload or {}).get("input")
-            if head is not None and (inputs is None or isinstance(inputs, Command)):
-                items += self._projector.resumed("", head)
-        projector = self._projector
-        if projector is None:  # a log that does not open with run.started: nothing to show
+        items = self._stream.feed(event)
+        if self._stream.projector is None:  # a log that does not open with run.started
             return []
-        if event.type == EventType.RESUME and (event.payload or {}).get("subgraph"):
-            items += self._resumed_subgraph(projector, event)
-        self._events.append(event)
-        items += projector.feed(event)
         for item in items:
             out += self._shaped(item)
         if event.type == EventType.RUN_ENDED and (event.payload or {}).get("status") == "error":
             out.append(("error", _error_data(event.payload.get("error"))))
         return [((event.seq, k), name, data) for k, (name, data) in enumerate(out)]
-
-    def _resumed_subgraph(self, projector: Projector, event: StoredEvent) -> list[Item]:
-        ns = event.ns or ""
-        so_far = {**self._by_run, self.run_id: list(self._events)}
-        upto = [*self._before, (self.run_id, self._origin)]
-        nested = {v.id: v for v in fold_thread(upto, so_far, ns=ns)}
-        resumed = nested.get(event.payload["checkpoint_id"])
-        return projector.resumed(ns, resumed) if resumed is not None else []
 
     def _shaped(self, item: Item) -> list[tuple[str, Any]]:
         mode, ns, chunk = item

@@ -391,7 +391,7 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
         head: int,
         tx: dict[str, TxRun],
         max_key: int,
-        stored: Mapping[str, int],
+        stored: Mapping[str, tuple[int, int]],
     ) -> CommitPlan:
         """Plan a group's commit (in the write transaction, on whichever thread commits)."""
         return plan_commit(

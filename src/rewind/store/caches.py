@@ -9,21 +9,23 @@ dropped and rebuilt from the events, and ``rewind db verify`` checks them agains
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rewind.events import RunStatus, StoredEvent
 from rewind.store import codec
 from rewind.store.chain import from_micros, to_micros
 from rewind.store.commit import CHECKPOINT_COLUMNS, HEAD_COLUMNS, SNAPSHOT_COLUMNS, CommitPlan
-from rewind.store.reads import ReadStats, run_row
-from rewind.store.records import CheckpointRecord, Snapshot, ThreadHead
-from rewind.store.schema import checkpoints, runs, snapshots, thread_heads
+from rewind.store.reads import EVENT_COLUMNS, ReadStats, run_record, run_row, stored
+from rewind.store.records import CheckpointRecord, RunRecord, Snapshot, ThreadHead
+from rewind.store.schema import checkpoints, events, runs, snapshots, thread_heads
 from rewind.store.writer import GroupWriter
 
-__all__ = ["LogCaches"]
+__all__ = ["HeadRead", "LogCaches"]
 
 
 class LogCaches:
@@ -42,29 +44,48 @@ class LogCaches:
         checkpoint). It may be older than the thread's newest checkpoint when the head was
         written by a reader; the events after its checkpoint say what followed."""
         await self._writer.drain()
-        query = (
-            select(
-                thread_heads.c.checkpoint_id,
-                runs.c.run_id,
-                thread_heads.c.seq,
-                thread_heads.c.position,
-                thread_heads.c.codec,
-                thread_heads.c.state,
-            )
-            .join(runs, runs.c.run_key == thread_heads.c.run_key)
-            .where(thread_heads.c.thread_id == thread_id)
-        )
         self.stats.queries += 1
         async with self._txn() as conn:
-            row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        checkpoint = CheckpointRecord(
-            checkpoint_id=row[0], thread_id=thread_id, run_id=row[1], seq=row[2], position=row[3]
-        )
-        return ThreadHead(
-            thread_id=thread_id, checkpoint=checkpoint, state=codec.decode(row[5], row[4])
-        )
+            return await _head(conn, thread_id)
+
+    async def head_and_tail(self, thread_id: str) -> HeadRead:
+        """In one read: the thread's stored head, the runs with events after its checkpoint
+        (and those still running), and those events (all of them when there is no head)."""
+        await self._writer.drain()
+        self.stats.queries += 1
+        async with self._txn() as conn:
+            head = await _head(conn, thread_id)
+            after = head.checkpoint.position if head is not None else -1
+            query = (
+                select(runs)
+                .where(
+                    runs.c.thread_id == thread_id,
+                    or_(runs.c.last_position >= after, runs.c.status == RunStatus.RUNNING.value),
+                )
+                .order_by(runs.c.first_position)
+            )
+            rows = (await conn.execute(query)).all()
+            found = [run_record(r) for r in rows]
+            # Each run's events after the head's checkpoint, through the (run, seq) index: the
+            # head's run from its seq on, the runs after it whole.
+            clauses = [
+                and_(events.c.run_key == r.run_key, events.c.seq > head.checkpoint.seq)
+                if head is not None and r.run_id == head.checkpoint.run_id
+                else events.c.run_key == r.run_key
+                for r in rows
+                if r.last_position > after
+            ]
+            tail: list[StoredEvent] = []
+            if clauses:
+                names = {r.run_key: (r.run_id, r.thread_id) for r in rows}
+                result = await conn.execute(
+                    select(*EVENT_COLUMNS, events.c.run_key)
+                    .where(or_(*clauses), events.c.position > after)
+                    .order_by(events.c.position)
+                )
+                tail = [stored(r, *names[r[11]]) for r in result]
+        self.stats.events_read += len(tail)
+        return HeadRead(head=head, runs=found, tail=tail)
 
     async def put_head(self, checkpoint: CheckpointRecord, state: Any) -> bool:
         """Keep ``state`` as the head of the checkpoint's thread, unless the stored head is at
@@ -94,7 +115,7 @@ class LogCaches:
             if stored is None:
                 await conn.execute(
                     insert(thread_heads).values(
-                        thread_id=checkpoint.thread_id, unsnapshotted=0, **values
+                        thread_id=checkpoint.thread_id, logged=0, unsnapshotted=0, **values
                     )
                 )
             else:
@@ -121,7 +142,7 @@ class LogCaches:
                 checkpoint=CheckpointRecord(
                     checkpoint_id=r[1], thread_id=r[0], run_id=r[2], seq=r[3], position=r[4]
                 ),
-                state=codec.decode(r[6], r[5]),
+                state=None if r[6] is None else codec.decode(r[6], r[5]),
             )
             for r in rows
         ]
@@ -213,14 +234,52 @@ class LogCaches:
             return int((await conn.execute(query)).rowcount)
 
 
-async def read_stored_heads(conn: AsyncConnection, thread_ids: list[str]) -> dict[str, int]:
-    """For the threads that have a stored head: its ``unsnapshotted`` byte count."""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HeadRead:
+    """A thread's stored head and what follows it, read together."""
+
+    head: ThreadHead | None
+    """The stored head, if any."""
+    runs: list[RunRecord]
+    """The thread's runs with an event at or after the head's checkpoint (all of them when
+    there is no head), and those still running, oldest first."""
+    tail: list[StoredEvent]
+    """The thread's events after the head's checkpoint (all of them when there is none)."""
+
+
+async def _head(conn: AsyncConnection, thread_id: str) -> ThreadHead | None:
+    query = (
+        select(
+            thread_heads.c.checkpoint_id,
+            runs.c.run_id,
+            thread_heads.c.seq,
+            thread_heads.c.position,
+            thread_heads.c.codec,
+            thread_heads.c.state,
+        )
+        .join(runs, runs.c.run_key == thread_heads.c.run_key)
+        .where(thread_heads.c.thread_id == thread_id)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    checkpoint = CheckpointRecord(
+        checkpoint_id=row[0], thread_id=thread_id, run_id=row[1], seq=row[2], position=row[3]
+    )
+    state = None if row[5] is None else codec.decode(row[5], row[4])
+    return ThreadHead(thread_id=thread_id, checkpoint=checkpoint, state=state)
+
+
+async def read_stored_heads(
+    conn: AsyncConnection, thread_ids: list[str]
+) -> dict[str, tuple[int, int]]:
+    """For the threads that have a stored head: its ``logged`` and ``unsnapshotted`` bytes."""
     if not thread_ids:
         return {}
-    query = select(thread_heads.c.thread_id, thread_heads.c.unsnapshotted).where(
-        thread_heads.c.thread_id.in_(thread_ids)
-    )
-    return {t: int(n) for t, n in await conn.execute(query)}
+    query = select(
+        thread_heads.c.thread_id, thread_heads.c.logged, thread_heads.c.unsnapshotted
+    ).where(thread_heads.c.thread_id.in_(thread_ids))
+    return {t: (int(a), int(b)) for t, a, b in await conn.execute(query)}
 
 
 async def write_indexes(conn: AsyncConnection, plan: CommitPlan) -> None:

@@ -68,6 +68,7 @@ HEAD_COLUMNS = (
     "run_key",
     "seq",
     "position",
+    "logged",
     "unsnapshotted",
     "codec",
     "state",
@@ -115,12 +116,20 @@ class TxRun:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SnapshotPolicy:
-    """When a thread's new head is also kept as a snapshot."""
+    """What a thread's caches keep: its state at its newest checkpoint (the head) when that
+    costs little next to its log, and snapshots at earlier ones, spaced by what was logged.
 
-    min_bytes: int = 32 * 1024
-    """Payload bytes the thread must have appended since its last snapshot, at least."""
+    So the caches' bytes stay within a fraction (``1/factor``) of the log's, and the state at
+    any checkpoint is folded from at most ``max(min_bytes, factor * state)`` bytes of events.
+    """
+
+    min_bytes: int = 8 * 1024
+    """Payload bytes the thread must have appended since its last snapshot, at least..."""
     factor: int = 4
-    """... and at least this many times the size of the state itself."""
+    """... and at least this many times the size of the state itself; a head keeps the state
+    when it is at most the thread's logged bytes divided by this (or ``head_bytes``)."""
+    head_bytes: int = 16 * 1024
+    """A state this small is always kept in the head."""
     codec: int = 1
     """The codec version heads and snapshots are encoded with."""
 
@@ -179,7 +188,7 @@ def plan_commit(
     max_key: int,
     *,
     fresh: bool,
-    heads: Mapping[str, int] | None = None,
+    heads: Mapping[str, tuple[int, int]] | None = None,
     carried: Mapping[str, int] | None = None,
     policy: SnapshotPolicy | None = None,
     now_us: int = 0,
@@ -193,7 +202,7 @@ def plan_commit(
         max_key: The largest run key in use.
         fresh: Whether to list accepted events for live subscribers.
         heads: For the threads of :func:`head_threads` that have a stored head: its
-            ``unsnapshotted`` byte count.
+            ``logged`` and ``unsnapshotted`` byte counts.
         carried: Per thread, payload bytes committed earlier and not yet in a stored head.
         policy: When a head is also kept as a snapshot.
         now_us: The time to stamp snapshots with.
@@ -289,7 +298,7 @@ def plan_commit(
 def _plan_heads(
     plan: CommitPlan,
     newest: dict[str, tuple[PendingAppend, TxRun]],
-    stored: Mapping[str, int],
+    stored: Mapping[str, tuple[int, int]],
     carried: Mapping[str, int],
     policy: SnapshotPolicy,
     now_us: int,
@@ -300,12 +309,24 @@ def _plan_heads(
         index, state = p.head
         seq, position = p.first_seq + index, p.positions[index]
         checkpoint_id = next(c for i, c in p.checkpoints or () if i == index)
-        since = stored.get(thread_id, 0) + carried.get(thread_id, 0)
-        since += plan.unsnapshotted.pop(thread_id, 0)
+        logged, since = stored.get(thread_id, (0, 0))
+        added = carried.get(thread_id, 0) + plan.unsnapshotted.pop(thread_id, 0)
+        logged, since = logged + added, since + added
         if since >= max(policy.min_bytes, policy.factor * len(state)):
             plan.snapshot_rows.append((st.run_key, seq, policy.codec, state, now_us))
             since = 0
-        values = (checkpoint_id, st.run_key, seq, position, since, policy.codec, state, thread_id)
+        kept = state if len(state) <= max(policy.head_bytes, logged // policy.factor) else None
+        values = (
+            checkpoint_id,
+            st.run_key,
+            seq,
+            position,
+            logged,
+            since,
+            policy.codec,
+            kept,
+            thread_id,
+        )
         plan.head_rows.append(HeadRow(values=values, exists=thread_id in stored))
 
 

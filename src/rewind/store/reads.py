@@ -13,18 +13,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.errors import UnknownRunError
-from rewind.events import RunStatus, StoredEvent
+from rewind.events import EventType, RunStatus, StoredEvent
 from rewind.store import codec
 from rewind.store.chain import check_chain, from_micros, to_micros
 from rewind.store.records import ChainReport, CheckpointRecord, RunRecord, ThreadRecord
 from rewind.store.schema import checkpoints, events, log_head, runs
 from rewind.store.writer import GroupWriter
 
-__all__ = ["EVENT_COLUMNS", "LogReads", "ReadStats", "read_joined", "run_record", "stored"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "LineageStep",
+    "LogReads",
+    "ReadStats",
+    "read_joined",
+    "run_record",
+    "stored",
+]
 
 EVENT_COLUMNS = (
     events.c.position,
@@ -42,6 +50,47 @@ EVENT_COLUMNS = (
 """The columns an event is read with, in :func:`stored`'s order."""
 
 _PAGE = 1000
+_CHECKPOINT = EventType.CHECKPOINT.value
+
+# From a run back along its origins (the checkpoint each run started from) to the nearest run
+# with a snapshot at or before the checkpoint the walk needs there, or to a run with no origin.
+# Standard SQL (SQLite and PostgreSQL both speak it): one query, however deep the lineage.
+_LINEAGE = text(
+    """
+    WITH RECURSIVE chain(depth, run_key, run_id, thread_id, origin, bound) AS (
+        SELECT 0, run_key, run_id, thread_id, origin_checkpoint_id, :seq
+        FROM runs WHERE run_id = :run_id
+        UNION ALL
+        SELECT chain.depth + 1, r.run_key, r.run_id, r.thread_id, r.origin_checkpoint_id, c.seq
+        FROM chain
+        JOIN checkpoints c ON c.thread_id = chain.thread_id AND c.checkpoint_id = chain.origin
+        JOIN runs r ON r.run_key = c.run_key
+        WHERE chain.depth < :max_depth AND NOT (:snapshots = 1 AND EXISTS (
+            SELECT 1 FROM snapshots s WHERE s.run_key = chain.run_key AND s.seq <= chain.bound
+        ))
+    )
+    SELECT chain.depth, chain.run_id, chain.origin, chain.bound,
+        CASE WHEN :snapshots = 1 THEN (
+            SELECT MAX(s.seq) FROM snapshots s
+            WHERE s.run_key = chain.run_key AND s.seq <= chain.bound
+        ) END
+    FROM chain ORDER BY chain.depth
+    """
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LineageStep:
+    """One run on the way from a checkpoint back to where its state can be folded from."""
+
+    run_id: str
+    """The run."""
+    seq: int
+    """The seq of the checkpoint needed in it (the start of the run after it in the walk)."""
+    origin_checkpoint_id: str | None
+    """The checkpoint it started from."""
+    snapshot_seq: int | None
+    """Its newest snapshot at or before ``seq``, if any (the walk ends there)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -295,11 +344,14 @@ class LogReads:
         async with await self._reading() as conn:
             return [run_record(r) for r in await conn.execute(query)]
 
-    async def runs_from(self, checkpoint_id: str) -> list[RunRecord]:
+    async def runs_from(self, checkpoint: CheckpointRecord) -> list[RunRecord]:
         """The runs started from a checkpoint (continuations, resumes, forks), oldest first."""
         query = (
             select(runs)
-            .where(runs.c.origin_checkpoint_id == checkpoint_id)
+            .where(
+                runs.c.origin_checkpoint_id == checkpoint.checkpoint_id,
+                runs.c.thread_id == checkpoint.thread_id,
+            )
             .order_by(runs.c.first_position)
         )
         async with await self._reading() as conn:
@@ -350,11 +402,17 @@ class LogReads:
 
     # --- checkpoints --------------------------------------------------------------------------
 
-    async def get_checkpoint(self, checkpoint_id: str) -> CheckpointRecord | None:
-        """Where a root checkpoint is in the log; ``None`` if no run of the store wrote it."""
+    async def get_checkpoint(
+        self, checkpoint_id: str, *, thread_id: str | None = None
+    ) -> CheckpointRecord | None:
+        """Where a root checkpoint is in the log; ``None`` if no run of the store wrote it
+        (on ``thread_id``: a copied thread keeps its checkpoints' ids; without it, the first
+        thread to write it)."""
         query = _checkpoint_query().where(checkpoints.c.checkpoint_id == checkpoint_id)
+        if thread_id is not None:
+            query = query.where(checkpoints.c.thread_id == thread_id)
         async with await self._reading() as conn:
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(query.order_by(checkpoints.c.position).limit(1))).first()
         return None if row is None else _checkpoint_record(row)
 
     async def list_checkpoints(
@@ -382,31 +440,56 @@ class LogReads:
         async with await self._reading() as conn:
             return [_checkpoint_record(r) for r in await conn.execute(query)]
 
-    async def next_checkpoint(self, checkpoint: CheckpointRecord) -> CheckpointRecord | None:
-        """The root checkpoint its run wrote after ``checkpoint``, if any."""
-        query = (
-            _checkpoint_query()
-            .where(runs.c.run_id == checkpoint.run_id, checkpoints.c.seq > checkpoint.seq)
-            .order_by(checkpoints.c.seq)
-            .limit(1)
-        )
+    async def checkpoint_seqs(self, bounds: Iterable[tuple[str, int | None]]) -> dict[str, int]:
+        """Per run: the seq of its first root checkpoint after ``after_seq`` (``None``: its
+        first), for each ``(run_id, after_seq)``; runs without one are absent."""
+        wanted = list(bounds)
+        found: dict[str, int] = {}
+        if not wanted:
+            return found
         async with await self._reading() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else _checkpoint_record(row)
+            for run_id, after in wanted:
+                query = (
+                    select(events.c.seq)
+                    .join(runs, runs.c.run_key == events.c.run_key)
+                    .where(
+                        runs.c.run_id == run_id,
+                        events.c.seq > (-1 if after is None else after),
+                        events.c.type == _CHECKPOINT,
+                        events.c.ns.is_(None),
+                    )
+                    .order_by(events.c.seq)
+                    .limit(1)
+                )
+                seq = (await conn.execute(query)).scalar_one_or_none()
+                if seq is not None:
+                    found[run_id] = int(seq)
+        return found
 
-    async def first_checkpoints(self, run_ids: Iterable[str]) -> dict[str, int]:
-        """Per run: the seq of its first root checkpoint (runs without one are absent)."""
-        ids = list(run_ids)
-        if not ids:
-            return {}
-        query = (
-            select(runs.c.run_id, func.min(checkpoints.c.seq))
-            .join(runs, runs.c.run_key == checkpoints.c.run_key)
-            .where(runs.c.run_id.in_(ids))
-            .group_by(runs.c.run_id)
-        )
+    async def lineage(
+        self, run_id: str, seq: int, *, snapshots: bool = True, max_depth: int = 100_000
+    ) -> list[LineageStep]:
+        """The runs from ``run_id`` (at its event ``seq``) back along their origins, to the
+        first with a snapshot at or before the point needed (``snapshots=False``: to the run
+        with no origin), nearest first.
+
+        Raises:
+            UnknownRunError: the store has no such run.
+        """
+        params = {
+            "run_id": run_id,
+            "seq": seq,
+            "snapshots": 1 if snapshots else 0,
+            "max_depth": max_depth,
+        }
         async with await self._reading() as conn:
-            return {run_id: int(seq) for run_id, seq in await conn.execute(query)}
+            rows = (await conn.execute(_LINEAGE, params)).all()
+        if not rows:
+            raise UnknownRunError(run_id)
+        return [
+            LineageStep(run_id=r[1], seq=r[3], origin_checkpoint_id=r[2], snapshot_seq=r[4])
+            for r in rows
+        ]
 
     async def run_of_checkpoint(self, checkpoint_id: str) -> RunRecord:
         """The run that wrote a checkpoint.

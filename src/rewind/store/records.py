@@ -126,7 +126,8 @@ class ThreadHead:
     checkpoint: CheckpointRecord
     """The newest checkpoint."""
     state: Any
-    """The state as of that checkpoint (what :class:`HeadWrite` gave)."""
+    """The state as of that checkpoint (what :class:`HeadWrite` gave); ``None`` when the store
+    keeps only where the checkpoint is (the state is large next to the thread's log)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

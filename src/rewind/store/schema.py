@@ -114,13 +114,12 @@ snapshots = Table(
 checkpoints = Table(
     "checkpoints",
     metadata,
+    Column("thread_id", String(255), primary_key=True),  # a copied thread keeps the ids
     Column("checkpoint_id", String(64), primary_key=True),
-    Column("thread_id", String(255), nullable=False),
     Column("run_key", Integer, nullable=False),
     Column("seq", Integer, nullable=False),  # the checkpoint event's seq in its run
     Column("position", BigInteger, nullable=False),  # and its log position
     Index("ix_checkpoints_thread_position", "thread_id", "position"),
-    Index("ix_checkpoints_run_seq", "run_key", "seq"),
     sqlite_with_rowid=False,
 )
 
@@ -132,10 +131,15 @@ thread_heads = Table(
     Column("run_key", Integer, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("position", BigInteger, nullable=False),
-    # Payload bytes appended to the thread since its newest snapshot: when the next one is due.
+    # Payload bytes the thread has logged, and logged since its newest snapshot: whether the
+    # state is worth keeping here, and when the next snapshot is due.
+    Column("logged", BigInteger, nullable=False),
     Column("unsnapshotted", BigInteger, nullable=False),
     Column("codec", SmallInteger, nullable=False),
-    Column("state", Text, nullable=False),
+    # NULL when the state is too large for the thread's log to keep twice: a reader folds it
+    # from the nearest snapshot (it costs a bounded multiple of the state's own size).
+    Column("state", Text),
+    sqlite_with_rowid=False,
 )
 
 thread_metadata = Table(

@@ -73,7 +73,7 @@ _UPDATE_HEAD = (
     "WHERE thread_id = ?"
 )
 _INSERT_SNAPSHOTS = _insert_sql("snapshots", SNAPSHOT_COLUMNS)
-_SELECT_HEADS = "SELECT thread_id, unsnapshotted FROM thread_heads WHERE thread_id IN"
+_SELECT_HEADS = "SELECT thread_id, logged, unsnapshotted FROM thread_heads WHERE thread_id IN"
 
 
 def _connect_raw(path: str, busy_timeout: float) -> sqlite3.Connection:
@@ -150,11 +150,12 @@ class SqliteStore(EventStore):
             max_key = 0
             if needs_new_keys(group, tx):
                 max_key = conn.execute("SELECT MAX(run_key) FROM runs").fetchone()[0] or 0
-            stored: dict[str, int] = {}
+            stored: dict[str, tuple[int, int]] = {}
             threads = head_threads(group)
             if threads:
                 marks = ",".join("?" * len(threads))
-                stored = dict(conn.execute(f"{_SELECT_HEADS} ({marks})", threads).fetchall())
+                found = conn.execute(f"{_SELECT_HEADS} ({marks})", threads).fetchall()
+                stored = {thread_id: (logged, since) for thread_id, logged, since in found}
             plan = self._plan(group, head, tx, max_key, stored)
             if plan.event_rows:
                 conn.executemany(_INSERT_RUN, plan.created_runs)

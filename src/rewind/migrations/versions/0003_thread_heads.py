@@ -38,15 +38,14 @@ def upgrade() -> None:
     )
     checkpoints = op.create_table(
         "checkpoints",
+        sa.Column("thread_id", sa.String(255), primary_key=True),
         sa.Column("checkpoint_id", sa.String(64), primary_key=True),
-        sa.Column("thread_id", sa.String(255), nullable=False),
         sa.Column("run_key", sa.Integer, nullable=False),
         sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("position", sa.BigInteger, nullable=False),
         sqlite_with_rowid=False,
     )
     op.create_index("ix_checkpoints_thread_position", "checkpoints", ["thread_id", "position"])
-    op.create_index("ix_checkpoints_run_seq", "checkpoints", ["run_key", "seq"])
     op.create_table(
         "thread_heads",
         sa.Column("thread_id", sa.String(255), primary_key=True),
@@ -54,9 +53,11 @@ def upgrade() -> None:
         sa.Column("run_key", sa.Integer, nullable=False),
         sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("position", sa.BigInteger, nullable=False),
+        sa.Column("logged", sa.BigInteger, nullable=False),
         sa.Column("unsnapshotted", sa.BigInteger, nullable=False),
         sa.Column("codec", sa.SmallInteger, nullable=False),
-        sa.Column("state", sa.Text, nullable=False),
+        sa.Column("state", sa.Text),
+        sqlite_with_rowid=False,
     )
     _index_existing_checkpoints(checkpoints)
 
@@ -92,7 +93,6 @@ def _index_existing_checkpoints(checkpoints: sa.Table) -> None:
 
 def downgrade() -> None:
     op.drop_table("thread_heads")
-    op.drop_index("ix_checkpoints_run_seq", table_name="checkpoints")
     op.drop_index("ix_checkpoints_thread_position", table_name="checkpoints")
     op.drop_table("checkpoints")
     op.drop_index("ix_runs_running", table_name="runs")

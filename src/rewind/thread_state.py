@@ -1,0 +1,348 @@
+"""A thread's state, read from the log at a cost that does not grow with its history.
+
+* :func:`read_head`: the thread's newest checkpoint, from its stored head and the events after
+  it (what a new run, a resume, ``get_state`` and a stream's first chunk need).
+* :func:`read_checkpoint`: any root checkpoint, folded from the nearest snapshot along its
+  lineage (the runs it descends from) and the events between.
+* :func:`history`: a thread's checkpoints, newest first, lazily, reading only what it yields.
+
+Each returns a :class:`ThreadState`: the checkpoint's view (its state, next tasks, and what
+those tasks did: results, errors, interrupts, resume values) and the events after it that
+concern its tasks, in every namespace, so subgraph states come from the same read.
+
+Heads and snapshots are caches (see :mod:`rewind.store.caches`). A thread without a usable head
+(a database written before heads existed, caches dropped, a store with a redaction hook) is
+folded once from its events, and the result kept as its head.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rewind.events import EventType, RunStatus, StoredEvent
+from rewind.projections.state import (
+    CheckpointView,
+    fold_thread,
+    head_state,
+    view_of_head,
+)
+from rewind.store import EventStore
+from rewind.store.records import CheckpointRecord, RunRecord
+
+__all__ = ["ThreadState", "history", "read_checkpoint", "read_head", "rebuild_head"]
+
+_HISTORY_PAGE = 32
+
+
+@dataclass(kw_only=True, slots=True)
+class ThreadState:
+    """A checkpoint of a thread, and the events after it that concern its tasks."""
+
+    thread_id: str
+    """The thread."""
+    view: CheckpointView | None
+    """The checkpoint with its tasks' outcomes (``None``: the thread has no checkpoint)."""
+    tail: list[StoredEvent] = field(default_factory=list)
+    """The events after it that concern its tasks (all namespaces), in log order."""
+    origins: dict[str, str | None] = field(default_factory=dict)
+    """The runs of ``tail``, in order of their first event there: their origin checkpoints."""
+    running: list[RunRecord] = field(default_factory=list)
+    """The thread's runs still marked running (for :func:`read_head` only)."""
+    started: dict[str, Any] = field(default_factory=dict)
+    """The ``run.started`` payloads of those runs, by run id."""
+
+    def views_at(self, ns: str) -> list[CheckpointView]:
+        """The checkpoints of subgraph namespace ``ns`` in the tail, oldest first."""
+        if not self.tail:
+            return []
+        return fold_thread(list(self.origins.items()), _by_run(self.tail), ns=ns)
+
+
+# --- the head ---------------------------------------------------------------------------------
+
+
+async def read_head(store: EventStore, thread_id: str) -> ThreadState:
+    """The thread's newest checkpoint: its stored head and the events after it, in one read.
+
+    The events read are those after the head's checkpoint, however long the thread's history.
+    A thread without a usable head is folded whole once, and its head kept.
+    """
+    read = await store.head_and_tail(thread_id)
+    if read.head is None:
+        return await rebuild_head(store, thread_id)
+    mark = read.head.checkpoint
+    if read.head.state is None:  # kept where it is only: folded from the nearest snapshot
+        head: CheckpointView | None = await _folded(store, mark, None)
+    else:
+        head = view_of_head(read.head.state)
+    if head is None:  # a layout this rewind does not know
+        return await rebuild_head(store, thread_id)
+    origins = _origins(read.tail, {r.run_id: r for r in read.runs})
+    origins[mark.run_id] = head.id  # its events after the head fold from the head
+    state = ThreadState(thread_id=thread_id, view=head, tail=read.tail, origins=origins)
+    newest = await _fold_tail(store, state, head)
+    if newest is not None and newest.id != head.id:  # the head was behind: catch it up
+        await _keep_head(store, read.tail, newest)
+    await _running(store, state, read.runs)
+    return state
+
+
+async def rebuild_head(store: EventStore, thread_id: str) -> ThreadState:
+    """Fold a thread's whole log to its newest checkpoint and keep the result as its head
+    (a thread whose head was never stored, or was dropped)."""
+    records, events = await store.thread_log(thread_id)
+    by_run = _by_run(events)
+    views = fold_thread([(r.run_id, r.origin_checkpoint_id) for r in records], by_run)
+    marks = _root_checkpoints(events)
+    newest = max(views, key=lambda v: marks.get(v.id, -1), default=None)
+    after = marks.get(newest.id, 0) if newest is not None else 0
+    tail = [e for e in events if e.position > after]
+    origins = _origins(tail, {r.run_id: r for r in records})
+    if newest is not None:
+        origins[newest.run_id] = newest.id
+    state = ThreadState(thread_id=thread_id, view=newest, tail=tail, origins=origins)
+    if newest is not None:
+        await _keep_head(store, events, newest)
+    await _running(store, state, records)
+    return state
+
+
+async def _keep_head(store: EventStore, events: list[StoredEvent], view: CheckpointView) -> None:
+    """Keep a head a reader folded (the store refuses it if a newer one is stored)."""
+    mark = next(
+        (e for e in events if e.type == EventType.CHECKPOINT and not e.ns and _id(e) == view.id),
+        None,
+    )
+    if mark is None:
+        return
+    checkpoint = CheckpointRecord(
+        checkpoint_id=view.id,
+        thread_id=mark.thread_id,
+        run_id=mark.run_id,
+        seq=mark.seq,
+        position=mark.position,
+    )
+    await store.put_head(checkpoint, head_state(view))
+
+
+async def _running(store: EventStore, state: ThreadState, runs: Iterable[RunRecord]) -> None:
+    """Note the runs still running and their ``run.started`` payloads (orphan checks)."""
+    state.running = [r for r in runs if r.status == RunStatus.RUNNING]
+    firsts = {e.run_id: e for e in state.tail if e.seq == 0}
+    missing = [(r.run_id, None, 1) for r in state.running if r.run_id not in firsts]
+    for event in await store.read_segments(missing) if missing else ():
+        firsts[event.run_id] = event
+    state.started = {
+        r.run_id: firsts[r.run_id].payload for r in state.running if r.run_id in firsts
+    }
+
+
+# --- any checkpoint ---------------------------------------------------------------------------
+
+
+async def read_checkpoint(
+    store: EventStore,
+    checkpoint: str | CheckpointRecord,
+    *,
+    thread_id: str | None = None,
+    cache: dict[str, CheckpointView] | None = None,
+    before_position: int | None = None,
+) -> ThreadState | None:
+    """A root checkpoint of a thread by id: its state from the nearest snapshot along its
+    lineage and the events between, and its tasks' outcomes from the runs that ran them.
+
+    ``cache`` (kept by the caller across calls) holds the checkpoints folded on the way, so
+    reading several checkpoints of one lineage folds each event once. ``before_position``
+    leaves out what happened from that log position on (the checkpoint as a run starting
+    there found it). ``None`` when no run of the store wrote the checkpoint.
+    """
+    ref = checkpoint if isinstance(checkpoint, CheckpointRecord) else None
+    if ref is None:
+        ref = await store.get_checkpoint(str(checkpoint), thread_id=thread_id)
+        if ref is None:
+            return None
+    view = await _folded(store, ref, cache)
+    runs = await store.runs_from(ref)
+    if before_position is not None:
+        runs = [r for r in runs if r.first_position < before_position]
+    bounds = await store.checkpoint_seqs([(ref.run_id, ref.seq), *((r.run_id, None) for r in runs)])
+    segments = [
+        (ref.run_id, ref.seq, bounds.get(ref.run_id)),
+        *((r.run_id, None, bounds.get(r.run_id)) for r in runs),
+    ]
+    tail = await store.read_segments(segments)
+    if before_position is not None:
+        tail = [e for e in tail if e.position < before_position]
+    origins: dict[str, str | None] = {ref.run_id: ref.checkpoint_id}
+    origins.update((r.run_id, ref.checkpoint_id) for r in runs)
+    state = ThreadState(thread_id=ref.thread_id, view=view, tail=tail, origins=origins)
+    await _fold_tail(store, state, view)
+    return state
+
+
+async def _folded(
+    store: EventStore, ref: CheckpointRecord, cache: dict[str, CheckpointView] | None
+) -> CheckpointView:
+    """The checkpoint's state, without its tasks' outcomes (a fresh copy to fold them onto)."""
+    cache = {} if cache is None else cache
+    if ref.checkpoint_id not in cache:
+        await _fold_lineage(store, ref, cache)
+    return _bare(cache[ref.checkpoint_id])
+
+
+async def _fold_lineage(
+    store: EventStore, ref: CheckpointRecord, cache: dict[str, CheckpointView]
+) -> None:
+    """Fold the checkpoints from the nearest snapshot up to ``ref`` into ``cache``."""
+    steps = await store.lineage(ref.run_id, ref.seq)
+    base = steps[-1]
+    known: list[CheckpointView] = []
+    if base.snapshot_seq is not None:
+        snapshot = await store.get_snapshot(base.run_id, at_or_before_seq=base.seq)
+        view = view_of_head(snapshot.state) if snapshot is not None else None
+        if view is None:  # not a checkpoint's snapshot (written by hand): fold from the start
+            steps = await store.lineage(ref.run_id, ref.seq, snapshots=False)
+            base = steps[-1]
+        else:
+            known.append(view)
+            cache.setdefault(view.id, view)
+    segments = [
+        (s.run_id, s.snapshot_seq if s is base and known else None, s.seq + 1)
+        for s in reversed(steps)
+    ]
+    events = await store.read_segments(segments)
+    runs = [
+        (s.run_id, known[0].id if s is base and known else s.origin_checkpoint_id)
+        for s in reversed(steps)
+    ]
+    for view in fold_thread(runs, _by_run(events), known=known):
+        cache.setdefault(view.id, view)
+
+
+def _bare(view: CheckpointView) -> CheckpointView:
+    """A copy of a folded checkpoint without what its tasks did (folded afresh from its tail)."""
+    return dataclasses.replace(
+        view,
+        results={},
+        errors={},
+        interrupts={},
+        resumes={},
+        interrupted_order=[],
+        writes={},
+        subgraphs={},
+    )
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+async def history(
+    store: EventStore,
+    thread_id: str,
+    *,
+    before: str | None = None,
+    limit: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> AsyncIterator[CheckpointView]:
+    """A thread's checkpoints, newest first, as ``get_state_history`` lists them.
+
+    Args:
+        store: The store.
+        thread_id: The thread.
+        before: Only checkpoints written before this one (by id).
+        limit: At most this many.
+        metadata: Only checkpoints whose metadata has all these key/value pairs.
+
+    Raises:
+        ValueError: ``before`` names no checkpoint of the thread.
+    """
+    if limit is not None and limit <= 0:
+        return
+    head = await read_head(store, thread_id)
+    below: int | None = None
+    if before is not None:
+        mark = await store.get_checkpoint(before, thread_id=thread_id)
+        if mark is None:
+            raise ValueError(
+                f"no checkpoint {before!r} on thread {thread_id!r}; list them with "
+                "get_state_history(config)"
+            )
+        below = mark.position
+    cache: dict[str, CheckpointView] = {}
+    given = 0
+    while True:
+        page = await store.list_checkpoints(thread_id, before_position=below, limit=_HISTORY_PAGE)
+        for ref in page:
+            if head.view is not None and ref.checkpoint_id == head.view.id:
+                view: CheckpointView | None = head.view
+            else:
+                found = await read_checkpoint(store, ref, cache=cache)
+                view = found.view if found is not None else None
+            if view is None or not _matches(view, metadata):
+                continue
+            yield view
+            given += 1
+            if limit is not None and given >= limit:
+                return
+        if len(page) < _HISTORY_PAGE:
+            return
+        below = page[-1].position
+
+
+def _matches(view: CheckpointView, metadata: Mapping[str, Any] | None) -> bool:
+    return not metadata or all(view.metadata.get(k) == v for k, v in metadata.items())
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+async def _fold_tail(
+    store: EventStore, state: ThreadState, view: CheckpointView
+) -> CheckpointView | None:
+    """Fold ``state.tail`` onto ``view`` (its tasks' outcomes, and any newer root checkpoint);
+    set ``state.view`` to the newest root checkpoint and return it."""
+    known = [view]
+    marks = _root_checkpoints(state.tail)
+    by_run = _by_run(state.tail)
+    for run_id, origin in state.origins.items():  # a run from elsewhere that checkpointed here
+        if (
+            origin
+            and origin != view.id
+            and any(e.run_id == run_id for e in state.tail if e.position in marks.values())
+        ):
+            found = await read_checkpoint(store, origin, thread_id=state.thread_id)
+            if found is not None and found.view is not None:
+                known.append(found.view)
+    views = fold_thread(list(state.origins.items()), by_run, known=known)
+    newest = max(views, key=lambda v: marks.get(v.id, -1), default=view)
+    state.view = newest
+    return newest
+
+
+def _by_run(events: Iterable[StoredEvent]) -> dict[str, list[StoredEvent]]:
+    by_run: dict[str, list[StoredEvent]] = {}
+    for event in events:
+        by_run.setdefault(event.run_id, []).append(event)
+    return by_run
+
+
+def _origins(tail: list[StoredEvent], records: Mapping[str, RunRecord]) -> dict[str, str | None]:
+    """The runs of ``tail`` in order of their first event there, with their origins."""
+    out: dict[str, str | None] = {}
+    for event in tail:
+        if event.run_id not in out:
+            record = records.get(event.run_id)
+            out[event.run_id] = record.origin_checkpoint_id if record else None
+    return out
+
+
+def _root_checkpoints(events: Iterable[StoredEvent]) -> dict[str, int]:
+    """The root checkpoints among ``events``: their log positions, by id."""
+    return {_id(e): e.position for e in events if e.type == EventType.CHECKPOINT and not e.ns}
+
+
+def _id(event: StoredEvent) -> str:
+    return str((event.payload or {}).get("id"))
