@@ -13,9 +13,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rewind.errors import (
@@ -55,6 +55,8 @@ from rewind.store.writer import (
 )
 
 __all__ = ["EventStore", "StoreOptions"]
+
+T = TypeVar("T")
 
 _DURABILITIES = ("sync", "async", "exit")
 _STARTED, _ENDED = EventType.RUN_STARTED.value, EventType.RUN_ENDED.value
@@ -176,6 +178,16 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
                 conn = await conn.execution_options(**self._write_options)
             async with conn.begin():
                 yield conn
+
+    async def _read(self, fn: Callable[[Connection], T], *, drain: bool = True) -> T:
+        """Run ``fn`` on a connection in one read transaction, after this store's own queued
+        appends are committed (``drain=False``: at once); backends may run it on a reader
+        thread of their own."""
+        if drain:
+            await self._writer.drain()  # the database must know this process's own appends
+        self.stats.queries += 1
+        async with self._txn() as conn:
+            return await conn.run_sync(fn)
 
     # --- append -------------------------------------------------------------------------------
 
@@ -312,15 +324,10 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
     async def _load_run_state(
         self, run_id: str, expected_seq: int, start: RunStart | None
     ) -> _RunState:
-        await self._writer.drain()  # the database must know this process's own appends
-        async with self._txn() as conn:
-            row = (
-                await conn.execute(
-                    select(runs.c.thread_id, runs.c.last_seq, runs.c.status).where(
-                        runs.c.run_id == run_id
-                    )
-                )
-            ).first()
+        query = select(runs.c.thread_id, runs.c.last_seq, runs.c.status).where(
+            runs.c.run_id == run_id
+        )
+        row = await self._read(lambda conn: conn.execute(query).first())
         if run_id in self._runs:  # another task loaded it meanwhile
             return self._runs[run_id]
         if row is None:
@@ -452,17 +459,19 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
     async def _read_page(
         self, run_id: str | None, thread_id: str | None, after: int, limit: int
     ) -> Page:
-        async with self._txn() as conn:
-            head = (await conn.execute(select(log_head.c.position))).scalar_one()
-            found = await read_joined(
+        def query(conn: Connection) -> Page:
+            head = conn.execute(select(log_head.c.position)).scalar_one()
+            found = read_joined(
                 conn, after=after, limit=limit, until=head, run_id=run_id, thread_id=thread_id
             )
             covered = head if len(found) < limit else found[-1].position
             over = False
             if run_id is not None:
-                run = await run_row(conn, run_id)
+                run = run_row(conn, run_id)
                 over = run.status in _FINAL and run.last_position <= max(after, covered)
-        return Page(events=found, covered=covered, run_over=over and len(found) < limit)
+            return Page(events=found, covered=covered, run_over=over and len(found) < limit)
+
+        return await self._read(query, drain=False)
 
     # --- lifecycle ----------------------------------------------------------------------------
 

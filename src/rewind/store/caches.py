@@ -8,12 +8,13 @@ dropped and rebuilt from the events, and ``rewind db verify`` checks them agains
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.events import RunStatus, StoredEvent
@@ -27,6 +28,8 @@ from rewind.store.writer import GroupWriter
 
 __all__ = ["HeadRead", "LogCaches"]
 
+T = TypeVar("T")
+
 
 class LogCaches:
     """Heads and snapshots, on :class:`~rewind.store.EventStore` (a mixin)."""
@@ -37,55 +40,51 @@ class LogCaches:
     def _txn(self, *, write: bool = False) -> AbstractAsyncContextManager[AsyncConnection]:
         raise NotImplementedError
 
+    async def _read(self, fn: Callable[[Connection], T], *, drain: bool = True) -> T:
+        raise NotImplementedError
+
     # --- heads --------------------------------------------------------------------------------
 
     async def get_head(self, thread_id: str) -> ThreadHead | None:
         """The thread's head as stored (``None``: not built yet, or the thread has no
         checkpoint). It may be older than the thread's newest checkpoint when the head was
         written by a reader; the events after its checkpoint say what followed."""
-        await self._writer.drain()
-        self.stats.queries += 1
-        async with self._txn() as conn:
-            return await _head(conn, thread_id)
+        return await self._read(lambda conn: _head(conn, thread_id))
 
     async def head_and_tail(self, thread_id: str) -> HeadRead:
         """In one read: the thread's stored head, the runs with events after its checkpoint
         (and those still running), and those events (all of them when there is no head)."""
-        await self._writer.drain()
-        self.stats.queries += 1
-        async with self._txn() as conn:
-            head = await _head(conn, thread_id)
+
+        def query(conn: Connection) -> HeadRead:
+            head = _head(conn, thread_id)
             after = head.checkpoint.position if head is not None else -1
-            query = (
-                select(runs)
-                .where(
-                    runs.c.thread_id == thread_id,
-                    or_(runs.c.last_position >= after, runs.c.status == RunStatus.RUNNING.value),
-                )
-                .order_by(runs.c.first_position)
-            )
-            rows = (await conn.execute(query)).all()
-            found = [run_record(r) for r in rows]
+            params = {"thread_id": thread_id, "after": after}
+            picked = {r.run_key: r for r in conn.execute(_LATER_RUNS, params)}
+            picked.update((r.run_key, r) for r in conn.execute(_RUNNING_RUNS, params))
+            rows = sorted(picked.values(), key=lambda r: r.first_position)
+            names = {r.run_key: (r.run_id, r.thread_id) for r in rows}
             # Each run's events after the head's checkpoint, through the (run, seq) index: the
             # head's run from its seq on, the runs after it whole.
-            clauses = [
-                and_(events.c.run_key == r.run_key, events.c.seq > head.checkpoint.seq)
-                if head is not None and r.run_id == head.checkpoint.run_id
-                else events.c.run_key == r.run_key
-                for r in rows
-                if r.last_position > after
-            ]
-            tail: list[StoredEvent] = []
-            if clauses:
-                names = {r.run_key: (r.run_id, r.thread_id) for r in rows}
-                result = await conn.execute(
-                    select(*EVENT_COLUMNS, events.c.run_key)
-                    .where(or_(*clauses), events.c.position > after)
-                    .order_by(events.c.position)
-                )
-                tail = [stored(r, *names[r[11]]) for r in result]
+            found: list[Row[*tuple[Any, ...]]] = []
+            later = []
+            for r in rows:
+                if r.last_position <= after:
+                    continue
+                if head is not None and r.run_id == head.checkpoint.run_id:
+                    params = {"run_key": r.run_key, "seq": head.checkpoint.seq}
+                    found += conn.execute(_HEAD_RUN_TAIL, params).all()
+                else:
+                    later.append(r.run_key)
+            if later:
+                found += conn.execute(_RUNS_TAIL, {"run_keys": later, "after": after}).all()
+            found.sort(key=lambda row: row[0])  # log order
+            tail = [stored(r, *names[r[11]]) for r in found]
+            return HeadRead(head=head, runs=[run_record(r) for r in rows], tail=tail)
+
+        read = await self._read(query)
+        tail = read.tail
         self.stats.events_read += len(tail)
-        return HeadRead(head=head, runs=found, tail=tail)
+        return read
 
     async def put_head(self, checkpoint: CheckpointRecord, state: Any) -> bool:
         """Keep ``state`` as the head of the checkpoint's thread, unless the stored head is at
@@ -98,7 +97,7 @@ class LogCaches:
         await self._writer.drain()
         key = thread_heads.c.thread_id == checkpoint.thread_id
         async with self._txn(write=True) as conn:
-            run = await run_row(conn, checkpoint.run_id)
+            run = await conn.run_sync(run_row, checkpoint.run_id)
             stored = (
                 await conn.execute(select(thread_heads.c.position).where(key))
             ).scalar_one_or_none()
@@ -124,7 +123,6 @@ class LogCaches:
 
     async def list_heads(self) -> list[ThreadHead]:
         """Every stored head (for checks; a large database has many)."""
-        await self._writer.drain()
         query = select(
             thread_heads.c.thread_id,
             thread_heads.c.checkpoint_id,
@@ -134,8 +132,8 @@ class LogCaches:
             thread_heads.c.codec,
             thread_heads.c.state,
         ).join(runs, runs.c.run_key == thread_heads.c.run_key)
-        async with self._txn() as conn:
-            rows = (await conn.execute(query.order_by(thread_heads.c.thread_id))).all()
+        ordered = query.order_by(thread_heads.c.thread_id)
+        rows = await self._read(lambda conn: conn.execute(ordered).all())
         return [
             ThreadHead(
                 thread_id=r[0],
@@ -171,7 +169,7 @@ class LogCaches:
         text = codec.encode(state)
         await self._writer.drain()
         async with self._txn(write=True) as conn:
-            run = await run_row(conn, run_id)
+            run = await conn.run_sync(run_row, run_id)
             if not 0 <= seq <= run.last_seq:
                 raise ValueError(f"run {run_id} has no event {seq} (last seq {run.last_seq})")
             key = {"run_key": run.run_key, "seq": seq}
@@ -189,14 +187,15 @@ class LogCaches:
         self, run_id: str, *, at_or_before_seq: int | None = None
     ) -> Snapshot | None:
         """The newest snapshot of a run at or before its event ``at_or_before_seq``."""
-        await self._writer.drain()
-        self.stats.queries += 1
-        async with self._txn() as conn:
-            run = await run_row(conn, run_id)
-            query = select(snapshots).where(snapshots.c.run_key == run.run_key)
+
+        def query(conn: Connection) -> Any:
+            run = run_row(conn, run_id)
+            chosen = select(snapshots).where(snapshots.c.run_key == run.run_key)
             if at_or_before_seq is not None:
-                query = query.where(snapshots.c.seq <= at_or_before_seq)
-            row = (await conn.execute(query.order_by(snapshots.c.seq.desc()).limit(1))).first()
+                chosen = chosen.where(snapshots.c.seq <= at_or_before_seq)
+            return conn.execute(chosen.order_by(snapshots.c.seq.desc()).limit(1)).first()
+
+        row = await self._read(query)
         if row is None:
             return None
         return Snapshot(
@@ -208,12 +207,11 @@ class LogCaches:
 
     async def list_snapshots(self, *, run_id: str | None = None) -> list[Snapshot]:
         """The snapshots of one run, or all of them, oldest first (for checks)."""
-        await self._writer.drain()
         query = select(runs.c.run_id, snapshots).join(runs, runs.c.run_key == snapshots.c.run_key)
         if run_id is not None:
             query = query.where(runs.c.run_id == run_id)
-        async with self._txn() as conn:
-            rows = (await conn.execute(query.order_by(snapshots.c.run_key, snapshots.c.seq))).all()
+        ordered = query.order_by(snapshots.c.run_key, snapshots.c.seq)
+        rows = await self._read(lambda conn: conn.execute(ordered).all())
         return [
             Snapshot(
                 run_id=r.run_id,
@@ -229,7 +227,7 @@ class LogCaches:
         async with self._txn(write=True) as conn:
             query = delete(snapshots)
             if run_id is not None:
-                run = await run_row(conn, run_id)
+                run = await conn.run_sync(run_row, run_id)
                 query = query.where(snapshots.c.run_key == run.run_key)
             return int((await conn.execute(query)).rowcount)
 
@@ -247,20 +245,46 @@ class HeadRead:
     """The thread's events after the head's checkpoint (all of them when there is none)."""
 
 
-async def _head(conn: AsyncConnection, thread_id: str) -> ThreadHead | None:
-    query = (
-        select(
-            thread_heads.c.checkpoint_id,
-            runs.c.run_id,
-            thread_heads.c.seq,
-            thread_heads.c.position,
-            thread_heads.c.codec,
-            thread_heads.c.state,
-        )
-        .join(runs, runs.c.run_key == thread_heads.c.run_key)
-        .where(thread_heads.c.thread_id == thread_id)
+# The head's reads are built once: a statement made per call costs more than SQLite's work.
+_HEAD = (
+    select(
+        thread_heads.c.checkpoint_id,
+        runs.c.run_id,
+        thread_heads.c.seq,
+        thread_heads.c.position,
+        thread_heads.c.codec,
+        thread_heads.c.state,
     )
-    row = (await conn.execute(query)).first()
+    .join(runs, runs.c.run_key == thread_heads.c.run_key)
+    .where(thread_heads.c.thread_id == bindparam("thread_id"))
+)
+_LATER_RUNS = select(runs).where(
+    runs.c.thread_id == bindparam("thread_id"), runs.c.last_position >= bindparam("after")
+)
+# A literal status (not a parameter), so the partial index of running runs serves it.
+_RUNNING_RUNS = select(runs).where(
+    runs.c.thread_id == bindparam("thread_id"), text(f"runs.status = '{RunStatus.RUNNING}'")
+)
+_TAIL_COLUMNS = (*EVENT_COLUMNS, events.c.run_key)
+_HEAD_RUN_TAIL = (
+    select(*_TAIL_COLUMNS)
+    .where(events.c.run_key == bindparam("run_key"), events.c.seq > bindparam("seq"))
+    .order_by(events.c.seq)
+)
+_RUNS_TAIL = (
+    select(*_TAIL_COLUMNS)
+    .where(
+        events.c.run_key.in_(bindparam("run_keys", expanding=True)),
+        events.c.position > bindparam("after"),
+    )
+    .order_by(events.c.position)
+)
+
+
+def _head(conn: Connection, thread_id: str) -> ThreadHead | None:
+    query = _HEAD
+    params = {"thread_id": thread_id}
+    row = conn.execute(query, params).first()
     if row is None:
         return None
     checkpoint = CheckpointRecord(

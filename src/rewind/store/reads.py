@@ -1,20 +1,20 @@
 """Reading the log: events by run, thread or position; runs, threads and checkpoints.
 
 Every read first waits for this store's own queued appends to commit (so a caller reads what it
-wrote), then reads in one transaction. Events are decoded as they are read; ``stats`` counts
-them, so tests can check how much of the log an operation reads.
+wrote), then runs as one function of a (sync) connection in one transaction: on the backend's
+reader thread, with a connection it keeps, or through the async engine (``run_sync``). Events
+are decoded as they are read; ``stats`` counts them, so tests can check how much of the log an
+operation reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, and_, func, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row, Select, and_, func, or_, select, text
 
 from rewind.errors import UnknownRunError
 from rewind.events import EventType, RunStatus, StoredEvent
@@ -49,8 +49,11 @@ EVENT_COLUMNS = (
 )
 """The columns an event is read with, in :func:`stored`'s order."""
 
+T = TypeVar("T")
+
 _PAGE = 1000
 _CHECKPOINT = EventType.CHECKPOINT.value
+_HEAD = select(log_head.c.position)
 
 # From a run back along its origins (the checkpoint each run started from) to the nearest run
 # with a snapshot at or before the checkpoint the walk needs there, or to a run with no origin.
@@ -110,13 +113,9 @@ class LogReads:
     _writer: GroupWriter
     stats: ReadStats
 
-    def _txn(self, *, write: bool = False) -> AbstractAsyncContextManager[AsyncConnection]:
+    async def _read(self, fn: Callable[[Connection], T], *, drain: bool = True) -> T:
+        """Run ``fn`` on a connection, in one read transaction (the store provides it)."""
         raise NotImplementedError
-
-    async def _reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        await self._writer.drain()  # the database must know this process's own appends
-        self.stats.queries += 1
-        return self._txn()
 
     # --- events -------------------------------------------------------------------------------
 
@@ -134,10 +133,13 @@ class LogReads:
         Raises:
             UnknownRunError: the store has no such run.
         """
-        async with await self._reading() as conn:
-            run = await run_row(conn, run_id)
-            query = _run_events(run.run_key, after_seq, until_seq, types).limit(limit)
-            found = [stored(r, run_id, run.thread_id) for r in await conn.execute(query)]
+
+        def query(conn: Connection) -> list[StoredEvent]:
+            run = run_row(conn, run_id)
+            chosen = _run_events(run.run_key, after_seq, until_seq, types).limit(limit)
+            return [stored(r, run_id, run.thread_id) for r in conn.execute(chosen)]
+
+        found = await self._read(query)
         self.stats.events_read += len(found)
         return found
 
@@ -177,11 +179,13 @@ class LogReads:
         span export, decides what a missing run means).
         """
         wanted = list(dict.fromkeys(run_ids))
-        found: dict[str, list[StoredEvent]] = {}
-        async with await self._reading() as conn:
+        chosen = None if types is None else [str(t) for t in types]
+
+        def query(conn: Connection) -> dict[str, list[StoredEvent]]:
+            found: dict[str, list[StoredEvent]] = {}
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                result = await conn.execute(
+                result = conn.execute(
                     select(runs.c.run_key, runs.c.run_id, runs.c.thread_id).where(
                         runs.c.run_id.in_(chunk)
                     )
@@ -189,17 +193,19 @@ class LogReads:
                 keys = {r.run_key: (r.run_id, r.thread_id) for r in result}
                 if not keys:
                     continue
-                query = select(*EVENT_COLUMNS, events.c.run_key).where(
+                picked = select(*EVENT_COLUMNS, events.c.run_key).where(
                     events.c.run_key.in_(list(keys))
                 )
-                if types is not None:
-                    query = query.where(events.c.type.in_([str(t) for t in types]))
-                rows = await conn.execute(query.order_by(events.c.run_key, events.c.seq))
-                for row in rows:
+                if chosen is not None:
+                    picked = picked.where(events.c.type.in_(chosen))
+                for row in conn.execute(picked.order_by(events.c.run_key, events.c.seq)):
                     run_id, thread_id = keys[row[11]]
                     found.setdefault(run_id, []).append(stored(row, run_id, thread_id))
                 for run_id, _thread in keys.values():
                     found.setdefault(run_id, [])
+            return found
+
+        found = await self._read(query)
         self.stats.events_read += sum(len(v) for v in found.values())
         return {run_id: found[run_id] for run_id in wanted if run_id in found}
 
@@ -209,14 +215,17 @@ class LogReads:
         Reads the thread's whole history: for a thread's current state use
         :func:`rewind.thread_state.head_view`, which reads its head and what follows it.
         """
-        async with await self._reading() as conn:
-            result = await conn.execute(
+
+        def query(conn: Connection) -> tuple[list[RunRecord], list[StoredEvent]]:
+            result = conn.execute(
                 select(runs)
                 .where(runs.c.thread_id == thread_id)
                 .order_by(runs.c.created_at, runs.c.run_key)
             )
             records = [run_record(r) for r in result]
-            found = await read_joined(conn, after=0, limit=None, thread_id=thread_id)
+            return records, read_joined(conn, after=0, limit=None, thread_id=thread_id)
+
+        records, found = await self._read(query)
         self.stats.events_read += len(found)
         return records, found
 
@@ -224,10 +233,11 @@ class LogReads:
         self, thread_id: str, *, after_position: int | None = None, limit: int | None = None
     ) -> list[StoredEvent]:
         """Events of every run of a thread, in log order, after ``after_position``."""
-        async with await self._reading() as conn:
-            found = await read_joined(
+        found = await self._read(
+            lambda conn: read_joined(
                 conn, after=after_position or 0, limit=limit, thread_id=thread_id
             )
+        )
         self.stats.events_read += len(found)
         return found
 
@@ -235,8 +245,9 @@ class LogReads:
         self, *, after_position: int | None = None, limit: int | None = None
     ) -> list[StoredEvent]:
         """Events of every run in log order, after ``after_position``."""
-        async with await self._reading() as conn:
-            found = await read_joined(conn, after=after_position or 0, limit=limit)
+        found = await self._read(
+            lambda conn: read_joined(conn, after=after_position or 0, limit=limit)
+        )
         self.stats.events_read += len(found)
         return found
 
@@ -252,9 +263,10 @@ class LogReads:
         wanted = list(segments)
         if not wanted:
             return []
-        async with await self._reading() as conn:
+
+        def query(conn: Connection) -> list[StoredEvent]:
             ids = list({run_id for run_id, _, _ in wanted})
-            result = await conn.execute(
+            result = conn.execute(
                 select(runs.c.run_key, runs.c.run_id, runs.c.thread_id).where(
                     runs.c.run_id.in_(ids)
                 )
@@ -273,12 +285,14 @@ class LogReads:
                 clauses.append(and_(*clause))
             if not clauses:
                 return []
-            query = (
+            picked = (
                 select(*EVENT_COLUMNS, events.c.run_key)
                 .where(or_(*clauses))
                 .order_by(events.c.position)
             )
-            found = [stored(r, *names[r[11]]) for r in await conn.execute(query)]
+            return [stored(r, *names[r[11]]) for r in conn.execute(picked)]
+
+        found = await self._read(query)
         self.stats.events_read += len(found)
         return found
 
@@ -290,8 +304,7 @@ class LogReads:
         return await self._read_head()
 
     async def _read_head(self) -> int:
-        async with self._txn() as conn:
-            return int((await conn.execute(select(log_head.c.position))).scalar_one())
+        return await self._read(lambda conn: int(conn.execute(_HEAD).scalar_one()), drain=False)
 
     async def get_run(self, run_id: str) -> RunRecord:
         """The record of one run.
@@ -299,8 +312,7 @@ class LogReads:
         Raises:
             UnknownRunError: the store has no such run.
         """
-        async with await self._reading() as conn:
-            return run_record(await run_row(conn, run_id))
+        return await self._read(lambda conn: run_record(run_row(conn, run_id)))
 
     async def list_runs(
         self,
@@ -327,22 +339,9 @@ class LogReads:
             query = query.where(runs.c.created_at < to_micros(created_before))
         order = (runs.c.created_at, runs.c.run_key)
         query = query.order_by(*(order if oldest_first else (c.desc() for c in order)))
-        async with await self._reading() as conn:
-            return [run_record(r) for r in await conn.execute(query.limit(limit))]
-
-    async def runs_after(self, thread_id: str, position: int) -> list[RunRecord]:
-        """The runs of a thread with an event at or after ``position``, oldest first (what
-        follows a thread's head), plus its runs still running."""
-        query = (
-            select(runs)
-            .where(
-                runs.c.thread_id == thread_id,
-                or_(runs.c.last_position >= position, runs.c.status == RunStatus.RUNNING.value),
-            )
-            .order_by(runs.c.first_position)
+        return await self._read(
+            lambda conn: [run_record(r) for r in conn.execute(query.limit(limit))]
         )
-        async with await self._reading() as conn:
-            return [run_record(r) for r in await conn.execute(query)]
 
     async def runs_from(self, checkpoint: CheckpointRecord) -> list[RunRecord]:
         """The runs started from a checkpoint (continuations, resumes, forks), oldest first."""
@@ -354,8 +353,7 @@ class LogReads:
             )
             .order_by(runs.c.first_position)
         )
-        async with await self._reading() as conn:
-            return [run_record(r) for r in await conn.execute(query)]
+        return await self._read(lambda conn: [run_record(r) for r in conn.execute(query)])
 
     async def list_threads(self, *, limit: int | None = None) -> list[ThreadRecord]:
         """Threads, the most recently updated first."""
@@ -376,8 +374,8 @@ class LogReads:
         query = (
             select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.updated.desc()).limit(limit)
         )
-        async with await self._reading() as conn:
-            return [
+        return await self._read(
+            lambda conn: [
                 ThreadRecord(
                     thread_id=r.thread_id,
                     created_at=from_micros(r.created),
@@ -386,19 +384,23 @@ class LogReads:
                     last_run_id=r.run_id,
                     last_status=RunStatus(r.status),
                 )
-                for r in await conn.execute(query)
+                for r in conn.execute(query)
             ]
+        )
 
     async def verify_chain(self, run_id: str) -> ChainReport:
         """Check a run's hash chain; the report names the first altered event, if any."""
-        async with await self._reading() as conn:
-            run = await run_row(conn, run_id)
-            result = await conn.execute(
+
+        def query(conn: Connection) -> ChainReport:
+            run = run_row(conn, run_id)
+            result = conn.execute(
                 select(*EVENT_COLUMNS[1:])  # all but the position: what the chain covers
                 .where(events.c.run_key == run.run_key)
                 .order_by(events.c.seq)
             )
             return check_chain(run_id, result, run.last_hash)
+
+        return await self._read(query)
 
     # --- checkpoints --------------------------------------------------------------------------
 
@@ -411,8 +413,8 @@ class LogReads:
         query = _checkpoint_query().where(checkpoints.c.checkpoint_id == checkpoint_id)
         if thread_id is not None:
             query = query.where(checkpoints.c.thread_id == thread_id)
-        async with await self._reading() as conn:
-            row = (await conn.execute(query.order_by(checkpoints.c.position).limit(1))).first()
+        picked = query.order_by(checkpoints.c.position).limit(1)
+        row = await self._read(lambda conn: conn.execute(picked).first())
         return None if row is None else _checkpoint_record(row)
 
     async def list_checkpoints(
@@ -437,19 +439,19 @@ class LogReads:
         if run_id is not None:
             query = query.where(runs.c.run_id == run_id)
         query = query.order_by(checkpoints.c.position.desc()).limit(limit)
-        async with await self._reading() as conn:
-            return [_checkpoint_record(r) for r in await conn.execute(query)]
+        return await self._read(lambda conn: [_checkpoint_record(r) for r in conn.execute(query)])
 
     async def checkpoint_seqs(self, bounds: Iterable[tuple[str, int | None]]) -> dict[str, int]:
         """Per run: the seq of its first root checkpoint after ``after_seq`` (``None``: its
         first), for each ``(run_id, after_seq)``; runs without one are absent."""
         wanted = list(bounds)
-        found: dict[str, int] = {}
         if not wanted:
-            return found
-        async with await self._reading() as conn:
+            return {}
+
+        def query(conn: Connection) -> dict[str, int]:
+            found: dict[str, int] = {}
             for run_id, after in wanted:
-                query = (
+                first = (
                     select(events.c.seq)
                     .join(runs, runs.c.run_key == events.c.run_key)
                     .where(
@@ -461,10 +463,12 @@ class LogReads:
                     .order_by(events.c.seq)
                     .limit(1)
                 )
-                seq = (await conn.execute(query)).scalar_one_or_none()
+                seq = conn.execute(first).scalar_one_or_none()
                 if seq is not None:
                     found[run_id] = int(seq)
-        return found
+            return found
+
+        return await self._read(query)
 
     async def lineage(
         self, run_id: str, seq: int, *, snapshots: bool = True, max_depth: int = 100_000
@@ -482,8 +486,7 @@ class LogReads:
             "snapshots": 1 if snapshots else 0,
             "max_depth": max_depth,
         }
-        async with await self._reading() as conn:
-            rows = (await conn.execute(_LINEAGE, params)).all()
+        rows = await self._read(lambda conn: conn.execute(_LINEAGE, params).all())
         if not rows:
             raise UnknownRunError(run_id)
         return [
@@ -509,13 +512,13 @@ class LogReads:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-async def run_row(conn: AsyncConnection, run_id: str) -> Row[Any]:
+def run_row(conn: Connection, run_id: str) -> Row[Any]:
     """The ``runs`` row of a run.
 
     Raises:
         UnknownRunError: the store has no such run.
     """
-    row = (await conn.execute(select(runs).where(runs.c.run_id == run_id))).first()
+    row = conn.execute(select(runs).where(runs.c.run_id == run_id)).first()
     if row is None:
         raise UnknownRunError(run_id)
     return row
@@ -550,8 +553,8 @@ def _checkpoint_record(row: Row[*tuple[Any, ...]]) -> CheckpointRecord:
     )
 
 
-async def read_joined(
-    conn: AsyncConnection,
+def read_joined(
+    conn: Connection,
     *,
     after: int,
     limit: int | None,
@@ -571,7 +574,7 @@ async def read_joined(
         query = query.where(runs.c.run_id == run_id)
     if thread_id is not None:
         query = query.where(runs.c.thread_id == thread_id)
-    result = await conn.execute(query.order_by(events.c.position).limit(limit))
+    result = conn.execute(query.order_by(events.c.position).limit(limit))
     return [stored(r, r.run_id, r.thread_id) for r in result]
 
 

@@ -11,14 +11,14 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
-from sqlalchemy import event, pool
-from sqlalchemy.engine import Connection
+from sqlalchemy import create_engine, event, pool
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -28,6 +28,7 @@ from rewind.errors import (
     NotARewindDatabaseError,
     SchemaOutdatedError,
     SchemaTooNewError,
+    StoreClosedError,
     StoreError,
 )
 from rewind.store.base import EventStore, StoreOptions
@@ -46,6 +47,8 @@ from rewind.store.commit import (
 from rewind.store.writer import PendingAppend
 
 __all__ = ["APPLICATION_ID", "SqliteStore", "needs_migration", "open_sqlite", "read_revision"]
+
+T = TypeVar("T")
 
 APPLICATION_ID = 0x52574E44  # "RWND"
 """The SQLite ``application_id`` that marks a rewind database."""
@@ -107,18 +110,58 @@ class SqliteStore(EventStore):
         self._core_writes = memory or core_writes
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-writer")
         self._raw: sqlite3.Connection | None = None
+        # A file store reads on a thread of its own, through a connection it keeps: a read
+        # costs one thread hop, not a connection opened (and a thread started) per read.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-reader")
+        self._reads: Engine | None = None if memory else _reader_engine(url, busy_timeout)
+        self._read_conn: Connection | None = None
         super().__init__(engine, url=url, options=options)
+
+    async def _read(self, fn: Callable[[Connection], T], *, drain: bool = True) -> T:
+        if self._reads is None:  # in memory: the one shared connection
+            return await super()._read(fn, drain=drain)
+        if drain:
+            await self._writer.drain()  # the database must know this process's own appends
+        if self._closed:
+            raise StoreClosedError("the store is closed; open a new one to read")
+        self.stats.queries += 1
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, self._read_on_thread, fn)
+
+    def _read_on_thread(self, fn: Callable[[Connection], T]) -> T:
+        if self._read_conn is None:
+            assert self._reads is not None
+            self._read_conn = self._reads.connect()
+        conn = self._read_conn
+        try:
+            with conn.begin():
+                return fn(conn)
+        except DBAPIError as exc:
+            if conn.invalidated:
+                self._read_conn = None
+            raise StoreError(f"could not read {self.url}: {exc.orig}") from exc
+
+    def _close_reader(self) -> None:
+        if self._read_conn is not None:
+            self._read_conn.close()
+            self._read_conn = None
+        if self._reads is not None:
+            self._reads.dispose()
 
     async def aclose(self) -> None:
         """Make everything appended durable, end subscriptions and release the database."""
         try:
             await super().aclose()
         finally:
+            loop = asyncio.get_running_loop()
             if self._raw is not None:
                 with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
-                    await asyncio.get_running_loop().run_in_executor(self._thread, self._raw.close)
+                    await loop.run_in_executor(self._thread, self._raw.close)
                 self._raw = None
+            with contextlib.suppress(RuntimeError):
+                await loop.run_in_executor(self._reader, self._close_reader)
             self._thread.shutdown(wait=False)
+            self._reader.shutdown(wait=False)
 
     async def _commit_group(self, group: list[PendingAppend]) -> list[BaseException | None]:
         # The hot path. A file store commits on its own thread and connection, straight through
@@ -333,14 +376,32 @@ def needs_migration(label: str, revision: str | None, upgrade: bool) -> bool:
     return True
 
 
+def _reader_engine(label: str, busy_timeout: float) -> Engine:
+    """The engine of a file store's reader thread: one connection, kept, read-only work."""
+    engine = create_engine(
+        f"sqlite+pysqlite:///{quote(label)}",
+        poolclass=pool.StaticPool,
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
+    )
+    _configure(engine, memory=False, busy_timeout=busy_timeout)
+    return engine
+
+
 def _engine(url: str, *, memory: bool, busy_timeout: float) -> AsyncEngine:
     # A file store keeps no reader connection open between reads: each read opens one (cheap
     # with SQLite), so an idle or forgotten store holds nothing that must be closed on a loop
     # that may be gone. Writes go through the writer thread's own connection.
     kwargs: dict[str, Any] = {"poolclass": pool.StaticPool if memory else pool.NullPool}
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout}, **kwargs)
+    _configure(engine.sync_engine, memory=memory, busy_timeout=busy_timeout)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _configure(engine: Engine, *, memory: bool, busy_timeout: float) -> None:
+    """WAL, ``synchronous=NORMAL`` and the busy timeout on each connection; rewind issues
+    BEGIN itself."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # rewind issues BEGIN itself (see _on_begin)
         cursor = dbapi_conn.cursor()
@@ -350,15 +411,13 @@ def _engine(url: str, *, memory: bool, busy_timeout: float) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front: a deferred transaction that reads first and
         # writes later can fail with SQLITE_BUSY instead of waiting for the lock.
         mode = conn.get_execution_options().get("rewind_begin", "DEFERRED")
         if mode != "NONE":
             conn.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
 
 
 async def _migrate(engine: AsyncEngine, label: str, busy_timeout: float) -> None:

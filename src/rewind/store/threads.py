@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.store import codec, retention
@@ -18,6 +18,8 @@ from rewind.store.writer import GroupWriter
 
 __all__ = ["ThreadKeeping"]
 
+T = TypeVar("T")
+
 
 class ThreadKeeping:
     """Thread metadata and retention, on :class:`~rewind.store.EventStore` (a mixin)."""
@@ -25,6 +27,9 @@ class ThreadKeeping:
     _writer: GroupWriter
 
     def _txn(self, *, write: bool = False) -> AbstractAsyncContextManager[AsyncConnection]:
+        raise NotImplementedError
+
+    async def _read(self, fn: Callable[[Connection], T], *, drain: bool = True) -> T:
         raise NotImplementedError
 
     # --- thread metadata ----------------------------------------------------------------------
@@ -62,8 +67,7 @@ class ThreadKeeping:
         query = select(thread_metadata).order_by(thread_metadata.c.created_at)
         if thread_id is not None:
             query = query.where(thread_metadata.c.thread_id == thread_id)
-        async with self._txn() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._read(lambda conn: conn.execute(query).all())
         return [
             ThreadMetadata(
                 thread_id=row.thread_id,
