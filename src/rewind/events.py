@@ -8,20 +8,37 @@ status); everything in between is whatever the runtime recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "PULL",
+    "PUSH",
     "EventType",
     "NewEvent",
     "RunStatus",
     "StoredEvent",
     "run_ended",
     "run_started",
+    "task_id_for",
 ]
+
+PULL = "__pregel_pull"
+"""The first element of a task's path when an edge triggered it (LangGraph's name)."""
+PUSH = "__pregel_push"
+"""The first element of a task's path when a ``Send`` made it (LangGraph's name)."""
+_TASK_NAMESPACE = uuid.UUID("6f1c3c7e-52d4-4f0e-9a57-7265776e6421")
+
+
+def task_id_for(checkpoint_id: str, ns: str, step: int, name: str, path: Sequence[Any]) -> str:
+    """The id of a task: the same for the same task from the same checkpoint (resumes keep it),
+    so a checkpoint event need not record the ids of the tasks it lists."""
+    key = f"{checkpoint_id}|{ns}|{step}|{name}|{'/'.join(map(str, path))}"
+    return str(uuid.uuid5(_TASK_NAMESPACE, key))
 
 
 class EventType(StrEnum):

@@ -150,7 +150,8 @@ def show(run_id: str) -> None:
         out.print("[bold]checkpoints[/] (fork from one with `rewind fork RUN --checkpoint ID`):")
         for e in checkpoints:
             nxt = ", ".join(t["name"] for t in e.payload.get("next") or ()) or "-"
-            out.print(f"  step {e.payload['step']:>3}  {e.payload['id']}  next: {nxt}")
+            step = e.payload.get("step", e.step)
+            out.print(f"  step {step:>3}  {e.payload['id']}  next: {nxt}")
 
 
 def _origin_kind(started: dict[str, Any]) -> str:
@@ -447,7 +448,7 @@ def _detail(event: StoredEvent) -> str:
         return brief(p.get("output"))
     if kind == EventType.CHECKPOINT:
         nxt = ", ".join(t["name"] for t in p.get("next") or ()) or "-"
-        return f"{p.get('id')} step {p.get('step')} next {nxt}"
+        return f"{p.get('id')} step {p.get('step', event.step)} next {nxt}"
     if kind == EventType.INTERRUPT:
         return brief([getattr(i, "value", i) for i in p.get("interrupts") or ()])
     if kind == EventType.CHAT_ENDED:

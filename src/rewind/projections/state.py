@@ -12,20 +12,30 @@ order: the fold applies every one of them, as the live run did.
 
 A thread's head and its snapshots hold a checkpoint as :func:`head_state` describes it; a fold
 resumes from one with :func:`view_of_head`.
+
+Events leave out what the events before them in their run already say (:class:`Expander`
+fills it back in, for every consumer alike): a checkpoint's step (the event's own column), its
+source when ``loop``, its parent when it is the checkpoint before it in the same run and
+namespace, the ids of the tasks it lists (derived: :func:`~rewind.events.task_id_for`), a pull
+task's path, and, in its changes, the tasks of the step as their index in the previous
+checkpoint's list; a task's start leaves out its node's name (the event's column) and a pull
+task's path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewind.events import EventType, StoredEvent
+from rewind.events import PULL, EventType, StoredEvent, task_id_for
 from rewind.types import Command, Overwrite
 
 __all__ = [
     "CheckpointView",
+    "Expander",
     "apply_changes",
     "channel_writes_of",
     "fold_checkpoints",
@@ -168,6 +178,82 @@ def recorded_writes(writes: Iterable[tuple[str, Any]]) -> dict[str, Any] | list[
     return as_dict if len(as_dict) == len(pairs) else [[name, value] for name, value in pairs]
 
 
+class Expander:
+    """Fills in what a run's events leave out, from the events before them in the run (fed in
+    seq order; a fold that starts mid-run is told the checkpoint it starts from)."""
+
+    def __init__(self, start: CheckpointView | None = None) -> None:
+        self._last: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        if start is not None:
+            self._last[""] = (start.id, start.next)
+
+    def starting_at(self, ns: str, view: CheckpointView) -> None:
+        """The fold of namespace ``ns`` starts from ``view`` (a head, a snapshot)."""
+        self._last[ns] = (view.id, view.next)
+
+    def expand(self, event: Any) -> Any:
+        """The event with its payload whole (the same event when nothing was left out)."""
+        kind = event.type
+        if kind == EventType.CHECKPOINT:
+            ns = event.ns or ""
+            payload = expand_checkpoint(
+                event.payload, ns=ns, step=event.step, last=self._last.get(ns)
+            )
+            self._last[ns] = (payload["id"], payload["next"])
+            return dataclasses.replace(event, payload=payload)
+        if kind == EventType.TASK_STARTED:
+            payload = event.payload or {}
+            if "name" in payload and "path" in payload:
+                return event
+            full = {"name": event.node, "path": [PULL, event.node], **payload}
+            return dataclasses.replace(event, payload=full)
+        return event
+
+
+def expand_checkpoint(
+    payload: Mapping[str, Any],
+    *,
+    ns: str,
+    step: int | None,
+    last: tuple[str, list[dict[str, Any]]] | None,
+) -> dict[str, Any]:
+    """A checkpoint's payload with everything its event left out filled in (``last``: the
+    checkpoint before it in the run and namespace, with its tasks)."""
+    full = dict(payload)
+    if "step" not in full:
+        full["step"] = step
+    full.setdefault("source", "loop")
+    if "parent_id" not in full:
+        full["parent_id"] = last[0] if last is not None else None
+    checkpoint_id, at = full["id"], full["step"]
+    tasks = []
+    for task in full.get("next") or ():
+        if "id" not in task or "path" not in task:
+            task = dict(task)
+            task.setdefault("path", [PULL, task["name"]])
+            task.setdefault(
+                "id", task_id_for(checkpoint_id, ns, at + 1, task["name"], task["path"])
+            )
+        tasks.append(task)
+    full["next"] = tasks
+    changes = full.get("changes") or []
+    if last is not None and any(kind != "value" and _refers(refs) for _, kind, refs in changes):
+        previous = [task["id"] for task in last[1]]
+        full["changes"] = [
+            [name, kind, refs if kind == "value" else [_task_of(r, previous) for r in refs]]
+            for name, kind, refs in changes
+        ]
+    return full
+
+
+def _refers(refs: Any) -> bool:
+    return any(isinstance(r, int) for r in refs)
+
+
+def _task_of(ref: Any, previous: list[str]) -> Any:
+    return previous[ref] if isinstance(ref, int) else ref
+
+
 def fold_checkpoints(
     events: Iterable[StoredEvent],
     *,
@@ -175,6 +261,7 @@ def fold_checkpoints(
     base_barriers: Mapping[str, list[str]] | None = None,
     by_task: dict[str, CheckpointView] | None = None,
     ns: str = "",
+    start: CheckpointView | None = None,
 ) -> list[CheckpointView]:
     """Every checkpoint in ``events`` (one run, in order), with its state folded.
 
@@ -187,7 +274,12 @@ def fold_checkpoints(
             the checkpoint it runs from (updated in place).
         ns: The (sub)graph namespace to fold; events of other namespaces only mark which
             tasks ran a subgraph.
+        start: The checkpoint the events follow, when they start mid-run (a head, a
+            snapshot): what their events leave out refers to it.
     """
+    expander = Expander()
+    if start is not None:
+        expander.starting_at(ns, start)
     values: dict[str, Any] = _copy(dict(base or {}))
     barriers: dict[str, list[str]] = {k: list(v) for k, v in (base_barriers or {}).items()}
     views: list[CheckpointView] = []
@@ -198,6 +290,7 @@ def fold_checkpoints(
         if event_ns != ns:
             _mark_subgraph(event_ns, ns, by_task)
             continue
+        event = expander.expand(event)
         if event.type == EventType.CHECKPOINT:
             p = event.payload
             apply_changes(values, p["changes"], _TaskWrites(writes, by_task))
@@ -310,6 +403,7 @@ def fold_thread(
             base_barriers=base.barriers if base else None,
             by_task=by_task,
             ns=ns,
+            start=base,
         )
         views += folded
         by_id.update((v.id, v) for v in folded)

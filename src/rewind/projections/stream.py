@@ -29,7 +29,7 @@ from rewind.projections.modes import (
     _interrupt_dicts,
     namespace,
 )
-from rewind.projections.state import CheckpointView
+from rewind.projections.state import CheckpointView, Expander
 
 __all__ = [
     "MODES",
@@ -240,6 +240,7 @@ class Projector:
         self.projections = {m: made[m] for m in _ORDER if m in modes}
         # Only these read the shared fold; without them it need not be kept up to date.
         self._folding = bool({"tasks", "checkpoints", "debug", "messages", "events"} & set(modes))
+        self._expander = Expander()
 
     @property
     def wants_tokens(self) -> bool:
@@ -248,6 +249,7 @@ class Projector:
 
     def feed(self, event: EventLike) -> list[Item]:
         """The items one event produces."""
+        event = self._expander.expand(event)
         if self._folding:
             self.fold.feed(event)
         return [
@@ -260,6 +262,7 @@ class Projector:
         """What a (sub)graph resuming from ``head`` re-emits first: its state, its checkpoint."""
         key = namespace(ns)
         self.fold.values[key] = dict(head.values)
+        self._expander.starting_at(ns, head)
         out: list[Item] = []
         if "values" in self.projections:
             out += [("values", k, c) for k, c in self._values.resumed(ns, head.values)]

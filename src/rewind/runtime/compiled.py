@@ -16,14 +16,13 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from rewind.errors import GraphInterrupt, InvalidUpdateError
-from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
+from rewind.events import PULL, EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.projections.state import CheckpointView, recorded_writes
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import StorePerLoop, run_sync
 from rewind.runtime.orphans import close_orphans, is_orphan
 from rewind.runtime.pregel import (
-    PULL,
     Interrupted,
     RunLoop,
     Task,

@@ -36,7 +36,7 @@ from rewind.errors import (
     ParentCommand,
     create_error_message,
 )
-from rewind.events import EventType, NewEvent
+from rewind.events import PULL, PUSH, EventType, NewEvent, task_id_for
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
 from rewind.projections.state import CheckpointView, head_state, recorded_writes
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
@@ -62,11 +62,6 @@ if TYPE_CHECKING:
 __all__ = ["Interrupted", "RunLog", "RunLoop", "Task", "current_task"]
 
 
-PULL = "__pregel_pull"
-PUSH = "__pregel_push"
-_TASK_NAMESPACE = uuid.UUID("6f1c3c7e-52d4-4f0e-9a57-7265776e6421")
-
-
 def new_checkpoint_id() -> str:
     """A time-ordered UUID (version 6 layout, as LangGraph's checkpoint ids)."""
     import time
@@ -77,12 +72,6 @@ def new_checkpoint_id() -> str:
     low = ns & 0x0FFF
     value = (high << 80) | (0x6 << 76) | (low << 64) | (0b10 << 62) | node
     return str(uuid.UUID(int=value))
-
-
-def task_id_for(checkpoint_id: str, ns: str, step: int, name: str, path: Sequence[Any]) -> str:
-    """The id of a task: the same for the same task from the same checkpoint (resumes keep it)."""
-    key = f"{checkpoint_id}|{ns}|{step}|{name}|{'/'.join(map(str, path))}"
-    return str(uuid.uuid5(_TASK_NAMESPACE, key))
 
 
 @dataclass(kw_only=True, slots=True)
@@ -235,6 +224,8 @@ class RunLoop:
         self.interrupt_after: list[str] = list(graph.interrupt_after_nodes)
         self.step = -1
         self.checkpoint_id: str | None = None
+        self._written: tuple[str, list[str]] | None = None
+        """The last checkpoint this loop recorded, and its tasks' ids."""
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -313,14 +304,20 @@ class RunLoop:
             task.id = task_id_for(self.checkpoint_id, self.ns, self.step + 1, task.name, task.path)
             spec = self.graph.builder.nodes.get(task.name)
             task.subgraph = spec is not None and _runs_subgraph(spec.action)
-        payload: dict[str, Any] = {
-            "id": self.checkpoint_id,
-            "parent_id": parent,
-            "step": self.step,
-            "source": source,
-            "changes": changes,
-            "next": [t.describe() for t in tasks],
-        }
+        described = [t.describe() for t in tasks]
+        # What the events before it in this run say already is left out (see
+        # projections.state.Expander): the step (a column), a "loop" source, the parent when
+        # it is this loop's previous checkpoint, task ids (derived), pull paths, and in the
+        # changes, the step's tasks as their index in that previous checkpoint's list.
+        payload: dict[str, Any] = {"id": self.checkpoint_id}
+        written = self._written
+        if written is None or written[0] != parent:
+            payload["parent_id"] = parent
+        if source != "loop":
+            payload["source"] = source
+        payload["changes"] = _compact_changes(changes, written[1] if written else None)
+        payload["next"] = [_compact_task(d) for d in described]
+        self._written = (self.checkpoint_id, [d["id"] for d in described])
         # Only what the fold cannot infer: waiting-edge progress once there is any, metadata
         # beyond LangGraph's default source/step/parents.
         if self.barriers:
@@ -341,7 +338,7 @@ class RunLoop:
                 ts=now,
                 values={k: v for k, v in self.values.items() if v is not MISSING},
                 barriers=payload.get("barriers") or {},
-                next=payload["next"],
+                next=described,
                 metadata=metadata,
             )
             head = HeadWrite(checkpoint_id=self.checkpoint_id, state=head_state(view))
@@ -400,11 +397,9 @@ class RunLoop:
         for task in tasks:
             self.prepare_input(task)
         for task in sorted(tasks, key=_task_order):  # LangGraph announces them in task order
-            payload: dict[str, Any] = {
-                "name": task.name,
-                "path": list(task.path),
-                "triggers": list(task.triggers),
-            }
+            payload: dict[str, Any] = {"triggers": list(task.triggers)}
+            if list(task.path) != [PULL, task.name]:  # a pull task's path is implied
+                payload["path"] = list(task.path)
             if task.arg is not MISSING:
                 payload["input"] = task.arg
             if task.cached is not None:
@@ -811,6 +806,26 @@ class RunLoop:
             for i, send in enumerate(pushes)
         ]
         return tasks
+
+
+def _compact_task(described: dict[str, Any]) -> dict[str, Any]:
+    """A next task as a checkpoint event records it: no id (derived), no pull path."""
+    out = {k: v for k, v in described.items() if k != "id"}
+    if out["path"] == [PULL, out["name"]]:
+        del out["path"]
+    return out
+
+
+def _compact_changes(changes: list[list[Any]], previous: list[str] | None) -> list[list[Any]]:
+    """A checkpoint's changes with the step's tasks named by their index in the previous
+    checkpoint's list (known to this loop), where they are among them."""
+    if not previous:
+        return changes
+    index = {task_id: i for i, task_id in enumerate(previous)}
+    return [
+        [name, kind, refs if kind == "value" else [index.get(r, r) for r in refs]]
+        for name, kind, refs in changes
+    ]
 
 
 def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dict[str, Any]:

@@ -49,16 +49,17 @@ class LogCaches:
         """The thread's head as stored (``None``: not built yet, or the thread has no
         checkpoint). It may be older than the thread's newest checkpoint when the head was
         written by a reader; the events after its checkpoint say what followed."""
-        return await self._read(lambda conn: _head(conn, thread_id))
+        return await self._read(lambda conn: _head(conn, thread_id)[0])
 
     async def head_and_tail(self, thread_id: str) -> HeadRead:
         """In one read: the thread's stored head, the runs with events after its checkpoint
         (and those still running), and those events (all of them when there is no head)."""
 
         def query(conn: Connection) -> HeadRead:
-            head = _head(conn, thread_id)
+            head, since = _head(conn, thread_id)
             after = head.checkpoint.position if head is not None else -1
-            params = {"thread_id": thread_id, "after": after}
+            # The head's run and those that started after it (and any still running).
+            params = {"thread_id": thread_id, "since": since}
             picked = {r.run_key: r for r in conn.execute(_LATER_RUNS, params)}
             picked.update((r.run_key, r) for r in conn.execute(_RUNNING_RUNS, params))
             rows = sorted(picked.values(), key=lambda r: r.first_position)
@@ -254,12 +255,13 @@ _HEAD = (
         thread_heads.c.position,
         thread_heads.c.codec,
         thread_heads.c.state,
+        runs.c.first_position,
     )
     .join(runs, runs.c.run_key == thread_heads.c.run_key)
     .where(thread_heads.c.thread_id == bindparam("thread_id"))
 )
 _LATER_RUNS = select(runs).where(
-    runs.c.thread_id == bindparam("thread_id"), runs.c.last_position >= bindparam("after")
+    runs.c.thread_id == bindparam("thread_id"), runs.c.first_position >= bindparam("since")
 )
 # A literal status (not a parameter), so the partial index of running runs serves it.
 _RUNNING_RUNS = select(runs).where(
@@ -281,17 +283,16 @@ _RUNS_TAIL = (
 )
 
 
-def _head(conn: Connection, thread_id: str) -> ThreadHead | None:
-    query = _HEAD
-    params = {"thread_id": thread_id}
-    row = conn.execute(query, params).first()
+def _head(conn: Connection, thread_id: str) -> tuple[ThreadHead | None, int]:
+    """The stored head, and where its run begins in the log (0 without a head)."""
+    row = conn.execute(_HEAD, {"thread_id": thread_id}).first()
     if row is None:
-        return None
+        return None, 0
     checkpoint = CheckpointRecord(
         checkpoint_id=row[0], thread_id=thread_id, run_id=row[1], seq=row[2], position=row[3]
     )
     state = None if row[5] is None else codec.decode(row[5], row[4])
-    return ThreadHead(thread_id=thread_id, checkpoint=checkpoint, state=state)
+    return ThreadHead(thread_id=thread_id, checkpoint=checkpoint, state=state), row[6]
 
 
 async def read_stored_heads(

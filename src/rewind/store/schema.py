@@ -57,11 +57,11 @@ runs = Table(
     Column("last_hash", LargeBinary, nullable=False),
     Column("first_position", BigInteger, nullable=False),
     Column("last_position", BigInteger, nullable=False),
-    Index("ix_runs_thread_created", "thread_id", "created_at"),
+    # A thread's runs in log order (its listings, the runs after its head), the runs started
+    # from a checkpoint, and the runs still running (orphan checks): each found without
+    # reading a thread's history.
+    Index("ix_runs_thread", "thread_id", "first_position"),
     Index("ix_runs_created", "created_at"),
-    # The runs a thread's head is followed by, the runs started from a checkpoint, and the
-    # runs still running (orphan checks): each found without reading a thread's history.
-    Index("ix_runs_thread_last", "thread_id", "last_position"),
     Index("ix_runs_origin_checkpoint", "origin_checkpoint_id"),
     Index(
         "ix_runs_running",
@@ -109,6 +109,7 @@ snapshots = Table(
     Column("codec", SmallInteger, nullable=False),
     Column("state", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 checkpoints = Table(
@@ -150,4 +151,5 @@ thread_metadata = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("codec", SmallInteger, nullable=False),
     Column("metadata", Text, nullable=False),
+    sqlite_with_rowid=False,
 )

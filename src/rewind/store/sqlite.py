@@ -50,6 +50,12 @@ __all__ = ["APPLICATION_ID", "SqliteStore", "needs_migration", "open_sqlite", "r
 
 T = TypeVar("T")
 
+PAGE_SIZE = 2048
+"""The page size of a new database file. Smaller than SQLite's 4096 default: a group commit
+rewrites the last page of each B-tree it touches (events, runs, heads, indexes) into the WAL,
+so small commits, the log's usual kind, write half as much; and the log's rows, mostly well
+under a kilobyte, pack as tightly."""
+
 APPLICATION_ID = 0x52574E44  # "RWND"
 """The SQLite ``application_id`` that marks a rewind database."""
 
@@ -81,6 +87,7 @@ _SELECT_HEADS = "SELECT thread_id, logged, unsnapshotted FROM thread_heads WHERE
 
 def _connect_raw(path: str, busy_timeout: float) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new file's; an existing one keeps its own
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -406,6 +413,7 @@ def _configure(engine: Engine, *, memory: bool, busy_timeout: float) -> None:
         dbapi_conn.isolation_level = None  # rewind issues BEGIN itself (see _on_begin)
         cursor = dbapi_conn.cursor()
         if not memory:
+            cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL fixes it
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")

@@ -27,7 +27,10 @@ _BATCH = 1000
 
 
 def upgrade() -> None:
-    op.create_index("ix_runs_thread_last", "runs", ["thread_id", "last_position"])
+    # A thread's runs in log order (its listings, and the runs after its head) replace the
+    # thread's runs by creation time.
+    op.drop_index("ix_runs_thread_created", table_name="runs")
+    op.create_index("ix_runs_thread", "runs", ["thread_id", "first_position"])
     op.create_index("ix_runs_origin_checkpoint", "runs", ["origin_checkpoint_id"])
     op.create_index(
         "ix_runs_running",
@@ -60,6 +63,33 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     _index_existing_checkpoints(checkpoints)
+    _without_rowid(
+        "snapshots",
+        ("run_key", "seq", "codec", "state", "created_at"),
+        sa.Column("run_key", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("codec", sa.SmallInteger, nullable=False),
+        sa.Column("state", sa.Text, nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+    )
+    _without_rowid(
+        "thread_metadata",
+        ("thread_id", "created_at", "updated_at", "codec", "metadata"),
+        sa.Column("thread_id", sa.String(255), primary_key=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+        sa.Column("codec", sa.SmallInteger, nullable=False),
+        sa.Column("metadata", sa.Text, nullable=False),
+    )
+
+
+def _without_rowid(name: str, columns: tuple[str, ...], *spec: sa.Column[object]) -> None:
+    """Rebuild a table keyed by its primary key alone (SQLite keeps one B-tree, not two)."""
+    op.create_table(f"{name}_new", *spec, sqlite_with_rowid=False)
+    listed = ", ".join(columns)
+    op.execute(f"INSERT INTO {name}_new ({listed}) SELECT {listed} FROM {name}")
+    op.drop_table(name)
+    op.rename_table(f"{name}_new", name)
 
 
 def _index_existing_checkpoints(checkpoints: sa.Table) -> None:
@@ -97,4 +127,5 @@ def downgrade() -> None:
     op.drop_table("checkpoints")
     op.drop_index("ix_runs_running", table_name="runs")
     op.drop_index("ix_runs_origin_checkpoint", table_name="runs")
-    op.drop_index("ix_runs_thread_last", table_name="runs")
+    op.drop_index("ix_runs_thread", table_name="runs")
+    op.create_index("ix_runs_thread_created", "runs", ["thread_id", "created_at"])
