@@ -32,7 +32,15 @@ from rewind.projections.state import (
 from rewind.store import EventStore
 from rewind.store.records import CheckpointRecord, RunRecord
 
-__all__ = ["ThreadState", "history", "read_checkpoint", "read_head", "rebuild_head"]
+__all__ = [
+    "CacheProblem",
+    "ThreadState",
+    "history",
+    "read_checkpoint",
+    "read_head",
+    "rebuild_head",
+    "verify_caches",
+]
 
 _HISTORY_PAGE = 32
 
@@ -294,6 +302,82 @@ async def history(
 
 def _matches(view: CheckpointView, metadata: Mapping[str, Any] | None) -> bool:
     return not metadata or all(view.metadata.get(k) == v for k, v in metadata.items())
+
+
+# --- checking the caches -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CacheProblem:
+    """A head or snapshot that disagrees with the fold of the log."""
+
+    thread_id: str
+    """The thread."""
+    what: str
+    """``head`` or ``snapshot``."""
+    checkpoint_id: str
+    """The checkpoint it describes."""
+    reason: str
+    """What differs."""
+
+
+async def verify_caches(store: EventStore) -> tuple[int, list[CacheProblem]]:
+    """Fold every thread that has a head or a snapshot from its whole log and compare: the
+    head must be at the thread's newest checkpoint with the same state, and each snapshot
+    must hold the state at its checkpoint. Returns how many caches were checked, and what
+    disagrees (nothing, when the caches can be trusted; dropping them changes no output)."""
+    heads = {h.thread_id: h for h in await store.list_heads()}
+    snapshots = await store.list_snapshots()
+    runs = {s.run_id for s in snapshots}
+    threads = set(heads)
+    for run_id in runs:
+        threads.add((await store.get_run(run_id)).thread_id)
+    problems: list[CacheProblem] = []
+    checked = 0
+    for thread_id in sorted(threads):
+        records, events = await store.thread_log(thread_id)
+        views = fold_thread([(r.run_id, r.origin_checkpoint_id) for r in records], _by_run(events))
+        by_id = {v.id: v for v in views}
+        marks = _root_checkpoints(events)
+        head = heads.get(thread_id)
+        if head is not None:
+            checked += 1
+            newest = max(views, key=lambda v: marks.get(v.id, -1), default=None)
+            found = head.checkpoint.checkpoint_id
+            if newest is None or newest.id != found:
+                reason = f"the thread's newest checkpoint is {newest.id if newest else None}"
+                problems.append(
+                    CacheProblem(
+                        thread_id=thread_id, what="head", checkpoint_id=found, reason=reason
+                    )
+                )
+            elif head.state is not None:
+                problems += _compare(thread_id, "head", head.state, newest)
+        for snapshot in (s for s in snapshots if s.run_id in {r.run_id for r in records}):
+            checked += 1
+            kept = view_of_head(snapshot.state)
+            view = by_id.get(kept.id) if kept is not None else None
+            if kept is None or view is None:
+                problems.append(
+                    CacheProblem(
+                        thread_id=thread_id,
+                        what="snapshot",
+                        checkpoint_id=str(kept.id if kept else "?"),
+                        reason=f"describes no checkpoint of run {snapshot.run_id}",
+                    )
+                )
+                continue
+            problems += _compare(thread_id, "snapshot", snapshot.state, view)
+    return checked, problems
+
+
+def _compare(thread_id: str, what: str, state: Any, view: CheckpointView) -> list[CacheProblem]:
+    expected = head_state(view)
+    differing = [k for k in expected if expected[k] != (state or {}).get(k)]
+    if not differing:
+        return []
+    reason = "differs from the fold of the log in " + ", ".join(differing)
+    return [CacheProblem(thread_id=thread_id, what=what, checkpoint_id=view.id, reason=reason)]
 
 
 # --- helpers ----------------------------------------------------------------------------------

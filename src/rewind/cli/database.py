@@ -25,7 +25,7 @@ __all__ = ["db"]
 
 @cli.group(context_settings=CONTEXT)
 def db() -> None:
-    """Manage the database: upgrade, current, verify, backup, prune.
+    """Manage the database: upgrade, current, verify, drop-caches, backup, prune.
 
     \b
     Examples:
@@ -78,12 +78,15 @@ def current() -> None:
 @db.command()
 @db_option
 def verify() -> int:
-    """Check every run's hash chain; exits with 1 if any event was altered or removed.
+    """Check every run's hash chain, and that the caches of folded state (thread heads,
+    snapshots) agree with the log; exits with 1 if any event was altered or removed, or a
+    cache disagrees (`rewind db drop-caches` then rebuilds them from the log).
 
     \b
     Example:
       rewind db verify
     """
+    from rewind.thread_state import verify_caches
 
     async def go() -> bool:
         store = await open_db(upgrade=False)
@@ -99,11 +102,43 @@ def verify() -> int:
                     )
             tail = "every hash chain intact" if ok else "see above"
             click.echo(f"{len(records)} runs checked: {tail}")
-            return ok
+            checked, problems = await verify_caches(store)
+            for problem in problems:
+                click.echo(
+                    f"STALE {problem.what} of thread {problem.thread_id} at checkpoint "
+                    f"{problem.checkpoint_id}: {problem.reason}"
+                )
+            fix = "; `rewind db drop-caches` rebuilds them from the log" if problems else ""
+            click.echo(
+                f"{checked} caches checked: "
+                f"{'every one agrees with the log' if not problems else 'see above'}{fix}"
+            )
+            return ok and not problems
         finally:
             await store.aclose()
 
     return 0 if asyncio.run(go()) else EXIT_FAILED
+
+
+@db.command(name="drop-caches")
+@db_option
+def drop_caches() -> None:
+    """Drop the caches of folded state (thread heads, snapshots). Nothing you see changes:
+    a thread's head is rebuilt from its log the next time it is read.
+
+    \b
+    Example:
+      rewind db drop-caches
+    """
+
+    async def go() -> int:
+        store = await open_db()
+        try:
+            return await store.drop_caches()
+        finally:
+            await store.aclose()
+
+    click.echo(f"{_label()}: {asyncio.run(go())} cached states dropped")
 
 
 @db.command()
