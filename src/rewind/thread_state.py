@@ -37,6 +37,7 @@ __all__ = [
     "ThreadState",
     "history",
     "read_checkpoint",
+    "read_checkpoints",
     "read_head",
     "rebuild_head",
     "verify_caches",
@@ -172,23 +173,64 @@ async def read_checkpoint(
         ref = await store.get_checkpoint(str(checkpoint), thread_id=thread_id)
         if ref is None:
             return None
-    view = await _folded(store, ref, cache)
-    runs = await store.runs_from(ref)
+    found = await read_checkpoints(store, [ref], cache=cache, before_position=before_position)
+    return found[0]
+
+
+async def read_checkpoints(
+    store: EventStore,
+    refs: list[CheckpointRecord],
+    *,
+    cache: dict[str, CheckpointView] | None = None,
+    before_position: int | None = None,
+) -> list[ThreadState]:
+    """Several root checkpoints of one thread (as :func:`read_checkpoint` reads one), their
+    tasks' outcomes read together: a few reads for a page of history, not a few per item."""
+    if not refs:
+        return []
+    cache = {} if cache is None else cache
+    views = [await _folded(store, ref, cache) for ref in refs]
+    started = await store.runs_from_checkpoints(refs)
     if before_position is not None:
-        runs = [r for r in runs if r.first_position < before_position]
-    bounds = await store.checkpoint_seqs([(ref.run_id, ref.seq), *((r.run_id, None) for r in runs)])
-    segments = [
-        (ref.run_id, ref.seq, bounds.get(ref.run_id)),
-        *((r.run_id, None, bounds.get(r.run_id)) for r in runs),
-    ]
-    tail = await store.read_segments(segments)
-    if before_position is not None:
-        tail = [e for e in tail if e.position < before_position]
-    origins: dict[str, str | None] = {ref.run_id: ref.checkpoint_id}
-    origins.update((r.run_id, ref.checkpoint_id) for r in runs)
-    state = ThreadState(thread_id=ref.thread_id, view=view, tail=tail, origins=origins)
-    await _fold_tail(store, state, view)
-    return state
+        started = {
+            checkpoint_id: [r for r in runs if r.first_position < before_position]
+            for checkpoint_id, runs in started.items()
+        }
+    bounds = await store.checkpoint_seqs(
+        [
+            *((ref.run_id, ref.seq) for ref in refs),
+            *((r.run_id, None) for runs in started.values() for r in runs),
+        ]
+    )
+    plans = []
+    for ref in refs:
+        runs = started.get(ref.checkpoint_id, [])
+        segments = [
+            (ref.run_id, ref.seq, bounds.get((ref.run_id, ref.seq))),
+            *((r.run_id, None, bounds.get((r.run_id, None))) for r in runs),
+        ]
+        plans.append((ref, runs, segments))
+    read = await store.read_segments([s for _, _, segments in plans for s in segments])
+    out = []
+    for (ref, runs, segments), view in zip(plans, views, strict=True):
+        tail = [e for e in read if any(_within(e, s) for s in segments)]
+        if before_position is not None:
+            tail = [e for e in tail if e.position < before_position]
+        origins: dict[str, str | None] = {ref.run_id: ref.checkpoint_id}
+        origins.update((r.run_id, ref.checkpoint_id) for r in runs)
+        state = ThreadState(thread_id=ref.thread_id, view=view, tail=tail, origins=origins)
+        await _fold_tail(store, state, view)
+        out.append(state)
+    return out
+
+
+def _within(event: StoredEvent, segment: tuple[str, int | None, int | None]) -> bool:
+    run_id, after, before = segment
+    return (
+        event.run_id == run_id
+        and (after is None or event.seq > after)
+        and (before is None or event.seq < before)
+    )
 
 
 async def _folded(
@@ -282,20 +324,25 @@ async def history(
     cache: dict[str, CheckpointView] = {}
     given = 0
     while True:
-        page = await store.list_checkpoints(thread_id, before_position=below, limit=_HISTORY_PAGE)
+        size = _HISTORY_PAGE if limit is None else min(_HISTORY_PAGE, limit - given + 1)
+        page = await store.list_checkpoints(thread_id, before_position=below, limit=size)
+        newest = head.view.id if head.view is not None else None
+        folded = {
+            state.view.id: state.view
+            for state in await read_checkpoints(
+                store, [r for r in page if r.checkpoint_id != newest], cache=cache
+            )
+            if state.view is not None
+        }
         for ref in page:
-            if head.view is not None and ref.checkpoint_id == head.view.id:
-                view: CheckpointView | None = head.view
-            else:
-                found = await read_checkpoint(store, ref, cache=cache)
-                view = found.view if found is not None else None
+            view = head.view if ref.checkpoint_id == newest else folded.get(ref.checkpoint_id)
             if view is None or not _matches(view, metadata):
                 continue
             yield view
             given += 1
             if limit is not None and given >= limit:
                 return
-        if len(page) < _HISTORY_PAGE:
+        if len(page) < size:
             return
         below = page[-1].position
 

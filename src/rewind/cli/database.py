@@ -109,8 +109,9 @@ def verify() -> int:
                     f"{problem.checkpoint_id}: {problem.reason}"
                 )
             fix = "; `rewind db drop-caches` rebuilds them from the log" if problems else ""
+            plural = "" if checked == 1 else "s"
             click.echo(
-                f"{checked} caches checked: "
+                f"{checked} cached state{plural} checked: "
                 f"{'every one agrees with the log' if not problems else 'see above'}{fix}"
             )
             return ok and not problems

@@ -345,15 +345,29 @@ class LogReads:
 
     async def runs_from(self, checkpoint: CheckpointRecord) -> list[RunRecord]:
         """The runs started from a checkpoint (continuations, resumes, forks), oldest first."""
-        query = (
-            select(runs)
-            .where(
-                runs.c.origin_checkpoint_id == checkpoint.checkpoint_id,
-                runs.c.thread_id == checkpoint.thread_id,
-            )
-            .order_by(runs.c.first_position)
-        )
-        return await self._read(lambda conn: [run_record(r) for r in conn.execute(query)])
+        return (await self.runs_from_checkpoints([checkpoint])).get(checkpoint.checkpoint_id, [])
+
+    async def runs_from_checkpoints(
+        self, checkpoints: Iterable[CheckpointRecord]
+    ) -> dict[str, list[RunRecord]]:
+        """Per checkpoint id: the runs of its thread started from it, oldest first."""
+        by_thread: dict[str, list[str]] = {}
+        for checkpoint in checkpoints:
+            by_thread.setdefault(checkpoint.thread_id, []).append(checkpoint.checkpoint_id)
+
+        def query(conn: Connection) -> dict[str, list[RunRecord]]:
+            found: dict[str, list[RunRecord]] = {}
+            for thread_id, ids in by_thread.items():
+                chosen = (
+                    select(runs)
+                    .where(runs.c.origin_checkpoint_id.in_(ids), runs.c.thread_id == thread_id)
+                    .order_by(runs.c.first_position)
+                )
+                for row in conn.execute(chosen):
+                    found.setdefault(row.origin_checkpoint_id, []).append(run_record(row))
+            return found
+
+        return await self._read(query)
 
     async def list_threads(self, *, limit: int | None = None) -> list[ThreadRecord]:
         """Threads, the most recently updated first."""
@@ -441,15 +455,17 @@ class LogReads:
         query = query.order_by(checkpoints.c.position.desc()).limit(limit)
         return await self._read(lambda conn: [_checkpoint_record(r) for r in conn.execute(query)])
 
-    async def checkpoint_seqs(self, bounds: Iterable[tuple[str, int | None]]) -> dict[str, int]:
-        """Per run: the seq of its first root checkpoint after ``after_seq`` (``None``: its
-        first), for each ``(run_id, after_seq)``; runs without one are absent."""
-        wanted = list(bounds)
+    async def checkpoint_seqs(
+        self, bounds: Iterable[tuple[str, int | None]]
+    ) -> dict[tuple[str, int | None], int]:
+        """For each ``(run_id, after_seq)``: the seq of the run's first root checkpoint after
+        ``after_seq`` (``None``: its first); those without one are absent."""
+        wanted = list(dict.fromkeys(bounds))
         if not wanted:
             return {}
 
-        def query(conn: Connection) -> dict[str, int]:
-            found: dict[str, int] = {}
+        def query(conn: Connection) -> dict[tuple[str, int | None], int]:
+            found: dict[tuple[str, int | None], int] = {}
             for run_id, after in wanted:
                 first = (
                     select(events.c.seq)
@@ -465,7 +481,7 @@ class LogReads:
                 )
                 seq = conn.execute(first).scalar_one_or_none()
                 if seq is not None:
-                    found[run_id] = int(seq)
+                    found[(run_id, after)] = int(seq)
             return found
 
         return await self._read(query)
