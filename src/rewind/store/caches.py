@@ -190,11 +190,14 @@ class LogCaches:
         """The newest snapshot of a run at or before its event ``at_or_before_seq``."""
 
         def query(conn: Connection) -> Any:
-            run = run_row(conn, run_id)
-            chosen = select(snapshots).where(snapshots.c.run_key == run.run_key)
-            if at_or_before_seq is not None:
-                chosen = chosen.where(snapshots.c.seq <= at_or_before_seq)
-            return conn.execute(chosen.order_by(snapshots.c.seq.desc()).limit(1)).first()
+            bound = {
+                "run_id": run_id,
+                "seq": 2**62 if at_or_before_seq is None else at_or_before_seq,
+            }
+            row = conn.execute(_SNAPSHOT, bound).first()
+            if row is None:
+                run_row(conn, run_id)  # no run by that id: say so
+            return row
 
         row = await self._read(query)
         if row is None:
@@ -268,6 +271,13 @@ _RUNNING_RUNS = select(runs).where(
     runs.c.thread_id == bindparam("thread_id"), text(f"runs.status = '{RunStatus.RUNNING}'")
 )
 _TAIL_COLUMNS = (*EVENT_COLUMNS, events.c.run_key)
+_SNAPSHOT = (
+    select(snapshots)
+    .join(runs, runs.c.run_key == snapshots.c.run_key)
+    .where(runs.c.run_id == bindparam("run_id"), snapshots.c.seq <= bindparam("seq"))
+    .order_by(snapshots.c.seq.desc())
+    .limit(1)
+)
 _HEAD_RUN_TAIL = (
     select(*_TAIL_COLUMNS)
     .where(events.c.run_key == bindparam("run_key"), events.c.seq > bindparam("seq"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, Select, and_, func, or_, select, text
+from sqlalchemy import Connection, Row, Select, bindparam, func, select, text
 
 from rewind.errors import UnknownRunError
 from rewind.events import EventType, RunStatus, StoredEvent
@@ -266,31 +266,20 @@ class LogReads:
 
         def query(conn: Connection) -> list[StoredEvent]:
             ids = list({run_id for run_id, _, _ in wanted})
-            result = conn.execute(
-                select(runs.c.run_key, runs.c.run_id, runs.c.thread_id).where(
-                    runs.c.run_id.in_(ids)
-                )
-            )
-            keys = {r.run_id: (r.run_key, r.thread_id) for r in result}
-            names = {key: (run_id, thread) for run_id, (key, thread) in keys.items()}
-            clauses = []
+            keys = {r[1]: (r[0], r[2]) for r in conn.execute(_RUN_KEYS, {"run_ids": ids})}
+            rows: list[Row[*tuple[Any, ...]]] = []
             for run_id, after, before in wanted:
                 if run_id not in keys:
                     continue
-                clause = [events.c.run_key == keys[run_id][0]]
-                if after is not None:
-                    clause.append(events.c.seq > after)
-                if before is not None:
-                    clause.append(events.c.seq < before)
-                clauses.append(and_(*clause))
-            if not clauses:
-                return []
-            picked = (
-                select(*EVENT_COLUMNS, events.c.run_key)
-                .where(or_(*clauses))
-                .order_by(events.c.position)
-            )
-            return [stored(r, *names[r[11]]) for r in conn.execute(picked)]
+                bounds = {
+                    "run_key": keys[run_id][0],
+                    "after": -1 if after is None else after,
+                    "before": _NO_END if before is None else before,
+                }
+                rows += conn.execute(_SEGMENT, bounds).all()
+            names = {key: (run_id, thread) for run_id, (key, thread) in keys.items()}
+            rows.sort(key=lambda row: row[0])  # log order
+            return [stored(r, *names[r[11]]) for r in rows]
 
         found = await self._read(query)
         self.stats.events_read += len(found)
@@ -358,12 +347,7 @@ class LogReads:
         def query(conn: Connection) -> dict[str, list[RunRecord]]:
             found: dict[str, list[RunRecord]] = {}
             for thread_id, ids in by_thread.items():
-                chosen = (
-                    select(runs)
-                    .where(runs.c.origin_checkpoint_id.in_(ids), runs.c.thread_id == thread_id)
-                    .order_by(runs.c.first_position)
-                )
-                for row in conn.execute(chosen):
+                for row in conn.execute(_STARTED_FROM, {"ids": ids, "thread_id": thread_id}):
                     found.setdefault(row.origin_checkpoint_id, []).append(run_record(row))
             return found
 
@@ -447,12 +431,25 @@ class LogReads:
             run_id: Only those of this run.
             limit: At most this many.
         """
-        query = _checkpoint_query().where(checkpoints.c.thread_id == thread_id)
-        if before_position is not None:
-            query = query.where(checkpoints.c.position < before_position)
-        if run_id is not None:
-            query = query.where(runs.c.run_id == run_id)
-        query = query.order_by(checkpoints.c.position.desc()).limit(limit)
+        params = {
+            "thread_id": thread_id,
+            "before": _NO_END if before_position is None else before_position,
+            "limit": -1 if limit is None else limit,
+        }
+        if run_id is None:
+            return await self._read(
+                lambda conn: [_checkpoint_record(r) for r in conn.execute(_NEWEST, params)]
+            )
+        query = (
+            _checkpoint_query()
+            .where(
+                checkpoints.c.thread_id == thread_id,
+                checkpoints.c.position < params["before"],
+                runs.c.run_id == run_id,
+            )
+            .order_by(checkpoints.c.position.desc())
+            .limit(limit)
+        )
         return await self._read(lambda conn: [_checkpoint_record(r) for r in conn.execute(query)])
 
     async def checkpoint_seqs(
@@ -467,19 +464,8 @@ class LogReads:
         def query(conn: Connection) -> dict[tuple[str, int | None], int]:
             found: dict[tuple[str, int | None], int] = {}
             for run_id, after in wanted:
-                first = (
-                    select(events.c.seq)
-                    .join(runs, runs.c.run_key == events.c.run_key)
-                    .where(
-                        runs.c.run_id == run_id,
-                        events.c.seq > (-1 if after is None else after),
-                        events.c.type == _CHECKPOINT,
-                        events.c.ns.is_(None),
-                    )
-                    .order_by(events.c.seq)
-                    .limit(1)
-                )
-                seq = conn.execute(first).scalar_one_or_none()
+                bound = {"run_id": run_id, "after": -1 if after is None else after}
+                seq = conn.execute(_NEXT_CHECKPOINT, bound).scalar_one_or_none()
                 if seq is not None:
                     found[(run_id, after)] = int(seq)
             return found
@@ -647,3 +633,49 @@ def run_record(row: Row[Any]) -> RunRecord:
         first_position=row.first_position,
         last_position=row.last_position,
     )
+
+
+# Statements the hot reads use, built once (a statement built per call costs more to build and
+# compile than SQLite takes to run it).
+_NO_END = 2**62
+_RUN_KEYS = select(runs.c.run_key, runs.c.run_id, runs.c.thread_id).where(
+    runs.c.run_id.in_(bindparam("run_ids", expanding=True))
+)
+_SEGMENT = (
+    select(*EVENT_COLUMNS, events.c.run_key)
+    .where(
+        events.c.run_key == bindparam("run_key"),
+        events.c.seq > bindparam("after"),
+        events.c.seq < bindparam("before"),
+    )
+    .order_by(events.c.seq)
+)
+_NEWEST = (
+    _checkpoint_query()
+    .where(
+        checkpoints.c.thread_id == bindparam("thread_id"),
+        checkpoints.c.position < bindparam("before"),
+    )
+    .order_by(checkpoints.c.position.desc())
+    .limit(bindparam("limit"))
+)
+_NEXT_CHECKPOINT = (
+    select(events.c.seq)
+    .join(runs, runs.c.run_key == events.c.run_key)
+    .where(
+        runs.c.run_id == bindparam("run_id"),
+        events.c.seq > bindparam("after"),
+        events.c.type == _CHECKPOINT,
+        events.c.ns.is_(None),
+    )
+    .order_by(events.c.seq)
+    .limit(1)
+)
+_STARTED_FROM = (
+    select(runs)
+    .where(
+        runs.c.origin_checkpoint_id.in_(bindparam("ids", expanding=True)),
+        runs.c.thread_id == bindparam("thread_id"),
+    )
+    .order_by(runs.c.first_position)
+)
