@@ -618,7 +618,8 @@ class EventsMode:
     def _events(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         root = self._root
         if event.type == EventType.RUN_STARTED:
-            return [self._event("on_chain_start", root, {"input": payload.get("input")})]
+            root.input = payload.get("input")
+            return [self._event("on_chain_start", root, {"input": root.input})]
         if event.type == EventType.RUN_ENDED:
             if payload.get("status") not in ("success", "interrupted"):
                 return []
@@ -633,8 +634,9 @@ class EventsMode:
             graph = self._graphs.pop(event.ns or "", None)
             if graph is None:
                 return []
-            data = {"output": payload.get("output"), "input": graph.input}
-            return [self._event("on_chain_end", graph, data)]
+            # Its output is its state as it ended (the log's fold), unless an older log kept it.
+            output = payload["output"] if "output" in payload else self._output_of(event.ns or "")
+            return [self._event("on_chain_end", graph, {"output": output, "input": graph.input})]
         if event.type == EventType.TASK_STARTED:
             if event.node is None or payload.get("cached"):
                 return []
@@ -756,13 +758,27 @@ class EventsMode:
             tags=["seq:step:1", *self._root.tags],
             # LangChain's child config keeps the first namespace it was given as checkpoint_ns.
             metadata={**node.metadata, "checkpoint_ns": ns.split("|", 1)[0]},
-            input=payload.get("input"),
+            # Its input is the node's, unless it was called with something else.
+            input=payload.get("input", node.input),
             streamed=bool(payload.get("streamed")),
         )
         self._graphs[ns] = graph
         self._shapes[ns] = payload.get("node_inputs") or {}
-        self._graph_shapes[ns] = {k: payload[k] for k in ("folds", "state_shape") if k in payload}
+        self._graph_shapes[ns] = {
+            k: payload[k]
+            for k in ("folds", "state_shape", "channels", "output_keys")
+            if k in payload
+        }
         return [self._event("on_chain_start", graph, {"input": graph.input})]
+
+    def _output_of(self, ns: str) -> dict[str, Any]:
+        """What a subgraph returned: its state as it ended, in its output schema's keys."""
+        shape = self._graph_shapes.get(ns, {})
+        state = self._fold.state(namespace(ns))
+        order = shape.get("channels") or list(state)
+        keys = shape.get("output_keys")
+        wanted = [k for k in order if k in state and (keys is None or k in keys)]
+        return {k: state[k] for k in wanted}
 
     def _node_started(self, event: EventLike, payload: Mapping[str, Any]) -> dict[str, Any]:
         step = getattr(event, "step", None)
@@ -788,6 +804,8 @@ class EventsMode:
             metadata=metadata,
             input=payload["input"]
             if "input" in payload
+            else graph.input  # the input's task: the (sub)graph's own input
+            if event.node == "__start__"
             else _node_input(
                 self._shapes.get(ns, {}).get(str(event.node)), self._fold.state(namespace(ns))
             ),

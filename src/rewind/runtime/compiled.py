@@ -335,15 +335,20 @@ class CompiledStateGraph:
         # The subgraph's own run, as a callback handler sees it: its id, its input, and whether
         # it is the node itself (its nodes then stream their outputs) or called from one.
         spec = parent.graph.builder.nodes.get(ptask.name)
-        started = {
+        started: dict[str, Any] = {
             "run_id": str(uuid.uuid4()),
             "name": self.name,
-            "input": input,
             "streamed": spec is not None and cast(Any, spec.action) is self,
         }
+        if input is not ptask.node_input:  # the node's own input is not copied again
+            started["input"] = input
         if self._input_shapes:
             started["node_inputs"] = self._input_shapes
         started.update(self._graph_shape, channels=list(self.builder.channels))
+        if self.builder.schemas.output is not self.builder.schemas.state:
+            from rewind.runtime.pregel import _all_keys
+
+            started["output_keys"] = sorted(_all_keys(self.builder.schemas.output))
         loop.record(NewEvent(type=EventType.SUBGRAPH_STARTED, payload=started))
         head = views[-1] if views else None
         if head is not None and head.next and head.interrupted_order:
@@ -368,12 +373,8 @@ class CompiledStateGraph:
         except Interrupted as stop:
             raise GraphInterrupt(tuple(stop.interrupts)) from None
         output = self._output(loop.state())
-        loop.record(
-            NewEvent(
-                type=EventType.SUBGRAPH_ENDED,
-                payload={"run_id": started["run_id"], "output": output},
-            )
-        )
+        # Its output is its state as it ended: the log's fold has it, so it is not copied.
+        loop.record(NewEvent(type=EventType.SUBGRAPH_ENDED, payload={"run_id": started["run_id"]}))
         return output
 
     def _run_loop(

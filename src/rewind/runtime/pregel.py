@@ -97,6 +97,8 @@ class Task:
     """The LangChain callback run id of this attempt's node run."""
     seq: int = -1
     """The seq of its ``task.started`` event: its node span's id derives from it."""
+    node_input: Any = MISSING
+    """What its node was given (a subgraph run as the node records no copy of it)."""
 
     def describe(self) -> dict[str, Any]:
         """How a checkpoint records it."""
@@ -400,7 +402,7 @@ class RunLoop:
             payload: dict[str, Any] = {"triggers": list(task.triggers)}
             if list(task.path) != [PULL, task.name]:  # a pull task's path is implied
                 payload["path"] = list(task.path)
-            if task.arg is not MISSING:
+            if task.arg is not MISSING and task.name != START:  # the run's input is recorded
                 payload["input"] = task.arg
             if task.cached is not None:
                 payload["cached"] = True
@@ -509,6 +511,7 @@ class RunLoop:
         node_input = self._prepared.pop(task.id, MISSING)
         if node_input is MISSING:
             node_input = task.arg if task.arg is not MISSING else self._node_input(spec)
+        task.node_input = node_input
         try:
             result = await self._call(spec.action, node_input, task, step)
         except ParentCommand as command:  # a subgraph node addressed this graph

@@ -152,6 +152,7 @@ class RunSpans:
         self.root_id = span_id_for(run_id, 0)
         self.thread_id: str | None = None
         self.next_seq = 0
+        self._input: Any = None  # the run's input (its input task's too)
         """The seq of the next event this fold expects."""
         self.ended = False
         """Whether ``run.ended`` was fed."""
@@ -207,6 +208,7 @@ class RunSpans:
         if payload.get("durability"):
             attributes["rewind.durability"] = str(payload["durability"])
         self.content.put(attributes, "rewind.input", payload.get("input"))
+        self._input = payload.get("input")
         self._opened(
             event,
             name=f"invoke_workflow {graph}",
@@ -243,7 +245,10 @@ class RunSpans:
             attributes["gen_ai.conversation.id"] = self.thread_id
         if event.ns:
             attributes["rewind.ns"] = event.ns
-        self.content.put(attributes, "rewind.node.input", payload.get("input"))
+        given = payload.get("input")
+        if given is None and event.node == "__start__" and not event.ns:  # the run's input
+            given = self._input
+        self.content.put(attributes, "rewind.node.input", given)
         span_id = self._opened(
             event, name=node, parent_id=self._owner(event.ns), attributes=attributes
         )
