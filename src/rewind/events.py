@@ -21,6 +21,7 @@ __all__ = [
     "EventType",
     "NewEvent",
     "RunStatus",
+    "StateSlice",
     "StoredEvent",
     "run_ended",
     "run_started",
@@ -32,6 +33,20 @@ PULL = "__pregel_pull"
 PUSH = "__pregel_push"
 """The first element of a task's path when a ``Send`` made it (LangGraph's name)."""
 _TASK_NAMESPACE = uuid.UUID("6f1c3c7e-52d4-4f0e-9a57-7265776e6421")
+
+
+@dataclass(frozen=True, slots=True)
+class StateSlice:
+    """In a chat model's recorded input: messages of the state the call's task was given,
+    ``state[channel][start:stop]``, named instead of copied (the log holds them; readers put
+    them back from the fold)."""
+
+    channel: str
+    """The state key holding the messages."""
+    start: int
+    """The first one's index in it."""
+    stop: int
+    """One past the last one's index."""
 
 
 def task_id_for(checkpoint_id: str, ns: str, step: int, name: str, path: Sequence[Any]) -> str:

@@ -8,6 +8,7 @@ exactly. ``bench/storage.py`` and ``bench/growth.py`` measure the same things ag
 
 from __future__ import annotations
 
+import itertools
 import operator
 import random
 import sqlite3
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from rewind import areplay
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.graph import END, START, StateGraph
 from rewind.graph.message import add_messages
@@ -156,6 +159,54 @@ async def test_a_chat_turn_stores_the_same_however_long_the_thread(tmp_path: Pat
     logged = sum(per_turn)
     state_size = len(codec.encode(state.values))
     assert cache_bytes(path) <= logged / 4 + 2 * state_size + 4096, (cache_bytes(path), logged)
+    await saver.aclose()
+
+
+def chat_with_a_model() -> Any:
+    """A chat whose node calls a chat model with the whole conversation, as agents do."""
+    replies = (AIMessage(content="Sure. " * 20) for _ in itertools.count())
+    model = GenericFakeChatModel(messages=replies)
+
+    def answer(state: Chat) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    builder = StateGraph(Chat)
+    builder.add_node("answer", answer)
+    builder.add_edge(START, "answer")
+    builder.add_edge("answer", END)
+    return builder
+
+
+async def test_a_chat_models_input_names_the_conversation_instead_of_copying_it(
+    tmp_path: Path,
+) -> None:
+    # The model is given the whole conversation every turn; the log holds each message once,
+    # and the recorded input names the state's messages by id.
+    path = tmp_path / "agent.db"
+    saver = SqliteSaver(str(path))
+    graph = chat_with_a_model().compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "agent"}}
+    store = await saver.store()
+    per_turn: list[int] = []
+    for turn in range(1, 51):
+        # (A dict, not a message object: the reducer gives an object an id in place, so a
+        # live chunk holding it would change after it was streamed.)
+        question = {"messages": [{"role": "user", "content": f"question {turn:03d}"}]}
+        if turn == 50:  # the events stream shows the model the whole conversation, as live
+            live = [e async for e in graph.astream_events(question, config, version="v2")]
+        else:
+            await graph.ainvoke(question, config)
+        await store.flush()
+        newest = (await store.list_runs(thread_id="agent", limit=1))[0]
+        per_turn.append(run_bytes(path, newest.run_id))
+    # Turn 50 streamed (its tokens are in the log too): turn 49 is the one to compare.
+    assert per_turn[48] <= 1.2 * per_turn[4], (per_turn[4], per_turn[48])
+    started = [e for e in live if e["event"] == "on_chat_model_start"]
+    shown = started[0]["data"]["input"]["messages"][0]
+    assert len(shown) == 99 and all(isinstance(m, BaseMessage) for m in shown)
+    assert shown[-1].content == "question 050"
+    replayed = [e async for e in areplay(store, newest.run_id, stream_mode="events")]
+    assert replayed == live
     await saver.aclose()
 
 

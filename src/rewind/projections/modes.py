@@ -23,9 +23,11 @@ from langchain_core.messages import BaseMessage
 from rewind._imports import import_class
 from rewind.events import EventType
 from rewind.projections.state import (
+    StateFold,
     apply_changes,
     apply_writes,
     channel_writes_of,
+    resolve_state,
     task_writes_of,
 )
 from rewind.types import Command
@@ -150,29 +152,8 @@ class CustomMode:
         return []
 
 
-class _Fold:
-    """The state per namespace, folded from checkpoint events (shared by the modes below)."""
-
-    def __init__(self, initial: Mapping[str, Any] | None, key_order: list[str]) -> None:
-        self.values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
-        self.writes: dict[str, dict[str, list[Any]]] = {}
-        self.order = key_order
-
-    def feed(self, event: EventLike) -> None:
-        if event.type == EventType.TASK_ENDED and event.task_id is not None:
-            self.writes[event.task_id] = channel_writes_of(event.payload)
-        elif event.type == EventType.CHECKPOINT:
-            payload = event.payload
-            values = self.values.setdefault(namespace(event.ns), {})
-            if payload["source"] == "input" and payload["step"] == -1:
-                values.clear()
-            apply_changes(values, payload["changes"], self.writes)
-
-    def state(self, ns: tuple[str, ...]) -> dict[str, Any]:
-        values = self.values.get(ns, {})
-        ordered = {k: values[k] for k in self.order if k in values}
-        ordered.update((k, v) for k, v in values.items() if k not in ordered)
-        return ordered
+_Fold = StateFold
+"""The state per namespace the modes below share (:class:`StateFold`)."""
 
 
 def _interrupt_dicts(interrupts: Any) -> list[dict[str, Any]]:
@@ -842,7 +823,7 @@ class EventsMode:
         data: Any
         if chat:
             data = (
-                {"messages": payload["messages"]}
+                {"messages": self._resolved(payload["messages"], event.ns)}
                 if "messages" in payload
                 else {"prompts": payload.get("prompts")}
             )
@@ -859,6 +840,11 @@ class EventsMode:
         )
         self._calls[call.run_id] = call
         return self._event(f"on_{call.kind}_start", call, {"input": data})
+
+    def _resolved(self, messages: Any, ns: str | None) -> Any:
+        """A chat call's input with the state's messages it names put back (the fold holds
+        the state its task was given)."""
+        return resolve_state(messages, self._fold.state(namespace(ns)))
 
     def _call_went_on(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         run_id = payload.get("run_id", "")

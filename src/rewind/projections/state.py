@@ -30,18 +30,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewind.events import PULL, EventType, StoredEvent, task_id_for
+from rewind.events import PULL, EventType, StateSlice, StoredEvent, task_id_for
 from rewind.types import Command, Overwrite
 
 __all__ = [
     "CheckpointView",
     "Expander",
+    "StateFold",
     "apply_changes",
     "channel_writes_of",
     "fold_checkpoints",
     "fold_thread",
     "head_state",
     "recorded_writes",
+    "refer_to_state",
+    "resolve_state",
     "task_result_of",
     "task_writes_of",
     "view_of_head",
@@ -252,6 +255,107 @@ def _refers(refs: Any) -> bool:
 
 def _task_of(ref: Any, previous: list[str]) -> Any:
     return previous[ref] if isinstance(ref, int) else ref
+
+
+def refer_to_state(batches: Any, values: Mapping[str, Any]) -> Any:
+    """A chat call's input with each run of messages that is a slice of a state key's message
+    list (the same messages, in the same order) replaced by a
+    :class:`~rewind.events.StateSlice`: the log holds them already."""
+    if not values or not isinstance(batches, list):
+        return batches
+    where = _message_places(values)
+    if not where:
+        return batches
+    return [_referred(b, values, where) if isinstance(b, list) else b for b in batches]
+
+
+def _message_places(values: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+    from langchain_core.messages import BaseMessage
+
+    places: dict[str, tuple[str, int]] = {}
+    for key, value in values.items():
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseMessage) and item.id:
+                    places[item.id] = (key, i)
+    return places
+
+
+def _referred(
+    batch: list[Any], values: Mapping[str, Any], where: Mapping[str, tuple[str, int]]
+) -> list[Any]:
+    out: list[Any] = []
+    i = 0
+    while i < len(batch):
+        message = batch[i]
+        place = where.get(getattr(message, "id", None) or "")
+        if place is None or values[place[0]][place[1]] != message:
+            out.append(message)
+            i += 1
+            continue
+        key, start = place
+        stop = start + 1
+        source = values[key]
+        while i + stop - start < len(batch) and stop < len(source):
+            if source[stop] != batch[i + stop - start]:
+                break
+            stop += 1
+        out.append(StateSlice(key, start, stop))
+        i += stop - start
+    return out
+
+
+def resolve_state(batches: Any, values: Mapping[str, Any]) -> Any:
+    """A recorded chat input with each :class:`~rewind.events.StateSlice` replaced by the
+    messages it names in ``values`` (the state the call's task was given)."""
+    if not isinstance(batches, list) or not any(
+        isinstance(m, StateSlice) for b in batches if isinstance(b, list) for m in b
+    ):
+        return batches
+    out = []
+    for batch in batches:
+        if not isinstance(batch, list):
+            out.append(batch)
+            continue
+        items: list[Any] = []
+        for item in batch:
+            if isinstance(item, StateSlice):
+                items += list((values.get(item.channel) or [])[item.start : item.stop])
+            else:
+                items.append(item)
+        out.append(items)
+    return out
+
+
+class StateFold:
+    """The state per namespace, folded from a run's (expanded) checkpoint and task events."""
+
+    def __init__(self, initial: Mapping[str, Any] | None, key_order: list[str]) -> None:
+        self.values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
+        self.writes: dict[str, dict[str, list[Any]]] = {}
+        self.order = key_order
+
+    def feed(self, event: Any) -> None:
+        """Fold one event (its payload whole: see :class:`Expander`)."""
+        if event.type == EventType.TASK_ENDED and event.task_id is not None:
+            self.writes[event.task_id] = channel_writes_of(event.payload)
+        elif event.type == EventType.CHECKPOINT:
+            payload = event.payload
+            values = self.values.setdefault(_namespace(event.ns), {})
+            if payload["source"] == "input" and payload["step"] == -1:
+                values.clear()
+            apply_changes(values, payload["changes"], self.writes)
+
+    def state(self, ns: tuple[str, ...]) -> dict[str, Any]:
+        """The state of namespace ``ns`` as of its newest checkpoint, keys in schema order."""
+        values = self.values.get(ns, {})
+        ordered = {k: values[k] for k in self.order if k in values}
+        ordered.update((k, v) for k, v in values.items() if k not in ordered)
+        return ordered
+
+
+def _namespace(ns: str | None) -> tuple[str, ...]:
+    return tuple(ns.split("|")) if ns else ()
 
 
 def fold_checkpoints(

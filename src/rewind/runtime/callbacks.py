@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -19,6 +19,7 @@ from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResu
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from rewind.events import EventType, NewEvent
+from rewind.projections.state import refer_to_state
 
 __all__ = ["Recorder", "StreamingRecorder"]
 
@@ -32,10 +33,18 @@ class Recorder(BaseCallbackHandler):
     raise_error = False
 
     def __init__(
-        self, sink: Sink, loop: asyncio.AbstractEventLoop, *, step: int, node: str, task_id: str
+        self,
+        sink: Sink,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        step: int,
+        node: str,
+        task_id: str,
+        state: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self._sink = sink
         self._loop = loop
+        self._state = state
         self._where = {"step": step, "node": node, "task_id": task_id}
         self._first_token: dict[uuid.UUID, float] = {}
         self._started: dict[uuid.UUID, float] = {}
@@ -98,8 +107,11 @@ class Recorder(BaseCallbackHandler):
         kwargs: dict[str, Any],
         **inputs: Any,
     ) -> None:
-        """A chat model or LLM call began: its inputs (messages or prompts) and parameters."""
+        """A chat model or LLM call began: its inputs (messages or prompts) and parameters.
+        Messages of the task's state are named, not copied (the log holds them)."""
         self._started[run_id] = time.monotonic()
+        if "messages" in inputs and self._state is not None:
+            inputs["messages"] = refer_to_state(inputs["messages"], self._state())
         self._emit(
             EventType.CHAT_STARTED,
             {

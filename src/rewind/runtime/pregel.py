@@ -595,7 +595,12 @@ class RunLoop:
         """Run the task under a LangChain callback manager whose handlers include the recorder."""
         handler = StreamingRecorder if self.log.stream_tokens else Recorder
         recorder = handler(
-            self.record, asyncio.get_running_loop(), step=step, node=task.name, task_id=task.id
+            self.record,
+            asyncio.get_running_loop(),
+            step=step,
+            node=task.name,
+            task_id=task.id,
+            state=self.state,
         )
         manager = CallbackManager.configure(
             inheritable_callbacks=config.get("callbacks"),

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import gc
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -22,6 +23,7 @@ from rewind.events import EventType, StoredEvent
 from rewind.store import EventStore
 from rewind.telemetry.content import ContentPolicy
 from rewind.telemetry.delivery import send
+from rewind.telemetry.genai import as_mapping
 from rewind.telemetry.otel import exporter_from_env, resource_from_env
 from rewind.telemetry.spans import (
     SPAN_EVENT_TYPES,
@@ -31,6 +33,7 @@ from rewind.telemetry.spans import (
     origin_of,
     origin_run_id,
 )
+from rewind.thread_state import read_checkpoint
 
 __all__ = ["ExportResult", "export_run", "export_runs", "run_spans"]
 
@@ -71,9 +74,24 @@ async def run_spans(
     """
     events = await store.read(run_id, types=SPAN_EVENT_TYPES)
     origin = await origin_span(store, events[0]) if events else None
-    return build_spans(
-        events, origin=origin, content=content or ContentPolicy.from_env(), close_open=close_open
+    policy = content or ContentPolicy.from_env()
+    state = await start_state(store, events[0], policy) if events else None
+    return build_spans(events, origin=origin, content=policy, close_open=close_open, state=state)
+
+
+async def start_state(
+    store: EventStore, start: StoredEvent, content: ContentPolicy
+) -> Mapping[str, Any] | None:
+    """The state a run started from, when content goes on spans (its chat calls' input names
+    that state's messages by id); ``None`` otherwise, or for a run on a fresh thread."""
+    origin = as_mapping(start.payload).get("origin")
+    checkpoint_id = as_mapping(origin).get("checkpoint_id")
+    if not content.enabled or not checkpoint_id:
+        return None
+    found = await read_checkpoint(
+        store, str(checkpoint_id), thread_id=start.thread_id, before_position=start.position
     )
+    return found.view.values if found is not None and found.view is not None else None
 
 
 async def origin_span(store: EventStore, start: StoredEvent) -> Origin | None:
@@ -161,9 +179,11 @@ async def export_runs(
                 for run_id in chunk:
                     events = logs.pop(run_id, [])
                     origin = origins.get(origin_run_id(events[0]) or "") if events else None
-                    await sink.add(
-                        build_spans(events, origin=origin, content=policy, close_open=close_open)
+                    state = await start_state(store, events[0], policy) if events else None
+                    spans = build_spans(
+                        events, origin=origin, content=policy, close_open=close_open, state=state
                     )
+                    await sink.add(spans)
                     done += 1
                     if progress is not None:
                         progress(done, len(ids))

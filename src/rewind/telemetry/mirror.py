@@ -23,7 +23,7 @@ from rewind.events import EventType, StoredEvent
 from rewind.store import EventStore
 from rewind.telemetry.content import ContentPolicy
 from rewind.telemetry.delivery import Delivery
-from rewind.telemetry.export import origin_span
+from rewind.telemetry.export import origin_span, start_state
 from rewind.telemetry.genai import as_mapping
 from rewind.telemetry.otel import exporter_from_env, resource_from_env
 from rewind.telemetry.spans import RunSpans
@@ -161,7 +161,11 @@ class Mirror:
                 if event.type != EventType.RUN_ENDED:
                     self._others.add(event.run_id)
                 return
-            fold = self._runs[event.run_id] = RunSpans(event.run_id, content=self.content)
+            start = (earlier or [event])[0]
+            state = await start_state(self.store, start, self.content)
+            fold = self._runs[event.run_id] = RunSpans(
+                event.run_id, content=self.content, state=state
+            )
             for before in earlier:
                 await self._feed(fold, before)
         await self._feed(fold, event)

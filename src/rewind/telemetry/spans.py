@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from rewind.events import EventType, StoredEvent
+from rewind.projections.state import Expander, StateFold, resolve_state
 from rewind.telemetry.content import ContentPolicy
 from rewind.telemetry.genai import (
     as_mapping,
@@ -145,15 +146,25 @@ class RunSpans:
         content: What content goes on spans (off by default).
     """
 
-    def __init__(self, run_id: str, *, content: ContentPolicy | None = None) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        content: ContentPolicy | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
         self.run_id = run_id
         self.content = content or ContentPolicy()
         self.trace_id = trace_id_for(run_id)
         self.root_id = span_id_for(run_id, 0)
         self.thread_id: str | None = None
         self.next_seq = 0
-        self._input: Any = None  # the run's input (its input task's too)
         """The seq of the next event this fold expects."""
+        self._input: Any = None  # the run's input (its input task's too)
+        # With content on spans: the state each task was given, folded from the state the run
+        # started from (``state``), so the messages chat calls name (events.StateSlice) show.
+        self._state = StateFold(state, []) if self.content.enabled else None
+        self._expander = Expander()
         self.ended = False
         """Whether ``run.ended`` was fed."""
         self._open: dict[int, _Open] = {}
@@ -176,6 +187,8 @@ class RunSpans:
         if event.seq < self.next_seq:
             return []
         self.next_seq = event.seq + 1
+        if self._state is not None and event.type in _FOLDED:
+            self._state.feed(self._expander.expand(event))
         handler = _HANDLERS.get(event.type)
         if handler is None:
             return []
@@ -330,6 +343,9 @@ class RunSpans:
 
     def _chat_started(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
         payload = as_mapping(event.payload)
+        if self._state is not None and "messages" in payload:
+            values = self._state.state(tuple(event.ns.split("|")) if event.ns else ())
+            payload = {**payload, "messages": resolve_state(payload["messages"], values)}
         attributes = chat_start_attributes(payload, self.content)
         if self.thread_id is not None:
             attributes["gen_ai.conversation.id"] = self.thread_id
@@ -506,6 +522,9 @@ _HANDLERS = {
 }
 
 
+_FOLDED = frozenset({EventType.CHECKPOINT.value, EventType.TASK_ENDED.value})
+"""The events the state is folded from (both among the span event types)."""
+
 SPAN_EVENT_TYPES = frozenset(_HANDLERS)
 """The event types spans are built from (a reader may leave the others out)."""
 
@@ -516,6 +535,7 @@ def build_spans(
     origin: Origin | None = None,
     content: ContentPolicy | None = None,
     close_open: bool = False,
+    state: Mapping[str, Any] | None = None,
 ) -> list[SpanRecord]:
     """The spans of one run's stored events, in the order they close.
 
@@ -523,6 +543,7 @@ def build_spans(
         events: The run's events in seq order, from ``run.started``.
         origin: The span the run links to (see :meth:`RunSpans.feed`).
         content: What content goes on spans (off by default).
+        state: The state the run started from (its chat calls' input names its messages).
         close_open: Close the spans a run that has not ended still has open, at its last
             event's time (otherwise they are left out until it ends).
     """
@@ -531,7 +552,7 @@ def build_spans(
     last: StoredEvent | None = None
     for event in events:
         if fold is None:
-            fold = RunSpans(event.run_id, content=content)
+            fold = RunSpans(event.run_id, content=content, state=state)
         spans += fold.feed(event, origin=origin)
         last = event
     if fold is not None and close_open and not fold.ended and last is not None:
