@@ -22,18 +22,13 @@ from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import StorePerLoop, run_sync
 from rewind.runtime.orphans import close_orphans, is_orphan
-from rewind.runtime.pregel import (
-    Interrupted,
-    RunLoop,
-    Task,
-    _coerce,
-    current_task,
-    graph_shape,
-    input_shapes,
-)
+from rewind.runtime.pregel import RunLoop, current_task
+from rewind.runtime.shapes import all_keys, graph_shape, input_shapes
+from rewind.runtime.state_api import StateMethods, checkpoint_state
+from rewind.runtime.tasks import Interrupted, Task
 from rewind.store import RunRecord, open_store
-from rewind.thread_state import ThreadState, history, read_checkpoint, read_head
-from rewind.types import Command, PregelTask, StateSnapshot
+from rewind.thread_state import read_head
+from rewind.types import Command
 
 if TYPE_CHECKING:
     from rewind.runtime.graph import StateGraph
@@ -51,7 +46,7 @@ _SCRATCH = StorePerLoop(lambda: open_store(None))
 _THREAD_KEYS = "thread_id, checkpoint_ns, checkpoint_id"
 
 
-class CompiledStateGraph:
+class CompiledStateGraph(StateMethods):
     """A validated graph, ready to run. Made by :meth:`StateGraph.compile`."""
 
     def __init__(
@@ -317,7 +312,7 @@ class CompiledStateGraph:
         # subgraph's checkpoints are among the events after the root checkpoint it runs under.
         views: list[CheckpointView] = []
         if ptask.resumed:
-            under = await _checkpoint_state(store, parent.thread_id, parents[""])
+            under = await checkpoint_state(store, parent.thread_id, parents[""])
             views = under.views_at(ns) if under is not None else []
         loop = RunLoop(
             self,
@@ -346,9 +341,7 @@ class CompiledStateGraph:
             started["node_inputs"] = self._input_shapes
         started.update(self._graph_shape, channels=list(self.builder.channels))
         if self.builder.schemas.output is not self.builder.schemas.state:
-            from rewind.runtime.pregel import _all_keys
-
-            started["output_keys"] = sorted(_all_keys(self.builder.schemas.output))
+            started["output_keys"] = sorted(all_keys(self.builder.schemas.output))
         loop.record(NewEvent(type=EventType.SUBGRAPH_STARTED, payload=started))
         head = views[-1] if views else None
         if head is not None and head.next and head.interrupted_order:
@@ -463,7 +456,7 @@ class CompiledStateGraph:
             if wanted is None:
                 head = (await read_head(store, thread_id)).view
             else:
-                found = await _checkpoint_state(store, thread_id, wanted)
+                found = await checkpoint_state(store, thread_id, wanted)
                 head = found.view if found is not None else None
             loop = self._run_loop(store, config, "sync", None, head)
             await loop.emit(
@@ -505,35 +498,11 @@ class CompiledStateGraph:
                 }
             }
 
-    def _in_schema_order(self, values: dict[str, Any]) -> dict[str, Any]:
-        """The state's keys in the schema's order, as LangGraph shows them."""
-        order = self.builder.channels
-        present = {k: v for k, v in values.items() if v is not MISSING}
-        ordered = {k: present[k] for k in order if k in present}
-        ordered.update((k, v) for k, v in present.items() if k not in ordered)
-        return ordered
-
-    def _with_writes(
-        self, values: dict[str, Any], tasks: list[dict[str, Any]], view: CheckpointView
-    ) -> dict[str, Any]:
-        out = dict(values)
-        channels = self.builder.channels
-        grouped: dict[str, list[Any]] = {}
-        for task in tasks:
-            for name, written in view.writes[task["id"]].items():
-                grouped.setdefault(name, []).extend(written)
-        for name, writes in grouped.items():
-            if name in channels:
-                out[name] = channels[name].apply(out.get(name, MISSING), writes)
-        return out
-
     def _output(self, state: dict[str, Any]) -> Any:
         schema = self.builder.schemas.output
         if schema is self.builder.schemas.state:
             return state
-        from rewind.runtime.pregel import _all_keys
-
-        keys = _all_keys(schema)
+        keys = all_keys(schema)
         return {k: v for k, v in state.items() if k in keys}
 
     # --- state --------------------------------------------------------------------------------
@@ -550,182 +519,12 @@ class CompiledStateGraph:
         wanted = (config.get("configurable") or {}).get("checkpoint_id")
         if wanted is None or (newest.view is not None and newest.view.id == wanted):
             return newest.view, orphans
-        found = await _checkpoint_state(store, thread_id, wanted)
+        found = await checkpoint_state(store, thread_id, wanted)
         if found is None or found.view is None:
             raise ValueError(
                 f"no checkpoint {wanted!r} on this thread; list them with get_state_history(config)"
             )
         return found.view, orphans
-
-    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
-        """The state of a thread at its newest checkpoint (or ``checkpoint_id``)."""
-        return run_sync(self.aget_state(config, subgraphs=subgraphs))
-
-    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
-        """The state of a thread at its newest checkpoint (or ``checkpoint_id``)."""
-        if self.checkpointer is None:
-            raise ValueError("No checkpointer set")
-        thread_id = self._thread_id(config)
-        assert thread_id is not None
-        wanted = (config.get("configurable") or {}).get("checkpoint_id")
-        async with self._store() as store:
-            if wanted is None:
-                state: ThreadState | None = await read_head(store, thread_id)
-            else:
-                state = await _checkpoint_state(store, thread_id, wanted)
-        view = state.view if state is not None else None
-        if state is None or view is None:
-            return StateSnapshot(
-                values={},
-                next=(),
-                config=cast(Any, config),
-                metadata=None,
-                created_at=None,
-                parent_config=None,
-                tasks=(),
-                interrupts=(),
-            )
-        nested = self._subgraph_states(state, thread_id, view) if subgraphs else {}
-        self._validate_next(view)
-        # As LangGraph: the newest checkpoint shows its finished tasks' writes; an explicitly
-        # requested one shows the state as it was written.
-        return self._snapshot(view, thread_id, pending_writes=wanted is None, nested=nested)
-
-    def _validate_next(self, view: CheckpointView) -> None:
-        """As LangGraph's get_state: a pydantic state that no longer validates raises, since
-        the next tasks' input could not be built from it."""
-        schema = self.builder.schemas.state
-        if not hasattr(schema, "__pydantic_fields__"):
-            return
-        for task in view.next:
-            if task["name"] in self.builder.nodes and "arg" not in task:
-                values = {k: v for k, v in view.values.items() if v is not MISSING}
-                try:
-                    _coerce(schema, values, schema)
-                except Exception as exc:
-                    exc.add_note(
-                        f"Before task with name '{task['name']}' and path '{tuple(task['path'])}'"
-                    )
-                    raise
-                return
-
-    def _subgraph_states(
-        self, state: ThreadState, thread_id: str, view: CheckpointView, ns: str = ""
-    ) -> dict[str, StateSnapshot]:
-        """Snapshots of the subgraphs that pending tasks of ``view`` are stopped in (their
-        checkpoints are among the events after the root checkpoint ``state`` read)."""
-        out: dict[str, StateSnapshot] = {}
-        for task in view.next:
-            child_ns = view.subgraphs.get(task["id"])
-            if child_ns is None or task["id"] in view.results:
-                continue
-            child_views = state.views_at(child_ns)
-            if not child_views:
-                continue
-            head = child_views[-1]
-            deeper = self._subgraph_states(state, thread_id, head, child_ns)
-            out[task["id"]] = self._snapshot(head, thread_id, ns=child_ns, nested=deeper)
-        return out
-
-    def get_state_history(
-        self,
-        config: dict[str, Any],
-        *,
-        filter: dict[str, Any] | None = None,
-        before: dict[str, Any] | None = None,
-        limit: int | None = None,
-    ) -> Iterator[StateSnapshot]:
-        """A thread's checkpoints, newest first (``filter``: metadata to match; ``before``: a
-        config whose ``checkpoint_id`` they precede; ``limit``: at most this many)."""
-        return iter(run_sync(self._history(config, filter=filter, before=before, limit=limit)))
-
-    async def aget_state_history(
-        self,
-        config: dict[str, Any],
-        *,
-        filter: dict[str, Any] | None = None,
-        before: dict[str, Any] | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[StateSnapshot]:
-        """A thread's checkpoints, newest first, read as they are yielded (see
-        :meth:`get_state_history`)."""
-        if self.checkpointer is None:
-            raise ValueError("No checkpointer set")
-        thread_id = self._thread_id(config)
-        assert thread_id is not None
-        earlier = ((before or {}).get("configurable") or {}).get("checkpoint_id")
-        async with self._store() as store:
-            views = history(store, thread_id, before=earlier, limit=limit, metadata=filter)
-            async for view in views:
-                self._validate_next(view)
-                yield self._snapshot(view, thread_id)
-
-    async def _history(self, config: dict[str, Any], **kwargs: Any) -> list[StateSnapshot]:
-        return [snapshot async for snapshot in self.aget_state_history(config, **kwargs)]
-
-    def _snapshot(
-        self,
-        view: CheckpointView,
-        thread_id: str,
-        *,
-        ns: str = "",
-        pending_writes: bool = False,
-        nested: dict[str, StateSnapshot] | None = None,
-    ) -> StateSnapshot:
-        nested = nested or {}
-
-        def cfg_ns(child_ns: str) -> Any:
-            return {"configurable": {"thread_id": thread_id, "checkpoint_ns": child_ns}}
-
-        def cfg(checkpoint_id: str | None) -> Any:
-            configurable: dict[str, Any] = {
-                "thread_id": thread_id,
-                "checkpoint_ns": ns,
-                "checkpoint_id": checkpoint_id,
-            }
-            if ns:  # where every enclosing graph is, as LangGraph's checkpoint_map
-                configurable["checkpoint_map"] = {
-                    **view.metadata.get("parents", {}),
-                    ns: checkpoint_id,
-                }
-            return {"configurable": configurable}
-
-        def state_of(task_id: str) -> Any:
-            if task_id in nested:
-                return nested[task_id]
-            return cfg_ns(view.subgraphs[task_id]) if task_id in view.subgraphs else None
-
-        tasks = tuple(
-            PregelTask(
-                id=t["id"],
-                name=t["name"],
-                path=tuple(t["path"]),
-                error=cast(Any, view.errors.get(t["id"])),
-                interrupts=tuple(view.interrupts.get(t["id"], ())),
-                state=state_of(t["id"]),
-                result=view.results.get(t["id"]),
-            )
-            for t in view.next
-        )
-        pending = tuple(i for task_id in view.interrupted_order for i in view.interrupts[task_id])
-        values = self._in_schema_order(view.values)
-        next_names = tuple(t["name"] for t in view.next)
-        done = [t for t in view.next if t["id"] in view.writes]
-        if pending_writes and done:
-            # As LangGraph's get_state: the writes of tasks that finished from the newest
-            # checkpoint (siblings of a failed or interrupted task) show in its values.
-            values = self._with_writes(values, sorted(done, key=_path_key), view)
-            next_names = tuple(t["name"] for t in view.next if t["id"] not in view.writes)
-        return StateSnapshot(
-            values=values,
-            next=next_names,
-            config=cfg(view.id),
-            metadata=dict(view.metadata),
-            created_at=view.ts.isoformat(),
-            parent_config=cfg(view.parent_id) if view.parent_id else None,
-            tasks=tasks,
-            interrupts=pending,
-        )
 
 
 def _names(spec: Sequence[str] | str, nodes: Any) -> list[str]:
@@ -746,17 +545,6 @@ def _resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
                     out[task_id] = resume[interrupt.id]
         return out
     return {task_id: resume for task_id in waiting}
-
-
-def _path_key(task: dict[str, Any]) -> str:
-    return "~".join(str(p) for p in task["path"][:3])
-
-
-async def _checkpoint_state(
-    store: EventStore, thread_id: str, checkpoint_id: str
-) -> ThreadState | None:
-    """A root checkpoint of the thread by id (``None`` when the thread has none by that id)."""
-    return await read_checkpoint(store, checkpoint_id, thread_id=thread_id)
 
 
 def _recordable_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
-import functools
 import inspect
-import random
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,115 +34,44 @@ from rewind.errors import (
     ParentCommand,
     create_error_message,
 )
-from rewind.events import PULL, PUSH, EventType, NewEvent, task_id_for
+from rewind.events import PULL, EventType, NewEvent, task_id_for
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
 from rewind.projections.state import CheckpointView, head_state, recorded_writes
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
-from rewind.runtime.graph import END, START, Branch, NodeSpec
+from rewind.runtime.graph import END, START, NodeSpec
+from rewind.runtime.routing import Routing
+from rewind.runtime.shapes import all_keys, coerce, coerce_messages, object_fields
+from rewind.runtime.tasks import (
+    Interrupted,
+    Outcome,
+    Task,
+    addresses_parent,
+    for_parent,
+    injected_kwargs,
+    interrupter,
+    new_checkpoint_id,
+    retries_on,
+    retry_interval,
+    retry_policies,
+    runs_subgraph,
+    task_event,
+    task_order,
+)
 from rewind.store.records import HeadWrite
 from rewind.types import (
     _INTERRUPT_HOOK,
     Command,
     Interrupt,
-    Overwrite,
-    RetryPolicy,
     Send,
-    _interrupt_id,
-    _object_update_items,
 )
 
 if TYPE_CHECKING:
     from rewind.runtime.compiled import CompiledStateGraph
     from rewind.store import EventStore
 
-__all__ = ["Interrupted", "RunLog", "RunLoop", "Task", "current_task"]
-
-
-def new_checkpoint_id() -> str:
-    """A time-ordered UUID (version 6 layout, as LangGraph's checkpoint ids)."""
-    import time
-
-    ns = time.time_ns() // 100 + 0x01B21DD213814000  # 100-ns intervals since 1582
-    node = uuid.uuid4().int & ((1 << 62) - 1)
-    high = (ns >> 12) & 0xFFFFFFFFFFFF
-    low = ns & 0x0FFF
-    value = (high << 80) | (0x6 << 76) | (low << 64) | (0b10 << 62) | node
-    return str(uuid.UUID(int=value))
-
-
-@dataclass(kw_only=True, slots=True)
-class Task:
-    """One task of a super-step."""
-
-    id: str
-    name: str
-    path: tuple[Any, ...]
-    triggers: tuple[str, ...]
-    arg: Any = MISSING
-    """A ``Send``'s argument; pull tasks read the state instead."""
-    resume: list[Any] = field(default_factory=list)
-    """Values for its ``interrupt()`` calls, in order (a resumed task)."""
-    cached: dict[str, Any] | None = None
-    """Its writes, when an earlier attempt from the same checkpoint completed it."""
-    subgraph: bool = False
-    """Whether its node is a compiled graph (a subgraph)."""
-    resumed: bool = False
-    """Whether it runs again from a checkpoint it was left at (a resume): a subgraph it runs
-    may be stopped there."""
-    run_id: str = ""
-    """The LangChain callback run id of this attempt's node run."""
-    seq: int = -1
-    """The seq of its ``task.started`` event: its node span's id derives from it."""
-    node_input: Any = MISSING
-    """What its node was given (a subgraph run as the node records no copy of it)."""
-
-    def describe(self) -> dict[str, Any]:
-        """How a checkpoint records it."""
-        out: dict[str, Any] = {
-            "id": self.id,
-            "name": self.name,
-            "path": list(self.path),
-            "triggers": list(self.triggers),
-        }
-        if self.arg is not MISSING:
-            out["arg"] = self.arg
-        if self.subgraph:
-            out["subgraph"] = True
-        return out
-
-    @classmethod
-    def from_description(cls, d: Mapping[str, Any]) -> Task:
-        """The task a checkpoint recorded."""
-        return cls(
-            id=d["id"],
-            name=d["name"],
-            path=tuple(d["path"]),
-            triggers=tuple(d["triggers"]),
-            arg=d.get("arg", MISSING),
-            subgraph=bool(d.get("subgraph")),
-        )
-
-
-class Interrupted(Exception):
-    """The run stopped: at interrupts raised by nodes, or at a static breakpoint."""
-
-    def __init__(self, interrupts: list[Interrupt[Any]]) -> None:
-        super().__init__(interrupts)
-        self.interrupts = interrupts
-
-
-@dataclass(kw_only=True, slots=True)
-class _Outcome:
-    task: Task
-    update: Any
-    writes: list[tuple[str, Any]] = field(default_factory=list)
-    goto: list[str | Send] = field(default_factory=list)
-    # Ids the reducer's rule gave, in place, to message objects the node returned without one.
-    ids_given: list[str] = field(default_factory=list)
-    # The routing functions' decisions on where the task leads (recorded with its end).
-    routes: list[dict[str, Any]] = field(default_factory=list)
+__all__ = ["RunLog", "RunLoop", "current_task"]
 
 
 @dataclass(kw_only=True, slots=True)
@@ -180,7 +107,7 @@ def current_task() -> tuple[RunLoop, Task] | None:
     return _CURRENT.get()
 
 
-class RunLoop:
+class RunLoop(Routing):
     """Executes one run of a graph (or of a subgraph inside a task), appending its events."""
 
     def __init__(
@@ -213,7 +140,7 @@ class RunLoop:
         LangGraph)."""
         schemas = graph.builder.schemas
         self._input_keys: set[str] | None = (
-            None if schemas.input is schemas.state else _all_keys(schemas.input)
+            None if schemas.input is schemas.state else all_keys(schemas.input)
         )
         self.config = config
         self.durability = durability
@@ -286,7 +213,7 @@ class RunLoop:
         loop = asyncio.get_running_loop()
 
         def write(chunk: Any) -> None:
-            event = _task_event(EventType.CUSTOM, task, step, chunk)
+            event = task_event(EventType.CUSTOM, task, step, chunk)
             try:
                 running = asyncio.get_running_loop()
             except RuntimeError:
@@ -305,7 +232,7 @@ class RunLoop:
         for task in tasks:
             task.id = task_id_for(self.checkpoint_id, self.ns, self.step + 1, task.name, task.path)
             spec = self.graph.builder.nodes.get(task.name)
-            task.subgraph = spec is not None and _runs_subgraph(spec.action)
+            task.subgraph = spec is not None and runs_subgraph(spec.action)
         described = [t.describe() for t in tasks]
         # What the events before it in this run say already is left out (see
         # projections.state.Expander): the step (a column), a "loop" source, the parent when
@@ -398,7 +325,7 @@ class RunLoop:
         step = self.step + 1
         for task in tasks:
             self.prepare_input(task)
-        for task in sorted(tasks, key=_task_order):  # LangGraph announces them in task order
+        for task in sorted(tasks, key=task_order):  # LangGraph announces them in task order
             payload: dict[str, Any] = {"triggers": list(task.triggers)}
             if list(task.path) != [PULL, task.name]:  # a pull task's path is implied
                 payload["path"] = list(task.path)
@@ -409,7 +336,7 @@ class RunLoop:
             task.run_id = str(uuid.uuid4())
             payload["run_id"] = task.run_id
             task.seq = self.log.seq
-            await self.emit(_task_event(EventType.TASK_STARTED, task, step, payload))
+            await self.emit(task_event(EventType.TASK_STARTED, task, step, payload))
         raised: list[Interrupt[Any]] = []
         # Writes a task saved before a failure count first, before any task runs (as LangGraph
         # applies them), so they come first in the log whatever the running tasks do.
@@ -431,7 +358,7 @@ class RunLoop:
         if raised:  # the step stops here: no writes applied, no checkpoint
             raise Interrupted(raised)
         ordered = sorted(
-            (o for o in outcomes if isinstance(o, _Outcome)), key=lambda o: _task_order(o.task)
+            (o for o in outcomes if isinstance(o, Outcome)), key=lambda o: task_order(o.task)
         )
         changes = self.apply_outcomes(ordered)
         self.step = step
@@ -439,13 +366,13 @@ class RunLoop:
         await self.checkpoint(source="loop", changes=changes, tasks=next_tasks)
         return next_tasks
 
-    async def _run_task(self, task: Task, step: int, raised: list[Interrupt[Any]]) -> _Outcome:
+    async def _run_task(self, task: Task, step: int, raised: list[Interrupt[Any]]) -> Outcome:
         if task.cached is not None:  # completed by an earlier attempt: not run again
             cached = list(task.cached.items())
-            outcome = _Outcome(task=task, update=task.cached, writes=cached)
+            outcome = Outcome(task=task, update=task.cached, writes=cached)
             outcome.goto = await self._route(task.name, cached)
             self.record(
-                _task_event(
+                task_event(
                     EventType.TASK_ENDED, task, step, {"update": task.cached, "cached": True}
                 )
             )
@@ -455,7 +382,7 @@ class RunLoop:
         except GraphInterrupt as exc:
             interrupts = list(exc.args[0]) if exc.args else []
             raised.extend(interrupts)
-            self.record(_task_event(EventType.INTERRUPT, task, step, {"interrupts": interrupts}))
+            self.record(task_event(EventType.INTERRUPT, task, step, {"interrupts": interrupts}))
             raise
         ended: dict[str, Any] = {"update": outcome.update}
         writes = recorded_writes(outcome.writes)
@@ -465,13 +392,13 @@ class RunLoop:
             ended["ids_given"] = outcome.ids_given
         if outcome.routes:
             ended["routes"] = outcome.routes
-        await self.emit(_task_event(EventType.TASK_ENDED, task, step, ended))
+        await self.emit(task_event(EventType.TASK_ENDED, task, step, ended))
         return outcome
 
-    async def _attempts(self, task: Task, step: int) -> _Outcome:
+    async def _attempts(self, task: Task, step: int) -> Outcome:
         """Run a task, retrying as its node's retry policy says; every failure is recorded."""
         spec = self.graph.builder.nodes.get(task.name)
-        policies = _policies(spec.retry_policy if spec else None)
+        policies = retry_policies(spec.retry_policy if spec else None)
         attempt = 0
         while True:
             attempt += 1
@@ -480,7 +407,7 @@ class RunLoop:
             except (GraphInterrupt, ParentCommand):
                 raise
             except Exception as exc:
-                policy = next((p for p in policies if _retries_on(p, exc)), None)
+                policy = next((p for p in policies if retries_on(p, exc)), None)
                 retrying = policy is not None and attempt < policy.max_attempts
                 failed = {
                     "type": type(exc).__name__,
@@ -493,18 +420,18 @@ class RunLoop:
                 }
                 if retrying:  # each attempt is a run of its own, as a callback handler sees it
                     task.run_id = failed["retry_run_id"] = str(uuid.uuid4())
-                self.record(_task_event(EventType.TASK_FAILED, task, step, failed))
+                self.record(task_event(EventType.TASK_FAILED, task, step, failed))
                 if policy is None or not retrying:
                     exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
                     raise
-                await asyncio.sleep(_retry_interval(policy, attempt))
+                await asyncio.sleep(retry_interval(policy, attempt))
 
-    async def _execute(self, task: Task, step: int) -> _Outcome:
+    async def _execute(self, task: Task, step: int) -> Outcome:
         if task.name == START:
             update = task.arg
             if isinstance(update, Mapping) and self._input_keys is not None:
                 update = {k: v for k, v in update.items() if k in self._input_keys}
-            outcome = _Outcome(task=task, update=update, writes=self._map_update(update, START))
+            outcome = Outcome(task=task, update=update, writes=self._map_update(update, START))
             outcome.goto = await self._route(START, outcome.writes, outcome.routes)
             return outcome
         spec = self.graph.builder.nodes[task.name]
@@ -516,9 +443,9 @@ class RunLoop:
             result = await self._call(spec.action, node_input, task, step)
         except ParentCommand as command:  # a subgraph node addressed this graph
             result = dataclasses.replace(command.args[0], graph=None)
-        if self.ns and _addresses_parent(result):
-            raise ParentCommand(_for_parent(result))
-        outcome = _Outcome(task=task, update=result)
+        if self.ns and addresses_parent(result):
+            raise ParentCommand(for_parent(result))
+        outcome = Outcome(task=task, update=result)
         # A node returns an update, a Command, or a list of them (ToolNode does, when tools
         # return Commands): each item's writes and gotos count, in order.
         items = (
@@ -554,11 +481,11 @@ class RunLoop:
         # get_stream_writer(), get_runtime() and LangChain's ensure_config(), in threads too.
         current_config.set(config)
         _RUNTIME.set(runtime)
-        _INTERRUPT_HOOK.set(_interrupter(task, self.ns))
+        _INTERRUPT_HOOK.set(interrupter(task, self.ns))
         _CURRENT.set((self, task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
         span_token = _enter_node_span(self.run_id, task.seq)
-        kwargs = _injected_kwargs(action, config, writer, runtime)
+        kwargs = injected_kwargs(action, config, writer, runtime)
         is_async = inspect.iscoroutinefunction(action) or inspect.iscoroutinefunction(
             type(action).__call__
         )
@@ -674,7 +601,7 @@ class RunLoop:
     def _node_input(self, spec: NodeSpec) -> Any:
         state = self.state()
         schema = spec.input_schema or self.graph.builder.schemas.state
-        return _coerce(schema, state, self.graph.builder.schemas.state)
+        return coerce(schema, state, self.graph.builder.schemas.state)
 
     def _map_update(
         self, update: Any, node: str, ids_given: list[str] | None = None
@@ -684,7 +611,7 @@ class RunLoop:
         if isinstance(update, Command):
             return self._map_update(update.update, node, ids_given)
         if not isinstance(update, Mapping):
-            fields = _object_fields(update, list(self.channels))
+            fields = object_fields(update, list(self.channels))
             if fields is None:
                 raise InvalidUpdateError(
                     create_error_message(
@@ -694,19 +621,19 @@ class RunLoop:
                 )
             update = fields
         return [
-            (k, _coerce_messages(v, ids_given) if self.channels[k].fold == "messages" else v)
+            (k, coerce_messages(v, ids_given) if self.channels[k].fold == "messages" else v)
             for k, v in update.items()
             if k in self.channels
         ]
 
-    async def update_outcome(self, task: Task, values: Any, *, route: bool) -> _Outcome:
+    async def update_outcome(self, task: Task, values: Any, *, route: bool) -> Outcome:
         """The outcome of a state update made from outside, as if ``task`` returned it."""
-        outcome = _Outcome(task=task, update=values, writes=self._map_update(values, task.name))
+        outcome = Outcome(task=task, update=values, writes=self._map_update(values, task.name))
         if route:
             outcome.goto = await self._route(task.name, outcome.writes)
         return outcome
 
-    def apply_outcomes(self, outcomes: list[_Outcome]) -> list[list[Any]]:
+    def apply_outcomes(self, outcomes: list[Outcome]) -> list[list[Any]]:
         """Apply writes in task order; return the checkpoint's change list."""
         by_channel: dict[str, list[tuple[str, Any]]] = {}
         for outcome in outcomes:
@@ -723,97 +650,6 @@ class RunLoop:
             else:
                 changes.append([name, channel.fold, [task_id for task_id, _ in writes]])
         return changes
-
-    # --- routing ------------------------------------------------------------------------------
-
-    async def _route(
-        self,
-        node: str,
-        writes: list[tuple[str, Any]],
-        decisions: list[dict[str, Any]] | None = None,
-    ) -> list[str | Send]:
-        """Where a finished node leads: static edges, joins and conditional edges. The routing
-        functions' decisions are added to ``decisions`` (a task's, recorded with its end)."""
-        builder = self.graph.builder
-        goto: list[str | Send] = [end for start, end in sorted(builder.edges) if start == node]
-        for branch in builder.branches.get(node, {}).values():
-            goto += await self._branch(branch, writes, decisions)
-        return [g for g in goto if g != END]
-
-    async def _branch(
-        self,
-        branch: Branch,
-        writes: list[tuple[str, Any]],
-        decisions: list[dict[str, Any]] | None,
-    ) -> list[str | Send]:
-        local = dict(self.values)
-        grouped: dict[str, list[Any]] = {}
-        for name, value in writes:
-            grouped.setdefault(name, []).append(value)
-        for name, values in grouped.items():
-            local[name] = self.channels[name].apply(local[name], values)
-        state = _coerce(
-            self.graph.builder.schemas.state,
-            {k: v for k, v in local.items() if v is not MISSING},
-            self.graph.builder.schemas.state,
-        )
-        kwargs = _injected_kwargs(branch.path, self.config)
-        result = branch.path(state, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        if decisions is not None:  # a task's routing decision, recorded with its end
-            # Its input is not copied: it is the state at the step's checkpoint with the
-            # task's writes applied, which the log holds. Only a channel with a reducer of the
-            # user's own has its value after the reducer recorded (the log cannot rerun it).
-            decision: dict[str, Any] = {
-                "name": branch.name,
-                "run_id": str(uuid.uuid4()),
-                "output": result,
-            }
-            reduced = {n: local[n] for n in grouped if self.channels[n].fold == "value"}
-            if reduced:
-                decision["reduced"] = reduced
-            decisions.append(decision)
-        answers = result if isinstance(result, list | tuple) else [result]
-        out: list[str | Send] = []
-        for answer in answers:
-            if isinstance(answer, Send):
-                out.append(answer)
-            elif branch.ends is not None:
-                out.append(branch.ends[answer])
-            else:
-                out.append(answer)
-        return out
-
-    def next_tasks(self, outcomes: list[_Outcome]) -> list[Task]:
-        triggered: dict[str, str] = {}
-        pushes: list[Send] = []
-        finished = {o.task.name for o in outcomes}
-        for outcome in outcomes:
-            for target in outcome.goto:
-                if isinstance(target, Send):
-                    pushes.append(target)
-                else:
-                    triggered.setdefault(str(target), f"branch:to:{target}")
-        for starts, end in sorted(self.graph.builder.waiting_edges):
-            key = f"join:{'+'.join(starts)}:{end}"
-            arrived = set(self.barriers.get(key, [])) | (finished & set(starts))
-            if arrived == set(starts):
-                self.barriers[key] = []
-                if end != END:
-                    triggered.setdefault(end, key)
-            elif arrived:
-                self.barriers[key] = sorted(arrived)
-        order = {name: i for i, name in enumerate(self.graph.builder.nodes)}
-        tasks = [  # pull tasks in the order the nodes were added, as LangGraph lists them
-            Task(id="", name=name, path=(PULL, name), triggers=(trigger,))
-            for name, trigger in sorted(triggered.items(), key=lambda kv: order.get(kv[0], -1))
-        ]
-        tasks += [
-            Task(id="", name=send.node, path=(PUSH, i, False), triggers=(PUSH,), arg=send.arg)
-            for i, send in enumerate(pushes)
-        ]
-        return tasks
 
 
 def _compact_task(described: dict[str, Any]) -> dict[str, Any]:
@@ -851,62 +687,6 @@ def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dic
     return out
 
 
-def _runs_subgraph(action: Any) -> bool:
-    """Whether a node is, or calls, a compiled graph (as LangGraph finds it: the node itself,
-    or a graph its function closes over or names as a global)."""
-    if hasattr(action, "builder"):
-        return True
-    for cell in getattr(action, "__closure__", None) or ():
-        try:
-            if hasattr(cell.cell_contents, "builder") and hasattr(cell.cell_contents, "astream"):
-                return True
-        except ValueError:  # an empty cell
-            continue
-    code = getattr(action, "__code__", None)
-    scope = getattr(action, "__globals__", {})
-    return code is not None and any(
-        hasattr(scope.get(name), "builder") and hasattr(scope.get(name), "astream")
-        for name in code.co_names
-    )
-
-
-def _addresses_parent(result: Any) -> bool:
-    items = result if isinstance(result, list) else [result]
-    return any(isinstance(i, Command) and i.graph == Command.PARENT for i in items)
-
-
-def _for_parent(result: Any) -> Command[Any]:
-    """The ``Command(graph=Command.PARENT)`` a subgraph node returned, for its parent."""
-    items = result if isinstance(result, list) else [result]
-    for item in items:
-        if isinstance(item, Command) and item.graph == Command.PARENT:
-            return item
-    raise AssertionError("no parent command")  # pragma: no cover - guarded by the caller
-
-
-def _policies(spec: RetryPolicy | Sequence[RetryPolicy] | None) -> list[RetryPolicy]:
-    if spec is None:
-        return []
-    return [spec] if isinstance(spec, RetryPolicy) else list(spec)
-
-
-def _retries_on(policy: RetryPolicy, exc: Exception) -> bool:
-    """Whether ``policy`` retries ``exc`` (a class, a sequence of classes, or a predicate)."""
-    retry_on: Any = policy.retry_on
-    if isinstance(retry_on, Sequence):
-        return isinstance(exc, tuple(retry_on))
-    if isinstance(retry_on, type) and issubclass(retry_on, BaseException):
-        return isinstance(exc, retry_on)
-    return bool(retry_on(exc))
-
-
-def _retry_interval(policy: RetryPolicy, attempt: int) -> float:
-    interval = min(
-        policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1)
-    )
-    return interval + random.uniform(0, 1) if policy.jitter else interval
-
-
 def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Context]:
     """Make the node's span (as telemetry derives it from the log) the current OTel span, so
     spans opened inside the node, in threads too, nest under it; returns the detach token."""
@@ -915,144 +695,3 @@ def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Co
     flags = caller.trace_flags if caller.is_valid else trace.TraceFlags(trace.TraceFlags.SAMPLED)
     node = trace.SpanContext(trace_id, trace_ids.span_id_for(run_id, seq), False, flags)
     return otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(node)))
-
-
-def _task_event(kind: str, task: Task, step: int, payload: Any) -> NewEvent:
-    """An event about one task of a step."""
-    return NewEvent(type=kind, step=step, node=task.name, task_id=task.id, payload=payload)
-
-
-def _interrupter(task: Task, ns: str) -> Callable[..., Any]:
-    """What ``interrupt()`` does in this task: answer from the resume values, in order, or
-    stop the task with a new interrupt whose id is fixed by the task and its place."""
-    calls = 0
-
-    def hook(value: Any, *, response_schema: Any = None) -> Any:
-        nonlocal calls
-        index, calls = calls, calls + 1
-        if index < len(task.resume):
-            return task.resume[index]
-        task_ns = f"{ns}|{task.name}:{task.id}" if ns else f"{task.name}:{task.id}"
-        raise GraphInterrupt((Interrupt(value=value, id=_interrupt_id(task_ns, index)),))
-
-    return hook
-
-
-def _task_order(task: Task) -> str:
-    return "~".join(str(p) for p in task.path[:3])
-
-
-def _injected_kwargs(
-    fn: Callable[..., Any],
-    config: dict[str, Any],
-    writer: Callable[[Any], None] | None = None,
-    runtime: Runtime[Any] | None = None,
-) -> dict[str, Any]:
-    """The keyword arguments a node or routing function asks for by name, as LangGraph's."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    offered = {"config": config, "writer": writer, "runtime": runtime}
-    return {name: value for name, value in offered.items() if name in params and value is not None}
-
-
-def _object_fields(value: Any, keys: Sequence[str]) -> dict[str, Any] | None:
-    """The state keys a dataclass or pydantic return value writes (as LangGraph's)."""
-    if hasattr(type(value), "__pydantic_fields__") or (
-        dataclasses.is_dataclass(value) and not isinstance(value, type)
-    ):
-        return dict(_object_update_items(value, keys))
-    return None
-
-
-def _coerce(schema: Any, state: dict[str, Any], state_schema: Any) -> Any:
-    """The state as a node expects it: a dict, or an instance of a dataclass/pydantic schema."""
-    if schema is None:
-        return state
-    keys, cls = _schema_shape(schema, state_schema)
-    if keys is None:
-        return state
-    values = {k: v for k, v in state.items() if k in keys}
-    return values if cls is None else cls(**values)
-
-
-@functools.lru_cache(maxsize=256)
-def _schema_shape(schema: Any, state_schema: Any) -> tuple[frozenset[str] | None, type | None]:
-    """How a schema shapes the state it is given: the keys it keeps (``None``: the whole state
-    as it is) and the class it is built as (``None``: a plain dict)."""
-    if hasattr(schema, "__pydantic_fields__"):
-        return frozenset(schema.__pydantic_fields__), schema
-    if dataclasses.is_dataclass(schema) and isinstance(schema, type):
-        return frozenset(f.name for f in dataclasses.fields(schema)), schema
-    if getattr(schema, "__annotations__", None) is not None and schema is not state_schema:
-        return frozenset(_all_keys(schema)), None
-    return None, None
-
-
-def input_shapes(builder: Any) -> dict[str, dict[str, Any]]:
-    """How each node's input differs from the plain state dict, as :func:`_coerce` makes it:
-    the keys it keeps and the class it is built as (``module:qualname``). Recorded once per run
-    so a projection shows the input a node was given without running any code of the graph."""
-    state_schema = builder.schemas.state
-    shapes: dict[str, dict[str, Any]] = {}
-    for name, spec in builder.nodes.items():
-        schema = spec.input_schema or state_schema
-        keys, cls = _schema_shape(schema, state_schema) if schema is not None else (None, None)
-        if keys is None:
-            continue
-        shapes[name] = {"keys": sorted(keys)}
-        if cls is not None:
-            shapes[name]["class"] = f"{cls.__module__}:{cls.__qualname__}"
-    return shapes
-
-
-def graph_shape(builder: Any) -> dict[str, Any]:
-    """What a projection needs to rebuild the state a routing function was given from the
-    fold, without the graph's code: each channel's fold kind (``set`` when not listed) and
-    the class the state is built as (when not a plain dict)."""
-    shape: dict[str, Any] = {}
-    folds = {n: c.fold for n, c in builder.channels.items() if c.fold != "set"}
-    if folds:
-        shape["folds"] = folds
-    state_schema = builder.schemas.state
-    if state_schema is not None:
-        keys, cls = _schema_shape(state_schema, state_schema)
-        if keys is not None:
-            shape["state_shape"] = {"keys": sorted(keys)}
-            if cls is not None:
-                shape["state_shape"]["class"] = f"{cls.__module__}:{cls.__qualname__}"
-    return shape
-
-
-def _all_keys(schema: Any) -> set[str]:
-    import typing
-
-    try:
-        return set(typing.get_type_hints(schema))
-    except Exception:
-        return set(getattr(schema, "__annotations__", {}))
-
-
-def _coerce_messages(value: Any, ids_given: list[str] | None = None) -> Any:
-    """A write to an ``add_messages`` key as that reducer will see it: message objects, each
-    with an id (assigned in place, as the reducer would), so the log holds the ids the state
-    gets and a replay folds to the very same messages. The ids given to message objects of the
-    node's own return value are noted in ``ids_given``: the node's ``events`` show them without
-    one, as LangGraph's do (they are sent before its reducer runs)."""
-    from langchain_core.messages import convert_to_messages, message_chunk_to_message
-
-    if isinstance(value, Overwrite):
-        return value
-    items = value if isinstance(value, list) else [value]
-    try:
-        messages = [message_chunk_to_message(m) for m in convert_to_messages(items)]
-    except Exception:
-        return value  # the reducer itself will raise its own error at apply time
-    returned = {id(m) for m in items} if ids_given is not None else set()
-    for message in messages:
-        if message.id is None:
-            message.id = str(uuid.uuid4())
-            if ids_given is not None and id(message) in returned:
-                ids_given.append(message.id)
-    return messages

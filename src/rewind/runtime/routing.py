@@ -1,0 +1,119 @@
+"""Where finished tasks lead: static edges, joins (waiting edges) and conditional edges, whose
+routing functions' decisions are recorded with the task's end; the next step's tasks."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from rewind.events import PULL, PUSH
+from rewind.runtime.channels import MISSING, Channel
+from rewind.runtime.graph import END, Branch
+from rewind.runtime.shapes import coerce
+from rewind.runtime.tasks import Outcome, Task, injected_kwargs
+from rewind.types import Send
+
+if TYPE_CHECKING:
+    from rewind.runtime.compiled import CompiledStateGraph
+
+__all__ = ["Routing"]
+
+
+class Routing:
+    """The routing part of :class:`~rewind.runtime.pregel.RunLoop` (a mixin)."""
+
+    graph: CompiledStateGraph
+    values: dict[str, Any]
+    channels: dict[str, Channel]
+    barriers: dict[str, list[str]]
+    config: dict[str, Any]
+
+    async def _route(
+        self,
+        node: str,
+        writes: list[tuple[str, Any]],
+        decisions: list[dict[str, Any]] | None = None,
+    ) -> list[str | Send]:
+        """Where a finished node leads: static edges, joins and conditional edges. The routing
+        functions' decisions are added to ``decisions`` (a task's, recorded with its end)."""
+        builder = self.graph.builder
+        goto: list[str | Send] = [end for start, end in sorted(builder.edges) if start == node]
+        for branch in builder.branches.get(node, {}).values():
+            goto += await self._branch(branch, writes, decisions)
+        return [g for g in goto if g != END]
+
+    async def _branch(
+        self,
+        branch: Branch,
+        writes: list[tuple[str, Any]],
+        decisions: list[dict[str, Any]] | None,
+    ) -> list[str | Send]:
+        local = dict(self.values)
+        grouped: dict[str, list[Any]] = {}
+        for name, value in writes:
+            grouped.setdefault(name, []).append(value)
+        for name, values in grouped.items():
+            local[name] = self.channels[name].apply(local[name], values)
+        state = coerce(
+            self.graph.builder.schemas.state,
+            {k: v for k, v in local.items() if v is not MISSING},
+            self.graph.builder.schemas.state,
+        )
+        kwargs = injected_kwargs(branch.path, self.config)
+        result = branch.path(state, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        if decisions is not None:  # a task's routing decision, recorded with its end
+            # Its input is not copied: it is the state at the step's checkpoint with the
+            # task's writes applied, which the log holds. Only a channel with a reducer of the
+            # user's own has its value after the reducer recorded (the log cannot rerun it).
+            decision: dict[str, Any] = {
+                "name": branch.name,
+                "run_id": str(uuid.uuid4()),
+                "output": result,
+            }
+            reduced = {n: local[n] for n in grouped if self.channels[n].fold == "value"}
+            if reduced:
+                decision["reduced"] = reduced
+            decisions.append(decision)
+        answers = result if isinstance(result, list | tuple) else [result]
+        out: list[str | Send] = []
+        for answer in answers:
+            if isinstance(answer, Send):
+                out.append(answer)
+            elif branch.ends is not None:
+                out.append(branch.ends[answer])
+            else:
+                out.append(answer)
+        return out
+
+    def next_tasks(self, outcomes: list[Outcome]) -> list[Task]:
+        triggered: dict[str, str] = {}
+        pushes: list[Send] = []
+        finished = {o.task.name for o in outcomes}
+        for outcome in outcomes:
+            for target in outcome.goto:
+                if isinstance(target, Send):
+                    pushes.append(target)
+                else:
+                    triggered.setdefault(str(target), f"branch:to:{target}")
+        for starts, end in sorted(self.graph.builder.waiting_edges):
+            key = f"join:{'+'.join(starts)}:{end}"
+            arrived = set(self.barriers.get(key, [])) | (finished & set(starts))
+            if arrived == set(starts):
+                self.barriers[key] = []
+                if end != END:
+                    triggered.setdefault(end, key)
+            elif arrived:
+                self.barriers[key] = sorted(arrived)
+        order = {name: i for i, name in enumerate(self.graph.builder.nodes)}
+        tasks = [  # pull tasks in the order the nodes were added, as LangGraph lists them
+            Task(id="", name=name, path=(PULL, name), triggers=(trigger,))
+            for name, trigger in sorted(triggered.items(), key=lambda kv: order.get(kv[0], -1))
+        ]
+        tasks += [
+            Task(id="", name=send.node, path=(PUSH, i, False), triggers=(PUSH,), arg=send.arg)
+            for i, send in enumerate(pushes)
+        ]
+        return tasks

@@ -1,0 +1,125 @@
+"""How a graph's state schema shapes what nodes are given and what they return: a node's input
+built as its schema says (a dict, a dataclass, a pydantic model), the keys a returned object
+writes, messages given ids as their reducer will, and the descriptions of those shapes that a
+run records so projections rebuild inputs without the graph's code."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from rewind.types import Overwrite, _object_update_items
+
+__all__ = [
+    "all_keys",
+    "coerce",
+    "coerce_messages",
+    "graph_shape",
+    "input_shapes",
+    "object_fields",
+    "schema_shape",
+]
+
+
+def object_fields(value: Any, keys: Sequence[str]) -> dict[str, Any] | None:
+    """The state keys a dataclass or pydantic return value writes (as LangGraph's)."""
+    if hasattr(type(value), "__pydantic_fields__") or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    ):
+        return dict(_object_update_items(value, keys))
+    return None
+
+
+def coerce(schema: Any, state: dict[str, Any], state_schema: Any) -> Any:
+    """The state as a node expects it: a dict, or an instance of a dataclass/pydantic schema."""
+    if schema is None:
+        return state
+    keys, cls = schema_shape(schema, state_schema)
+    if keys is None:
+        return state
+    values = {k: v for k, v in state.items() if k in keys}
+    return values if cls is None else cls(**values)
+
+
+@functools.lru_cache(maxsize=256)
+def schema_shape(schema: Any, state_schema: Any) -> tuple[frozenset[str] | None, type | None]:
+    """How a schema shapes the state it is given: the keys it keeps (``None``: the whole state
+    as it is) and the class it is built as (``None``: a plain dict)."""
+    if hasattr(schema, "__pydantic_fields__"):
+        return frozenset(schema.__pydantic_fields__), schema
+    if dataclasses.is_dataclass(schema) and isinstance(schema, type):
+        return frozenset(f.name for f in dataclasses.fields(schema)), schema
+    if getattr(schema, "__annotations__", None) is not None and schema is not state_schema:
+        return frozenset(all_keys(schema)), None
+    return None, None
+
+
+def input_shapes(builder: Any) -> dict[str, dict[str, Any]]:
+    """How each node's input differs from the plain state dict, as :func:`coerce` makes it:
+    the keys it keeps and the class it is built as (``module:qualname``). Recorded once per run
+    so a projection shows the input a node was given without running any code of the graph."""
+    state_schema = builder.schemas.state
+    shapes: dict[str, dict[str, Any]] = {}
+    for name, spec in builder.nodes.items():
+        schema = spec.input_schema or state_schema
+        keys, cls = schema_shape(schema, state_schema) if schema is not None else (None, None)
+        if keys is None:
+            continue
+        shapes[name] = {"keys": sorted(keys)}
+        if cls is not None:
+            shapes[name]["class"] = f"{cls.__module__}:{cls.__qualname__}"
+    return shapes
+
+
+def graph_shape(builder: Any) -> dict[str, Any]:
+    """What a projection needs to rebuild the state a routing function was given from the
+    fold, without the graph's code: each channel's fold kind (``set`` when not listed) and
+    the class the state is built as (when not a plain dict)."""
+    shape: dict[str, Any] = {}
+    folds = {n: c.fold for n, c in builder.channels.items() if c.fold != "set"}
+    if folds:
+        shape["folds"] = folds
+    state_schema = builder.schemas.state
+    if state_schema is not None:
+        keys, cls = schema_shape(state_schema, state_schema)
+        if keys is not None:
+            shape["state_shape"] = {"keys": sorted(keys)}
+            if cls is not None:
+                shape["state_shape"]["class"] = f"{cls.__module__}:{cls.__qualname__}"
+    return shape
+
+
+def all_keys(schema: Any) -> set[str]:
+    import typing
+
+    try:
+        return set(typing.get_type_hints(schema))
+    except Exception:
+        return set(getattr(schema, "__annotations__", {}))
+
+
+def coerce_messages(value: Any, ids_given: list[str] | None = None) -> Any:
+    """A write to an ``add_messages`` key as that reducer will see it: message objects, each
+    with an id (assigned in place, as the reducer would), so the log holds the ids the state
+    gets and a replay folds to the very same messages. The ids given to message objects of the
+    node's own return value are noted in ``ids_given``: the node's ``events`` show them without
+    one, as LangGraph's do (they are sent before its reducer runs)."""
+    from langchain_core.messages import convert_to_messages, message_chunk_to_message
+
+    if isinstance(value, Overwrite):
+        return value
+    items = value if isinstance(value, list) else [value]
+    try:
+        messages = [message_chunk_to_message(m) for m in convert_to_messages(items)]
+    except Exception:
+        return value  # the reducer itself will raise its own error at apply time
+    returned = {id(m) for m in items} if ids_given is not None else set()
+    for message in messages:
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+            if ids_given is not None and id(message) in returned:
+                ids_given.append(message.id)
+    return messages

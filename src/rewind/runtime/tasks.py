@@ -1,0 +1,218 @@
+"""A super-step's tasks: what a task is, how it ends, and the rules a task runs by (its retry
+policy, its ``interrupt()``, the arguments its function asks for, its order among a step's
+tasks). Pure helpers of the executor (:mod:`rewind.runtime.pregel`)."""
+
+from __future__ import annotations
+
+import inspect
+import random
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rewind.errors import GraphInterrupt
+from rewind.events import NewEvent
+from rewind.runtime.channels import MISSING
+from rewind.runtime.context import Runtime
+from rewind.types import Command, Interrupt, RetryPolicy, Send, _interrupt_id
+
+__all__ = [
+    "Interrupted",
+    "Outcome",
+    "Task",
+    "addresses_parent",
+    "for_parent",
+    "injected_kwargs",
+    "interrupter",
+    "new_checkpoint_id",
+    "retries_on",
+    "retry_interval",
+    "retry_policies",
+    "runs_subgraph",
+    "task_event",
+    "task_order",
+]
+
+
+def new_checkpoint_id() -> str:
+    """A time-ordered UUID (version 6 layout, as LangGraph's checkpoint ids)."""
+    import time
+
+    ns = time.time_ns() // 100 + 0x01B21DD213814000  # 100-ns intervals since 1582
+    node = uuid.uuid4().int & ((1 << 62) - 1)
+    high = (ns >> 12) & 0xFFFFFFFFFFFF
+    low = ns & 0x0FFF
+    value = (high << 80) | (0x6 << 76) | (low << 64) | (0b10 << 62) | node
+    return str(uuid.UUID(int=value))
+
+
+@dataclass(kw_only=True, slots=True)
+class Task:
+    """One task of a super-step."""
+
+    id: str
+    name: str
+    path: tuple[Any, ...]
+    triggers: tuple[str, ...]
+    arg: Any = MISSING
+    """A ``Send``'s argument; pull tasks read the state instead."""
+    resume: list[Any] = field(default_factory=list)
+    """Values for its ``interrupt()`` calls, in order (a resumed task)."""
+    cached: dict[str, Any] | None = None
+    """Its writes, when an earlier attempt from the same checkpoint completed it."""
+    subgraph: bool = False
+    """Whether its node is a compiled graph (a subgraph)."""
+    resumed: bool = False
+    """Whether it runs again from a checkpoint it was left at (a resume): a subgraph it runs
+    may be stopped there."""
+    run_id: str = ""
+    """The LangChain callback run id of this attempt's node run."""
+    seq: int = -1
+    """The seq of its ``task.started`` event: its node span's id derives from it."""
+    node_input: Any = MISSING
+    """What its node was given (a subgraph run as the node records no copy of it)."""
+
+    def describe(self) -> dict[str, Any]:
+        """How a checkpoint records it."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "path": list(self.path),
+            "triggers": list(self.triggers),
+        }
+        if self.arg is not MISSING:
+            out["arg"] = self.arg
+        if self.subgraph:
+            out["subgraph"] = True
+        return out
+
+    @classmethod
+    def from_description(cls, d: Mapping[str, Any]) -> Task:
+        """The task a checkpoint recorded."""
+        return cls(
+            id=d["id"],
+            name=d["name"],
+            path=tuple(d["path"]),
+            triggers=tuple(d["triggers"]),
+            arg=d.get("arg", MISSING),
+            subgraph=bool(d.get("subgraph")),
+        )
+
+
+class Interrupted(Exception):
+    """The run stopped: at interrupts raised by nodes, or at a static breakpoint."""
+
+    def __init__(self, interrupts: list[Interrupt[Any]]) -> None:
+        super().__init__(interrupts)
+        self.interrupts = interrupts
+
+
+@dataclass(kw_only=True, slots=True)
+class Outcome:
+    """What a task did: its update as returned, the writes it maps to, where it leads."""
+
+    task: Task
+    update: Any
+    writes: list[tuple[str, Any]] = field(default_factory=list)
+    goto: list[str | Send] = field(default_factory=list)
+    # Ids the reducer's rule gave, in place, to message objects the node returned without one.
+    ids_given: list[str] = field(default_factory=list)
+    # The routing functions' decisions on where the task leads (recorded with its end).
+    routes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def runs_subgraph(action: Any) -> bool:
+    """Whether a node is, or calls, a compiled graph (as LangGraph finds it: the node itself,
+    or a graph its function closes over or names as a global)."""
+    if hasattr(action, "builder"):
+        return True
+    for cell in getattr(action, "__closure__", None) or ():
+        try:
+            if hasattr(cell.cell_contents, "builder") and hasattr(cell.cell_contents, "astream"):
+                return True
+        except ValueError:  # an empty cell
+            continue
+    code = getattr(action, "__code__", None)
+    scope = getattr(action, "__globals__", {})
+    return code is not None and any(
+        hasattr(scope.get(name), "builder") and hasattr(scope.get(name), "astream")
+        for name in code.co_names
+    )
+
+
+def addresses_parent(result: Any) -> bool:
+    items = result if isinstance(result, list) else [result]
+    return any(isinstance(i, Command) and i.graph == Command.PARENT for i in items)
+
+
+def for_parent(result: Any) -> Command[Any]:
+    """The ``Command(graph=Command.PARENT)`` a subgraph node returned, for its parent."""
+    items = result if isinstance(result, list) else [result]
+    for item in items:
+        if isinstance(item, Command) and item.graph == Command.PARENT:
+            return item
+    raise AssertionError("no parent command")  # pragma: no cover - guarded by the caller
+
+
+def retry_policies(spec: RetryPolicy | Sequence[RetryPolicy] | None) -> list[RetryPolicy]:
+    if spec is None:
+        return []
+    return [spec] if isinstance(spec, RetryPolicy) else list(spec)
+
+
+def retries_on(policy: RetryPolicy, exc: Exception) -> bool:
+    """Whether ``policy`` retries ``exc`` (a class, a sequence of classes, or a predicate)."""
+    retry_on: Any = policy.retry_on
+    if isinstance(retry_on, Sequence):
+        return isinstance(exc, tuple(retry_on))
+    if isinstance(retry_on, type) and issubclass(retry_on, BaseException):
+        return isinstance(exc, retry_on)
+    return bool(retry_on(exc))
+
+
+def retry_interval(policy: RetryPolicy, attempt: int) -> float:
+    interval = min(
+        policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1)
+    )
+    return interval + random.uniform(0, 1) if policy.jitter else interval
+
+
+def task_event(kind: str, task: Task, step: int, payload: Any) -> NewEvent:
+    """An event about one task of a step."""
+    return NewEvent(type=kind, step=step, node=task.name, task_id=task.id, payload=payload)
+
+
+def interrupter(task: Task, ns: str) -> Callable[..., Any]:
+    """What ``interrupt()`` does in this task: answer from the resume values, in order, or
+    stop the task with a new interrupt whose id is fixed by the task and its place."""
+    calls = 0
+
+    def hook(value: Any, *, response_schema: Any = None) -> Any:
+        nonlocal calls
+        index, calls = calls, calls + 1
+        if index < len(task.resume):
+            return task.resume[index]
+        task_ns = f"{ns}|{task.name}:{task.id}" if ns else f"{task.name}:{task.id}"
+        raise GraphInterrupt((Interrupt(value=value, id=_interrupt_id(task_ns, index)),))
+
+    return hook
+
+
+def task_order(task: Task) -> str:
+    return "~".join(str(p) for p in task.path[:3])
+
+
+def injected_kwargs(
+    fn: Callable[..., Any],
+    config: dict[str, Any],
+    writer: Callable[[Any], None] | None = None,
+    runtime: Runtime[Any] | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments a node or routing function asks for by name, as LangGraph's."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    offered = {"config": config, "writer": writer, "runtime": runtime}
+    return {name: value for name, value in offered.items() if name in params and value is not None}
