@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -232,3 +233,67 @@ def test_the_store_finds_the_run_of_a_checkpoint(tmp_path: Path) -> None:
     found, runs = asyncio.run(go())
     assert set(found) == set(runs)  # every checkpoint leads back to the run that wrote it
     assert found[0] == runs[-1] and found[-1] == runs[0]
+
+
+def test_replay_from_a_checkpoint_in_a_mode_that_reads_no_checkpoints(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        graph.invoke({"messages": [("user", "hi")]}, config)
+        history = list(graph.get_state_history(config))
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    kwargs: dict[str, Any] = {"stream_mode": "custom", "subgraphs": True}
+    full = _text(_replayed(path, run_id, **kwargs))
+    (middle,) = [s for s in history if s.next == ("work", "work")]  # after the chat node's
+    tail = _text(
+        _replayed(path, run_id, start=middle.config["configurable"]["checkpoint_id"], **kwargs)
+    )
+    assert tail and len(tail) < len(full) and full[-len(tail) :] == tail
+
+
+# --- what a replay reads and keeps ------------------------------------------------------------
+
+
+def _reads(path: Path, run_id: str, stream_mode: Any) -> int:
+    """Events a replay in ``stream_mode`` reads from the store."""
+
+    async def go() -> int:
+        from rewind import areplay
+
+        store = await open_store(path)
+        try:
+            before = store.stats.events_read
+            [c async for c in areplay(store, run_id, stream_mode=stream_mode)]
+            return store.stats.events_read - before
+        finally:
+            await store.aclose()
+
+    return asyncio.run(go())
+
+
+def _counts(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as conn:
+        return dict(conn.execute("SELECT type, COUNT(*) FROM events GROUP BY type").fetchall())
+
+
+def test_a_replay_reads_only_the_kinds_of_event_its_modes_read(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        list(graph.stream({"messages": [("user", "hi")]}, config, stream_mode="messages"))
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    n = _counts(path)
+    assert n["chat.token"] > 1 and n["custom"] > 1
+    every = sum(n.values())
+    tasks = n["run.started"] + n["task.started"] + n["task.ended"] + n["checkpoint"]
+    chat = n["chat.started"] + n["chat.token"] + n["chat.ended"]
+    assert _reads(path, run_id, "custom") == n["run.started"] + n["custom"]
+    assert _reads(path, run_id, "tasks") == tasks
+    assert _reads(path, run_id, ["checkpoints", "debug"]) == tasks
+    assert _reads(path, run_id, "messages") == tasks + chat
+    assert _reads(path, run_id, "events") == every - n["custom"]
+    # The graph's own stream in the events mode adds what its modes read.
+    assert _reads(path, run_id, ["events", "custom"]) == every
+

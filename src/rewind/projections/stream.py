@@ -71,21 +71,60 @@ _ORDER = [
 Item = tuple[str, tuple[str, ...], Any]
 """(mode, namespace, chunk)."""
 
+_TASKS = frozenset(
+    {
+        EventType.TASK_STARTED,
+        EventType.TASK_ENDED,
+        EventType.TASK_FAILED,
+        EventType.INTERRUPT,
+        EventType.CHECKPOINT,
+    }
+)
+_CHECKPOINTS = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
 _READS: dict[str, frozenset[str]] = {
     "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT}),
     "custom": frozenset({EventType.CUSTOM}),
     "values": frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.INTERRUPT}),
+    "tasks": _TASKS,
+    "checkpoints": _CHECKPOINTS,
+    "debug": _TASKS | _CHECKPOINTS,
+    "messages": frozenset(
+        {
+            EventType.TASK_STARTED,
+            EventType.TASK_ENDED,
+            EventType.CHECKPOINT,
+            EventType.CHAT_STARTED,
+            EventType.CHAT_TOKEN,
+            EventType.CHAT_ENDED,
+        }
+    ),
+    "tools": frozenset({EventType.TOOL_STARTED, EventType.TOOL_ENDED}),
+    # Everything but the writers' data and state writes: those reach it only through the
+    # graph's own stream, whose modes add what they read (see event_types).
+    "events": frozenset(EventType) - {EventType.CUSTOM, EventType.STATE_WRITE},
 }
-"""The event types a mode reads (modes not listed read every type)."""
+"""The event types each mode's projection reads (with the shared fold's, where it reads it):
+the other events make no chunk and change nothing it keeps."""
 
 
-def event_types(modes: list[str]) -> frozenset[str] | None:
-    """The event types the projections of ``modes`` read; ``None`` for all of them."""
+def event_types(modes: list[str], *, events_stream_mode: Any = "updates") -> frozenset[str] | None:
+    """The event types the projections of ``modes`` read; ``None`` for all of them.
+
+    ``events_stream_mode``: the modes of the graph's own stream in the ``events`` mode.
+    """
     needed: set[str] = {EventType.RUN_STARTED, EventType.RESUME}
     for mode in modes:
         if mode not in _READS:
             return None
         needed |= _READS[mode]
+    if "events" in modes:
+        inner, _ = parse_stream_mode(events_stream_mode)
+        if "events" in inner:
+            return None
+        more = event_types(inner)
+        if more is None:
+            return None
+        needed |= more
     return frozenset(needed)
 
 
