@@ -297,3 +297,36 @@ def test_a_replay_reads_only_the_kinds_of_event_its_modes_read(tmp_path: Path) -
     # The graph's own stream in the events mode adds what its modes read.
     assert _reads(path, run_id, ["events", "custom"]) == every
 
+
+async def _fold_checked(path: Path, run_id: str) -> int:
+    """Feed a run's events to a projector; after each checkpoint, check that its fold keeps the
+    writes of no task of that namespace that ended before it. The checkpoints seen."""
+    from rewind.events import EventType
+    from rewind.projections.stream import MODES, Projector, RunFacts
+
+    store = await open_store(path)
+    try:
+        events = await store.read(run_id)
+    finally:
+        await store.aclose()
+    projector = Projector(list(MODES), RunFacts.from_started(events[0].payload))
+    ended: dict[str, set[str]] = {}
+    checkpoints = 0
+    for event in events:
+        projector.feed(event)
+        if event.type == EventType.TASK_ENDED and event.task_id:
+            ended.setdefault(event.ns or "", set()).add(event.task_id)
+        elif event.type == EventType.CHECKPOINT:
+            checkpoints += 1
+            assert not ended.pop(event.ns or "", set()) & set(projector.fold.writes)
+    assert not projector.fold.writes  # the run ended: every step's checkpoint applied its writes
+    return checkpoints
+
+
+def test_the_fold_keeps_no_writes_of_tasks_a_checkpoint_has_applied(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build(saver)
+        graph.invoke({"messages": [("user", "hi")]}, {"configurable": {"thread_id": "t"}})
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    assert asyncio.run(_fold_checked(path, run_id)) > 4  # the subgraph's among them

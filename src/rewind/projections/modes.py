@@ -99,46 +99,67 @@ class UpdatesMode:
         return []
 
 
+class _Fold:
+    """The state per namespace, folded from checkpoint events (shared by the modes below).
+
+    A task's writes are kept from its end until the next checkpoint of its namespace, which
+    applies them (a resumed step's finished tasks end again in the run that resumes it):
+    what the fold keeps does not grow with the run.
+    """
+
+    def __init__(self, initial: Mapping[str, Any] | None, key_order: list[str]) -> None:
+        self.values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
+        self.writes: dict[str, dict[str, list[Any]]] = {}
+        """Per task id: the writes of tasks whose step's checkpoint has not come yet."""
+        self._ended: dict[str, list[str]] = {}  # per namespace: those tasks, in order
+        self.order = key_order
+
+    def feed(self, event: EventLike) -> None:
+        if event.type == EventType.TASK_ENDED and event.task_id is not None:
+            self.writes[event.task_id] = channel_writes_of(event.payload)
+            self._ended.setdefault(event.ns or "", []).append(event.task_id)
+        elif event.type == EventType.CHECKPOINT:
+            payload = event.payload
+            values = self.values.setdefault(namespace(event.ns), {})
+            if payload["source"] == "input" and payload["step"] == -1:
+                values.clear()
+            apply_changes(values, payload["changes"], self.writes)
+            for task_id in self._ended.pop(event.ns or "", ()):
+                self.writes.pop(task_id, None)
+
+    def state(self, ns: tuple[str, ...]) -> dict[str, Any]:
+        """The state of namespace ``ns``, keys in schema order (a new dict)."""
+        values = self.values.get(ns, {})
+        ordered = {k: values[k] for k in self.order if k in values}
+        if len(ordered) < len(values):
+            ordered.update((k, v) for k, v in values.items() if k not in ordered)
+        return ordered
+
+
 class ValuesMode:
     """``values``: the whole state after the input and after every step that wrote to it."""
 
-    def __init__(self, *, initial: Mapping[str, Any] | None = None, key_order: list[str]) -> None:
-        self._values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
-        self._writes: dict[str, dict[str, list[Any]]] = {}
-        self._order = key_order
+    def __init__(self, fold: _Fold) -> None:
+        self._fold = fold
 
-    def resumed(
-        self, ns: str = "", values: Mapping[str, Any] | None = None
-    ) -> list[tuple[tuple[str, ...], Any]]:
+    def resumed(self, ns: str = "") -> list[tuple[tuple[str, ...], Any]]:
         """The chunk a resumed (sub)graph starts with: the state it resumes from."""
         key = namespace(ns)
-        if values is not None:
-            self._values[key] = dict(values)
-        return [(key, self._state(key))]
+        return [(key, self._fold.state(key))]
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
-        ns = namespace(event.ns)
-        if event.type == EventType.TASK_ENDED and event.task_id is not None:
-            self._writes[event.task_id] = channel_writes_of(event.payload)
-        elif event.type == EventType.CHECKPOINT:
+        """The chunks of one event (the fold has been fed it already)."""
+        if event.type == EventType.CHECKPOINT:
             payload = event.payload
-            values = self._values.setdefault(ns, {})
-            if payload["source"] == "input" and payload["step"] == -1:
-                values.clear()
-            apply_changes(values, payload["changes"], self._writes)
             if payload["source"] != "input" and payload["changes"]:
-                return [(ns, self._state(ns))]
+                ns = namespace(event.ns)
+                return [(ns, self._fold.state(ns))]
         elif event.type == EventType.INTERRUPT and event.payload.get("interrupts"):
-            state = self._state(ns)
+            ns = namespace(event.ns)
+            state = self._fold.state(ns)
             state["__interrupt__"] = tuple(event.payload["interrupts"])
             return [(ns, state)]
         return []
-
-    def _state(self, ns: tuple[str, ...]) -> dict[str, Any]:
-        values = self._values.get(ns, {})
-        ordered = {k: values[k] for k in self._order if k in values}
-        ordered.update((k, v) for k, v in values.items() if k not in ordered)
-        return ordered
 
 
 class CustomMode:
@@ -148,31 +169,6 @@ class CustomMode:
         if event.type == EventType.CUSTOM:
             return [(namespace(event.ns), event.payload)]
         return []
-
-
-class _Fold:
-    """The state per namespace, folded from checkpoint events (shared by the modes below)."""
-
-    def __init__(self, initial: Mapping[str, Any] | None, key_order: list[str]) -> None:
-        self.values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
-        self.writes: dict[str, dict[str, list[Any]]] = {}
-        self.order = key_order
-
-    def feed(self, event: EventLike) -> None:
-        if event.type == EventType.TASK_ENDED and event.task_id is not None:
-            self.writes[event.task_id] = channel_writes_of(event.payload)
-        elif event.type == EventType.CHECKPOINT:
-            payload = event.payload
-            values = self.values.setdefault(namespace(event.ns), {})
-            if payload["source"] == "input" and payload["step"] == -1:
-                values.clear()
-            apply_changes(values, payload["changes"], self.writes)
-
-    def state(self, ns: tuple[str, ...]) -> dict[str, Any]:
-        values = self.values.get(ns, {})
-        ordered = {k: values[k] for k in self.order if k in values}
-        ordered.update((k, v) for k, v in values.items() if k not in ordered)
-        return ordered
 
 
 def _interrupt_dicts(interrupts: Any) -> list[dict[str, Any]]:

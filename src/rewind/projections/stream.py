@@ -241,7 +241,7 @@ class Projector:
     ) -> None:
         order = facts.key_order
         self.fold = _Fold(initial, order)
-        self._values = ValuesMode(initial=initial, key_order=order)
+        self._values = ValuesMode(self.fold)
         tasks = TasksMode(self.fold, metadata=facts.metadata, tags=facts.tags)
         self._checkpoints = CheckpointsMode(
             self.fold,
@@ -277,8 +277,14 @@ class Projector:
             ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}
+        # Each kind of event goes only to the projections that read it, in emission order.
+        reads = {m: event_types([m], events_stream_mode=events_stream_mode) for m in modes}
+        self._routes: dict[str, list[tuple[str, Projection]]] = {
+            kind: [(m, p) for m, p in self.projections.items() if _reads(reads[m], kind)]
+            for kind in EventType
+        }
         # Only these read the shared fold; without them it need not be kept up to date.
-        self._folding = bool({"tasks", "checkpoints", "debug", "messages", "events"} & set(modes))
+        self._folding = bool(_FOLDING & set(modes))
         self._expander = Expander()
 
     @property
@@ -288,13 +294,16 @@ class Projector:
 
     def feed(self, event: EventLike) -> list[Item]:
         """The items one event produces."""
-        event = self._expander.expand(event)
-        if self._folding:
+        kind = event.type
+        if kind in _EXPANDED:
+            event = self._expander.expand(event)
+        if self._folding and kind in _FOLDED:
             self.fold.feed(event)
+        routes = self._routes.get(kind)
+        if not routes:
+            return []
         return [
-            (mode, ns, chunk)
-            for mode, projection in self.projections.items()
-            for ns, chunk in projection.feed(event)
+            (mode, ns, chunk) for mode, projection in routes for ns, chunk in projection.feed(event)
         ]
 
     def resumed(self, ns: str, head: CheckpointView) -> list[Item]:
@@ -304,7 +313,7 @@ class Projector:
         self._expander.starting_at(ns, head)
         out: list[Item] = []
         if "values" in self.projections:
-            out += [("values", k, c) for k, c in self._values.resumed(ns, head.values)]
+            out += [("values", k, c) for k, c in self._values.resumed(ns)]
         if {"checkpoints", "debug"} & set(self.projections) and self._checkpoints.enabled:
             chunk = self._checkpoints.payload(
                 _described(head), ns, self.fold.state(key), _left_by_tasks(head)
@@ -325,6 +334,18 @@ class Projector:
                     )
                 )
         return out
+
+
+_FOLDING = frozenset({"values", "tasks", "checkpoints", "debug", "messages", "events"})
+"""The modes that read the shared fold."""
+_FOLDED = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
+"""The event types the shared fold reads."""
+_EXPANDED = frozenset({EventType.CHECKPOINT, EventType.TASK_STARTED})
+"""The event types whose payloads leave out what earlier events say (see ``Expander``)."""
+
+
+def _reads(types: frozenset[str] | None, kind: str) -> bool:
+    return types is None or kind in types
 
 
 def tokens_needed(modes: Iterable[str]) -> bool:
