@@ -392,6 +392,8 @@ class MessagesMode:
         self._seen: set[str] = set()
         self._models: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
         self._nodes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
+        # Per namespace and channel: the value whose messages were last noted, and its length.
+        self._noted: dict[tuple[tuple[str, ...], str], tuple[Any, int]] = {}
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         if event.ns and not self._subgraphs:
@@ -445,10 +447,29 @@ class MessagesMode:
         if self._tags:
             meta["tags"] = list(self._tags)
         self._nodes[event.task_id or ""] = (ns, meta)
-        inputs = payload["input"] if "input" in payload else self._fold.state(ns)
-        for message in _messages_in(inputs):
-            if message.id is not None:
-                self._seen.add(message.id)
+        if "input" in payload:
+            self._note(_messages_in(payload["input"]))
+        else:
+            self._note_state(ns)
+
+    def _note(self, messages: list[BaseMessage]) -> None:
+        self._seen.update(m.id for m in messages if m.id is not None)
+
+    def _note_state(self, ns: tuple[str, ...]) -> None:
+        """Note the messages of the state of ``ns`` (a node's input) as seen, looking again
+        only at what changed since the last look (the state only grows between steps: looking
+        at all of it at every step would cost the square of the run's length)."""
+        for key, value in self._fold.values.get(ns, {}).items():
+            noted = self._noted.get((ns, key))
+            self._noted[ns, key] = (value, len(value) if isinstance(value, list) else 0)
+            if noted is not None:
+                if value is noted[0] and not isinstance(value, list):
+                    continue
+                value = _grown_by(value, *noted)
+            if isinstance(value, BaseMessage):
+                self._note([value])
+            elif isinstance(value, list | tuple):
+                self._note([v for v in value if isinstance(v, BaseMessage)])
 
     def _emit(
         self, found: tuple[tuple[str, ...], dict[str, Any]], message: BaseMessage, *, dedupe: bool
@@ -460,6 +481,18 @@ class MessagesMode:
         self._seen.add(message.id)
         ns, meta = found
         return [(ns, (message, meta))]
+
+
+def _grown_by(value: Any, before: Any, length: int) -> Any:
+    """What a list ``value`` adds to ``before`` (its first ``length`` items, as they were
+    when noted), if it starts with them; else all of ``value``."""
+    if not (isinstance(value, list) and isinstance(before, list) and len(value) >= length):
+        return value
+    try:  # the same objects: compared by identity, each in C
+        same = value[:length] == before[:length]
+    except Exception:  # an item's __eq__ that does not answer with a bool
+        return value
+    return value[length:] if same else value
 
 
 def _internal_tag(tag: str) -> bool:
