@@ -616,6 +616,9 @@ class EventsMode:
         self._given: dict[str, set[str]] = {}
         updates = UpdatesMode()
         self._graph_stream = graph_stream or (lambda e: [c for _, c in updates.feed(e)])
+        # The graph's own stream in ``updates`` (the default) has chunks for task ends and
+        # interrupts only; other modes may have some for any root event.
+        self._streams_any = graph_stream is not None
         # A step's node starts wait for the writes its tasks saved before a failure (LangGraph
         # applies those first, then starts the nodes).
         self._starting: list[dict[str, Any]] = []
@@ -635,7 +638,11 @@ class EventsMode:
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         payload = event.payload or {}
         events = self._events(event, payload)
-        if not event.ns and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT):
+        if (
+            self._streams_any
+            and not event.ns
+            and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT)
+        ):
             events += self._graph_streamed(event)
         if event.type == EventType.TASK_STARTED:
             self._starting += events
