@@ -9,6 +9,7 @@ operation reads.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,7 +138,8 @@ class LogReads:
         def query(conn: Connection) -> list[StoredEvent]:
             run = run_row(conn, run_id)
             chosen = _run_events(run.run_key, after_seq, until_seq, types).limit(limit)
-            return [stored(r, run_id, run.thread_id) for r in conn.execute(chosen)]
+            rows = conn.execute(chosen).all()  # in one call, not a fetch per row
+            return [event_of(run_id, run.thread_id, *r) for r in rows]
 
         found = await self._read(query)
         self.stats.events_read += len(found)
@@ -600,20 +602,43 @@ def event_of(
     hash_: bytes,
 ) -> StoredEvent:
     """An event from its columns."""
-    return StoredEvent(
-        run_id=run_id,
-        thread_id=thread_id,
-        seq=seq,
-        position=position,
-        type=type_,
-        payload=codec.decode(payload, version),
-        ts=from_micros(ts),
-        step=step,
-        ns=ns,
-        node=node,
-        task_id=task_id,
-        hash=bytes(hash_),
-    )
+    # Read by the hundred thousand: the record is built without its __init__ (which sets each
+    # frozen field through object.__setattr__), each slot set by its own descriptor.
+    event = _new_event(StoredEvent)
+    _set_run_id(event, run_id)
+    _set_thread_id(event, thread_id)
+    _set_seq(event, seq)
+    _set_position(event, position)
+    _set_type(event, type_)
+    _set_payload(event, codec.decode(payload, version))
+    _set_ts(event, from_micros(ts))
+    _set_step(event, step)
+    _set_ns(event, ns)
+    _set_node(event, node)
+    _set_task_id(event, task_id)
+    _set_hash(event, bytes(hash_))
+    return event
+
+
+def _setter(name: str) -> Callable[[StoredEvent, Any], None]:
+    return getattr(StoredEvent, name).__set__  # type: ignore[no-any-return]
+
+
+_new_event = StoredEvent.__new__
+_set_run_id = _setter("run_id")
+_set_thread_id = _setter("thread_id")
+_set_seq = _setter("seq")
+_set_position = _setter("position")
+_set_type = _setter("type")
+_set_payload = _setter("payload")
+_set_ts = _setter("ts")
+_set_step = _setter("step")
+_set_ns = _setter("ns")
+_set_node = _setter("node")
+_set_task_id = _setter("task_id")
+_set_hash = _setter("hash")
+assert len(dataclasses.fields(StoredEvent)) == 12, "a field event_of does not set"
+assert not hasattr(StoredEvent, "__post_init__"), "StoredEvent has a __post_init__ to run"
 
 
 def run_record(row: Row[Any]) -> RunRecord:
