@@ -164,19 +164,41 @@ async def areplay(
     if needed is not None and isinstance(start, str):
         needed |= {EventType.CHECKPOINT}
     started = start is None or isinstance(start, int)
-    async for event in store.iter_run(run_id, types=needed):
-        items = stream.feed(event)
-        if not started and _is_checkpoint(event, start):
-            started = True
-        if not started or (isinstance(start, int) and event.position <= start):
-            continue
-        for mode, ns, chunk in items:
-            if ns and not subgraphs:
+    after = start if isinstance(start, int) else None
+    async for page in _pages(store, run_id, needed):
+        for event in page:
+            items = stream.feed(event)
+            if not started:
+                started = _is_checkpoint(event, start)
+                if not started:
+                    continue
+            if not items or (after is not None and event.position <= after):
                 continue
-            yield shape_chunk(mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version)
+            for mode, ns, chunk in items:
+                if ns and not subgraphs:
+                    continue
+                yield shape_chunk(
+                    mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version
+                )
     if not started:
         raise ValueError(f"run {run_id} has no checkpoint {start!r}")
 
+
+async def _pages(
+    store: EventStore, run_id: str, types: frozenset[str] | None
+) -> AsyncIterator[list[StoredEvent]]:
+    """The run's events of ``types`` (``None``: all) in seq order, a page at a time."""
+    after = -1
+    while True:
+        page = await store.read(run_id, after_seq=after, types=types, limit=_PAGE)
+        yield page
+        if len(page) < _PAGE:
+            return
+        after = page[-1].seq
+
+
+_PAGE = 1000
+"""Events read at a time: memory stays bounded however long the run."""
 
 _FOLDED = frozenset(
     {
