@@ -165,7 +165,7 @@ async def areplay(
         needed |= {EventType.CHECKPOINT}
     started = start is None or isinstance(start, int)
     after = start if isinstance(start, int) else None
-    async for page in _pages(store, run_id, needed):
+    async for page in store._iter_pages(run_id, types=needed):
         for event in page:
             items = stream.feed(event)
             if not started:
@@ -183,22 +183,6 @@ async def areplay(
     if not started:
         raise ValueError(f"run {run_id} has no checkpoint {start!r}")
 
-
-async def _pages(
-    store: EventStore, run_id: str, types: frozenset[str] | None
-) -> AsyncIterator[list[StoredEvent]]:
-    """The run's events of ``types`` (``None``: all) in seq order, a page at a time."""
-    after = -1
-    while True:
-        page = await store.read(run_id, after_seq=after, types=types, limit=_PAGE)
-        yield page
-        if len(page) < _PAGE:
-            return
-        after = page[-1].seq
-
-
-_PAGE = 1000
-"""Events read at a time: memory stays bounded however long the run."""
 
 _FOLDED = frozenset(
     {

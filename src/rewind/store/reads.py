@@ -10,7 +10,7 @@ operation reads.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -160,17 +160,45 @@ class LogReads:
         Raises:
             UnknownRunError: the store has no such run.
         """
-        wanted = None if types is None else [str(t) for t in types]
-        after = -1 if after_seq is None else after_seq
-        while True:
-            found = await self.read(
-                run_id, after_seq=after, until_seq=until_seq, types=wanted, limit=page
-            )
+        pages = self._iter_pages(
+            run_id, after_seq=after_seq, until_seq=until_seq, types=types, page=page
+        )
+        async for found in pages:
             for event in found:
                 yield event
-            if len(found) < page:
+
+    async def _iter_pages(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        until_seq: int | None = None,
+        types: Iterable[str] | None = None,
+        page: int = _PAGE,
+    ) -> AsyncIterator[Iterator[StoredEvent]]:
+        """The events of one run in seq order, a page of rows at a time, each page decoded
+        event by event as it is iterated: a consumer that lets each event go holds a page of
+        rows, not a page of decoded payloads (which the cyclic garbage collector would keep
+        traversing, at a cost that grows with everything the process has loaded).
+
+        Raises:
+            UnknownRunError: the store has no such run.
+        """
+        wanted = None if types is None else [str(t) for t in types]
+        after = -1 if after_seq is None else after_seq
+
+        def query(conn: Connection) -> tuple[str, list[Row[*tuple[Any, ...]]]]:
+            run = run_row(conn, run_id)
+            chosen = _run_events(run.run_key, after, until_seq, wanted).limit(page)
+            return run.thread_id, list(conn.execute(chosen).all())
+
+        while True:
+            thread_id, rows = await self._read(query)
+            self.stats.events_read += len(rows)
+            yield (event_of(run_id, thread_id, *r) for r in rows)
+            if len(rows) < page:
                 return
-            after = found[-1].seq
+            after = rows[-1][1]  # its seq
 
     async def read_runs(
         self, run_ids: Iterable[str], *, types: Iterable[str] | None = None
