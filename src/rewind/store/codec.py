@@ -22,6 +22,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import json.scanner
 import math
 import uuid
 from collections.abc import Callable
@@ -37,7 +38,10 @@ CODEC_VERSION = 1
 
 _TAG = "__rw__"
 _decode_text: Any = None  # json.JSONDecoder(object_hook=_hook).decode, set below
+_scan_tagged: Any = None  # its scanner, set below
 _decode_plain = json.JSONDecoder().decode
+_make_scanner: Callable[[json.JSONDecoder], Any] = json.scanner.make_scanner  # type: ignore[assignment]
+_scan_plain = _make_scanner(json.JSONDecoder())
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
@@ -93,8 +97,18 @@ def decode(text: str | bytes, version: int = CODEC_VERSION) -> Any:
         )
     if not isinstance(text, str):
         text = text.decode()
-    # Most payloads have no tagged value: those are parsed without a hook per object.
-    return _decode_text(text) if _TAG in text else _decode_plain(text)
+    # Most payloads have no tagged value: those are parsed without a hook per object. What
+    # encode wrote is one JSON value without surrounding whitespace: the scanner parses it
+    # without the decoder's wrapping (whitespace, errors), which is left to text it did not
+    # consume whole.
+    tagged = _TAG in text
+    try:
+        value, end = (_scan_tagged if tagged else _scan_plain)(text, 0)
+    except StopIteration:
+        end = -1
+    if end == len(text):
+        return value
+    return _decode_text(text) if tagged else _decode_plain(text)
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -311,7 +325,9 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
-_decode_text = json.JSONDecoder(object_hook=_hook).decode
+_decoder = json.JSONDecoder(object_hook=_hook)
+_decode_text = _decoder.decode
+_scan_tagged = _make_scanner(_decoder)
 
 
 def _hashable(v: Any) -> Any:
