@@ -10,7 +10,7 @@ operation reads.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -187,10 +187,11 @@ class LogReads:
         wanted = None if types is None else [str(t) for t in types]
         after = -1 if after_seq is None else after_seq
 
-        def query(conn: Connection) -> tuple[str, list[Row[*tuple[Any, ...]]]]:
+        def query(conn: Connection) -> tuple[str, Sequence[Sequence[Any]]]:
             run = run_row(conn, run_id)
-            chosen = _run_events(run.run_key, after, until_seq, wanted).limit(page)
-            return run.thread_id, list(conn.execute(chosen).all())
+            return run.thread_id, self._event_rows(
+                conn, run.run_key, after, until_seq, wanted, page
+            )
 
         while True:
             thread_id, rows = await self._read(query)
@@ -199,6 +200,19 @@ class LogReads:
             if len(rows) < page:
                 return
             after = rows[-1][1]  # its seq
+
+    def _event_rows(
+        self,
+        conn: Connection,
+        run_key: int,
+        after_seq: int | None,
+        until_seq: int | None,
+        types: list[str] | None,
+        limit: int,
+    ) -> Sequence[Sequence[Any]]:
+        """A page of a run's event rows (:data:`EVENT_COLUMNS`), in seq order: the hot read of
+        a replay, which a backend may make through its driver."""
+        return conn.execute(_run_events(run_key, after_seq, until_seq, types).limit(limit)).all()
 
     async def read_runs(
         self, run_ids: Iterable[str], *, types: Iterable[str] | None = None
