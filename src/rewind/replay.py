@@ -24,7 +24,7 @@ from rewind.projections.stream import (
     RunFacts,
     event_types,
     parse_stream_mode,
-    shape_chunk,
+    shaper,
 )
 from rewind.store import EventStore, RunRecord
 from rewind.thread_state import ThreadState, read_checkpoint
@@ -82,6 +82,9 @@ class RunStream:
 
     def feed(self, event: StoredEvent) -> list[Item]:
         """The items one event makes (``[]`` before the run's ``run.started``)."""
+        projector = self.projector
+        if projector is not None and self._first_step is None and event.type not in _OPENING:
+            return projector.feed(event)  # most events: nothing but the projections' items
         items: list[Item] = []
         if event.type == EventType.RUN_STARTED:
             facts = dataclasses.replace(RunFacts.from_started(event.payload), run_id=self.run_id)
@@ -165,6 +168,7 @@ async def areplay(
         needed |= {EventType.CHECKPOINT}
     started = start is None or isinstance(start, int)
     after = start if isinstance(start, int) else None
+    shaped = shaper(shape=shape, subgraphs=subgraphs, version=version)
     async for page in store._iter_pages(run_id, types=needed):
         for event in page:
             items = stream.feed(event)
@@ -177,12 +181,13 @@ async def areplay(
             for mode, ns, chunk in items:
                 if ns and not subgraphs:
                     continue
-                yield shape_chunk(
-                    mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version
-                )
+                yield shaped(mode, ns, chunk)
     if not started:
         raise ValueError(f"run {run_id} has no checkpoint {start!r}")
 
+
+_OPENING = frozenset({EventType.RUN_STARTED, EventType.RESUME})
+"""The event types a run stream looks at itself (the run's start, a subgraph resumed)."""
 
 _FOLDED = frozenset(
     {

@@ -167,7 +167,8 @@ class CustomMode:
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         if event.type == EventType.CUSTOM:
-            return [(namespace(event.ns), event.payload)]
+            ns = event.ns
+            return [(tuple(ns.split("|")) if ns else (), event.payload)]
         return []
 
 

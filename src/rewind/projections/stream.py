@@ -39,6 +39,7 @@ __all__ = [
     "event_types",
     "parse_stream_mode",
     "shape_chunk",
+    "shaper",
     "tokens_needed",
 ]
 
@@ -227,6 +228,24 @@ def shape_chunk(
     return (ns, chunk) if subgraphs else chunk
 
 
+def shaper(
+    *, shape: str, subgraphs: bool, version: str
+) -> Callable[[str, tuple[str, ...], Any], Any]:
+    """:func:`shape_chunk` with its keyword arguments given once: ``(mode, ns, chunk)`` to what
+    the caller gets."""
+    if version == "v2":
+        return lambda mode, ns, chunk: shape_chunk(
+            mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version
+        )
+    if shape == "list":
+        if subgraphs:
+            return lambda mode, ns, chunk: (ns, mode, chunk)
+        return lambda mode, ns, chunk: (mode, chunk)
+    if subgraphs:
+        return lambda mode, ns, chunk: (ns, chunk)
+    return lambda mode, ns, chunk: chunk
+
+
 class Projector:
     """Feeds a run's events to the projections of the modes asked for."""
 
@@ -302,6 +321,9 @@ class Projector:
         routes = self._routes.get(kind)
         if not routes:
             return []
+        if len(routes) == 1:
+            mode, projection = routes[0]
+            return [(mode, ns, chunk) for ns, chunk in projection.feed(event)]
         return [
             (mode, ns, chunk) for mode, projection in routes for ns, chunk in projection.feed(event)
         ]
