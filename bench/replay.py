@@ -1,11 +1,16 @@
 """Replay throughput and memory per stream mode, and the time of ``get_state`` at a checkpoint.
 
-1. A graph run of about 100,000 events is recorded in a SQLite file: a looping node that, each
-   step, streams a reply from a chat model (about 40 tokens, recorded because the recording
-   streams ``messages``), writes custom data, and writes state (a growing list, a counter, the
-   reply). Each stream mode (``values``, ``updates``, ``messages``, ``custom``, ``tasks``,
+1. Two graph runs of about 100,000 events each are recorded in SQLite files, from a looping
+   node that writes state each step (a growing list, a counter):
+
+   * ``chat``: each step streams a reply from a chat model (about 40 tokens, recorded because
+     the recording streams ``messages``; the reply is written to the state) and writes 6 custom
+     chunks: 4 events in 5 are chat tokens, each carrying a LangChain ``AIMessageChunk``;
+   * ``custom``: each step writes 46 custom chunks (small dicts), and calls no model.
+
+   Each stream mode (``values``, ``updates``, ``messages``, ``custom``, ``tasks``,
    ``checkpoints``, ``debug``, ``events``) and all of them together are then replayed from
-   the log (``rewind.areplay``), each in a fresh subprocess, which reports:
+   each run's log (``rewind.areplay``), each in a fresh subprocess, which reports:
 
    * events/s: the run's events divided by the replay's wall time (``prepare`` and every
      read included; modes that need few kinds of event read only those, but the rate counts
@@ -17,7 +22,7 @@
      unreturned heap), and measuring does not slow the replay.
 
    Goals, per mode: at least 100,000 events/s, at most 50 MB over the baseline.
-2. On a run of about 10,000 events (the same graph), the median time of
+2. On a ``chat`` run of about 10,000 events, the median time of
    ``graph.get_state({"configurable": {"thread_id": ..., "checkpoint_id": ...}})`` at random
    checkpoints, called as a LangGraph user calls it, with the snapshots the store wrote itself
    while recording (goal: at most 20 ms); then again after ``drop_caches`` (no snapshot: each
@@ -26,7 +31,7 @@
    graph (10 nodes in a line, each writing custom data), both with their ``InMemorySaver``, in
    this process. Goal: time ratio rewind/LangGraph at most 1.0.
 
-    python bench/replay.py [--events 100000] [--quick]
+    python bench/replay.py [--events 100000] [--runs chat,custom] [--quick]
 """
 
 from __future__ import annotations
@@ -57,8 +62,8 @@ from rewind.graph import END, START, StateGraph
 
 MODES = ["values", "updates", "messages", "custom", "tasks", "checkpoints", "debug", "events"]
 WORDS = 20  # words per reply: about 40 tokens (words and the spaces between them)
-CUSTOM = 6  # custom writes per step
-PER_STEP = 2 * WORDS + CUSTOM + 5  # tokens, custom, task start/end, chat start/end, checkpoint
+SHAPES = {"chat": (WORDS, 6), "custom": (0, 46)}
+"""Per run: (words per reply, 0 for no model; custom writes per step)."""
 RATE_GOAL = 100_000
 MEMORY_GOAL = 50.0  # MB over the baseline
 STATE_GOAL = 20.0  # ms
@@ -70,17 +75,28 @@ class State(TypedDict, total=False):
     reply: AIMessage
 
 
-def build(saver: SqliteSaver, steps: int) -> Any:
-    """The looping graph: ``steps`` super-steps, each streaming a reply and writing custom data."""
-    reply = AIMessage(content=" ".join(f"word{i}" for i in range(WORDS)))
+def per_step(shape: str) -> int:
+    """Events per step: tokens (words and spaces), chat start and end, custom writes, and
+    task start, task end and checkpoint."""
+    words, custom = SHAPES[shape]
+    return (2 * words + 1 if words else 0) + custom + 3
+
+
+def build(saver: SqliteSaver, steps: int, shape: str = "chat") -> Any:
+    """The looping graph: ``steps`` super-steps, each writing custom data (and in ``chat``,
+    streaming a reply)."""
+    words, custom = SHAPES[shape]
+    reply = AIMessage(content=" ".join(f"word{i}" for i in range(words)))
     model = GenericFakeChatModel(messages=itertools.repeat(reply))
 
     def tick(state: State) -> dict[str, Any]:
         writer = get_stream_writer()
-        for i in range(CUSTOM):
+        for i in range(custom):
             writer({"i": i, "text": "token " * 4})
-        answer = model.invoke("go")
-        return {"log": ["x"], "n": state.get("n", 0) + 1, "reply": answer}
+        update: dict[str, Any] = {"log": ["x"], "n": state.get("n", 0) + 1}
+        if words:
+            update["reply"] = model.invoke("go")
+        return update
 
     def again(state: State) -> str:
         return "tick" if state["n"] < steps else END
@@ -96,10 +112,10 @@ def config(steps: int, **configurable: Any) -> dict[str, Any]:
     return {"configurable": {"thread_id": "t", **configurable}, "recursion_limit": steps + 10}
 
 
-def record(path: Path, steps: int) -> None:
+def record(path: Path, steps: int, shape: str = "chat") -> None:
     """Record one run of ``steps`` super-steps (streamed, so the model's tokens are logged)."""
     with SqliteSaver.from_conn_string(str(path)) as saver:
-        graph = build(saver, steps)
+        graph = build(saver, steps, shape)
         for _ in graph.stream({"log": [], "n": 0}, config(steps), stream_mode="messages"):
             pass
 
@@ -241,6 +257,7 @@ def met(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--runs", default="chat,custom", help="which runs: chat, custom")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--replay-one", nargs=2, metavar=("MODE", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -251,19 +268,22 @@ def main() -> None:
     events = 20_000 if args.quick else args.events
     tmp = Path(tempfile.mkdtemp(prefix="rewind-bench-replay-"))
 
-    start = time.perf_counter()
-    record(tmp / "big.db", steps=events // PER_STEP)
-    recorded = time.perf_counter() - start
-    print(f"recorded a run in {recorded:.1f} s; replaying it per mode, one process each:")
-    print(f"  {'mode':<12} {'events/s':>10} {'MB over baseline':>17} {'chunks':>9}  goals")
-    for mode in [*MODES, "all"]:
-        f = replay_in_child(tmp / "big.db", mode)
-        rate = f["events"] / f["seconds"]
-        goals = f"{met(rate >= RATE_GOAL)} / {met(f['over_mb'] <= MEMORY_GOAL)}"
-        print(f"  {mode:<12} {rate:>10,.0f} {f['over_mb']:>17.1f} {f['chunks']:>9,}  {goals}")
-    print(f"  ({f['events']:,} events; goals: >= {RATE_GOAL:,} events/s / <= {MEMORY_GOAL} MB)")
+    for shape in args.runs.split(","):
+        db = tmp / f"{shape}.db"
+        start = time.perf_counter()
+        record(db, events // per_step(shape), shape)
+        recorded = time.perf_counter() - start
+        print(f"{shape} run recorded in {recorded:.1f} s; replayed per mode, one process each:")
+        print(f"  {'mode':<12} {'events/s':>10} {'MB over baseline':>17} {'chunks':>9}  goals")
+        for mode in [*MODES, "all"]:
+            f = replay_in_child(db, mode)
+            rate = f["events"] / f["seconds"]
+            goals = f"{met(rate >= RATE_GOAL)} / {met(f['over_mb'] <= MEMORY_GOAL)}"
+            print(f"  {mode:<12} {rate:>10,.0f} {f['over_mb']:>17.1f} {f['chunks']:>9,}  {goals}")
+        goals = f"goals: >= {RATE_GOAL:,} events/s / <= {MEMORY_GOAL} MB"
+        print(f"  ({f['events']:,} events; {goals})")
 
-    steps = 10_000 // PER_STEP
+    steps = 10_000 // per_step("chat")
     record(tmp / "small.db", steps=steps)
     ids = asyncio.run(checkpoint_ids(tmp / "small.db"))
     picked = random.Random(7).sample(ids, min(20 if args.quick else 60, len(ids)))
