@@ -10,6 +10,8 @@ operation reads.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -196,7 +198,7 @@ class LogReads:
         while True:
             thread_id, rows = await self._read(query)
             self.stats.events_read += len(rows)
-            yield (event_of(run_id, thread_id, *r) for r in rows)
+            yield itertools.starmap(functools.partial(event_of, run_id, thread_id), rows)
             if len(rows) < page:
                 return
             after = rows[-1][1]  # its seq
