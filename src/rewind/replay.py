@@ -24,7 +24,7 @@ from rewind.projections.stream import (
     RunFacts,
     event_types,
     parse_stream_mode,
-    shape_chunk,
+    shaper,
 )
 from rewind.store import EventStore, RunRecord
 from rewind.thread_state import ThreadState, read_checkpoint
@@ -57,13 +57,15 @@ class RunStream:
         self.projector: Projector | None = None
         self._origin: ThreadState | None = None
         # This run's events until its first root checkpoint: where a subgraph resumed in its
-        # first step finds its own checkpoints (none is resumed later in a run).
-        self._first_step: list[StoredEvent] | None = []
+        # first step finds its own checkpoints (none is resumed later in a run, and none in a
+        # run that continues no checkpoint: such a run keeps none).
+        self._first_step: list[StoredEvent] | None = None
 
     async def prepare(self, store: EventStore) -> RunRecord:
         """Read the run's record and the state it starts from."""
         run = await store.get_run(self.run_id)
         if run.origin_checkpoint_id is not None:
+            self._first_step = []
             # As the thread was when the run started: later runs must not show through.
             self._origin = await read_checkpoint(
                 store,
@@ -80,6 +82,9 @@ class RunStream:
 
     def feed(self, event: StoredEvent) -> list[Item]:
         """The items one event makes (``[]`` before the run's ``run.started``)."""
+        projector = self.projector
+        if projector is not None and self._first_step is None and event.type not in _OPENING:
+            return projector.feed(event)  # most events: nothing but the projections' items
         items: list[Item] = []
         if event.type == EventType.RUN_STARTED:
             facts = dataclasses.replace(RunFacts.from_started(event.payload), run_id=self.run_id)
@@ -102,7 +107,7 @@ class RunStream:
         if self._first_step is not None:
             if event.type == EventType.CHECKPOINT and not event.ns:
                 self._first_step = None
-            else:
+            elif event.type in _FOLDED:
                 self._first_step.append(event)
         items += projector.feed(event)
         return items
@@ -154,21 +159,47 @@ async def areplay(
     modes, shape = parse_stream_mode(stream_mode)
     stream = RunStream(run_id, modes, subgraphs=subgraphs, events_stream_mode=events_stream_mode)
     run = await stream.prepare(store)
-    # A fresh run in modes that read few kinds of event: only those are read.
-    needed = event_types(modes) if run.origin_checkpoint_id is None else None
+    # Only the kinds of event the modes read (and, for a run that continues a checkpoint,
+    # those a resumed subgraph's fold reads; for a start checkpoint, the checkpoints).
+    needed = event_types(modes, events_stream_mode=events_stream_mode)
+    if needed is not None and run.origin_checkpoint_id is not None:
+        needed |= _FOLDED
+    if needed is not None and isinstance(start, str):
+        needed |= {EventType.CHECKPOINT}
     started = start is None or isinstance(start, int)
-    async for event in store.iter_run(run_id, types=needed):
-        items = stream.feed(event)
-        if not started and _is_checkpoint(event, start):
-            started = True
-        if not started or (isinstance(start, int) and event.position <= start):
-            continue
-        for mode, ns, chunk in items:
-            if ns and not subgraphs:
+    after = start if isinstance(start, int) else None
+    shaped = shaper(shape=shape, subgraphs=subgraphs, version=version)
+    async for page in store._iter_pages(run_id, types=needed):
+        for event in page:
+            items = stream.feed(event)
+            if not started:
+                started = _is_checkpoint(event, start)
+                if not started:
+                    continue
+            if not items or (after is not None and event.position <= after):
                 continue
-            yield shape_chunk(mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version)
+            for mode, ns, chunk in items:
+                if ns and not subgraphs:
+                    continue
+                yield shaped(mode, ns, chunk)
     if not started:
         raise ValueError(f"run {run_id} has no checkpoint {start!r}")
+
+
+_OPENING = frozenset({EventType.RUN_STARTED, EventType.RESUME})
+"""The event types a run stream looks at itself (the run's start, a subgraph resumed)."""
+
+_FOLDED = frozenset(
+    {
+        EventType.CHECKPOINT,
+        EventType.TASK_STARTED,
+        EventType.TASK_ENDED,
+        EventType.TASK_FAILED,
+        EventType.INTERRUPT,
+        EventType.RESUME,
+    }
+)
+"""The event types a fold of checkpoints reads (:func:`~rewind.projections.state.fold_thread`)."""
 
 
 def _is_checkpoint(event: StoredEvent, checkpoint_id: Any) -> bool:

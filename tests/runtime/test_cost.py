@@ -260,13 +260,16 @@ async def test_history_reads_only_what_it_lists(tmp_path: Path) -> None:
     reads: dict[int, int] = {}
     for n in range(1, 241):
         await graph.ainvoke({"count": n, "note": ""}, config)
-        if n in (60, 240):
+        if 45 <= n <= 60 or 225 <= n <= 240:
             before = store.stats.events_read
             listed = [s async for s in graph.aget_state_history(config, limit=3)]
             reads[n] = store.stats.events_read - before
             assert [s.values["count"] for s in listed] == [n + 1, n, n]
     # The newest three checkpoints come from the head and the nearest snapshot before them: a
-    # bounded number of events, the same for a thread four times as long.
-    assert reads[240] <= reads[60] + 16, reads
-    assert reads[240] < 240, reads
+    # bounded number of events (more the further the snapshot, which comes every few runs),
+    # as many at most for a thread four times as long.
+    early = max(v for n, v in reads.items() if n <= 60)
+    late = max(v for n, v in reads.items() if n >= 225)
+    assert late <= early + 8, reads
+    assert late < 100, reads
     await saver.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -232,3 +233,101 @@ def test_the_store_finds_the_run_of_a_checkpoint(tmp_path: Path) -> None:
     found, runs = asyncio.run(go())
     assert set(found) == set(runs)  # every checkpoint leads back to the run that wrote it
     assert found[0] == runs[-1] and found[-1] == runs[0]
+
+
+def test_replay_from_a_checkpoint_in_a_mode_that_reads_no_checkpoints(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        graph.invoke({"messages": [("user", "hi")]}, config)
+        history = list(graph.get_state_history(config))
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    kwargs: dict[str, Any] = {"stream_mode": "custom", "subgraphs": True}
+    full = _text(_replayed(path, run_id, **kwargs))
+    (middle,) = [s for s in history if s.next == ("work", "work")]  # after the chat node's
+    tail = _text(
+        _replayed(path, run_id, start=middle.config["configurable"]["checkpoint_id"], **kwargs)
+    )
+    assert tail and len(tail) < len(full) and full[-len(tail) :] == tail
+
+
+# --- what a replay reads and keeps ------------------------------------------------------------
+
+
+def _reads(path: Path, run_id: str, stream_mode: Any) -> int:
+    """Events a replay in ``stream_mode`` reads from the store."""
+
+    async def go() -> int:
+        from rewind import areplay
+
+        store = await open_store(path)
+        try:
+            before = store.stats.events_read
+            [c async for c in areplay(store, run_id, stream_mode=stream_mode)]
+            return store.stats.events_read - before
+        finally:
+            await store.aclose()
+
+    return asyncio.run(go())
+
+
+def _counts(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as conn:
+        return dict(conn.execute("SELECT type, COUNT(*) FROM events GROUP BY type").fetchall())
+
+
+def test_a_replay_reads_only_the_kinds_of_event_its_modes_read(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        list(graph.stream({"messages": [("user", "hi")]}, config, stream_mode="messages"))
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    n = _counts(path)
+    assert n["chat.token"] > 1 and n["custom"] > 1
+    every = sum(n.values())
+    tasks = n["run.started"] + n["task.started"] + n["task.ended"] + n["checkpoint"]
+    chat = n["chat.started"] + n["chat.token"] + n["chat.ended"]
+    assert _reads(path, run_id, "custom") == n["run.started"] + n["custom"]
+    assert _reads(path, run_id, "tasks") == tasks
+    assert _reads(path, run_id, ["checkpoints", "debug"]) == tasks
+    assert _reads(path, run_id, "messages") == tasks + chat
+    # The events mode reads every kind: a custom write makes no chunk of its own there, but lets
+    # the node starts it holds go out first, as live.
+    assert _reads(path, run_id, "events") == every
+    assert _reads(path, run_id, ["events", "custom"]) == every
+
+
+async def _fold_checked(path: Path, run_id: str) -> int:
+    """Feed a run's events to a projector; after each checkpoint, check that its fold keeps the
+    writes of no task of that namespace that ended before it. The checkpoints seen."""
+    from rewind.events import EventType
+    from rewind.projections.stream import MODES, Projector, RunFacts
+
+    store = await open_store(path)
+    try:
+        events = await store.read(run_id)
+    finally:
+        await store.aclose()
+    projector = Projector(list(MODES), RunFacts.from_started(events[0].payload))
+    ended: dict[str, set[str]] = {}
+    checkpoints = 0
+    for event in events:
+        projector.feed(event)
+        if event.type == EventType.TASK_ENDED and event.task_id:
+            ended.setdefault(event.ns or "", set()).add(event.task_id)
+        elif event.type == EventType.CHECKPOINT:
+            checkpoints += 1
+            assert not ended.pop(event.ns or "", set()) & set(projector.fold.writes)
+    assert not projector.fold.writes  # the run ended: every step's checkpoint applied its writes
+    return checkpoints
+
+
+def test_the_fold_keeps_no_writes_of_tasks_a_checkpoint_has_applied(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = replay_graphs.build(saver)
+        graph.invoke({"messages": [("user", "hi")]}, {"configurable": {"thread_id": "t"}})
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    assert asyncio.run(_fold_checked(path, run_id)) > 4  # the subgraph's among them

@@ -24,7 +24,6 @@ from rewind._imports import import_class
 from rewind.events import EventType
 from rewind.projections.state import (
     StateFold,
-    apply_changes,
     apply_writes,
     channel_writes_of,
     resolve_state,
@@ -104,43 +103,27 @@ class UpdatesMode:
 class ValuesMode:
     """``values``: the whole state after the input and after every step that wrote to it."""
 
-    def __init__(self, *, initial: Mapping[str, Any] | None = None, key_order: list[str]) -> None:
-        self._values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
-        self._writes: dict[str, dict[str, list[Any]]] = {}
-        self._order = key_order
+    def __init__(self, fold: _Fold) -> None:
+        self._fold = fold
 
-    def resumed(
-        self, ns: str = "", values: Mapping[str, Any] | None = None
-    ) -> list[tuple[tuple[str, ...], Any]]:
+    def resumed(self, ns: str = "") -> list[tuple[tuple[str, ...], Any]]:
         """The chunk a resumed (sub)graph starts with: the state it resumes from."""
         key = namespace(ns)
-        if values is not None:
-            self._values[key] = dict(values)
-        return [(key, self._state(key))]
+        return [(key, self._fold.state(key))]
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
-        ns = namespace(event.ns)
-        if event.type == EventType.TASK_ENDED and event.task_id is not None:
-            self._writes[event.task_id] = channel_writes_of(event.payload)
-        elif event.type == EventType.CHECKPOINT:
+        """The chunks of one event (the fold has been fed it already)."""
+        if event.type == EventType.CHECKPOINT:
             payload = event.payload
-            values = self._values.setdefault(ns, {})
-            if payload["source"] == "input" and payload["step"] == -1:
-                values.clear()
-            apply_changes(values, payload["changes"], self._writes)
             if payload["source"] != "input" and payload["changes"]:
-                return [(ns, self._state(ns))]
+                ns = namespace(event.ns)
+                return [(ns, self._fold.state(ns))]
         elif event.type == EventType.INTERRUPT and event.payload.get("interrupts"):
-            state = self._state(ns)
+            ns = namespace(event.ns)
+            state = self._fold.state(ns)
             state["__interrupt__"] = tuple(event.payload["interrupts"])
             return [(ns, state)]
         return []
-
-    def _state(self, ns: tuple[str, ...]) -> dict[str, Any]:
-        values = self._values.get(ns, {})
-        ordered = {k: values[k] for k in self._order if k in values}
-        ordered.update((k, v) for k, v in values.items() if k not in ordered)
-        return ordered
 
 
 class CustomMode:
@@ -148,7 +131,8 @@ class CustomMode:
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         if event.type == EventType.CUSTOM:
-            return [(namespace(event.ns), event.payload)]
+            ns = event.ns
+            return [(tuple(ns.split("|")) if ns else (), event.payload)]
         return []
 
 
@@ -377,6 +361,8 @@ class MessagesMode:
         self._seen: set[str] = set()
         self._models: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
         self._nodes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
+        # Per namespace and channel: the value whose messages were last noted, and its length.
+        self._noted: dict[tuple[tuple[str, ...], str], tuple[Any, int]] = {}
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         if event.ns and not self._subgraphs:
@@ -430,10 +416,29 @@ class MessagesMode:
         if self._tags:
             meta["tags"] = list(self._tags)
         self._nodes[event.task_id or ""] = (ns, meta)
-        inputs = payload["input"] if "input" in payload else self._fold.state(ns)
-        for message in _messages_in(inputs):
-            if message.id is not None:
-                self._seen.add(message.id)
+        if "input" in payload:
+            self._note(_messages_in(payload["input"]))
+        else:
+            self._note_state(ns)
+
+    def _note(self, messages: list[BaseMessage]) -> None:
+        self._seen.update(m.id for m in messages if m.id is not None)
+
+    def _note_state(self, ns: tuple[str, ...]) -> None:
+        """Note the messages of the state of ``ns`` (a node's input) as seen, looking again
+        only at what changed since the last look (the state only grows between steps: looking
+        at all of it at every step would cost the square of the run's length)."""
+        for key, value in self._fold.values.get(ns, {}).items():
+            noted = self._noted.get((ns, key))
+            self._noted[ns, key] = (value, len(value) if isinstance(value, list) else 0)
+            if noted is not None:
+                if value is noted[0] and not isinstance(value, list):
+                    continue
+                value = _grown_by(value, *noted)
+            if isinstance(value, BaseMessage):
+                self._note([value])
+            elif isinstance(value, list | tuple):
+                self._note([v for v in value if isinstance(v, BaseMessage)])
 
     def _emit(
         self, found: tuple[tuple[str, ...], dict[str, Any]], message: BaseMessage, *, dedupe: bool
@@ -445,6 +450,18 @@ class MessagesMode:
         self._seen.add(message.id)
         ns, meta = found
         return [(ns, (message, meta))]
+
+
+def _grown_by(value: Any, before: Any, length: int) -> Any:
+    """What a list ``value`` adds to ``before`` (its first ``length`` items, as they were
+    when noted), if it starts with them; else all of ``value``."""
+    if not (isinstance(value, list) and isinstance(before, list) and len(value) >= length):
+        return value
+    try:  # the same objects: compared by identity, each in C
+        same = value[:length] == before[:length]
+    except Exception:  # an item's __eq__ that does not answer with a bool
+        return value
+    return value[length:] if same else value
 
 
 def _internal_tag(tag: str) -> bool:
@@ -568,6 +585,9 @@ class EventsMode:
         self._given: dict[str, set[str]] = {}
         updates = UpdatesMode()
         self._graph_stream = graph_stream or (lambda e: [c for _, c in updates.feed(e)])
+        # The graph's own stream in ``updates`` (the default) has chunks for task ends and
+        # interrupts only; other modes may have some for any root event.
+        self._streams_any = graph_stream is not None
         # A step's node starts wait for the writes its tasks saved before a failure (LangGraph
         # applies those first, then starts the nodes).
         self._starting: list[dict[str, Any]] = []
@@ -587,7 +607,11 @@ class EventsMode:
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         payload = event.payload or {}
         events = self._events(event, payload)
-        if not event.ns and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT):
+        if (
+            self._streams_any
+            and not event.ns
+            and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT)
+        ):
             events += self._graph_streamed(event)
         if event.type == EventType.TASK_STARTED:
             self._starting += events

@@ -328,29 +328,40 @@ def resolve_state(batches: Any, values: Mapping[str, Any]) -> Any:
 
 
 class StateFold:
-    """The state per namespace, folded from a run's (expanded) checkpoint and task events."""
+    """The state per namespace, folded from a run's (expanded) checkpoint and task events.
+
+    A task's writes are kept from its end until the next checkpoint of its namespace, which
+    applies them (a resumed step's finished tasks end again in the run that resumes it): what
+    the fold keeps does not grow with the run.
+    """
 
     def __init__(self, initial: Mapping[str, Any] | None, key_order: list[str]) -> None:
         self.values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
         self.writes: dict[str, dict[str, list[Any]]] = {}
+        """Per task id: the writes of tasks whose step's checkpoint has not come yet."""
+        self._ended: dict[str, list[str]] = {}  # per namespace: those tasks, in order
         self.order = key_order
 
     def feed(self, event: Any) -> None:
         """Fold one event (its payload whole: see :class:`Expander`)."""
         if event.type == EventType.TASK_ENDED and event.task_id is not None:
             self.writes[event.task_id] = channel_writes_of(event.payload)
+            self._ended.setdefault(event.ns or "", []).append(event.task_id)
         elif event.type == EventType.CHECKPOINT:
             payload = event.payload
             values = self.values.setdefault(_namespace(event.ns), {})
             if payload["source"] == "input" and payload["step"] == -1:
                 values.clear()
             apply_changes(values, payload["changes"], self.writes)
+            for task_id in self._ended.pop(event.ns or "", ()):
+                self.writes.pop(task_id, None)
 
     def state(self, ns: tuple[str, ...]) -> dict[str, Any]:
-        """The state of namespace ``ns`` as of its newest checkpoint, keys in schema order."""
+        """The state of namespace ``ns``, keys in schema order (a new dict)."""
         values = self.values.get(ns, {})
         ordered = {k: values[k] for k in self.order if k in values}
-        ordered.update((k, v) for k, v in values.items() if k not in ordered)
+        if len(ordered) < len(values):
+            ordered.update((k, v) for k, v in values.items() if k not in ordered)
         return ordered
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "event_types",
     "parse_stream_mode",
     "shape_chunk",
+    "shaper",
     "tokens_needed",
 ]
 
@@ -71,21 +72,60 @@ _ORDER = [
 Item = tuple[str, tuple[str, ...], Any]
 """(mode, namespace, chunk)."""
 
+_TASKS = frozenset(
+    {
+        EventType.TASK_STARTED,
+        EventType.TASK_ENDED,
+        EventType.TASK_FAILED,
+        EventType.INTERRUPT,
+        EventType.CHECKPOINT,
+    }
+)
+_CHECKPOINTS = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
 _READS: dict[str, frozenset[str]] = {
     "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT}),
     "custom": frozenset({EventType.CUSTOM}),
     "values": frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.INTERRUPT}),
+    "tasks": _TASKS,
+    "checkpoints": _CHECKPOINTS,
+    "debug": _TASKS | _CHECKPOINTS,
+    "messages": frozenset(
+        {
+            EventType.TASK_STARTED,
+            EventType.TASK_ENDED,
+            EventType.CHECKPOINT,
+            EventType.CHAT_STARTED,
+            EventType.CHAT_TOKEN,
+            EventType.CHAT_ENDED,
+        }
+    ),
+    "tools": frozenset({EventType.TOOL_STARTED, EventType.TOOL_ENDED}),
+    # Every kind: even an event that makes no chunk of its own (a node's custom write) lets
+    # the node starts it holds go out, before the chunks other modes make of that event.
+    "events": frozenset(EventType),
 }
-"""The event types a mode reads (modes not listed read every type)."""
+"""The event types each mode's projection reads (with the shared fold's, where it reads it):
+the other events make no chunk and change nothing it keeps."""
 
 
-def event_types(modes: list[str]) -> frozenset[str] | None:
-    """The event types the projections of ``modes`` read; ``None`` for all of them."""
+def event_types(modes: list[str], *, events_stream_mode: Any = "updates") -> frozenset[str] | None:
+    """The event types the projections of ``modes`` read; ``None`` for all of them.
+
+    ``events_stream_mode``: the modes of the graph's own stream in the ``events`` mode.
+    """
     needed: set[str] = {EventType.RUN_STARTED, EventType.RESUME}
     for mode in modes:
         if mode not in _READS:
             return None
         needed |= _READS[mode]
+    if "events" in modes:
+        inner, _ = parse_stream_mode(events_stream_mode)
+        if "events" in inner:
+            return None
+        more = event_types(inner)
+        if more is None:
+            return None
+        needed |= more
     return frozenset(needed)
 
 
@@ -188,6 +228,24 @@ def shape_chunk(
     return (ns, chunk) if subgraphs else chunk
 
 
+def shaper(
+    *, shape: str, subgraphs: bool, version: str
+) -> Callable[[str, tuple[str, ...], Any], Any]:
+    """:func:`shape_chunk` with its keyword arguments given once: ``(mode, ns, chunk)`` to what
+    the caller gets."""
+    if version == "v2":
+        return lambda mode, ns, chunk: shape_chunk(
+            mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version
+        )
+    if shape == "list":
+        if subgraphs:
+            return lambda mode, ns, chunk: (ns, mode, chunk)
+        return lambda mode, ns, chunk: (mode, chunk)
+    if subgraphs:
+        return lambda mode, ns, chunk: (ns, chunk)
+    return lambda mode, ns, chunk: chunk
+
+
 class Projector:
     """Feeds a run's events to the projections of the modes asked for."""
 
@@ -202,7 +260,7 @@ class Projector:
     ) -> None:
         order = facts.key_order
         self.fold = _Fold(initial, order)
-        self._values = ValuesMode(initial=initial, key_order=order)
+        self._values = ValuesMode(self.fold)
         tasks = TasksMode(self.fold, metadata=facts.metadata, tags=facts.tags)
         self._checkpoints = CheckpointsMode(
             self.fold,
@@ -238,8 +296,14 @@ class Projector:
             ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}
+        # Each kind of event goes only to the projections that read it, in emission order.
+        reads = {m: event_types([m], events_stream_mode=events_stream_mode) for m in modes}
+        self._routes: dict[str, list[tuple[str, Projection]]] = {
+            kind: [(m, p) for m, p in self.projections.items() if _reads(reads[m], kind)]
+            for kind in EventType
+        }
         # Only these read the shared fold; without them it need not be kept up to date.
-        self._folding = bool({"tasks", "checkpoints", "debug", "messages", "events"} & set(modes))
+        self._folding = bool(_FOLDING & set(modes))
         self._expander = Expander()
 
     @property
@@ -249,13 +313,19 @@ class Projector:
 
     def feed(self, event: EventLike) -> list[Item]:
         """The items one event produces."""
-        event = self._expander.expand(event)
-        if self._folding:
+        kind = event.type
+        if kind in _EXPANDED:
+            event = self._expander.expand(event)
+        if self._folding and kind in _FOLDED:
             self.fold.feed(event)
+        routes = self._routes.get(kind)
+        if not routes:
+            return []
+        if len(routes) == 1:
+            mode, projection = routes[0]
+            return [(mode, ns, chunk) for ns, chunk in projection.feed(event)]
         return [
-            (mode, ns, chunk)
-            for mode, projection in self.projections.items()
-            for ns, chunk in projection.feed(event)
+            (mode, ns, chunk) for mode, projection in routes for ns, chunk in projection.feed(event)
         ]
 
     def resumed(self, ns: str, head: CheckpointView) -> list[Item]:
@@ -265,7 +335,7 @@ class Projector:
         self._expander.starting_at(ns, head)
         out: list[Item] = []
         if "values" in self.projections:
-            out += [("values", k, c) for k, c in self._values.resumed(ns, head.values)]
+            out += [("values", k, c) for k, c in self._values.resumed(ns)]
         if {"checkpoints", "debug"} & set(self.projections) and self._checkpoints.enabled:
             chunk = self._checkpoints.payload(
                 _described(head), ns, self.fold.state(key), _left_by_tasks(head)
@@ -286,6 +356,18 @@ class Projector:
                     )
                 )
         return out
+
+
+_FOLDING = frozenset({"values", "tasks", "checkpoints", "debug", "messages", "events"})
+"""The modes that read the shared fold."""
+_FOLDED = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
+"""The event types the shared fold reads."""
+_EXPANDED = frozenset({EventType.CHECKPOINT, EventType.TASK_STARTED})
+"""The event types whose payloads leave out what earlier events say (see ``Expander``)."""
+
+
+def _reads(types: frozenset[str] | None, kind: str) -> bool:
+    return types is None or kind in types
 
 
 def tokens_needed(modes: Iterable[str]) -> bool:

@@ -30,7 +30,7 @@ def to_micros(ts: datetime) -> int:
 
 def from_micros(us: int) -> datetime:
     """The UTC datetime ``us`` microseconds after the epoch."""
-    return _EPOCH + timedelta(microseconds=us)
+    return _EPOCH + _MICROSECOND * us  # (timedelta * int: exact, and cheaper to build)
 
 
 _NONE = "\x00"

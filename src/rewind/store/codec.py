@@ -22,6 +22,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import json.scanner
 import math
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,10 @@ CODEC_VERSION = 1
 
 _TAG = "__rw__"
 _decode_text: Any = None  # json.JSONDecoder(object_hook=_hook).decode, set below
+_scan_tagged: Any = None  # its scanner, set below
+_decode_plain = json.JSONDecoder().decode
+_make_scanner: Callable[[json.JSONDecoder], Any] = json.scanner.make_scanner  # type: ignore[assignment]
+_scan_plain = _make_scanner(json.JSONDecoder())
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
@@ -90,7 +95,20 @@ def decode(text: str | bytes, version: int = CODEC_VERSION) -> Any:
             f"payload encoding version {version} is not known to this rewind "
             f"(it reads version {CODEC_VERSION}); upgrade rewind"
         )
-    return _decode_text(text if isinstance(text, str) else text.decode())
+    if not isinstance(text, str):
+        text = text.decode()
+    # Most payloads have no tagged value: those are parsed without a hook per object. What
+    # encode wrote is one JSON value without surrounding whitespace: the scanner parses it
+    # without the decoder's wrapping (whitespace, errors), which is left to text it did not
+    # consume whole.
+    tagged = _TAG in text
+    try:
+        value, end = (_scan_tagged if tagged else _scan_plain)(text, 0)
+    except StopIteration:
+        end = -1
+    if end == len(text):
+        return value
+    return _decode_text(text) if tagged else _decode_plain(text)
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -248,6 +266,18 @@ def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
         return _fallback(path, fields)
 
 
+def _build_pydantic(cls: Any, fields: Any) -> Any:
+    # A model with an __init__ of its own (LangChain's messages) is validated by calling it
+    # with the fields, as model_validate would: called directly, without its detour.
+    if getattr(cls, "__pydantic_custom_init__", False) and type(fields) is dict:
+        return cls(**fields)
+    return cls.model_validate(fields, by_name=True)
+
+
+def _dec_pydantic(d: dict[str, Any]) -> Any:
+    return _dec_class(d, _build_pydantic)
+
+
 def _build_dataclass(cls: Any, fields: dict[str, Any]) -> Any:
     declared = dataclasses.fields(cls)
     if set(fields) - {f.name for f in declared}:
@@ -288,14 +318,16 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "float": lambda d: float(d["v"]),
     "enum": lambda d: _dec_class(d, lambda cls, v: cls(v)),
     "dataclass": lambda d: _dec_class(d, _build_dataclass),
-    "pydantic": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v, by_name=True)),
+    "pydantic": _dec_pydantic,
     "pydantic_root": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v)),
     "custom": _dec_custom,
     "exception": lambda d: _dec_class(d, lambda cls, args: cls(*args)),
 }
 
 
-_decode_text = json.JSONDecoder(object_hook=_hook).decode
+_decoder = json.JSONDecoder(object_hook=_hook)
+_decode_text = _decoder.decode
+_scan_tagged = _make_scanner(_decoder)
 
 
 def _hashable(v: Any) -> Any:

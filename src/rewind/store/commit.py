@@ -7,9 +7,10 @@ does the I/O, in one transaction.
 
 Besides events and run rows, a plan indexes the root checkpoints it commits, replaces the head
 of each thread that an append brought a new head for (the newest one per thread), and turns a
-head into a snapshot when enough has been appended to the thread since its last one
-(:class:`SnapshotPolicy`): snapshots then cost a bounded share of the log's bytes, and folding
-state from the nearest one reads a bounded multiple of the state's size.
+head (any of the group's, in order) into a snapshot when enough has been appended to the thread
+since its last one (:class:`SnapshotPolicy`): snapshots then cost a bounded share of the log's
+bytes, and folding state from the nearest one reads a bounded multiple of the state's size,
+however the writer grouped the appends.
 """
 
 from __future__ import annotations
@@ -210,7 +211,8 @@ def plan_commit(
     plan = CommitPlan(outcomes=[None] * len(group))
     rows = plan.event_rows
     pos = head
-    newest: dict[str, tuple[PendingAppend, TxRun]] = {}
+    # Per thread, its accepted appends in order: (payload bytes, append, run).
+    appended: dict[str, list[tuple[int, PendingAppend, TxRun]]] = {}
     written = plan.unsnapshotted
     for i, p in enumerate(group):
         st = tx.get(p.run_id)
@@ -251,15 +253,14 @@ def plan_commit(
             plan.checkpoint_rows.append(
                 (checkpoint_id, st.thread_id, key, p.first_seq + index, first + index)
             )
-        if p.head is not None:
-            newest[st.thread_id] = (p, st)
+        appended.setdefault(st.thread_id, []).append((size, p, st))
         st.next_seq += len(p.rows)
         st.last_hash, st.last_position, st.touched = prev, pos, True
         st.updated_us = p.rows[-1][1]
         if p.end_status is not None:
             st.status = p.end_status
     plan.new_head = pos
-    _plan_heads(plan, newest, heads or {}, carried or {}, policy or SnapshotPolicy(), now_us)
+    _plan_heads(plan, appended, heads or {}, carried or {}, policy or SnapshotPolicy(), now_us)
     for run_id, st in tx.items():
         if not st.touched:
             continue
@@ -297,24 +298,41 @@ def plan_commit(
 
 def _plan_heads(
     plan: CommitPlan,
-    newest: dict[str, tuple[PendingAppend, TxRun]],
+    appended: dict[str, list[tuple[int, PendingAppend, TxRun]]],
     stored: Mapping[str, tuple[int, int]],
     carried: Mapping[str, int],
     policy: SnapshotPolicy,
     now_us: int,
 ) -> None:
-    """Each thread's newest head of the group replaces its stored one; some become snapshots."""
-    for thread_id, (p, st) in newest.items():
+    """Each thread's newest head of the group replaces its stored one; a head becomes a
+    snapshot where enough was appended since the last one, the group's earlier heads as well
+    as its newest: how the writer groups appends does not change where snapshots fall."""
+    for thread_id, appends in appended.items():
+        if all(p.head is None for _, p, _ in appends):
+            continue  # its bytes are carried to the commit of its next head
+        logged, since = stored.get(thread_id, (0, 0))
+        added = carried.get(thread_id, 0)
+        newest: tuple[PendingAppend, TxRun] | None = None
+        for size, p, st in appends:
+            added += size
+            if p.head is None:
+                continue
+            logged, since, added = logged + added, since + added, 0
+            index, state = p.head
+            if since >= max(policy.min_bytes, policy.factor * len(state)):
+                plan.snapshot_rows.append(
+                    (st.run_key, p.first_seq + index, policy.codec, state, now_us)
+                )
+                since = 0
+            newest = (p, st)
+        assert newest is not None
+        p, st = newest
+        logged, since = logged + added, since + added  # what followed the newest head
+        plan.unsnapshotted.pop(thread_id, None)
         assert p.head is not None and p.positions is not None
         index, state = p.head
         seq, position = p.first_seq + index, p.positions[index]
         checkpoint_id = next(c for i, c in p.checkpoints or () if i == index)
-        logged, since = stored.get(thread_id, (0, 0))
-        added = carried.get(thread_id, 0) + plan.unsnapshotted.pop(thread_id, 0)
-        logged, since = logged + added, since + added
-        if since >= max(policy.min_bytes, policy.factor * len(state)):
-            plan.snapshot_rows.append((st.run_key, seq, policy.codec, state, now_us))
-            since = 0
         kept = state if len(state) <= max(policy.head_bytes, logged // policy.factor) else None
         values = (
             checkpoint_id,

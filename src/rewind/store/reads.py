@@ -9,7 +9,10 @@ operation reads.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+import dataclasses
+import functools
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -137,7 +140,8 @@ class LogReads:
         def query(conn: Connection) -> list[StoredEvent]:
             run = run_row(conn, run_id)
             chosen = _run_events(run.run_key, after_seq, until_seq, types).limit(limit)
-            return [stored(r, run_id, run.thread_id) for r in conn.execute(chosen)]
+            rows = conn.execute(chosen).all()  # in one call, not a fetch per row
+            return [event_of(run_id, run.thread_id, *r) for r in rows]
 
         found = await self._read(query)
         self.stats.events_read += len(found)
@@ -158,17 +162,59 @@ class LogReads:
         Raises:
             UnknownRunError: the store has no such run.
         """
-        wanted = None if types is None else [str(t) for t in types]
-        after = -1 if after_seq is None else after_seq
-        while True:
-            found = await self.read(
-                run_id, after_seq=after, until_seq=until_seq, types=wanted, limit=page
-            )
+        pages = self._iter_pages(
+            run_id, after_seq=after_seq, until_seq=until_seq, types=types, page=page
+        )
+        async for found in pages:
             for event in found:
                 yield event
-            if len(found) < page:
+
+    async def _iter_pages(
+        self,
+        run_id: str,
+        *,
+        after_seq: int | None = None,
+        until_seq: int | None = None,
+        types: Iterable[str] | None = None,
+        page: int = _PAGE,
+    ) -> AsyncIterator[Iterator[StoredEvent]]:
+        """The events of one run in seq order, a page of rows at a time, each page decoded
+        event by event as it is iterated: a consumer that lets each event go holds a page of
+        rows, not a page of decoded payloads (which the cyclic garbage collector would keep
+        traversing, at a cost that grows with everything the process has loaded).
+
+        Raises:
+            UnknownRunError: the store has no such run.
+        """
+        wanted = None if types is None else [str(t) for t in types]
+        after = -1 if after_seq is None else after_seq
+
+        def query(conn: Connection) -> tuple[str, Sequence[Sequence[Any]]]:
+            run = run_row(conn, run_id)
+            return run.thread_id, self._event_rows(
+                conn, run.run_key, after, until_seq, wanted, page
+            )
+
+        while True:
+            thread_id, rows = await self._read(query)
+            self.stats.events_read += len(rows)
+            yield itertools.starmap(functools.partial(event_of, run_id, thread_id), rows)
+            if len(rows) < page:
                 return
-            after = found[-1].seq
+            after = rows[-1][1]  # its seq
+
+    def _event_rows(
+        self,
+        conn: Connection,
+        run_key: int,
+        after_seq: int | None,
+        until_seq: int | None,
+        types: list[str] | None,
+        limit: int,
+    ) -> Sequence[Sequence[Any]]:
+        """A page of a run's event rows (:data:`EVENT_COLUMNS`), in seq order: the hot read of
+        a replay, which a backend may make through its driver."""
+        return conn.execute(_run_events(run_key, after_seq, until_seq, types).limit(limit)).all()
 
     async def read_runs(
         self, run_ids: Iterable[str], *, types: Iterable[str] | None = None
@@ -602,20 +648,43 @@ def event_of(
     hash_: bytes,
 ) -> StoredEvent:
     """An event from its columns."""
-    return StoredEvent(
-        run_id=run_id,
-        thread_id=thread_id,
-        seq=seq,
-        position=position,
-        type=type_,
-        payload=codec.decode(payload, version),
-        ts=from_micros(ts),
-        step=step,
-        ns=ns,
-        node=node,
-        task_id=task_id,
-        hash=bytes(hash_),
-    )
+    # Read by the hundred thousand: the record is built without its __init__ (which sets each
+    # frozen field through object.__setattr__), each slot set by its own descriptor.
+    event = _new_event(StoredEvent)
+    _set_run_id(event, run_id)
+    _set_thread_id(event, thread_id)
+    _set_seq(event, seq)
+    _set_position(event, position)
+    _set_type(event, type_)
+    _set_payload(event, codec.decode(payload, version))
+    _set_ts(event, from_micros(ts))
+    _set_step(event, step)
+    _set_ns(event, ns)
+    _set_node(event, node)
+    _set_task_id(event, task_id)
+    _set_hash(event, bytes(hash_))
+    return event
+
+
+def _setter(name: str) -> Callable[[StoredEvent, Any], None]:
+    return getattr(StoredEvent, name).__set__  # type: ignore[no-any-return]
+
+
+_new_event = StoredEvent.__new__
+_set_run_id = _setter("run_id")
+_set_thread_id = _setter("thread_id")
+_set_seq = _setter("seq")
+_set_position = _setter("position")
+_set_type = _setter("type")
+_set_payload = _setter("payload")
+_set_ts = _setter("ts")
+_set_step = _setter("step")
+_set_ns = _setter("ns")
+_set_node = _setter("node")
+_set_task_id = _setter("task_id")
+_set_hash = _setter("hash")
+assert len(dataclasses.fields(StoredEvent)) == 12, "a field event_of does not set"
+assert not hasattr(StoredEvent, "__post_init__"), "StoredEvent has a __post_init__ to run"
 
 
 def run_record(row: Row[Any]) -> RunRecord:

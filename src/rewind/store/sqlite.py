@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -44,6 +44,7 @@ from rewind.store.commit import (
     head_threads,
     needs_new_keys,
 )
+from rewind.store.reads import EVENT_COLUMNS as READ_COLUMNS
 from rewind.store.writer import PendingAppend
 
 __all__ = ["APPLICATION_ID", "SqliteStore", "needs_migration", "open_sqlite", "read_revision"]
@@ -82,6 +83,9 @@ _UPDATE_HEAD = (
     "WHERE thread_id = ?"
 )
 _INSERT_SNAPSHOTS = _insert_sql("snapshots", SNAPSHOT_COLUMNS)
+_SELECT_EVENTS = (
+    f"SELECT {', '.join(c.name for c in READ_COLUMNS)} FROM events WHERE run_key = ? AND seq > ?"
+)
 _SELECT_HEADS = "SELECT thread_id, logged, unsnapshotted FROM thread_heads WHERE thread_id IN"
 
 
@@ -147,6 +151,34 @@ class SqliteStore(EventStore):
             if conn.invalidated:
                 self._read_conn = None
             raise StoreError(f"could not read {self.url}: {exc.orig}") from exc
+
+    def _event_rows(
+        self,
+        conn: Connection,
+        run_key: int,
+        after_seq: int | None,
+        until_seq: int | None,
+        types: list[str] | None,
+        limit: int,
+    ) -> Sequence[Sequence[Any]]:
+        if self._reads is None:  # in memory: through aiosqlite, as every read
+            return super()._event_rows(conn, run_key, after_seq, until_seq, types, limit)
+        # The reader thread's own connection, straight through the driver (in the read's
+        # transaction): plain tuples, without a result row built around each.
+        sql = _SELECT_EVENTS
+        params: list[Any] = [run_key, -1 if after_seq is None else after_seq]
+        if until_seq is not None:
+            sql += " AND seq <= ?"
+            params.append(until_seq)
+        if types is not None:
+            sql += f" AND type IN ({', '.join('?' * len(types))})"
+            params += types
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        rows: list[tuple[Any, ...]] = driver.execute(
+            f"{sql} ORDER BY seq LIMIT ?", [*params, limit]
+        ).fetchall()
+        return rows
 
     def _close_reader(self) -> None:
         if self._read_conn is not None:

@@ -1,0 +1,50 @@
+"""Where a group commit puts snapshots: by what was appended, however the appends were grouped."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from rewind.events import EventType, NewEvent, run_started
+from rewind.store import StoreOptions, open_store
+from rewind.store.records import HeadWrite
+
+
+async def _snapshot_seqs(path: Path, *, grouped: bool) -> tuple[list[int], int]:
+    """Append 40 steps (1 KB of custom data and a checkpoint with its head each), one commit
+    each or all in one group; the seqs of the snapshots kept, and the commits made."""
+    store = await open_store(path, options=StoreOptions(durability="exit"))
+    try:
+        await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
+        await store.flush()
+        before = store.commit_count
+        seq = 1
+        for i in range(40):
+            events = [
+                NewEvent(type=EventType.CUSTOM, payload="x" * 1000),
+                NewEvent(type=EventType.CHECKPOINT, payload={"id": f"c{i}"}),
+            ]
+            head = HeadWrite(checkpoint_id=f"c{i}", state={"step": i})
+            store.append_nowait("r", events, expected_seq=seq, head=head)
+            seq += 2
+            if not grouped:
+                await store.flush()
+        await store.flush()
+        commits = store.commit_count - before
+    finally:
+        await store.aclose()
+    with sqlite3.connect(path) as conn:
+        seqs = [s for (s,) in conn.execute("SELECT seq FROM snapshots ORDER BY seq")]
+    return seqs, commits
+
+
+async def test_snapshots_fall_where_the_policy_says_however_appends_are_grouped(
+    tmp_path: Path,
+) -> None:
+    apart, commits = await _snapshot_seqs(tmp_path / "apart.db", grouped=False)
+    assert commits == 40
+    together, commits = await _snapshot_seqs(tmp_path / "together.db", grouped=True)
+    assert commits == 1
+    # 8 KB (the policy's least) between snapshots: one every 8 or 9 steps, not one a group.
+    assert len(apart) == 4
+    assert together == apart
