@@ -266,16 +266,18 @@ def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
         return _fallback(path, fields)
 
 
-def _build_pydantic(cls: Any, fields: Any) -> Any:
-    # A model with an __init__ of its own (LangChain's messages) is validated by calling it
-    # with the fields, as model_validate would: called directly, without its detour.
-    if getattr(cls, "__pydantic_custom_init__", False) and type(fields) is dict:
-        return cls(**fields)
-    return cls.model_validate(fields, by_name=True)
-
-
 def _dec_pydantic(d: dict[str, Any]) -> Any:
-    return _dec_class(d, _build_pydantic)
+    # The hot tag (LangChain's messages, each token's chunk): one function, no detours.
+    path, fields = d["cls"], d["v"]
+    try:
+        cls = import_class(path)
+        # A model with an __init__ of its own is validated by calling it with the fields, as
+        # model_validate would (it calls that __init__): called directly.
+        if getattr(cls, "__pydantic_custom_init__", False) and type(fields) is dict:
+            return cls(**fields)
+        return cls.model_validate(fields, by_name=True)
+    except Exception:  # the class is gone or no longer takes these fields: keep the data
+        return _fallback(path, fields)
 
 
 def _build_dataclass(cls: Any, fields: dict[str, Any]) -> Any:
