@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from rewind.events import EventType
+from rewind.projections.events import EventsMode
+from rewind.projections.messages import MessagesMode, ToolsMode
 from rewind.projections.modes import (
     CheckpointsMode,
     CustomMode,
     DebugMode,
     EventLike,
-    EventsMode,
-    MessagesMode,
     Projection,
     TasksMode,
-    ToolsMode,
     UpdatesMode,
     ValuesMode,
     _Fold,

@@ -1,0 +1,424 @@
+"""The ``events`` stream mode: LangChain's ``astream_events`` v2 protocol, rebuilt from the log
+(the graph run, its nodes and routing functions, subgraphs, chat models, tools and dispatched
+custom events, with run ids, parents, tags and metadata)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from rewind._imports import import_class
+from rewind.events import EventType
+from rewind.projections.modes import (
+    EventLike,
+    UpdatesMode,
+    _Fold,
+    namespace,
+)
+from rewind.projections.state import (
+    apply_writes,
+    channel_writes_of,
+    resolve_state,
+)
+from rewind.types import Command
+
+__all__ = ["EventsMode"]
+
+
+@dataclass(kw_only=True, slots=True)
+class _Run:
+    name: str
+    run_id: str
+    parents: list[str]
+    tags: list[str]
+    metadata: dict[str, Any]
+    input: Any
+    kind: str = "chain"  # or chat_model, llm, tool
+    streamed: bool = True  # a graph run: whether its nodes stream their outputs
+
+
+class EventsMode:
+    """``events``: LangChain's ``astream_events`` v2 protocol, rebuilt from the log.
+
+    The graph run, each node run and routing function, subgraph runs and their nodes, chat
+    models, tools and dispatched custom events, each with its run id, its ancestors' run ids,
+    tags and metadata. The graph's own ``on_chain_stream`` chunks are what ``astream`` yields
+    for ``graph_stream`` (its ``updates`` unless told).
+    """
+
+    def __init__(
+        self,
+        fold: _Fold,
+        *,
+        run_id: str,
+        graph: str,
+        metadata: Mapping[str, Any],
+        tags: list[str] | None,
+        node_inputs: Mapping[str, Any] | None = None,
+        graph_shape: Mapping[str, Any] | None = None,
+        graph_stream: Callable[[EventLike], list[Any]] | None = None,
+    ) -> None:
+        self._fold = fold
+        # Per namespace: how its nodes' inputs differ from the plain state, and how its state
+        # is folded and built (a routing function's input).
+        self._shapes: dict[str, Mapping[str, Any]] = {"": node_inputs or {}}
+        self._graph_shapes: dict[str, Mapping[str, Any]] = {"": graph_shape or {}}
+        self._root = _Run(
+            name=graph,
+            run_id=run_id,
+            parents=[],
+            tags=list(tags or []),
+            metadata={**metadata, "ls_integration": "langgraph"},
+            input=None,
+        )
+        self._nodes: dict[str, _Run] = {}  # by task id
+        # The input's task shows as a run only when a routing function runs under it.
+        self._hidden: dict[str, _Run] = {}
+        self._graphs: dict[str, _Run] = {}  # subgraph runs, by namespace
+        self._calls: dict[str, _Run] = {}
+        # Per task: message ids rewind gave at the task's tool ends (its events show none).
+        self._given: dict[str, set[str]] = {}
+        updates = UpdatesMode()
+        self._graph_stream = graph_stream or (lambda e: [c for _, c in updates.feed(e)])
+        # The graph's own stream in ``updates`` (the default) has chunks for task ends and
+        # interrupts only; other modes may have some for any root event.
+        self._streams_any = graph_stream is not None
+        # A step's node starts wait for the writes its tasks saved before a failure (LangGraph
+        # applies those first, then starts the nodes).
+        self._starting: list[dict[str, Any]] = []
+
+    @staticmethod
+    def _event(kind: str, run: _Run, data: Any) -> dict[str, Any]:
+        return {
+            "event": kind,
+            "name": run.name,
+            "run_id": run.run_id,
+            "parent_ids": list(run.parents),
+            "tags": list(run.tags),
+            "metadata": dict(run.metadata),
+            "data": data,
+        }
+
+    def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        payload = event.payload or {}
+        events = self._events(event, payload)
+        if (
+            self._streams_any
+            and not event.ns
+            and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT)
+        ):
+            events += self._graph_streamed(event)
+        if event.type == EventType.TASK_STARTED:
+            self._starting += events
+            return []
+        if not (event.type == EventType.TASK_ENDED and payload.get("cached")):
+            events, self._starting = [*self._starting, *events], []
+        return [((), e) for e in events]
+
+    def _events(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        root = self._root
+        if event.type == EventType.RUN_STARTED:
+            root.input = payload.get("input")
+            return [self._event("on_chain_start", root, {"input": root.input})]
+        if event.type == EventType.RUN_ENDED:
+            if payload.get("status") not in ("success", "interrupted"):
+                return []
+            return [self._event("on_chain_end", root, {"output": self._fold.state(())})]
+        if event.type == EventType.INTERRUPT:
+            # An interrupted node never ends: its run is left open, as LangGraph leaves it.
+            self._nodes.pop(event.task_id or "", None)
+            return self._graph_streamed(event)
+        if event.type == EventType.SUBGRAPH_STARTED:
+            return self._subgraph_started(event, payload)
+        if event.type == EventType.SUBGRAPH_ENDED:
+            graph = self._graphs.pop(event.ns or "", None)
+            if graph is None:
+                return []
+            # Its output is its state as it ended (the log's fold), unless an older log kept it.
+            output = payload["output"] if "output" in payload else self._output_of(event.ns or "")
+            return [self._event("on_chain_end", graph, {"output": output, "input": graph.input})]
+        if event.type == EventType.TASK_STARTED:
+            if event.node is None or payload.get("cached"):
+                return []
+            started = self._node_started(event, payload)
+            if event.node != "__start__":
+                return [started]
+            start = self._nodes.pop(event.task_id or "")
+            start.tags.insert(1, "langsmith:hidden")
+            self._hidden[event.task_id or ""] = start
+            return []
+        if event.type == EventType.ROUTE:  # a log whose routes were events of their own
+            return self._routed(event, payload, payload.get("input"))
+        if event.type == EventType.TASK_ENDED:
+            return self._task_ended(event, payload)
+        node = self._nodes.get(event.task_id or "")
+        if node is None:
+            return []
+        if event.type == EventType.TASK_FAILED:
+            # A failed attempt's run never ends; a retry starts a run of its own.
+            del self._nodes[event.task_id or ""]
+            if not payload.get("retry_run_id"):
+                return []
+            retry = dataclasses.replace(node, run_id=payload["retry_run_id"])
+            self._nodes[event.task_id or ""] = retry
+            return [self._event("on_chain_start", retry, {"input": retry.input})]
+        if event.type in (EventType.CHAT_STARTED, EventType.TOOL_STARTED):
+            return [self._call_started(event, payload, node)]
+        if event.type in (EventType.CHAT_TOKEN, EventType.CHAT_ENDED, EventType.TOOL_ENDED):
+            return self._call_went_on(event, payload)
+        if event.type == EventType.CUSTOM_EVENT:
+            custom = _Run(
+                name=payload["name"],
+                run_id=payload["run_id"],
+                parents=node.parents,  # dispatched from the node's own run
+                tags=list(payload.get("tags") or []),
+                metadata=dict(payload.get("metadata") or node.metadata),
+                input=None,
+            )
+            return [self._event("on_custom_event", custom, payload.get("data"))]
+        return []
+
+    def _task_ended(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A task's end: its routing functions' runs first (they ran inside the node's run),
+        then the node's end."""
+        routed = self._task_routes(event, payload) if payload.get("routes") else []
+        task_id = event.task_id or ""
+        if task_id in self._hidden:  # the input's task, with no routing function under it
+            del self._hidden[task_id]
+            return routed
+        if payload.get("cached"):
+            return [*routed, *self._graph_streamed(event)]  # not run again: no run of its own
+        node = self._nodes.get(task_id)
+        if node is None:
+            return routed
+        return [*routed, *self._node_ended(event, payload, node)]
+
+    def _routed(
+        self, event: EventLike, payload: Mapping[str, Any], given: Any
+    ) -> list[dict[str, Any]]:
+        """A routing function's run, inside its task's node run (which the input's task gets
+        only now: it shows as a run when a routing function runs under it)."""
+        task_id = event.task_id or ""
+        out: list[dict[str, Any]] = []
+        if task_id in self._hidden:
+            shown = self._nodes[task_id] = self._hidden.pop(task_id)
+            out.append(self._event("on_chain_start", shown, {"input": shown.input}))
+        node = self._nodes.get(task_id)
+        if node is None:
+            return out
+        route = _Run(
+            name=payload["name"],
+            run_id=payload["run_id"],
+            parents=[*node.parents, node.run_id],
+            # The input's task has no function of its own before its writes and routes.
+            tags=["seq:step:2", "langsmith:hidden"]
+            if event.node == "__start__"
+            else ["seq:step:3"],
+            metadata=node.metadata,
+            input=given,
+        )
+        return [
+            *out,
+            self._event("on_chain_start", route, {"input": given}),
+            self._event("on_chain_end", route, {"output": payload.get("output"), "input": given}),
+        ]
+
+    def _task_routes(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The routing decisions a task's end records, with the state they were given: the
+        step's state (the fold's) with the task's writes applied."""
+        ns = event.ns or ""
+        shape = self._graph_shapes.get(ns, {})
+        folds = shape.get("folds") or {}
+        values = dict(self._fold.state(namespace(ns)))
+        for name, writes in channel_writes_of(payload).items():
+            kind = folds.get(name, "set")
+            if kind != "value":
+                values[name] = apply_writes(values.get(name), kind, name, writes)
+        order = shape.get("channels") or self._fold.order
+        out: list[dict[str, Any]] = []
+        for decision in payload["routes"]:
+            state = {**values, **(decision.get("reduced") or {})}
+            ordered = {k: state[k] for k in order if k in state}
+            ordered.update((k, v) for k, v in state.items() if k not in ordered)
+            out += self._routed(event, decision, _node_input(shape.get("state_shape"), ordered))
+        return out
+
+    def _subgraph_started(
+        self, event: EventLike, payload: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """A subgraph's run begins inside the node (task) its namespace ends with."""
+        ns = event.ns or ""
+        node = self._nodes.get(ns.rsplit("|", 1)[-1].rsplit(":", 1)[-1])
+        if node is None:
+            return []
+        graph = _Run(
+            name=payload.get("name") or "LangGraph",
+            run_id=payload.get("run_id") or "",
+            parents=[*node.parents, node.run_id],
+            tags=["seq:step:1", *self._root.tags],
+            # LangChain's child config keeps the first namespace it was given as checkpoint_ns.
+            metadata={**node.metadata, "checkpoint_ns": ns.split("|", 1)[0]},
+            # Its input is the node's, unless it was called with something else.
+            input=payload.get("input", node.input),
+            streamed=bool(payload.get("streamed")),
+        )
+        self._graphs[ns] = graph
+        self._shapes[ns] = payload.get("node_inputs") or {}
+        self._graph_shapes[ns] = {
+            k: payload[k]
+            for k in ("folds", "state_shape", "channels", "output_keys")
+            if k in payload
+        }
+        return [self._event("on_chain_start", graph, {"input": graph.input})]
+
+    def _output_of(self, ns: str) -> dict[str, Any]:
+        """What a subgraph returned: its state as it ended, in its output schema's keys."""
+        shape = self._graph_shapes.get(ns, {})
+        state = self._fold.state(namespace(ns))
+        order = shape.get("channels") or list(state)
+        keys = shape.get("output_keys")
+        wanted = [k for k in order if k in state and (keys is None or k in keys)]
+        return {k: state[k] for k in wanted}
+
+    def _node_started(self, event: EventLike, payload: Mapping[str, Any]) -> dict[str, Any]:
+        step = getattr(event, "step", None)
+        ns = event.ns or ""
+        graph = self._graphs.get(ns, self._root)
+        metadata = {
+            **self._root.metadata,
+            "langgraph_step": step,
+            "langgraph_node": event.node,
+            "langgraph_triggers": tuple(payload.get("triggers") or ()),
+            "langgraph_path": tuple(payload.get("path") or ()),
+            "langgraph_checkpoint_ns": f"{ns}|{event.node}:{event.task_id}"
+            if ns
+            else f"{event.node}:{event.task_id}",
+        }
+        if ns:
+            metadata["checkpoint_ns"] = ns.split("|", 1)[0]
+        node = _Run(
+            name=str(event.node),
+            run_id=payload.get("run_id") or "",
+            parents=[*graph.parents, graph.run_id],
+            tags=[f"graph:step:{step}", *self._root.tags],
+            metadata=metadata,
+            input=payload["input"]
+            if "input" in payload
+            else graph.input  # the input's task: the (sub)graph's own input
+            if event.node == "__start__"
+            else _node_input(
+                self._shapes.get(ns, {}).get(str(event.node)), self._fold.state(namespace(ns))
+            ),
+        )
+        self._nodes[event.task_id or ""] = node
+        return self._event("on_chain_start", node, {"input": node.input})
+
+    def _node_ended(
+        self, event: EventLike, payload: Mapping[str, Any], node: _Run
+    ) -> list[dict[str, Any]]:
+        del self._nodes[event.task_id or ""]
+        update = payload.get("update")
+        given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
+        returned = _without_ids(update, given) if given else update
+        ended = [self._event("on_chain_end", node, {"output": returned, "input": node.input})]
+        if self._graphs.get(event.ns or "", self._root).streamed:
+            ended.insert(0, self._event("on_chain_stream", node, {"chunk": returned}))
+        return [*ended, *self._graph_streamed(event)]
+
+    def _graph_streamed(self, event: EventLike) -> list[dict[str, Any]]:
+        """The graph's own stream: what ``astream`` yields for this event (root only)."""
+        if event.ns:
+            return []
+        return [
+            self._event("on_chain_stream", self._root, {"chunk": chunk})
+            for chunk in self._graph_stream(event)
+        ]
+
+    def _call_started(
+        self, event: EventLike, payload: Mapping[str, Any], node: _Run
+    ) -> dict[str, Any]:
+        chat = event.type == EventType.CHAT_STARTED
+        serialized = payload.get("serialized") or {}
+        data: Any
+        if chat:
+            data = (
+                {"messages": self._resolved(payload["messages"], event.ns)}
+                if "messages" in payload
+                else {"prompts": payload.get("prompts")}
+            )
+        else:
+            data = payload.get("input")
+        call = _Run(
+            name=payload.get("name") or serialized.get("name") or "run",
+            run_id=payload.get("run_id", ""),
+            parents=[*node.parents, node.run_id],
+            tags=list(payload.get("tags") or []),
+            metadata=dict(payload.get("metadata") or {}),
+            input=data,
+            kind=("llm" if "prompts" in data else "chat_model") if chat else "tool",
+        )
+        self._calls[call.run_id] = call
+        return self._event(f"on_{call.kind}_start", call, {"input": data})
+
+    def _resolved(self, messages: Any, ns: str | None) -> Any:
+        """A chat call's input with the state's messages it names put back (the fold holds
+        the state its task was given)."""
+        return resolve_state(messages, self._fold.state(namespace(ns)))
+
+    def _call_went_on(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        run_id = payload.get("run_id", "")
+        call = self._calls.get(run_id)
+        if call is None:
+            return []
+        if event.type == EventType.CHAT_TOKEN:
+            return [self._event(f"on_{call.kind}_stream", call, {"chunk": payload.get("chunk")})]
+        del self._calls[run_id]
+        if "error" in payload:
+            return []
+        if event.type == EventType.TOOL_ENDED:
+            output = payload.get("output")
+            if payload.get("id_given") and isinstance(output, BaseMessage) and output.id:
+                self._given.setdefault(event.task_id or "", set()).add(output.id)
+                output = output.model_copy(update={"id": None})
+            return [self._event("on_tool_end", call, {"output": output, "input": call.input})]
+        generations = payload.get("generations") or []
+        result: Any = (
+            {"generations": generations, "llm_output": payload.get("llm_output")}
+            if call.kind == "llm"  # LangChain's shape for a text-completion model's result
+            else (generations[0][0] if generations and generations[0] else None)
+        )
+        data = {"output": result, "input": call.input}
+        return [self._event(f"on_{call.kind}_end", call, data)]
+
+
+def _without_ids(value: Any, ids: set[str]) -> Any:
+    """``value`` with the messages whose id is in ``ids`` copied without it (the rest shared)."""
+    if isinstance(value, BaseMessage):
+        return value.model_copy(update={"id": None}) if value.id in ids else value
+    if isinstance(value, Command):
+        return dataclasses.replace(value, update=_without_ids(value.update, ids))
+    if isinstance(value, dict):
+        return {k: _without_ids(v, ids) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_ids(v, ids) for v in value)
+    return value
+
+
+def _node_input(shape: Mapping[str, Any] | None, state: dict[str, Any]) -> Any:
+    """The input a node was given: the state, filtered to its input schema's keys and built as
+    its class, as the runtime built it (a tagged dict when that class cannot be imported)."""
+    if not shape:
+        return state
+    keys = set(shape.get("keys") or ())
+    values = {k: v for k, v in state.items() if k in keys}
+    path = shape.get("class")
+    if not path:
+        return values
+    try:
+        return import_class(path)(**values)
+    except Exception:  # the class is gone, or no longer takes these values: keep the data
+        return {"__class__": path.replace(":", "."), **values}

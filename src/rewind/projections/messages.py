@@ -1,0 +1,209 @@
+"""The ``messages`` and ``tools`` stream modes: chat-model tokens as they stream, whole
+messages of models that did not stream and of nodes' returns (each once, with LangGraph's
+metadata), and tool calls as they start and finish."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from rewind.events import EventType
+from rewind.projections.modes import (
+    EventLike,
+    _Fold,
+    namespace,
+)
+from rewind.types import Command
+
+__all__ = ["MessagesMode", "ToolsMode"]
+
+
+class MessagesMode:
+    """``messages``: chat-model tokens as they stream, whole messages of models that did not
+    stream, and messages that nodes return; each once (by id), with LangGraph's metadata."""
+
+    def __init__(
+        self,
+        fold: _Fold,
+        *,
+        metadata: Mapping[str, Any],
+        tags: list[str] | None = None,
+        subgraphs: bool = True,
+    ) -> None:
+        self._fold = fold
+        self._subgraphs = subgraphs
+        self._run_meta = dict(metadata)
+        self._tags = list(tags or [])
+        self._seen: set[str] = set()
+        self._models: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
+        self._nodes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
+        # Per namespace and channel: the value whose messages were last noted, and its length.
+        self._noted: dict[tuple[tuple[str, ...], str], tuple[Any, int]] = {}
+
+    def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        if event.ns and not self._subgraphs:
+            # Not streamed: a subgraph's messages show once, whole, when its node ends.
+            return []
+        payload = event.payload or {}
+        ns = namespace(event.ns)
+        if event.type == EventType.TASK_STARTED and event.node not in (None, "__start__"):
+            self._node_started(event, ns, payload)
+        elif event.type == EventType.CHAT_STARTED:
+            tags = list(payload.get("tags") or [])
+            if "nostream" not in tags:
+                meta = dict(payload.get("metadata") or {})
+                user_tags = [t for t in tags if not _internal_tag(t)]
+                if user_tags:
+                    meta["tags"] = user_tags
+                self._models[payload["run_id"]] = (ns, meta)
+        elif event.type == EventType.CHAT_TOKEN:
+            found = self._models.get(payload.get("run_id", ""))
+            chunk = payload.get("chunk")
+            if found is not None and isinstance(chunk, BaseMessage):
+                return self._emit(found, chunk, dedupe=False)
+        elif event.type == EventType.CHAT_ENDED:
+            found = self._models.pop(payload.get("run_id", ""), None)
+            generations = payload.get("generations") or []
+            if found is not None and generations and generations[0]:
+                message = generations[0][0]
+                if isinstance(message, BaseMessage):
+                    return self._emit(found, message, dedupe=True)
+        elif event.type == EventType.TASK_ENDED and event.task_id in self._nodes:
+            found = self._nodes.pop(event.task_id)
+            update = payload.get("update")
+            if isinstance(update, Command):
+                update = update.update
+            return [c for m in _messages_in(update) for c in self._emit(found, m, dedupe=True)]
+        return []
+
+    def _node_started(
+        self, event: EventLike, ns: tuple[str, ...], payload: Mapping[str, Any]
+    ) -> None:
+        segment = f"{event.node}:{event.task_id}"
+        meta = {
+            **self._run_meta,
+            "ls_integration": "langgraph",
+            "langgraph_step": getattr(event, "step", None),
+            "langgraph_node": event.node,
+            "langgraph_triggers": tuple(payload.get("triggers") or ()),
+            "langgraph_path": tuple(payload.get("path") or ()),
+            "langgraph_checkpoint_ns": "|".join((*ns, segment)),
+        }
+        if self._tags:
+            meta["tags"] = list(self._tags)
+        self._nodes[event.task_id or ""] = (ns, meta)
+        if "input" in payload:
+            self._note(_messages_in(payload["input"]))
+        else:
+            self._note_state(ns)
+
+    def _note(self, messages: list[BaseMessage]) -> None:
+        self._seen.update(m.id for m in messages if m.id is not None)
+
+    def _note_state(self, ns: tuple[str, ...]) -> None:
+        """Note the messages of the state of ``ns`` (a node's input) as seen, looking again
+        only at what changed since the last look (the state only grows between steps: looking
+        at all of it at every step would cost the square of the run's length)."""
+        for key, value in self._fold.values.get(ns, {}).items():
+            noted = self._noted.get((ns, key))
+            self._noted[ns, key] = (value, len(value) if isinstance(value, list) else 0)
+            if noted is not None:
+                if value is noted[0] and not isinstance(value, list):
+                    continue
+                value = _grown_by(value, *noted)
+            if isinstance(value, BaseMessage):
+                self._note([value])
+            elif isinstance(value, list | tuple):
+                self._note([v for v in value if isinstance(v, BaseMessage)])
+
+    def _emit(
+        self, found: tuple[tuple[str, ...], dict[str, Any]], message: BaseMessage, *, dedupe: bool
+    ) -> list[tuple[tuple[str, ...], Any]]:
+        if dedupe and message.id in self._seen:
+            return []
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+        self._seen.add(message.id)
+        ns, meta = found
+        return [(ns, (message, meta))]
+
+
+def _grown_by(value: Any, before: Any, length: int) -> Any:
+    """What a list ``value`` adds to ``before`` (its first ``length`` items, as they were
+    when noted), if it starts with them; else all of ``value``."""
+    if not (isinstance(value, list) and isinstance(before, list) and len(value) >= length):
+        return value
+    try:  # the same objects: compared by identity, each in C
+        same = value[:length] == before[:length]
+    except Exception:  # an item's __eq__ that does not answer with a bool
+        return value
+    return value[length:] if same else value
+
+
+def _internal_tag(tag: str) -> bool:
+    return tag.startswith(("seq:step", "graph:step", "langsmith:")) or tag == "nostream"
+
+
+def _messages_in(value: Any) -> list[BaseMessage]:
+    if isinstance(value, BaseMessage):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, BaseMessage)]
+    if isinstance(value, Mapping):
+        out: list[BaseMessage] = []
+        for item in value.values():
+            if isinstance(item, BaseMessage):
+                out.append(item)
+            elif isinstance(item, list | tuple):
+                out += [v for v in item if isinstance(v, BaseMessage)]
+        return out
+    return []
+
+
+class ToolsMode:
+    """``tools`` (LangGraph accepts it though its StreamMode type omits it): tool calls as they
+    start and finish."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, Any] = {}
+
+    def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        payload = event.payload or {}
+        ns = namespace(event.ns)
+        if event.type == EventType.TOOL_STARTED:
+            call_id = payload.get("tool_call_id")
+            self._calls[payload.get("run_id", "")] = call_id
+            return [
+                (
+                    ns,
+                    {
+                        "event": "tool-started",
+                        "tool_call_id": call_id,
+                        "tool_name": payload.get("name"),
+                        "input": payload.get("input"),
+                    },
+                )
+            ]
+        if event.type == EventType.TOOL_ENDED:
+            call_id = self._calls.pop(payload.get("run_id", ""), None)
+            if "error" in payload:
+                return [
+                    (
+                        ns,
+                        {"event": "tool-error", "tool_call_id": call_id, "error": payload["error"]},
+                    )
+                ]
+            return [
+                (
+                    ns,
+                    {
+                        "event": "tool-finished",
+                        "tool_call_id": call_id,
+                        "output": payload.get("output"),
+                    },
+                )
+            ]
+        return []
