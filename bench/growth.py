@@ -17,7 +17,10 @@ one invoke on a scratch saver and thread of its own, so invoke #1 is the first r
 thread on a fresh file, not the first call into the library. Measured:
 
 * ms per invoke around #1, #10, #100 and #N: #1 is the first invoke itself, the others the
-  median of a small window around the point (printed with the table);
+  median of a small window around the point (printed with the table); the whole measure is
+  repeated on new files and threads (``--rounds``, 3 by default) and each figure is the median
+  over the rounds, since a shared machine stalls for seconds at a time; the process's CPU time
+  per invoke is printed too, which such stalls do not stretch;
 * at the end (thread at #N), the median time of ``graph.get_state(config)`` and of
   ``list(graph.get_state_history(config, limit=10))``, called as a LangGraph user does (the
   number of snapshots each engine returned is printed too), the engines again taking turns.
@@ -30,7 +33,7 @@ Checks, each printed as met / NOT met with its figures:
 
 The time ratios rewind/LangGraph (both peers) are printed for every measured point.
 
-    python bench/growth.py [--invokes 1000] [--quick] [--keep]
+    python bench/growth.py [--invokes 1000] [--rounds 3] [--quick] [--keep]
 """
 
 from __future__ import annotations
@@ -103,6 +106,8 @@ class Engine:
     graph: Any = None
     invokes: list[float] = field(default_factory=list)
     """Seconds of invoke #1, #2, ... (index i is invoke #i+1)."""
+    cpu: list[float] = field(default_factory=list)
+    """CPU seconds of the process (every thread) over each invoke, likewise."""
     get_state: list[float] = field(default_factory=list)
     history: list[float] = field(default_factory=list)
     history_items: int = 0
@@ -117,11 +122,13 @@ class Engine:
         return build(LangGraphStateGraph, LG_START, LG_END).compile(checkpointer=saver)
 
     def invoke(self, graph: Any, turn: int) -> float:
-        """Seconds for invoke number ``turn`` (from 1) on the thread."""
+        """Seconds for invoke number ``turn`` (from 1) on the thread (its CPU seconds noted)."""
         kwargs = {"durability": self.durability} if self.durability else {}
+        cpu = time.process_time()
         start = time.perf_counter()
         out = graph.invoke({"note": f"turn {turn}"}, self.config, **kwargs)
         elapsed = time.perf_counter() - start
+        self.cpu.append(time.process_time() - cpu)
         if out.get("count") != turn:  # the thread's state must carry over, or the time means little
             raise RuntimeError(f"{self.name}, invoke #{turn}: got {out!r}")
         return elapsed
@@ -183,10 +190,15 @@ def window(point: int, n: int) -> tuple[int, int]:
     return max(1, last - 2 * half), last
 
 
-def at(engine: Engine, point: int, n: int) -> float:
-    """ms per invoke at ``point``: the median of its window."""
+def at(rounds: list[Engine], point: int, n: int, *, cpu: bool = False) -> float:
+    """ms per invoke at ``point``: the median over the rounds of the median of its window."""
     first, last = window(point, n)
-    return statistics.median(engine.invokes[first - 1 : last]) * 1e3
+    return (
+        statistics.median(
+            statistics.median((e.cpu if cpu else e.invokes)[first - 1 : last]) for e in rounds
+        )
+        * 1e3
+    )
 
 
 def rotated(items: list[Engine], turn: int) -> list[Engine]:
@@ -223,14 +235,17 @@ def measure(all_engines: list[Engine], tmp: Path, n: int) -> None:
                 e.history.append(e.time_history())
 
 
-def report(all_engines: list[Engine], n: int, total: float) -> None:
+def report(runs: list[list[Engine]], n: int, total: float) -> None:
+    all_engines = runs[0]
+    by_name = {e.name: [r[i] for r in runs] for i, e in enumerate(all_engines)}
     points = sorted({p for p in (1, 10, 100, n) if p <= n})
     windows = []
     for p in points[1:]:
         first, last = window(p, n)
         windows.append(f"#{p}: median of #{first}..#{last}")
     print(
-        f"\nms per invoke ({n} invokes per engine on one thread, engines in rotation; #1: the "
+        f"\nms per invoke ({n} invokes per engine on one thread, engines in rotation, "
+        f"{len(runs)} rounds on new files and threads, the median over the rounds; #1: the "
         f"first invoke itself; {'; '.join(windows)}); then, at #{n}, get_state (median of "
         f"{STATE_CALLS}) and get_state_history(limit={HISTORY_LIMIT}) (median of "
         f"{HISTORY_CALLS}), ms, and the snapshots it returned (items); {total:.0f} s in all"
@@ -239,10 +254,21 @@ def report(all_engines: list[Engine], n: int, total: float) -> None:
     print(f"  {'':<28}" + "".join(f"{h:>11}" for h in heads))
     figures: dict[str, list[float]] = {}
     for e in all_engines:
-        row = [at(e, p, n) for p in points]
-        row += [statistics.median(e.get_state) * 1e3, statistics.median(e.history) * 1e3]
+        rounds = by_name[e.name]
+        row = [at(rounds, p, n) for p in points]
+        row += [
+            statistics.median(x for r in rounds for x in r.get_state) * 1e3,
+            statistics.median(x for r in rounds for x in r.history) * 1e3,
+        ]
         figures[e.name] = row
         cells = "".join(f"{v:>11.2f}" for v in row) + f"{e.history_items:>11,}"
+        print(f"  {e.name:<28}{cells}")
+    print(
+        "\nCPU ms per invoke (the process's, every thread; what a slow or shared machine does "
+        "not stretch), same windows:"
+    )
+    for e in all_engines:
+        cells = "".join(f"{at(by_name[e.name], p, n, cpu=True):>11.2f}" for p in points)
         print(f"  {e.name:<28}{cells}")
 
     print("\ntime ratios rewind/LangGraph (below 1 is rewind faster):")
@@ -286,26 +312,34 @@ def met(ratio: float, bound: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invokes", type=int, default=1000, help="invokes per engine (N)")
-    parser.add_argument("--quick", action="store_true", help="N=200")
+    parser.add_argument("--quick", action="store_true", help="N=200, one round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="whole runs on new threads (median over them)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the SQLite files")
     args = parser.parse_args()
     n = 200 if args.quick else args.invokes
-    if n < 1:
-        parser.error("--invokes must be at least 1")
+    if args.quick:
+        args.rounds = 1
+    if n < 1 or args.rounds < 1:
+        parser.error("--invokes and --rounds must be at least 1")
     tmp = Path(tempfile.mkdtemp(prefix="rewind-bench-growth-"))
     print(
         f"rewind {rewind.__version__}, langgraph {version('langgraph')}, langgraph-checkpoint-"
         f"sqlite {version('langgraph-checkpoint-sqlite')}, sqlite {sqlite3.sqlite_version}; "
         f"files in {tmp}{'' if args.keep else ' (removed at the end)'}"
     )
-    all_engines = engines()
+    runs = [engines() for _ in range(args.rounds)]
     started = time.perf_counter()
     try:
-        measure(all_engines, tmp, n)
+        for i, all_engines in enumerate(runs):
+            where = tmp / f"round-{i + 1}"
+            where.mkdir()
+            measure(all_engines, where, n)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    report(all_engines, n, time.perf_counter() - started)
+    report(runs, n, time.perf_counter() - started)
 
 
 if __name__ == "__main__":
