@@ -103,6 +103,15 @@ class EventsMode:
             "data": data,
         }
 
+    holds = True
+    """It holds a step's node starts until the next event it is fed: a stream that skips some
+    kinds of event must :meth:`release` them at those."""
+
+    def release(self) -> list[tuple[tuple[str, ...], Any]]:
+        """The node starts held back, now (at an event this mode does not read)."""
+        held, self._starting = self._starting, []
+        return [((), e) for e in held]
+
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         payload = event.payload or {}
         events = self._events(event, payload)

@@ -81,6 +81,7 @@ _TASKS = frozenset(
     }
 )
 _CHECKPOINTS = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
+_EVENTS_SKIP = frozenset({EventType.CUSTOM, EventType.STATE_WRITE})
 _READS: dict[str, frozenset[str]] = {
     "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT}),
     "custom": frozenset({EventType.CUSTOM}),
@@ -99,9 +100,10 @@ _READS: dict[str, frozenset[str]] = {
         }
     ),
     "tools": frozenset({EventType.TOOL_STARTED, EventType.TOOL_ENDED}),
-    # Every kind: even an event that makes no chunk of its own (a node's custom write) lets
-    # the node starts it holds go out, before the chunks other modes make of that event.
-    "events": frozenset(EventType),
+    # Everything but the writers' data and state writes: those reach it only through the
+    # graph's own stream, whose modes add what they read (see event_types). When another mode
+    # reads them, the node starts the events mode holds go out first (Projector.feed).
+    "events": frozenset(EventType) - _EVENTS_SKIP,
 }
 """The event types each mode's projection reads (with the shared fold's, where it reads it):
 the other events make no chunk and change nothing it keeps."""
@@ -295,6 +297,8 @@ class Projector:
             ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}
+        events = self.projections.get("events")
+        self._events = events if isinstance(events, EventsMode) and events.holds else None
         # Each kind of event goes only to the projections that read it, in emission order.
         reads = {m: event_types([m], events_stream_mode=events_stream_mode) for m in modes}
         self._routes: dict[str, list[tuple[str, Projection]]] = {
@@ -322,10 +326,18 @@ class Projector:
             return []
         if len(routes) == 1:
             mode, projection = routes[0]
-            return [(mode, ns, chunk) for ns, chunk in projection.feed(event)]
-        return [
-            (mode, ns, chunk) for mode, projection in routes for ns, chunk in projection.feed(event)
-        ]
+            out = [(mode, ns, chunk) for ns, chunk in projection.feed(event)]
+        else:
+            out = [
+                (mode, ns, chunk)
+                for mode, projection in routes
+                for ns, chunk in projection.feed(event)
+            ]
+        if self._events is not None and kind in _EVENTS_SKIP:
+            # An event the events mode skips still lets the node starts it holds go out, before
+            # the other modes' chunks of it, as a live stream that fed it every event did.
+            out[:0] = [("events", ns, chunk) for ns, chunk in self._events.release()]
+        return out
 
     def resumed(self, ns: str, head: CheckpointView) -> list[Item]:
         """What a (sub)graph resuming from ``head`` re-emits first: its state, its checkpoint."""
