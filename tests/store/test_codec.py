@@ -25,6 +25,7 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     HumanMessage,
+    RemoveMessage,
     SystemMessage,
     ToolMessage,
 )
@@ -911,3 +912,16 @@ async def test_rich_payload_survives_the_database(tmp_path: Path) -> None:
         await store.aclose()
     assert canon(stored) == canon(payload)
     assert stored == payload
+
+
+def test_langchain_messages_decode_as_their_constructors_build_them() -> None:
+    # Messages are decoded by their validator alone when every __init__ they have only hands
+    # the fields on (each token's chunk): the result must be what calling the class gives.
+    for message in [*MESSAGES, RemoveMessage(id="r1"), AIMessageChunk(content="", id="c2")]:
+        fields = json.loads(encode(message))["v"]
+        out = decode(encode(message))
+        built = type(message)(**decode(json.dumps(fields)))
+        assert type(out) is type(message)
+        assert out == built == message
+        assert out.model_fields_set == built.model_fields_set
+        assert out.__pydantic_extra__ == built.__pydantic_extra__

@@ -24,6 +24,7 @@ import enum
 import json
 import json.scanner
 import math
+import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -270,14 +271,59 @@ def _dec_pydantic(d: dict[str, Any]) -> Any:
     # The hot tag (LangChain's messages, each token's chunk): one function, no detours.
     path, fields = d["cls"], d["v"]
     try:
-        cls = import_class(path)
-        # A model with an __init__ of its own is validated by calling it with the fields, as
-        # model_validate would (it calls that __init__): called directly.
-        if getattr(cls, "__pydantic_custom_init__", False) and type(fields) is dict:
-            return cls(**fields)
+        built = _pydantic_builders.get(path)
+        if built is None or sys.modules.get(built[0]) is not built[1]:  # (re)imported since
+            built = _pydantic_builders[path] = _pydantic_builder(path)
+        _, _, cls, direct = built
+        if type(fields) is dict:
+            if direct and "content" in fields:
+                # Its __init__s only pass the fields on: validated as they would be, without them.
+                obj = cls.__new__(cls)
+                cls.__pydantic_validator__.validate_python(fields, self_instance=obj)
+                return obj
+            if direct is not None:
+                # A model with an __init__ of its own is validated by calling it with the
+                # fields, as model_validate would (it calls that __init__): called directly.
+                return cls(**fields)
         return cls.model_validate(fields, by_name=True)
     except Exception:  # the class is gone or no longer takes these fields: keep the data
         return _fallback(path, fields)
+
+
+_pydantic_builders: dict[str, tuple[str, Any, Any, bool | None]] = {}
+"""Per class path: its module's name, the module, the class, and how its instances are built:
+``None`` by ``model_validate``, ``False`` by calling it (an ``__init__`` of its own), ``True``
+by its validator alone (every ``__init__`` it has is one of :data:`_PASSTHROUGH_INITS`, given
+the fields with ``content``)."""
+
+_PASSTHROUGH_INITS = frozenset(
+    {
+        "langchain_core.load.serializable:Serializable.__init__",
+        "langchain_core.messages.base:BaseMessage.__init__",
+        "langchain_core.messages.ai:AIMessage.__init__",
+        "langchain_core.messages.human:HumanMessage.__init__",
+        "langchain_core.messages.system:SystemMessage.__init__",
+        "langchain_core.messages.tool:ToolMessage.__init__",
+    }
+)
+"""LangChain messages' ``__init__``s that, given their fields by name with ``content`` among
+them, only hand them on to pydantic: each token's chunk is built without their four calls.
+(``RemoveMessage``'s is not one: it replaces ``content``.)"""
+
+
+def _pydantic_builder(path: str) -> tuple[str, Any, Any, bool | None]:
+    cls = import_class(path)
+    module_name = path.partition(":")[0]
+    module = sys.modules.get(module_name)
+    if not getattr(cls, "__pydantic_custom_init__", False):
+        return module_name, module, cls, None
+    inits = [
+        f"{init.__module__}:{init.__qualname__}"
+        for klass in cls.__mro__
+        if (init := vars(klass).get("__init__")) is not None
+        and klass.__module__ not in ("builtins", "pydantic.main")
+    ]
+    return module_name, module, cls, all(name in _PASSTHROUGH_INITS for name in inits)
 
 
 def _build_dataclass(cls: Any, fields: dict[str, Any]) -> Any:

@@ -9,6 +9,7 @@ operation reads.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import itertools
@@ -189,19 +190,31 @@ class LogReads:
         wanted = None if types is None else [str(t) for t in types]
         after = -1 if after_seq is None else after_seq
 
-        def query(conn: Connection) -> tuple[str, Sequence[Sequence[Any]]]:
-            run = run_row(conn, run_id)
-            return run.thread_id, self._event_rows(
-                conn, run.run_key, after, until_seq, wanted, page
-            )
+        def query(after: int) -> Callable[[Connection], tuple[str, Sequence[Sequence[Any]]]]:
+            def rows(conn: Connection) -> tuple[str, Sequence[Sequence[Any]]]:
+                run = run_row(conn, run_id)
+                return run.thread_id, self._event_rows(
+                    conn, run.run_key, after, until_seq, wanted, page
+                )
 
-        while True:
-            thread_id, rows = await self._read(query)
-            self.stats.events_read += len(rows)
-            yield itertools.starmap(functools.partial(event_of, run_id, thread_id), rows)
-            if len(rows) < page:
-                return
-            after = rows[-1][1]  # its seq
+            return rows
+
+        # The next page is read (on the store's reader, where it has one) while the consumer
+        # decodes and handles this one.
+        pending = asyncio.ensure_future(self._read(query(after)))
+        try:
+            while True:
+                thread_id, rows = await pending
+                self.stats.events_read += len(rows)
+                more = len(rows) == page
+                if more:
+                    pending = asyncio.ensure_future(self._read(query(rows[-1][1])))  # its seq
+                yield itertools.starmap(functools.partial(event_of, run_id, thread_id), rows)
+                if not more:
+                    return
+        finally:
+            if not pending.done():
+                pending.cancel()
 
     def _event_rows(
         self,
