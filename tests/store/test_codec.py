@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import enum
 import importlib
+import itertools
 import json
 import math
 import os
@@ -925,3 +926,22 @@ def test_langchain_messages_decode_as_their_constructors_build_them() -> None:
         assert out == built == message
         assert out.model_fields_set == built.model_fields_set
         assert out.__pydantic_extra__ == built.__pydantic_extra__
+
+
+def test_encoding_calls_no_default_factory_of_the_model() -> None:
+    # A factory may count its calls or give a new value each time: encoding must not call it,
+    # and the value it gave must be stored (a decode could not make it again).
+    ticket = Ticket()
+    made = next(_TICKETS)  # the factory's calls so far, plus one
+    text = encode(ticket)
+    assert next(_TICKETS) == made + 1  # encoding made none
+    assert json.loads(text)["v"] == {"number": ticket.number}  # [] is the pure default
+    assert decode(text) == ticket
+
+
+_TICKETS = itertools.count()
+
+
+class Ticket(pydantic.BaseModel):
+    number: int = pydantic.Field(default_factory=lambda: next(_TICKETS))
+    tags: list[str] = pydantic.Field(default_factory=list)

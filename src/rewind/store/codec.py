@@ -174,17 +174,45 @@ def _enc_args(args: tuple[Any, ...]) -> Any:
 
 def _pydantic_fields(model: Any, t: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, info in t.__pydantic_fields__.items():
+    for name, default in _field_defaults(t):
         value = getattr(model, name)
-        if not info.is_required():
-            default = info.get_default(call_default_factory=True)
-            if type(value) is type(default) and value == default:
-                continue  # restored from the model's own default on decode
+        if default is not _NO_DEFAULT and type(value) is type(default) and value == default:
+            continue  # restored from the model's own default on decode
         out[name] = _enc(value)  # by name: decoding validates by name (aliases may be one-way)
     extra = getattr(model, "__pydantic_extra__", None)
     if extra:
         for name, value in extra.items():
             out[name] = _enc(value)
+    return out
+
+
+_NO_DEFAULT: Any = object()
+"""A field stored whatever its value: required, or its default made by a factory of the
+model's own (which may give a new value each time, or count its calls)."""
+
+_PURE_FACTORIES: frozenset[Any] = frozenset({list, dict, set, frozenset, tuple, str, int, float})
+"""Default factories that give an equal, empty value each time, without side effects."""
+
+_defaults: dict[type, tuple[Any, list[tuple[str, Any]]]] = {}
+"""Per pydantic model class: its fields' mapping (rebuilt models get a new one) and each
+field's name with its default (:data:`_NO_DEFAULT` when the field is always stored)."""
+
+
+def _field_defaults(t: Any) -> list[tuple[str, Any]]:
+    fields = t.__pydantic_fields__
+    known = _defaults.get(t)
+    if known is not None and known[0] is fields:
+        return known[1]
+    out = []
+    for name, info in fields.items():
+        default = _NO_DEFAULT
+        if info.default_factory is not None:
+            if info.default_factory in _PURE_FACTORIES:
+                default = info.default_factory()
+        elif not info.is_required():
+            default = info.default
+        out.append((name, default))
+    _defaults[t] = (fields, out)
     return out
 
 
