@@ -6,8 +6,9 @@ Annotated[list, operator.add]}``):
 * ``linear``: START -> n0 -> n1 -> ... -> n9 -> END, ten super-steps of one task each;
 * ``fanout``: START -> p0..p4 (in parallel) -> join -> END, two super-steps (five tasks, then
   one), the join a waiting edge ``add_edge([p0, ..., p4], "join")``;
-* ``single``: START -> n0 -> END, one super-step: with ``linear`` it splits an invoke's time
-  into a fixed part and a per-step part (``(linear - single) / 9``).
+* ``three`` and ``single``: START -> n0 -> n1 -> n2 -> END and START -> n0 -> END: with
+  ``linear`` they split an invoke's time into a fixed part and a per-step part (a least-squares
+  line through the three graphs' median times against their super-steps).
 
 Configurations, each a compiled graph invoked with ``graph.invoke(input, config)`` from sync
 code, every invoke on a new ``thread_id`` (a fresh thread has nothing to load, as LangGraph's
@@ -25,7 +26,7 @@ the machine falls on all of them alike); the figure is the median invoke time, d
 graph's super-steps (the input step is not counted, for either library). The last lines are the
 time ratios rewind/LangGraph and the goals.
 
-    python bench/steps.py [--invokes 150] [--rounds 5] [--warmup 10] [--quick]
+    python bench/steps.py [--invokes 150] [--rounds 5] [--warmup 10] [--quick] [--summary FILE]
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ import rewind
 from rewind.checkpoint.memory import InMemorySaver
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.graph import END, START, StateGraph
+from summary import Row, write_rows
 
-STEPS = {"linear": 10, "fanout": 2, "single": 1}
+STEPS = {"linear": 10, "fanout": 2, "three": 3, "single": 1}
 """Super-steps of each graph, the input step not counted."""
 WIDTH = 5
 
@@ -68,7 +70,7 @@ class State(TypedDict):
 def build(kind: str, state_graph: Any, start: str, end: str) -> Any:
     """One of the graphs, built with either library's ``StateGraph``."""
     builder = state_graph(State)
-    if kind in ("linear", "single"):
+    if kind in LINES:
         previous = start
         for i in range(STEPS[kind]):
 
@@ -96,6 +98,22 @@ def build(kind: str, state_graph: Any, start: str, end: str) -> Any:
     builder.add_edge(names, "join")
     builder.add_edge("join", end)
     return builder
+
+
+LINES = ("single", "three", "linear")
+"""The graphs of nodes in a line: an invoke's time is fitted over them as fixed + per step."""
+
+
+def fit(times: dict[str, float]) -> tuple[float, float]:
+    """Least-squares line through (super-steps, seconds) of the graphs in a line: (fixed
+    seconds per invoke, seconds per super-step)."""
+    xs = [STEPS[k] for k in LINES]
+    ys = [times[k] for k in LINES]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+    return my - slope * mx, slope
 
 
 def expected(kind: str) -> int:
@@ -166,6 +184,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="turns the configurations take")
     parser.add_argument("--warmup", type=int, default=10, help="untimed invokes first")
     parser.add_argument("--quick", action="store_true", help="30 invokes in 3 rounds, warm-up 3")
+    parser.add_argument("--summary", help="append the summary rows to this file (JSON lines)")
     args = parser.parse_args()
     if args.quick:
         args.invokes, args.rounds, args.warmup = 30, 3, 3
@@ -202,21 +221,21 @@ def main() -> None:
         f"new thread_id; median; {total:.0f} s in all"
     )
     print(
-        f"\n{'':<30}{'---- linear, 10 steps':>22}{'---- fanout, 2 steps':>22}{'single':>11}"
-        f"{'linear - single':>26}"
+        f"\n{'':<30}{'---- linear, 10 steps':>22}{'---- fanout, 2 steps':>22}{'three':>11}"
+        f"{'single':>11}{'fit over 1/3/10 steps':>26}"
     )
     print(
         f"{'':<30}{'us/step':>11}{'ms/invoke':>11}{'us/step':>11}{'ms/invoke':>11}"
-        f"{'ms/invoke':>11}{'fixed ms':>13}{'us/step':>13}"
+        f"{'ms/invoke':>11}{'ms/invoke':>11}{'fixed ms':>13}{'us/step':>13}"
     )
+    fits = {}
     for c in all_configs:
-        lin, fan, one = (med[c.name, k] for k in ("linear", "fanout", "single"))
-        marginal = (lin - one) / (STEPS["linear"] - STEPS["single"])
-        fixed = one - marginal
+        lin, fan, three, one = (med[c.name, k] for k in ("linear", "fanout", "three", "single"))
+        fixed, per_step = fits[c.name] = fit({k: med[c.name, k] for k in LINES})
         print(
             f"{c.name:<30}{lin / 10 * 1e6:>11,.0f}{lin * 1e3:>11.2f}"
-            f"{fan / 2 * 1e6:>11,.0f}{fan * 1e3:>11.2f}{one * 1e3:>11.2f}"
-            f"{fixed * 1e3:>13.2f}{marginal * 1e6:>13,.0f}"
+            f"{fan / 2 * 1e6:>11,.0f}{fan * 1e3:>11.2f}{three * 1e3:>11.2f}{one * 1e3:>11.2f}"
+            f"{fixed * 1e3:>13.2f}{per_step * 1e6:>13,.0f}"
         )
 
     def ratio(ours: str, peer: str, kind: str) -> float:
@@ -224,19 +243,68 @@ def main() -> None:
 
     print("\ntime ratios rewind/LangGraph (median invoke times; below 1 is rewind faster):")
     pairs = [
-        ("rewind SqliteSaver, async", "LangGraph InMemorySaver", 1.0),
-        ("rewind SqliteSaver, async", "LangGraph no checkpointer", None),
-        ("rewind no checkpointer", "LangGraph no checkpointer", None),
-        ("rewind InMemorySaver", "LangGraph InMemorySaver", None),
-        ("rewind SqliteSaver, sync", "LangGraph SqliteSaver, sync", 0.5),
+        ("rewind SqliteSaver, async", "LangGraph InMemorySaver"),
+        ("rewind SqliteSaver, async", "LangGraph no checkpointer"),
+        ("rewind no checkpointer", "LangGraph no checkpointer"),
+        ("rewind InMemorySaver", "LangGraph InMemorySaver"),
+        ("rewind SqliteSaver, sync", "LangGraph SqliteSaver, sync"),
     ]
-    for ours, peer, goal in pairs:
-        cells = "  ".join(f"{k} {ratio(ours, peer, k):5.2f}x" for k in ("linear", "fanout"))
-        line = f"  {ours} / {peer}:".ljust(68) + cells
-        if goal is not None:
-            met = all(ratio(ours, peer, k) <= goal for k in ("linear", "fanout"))
-            line += f"   goal <= {goal}x: {'met' if met else 'NOT met'}"
-        print(line)
+    for ours, peer in pairs:
+        cells = "  ".join(f"{k} {ratio(ours, peer, k):5.2f}x" for k in kinds)
+        print(f"  {ours} / {peer}:".ljust(68) + cells)
+
+    ours, peer = "rewind SqliteSaver, async", "LangGraph InMemorySaver"
+    rows = [
+        Row(
+            "steps",
+            "fixed cost per invoke, SQLite async (fit)",
+            "ms",
+            fits[ours][0] * 1e3,
+            1.0,
+            "ratio_max",
+            fits[peer][0] * 1e3,
+            peer,
+        ),
+        Row(
+            "steps",
+            "cost per super-step, SQLite async (fit)",
+            "µs",
+            fits[ours][1] * 1e6,
+            1.0,
+            "ratio_max",
+            fits[peer][1] * 1e6,
+            peer,
+        ),
+        Row(
+            "steps",
+            "no checkpointer, 1-node invoke",
+            "ms",
+            med["rewind no checkpointer", "single"] * 1e3,
+            1.5,
+            "ratio_max",
+            med["LangGraph no checkpointer", "single"] * 1e3,
+            "LangGraph no checkpointer",
+        ),
+        Row(
+            "steps",
+            "sync durability, 10-node invoke",
+            "ms",
+            med["rewind SqliteSaver, sync", "linear"] * 1e3,
+            0.5,
+            "ratio_max",
+            med["LangGraph SqliteSaver, sync", "linear"] * 1e3,
+            "LangGraph SqliteSaver, sync",
+        ),
+    ]
+    print("\ngoals:")
+    for row in rows:
+        assert row.ratio is not None
+        print(
+            f"  {row.figure}: rewind {row.rewind:,.2f} {row.unit}, {row.peer_name} "
+            f"{row.peer:,.2f} {row.unit}: {row.ratio:.2f}x (goal {row.goal_text}: "
+            f"{'met' if row.met else 'NOT met'})"
+        )
+    write_rows(args.summary, rows)
 
 
 def langgraph_version() -> str:
