@@ -5,7 +5,13 @@ writes), one event per append as a runtime does, through rewind's store. The sam
 encoded the same way, are then inserted with the standard library's sqlite3 ``executemany`` into
 the same table (same pragmas, same unique index). The last line is the throughput ratio.
 
-    python bench/append.py [--events 100000] [--runs 50]
+Then durable appends: 1 and 50 concurrent appenders append one event at a time to a store in
+``sync`` durability for a few seconds; goal at 50 appenders: at least 5,000 appends/s. With
+``--summary FILE`` that goal is also appended to FILE as a row of the summary table
+(``bench/summary.py``). ``--quick`` shrinks the sizes (20,000 events, one repeat, one second per
+durable phase).
+
+    python bench/append.py [--events 100000] [--runs 50] [--quick] [--summary FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ from typing import Any
 from rewind import NewEvent, StoreOptions, open_store, run_ended, run_started
 from rewind.events import EventType, RunStatus
 from rewind.store import open_sqlite
+from summary import Row, write_rows
+
+SYNC_GOAL = 5_000
+"""Durable appends/s with 50 concurrent ``sync`` appenders, at least."""
 
 
 def make_payloads(n: int, seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
@@ -177,7 +187,13 @@ def main() -> None:
         help="appends between an appender's yields to the loop",
     )
     parser.add_argument("--sync-seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--quick", action="store_true", help="20,000 events, one repeat, 1 s per sync phase"
+    )
+    parser.add_argument("--summary", help="append the summary rows to this file (JSON lines)")
     args = parser.parse_args()
+    if args.quick:
+        args.events, args.repeat, args.sync_seconds = 20_000, 1, 1.0
     payloads = make_payloads(args.events)
     tmp = Path(tempfile.mkdtemp(prefix="rewind-bench-"))
     ours, core, per_event, peer = [], [], [], []
@@ -210,6 +226,8 @@ def main() -> None:
         f"rewind sync, 50 appenders:           {sync_50:>10,.0f} durable appends/s (goal >= 5,000)"
     )
     print(f"ratio rewind/sqlite3: {r / p:.2f}")
+    figure = "sync durable appends, 50 concurrent appenders"
+    write_rows(args.summary, [Row("append", figure, "appends/s", sync_50, SYNC_GOAL, "min")])
 
 
 if __name__ == "__main__":

@@ -31,9 +31,13 @@ Checks, each printed as met / NOT met with its figures:
 * MUST: rewind's ``get_state`` at #N <= 10x LangGraph ``SqliteSaver``'s in this run;
   GOAL: <= 2x.
 
-The time ratios rewind/LangGraph (both peers) are printed for every measured point.
+The time ratios rewind/LangGraph (both peers) are printed for every measured point. With
+``--summary FILE`` the checks are also appended to FILE as rows of the summary table
+(``bench/summary.py``): invoke #N over #10 for each durability, and rewind's ``get_state``
+against LangGraph ``SqliteSaver``'s (the slower of rewind's two engines), once against the MUST
+and once against the GOAL.
 
-    python bench/growth.py [--invokes 1000] [--rounds 3] [--quick] [--keep]
+    python bench/growth.py [--invokes 1000] [--rounds 3] [--quick] [--keep] [--summary FILE]
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from langgraph.graph import StateGraph as LangGraphStateGraph
 import rewind
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.graph import END, START, StateGraph
+from summary import Row, write_rows
 
 THREAD = "growth"
 """The one thread every engine's invokes go to."""
@@ -235,7 +240,8 @@ def measure(all_engines: list[Engine], tmp: Path, n: int) -> None:
                 e.history.append(e.time_history())
 
 
-def report(runs: list[list[Engine]], n: int, total: float) -> None:
+def report(runs: list[list[Engine]], n: int, total: float) -> list[Row]:
+    """Print the tables and the checks; the checks as summary rows."""
     all_engines = runs[0]
     by_name = {e.name: [r[i] for r in runs] for i, e in enumerate(all_engines)}
     points = sorted({p for p in (1, 10, 100, n) if p <= n})
@@ -282,6 +288,7 @@ def report(runs: list[list[Engine]], n: int, total: float) -> None:
             print(f"  {label:<54}" + "".join(f"{r:>10.2f}x" for r in ratios))
 
     print("\nchecks:")
+    rows = []
     tenth = points.index(10) if 10 in points else None
     for o in ours:
         if tenth is None:
@@ -293,6 +300,16 @@ def report(runs: list[list[Engine]], n: int, total: float) -> None:
             f"  MUST {o.name}: invoke #{n} <= {INVOKE_GROWTH_MUST}x its #10: "
             f"{last:.2f} ms vs {ten:.2f} ms = {growth:.2f}x: {met(growth, INVOKE_GROWTH_MUST)}"
         )
+        rows.append(
+            Row(
+                "growth",
+                f"invoke #{n} / #10 on one thread, {o.name.removeprefix('rewind ')}",
+                "x",
+                growth,
+                INVOKE_GROWTH_MUST,
+                "max",
+            )
+        )
     peer = next(e for e in peers if "Sqlite" in e.name)
     theirs = figures[peer.name][len(points)]
     for o in ours:
@@ -303,6 +320,13 @@ def report(runs: list[list[Engine]], n: int, total: float) -> None:
             f"{ratio:.2f}x: MUST <= {GET_STATE_MUST:g}x {met(ratio, GET_STATE_MUST)}; "
             f"GOAL <= {GET_STATE_GOAL:g}x {met(ratio, GET_STATE_GOAL)}"
         )
+    slower = max(ours, key=lambda o: figures[o.name][len(points)])
+    mine = figures[slower.name][len(points)]
+    engine = slower.name.removeprefix("rewind ")
+    for bound, word in ((GET_STATE_MUST, "MUST"), (GET_STATE_GOAL, "GOAL")):
+        figure = f"get_state after {n} runs on the thread, {engine} ({word})"
+        rows.append(Row("growth", figure, "ms", mine, bound, "ratio_max", theirs, peer.name))
+    return rows
 
 
 def met(ratio: float, bound: float) -> str:
@@ -317,6 +341,7 @@ def main() -> None:
         "--rounds", type=int, default=3, help="whole runs on new threads (median over them)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the SQLite files")
+    parser.add_argument("--summary", help="append the summary rows to this file (JSON lines)")
     args = parser.parse_args()
     n = 200 if args.quick else args.invokes
     if args.quick:
@@ -339,7 +364,8 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    report(runs, n, time.perf_counter() - started)
+    rows = report(runs, n, time.perf_counter() - started)
+    write_rows(args.summary, rows)
 
 
 if __name__ == "__main__":

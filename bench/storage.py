@@ -7,9 +7,11 @@ operator.add]``), so the state grows by 1 KB a step. The graph is run once on re
 (fresh file), in the same process, for each N. Measured: the size of every file of each
 database (main file, ``-wal``, ``-shm``) while the saver is still open after the run, and again
 after it is closed; and the number of events rewind stored. The last lines are the ratios
-LangGraph/rewind of the closed sizes, and the goals.
+LangGraph/rewind of the closed sizes, and the goals. With ``--summary FILE`` the goals are also
+appended to FILE as rows of the summary table (``bench/summary.py``): one per N that has a goal
+(200 and 400), with LangGraph's size beside rewind's.
 
-    python bench/storage.py [--steps 200 400] [--quick]
+    python bench/storage.py [--steps 200 400] [--quick] [--summary FILE]
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from langgraph.graph import StateGraph as LangGraphStateGraph
 from rewind import open_store
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.graph import END, START, StateGraph
+from summary import Row, write_rows
 
 GOALS_MB = {200: 0.5, 400: 1.0}
 """rewind's goal: total bytes on disk for N steps, in MB."""
@@ -139,7 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[200, 400])
     parser.add_argument("--payload-bytes", type=int, default=1024)
-    parser.add_argument("--quick", action="store_true", help="N=50 and 100 only")
+    parser.add_argument("--quick", action="store_true", help="N=50 and 100 only (no goal there)")
+    parser.add_argument("--summary", help="append the summary rows to this file (JSON lines)")
     args = parser.parse_args()
     steps_list = [50, 100] if args.quick else args.steps
     rng = random.Random(7)  # a different random string each step: nothing to share or compress
@@ -177,6 +181,7 @@ def main() -> None:
         print(f"  log head {head:,}; by type: " + ", ".join(f"{k} {v}" for k, v in by_type.items()))
         results.append((steps, sum(r_closed.values()), sum(l_closed.values())))
     print()
+    rows = []
     for steps, r, lg in results:
         goal = GOALS_MB.get(steps)
         ref = LANGGRAPH_REFERENCE_MB.get(steps)
@@ -190,6 +195,20 @@ def main() -> None:
             f"N={steps}: rewind {r / 1e6:.3f} MB, LangGraph {lg / 1e6:.3f} MB{ref_text}; "
             f"ratio LangGraph/rewind {lg / r:.1f}x; {goal_text}"
         )
+        if goal:
+            rows.append(
+                Row(
+                    "storage",
+                    f"bytes on disk, {steps}-step run, 1 KB a step",
+                    "MB",
+                    r / 1e6,
+                    goal,
+                    "max",
+                    lg / 1e6,
+                    "LangGraph SqliteSaver",
+                )
+            )
+    write_rows(args.summary, rows)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@
    and over OTLP/gRPC: spans per second (goal >= 10,000), and the receiver's count as a check.
 
     python bench/telemetry.py [--invokes 150] [--rounds 5] [--warmup 10] [--wide-runs 200]
-                              [--quick]
+                              [--quick] [--summary FILE]
+
+With ``--summary FILE`` the goals are also appended to FILE as rows of the summary table
+(``bench/summary.py``): the two live ratios with/without, and the two export rates.
 
 The receiver is ``python bench/telemetry.py --serve``: an OTLP receiver (gRPC and HTTP, built on
 ``opentelemetry-proto`` and ``grpcio``) that parses every request and counts its spans.
@@ -44,6 +47,7 @@ from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.graph import END, START, StateGraph
 from rewind.runtime.loops import run_sync
 from rewind.telemetry import Mirror, attach_mirror, export_runs
+from summary import Row, write_rows
 
 KINDS = ("linear", "fanout")
 
@@ -146,7 +150,9 @@ async def attach(saver: SqliteSaver, ports: dict[str, int]) -> Mirror:
     return mirror
 
 
-def live_overhead(args: argparse.Namespace, tmp: Path, ports: dict[str, int]) -> list[str]:
+def live_overhead(
+    args: argparse.Namespace, tmp: Path, ports: dict[str, int], rows: list[Row]
+) -> list[str]:
     per_round = max(1, args.invokes // args.rounds)
     plain = SqliteSaver(str(tmp / "plain.db"))
     mirrored = SqliteSaver(str(tmp / "mirrored.db"))
@@ -184,6 +190,8 @@ def live_overhead(args: argparse.Namespace, tmp: Path, ports: dict[str, int]) ->
             f"{with_ * 1e3:7.2f} ms/invoke   ratio {ratio:4.2f}x   goal <= 1.2x: "
             f"{'met' if ratio <= 1.2 else 'NOT met'}"
         )
+        figure = f"live span mirror, {kind} graph, invoke time with / without"
+        rows.append(Row("telemetry", figure, "x", ratio, 1.2, "max"))
     print(
         f"   mirror: {mirror.exported_spans:,} spans exported live, "
         f"{mirror.dropped_spans:,} dropped; receiver got {received(ports):,}"
@@ -229,7 +237,7 @@ async def record_wide(path: str, runs: int, width: int) -> None:
     await saver.aclose()
 
 
-def posthoc(path: str, ports: dict[str, int], wide_runs: int) -> None:
+def posthoc(path: str, ports: dict[str, int], wide_runs: int, rows: list[Row]) -> None:
     asyncio.run(record_wide(path, wide_runs, 50))
     print(
         f"2. post-hoc export of every run above and {wide_runs} runs of a 50-wide Send fan-out "
@@ -249,6 +257,7 @@ def posthoc(path: str, ports: dict[str, int], wide_runs: int) -> None:
             f"   {name:<9} {runs:,} runs, {spans:,} spans: {rate:9,.0f} spans/s   goal >= 10,000: "
             f"{'met' if rate >= 10_000 else 'NOT met'}"
         )
+        rows.append(Row("telemetry", f"post-hoc export, {name}", "spans/s", rate, 10_000, "min"))
 
 
 def main() -> None:
@@ -258,6 +267,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed invokes first")
     parser.add_argument("--quick", action="store_true", help="30 invokes in 3 rounds, warm-up 3")
     parser.add_argument("--wide-runs", type=int, default=200, help="fan-out runs to export too")
+    parser.add_argument("--summary", help="append the summary rows to this file (JSON lines)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -266,9 +276,11 @@ def main() -> None:
     if args.quick:
         args.invokes, args.rounds, args.warmup, args.wide_runs = 30, 3, 3, 40
     tmp = Path(tempfile.mkdtemp(prefix="rewind-bench-telemetry-"))
+    rows: list[Row] = []
     with receiver() as ports:
-        (path,) = live_overhead(args, tmp, ports)
-        posthoc(path, ports, args.wide_runs)
+        (path,) = live_overhead(args, tmp, ports, rows)
+        posthoc(path, ports, args.wide_runs, rows)
+    write_rows(args.summary, rows)
 
 
 if __name__ == "__main__":

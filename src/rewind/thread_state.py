@@ -80,6 +80,8 @@ async def read_head(store: EventStore, thread_id: str) -> ThreadState:
     A thread without a usable head is folded whole once, and its head kept.
     """
     read = await store.head_and_tail(thread_id)
+    if read.head is None and not read.runs:  # a new thread: nothing more to read
+        return ThreadState(thread_id=thread_id, view=None, tail=[], origins={})
     if read.head is None:
         return await rebuild_head(store, thread_id)
     mark = read.head.checkpoint
