@@ -324,7 +324,7 @@ def report(runs: list[list[Engine]], n: int, total: float) -> list[Row]:
     mine = figures[slower.name][len(points)]
     engine = slower.name.removeprefix("rewind ")
     for bound, word in ((GET_STATE_MUST, "MUST"), (GET_STATE_GOAL, "GOAL")):
-        figure = f"get_state after {n} runs on the thread, {engine} ({word})"
+        figure = f"get_state, thread of {n} runs, {engine} ({word})"
         rows.append(Row("growth", figure, "ms", mine, bound, "ratio_max", theirs, peer.name))
     return rows
 

@@ -12,9 +12,17 @@ moment it is appended to the log). A client notes when each event arrives. Per s
 LangGraph's server is ``langgraph dev`` from ``langgraph-cli[inmem]`` in its own virtualenv
 (made on first use; ``--peer-venv`` to reuse one), with ``--n-jobs-per-worker`` set to C so
 both servers run every run at once. Clients and servers share the machine; the last lines are
-the ratios rewind/LangGraph.
+the ratios rewind/LangGraph. If LangGraph's server cannot be installed or run, the bench says so
+and goes on with rewind's figures alone.
+
+With ``--summary FILE`` two rows are also appended to FILE for the summary table
+(``bench/summary.py``), at 100 clients (or, when 100 is not among ``--clients``, as with
+``--quick``, at the most clients measured): events/s delivered, rewind against LangGraph (goal:
+ratio at least 1.0; not met when LangGraph's server did not run), and rewind's p99 latency (goal:
+at most 50 ms).
 
     python bench/server.py [--clients 100 1000] [--events 20] [--interval-ms 50] [--quick]
+                           [--summary FILE]
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ from typing import Any
 
 import httpx
 from langgraph_sdk import get_client
+
+from summary import Row, write_rows
 
 PEER_PACKAGES = ["langgraph-cli[inmem]==0.4.40", "langgraph==1.2.22", "langchain-core==1.7.2"]
 
@@ -232,11 +242,17 @@ def main() -> None:
     parser.add_argument("--peer-venv", type=Path, default=None)
     parser.add_argument("--no-peer", action="store_true", help="measure rewind only")
     parser.add_argument("--quick", action="store_true", help="10 and 50 clients, 10 events")
+    parser.add_argument("--summary", help="append the summary rows to this file (JSON lines)")
     args = parser.parse_args()
     if args.quick:
         args.clients, args.events = [10, 50], 10
     interval = args.interval_ms / 1000
-    venv = None if args.no_peer else peer_venv(args.peer_venv)
+    venv = None
+    if not args.no_peer:
+        try:
+            venv = peer_venv(args.peer_venv)
+        except (subprocess.CalledProcessError, OSError) as error:
+            print(f"LangGraph's virtualenv could not be made ({error}): rewind only", flush=True)
     rows: dict[tuple[str, int], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -252,13 +268,19 @@ def main() -> None:
             for clients in args.clients:
                 folder = root / f"langgraph-{clients}"
                 folder.mkdir()
-                url, process = start_langgraph(folder, venv, clients)
+                try:
+                    url, process = start_langgraph(folder, venv, clients)
+                except (RuntimeError, OSError) as error:
+                    print(f"LangGraph's server did not start ({error})", flush=True)
+                    continue
                 try:
                     asyncio.run(phase(url, min(clients, 10), 3, interval))
                     rows["langgraph", clients] = asyncio.run(
                         phase(url, clients, args.events, interval)
                     )
                     _print("langgraph", clients, rows["langgraph", clients])
+                except Exception as error:  # the peer's failure must not lose rewind's figures
+                    print(f"LangGraph's server failed at {clients} clients: {error!r}", flush=True)
                 finally:
                     stop(process)
     print()
@@ -271,6 +293,34 @@ def main() -> None:
             p50, p99 = ours["p50_ms"] / peer["p50_ms"], ours["p99_ms"] / peer["p99_ms"]
             line += f"; rewind/LangGraph events/s {rate:.2f}x, p50 {p50:.2f}x, p99 {p99:.2f}x"
         print(line)
+    write_rows(args.summary, summary_rows(rows, args.clients))
+
+
+def summary_rows(rows: dict[tuple[str, int], dict[str, Any]], counts: list[int]) -> list[Row]:
+    """The rows for the summary table, at 100 clients (else at the most clients measured)."""
+    clients = 100 if 100 in counts else max(counts)
+    ours, peer = rows["rewind", clients], rows.get(("langgraph", clients))
+    note = "" if clients == 100 else " (goal set at 100)"
+    return [
+        Row(
+            "server",
+            f"{clients} SSE clients, events/s delivered",
+            "events/s",
+            ours["events_per_s"],
+            1.0,
+            "ratio_min",
+            peer["events_per_s"] if peer else None,
+            "LangGraph dev server (inmem)",
+        ),
+        Row(
+            "server",
+            f"{clients} SSE clients, p99 latency write to client{note}",
+            "ms",
+            ours["p99_ms"],
+            50.0,
+            "max",
+        ),
+    ]
 
 
 def _print(name: str, clients: int, row: dict[str, Any]) -> None:

@@ -46,7 +46,7 @@ class Row:
     @property
     def goal_text(self) -> str:
         sign = "<=" if self.kind in ("ratio_max", "max") else ">="
-        if self.kind.startswith("ratio"):
+        if self.kind.startswith("ratio") or self.unit == "x":
             return f"{sign} {self.goal:g}x"
         return f"{sign} {self.goal:,g} {self.unit}"
 
