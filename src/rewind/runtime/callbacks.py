@@ -20,6 +20,7 @@ from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from rewind.events import EventType, NewEvent
 from rewind.projections.state import refer_to_state
+from rewind.runtime.loops import call_in_order
 
 __all__ = ["Recorder", "StreamingRecorder"]
 
@@ -58,7 +59,7 @@ class Recorder(BaseCallbackHandler):
         if running is self._loop:
             self._sink(event)
         else:
-            self._loop.call_soon_threadsafe(self._sink, event)
+            call_in_order(self._loop, self._sink, event)
 
     @staticmethod
     def _ids(run_id: uuid.UUID, parent_run_id: uuid.UUID | None) -> dict[str, Any]:

@@ -13,12 +13,13 @@ import concurrent.futures
 import contextvars
 import threading
 import weakref
+from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from rewind.store import EventStore
 
-__all__ = ["StorePerLoop", "run_sync"]
+__all__ = ["StorePerLoop", "call_in_order", "run_sync"]
 
 _ALL: weakref.WeakSet[StorePerLoop] = weakref.WeakSet()
 
@@ -65,6 +66,46 @@ if _register is not None:
     _register(_shutdown)
 else:  # pragma: no cover - other Pythons
     atexit.register(_shutdown)
+
+
+class _Inbox:
+    """Calls handed to one loop from other threads, run on it in the order they were handed
+    over, many to a wake-up: a node streaming tokens from a worker thread wakes the loop once
+    per batch of them, not once per token."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._calls: deque[tuple[Callable[[Any], None], Any]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def put(self, fn: Callable[[Any], None], arg: Any) -> None:
+        with self._lock:
+            self._calls.append((fn, arg))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._loop.call_soon_threadsafe(self._run)
+
+    def _run(self) -> None:
+        with self._lock:
+            calls, self._calls = self._calls, deque()
+            self._scheduled = False
+        for fn, arg in calls:
+            fn(arg)
+
+
+_inboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Inbox] = weakref.WeakKeyDictionary()
+
+
+def call_in_order(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any) -> None:
+    """Run ``fn(arg)`` on ``loop`` (from another thread), after every call handed to it this
+    way before; the loop's callbacks scheduled later by the same thread run after it too."""
+    inbox = _inboxes.get(loop)
+    if inbox is None:
+        with _lock:
+            inbox = _inboxes.setdefault(loop, _Inbox(loop))
+    inbox.put(fn, arg)
 
 
 def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | None = None) -> T:

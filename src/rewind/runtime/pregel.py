@@ -41,6 +41,7 @@ from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, NodeSpec
+from rewind.runtime.loops import call_in_order
 from rewind.runtime.routing import Routing
 from rewind.runtime.shapes import all_keys, coerce, coerce_messages, object_fields
 from rewind.runtime.tasks import (
@@ -196,12 +197,15 @@ class RunLoop(Routing):
                 tap(event)
 
     def _stamped(self, events: Sequence[NewEvent]) -> list[NewEvent]:
-        if self.log.taps:  # streamed: the live event carries the time the log will store
-            now = datetime.now(UTC)
-            events = [e if e.ts else dataclasses.replace(e, ts=now) for e in events]
-        if not self.ns:
+        # Streamed, the live event carries the time the log will store; in a subgraph, its ns.
+        now = datetime.now(UTC) if self.log.taps else None
+        ns = self.ns or None
+        if now is None and ns is None:
             return list(events)
-        return [e if e.ns else dataclasses.replace(e, ns=self.ns) for e in events]
+        return [
+            e if (e.ts or now is None) and (e.ns or ns is None) else _stamp(e, now, ns)
+            for e in events
+        ]
 
     @property
     def seq(self) -> int:
@@ -221,7 +225,7 @@ class RunLoop(Routing):
             if running is loop:
                 self.record(event)
             else:  # a sync node, on a worker thread: keep the loop's order
-                loop.call_soon_threadsafe(self.record, event)
+                call_in_order(loop, self.record, event)
 
         return write
 
@@ -695,3 +699,17 @@ def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Co
     flags = caller.trace_flags if caller.is_valid else trace.TraceFlags(trace.TraceFlags.SAMPLED)
     node = trace.SpanContext(trace_id, trace_ids.span_id_for(run_id, seq), False, flags)
     return otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(node)))
+
+
+def _stamp(event: NewEvent, now: datetime | None, ns: str | None) -> NewEvent:
+    """``event`` with its time and namespace given where it has none (built directly:
+    ``dataclasses.replace`` looks the fields up on every call, once per streamed token)."""
+    return NewEvent(
+        type=event.type,
+        payload=event.payload,
+        ts=event.ts or now,
+        step=event.step,
+        ns=event.ns or ns,
+        node=event.node,
+        task_id=event.task_id,
+    )

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import queue
 import sys
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,8 @@ async def stream_run(
     """Run ``graph`` and yield its shaped chunks as the run produces them."""
     modes, shape = parse_stream_mode(stream_mode)
     printed = [print_mode] if isinstance(print_mode, str) else list(print_mode or ())
-    items: asyncio.Queue[Item] = asyncio.Queue()
+    items: deque[Item] = deque()
+    wake = asyncio.Event()
     projectors: list[Projector] = []
 
     def watch(loop: RunLoop, head: CheckpointView | None, resuming: bool) -> None:
@@ -74,34 +76,35 @@ async def stream_run(
                 )
                 if head is not None and resuming:
                     resumed("", head)
-            for item in projectors[0].feed(event):
-                items.put_nowait(item)
+            found = projectors[0].feed(event)
+            if found:
+                items.extend(found)
+                wake.set()
 
         loop.log.taps.append(tap)
 
     def resumed(ns: str, head: CheckpointView) -> None:
-        for item in projectors[0].resumed(ns, head):
-            items.put_nowait(item)
+        items.extend(projectors[0].resumed(ns, head))
+        wake.set()
 
     def out(item: Item) -> Any:
         return _emit(item, modes, printed, shape, subgraphs, version)
 
     run = asyncio.ensure_future(graph.ainvoke(input, config, _watch=watch, **kwargs))
+    run.add_done_callback(lambda _: wake.set())
     try:
         while True:
-            getter = asyncio.ensure_future(items.get())
-            done, _ = await asyncio.wait({getter, run}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                while not items.empty():
-                    shaped = out(items.get_nowait())
-                    if shaped is not _SKIP:
-                        yield shaped
+            # Every chunk the run made so far, then (when it made none) wait for more or its end.
+            while items:
+                shaped = out(items.popleft())
+                if shaped is not _SKIP:
+                    yield shaped
+            if run.done():
                 run.result()  # the run's own exception, if it failed
                 return
-            shaped = out(getter.result())
-            if shaped is not _SKIP:
-                yield shaped
+            wake.clear()
+            if not items:
+                await wake.wait()
     finally:
         if not run.done():
             run.cancel()
@@ -127,7 +130,7 @@ def iterate_sync(
     stream: AsyncIterator[Any], *, on: asyncio.AbstractEventLoop | None
 ) -> Iterator[Any]:
     """Iterate an async stream from sync code, on rewind's background loop (or ``on``)."""
-    items: queue.Queue[tuple[str, Any]] = queue.Queue()
+    items: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
 
     async def pump() -> None:
         try:
