@@ -43,7 +43,24 @@ _scan_tagged: Any = None  # its scanner, set below
 _decode_plain = json.JSONDecoder().decode
 _make_scanner: Callable[[json.JSONDecoder], Any] = json.scanner.make_scanner  # type: ignore[assignment]
 _scan_plain = _make_scanner(json.JSONDecoder())
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_dumps: Callable[[Any], str] = _encoder.encode
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:  # pragma: no branch - CPython has it
+    # The C encoder, made once: JSONEncoder.encode makes one per call. _enc's output is a
+    # tree of new dicts and lists, so the check for cycles is not needed.
+    _c_encode = _c_make_encoder(
+        None,  # no cycle markers
+        _encoder.default,
+        json.encoder.encode_basestring,  # ensure_ascii=False
+        None,  # no indent
+        ":",
+        ",",
+        False,  # sort_keys
+        False,  # skipkeys
+        False,  # allow_nan
+    )
+    _dumps = lambda value: "".join(_c_encode(value, 0))  # noqa: E731
 
 
 class _Unencodable(Exception):
