@@ -49,6 +49,7 @@ from rewind.runtime.tasks import (
     Outcome,
     Task,
     addresses_parent,
+    callable_facts,
     for_parent,
     injected_kwargs,
     interrupter,
@@ -490,9 +491,7 @@ class RunLoop(Routing):
         var_child_runnable_config.set(cast(RunnableConfig, config))
         span_token = _enter_node_span(self.run_id, task.seq)
         kwargs = injected_kwargs(action, config, writer, runtime)
-        is_async = inspect.iscoroutinefunction(action) or inspect.iscoroutinefunction(
-            type(action).__call__
-        )
+        is_async = callable_facts(action)[1]
         try:
             if is_async and self.sync_api:
                 raise TypeError(
@@ -693,7 +692,8 @@ def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dic
 
 def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Context]:
     """Make the node's span (as telemetry derives it from the log) the current OTel span, so
-    spans opened inside the node, in threads too, nest under it; returns the detach token."""
+    spans opened inside the node, in threads too, nest under it (a user's own tracer provider
+    too: it need not be the global one); returns the detach token."""
     caller = trace.get_current_span().get_span_context()
     trace_id = caller.trace_id if caller.is_valid else trace_ids.trace_id_for(run_id)
     flags = caller.trace_flags if caller.is_valid else trace.TraceFlags(trace.TraceFlags.SAMPLED)

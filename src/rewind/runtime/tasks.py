@@ -23,6 +23,7 @@ __all__ = [
     "Task",
     "addresses_parent",
     "for_parent",
+    "callable_facts",
     "injected_kwargs",
     "interrupter",
     "new_checkpoint_id",
@@ -210,9 +211,43 @@ def injected_kwargs(
     runtime: Runtime[Any] | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments a node or routing function asks for by name, as LangGraph's."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
+    asked = callable_facts(fn)[0]
+    if not asked:
         return {}
     offered = {"config": config, "writer": writer, "runtime": runtime}
-    return {name: value for name, value in offered.items() if name in params and value is not None}
+    return {name: value for name, value in offered.items() if name in asked and value is not None}
+
+
+_INJECTABLE = ("config", "writer", "runtime")
+
+
+def callable_facts(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
+    """Which of ``config``, ``writer`` and ``runtime`` ``fn`` takes, and whether calling it
+    gives a coroutine: looked up once per function (``inspect.signature`` costs more than
+    running a small node)."""
+    try:
+        known = _facts.get(fn)
+    except TypeError:  # an unhashable callable: looked up each time
+        return _callable_facts(fn)
+    if known is None:
+        known = _callable_facts(fn)
+        if len(_facts) >= _FACTS_KEPT:
+            _facts.clear()
+        _facts[fn] = known
+    return known
+
+
+def _callable_facts(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
+    try:
+        params = inspect.signature(fn).parameters
+        asked = frozenset(name for name in _INJECTABLE if name in params)
+    except (TypeError, ValueError):
+        asked = frozenset()
+    is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
+    return asked, is_async
+
+
+_facts: dict[Any, tuple[frozenset[str], bool]] = {}
+_FACTS_KEPT = 4096
+"""Functions whose facts are kept (graphs built in a loop make new ones: the table is cleared
+when full rather than grow)."""
