@@ -20,6 +20,7 @@ from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from rewind.events import EventType, NewEvent
 from rewind.projections.state import refer_to_state
+from rewind.runtime.inline import inline_on, on_loop
 from rewind.runtime.loops import call_in_order
 
 __all__ = ["Recorder", "StreamingRecorder"]
@@ -58,6 +59,8 @@ class Recorder(BaseCallbackHandler):
             running = None
         if running is self._loop:
             self._sink(event)
+        elif running is None and inline_on(self._loop):  # a sync node on the loop's thread
+            on_loop(self._loop, self._sink, event)
         else:
             call_in_order(self._loop, self._sink, event)
 

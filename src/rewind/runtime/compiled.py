@@ -20,19 +20,19 @@ from rewind.events import PULL, EventType, NewEvent, RunStatus, run_ended, run_s
 from rewind.projections.state import CheckpointView, recorded_writes
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
-from rewind.runtime.loops import StorePerLoop, run_sync
+from rewind.runtime.loops import run_sync
 from rewind.runtime.orphans import close_orphans, is_orphan
 from rewind.runtime.pregel import RunLoop, current_task
+from rewind.runtime.scratch import ScratchLog
 from rewind.runtime.shapes import all_keys, graph_shape, input_shapes
 from rewind.runtime.state_api import StateMethods, checkpoint_state
 from rewind.runtime.tasks import Interrupted, Task
-from rewind.store import RunRecord, open_store
+from rewind.store import EventStore, RunRecord
 from rewind.thread_state import read_head
 from rewind.types import Command
 
 if TYPE_CHECKING:
     from rewind.runtime.graph import StateGraph
-    from rewind.store import EventStore
 
 __all__ = ["CompiledStateGraph", "run_sync"]
 
@@ -41,8 +41,6 @@ T = TypeVar("T")
 DEFAULT_RECURSION_LIMIT = int(os.environ.get("LANGGRAPH_DEFAULT_RECURSION_LIMIT", "10007"))
 """Super-steps a run may take unless its config says otherwise (LangGraph's default)."""
 
-_SCRATCH = StorePerLoop(lambda: open_store(None))
-"""The in-memory store runs without a checkpointer are logged in (per loop; dropped after)."""
 _THREAD_KEYS = "thread_id, checkpoint_ns, checkpoint_id"
 
 
@@ -86,8 +84,18 @@ class CompiledStateGraph(StateMethods):
             yield saver
         elif saver is not None:
             yield await saver.store()
-        else:  # no checkpointer: runs are logged in memory, for streaming, and dropped after
-            yield await _SCRATCH.get()
+        else:  # pragma: no cover - callers check for a checkpointer first
+            raise ValueError("No checkpointer set")
+
+    @asynccontextmanager
+    async def _run_store(self) -> AsyncIterator[EventStore | ScratchLog]:
+        """Where a run is logged: the checkpointer's store, or without one in memory (for its
+        stream; dropped after it)."""
+        if self.checkpointer is None:
+            yield ScratchLog()
+        else:
+            async with self._store() as store:
+                yield store
 
     def _thread_id(self, config: dict[str, Any] | None) -> str | None:
         configurable = (config or {}).get("configurable") or {}
@@ -132,7 +140,7 @@ class CompiledStateGraph(StateMethods):
         # Without a checkpointer a run continues nothing and is kept under its own id (its
         # log is dropped after it), whatever thread_id the config names, as in LangGraph.
         thread_id = self._thread_id(config) if self.checkpointer is not None else None
-        async with self._store() as store:
+        async with self._run_store() as store:
             head, orphans = await self._start_state(store, thread_id, config)
             loop = self._run_loop(store, config, durability, context, head)
             loop.thread_id = thread_id or loop.run_id
@@ -141,7 +149,7 @@ class CompiledStateGraph(StateMethods):
                 loop.interrupt_before = _names(interrupt_before, self.builder.nodes)
             if interrupt_after is not None:
                 loop.interrupt_after = _names(interrupt_after, self.builder.nodes)
-            if thread_id is not None and orphans:
+            if thread_id is not None and orphans and isinstance(store, EventStore):
                 await close_orphans(store, thread_id, orphans)
             if _watch is not None:  # a stream: its projections see every event from here
                 _watch(loop, head, input is None or isinstance(input, Command))
@@ -192,7 +200,7 @@ class CompiledStateGraph(StateMethods):
             await self._finish(store, loop)
             return self._output(loop.state())
 
-    async def _finish(self, store: EventStore, loop: RunLoop) -> None:
+    async def _finish(self, store: EventStore | ScratchLog, loop: RunLoop) -> None:
         await store.flush()
         if self.checkpointer is None:  # nothing to keep: LangGraph keeps nothing either
             await store.delete_thread(loop.run_id, vacuum=False)
@@ -211,7 +219,10 @@ class CompiledStateGraph(StateMethods):
         current = current_task()
         on = current[0].loop if current is not None else None
         return iterate_sync(
-            self.astream(input, config, stream_mode=stream_mode, _sync_api=True, **kwargs), on=on
+            lambda deliver: self.astream(
+                input, config, stream_mode=stream_mode, _sync_api=True, _deliver=deliver, **kwargs
+            ),
+            on=on,
         )
 
     async def astream(
@@ -242,6 +253,7 @@ class CompiledStateGraph(StateMethods):
             subgraphs=subgraphs,
             version=version,
             print_mode=print_mode,
+            deliver=kwargs.pop("_deliver", None),
             **kwargs,
         ):
             yield item
@@ -311,7 +323,7 @@ class CompiledStateGraph(StateMethods):
         # Only a task resumed from a checkpoint can find its subgraph stopped there: the
         # subgraph's checkpoints are among the events after the root checkpoint it runs under.
         views: list[CheckpointView] = []
-        if ptask.resumed:
+        if ptask.resumed and isinstance(store, EventStore):  # only a kept run resumes
             under = await checkpoint_state(store, parent.thread_id, parents[""])
             views = under.views_at(ns) if under is not None else []
         loop = RunLoop(
@@ -372,7 +384,7 @@ class CompiledStateGraph(StateMethods):
 
     def _run_loop(
         self,
-        store: EventStore,
+        store: EventStore | ScratchLog,
         config: dict[str, Any],
         durability: str | None,
         context: Any,
@@ -508,11 +520,11 @@ class CompiledStateGraph(StateMethods):
     # --- state --------------------------------------------------------------------------------
 
     async def _start_state(
-        self, store: EventStore, thread_id: str | None, config: dict[str, Any]
+        self, store: EventStore | ScratchLog, thread_id: str | None, config: dict[str, Any]
     ) -> tuple[CheckpointView | None, list[RunRecord]]:
         """The checkpoint a run starts from (the thread's newest, or ``checkpoint_id`` from
         the config: a fork), and the thread's runs orphaned by a dead process."""
-        if thread_id is None:
+        if thread_id is None or isinstance(store, ScratchLog):
             return None, []
         newest = await read_head(store, thread_id)
         orphans = [r for r in newest.running if is_orphan(r, newest.started.get(r.run_id))]

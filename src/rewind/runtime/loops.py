@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from rewind.runtime.inline import await_inline, inline_on
 from rewind.store import EventStore
 
 __all__ = ["StorePerLoop", "call_in_order", "run_sync"]
@@ -139,6 +140,9 @@ def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | No
 
 
 def _run_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+    if inline_on(loop):  # a sync node run on the loop's thread: the loop runs it meanwhile
+        ctx = contextvars.copy_context()
+        return await_inline(lambda: loop.create_task(coro, context=ctx))
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

@@ -41,6 +41,7 @@ from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, NodeSpec
+from rewind.runtime.inline import inline_on, on_loop, run_inline
 from rewind.runtime.loops import call_in_order
 from rewind.runtime.routing import Routing
 from rewind.runtime.shapes import all_keys, coerce, coerce_messages, object_fields
@@ -71,6 +72,7 @@ from rewind.types import (
 
 if TYPE_CHECKING:
     from rewind.runtime.compiled import CompiledStateGraph
+    from rewind.runtime.scratch import ScratchLog
     from rewind.store import EventStore
 
 __all__ = ["RunLog", "RunLoop", "current_task"]
@@ -80,7 +82,7 @@ __all__ = ["RunLog", "RunLoop", "current_task"]
 class RunLog:
     """The log a run appends to; a subgraph's loop shares its parent's."""
 
-    store: EventStore
+    store: EventStore | ScratchLog
     run_id: str
     durability: str
     seq: int = 0
@@ -116,7 +118,7 @@ class RunLoop(Routing):
         self,
         graph: CompiledStateGraph,
         *,
-        store: EventStore,
+        store: EventStore | ScratchLog,
         run_id: str,
         config: dict[str, Any],
         durability: str,
@@ -138,6 +140,7 @@ class RunLoop(Routing):
         self.thread_id: str = run_id
         self._prepared: dict[str, Any] = {}
         self.sync_api = False
+        self._alone = False
         """Whether the run was started from the sync API (async nodes then refuse, as in
         LangGraph)."""
         schemas = graph.builder.schemas
@@ -225,6 +228,8 @@ class RunLoop(Routing):
                 running = None
             if running is loop:
                 self.record(event)
+            elif running is None and inline_on(loop):  # a sync node on the loop's thread
+                on_loop(loop, self.record, event)
             else:  # a sync node, on a worker thread: keep the loop's order
                 call_in_order(loop, self.record, event)
 
@@ -347,6 +352,9 @@ class RunLoop(Routing):
         # applies them), so they come first in the log whatever the running tasks do.
         done = [await self._run_task(t, step, raised) for t in tasks if t.cached is not None]
         running = [t for t in tasks if t.cached is None]
+        # A lone task's sync node runs on the loop's thread (see rewind.runtime.inline); tasks
+        # of a wider step each in a worker thread, in parallel.
+        self._alone = len(running) == 1
         outcomes = [
             *done,
             *await asyncio.gather(
@@ -504,11 +512,14 @@ class RunLoop(Routing):
             elif hasattr(action, "ainvoke"):
                 result = await action.ainvoke(node_input, config)
             else:
-                loop = asyncio.get_running_loop()
                 ctx = contextvars.copy_context()
-                result = await loop.run_in_executor(
-                    None, lambda: ctx.run(action, node_input, **kwargs)
-                )
+                if self.sync_api and self._alone:  # as LangGraph's sync runner: right here
+                    result = await run_inline(ctx, action, node_input, **kwargs)
+                else:
+                    loop = asyncio.get_running_loop()
+                    result = await loop.run_in_executor(
+                        None, lambda: ctx.run(action, node_input, **kwargs)
+                    )
                 if inspect.isawaitable(result):
                     result = await result
         except BaseException as exc:

@@ -9,11 +9,12 @@ every mode, ``subgraphs=True`` puts the namespace first, and ``version="v2"`` gi
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import queue
 import sys
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rewind.projections.stream import (
@@ -24,6 +25,7 @@ from rewind.projections.stream import (
     shape_chunk,
     tokens_needed,
 )
+from rewind.runtime.inline import await_inline, inline_on
 from rewind.runtime.loops import _background_loop, _run_on
 
 if TYPE_CHECKING:
@@ -45,9 +47,11 @@ async def stream_run(
     version: str,
     print_mode: Any,
     events_stream_mode: Any = "updates",
+    deliver: Deliver | None = None,
     **kwargs: Any,
 ) -> AsyncIterator[Any]:
-    """Run ``graph`` and yield its shaped chunks as the run produces them."""
+    """Run ``graph`` and yield its shaped chunks as the run produces them (or, with
+    ``deliver``, hand each to it as it is made, and yield none)."""
     modes, shape = parse_stream_mode(stream_mode)
     printed = [print_mode] if isinstance(print_mode, str) else list(print_mode or ())
     items: deque[Item] = deque()
@@ -78,14 +82,22 @@ async def stream_run(
                     resumed("", head)
             found = projectors[0].feed(event)
             if found:
-                items.extend(found)
-                wake.set()
+                handed(found)
 
         loop.log.taps.append(tap)
 
     def resumed(ns: str, head: CheckpointView) -> None:
-        items.extend(projectors[0].resumed(ns, head))
-        wake.set()
+        handed(projectors[0].resumed(ns, head))
+
+    def handed(found: list[Item]) -> None:
+        if deliver is None:
+            items.extend(found)
+            wake.set()
+            return
+        for item in found:
+            shaped = out(item)
+            if shaped is not _SKIP:
+                deliver(shaped)
 
     def out(item: Item) -> Any:
         return _emit(item, modes, printed, shape, subgraphs, version)
@@ -126,20 +138,37 @@ def _emit(
     return shape_chunk(mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version)
 
 
+Deliver = Callable[[Any], None]
+"""Hands a shaped chunk to a sync consumer, from the loop's thread (thread-safe)."""
+
+
 def iterate_sync(
-    stream: AsyncIterator[Any], *, on: asyncio.AbstractEventLoop | None
+    stream: AsyncIterator[Any] | Callable[[Deliver | None], AsyncIterator[Any]],
+    *,
+    on: asyncio.AbstractEventLoop | None,
 ) -> Iterator[Any]:
-    """Iterate an async stream from sync code, on rewind's background loop (or ``on``)."""
+    """Iterate an async stream from sync code, on rewind's background loop (or ``on``).
+
+    ``stream`` may be made by a function given a :data:`Deliver`: the stream then hands its
+    chunks over as the run makes them, even while a sync node runs on the loop's thread (see
+    :mod:`rewind.runtime.inline`), and yields none itself."""
+    if on is not None and inline_on(on):
+        # Streamed from a sync node run on the loop's thread: each chunk awaited there.
+        made = stream(None) if callable(stream) else stream
+        yield from _awaited(made)
+        return
     items: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    put = items.put
+    made = stream(lambda chunk: put(("item", chunk))) if callable(stream) else stream
 
     async def pump() -> None:
         try:
-            async for item in stream:
-                items.put(("item", item))
+            async for item in made:
+                put(("item", item))
         except BaseException as exc:
-            items.put(("error", exc))
+            put(("error", exc))
         else:
-            items.put(("done", None))
+            put(("done", None))
 
     loop = on or _background_loop()
     future = asyncio.run_coroutine_threadsafe(pump(), loop) if on is None else None
@@ -157,3 +186,24 @@ def iterate_sync(
             if future is not None:
                 future.result()
             return
+
+
+def _awaited(stream: AsyncIterator[Any]) -> Iterator[Any]:
+    # In a context of its own, as when streamed from a worker thread (which starts with an
+    # empty one): the streamed graph runs as a run of its own, and yields its chunks.
+    ctx = contextvars.Context()
+    iterator = aiter(stream)
+    while True:
+        try:
+            item = await_inline(lambda: _next_in(ctx, iterator))
+        except StopAsyncIteration:
+            return
+        yield item
+
+
+def _next_in(ctx: contextvars.Context, iterator: AsyncIterator[Any]) -> asyncio.Task[Any]:
+    return asyncio.get_running_loop().create_task(_anext(iterator), context=ctx)
+
+
+async def _anext(iterator: AsyncIterator[Any]) -> Any:
+    return await anext(iterator)

@@ -1,0 +1,105 @@
+"""Sync nodes run on the loop's own thread, as LangGraph runs them in the caller's thread.
+
+A graph run from the sync API (``invoke``, ``stream``) runs on rewind's background loop. A step
+with one task whose node is a plain function runs that function right there, in a greenlet of
+the loop's thread, instead of handing it to a worker thread and back (two thread wake-ups, more
+than a small node's whole cost). Inside it, the function sees what it would see in LangGraph's
+sync runner: no running event loop (``asyncio.run`` works), its task's context variables, and a
+graph it invokes or streams synchronously runs inside the caller's run, as from a worker thread:
+the greenlet hands the nested run's coroutine to the loop (:func:`await_inline`), which runs it
+and switches back with the outcome. Events the function causes (tokens, custom writes) are
+recorded at once, on the loop's thread (:func:`inline_on`).
+
+Steps with several tasks keep running each in a worker thread, so they still run in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
+
+__all__ = ["await_inline", "inline_on", "run_inline"]
+
+T = TypeVar("T")
+
+
+class _NodeGreenlet(greenlet):  # type: ignore[misc]
+    """The greenlet a sync node runs in, on the thread of ``loop``."""
+
+    loop: asyncio.AbstractEventLoop
+
+
+class _Await:
+    """Asked of the loop by a node's greenlet: make and await this, and switch back."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Awaitable[Any]]) -> None:
+        self.make = make
+
+
+def inline_on(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether this code runs in a sync node run inline on ``loop``'s thread."""
+    current = getcurrent()
+    return isinstance(current, _NodeGreenlet) and current.loop is loop
+
+
+def inline_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop whose thread runs this sync node inline, if it is one."""
+    current = getcurrent()
+    return current.loop if isinstance(current, _NodeGreenlet) else None
+
+
+async def run_inline(
+    ctx: contextvars.Context, fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """Call ``fn(*args, **kwargs)`` in ``ctx`` on this loop's thread, with no running loop
+    visible to it, serving the coroutines it hands over (:func:`await_inline`)."""
+    loop = asyncio.get_running_loop()
+    node = _NodeGreenlet(lambda: ctx.run(fn, *args, **kwargs))
+    node.loop = loop
+    asked = _switch(loop, node.switch)
+    while not node.dead:
+        if not isinstance(asked, _Await):  # pragma: no cover - only await_inline switches back
+            raise RuntimeError("a sync node's greenlet switched back without a request")
+        try:
+            outcome = await asked.make()
+        except BaseException as exc:  # handed to the node, as the call it made raised it
+            asked = _switch(loop, node.throw, exc)
+        else:
+            asked = _switch(loop, node.switch, outcome)
+    return asked  # type: ignore[no-any-return]
+
+
+def _switch(loop: asyncio.AbstractEventLoop, to: Callable[..., Any], *args: Any) -> Any:
+    # The node's code sees no running loop, as in a thread of its own.
+    asyncio.events._set_running_loop(None)
+    try:
+        return to(*args)
+    finally:
+        asyncio.events._set_running_loop(loop)
+
+
+def await_inline(make: Callable[[], Awaitable[T]]) -> T:
+    """From a sync node run inline: have the loop await what ``make()`` gives (it is called
+    on the loop, with the loop running), and return its result or raise its exception."""
+    current = getcurrent()
+    if not isinstance(current, _NodeGreenlet):  # pragma: no cover - callers check inline_on
+        raise RuntimeError("await_inline is only for sync nodes run inline")
+    parent = current.parent
+    assert parent is not None
+    return parent.switch(_Await(make))  # type: ignore[no-any-return]
+
+
+def on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., T], *args: Any) -> T:
+    """Call ``fn`` (rewind's own code, from a sync node run inline) with ``loop`` visible as
+    the running loop, as it is everywhere else rewind's code runs."""
+    asyncio.events._set_running_loop(loop)
+    try:
+        return fn(*args)
+    finally:
+        asyncio.events._set_running_loop(None)
