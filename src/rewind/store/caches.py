@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.events import RunStatus, StoredEvent
 from rewind.store import codec
 from rewind.store.chain import from_micros, to_micros
 from rewind.store.commit import CHECKPOINT_COLUMNS, HEAD_COLUMNS, SNAPSHOT_COLUMNS, CommitPlan
+from rewind.store.point import PointRows, SqlaRows
 from rewind.store.reads import EVENT_COLUMNS, ReadStats, run_record, run_row, stored
 from rewind.store.records import CheckpointRecord, RunRecord, Snapshot, ThreadHead
 from rewind.store.schema import checkpoints, events, runs, snapshots, thread_heads
@@ -49,43 +50,46 @@ class LogCaches:
         """The thread's head as stored (``None``: not built yet, or the thread has no
         checkpoint). It may be older than the thread's newest checkpoint when the head was
         written by a reader; the events after its checkpoint say what followed."""
-        return await self._read(lambda conn: _head(conn, thread_id)[0])
+        return await self._point_read(lambda reader: _head(reader, thread_id)[0])
 
     async def head_and_tail(self, thread_id: str) -> HeadRead:
         """In one read: the thread's stored head, the runs with events after its checkpoint
         (and those still running), and those events (all of them when there is no head)."""
 
-        def query(conn: Connection) -> HeadRead:
-            head, since = _head(conn, thread_id)
+        def query(reader: PointRows) -> HeadRead:
+            head, since = _head(reader, thread_id)
             after = head.checkpoint.position if head is not None else -1
             # The head's run and those that started after it (and any still running).
             params = {"thread_id": thread_id, "since": since}
-            picked = {r.run_key: r for r in conn.execute(_LATER_RUNS, params)}
-            picked.update((r.run_key, r) for r in conn.execute(_RUNNING_RUNS, params))
+            picked = {r.run_key: r for r in reader.rows(_LATER_RUNS, params)}
+            picked.update((r.run_key, r) for r in reader.rows(_RUNNING_RUNS, params))
             rows = sorted(picked.values(), key=lambda r: r.first_position)
             names = {r.run_key: (r.run_id, r.thread_id) for r in rows}
             # Each run's events after the head's checkpoint, through the (run, seq) index: the
             # head's run from its seq on, the runs after it whole.
-            found: list[Row[*tuple[Any, ...]]] = []
-            later = []
+            found: list[Any] = []
             for r in rows:
                 if r.last_position <= after:
                     continue
                 if head is not None and r.run_id == head.checkpoint.run_id:
                     params = {"run_key": r.run_key, "seq": head.checkpoint.seq}
-                    found += conn.execute(_HEAD_RUN_TAIL, params).all()
+                    found += reader.rows(_HEAD_RUN_TAIL, params)
                 else:
-                    later.append(r.run_key)
-            if later:
-                found += conn.execute(_RUNS_TAIL, {"run_keys": later, "after": after}).all()
+                    found += reader.rows(_RUN_TAIL, {"run_key": r.run_key, "after": after})
             found.sort(key=lambda row: row[0])  # log order
             tail = [stored(r, *names[r[11]]) for r in found]
             return HeadRead(head=head, runs=[run_record(r) for r in rows], tail=tail)
 
-        read = await self._read(query)
+        read = await self._point_read(query)
         tail = read.tail
         self.stats.events_read += len(tail)
         return read
+
+    async def _point_read(self, fn: Callable[[PointRows], T]) -> T:
+        """Run ``fn`` in one read transaction, after this store's own queued appends are
+        committed: through SQLAlchemy here; a backend may serve it faster (see
+        :mod:`rewind.store.point`)."""
+        return await self._read(lambda conn: fn(SqlaRows(conn)))
 
     async def put_head(self, checkpoint: CheckpointRecord, state: Any) -> bool:
         """Keep ``state`` as the head of the checkpoint's thread, unless the stored head is at
@@ -283,21 +287,19 @@ _HEAD_RUN_TAIL = (
     .where(events.c.run_key == bindparam("run_key"), events.c.seq > bindparam("seq"))
     .order_by(events.c.seq)
 )
-_RUNS_TAIL = (
+_RUN_TAIL = (
     select(*_TAIL_COLUMNS)
-    .where(
-        events.c.run_key.in_(bindparam("run_keys", expanding=True)),
-        events.c.position > bindparam("after"),
-    )
+    .where(events.c.run_key == bindparam("run_key"), events.c.position > bindparam("after"))
     .order_by(events.c.position)
 )
 
 
-def _head(conn: Connection, thread_id: str) -> tuple[ThreadHead | None, int]:
+def _head(reader: PointRows, thread_id: str) -> tuple[ThreadHead | None, int]:
     """The stored head, and where its run begins in the log (0 without a head)."""
-    row = conn.execute(_HEAD, {"thread_id": thread_id}).first()
-    if row is None:
+    found = reader.rows(_HEAD, {"thread_id": thread_id})
+    if not found:
         return None, 0
+    row = found[0]
     checkpoint = CheckpointRecord(
         checkpoint_id=row[0], thread_id=thread_id, run_id=row[1], seq=row[2], position=row[3]
     )
