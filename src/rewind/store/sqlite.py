@@ -62,7 +62,7 @@ APPLICATION_ID = 0x52574E44  # "RWND"
 """The SQLite ``application_id`` that marks a rewind database."""
 
 _HEADER = b"SQLite format 3\x00"
-_WAL_LIMIT = 256 * 1024  # bytes of WAL the writer lets accumulate before checkpointing
+_WAL_LIMIT = 1024 * 1024  # bytes of WAL the writer lets accumulate before checkpointing
 
 
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
@@ -90,12 +90,24 @@ _SELECT_EVENTS = (
 _SELECT_HEADS = "SELECT thread_id, logged, unsnapshotted FROM thread_heads WHERE thread_id IN"
 
 
+_INLINE_COMMIT = 64
+"""Groups someone waits for of at most this many events commit on the loop's thread."""
+
+
 def _connect_raw(path: str, busy_timeout: float) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    # Used by one commit at a time, on the writer thread or the loop's (see _commit_group).
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
     conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new file's; an existing one keeps its own
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    # SQLite folds the WAL back into the database every _WAL_LIMIT bytes or so, as part of a
+    # commit and without waiting for readers (a passive checkpoint), and then cuts the file
+    # back: a long run keeps no more than that beside the database.
+    conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_LIMIT // PAGE_SIZE}")
+    conn.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
     return conn
 
 
@@ -245,8 +257,14 @@ class SqliteStore(EventStore):
         # measures both.
         if self._core_writes:
             return await super()._commit_group(group)
-        loop = asyncio.get_running_loop()
-        head, plan = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
+        if self._writer.awaited(group) and sum(len(p.rows) for p in group) <= _INLINE_COMMIT:
+            # A small group someone waits for (a `sync` step, a flush) commits in less time
+            # than the hand-off to the writer thread and back: right here, on the loop's
+            # thread. Other groups commit on the writer thread while the run goes on.
+            head, plan = self._commit_on_thread(group)
+        else:
+            loop = asyncio.get_running_loop()
+            head, plan = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
         self._publish(head, plan)
         return plan.outcomes
 
@@ -284,7 +302,6 @@ class SqliteStore(EventStore):
                 conn.executemany(_INSERT_SNAPSHOTS, plan.snapshot_rows)
                 conn.execute("UPDATE log_head SET position = ?", (plan.new_head,))
             conn.execute("COMMIT")
-            self._shrink_wal(conn)
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -292,27 +309,6 @@ class SqliteStore(EventStore):
                 raise StoreError(f"could not commit to {self.url}: {exc}") from exc
             raise
         return head, plan
-
-    def _shrink_wal(self, conn: sqlite3.Connection) -> None:
-        """Fold a grown WAL back into the database file and truncate it (writer thread).
-
-        SQLite only checkpoints every 1,000 pages and never shrinks the WAL file, so a long
-        run would keep several MB beside a small database; the writer does it sooner. It never
-        waits: with readers in the way it tries again after a later commit.
-        """
-        try:
-            size = os.stat(self.url + "-wal").st_size
-        except OSError:
-            return
-        if size < _WAL_LIMIT:
-            return
-        conn.execute("PRAGMA busy_timeout=0")
-        try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        except sqlite3.OperationalError:
-            pass
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
 
     async def _vacuum(self) -> None:
         async with self._engine.connect() as conn:

@@ -192,6 +192,13 @@ class GroupWriter:
             if self._queue and not self._closed:  # cancelled mid-way: another task goes on
                 self._start()
 
+    def awaited(self, group: list[PendingAppend]) -> bool:
+        """Whether someone waits for ``group``'s commit (a ``sync`` append, a flush)."""
+        last = group[-1].ticket
+        return any(p.future is not None for p in group) or any(
+            ticket <= last for ticket, _ in self._waiters
+        )
+
     def _take_group(self) -> list[PendingAppend]:
         group = [self._queue.popleft()]
         size = len(group[0].rows)
