@@ -282,7 +282,9 @@ class CheckpointsMode:
 
         parent = p.get("parent_id")
         first_of_ns = p["source"] == "input" and p["step"] == -1
-        ordered = sorted(p["next"], key=lambda t: "~".join(str(x) for x in t["path"][:3]))
+        ordered = p["next"]
+        if len(ordered) > 1:
+            ordered = sorted(ordered, key=lambda t: "~".join(str(x) for x in t["path"][:3]))
         tasks = []
         for task in ordered:
             entry: dict[str, Any] = {"id": task["id"], "name": task["name"]}

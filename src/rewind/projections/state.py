@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewind.events import PULL, EventType, StateSlice, StoredEvent, task_id_for
+from rewind.events import PULL, EventType, NewEvent, StateSlice, StoredEvent, task_id_for
 from rewind.types import Command, Overwrite
 
 __all__ = [
@@ -203,14 +203,30 @@ class Expander:
                 event.payload, ns=ns, step=event.step, last=self._last.get(ns)
             )
             self._last[ns] = (payload["id"], payload["next"])
-            return dataclasses.replace(event, payload=payload)
+            return _with_payload(event, payload)
         if kind == EventType.TASK_STARTED:
             payload = event.payload or {}
             if "name" in payload and "path" in payload:
                 return event
             full = {"name": event.node, "path": [PULL, event.node], **payload}
-            return dataclasses.replace(event, payload=full)
+            return _with_payload(event, full)
         return event
+
+
+def _with_payload(event: Any, payload: Any) -> Any:
+    """``event`` with another payload; a live event built directly (``dataclasses.replace``
+    looks its fields up on every call, several times per step of a stream)."""
+    if type(event) is NewEvent:
+        return NewEvent(
+            type=event.type,
+            payload=payload,
+            ts=event.ts,
+            step=event.step,
+            ns=event.ns,
+            node=event.node,
+            task_id=event.task_id,
+        )
+    return dataclasses.replace(event, payload=payload)
 
 
 def expand_checkpoint(

@@ -45,7 +45,8 @@ def new_checkpoint_id() -> str:
     high = (ns >> 12) & 0xFFFFFFFFFFFF
     low = ns & 0x0FFF
     value = (high << 80) | (0x6 << 76) | (low << 64) | (0b10 << 62) | node
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"  # str(uuid.UUID(int=value)), without the UUID made on the way
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(kw_only=True, slots=True)
