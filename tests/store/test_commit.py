@@ -48,3 +48,29 @@ async def test_snapshots_fall_where_the_policy_says_however_appends_are_grouped(
     # 8 KB (the policy's least) between snapshots: one every 8 or 9 steps, not one a group.
     assert len(apart) == 4
     assert together == apart
+
+
+async def test_a_stream_of_appends_to_one_run_waits_as_one_queued_append(tmp_path: Path) -> None:
+    # Tokens appended one by one while the writer is busy join the run's last queued append
+    # (fewer objects alive for the garbage collector), and still get their own seqs, in
+    # order, each once.
+    store = await open_store(tmp_path / "log.db")
+    try:
+        await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
+        results = [
+            store.append_nowait(
+                "r", [NewEvent(type=EventType.CHAT_TOKEN, payload=i)], expected_seq=1 + i
+            )
+            for i in range(100)
+        ]
+        assert [list(r.seqs) for r in results] == [[1 + i] for i in range(100)]
+        assert store._writer.backlog == 1  # the first append queued, the others joined it
+        checkpoint = NewEvent(type=EventType.CHECKPOINT, payload={"id": "c"})
+        store.append_nowait("r", [checkpoint], expected_seq=101)  # a checkpoint: its own
+        assert store._writer.backlog == 2
+        await store.flush()
+        events = await store.read("r")
+    finally:
+        await store.aclose()
+    assert [e.seq for e in events] == list(range(102))
+    assert [e.payload for e in events[1:101]] == list(range(100))

@@ -268,6 +268,16 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
             raise ValueError(
                 f"run {run_id} is not being written by this store; use append() for it"
             )
+        if (
+            marks is None
+            and start is None
+            and end_status is None
+            and mode == "async"
+            and state.next_seq == expected_seq
+            and self._writer.submit_more(run_id, expected_seq, rows)
+        ):
+            state.next_seq += len(rows)
+            return AppendResult(run_id, range(expected_seq, state.next_seq), None)
         pending = self._accept(run_id, state, expected_seq, rows, start, end_status, mode)
         if marks is not None:
             pending.checkpoints, pending.head = marks

@@ -131,6 +131,26 @@ class GroupWriter:
             self._enqueue(held)
         self._enqueue(pending)
 
+    def submit_more(self, run_id: str, first_seq: int, rows: list[EncodedEvent]) -> bool:
+        """Add plain events (no run start or end, no checkpoint) to the run's append queued
+        last, if it is still waiting for its group and ends where these begin; ``False`` when
+        they need an append of their own. A token stream then queues one object per group,
+        not one per token: fewer objects for the garbage collector to go through."""
+        if not self._queue:
+            return False
+        last = self._queue[-1]
+        if (
+            last.run_id != run_id
+            or last.end_status is not None
+            or last.future is not None
+            or last.durability != "async"
+            or last.first_seq + len(last.rows) != first_seq
+            or len(last.rows) >= self._max
+        ):
+            return False
+        last.rows += rows
+        return True
+
     def _enqueue(self, pending: PendingAppend) -> None:
         self._issued += 1
         pending.ticket = self._issued
