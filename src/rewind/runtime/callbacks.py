@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -49,10 +50,12 @@ class Recorder(BaseCallbackHandler):
         self._state = state
         self._where = {"step": step, "node": node, "task_id": task_id}
         self._first_token: dict[uuid.UUID, float] = {}
+        self._id_text: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[str, str | None]] = {}
         self._started: dict[uuid.UUID, float] = {}
 
     def _emit(self, type_: str, payload: Any) -> None:
-        event = NewEvent(type=type_, payload=payload, **self._where)  # type: ignore[arg-type]
+        # Stamped here, when it happened (a live stream would otherwise copy it to stamp it).
+        event = NewEvent(type=type_, payload=payload, ts=datetime.now(UTC), **self._where)  # type: ignore[arg-type]
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -64,12 +67,17 @@ class Recorder(BaseCallbackHandler):
         else:
             call_in_order(self._loop, self._sink, event)
 
-    @staticmethod
-    def _ids(run_id: uuid.UUID, parent_run_id: uuid.UUID | None) -> dict[str, Any]:
-        return {
-            "run_id": str(run_id),
-            "parent_run_id": None if parent_run_id is None else str(parent_run_id),
-        }
+    def _ids(self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None) -> dict[str, Any]:
+        # Made once per model call, not per token (a UUID's text costs more than a token's
+        # dict).
+        key = (run_id, parent_run_id)
+        ids = self._id_text.get(key)
+        if ids is None:
+            ids = self._id_text[key] = (
+                str(run_id),
+                None if parent_run_id is None else str(parent_run_id),
+            )
+        return {"run_id": ids[0], "parent_run_id": ids[1]}
 
     def on_chat_model_start(
         self,

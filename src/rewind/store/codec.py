@@ -84,6 +84,11 @@ def register_type(cls: type, *, encode: Callable[[Any], Any], decode: Callable[[
     path = _class_path(cls)
     _custom_encoders[cls] = (path, encode)
     _custom_decoders[path] = decode
+    _models.pop(cls, None)  # a registration outranks the model's own fields
+
+
+_models: dict[type, str] = {}
+"""Pydantic model classes met so far (with no registration of their own): their paths."""
 
 
 def _class_path(cls: type) -> str:
@@ -152,13 +157,17 @@ def _enc(v: Any) -> Any:
 
 
 def _enc_other(v: Any, t: type) -> Any:
+    path = _models.get(t)
+    if path is not None:  # a pydantic model class met before (each token's chunk)
+        return {_TAG: "pydantic", "cls": path, "v": _pydantic_fields(v, t)}
     custom = _custom_encoders.get(t)
     if custom is not None:
         return {_TAG: "custom", "cls": custom[0], "v": _enc(custom[1](v))}
     if hasattr(t, "__pydantic_fields__") and hasattr(t, "model_validate"):
         if getattr(t, "__pydantic_root_model__", False):
             return {_TAG: "pydantic_root", "cls": _class_path(t), "v": _enc(v.root)}
-        return {_TAG: "pydantic", "cls": _class_path(t), "v": _pydantic_fields(v, t)}
+        path = _models[t] = _class_path(t)
+        return {_TAG: "pydantic", "cls": path, "v": _pydantic_fields(v, t)}
     if dataclasses.is_dataclass(v):
         fields = {f.name: _enc(getattr(v, f.name)) for f in dataclasses.fields(v)}
         return {_TAG: "dataclass", "cls": _class_path(t), "v": fields}
