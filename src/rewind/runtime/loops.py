@@ -93,7 +93,13 @@ class _Inbox:
             calls, self._calls = self._calls, deque()
             self._scheduled = False
         for fn, arg in calls:
-            fn(arg)
+            try:
+                fn(arg)
+            except Exception as exc:  # reported as the loop reports a failed callback; the
+                # calls after it still run
+                self._loop.call_exception_handler(
+                    {"message": f"Exception in callback {fn!r}", "exception": exc}
+                )
 
 
 _inboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Inbox] = weakref.WeakKeyDictionary()
