@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 from rewind.events import EventType, NewEvent, run_started
 from rewind.store import StoreOptions, open_store
 from rewind.store.records import HeadWrite
+from rewind.store.sqlite import open_sqlite
 
 
 async def _snapshot_seqs(path: Path, *, grouped: bool) -> tuple[list[int], int]:
@@ -74,3 +76,31 @@ async def test_a_stream_of_appends_to_one_run_waits_as_one_queued_append(tmp_pat
         await store.aclose()
     assert [e.seq for e in events] == list(range(102))
     assert [e.payload for e in events[1:101]] == list(range(100))
+
+
+async def test_a_waited_commit_never_blocks_the_loop_on_a_lock_the_loop_holds(
+    tmp_path: Path,
+) -> None:
+    # A small commit someone waits for may run on the event loop's thread, but only if the
+    # write lock is free at once: here a write transaction this loop drives holds it, and
+    # can only finish if the loop goes on (were the commit to wait for the lock on the loop,
+    # both would stall until the busy timeout and one would fail with "database is locked").
+    from sqlalchemy import text
+
+    store = await open_sqlite(tmp_path / "log.db", busy_timeout=2.0)
+    try:
+        await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
+        await store.flush()
+        async with store._txn(write=True) as conn:
+            await conn.execute(text("SELECT 1"))  # the write lock is taken (BEGIN IMMEDIATE)
+            event = NewEvent(type=EventType.CUSTOM, payload="x")
+            waiting = asyncio.ensure_future(
+                store.append("r", [event], expected_seq=1, durability="sync")
+            )
+            await asyncio.sleep(0.1)  # the commit tried, found the lock taken, went on waiting
+            assert not waiting.done()
+            await conn.execute(text("SELECT 2"))  # the loop still serves this transaction
+        result = await asyncio.wait_for(waiting, timeout=5)
+        assert list(result.seqs) == [1]
+    finally:
+        await store.aclose()

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 from urllib.parse import quote
 
 from sqlalchemy import create_engine, event, pool
@@ -257,22 +257,47 @@ class SqliteStore(EventStore):
         # measures both.
         if self._core_writes:
             return await super()._commit_group(group)
+        done = None
         if self._writer.awaited(group) and sum(len(p.rows) for p in group) <= _INLINE_COMMIT:
             # A small group someone waits for (a `sync` step, a flush) commits in less time
             # than the hand-off to the writer thread and back: right here, on the loop's
-            # thread. Other groups commit on the writer thread while the run goes on.
-            head, plan = self._commit_on_thread(group)
-        else:
+            # thread, if the database's write lock is free at once (never waiting for it
+            # here: its holder may be a transaction this very loop drives). Other groups,
+            # and this one when the lock is taken, commit on the writer thread.
+            done = self._commit_on_thread(group, wait=False)
+        if done is None:
             loop = asyncio.get_running_loop()
-            head, plan = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
+            done = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
+        head, plan = done
         self._publish(head, plan)
         return plan.outcomes
 
-    def _commit_on_thread(self, group: list[PendingAppend]) -> tuple[int, CommitPlan]:
+    @overload
+    def _commit_on_thread(self, group: list[PendingAppend]) -> tuple[int, CommitPlan]: ...
+
+    @overload
+    def _commit_on_thread(
+        self, group: list[PendingAppend], *, wait: bool
+    ) -> tuple[int, CommitPlan] | None: ...
+
+    def _commit_on_thread(
+        self, group: list[PendingAppend], *, wait: bool = True
+    ) -> tuple[int, CommitPlan] | None:
+        """Commit ``group`` (``wait=False``: only if the write lock is free now, else
+        ``None`` and nothing done)."""
         if self._raw is None:
             self._raw = _connect_raw(self.url, self._busy_timeout)
         conn = self._raw
-        conn.execute("BEGIN IMMEDIATE")
+        if wait:
+            conn.execute("BEGIN IMMEDIATE")
+        else:
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                return None  # locked: the writer thread waits for it instead
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
         try:
             head = conn.execute("SELECT position FROM log_head").fetchone()[0]
             ids = list({p.run_id for p in group})
