@@ -178,3 +178,46 @@ def test_a_lone_sync_node_runs_on_the_runs_own_thread_and_wider_steps_in_workers
     g.compile().invoke({"log": []})
     assert ran["alone"] == "rewind-sync-loop"
     assert ran["left"] != "rewind-sync-loop" and ran["right"] != "rewind-sync-loop"
+
+
+def test_a_sync_node_may_invoke_graphs_from_threads_it_starts() -> None:
+    # Threads a node starts do not carry its context: their invokes are runs of their own.
+    # The node waits for them while it holds the loop's thread: they must not need it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    inner = _line(("inner", lambda s: {"log": ["inner"]})).compile()
+
+    def fan(state: State) -> dict[str, Any]:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            outs = list(pool.map(lambda _: inner.invoke({"log": []}), range(3)))
+            streamed = list(pool.map(lambda _: list(inner.stream({"log": []})), range(2)))
+        return {"log": [o["log"][0] for o in outs] + [f"{len(s)} chunk(s)" for s in streamed]}
+
+    out = _line(("fan", fan)).compile().invoke({"log": []})
+    assert out == {"log": ["inner", "inner", "inner", "1 chunk(s)", "1 chunk(s)"]}
+
+
+def test_sync_callers_in_two_threads_run_their_nodes_at_the_same_time() -> None:
+    # Two threads invoking graphs at once (a threaded web server): neither waits for the
+    # other's node to end, whichever started first.
+    both = threading.Barrier(2, timeout=10)
+    results: dict[str, Any] = {}
+
+    def meet(state: State) -> dict[str, Any]:
+        both.wait()
+        return {"log": ["met"]}
+
+    graph = _line(("meet", meet)).compile()
+
+    def call(name: str) -> None:
+        try:
+            results[name] = graph.invoke({"log": []})
+        except Exception as exc:  # a broken barrier: the nodes ran one after the other
+            results[name] = exc
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results == {"a": {"log": ["met"]}, "b": {"log": ["met"]}}

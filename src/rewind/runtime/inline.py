@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
 
-__all__ = ["await_inline", "inline_on", "run_inline"]
+__all__ = ["NOT_RUN", "await_inline", "inline_busy", "inline_on", "run_inline"]
 
 T = TypeVar("T")
 
@@ -54,12 +55,26 @@ def inline_loop() -> asyncio.AbstractEventLoop | None:
     return current.loop if isinstance(current, _NodeGreenlet) else None
 
 
+NOT_RUN: Any = object()
+"""What :func:`run_inline` returns when its ``allowed`` check says no."""
+
+
 async def run_inline(
-    ctx: contextvars.Context, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ctx: contextvars.Context,
+    fn: Callable[..., T],
+    *args: Any,
+    allowed: Callable[[], bool] = lambda: True,
+    **kwargs: Any,
 ) -> T:
     """Call ``fn(*args, **kwargs)`` in ``ctx`` on this loop's thread, with no running loop
-    visible to it, serving the coroutines it hands over (:func:`await_inline`)."""
+    visible to it, serving the coroutines it hands over (:func:`await_inline`). ``allowed``
+    is asked once the loop counts as busy (so a caller that starts meanwhile sees it busy):
+    when it says no, nothing runs and :data:`NOT_RUN` is returned."""
     loop = asyncio.get_running_loop()
+    _busy.add(loop)
+    if not allowed():
+        _busy.discard(loop)
+        return NOT_RUN  # type: ignore[no-any-return]
     node = _NodeGreenlet(lambda: ctx.run(fn, *args, **kwargs))
     node.loop = loop
     asked = _switch(loop, node.switch)
@@ -78,10 +93,22 @@ async def run_inline(
 def _switch(loop: asyncio.AbstractEventLoop, to: Callable[..., Any], *args: Any) -> Any:
     # The node's code sees no running loop, as in a thread of its own.
     asyncio.events._set_running_loop(None)
+    _busy.add(loop)
     try:
         return to(*args)
     finally:
+        _busy.discard(loop)
         asyncio.events._set_running_loop(loop)
+
+
+_busy: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+"""Loops whose thread is running a sync node's code right now."""
+
+
+def inline_busy(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop``'s thread is running a sync node's code now (it serves nothing else
+    until the node returns or hands it a coroutine)."""
+    return loop in _busy
 
 
 def await_inline(make: Callable[[], Awaitable[T]]) -> T:

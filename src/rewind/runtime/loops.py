@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import contextvars
 import threading
 import weakref
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from rewind.runtime.inline import await_inline, inline_on
+from rewind.runtime.inline import await_inline, inline_busy, inline_on
 from rewind.store import EventStore
 
 __all__ = ["StorePerLoop", "call_in_order", "run_sync"]
@@ -40,6 +41,11 @@ def _background_loop() -> asyncio.AbstractEventLoop:
             thread.start()
             _loop, _thread = loop, thread
         return _loop
+
+
+def _loop_thread() -> threading.Thread | None:
+    """The background loop's thread, if it runs."""
+    return _thread
 
 
 def _shutdown() -> None:
@@ -127,22 +133,55 @@ def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | No
         return _run_on(on, coro)
     loop = _background_loop()
     if threading.current_thread() is _thread:
-        result: list[T] = []
-        errors: list[BaseException] = []
+        return _run_in_new_thread(coro)
+    with caller():
+        if inline_busy(loop):
+            # The loop is running a sync node (which may be waiting for this very call, made
+            # from a thread it started): a loop of this call's own, in a thread of its own.
+            return _run_in_new_thread(coro)
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
-        def target() -> None:
-            try:
-                result.append(asyncio.run(coro))
-            except BaseException as exc:
-                errors.append(exc)
 
-        worker = threading.Thread(target=target, name="rewind-sync-nested")
-        worker.start()
-        worker.join()
-        if errors:
-            raise errors[0]
-        return result[0]
-    return asyncio.run_coroutine_threadsafe(coro, loop).result()
+def _run_in_new_thread(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on a fresh event loop in a new thread, and wait for it."""
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(coro))
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=target, name="rewind-sync-nested")
+    worker.start()
+    worker.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+_callers = 0
+"""Sync API calls now waiting for the background loop (from any thread)."""
+
+
+@contextlib.contextmanager
+def caller() -> Iterator[None]:
+    """Count a sync API call waiting for the background loop while in the block."""
+    global _callers
+    with _lock:
+        _callers += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _callers -= 1
+
+
+def alone_on_background_loop() -> bool:
+    """Whether at most one sync API call is running on the background loop: only then may a
+    sync node run on the loop's thread (another call would wait for it meanwhile)."""
+    return _callers <= 1
 
 
 def _run_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:

@@ -41,8 +41,8 @@ from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, NodeSpec
-from rewind.runtime.inline import inline_on, on_loop, run_inline
-from rewind.runtime.loops import call_in_order
+from rewind.runtime.inline import NOT_RUN, inline_on, on_loop, run_inline
+from rewind.runtime.loops import alone_on_background_loop, call_in_order
 from rewind.runtime.routing import Routing
 from rewind.runtime.shapes import all_keys, coerce, coerce_messages, object_fields
 from rewind.runtime.tasks import (
@@ -513,9 +513,14 @@ class RunLoop(Routing):
                 result = await action.ainvoke(node_input, config)
             else:
                 ctx = contextvars.copy_context()
-                if self.sync_api and self._alone:  # as LangGraph's sync runner: right here
-                    result = await run_inline(ctx, action, node_input, **kwargs)
-                else:
+                result = NOT_RUN
+                if self.sync_api and self._alone:
+                    # As LangGraph's sync runner does: right here (on the loop's thread),
+                    # unless another sync call runs on this loop too (it would wait).
+                    result = await run_inline(
+                        ctx, action, node_input, allowed=alone_on_background_loop, **kwargs
+                    )
+                if result is NOT_RUN:
                     loop = asyncio.get_running_loop()
                     result = await loop.run_in_executor(
                         None, lambda: ctx.run(action, node_input, **kwargs)

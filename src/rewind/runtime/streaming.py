@@ -9,10 +9,12 @@ every mode, ``subgraphs=True`` puts the namespace first, and ``version="v2"`` gi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import queue
 import sys
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -25,8 +27,8 @@ from rewind.projections.stream import (
     shape_chunk,
     tokens_needed,
 )
-from rewind.runtime.inline import await_inline, inline_on
-from rewind.runtime.loops import _background_loop, _run_on
+from rewind.runtime.inline import await_inline, inline_busy, inline_on
+from rewind.runtime.loops import _background_loop, _loop_thread, _run_on, caller
 
 if TYPE_CHECKING:
     from rewind.events import NewEvent
@@ -170,22 +172,29 @@ def iterate_sync(
         else:
             put(("done", None))
 
-    loop = on or _background_loop()
-    future = asyncio.run_coroutine_threadsafe(pump(), loop) if on is None else None
-    if on is not None:  # a graph streamed from inside a sync node of a running graph
-        import threading
-
-        threading.Thread(target=_run_on, args=(loop, pump()), daemon=True).start()
-    while True:
-        kind, value = items.get()
-        if kind == "item":
-            yield value
-        elif kind == "error":
-            raise value
+    with contextlib.ExitStack() as stack:
+        future = None
+        if on is not None:  # a graph streamed from inside a sync node of a running graph
+            threading.Thread(target=_run_on, args=(on, pump()), daemon=True).start()
         else:
-            if future is not None:
-                future.result()
-            return
+            loop = _background_loop()
+            stack.enter_context(caller())
+            if inline_busy(loop) or threading.current_thread() is _loop_thread():
+                # The loop runs a sync node now (maybe waiting for this stream): a loop of
+                # this stream's own, in a thread of its own.
+                threading.Thread(target=asyncio.run, args=(pump(),), daemon=True).start()
+            else:
+                future = asyncio.run_coroutine_threadsafe(pump(), loop)
+        while True:
+            kind, value = items.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                if future is not None:
+                    future.result()
+                return
 
 
 def _awaited(stream: AsyncIterator[Any]) -> Iterator[Any]:
