@@ -32,6 +32,8 @@ PULL = "__pregel_pull"
 """The first element of a task's path when an edge triggered it (LangGraph's name)."""
 PUSH = "__pregel_push"
 """The first element of a task's path when a ``Send`` made it (LangGraph's name)."""
+_KEEP: Any = object()
+"""A field :meth:`NewEvent.changed` leaves as it is."""
 _TASK_NAMESPACE = uuid.UUID("6f1c3c7e-52d4-4f0e-9a57-7265776e6421")
 
 
@@ -112,6 +114,19 @@ class NewEvent:
     """The node it concerns, if any."""
     task_id: str | None = None
     """The task it concerns, if any."""
+
+    def changed(self, *, payload: Any = _KEEP, ts: Any = _KEEP, ns: Any = _KEEP) -> NewEvent:
+        """A copy with the fields given replaced (built directly: ``dataclasses.replace``
+        looks the fields up on every call, and live streams copy events per token)."""
+        return NewEvent(
+            type=self.type,
+            payload=self.payload if payload is _KEEP else payload,
+            ts=self.ts if ts is _KEEP else ts,
+            step=self.step,
+            ns=self.ns if ns is _KEEP else ns,
+            node=self.node,
+            task_id=self.task_id,
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -217,15 +217,7 @@ def _with_payload(event: Any, payload: Any) -> Any:
     """``event`` with another payload; a live event built directly (``dataclasses.replace``
     looks its fields up on every call, several times per step of a stream)."""
     if type(event) is NewEvent:
-        return NewEvent(
-            type=event.type,
-            payload=payload,
-            ts=event.ts,
-            step=event.step,
-            ns=event.ns,
-            node=event.node,
-            task_id=event.task_id,
-        )
+        return event.changed(payload=payload)
     return dataclasses.replace(event, payload=payload)
 
 

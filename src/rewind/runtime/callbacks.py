@@ -21,8 +21,7 @@ from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from rewind.events import EventType, NewEvent
 from rewind.projections.state import refer_to_state
-from rewind.runtime.inline import inline_on, on_loop
-from rewind.runtime.loops import call_in_order
+from rewind.runtime.loops import call_on
 
 __all__ = ["Recorder", "StreamingRecorder"]
 
@@ -56,16 +55,7 @@ class Recorder(BaseCallbackHandler):
     def _emit(self, type_: str, payload: Any) -> None:
         # Stamped here, when it happened (a live stream would otherwise copy it to stamp it).
         event = NewEvent(type=type_, payload=payload, ts=datetime.now(UTC), **self._where)  # type: ignore[arg-type]
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            self._sink(event)
-        elif running is None and inline_on(self._loop):  # a sync node on the loop's thread
-            on_loop(self._loop, self._sink, event)
-        else:
-            call_in_order(self._loop, self._sink, event)
+        call_on(self._loop, self._sink, event)
 
     def _ids(self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None) -> dict[str, Any]:
         # Made once per model call, not per token (a UUID's text costs more than a token's

@@ -49,12 +49,6 @@ def inline_on(loop: asyncio.AbstractEventLoop) -> bool:
     return isinstance(current, _NodeGreenlet) and current.loop is loop
 
 
-def inline_loop() -> asyncio.AbstractEventLoop | None:
-    """The loop whose thread runs this sync node inline, if it is one."""
-    current = getcurrent()
-    return current.loop if isinstance(current, _NodeGreenlet) else None
-
-
 NOT_RUN: Any = object()
 """What :func:`run_inline` returns when its ``allowed`` check says no."""
 

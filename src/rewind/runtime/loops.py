@@ -18,10 +18,10 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from rewind.runtime.inline import await_inline, inline_busy, inline_on
+from rewind.runtime.inline import await_inline, inline_busy, inline_on, on_loop
 from rewind.store import EventStore
 
-__all__ = ["StorePerLoop", "call_in_order", "run_sync"]
+__all__ = ["StorePerLoop", "call_in_order", "call_on", "run_sync"]
 
 _ALL: weakref.WeakSet[StorePerLoop] = weakref.WeakSet()
 
@@ -119,6 +119,22 @@ def call_in_order(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], ar
         with _lock:
             inbox = _inboxes.setdefault(loop, _Inbox(loop))
     inbox.put(fn, arg)
+
+
+def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any) -> None:
+    """Run ``fn(arg)`` on ``loop``, in the order calls were made, from wherever this runs:
+    at once on the loop's thread (a sync node run there included), else handed over (a sync
+    node on a worker thread)."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        fn(arg)
+    elif running is None and inline_on(loop):  # a sync node on the loop's thread
+        on_loop(loop, fn, arg)
+    else:
+        call_in_order(loop, fn, arg)
 
 
 def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | None = None) -> T:

@@ -41,8 +41,8 @@ from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, NodeSpec
-from rewind.runtime.inline import NOT_RUN, inline_on, on_loop, run_inline
-from rewind.runtime.loops import alone_on_background_loop, call_in_order
+from rewind.runtime.inline import NOT_RUN, run_inline
+from rewind.runtime.loops import alone_on_background_loop, call_on
 from rewind.runtime.routing import Routing
 from rewind.runtime.shapes import all_keys, coerce, coerce_messages, object_fields
 from rewind.runtime.tasks import (
@@ -207,7 +207,9 @@ class RunLoop(Routing):
         if now is None and ns is None:
             return list(events)
         return [
-            e if (e.ts or now is None) and (e.ns or ns is None) else _stamp(e, now, ns)
+            e
+            if (e.ts or now is None) and (e.ns or ns is None)
+            else e.changed(ts=e.ts or now, ns=e.ns or ns)
             for e in events
         ]
 
@@ -221,17 +223,7 @@ class RunLoop(Routing):
         loop = asyncio.get_running_loop()
 
         def write(chunk: Any) -> None:
-            event = task_event(EventType.CUSTOM, task, step, chunk)
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is loop:
-                self.record(event)
-            elif running is None and inline_on(loop):  # a sync node on the loop's thread
-                on_loop(loop, self.record, event)
-            else:  # a sync node, on a worker thread: keep the loop's order
-                call_in_order(loop, self.record, event)
+            call_on(loop, self.record, task_event(EventType.CUSTOM, task, step, chunk))
 
         return write
 
@@ -715,17 +707,3 @@ def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Co
     flags = caller.trace_flags if caller.is_valid else trace.TraceFlags(trace.TraceFlags.SAMPLED)
     node = trace.SpanContext(trace_id, trace_ids.span_id_for(run_id, seq), False, flags)
     return otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(node)))
-
-
-def _stamp(event: NewEvent, now: datetime | None, ns: str | None) -> NewEvent:
-    """``event`` with its time and namespace given where it has none (built directly:
-    ``dataclasses.replace`` looks the fields up on every call, once per streamed token)."""
-    return NewEvent(
-        type=event.type,
-        payload=event.payload,
-        ts=event.ts or now,
-        step=event.step,
-        ns=event.ns or ns,
-        node=event.node,
-        task_id=event.task_id,
-    )
