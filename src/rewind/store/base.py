@@ -45,6 +45,7 @@ from rewind.store.records import Durability, HeadWrite
 from rewind.store.schema import events, log_head, runs
 from rewind.store.subscriptions import Page, SubscriptionHub
 from rewind.store.threads import ThreadKeeping
+from rewind.store.token_form import compact_token
 from rewind.store.writer import (
     AppendResult,
     EncodedEvent,
@@ -61,6 +62,7 @@ T = TypeVar("T")
 _DURABILITIES = ("sync", "async", "exit")
 _STARTED, _ENDED = EventType.RUN_STARTED.value, EventType.RUN_ENDED.value
 _CHECKPOINT = EventType.CHECKPOINT.value
+_CHAT_TOKEN = EventType.CHAT_TOKEN.value
 
 
 def _is_boundary(type_: str) -> bool:
@@ -580,6 +582,9 @@ def _encode(event: NewEvent) -> EncodedEvent:
     if type(type_) is not str:  # an EventType member: store its plain value
         type_ = str.__str__(type_)
     ts = event.ts
+    payload = event.payload
+    if type_ == _CHAT_TOKEN:
+        payload = compact_token(payload)
     return (
         type_,
         time.time_ns() // 1000 if ts is None else to_micros(ts),
@@ -588,7 +593,7 @@ def _encode(event: NewEvent) -> EncodedEvent:
         event.node,
         event.task_id,
         codec.CODEC_VERSION,
-        codec.encode(event.payload),
+        codec.encode(payload),
     )
 
 

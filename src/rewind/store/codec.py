@@ -32,7 +32,7 @@ from typing import Any
 from rewind._imports import import_class
 from rewind.errors import EncodingError
 
-__all__ = ["CODEC_VERSION", "decode", "encode", "register_type"]
+__all__ = ["CODEC_VERSION", "build_model", "decode", "encode", "register_type"]
 
 CODEC_VERSION = 1
 """Version of the encoding written by this code."""
@@ -61,6 +61,25 @@ if _c_make_encoder is not None:  # pragma: no branch - CPython has it
         False,  # allow_nan
     )
     _dumps = lambda value: "".join(_c_encode(value, 0))  # noqa: E731
+_json_dumps = _dumps
+"""The standard library's encoder, for what orjson refuses."""
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - installed with langchain-core (through langsmith)
+    pass
+else:
+    _orjson_dumps = orjson.dumps
+
+    def _dumps(value: Any) -> str:
+        # _enc's output holds only dicts with string keys, lists, strings, ints, finite floats,
+        # booleans and None: orjson writes it as the standard library would (floats may differ
+        # in form, e.g. 1e16 for 1e+16, not in value), several times faster. It refuses ints
+        # beyond 64 bits and strings with lone surrogates: those go to the standard library.
+        try:
+            return _orjson_dumps(value).decode()
+        except TypeError:  # orjson.JSONEncodeError
+            return _json_dumps(value)
 
 
 class _Unencodable(Exception):
@@ -199,13 +218,20 @@ def _enc_args(args: tuple[Any, ...]) -> Any:
 
 
 def _pydantic_fields(model: Any, t: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, default in _field_defaults(t):
-        value = getattr(model, name)
-        if default is not _NO_DEFAULT and type(value) is type(default) and value == default:
-            continue  # restored from the model's own default on decode
-        out[name] = _enc(value)  # by name: decoding validates by name (aliases may be one-way)
-    extra = getattr(model, "__pydantic_extra__", None)
+    defaults = _field_defaults(t)
+    values = model.__dict__  # a pydantic model keeps its fields' values there, by name
+    if values.keys() != defaults.keys():  # built around validation, or caching properties
+        values = {name: getattr(model, name) for name in defaults}
+    # By name: decoding validates by name (aliases may be one-way). A field equal to its
+    # default (of the same type) is left out: decoding restores it from the model's own.
+    out = {
+        name: _enc(value)
+        for name, value in values.items()
+        if (default := defaults.get(name, _NO_DEFAULT)) is _NO_DEFAULT
+        or type(value) is not type(default)
+        or value != default
+    }
+    extra = model.__pydantic_extra__
     if extra:
         for name, value in extra.items():
             out[name] = _enc(value)
@@ -219,17 +245,17 @@ model's own (which may give a new value each time, or count its calls)."""
 _PURE_FACTORIES: frozenset[Any] = frozenset({list, dict, set, frozenset, tuple, str, int, float})
 """Default factories that give an equal, empty value each time, without side effects."""
 
-_defaults: dict[type, tuple[Any, list[tuple[str, Any]]]] = {}
+_defaults: dict[type, tuple[Any, dict[str, Any]]] = {}
 """Per pydantic model class: its fields' mapping (rebuilt models get a new one) and each
-field's name with its default (:data:`_NO_DEFAULT` when the field is always stored)."""
+field's default by name (:data:`_NO_DEFAULT` when the field is always stored)."""
 
 
-def _field_defaults(t: Any) -> list[tuple[str, Any]]:
+def _field_defaults(t: Any) -> dict[str, Any]:
     fields = t.__pydantic_fields__
     known = _defaults.get(t)
     if known is not None and known[0] is fields:
         return known[1]
-    out = []
+    out = {}
     for name, info in fields.items():
         default = _NO_DEFAULT
         if info.default_factory is not None:
@@ -237,7 +263,7 @@ def _field_defaults(t: Any) -> list[tuple[str, Any]]:
                 default = info.default_factory()
         elif not info.is_required():
             default = info.default
-        out.append((name, default))
+        out[name] = default
     _defaults[t] = (fields, out)
     return out
 
@@ -322,8 +348,13 @@ def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
 
 
 def _dec_pydantic(d: dict[str, Any]) -> Any:
+    return build_model(d["cls"], d["v"])
+
+
+def build_model(path: str, fields: Any) -> Any:
+    """The pydantic model of class ``path`` (``module:QualName``) with ``fields``, as decoding
+    builds it (a plain dict when the class is gone or no longer takes them)."""
     # The hot tag (LangChain's messages, each token's chunk): one function, no detours.
-    path, fields = d["cls"], d["v"]
     try:
         built = _pydantic_builders.get(path)
         if built is None or sys.modules.get(built[0]) is not built[1]:  # (re)imported since

@@ -26,7 +26,10 @@ from rewind.store import codec
 from rewind.store.chain import check_chain, from_micros, to_micros
 from rewind.store.records import ChainReport, CheckpointRecord, RunRecord, ThreadRecord
 from rewind.store.schema import checkpoints, events, log_head, runs
+from rewind.store.token_form import expand_token
 from rewind.store.writer import GroupWriter
+
+_CHAT_TOKEN = EventType.CHAT_TOKEN.value
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -669,7 +672,8 @@ def event_of(
     _set_seq(event, seq)
     _set_position(event, position)
     _set_type(event, type_)
-    _set_payload(event, codec.decode(payload, version))
+    value = codec.decode(payload, version)
+    _set_payload(event, expand_token(value) if type_ == _CHAT_TOKEN else value)
     _set_ts(event, from_micros(ts))
     _set_step(event, step)
     _set_ns(event, ns)
