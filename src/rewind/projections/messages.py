@@ -20,6 +20,8 @@ from rewind.types import Command
 
 __all__ = ["MessagesMode", "ToolsMode"]
 
+_CHAT_TOKEN = EventType.CHAT_TOKEN.value
+
 
 class MessagesMode:
     """``messages``: chat-model tokens as they stream, whole messages of models that did not
@@ -47,11 +49,18 @@ class MessagesMode:
         if event.ns and not self._subgraphs:
             # Not streamed: a subgraph's messages show once, whole, when its node ends.
             return []
+        kind = event.type
         payload = event.payload or {}
+        if kind == _CHAT_TOKEN:  # the most frequent by far: first, in few steps
+            found = self._models.get(payload.get("run_id", ""))
+            chunk = payload.get("chunk")
+            if found is not None and isinstance(chunk, BaseMessage):
+                return self._emit(found, chunk, dedupe=False)
+            return []
         ns = namespace(event.ns)
-        if event.type == EventType.TASK_STARTED and event.node not in (None, "__start__"):
+        if kind == EventType.TASK_STARTED and event.node not in (None, "__start__"):
             self._node_started(event, ns, payload)
-        elif event.type == EventType.CHAT_STARTED:
+        elif kind == EventType.CHAT_STARTED:
             tags = list(payload.get("tags") or [])
             if "nostream" not in tags:
                 meta = dict(payload.get("metadata") or {})
@@ -59,19 +68,14 @@ class MessagesMode:
                 if user_tags:
                     meta["tags"] = user_tags
                 self._models[payload["run_id"]] = (ns, meta)
-        elif event.type == EventType.CHAT_TOKEN:
-            found = self._models.get(payload.get("run_id", ""))
-            chunk = payload.get("chunk")
-            if found is not None and isinstance(chunk, BaseMessage):
-                return self._emit(found, chunk, dedupe=False)
-        elif event.type == EventType.CHAT_ENDED:
+        elif kind == EventType.CHAT_ENDED:
             found = self._models.pop(payload.get("run_id", ""), None)
             generations = payload.get("generations") or []
             if found is not None and generations and generations[0]:
                 message = generations[0][0]
                 if isinstance(message, BaseMessage):
                     return self._emit(found, message, dedupe=True)
-        elif event.type == EventType.TASK_ENDED and event.task_id in self._nodes:
+        elif kind == EventType.TASK_ENDED and event.task_id in self._nodes:
             found = self._nodes.pop(event.task_id)
             update = payload.get("update")
             if isinstance(update, Command):

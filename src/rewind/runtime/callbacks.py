@@ -58,16 +58,19 @@ class Recorder(BaseCallbackHandler):
         call_on(self._loop, self._sink, event)
 
     def _ids(self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None) -> dict[str, Any]:
+        ids = self._id_text.get((run_id, parent_run_id)) or self._text_of(run_id, parent_run_id)
+        return {"run_id": ids[0], "parent_run_id": ids[1]}
+
+    def _text_of(
+        self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None
+    ) -> tuple[str, str | None]:
         # Made once per model call, not per token (a UUID's text costs more than a token's
         # dict).
-        key = (run_id, parent_run_id)
-        ids = self._id_text.get(key)
-        if ids is None:
-            ids = self._id_text[key] = (
-                str(run_id),
-                None if parent_run_id is None else str(parent_run_id),
-            )
-        return {"run_id": ids[0], "parent_run_id": ids[1]}
+        ids = self._id_text[run_id, parent_run_id] = (
+            str(run_id),
+            None if parent_run_id is None else str(parent_run_id),
+        )
+        return ids
 
     def on_chat_model_start(
         self,
@@ -137,14 +140,16 @@ class Recorder(BaseCallbackHandler):
         tags: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        if run_id not in self._first_token and run_id in self._started:
-            self._first_token[run_id] = time.monotonic() - self._started[run_id]
+        started = self._started.get(run_id)
+        if started is not None and run_id not in self._first_token:
+            self._first_token[run_id] = time.monotonic() - started
         message = getattr(chunk, "message", None)
         if message is None:  # a text-completion model's token
             message = chunk if chunk is not None else token
+        ids = self._id_text.get((run_id, parent_run_id)) or self._text_of(run_id, parent_run_id)
         self._emit(
             EventType.CHAT_TOKEN,
-            {**self._ids(run_id, parent_run_id), "token": token, "chunk": message},
+            {"run_id": ids[0], "parent_run_id": ids[1], "token": token, "chunk": message},
         )
 
     def on_llm_end(

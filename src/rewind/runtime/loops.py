@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import threading
 import weakref
+from asyncio.events import _get_running_loop as _running_loop
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -125,10 +126,7 @@ def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any
     """Run ``fn(arg)`` on ``loop``, in the order calls were made, from wherever this runs:
     at once on the loop's thread (a sync node run there included), else handed over (a sync
     node on a worker thread)."""
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
+    running = _running_loop()  # None off a loop (no exception raised: called per token)
     if running is loop:
         fn(arg)
     elif running is None and inline_on(loop):  # a sync node on the loop's thread

@@ -202,10 +202,11 @@ class RunLoop(Routing):
 
     def _stamped(self, events: Sequence[NewEvent]) -> list[NewEvent]:
         # Streamed, the live event carries the time the log will store; in a subgraph, its ns.
-        now = datetime.now(UTC) if self.log.taps else None
         ns = self.ns or None
-        if now is None and ns is None:
-            return list(events)
+        stamp = bool(self.log.taps)
+        if ns is None and (not stamp or all(e.ts is not None for e in events)):
+            return list(events)  # nothing to stamp (a token: stamped when it came)
+        now = datetime.now(UTC) if stamp else None
         return [
             e
             if (e.ts or now is None) and (e.ns or ns is None)
