@@ -121,3 +121,19 @@ async def test_a_plain_token_is_stored_in_less_than_half_the_bytes(tmp_path: Pat
     )
     _, stored = await _round_trip(tmp_path / "log.db", [_token(chunk)])
     assert len(json.dumps(stored[0], separators=(",", ":"))) < len(whole) / 2
+
+
+async def test_chunks_read_back_share_no_mutable_field(tmp_path: Path) -> None:
+    chunks = [AIMessageChunk(content=t, id=f"lc_run--{RUN}") for t in ("a", "b")]
+    read, _ = await _round_trip(tmp_path / "log.db", [_token(c) for c in chunks])
+    first, second = (p["chunk"] for p in read)
+    first.additional_kwargs["k"] = 1
+    first.tool_call_chunks.append(ToolCallChunk(name="f", args="", id="c", index=0))
+    assert second.additional_kwargs == {}
+    assert second.tool_call_chunks == []
+    assert first + second == AIMessageChunk(
+        content="ab",
+        id=f"lc_run--{RUN}",
+        additional_kwargs={"k": 1},
+        tool_call_chunks=[ToolCallChunk(name="f", args="", id="c", index=0)],
+    )

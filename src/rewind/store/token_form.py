@@ -24,8 +24,13 @@ _PATH = "langchain_core.messages.ai:AIMessageChunk"
 _DERIVED_ID = "lc_run--"
 """LangChain's id for a message its chat model made without one: this, then the run id."""
 
-_PLAIN: dict[str, Any] = dict(AIMessageChunk(content="").__dict__)
+_TEMPLATE = AIMessageChunk(content="")
+_PLAIN: dict[str, Any] = dict(_TEMPLATE.__dict__)
 """A chunk's fields when it carries only its text and id (both set for each comparison)."""
+_CONTAINERS = [name for name, value in _PLAIN.items() if type(value) in (dict, list)]
+"""Fields whose value each chunk gets a new (empty) one of."""
+_new = AIMessageChunk.__new__
+_set = object.__setattr__
 
 
 def compact_token(payload: Any) -> Any:
@@ -61,8 +66,26 @@ def expand_token(payload: Any) -> Any:
         chunk_id = whole.pop("chunk_id")
     else:
         chunk_id = _DERIVED_ID + str(whole.get("run_id"))
-    fields = {"content": whole["token"]}
-    if chunk_id is not None:
-        fields["id"] = chunk_id
-    whole["chunk"] = codec.build_model(_PATH, fields)
+    whole["chunk"] = _plain_chunk(whole["token"], chunk_id)
     return whole
+
+
+def _plain_chunk(text: Any, chunk_id: Any) -> Any:
+    """The chunk of ``text`` with ``chunk_id`` and nothing else, as validating those two
+    fields makes it (that is what was recorded), assembled from a validated one's fields:
+    validating costs more than the rest of reading the event (a replay reads every token)."""
+    if type(text) is not str or not (chunk_id is None or type(chunk_id) is str):
+        fields = {"content": text} if chunk_id is None else {"content": text, "id": chunk_id}
+        return codec.build_model(_PATH, fields)  # not written by compact_token: validated
+    values = _PLAIN.copy()
+    for name in _CONTAINERS:
+        values[name] = type(values[name])()
+    values["content"] = text
+    values["id"] = chunk_id
+    chunk = _new(AIMessageChunk)
+    _set(chunk, "__dict__", values)
+    _set(chunk, "__pydantic_fields_set__", {"content"} if chunk_id is None else {"content", "id"})
+    _set(chunk, "__pydantic_extra__", {} if _TEMPLATE.__pydantic_extra__ is not None else None)
+    private = _TEMPLATE.__pydantic_private__
+    _set(chunk, "__pydantic_private__", None if private is None else dict(private))
+    return chunk
