@@ -118,15 +118,44 @@ class NewEvent:
     def changed(self, *, payload: Any = _KEEP, ts: Any = _KEEP, ns: Any = _KEEP) -> NewEvent:
         """A copy with the fields given replaced (built directly: ``dataclasses.replace``
         looks the fields up on every call, and live streams copy events per token)."""
-        return NewEvent(
-            type=self.type,
-            payload=self.payload if payload is _KEEP else payload,
-            ts=self.ts if ts is _KEEP else ts,
-            step=self.step,
-            ns=self.ns if ns is _KEEP else ns,
-            node=self.node,
-            task_id=self.task_id,
+        return made_event(
+            self.type,
+            self.payload if payload is _KEEP else payload,
+            self.ts if ts is _KEEP else ts,
+            self.step,
+            self.ns if ns is _KEEP else ns,
+            self.node,
+            self.task_id,
         )
+
+
+def made_event(
+    type_: str,
+    payload: Any,
+    ts: datetime | None,
+    step: int | None,
+    ns: str | None,
+    node: str | None,
+    task_id: str | None,
+) -> NewEvent:
+    """A :class:`NewEvent` of these fields, built without its ``__init__`` (which sets each
+    frozen field through ``object.__setattr__``): the recorder makes one per token."""
+    event = _new_new_event(NewEvent)
+    _set_type(event, type_)
+    _set_payload(event, payload)
+    _set_ts(event, ts)
+    _set_step(event, step)
+    _set_ns(event, ns)
+    _set_node(event, node)
+    _set_task_id(event, task_id)
+    return event
+
+
+_new_new_event = NewEvent.__new__
+_set_type, _set_payload, _set_ts, _set_step, _set_ns, _set_node, _set_task_id = (
+    getattr(NewEvent, name).__set__
+    for name in ("type", "payload", "ts", "step", "ns", "node", "task_id")
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
-from rewind.events import EventType, NewEvent
+from rewind.events import EventType, NewEvent, made_event
 from rewind.projections.state import refer_to_state
 from rewind.runtime.loops import call_on
 
@@ -47,14 +47,16 @@ class Recorder(BaseCallbackHandler):
         self._sink = sink
         self._loop = loop
         self._state = state
-        self._where = {"step": step, "node": node, "task_id": task_id}
+        self._step, self._node, self._task_id = step, node, task_id
         self._first_token: dict[uuid.UUID, float] = {}
         self._id_text: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[str, str | None]] = {}
         self._started: dict[uuid.UUID, float] = {}
 
     def _emit(self, type_: str, payload: Any) -> None:
         # Stamped here, when it happened (a live stream would otherwise copy it to stamp it).
-        event = NewEvent(type=type_, payload=payload, ts=datetime.now(UTC), **self._where)  # type: ignore[arg-type]
+        event = made_event(
+            type_, payload, datetime.now(UTC), self._step, None, self._node, self._task_id
+        )
         call_on(self._loop, self._sink, event)
 
     def _ids(self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None) -> dict[str, Any]:
