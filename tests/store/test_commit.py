@@ -1,10 +1,14 @@
-"""Where a group commit puts snapshots: by what was appended, however the appends were grouped."""
+"""Group commits: where snapshots fall however appends are grouped, what joins a queued append,
+and the delay that lets a burst of appends share one transaction."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from rewind.events import EventType, NewEvent, run_started
 from rewind.store import StoreOptions, open_store
@@ -104,3 +108,70 @@ async def test_a_waited_commit_never_blocks_the_loop_on_a_lock_the_loop_holds(
         assert list(result.seqs) == [1]
     finally:
         await store.aclose()
+
+
+async def _until(predicate: Any, seconds: float = 10.0) -> None:
+    """Wait (polling) until ``predicate()``; fail after ``seconds``."""
+    for _ in range(int(seconds * 1000)):
+        if predicate():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"not so after {seconds} s")
+
+
+async def test_a_burst_of_async_appends_and_its_flush_commit_once(tmp_path: Path) -> None:
+    # A short run's events and the flush that ends it share one transaction: the writer waits
+    # up to commit_delay for company before the first commit of a burst.
+    store = await open_store(tmp_path / "log.db")
+    try:
+        before = store.commit_count
+        await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
+        for i in range(5):
+            store.append_nowait(
+                "r", [NewEvent(type=EventType.CUSTOM, payload=i)], expected_seq=1 + i
+            )
+        await store.flush()
+        assert store.commit_count - before == 1
+        assert len(await store.read("r")) == 6
+    finally:
+        await store.aclose()
+
+
+async def test_whoever_waits_cuts_the_commit_delay_short(tmp_path: Path) -> None:
+    # With an hour's delay, a sync append, a flush and a full group still commit at once.
+    options = StoreOptions(commit_delay=3600, max_group_events=10)
+    store = await open_store(tmp_path / "log.db", options=options)
+    try:
+        await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
+        before = store.commit_count
+        await asyncio.sleep(0.05)
+        assert store.commit_count == before  # nobody waits: still waiting for company
+        async with asyncio.timeout(10):
+            await store.append(
+                "r", [NewEvent(type=EventType.CUSTOM, payload=0)], expected_seq=1, durability="sync"
+            )
+        assert store.commit_count == before + 1
+        store.append_nowait("r", [NewEvent(type=EventType.CUSTOM, payload=1)], expected_seq=2)
+        async with asyncio.timeout(10):
+            await store.flush()
+        assert store.commit_count == before + 2
+        events = [NewEvent(type=EventType.CUSTOM, payload=i) for i in range(10)]
+        store.append_nowait("r", events, expected_seq=3)  # a full group: no waiting
+        await _until(lambda: store.commit_count == before + 3)
+    finally:
+        await store.aclose()
+
+
+async def test_without_a_commit_delay_an_async_append_commits_unasked(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "log.db", options=StoreOptions(commit_delay=0))
+    try:
+        before = store.commit_count
+        await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
+        await _until(lambda: store.commit_count == before + 1)
+    finally:
+        await store.aclose()
+
+
+async def test_a_negative_commit_delay_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="commit_delay"):
+        await open_store(tmp_path / "log.db", options=StoreOptions(commit_delay=-1))

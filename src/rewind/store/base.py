@@ -86,6 +86,11 @@ class StoreOptions:
     """Default durability of appends (LangGraph's names; ``async`` as in LangGraph)."""
     max_group_events: int = 10_000
     """Most events one group commit writes."""
+    commit_delay: float = 0.005
+    """Seconds an ``async`` append waits, when the writer is idle, for more appends to commit
+    with it (a group commit's window, as PostgreSQL's ``commit_delay``); cut short as soon as
+    someone waits (a ``sync`` append, ``flush()``, a sync ``invoke`` returning) or a group
+    is full. ``0`` commits each burst's first append at once."""
     subscriber_buffer: int = 4096
     """Most live events a subscriber holds before it falls back to reading the store."""
     read_page: int = 1000
@@ -140,8 +145,15 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
         self._runs: dict[str, _RunState] = {}
         self._failed: dict[str, BaseException] = {}
         self._closed = False
+        if not options.commit_delay >= 0:
+            raise ValueError(
+                f"commit_delay must be 0 or more seconds, not {options.commit_delay!r}"
+            )
         self._writer = GroupWriter(
-            self._commit_group, self._forget_failed, max_group_events=options.max_group_events
+            self._commit_group,
+            self._forget_failed,
+            max_group_events=options.max_group_events,
+            delay=options.commit_delay,
         )
         self._hub = SubscriptionHub(
             self._read_page,

@@ -25,8 +25,9 @@ Durability = Literal["sync", "async", "exit"]
 """When appended events become durable (LangGraph's names).
 
 ``sync``: before ``append`` returns (concurrent appenders share commits). ``async``: in the
-background, within the writer's commit window. ``exit``: when the run's ``run.ended`` event is
-appended, or at ``flush()``.
+background, within the writer's commit window (the commit in progress, or
+``StoreOptions.commit_delay`` at the start of a burst). ``exit``: when the run's
+``run.ended`` event is appended, or at ``flush()``.
 """
 
 

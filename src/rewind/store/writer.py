@@ -3,9 +3,10 @@
 Appends are queued in memory and committed by one background task per store, as many as are
 waiting at once (up to a cap) in one transaction. A ``sync`` append waits for the commit of its
 group; an ``async`` one returns at once and is durable when its group commits (the window is
-the length of the commit in progress); an ``exit`` one is held until its run ends or the store is
-flushed. Failures of appends nobody waits for are kept and raised by the next ``flush()`` and by
-the next append to the same run.
+the length of the commit in progress, and at the start of a burst a short delay, cut short when
+someone waits: ``StoreOptions.commit_delay``); an ``exit`` one is held until its run ends or
+the store is flushed. Failures of appends nobody waits for are kept and raised by the next
+``flush()`` and by the next append to the same run.
 """
 
 from __future__ import annotations
@@ -100,8 +101,13 @@ FailFn = Callable[[PendingAppend, BaseException], None]
 class GroupWriter:
     """Commits queued appends in groups, in submission order, from one background task."""
 
-    def __init__(self, commit: CommitFn, on_failure: FailFn, *, max_group_events: int) -> None:
+    def __init__(
+        self, commit: CommitFn, on_failure: FailFn, *, max_group_events: int, delay: float = 0.0
+    ) -> None:
         self._commit = commit
+        self._delay = delay
+        self._hurry: asyncio.Future[None] | None = None
+        """Set while the writer waits out its delay: done when someone waits for a commit."""
         self._on_failure = on_failure
         self._max = max_group_events
         self._queue: deque[PendingAppend] = deque()
@@ -149,6 +155,8 @@ class GroupWriter:
         ):
             return False
         last.rows += rows
+        if len(last.rows) >= self._max:
+            self._cut_delay()
         return True
 
     def _enqueue(self, pending: PendingAppend) -> None:
@@ -157,6 +165,32 @@ class GroupWriter:
         self._queue.append(pending)
         if self._task is None:
             self._start()
+        elif pending.future is not None or len(pending.rows) >= self._max:
+            self._cut_delay()
+
+    def _cut_delay(self) -> None:
+        """Someone waits for a commit (or a group is full): the writer stops waiting for
+        more appends to join the group."""
+        hurry = self._hurry
+        if hurry is not None and not hurry.done():
+            hurry.set_result(None)
+
+    async def _wait_for_company(self) -> None:
+        """At the start of a burst of ``async`` appends nobody waits for: wait up to the
+        delay for more to commit in the same transaction (a run of a few steps commits once,
+        with the flush that ends it, not once for its first event and again at its end)."""
+        if self._waiters or any(
+            p.future is not None or len(p.rows) >= self._max for p in self._queue
+        ):
+            return
+        loop = asyncio.get_running_loop()
+        hurry = self._hurry = loop.create_future()
+        timer = loop.call_later(self._delay, self._cut_delay)
+        try:
+            await hurry
+        finally:
+            timer.cancel()
+            self._hurry = None
 
     def _start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="rewind-writer")
@@ -170,6 +204,7 @@ class GroupWriter:
         self._waiters.append((target, waiter))
         if self._task is None and self._queue:
             self._start()
+        self._cut_delay()
         await waiter
 
     async def flush(self) -> None:
@@ -196,6 +231,8 @@ class GroupWriter:
         # Runs while there is work, and ends when the queue is empty, so an idle store holds
         # no pending task (a store dropped without close() leaves nothing running behind).
         try:
+            if self._delay > 0:
+                await self._wait_for_company()
             while self._queue:
                 group = self._take_group()
                 self.commits += 1
