@@ -273,3 +273,18 @@ async def test_history_reads_only_what_it_lists(tmp_path: Path) -> None:
     assert late <= early + 8, reads
     assert late < 100, reads
     await saver.aclose()
+
+
+async def test_a_short_invoke_commits_once(tmp_path: Path) -> None:
+    # Its first events wait (StoreOptions.commit_delay) for the flush that ends the invoke:
+    # one transaction for the whole run, however many steps it has.
+    saver = SqliteSaver(str(tmp_path / "short.db"))
+    graph = counting().compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "short"}}
+    await graph.ainvoke({"count": 0, "note": ""}, config)  # opens the store
+    store = await saver.store()
+    before = store.commit_count
+    await graph.ainvoke({"count": 1, "note": ""}, config)
+    assert store.commit_count - before == 1
+    assert (await graph.aget_state(config)).values["count"] == 2
+    await saver.aclose()
