@@ -3,8 +3,8 @@
 Appends are queued in memory and committed by one background task per store, as many as are
 waiting at once (up to a cap) in one transaction. A ``sync`` append waits for the commit of its
 group; an ``async`` one returns at once and is durable when its group commits (the window is
-the length of the commit in progress, and at the start of a burst a short delay, cut short when
-someone waits: ``StoreOptions.commit_delay``); an ``exit`` one is held until its run ends or
+the length of the commit in progress, and for a run's first events a short delay, cut short
+when someone waits: ``StoreOptions.commit_delay``); an ``exit`` one is held until its run ends or
 the store is flushed. Failures of appends nobody waits for are kept and raised by the next
 ``flush()`` and by the next append to the same run.
 """
@@ -176,11 +176,14 @@ class GroupWriter:
             hurry.set_result(None)
 
     async def _wait_for_company(self) -> None:
-        """At the start of a burst of ``async`` appends nobody waits for: wait up to the
-        delay for more to commit in the same transaction (a run of a few steps commits once,
-        with the flush that ends it, not once for its first event and again at its end)."""
-        if self._waiters or any(
-            p.future is not None or len(p.rows) >= self._max for p in self._queue
+        """When a run starts and nobody waits for its first events: wait up to the delay for
+        more to commit in the same transaction (a run of a few steps commits once, with the
+        flush that ends it, not once for its first events and again at its end). A running
+        run's appends are not delayed: the commit in progress gathers them."""
+        if (
+            self._waiters
+            or not any(p.start is not None for p in self._queue)
+            or any(p.future is not None or len(p.rows) >= self._max for p in self._queue)
         ):
             return
         loop = asyncio.get_running_loop()
