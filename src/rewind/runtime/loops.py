@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import threading
 import weakref
+from _thread import allocate_lock as _allocate_lock
 from asyncio.events import _get_running_loop as _running_loop
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
@@ -212,23 +213,27 @@ def _run_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
             "a graph was invoked synchronously from an async node of the graph running it; "
             "use `await graph.ainvoke(...)` inside async nodes"
         )
-    result: concurrent.futures.Future[T] = concurrent.futures.Future()
+    # The caller waits on a plain lock the task's end releases: one wake-up, no condition
+    # variable (every sync invoke makes this round trip).
+    finished = _allocate_lock()
+    finished.acquire()
+    outcome: list[asyncio.Task[T]] = []
 
     def start() -> None:
         task = loop.create_task(coro)  # in the caller's context (see call_soon_threadsafe)
 
         def done(t: asyncio.Task[T]) -> None:
-            if t.cancelled():
-                result.cancel()
-            elif t.exception() is not None:
-                result.set_exception(t.exception())
-            else:
-                result.set_result(t.result())
+            outcome.append(t)
+            finished.release()
 
         task.add_done_callback(done)
 
     loop.call_soon_threadsafe(start, context=contextvars.copy_context())
-    return result.result()
+    finished.acquire()
+    task = outcome[0]
+    if task.cancelled():
+        raise concurrent.futures.CancelledError()
+    return task.result()
 
 
 async def _close_at_shutdown(store: EventStore) -> AsyncGenerator[None, None]:
