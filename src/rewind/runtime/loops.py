@@ -154,7 +154,7 @@ def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | No
             # The loop is running a sync node (which may be waiting for this very call, made
             # from a thread it started): a loop of this call's own, in a thread of its own.
             return _run_in_new_thread(coro)
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+        return _run_on(loop, coro)
 
 
 def _run_in_new_thread(coro: Coroutine[Any, Any, T]) -> T:
