@@ -140,7 +140,7 @@ def made_event(
 ) -> NewEvent:
     """A :class:`NewEvent` of these fields, built without its ``__init__`` (which sets each
     frozen field through ``object.__setattr__``): the recorder makes one per token."""
-    event = _new_new_event(NewEvent)
+    event = _bare_new_event(NewEvent)
     _set_type(event, type_)
     _set_payload(event, payload)
     _set_ts(event, ts)
@@ -151,7 +151,7 @@ def made_event(
     return event
 
 
-_new_new_event = NewEvent.__new__
+_bare_new_event = NewEvent.__new__
 _set_type, _set_payload, _set_ts, _set_step, _set_ns, _set_node, _set_task_id = (
     getattr(NewEvent, name).__set__
     for name in ("type", "payload", "ts", "step", "ns", "node", "task_id")

@@ -60,18 +60,20 @@ class Recorder(BaseCallbackHandler):
         call_on(self._loop, self._sink, event)
 
     def _ids(self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None) -> dict[str, Any]:
-        ids = self._id_text.get((run_id, parent_run_id)) or self._text_of(run_id, parent_run_id)
-        return {"run_id": ids[0], "parent_run_id": ids[1]}
+        text, parent_text = self._id_text_of(run_id, parent_run_id)
+        return {"run_id": text, "parent_run_id": parent_text}
 
-    def _text_of(
+    def _id_text_of(
         self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None
     ) -> tuple[str, str | None]:
         # Made once per model call, not per token (a UUID's text costs more than a token's
         # dict).
-        ids = self._id_text[run_id, parent_run_id] = (
-            str(run_id),
-            None if parent_run_id is None else str(parent_run_id),
-        )
+        ids = self._id_text.get((run_id, parent_run_id))
+        if ids is None:
+            ids = self._id_text[run_id, parent_run_id] = (
+                str(run_id),
+                None if parent_run_id is None else str(parent_run_id),
+            )
         return ids
 
     def on_chat_model_start(
@@ -148,10 +150,10 @@ class Recorder(BaseCallbackHandler):
         message = getattr(chunk, "message", None)
         if message is None:  # a text-completion model's token
             message = chunk if chunk is not None else token
-        ids = self._id_text.get((run_id, parent_run_id)) or self._text_of(run_id, parent_run_id)
+        text, parent_text = self._id_text_of(run_id, parent_run_id)
         self._emit(
             EventType.CHAT_TOKEN,
-            {"run_id": ids[0], "parent_run_id": ids[1], "token": token, "chunk": message},
+            {"run_id": text, "parent_run_id": parent_text, "token": token, "chunk": message},
         )
 
     def on_llm_end(
