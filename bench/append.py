@@ -1,4 +1,4 @@
-"""Append throughput of the event store against raw sqlite3 executemany, in one process.
+"""Append throughput of the event log against raw sqlite3 executemany, in one process.
 
 Many concurrent runs append events of realistic sizes (90% ~100-byte tokens, 10% ~1 KB state
 writes), one event per append as a runtime does, through rewind's store. The same rows, JSON-
@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rewind import NewEvent, StoreOptions, open_store, run_ended, run_started
+from rewind import LogOptions, NewEvent, open_log, run_ended, run_started
 from rewind.events import EventType, RunStatus
-from rewind.store import open_sqlite
+from rewind.log import open_sqlite
 from summary import Row, write_rows
 
 SYNC_GOAL = 5_000
@@ -65,7 +65,7 @@ async def rewind_async(
     """
     store = await open_sqlite(
         path,
-        options=StoreOptions(durability=durability),  # type: ignore[arg-type]
+        options=LogOptions(durability=durability),  # type: ignore[arg-type]
         core_writes=core,
     )
     per_run = len(payloads) // runs
@@ -153,7 +153,7 @@ def to_micros_now() -> int:
 
 async def sync_appends(path: Path, appenders: int, seconds: float) -> float:
     """Durable appends/s with ``appenders`` concurrent ``sync`` appenders."""
-    store = await open_store(path, durability="sync")
+    store = await open_log(path, durability="sync")
     stop = time.perf_counter() + seconds
     counts = [0] * appenders
 

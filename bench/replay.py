@@ -59,7 +59,7 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from rewind import areplay, open_store
+from rewind import areplay, open_log
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.config import get_stream_writer
 from rewind.events import EventType
@@ -147,7 +147,7 @@ def memory_kib() -> tuple[int, int]:
 async def replay_one(path: Path, mode: str) -> dict[str, Any]:
     """Replay the run in ``mode`` (``all``: every mode at once); figures as a dict."""
     stream_mode: Any = MODES if mode == "all" else mode
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         (run,) = await store.list_runs(thread_id="t")
         base, _ = memory_kib()
@@ -182,7 +182,7 @@ def replay_in_child(path: Path, mode: str) -> dict[str, Any]:
 
 
 async def checkpoint_ids(path: Path) -> list[str]:
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         (run,) = await store.list_runs(thread_id="t")
         events = await store.read(run.run_id, types=[EventType.CHECKPOINT])
@@ -192,7 +192,7 @@ async def checkpoint_ids(path: Path) -> list[str]:
 
 
 async def drop_caches(path: Path) -> int:
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         return await store.drop_caches(thread_id="t")
     finally:

@@ -33,7 +33,7 @@ from langgraph.graph import END as LG_END
 from langgraph.graph import START as LG_START
 from langgraph.graph import StateGraph as LangGraphStateGraph
 
-from rewind import open_store
+from rewind import open_log
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.graph import END, START, StateGraph
 from summary import Row, write_rows
@@ -99,7 +99,7 @@ def run_rewind(
 
 async def count_events(path: Path) -> tuple[int, int, dict[str, int]]:
     """rewind's events in the file: how many, the log head, and how many of each type."""
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         events = await store.read_all()
         head = await store.head()

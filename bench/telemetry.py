@@ -145,7 +145,7 @@ def invoke(graph: Any, kind: str) -> float:
 
 
 async def attach(saver: SqliteSaver, ports: dict[str, int]) -> Mirror:
-    mirror = attach_mirror(await saver.store(), exporter=http_exporter(ports))
+    mirror = attach_mirror(await saver.log(), exporter=http_exporter(ports))
     await mirror.wait_ready()
     return mirror
 
@@ -203,9 +203,9 @@ def live_overhead(
 
 
 async def export_all(path: str, exporter: Any) -> tuple[int, int, float]:
-    from rewind import open_store
+    from rewind import open_log
 
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         runs = [r.run_id for r in await store.list_runs(oldest_first=True)]
         start = time.perf_counter()

@@ -45,7 +45,7 @@ from langgraph.graph import END as LG_END
 from langgraph.graph import START as LG_START
 from langgraph.graph import StateGraph as LangGraphStateGraph
 
-from rewind import open_store
+from rewind import open_log
 from rewind.checkpoint.memory import InMemorySaver
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.events import EventType
@@ -123,7 +123,7 @@ def configs(tmp: Path) -> list[Config]:
 
 async def logged_tokens(path: Path, thread_id: str) -> int:
     """Chat-token events of the thread's run in the log at ``path`` (read after it closed)."""
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         (run,) = await store.list_runs(thread_id=thread_id)
         return len(await store.read(run.run_id, types=[EventType.CHAT_TOKEN]))

@@ -44,8 +44,8 @@ REWIND_ONLY = {
     "RunEndedError",
     "SchemaOutdatedError",
     "SchemaTooNewError",
-    "StoreClosedError",
-    "StoreError",
+    "LogClosedError",
+    "LogError",
     "UnknownRunError",
     "UnknownThreadError",
 }

@@ -9,10 +9,10 @@ import types
 import pytest
 
 import rewind
-import rewind.store
+import rewind.log
 import rewind.telemetry
 
-PACKAGES = [rewind, rewind.store, rewind.telemetry]
+PACKAGES = [rewind, rewind.log, rewind.telemetry]
 
 # Modules whose ``__all__`` must at least name things that exist.
 MODULES = [
@@ -21,12 +21,12 @@ MODULES = [
     "rewind.errors",
     "rewind.events",
     "rewind.migrations",
-    "rewind.store",
-    "rewind.store.base",
-    "rewind.store.codec",
-    "rewind.store.records",
-    "rewind.store.sqlite",
-    "rewind.store.writer",
+    "rewind.log",
+    "rewind.log.base",
+    "rewind.log.codec",
+    "rewind.log.records",
+    "rewind.log.sqlite",
+    "rewind.log.writer",
     "rewind.telemetry",
     "rewind.telemetry.content",
     "rewind.telemetry.delivery",

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from rewind.errors import RewindError
 from rewind.events import EventType, NewEvent, RunStatus, StoredEvent, run_ended, run_started
+from rewind.log import EventLog, LogOptions, open_log
 from rewind.replay import areplay, areplay_thread, replay, replay_thread
-from rewind.store import EventStore, StoreOptions, open_store
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "EventStore",
+    "EventLog",
     "EventType",
     "NewEvent",
     "RewindError",
     "RunStatus",
-    "StoreOptions",
+    "LogOptions",
     "StoredEvent",
     "__version__",
     "areplay",
     "areplay_thread",
-    "open_store",
+    "open_log",
     "replay",
     "replay_thread",
     "run_ended",

@@ -2,7 +2,7 @@
 
 Every error rewind raises on its own account derives from :class:`RewindError`. Errors carry
 structured fields (``run_id``, ``seq``, ``path``) and a message that says what was wrong and
-what to do about it. Driver errors are translated at the store boundary.
+what to do about it. Driver errors are translated at the log boundary.
 
 The graph runtime also raises LangGraph's errors under LangGraph's names, with LangGraph's
 bases, messages and ``args``, so ``except`` clauses written against ``langgraph.errors`` catch
@@ -11,11 +11,11 @@ them unchanged; each of them derives from :class:`RewindError` as well::
     RewindError
     ├── EncodingError          (also a TypeError)   a value the codec cannot store
     ├── InvalidEventError      (also a ValueError)  an append that breaks the log's rules
-    ├── StoreError
+    ├── LogError
     │   ├── ConcurrencyError                        a stale ``expected_seq``
-    │   ├── UnknownRunError    (also a KeyError)    no such run in this store
+    │   ├── UnknownRunError    (also a KeyError)    no such run in this log
     │   ├── RunEndedError                           an append after the run's end event
-    │   ├── StoreClosedError                        the store was closed
+    │   ├── LogClosedError                        the log was closed
     │   └── DatabaseError                           the database cannot be used as it is
     │       ├── NotARewindDatabaseError             not a rewind file (left untouched)
     │       ├── SchemaTooNewError                   written by a newer rewind (left untouched)
@@ -80,8 +80,8 @@ __all__ = [
     "RunEndedError",
     "SchemaOutdatedError",
     "SchemaTooNewError",
-    "StoreClosedError",
-    "StoreError",
+    "LogClosedError",
+    "LogError",
     "TaskNotFound",
     "UnknownInterruptError",
     "UnknownRunError",
@@ -125,11 +125,11 @@ class InvalidEventError(RewindError, ValueError):
         super().__init__(f"invalid append to run {run_id}: {reason}; nothing was written")
 
 
-class StoreError(RewindError):
-    """An operation on the event store failed."""
+class LogError(RewindError):
+    """An operation on the event log failed."""
 
 
-class ConcurrencyError(StoreError):
+class ConcurrencyError(LogError):
     """The caller's ``expected_seq`` is stale: another writer appended to the run first.
 
     Attributes:
@@ -149,8 +149,8 @@ class ConcurrencyError(StoreError):
         )
 
 
-class UnknownRunError(StoreError, KeyError):
-    """No run with this id exists in the store."""
+class UnknownRunError(LogError, KeyError):
+    """No run with this id exists in the log."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
@@ -158,13 +158,13 @@ class UnknownRunError(StoreError, KeyError):
 
     def __str__(self) -> str:
         return (
-            f"no run {self.run_id!r} in this store; list the runs with store.list_runs() "
+            f"no run {self.run_id!r} in this log; list the runs with log.list_runs() "
             "(or `rewind runs`) and check the database path"
         )
 
 
-class UnknownThreadError(StoreError, KeyError):
-    """No run of the store belongs to this thread."""
+class UnknownThreadError(LogError, KeyError):
+    """No run of the log belongs to this thread."""
 
     def __init__(self, thread_id: str) -> None:
         self.thread_id = thread_id
@@ -172,12 +172,12 @@ class UnknownThreadError(StoreError, KeyError):
 
     def __str__(self) -> str:
         return (
-            f"no thread {self.thread_id!r} in this store; list the threads with "
-            "store.list_threads() and check the database path"
+            f"no thread {self.thread_id!r} in this log; list the threads with "
+            "log.list_threads() and check the database path"
         )
 
 
-class RunEndedError(StoreError):
+class RunEndedError(LogError):
     """An append to a run whose ``run.ended`` event is already in the log."""
 
     def __init__(self, run_id: str) -> None:
@@ -187,15 +187,15 @@ class RunEndedError(StoreError):
         )
 
 
-class StoreClosedError(StoreError):
-    """The store was closed; open a new one."""
+class LogClosedError(LogError):
+    """The log was closed; open a new one."""
 
 
-class DatabaseError(StoreError):
+class DatabaseError(LogError):
     """The database cannot be used as it is. The file was not modified.
 
     Attributes:
-        url: The database the store was asked to open.
+        url: The database the log was asked to open.
     """
 
     def __init__(self, url: str, message: str) -> None:
@@ -228,7 +228,7 @@ class SchemaTooNewError(DatabaseError):
 
 
 class SchemaOutdatedError(DatabaseError):
-    """The database has an older schema and the store was opened with upgrades disabled."""
+    """The database has an older schema and the log was opened with upgrades disabled."""
 
     def __init__(self, url: str, found: str | None, head: str) -> None:
         self.found = found
@@ -236,7 +236,7 @@ class SchemaOutdatedError(DatabaseError):
         super().__init__(
             url,
             f"{url} has schema revision {found!r}, older than this rewind's {head!r}. "
-            "Run `rewind db upgrade` (or open the store with upgrade=True) to migrate it.",
+            "Run `rewind db upgrade` (or open the log with upgrade=True) to migrate it.",
         )
 
 

@@ -1,6 +1,6 @@
 """The event model: what one row of the log says.
 
-This module is neutral ground: the store, the runtime, the projections and telemetry all use it
+This module is neutral ground: the log, the runtime, the projections and telemetry all use it
 and it imports none of them. A run's log begins with ``run.started`` (its payload names the
 thread, the graph and any fork origin) and closes with ``run.ended`` (its payload names the
 status); everything in between is whatever the runtime recorded.
@@ -98,12 +98,12 @@ def _now() -> datetime:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class NewEvent:
-    """An event about to be appended; the store gives it its seq, position and hash."""
+    """An event about to be appended; the log gives it its seq, position and hash."""
 
     type: str
     """What happened: an :class:`EventType` value."""
     payload: Any = None
-    """The event's data; encoded by the store's codec when appended."""
+    """The event's data; encoded by the log's codec when appended."""
     ts: datetime | None = None
     """When it happened (UTC); ``None`` stamps it with the time of the append."""
     step: int | None = None

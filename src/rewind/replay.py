@@ -5,7 +5,7 @@ and feeds them to the same projections a live stream uses; the state the run sta
 read from its origin checkpoint (the nearest snapshot and the events after it), never from the
 thread's whole history. It runs no node, calls no model, and needs none of the graph's code.
 
-    for chunk in replay(store, run_id, stream_mode=["updates", "values"]):
+    for chunk in replay(log, run_id, stream_mode=["updates", "values"]):
         ...
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from rewind.errors import UnknownThreadError
 from rewind.events import EventType, StoredEvent
+from rewind.log import EventLog, RunRecord
 from rewind.projections.state import CheckpointView, fold_thread
 from rewind.projections.stream import (
     Item,
@@ -26,7 +27,6 @@ from rewind.projections.stream import (
     parse_stream_mode,
     shaper,
 )
-from rewind.store import EventStore, RunRecord
 from rewind.thread_state import ThreadState, read_checkpoint
 from rewind.types import Command
 
@@ -61,14 +61,14 @@ class RunStream:
         # run that continues no checkpoint: such a run keeps none).
         self._first_step: list[StoredEvent] | None = None
 
-    async def prepare(self, store: EventStore) -> RunRecord:
+    async def prepare(self, log: EventLog) -> RunRecord:
         """Read the run's record and the state it starts from."""
-        run = await store.get_run(self.run_id)
+        run = await log.get_run(self.run_id)
         if run.origin_checkpoint_id is not None:
             self._first_step = []
             # As the thread was when the run started: later runs must not show through.
             self._origin = await read_checkpoint(
-                store,
+                log,
                 run.origin_checkpoint_id,
                 thread_id=run.thread_id,
                 before_position=run.first_position,
@@ -130,7 +130,7 @@ class RunStream:
 
 
 async def areplay(
-    store: EventStore,
+    log: EventLog,
     run_id: str,
     *,
     stream_mode: Any = "updates",
@@ -142,7 +142,7 @@ async def areplay(
     """Yield what ``stream(..., stream_mode=...)`` yielded for run ``run_id``, from the log.
 
     Args:
-        store: The store holding the run.
+        log: The log holding the run.
         run_id: The run.
         stream_mode: One mode, a list or a tuple, as for ``stream`` (default ``updates``).
         subgraphs: Include subgraphs' chunks, with their namespaces.
@@ -153,12 +153,12 @@ async def areplay(
             ``on_chain_stream`` chunks follow (``astream_events(..., stream_mode=...)``).
 
     Raises:
-        UnknownRunError: the store has no such run.
+        UnknownRunError: the log has no such run.
         ValueError: ``start`` names no checkpoint of the run.
     """
     modes, shape = parse_stream_mode(stream_mode)
     stream = RunStream(run_id, modes, subgraphs=subgraphs, events_stream_mode=events_stream_mode)
-    run = await stream.prepare(store)
+    run = await stream.prepare(log)
     # Only the kinds of event the modes read (and, for a run that continues a checkpoint,
     # those a resumed subgraph's fold reads; for a start checkpoint, the checkpoints).
     needed = event_types(modes, events_stream_mode=events_stream_mode)
@@ -169,7 +169,7 @@ async def areplay(
     started = start is None or isinstance(start, int)
     after = start if isinstance(start, int) else None
     shaped = shaper(shape=shape, subgraphs=subgraphs, version=version)
-    async for page in store._iter_pages(run_id, types=needed):
+    async for page in log._iter_pages(run_id, types=needed):
         for event in page:
             items = stream.feed(event)
             if not started:
@@ -206,30 +206,30 @@ def _is_checkpoint(event: StoredEvent, checkpoint_id: Any) -> bool:
     return event.type == EventType.CHECKPOINT and (event.payload or {}).get("id") == checkpoint_id
 
 
-async def areplay_thread(store: EventStore, thread_id: str, **kwargs: Any) -> AsyncIterator[Any]:
+async def areplay_thread(log: EventLog, thread_id: str, **kwargs: Any) -> AsyncIterator[Any]:
     """Replay every run of a thread, oldest first, as :func:`areplay` replays one.
 
     Raises:
-        UnknownThreadError: the store has no run on that thread.
+        UnknownThreadError: the log has no run on that thread.
     """
-    runs = await store.list_runs(thread_id=thread_id, oldest_first=True)
+    runs = await log.list_runs(thread_id=thread_id, oldest_first=True)
     if not runs:
         raise UnknownThreadError(thread_id)
     for run in runs:
-        async for chunk in areplay(store, run.run_id, **kwargs):
+        async for chunk in areplay(log, run.run_id, **kwargs):
             yield chunk
 
 
-def replay_thread(store: EventStore, thread_id: str, **kwargs: Any) -> Iterator[Any]:
+def replay_thread(log: EventLog, thread_id: str, **kwargs: Any) -> Iterator[Any]:
     """The sync twin of :func:`areplay_thread` (chunks come as they are rebuilt)."""
     from rewind.runtime.streaming import iterate_sync
 
-    return iterate_sync(areplay_thread(store, thread_id, **kwargs), on=None)
+    return iterate_sync(areplay_thread(log, thread_id, **kwargs), on=None)
 
 
-def replay(store: EventStore, run_id: str, **kwargs: Any) -> Iterator[Any]:
-    """The sync twin of :func:`areplay` (for a store used from sync code; chunks come as
+def replay(log: EventLog, run_id: str, **kwargs: Any) -> Iterator[Any]:
+    """The sync twin of :func:`areplay` (for a log used from sync code; chunks come as
     they are rebuilt, so memory stays bounded)."""
     from rewind.runtime.streaming import iterate_sync
 
-    return iterate_sync(areplay(store, run_id, **kwargs), on=None)
+    return iterate_sync(areplay(log, run_id, **kwargs), on=None)

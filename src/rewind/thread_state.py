@@ -10,8 +10,8 @@ Each returns a :class:`ThreadState`: the checkpoint's view (its state, next task
 those tasks did: results, errors, interrupts, resume values) and the events after it that
 concern its tasks, in every namespace, so subgraph states come from the same read.
 
-Heads and snapshots are caches (see :mod:`rewind.store.caches`). A thread without a usable head
-(a database written before heads existed, caches dropped, a store with a redaction hook) is
+Heads and snapshots are caches (see :mod:`rewind.log.caches`). A thread without a usable head
+(a database written before heads existed, caches dropped, a log with a redaction hook) is
 folded once from its events, and the result kept as its head.
 """
 
@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewind.events import EventType, RunStatus, StoredEvent
+from rewind.log import EventLog
+from rewind.log.records import CheckpointRecord, RunRecord
 from rewind.projections.state import (
     CheckpointView,
     fold_thread,
     head_state,
     view_of_head,
 )
-from rewind.store import EventStore
-from rewind.store.records import CheckpointRecord, RunRecord
 
 __all__ = [
     "CacheProblem",
@@ -73,38 +73,38 @@ class ThreadState:
 # --- the head ---------------------------------------------------------------------------------
 
 
-async def read_head(store: EventStore, thread_id: str) -> ThreadState:
+async def read_head(log: EventLog, thread_id: str) -> ThreadState:
     """The thread's newest checkpoint: its stored head and the events after it, in one read.
 
     The events read are those after the head's checkpoint, however long the thread's history.
     A thread without a usable head is folded whole once, and its head kept.
     """
-    read = await store.head_and_tail(thread_id)
+    read = await log.head_and_tail(thread_id)
     if read.head is None and not read.runs:  # a new thread: nothing more to read
         return ThreadState(thread_id=thread_id, view=None, tail=[], origins={})
     if read.head is None:
-        return await rebuild_head(store, thread_id)
+        return await rebuild_head(log, thread_id)
     mark = read.head.checkpoint
     if read.head.state is None:  # kept where it is only: folded from the nearest snapshot
-        head: CheckpointView | None = await _folded(store, mark, None)
+        head: CheckpointView | None = await _folded(log, mark, None)
     else:
         head = view_of_head(read.head.state)
     if head is None:  # a layout this rewind does not know
-        return await rebuild_head(store, thread_id)
+        return await rebuild_head(log, thread_id)
     origins = _origins(read.tail, {r.run_id: r for r in read.runs})
     origins[mark.run_id] = head.id  # its events after the head fold from the head
     state = ThreadState(thread_id=thread_id, view=head, tail=read.tail, origins=origins)
-    newest = await _fold_tail(store, state, head)
+    newest = await _fold_tail(log, state, head)
     if newest is not None and newest.id != head.id:  # the head was behind: catch it up
-        await _keep_head(store, read.tail, newest)
-    await _running(store, state, read.runs)
+        await _keep_head(log, read.tail, newest)
+    await _running(log, state, read.runs)
     return state
 
 
-async def rebuild_head(store: EventStore, thread_id: str) -> ThreadState:
+async def rebuild_head(log: EventLog, thread_id: str) -> ThreadState:
     """Fold a thread's whole log to its newest checkpoint and keep the result as its head
     (a thread whose head was never stored, or was dropped)."""
-    records, events = await store.thread_log(thread_id)
+    records, events = await log.thread_log(thread_id)
     by_run = _by_run(events)
     views = fold_thread([(r.run_id, r.origin_checkpoint_id) for r in records], by_run)
     marks = _root_checkpoints(events)
@@ -116,13 +116,13 @@ async def rebuild_head(store: EventStore, thread_id: str) -> ThreadState:
         origins[newest.run_id] = newest.id
     state = ThreadState(thread_id=thread_id, view=newest, tail=tail, origins=origins)
     if newest is not None:
-        await _keep_head(store, events, newest)
-    await _running(store, state, records)
+        await _keep_head(log, events, newest)
+    await _running(log, state, records)
     return state
 
 
-async def _keep_head(store: EventStore, events: list[StoredEvent], view: CheckpointView) -> None:
-    """Keep a head a reader folded (the store refuses it if a newer one is stored)."""
+async def _keep_head(log: EventLog, events: list[StoredEvent], view: CheckpointView) -> None:
+    """Keep a head a reader folded (the log refuses it if a newer one is stored)."""
     mark = next(
         (e for e in events if e.type == EventType.CHECKPOINT and not e.ns and _id(e) == view.id),
         None,
@@ -136,15 +136,15 @@ async def _keep_head(store: EventStore, events: list[StoredEvent], view: Checkpo
         seq=mark.seq,
         position=mark.position,
     )
-    await store.put_head(checkpoint, head_state(view))
+    await log.put_head(checkpoint, head_state(view))
 
 
-async def _running(store: EventStore, state: ThreadState, runs: Iterable[RunRecord]) -> None:
+async def _running(log: EventLog, state: ThreadState, runs: Iterable[RunRecord]) -> None:
     """Note the runs still running and their ``run.started`` payloads (orphan checks)."""
     state.running = [r for r in runs if r.status == RunStatus.RUNNING]
     firsts = {e.run_id: e for e in state.tail if e.seq == 0}
     missing = [(r.run_id, None, 1) for r in state.running if r.run_id not in firsts]
-    for event in await store.read_segments(missing) if missing else ():
+    for event in await log.read_segments(missing) if missing else ():
         firsts[event.run_id] = event
     state.started = {
         r.run_id: firsts[r.run_id].payload for r in state.running if r.run_id in firsts
@@ -155,7 +155,7 @@ async def _running(store: EventStore, state: ThreadState, runs: Iterable[RunReco
 
 
 async def read_checkpoint(
-    store: EventStore,
+    log: EventLog,
     checkpoint: str | CheckpointRecord,
     *,
     thread_id: str | None = None,
@@ -168,19 +168,19 @@ async def read_checkpoint(
     ``cache`` (kept by the caller across calls) holds the checkpoints folded on the way, so
     reading several checkpoints of one lineage folds each event once. ``before_position``
     leaves out what happened from that log position on (the checkpoint as a run starting
-    there found it). ``None`` when no run of the store wrote the checkpoint.
+    there found it). ``None`` when no run of the log wrote the checkpoint.
     """
     ref = checkpoint if isinstance(checkpoint, CheckpointRecord) else None
     if ref is None:
-        ref = await store.get_checkpoint(str(checkpoint), thread_id=thread_id)
+        ref = await log.get_checkpoint(str(checkpoint), thread_id=thread_id)
         if ref is None:
             return None
-    found = await read_checkpoints(store, [ref], cache=cache, before_position=before_position)
+    found = await read_checkpoints(log, [ref], cache=cache, before_position=before_position)
     return found[0]
 
 
 async def read_checkpoints(
-    store: EventStore,
+    log: EventLog,
     refs: list[CheckpointRecord],
     *,
     cache: dict[str, CheckpointView] | None = None,
@@ -191,14 +191,14 @@ async def read_checkpoints(
     if not refs:
         return []
     cache = {} if cache is None else cache
-    views = [await _folded(store, ref, cache) for ref in refs]
-    started = await store.runs_from_checkpoints(refs)
+    views = [await _folded(log, ref, cache) for ref in refs]
+    started = await log.runs_from_checkpoints(refs)
     if before_position is not None:
         started = {
             checkpoint_id: [r for r in runs if r.first_position < before_position]
             for checkpoint_id, runs in started.items()
         }
-    bounds = await store.checkpoint_seqs(
+    bounds = await log.checkpoint_seqs(
         [
             *((ref.run_id, ref.seq) for ref in refs),
             *((r.run_id, None) for runs in started.values() for r in runs),
@@ -212,7 +212,7 @@ async def read_checkpoints(
             *((r.run_id, None, bounds.get((r.run_id, None))) for r in runs),
         ]
         plans.append((ref, runs, segments))
-    read = await store.read_segments([s for _, _, segments in plans for s in segments])
+    read = await log.read_segments([s for _, _, segments in plans for s in segments])
     out = []
     for (ref, runs, segments), view in zip(plans, views, strict=True):
         tail = [e for e in read if any(_within(e, s) for s in segments)]
@@ -221,7 +221,7 @@ async def read_checkpoints(
         origins: dict[str, str | None] = {ref.run_id: ref.checkpoint_id}
         origins.update((r.run_id, ref.checkpoint_id) for r in runs)
         state = ThreadState(thread_id=ref.thread_id, view=view, tail=tail, origins=origins)
-        await _fold_tail(store, state, view)
+        await _fold_tail(log, state, view)
         out.append(state)
     return out
 
@@ -236,27 +236,27 @@ def _within(event: StoredEvent, segment: tuple[str, int | None, int | None]) -> 
 
 
 async def _folded(
-    store: EventStore, ref: CheckpointRecord, cache: dict[str, CheckpointView] | None
+    log: EventLog, ref: CheckpointRecord, cache: dict[str, CheckpointView] | None
 ) -> CheckpointView:
     """The checkpoint's state, without its tasks' outcomes (a fresh copy to fold them onto)."""
     cache = {} if cache is None else cache
     if ref.checkpoint_id not in cache:
-        await _fold_lineage(store, ref, cache)
+        await _fold_lineage(log, ref, cache)
     return _bare(cache[ref.checkpoint_id])
 
 
 async def _fold_lineage(
-    store: EventStore, ref: CheckpointRecord, cache: dict[str, CheckpointView]
+    log: EventLog, ref: CheckpointRecord, cache: dict[str, CheckpointView]
 ) -> None:
     """Fold the checkpoints from the nearest snapshot up to ``ref`` into ``cache``."""
-    steps = await store.lineage(ref.run_id, ref.seq)
+    steps = await log.lineage(ref.run_id, ref.seq)
     base = steps[-1]
     known: list[CheckpointView] = []
     if base.snapshot_seq is not None:
-        snapshot = await store.get_snapshot(base.run_id, at_or_before_seq=base.seq)
+        snapshot = await log.get_snapshot(base.run_id, at_or_before_seq=base.seq)
         view = view_of_head(snapshot.state) if snapshot is not None else None
         if view is None:  # not a checkpoint's snapshot (written by hand): fold from the start
-            steps = await store.lineage(ref.run_id, ref.seq, snapshots=False)
+            steps = await log.lineage(ref.run_id, ref.seq, snapshots=False)
             base = steps[-1]
         else:
             known.append(view)
@@ -265,7 +265,7 @@ async def _fold_lineage(
         (s.run_id, s.snapshot_seq if s is base and known else None, s.seq + 1)
         for s in reversed(steps)
     ]
-    events = await store.read_segments(segments)
+    events = await log.read_segments(segments)
     runs = [
         (s.run_id, known[0].id if s is base and known else s.origin_checkpoint_id)
         for s in reversed(steps)
@@ -292,7 +292,7 @@ def _bare(view: CheckpointView) -> CheckpointView:
 
 
 async def history(
-    store: EventStore,
+    log: EventLog,
     thread_id: str,
     *,
     before: str | None = None,
@@ -302,7 +302,7 @@ async def history(
     """A thread's checkpoints, newest first, as ``get_state_history`` lists them.
 
     Args:
-        store: The store.
+        log: The log.
         thread_id: The thread.
         before: Only checkpoints written before this one (by id).
         limit: At most this many.
@@ -313,10 +313,10 @@ async def history(
     """
     if limit is not None and limit <= 0:
         return
-    head = await read_head(store, thread_id)
+    head = await read_head(log, thread_id)
     below: int | None = None
     if before is not None:
-        mark = await store.get_checkpoint(before, thread_id=thread_id)
+        mark = await log.get_checkpoint(before, thread_id=thread_id)
         if mark is None:
             raise ValueError(
                 f"no checkpoint {before!r} on thread {thread_id!r}; list them with "
@@ -327,12 +327,12 @@ async def history(
     given = 0
     while True:
         size = _HISTORY_PAGE if limit is None else min(_HISTORY_PAGE, limit - given + 1)
-        page = await store.list_checkpoints(thread_id, before_position=below, limit=size)
+        page = await log.list_checkpoints(thread_id, before_position=below, limit=size)
         newest = head.view.id if head.view is not None else None
         folded = {
             state.view.id: state.view
             for state in await read_checkpoints(
-                store, [r for r in page if r.checkpoint_id != newest], cache=cache
+                log, [r for r in page if r.checkpoint_id != newest], cache=cache
             )
             if state.view is not None
         }
@@ -370,21 +370,21 @@ class CacheProblem:
     """What differs."""
 
 
-async def verify_caches(store: EventStore) -> tuple[int, list[CacheProblem]]:
+async def verify_caches(log: EventLog) -> tuple[int, list[CacheProblem]]:
     """Fold every thread that has a head or a snapshot from its whole log and compare: the
     head must be at the thread's newest checkpoint with the same state, and each snapshot
     must hold the state at its checkpoint. Returns how many caches were checked, and what
     disagrees (nothing, when the caches can be trusted; dropping them changes no output)."""
-    heads = {h.thread_id: h for h in await store.list_heads()}
-    snapshots = await store.list_snapshots()
+    heads = {h.thread_id: h for h in await log.list_heads()}
+    snapshots = await log.list_snapshots()
     runs = {s.run_id for s in snapshots}
     threads = set(heads)
     for run_id in runs:
-        threads.add((await store.get_run(run_id)).thread_id)
+        threads.add((await log.get_run(run_id)).thread_id)
     problems: list[CacheProblem] = []
     checked = 0
     for thread_id in sorted(threads):
-        records, events = await store.thread_log(thread_id)
+        records, events = await log.thread_log(thread_id)
         views = fold_thread([(r.run_id, r.origin_checkpoint_id) for r in records], _by_run(events))
         by_id = {v.id: v for v in views}
         marks = _root_checkpoints(events)
@@ -433,7 +433,7 @@ def _compare(thread_id: str, what: str, state: Any, view: CheckpointView) -> lis
 
 
 async def _fold_tail(
-    store: EventStore, state: ThreadState, view: CheckpointView
+    log: EventLog, state: ThreadState, view: CheckpointView
 ) -> CheckpointView | None:
     """Fold ``state.tail`` onto ``view`` (its tasks' outcomes, and any newer root checkpoint);
     set ``state.view`` to the newest root checkpoint and return it."""
@@ -446,7 +446,7 @@ async def _fold_tail(
             and origin != view.id
             and any(e.run_id == run_id for e in state.tail if e.position in marks.values())
         ):
-            found = await read_checkpoint(store, origin, thread_id=state.thread_id)
+            found = await read_checkpoint(log, origin, thread_id=state.thread_id)
             if found is not None and found.view is not None:
                 known.append(found.view)
     views = fold_thread(list(state.origins.items()), by_run, known=known)

@@ -70,7 +70,7 @@ from rewind.errors import (
     LangGraphDeprecatedSinceV11,
     _mark_invalid_resume,
 )
-from rewind.store.codec import register_type
+from rewind.log.codec import register_type
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter

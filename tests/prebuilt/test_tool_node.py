@@ -1109,7 +1109,7 @@ async def test_tool_calls_are_recorded_in_the_log() -> None:
     app = graph.compile(checkpointer=saver)
     try:
         await app.ainvoke({"messages": [("user", "hi")]}, {"configurable": {"thread_id": "log"}})
-        store = await saver.store()
+        store = await saver.log()
         [run] = await store.list_runs(thread_id="log")
         events = await store.read(run.run_id, types=[EventType.TOOL_STARTED, EventType.TOOL_ENDED])
     finally:

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import TypedDict
 
-from rewind import open_store
+from rewind import open_log
 from rewind.events import EventType, RunStatus
 from rewind.graph import END, START, StateGraph
 
@@ -30,7 +30,7 @@ async def test_a_cancelled_run_is_recorded_cancelled(tmp_path: Path) -> None:
     builder.add_edge(START, "first")
     builder.add_edge("first", "slow")
     builder.add_edge("slow", END)
-    store = await open_store(str(tmp_path / "c.db"))
+    store = await open_log(str(tmp_path / "c.db"))
     try:
         graph = builder.compile(checkpointer=store)
         config = {"configurable": {"thread_id": "t"}}

@@ -26,8 +26,8 @@ from rewind import areplay
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.graph import END, START, StateGraph
 from rewind.graph.message import add_messages
+from rewind.log import codec
 from rewind.projections.stream import MODES
-from rewind.store import codec
 from rewind.telemetry import attach_mirror
 
 SUFFIXES = ("", "-wal", "-shm")
@@ -84,7 +84,7 @@ async def test_a_looping_run_leaves_storage_linear_in_what_it_wrote(
     saver = SqliteSaver(str(path))
     graph = looping(steps).compile(checkpointer=saver)
     spans = InMemorySpanExporter()
-    mirror = attach_mirror(await saver.store(), exporter=spans)
+    mirror = attach_mirror(await saver.log(), exporter=spans)
     config = {"configurable": {"thread_id": "loop"}, "recursion_limit": steps + 10}
     stream = graph.astream(
         {"count": 0, "notes": []}, config, stream_mode=list(MODES), durability=durability
@@ -144,7 +144,7 @@ async def test_a_chat_turn_stores_the_same_however_long_the_thread(tmp_path: Pat
     saver = SqliteSaver(str(path))
     graph = chat().compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "chat"}}
-    store = await saver.store()
+    store = await saver.log()
     per_turn: list[int] = []
     for turn in range(1, 51):
         await graph.ainvoke({"messages": [HumanMessage(content=f"question {turn:03d}")]}, config)
@@ -186,7 +186,7 @@ async def test_a_chat_models_input_names_the_conversation_instead_of_copying_it(
     saver = SqliteSaver(str(path))
     graph = chat_with_a_model().compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "agent"}}
-    store = await saver.store()
+    store = await saver.log()
     per_turn: list[int] = []
     for turn in range(1, 51):
         # (A dict, not a message object: the reducer gives an object an id in place, so a
@@ -232,7 +232,7 @@ async def test_starting_a_run_and_reading_state_read_the_same_however_many_runs_
     saver = SqliteSaver(str(tmp_path / "many.db"))
     graph = counting().compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "many"}}
-    store = await saver.store()
+    store = await saver.log()
 
     async def events_read(call: Any) -> int:
         before = store.stats.events_read
@@ -256,7 +256,7 @@ async def test_history_reads_only_what_it_lists(tmp_path: Path) -> None:
     saver = SqliteSaver(str(tmp_path / "history.db"))
     graph = counting().compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "h"}}
-    store = await saver.store()
+    store = await saver.log()
     reads: dict[int, int] = {}
     for n in range(1, 241):
         await graph.ainvoke({"count": n, "note": ""}, config)
@@ -276,13 +276,13 @@ async def test_history_reads_only_what_it_lists(tmp_path: Path) -> None:
 
 
 async def test_a_short_invoke_commits_once(tmp_path: Path) -> None:
-    # Its first events wait (StoreOptions.commit_delay) for the flush that ends the invoke:
+    # Its first events wait (LogOptions.commit_delay) for the flush that ends the invoke:
     # one transaction for the whole run, however many steps it has.
     saver = SqliteSaver(str(tmp_path / "short.db"))
     graph = counting().compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "short"}}
     await graph.ainvoke({"count": 0, "note": ""}, config)  # opens the store
-    store = await saver.store()
+    store = await saver.log()
     before = store.commit_count
     await graph.ainvoke({"count": 1, "note": ""}, config)
     assert store.commit_count - before == 1

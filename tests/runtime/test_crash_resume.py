@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from rewind import RunStatus, open_store
+from rewind import RunStatus, open_log
 from rewind.events import EventType
 from rewind.runtime.orphans import orphaned_runs
 
@@ -37,7 +37,7 @@ def _run(db: Path, thread: str, executions: Path, *extra: str) -> subprocess.Com
 
 
 async def _completed_tasks(db: Path) -> tuple[Counter[str], list[str]]:
-    store = await open_store(db)
+    store = await open_log(db)
     try:
         done: Counter[str] = Counter()
         for event in await store.read_all():
@@ -89,7 +89,7 @@ def test_a_killed_run_resumes_to_the_same_final_state(tmp_path: Path, trial: int
     assert set(ran) == set(FULL.split(","))
 
     async def check_log() -> None:
-        store = await open_store(db)
+        store = await open_log(db)
         try:
             runs = await store.list_runs(oldest_first=True)
             assert [r.status for r in runs] == [RunStatus.ERROR, RunStatus.SUCCESS]

@@ -16,7 +16,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 
-from rewind import EventType, open_store
+from rewind import EventType, open_log
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.config import get_stream_writer
 from rewind.events import StoredEvent
@@ -57,7 +57,7 @@ def chat_graph(saver: SqliteSaver) -> Any:
 
 
 async def events_of(path: Path) -> list[StoredEvent]:
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         return await store.read_all()
     finally:
@@ -121,7 +121,7 @@ def test_a_fork_starts_a_new_run_from_its_origin_and_stores_only_its_own_events(
     assert graph.get_state(config).values["log"] == ["x", "a", "edited", "b", "c"]
 
     async def runs() -> list[Any]:
-        store = await open_store(tmp_path / "runs.db")
+        store = await open_log(tmp_path / "runs.db")
         try:
             return [
                 (r, len(await store.read(r.run_id)))

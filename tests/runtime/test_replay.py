@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from rewind import open_store
+from rewind import open_log
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
-from rewind.store.codec import encode
+from rewind.log.codec import encode
 from rewind.types import Command
 from tests.runtime import replay_graphs
 
@@ -45,7 +45,7 @@ def _text(chunks: list[Any]) -> list[str]:
 
 
 async def _runs(path: Path, thread: str) -> list[str]:
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         return [r.run_id for r in await store.list_runs(thread_id=thread, oldest_first=True)]
     finally:
@@ -56,7 +56,7 @@ def _replayed(path: Path, run_id: str, **kwargs: Any) -> list[Any]:
     async def go() -> list[Any]:
         from rewind import areplay
 
-        store = await open_store(path)
+        store = await open_log(path)
         try:
             return [c async for c in areplay(store, run_id, **kwargs)]
         finally:
@@ -148,10 +148,10 @@ def test_replay_needs_no_graph_code(tmp_path: Path) -> None:
     (run_id,) = asyncio.run(_runs(path, "t"))
     script = (
         "import sys, json\n"
-        "from rewind import replay, open_store\n"
-        "from rewind.store.codec import encode\n"
+        "from rewind import replay, open_log\n"
+        "from rewind.log.codec import encode\n"
         "import asyncio\n"
-        f"store = asyncio.run(open_store({str(path)!r}))\n"
+        f"store = asyncio.run(open_log({str(path)!r}))\n"
         f"chunks = list(replay(store, {run_id!r}, stream_mode={ALL!r}))\n"
         "assert 'tests.runtime.replay_graphs' not in sys.modules\n"
         "print(json.dumps([encode(c) for c in chunks]))\n"
@@ -175,7 +175,7 @@ def test_a_thread_replays_run_after_run(tmp_path: Path) -> None:
     async def go() -> list[Any]:
         from rewind import areplay_thread
 
-        store = await open_store(path)
+        store = await open_log(path)
         try:
             return [c async for c in areplay_thread(store, "t", **kwargs)]
         finally:
@@ -190,7 +190,7 @@ def test_bad_replays_name_what_is_wrong(tmp_path: Path) -> None:
     async def go(**kwargs: Any) -> None:
         from rewind import areplay, areplay_thread
 
-        store = await open_store(tmp_path / "runs.db")
+        store = await open_log(tmp_path / "runs.db")
         try:
             if "thread" in kwargs:
                 [c async for c in areplay_thread(store, kwargs.pop("thread"))]
@@ -217,7 +217,7 @@ def test_the_store_finds_the_run_of_a_checkpoint(tmp_path: Path) -> None:
         history = list(graph.get_state_history(config))
 
     async def go() -> tuple[list[str], list[str]]:
-        store = await open_store(path)
+        store = await open_log(path)
         try:
             found = [
                 (await store.run_of_checkpoint(s.config["configurable"]["checkpoint_id"])).run_id
@@ -261,7 +261,7 @@ def _reads(path: Path, run_id: str, stream_mode: Any) -> int:
     async def go() -> int:
         from rewind import areplay
 
-        store = await open_store(path)
+        store = await open_log(path)
         try:
             before = store.stats.events_read
             [c async for c in areplay(store, run_id, stream_mode=stream_mode)]
@@ -304,7 +304,7 @@ async def _fold_checked(path: Path, run_id: str) -> int:
     from rewind.events import EventType
     from rewind.projections.stream import MODES, Projector, RunFacts
 
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         events = await store.read(run_id)
     finally:

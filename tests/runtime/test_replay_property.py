@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from rewind import areplay, open_store
+from rewind import areplay, open_log
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.config import get_stream_writer
 from rewind.graph import END, START, StateGraph
-from rewind.store.codec import encode
+from rewind.log.codec import encode
 from rewind.types import Send
 
 MODES = ["values", "updates", "messages", "custom", "tasks", "checkpoints", "debug", "events"]
@@ -114,7 +114,7 @@ def test_replay_of_a_random_graph_equals_its_live_stream(spec: dict[str, Any]) -
             )
 
         async def replayed() -> list[Any]:
-            store = await open_store(path)
+            store = await open_log(path)
             try:
                 (run,) = await store.list_runs(thread_id="t")
                 return [c async for c in areplay(store, run.run_id, **kwargs)]

@@ -15,7 +15,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from rewind import open_store
+from rewind import open_log
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.config import get_stream_writer
 from rewind.events import EventType
@@ -65,7 +65,7 @@ def test_graphs_invoked_and_streamed_inside_a_sync_node(
     assert out == {"log": ["inner", "1 chunk(s)"]}
 
     async def nodes_logged() -> list[str]:
-        store = await open_store(tmp_path / "log.db")
+        store = await open_log(tmp_path / "log.db")
         try:
             (run,) = await store.list_runs(thread_id="t")
             events = await store.read(run.run_id, types=[EventType.TASK_STARTED])

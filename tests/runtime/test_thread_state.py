@@ -13,8 +13,8 @@ from typing import Annotated, Any, TypedDict
 from rewind import replay
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.graph import END, START, StateGraph
+from rewind.log import LogOptions
 from rewind.projections.stream import MODES
-from rewind.store import StoreOptions
 from rewind.thread_state import read_head, verify_caches
 from rewind.types import Command, interrupt
 
@@ -64,7 +64,7 @@ def seen(graph: Any, config: dict[str, Any], saver: SqliteSaver) -> dict[str, An
     from rewind.runtime.loops import run_sync
 
     history = list(graph.get_state_history(config))
-    store = run_sync(saver.store())
+    store = run_sync(saver.log())
     runs = run_sync(store.list_runs(thread_id="t", oldest_first=True))
     return {
         "state": graph.get_state(config),
@@ -80,7 +80,7 @@ def test_dropping_the_caches_changes_nothing_a_user_sees(tmp_path: Path) -> None
     saver = SqliteSaver(str(tmp_path / "caches.db"))
     graph, config = build_thread(saver)
     before = seen(graph, config, saver)
-    store = run_sync(saver.store())
+    store = run_sync(saver.log())
     checked, problems = run_sync(verify_caches(store))
     assert checked >= 1 and problems == []
     assert run_sync(store.drop_caches()) >= 1
@@ -128,8 +128,8 @@ async def test_with_a_redaction_hook_the_head_is_folded_from_the_redacted_log(
     graph = builder.compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "r"}}
     await graph.ainvoke({"count": 0, "log": []}, config)
-    store = await saver.store()
-    assert store.options.redact is not None and isinstance(store.options, StoreOptions)
+    store = await saver.log()
+    assert store.options.redact is not None and isinstance(store.options, LogOptions)
     assert await store.get_head("r") is None
     state = (await read_head(store, "r")).view
     assert state is not None and state.values["log"] == ["***"]

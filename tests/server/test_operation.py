@@ -13,7 +13,7 @@ import pytest
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.errors import AuthenticationError
 
-from rewind import open_store
+from rewind import open_log
 from rewind.events import EventType
 from tests.server.conftest import Server, start_server
 
@@ -67,7 +67,7 @@ async def test_traceparent_makes_the_run_a_child_of_the_callers_span(server: Ser
         )
         assert response.status_code == 200
         run_id = response.headers["content-location"].rsplit("/", 1)[1]
-    store = await open_store(str(server.db))
+    store = await open_log(str(server.db))
     try:
         [started] = await store.read(run_id, types=[EventType.RUN_STARTED])
     finally:
@@ -105,7 +105,7 @@ def test_sigterm_ends_runs_and_streams_gracefully(tmp_path: Path) -> None:
     assert not reader.is_alive()  # the stream ended with the run
 
     async def runs() -> list[Any]:
-        async with await open_store(str(server.db)) as store:
+        async with await open_log(str(server.db)) as store:
             return await store.list_runs(thread_id=tid)
 
     [run] = asyncio.run(runs())

@@ -41,7 +41,7 @@ def chain(g: StateGraph[Any], *nodes: str) -> StateGraph[Any]:
 
 
 async def _runs(saver: AsyncSqliteSaver, thread_id: str) -> list[str]:
-    store = await saver.store()
+    store = await saver.log()
     return [r.run_id for r in await store.list_runs(thread_id=thread_id, oldest_first=True)]
 
 

@@ -16,7 +16,7 @@ async def mirrored(
 ) -> tuple[list[str], Mirror]:
     """Run ``scenario`` with a mirror attached to the saver's store; the mirror is closed
     (flushed) when this returns."""
-    store = await saver.store()
+    store = await saver.log()
     mirror = attach_mirror(store, exporter=exporter, **options)
     await mirror.wait_ready()
     try:

@@ -45,7 +45,7 @@ async def test_default_protocol_is_http_protobuf_to_the_general_endpoint(
     assert otlp_endpoint_configured()
     assert otlp_protocol() == "http/protobuf"
     runs = await graphs.async_nodes(saver)
-    result = await export_runs(await saver.store(), runs)  # exporter from the environment
+    result = await export_runs(await saver.log(), runs)  # exporter from the environment
     spans = http_receiver.spans()
     assert result.spans_exported == len(spans) > 0
     assert {s.resource["service.name"] for s in spans} == {"checkout-agent"}
@@ -63,7 +63,7 @@ async def test_traces_variables_choose_grpc_and_win_over_the_general_ones(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
     assert otlp_protocol() == "grpc"
     runs = await graphs.async_nodes(saver)
-    result = await export_runs(await saver.store(), runs)
+    result = await export_runs(await saver.log(), runs)
     spans = grpc_receiver.spans()
     assert result.spans_exported == len(spans) > 0
     assert {s.resource["service.name"] for s in spans} == {"rewind"}  # the default name
@@ -80,7 +80,7 @@ async def test_content_stays_off_spans_by_default(
     saver: AsyncSqliteSaver, http_receiver: Receiver
 ) -> None:
     runs = await graphs.chat_and_tool(saver)
-    await export_runs(await saver.store(), runs, exporter=exporter_for(http_receiver))
+    await export_runs(await saver.log(), runs, exporter=exporter_for(http_receiver))
     keys = {k for s in http_receiver.spans() for k in s.attributes}
     assert not {k for k in keys if k.endswith((".messages", ".arguments", ".result"))}
     assert not {k for k in keys if k in ("rewind.input", "rewind.node.input", "rewind.node.output")}
@@ -91,7 +91,7 @@ async def test_the_standard_variable_turns_content_on(
 ) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     runs = await graphs.chat_and_tool(saver)
-    await export_runs(await saver.store(), runs, exporter=exporter_for(http_receiver))
+    await export_runs(await saver.log(), runs, exporter=exporter_for(http_receiver))
     spans = {s.name: s for s in http_receiver.spans()}
     chat = spans["chat GenericFakeChatModel"].attributes
     assert '"content":"what is 2 + 2?"' in chat["gen_ai.input.messages"]
@@ -107,7 +107,7 @@ async def test_content_is_capped_with_a_visible_marker(
 ) -> None:
     runs = await graphs.big_state(saver)
     long_input = {"hits": ["x" * 10_000]}
-    store = await saver.store()
+    store = await saver.log()
     policy = ContentPolicy(enabled=True, max_length=100)
     assert policy.cap("short") == "short"
     capped = policy.cap(str(long_input))

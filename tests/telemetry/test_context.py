@@ -37,7 +37,7 @@ async def test_a_run_started_in_a_span_joins_the_callers_trace(
     with tracer.start_as_current_span("request") as request:
         await graph.ainvoke({"hits": []}, {"configurable": {"thread_id": "in-span"}})
     provider.shutdown()
-    store = await saver.store()
+    store = await saver.log()
     (run,) = [r.run_id for r in await store.list_runs()]
     await export_runs(store, [run], exporter=exporter_for(http_receiver))
     spans = {s.name: s for s in http_receiver.spans()}
@@ -61,7 +61,7 @@ def test_sync_invoke_in_a_span_joins_the_callers_trace(
     provider.shutdown()
 
     async def export() -> None:
-        store = await AsyncSqliteSaver(str(tmp_path / "runs.db")).open_store()
+        store = await AsyncSqliteSaver(str(tmp_path / "runs.db")).open_log()
         try:
             runs = [r.run_id for r in await store.list_runs()]
             await export_runs(store, runs, exporter=exporter_for(http_receiver))
@@ -81,7 +81,7 @@ async def test_the_mirror_picks_up_a_run_already_going(
     saver: AsyncSqliteSaver, grpc_receiver: Receiver
 ) -> None:
     await graphs.interrupt_resume(saver)  # runs that ended before the mirror is attached
-    store = await saver.store()
+    store = await saver.log()
     started, release = asyncio.Event(), asyncio.Event()
     gate = StateGraph(graphs.State)
 
@@ -123,7 +123,7 @@ async def test_the_mirror_picks_up_a_run_already_going(
 async def test_the_mirror_sends_this_process_runs_unless_told_to_watch_all(
     saver: AsyncSqliteSaver,
 ) -> None:
-    store = await saver.store()
+    store = await saver.log()
     own, every = InMemorySpanExporter(), InMemorySpanExporter()
     mirrors = [
         attach_mirror(store, exporter=own),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from rewind import EventStore, NewEvent, open_store, run_started
+from rewind import EventLog, NewEvent, open_log, run_started
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.errors import UnknownRunError
 from rewind.telemetry import attach_mirror, export_run, export_runs
@@ -24,7 +24,7 @@ async def test_live_spans_equal_exported_spans(
     runs, _ = await mirrored(saver, graphs.SCENARIOS[scenario], exporter_for(receiver))
     live = receiver.spans()
     receiver.clear()
-    store = await saver.store()
+    store = await saver.log()
     result = await export_runs(store, runs, exporter=exporter_for(receiver))
     exported = receiver.spans()
     assert result.runs == len(runs)
@@ -40,7 +40,7 @@ async def test_exporting_twice_gives_the_same_spans(
     runs = await graphs.subgraphs(saver) + await graphs.interrupt_resume(saver)
     await saver.aclose()
     # another store on the same file, as a later process would open it
-    store = await open_store(saver.path)
+    store = await open_log(saver.path)
     try:
         first = await export_runs(store, runs, exporter=exporter_for(http_receiver))
         once = http_receiver.spans()
@@ -58,7 +58,7 @@ async def test_export_run_exports_one_run_and_reports_progress(
     saver: AsyncSqliteSaver, grpc_receiver: Receiver
 ) -> None:
     runs = await graphs.parallel(saver) + await graphs.send_fanout(saver)
-    store = await saver.store()
+    store = await saver.log()
     result = await export_run(store, runs[0], exporter=exporter_for(grpc_receiver))
     assert result.runs == 1
     assert {s.attributes["rewind.run_id"] for s in grpc_receiver.spans()} == {runs[0]}
@@ -71,22 +71,22 @@ async def test_export_run_exports_one_run_and_reports_progress(
 
 async def test_bad_run_ids_fail_before_anything_is_sent(saver: AsyncSqliteSaver) -> None:
     runs = await graphs.async_nodes(saver)
-    store = await saver.store()
+    store = await saver.log()
     exporter = InMemorySpanExporter()
     with pytest.raises(UnknownRunError, match="no-such-run"):
         await export_runs(store, [*runs, "no-such-run"], exporter=exporter)
     with pytest.raises(TypeError, match="run ids are strings"):
         await export_runs(store, [*runs, 42], exporter=exporter)  # type: ignore[list-item]
-    with pytest.raises(TypeError, match="needs an EventStore"):
+    with pytest.raises(TypeError, match="needs an EventLog"):
         await export_runs("runs.db", runs, exporter=exporter)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="needs an EventStore"):
+    with pytest.raises(TypeError, match="needs an EventLog"):
         attach_mirror("runs.db", exporter=exporter)  # type: ignore[arg-type]
     assert exporter.get_finished_spans() == ()
 
 
 def test_attach_mirror_outside_an_event_loop_is_a_clear_error(tmp_path: Path) -> None:
-    async def a_store() -> EventStore:
-        store = await open_store(tmp_path / "runs.db")
+    async def a_store() -> EventLog:
+        store = await open_log(tmp_path / "runs.db")
         await store.aclose()  # the check comes first: a closed store is fine for it
         return store
 
@@ -98,7 +98,7 @@ def test_attach_mirror_outside_an_event_loop_is_a_clear_error(tmp_path: Path) ->
 async def test_a_run_that_never_ended_exports_its_open_spans_only_when_asked(
     tmp_path: Path,
 ) -> None:
-    store = await open_store(tmp_path / "crashed.db")
+    store = await open_log(tmp_path / "crashed.db")
     try:
         started = NewEvent(
             type="task.started", step=0, node="work", task_id="t-1", payload={"name": "work"}

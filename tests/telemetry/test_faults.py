@@ -27,7 +27,7 @@ async def all_scenarios(saver: AsyncSqliteSaver) -> list[str]:
 async def assert_log_complete(saver: AsyncSqliteSaver, runs: list[str]) -> int:
     """Every run ended as it would without telemetry and its log is intact; returns how many
     spans the runs have."""
-    store = await saver.store()
+    store = await saver.log()
     spans = 0
     for run_id in runs:
         record = await store.get_run(run_id)
@@ -41,7 +41,7 @@ async def assert_log_complete(saver: AsyncSqliteSaver, runs: list[str]) -> int:
 
 async def backfill(saver: AsyncSqliteSaver, runs: list[str], kind: str) -> None:
     """A later export delivers every span of the runs, with the ids the log derives."""
-    store = await saver.store()
+    store = await saver.log()
     with running(kind) as receiver:
         result = await export_runs(store, runs, exporter=exporter_for(receiver))
         spans = receiver.spans()
@@ -95,7 +95,7 @@ async def test_rejecting_collector_runs_finish_and_export_reports_failures(
         runs, mirror = await mirrored(saver, all_scenarios, exporter_for(receiver, timeout=TIMEOUT))
         total = await assert_log_complete(saver, runs)
         assert mirror.dropped_spans == total
-        store = await saver.store()
+        store = await saver.log()
         result = await export_runs(store, runs, exporter=exporter_for(receiver, timeout=TIMEOUT))
         assert result.spans_exported == 0
         assert result.spans_failed == total
@@ -105,7 +105,7 @@ async def test_rejecting_collector_runs_finish_and_export_reports_failures(
 
 async def test_a_mirror_on_a_closed_store_stops_quietly(saver: AsyncSqliteSaver) -> None:
     with running("http") as receiver:
-        store = await saver.store()
+        store = await saver.log()
         from rewind.telemetry import attach_mirror
 
         mirror = attach_mirror(store, exporter=exporter_for(receiver))

@@ -110,7 +110,7 @@ async def test_runs_mirrored_to_phoenix_read_back_with_their_ids_and_parents(
     exporter = OTLPSpanExporter(endpoint=f"{phoenix}/v1/traces", timeout=10)
     runs, mirror = await mirrored(saver, scenario, exporter)
     assert mirror.dropped_spans == 0
-    store = await saver.store()
+    store = await saver.log()
     records = [r for run in runs for r in await run_spans(store, run)]
     expected = {
         (f"{r.trace_id:032x}", f"{r.span_id:016x}", f"{r.parent_id:016x}", r.name) for r in records

@@ -35,7 +35,7 @@ async def test_one_trace_per_run_no_orphan_no_duplicate(
     spans = receiver.spans()
     assert_one_trace_per_run(spans, runs)
     assert mirror.dropped_spans == 0
-    store = await saver.store()
+    store = await saver.log()
     expected = sum([len(await run_spans(store, r)) for r in runs])
     assert len(spans) == mirror.exported_spans == expected
 

@@ -1,7 +1,7 @@
-"""Where compiled graphs keep their runs: rewind's event stores under LangGraph's saver names.
+"""Where compiled graphs keep their runs: rewind's event logs under LangGraph's saver names.
 
 ``compile(checkpointer=InMemorySaver())`` and ``SqliteSaver``/``AsyncSqliteSaver`` are built as
-LangGraph's are; underneath each is a rewind event store (the log), not a checkpoint table.
+LangGraph's are; underneath each is a rewind event log (the log), not a checkpoint table.
 """
 
 from __future__ import annotations

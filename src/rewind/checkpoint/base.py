@@ -1,4 +1,4 @@
-"""The saver protocol: a named place whose event store serves a graph's runs."""
+"""The saver protocol: a named place whose event log serves a graph's runs."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from rewind.events import NewEvent
-from rewind.runtime.loops import StorePerLoop, run_sync
-from rewind.store import EventStore, StoreOptions, open_store
+from rewind.log import EventLog, LogOptions, open_log
+from rewind.runtime.loops import LogPerLoop, run_sync
 
 __all__ = ["Saver"]
 
 
 class Saver:
-    """A SQLite event store at ``path``, kept open per event loop between runs."""
+    """A SQLite event log at ``path``, kept open per event loop between runs."""
 
     def __init__(
         self,
@@ -26,16 +26,16 @@ class Saver:
         self.path = Path(path)
         """The database file."""
         self.redact = redact
-        """Rewrites payloads before they are appended (see :class:`StoreOptions`)."""
-        self._stores = StorePerLoop(self.open_store)
+        """Rewrites payloads before they are appended (see :class:`LogOptions`)."""
+        self._logs = LogPerLoop(self.open_log)
 
-    async def open_store(self) -> EventStore:
-        """Open a new event store on the file (the caller closes it)."""
-        return await open_store(self.path, options=StoreOptions(redact=self.redact))
+    async def open_log(self) -> EventLog:
+        """Open a new event log on the file (the caller closes it)."""
+        return await open_log(self.path, options=LogOptions(redact=self.redact))
 
-    async def store(self) -> EventStore:
-        """The event store this saver keeps open for the running event loop."""
-        return await self._stores.get()
+    async def log(self) -> EventLog:
+        """The event log this saver keeps open for the running event loop."""
+        return await self._logs.get()
 
     def setup(self) -> None:
         """Create (or migrate) the database now rather than at the first run."""
@@ -43,14 +43,14 @@ class Saver:
 
     async def asetup(self) -> None:
         """Create (or migrate) the database now rather than at the first run."""
-        await self.store()
+        await self.log()
 
     async def aclose(self) -> None:
-        """Flush and close the store of the running loop."""
-        await self._stores.aclose()
+        """Flush and close the log of the running loop."""
+        await self._logs.aclose()
 
     def close(self) -> None:
-        """Flush and close the store the sync API uses."""
+        """Flush and close the log the sync API uses."""
         run_sync(self.aclose())
 
     def __repr__(self) -> str:

@@ -19,8 +19,8 @@ from rewind.cli.output import brief, json_line
 from rewind.events import EventType, RunStatus, StoredEvent
 
 if TYPE_CHECKING:
+    from rewind.log import EventLog
     from rewind.projections.state import CheckpointView
-    from rewind.store import EventStore
 
 __all__ = ["history", "runs", "show", "state", "tail", "thread_views"]
 
@@ -67,11 +67,11 @@ def runs(thread: str | None, status: str | None, limit: int, as_json: bool) -> N
     """
 
     async def go() -> list[Any]:
-        store = await open_db()
+        log = await open_db()
         try:
-            return await store.list_runs(thread_id=thread, status=status, limit=limit)
+            return await log.list_runs(thread_id=thread, status=status, limit=limit)
         finally:
-            await store.aclose()
+            await log.aclose()
 
     records = asyncio.run(go())
     if as_json:
@@ -110,13 +110,13 @@ def show(run_id: str) -> None:
     """
 
     async def go() -> tuple[Any, list[StoredEvent], bool]:
-        store = await open_db()
+        log = await open_db()
         try:
-            record = await store.get_run(run_id)
-            events = await store.read(run_id)
-            return record, events, (await store.verify_chain(run_id)).ok
+            record = await log.get_run(run_id)
+            events = await log.read(run_id)
+            return record, events, (await log.verify_chain(run_id)).ok
         finally:
-            await store.aclose()
+            await log.aclose()
 
     record, events, intact = asyncio.run(go())
     out = _out()
@@ -216,7 +216,7 @@ def _model_name(payload: dict[str, Any]) -> str:
 
 
 async def thread_views(
-    store: EventStore, thread: str, *, checkpoint: str | None = None, newest_only: bool = False
+    log: EventLog, thread: str, *, checkpoint: str | None = None, newest_only: bool = False
 ) -> list[CheckpointView]:
     """A thread's checkpoints, newest first, read from the log (values in schema order): every
     one, only ``checkpoint``, or only the newest (``newest_only``).
@@ -227,20 +227,20 @@ async def thread_views(
     from rewind.errors import UnknownThreadError
     from rewind.thread_state import history, read_checkpoint, read_head
 
-    if not await store.list_runs(thread_id=thread, limit=1):
+    if not await log.list_runs(thread_id=thread, limit=1):
         raise UnknownThreadError(thread)
     if checkpoint is not None:
-        found = await read_checkpoint(store, checkpoint, thread_id=thread)
+        found = await read_checkpoint(log, checkpoint, thread_id=thread)
         views = [found.view] if found is not None and found.view is not None else []
     elif newest_only:
-        head = (await read_head(store, thread)).view
+        head = (await read_head(log, thread)).view
         views = [head] if head is not None else []
     else:
-        views = [view async for view in history(store, thread)]
+        views = [view async for view in history(log, thread)]
     orders: dict[str, list[str]] = {}
     for view in views:
         if view.run_id not in orders:
-            started = await store.read(view.run_id, types=[EventType.RUN_STARTED], limit=1)
+            started = await log.read(view.run_id, types=[EventType.RUN_STARTED], limit=1)
             orders[view.run_id] = list((started[0].payload or {}).get("channels") or [])
         order = orders[view.run_id]
         view.values = {
@@ -252,11 +252,11 @@ async def thread_views(
 
 def _read_views(thread: str, **kwargs: Any) -> list[CheckpointView]:
     async def go() -> list[CheckpointView]:
-        store = await open_db()
+        log = await open_db()
         try:
-            return await thread_views(store, thread, **kwargs)
+            return await thread_views(log, thread, **kwargs)
         finally:
-            await store.aclose()
+            await log.aclose()
 
     return asyncio.run(go())
 
@@ -376,22 +376,22 @@ def tail(run_id: str | None, thread: str | None, everything: bool, as_json: bool
 
 async def _tail(run_id: str | None, thread: str | None, as_json: bool) -> None:
     err = Console(stderr=True, highlight=False)
-    store = await open_db()
+    log = await open_db()
     try:
         if run_id is not None:
-            await store.get_run(run_id)
+            await log.get_run(run_id)
             after = 0
             err.print(f"following run {run_id} until it ends")
         else:
-            after = await store.head()
+            after = await log.head()
             what = f"thread {thread}" if thread else "all runs"
             err.print(f"following {what} (Ctrl-C to stop)")
-        async for event in store.subscribe(run_id=run_id, thread_id=thread, after_position=after):
+        async for event in log.subscribe(run_id=run_id, thread_id=thread, after_position=after):
             line = json_line(_event_dict(event)) if as_json else _event_line(event)
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
     finally:
-        await store.aclose()
+        await log.aclose()
 
 
 def _event_dict(event: StoredEvent) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from rewind.store import EventStore
+    from rewind.log import EventLog
 
 __all__ = [
     "DEFAULT_DB",
@@ -107,10 +107,10 @@ def db_file(db: str) -> Path | None:
     return Path(text).expanduser()
 
 
-async def open_db(*, create: bool = False, upgrade: bool = True) -> EventStore:
+async def open_db(*, create: bool = False, upgrade: bool = True) -> EventLog:
     """Open the chosen database; unless ``create``, one that must already exist. Without
     ``upgrade`` an older schema is refused rather than migrated."""
-    from rewind.store import open_store
+    from rewind.log import open_log
 
     db = settings().db
     file = db_file(db)
@@ -120,7 +120,7 @@ async def open_db(*, create: bool = False, upgrade: bool = True) -> EventStore:
             "FILE.py:ATTR`), or name the database with --db PATH or REWIND_DB"
         )
     try:
-        return await open_store(db, upgrade=upgrade)
+        return await open_log(db, upgrade=upgrade)
     except ValueError as exc:  # a URL no backend serves
         raise CliError(str(exc)) from exc
 

@@ -46,8 +46,8 @@ def upgrade() -> None:
     """
 
     async def go() -> str:
-        store = await open_db(create=True)
-        await store.aclose()
+        log = await open_db(create=True)
+        await log.aclose()
         return f"{_label()}: at schema revision {migrations.head_revision()} (newest)"
 
     click.echo(asyncio.run(go()))
@@ -62,7 +62,7 @@ def current() -> None:
     Example:
       rewind db current
     """
-    from rewind.store.sqlite import needs_migration, read_revision
+    from rewind.log.sqlite import needs_migration, read_revision
 
     file = _file()
     if not file.exists():
@@ -89,12 +89,12 @@ def verify() -> int:
     from rewind.thread_state import verify_caches
 
     async def go() -> bool:
-        store = await open_db(upgrade=False)
+        log = await open_db(upgrade=False)
         try:
-            records = await store.list_runs(oldest_first=True)
+            records = await log.list_runs(oldest_first=True)
             ok = True
             for record in records:
-                report = await store.verify_chain(record.run_id)
+                report = await log.verify_chain(record.run_id)
                 if not report.ok:
                     ok = False
                     click.echo(
@@ -102,7 +102,7 @@ def verify() -> int:
                     )
             tail = "every hash chain intact" if ok else "see above"
             click.echo(f"{len(records)} runs checked: {tail}")
-            checked, problems = await verify_caches(store)
+            checked, problems = await verify_caches(log)
             for problem in problems:
                 click.echo(
                     f"STALE {problem.what} of thread {problem.thread_id} at checkpoint "
@@ -116,7 +116,7 @@ def verify() -> int:
             )
             return ok and not problems
         finally:
-            await store.aclose()
+            await log.aclose()
 
     return 0 if asyncio.run(go()) else EXIT_FAILED
 
@@ -133,11 +133,11 @@ def drop_caches() -> None:
     """
 
     async def go() -> int:
-        store = await open_db()
+        log = await open_db()
         try:
-            return await store.drop_caches()
+            return await log.drop_caches()
         finally:
-            await store.aclose()
+            await log.aclose()
 
     click.echo(f"{_label()}: {asyncio.run(go())} cached states dropped")
 
@@ -159,11 +159,11 @@ def backup(target: str) -> None:
         raise CliError(f"no directory {path.parent} to write {target} in")
 
     async def go() -> None:
-        store = await open_db()
+        log = await open_db()
         try:
-            await store.backup(str(path))
+            await log.backup(str(path))
         finally:
-            await store.aclose()
+            await log.aclose()
 
     asyncio.run(go())
     click.echo(f"{_label()} backed up to {path} ({path.stat().st_size:,} bytes)")
@@ -187,11 +187,11 @@ def prune(older_than: str | None, keep_last: int | None) -> None:
     cutoff = datetime.now(UTC) - parse_duration(older_than, "--older-than") if older_than else None
 
     async def go() -> str:
-        store = await open_db()
+        log = await open_db()
         try:
-            report = await store.prune(older_than=cutoff, keep_last=keep_last)
+            report = await log.prune(older_than=cutoff, keep_last=keep_last)
         finally:
-            await store.aclose()
+            await log.aclose()
         kept = report.runs_kept_for_dependants
         return f"deleted {report.runs_deleted} runs ({report.events_deleted} events)" + (
             f"; kept {kept} that retained runs start from" if kept else ""

@@ -15,7 +15,7 @@ from rewind.cli.app import cli
 from rewind.cli.common import EXIT_FAILED, CliError, db_option, open_db, parse_since
 
 if TYPE_CHECKING:
-    from rewind.store import EventStore
+    from rewind.log import EventLog
 
 __all__ = ["export", "start_mirror"]
 
@@ -26,11 +26,11 @@ def _endpoint() -> str:
     return next((os.environ[v] for v in _ENDPOINT_VARS if os.environ.get(v)), "the endpoint")
 
 
-async def start_mirror(store: EventStore) -> Any:
-    """Mirror the store's runs as spans when an OTLP endpoint is configured; else ``None``."""
+async def start_mirror(log: EventLog) -> Any:
+    """Mirror the log's runs as spans when an OTLP endpoint is configured; else ``None``."""
     from rewind.telemetry import attach_mirror, otlp_endpoint_configured
 
-    return attach_mirror(store) if otlp_endpoint_configured() else None
+    return attach_mirror(log) if otlp_endpoint_configured() else None
 
 
 @cli.command(short_help="Send stored runs' spans to an OTLP endpoint.")
@@ -68,14 +68,12 @@ def export(run_id: str | None, thread: str | None, since: str | None) -> int:
 
 async def _export(export_runs: Any, run_id: str | None, thread: str | None, after: Any) -> int:
     err = Console(stderr=True, highlight=False)
-    store = await open_db()
+    log = await open_db()
     try:
         if run_id is not None:
-            run_ids = [(await store.get_run(run_id)).run_id]
+            run_ids = [(await log.get_run(run_id)).run_id]
         else:
-            records = await store.list_runs(
-                thread_id=thread, created_after=after, oldest_first=True
-            )
+            records = await log.list_runs(thread_id=thread, created_after=after, oldest_first=True)
             if not records and thread is not None:
                 raise CliError(f"no runs on thread {thread!r}; `rewind runs` lists them")
             run_ids = [r.run_id for r in records]
@@ -95,9 +93,9 @@ async def _export(export_runs: Any, run_id: str | None, thread: str | None, afte
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            result = await export_runs(store, run_ids, progress=progress)
+            result = await export_runs(log, run_ids, progress=progress)
     finally:
-        await store.aclose()
+        await log.aclose()
     sent = f"{result.spans_exported} spans of {len(run_ids)} runs to {_endpoint()}"
     if result.spans_failed:
         raise CliError(

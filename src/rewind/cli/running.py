@@ -34,8 +34,8 @@ from rewind.projections.stream import MODES
 from rewind.types import Command
 
 if TYPE_CHECKING:
+    from rewind.log import EventLog
     from rewind.runtime.compiled import CompiledStateGraph
-    from rewind.store import EventStore
 
 __all__ = ["Output", "demo", "fork", "replay", "run", "run_and_print"]
 
@@ -138,9 +138,9 @@ def run(
 async def _run(
     graph: CompiledStateGraph, target: str, value: Any, thread: str | None, output: Output
 ) -> int:
-    store = await open_db(create=True)
+    log = await open_db(create=True)
     try:
-        known = await store.list_runs(thread_id=thread, limit=1) if thread else []
+        known = await log.list_runs(thread_id=thread, limit=1) if thread else []
         if isinstance(value, Command) and (not known or known[0].status != "interrupted"):
             said = (
                 f"its last run {known[0].run_id} ended {known[0].status}"
@@ -152,27 +152,27 @@ async def _run(
             raise CliError("give the graph's input with --input JSON (e.g. --input '{}')")
         config = {"configurable": {"thread_id": thread or str(uuid.uuid4())}}
         hint = f"{command_name()} run {shlex.quote(target)}"
-        return await run_and_print(bind(graph, store), store, value, config, output, hint=hint)
+        return await run_and_print(bind(graph, log), log, value, config, output, hint=hint)
     finally:
-        await store.aclose()
+        await log.aclose()
 
 
 async def run_and_print(
     graph: CompiledStateGraph,
-    store: EventStore,
+    log: EventLog,
     value: Any,
     config: dict[str, Any],
     output: Output,
     *,
     hint: str,
 ) -> int:
-    """Run ``graph`` recording into ``store``, print its chunks, report how it ended; ``hint``
+    """Run ``graph`` recording into ``log``, print its chunks, report how it ended; ``hint``
     is the command that resumes the thread."""
     run_id = str(uuid.uuid4())
     thread = config["configurable"]["thread_id"]
     err.print(f"[dim]run[/] {run_id} [dim]thread[/] {escape(thread)}")
     printer = output.printer()
-    mirror = await start_mirror(store)
+    mirror = await start_mirror(log)
     failure: Exception | None = None
     try:
         async for chunk in graph.astream(
@@ -185,30 +185,30 @@ async def run_and_print(
     except Exception as exc:
         failure = exc
     except asyncio.CancelledError:  # Ctrl-C: let the run record how it ended, then stop
-        await _settle(store, run_id)
+        await _settle(log, run_id)
         raise
     finally:
         printer.close()
-        await store.flush()
+        await log.flush()
         if mirror is not None:
             await mirror.aclose()
-    return await _report(store, run_id, thread, failure, hint)
+    return await _report(log, run_id, thread, failure, hint)
 
 
-async def _settle(store: EventStore, run_id: str) -> None:
-    """Wait (up to 5 s) for a cancelled run to append its end, before the store is closed."""
+async def _settle(log: EventLog, run_id: str) -> None:
+    """Wait (up to 5 s) for a cancelled run to append its end, before the log is closed."""
     from rewind.errors import UnknownRunError
 
     with contextlib.suppress(TimeoutError, UnknownRunError):
         async with asyncio.timeout(5):
-            record = await store.get_run(run_id)
+            record = await log.get_run(run_id)
             after = record.last_position
-            async for _ in store.subscribe(run_id=run_id, after_position=after):
+            async for _ in log.subscribe(run_id=run_id, after_position=after):
                 pass  # the subscription ends with the run's end event
 
 
 async def _report(
-    store: EventStore, run_id: str, thread: str, failure: Exception | None, hint: str
+    log: EventLog, run_id: str, thread: str, failure: Exception | None, hint: str
 ) -> int:
     from rewind.errors import UnknownRunError
     from rewind.events import EventType
@@ -216,16 +216,16 @@ async def _report(
     if failure is not None:
         why = f"{type(failure).__name__}: {failure}"
         try:
-            await store.get_run(run_id)
+            await log.get_run(run_id)
         except UnknownRunError:
             raise CliError(f"the run did not start: {why}", code=EXIT_FAILED) from failure
         raise CliError(
             f"run {run_id} failed: {why} (`rewind show {run_id}` has the details)",
             code=EXIT_FAILED,
         ) from failure
-    record = await store.get_run(run_id)
+    record = await log.get_run(run_id)
     if record.status == "interrupted":
-        for event in await store.read(run_id, types=[EventType.INTERRUPT]):
+        for event in await log.read(run_id, types=[EventType.INTERRUPT]):
             for interrupt in (event.payload or {}).get("interrupts") or ():
                 value = getattr(interrupt, "value", interrupt)
                 err.print(f"[yellow]interrupt[/] in {event.node}: ", end="")
@@ -297,15 +297,15 @@ async def _fork(
     change: Change | None,
     output: Output,
 ) -> int:
-    store = await open_db()
+    log = await open_db()
     try:
-        thread = (await store.get_run(run_id)).thread_id
-        if not await thread_views(store, thread, checkpoint=checkpoint):
+        thread = (await log.get_run(run_id)).thread_id
+        if not await thread_views(log, thread, checkpoint=checkpoint):
             raise CliError(
                 f"no checkpoint {checkpoint!r} on thread {thread} of run {run_id}; "
                 f"`rewind history {thread}` lists them"
             )
-        bound = bind(graph, store)
+        bound = bind(graph, log)
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread, "checkpoint_id": checkpoint}
         }
@@ -321,9 +321,9 @@ async def _fork(
             }
         err.print(f"[dim]fork of[/] {run_id} [dim]at checkpoint[/] {checkpoint}")
         hint = f"{command_name()} run {shlex.quote(spec)}"
-        return await run_and_print(bound, store, None, config, output, hint=hint)
+        return await run_and_print(bound, log, None, config, output, hint=hint)
     finally:
-        await store.aclose()
+        await log.aclose()
 
 
 @cli.command(short_help="Print a recorded run's stream again, from the log.")
@@ -358,12 +358,12 @@ def replay(
 async def _replay(run_id: str, start: str | int | None, output: Output) -> None:
     from rewind.replay import areplay
 
-    store = await open_db()
+    log = await open_db()
     printer = output.printer()
     try:
-        await store.get_run(run_id)
+        await log.get_run(run_id)
         chunks = areplay(
-            store,
+            log,
             run_id,
             stream_mode=stream_spec(output.modes),
             subgraphs=output.subgraphs,
@@ -377,7 +377,7 @@ async def _replay(run_id: str, start: str | int | None, output: Output) -> None:
         finally:
             printer.close()
     finally:
-        await store.aclose()
+        await log.aclose()
 
 
 @cli.command(short_help="Record and replay an offline tool-calling agent.")
@@ -400,27 +400,27 @@ async def _demo() -> int:
 
     out = Console(highlight=False, soft_wrap=True)
     me = command_name()
-    store = await open_db(create=True)
+    log = await open_db(create=True)
     try:
         thread = f"demo-{uuid.uuid4().hex[:8]}"
         out.print("[bold]rewind demo[/]: a tool-calling agent; its model is scripted and offline")
         out.print(f"[bold]user:[/] {agent.QUESTION}\n")
         out.print("[dim]live, in `messages` mode (tokens as the model streams them):[/]")
-        graph = bind(agent.build(token_delay=0.02), store)
+        graph = bind(agent.build(token_delay=0.02), log)
         value = {"messages": [{"role": "user", "content": agent.QUESTION}]}
         config = {"configurable": {"thread_id": thread}}
         live = Output(modes=["messages"])
-        code = await run_and_print(graph, store, value, config, live, hint=f"{me} run")
-        (record,) = await store.list_runs(thread_id=thread)
+        code = await run_and_print(graph, log, value, config, live, hint=f"{me} run")
+        (record,) = await log.list_runs(thread_id=thread)
         run_id = record.run_id
         out.print("\n[dim]replayed from the log in `updates` mode (no node runs, no model):[/]")
         printer = Output(modes=["updates"]).printer()
-        async for chunk in areplay(store, run_id, stream_mode="updates"):
+        async for chunk in areplay(log, run_id, stream_mode="updates"):
             printer.show(chunk)
-        report = await store.verify_chain(run_id)
+        report = await log.verify_chain(run_id)
         chain = "intact" if report.ok else f"BROKEN: {report.reason}"
         out.print(f"\nhash chain of the run: {chain} ({report.checked} events)")
-        checkpoints = await _checkpoints(store, run_id)
+        checkpoints = await _checkpoints(log, run_id)
         fork_from = checkpoints[1]  # step 0: the question asked, before the agent's turn
         db = settings().db
         where = Path(db).resolve() if "://" not in db else db
@@ -440,11 +440,11 @@ async def _demo() -> int:
             out.print(f"  {line}", markup=False)
         return code
     finally:
-        await store.aclose()
+        await log.aclose()
 
 
-async def _checkpoints(store: EventStore, run_id: str) -> list[str]:
+async def _checkpoints(log: EventLog, run_id: str) -> list[str]:
     from rewind.events import EventType
 
-    events = await store.read(run_id, types=[EventType.CHECKPOINT])
+    events = await log.read(run_id, types=[EventType.CHECKPOINT])
     return [e.payload["id"] for e in events if not e.ns]

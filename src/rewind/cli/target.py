@@ -11,8 +11,8 @@ from rewind.loading import GraphLoadError
 from rewind.loading import load_graph as _load
 
 if TYPE_CHECKING:
+    from rewind.log import EventLog
     from rewind.runtime.compiled import CompiledStateGraph
-    from rewind.store import EventStore
 
 __all__ = ["bind", "load_graph"]
 
@@ -31,9 +31,9 @@ def load_graph(spec: str) -> CompiledStateGraph:
         raise CliError(f"{exc}{where}") from exc
 
 
-def bind(graph: CompiledStateGraph, store: EventStore) -> CompiledStateGraph:
-    """A copy of ``graph`` whose runs are recorded in ``store``, whatever checkpointer (or
+def bind(graph: CompiledStateGraph, log: EventLog) -> CompiledStateGraph:
+    """A copy of ``graph`` whose runs are recorded in ``log``, whatever checkpointer (or
     none) it was compiled with."""
     bound = copy.copy(graph)
-    bound.checkpointer = store
+    bound.checkpointer = log
     return bound

@@ -1,6 +1,6 @@
 """Schema migrations (Alembic), shipped inside the package and run programmatically.
 
-The store runs :func:`upgrade` when it opens an older database (unless told not to);
+The event log runs :func:`upgrade` when it opens an older database (unless told not to);
 ``rewind db upgrade`` runs it on demand.
 """
 

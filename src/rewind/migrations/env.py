@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from rewind.store.schema import metadata
+from rewind.log.schema import metadata
 
 config = context.config
 connection = config.attributes.get("connection")

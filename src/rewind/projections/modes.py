@@ -1,7 +1,7 @@
 """Stream modes as projections: pure functions of a run's events, fed one at a time.
 
 The same projection objects serve a live stream (fed as events are appended) and a replay (fed
-from the store), so both yield the same chunks. A projection keeps only what its mode needs to
+from the log), so both yield the same chunks. A projection keeps only what its mode needs to
 remember (the folded state for ``values``); it does no I/O.
 
 Modes here: ``values``, ``updates``, ``custom``, ``tasks``, ``checkpoints`` and ``debug``;

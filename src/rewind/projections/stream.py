@@ -1,7 +1,7 @@
 """The stream of a run: every mode's projection, fed the run's events in order.
 
 One :class:`Projector` serves a live stream (fed by the runtime as events are appended) and a
-replay (fed from the store): the same events give the same chunks. It knows only what the log
+replay (fed from the log): the same events give the same chunks. It knows only what the log
 says: the run's ``run.started`` event describes the run (thread, config, checkpointer,
 durability, channel order), and a resumed checkpoint's state comes from folding the thread.
 """

@@ -300,7 +300,7 @@ def _serialized(serialized: dict[str, Any] | None) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     """Keep what the codec can store; drop the rest (callback metadata holds live objects)."""
     from rewind.errors import EncodingError
-    from rewind.store.codec import encode
+    from rewind.log.codec import encode
 
     if isinstance(value, dict):
         out = {}

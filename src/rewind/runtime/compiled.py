@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from rewind.errors import GraphInterrupt, InvalidUpdateError
 from rewind.events import PULL, EventType, NewEvent, RunStatus, run_ended, run_started
+from rewind.log import EventLog, RunRecord
 from rewind.projections.state import CheckpointView, recorded_writes
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
@@ -27,7 +28,6 @@ from rewind.runtime.scratch import ScratchLog
 from rewind.runtime.shapes import all_keys, graph_shape, input_shapes
 from rewind.runtime.state_api import StateMethods, checkpoint_state
 from rewind.runtime.tasks import Interrupted, Task
-from rewind.store import EventStore, RunRecord
 from rewind.thread_state import read_head
 from rewind.types import Command
 
@@ -73,29 +73,29 @@ class CompiledStateGraph(StateMethods):
         """The graph's name."""
         return self.name
 
-    # --- stores -------------------------------------------------------------------------------
+    # --- logs ---------------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _store(self) -> AsyncIterator[EventStore]:
-        from rewind.store import EventStore
+    async def _event_log(self) -> AsyncIterator[EventLog]:
+        from rewind.log import EventLog
 
         saver = self.checkpointer
-        if isinstance(saver, EventStore):
+        if isinstance(saver, EventLog):
             yield saver
         elif saver is not None:
-            yield await saver.store()
+            yield await saver.log()
         else:  # pragma: no cover - callers check for a checkpointer first
             raise ValueError("No checkpointer set")
 
     @asynccontextmanager
-    async def _run_store(self) -> AsyncIterator[EventStore | ScratchLog]:
-        """Where a run is logged: the checkpointer's store, or without one in memory (for its
+    async def _run_log(self) -> AsyncIterator[EventLog | ScratchLog]:
+        """Where a run is logged: the checkpointer's event_log, or without one in memory (for its
         stream; dropped after it)."""
         if self.checkpointer is None:
             yield ScratchLog()
         else:
-            async with self._store() as store:
-                yield store
+            async with self._event_log() as event_log:
+                yield event_log
 
     def _thread_id(self, config: dict[str, Any] | None) -> str | None:
         configurable = (config or {}).get("configurable") or {}
@@ -140,17 +140,17 @@ class CompiledStateGraph(StateMethods):
         # Without a checkpointer a run continues nothing and is kept under its own id (its
         # log is dropped after it), whatever thread_id the config names, as in LangGraph.
         thread_id = self._thread_id(config) if self.checkpointer is not None else None
-        async with self._run_store() as store:
-            head, orphans = await self._start_state(store, thread_id, config)
-            loop = self._run_loop(store, config, durability, context, head)
+        async with self._run_log() as event_log:
+            head, orphans = await self._start_state(event_log, thread_id, config)
+            loop = self._run_loop(event_log, config, durability, context, head)
             loop.thread_id = thread_id or loop.run_id
             loop.sync_api = _sync_api
             if interrupt_before is not None:
                 loop.interrupt_before = _names(interrupt_before, self.builder.nodes)
             if interrupt_after is not None:
                 loop.interrupt_after = _names(interrupt_after, self.builder.nodes)
-            if thread_id is not None and orphans and isinstance(store, EventStore):
-                await close_orphans(store, thread_id, orphans)
+            if thread_id is not None and orphans and isinstance(event_log, EventLog):
+                await close_orphans(event_log, thread_id, orphans)
             if _watch is not None:  # a stream: its projections see every event from here
                 _watch(loop, head, input is None or isinstance(input, Command))
             await loop.emit(
@@ -182,11 +182,11 @@ class CompiledStateGraph(StateMethods):
                 output = self._output(loop.state())
                 if stop.interrupts:
                     output["__interrupt__"] = list(stop.interrupts)
-                await self._finish(store, loop)
+                await self._finish(event_log, loop)
                 return output
             except asyncio.CancelledError:  # stopped from outside (a node's own is wrapped)
                 await loop.emit(run_ended(RunStatus.CANCELLED))
-                await self._finish(store, loop)
+                await self._finish(event_log, loop)
                 raise
             except BaseException as exc:
                 await loop.emit(
@@ -194,16 +194,16 @@ class CompiledStateGraph(StateMethods):
                         RunStatus.ERROR, error={"type": type(exc).__name__, "message": str(exc)}
                     )
                 )
-                await self._finish(store, loop)
+                await self._finish(event_log, loop)
                 raise
             await loop.emit(run_ended(RunStatus.SUCCESS))
-            await self._finish(store, loop)
+            await self._finish(event_log, loop)
             return self._output(loop.state())
 
-    async def _finish(self, store: EventStore | ScratchLog, loop: RunLoop) -> None:
-        await store.flush()
+    async def _finish(self, event_log: EventLog | ScratchLog, loop: RunLoop) -> None:
+        await event_log.flush()
         if self.checkpointer is None:  # nothing to keep: LangGraph keeps nothing either
-            await store.delete_thread(loop.run_id, vacuum=False)
+            await event_log.delete_thread(loop.run_id, vacuum=False)
 
     def stream(
         self,
@@ -318,17 +318,17 @@ class CompiledStateGraph(StateMethods):
         parent, ptask = current
         segment = f"{ptask.name}:{ptask.id}"
         ns = f"{parent.ns}|{segment}" if parent.ns else segment
-        store = parent.log.store
+        event_log = parent.log.event_log
         parents = {**parent.parents, parent.ns: parent.checkpoint_id or ""}
         # Only a task resumed from a checkpoint can find its subgraph stopped there: the
         # subgraph's checkpoints are among the events after the root checkpoint it runs under.
         views: list[CheckpointView] = []
-        if ptask.resumed and isinstance(store, EventStore):  # only a kept run resumes
-            under = await checkpoint_state(store, parent.thread_id, parents[""])
+        if ptask.resumed and isinstance(event_log, EventLog):  # only a kept run resumes
+            under = await checkpoint_state(event_log, parent.thread_id, parents[""])
             views = under.views_at(ns) if under is not None else []
         loop = RunLoop(
             self,
-            store=store,
+            event_log=event_log,
             run_id=parent.run_id,
             config=dict(config),
             durability=parent.log.durability,
@@ -384,7 +384,7 @@ class CompiledStateGraph(StateMethods):
 
     def _run_loop(
         self,
-        store: EventStore | ScratchLog,
+        event_log: EventLog | ScratchLog,
         config: dict[str, Any],
         durability: str | None,
         context: Any,
@@ -393,7 +393,7 @@ class CompiledStateGraph(StateMethods):
         run_id = str(config.get("run_id") or uuid.uuid4())
         loop = RunLoop(
             self,
-            store=store,
+            event_log=event_log,
             run_id=run_id,
             config=config,
             durability=durability or "async",
@@ -463,14 +463,14 @@ class CompiledStateGraph(StateMethods):
             raise InvalidUpdateError(f"Node {as_node} does not exist")
         thread_id = self._thread_id(config)
         assert thread_id is not None
-        async with self._store() as store:
+        async with self._event_log() as event_log:
             wanted = (config.get("configurable") or {}).get("checkpoint_id")
             if wanted is None:
-                head = (await read_head(store, thread_id)).view
+                head = (await read_head(event_log, thread_id)).view
             else:
-                found = await checkpoint_state(store, thread_id, wanted)
+                found = await checkpoint_state(event_log, thread_id, wanted)
                 head = found.view if found is not None else None
-            loop = self._run_loop(store, config, "sync", None, head)
+            loop = self._run_loop(event_log, config, "sync", None, head)
             await loop.emit(
                 run_started(
                     thread_id=thread_id,
@@ -501,7 +501,7 @@ class CompiledStateGraph(StateMethods):
                 next_tasks = loop.next_tasks([outcome])
             await loop.checkpoint(source="update", changes=changes, tasks=next_tasks)
             await loop.emit(run_ended(RunStatus.SUCCESS))
-            await store.flush()
+            await event_log.flush()
             return {
                 "configurable": {
                     "thread_id": thread_id,
@@ -520,18 +520,18 @@ class CompiledStateGraph(StateMethods):
     # --- state --------------------------------------------------------------------------------
 
     async def _start_state(
-        self, store: EventStore | ScratchLog, thread_id: str | None, config: dict[str, Any]
+        self, event_log: EventLog | ScratchLog, thread_id: str | None, config: dict[str, Any]
     ) -> tuple[CheckpointView | None, list[RunRecord]]:
         """The checkpoint a run starts from (the thread's newest, or ``checkpoint_id`` from
         the config: a fork), and the thread's runs orphaned by a dead process."""
-        if thread_id is None or isinstance(store, ScratchLog):
+        if thread_id is None or isinstance(event_log, ScratchLog):
             return None, []
-        newest = await read_head(store, thread_id)
+        newest = await read_head(event_log, thread_id)
         orphans = [r for r in newest.running if is_orphan(r, newest.started.get(r.run_id))]
         wanted = (config.get("configurable") or {}).get("checkpoint_id")
         if wanted is None or (newest.view is not None and newest.view.id == wanted):
             return newest.view, orphans
-        found = await checkpoint_state(store, thread_id, wanted)
+        found = await checkpoint_state(event_log, thread_id, wanted)
         if found is None or found.view is None:
             raise ValueError(
                 f"no checkpoint {wanted!r} on this thread; list them with get_state_history(config)"

@@ -301,7 +301,7 @@ class StateGraph(Generic[StateT]):
 
         Args:
             checkpointer: Where runs are recorded and state is kept: ``InMemorySaver()``,
-                ``SqliteSaver``/``AsyncSqliteSaver``, or an :class:`~rewind.store.EventStore`.
+                ``SqliteSaver``/``AsyncSqliteSaver``, or an :class:`~rewind.log.EventLog`.
                 Without one, runs are still recorded (in memory) but ``get_state`` raises.
             interrupt_before: Nodes to stop before (``"*"`` for all).
             interrupt_after: Nodes to stop after (``"*"`` for all).

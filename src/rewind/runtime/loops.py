@@ -1,8 +1,8 @@
-"""Event loops for the sync API, and event stores kept open per loop.
+"""Event loops for the sync API, and event logs kept open per loop.
 
 The sync methods (``invoke``, ``get_state``, ...) run the async core on one background event
 loop per process, so they work the same whether or not the caller's thread already runs a loop
-(Jupyter, a web handler), and the stores they open stay open between calls.
+(Jupyter, a web handler), and the logs they open stay open between calls.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
+from rewind.log import EventLog
 from rewind.runtime.inline import await_inline, inline_busy, inline_on, on_loop
-from rewind.store import EventStore
 
-__all__ = ["StorePerLoop", "call_in_order", "call_on", "run_sync"]
+__all__ = ["LogPerLoop", "call_in_order", "call_on", "run_sync"]
 
-_ALL: weakref.WeakSet[StorePerLoop] = weakref.WeakSet()
+_ALL: weakref.WeakSet[LogPerLoop] = weakref.WeakSet()
 
 T = TypeVar("T")
 
@@ -51,10 +51,10 @@ def _loop_thread() -> threading.Thread | None:
 
 
 def _shutdown() -> None:
-    """At exit, flush and close the stores the sync API opened, then stop its loop.
+    """At exit, flush and close the logs the sync API opened, then stop its loop.
 
     Registered with the hooks that run before executors shut down (as concurrent.futures
-    registers its own), so the stores can still use their writer threads.
+    registers its own), so the logs can still use their writer threads.
     """
     loop = _loop
     if loop is None or loop.is_closed() or not loop.is_running():
@@ -236,62 +236,62 @@ def _run_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
     return task.result()
 
 
-async def _close_at_shutdown(store: EventStore) -> AsyncGenerator[None, None]:
-    """Closes ``store`` when the loop it was started on finishes its async generators, as
-    ``asyncio.run`` (and every well-behaved runner) does before closing the loop: the store's
+async def _close_at_shutdown(event_log: EventLog) -> AsyncGenerator[None, None]:
+    """Closes ``event_log`` when the loop it was started on finishes its async generators, as
+    ``asyncio.run`` (and every well-behaved runner) does before closing the loop: the event_log's
     connections do not outlive the loop they belong to."""
     try:
         yield
     finally:
-        if not store.closed:
-            await store.aclose()
+        if not event_log.closed:
+            await event_log.aclose()
 
 
-class StorePerLoop:
-    """One open event store per event loop, opened on first use and kept until closed."""
+class LogPerLoop:
+    """One open event log per event loop, opened on first use and kept until closed."""
 
-    def __init__(self, opener: Callable[[], Awaitable[EventStore]]) -> None:
+    def __init__(self, opener: Callable[[], Awaitable[EventLog]]) -> None:
         _ALL.add(self)
         self._opener = opener
-        self._stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventStore] = (
+        self._logs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventLog] = (
             weakref.WeakKeyDictionary()
         )
         self._opening: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, asyncio.Future[EventStore]
+            asyncio.AbstractEventLoop, asyncio.Future[EventLog]
         ] = weakref.WeakKeyDictionary()
         self._closers: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, AsyncGenerator[None, None]
         ] = weakref.WeakKeyDictionary()
 
-    async def get(self) -> EventStore:
-        """The store for the running loop."""
+    async def get(self) -> EventLog:
+        """The event_log for the running loop."""
         loop = asyncio.get_running_loop()
-        store = self._stores.get(loop)
-        if store is not None and not store.closed:
-            return store
+        event_log = self._logs.get(loop)
+        if event_log is not None and not event_log.closed:
+            return event_log
         pending = self._opening.get(loop)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[EventStore] = loop.create_future()
+        future: asyncio.Future[EventLog] = loop.create_future()
         self._opening[loop] = future
         try:
-            store = await self._opener()
+            event_log = await self._opener()
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: the caller raises it
             raise
         finally:
             self._opening.pop(loop, None)
-        self._stores[loop] = store
-        if loop is not _loop:  # a caller's loop (asyncio.run...): close the store with it
-            closer = _close_at_shutdown(store)
+        self._logs[loop] = event_log
+        if loop is not _loop:  # a caller's loop (asyncio.run...): close the event_log with it
+            closer = _close_at_shutdown(event_log)
             await anext(closer)
             self._closers[loop] = closer
-        future.set_result(store)
-        return store
+        future.set_result(event_log)
+        return event_log
 
     async def aclose(self) -> None:
-        """Close the running loop's store (other loops' stores close with their loops)."""
-        store = self._stores.pop(asyncio.get_running_loop(), None)
-        if store is not None:
-            await store.aclose()
+        """Close the running loop's log (other loops' logs close with their loops)."""
+        event_log = self._logs.pop(asyncio.get_running_loop(), None)
+        if event_log is not None:
+            await event_log.aclose()

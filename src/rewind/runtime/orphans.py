@@ -14,7 +14,7 @@ from typing import Any
 
 from rewind.errors import ConcurrencyError, RunEndedError
 from rewind.events import EventType, RunStatus, run_ended
-from rewind.store import EventStore, RunRecord
+from rewind.log import EventLog, RunRecord
 
 __all__ = ["close_orphans", "is_orphan", "orphaned_runs"]
 
@@ -29,11 +29,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-async def orphaned_runs(store: EventStore, *, thread_id: str | None = None) -> list[RunRecord]:
+async def orphaned_runs(log: EventLog, *, thread_id: str | None = None) -> list[RunRecord]:
     """Runs still ``running`` whose process, on this host, no longer exists."""
     out: list[RunRecord] = []
-    for run in await store.list_runs(thread_id=thread_id, status=RunStatus.RUNNING):
-        first = await store.read(run.run_id, types=[EventType.RUN_STARTED], limit=1)
+    for run in await log.list_runs(thread_id=thread_id, status=RunStatus.RUNNING):
+        first = await log.read(run.run_id, types=[EventType.RUN_STARTED], limit=1)
         if first and is_orphan(run, first[0].payload):
             out.append(run)
     return out
@@ -51,12 +51,12 @@ def is_orphan(run: RunRecord, started: Any) -> bool:
 
 
 async def close_orphans(
-    store: EventStore, thread_id: str, orphans: list[RunRecord] | None = None
+    log: EventLog, thread_id: str, orphans: list[RunRecord] | None = None
 ) -> list[str]:
     """End the thread's orphaned runs in the log; returns their ids."""
     closed: list[str] = []
     if orphans is None:
-        orphans = await orphaned_runs(store, thread_id=thread_id)
+        orphans = await orphaned_runs(log, thread_id=thread_id)
     for run in orphans:
         event = run_ended(
             RunStatus.ERROR,
@@ -66,9 +66,7 @@ async def close_orphans(
             },
         )
         try:
-            await store.append(
-                run.run_id, [event], expected_seq=run.last_seq + 1, durability="sync"
-            )
+            await log.append(run.run_id, [event], expected_seq=run.last_seq + 1, durability="sync")
         except (ConcurrencyError, RunEndedError):
             continue  # closed meanwhile by someone else
         closed.append(run.run_id)

@@ -35,6 +35,7 @@ from rewind.errors import (
     create_error_message,
 )
 from rewind.events import PULL, EventType, NewEvent, task_id_for
+from rewind.log.records import HeadWrite
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
 from rewind.projections.state import CheckpointView, head_state, recorded_writes
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
@@ -62,7 +63,6 @@ from rewind.runtime.tasks import (
     task_event,
     task_order,
 )
-from rewind.store.records import HeadWrite
 from rewind.types import (
     _INTERRUPT_HOOK,
     Command,
@@ -71,9 +71,9 @@ from rewind.types import (
 )
 
 if TYPE_CHECKING:
+    from rewind.log import EventLog
     from rewind.runtime.compiled import CompiledStateGraph
     from rewind.runtime.scratch import ScratchLog
-    from rewind.store import EventStore
 
 __all__ = ["RunLog", "RunLoop", "current_task"]
 
@@ -82,7 +82,7 @@ __all__ = ["RunLog", "RunLoop", "current_task"]
 class RunLog:
     """The log a run appends to; a subgraph's loop shares its parent's."""
 
-    store: EventStore | ScratchLog
+    event_log: EventLog | ScratchLog
     run_id: str
     durability: str
     seq: int = 0
@@ -118,7 +118,7 @@ class RunLoop(Routing):
         self,
         graph: CompiledStateGraph,
         *,
-        store: EventStore | ScratchLog,
+        event_log: EventLog | ScratchLog,
         run_id: str,
         config: dict[str, Any],
         durability: str,
@@ -129,9 +129,9 @@ class RunLoop(Routing):
         parent_checkpoints: dict[str, str] | None = None,
     ) -> None:
         self.graph = graph
-        self.store = store
+        self.event_log = event_log
         self.run_id = run_id
-        self.log = log or RunLog(store=store, run_id=run_id, durability=durability)
+        self.log = log or RunLog(event_log=event_log, run_id=run_id, durability=durability)
         self.ns = ns
         """The subgraph namespace (``""`` at the root): ``name:task_id`` segments joined by |."""
         self.parents: dict[str, str] = dict(parent_checkpoints or {})
@@ -172,7 +172,7 @@ class RunLoop(Routing):
         if log.seq == 0 or (durable and log.durability == "sync"):
             batch = self._stamped(events)
             mode: Any = "sync" if durable else log.batched
-            await log.store.append(
+            await log.event_log.append(
                 log.run_id,
                 batch,
                 expected_seq=log.seq,
@@ -189,7 +189,7 @@ class RunLoop(Routing):
         """Append events now, in order, without waiting (on the loop's thread)."""
         log = self.log
         batch = self._stamped(events)
-        log.store.append_nowait(
+        log.event_log.append_nowait(
             log.run_id, batch, expected_seq=log.seq, durability=log.batched, head=head
         )
         log.seq += len(batch)
@@ -201,7 +201,7 @@ class RunLoop(Routing):
                 tap(event)
 
     def _stamped(self, events: Sequence[NewEvent]) -> list[NewEvent]:
-        # Streamed, the live event carries the time the log will store; in a subgraph, its ns.
+        # Streamed, the live event carries the time the log will event_log; in a subgraph, its ns.
         ns = self.ns or None
         stamp = bool(self.log.taps)
         if ns is None and (not stamp or all(e.ts is not None for e in events)):

@@ -16,8 +16,8 @@ from rewind.thread_state import ThreadState, history, read_checkpoint, read_head
 from rewind.types import PregelTask, StateSnapshot
 
 if TYPE_CHECKING:
+    from rewind.log import EventLog
     from rewind.runtime.graph import StateGraph
-    from rewind.store import EventStore
 
 __all__ = ["StateMethods", "checkpoint_state"]
 
@@ -28,7 +28,7 @@ class StateMethods:
     builder: StateGraph[Any]
     checkpointer: Any
 
-    def _store(self) -> AbstractAsyncContextManager[EventStore]:
+    def _event_log(self) -> AbstractAsyncContextManager[EventLog]:
         raise NotImplementedError
 
     def _thread_id(self, config: dict[str, Any] | None) -> str | None:
@@ -67,11 +67,11 @@ class StateMethods:
         thread_id = self._thread_id(config)
         assert thread_id is not None
         wanted = (config.get("configurable") or {}).get("checkpoint_id")
-        async with self._store() as store:
+        async with self._event_log() as event_log:
             if wanted is None:
-                state: ThreadState | None = await read_head(store, thread_id)
+                state: ThreadState | None = await read_head(event_log, thread_id)
             else:
-                state = await checkpoint_state(store, thread_id, wanted)
+                state = await checkpoint_state(event_log, thread_id, wanted)
         view = state.view if state is not None else None
         if state is None or view is None:
             return StateSnapshot(
@@ -153,8 +153,8 @@ class StateMethods:
         thread_id = self._thread_id(config)
         assert thread_id is not None
         earlier = ((before or {}).get("configurable") or {}).get("checkpoint_id")
-        async with self._store() as store:
-            views = history(store, thread_id, before=earlier, limit=limit, metadata=filter)
+        async with self._event_log() as event_log:
+            views = history(event_log, thread_id, before=earlier, limit=limit, metadata=filter)
             async for view in views:
                 self._validate_next(view)
                 yield self._snapshot(view, thread_id)
@@ -232,7 +232,7 @@ def _path_key(task: dict[str, Any]) -> str:
 
 
 async def checkpoint_state(
-    store: EventStore, thread_id: str, checkpoint_id: str
+    event_log: EventLog, thread_id: str, checkpoint_id: str
 ) -> ThreadState | None:
     """A root checkpoint of the thread by id (``None`` when the thread has none by that id)."""
-    return await read_checkpoint(store, checkpoint_id, thread_id=thread_id)
+    return await read_checkpoint(event_log, checkpoint_id, thread_id=thread_id)

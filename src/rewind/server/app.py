@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rewind import __version__
+from rewind.log import EventLog, open_log
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.server.models import (
     AssistantSearch,
@@ -33,7 +34,6 @@ from rewind.server.run_routes import HEARTBEAT_SECONDS, _service
 from rewind.server.run_routes import router as run_router
 from rewind.server.service import ApiError, Service
 from rewind.server.thread_stream import router as thread_stream_router
-from rewind.store import EventStore, open_store
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
 
@@ -44,7 +44,7 @@ _OPEN_PATHS = frozenset({"/ok"})
 
 
 def create_app(
-    db: str | EventStore | None,
+    db: str | EventLog | None,
     graphs: Mapping[str, CompiledStateGraph],
     *,
     api_key: str | None = None,
@@ -52,7 +52,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
 ) -> FastAPI:
-    """The API app over the log in ``db`` (a path, a URL, an open store, or ``None`` for
+    """The API app over the log in ``db`` (a path, a URL, an open log, or ``None`` for
     memory), serving ``graphs`` (id → compiled graph) as assistants.
 
     Args:
@@ -67,16 +67,16 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = db if isinstance(db, EventStore) else await open_store(db)
-        app.state.service = Service(store, graphs, heartbeat_seconds=heartbeat_seconds)
+        log = db if isinstance(db, EventLog) else await open_log(db)
+        app.state.service = Service(log, graphs, heartbeat_seconds=heartbeat_seconds)
         try:
             yield
         finally:
             await app.state.service.runs.shutdown()
-            if not isinstance(db, EventStore):
-                await store.aclose()
+            if not isinstance(db, EventLog):
+                await log.aclose()
             else:
-                await store.flush()
+                await log.flush()
 
     app = FastAPI(
         title="rewind",

@@ -37,7 +37,7 @@ router = APIRouter()
 HEARTBEAT_SECONDS = 5.0
 """Seconds between heartbeats on an idle stream (and keep-alives on a wait), by default."""
 
-_SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
+_SSE_HEADERS = {"cache-control": "no-log", "x-accel-buffering": "no"}
 
 
 def _service(request: Request) -> Service:
@@ -313,7 +313,7 @@ async def join_run_stream(
 async def _recorded_stream(
     service: Service, run_id: str, only: list[str] | None
 ) -> tuple[list[str], bool]:
-    started = await service.store.read(run_id, types=[EventType.RUN_STARTED], limit=1)
+    started = await service.log.read(run_id, types=[EventType.RUN_STARTED], limit=1)
     recorded = recorded_stream(started[0].payload if started else None)
     return recorded or (list(only or ("values",)), True)
 
@@ -385,7 +385,7 @@ async def _run_sse(
                 yield format_event("error", dumps(run.error), (0, 1))
             return
     async for key, name, data in run_events(
-        service.store,
+        service.log,
         run_id,
         modes,
         subgraphs=subgraphs,

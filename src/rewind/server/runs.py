@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from rewind.events import EventType, NewEvent, RunStatus
+from rewind.log import EventLog, RunRecord
 from rewind.server.stream import projected_modes
-from rewind.store import EventStore, RunRecord
 from rewind.types import Command, Send
 
 __all__ = ["ApiStatus", "RunManager", "ServerRun", "api_status"]
@@ -99,7 +99,7 @@ class ServerRun:
 class LiveFeed:
     """A running run's events, handed over by the runtime as it records them (in seq order:
     the ``n``-th event is the run's event ``seq == n``), so its live streams need no read of
-    the store. Appending never waits on a stream: this only keeps a list and wakes readers."""
+    the log. Appending never waits on a stream: this only keeps a list and wakes readers."""
 
     def __init__(self) -> None:
         self.events: list[NewEvent] = []
@@ -135,8 +135,8 @@ class LiveFeed:
 class RunManager:
     """Executes the server's runs on the server's event loop."""
 
-    def __init__(self, store: EventStore, graphs: Mapping[str, Any]) -> None:
-        self.store = store
+    def __init__(self, log: EventLog, graphs: Mapping[str, Any]) -> None:
+        self.log = log
         self.graphs = graphs
         self.runs: dict[str, ServerRun] = {}
         self._closing = False

@@ -1,4 +1,4 @@
-"""What the API's routes do, over the store and the run manager (no HTTP in here)."""
+"""What the API's routes do, over the log and the run manager (no HTTP in here)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 
 from rewind.errors import EncodingError, RewindError
 from rewind.events import EventType, NewEvent, RunStatus
+from rewind.log import EventLog, RunRecord
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.server.runs import RunManager, ServerRun, assistant_id_of
 from rewind.server.wire import interrupt_in_state, jsonable, snapshot_json
-from rewind.store import EventStore, RunRecord
 
 __all__ = ["ApiError", "Service", "ThreadInfo"]
 
@@ -50,25 +50,25 @@ class ThreadInfo:
 
 
 class Service:
-    """The server's state: the store, the graphs as assistants, threads and runs."""
+    """The server's state: the log, the graphs as assistants, threads and runs."""
 
     def __init__(
         self,
-        store: EventStore,
+        log: EventLog,
         graphs: Mapping[str, CompiledStateGraph],
         *,
         heartbeat_seconds: float,
     ) -> None:
-        self.store = store
+        self.log = log
         self.graphs: dict[str, CompiledStateGraph] = {}
         for graph_id, graph in graphs.items():
             bound = copy.copy(graph)
-            bound.checkpointer = store  # every run and every state read goes to this log
+            bound.checkpointer = log  # every run and every state read goes to this log
             bound.name = graph_id  # the root run is named after its graph, as the reference's
             self.graphs[graph_id] = bound
         self.started_at = _now()
         self.assistants = {assistant_id_of(g): g for g in self.graphs}
-        self.runs = RunManager(store, self.graphs)
+        self.runs = RunManager(log, self.graphs)
         self.threads: dict[str, ThreadInfo] = {}
         self.hidden_runs: set[str] = set()
         self.heartbeat_seconds = heartbeat_seconds
@@ -114,8 +114,8 @@ class Service:
         info = self.threads.get(thread_id)
         if info is not None:
             return info
-        kept = await self.store.get_thread_metadata(thread_id)
-        records = await self.store.list_runs(thread_id=thread_id, oldest_first=True)
+        kept = await self.log.get_thread_metadata(thread_id)
+        records = await self.log.list_runs(thread_id=thread_id, oldest_first=True)
         if not records and not kept:
             return None
         if kept:
@@ -138,7 +138,7 @@ class Service:
     async def save_thread(self, info: ThreadInfo) -> None:
         """Keep a thread's metadata in the database, so a restarted server still has it."""
         try:
-            kept = await self.store.save_thread_metadata(info.thread_id, info.metadata)
+            kept = await self.log.save_thread_metadata(info.thread_id, info.metadata)
         except EncodingError as exc:
             raise ApiError(422, f"metadata cannot be stored: {exc}") from exc
         info.updated_at = kept.updated_at
@@ -195,7 +195,7 @@ class Service:
 
     async def thread_json(self, info: ThreadInfo) -> dict[str, Any]:
         """A thread as the API's ``Thread``."""
-        records = await self.store.list_runs(thread_id=info.thread_id, limit=1)
+        records = await self.log.list_runs(thread_id=info.thread_id, limit=1)
         last = records[0] if records else None
         out: dict[str, Any] = {
             "thread_id": info.thread_id,
@@ -238,7 +238,7 @@ class Service:
         return out
 
     async def _run_error(self, run_id: str) -> dict[str, Any] | None:
-        ended = await self.store.read(run_id, types=[EventType.RUN_ENDED], limit=1)
+        ended = await self.log.read(run_id, types=[EventType.RUN_ENDED], limit=1)
         error = (ended[0].payload or {}).get("error") if ended else None
         if not isinstance(error, dict):
             return None
@@ -246,8 +246,8 @@ class Service:
 
     async def search_threads(self, query: Any) -> list[dict[str, Any]]:
         """Threads matching a ``ThreadSearch``, newest first."""
-        known = [r.thread_id for r in await self.store.get_thread_metadata()]
-        known += [r.thread_id for r in await self.store.list_threads()]
+        known = [r.thread_id for r in await self.log.get_thread_metadata()]
+        known += [r.thread_id for r in await self.log.list_threads()]
         for thread_id in known:
             if thread_id not in self.threads:
                 await self.find_thread(thread_id)
@@ -281,7 +281,7 @@ class Service:
         for run in self.runs.active(thread_id):
             self.runs.cancel(run)
             await run.done.wait()
-        await self.store.delete_thread(thread_id, vacuum=False)
+        await self.log.delete_thread(thread_id, vacuum=False)
         self.threads.pop(thread_id, None)
         for run_id in [r for r, run in self.runs.runs.items() if run.thread_id == thread_id]:
             del self.runs.runs[run_id]
@@ -293,18 +293,18 @@ class Service:
             raise ApiError(409, f"Thread {thread_id} has a run in progress; copy it after")
         new_id = str(uuid.uuid4())
         renamed: dict[str, str] = {}
-        records = await self.store.list_runs(thread_id=thread_id, oldest_first=True)
+        records = await self.log.list_runs(thread_id=thread_id, oldest_first=True)
         ended = [r.run_id for r in records if r.status != RunStatus.RUNNING]
-        stored = await self.store.read_runs(ended)
+        stored = await self.log.read_runs(ended)
         for old_id in ended:
             run_id = renamed[old_id] = str(uuid.uuid4())
-            await self.store.append(
+            await self.log.append(
                 run_id,
                 [_copied(e, new_id, renamed) for e in stored[old_id]],
                 expected_seq=0,
                 new_run=True,
             )
-        await self.store.flush()
+        await self.log.flush()
         copied = ThreadInfo(thread_id=new_id, metadata=copy.deepcopy(info.metadata))
         await self.save_thread(copied)
         return copied
@@ -367,7 +367,7 @@ class Service:
         """The thread's checkpoints, newest first."""
         info = await self.thread(thread_id)
         graph = self.graph_of_thread(info)
-        if graph is None or not await self.store.list_runs(thread_id=thread_id, limit=1):
+        if graph is None or not await self.log.list_runs(thread_id=thread_id, limit=1):
             return []
         try:
             snapshots = [s async for s in graph.aget_state_history(_thread_config(thread_id))]
@@ -390,7 +390,7 @@ class Service:
     async def run_record(self, run_id: str) -> RunRecord | None:
         """The log's record of a run, if it started."""
         try:
-            return await self.store.get_run(run_id)
+            return await self.log.get_run(run_id)
         except KeyError:
             return None
 
@@ -398,7 +398,7 @@ class Service:
         """The thread's runs, newest first: the server's and the log's (state updates and
         rolled-back runs left out)."""
         mine = [r for r in self.runs.runs.values() if r.thread_id == thread_id and not r.hidden]
-        records = {r.run_id: r for r in await self.store.list_runs(thread_id=thread_id)}
+        records = {r.run_id: r for r in await self.log.list_runs(thread_id=thread_id)}
         out: list[tuple[ServerRun | None, RunRecord | None]] = [
             (run, records.get(run.run_id)) for run in mine
         ]
@@ -415,7 +415,7 @@ class Service:
         """The ``run.started`` payloads of runs of the log, in one read."""
         if not run_ids:
             return {}
-        found = await self.store.read_runs(run_ids, types=[EventType.RUN_STARTED])
+        found = await self.log.read_runs(run_ids, types=[EventType.RUN_STARTED])
         return {run_id: events[0].payload or {} for run_id, events in found.items() if events}
 
 

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, get_args
 from langchain_core.messages import BaseMessageChunk, message_chunk_to_message
 
 from rewind.events import EventType, StoredEvent
+from rewind.log import EventLog, RunRecord
 from rewind.projections.stream import Item
 from rewind.replay import RunStream
 from rewind.server.models import StreamMode
-from rewind.store import EventStore, RunRecord
 
 if TYPE_CHECKING:
     from rewind.server.runs import LiveFeed
@@ -112,9 +112,9 @@ class RunProjection:
         self._stream = RunStream(run_id, self.modes, subgraphs=subgraphs)
         self._messages: dict[str, Any] = {}
 
-    async def prepare(self, store: EventStore) -> RunRecord:
+    async def prepare(self, log: EventLog) -> RunRecord:
         """Read what the run starts from: the thread's state at its origin checkpoint."""
-        return await self._stream.prepare(store)
+        return await self._stream.prepare(log)
 
     def feed(self, event: StoredEvent) -> list[SseEvent]:
         """The SSE events one log event makes, with their ids."""
@@ -174,7 +174,7 @@ def projected_modes(api_modes: Iterable[str]) -> list[str]:
 
 
 async def run_events(
-    store: EventStore,
+    log: EventLog,
     run_id: str,
     api_modes: Iterable[str],
     *,
@@ -195,14 +195,14 @@ async def run_events(
     events: AsyncIterator[StoredEvent]
     started = feed.events[0].payload if feed is not None and feed.events else None
     if feed is not None and isinstance(started, dict) and "origin" not in started:
-        # Running here, from a fresh thread: the runtime's own record of it, no store read.
+        # Running here, from a fresh thread: the runtime's own record of it, no log read.
         events = _from_feed(feed, run_id, str(started.get("thread_id")), 0)
     else:
-        record = await projection.prepare(store)
+        record = await projection.prepare(log)
         if feed is not None:
             events = _from_feed(feed, run_id, record.thread_id, record.first_position)
         else:
-            events = store.subscribe(run_id=run_id)
+            events = log.subscribe(run_id=run_id)
     async for event in events:
         if after_seq is not None and event.seq <= after_seq:
             projection.feed(event)  # the projections still need it

@@ -41,20 +41,20 @@ async def join_thread_stream(request: Request, thread_id: str) -> StreamingRespo
 async def _thread_events(
     request: Request, thread_id: str, after: tuple[int, int] | None
 ) -> AsyncIterator[bytes]:
-    store = _service(request).store
+    log = _service(request).log
     if after is None:  # from now on: the runs still going are followed from their start
-        head = await store.head()
-        running = await store.list_runs(thread_id=thread_id, status=RunStatus.RUNNING)
+        head = await log.head()
+        running = await log.list_runs(thread_id=thread_id, status=RunStatus.RUNNING)
         start = min([r.first_position - 1 for r in running] or [head])
         after = (head, _LAST)
     else:
         start = 0
     projections: dict[str, RunProjection] = {}
-    async for event in store.subscribe(thread_id=thread_id, after_position=start):
+    async for event in log.subscribe(thread_id=thread_id, after_position=start):
         if event.type == EventType.RUN_STARTED and "update" not in (event.payload or {}):
             modes, subgraphs = recorded_stream(event.payload) or (["values"], False)
             started = RunProjection(event.run_id, modes, subgraphs=subgraphs)
-            await started.prepare(store)
+            await started.prepare(log)
             projections[event.run_id] = started
         projection = projections.get(event.run_id)
         if projection is None:

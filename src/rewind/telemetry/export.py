@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from rewind.errors import UnknownRunError
 from rewind.events import EventType, StoredEvent
-from rewind.store import EventStore
+from rewind.log import EventLog
 from rewind.telemetry.content import ContentPolicy
 from rewind.telemetry.delivery import send
 from rewind.telemetry.genai import as_mapping
@@ -53,7 +53,7 @@ class ExportResult:
 
 
 async def run_spans(
-    store: EventStore,
+    log: EventLog,
     run_id: str,
     *,
     content: ContentPolicy | None = None,
@@ -62,7 +62,7 @@ async def run_spans(
     """The span records of one stored run (the pure fold over its events).
 
     Args:
-        store: The event store holding the run.
+        log: The event log holding the run.
         run_id: The run.
         content: What content goes on spans; by default what
             ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` says.
@@ -70,17 +70,17 @@ async def run_spans(
             its last event; by default they are left out until the run ends.
 
     Raises:
-        UnknownRunError: the store has no such run.
+        UnknownRunError: the log has no such run.
     """
-    events = await store.read(run_id, types=SPAN_EVENT_TYPES)
-    origin = await origin_span(store, events[0]) if events else None
+    events = await log.read(run_id, types=SPAN_EVENT_TYPES)
+    origin = await origin_span(log, events[0]) if events else None
     policy = content or ContentPolicy.from_env()
-    state = await start_state(store, events[0], policy) if events else None
+    state = await start_state(log, events[0], policy) if events else None
     return build_spans(events, origin=origin, content=policy, close_open=close_open, state=state)
 
 
 async def start_state(
-    store: EventStore, start: StoredEvent, content: ContentPolicy
+    log: EventLog, start: StoredEvent, content: ContentPolicy
 ) -> Mapping[str, Any] | None:
     """The state a run started from, when content goes on spans (its chat calls' input names
     that state's messages by id); ``None`` otherwise, or for a run on a fresh thread."""
@@ -89,26 +89,26 @@ async def start_state(
     if not content.enabled or not checkpoint_id:
         return None
     found = await read_checkpoint(
-        store, str(checkpoint_id), thread_id=start.thread_id, before_position=start.position
+        log, str(checkpoint_id), thread_id=start.thread_id, before_position=start.position
     )
     return found.view.values if found is not None and found.view is not None else None
 
 
-async def origin_span(store: EventStore, start: StoredEvent) -> Origin | None:
+async def origin_span(log: EventLog, start: StoredEvent) -> Origin | None:
     """The span a run's ``run.started`` event links to: the root span of the run it continues
-    or forks, when that run is still in the store."""
+    or forks, when that run is still in the log."""
     origin = origin_run_id(start)
     if origin is None:
         return None
     try:
-        first = await store.read(origin, until_seq=0)
+        first = await log.read(origin, until_seq=0)
     except UnknownRunError:  # pruned: nothing to link to
         return None
     return origin_of(first[0]) if first else None
 
 
 async def export_run(
-    store: EventStore,
+    log: EventLog,
     run_id: str,
     *,
     exporter: SpanExporter | None = None,
@@ -118,12 +118,12 @@ async def export_run(
     """Export one stored run's spans with their original ids and timestamps (see
     :func:`export_runs`)."""
     return await export_runs(
-        store, [run_id], exporter=exporter, content=content, close_open=close_open
+        log, [run_id], exporter=exporter, content=content, close_open=close_open
     )
 
 
 async def export_runs(
-    store: EventStore,
+    log: EventLog,
     run_ids: Iterable[str],
     *,
     exporter: SpanExporter | None = None,
@@ -138,7 +138,7 @@ async def export_runs(
     live mirror sent. Delivery failures do not raise: they are counted in ``spans_failed``.
 
     Args:
-        store: The event store holding the runs.
+        log: The event log holding the runs.
         run_ids: The runs, exported in this order.
         exporter: An SDK span exporter; by default the OTLP exporter the ``OTEL_*`` variables
             describe (shut down when the export is done; one passed in is left open).
@@ -148,13 +148,12 @@ async def export_runs(
         batch_size: Most spans per export call.
 
     Raises:
-        TypeError: ``store`` is not an event store, or a run id is not a string.
-        UnknownRunError: a run is not in the store (checked before anything is sent).
+        TypeError: ``log`` is not an event log, or a run id is not a string.
+        UnknownRunError: a run is not in the log (checked before anything is sent).
     """
-    if not isinstance(store, EventStore):
+    if not isinstance(log, EventLog):
         raise TypeError(
-            f"export_runs needs an EventStore (from `await open_store(...)`), not "
-            f"{type(store).__name__}"
+            f"export_runs needs an EventLog (from `await open_log(...)`), not {type(log).__name__}"
         )
     ids = list(run_ids) if not isinstance(run_ids, str) else [run_ids]
     for run_id in ids:
@@ -162,11 +161,11 @@ async def export_runs(
             raise TypeError(f"run ids are strings, not {type(run_id).__name__}: {run_id!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    starts = await store.read_runs(ids, types=[EventType.RUN_STARTED])
+    starts = await log.read_runs(ids, types=[EventType.RUN_STARTED])
     for run_id in ids:  # an unknown run fails before anything is sent
         if run_id not in starts:
             raise UnknownRunError(run_id)
-    origins = await _origins(store, [e for events in starts.values() for e in events])
+    origins = await _origins(log, [e for events in starts.values() for e in events])
     own = exporter is None
     sink = _Sender(exporter or exporter_from_env(), resource_from_env(), batch_size)
     policy = content or ContentPolicy.from_env()
@@ -175,11 +174,11 @@ async def export_runs(
             done = 0
             for start in range(0, len(ids), _RUNS_PER_READ):
                 chunk = ids[start : start + _RUNS_PER_READ]
-                logs = await store.read_runs(chunk, types=SPAN_EVENT_TYPES)
+                logs = await log.read_runs(chunk, types=SPAN_EVENT_TYPES)
                 for run_id in chunk:
                     events = logs.pop(run_id, [])
                     origin = origins.get(origin_run_id(events[0]) or "") if events else None
-                    state = await start_state(store, events[0], policy) if events else None
+                    state = await start_state(log, events[0], policy) if events else None
                     spans = build_spans(
                         events, origin=origin, content=policy, close_open=close_open, state=state
                     )
@@ -194,7 +193,7 @@ async def export_runs(
     return ExportResult(runs=len(ids), spans_exported=sink.exported, spans_failed=sink.failed)
 
 
-async def _origins(store: EventStore, starts: list[StoredEvent]) -> dict[str, Origin]:
+async def _origins(log: EventLog, starts: list[StoredEvent]) -> dict[str, Origin]:
     """The spans the runs of these ``run.started`` events link to, by origin run id."""
     wanted = {o for o in map(origin_run_id, starts) if o is not None}
     if not wanted:
@@ -202,7 +201,7 @@ async def _origins(store: EventStore, starts: list[StoredEvent]) -> dict[str, Or
     known = {e.run_id: e for e in starts if e.run_id in wanted}
     missing = wanted - set(known)
     if missing:
-        found = await store.read_runs(sorted(missing), types=[EventType.RUN_STARTED])
+        found = await log.read_runs(sorted(missing), types=[EventType.RUN_STARTED])
         known.update({run_id: events[0] for run_id, events in found.items() if events})
     return {run_id: origin_of(start) for run_id, start in known.items()}
 

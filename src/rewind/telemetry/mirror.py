@@ -1,9 +1,9 @@
-"""The live mirror: spans exported as runs go, from a subscription to the store.
+"""The live mirror: spans exported as runs go, from a subscription to the log.
 
 The runtime does not know the mirror exists. The mirror subscribes to everything appended to the
-store, folds each run's events into spans as they commit (the same fold a post-hoc export uses),
+log, folds each run's events into spans as they commit (the same fold a post-hoc export uses),
 and hands each finished span to a delivery thread. Appends never wait for it: the subscription
-falls back to reading the store when it lags, the delivery queue is bounded and drops (counting)
+falls back to reading the log when it lags, the delivery queue is bounded and drops (counting)
 what does not fit, and nothing it does raises into the run.
 """
 
@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from rewind.errors import RewindError
 from rewind.events import EventType, StoredEvent
-from rewind.store import EventStore
+from rewind.log import EventLog
 from rewind.telemetry.content import ContentPolicy
 from rewind.telemetry.delivery import Delivery
 from rewind.telemetry.export import origin_span, start_state
@@ -35,11 +35,11 @@ _HOST = socket.gethostname()
 
 
 class Mirror:
-    """Mirrors every run appended to a store as OpenTelemetry spans; see :func:`attach_mirror`."""
+    """Mirrors every run appended to a log as OpenTelemetry spans; see :func:`attach_mirror`."""
 
     def __init__(
         self,
-        store: EventStore,
+        log: EventLog,
         exporter: SpanExporter,
         *,
         owns_exporter: bool,
@@ -48,7 +48,7 @@ class Mirror:
         batch_size: int,
         all_processes: bool = False,
     ) -> None:
-        self.store = store
+        self.log = log
         self.content = content
         self.all_processes = all_processes
         """Mirror runs other processes append to the same database too."""
@@ -81,8 +81,8 @@ class Mirror:
         return self._closed
 
     async def wait_ready(self) -> None:
-        """Return once the mirror follows the store (runs appended from now on are mirrored
-        from their first event; earlier events of a run it meets are read from the store)."""
+        """Return once the mirror follows the log (runs appended from now on are mirrored
+        from their first event; earlier events of a run it meets are read from the log)."""
         await self._ready.wait()  # set by the follower when it starts, and when it stops
 
     async def flush(self, within: float = 30.0) -> bool:
@@ -93,7 +93,7 @@ class Mirror:
         return await asyncio.to_thread(self._delivery.flush, left)
 
     async def aclose(self, within: float = 30.0) -> None:
-        """Flush (within ``within`` seconds), stop following the store and release the exporter.
+        """Flush (within ``within`` seconds), stop following the log and release the exporter.
 
         Spans still unsent after ``within`` seconds count as dropped.
         """
@@ -113,22 +113,22 @@ class Mirror:
                 await asyncio.to_thread(self._delivery.exporter.shutdown)
 
     async def _catch_up(self, deadline: float) -> None:
-        if self.store.closed or self._task.done():
+        if self.log.closed or self._task.done():
             return
         await self.wait_ready()
-        head = await self.store.head()
+        head = await self.log.head()
         while self._position < head and not self._task.done() and time.monotonic() < deadline:
-            left = await self.store.read_all(after_position=self._position, limit=1)
+            left = await self.log.read_all(after_position=self._position, limit=1)
             if not left or left[0].position > head:
                 return  # the rest was deleted (a run kept only while it ran, a prune)
             await asyncio.sleep(0.005)
 
     async def _follow(self) -> None:
         try:
-            after = await self.store.head()
+            after = await self.log.head()
             self._position = after
             self._ready.set()
-            async for event in self.store.subscribe(after_position=after):
+            async for event in self.log.subscribe(after_position=after):
                 try:
                     await self._fold(event)
                 except Exception:
@@ -140,10 +140,10 @@ class Mirror:
                         exc_info=True,
                     )
                 self._position = event.position
-        except RewindError:  # the store closed under the mirror: nothing more to follow
+        except RewindError:  # the log closed under the mirror: nothing more to follow
             return
         except Exception:  # never into the run: the log keeps everything for a later export
-            _log.warning("span mirror stopped following the store", exc_info=True)
+            _log.warning("span mirror stopped following the log", exc_info=True)
         finally:
             self._ready.set()
 
@@ -156,13 +156,13 @@ class Mirror:
         if fold is None:
             earlier: list[StoredEvent] = []
             if event.seq > 0:  # a run that began before the mirror saw it: its start first
-                earlier = await self.store.read(event.run_id, until_seq=event.seq - 1)
+                earlier = await self.log.read(event.run_id, until_seq=event.seq - 1)
             if not self._mirrors((earlier or [event])[0]):
                 if event.type != EventType.RUN_ENDED:
                     self._others.add(event.run_id)
                 return
             start = (earlier or [event])[0]
-            state = await start_state(self.store, start, self.content)
+            state = await start_state(self.log, start, self.content)
             fold = self._runs[event.run_id] = RunSpans(
                 event.run_id, content=self.content, state=state
             )
@@ -185,12 +185,12 @@ class Mirror:
     async def _feed(self, fold: RunSpans, event: StoredEvent) -> None:
         origin = None
         if event.type == EventType.RUN_STARTED:
-            origin = await origin_span(self.store, event)
+            origin = await origin_span(self.log, event)
         self._delivery.offer(fold.feed(event, origin=origin))
 
 
 def attach_mirror(
-    store: EventStore,
+    log: EventLog,
     *,
     exporter: SpanExporter | None = None,
     content: ContentPolicy | None = None,
@@ -198,18 +198,18 @@ def attach_mirror(
     batch_size: int = 512,
     all_processes: bool = False,
 ) -> Mirror:
-    """Start mirroring every run appended to ``store`` as spans, through ``exporter``.
+    """Start mirroring every run appended to ``log`` as spans, through ``exporter``.
 
-    "Appended to ``store``": the runs this process runs on it; other processes appending to the
+    "Appended to ``log``": the runs this process runs on it; other processes appending to the
     same database mirror their own (or pass ``all_processes=True`` to a process that watches).
 
-    Call it on the event loop the store is used from; close the mirror with
+    Call it on the event loop the log is used from; close the mirror with
     ``await mirror.aclose()`` (it flushes first). The runs are never slowed or failed by the
     mirror: see :attr:`Mirror.dropped_spans` for what did not reach the collector, and export
     those runs again later with :func:`rewind.telemetry.export_runs`.
 
     Args:
-        store: The event store whose runs to mirror.
+        log: The event log whose runs to mirror.
         exporter: An SDK span exporter; by default the OTLP exporter the ``OTEL_*`` variables
             describe (shut down with the mirror; one passed in is left open).
         content: What content goes on spans; by default what
@@ -220,23 +220,23 @@ def attach_mirror(
             a process that only watches); by default each process mirrors the runs it runs.
 
     Raises:
-        TypeError: ``store`` is not an event store.
+        TypeError: ``log`` is not an event log.
         RuntimeError: called with no running event loop.
     """
-    if not isinstance(store, EventStore):
+    if not isinstance(log, EventLog):
         raise TypeError(
-            f"attach_mirror needs an EventStore (from `await open_store(...)`), not "
-            f"{type(store).__name__}"
+            f"attach_mirror needs an EventLog (from `await open_log(...)`), not "
+            f"{type(log).__name__}"
         )
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         raise RuntimeError(
-            "attach_mirror needs the running event loop the store is used from; call it in "
-            "async code (e.g. right after `await open_store(...)`)"
+            "attach_mirror needs the running event loop the log is used from; call it in "
+            "async code (e.g. right after `await open_log(...)`)"
         ) from None
     return Mirror(
-        store,
+        log,
         exporter or exporter_from_env(),
         owns_exporter=exporter is None,
         content=content or ContentPolicy.from_env(),

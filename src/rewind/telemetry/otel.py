@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from rewind.store.chain import to_micros
+from rewind.log.chain import to_micros
 from rewind.telemetry.spans import SpanKind as RecordKind
 from rewind.telemetry.spans import SpanRecord, SpanStatus
 

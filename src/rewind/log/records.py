@@ -26,7 +26,7 @@ Durability = Literal["sync", "async", "exit"]
 
 ``sync``: before ``append`` returns (concurrent appenders share commits). ``async``: in the
 background, within the writer's commit window (the commit in progress, or
-``StoreOptions.commit_delay`` for a run's first events). ``exit``: when the run's
+``LogOptions.commit_delay`` for a run's first events). ``exit``: when the run's
 ``run.ended`` event is appended, or at ``flush()``.
 """
 

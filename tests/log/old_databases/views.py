@@ -14,8 +14,8 @@ from typing import Any
 
 from rewind import areplay
 from rewind.checkpoint.sqlite import SqliteSaver
+from tests.log.old_databases.graphs import build
 from tests.runtime.side_by_side.harness import ser
-from tests.store.old_databases.graphs import build
 
 __all__ = ["ALL_MODES", "SUBGRAPH_THREADS", "THREADS", "config_of", "document"]
 
@@ -60,7 +60,7 @@ async def document(saver: SqliteSaver, threads: Iterable[str] = THREADS) -> dict
     with ``subgraphs=True`` for :data:`SUBGRAPH_THREADS`). Per thread: ``get_state``, the full
     ``get_state_history``, and ``get_state`` at every checkpoint of that history.
     """
-    store = await saver.store()
+    store = await saver.log()
     doc: dict[str, Any] = {}
     for thread in threads:
         graph = build(thread, saver)

@@ -21,8 +21,8 @@ from typing import Any
 
 from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
 from rewind.events import RunStatus
-from rewind.store.chain import GENESIS, event_hash
-from rewind.store.writer import PendingAppend, RunStart
+from rewind.log.chain import GENESIS, event_hash
+from rewind.log.writer import PendingAppend, RunStart
 
 __all__ = ["CommitPlan", "HeadRow", "SnapshotPolicy", "TxRun", "plan_commit"]
 

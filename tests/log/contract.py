@@ -1,6 +1,6 @@
 """The contract every event-store backend passes.
 
-A backend's test module subclasses :class:`StoreContract` and implements ``open``.
+A backend's test module subclasses :class:`LogContract` and implements ``open``.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from rewind.errors import (
     ConcurrencyError,
     EncodingError,
     InvalidEventError,
+    LogClosedError,
     RunEndedError,
-    StoreClosedError,
     UnknownRunError,
 )
 from rewind.events import EventType, StoredEvent
-from rewind.store import EventStore
-from rewind.store.schema import events, runs
+from rewind.log import EventLog
+from rewind.log.schema import events, runs
 
 
 def custom(payload: Any, **kw: Any) -> NewEvent:
@@ -33,7 +33,7 @@ def custom(payload: Any, **kw: Any) -> NewEvent:
 
 
 async def start_run(
-    store: EventStore, run_id: str, thread_id: str = "t1", *more: NewEvent, **kw: Any
+    store: EventLog, run_id: str, thread_id: str = "t1", *more: NewEvent, **kw: Any
 ) -> None:
     await store.append(
         run_id, [run_started(thread_id=thread_id, **kw), *more], expected_seq=0, durability="sync"
@@ -49,14 +49,14 @@ async def collect(it: AsyncIterator[StoredEvent], n: int | None = None) -> list[
     return out
 
 
-class StoreContract:
+class LogContract:
     """Behaviour every backend shares."""
 
-    async def open(self, tmp_path: Path, **kw: Any) -> EventStore:
+    async def open(self, tmp_path: Path, **kw: Any) -> EventLog:
         raise NotImplementedError
 
     @pytest.fixture
-    async def store(self, tmp_path: Path) -> AsyncIterator[EventStore]:
+    async def store(self, tmp_path: Path) -> AsyncIterator[EventLog]:
         store = await self.open(tmp_path)
         yield store
         await store.aclose()
@@ -64,7 +64,7 @@ class StoreContract:
     # --- append ---------------------------------------------------------------------------
 
     async def test_append_assigns_gapless_seqs_and_increasing_positions(
-        self, store: EventStore
+        self, store: EventLog
     ) -> None:
         first = await store.append(
             "r1", [run_started(thread_id="t1"), custom(1)], expected_seq=0, durability="sync"
@@ -79,7 +79,7 @@ class StoreContract:
         assert [e.payload for e in stored[1:]] == [1, 2, 3]
         assert all(e.thread_id == "t1" and e.run_id == "r1" for e in stored)
 
-    async def test_positions_interleave_runs_in_commit_order(self, store: EventStore) -> None:
+    async def test_positions_interleave_runs_in_commit_order(self, store: EventLog) -> None:
         await start_run(store, "a")
         await start_run(store, "b")
         await store.append("a", [custom("a1")], expected_seq=1, durability="sync")
@@ -90,7 +90,7 @@ class StoreContract:
         assert [e.position for e in await store.read_all(after_position=2, limit=1)] == [3]
         assert await store.head() == 4
 
-    async def test_stale_expected_seq_raises_and_stores_nothing(self, store: EventStore) -> None:
+    async def test_stale_expected_seq_raises_and_stores_nothing(self, store: EventLog) -> None:
         await start_run(store, "r1")
         await store.append("r1", [custom(1)], expected_seq=1)
         with pytest.raises(ConcurrencyError) as caught:
@@ -103,7 +103,7 @@ class StoreContract:
         # the run goes on from where it really is
         await store.append("r1", [custom(2)], expected_seq=2, durability="sync")
 
-    async def test_second_start_of_an_existing_run_is_a_conflict(self, store: EventStore) -> None:
+    async def test_second_start_of_an_existing_run_is_a_conflict(self, store: EventLog) -> None:
         await start_run(store, "r1")
         with pytest.raises(ConcurrencyError):
             await store.append("r1", [run_started(thread_id="t1")], expected_seq=0)
@@ -120,14 +120,14 @@ class StoreContract:
         ],
     )
     async def test_invalid_batches_are_refused_before_anything_is_stored(
-        self, store: EventStore, batch: list[NewEvent], expected_seq: int, reason: str
+        self, store: EventLog, batch: list[NewEvent], expected_seq: int, reason: str
     ) -> None:
         await start_run(store, "other")
         with pytest.raises(InvalidEventError, match=reason):
             await store.append("r1", batch, expected_seq=expected_seq)
         assert await store.head() == 1
 
-    async def test_unknown_run_is_named(self, store: EventStore) -> None:
+    async def test_unknown_run_is_named(self, store: EventLog) -> None:
         with pytest.raises(UnknownRunError, match="nope"):
             await store.append("nope", [custom(1)], expected_seq=3)
         with pytest.raises(UnknownRunError, match="nope"):
@@ -137,7 +137,7 @@ class StoreContract:
         with pytest.raises(UnknownRunError, match="nope"):
             await store.verify_chain("nope")
 
-    async def test_an_ended_run_takes_no_more_events(self, store: EventStore) -> None:
+    async def test_an_ended_run_takes_no_more_events(self, store: EventLog) -> None:
         await start_run(store, "r1")
         await store.append("r1", [run_ended(RunStatus.ERROR, error="boom")], expected_seq=1)
         with pytest.raises(RunEndedError, match="r1"):
@@ -150,12 +150,12 @@ class StoreContract:
         store = await self.open(tmp_path)
         await start_run(store, "r1")
         await store.aclose()
-        with pytest.raises(StoreClosedError):
+        with pytest.raises(LogClosedError):
             await store.append("r1", [custom(1)], expected_seq=1)
 
     # --- durability and group commit -----------------------------------------------------
 
-    async def test_concurrent_sync_appenders_share_commits(self, store: EventStore) -> None:
+    async def test_concurrent_sync_appenders_share_commits(self, store: EventLog) -> None:
         runs = [f"r{i}" for i in range(40)]
         await asyncio.gather(*(start_run(store, r, f"t{r}") for r in runs))
         before = store.commit_count
@@ -172,7 +172,7 @@ class StoreContract:
         for run_id in runs:
             assert [e.payload for e in await store.read(run_id)][1:] == [1, 2, 3, 4, 5]
 
-    async def test_async_appends_are_durable_after_flush(self, store: EventStore) -> None:
+    async def test_async_appends_are_durable_after_flush(self, store: EventLog) -> None:
         await start_run(store, "r1")
         for seq in range(1, 101):
             result = await store.append("r1", [custom(seq)], expected_seq=seq, durability="async")
@@ -180,7 +180,7 @@ class StoreContract:
         await store.flush()
         assert len(await store.read("r1")) == 101
 
-    async def test_exit_durability_holds_events_until_the_run_ends(self, store: EventStore) -> None:
+    async def test_exit_durability_holds_events_until_the_run_ends(self, store: EventLog) -> None:
         await store.append("r1", [run_started(thread_id="t1")], expected_seq=0, durability="exit")
         await store.append("r1", [custom(1)], expected_seq=1, durability="exit")
         assert await store.list_runs() == []
@@ -192,7 +192,7 @@ class StoreContract:
 
     # --- runs and threads ----------------------------------------------------------------
 
-    async def test_run_records_follow_the_log(self, store: EventStore) -> None:
+    async def test_run_records_follow_the_log(self, store: EventLog) -> None:
         t0 = datetime(2026, 1, 1, tzinfo=UTC)
         await store.append(
             "r1", [run_started(thread_id="t1", graph="agent", ts=t0)], expected_seq=0
@@ -218,7 +218,7 @@ class StoreContract:
         fork = await store.get_run("r2")
         assert (fork.origin_run_id, fork.origin_checkpoint_id) == ("r1", "c1")
 
-    async def test_list_runs_filters_and_orders(self, store: EventStore) -> None:
+    async def test_list_runs_filters_and_orders(self, store: EventLog) -> None:
         t0 = datetime(2026, 1, 1, tzinfo=UTC)
         for i, (thread, graph) in enumerate([("a", "g1"), ("a", "g2"), ("b", "g1")]):
             await store.append(
@@ -244,9 +244,7 @@ class StoreContract:
 
     # --- hash chain ----------------------------------------------------------------------
 
-    async def test_chain_verifies_and_names_the_first_altered_event(
-        self, store: EventStore
-    ) -> None:
+    async def test_chain_verifies_and_names_the_first_altered_event(self, store: EventLog) -> None:
         await start_run(store, "r1", "t1", *(custom(i) for i in range(5)))
         report = await store.verify_chain("r1")
         assert report.ok and report.checked == 6
@@ -259,7 +257,7 @@ class StoreContract:
     # --- subscriptions -------------------------------------------------------------------
 
     async def test_subscribe_catches_up_then_goes_live_and_ends_with_the_run(
-        self, store: EventStore
+        self, store: EventLog
     ) -> None:
         await start_run(store, "r1", "t1", custom(1))
         await start_run(store, "other", "t2")
@@ -272,14 +270,12 @@ class StoreContract:
         assert [e.seq for e in seen] == [0, 1, 2, 3, 4]
         assert [e.payload for e in seen[1:4]] == [1, 2, 3]
 
-    async def test_subscribe_from_a_position_skips_what_came_before(
-        self, store: EventStore
-    ) -> None:
+    async def test_subscribe_from_a_position_skips_what_came_before(self, store: EventLog) -> None:
         await start_run(store, "r1", "t1", custom(1), custom(2))
         seen = await asyncio.wait_for(collect(store.subscribe(after_position=2), n=1), 10)
         assert [e.position for e in seen] == [3]
 
-    async def test_subscribe_to_a_thread_sees_its_runs_only(self, store: EventStore) -> None:
+    async def test_subscribe_to_a_thread_sees_its_runs_only(self, store: EventLog) -> None:
         task = asyncio.create_task(collect(store.subscribe(thread_id="t1"), n=4))
         await asyncio.sleep(0.02)
         await start_run(store, "a", "t1")
@@ -289,7 +285,7 @@ class StoreContract:
         seen = await asyncio.wait_for(task, 10)
         assert [(e.run_id, e.seq) for e in seen] == [("a", 0), ("c", 0), ("c", 1), ("a", 1)]
 
-    async def test_subscribe_to_an_ended_run_replays_it_and_stops(self, store: EventStore) -> None:
+    async def test_subscribe_to_an_ended_run_replays_it_and_stops(self, store: EventLog) -> None:
         await start_run(store, "r1", "t1", custom(1))
         await store.append("r1", [run_ended(RunStatus.SUCCESS)], expected_seq=2)
         assert len(await asyncio.wait_for(collect(store.subscribe(run_id="r1")), 10)) == 3
@@ -299,9 +295,9 @@ class StoreContract:
             await collect(store.subscribe(run_id="missing"))
 
     async def test_a_stalled_subscriber_never_blocks_appends(self, tmp_path: Path) -> None:
-        from rewind.store import StoreOptions
+        from rewind.log import LogOptions
 
-        store = await self.open(tmp_path, options=StoreOptions(subscriber_buffer=16, read_page=7))
+        store = await self.open(tmp_path, options=LogOptions(subscriber_buffer=16, read_page=7))
         try:
             await start_run(store, "r1")
             sub = store.subscribe(run_id="r1")
@@ -325,12 +321,12 @@ class StoreContract:
         waiting = asyncio.create_task(anext(sub))
         await asyncio.sleep(0.05)
         await store.aclose()
-        with pytest.raises(StoreClosedError):
+        with pytest.raises(LogClosedError):
             await asyncio.wait_for(waiting, 10)
 
     # --- snapshots -----------------------------------------------------------------------
 
-    async def test_snapshots_are_a_cache(self, store: EventStore) -> None:
+    async def test_snapshots_are_a_cache(self, store: EventLog) -> None:
         await start_run(store, "r1", "t1", *(custom(i) for i in range(9)))
         assert await store.get_snapshot("r1") is None
         await store.put_snapshot("r1", 3, {"n": 3, "msgs": ("a", "b")})
@@ -351,7 +347,7 @@ class StoreContract:
     # --- retention -----------------------------------------------------------------------
 
     async def test_delete_thread_removes_its_runs_events_and_snapshots(
-        self, store: EventStore
+        self, store: EventLog
     ) -> None:
         await start_run(store, "a", "t1", custom(1))
         await store.append("a", [run_ended(RunStatus.SUCCESS)], expected_seq=2)
@@ -364,7 +360,7 @@ class StoreContract:
         assert (await store.verify_chain("b")).ok
 
     async def test_thread_metadata_is_kept_before_any_run_and_goes_with_the_thread(
-        self, store: EventStore
+        self, store: EventLog
     ) -> None:
         assert await store.get_thread_metadata("t9") == []
         first = await store.save_thread_metadata("t9", {"user": "ada", "tags": ["a"]})
@@ -384,7 +380,7 @@ class StoreContract:
         assert await store.list_runs(thread_id="t9") == []
 
     async def test_prune_keeps_running_runs_and_origins_of_retained_runs(
-        self, store: EventStore
+        self, store: EventLog
     ) -> None:
         t0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -405,7 +401,7 @@ class StoreContract:
         kept = {r.run_id for r in await store.list_runs()}
         assert kept == {"old-base", "old-fork", "old-running", "new"}
 
-    async def test_prune_keep_last_per_thread(self, store: EventStore) -> None:
+    async def test_prune_keep_last_per_thread(self, store: EventLog) -> None:
         t0 = datetime(2026, 1, 1, tzinfo=UTC)
         for i in range(4):
             for thread in ("a", "b"):
@@ -420,7 +416,7 @@ class StoreContract:
             await store.prune()
 
 
-async def tamper(store: EventStore, run_id: str, *, seq: int, payload: str) -> None:
+async def tamper(store: EventLog, run_id: str, *, seq: int, payload: str) -> None:
     """Edit one stored event behind the store's back, as an attacker with the file would."""
     async with store._txn(write=True) as conn:
         key = (

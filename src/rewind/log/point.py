@@ -4,7 +4,7 @@ A run reads its thread's head (and the few events after it) before its first ste
 SQLAlchemy, on the store's reader thread, that costs a thread hop and a statement's execution
 machinery each, several times what SQLite spends. A backend may serve such reads itself, on a
 connection of its own, with the statements compiled once to its driver's SQL (the SQLite file
-store does; see :class:`rewind.store.sqlite.SqliteStore`); every other store runs them through
+store does; see :class:`rewind.log.sqlite.SqliteLog`); every other store runs them through
 SQLAlchemy. Either way the code asking reads rows the same way: :class:`PointRows`.
 """
 

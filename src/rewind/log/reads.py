@@ -22,12 +22,12 @@ from sqlalchemy import Connection, Row, Select, bindparam, func, select, text
 
 from rewind.errors import UnknownRunError
 from rewind.events import EventType, RunStatus, StoredEvent
-from rewind.store import codec
-from rewind.store.chain import check_chain, from_micros, to_micros
-from rewind.store.records import ChainReport, CheckpointRecord, RunRecord, ThreadRecord
-from rewind.store.schema import checkpoints, events, log_head, runs
-from rewind.store.token_form import expand_token
-from rewind.store.writer import GroupWriter
+from rewind.log import codec
+from rewind.log.chain import check_chain, from_micros, to_micros
+from rewind.log.records import ChainReport, CheckpointRecord, RunRecord, ThreadRecord
+from rewind.log.schema import checkpoints, events, log_head, runs
+from rewind.log.token_form import expand_token
+from rewind.log.writer import GroupWriter
 
 _CHAT_TOKEN = EventType.CHAT_TOKEN.value
 
@@ -114,7 +114,7 @@ class ReadStats:
 
 
 class LogReads:
-    """The read side of :class:`~rewind.store.EventStore` (a mixin: the store provides the
+    """The read side of :class:`~rewind.log.EventLog` (a mixin: the store provides the
     connection and the writer)."""
 
     _writer: GroupWriter

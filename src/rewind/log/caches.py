@@ -1,7 +1,7 @@
 """The log's caches of folded state: each thread's head, and snapshots at earlier checkpoints.
 
 Both are written by the group commit with the checkpoint they describe (see
-:mod:`rewind.store.commit`), or by a reader that folded the log (a database written before
+:mod:`rewind.log.commit`), or by a reader that folded the log (a database written before
 heads existed, or after :meth:`LogCaches.drop_caches`). Neither is the truth: each can be
 dropped and rebuilt from the events, and ``rewind db verify`` checks them against the fold.
 """
@@ -18,14 +18,14 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, text, upda
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.events import RunStatus, StoredEvent
-from rewind.store import codec
-from rewind.store.chain import from_micros, to_micros
-from rewind.store.commit import CHECKPOINT_COLUMNS, HEAD_COLUMNS, SNAPSHOT_COLUMNS, CommitPlan
-from rewind.store.point import PointRows, SqlaRows
-from rewind.store.reads import EVENT_COLUMNS, ReadStats, run_record, run_row, stored
-from rewind.store.records import CheckpointRecord, RunRecord, Snapshot, ThreadHead
-from rewind.store.schema import checkpoints, events, runs, snapshots, thread_heads
-from rewind.store.writer import GroupWriter
+from rewind.log import codec
+from rewind.log.chain import from_micros, to_micros
+from rewind.log.commit import CHECKPOINT_COLUMNS, HEAD_COLUMNS, SNAPSHOT_COLUMNS, CommitPlan
+from rewind.log.point import PointRows, SqlaRows
+from rewind.log.reads import EVENT_COLUMNS, ReadStats, run_record, run_row, stored
+from rewind.log.records import CheckpointRecord, RunRecord, Snapshot, ThreadHead
+from rewind.log.schema import checkpoints, events, runs, snapshots, thread_heads
+from rewind.log.writer import GroupWriter
 
 __all__ = ["HeadRead", "LogCaches"]
 
@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 
 class LogCaches:
-    """Heads and snapshots, on :class:`~rewind.store.EventStore` (a mixin)."""
+    """Heads and snapshots, on :class:`~rewind.log.EventLog` (a mixin)."""
 
     _writer: GroupWriter
     stats: ReadStats
@@ -88,7 +88,7 @@ class LogCaches:
     async def _point_read(self, fn: Callable[[PointRows], T]) -> T:
         """Run ``fn`` in one read transaction, after this store's own queued appends are
         committed: through SQLAlchemy here; a backend may serve it faster (see
-        :mod:`rewind.store.point`)."""
+        :mod:`rewind.log.point`)."""
         return await self._read(lambda conn: fn(SqlaRows(conn)))
 
     async def put_head(self, checkpoint: CheckpointRecord, state: Any) -> bool:

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from rewind.events import EventType, NewEvent, run_started
-from rewind.store import StoreOptions, open_store
-from rewind.store.records import HeadWrite
-from rewind.store.sqlite import open_sqlite
+from rewind.log import LogOptions, open_log
+from rewind.log.records import HeadWrite
+from rewind.log.sqlite import open_sqlite
 
 
 async def _snapshot_seqs(path: Path, *, grouped: bool) -> tuple[list[int], int]:
     """Append 40 steps (1 KB of custom data and a checkpoint with its head each), one commit
     each or all in one group; the seqs of the snapshots kept, and the commits made."""
-    store = await open_store(path, options=StoreOptions(durability="exit"))
+    store = await open_log(path, options=LogOptions(durability="exit"))
     try:
         await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
         await store.flush()
@@ -60,7 +60,7 @@ async def test_a_stream_of_appends_to_one_run_waits_as_one_queued_append(tmp_pat
     # Tokens appended one by one while the writer is busy join the run's last queued append
     # (fewer objects alive for the garbage collector), and still get their own seqs, in
     # order, each once.
-    store = await open_store(tmp_path / "log.db")
+    store = await open_log(tmp_path / "log.db")
     try:
         await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
         results = [
@@ -122,7 +122,7 @@ async def _until(predicate: Any, seconds: float = 10.0) -> None:
 async def test_a_burst_of_async_appends_and_its_flush_commit_once(tmp_path: Path) -> None:
     # A short run's events and the flush that ends it share one transaction: the writer waits
     # up to commit_delay for company before the first commit of a burst.
-    store = await open_store(tmp_path / "log.db")
+    store = await open_log(tmp_path / "log.db")
     try:
         before = store.commit_count
         await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
@@ -139,8 +139,8 @@ async def test_a_burst_of_async_appends_and_its_flush_commit_once(tmp_path: Path
 
 async def test_whoever_waits_cuts_the_commit_delay_short(tmp_path: Path) -> None:
     # With an hour's delay, a sync append, a flush and a full group still commit at once.
-    options = StoreOptions(commit_delay=3600, max_group_events=10)
-    store = await open_store(tmp_path / "log.db", options=options)
+    options = LogOptions(commit_delay=3600, max_group_events=10)
+    store = await open_log(tmp_path / "log.db", options=options)
     try:
         await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
         before = store.commit_count
@@ -163,7 +163,7 @@ async def test_whoever_waits_cuts_the_commit_delay_short(tmp_path: Path) -> None
 
 
 async def test_without_a_commit_delay_an_async_append_commits_unasked(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "log.db", options=StoreOptions(commit_delay=0))
+    store = await open_log(tmp_path / "log.db", options=LogOptions(commit_delay=0))
     try:
         before = store.commit_count
         await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
@@ -174,4 +174,4 @@ async def test_without_a_commit_delay_an_async_append_commits_unasked(tmp_path: 
 
 async def test_a_negative_commit_delay_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="commit_delay"):
-        await open_store(tmp_path / "log.db", options=StoreOptions(commit_delay=-1))
+        await open_log(tmp_path / "log.db", options=LogOptions(commit_delay=-1))

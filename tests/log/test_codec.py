@@ -31,11 +31,11 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from rewind import NewEvent, RewindError, open_store, run_started
+from rewind import NewEvent, RewindError, open_log, run_started
 from rewind.errors import EncodingError, UnknownRunError
 from rewind.events import EventType
-from rewind.store import register_type
-from rewind.store.codec import CODEC_VERSION, decode, encode
+from rewind.log import register_type
+from rewind.log.codec import CODEC_VERSION, decode, encode
 
 # --- types the tests round-trip (module level, so the codec can import them back) -------------
 
@@ -554,7 +554,7 @@ def test_equal_sets_encode_identically() -> None:
 
 _SET_SCRIPT = textwrap.dedent(
     """
-    from rewind.store.codec import encode
+    from rewind.log.codec import encode
     words = {f"word-{i}" for i in range(40)}
     value = {"s": words, "f": frozenset((w, len(w)) for w in words), "m": {1, "a", (2, "b")}}
     print(encode(value))
@@ -820,7 +820,7 @@ def _custom(payload: Any) -> NewEvent:
 async def test_store_refuses_unencodable_batch_and_stores_nothing(
     tmp_path: Path, durability: Any
 ) -> None:
-    store = await open_store(tmp_path / "codec.db")
+    store = await open_log(tmp_path / "codec.db")
     try:
         await store.append("r1", [run_started(thread_id="t"), _custom({"ok": 1})], expected_seq=0)
         head = await store.head()
@@ -846,7 +846,7 @@ async def test_store_refuses_unencodable_batch_and_stores_nothing(
 
 
 async def test_store_refuses_unencodable_first_append_of_a_run(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "codec.db")
+    store = await open_log(tmp_path / "codec.db")
     try:
         head = await store.head()
         bad_start = run_started(thread_id="t", extra={"input": {"a": [1, {"b": Opaque()}]}})
@@ -871,7 +871,7 @@ async def test_store_refuses_unencodable_first_append_of_a_run(tmp_path: Path) -
 
 
 async def test_value_mutated_after_append_is_stored_as_it_was(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "codec.db", durability="async")
+    store = await open_log(tmp_path / "codec.db", durability="async")
     try:
         await store.append("r1", [run_started(thread_id="t")], expected_seq=0)
         payload: dict[str, Any] = {"items": [1, 2], "seen": {"a"}, "inner": {"n": 0}}
@@ -899,14 +899,14 @@ async def test_rich_payload_survives_the_database(tmp_path: Path) -> None:
         "inf": float("-inf"),
     }
     path = tmp_path / "codec.db"
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         await store.append(
             "r1", [run_started(thread_id="t"), _custom(payload)], expected_seq=0, durability="sync"
         )
     finally:
         await store.aclose()
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         stored = (await store.read("r1"))[1].payload
     finally:

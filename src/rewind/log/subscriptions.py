@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from rewind.errors import StoreClosedError
+from rewind.errors import LogClosedError
 from rewind.events import EventType, StoredEvent
 
 __all__ = ["Page", "SubscriptionHub"]
@@ -117,7 +117,7 @@ class SubscriptionHub:
         try:
             while True:
                 if self._closed:
-                    raise StoreClosedError("the store was closed while this subscription was open")
+                    raise LogClosedError("the store was closed while this subscription was open")
                 if sub.needs_read:
                     page = await self._read_page(run_id, thread_id, sub.cursor, self._page_size)
                     for event in page.events:
@@ -169,7 +169,7 @@ class SubscriptionHub:
                         sub.wake.set()
 
     async def close(self) -> None:
-        """Stop the poller; open subscriptions raise ``StoreClosedError`` at their next step."""
+        """Stop the poller; open subscriptions raise ``LogClosedError`` at their next step."""
         self._closed = True
         for sub in self._subscribers:
             sub.wake.set()

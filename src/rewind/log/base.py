@@ -1,8 +1,8 @@
-"""The event store over SQLAlchemy Core: append and subscribe (reads, caches and retention
-are in :mod:`~rewind.store.reads`, :mod:`~rewind.store.caches` and :mod:`~rewind.store.threads`).
+"""The event log over SQLAlchemy Core: append and subscribe (reads, caches and retention
+are in :mod:`~rewind.log.reads`, :mod:`~rewind.log.caches` and :mod:`~rewind.log.threads`).
 
 Everything here is portable SQL. What only one database speaks (how a write transaction
-begins, vacuum, backup) lives in that backend's module, which subclasses :class:`EventStore`.
+begins, vacuum, backup) lives in that backend's module, which subclasses :class:`EventLog`.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from rewind.errors import (
     ConcurrencyError,
     InvalidEventError,
+    LogClosedError,
     RunEndedError,
-    StoreClosedError,
     UnknownRunError,
 )
 from rewind.events import EventType, NewEvent, StoredEvent
-from rewind.store import codec
-from rewind.store.caches import LogCaches, read_stored_heads, write_indexes
-from rewind.store.chain import to_micros
-from rewind.store.commit import (
+from rewind.log import codec
+from rewind.log.caches import LogCaches, read_stored_heads, write_indexes
+from rewind.log.chain import to_micros
+from rewind.log.commit import (
     CHANGED_COLUMNS,
     FINAL_STATUSES,
     RUN_COLUMNS,
@@ -40,13 +40,13 @@ from rewind.store.commit import (
     needs_new_keys,
     plan_commit,
 )
-from rewind.store.reads import LogReads, ReadStats, event_of, read_joined, run_row
-from rewind.store.records import Durability, HeadWrite
-from rewind.store.schema import events, log_head, runs
-from rewind.store.subscriptions import Page, SubscriptionHub
-from rewind.store.threads import ThreadKeeping
-from rewind.store.token_form import compact_token
-from rewind.store.writer import (
+from rewind.log.reads import LogReads, ReadStats, event_of, read_joined, run_row
+from rewind.log.records import Durability, HeadWrite
+from rewind.log.schema import events, log_head, runs
+from rewind.log.subscriptions import Page, SubscriptionHub
+from rewind.log.threads import ThreadKeeping
+from rewind.log.token_form import compact_token
+from rewind.log.writer import (
     AppendResult,
     EncodedEvent,
     GroupWriter,
@@ -55,7 +55,7 @@ from rewind.store.writer import (
     result_before_commit,
 )
 
-__all__ = ["EventStore", "StoreOptions"]
+__all__ = ["EventLog", "LogOptions"]
 
 T = TypeVar("T")
 
@@ -79,7 +79,7 @@ _CHANGED_KEYS = [f"b_{c}" for c in CHANGED_COLUMNS]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class StoreOptions:
+class LogOptions:
     """How a store behaves; every field has a sensible default."""
 
     durability: Durability = "async"
@@ -113,10 +113,10 @@ class _RunState:
     ended: bool
 
 
-class EventStore(LogReads, LogCaches, ThreadKeeping):
+class EventLog(LogReads, LogCaches, ThreadKeeping):
     """The ordered event log of runs and threads.
 
-    Open one with :func:`rewind.store.open_store`; use it from one event loop, and close it
+    Open one with :func:`rewind.log.open_log`; use it from one event loop, and close it
     (``await store.aclose()`` or ``async with``) to make everything durable.
     """
 
@@ -124,7 +124,7 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
     _serialize = False
     _poll_other_processes = True
 
-    def __init__(self, engine: AsyncEngine, *, url: str, options: StoreOptions) -> None:
+    def __init__(self, engine: AsyncEngine, *, url: str, options: LogOptions) -> None:
         if options.durability not in _DURABILITIES:
             raise ValueError(
                 f"durability must be one of {_DURABILITIES}, not {options.durability!r}"
@@ -189,7 +189,7 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
     @asynccontextmanager
     async def _txn(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
         if self._closed and not write:
-            raise StoreClosedError("the store is closed; open a new one to read")
+            raise LogClosedError("the store is closed; open a new one to read")
         guard: AbstractAsyncContextManager[Any] = (
             self._lock if self._lock else self._write_turn if write else nullcontext()
         )
@@ -234,7 +234,7 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
             new_run: The caller vouches that a starting run's id is new (a fresh UUID): the
                 store does not look it up first, and a duplicate is refused at commit.
             head: The thread's state as of a root checkpoint event of this batch: kept as the
-                thread's head in the same commit (a cache; see :mod:`rewind.store.caches`).
+                thread's head in the same commit (a cache; see :mod:`rewind.log.caches`).
 
         Returns:
             The seqs given, and the log positions when the append was durable on return.
@@ -312,7 +312,7 @@ class EventStore(LogReads, LogCaches, ThreadKeeping):
         durability: Durability | None,
     ) -> tuple[Durability, RunStart | None, str | None, list[EncodedEvent]]:
         if self._closed:
-            raise StoreClosedError("the store is closed; open a new one to append")
+            raise LogClosedError("the store is closed; open a new one to append")
         if durability is None:
             mode = self.options.durability
         elif durability in _DURABILITIES:

@@ -60,10 +60,10 @@ def report(run_id: str, seq: int, ended: bool) -> None:
 
 
 async def main(db: str, trial: int, seed: int) -> None:
-    from rewind import NewEvent, RunStatus, open_store, run_ended, run_started
+    from rewind import NewEvent, RunStatus, open_log, run_ended, run_started
 
     rng = random.Random(seed)
-    store = await open_store(db, durability="async")
+    store = await open_log(db, durability="async")
     # Runs a killed predecessor left running: carry on with them.
     next_seq: dict[str, int] = {r.run_id: r.last_seq + 1 for r in await store.list_runs()}
     active = [r.run_id for r in await store.list_runs(status="running")]

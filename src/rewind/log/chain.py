@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from rewind.store.records import ChainReport
+from rewind.log.records import ChainReport
 
 __all__ = ["GENESIS", "check_chain", "event_hash", "from_micros", "to_micros"]
 

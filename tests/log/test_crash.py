@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from rewind import NewEvent, RunStatus, open_store
+from rewind import NewEvent, RunStatus, open_log
 
 CHILD = Path(__file__).with_name("crash_child.py")
 _spec = importlib.util.spec_from_file_location("rewind_tests_crash_child", CHILD)
@@ -92,7 +92,7 @@ def _run_and_kill(db: Path, trial: int, seed: int, delay: float, log: Path) -> d
 
 async def _check(db: Path, durable: Durable) -> dict[str, Any]:
     """Reopen ``db`` after a crash and check the whole log; returns counts."""
-    store = await open_store(db)
+    store = await open_log(db)
     try:
         runs = await store.list_runs()
         by_id = {r.run_id: r for r in runs}

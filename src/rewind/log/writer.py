@@ -4,7 +4,7 @@ Appends are queued in memory and committed by one background task per store, as 
 waiting at once (up to a cap) in one transaction. A ``sync`` append waits for the commit of its
 group; an ``async`` one returns at once and is durable when its group commits (the window is
 the length of the commit in progress, and for a run's first events a short delay, cut short
-when someone waits: ``StoreOptions.commit_delay``); an ``exit`` one is held until its run ends or
+when someone waits: ``LogOptions.commit_delay``); an ``exit`` one is held until its run ends or
 the store is flushed. Failures of appends nobody waits for are kept and raised by the next
 ``flush()`` and by the next append to the same run.
 """
@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from rewind.errors import StoreClosedError
-from rewind.store.records import Durability
+from rewind.errors import LogClosedError
+from rewind.log.records import Durability
 
 __all__ = ["AppendResult", "EncodedEvent", "GroupWriter", "PendingAppend", "RunStart"]
 
@@ -129,7 +129,7 @@ class GroupWriter:
     def submit(self, pending: PendingAppend) -> None:
         """Queue ``pending`` (or hold it, for ``exit`` durability until its run ends)."""
         if self._closed:
-            raise StoreClosedError("the store is closed; open a new one to append")
+            raise LogClosedError("the store is closed; open a new one to append")
         if pending.durability == "exit" and pending.end_status is None:
             self._held[pending.run_id].append(pending)
             return

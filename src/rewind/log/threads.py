@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rewind.store import codec, retention
-from rewind.store.chain import from_micros, to_micros
-from rewind.store.records import PruneReport, ThreadMetadata
-from rewind.store.schema import thread_metadata
-from rewind.store.writer import GroupWriter
+from rewind.log import codec, retention
+from rewind.log.chain import from_micros, to_micros
+from rewind.log.records import PruneReport, ThreadMetadata
+from rewind.log.schema import thread_metadata
+from rewind.log.writer import GroupWriter
 
 __all__ = ["ThreadKeeping"]
 
@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 
 class ThreadKeeping:
-    """Thread metadata and retention, on :class:`~rewind.store.EventStore` (a mixin)."""
+    """Thread metadata and retention, on :class:`~rewind.log.EventLog` (a mixin)."""
 
     _writer: GroupWriter
 

@@ -1,8 +1,8 @@
-"""The event store: rewind's one ordered log of everything runs do.
+"""The event log: rewind's one ordered log of everything runs do.
 
-Open one with :func:`open_store`::
+Open one with :func:`open_log`::
 
-    async with await open_store("runs.db") as store:
+    async with await open_log("runs.db") as store:
         await store.append(run_id, [run_started(thread_id="t1"), ...], expected_seq=0)
         async for event in store.subscribe(run_id=run_id):
             ...
@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from dataclasses import replace as _replace
 
-from rewind.store.base import EventStore, StoreOptions
-from rewind.store.codec import CODEC_VERSION, register_type
-from rewind.store.records import (
+from rewind.log.base import EventLog, LogOptions
+from rewind.log.codec import CODEC_VERSION, register_type
+from rewind.log.records import (
     ChainReport,
     Durability,
     PruneReport,
@@ -24,38 +24,38 @@ from rewind.store.records import (
     ThreadMetadata,
     ThreadRecord,
 )
-from rewind.store.sqlite import SqliteStore, open_sqlite
-from rewind.store.writer import AppendResult
+from rewind.log.sqlite import SqliteLog, open_sqlite
+from rewind.log.writer import AppendResult
 
 __all__ = [
     "CODEC_VERSION",
     "AppendResult",
     "ChainReport",
     "Durability",
-    "EventStore",
+    "EventLog",
     "PruneReport",
     "RunRecord",
     "Snapshot",
-    "SqliteStore",
-    "StoreOptions",
+    "SqliteLog",
+    "LogOptions",
     "ThreadMetadata",
     "ThreadRecord",
     "open_sqlite",
-    "open_store",
+    "open_log",
     "register_type",
 ]
 
 _SQLITE_PREFIXES = ("sqlite+aiosqlite://", "sqlite+pysqlite://", "sqlite://")
 
 
-async def open_store(
+async def open_log(
     target: str | os.PathLike[str] | None = None,
     *,
     durability: Durability = "async",
     upgrade: bool = True,
-    options: StoreOptions | None = None,
-) -> EventStore:
-    """Open the event store at ``target``, creating it if needed.
+    options: LogOptions | None = None,
+) -> EventLog:
+    """Open the event log at ``target``, creating it if needed.
 
     Args:
         target: A file path, a SQLAlchemy URL (``sqlite:///path``), or ``None`` /
@@ -64,7 +64,7 @@ async def open_store(
         upgrade: Migrate an older schema on open (otherwise refuse it).
         options: Further tuning; its ``durability`` is overridden by ``durability``.
     """
-    opts = options or StoreOptions()
+    opts = options or LogOptions()
     if opts.durability != durability:
         opts = _replace(opts, durability=durability)
     text = None if target is None else os.fspath(target)

@@ -23,12 +23,12 @@ import pytest
 
 from rewind import migrations
 from rewind.checkpoint.sqlite import SqliteSaver
-from rewind.store.sqlite import read_revision
+from rewind.log.sqlite import read_revision
 from rewind.types import Command
 from tests.cli.conftest import Cli
+from tests.log.old_databases.graphs import build
+from tests.log.old_databases.views import THREADS, config_of, document
 from tests.runtime.side_by_side.harness import first_diff
-from tests.store.old_databases.graphs import build
-from tests.store.old_databases.views import THREADS, config_of, document
 
 FIXTURES = Path(__file__).with_name("old_databases")
 DATABASE = FIXTURES / "before_heads.db"
@@ -292,7 +292,7 @@ async def test_an_old_thread_goes_on(tmp_path: Path, thread: str) -> None:
         assert state.next == ()
         last = [s async for s in graph.aget_state_history(config_of(thread), limit=1)]
         assert [s.config for s in last] == [state.config]
-        store = await saver.store()
+        store = await saver.log()
         runs = await store.list_runs(thread_id=thread, oldest_first=True)
     finally:
         await saver.aclose()

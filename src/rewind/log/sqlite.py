@@ -25,14 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from rewind import migrations
 from rewind.errors import (
     DatabaseError,
+    LogClosedError,
+    LogError,
     NotARewindDatabaseError,
     SchemaOutdatedError,
     SchemaTooNewError,
-    StoreClosedError,
-    StoreError,
 )
-from rewind.store.base import EventStore, StoreOptions
-from rewind.store.commit import (
+from rewind.log.base import EventLog, LogOptions
+from rewind.log.commit import (
     CHANGED_COLUMNS,
     CHECKPOINT_COLUMNS,
     EVENT_COLUMNS,
@@ -44,11 +44,11 @@ from rewind.store.commit import (
     head_threads,
     needs_new_keys,
 )
-from rewind.store.point import DriverRows, PointRows
-from rewind.store.reads import EVENT_COLUMNS as READ_COLUMNS
-from rewind.store.writer import PendingAppend
+from rewind.log.point import DriverRows, PointRows
+from rewind.log.reads import EVENT_COLUMNS as READ_COLUMNS
+from rewind.log.writer import PendingAppend
 
-__all__ = ["APPLICATION_ID", "SqliteStore", "needs_migration", "open_sqlite", "read_revision"]
+__all__ = ["APPLICATION_ID", "SqliteLog", "needs_migration", "open_sqlite", "read_revision"]
 
 T = TypeVar("T")
 
@@ -111,8 +111,8 @@ def _connect_raw(path: str, busy_timeout: float) -> sqlite3.Connection:
     return conn
 
 
-class SqliteStore(EventStore):
-    """An event store in one SQLite file, or in memory."""
+class SqliteLog(EventLog):
+    """An event log in one SQLite file, or in memory."""
 
     _write_options: ClassVar[Mapping[str, Any]] = {"rewind_begin": "IMMEDIATE"}
 
@@ -121,7 +121,7 @@ class SqliteStore(EventStore):
         engine: AsyncEngine,
         *,
         url: str,
-        options: StoreOptions,
+        options: LogOptions,
         memory: bool,
         busy_timeout: float,
         core_writes: bool = False,
@@ -149,7 +149,7 @@ class SqliteStore(EventStore):
         if drain:
             await self._writer.drain()  # the database must know this process's own appends
         if self._closed:
-            raise StoreClosedError("the store is closed; open a new one to read")
+            raise LogClosedError("the store is closed; open a new one to read")
         self.stats.queries += 1
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader, self._read_on_thread, fn)
@@ -163,7 +163,7 @@ class SqliteStore(EventStore):
             return await super()._point_read(fn)
         await self._writer.drain()  # the database must know this process's own appends
         if self._closed:
-            raise StoreClosedError("the store is closed; open a new one to read")
+            raise LogClosedError("the store is closed; open a new one to read")
         self.stats.queries += 1
         if self._point is None:
             self._point = sqlite3.connect(
@@ -181,7 +181,7 @@ class SqliteStore(EventStore):
             self._point = None
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
-            raise StoreError(f"could not read {self.url}: {exc}") from exc
+            raise LogError(f"could not read {self.url}: {exc}") from exc
 
     def _read_on_thread(self, fn: Callable[[Connection], T]) -> T:
         if self._read_conn is None:
@@ -194,7 +194,7 @@ class SqliteStore(EventStore):
         except DBAPIError as exc:
             if conn.invalidated:
                 self._read_conn = None
-            raise StoreError(f"could not read {self.url}: {exc.orig}") from exc
+            raise LogError(f"could not read {self.url}: {exc.orig}") from exc
 
     def _event_rows(
         self,
@@ -331,7 +331,7 @@ class SqliteStore(EventStore):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"could not commit to {self.url}: {exc}") from exc
+                raise LogError(f"could not commit to {self.url}: {exc}") from exc
             raise
         return head, plan
 
@@ -362,12 +362,12 @@ class SqliteStore(EventStore):
 async def open_sqlite(
     path: str | os.PathLike[str] | None,
     *,
-    options: StoreOptions | None = None,
+    options: LogOptions | None = None,
     upgrade: bool = True,
     busy_timeout: float = 10.0,
     core_writes: bool = False,
-) -> SqliteStore:
-    """Open (creating if needed) a SQLite event store.
+) -> SqliteLog:
+    """Open (creating if needed) a SQLite event log.
 
     Args:
         path: The database file; ``None`` or ``":memory:"`` for a store in memory.
@@ -400,10 +400,10 @@ async def open_sqlite(
     except BaseException:
         await engine.dispose()
         raise
-    return SqliteStore(
+    return SqliteLog(
         engine,
         url=label,
-        options=options or StoreOptions(),
+        options=options or LogOptions(),
         memory=memory,
         busy_timeout=busy_timeout,
         core_writes=core_writes,

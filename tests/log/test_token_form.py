@@ -11,7 +11,7 @@ import pytest
 from langchain_core.messages import AIMessageChunk, ToolCallChunk
 
 from rewind.events import EventType, NewEvent, run_started
-from rewind.store import open_store
+from rewind.log import open_log
 
 RUN = "0192d0a5-0000-7000-8000-000000000001"
 
@@ -47,7 +47,7 @@ WHOLE = [
 
 async def _round_trip(path: Path, payloads: list[Any]) -> tuple[list[Any], list[dict[str, Any]]]:
     """Append ``payloads`` as chat.token events; what reading gives back, and what is stored."""
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
         events = [NewEvent(type=EventType.CHAT_TOKEN, payload=p) for p in payloads]

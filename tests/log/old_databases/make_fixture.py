@@ -6,7 +6,7 @@ Run it with rewind at commit a9e1771 (the last commit before schema revision 000
 repository root, in an environment that has langchain-core (the project's dev venv)::
 
     git worktree add --detach ../rewind-a9e1771 a9e1771
-    PYTHONPATH=../rewind-a9e1771/src .venv/bin/python tests/store/old_databases/make_fixture.py
+    PYTHONPATH=../rewind-a9e1771/src .venv/bin/python tests/log/old_databases/make_fixture.py
     git worktree remove ../rewind-a9e1771
 
 It refuses to run under any other release (the fixture must come from the old code). The
@@ -33,8 +33,8 @@ if str(ROOT) not in sys.path:  # run as a script: make ``tests`` importable
 from rewind import migrations  # noqa: E402
 from rewind.checkpoint.sqlite import SqliteSaver  # noqa: E402
 from rewind.types import Command  # noqa: E402
-from tests.store.old_databases.graphs import build  # noqa: E402
-from tests.store.old_databases.views import config_of, document  # noqa: E402
+from tests.log.old_databases.graphs import build  # noqa: E402
+from tests.log.old_databases.views import config_of, document  # noqa: E402
 
 
 def write(saver: SqliteSaver) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import rewind.migrations
-from rewind import EventStore, NewEvent, open_store, run_started
+from rewind import EventLog, NewEvent, open_log, run_started
 from rewind.errors import (
     DatabaseError,
     NotARewindDatabaseError,
@@ -24,15 +24,15 @@ from rewind.errors import (
     SchemaTooNewError,
 )
 from rewind.events import EventType
-from rewind.store import open_sqlite
-from rewind.store.sqlite import APPLICATION_ID
+from rewind.log import open_sqlite
+from rewind.log.sqlite import APPLICATION_ID
 
-Opener = Callable[[Path], Awaitable[EventStore]]
+Opener = Callable[[Path], Awaitable[EventLog]]
 
 OPENERS: dict[str, Opener] = {
-    "open_store": lambda p: open_store(p),
+    "open_log": lambda p: open_log(p),
     "open_sqlite": lambda p: open_sqlite(p),
-    "open_store_url": lambda p: open_store(f"sqlite:///{p}"),
+    "open_log_url": lambda p: open_log(f"sqlite:///{p}"),
 }
 
 
@@ -109,7 +109,7 @@ def sqlite_file(path: Path, *statements: str) -> Path:
 
 
 async def new_rewind_db(path: Path) -> Path:
-    store = await open_store(path)
+    store = await open_log(path)
     await store.aclose()
     return path
 
@@ -248,7 +248,7 @@ async def test_schema_newer_than_this_rewind_is_refused_even_with_upgrade_disabl
 # --- accepted and initialised -----------------------------------------------------------------
 
 
-async def assert_initialised(store: EventStore, path: Path) -> None:
+async def assert_initialised(store: EventLog, path: Path) -> None:
     await store.append("r1", [run_started(thread_id="t"), _custom({"n": 1})], expected_seq=0)
     assert [e.payload for e in await store.read("r1")] == [
         {"thread_id": "t", "graph": None},
@@ -374,7 +374,7 @@ async def test_older_schema_is_refused_when_upgrade_disabled(
     assert (exc.found, exc.head) == (old, head)
     assert_message(exc, path, "rewind db upgrade", "upgrade=True")
     with pytest.raises(SchemaOutdatedError):
-        await open_store(path, upgrade=False)
+        await open_log(path, upgrade=False)
     assert_untouched(path, before)
 
 
@@ -382,7 +382,7 @@ async def test_older_schema_is_migrated_when_upgrade_enabled(
     tmp_path: Path, newer_rewind: Callable[[], str]
 ) -> None:
     path = tmp_path / "old.db"
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         await store.append("r1", [run_started(thread_id="t")], expected_seq=0, durability="sync")
     finally:
@@ -409,7 +409,7 @@ async def test_older_schema_is_migrated_when_upgrade_enabled(
 
 async def test_reopened_database_keeps_its_data(tmp_path: Path) -> None:
     path = tmp_path / "keep.db"
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         await store.append(
             "r1", [run_started(thread_id="t"), _custom({"n": (1, 2)})], expected_seq=0
@@ -417,7 +417,7 @@ async def test_reopened_database_keeps_its_data(tmp_path: Path) -> None:
     finally:
         await store.aclose()
     for round_ in range(2):
-        store = await open_store(path)
+        store = await open_log(path)
         try:
             events = await store.read("r1")
             assert [e.seq for e in events] == list(range(2 + round_))
@@ -435,7 +435,7 @@ async def test_reopened_database_keeps_its_data(tmp_path: Path) -> None:
 
 async def test_concurrent_opens_of_a_new_file_in_one_process(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
-    stores = await asyncio.gather(*(open_store(path) for _ in range(3)))
+    stores = await asyncio.gather(*(open_log(path) for _ in range(3)))
     try:
         for i, store in enumerate(stores):
             await store.append(f"r{i}", [run_started(thread_id="t")], expected_seq=0)
@@ -444,7 +444,7 @@ async def test_concurrent_opens_of_a_new_file_in_one_process(tmp_path: Path) -> 
     finally:
         for store in stores:
             await store.aclose()
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         assert sorted(r.run_id for r in await store.list_runs()) == ["r0", "r1", "r2"]
     finally:
@@ -454,12 +454,12 @@ async def test_concurrent_opens_of_a_new_file_in_one_process(tmp_path: Path) -> 
 _CHILD = textwrap.dedent(
     """
     import asyncio, sys
-    from rewind import open_store, run_started
+    from rewind import open_log, run_started
 
     async def main(path, run_id):
         print("ready", flush=True)
         sys.stdin.readline()
-        store = await open_store(path)
+        store = await open_log(path)
         try:
             await store.append(run_id, [run_started(thread_id="t")], expected_seq=0)
         finally:
@@ -493,7 +493,7 @@ async def test_concurrent_opens_of_a_new_file_across_processes(tmp_path: Path) -
             assert line == b"ready\n", (await child.communicate())[1].decode()
 
         async def open_here() -> None:
-            store = await open_store(path)
+            store = await open_log(path)
             try:
                 await store.append("parent", [run_started(thread_id="t")], expected_seq=0)
             finally:
@@ -514,7 +514,7 @@ async def test_concurrent_opens_of_a_new_file_across_processes(tmp_path: Path) -
                 child.kill()
                 await child.wait()
 
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         runs = sorted(r.run_id for r in await store.list_runs())
         assert runs == ["child0", "child1", "parent"]

@@ -9,27 +9,27 @@ from typing import Any
 
 import pytest
 
-from rewind import RunStatus, open_store, run_ended, run_started
+from rewind import RunStatus, open_log, run_ended, run_started
 from rewind.errors import ConcurrencyError
-from rewind.store import EventStore, open_sqlite
-from tests.store.contract import StoreContract, custom, start_run
+from rewind.log import EventLog, open_sqlite
+from tests.log.contract import LogContract, custom, start_run
 
 
-class TestSqliteFile(StoreContract):
-    async def open(self, tmp_path: Path, **kw: Any) -> EventStore:
-        return await open_store(tmp_path / "rewind.db", **kw)
+class TestSqliteFile(LogContract):
+    async def open(self, tmp_path: Path, **kw: Any) -> EventLog:
+        return await open_log(tmp_path / "rewind.db", **kw)
 
 
-class TestSqliteFileCoreWrites(StoreContract):
+class TestSqliteFileCoreWrites(LogContract):
     """The SQLAlchemy Core write path, which the in-memory store and later backends use."""
 
-    async def open(self, tmp_path: Path, **kw: Any) -> EventStore:
+    async def open(self, tmp_path: Path, **kw: Any) -> EventLog:
         return await open_sqlite(tmp_path / "rewind.db", core_writes=True, **kw)
 
 
-class TestSqliteMemory(StoreContract):
-    async def open(self, tmp_path: Path, **kw: Any) -> EventStore:
-        return await open_store(None, **kw)
+class TestSqliteMemory(LogContract):
+    async def open(self, tmp_path: Path, **kw: Any) -> EventLog:
+        return await open_log(None, **kw)
 
 
 # --- what only a file does ----------------------------------------------------------------
@@ -37,11 +37,11 @@ class TestSqliteMemory(StoreContract):
 
 async def test_events_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "rewind.db"
-    store = await open_store(path)
+    store = await open_log(path)
     await start_run(store, "r1", "t1", custom({"a": (1, 2)}))
     await store.append("r1", [custom(2)], expected_seq=2)  # async: durable at close
     await store.aclose()
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         assert [e.payload for e in await store.read("r1")][1:] == [{"a": (1, 2)}, 2]
         assert (await store.verify_chain("r1")).ok
@@ -52,7 +52,7 @@ async def test_events_survive_reopening(tmp_path: Path) -> None:
 
 async def test_two_writers_on_one_file_conflict_cleanly(tmp_path: Path) -> None:
     path = tmp_path / "rewind.db"
-    one, two = await open_store(path), await open_store(path)
+    one, two = await open_log(path), await open_log(path)
     try:
         await start_run(one, "r1")
         await two.append("r1", [custom("two")], expected_seq=1, durability="sync")
@@ -74,7 +74,7 @@ async def test_two_writers_on_one_file_conflict_cleanly(tmp_path: Path) -> None:
 
 async def test_a_background_append_that_loses_the_race_fails_at_flush(tmp_path: Path) -> None:
     path = tmp_path / "rewind.db"
-    one, two = await open_store(path), await open_store(path)
+    one, two = await open_log(path), await open_log(path)
     try:
         await start_run(one, "r1")
         await two.append("r1", [custom("two")], expected_seq=1, durability="sync")
@@ -90,7 +90,7 @@ async def test_a_background_append_that_loses_the_race_fails_at_flush(tmp_path: 
 
 async def test_subscriber_sees_another_store_on_the_same_file(tmp_path: Path) -> None:
     path = tmp_path / "rewind.db"
-    reader, writer = await open_store(path), await open_store(path)
+    reader, writer = await open_log(path), await open_log(path)
     try:
         await start_run(writer, "r1")
         sub = reader.subscribe(run_id="r1")
@@ -107,12 +107,12 @@ async def test_subscriber_sees_another_store_on_the_same_file(tmp_path: Path) ->
 
 async def test_chain_reports_removed_events(tmp_path: Path) -> None:
     path = tmp_path / "rewind.db"
-    store = await open_store(path)
+    store = await open_log(path)
     await start_run(store, "r1", "t1", *(custom(i) for i in range(5)))
     await store.aclose()
     with sqlite3.connect(path) as conn:
         conn.execute("DELETE FROM events WHERE seq = 2")
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         report = await store.verify_chain("r1")
         assert (report.ok, report.first_bad_seq) == (False, 2)
@@ -128,7 +128,7 @@ async def test_chain_reports_removed_events(tmp_path: Path) -> None:
 
 async def test_prune_gives_space_back(tmp_path: Path) -> None:
     path = tmp_path / "rewind.db"
-    store = await open_store(path)
+    store = await open_log(path)
     try:
         for i in range(20):
             events = [run_started(thread_id=f"t{i}"), *(custom("x" * 2000) for _ in range(20))]
@@ -145,7 +145,7 @@ async def test_prune_gives_space_back(tmp_path: Path) -> None:
 
 
 async def test_online_backup_is_a_consistent_copy(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "live.db")
+    store = await open_log(tmp_path / "live.db")
     try:
         await start_run(store, "r1", "t1", custom(1))
         await store.append("r1", [custom(2)], expected_seq=2)  # still queued: backup drains
@@ -155,7 +155,7 @@ async def test_online_backup_is_a_consistent_copy(tmp_path: Path) -> None:
         await store.append("r1", [custom(3)], expected_seq=3, durability="sync")
     finally:
         await store.aclose()
-    copy = await open_store(tmp_path / "copy.db")
+    copy = await open_log(tmp_path / "copy.db")
     try:
         assert [e.payload for e in await copy.read("r1")][1:] == [1, 2]
         assert (await copy.verify_chain("r1")).ok

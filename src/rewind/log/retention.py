@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.events import RunStatus
-from rewind.store.schema import checkpoints, events, runs, snapshots, thread_heads
+from rewind.log.schema import checkpoints, events, runs, snapshots, thread_heads
 
 __all__ = ["DeletionPlan", "delete_runs", "plan_deletion"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessageChunk
 
-from rewind.store import codec
+from rewind.log import codec
 
 __all__ = ["compact_token", "expand_token"]
 

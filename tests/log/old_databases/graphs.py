@@ -1,7 +1,7 @@
 """The graphs behind the old-database fixture (``before_heads.db``).
 
 ``make_fixture.py`` runs them under the release that wrote the fixture and
-``tests/store/test_old_databases.py`` builds them again under the current code (``get_state``
+``tests/log/test_old_databases.py`` builds them again under the current code (``get_state``
 needs a compiled graph; new runs continue the old threads), so this module keeps to the API
 both releases share, and its names (the codec stores class paths) must not move.
 

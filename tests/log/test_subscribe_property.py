@@ -33,9 +33,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from rewind import NewEvent, RunStatus, StoredEvent, open_store, run_ended, run_started
-from rewind.errors import StoreClosedError
-from rewind.store import Durability, EventStore, StoreOptions
+from rewind import NewEvent, RunStatus, StoredEvent, open_log, run_ended, run_started
+from rewind.errors import LogClosedError
+from rewind.log import Durability, EventLog, LogOptions
 
 HANG_GUARD = 10.0
 """Seconds a subscriber may take to deliver what it owes: a guard against hangs, no more."""
@@ -43,7 +43,7 @@ GRACE = 0.03
 """Once a subscriber has its count, wait this long more for anything extra (a duplicate)."""
 THREADS = ("th-a", "th-b", "th-c")
 DURABILITIES: tuple[Durability, ...] = ("sync", "async", "exit")
-TINY = StoreOptions(subscriber_buffer=8, read_page=5)
+TINY = LogOptions(subscriber_buffer=8, read_page=5)
 
 # --- programs -----------------------------------------------------------------------------------
 
@@ -159,7 +159,7 @@ class _Sub:
         return self.thread_id is None or e.thread_id == self.thread_id
 
 
-async def _consume(store: EventStore, sub: _Sub, slow: float) -> None:
+async def _consume(store: EventLog, sub: _Sub, slow: float) -> None:
     it = store.subscribe(run_id=sub.run_id, thread_id=sub.thread_id, after_position=sub.start)
     async with contextlib.aclosing(it):
         async for event in it:
@@ -171,7 +171,7 @@ async def _consume(store: EventStore, sub: _Sub, slow: float) -> None:
 class Harness:
     """Runs a program's steps against a store; some runs may belong to a child process."""
 
-    def __init__(self, store: EventStore, program: Program, child: ChildClient | None) -> None:
+    def __init__(self, store: EventLog, program: Program, child: ChildClient | None) -> None:
         self.store = store
         self.program = program
         self.child = child
@@ -320,8 +320,8 @@ async def _wait_for_count(sub: _Sub, n: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _opened(path: str | None, tiny: bool) -> AsyncIterator[EventStore]:
-    store = await open_store(path, options=TINY if tiny else None)
+async def _opened(path: str | None, tiny: bool) -> AsyncIterator[EventLog]:
+    store = await open_log(path, options=TINY if tiny else None)
     try:
         yield store
     finally:
@@ -410,7 +410,7 @@ async def test_slow_consumer_falls_back_to_the_store(in_memory: bool) -> None:
                 assert reads[0] - reads_before >= (len(log) + len(want_b)) // 5
 
 
-def _count_store_reads(store: EventStore) -> list[int]:
+def _count_store_reads(store: EventLog) -> list[int]:
     """Count the subscription hub's reads of the store (a peek at internals, for the test)."""
     count = [0]
     hub = store._hub
@@ -428,7 +428,7 @@ def _count_store_reads(store: EventStore) -> list[int]:
 
 CHILD_CODE = r"""
 import asyncio, json, sys
-from rewind import NewEvent, RunStatus, open_store, run_ended, run_started
+from rewind import NewEvent, RunStatus, open_log, run_ended, run_started
 
 def reply(msg):
     sys.stdout.write(json.dumps(msg) + "\n")
@@ -450,7 +450,7 @@ async def main():
                 reply({"ok": True, "closed": True})
                 continue
             if db not in stores:
-                stores[db] = await open_store(db)
+                stores[db] = await open_log(db)
             store = stores[db]
             seq, n = cmd["expected_seq"], cmd["n"]
             batch = []
@@ -632,12 +632,12 @@ async def test_idle_subscriber_gets_commit_from_elsewhere_another_subscriber_rea
     wakes subscribers when the head it reads is above the known head, never wakes the idle one:
     it waits until this process commits again, forever if it does not.
     """
-    options = StoreOptions(poll_interval=0.2)  # polls well apart from the steps below
+    options = LogOptions(poll_interval=0.2)  # polls well apart from the steps below
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "log.db")
         child = ChildClient(appender, path)
         try:
-            store = await open_store(path, options=options)
+            store = await open_log(path, options=options)
             try:
                 await store.append(
                     "p", [run_started(thread_id="t")], expected_seq=0, durability="sync"
@@ -671,7 +671,7 @@ async def test_idle_subscriber_gets_commit_from_elsewhere_another_subscriber_rea
 async def test_aclose_ends_open_subscriptions(in_memory: bool) -> None:
     """``aclose()`` says it ends subscriptions; today one waiting for live events never ends."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = await open_store(None if in_memory else os.path.join(tmp, "log.db"))
+        store = await open_log(None if in_memory else os.path.join(tmp, "log.db"))
         await store.append("r", [run_started(thread_id="t")], expected_seq=0, durability="sync")
         received: list[StoredEvent] = []
 
@@ -689,4 +689,4 @@ async def test_aclose_ends_open_subscriptions(in_memory: bool) -> None:
             pytest.fail("a subscription was still open 2 s after aclose()")
         assert len(received) == 1
         error = task.exception()
-        assert error is None or isinstance(error, StoreClosedError), error
+        assert error is None or isinstance(error, LogClosedError), error
