@@ -16,6 +16,7 @@ from rewind.store.base import (
     GetOp,
     Item,
     ListNamespacesOp,
+    MatchCondition,  # noqa: F401 - LangGraph's module has it too
     NamespacePath,
     NotProvided,
     Op,
