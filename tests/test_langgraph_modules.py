@@ -79,13 +79,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.pregel.protocol": _ENGINE,
     "langgraph.pregel.remote": "RemoteGraph: a client of a LangGraph server, not a runtime",
     "langgraph.pregel.types": _ENGINE,
-    "langgraph.store.base": "the long-term memory store: being built in this issue",
-    "langgraph.store.base.batch": "the long-term memory store: being built in this issue",
-    "langgraph.store.base.embed": "the long-term memory store: being built in this issue",
-    "langgraph.store.memory": "the long-term memory store: being built in this issue",
-    "langgraph.store.sqlite": "the long-term memory store: being built in this issue",
-    "langgraph.store.sqlite.aio": "the long-term memory store: being built in this issue",
-    "langgraph.store.sqlite.base": "the long-term memory store: being built in this issue",
     "langgraph.stream": _STREAM_V3,
     "langgraph.stream.run_stream": _STREAM_V3,
     "langgraph.stream.stream_channel": _STREAM_V3,
@@ -103,7 +96,10 @@ NAMES_NOT_PROVIDED: dict[tuple[str, str], str] = {
     ("langgraph.checkpoint.memory", "PersistentDict"): (
         "a helper of LangGraph's InMemorySaver (its pickled on-disk dict), internal to it"
     ),
-    ("langgraph.config", "get_store"): "the long-term memory store: being built in this issue",
+    ("langgraph.store.sqlite.base", "PreparedGetQuery"): (
+        "a helper of LangGraph's SqliteStore's SQL for its own tables; rewind's store keeps its "
+        "items in rewind's schema"
+    ),
     ("langgraph.graph", "MessageGraph"): "deprecated in LangGraph 1.0; use StateGraph",
     ("langgraph.graph.message", "MessageGraph"): "deprecated in LangGraph 1.0; use StateGraph",
     ("langgraph.prebuilt", "create_react_agent"): _NEXT + "the prebuilt ReAct agent",

@@ -80,6 +80,7 @@ class EventType(StrEnum):
     CHECKPOINT = "checkpoint"
     SUBGRAPH_STARTED = "subgraph.started"
     SUBGRAPH_ENDED = "subgraph.ended"
+    STORE_WRITE = "store.write"
 
 
 class RunStatus(StrEnum):

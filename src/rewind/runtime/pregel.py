@@ -137,6 +137,8 @@ class RunLoop(Routing):
         self.parents: dict[str, str] = dict(parent_checkpoints or {})
         """The checkpoint each enclosing graph is at, by namespace (LangGraph's ``parents``)."""
         self.loop = asyncio.get_running_loop()
+        self.store: Any = graph.store
+        """The long-term memory store its nodes get (``None`` when the graph has none)."""
         self.thread_id: str = run_id
         self._prepared: dict[str, Any] = {}
         self.sync_api = False
@@ -481,7 +483,7 @@ class RunLoop(Routing):
     ) -> Any:
         config = self._task_config(task, step)
         writer = self.writer_for(task, step)
-        runtime = Runtime(context=self.context, stream_writer=writer)
+        runtime = Runtime(context=self.context, store=self.store, stream_writer=writer)
         run_manager, config = self._callbacks(task, step, config, node_input)
         # This task's own context (gather gave it a copy): nodes find these with get_config(),
         # get_stream_writer(), get_runtime() and LangChain's ensure_config(), in threads too.
@@ -491,7 +493,7 @@ class RunLoop(Routing):
         _CURRENT.set((self, task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
         span_token = _enter_node_span(self.run_id, task.seq)
-        kwargs = injected_kwargs(action, config, writer, runtime)
+        kwargs = injected_kwargs(action, config, writer, runtime, self.store)
         is_async = callable_facts(action)[1]
         try:
             if is_async and self.sync_api:

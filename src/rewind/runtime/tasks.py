@@ -210,22 +210,28 @@ def injected_kwargs(
     config: dict[str, Any],
     writer: Callable[[Any], None] | None = None,
     runtime: Runtime[Any] | None = None,
+    store: Any = None,
 ) -> dict[str, Any]:
     """The keyword arguments a node or routing function asks for by name, as LangGraph's."""
     asked = callable_facts(fn)[0]
     if not asked:
         return {}
-    offered = {"config": config, "writer": writer, "runtime": runtime}
-    return {name: value for name, value in offered.items() if name in asked and value is not None}
+    offered = {"config": config, "writer": writer, "runtime": runtime, "store": store}
+    # ``store`` is given even when there is none (``None``), as LangGraph gives it.
+    return {
+        name: value
+        for name, value in offered.items()
+        if name in asked and (value is not None or name == "store")
+    }
 
 
-_INJECTABLE = ("config", "writer", "runtime")
+_INJECTABLE = ("config", "writer", "runtime", "store")
 
 
 def callable_facts(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
-    """Which of ``config``, ``writer`` and ``runtime`` ``fn`` takes, and whether calling it
-    gives a coroutine: looked up once per function (``inspect.signature`` costs more than
-    running a small node)."""
+    """Which of ``config``, ``writer``, ``runtime`` and ``store`` ``fn`` takes, and whether
+    calling it gives a coroutine: looked up once per function (``inspect.signature`` costs more
+    than running a small node)."""
     try:
         known = _facts.get(fn)
     except TypeError:  # an unhashable callable: looked up each time
