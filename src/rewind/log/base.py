@@ -396,10 +396,11 @@ class EventLog(LogReads, LogCaches, ThreadKeeping):
                     runs.c.last_seq,
                     runs.c.last_hash,
                     runs.c.status,
+                    runs.c.chain_from,
                     runs.c.run_id,
                 ).where(runs.c.run_id.in_({p.run_id for p in group}))
             )
-            tx = {r[5]: TxRun.existing(*r[:5]) for r in result}
+            tx = {r[6]: TxRun.existing(*r[:6]) for r in result}
             max_key = 0
             if needs_new_keys(group, tx):
                 max_key = (await conn.execute(select(func.max(runs.c.run_key)))).scalar() or 0

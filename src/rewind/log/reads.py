@@ -25,7 +25,7 @@ from rewind.events import EventType, RunStatus, StoredEvent
 from rewind.log import codec
 from rewind.log.chain import check_chain, from_micros, to_micros
 from rewind.log.records import ChainReport, CheckpointRecord, RunRecord, ThreadRecord
-from rewind.log.schema import checkpoints, events, log_head, runs
+from rewind.log.schema import checkpoints, events, log_head, redactions, runs
 from rewind.log.token_form import expand_token
 from rewind.log.writer import GroupWriter
 
@@ -449,16 +449,13 @@ class LogReads:
         )
 
     async def verify_chain(self, run_id: str) -> ChainReport:
-        """Check a run's hash chain; the report names the first altered event, if any."""
+        """Check a run's hash chain; the report names the first altered event, if any, and
+        counts the redacted ones (whose erased payload's digest the chain goes on covering)."""
 
         def query(conn: Connection) -> ChainReport:
             run = run_row(conn, run_id)
-            result = conn.execute(
-                select(*EVENT_COLUMNS[1:])  # all but the position: what the chain covers
-                .where(events.c.run_key == run.run_key)
-                .order_by(events.c.seq)
-            )
-            return check_chain(run_id, result, run.last_hash)
+            result = conn.execute(_CHAIN_ROWS, {"run_key": run.run_key})
+            return check_chain(run_id, result, run.last_hash, chain_from=run.chain_from)
 
         return await self._read(query)
 
@@ -734,6 +731,16 @@ _SEGMENT = (
         events.c.seq > bindparam("after"),
         events.c.seq < bindparam("before"),
     )
+    .order_by(events.c.seq)
+)
+_CHAIN_ROWS = (
+    # All but the position: what the chain covers, with what a redaction kept.
+    select(*EVENT_COLUMNS[1:], redactions.c.digest, redactions.c.scope)
+    .outerjoin(
+        redactions,
+        (redactions.c.run_key == events.c.run_key) & (redactions.c.seq == events.c.seq),
+    )
+    .where(events.c.run_key == bindparam("run_key"))
     .order_by(events.c.seq)
 )
 _NEWEST = (

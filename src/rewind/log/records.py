@@ -145,6 +145,8 @@ class ChainReport:
     """The first event that was altered, removed or inserted, if any."""
     reason: str | None = None
     """What is wrong with it."""
+    redacted: int = 0
+    """How many of the events checked were redacted (their erased payload's digest kept)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
