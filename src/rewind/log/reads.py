@@ -36,6 +36,7 @@ __all__ = [
     "LineageStep",
     "LogReads",
     "ReadStats",
+    "chain_rows",
     "read_joined",
     "run_record",
     "stored",
@@ -454,7 +455,7 @@ class LogReads:
 
         def query(conn: Connection) -> ChainReport:
             run = run_row(conn, run_id)
-            result = conn.execute(_CHAIN_ROWS, {"run_key": run.run_key})
+            result = conn.execute(chain_rows(run.run_key))
             return check_chain(run_id, result, run.last_hash, chain_from=run.chain_from)
 
         return await self._read(query)
@@ -583,6 +584,11 @@ def run_row(conn: Connection, run_id: str) -> Row[Any]:
     if row is None:
         raise UnknownRunError(run_id)
     return row
+
+
+def chain_rows(run_key: int) -> Select[Any]:
+    """A run's events as the chain check takes them (:data:`~rewind.log.chain.ChainRow`)."""
+    return _CHAIN_ROWS.params(run_key=run_key)
 
 
 def _run_events(

@@ -336,6 +336,10 @@ class SqliteLog(EventLog):
             raise
         return head, plan
 
+    def _erasing(self, conn: Connection) -> None:
+        # Pages and cells a redaction frees are overwritten with zeros, not left for VACUUM.
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
+
     async def _vacuum(self) -> None:
         async with self._engine.connect() as conn:
             conn = await conn.execution_options(rewind_begin="NONE")
