@@ -19,6 +19,7 @@ from rewind.errors import RedactionError, UnknownRunError, UnknownThreadError
 from rewind.events import REDACTED, EventType
 from rewind.log import EventLog, erasure
 from rewind.log.commit import SnapshotPolicy
+from rewind.replay import areplay
 from rewind.thread_state import rebuild_caches, verify_caches
 from tests.log.contract import custom, start_run
 from tests.log.old_chain import chain_over_text
@@ -453,3 +454,44 @@ def test_a_redaction_and_another_logs_appends_take_turns(tmp_path: Path) -> None
                 assert (await redactor.verify_chain(run)).ok
 
     asyncio.run(main())
+
+
+async def test_the_tokens_of_a_reply_that_held_the_text_go_with_it(log: EventLog) -> None:
+    """A model streams the text in pieces no match finds: its call's tokens go too."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from rewind.cli.target import bind
+    from rewind.graph import END, START, MessagesState, StateGraph
+
+    def replying(said: str) -> Any:
+        model = FakeListChatModel(responses=[said])  # (its parameters are recorded too)
+
+        def reply(state: MessagesState) -> dict[str, Any]:
+            return {"messages": [model.invoke(state["messages"])]}
+
+        return reply
+
+    for thread, said in (("t1", f"Writing to {EMAIL}"), ("t2", "Nothing else")):
+        builder = StateGraph(MessagesState)
+        builder.add_node("reply", replying(said))
+        builder.add_edge(START, "reply")
+        builder.add_edge("reply", END)
+        config = {"configurable": {"thread_id": thread}}
+        start = {"messages": [("user", "hi")]}
+        async for _ in bind(builder.compile(), log).astream(start, config, stream_mode="messages"):
+            pass
+    (first,) = await log.list_runs(thread_id="t1")
+    (second,) = await log.list_runs(thread_id="t2")
+    tokens = await log.read(first.run_id, types=[EventType.CHAT_TOKEN])
+    assert len(tokens) == len(f"Writing to {EMAIL}")  # one a character: no token holds it
+
+    report = await log.redact(match=EMAIL, contents_only=True)
+
+    redacted = {(e.run_id, e.seq) for e in report.events}
+    assert {(first.run_id, t.seq) for t in tokens} <= redacted
+    assert [e for e in report.events if e.run_id != first.run_id] == []  # the other stays
+    stored = await log.read(first.run_id, types=[EventType.CHAT_TOKEN])
+    assert {t.payload["token"] for t in stored} == {REDACTED}
+    chunks = [c async for c in areplay(log, first.run_id, stream_mode="messages")]
+    assert {m.content for m, _ in chunks} == {"[redacted]"}
+    assert len(await log.read(second.run_id, types=[EventType.CHAT_TOKEN])) == len("Nothing else")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,11 +29,11 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.errors import RedactionError, UnknownThreadError
-from rewind.events import RunStatus
+from rewind.events import EventType, RunStatus
 from rewind.log.chain import GENESIS, check_chain, digest_hash, from_micros, payload_digest
 from rewind.log.reads import chain_rows, run_row
 from rewind.log.records import RedactedEvent, RedactionRecord, RedactionReport
@@ -44,6 +45,7 @@ __all__ = ["LogErasure", "Selection"]
 
 T = TypeVar("T")
 
+_CHAT_ENDED, _CHAT_TOKEN = EventType.CHAT_ENDED.value, EventType.CHAT_TOKEN.value
 _TYPE_PATTERN = re.compile(r"[A-Za-z0-9_.*?\[\]-]+")
 _RUNNING = RunStatus.RUNNING.value
 
@@ -275,17 +277,7 @@ class LogErasure:
 def _plan(conn: Connection, chosen: Selection, contents_only: bool, writing: set[str]) -> _Plan:
     """The events selected and what each becomes (reads only)."""
     keys = _run_keys(conn, chosen)
-    query = select(
-        events.c.run_key,
-        events.c.seq,
-        events.c.position,
-        events.c.type,
-        events.c.payload,
-        redactions.c.digest,
-    ).outerjoin(
-        redactions,
-        (redactions.c.run_key == events.c.run_key) & (redactions.c.seq == events.c.seq),
-    )
+    query = _SELECTED
     if keys is not None:
         query = query.where(events.c.run_key.in_(keys))
     if chosen.seqs is not None:
@@ -296,28 +288,77 @@ def _plan(conn: Connection, chosen: Selection, contents_only: bool, writing: set
         said = {chosen.match, escaped(chosen.match)}
         query = query.where(or_(*(events.c.payload.contains(t, autoescape=True) for t in said)))
     found = _Plan()
-    for key, seq, position, type_, payload, digest in conn.execute(
-        query.order_by(events.c.position)
-    ):
-        if chosen.match is not None and not holds_text(payload, chosen.match):
+    calls: dict[int, set[str]] = {}  # per run key: the model calls whose message matched
+    for row in conn.execute(query.order_by(events.c.position)):
+        if chosen.match is not None and not holds_text(row.payload, chosen.match):
             continue
-        run = found.runs.get(key) or _load_run(conn, key, found)
-        try:
-            rewrite = redact_text(payload, type_, contents_only=contents_only, match=chosen.match)
-        except RefusedError as exc:
-            raise RedactionError(
-                f"event {seq} of run {run.run_id}: {exc}", run_id=run.run_id, seq=seq
-            ) from None
-        if rewrite is None:
-            found.unchanged += 1
-            continue
-        original = bytes(digest) if digest is not None else payload_digest(payload)
-        run.targets.append(
-            _Target(seq=seq, position=position, type=type_, rewrite=rewrite, digest=original)
-        )
+        _add(conn, found, row, contents_only=contents_only, match=chosen.match)
+        if row.type == _CHAT_ENDED and chosen.match is not None:
+            call = _call_of(row.payload)
+            if call is not None:
+                calls.setdefault(row.run_key, set()).add(call)
+    if calls and chosen.seqs is None and _admits(chosen.types, _CHAT_TOKEN):
+        _sweep_tokens(conn, found, calls, contents_only=contents_only)
     _refuse_running(found, writing)
     found.threads = _reached_threads(conn, found.redacted())
     return found
+
+
+def _add(
+    conn: Connection,
+    found: _Plan,
+    row: Row[*tuple[Any, ...]],
+    *,
+    contents_only: bool,
+    match: str | None,
+) -> None:
+    """Plan one selected event's redaction (nothing when it holds nothing to erase)."""
+    run = found.runs.get(row.run_key) or _load_run(conn, row.run_key, found)
+    try:
+        rewrite = redact_text(row.payload, row.type, contents_only=contents_only, match=match)
+    except RefusedError as exc:
+        raise RedactionError(
+            f"event {row.seq} of run {run.run_id}: {exc}", run_id=run.run_id, seq=row.seq
+        ) from None
+    if rewrite is None:
+        found.unchanged += 1
+        return
+    original = bytes(row.digest) if row.digest is not None else payload_digest(row.payload)
+    run.targets.append(
+        _Target(seq=row.seq, position=row.position, type=row.type, rewrite=rewrite, digest=original)
+    )
+
+
+def _sweep_tokens(
+    conn: Connection, found: _Plan, calls: dict[int, set[str]], *, contents_only: bool
+) -> None:
+    """The tokens of the model calls whose message held the text: a token holds a piece of
+    it (the text is seldom one token), which no match finds."""
+    query = _SELECTED.where(
+        events.c.run_key.in_(list(calls)), events.c.type == _CHAT_TOKEN
+    ).order_by(events.c.position)
+    for row in conn.execute(query):
+        run = found.runs.get(row.run_key)
+        if run is not None and any(t.seq == row.seq for t in run.targets):
+            continue
+        if _call_of(row.payload) in calls[row.run_key]:
+            before = found.unchanged
+            _add(conn, found, row, contents_only=contents_only, match=None)
+            found.unchanged = before  # (not selected: an erased token is no news)
+
+
+def _call_of(payload: str) -> str | None:
+    """The model call a ``chat.*`` event belongs to (its payload's ``run_id``)."""
+    try:
+        value = json.loads(payload)
+    except ValueError:  # pragma: no cover - the codec writes JSON
+        return None
+    call = value.get("run_id") if isinstance(value, dict) else None
+    return call if isinstance(call, str) else None
+
+
+def _admits(patterns: Sequence[str] | None, type_: str) -> bool:
+    return patterns is None or any(fnmatch.fnmatchcase(type_, p) for p in patterns)
 
 
 def _run_keys(conn: Connection, chosen: Selection) -> list[int] | None:
@@ -560,6 +601,17 @@ def _report(
     )
 
 
+_SELECTED = select(
+    events.c.run_key,
+    events.c.seq,
+    events.c.position,
+    events.c.type,
+    events.c.payload,
+    redactions.c.digest,
+).outerjoin(
+    redactions,
+    (redactions.c.run_key == events.c.run_key) & (redactions.c.seq == events.c.seq),
+)
 _SET_HASH = (
     update(events)
     .where(events.c.run_key == bindparam("b_key"), events.c.seq == bindparam("b_seq"))
