@@ -40,7 +40,7 @@ def _stored(path: Path) -> list[Any]:
 
 def test_a_dry_run_lists_what_would_go_and_changes_nothing(cli: Cli, db: Path) -> None:
     before = _stored(db)
-    result = cli.run("db", "redact", "--match", EMAIL, "--dry-run").ok()
+    result = cli.run("db", "redact", "--match", EMAIL.upper(), "-i", "--dry-run").ok()
     lines = result.stdout.splitlines()
     assert lines[0].startswith("would redact ") and lines[0].endswith(" in 3 runs:")
     assert any("checkpoint" in line and line.endswith("values") for line in lines)
@@ -108,6 +108,7 @@ def test_bad_requests_change_nothing(
         "run and thread": (["--run", run_id, "--thread", FLOW, "--match", "x"], "not both"),
         "no type": (["--type", "chat token", "--yes"], "is not an event type"),
         "empty match": (["--match", "", "--yes"], "needs a text"),
+        "case of nothing": (["--type", "custom", "-i", "--yes"], "goes with --match"),
         "unknown run": (["--run", "nope", "--seq", "1", "--yes"], "no run 'nope'"),
         "unknown thread": (["--thread", "nope", "--match", "x", "--yes"], "no thread 'nope'"),
         "no such event": (["--run", run_id, "--seq", "9999", "--yes"], "has no event 9999"),

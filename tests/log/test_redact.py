@@ -354,6 +354,16 @@ async def test_store_writes_are_matched_like_any_payload(log: EventLog) -> None:
     assert (await log.read("r1", after_seq=3, until_seq=4))[0].payload == {"email": EMAIL}
 
 
+async def test_a_match_may_ignore_case(log: EventLog) -> None:
+    await _record(log, "r1", "t1", custom("Ann@Example.COM"), custom("ZOË"), custom("zoe"))
+    assert (await log.redact(match=EMAIL, dry_run=True)).events == []
+    report = await log.redact(match=EMAIL.upper(), ignore_case=True)
+    assert [e.seq for e in report.events] == [1]
+    report = await log.redact(match="zoë", ignore_case=True)  # beyond ASCII: no SQL filter
+    assert [e.seq for e in report.events] == [2]
+    assert [e.payload for e in await log.read("r1")][1:4] == [REDACTED, REDACTED, "zoe"]
+
+
 # --- refusals -----------------------------------------------------------------------------------
 
 

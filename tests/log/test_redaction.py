@@ -187,3 +187,19 @@ def test_an_interrupt_keeps_its_id_and_a_failure_its_kind() -> None:
     assert (value["type"], value["attempt"], value["retrying"]) == ("ValueError", 1, True)
     assert value["message"] is REDACTED and value["traceback"] is REDACTED
     assert EMAIL not in repr(value)
+
+
+def test_a_match_may_ignore_case() -> None:
+    payload = {"to": "Ann@Example.COM", "name": "ZOË", "other": "ann"}
+    assert (
+        redact_text(codec.encode(payload), EventType.CUSTOM, contents_only=True, match=EMAIL)
+        is None
+    )
+    value, _ = _redacted(
+        payload, EventType.CUSTOM, contents_only=True, match=EMAIL, ignore_case=True
+    )
+    assert value == {"to": REDACTED, "name": "ZOË", "other": "ann"}
+    value, _ = _redacted(
+        payload, EventType.CUSTOM, contents_only=True, match="zoë", ignore_case=True
+    )
+    assert value == {"to": "Ann@Example.COM", "name": REDACTED, "other": "ann"}

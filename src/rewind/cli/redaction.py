@@ -45,6 +45,7 @@ __all__ = ["redact", "redactions"]
     help="Only events holding TEXT (case-sensitive); in events whose structure stays, the "
     "strings holding it are what goes.",
 )
+@click.option("--ignore-case", "-i", is_flag=True, help="Match TEXT's letters in any case.")
 @click.option(
     "--contents-only",
     is_flag=True,
@@ -63,6 +64,7 @@ def redact(
     thread: str | None,
     types: tuple[str, ...],
     match: str | None,
+    ignore_case: bool,
     contents_only: bool,
     reason: str | None,
     actor: str | None,
@@ -81,13 +83,15 @@ def redact(
 
     \b
     Examples:
-      rewind db redact --match ann@example.com --dry-run
+      rewind db redact --match ann@example.com --ignore-case --dry-run
       rewind db redact --match ann@example.com --reason "erasure request 2025-117" --yes
       rewind db redact --run RUN --seq 12 --seq 13
       rewind db redact --thread support-42 --type 'chat.*' --contents-only
       rewind db redact --type store.write --match ann@example.com
     """
-    selection = _selection(run_id, seqs, thread, types, match)
+    if ignore_case and match is None:
+        raise CliError("--ignore-case goes with --match TEXT")
+    selection = {**_selection(run_id, seqs, thread, types, match), "ignore_case": ignore_case}
     if not dry_run and not yes and not sys.stdin.isatty():
         raise CliError("redacting cannot be undone: confirm with --yes (or look first: --dry-run)")
     asyncio.run(

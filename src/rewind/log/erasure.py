@@ -29,7 +29,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.errors import RedactionError, UnknownThreadError
@@ -63,7 +63,9 @@ class Selection:
     types: tuple[str, ...] | None = None
     """Events of these types (shell-style patterns: ``chat.*``)."""
     match: str | None = None
-    """Events whose payload holds this text (case-sensitive)."""
+    """Events whose payload holds this text."""
+    ignore_case: bool = False
+    """Match the text's letters in any case."""
 
     def check(self) -> None:
         """Refuse a selection that is contradictory or names no events.
@@ -147,6 +149,7 @@ class LogErasure:
         thread_id: str | None = None,
         types: Iterable[str] | None = None,
         match: str | None = None,
+        ignore_case: bool = False,
         contents_only: bool = False,
         reason: str | None = None,
         actor: str | None = None,
@@ -169,7 +172,8 @@ class LogErasure:
             thread_id: Only events of this thread.
             types: Only events of these types.
             match: Only events whose payload holds this text; its strings (and numbers)
-                holding it are redacted.
+                holding it are redacted, and the tokens of a model call whose message held it.
+            ignore_case: Match the text's letters in any case.
             contents_only: Redact the texts of chat messages (content, tool call arguments),
                 tokens and prompts, keeping the rest of the payload; otherwise the whole
                 payload (the values only, of a structural event).
@@ -191,6 +195,7 @@ class LogErasure:
             thread_id=thread_id,
             types=None if types is None else tuple(types),
             match=match,
+            ignore_case=ignore_case,
         )
         chosen.check()
         await self._writer.drain()
@@ -284,15 +289,16 @@ def _plan(conn: Connection, chosen: Selection, contents_only: bool, writing: set
         query = query.where(events.c.seq.in_(chosen.seqs))
     if chosen.types is not None:
         query = query.where(events.c.type.in_(_types(conn, keys, chosen.types)))
-    if chosen.match is not None:  # a coarse filter (LIKE ignores ASCII case); checked below
-        said = {chosen.match, escaped(chosen.match)}
-        query = query.where(or_(*(events.c.payload.contains(t, autoescape=True) for t in said)))
+    if chosen.match is not None:
+        query = _matching(query, chosen.match, chosen.ignore_case)
     found = _Plan()
     calls: dict[int, set[str]] = {}  # per run key: the model calls whose message matched
     for row in conn.execute(query.order_by(events.c.position)):
-        if chosen.match is not None and not holds_text(row.payload, chosen.match):
+        if chosen.match is not None and not holds_text(
+            row.payload, chosen.match, ignore_case=chosen.ignore_case
+        ):
             continue
-        _add(conn, found, row, contents_only=contents_only, match=chosen.match)
+        _add(conn, found, row, contents_only=contents_only, chosen=chosen)
         if row.type == _CHAT_ENDED and chosen.match is not None:
             call = _call_of(row.payload)
             if call is not None:
@@ -310,12 +316,18 @@ def _add(
     row: Row[*tuple[Any, ...]],
     *,
     contents_only: bool,
-    match: str | None,
+    chosen: Selection | None,
 ) -> None:
     """Plan one selected event's redaction (nothing when it holds nothing to erase)."""
     run = found.runs.get(row.run_key) or _load_run(conn, row.run_key, found)
     try:
-        rewrite = redact_text(row.payload, row.type, contents_only=contents_only, match=match)
+        rewrite = redact_text(
+            row.payload,
+            row.type,
+            contents_only=contents_only,
+            match=None if chosen is None else chosen.match,
+            ignore_case=chosen is not None and chosen.ignore_case,
+        )
     except RefusedError as exc:
         raise RedactionError(
             f"event {row.seq} of run {run.run_id}: {exc}", run_id=run.run_id, seq=row.seq
@@ -343,8 +355,18 @@ def _sweep_tokens(
             continue
         if _call_of(row.payload) in calls[row.run_key]:
             before = found.unchanged
-            _add(conn, found, row, contents_only=contents_only, match=None)
+            _add(conn, found, row, contents_only=contents_only, chosen=None)
             found.unchanged = before  # (not selected: an erased token is no news)
+
+
+def _matching(query: Select[Any], match: str, ignore_case: bool) -> Select[Any]:
+    """A coarse filter of the payloads that may hold ``match`` (checked exactly after)."""
+    said = {match, escaped(match)}
+    if not ignore_case:  # (SQLite's LIKE ignores ASCII case: a superset)
+        return query.where(or_(*(events.c.payload.contains(t, autoescape=True) for t in said)))
+    if all(t.isascii() for t in said):  # the database's lower() knows ASCII letters only
+        return query.where(or_(*(events.c.payload.icontains(t, autoescape=True) for t in said)))
+    return query
 
 
 def _call_of(payload: str) -> str | None:

@@ -13,7 +13,7 @@ Two scopes:
   each chat message's text (its ``content``, its tool calls' arguments, ``additional_kwargs``
   and a tool message's ``artifact``; role, ids, names and tool calls' names stay), a token's
   text and a text model's prompts and generations; with ``match``, every string (and number)
-  holding the text.
+  holding the text (in any case of its letters, with ``ignore_case``).
 
 Some events hold the structure rewind reads its runs by (:data:`STRUCTURAL_TYPES`: a run's
 start and end, checkpoints, a task's start, end and failure, interrupts, resumes, subgraphs,
@@ -83,7 +83,12 @@ class RefusedError(ValueError):
 
 
 def redact_text(
-    text: str, type_: str, *, contents_only: bool = False, match: str | None = None
+    text: str,
+    type_: str,
+    *,
+    contents_only: bool = False,
+    match: str | None = None,
+    ignore_case: bool = False,
 ) -> Rewrite | None:
     """The payload to store in place of ``text`` (an event of type ``type_``), or ``None``
     when there is nothing in it to redact (already redacted so, or nothing matched).
@@ -95,6 +100,7 @@ def redact_text(
             payload's structure; otherwise the whole payload (its values only, for a
             structural event).
         match: Also redact every string (or number) holding this text.
+        ignore_case: Match letters whatever their case.
 
     Raises:
         RefusedError: a structural event asked to be redacted whole without ``match``, or one
@@ -111,7 +117,8 @@ def redact_text(
             "redacted whole; redact its message texts (contents only) or the strings that "
             "hold a text (match)"
         )
-    walker = _Walker(messages=contents_only, match=match)
+    needle = None if match is None else _Needle(match, ignore_case)
+    walker = _Walker(messages=contents_only, needle=needle)
     value = json.loads(text)
     if structural and isinstance(value, dict):
         new = _STRUCTURES.get(type_, _values_at(()))(value, walker)
@@ -120,7 +127,7 @@ def redact_text(
         if contents_only and isinstance(new, dict):
             new = _top_level_texts(type_, new, walker)
     new_text = dumps(new) if walker.changed else text
-    if match is not None and holds_text(new_text, match):  # where no value held it alone
+    if needle is not None and needle.in_payload(new_text):  # where no value held it alone
         if structural:
             raise RefusedError(
                 f"the text is part of this {type_} event's structure (a key, a name or an "
@@ -132,9 +139,9 @@ def redact_text(
     return Rewrite(text=new_text, scope="contents")
 
 
-def holds_text(payload: str, match: str) -> bool:
+def holds_text(payload: str, match: str, *, ignore_case: bool = False) -> bool:
     """Whether a payload's JSON text holds ``match`` (as written, or as JSON escapes it)."""
-    return match in payload or escaped(match) in payload
+    return _Needle(match, ignore_case).in_payload(payload)
 
 
 def escaped(match: str) -> str:
@@ -143,12 +150,31 @@ def escaped(match: str) -> str:
     return json.dumps(match, ensure_ascii=False)[1:-1]
 
 
+class _Needle:
+    """The text a redaction looks for."""
+
+    def __init__(self, text: str, ignore_case: bool) -> None:
+        self.ignore_case = ignore_case
+        fold = str.casefold if ignore_case else str
+        self.text, self.escaped = fold(text), fold(escaped(text))
+
+    def in_value(self, value: str) -> bool:
+        """Whether a string value holds it."""
+        return self.text in (value.casefold() if self.ignore_case else value)
+
+    def in_payload(self, payload: str) -> bool:
+        """Whether a payload's JSON text holds it (as written, or as JSON escapes it)."""
+        if self.ignore_case:
+            payload = payload.casefold()
+        return self.text in payload or self.escaped in payload
+
+
 class _Walker:
     """Replaces values in a payload's JSON (as parsed, tags and all)."""
 
-    def __init__(self, *, messages: bool, match: str | None) -> None:
+    def __init__(self, *, messages: bool, needle: _Needle | None) -> None:
         self.messages = messages
-        self.match = match
+        self.needle = needle
         self.changed = False
 
     def mark(self) -> dict[str, str]:
@@ -156,12 +182,13 @@ class _Walker:
         return dict(_MARK)
 
     def __call__(self, value: Any) -> Any:
+        needle = self.needle
         if isinstance(value, str):
-            return self.mark() if self.match is not None and self.match in value else value
+            return self.mark() if needle is not None and needle.in_value(value) else value
         if value is None or isinstance(value, bool):
             return value
         if isinstance(value, int | float):
-            hit = self.match is not None and self.match in json.dumps(value)
+            hit = needle is not None and needle.in_value(json.dumps(value))
             return self.mark() if hit else value
         if isinstance(value, list):
             return [self(item) for item in value]
