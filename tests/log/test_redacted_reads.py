@@ -116,7 +116,7 @@ async def test_a_payload_redacted_whole_reads_back_as_the_marker(log: EventLog) 
     assert (event.type, event.hash) == (token.type, token.hash)
 
 
-def test_show_tells_what_was_redacted(
+def test_show_and_tail_tell_what_was_redacted(
     database: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(database.parent)
@@ -134,3 +134,7 @@ def test_show_tells_what_was_redacted(
     assert EMAIL not in shown
     assert "hash chain intact" in shown
     assert "redacted" in shown
+    assert main(["--db", str(database), "tail", run_id]) == 0
+    followed = capsys.readouterr().out
+    assert EMAIL not in followed
+    assert "chat.token" in followed and "[redacted]" in followed

@@ -17,7 +17,7 @@ from rich.table import Table
 from rewind.cli.app import cli
 from rewind.cli.common import CliError, db_option, open_db
 from rewind.cli.output import brief, json_line
-from rewind.events import EventType, RunStatus, StoredEvent, fields_of
+from rewind.events import EventType, Redacted, RunStatus, StoredEvent, fields_of
 
 if TYPE_CHECKING:
     from rewind.log import ChainReport, EventLog
@@ -424,6 +424,8 @@ def _event_line(event: StoredEvent) -> str:
 
 
 def _detail(event: StoredEvent) -> str:
+    if isinstance(event.payload, Redacted):  # redacted whole
+        return str(event.payload)
     p = event.payload if isinstance(event.payload, dict) else {}
     kind = event.type
     if kind == EventType.RUN_STARTED:
