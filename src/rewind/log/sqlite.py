@@ -84,7 +84,8 @@ _UPDATE_RUN = (
     f"UPDATE runs SET {', '.join(f'{c} = ?' for c in CHANGED_COLUMNS[:-1])} WHERE run_key = ?"
 )
 _SELECT_TX_RUNS = (
-    "SELECT run_key, thread_id, last_seq, last_hash, status, run_id FROM runs WHERE run_id IN"
+    "SELECT run_key, thread_id, last_seq, last_hash, status, chain_from, run_id FROM runs "
+    "WHERE run_id IN"
 )
 _INSERT_CHECKPOINTS = _insert_sql("checkpoints", CHECKPOINT_COLUMNS)
 _INSERT_HEAD = _insert_sql("thread_heads", HEAD_COLUMNS)
@@ -315,7 +316,7 @@ class SqliteLog(EventLog):
                 chunk = ids[i : i + 500]
                 marks = ",".join("?" * len(chunk))
                 for r in conn.execute(f"{_SELECT_TX_RUNS} ({marks})", chunk):
-                    tx[r[5]] = TxRun.existing(*r[:5])
+                    tx[r[6]] = TxRun.existing(*r[:6])
             max_key = 0
             if needs_new_keys(group, tx):
                 max_key = conn.execute("SELECT MAX(run_key) FROM runs").fetchone()[0] or 0
@@ -343,6 +344,10 @@ class SqliteLog(EventLog):
                 raise LogError(f"could not commit to {self.url}: {exc}") from exc
             raise
         return head, plan
+
+    def _erasing(self, conn: Connection) -> None:
+        # Pages and cells a redaction frees are overwritten with zeros, not left for VACUUM.
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
 
     async def _vacuum(self) -> None:
         async with self._engine.connect() as conn:
