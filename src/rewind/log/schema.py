@@ -9,6 +9,10 @@ as the append. ``thread_heads`` (each thread's state at its newest checkpoint, r
 and ``snapshots`` (the state at some earlier checkpoints) are caches of folded state: both can be
 dropped and rebuilt from the events. ``thread_metadata`` holds what an API says of a thread
 besides its runs (the server's thread metadata), so a thread with no run yet is kept too.
+
+``store_items`` and ``store_vectors`` are not the log's: they hold the long-term memory store's
+items and embeddings (:mod:`rewind.store.sqlite`, which reads and writes them in SQL of its own),
+described here so that the schema the migrations build is described in one place.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -35,6 +40,8 @@ __all__ = [
     "metadata",
     "runs",
     "snapshots",
+    "store_items",
+    "store_vectors",
     "thread_heads",
     "thread_metadata",
 ]
@@ -151,5 +158,33 @@ thread_metadata = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("codec", SmallInteger, nullable=False),
     Column("metadata", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+store_items = Table(
+    "store_items",
+    metadata,
+    Column("prefix", Text, primary_key=True),  # the namespace's labels joined with "."
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("created_at", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("updated_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger),
+    Column("ttl_minutes", Float),
+    Index(
+        "ix_store_items_expires_at",
+        "expires_at",
+        sqlite_where=text("expires_at IS NOT NULL"),
+        postgresql_where=text("expires_at IS NOT NULL"),
+    ),
+)
+
+store_vectors = Table(
+    "store_vectors",
+    metadata,
+    Column("prefix", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("field", Text, primary_key=True),  # the field path embedded
+    Column("embedding", LargeBinary, nullable=False),  # float32, the machine's byte order
     sqlite_with_rowid=False,
 )

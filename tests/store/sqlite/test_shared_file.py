@@ -322,3 +322,21 @@ async def test_an_async_store_in_memory_is_set_up_on_its_connection() -> None:
         await store.setup()  # once
         async with store.conn.execute("SELECT version_num FROM alembic_version") as cursor:
             assert (await cursor.fetchone()) == (migrations.head_revision(),)
+
+
+def test_the_migrations_build_the_schema_rewind_describes(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from rewind.log.schema import metadata
+
+    path = tmp_path / "rewind.db"
+    with SqliteStore.from_conn_string(str(path)) as store:
+        store.setup()
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    finally:
+        engine.dispose()
