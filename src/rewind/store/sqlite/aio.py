@@ -13,7 +13,15 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from rewind.store import writes as _writes
-from rewind.store.base import Op, Result, TTLConfig
+from rewind.store.base import (  # GetOp, ... as LangGraph's module has them
+    GetOp,  # noqa: F401
+    ListNamespacesOp,  # noqa: F401
+    Op,
+    PutOp,  # noqa: F401
+    Result,
+    SearchOp,  # noqa: F401
+    TTLConfig,
+)
 from rewind.store.base.batch import AsyncBatchedBaseStore
 from rewind.store.sqlite.base import (
     BUSY_TIMEOUT,
