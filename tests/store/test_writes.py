@@ -10,7 +10,6 @@ import dataclasses
 import gc
 import sqlite3
 import threading
-import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -31,6 +30,7 @@ from rewind.store.base.batch import AsyncBatchedBaseStore
 from rewind.store.memory import InMemoryStore
 from rewind.store.sqlite import AsyncSqliteStore, SqliteStore
 from rewind.store.writes import StoreWrite
+from tests.store.conftest import FakeClock
 
 
 def put(ns: tuple[str, ...], key: str, value: dict[str, Any] | None, **kw: Any) -> StoreWrite:
@@ -190,14 +190,14 @@ async def test_failed_async_writes_report_nothing() -> None:
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_sweeps_report_expired_deletions(kind: str) -> None:
+def test_sweeps_report_expired_deletions(kind: str, clock: FakeClock) -> None:
     with sync_stores(kind) as store:
         record = Recorder()
         store.add_write_listener(record)
-        store.put(("a",), "gone", {"v": 1}, ttl=0.0005)
-        store.put(("b",), "gone", {"v": 1}, ttl=0.0005)
+        store.put(("a",), "gone", {"v": 1}, ttl=1)
+        store.put(("b",), "gone", {"v": 1}, ttl=1)
         store.put(("a",), "kept", {"v": 1})
-        time.sleep(0.05)
+        clock.advance(minutes=2)
         record.calls.clear()
         assert store.sweep_ttl() == 2
         assert store.sweep_ttl() == 0  # nothing swept: no call

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any
 
 import langgraph.store.base as lg
@@ -18,6 +17,7 @@ import rewind.store.base as rw
 from rewind.store.memory import InMemoryStore
 from rewind.store.writes import StoreWrite
 from tests.store.calls import NAMESPACES, calls, deletes, perform, prefixes
+from tests.store.conftest import FakeClock
 from tests.store.differential import aletters, letters, outcome
 
 
@@ -309,15 +309,16 @@ def test_index_config_is_copied_and_tokenized() -> None:
 # --- TTL (rewind only: LangGraph's InMemoryStore refuses TTLs) -----------------------------------
 
 
-def test_items_expire_and_sweeps_remove_them() -> None:
-    store = InMemoryStore(ttl={"default_ttl": 0.001})  # 60 ms
+def test_items_expire_and_sweeps_remove_them(clock: FakeClock) -> None:
+    store = InMemoryStore(ttl={"default_ttl": 1})
     seen: list[list[StoreWrite]] = []
     store.add_write_listener(seen.append)
     store.put(("a",), "short", {"v": 1})
     store.put(("a",), "forever", {"v": 2}, ttl=None)
     store.put(("a",), "long", {"v": 3}, ttl=10)
+    clock.advance(minutes=0.99)
     assert store.sweep_ttl() == 0
-    time.sleep(0.08)
+    clock.advance(minutes=0.02)
     assert store.get(("a",), "short", refresh_ttl=False) is not None  # not swept yet
     seen.clear()
     assert store.sweep_ttl() == 1
@@ -325,35 +326,52 @@ def test_items_expire_and_sweeps_remove_them() -> None:
     assert {i.key for i in store.search(("a",))} == {"forever", "long"}
     assert seen == [[StoreWrite(("a",), "short", None, None, None, expired=True)]]
     assert store.sweep_ttl() == 0
+    clock.advance(minutes=9.9)
+    assert store.sweep_ttl() == 0  # "long": its TTL restarted by the search above
+    clock.advance(minutes=0.2)
+    assert store.sweep_ttl() == 1
 
 
-def test_reads_refresh_ttls_unless_told_not_to() -> None:
-    store = InMemoryStore(ttl={"default_ttl": 0.002})  # 120 ms
+def test_reads_refresh_ttls_unless_told_not_to(clock: FakeClock) -> None:
+    store = InMemoryStore(ttl={"default_ttl": 2})
     store.put(("a",), "read", {"v": 1})
     store.put(("a",), "searched", {"v": 2})
     store.put(("a",), "untouched", {"v": 3})
     for _ in range(3):
-        time.sleep(0.05)
+        clock.advance(minutes=1)
         store.get(("a",), "read")
         store.search(("a",), filter={"v": 2})
         store.get(("a",), "untouched", refresh_ttl=False)
-    time.sleep(0.03)
-    store.sweep_ttl()
+        store.search(("a",), filter={"v": 3}, refresh_ttl=False)
+    assert store.sweep_ttl() == 1
     assert {i.key for i in store.search(("a",))} == {"read", "searched"}
 
-    lazy = InMemoryStore(ttl={"default_ttl": 0.001, "refresh_on_read": False})
+    lazy = InMemoryStore(ttl={"default_ttl": 2, "refresh_on_read": False})
     lazy.put(("a",), "k", {"v": 1})
-    time.sleep(0.04)
+    clock.advance(minutes=1.5)
     lazy.get(("a",), "k")  # the config's default: no refresh
-    time.sleep(0.04)
+    clock.advance(minutes=1)
     assert lazy.sweep_ttl() == 1
+    lazy.put(("a",), "k", {"v": 1})
+    clock.advance(minutes=1.5)
+    lazy.get(("a",), "k", refresh_ttl=True)  # asked for
+    clock.advance(minutes=1)
+    assert lazy.sweep_ttl() == 0
 
 
-def test_omit_expired_hides_expired_items_before_the_sweep() -> None:
-    store = InMemoryStore(ttl={"default_ttl": 0.001, "omit_expired": True})
+def test_a_batch_that_reads_and_writes_an_item_keeps_the_writes_ttl(clock: FakeClock) -> None:
+    store = InMemoryStore()
+    store.put(("a",), "k", {"v": 1}, ttl=60)
+    store.batch([rw.GetOp(("a",), "k"), rw.PutOp(("a",), "k", {"v": 2}, ttl=1)])
+    clock.advance(minutes=2)
+    assert store.sweep_ttl() == 1
+
+
+def test_omit_expired_hides_expired_items_before_the_sweep(clock: FakeClock) -> None:
+    store = InMemoryStore(ttl={"default_ttl": 1, "omit_expired": True})
     store.put(("a",), "k", {"v": 1})
     store.put(("b",), "k", {"v": 1}, ttl=None)
-    time.sleep(0.08)
+    clock.advance(minutes=1.5)
     assert store.get(("a",), "k") is None
     assert store.search(("a",)) == []
     assert store.list_namespaces() == [("b",)]
@@ -362,13 +380,13 @@ def test_omit_expired_hides_expired_items_before_the_sweep() -> None:
     assert not store._data[("a",)]
 
 
-def test_a_put_without_ttl_clears_the_old_one() -> None:
+def test_a_put_without_ttl_clears_the_old_one(clock: FakeClock) -> None:
     store = InMemoryStore()
-    store.put(("a",), "k", {"v": 1}, ttl=0.001)
+    store.put(("a",), "k", {"v": 1}, ttl=1)
     store.put(("a",), "k", {"v": 2})
-    time.sleep(0.08)
+    clock.advance(minutes=5)
     assert store.sweep_ttl() == 0
-    store.put(("a",), "k", {"v": 3}, ttl=0.001)
+    store.put(("a",), "k", {"v": 3}, ttl=1)
     store.delete(("a",), "k")
     assert store._expiry == {}
 

@@ -33,6 +33,7 @@ from rewind.store.sqlite import AsyncSqliteStore, SqliteStore
 from rewind.store.sqlite.base import SqliteIndexConfig
 from rewind.store.writes import StoreWrite
 from tests.store.calls import calls, op_of, perform
+from tests.store.conftest import FakeClock
 from tests.store.differential import letters, outcome, scores_close
 
 _BASE = datetime(2001, 2, 3, 4, 5, 6)
@@ -363,7 +364,7 @@ def test_puts_deletes_and_sweeps_remove_an_items_old_vectors() -> None:
         store.delete(("d",), "k")
         assert store.conn.execute(count).fetchone()[0] == 0
         store.put(("d",), "k", {"parts": ["a", "b"]}, ttl=0.0001)
-        time.sleep(0.02)
+        time.sleep(0.01)  # 6 ms
         assert store.sweep_ttl() == 1
         assert store.conn.execute(count).fetchone()[0] == 0
 
@@ -395,54 +396,72 @@ def test_embeddings_of_a_batch_are_asked_for_once_each() -> None:
 # --- TTL ----------------------------------------------------------------------------------------
 
 
-def test_items_expire_and_a_sweep_removes_them() -> None:
-    with SqliteStore.from_conn_string(":memory:", ttl={"default_ttl": 0.001}) as store:
+def test_items_expire_and_a_sweep_removes_them(clock: FakeClock) -> None:
+    with SqliteStore.from_conn_string(":memory:", ttl={"default_ttl": 1}) as store:
         seen: list[list[StoreWrite]] = []
         store.add_write_listener(seen.append)
         store.put(("a",), "short", {"v": 1})
         store.put(("a",), "forever", {"v": 2}, ttl=None)
         store.put(("a",), "long", {"v": 3}, ttl=10)
-        assert store.sweep_ttl() == 0
         row = store.conn.execute(
             "SELECT expires_at - updated_at, ttl_minutes FROM store_items WHERE key = 'long'"
         ).fetchone()
         assert row == (600_000_000, 10.0)
-        time.sleep(0.08)
+        clock.advance(minutes=0.99)
+        assert store.sweep_ttl() == 0
+        clock.advance(minutes=0.02)
         assert store.get(("a",), "short", refresh_ttl=False) is not None  # not swept yet
         seen.clear()
         assert store.sweep_ttl() == 1
         assert seen == [[StoreWrite(("a",), "short", None, None, None, expired=True)]]
         assert {i.key for i in store.search(("a",))} == {"forever", "long"}
+        clock.advance(minutes=9.9)
+        assert store.sweep_ttl() == 0  # "long": its TTL restarted by the search above
+        clock.advance(minutes=0.2)
+        assert store.sweep_ttl() == 1
 
 
-def test_reads_refresh_ttls_unless_told_not_to() -> None:
-    with SqliteStore.from_conn_string(":memory:", ttl={"default_ttl": 0.002}) as store:
+def test_reads_refresh_ttls_unless_told_not_to(clock: FakeClock) -> None:
+    with SqliteStore.from_conn_string(":memory:", ttl={"default_ttl": 2}) as store:
         store.put(("a",), "read", {"v": 1})
         store.put(("a",), "searched", {"v": 2})
         store.put(("a",), "untouched", {"v": 3})
         for _ in range(3):
-            time.sleep(0.05)
+            clock.advance(minutes=1)
             store.get(("a",), "read")
             store.search(("a",), filter={"v": 2})
             store.get(("a",), "untouched", refresh_ttl=False)
-        time.sleep(0.03)
-        store.sweep_ttl()
+            store.search(("a",), filter={"v": 3}, refresh_ttl=False)
+        assert store.sweep_ttl() == 1
         assert {i.key for i in store.search(("a",))} == {"read", "searched"}
-    lazy_config: Any = {"default_ttl": 0.001, "refresh_on_read": False}
+    lazy_config: Any = {"default_ttl": 2, "refresh_on_read": False}
     with SqliteStore.from_conn_string(":memory:", ttl=lazy_config) as lazy:
         lazy.put(("a",), "k", {"v": 1})
-        time.sleep(0.04)
-        lazy.get(("a",), "k")
-        time.sleep(0.04)
+        clock.advance(minutes=1.5)
+        lazy.get(("a",), "k")  # the config's default: no refresh
+        clock.advance(minutes=1)
         assert lazy.sweep_ttl() == 1
+        lazy.put(("a",), "k", {"v": 1})
+        clock.advance(minutes=1.5)
+        lazy.batch([rw.GetOp(("a",), "k", refresh_ttl=True)])  # asked for
+        clock.advance(minutes=1)
+        assert lazy.sweep_ttl() == 0
 
 
-def test_omit_expired_hides_expired_items_before_the_sweep() -> None:
-    config: Any = {"default_ttl": 0.001, "omit_expired": True}
+def test_a_batch_that_reads_and_writes_an_item_keeps_the_writes_ttl(clock: FakeClock) -> None:
+    with SqliteStore.from_conn_string(":memory:") as store:
+        store.put(("a",), "k", {"v": 1}, ttl=60)
+        store.batch([rw.GetOp(("a",), "k"), rw.PutOp(("a",), "k", {"v": 2}, ttl=1)])
+        clock.advance(minutes=2)
+        assert store.sweep_ttl() == 1
+
+
+def test_omit_expired_hides_expired_items_before_the_sweep(clock: FakeClock) -> None:
+    config: Any = {"default_ttl": 1, "omit_expired": True}
     with SqliteStore.from_conn_string(":memory:", ttl=config) as store:
         store.put(("a",), "k", {"v": 1})
         store.put(("b",), "k", {"v": 1}, ttl=None)
-        time.sleep(0.08)
+        clock.advance(minutes=1.5)
         assert store.get(("a",), "k") is None
         assert store.search(("a",)) == []
         assert store.list_namespaces() == [("b",)]
@@ -521,7 +540,7 @@ async def test_the_async_store_refuses_bad_values_and_keeps_going() -> None:
         assert (await store.aget(("a",), "k")).value == {"v": 1}  # type: ignore[union-attr]
 
 
-async def test_the_async_store_semantic_search_and_ttl() -> None:
+async def test_the_async_store_semantic_search_and_ttl(clock: FakeClock) -> None:
     from tests.store.differential import aletters
 
     index: Any = {"dims": 8, "embed": aletters, "fields": ["t"]}
@@ -535,7 +554,7 @@ async def test_the_async_store_semantic_search_and_ttl() -> None:
         assert found[0].score == pytest.approx(1.0)
         seen: list[list[StoreWrite]] = []
         store.add_write_listener(seen.append)
-        await asyncio.sleep(0.08)
+        clock.advance(minutes=0.01)
         assert await store.sweep_ttl() == 1
         assert seen == [[StoreWrite(("d",), "near", None, None, None, expired=True)]]
 
