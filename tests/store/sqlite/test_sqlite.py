@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,19 +85,24 @@ def stamps(item: Any) -> tuple[datetime, datetime]:
 
 
 @contextmanager
-def stores(clock: Clock) -> Iterator[tuple[SqliteStore, LgStore]]:
+def stores(clock: Clock, directory: Path | None = None) -> Iterator[tuple[SqliteStore, LgStore]]:
+    """Both stores, in memory or in files in ``directory``."""
+    ours_at = ":memory:" if directory is None else str(directory / "ours.db")
+    theirs_at = ":memory:" if directory is None else str(directory / "theirs.db")
     with (
         mock.patch.object(sqlite_base, "_now_us", clock.now_us),
-        SqliteStore.from_conn_string(":memory:") as ours,
-        LgStore.from_conn_string(":memory:") as theirs,
+        SqliteStore.from_conn_string(ours_at) as ours,
+        LgStore.from_conn_string(theirs_at) as theirs,
     ):
         theirs.setup()
         yield ours, theirs
 
 
-def check_same(calls: list[tuple[Any, ...]], ticks: list[int]) -> None:
+def check_same(
+    calls: list[tuple[Any, ...]], ticks: list[int], directory: Path | None = None
+) -> None:
     clock = Clock()
-    with stores(clock) as (ours, theirs):
+    with stores(clock, directory) as (ours, theirs):
         for n, call in enumerate(calls):
             clock.tick(ticks[n % len(ticks)])
             got = outcome(lambda call=call: perform(ours, rw, call), times=stamps)
@@ -110,14 +116,18 @@ def check_same(calls: list[tuple[Any, ...]], ticks: list[int]) -> None:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(calls, st.lists(st.sampled_from([0, 0, 1, 2]), min_size=1, max_size=8))
+@given(calls, st.lists(st.sampled_from([0, 0, 1, 2]), min_size=1, max_size=8), st.booleans())
 def test_random_calls_give_what_langgraphs_gives(
-    calls: list[tuple[Any, ...]], ticks: list[int]
+    calls: list[tuple[Any, ...]], ticks: list[int], in_files: bool
 ) -> None:
-    check_same(calls, ticks)
+    if not in_files:
+        check_same(calls, ticks)
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        check_same(calls, ticks, Path(directory))
 
 
-def test_a_scripted_session_gives_what_langgraphs_gives() -> None:
+def test_a_scripted_session_gives_what_langgraphs_gives(tmp_path: Path) -> None:
     script: list[tuple[Any, ...]] = [
         ("put", ("a",), "k1", {"n": 1, "s": "x", "f": 0.5}),
         ("put", ("a", "b"), "k2", {"n": 2, "meta": {"x": 1}, "f": 1.0}),
@@ -156,7 +166,7 @@ def test_a_scripted_session_gives_what_langgraphs_gives() -> None:
         ("search", ("c",), None, 10, 0),
         ("search", ("a",), None, -1, -1),
     ]
-    check_same(script, [0, 1, 0])
+    check_same(script, [0, 1, 0], tmp_path)  # in files
 
 
 def test_equal_times_come_in_the_order_langgraphs_query_reads_them() -> None:
