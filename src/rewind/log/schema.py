@@ -12,6 +12,10 @@ besides its runs (the server's thread metadata), so a thread with no run yet is 
 ``redactions`` records each event whose payload was erased (``rewind db redact``): when, why,
 by whom, and the digest of the erased payload, which its hash chain goes on covering (see
 :mod:`rewind.log.chain`).
+
+``store_items`` and ``store_vectors`` are not the log's: they hold the long-term memory store's
+items and embeddings (:mod:`rewind.store.sqlite`, which reads and writes them in SQL of its own),
+described here so that the schema the migrations build is described in one place.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -39,6 +44,8 @@ __all__ = [
     "redactions",
     "runs",
     "snapshots",
+    "store_items",
+    "store_vectors",
     "thread_heads",
     "thread_metadata",
 ]
@@ -176,5 +183,33 @@ redactions = Table(
     # When this redaction re-chained the run (written before revision 0005) from this event on:
     # the run's last hash before it did.
     Column("rechained_from", LargeBinary),
+    sqlite_with_rowid=False,
+)
+
+store_items = Table(
+    "store_items",
+    metadata,
+    Column("prefix", Text, primary_key=True),  # the namespace's labels joined with "."
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("created_at", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("updated_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger),
+    Column("ttl_minutes", Float),
+    Index(
+        "ix_store_items_expires_at",
+        "expires_at",
+        sqlite_where=text("expires_at IS NOT NULL"),
+        postgresql_where=text("expires_at IS NOT NULL"),
+    ),
+)
+
+store_vectors = Table(
+    "store_vectors",
+    metadata,
+    Column("prefix", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("field", Text, primary_key=True),  # the field path embedded
+    Column("embedding", LargeBinary, nullable=False),  # float32, the machine's byte order
     sqlite_with_rowid=False,
 )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from datetime import UTC, datetime
 from typing import Any, get_type_hints
 
 import langgraph.store.base as lg
 import langgraph.store.base.batch as lg_batch
-import langgraph.store.base.embed as lg_embed
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,19 +16,23 @@ from langchain_core.embeddings import Embeddings
 
 import rewind.store.base as rw
 import rewind.store.base.batch as rw_batch
-import rewind.store.base.embed as rw_embed
 from rewind.store.memory import InMemoryStore
 from tests.store.differential import aletters, letters, outcome
 
 # --- names ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("ours", "theirs"),
-    [(rw, lg), (rw_embed, lg_embed), (rw_batch, lg_batch)],
-    ids=["base", "embed", "batch"],
-)
-def test_modules_export_what_langgraphs_do(ours: Any, theirs: Any) -> None:
+MODULES = ["base", "base.embed", "base.batch", "memory", "sqlite", "sqlite.base", "sqlite.aio"]
+NOT_PROVIDED_THERE = {
+    # LangGraph's SqliteStore's own query plumbing: rewind's stores have other internals.
+    "sqlite.base": {"PreparedGetQuery"},
+}
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_modules_export_what_langgraphs_do(name: str) -> None:
+    ours = importlib.import_module(f"rewind.store.{name}")
+    theirs = importlib.import_module(f"langgraph.store.{name}")
     if hasattr(theirs, "__all__"):
         assert ours.__all__ == theirs.__all__
     # Every class, function and value of LangGraph's (its own or re-exported), not the standard
@@ -40,7 +44,7 @@ def test_modules_export_what_langgraphs_do(ours: Any, theirs: Any) -> None:
         and getattr(value, "__module__", "").split(".")[0] in {"langgraph", "langchain_core"}
     }
     missing = sorted(n for n in wanted if not hasattr(ours, n))
-    assert missing == []
+    assert missing == sorted(NOT_PROVIDED_THERE.get(name, ()))
 
 
 @pytest.mark.parametrize(
@@ -306,11 +310,15 @@ PATHS = [
     "l[0",
 ]
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-3, 3) | st.text("ab", max_size=3),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("abxylm"), inner),
-    max_leaves=12,
+
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return inner | st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("abxylm"), inner)
+
+
+_leaves = (
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-3, 3) | st.text("ab", max_size=3)
 )
+json_values = _nested(_nested(_nested(_leaves)))  # three levels deep at most
 documents = st.dictionaries(st.sampled_from(["a", "b", "l", "m", "x"]), json_values, max_size=4)
 path_parts = st.sampled_from(["a", "b", "l", "m", "x", "y", "*", "[0]", "[-1]", "[*]", "{a,b}"])
 

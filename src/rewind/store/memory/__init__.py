@@ -67,6 +67,11 @@ _Searches = dict[int, tuple[SearchOp, _Candidates]]
 _Paths = list[tuple[str, Any]]
 
 
+def _now() -> float:
+    """Seconds since the epoch: the clock TTLs are measured on."""
+    return time.time()
+
+
 class InMemoryStore(BaseStore):
     """A dictionary-backed store with optional vector search and TTLs.
 
@@ -149,7 +154,7 @@ class InMemoryStore(BaseStore):
         puts: dict[_Key, PutOp] = {}
         searches: _Searches = {}
         refresh: list[_Key] = []
-        now = time.time()
+        now = _now()
         with self._lock:
             for i, op in enumerate(ops):
                 if isinstance(op, GetOp):
@@ -185,7 +190,7 @@ class InMemoryStore(BaseStore):
                 f" match number of indices ({len(texts)})"
             )
         now = datetime.now(UTC)
-        expires_from = time.time()
+        expires_from = _now()
         with self._lock:
             if self._expiry:
                 for place in refresh:
@@ -330,7 +335,7 @@ class InMemoryStore(BaseStore):
 
         The store's write listeners get them as deletions with ``expired=True``.
         """
-        now = time.time()
+        now = _now()
         swept: list[StoreWrite] = []
         with self._lock:
             for (namespace, key), (expires_at, _) in list(self._expiry.items()):

@@ -13,7 +13,15 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from rewind.store import writes as _writes
-from rewind.store.base import Op, Result, TTLConfig
+from rewind.store.base import (  # GetOp, ... as LangGraph's module has them
+    GetOp,  # noqa: F401
+    ListNamespacesOp,  # noqa: F401
+    Op,
+    PutOp,  # noqa: F401
+    Result,
+    SearchOp,  # noqa: F401
+    TTLConfig,
+)
 from rewind.store.base.batch import AsyncBatchedBaseStore
 from rewind.store.sqlite.base import (
     BUSY_TIMEOUT,
@@ -85,8 +93,9 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
         async with aiosqlite.connect(
             conn_string, isolation_level=None, timeout=BUSY_TIMEOUT
         ) as conn:
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            yield cls(conn, index=index, ttl=ttl)
+            store = cls(conn, index=index, ttl=ttl)
+            store._own_connection = True
+            yield store
 
     async def setup(self) -> None:
         """Bring the database to rewind's current schema (creating the store's tables, and the
@@ -108,6 +117,8 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
                 await asyncio.to_thread(migrate, self.conn._conn, file)
             else:  # in memory: on the connection's own thread, the only one that may use it
                 await _on_thread(self.conn, migrate, self.conn._conn, None)
+            if self._own_connection:
+                await self.conn.execute("PRAGMA synchronous=NORMAL")
             self.is_setup = True
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:

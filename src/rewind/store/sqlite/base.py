@@ -250,6 +250,8 @@ class BaseSqliteStore:
     ttl_config: TTLConfig | None = None
     embeddings: Embeddings | None = None
     _deserializer: Deserializer | None = None
+    _own_connection = False
+    """Whether the store opened its connection (``from_conn_string``), and so tunes it."""
 
     def _configure(
         self,
@@ -633,8 +635,9 @@ class SqliteStore(BaseSqliteStore, BaseStore):
             conn_string, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT
         )
         try:
-            conn.execute("PRAGMA synchronous=NORMAL")
-            yield cls(conn, index=index, ttl=ttl)
+            store = cls(conn, index=index, ttl=ttl)
+            store._own_connection = True
+            yield store
         finally:
             conn.close()
 
@@ -650,6 +653,8 @@ class SqliteStore(BaseSqliteStore, BaseStore):
             if self.is_setup:
                 return
             migrate(self.conn, database_file(self.conn))
+            if self._own_connection:  # as the log's connections: durable at each checkpoint
+                self.conn.execute("PRAGMA synchronous=NORMAL")
             self.is_setup = True
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
