@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from rewind import open_store, replay
+from rewind import open_log, replay
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.config import get_stream_writer
 from rewind.graph import END, START, StateGraph
@@ -59,19 +59,19 @@ def main(db: Path) -> None:
         print()
         history = list(graph.get_state_history(config))
 
-    store = asyncio.run(open_store(db))
+    log = asyncio.run(open_log(db))
     try:
-        (run,) = asyncio.run(store.list_runs(thread_id=thread))
+        (run,) = asyncio.run(log.list_runs(thread_id=thread))
         print(f"\nreplayed from the log in another mode (run {run.run_id}):")
-        for update in replay(store, run.run_id, stream_mode="updates"):
+        for update in replay(log, run.run_id, stream_mode="updates"):
             print(" ", update)
-        report = asyncio.run(store.verify_chain(run.run_id))
+        report = asyncio.run(log.verify_chain(run.run_id))
         print(f"hash chain: {'intact' if report.ok else report.reason} ({report.checked} events)")
         print(f"checkpoints on thread {thread!r}: {len(history)}")
     finally:
-        asyncio.run(store.aclose())
+        asyncio.run(log.aclose())
     print(
-        f"\nthe log is in {db.resolve()}; replay any run with rewind.replay(store, run_id, "
+        f"\nthe log is in {db.resolve()}; replay any run with rewind.replay(log, run_id, "
         "stream_mode=...), or check it with `rewind --db PATH db verify`"
     )
 

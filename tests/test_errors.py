@@ -41,6 +41,7 @@ REWIND_ONLY = {
     "InvalidEventError",
     "NotARewindDatabaseError",
     "RewindError",
+    "RedactionError",
     "RunEndedError",
     "SchemaOutdatedError",
     "SchemaTooNewError",

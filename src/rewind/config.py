@@ -1,4 +1,4 @@
-"""LangGraph's ``langgraph.config`` names: the running node's config and stream writer."""
+"""LangGraph's ``langgraph.config`` names: the running node's config, stream writer and store."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from rewind.runtime.context import current_config, get_runtime
 
-__all__ = ["get_config", "get_stream_writer"]
+__all__ = ["get_config", "get_store", "get_stream_writer"]
 
 
 def get_config() -> dict[str, Any]:
@@ -24,3 +24,14 @@ def get_config() -> dict[str, Any]:
 def get_stream_writer() -> Any:
     """The running node's writer for the ``custom`` stream mode."""
     return get_runtime().stream_writer
+
+
+def get_store() -> Any:
+    """The long-term memory store of the graph whose node is running (``None`` when it was
+    compiled without one).
+
+    Raises:
+        RuntimeError: when called outside a running graph.
+    """
+    get_config()  # LangGraph's error outside a run
+    return get_runtime().store

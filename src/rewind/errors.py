@@ -15,6 +15,7 @@ them unchanged; each of them derives from :class:`RewindError` as well::
     │   ├── ConcurrencyError                        a stale ``expected_seq``
     │   ├── UnknownRunError    (also a KeyError)    no such run in this log
     │   ├── RunEndedError                           an append after the run's end event
+    │   ├── RedactionError                          a redaction refused; nothing was changed
     │   ├── LogClosedError                        the log was closed
     │   └── DatabaseError                           the database cannot be used as it is
     │       ├── NotARewindDatabaseError             not a rewind file (left untouched)
@@ -70,18 +71,19 @@ __all__ = [
     "GraphRecursionError",
     "InvalidEventError",
     "InvalidUpdateError",
+    "LogClosedError",
+    "LogError",
     "NodeCancelledError",
     "NodeError",
     "NodeInterrupt",
     "NodeTimeoutError",
     "NotARewindDatabaseError",
     "ParentCommand",
+    "RedactionError",
     "RewindError",
     "RunEndedError",
     "SchemaOutdatedError",
     "SchemaTooNewError",
-    "LogClosedError",
-    "LogError",
     "TaskNotFound",
     "UnknownInterruptError",
     "UnknownRunError",
@@ -185,6 +187,21 @@ class RunEndedError(LogError):
         super().__init__(
             f"run {run_id} has ended; its log is closed. Start a new run on the thread instead."
         )
+
+
+class RedactionError(LogError):
+    """A redaction was refused (a run still running, a broken chain, an event that cannot be
+    redacted as asked); nothing was changed.
+
+    Attributes:
+        run_id: The run concerned, if one is.
+        seq: The event concerned, if one is.
+    """
+
+    def __init__(self, message: str, *, run_id: str | None = None, seq: int | None = None) -> None:
+        self.run_id = run_id
+        self.seq = seq
+        super().__init__(f"{message}; nothing was redacted")
 
 
 class LogClosedError(LogError):

@@ -30,16 +30,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
     "PULL",
     "PUSH",
+    "REDACTED",
     "EventType",
     "NewEvent",
+    "Redacted",
     "RunStatus",
     "StateSlice",
     "StoredEvent",
+    "fields_of",
     "run_ended",
     "run_started",
     "task_id_for",
@@ -97,6 +101,41 @@ class EventType(StrEnum):
     CHECKPOINT = "checkpoint"
     SUBGRAPH_STARTED = "subgraph.started"
     SUBGRAPH_ENDED = "subgraph.ended"
+    STORE_WRITE = "store.write"
+
+
+class Redacted(str):
+    """What a redacted value reads back as (``rewind db redact``): the text ``[redacted]``.
+
+    A whole payload that was redacted reads back as one; so does each value a redaction of
+    contents replaced inside a payload (a message's text, a tool call's arguments, a string
+    holding the erased text). Being a string, it shows where text is expected (a message's
+    content, a span attribute, JSON output); ``isinstance(value, Redacted)`` tells it apart.
+    Message models keep the text only (their validation turns it into a plain ``str``).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls) -> Redacted:
+        return super().__new__(cls, "[redacted]")
+
+    def __repr__(self) -> str:
+        return "Redacted()"
+
+    def __reduce__(self) -> tuple[type[Redacted], tuple[()]]:
+        return (Redacted, ())
+
+
+REDACTED = Redacted()
+"""The value a redacted payload (or a value inside one) reads back as."""
+
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
+
+
+def fields_of(payload: Any) -> Mapping[str, Any]:
+    """A payload's fields: the payload when it is a mapping, else none (a payload redacted
+    whole reads back as :data:`REDACTED`, a string; readers of fields see an empty one)."""
+    return payload if isinstance(payload, Mapping) else _NO_FIELDS
 
 
 class RunStatus(StrEnum):

@@ -24,7 +24,7 @@ from typing import Any
 
 from rewind.events import EventType, RunStatus, StoredEvent
 from rewind.log import EventLog
-from rewind.log.records import CheckpointRecord, RunRecord
+from rewind.log.records import CheckpointRecord, RedactionReport, RunRecord
 from rewind.projections.state import (
     CheckpointView,
     fold_thread,
@@ -39,6 +39,7 @@ __all__ = [
     "read_checkpoint",
     "read_checkpoints",
     "read_head",
+    "rebuild_caches",
     "rebuild_head",
     "verify_caches",
 ]
@@ -352,6 +353,30 @@ async def history(
 
 def _matches(view: CheckpointView, metadata: Mapping[str, Any] | None) -> bool:
     return not metadata or all(view.metadata.get(k) == v for k, v in metadata.items())
+
+
+# --- rebuilding the caches ---------------------------------------------------------------------
+
+
+async def rebuild_caches(log: EventLog, report: RedactionReport) -> int:
+    """Fold again, from the redacted log, the heads and snapshots a redaction dropped
+    (``log.redact`` drops them; a head would otherwise be rebuilt when its thread is next
+    read, and a snapshot not at all). Returns how many were written."""
+    written = 0
+    for thread_id in report.threads:
+        state = await read_head(log, thread_id)
+        written += state.view is not None
+    threads: dict[str, str] = {}
+    for run_id, seq in report.snapshots:
+        if run_id not in threads:
+            threads[run_id] = (await log.get_run(run_id)).thread_id
+        marks = await log.list_checkpoints(threads[run_id], run_id=run_id)
+        ref = next((m for m in marks if m.seq == seq), None)
+        found = await read_checkpoint(log, ref) if ref is not None else None
+        if found is not None and found.view is not None:
+            await log.put_snapshot(run_id, seq, head_state(found.view))
+            written += 1
+    return written
 
 
 # --- checking the caches -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from rewind.cli import main
 VERBS = [
     ["run"], ["fork"], ["replay"], ["runs"], ["show"], ["tail"], ["state"], ["history"],
     ["export"], ["demo"], ["db"], ["db", "upgrade"], ["db", "current"], ["db", "verify"],
-    ["db", "backup"], ["db", "prune"],
+    ["db", "backup"], ["db", "prune"], ["db", "redact"], ["db", "redactions"],
 ]  # fmt: skip
 
 

@@ -6,6 +6,6 @@ LangGraph's are; underneath each is a rewind event log (the log), not a checkpoi
 
 from __future__ import annotations
 
-from rewind.checkpoint.base import Saver
+from rewind.checkpoint.saver import Saver
 
 __all__ = ["Saver"]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rewind.checkpoint.base import Saver
+from rewind.checkpoint.saver import Saver
 from rewind.events import NewEvent
 
 __all__ = ["InMemorySaver", "MemorySaver"]

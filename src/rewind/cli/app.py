@@ -84,9 +84,9 @@ def _fail(message: str, code: int, debug: bool) -> int:
 
 
 def _code_of(exc: Exception) -> int:
-    from rewind.errors import DatabaseError, UnknownRunError, UnknownThreadError
+    from rewind.errors import DatabaseError, RedactionError, UnknownRunError, UnknownThreadError
 
-    if isinstance(exc, DatabaseError | UnknownRunError | UnknownThreadError):
+    if isinstance(exc, DatabaseError | RedactionError | UnknownRunError | UnknownThreadError):
         return EXIT_USAGE
     return EXIT_FAILED
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +17,10 @@ from rich.table import Table
 from rewind.cli.app import cli
 from rewind.cli.common import CliError, db_option, open_db
 from rewind.cli.output import brief, json_line
-from rewind.events import EventType, RunStatus, StoredEvent
+from rewind.events import EventType, Redacted, RunStatus, StoredEvent, fields_of
 
 if TYPE_CHECKING:
-    from rewind.log import EventLog
+    from rewind.log import ChainReport, EventLog
     from rewind.projections.state import CheckpointView
 
 __all__ = ["history", "runs", "show", "state", "tail", "thread_views"]
@@ -109,16 +110,16 @@ def show(run_id: str) -> None:
       rewind show 0b6e4a1c-...
     """
 
-    async def go() -> tuple[Any, list[StoredEvent], bool]:
+    async def go() -> tuple[Any, list[StoredEvent], ChainReport]:
         log = await open_db()
         try:
             record = await log.get_run(run_id)
             events = await log.read(run_id)
-            return record, events, (await log.verify_chain(run_id)).ok
+            return record, events, await log.verify_chain(run_id)
         finally:
             await log.aclose()
 
-    record, events, intact = asyncio.run(go())
+    record, events, report = asyncio.run(go())
     out = _out()
     started = events[0].payload or {}
     ended = next((e for e in events if e.type == EventType.RUN_ENDED), None)
@@ -136,7 +137,12 @@ def show(run_id: str) -> None:
             f"[bold]from[/]     {_origin_kind(started)} run {record.origin_run_id} at checkpoint "
             f"{record.origin_checkpoint_id}"
         )
-    chain = "hash chain intact" if intact else "[red]hash chain BROKEN[/] (see rewind db verify)"
+    chain = "hash chain intact" if report.ok else "[red]hash chain BROKEN[/] (see rewind db verify)"
+    if report.redacted:
+        chain += (
+            f", {report.redacted} redacted (`rewind db redactions --run {record.run_id}` "
+            "says when and why)"
+        )
     out.print(f"[bold]events[/]   {len(events)}, {chain}")
     out.print(_nodes(events))
     _models(out, events)
@@ -195,19 +201,19 @@ def _models(out: Console, events: list[StoredEvent]) -> None:
     usage: dict[str, int] = {}
     for event in events:
         if event.type == EventType.CHAT_ENDED:
-            for generation in (event.payload or {}).get("generations") or ():
+            for generation in fields_of(event.payload).get("generations") or ():
                 for message in generation or ():
                     for key, value in (getattr(message, "usage_metadata", None) or {}).items():
                         if isinstance(value, int):
                             usage[key] = usage.get(key, 0) + value
-    models = sorted({_model_name(e.payload or {}) for e in calls})
+    models = sorted({_model_name(fields_of(e.payload)) for e in calls})
     line = f"[bold]models[/]   {len(calls)} calls ({', '.join(models)}), {tokens} tokens streamed"
     if usage:
         line += ", usage " + ", ".join(f"{k} {v}" for k, v in sorted(usage.items()))
     out.print(line)
 
 
-def _model_name(payload: dict[str, Any]) -> str:
+def _model_name(payload: Mapping[str, Any]) -> str:
     params = payload.get("invocation_params") or {}
     serialized = payload.get("serialized") or {}
     return str(
@@ -418,6 +424,8 @@ def _event_line(event: StoredEvent) -> str:
 
 
 def _detail(event: StoredEvent) -> str:
+    if isinstance(event.payload, Redacted):  # redacted whole
+        return str(event.payload)
     p = event.payload if isinstance(event.payload, dict) else {}
     kind = event.type
     if kind == EventType.RUN_STARTED:

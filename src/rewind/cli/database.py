@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,13 +26,15 @@ __all__ = ["db"]
 
 @cli.group(context_settings=CONTEXT)
 def db() -> None:
-    """Manage the database: upgrade, current, verify, drop-caches, backup, prune.
+    """Manage the database: upgrade, current, verify, drop-caches, backup, prune, redact,
+    redactions.
 
     \b
     Examples:
       rewind db verify
       rewind --db runs.db db backup runs-2025-06-30.db
       rewind db prune --older-than 30d
+      rewind db redact --match ann@example.com --dry-run
     """
 
 
@@ -93,15 +96,17 @@ def verify() -> int:
         try:
             records = await log.list_runs(oldest_first=True)
             ok = True
+            redacted = Counter[str]()
             for record in records:
                 report = await log.verify_chain(record.run_id)
+                redacted[record.run_id] = report.redacted
                 if not report.ok:
                     ok = False
                     click.echo(
                         f"BROKEN {record.run_id}: event {report.first_bad_seq}: {report.reason}"
                     )
             tail = "every hash chain intact" if ok else "see above"
-            click.echo(f"{len(records)} runs checked: {tail}")
+            click.echo(f"{len(records)} runs checked: {tail}{_redacted(redacted)}")
             checked, problems = await verify_caches(log)
             for problem in problems:
                 click.echo(
@@ -198,6 +203,18 @@ def prune(older_than: str | None, keep_last: int | None) -> None:
         )
 
     click.echo(asyncio.run(go()))
+
+
+def _redacted(counts: Counter[str]) -> str:
+    """How many events the chains checked cover by the digest a redaction kept."""
+    total, runs = sum(counts.values()), sum(1 for n in counts.values() if n)
+    if not total:
+        return ""
+    return (
+        f" ({total} redacted event{'s' if total != 1 else ''} in {runs} "
+        f"run{'s' if runs != 1 else ''}, covered by their erased payloads' digests; "
+        "`rewind db redactions` lists them)"
+    )
 
 
 def _file() -> Path:

@@ -1,5 +1,6 @@
-"""The event log over SQLAlchemy Core: append and subscribe (reads, caches and retention
-are in :mod:`~rewind.log.reads`, :mod:`~rewind.log.caches` and :mod:`~rewind.log.threads`).
+"""The event log over SQLAlchemy Core: append and subscribe (reads, caches, retention and
+redaction are in :mod:`~rewind.log.reads`, :mod:`~rewind.log.caches`,
+:mod:`~rewind.log.threads` and :mod:`~rewind.log.erasure`).
 
 Everything here is portable SQL. What only one database speaks (how a write transaction
 begins, vacuum, backup) lives in that backend's module, which subclasses :class:`EventLog`.
@@ -40,6 +41,7 @@ from rewind.log.commit import (
     needs_new_keys,
     plan_commit,
 )
+from rewind.log.erasure import LogErasure
 from rewind.log.reads import LogReads, ReadStats, event_of, read_joined, run_row
 from rewind.log.records import Durability, HeadWrite
 from rewind.log.schema import events, log_head, runs
@@ -113,7 +115,7 @@ class _RunState:
     ended: bool
 
 
-class EventLog(LogReads, LogCaches, ThreadKeeping):
+class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
     """The ordered event log of runs and threads.
 
     Open one with :func:`rewind.log.open_log`; use it from one event loop, and close it
@@ -396,10 +398,11 @@ class EventLog(LogReads, LogCaches, ThreadKeeping):
                     runs.c.last_seq,
                     runs.c.last_hash,
                     runs.c.status,
+                    runs.c.chain_from,
                     runs.c.run_id,
                 ).where(runs.c.run_id.in_({p.run_id for p in group}))
             )
-            tx = {r[5]: TxRun.existing(*r[:5]) for r in result}
+            tx = {r[6]: TxRun.existing(*r[:6]) for r in result}
             max_key = 0
             if needs_new_keys(group, tx):
                 max_key = (await conn.execute(select(func.max(runs.c.run_key)))).scalar() or 0

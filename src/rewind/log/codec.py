@@ -4,7 +4,10 @@ Plain JSON values (dicts with string keys, lists, strings, finite numbers, boole
 are stored as themselves. Everything else becomes a tagged object ``{"__rw__": TAG, ...}``:
 tuples, sets, frozensets, bytes, datetimes, dates, times, timedeltas, UUIDs, decimals,
 non-finite floats, enums, dicts whose keys are not strings, dataclasses, pydantic v2 models
-(LangChain messages among them) and types registered with :func:`register_type`.
+(LangChain messages among them) and types registered with :func:`register_type`. A redacted
+value (:class:`~rewind.events.Redacted`) is ``{"__rw__": "redacted"}``: a payload redacted
+whole is that text (:data:`REDACTED_TEXT`). A user's dict with a ``"__rw__"`` key is encoded
+as a tagged ``dict``, so no payload a node wrote can look like a tag.
 
 Decoding restores the types. A class that cannot be imported (or no longer accepts its stored
 fields) decodes to a plain dict ``{"__class__": "module.QualName", **fields}``, never to an
@@ -31,13 +34,25 @@ from typing import Any
 
 from rewind._imports import import_class
 from rewind.errors import EncodingError
+from rewind.events import REDACTED, Redacted
 
-__all__ = ["CODEC_VERSION", "build_model", "decode", "encode", "register_type"]
+__all__ = [
+    "CODEC_VERSION",
+    "REDACTED_TEXT",
+    "TAG",
+    "build_model",
+    "decode",
+    "dumps",
+    "encode",
+    "register_type",
+]
 
 CODEC_VERSION = 1
 """Version of the encoding written by this code."""
 
 _TAG = "__rw__"
+TAG = _TAG
+"""The key that marks a tagged value in the JSON text."""
 _decode_text: Any = None  # json.JSONDecoder(object_hook=_hook).decode, set below
 _scan_tagged: Any = None  # its scanner, set below
 _decode_plain = json.JSONDecoder().decode
@@ -63,6 +78,8 @@ if _c_make_encoder is not None:  # pragma: no branch - CPython has it
     _dumps = lambda value: "".join(_c_encode(value, 0))  # noqa: E731
 _json_dumps = _dumps
 """The standard library's encoder, for what orjson refuses."""
+REDACTED_TEXT = _json_dumps({_TAG: "redacted"})
+"""A payload redacted whole, as stored."""
 
 try:
     import orjson
@@ -151,6 +168,12 @@ def decode(text: str | bytes, version: int = CODEC_VERSION) -> Any:
     if end == len(text):
         return value
     return _decode_text(text) if tagged else _decode_plain(text)
+
+
+def dumps(value: Any) -> str:
+    """JSON text of a value already in the encoded form (plain JSON with tags), written as
+    :func:`encode` writes it."""
+    return _dumps(value)
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -291,6 +314,7 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
     dt.timedelta: _tagged("timedelta", lambda v: [v.days, v.seconds, v.microseconds]),
     uuid.UUID: _tagged("uuid", str),
     decimal.Decimal: _tagged("decimal", str),
+    Redacted: lambda v: {_TAG: "redacted"},
 }
 
 
@@ -455,6 +479,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "pydantic_root": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v)),
     "custom": _dec_custom,
     "exception": lambda d: _dec_class(d, lambda cls, args: cls(*args)),
+    "redacted": lambda d: REDACTED,
 }
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
 from rewind.events import RunStatus
-from rewind.log.chain import GENESIS, event_hash
+from rewind.log.chain import GENESIS, digest_hash, payload_digest, text_hash
 from rewind.log.writer import PendingAppend, RunStart
 
 __all__ = ["CommitPlan", "HeadRow", "SnapshotPolicy", "TxRun", "plan_commit"]
@@ -42,6 +42,7 @@ RUN_COLUMNS = (
     "last_hash",
     "first_position",
     "last_position",
+    "chain_from",
 )
 """Column order of :attr:`CommitPlan.created_runs` rows."""
 
@@ -100,10 +101,19 @@ class TxRun:
     updated_us: int = 0
     first_position: int = 0
     last_position: int = 0
+    chain_from: int | None = 0
+    """Where its chain goes over payload digests (``None``: a run chained over payload text,
+    written before revision 0005; its appends go on that way)."""
 
     @classmethod
     def existing(
-        cls, run_key: int, thread_id: str, last_seq: int, last_hash: bytes, status: str
+        cls,
+        run_key: int,
+        thread_id: str,
+        last_seq: int,
+        last_hash: bytes,
+        status: str,
+        chain_from: int | None,
     ) -> TxRun:
         """A run already in the database."""
         return cls(
@@ -112,6 +122,7 @@ class TxRun:
             next_seq=last_seq + 1,
             last_hash=bytes(last_hash),
             status=status,
+            chain_from=chain_from,
         )
 
 
@@ -236,13 +247,30 @@ def plan_commit(
         assert st is not None
         prev, first, run_id, key = st.last_hash, pos + 1, p.run_id, st.run_key
         size = 0
+        # A run's appends always come after where its digest chain begins, if it has one.
+        over_text = st.chain_from is None
         for k, (type_, ts_us, step, ns, node, task_id, version, payload) in enumerate(p.rows):
             seq = p.first_seq + k
             pos += 1
             size += len(payload)
-            prev = event_hash(
-                prev, run_id, seq, type_, ts_us, step, ns, node, task_id, version, payload
-            )
+            if over_text:
+                prev = text_hash(
+                    prev, run_id, seq, type_, ts_us, step, ns, node, task_id, version, payload
+                )
+            else:
+                prev = digest_hash(
+                    prev,
+                    run_id,
+                    seq,
+                    type_,
+                    ts_us,
+                    step,
+                    ns,
+                    node,
+                    task_id,
+                    version,
+                    payload_digest(payload),
+                )
             row = (pos, key, seq, type_, ts_us, step, ns, node, task_id, version, payload, prev)
             rows.append(row)
             if fresh:
@@ -280,6 +308,7 @@ def plan_commit(
                     st.last_hash,
                     st.first_position,
                     st.last_position,
+                    st.chain_from,
                 )
             )
         else:

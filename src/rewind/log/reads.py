@@ -25,7 +25,7 @@ from rewind.events import EventType, RunStatus, StoredEvent
 from rewind.log import codec
 from rewind.log.chain import check_chain, from_micros, to_micros
 from rewind.log.records import ChainReport, CheckpointRecord, RunRecord, ThreadRecord
-from rewind.log.schema import checkpoints, events, log_head, runs
+from rewind.log.schema import checkpoints, events, log_head, redactions, runs
 from rewind.log.token_form import expand_token
 from rewind.log.writer import GroupWriter
 
@@ -36,6 +36,7 @@ __all__ = [
     "LineageStep",
     "LogReads",
     "ReadStats",
+    "chain_rows",
     "read_joined",
     "run_record",
     "stored",
@@ -449,16 +450,13 @@ class LogReads:
         )
 
     async def verify_chain(self, run_id: str) -> ChainReport:
-        """Check a run's hash chain; the report names the first altered event, if any."""
+        """Check a run's hash chain; the report names the first altered event, if any, and
+        counts the redacted ones (whose erased payload's digest the chain goes on covering)."""
 
         def query(conn: Connection) -> ChainReport:
             run = run_row(conn, run_id)
-            result = conn.execute(
-                select(*EVENT_COLUMNS[1:])  # all but the position: what the chain covers
-                .where(events.c.run_key == run.run_key)
-                .order_by(events.c.seq)
-            )
-            return check_chain(run_id, result, run.last_hash)
+            result = conn.execute(chain_rows(run.run_key))
+            return check_chain(run_id, result, run.last_hash, chain_from=run.chain_from)
 
         return await self._read(query)
 
@@ -586,6 +584,11 @@ def run_row(conn: Connection, run_id: str) -> Row[Any]:
     if row is None:
         raise UnknownRunError(run_id)
     return row
+
+
+def chain_rows(run_key: int) -> Select[Any]:
+    """A run's events as the chain check takes them (:data:`~rewind.log.chain.ChainRow`)."""
+    return _CHAIN_ROWS.params(run_key=run_key)
 
 
 def _run_events(
@@ -734,6 +737,16 @@ _SEGMENT = (
         events.c.seq > bindparam("after"),
         events.c.seq < bindparam("before"),
     )
+    .order_by(events.c.seq)
+)
+_CHAIN_ROWS = (
+    # All but the position: what the chain covers, with what a redaction kept.
+    select(*EVENT_COLUMNS[1:], redactions.c.digest, redactions.c.scope)
+    .outerjoin(
+        redactions,
+        (redactions.c.run_key == events.c.run_key) & (redactions.c.seq == events.c.seq),
+    )
+    .where(events.c.run_key == bindparam("run_key"))
     .order_by(events.c.seq)
 )
 _NEWEST = (

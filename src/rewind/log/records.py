@@ -1,4 +1,5 @@
-"""Records the store returns besides events: runs, threads, snapshots, chain checks."""
+"""Records the store returns besides events: runs, threads, snapshots, chain checks,
+redactions."""
 
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ __all__ = [
     "HeadWrite",
     "Durability",
     "PruneReport",
+    "RedactionScope",
+    "RedactedEvent",
+    "RedactionRecord",
+    "RedactionReport",
     "RunRecord",
     "Snapshot",
     "ThreadHead",
     "ThreadMetadata",
     "ThreadRecord",
 ]
+
+RedactionScope = Literal["payload", "contents"]
+"""What a redaction replaced: the whole payload, or values inside it."""
 
 Durability = Literal["sync", "async", "exit"]
 """When appended events become durable (LangGraph's names).
@@ -145,6 +153,8 @@ class ChainReport:
     """The first event that was altered, removed or inserted, if any."""
     reason: str | None = None
     """What is wrong with it."""
+    redacted: int = 0
+    """How many of the events checked were redacted (their erased payload's digest kept)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -171,3 +181,68 @@ class ThreadMetadata:
     """When it was first saved."""
     updated_at: datetime
     """When it was last saved."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RedactedEvent:
+    """An event a redaction erased (or, in a dry run, would erase) values of."""
+
+    run_id: str
+    """Its run."""
+    thread_id: str
+    """That run's thread."""
+    seq: int
+    """Its seq in the run."""
+    type: str
+    """Its type."""
+    scope: RedactionScope
+    """``payload``: the whole payload was replaced; ``contents``: values inside it."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RedactionReport:
+    """What a redaction did (or, ``dry_run``, would do)."""
+
+    events: list[RedactedEvent]
+    """The events redacted, in log order."""
+    unchanged: int
+    """Events selected that held nothing (more) to redact."""
+    rechained: list[str]
+    """Runs written before revision 0005 whose chain was re-hashed from the first event
+    redacted on (see :mod:`rewind.log.chain`)."""
+    threads: list[str]
+    """Threads whose caches of folded state (heads, snapshots) were dropped: those of the
+    runs redacted and of every run that starts from one of them."""
+    snapshots: list[tuple[str, int]]
+    """The snapshots dropped, as (run id, seq): where a rebuild may write them again."""
+    dry_run: bool
+    """Nothing was written."""
+    vacuumed: bool
+    """The file was compacted afterwards, so the erased bytes left it too."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RedactionRecord:
+    """The record of one redacted event (kept in the ``redactions`` table)."""
+
+    run_id: str
+    """Its run."""
+    thread_id: str
+    """That run's thread."""
+    seq: int
+    """Its seq in the run."""
+    type: str
+    """Its type."""
+    scope: RedactionScope
+    """What was replaced (the widest of the redactions it went through)."""
+    redacted_at: datetime
+    """When (the last redaction of it)."""
+    reason: str | None
+    """Why, as the redaction said."""
+    actor: str | None
+    """Who asked for it, as the redaction said."""
+    digest: bytes
+    """The SHA-256 of the payload erased, which the run's hash chain goes on covering."""
+    rechained_from: bytes | None
+    """When this redaction re-chained the run (written before revision 0005) from this event
+    on: the run's last hash before it did."""

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.events import RunStatus
-from rewind.log.schema import checkpoints, events, runs, snapshots, thread_heads
+from rewind.log.schema import checkpoints, events, redactions, runs, snapshots, thread_heads
 
 __all__ = ["DeletionPlan", "delete_runs", "plan_deletion"]
 
@@ -93,8 +93,9 @@ def plan_deletion(all_runs: list[_Run], candidates: set[str]) -> DeletionPlan:
 
 
 async def delete_runs(conn: AsyncConnection, run_keys: list[int]) -> int:
-    """Delete runs with their events, checkpoint index rows, snapshots and any thread head
-    they hold (rebuilt from the runs that stay when next read); returns the events deleted."""
+    """Delete runs with their events, checkpoint index rows, snapshots, redaction records and
+    any thread head they hold (rebuilt from the runs that stay when next read); returns the
+    events deleted. (A run key can be given again to a new run: nothing of the old may stay.)"""
     deleted = 0
     for i in range(0, len(run_keys), _CHUNK):
         chunk = run_keys[i : i + _CHUNK]
@@ -102,6 +103,7 @@ async def delete_runs(conn: AsyncConnection, run_keys: list[int]) -> int:
         deleted += int(result.rowcount)
         await conn.execute(delete(snapshots).where(snapshots.c.run_key.in_(chunk)))
         await conn.execute(delete(checkpoints).where(checkpoints.c.run_key.in_(chunk)))
+        await conn.execute(delete(redactions).where(redactions.c.run_key.in_(chunk)))
         await conn.execute(delete(thread_heads).where(thread_heads.c.run_key.in_(chunk)))
         await conn.execute(delete(runs).where(runs.c.run_key.in_(chunk)))
     return deleted

@@ -9,6 +9,9 @@ as the append. ``thread_heads`` (each thread's state at its newest checkpoint, r
 and ``snapshots`` (the state at some earlier checkpoints) are caches of folded state: both can be
 dropped and rebuilt from the events. ``thread_metadata`` holds what an API says of a thread
 besides its runs (the server's thread metadata), so a thread with no run yet is kept too.
+``redactions`` records each event whose payload was erased (``rewind db redact``): when, why,
+by whom, and the digest of the erased payload, which its hash chain goes on covering (see
+:mod:`rewind.log.chain`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = [
     "events",
     "log_head",
     "metadata",
+    "redactions",
     "runs",
     "snapshots",
     "thread_heads",
@@ -57,6 +61,10 @@ runs = Table(
     Column("last_hash", LargeBinary, nullable=False),
     Column("first_position", BigInteger, nullable=False),
     Column("last_position", BigInteger, nullable=False),
+    # The first seq whose hash chains over its payload's digest: 0 for every run created since
+    # revision 0005; NULL for a run written before (chained over its payloads' text) until a
+    # redaction re-chains it from the first event it erases.
+    Column("chain_from", Integer),
     # A thread's runs in log order (its listings, the runs after its head), the runs started
     # from a checkpoint, and the runs still running (orphan checks): each found without
     # reading a thread's history.
@@ -151,5 +159,22 @@ thread_metadata = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("codec", SmallInteger, nullable=False),
     Column("metadata", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+redactions = Table(
+    "redactions",
+    metadata,
+    Column("run_key", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    # The SHA-256 of the payload the redaction erased: what the event's hash goes on covering.
+    Column("digest", LargeBinary, nullable=False),
+    Column("scope", String(16), nullable=False),  # "payload" (whole) or "contents"
+    Column("redacted_at", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("reason", Text),
+    Column("actor", String(255)),
+    # When this redaction re-chained the run (written before revision 0005) from this event on:
+    # the run's last hash before it did.
+    Column("rechained_from", LargeBinary),
     sqlite_with_rowid=False,
 )

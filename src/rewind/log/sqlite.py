@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,7 +49,15 @@ from rewind.log.point import DriverRows, PointRows
 from rewind.log.reads import EVENT_COLUMNS as READ_COLUMNS
 from rewind.log.writer import PendingAppend
 
-__all__ = ["APPLICATION_ID", "SqliteLog", "needs_migration", "open_sqlite", "read_revision"]
+__all__ = [
+    "APPLICATION_ID",
+    "SqliteLog",
+    "needs_migration",
+    "open_sqlite",
+    "read_revision",
+    "upgrade_connection",
+    "upgrade_file",
+]
 
 T = TypeVar("T")
 
@@ -75,7 +84,8 @@ _UPDATE_RUN = (
     f"UPDATE runs SET {', '.join(f'{c} = ?' for c in CHANGED_COLUMNS[:-1])} WHERE run_key = ?"
 )
 _SELECT_TX_RUNS = (
-    "SELECT run_key, thread_id, last_seq, last_hash, status, run_id FROM runs WHERE run_id IN"
+    "SELECT run_key, thread_id, last_seq, last_hash, status, chain_from, run_id FROM runs "
+    "WHERE run_id IN"
 )
 _INSERT_CHECKPOINTS = _insert_sql("checkpoints", CHECKPOINT_COLUMNS)
 _INSERT_HEAD = _insert_sql("thread_heads", HEAD_COLUMNS)
@@ -306,7 +316,7 @@ class SqliteLog(EventLog):
                 chunk = ids[i : i + 500]
                 marks = ",".join("?" * len(chunk))
                 for r in conn.execute(f"{_SELECT_TX_RUNS} ({marks})", chunk):
-                    tx[r[5]] = TxRun.existing(*r[:5])
+                    tx[r[6]] = TxRun.existing(*r[:6])
             max_key = 0
             if needs_new_keys(group, tx):
                 max_key = conn.execute("SELECT MAX(run_key) FROM runs").fetchone()[0] or 0
@@ -334,6 +344,10 @@ class SqliteLog(EventLog):
                 raise LogError(f"could not commit to {self.url}: {exc}") from exc
             raise
         return head, plan
+
+    def _erasing(self, conn: Connection) -> None:
+        # Pages and cells a redaction frees are overwritten with zeros, not left for VACUUM.
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
 
     async def _vacuum(self) -> None:
         async with self._engine.connect() as conn:
@@ -432,21 +446,7 @@ def read_revision(file: Path) -> str | None:
     except sqlite3.Error as exc:
         raise DatabaseError(str(file), f"cannot open {file} read-only: {exc}") from exc
     try:
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id != APPLICATION_ID:
-            if app_id == 0 and not tables:
-                return None  # an empty SQLite file: ours to initialise
-            owner = f"application_id {app_id:#x}" if app_id else f"tables {sorted(tables)[:5]}"
-            raise NotARewindDatabaseError(str(file), f"it is another application's ({owner})")
-        if "alembic_version" not in tables:
-            raise DatabaseError(
-                str(file),
-                f"{file} is marked as rewind's but has no schema "
-                "version; it may be damaged. Restore it from a backup.",
-            )
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        return str(row[0]) if row else None
+        return _revision_in(conn, str(file))
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(
             str(file),
@@ -455,6 +455,30 @@ def read_revision(file: Path) -> str | None:
         ) from exc
     finally:
         conn.close()
+
+
+def _revision_in(conn: sqlite3.Connection, label: str) -> str | None:
+    """The schema revision of the database behind ``conn``; ``None`` for an empty one.
+
+    Raises:
+        NotARewindDatabaseError: it holds another application's tables.
+        DatabaseError: it is marked as rewind's but has no schema version.
+    """
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if app_id != APPLICATION_ID:
+        if app_id == 0 and not tables:
+            return None  # an empty SQLite database: ours to initialise
+        owner = f"application_id {app_id:#x}" if app_id else f"tables {sorted(tables)[:5]}"
+        raise NotARewindDatabaseError(label, f"it is another application's ({owner})")
+    if "alembic_version" not in tables:
+        raise DatabaseError(
+            label,
+            f"{label} is marked as rewind's but has no schema "
+            "version; it may be damaged. Restore it from a backup.",
+        )
+    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return str(row[0]) if row else None
 
 
 def needs_migration(label: str, revision: str | None, upgrade: bool) -> bool:
@@ -545,3 +569,70 @@ def _upgrade_in_transaction(conn: Connection) -> None:
         raise SchemaTooNewError(str(conn.engine.url), current, migrations.head_revision())
     migrations.upgrade(conn)
     conn.exec_driver_sql(f"PRAGMA application_id={APPLICATION_ID}")
+
+
+# --- for callers without an event loop (the memory store, rewind.store.sqlite) ----------------
+
+
+def upgrade_file(file: Path, *, busy_timeout: float = 10.0) -> None:
+    """Bring the database at ``file`` to the current schema, synchronously, creating it if
+    needed: what :func:`open_sqlite` does to a file before it opens the log there.
+
+    Raises:
+        NotARewindDatabaseError: the file is not a rewind database (left untouched).
+        SchemaTooNewError: a newer rewind wrote it (left untouched).
+    """
+    label = str(file)
+    if not needs_migration(label, read_revision(file), upgrade=True):
+        return
+    engine = create_engine(
+        f"sqlite+pysqlite:///{quote(label)}",
+        poolclass=pool.NullPool,
+        connect_args={"timeout": busy_timeout},
+    )
+    _configure(engine, memory=False, busy_timeout=busy_timeout)
+    try:
+        _migrate_sync(engine, label, busy_timeout)
+    finally:
+        engine.dispose()
+
+
+def upgrade_connection(conn: sqlite3.Connection, *, busy_timeout: float = 10.0) -> None:
+    """Bring the database behind ``conn`` to the current schema, on that connection (a database
+    in memory, which no other connection can reach). The connection's ``isolation_level`` is
+    left as it was.
+
+    Raises:
+        NotARewindDatabaseError: the database holds another application's tables (untouched).
+        SchemaTooNewError: a newer rewind wrote it (left untouched).
+    """
+    label = ":memory:"
+    if not needs_migration(label, _revision_in(conn, label), upgrade=True):
+        return
+    isolation = conn.isolation_level
+    engine = create_engine("sqlite+pysqlite://", creator=lambda: conn, poolclass=pool.StaticPool)
+    _configure(engine, memory=True, busy_timeout=busy_timeout)
+    try:
+        _migrate_sync(engine, label, busy_timeout)
+    finally:
+        # Not disposed: that would close the caller's connection. The pool holds nothing else.
+        conn.isolation_level = isolation
+
+
+def _migrate_sync(engine: Engine, label: str, busy_timeout: float) -> None:
+    """:func:`_migrate`, for a sync engine."""
+    deadline = time.monotonic() + busy_timeout
+    pause = 0.01
+    while True:
+        try:
+            with engine.connect() as conn:
+                conn = conn.execution_options(rewind_begin="IMMEDIATE")
+                with conn.begin():
+                    _upgrade_in_transaction(conn)
+            return
+        except DBAPIError as exc:
+            locked = "locked" in str(exc.orig) or "busy" in str(exc.orig)
+            if not locked or time.monotonic() + pause > deadline:
+                raise DatabaseError(label, f"cannot migrate {label}: {exc.orig}") from exc
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)

@@ -134,8 +134,8 @@ class InjectedState(InjectedToolArg):
 class InjectedStore(InjectedToolArg):
     """Marks a tool argument that receives the graph's long-term memory store.
 
-    rewind runs graphs without a store, so injecting one fails unless the caller supplies a
-    runtime that carries a store.
+    The graph must be compiled with one (``compile(store=...)``); injecting it otherwise fails
+    as in LangGraph.
     """
 
 

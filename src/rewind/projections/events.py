@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from langchain_core.messages import BaseMessage
 
 from rewind._imports import import_class
-from rewind.events import EventType
+from rewind.events import EventType, fields_of
 from rewind.projections.calls import bound_arguments, call_ns, is_call, is_return, return_value
 from rewind.projections.modes import (
     EventLike,
@@ -138,7 +138,7 @@ class EventsMode:
         return [((), e) for e in held]
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
-        payload = event.payload or {}
+        payload = fields_of(event.payload)  # none, for a payload redacted whole
         events = self._events(event, payload)
         if (
             self._streams_any
@@ -211,10 +211,12 @@ class EventsMode:
             self._nodes[event.task_id or ""] = retry
             return [self._event("on_chain_start", retry, {"input": retry.input})]
         if event.type in (EventType.CHAT_STARTED, EventType.TOOL_STARTED):
+            if "run_id" not in payload:  # redacted whole: no call to show
+                return []
             return [self._call_started(event, payload, node)]
         if event.type in (EventType.CHAT_TOKEN, EventType.CHAT_ENDED, EventType.TOOL_ENDED):
             return self._call_went_on(event, payload)
-        if event.type == EventType.CUSTOM_EVENT:
+        if event.type == EventType.CUSTOM_EVENT and "name" in payload:
             custom = _Run(
                 name=payload["name"],
                 run_id=payload["run_id"],

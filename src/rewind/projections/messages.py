@@ -10,7 +10,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from rewind.events import EventType
+from rewind.events import EventType, fields_of
 from rewind.projections.calls import bound_arguments, call_ns, is_return
 from rewind.projections.modes import (
     EventLike,
@@ -51,7 +51,7 @@ class MessagesMode:
             # Not streamed: a subgraph's messages show once, whole, when its node ends.
             return []
         kind = event.type
-        payload = event.payload or {}
+        payload = fields_of(event.payload)  # none, for a payload redacted whole
         if kind == _CHAT_TOKEN:  # the most frequent by far: first, in few steps
             found = self._models.get(payload.get("run_id", ""))
             chunk = payload.get("chunk")
@@ -69,7 +69,8 @@ class MessagesMode:
                 user_tags = [t for t in tags if not _internal_tag(t)]
                 if user_tags:
                     meta["tags"] = user_tags
-                self._models[payload["run_id"]] = (ns, meta)
+                if "run_id" in payload:  # (not when the payload was redacted whole)
+                    self._models[payload["run_id"]] = (ns, meta)
         elif kind == EventType.CHAT_ENDED:
             found = self._models.pop(payload.get("run_id", ""), None)
             generations = payload.get("generations") or []
@@ -183,7 +184,7 @@ class ToolsMode:
         self._calls: dict[str, Any] = {}
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
-        payload = event.payload or {}
+        payload = fields_of(event.payload)
         ns = namespace(event.ns)
         if event.type == EventType.TOOL_STARTED:
             call_id = payload.get("tool_call_id")

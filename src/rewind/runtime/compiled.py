@@ -57,6 +57,7 @@ class CompiledStateGraph(StateMethods):
         *,
         builder: StateGraph[Any],
         checkpointer: Any,
+        store: Any = None,
         interrupt_before: list[str],
         interrupt_after: list[str],
         name: str,
@@ -64,6 +65,8 @@ class CompiledStateGraph(StateMethods):
     ) -> None:
         self.builder = builder
         self.checkpointer = checkpointer
+        self.store = store
+        """The long-term memory store its nodes get (a subgraph without one uses its parent's)."""
         self.interrupt_before_nodes = interrupt_before
         self.interrupt_after_nodes = interrupt_after
         self.name = name
@@ -343,6 +346,8 @@ class CompiledStateGraph(StateMethods):
             parent_checkpoints=parents,
         )
         loop.thread_id = parent.thread_id
+        if loop.store is None:
+            loop.store = parent.store
         # The subgraph's own run, as a callback handler sees it: its id, its input, and whether
         # it is the node itself (its nodes then stream their outputs) or called from one.
         spec = parent.graph.builder.nodes.get(ptask.name)

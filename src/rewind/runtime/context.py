@@ -22,7 +22,7 @@ class Runtime(Generic[ContextT]):
     context: ContextT = field(default=None)  # type: ignore[assignment]
     """The ``context=`` the graph was invoked with."""
     store: Any = None
-    """LangGraph's long-term memory store: not supported by rewind (always ``None``)."""
+    """The long-term memory store the graph was compiled with (``None`` without one)."""
     stream_writer: Any = field(default=_no_writer)
     """Writes a chunk to the ``custom`` stream mode."""
     previous: Any = None
@@ -33,6 +33,7 @@ class Runtime(Generic[ContextT]):
         return replace(
             self,
             context=other.context or self.context,
+            store=other.store or self.store,
             stream_writer=other.stream_writer or self.stream_writer,
         )
 

@@ -303,22 +303,23 @@ class StateGraph(Generic[StateT]):
             checkpointer: Where runs are recorded and state is kept: ``InMemorySaver()``,
                 ``SqliteSaver``/``AsyncSqliteSaver``, or an :class:`~rewind.log.EventLog`.
                 Without one, runs are still recorded (in memory) but ``get_state`` raises.
+            store: A long-term memory store (:class:`rewind.store.base.BaseStore`) nodes get
+                as LangGraph's do; every write a node makes to it is also an event of its run.
             interrupt_before: Nodes to stop before (``"*"`` for all).
             interrupt_after: Nodes to stop after (``"*"`` for all).
             name: The graph's name (default ``"LangGraph"``).
         """
         from rewind.runtime.compiled import CompiledStateGraph
+        from rewind.runtime.memory import watch_store
 
-        if store is not None:
-            raise NotImplementedError(
-                "rewind does not implement LangGraph's long-term memory store (compile(store=...))"
-            )
+        watch_store(store, checkpointer)
         before = _interrupt_nodes(interrupt_before, self.nodes)
         after = _interrupt_nodes(interrupt_after, self.nodes)
         self.validate([*before, *after])
         return CompiledStateGraph(
             builder=self,
             checkpointer=checkpointer,
+            store=store,
             interrupt_before=before,
             interrupt_after=after,
             name=name or "LangGraph",

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from rewind.log import EventLog
 from rewind.runtime.inline import await_inline, inline_busy, inline_on, on_loop
 
-__all__ = ["LogPerLoop", "call_in_order", "call_on", "run_sync"]
+__all__ = ["LogPerLoop", "call_in_order", "call_on", "run_sync", "submit"]
 
 _ALL: weakref.WeakSet[LogPerLoop] = weakref.WeakSet()
 
@@ -155,6 +155,12 @@ def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | No
             # from a thread it started): a loop of this call's own, in a thread of its own.
             return _run_in_new_thread(coro)
         return _run_on(loop, coro)
+
+
+def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    """Run ``coro`` on rewind's background loop without waiting for it (from any thread, that
+    loop's own included); the sync API's flush at exit waits for what it appended."""
+    return asyncio.run_coroutine_threadsafe(coro, _background_loop())
 
 
 def _run_in_new_thread(coro: Coroutine[Any, Any, T]) -> T:

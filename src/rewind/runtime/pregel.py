@@ -141,6 +141,8 @@ class RunLoop(Routing):
         self.parents: dict[str, str] = dict(parent_checkpoints or {})
         """The checkpoint each enclosing graph is at, by namespace (LangGraph's ``parents``)."""
         self.loop = asyncio.get_running_loop()
+        self.store: Any = graph.store
+        """The long-term memory store its nodes get (``None`` when the graph has none)."""
         self.thread_id: str = run_id
         self._prepared: dict[str, Any] = {}
         self.sync_api = False
@@ -536,7 +538,7 @@ class RunLoop(Routing):
         _CURRENT.set((self, task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
         span_token = _enter_node_span(self.run_id, task.seq)
-        injected = injected_kwargs(action, config, writer, runtime)
+        injected = injected_kwargs(action, config, writer, runtime, runtime.store)
         args: tuple[Any, ...] = (node_input,)
         kwargs = injected
         if call is not None:  # as LangGraph's: what the caller passed wins over what is injected
@@ -582,7 +584,7 @@ class RunLoop(Routing):
         """The :class:`Runtime` a task's function is given (``runtime``, and through it
         ``store``, ``previous`` and the stream writer): the one place every node, entrypoint
         and task call gets it from."""
-        return Runtime(context=self.context, stream_writer=writer)
+        return Runtime(context=self.context, store=self.store, stream_writer=writer)
 
     def _callbacks(
         self, task: Task, step: int, config: dict[str, Any], node_input: Any

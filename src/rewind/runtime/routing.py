@@ -28,6 +28,7 @@ class Routing:
     channels: dict[str, Channel]
     barriers: dict[str, list[str]]
     config: dict[str, Any]
+    store: Any
 
     async def _route(
         self,
@@ -60,7 +61,7 @@ class Routing:
             {k: v for k, v in local.items() if v is not MISSING},
             self.graph.builder.schemas.state,
         )
-        kwargs = injected_kwargs(branch.path, self.config)
+        kwargs = injected_kwargs(branch.path, self.config, store=self.store)
         result = branch.path(state, **kwargs)
         if inspect.isawaitable(result):
             result = await result

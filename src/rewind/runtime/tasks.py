@@ -221,20 +221,24 @@ def injected_kwargs(
     config: dict[str, Any],
     writer: Callable[[Any], None] | None = None,
     runtime: Runtime[Any] | None = None,
+    store: Any = None,
 ) -> dict[str, Any]:
     """The keyword arguments a node, entrypoint, task or routing function asks for by name,
-    as LangGraph's: ``config``, ``writer``, ``runtime``, and, when there is a runtime, its
-    ``store`` and ``previous`` (given even when ``None``, as LangGraph gives them)."""
+    as LangGraph's: ``config``, ``writer``, ``runtime``, ``store`` and, when there is a
+    runtime, ``previous`` (``store`` and ``previous`` given even when ``None``, as LangGraph
+    gives them)."""
     asked = callable_facts(fn)[0]
     if not asked:
         return {}
-    offered: dict[str, Any] = {"config": config, "writer": writer, "runtime": runtime}
-    out = {name: value for name, value in offered.items() if name in asked and value is not None}
-    if runtime is not None:
-        if "store" in asked:
-            out["store"] = runtime.store
-        if "previous" in asked:
-            out["previous"] = runtime.previous
+    offered = {"config": config, "writer": writer, "runtime": runtime, "store": store}
+    # ``store`` is given even when there is none (``None``), as LangGraph gives it.
+    out = {
+        name: value
+        for name, value in offered.items()
+        if name in asked and (value is not None or name == "store")
+    }
+    if "previous" in asked and runtime is not None:
+        out["previous"] = runtime.previous
     return out
 
 
@@ -242,9 +246,9 @@ _INJECTABLE = ("config", "writer", "runtime", "store", "previous")
 
 
 def callable_facts(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
-    """Which of the injectable arguments (:data:`_INJECTABLE`) ``fn`` takes, and whether calling it
-    gives a coroutine: looked up once per function (``inspect.signature`` costs more than
-    running a small node)."""
+    """Which of the injectable arguments (:data:`_INJECTABLE`) ``fn`` takes, and whether
+    calling it gives a coroutine: looked up once per function (``inspect.signature`` costs more
+    than running a small node)."""
     try:
         known = _facts.get(fn)
     except TypeError:  # an unhashable callable: looked up each time

@@ -13,6 +13,7 @@ from rewind.errors import EncodingError, RewindError
 from rewind.events import EventType, NewEvent, RunStatus
 from rewind.log import EventLog, RunRecord
 from rewind.runtime.compiled import CompiledStateGraph
+from rewind.runtime.memory import STORE_THREAD
 from rewind.server.runs import RunManager, ServerRun, assistant_id_of
 from rewind.server.wire import interrupt_in_state, jsonable, snapshot_json
 
@@ -247,7 +248,8 @@ class Service:
     async def search_threads(self, query: Any) -> list[dict[str, Any]]:
         """Threads matching a ``ThreadSearch``, newest first."""
         known = [r.thread_id for r in await self.log.get_thread_metadata()]
-        known += [r.thread_id for r in await self.log.list_threads()]
+        # The long-term memory store's own stream is not a conversation.
+        known += [r.thread_id for r in await self.log.list_threads() if r.thread_id != STORE_THREAD]
         for thread_id in known:
             if thread_id not in self.threads:
                 await self.find_thread(thread_id)

@@ -350,6 +350,24 @@ class RunSpans:
         )
         return []
 
+    def _store_write(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
+        """A long-term memory write: an event of the span of the task that made it."""
+        payload = as_mapping(event.payload)
+        attributes: Attributes = {
+            "rewind.seq": event.seq,
+            "rewind.store.namespace": [str(n) for n in payload.get("namespace") or ()],
+            "rewind.store.key": str(payload.get("key")),
+            "rewind.store.deleted": payload.get("value") is None,
+        }
+        if payload.get("value") is not None:
+            self.content.put(attributes, "rewind.store.value", payload["value"])
+        owner = self._task_span(event) if event.task_id else None
+        self._add_event(
+            owner or self._owner(event.ns),
+            SpanEvent(name="store.write", ts=event.ts, attributes=attributes),
+        )
+        return []
+
     def _chat_started(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
         payload = as_mapping(event.payload)
         if self._state is not None and "messages" in payload:
@@ -528,6 +546,7 @@ _HANDLERS = {
     EventType.CHAT_ENDED.value: RunSpans._chat_ended,
     EventType.TOOL_STARTED.value: RunSpans._tool_started,
     EventType.TOOL_ENDED.value: RunSpans._tool_ended,
+    EventType.STORE_WRITE.value: RunSpans._store_write,
 }
 
 

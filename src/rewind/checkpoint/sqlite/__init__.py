@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rewind.checkpoint.base import Saver
+from rewind.checkpoint.saver import Saver
 from rewind.events import NewEvent
 
 __all__ = ["SqliteSaver"]

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from rewind.checkpoint.base import Saver
+from rewind.checkpoint.saver import Saver
 from rewind.checkpoint.sqlite import path_of
 
 __all__ = ["AsyncSqliteSaver"]

@@ -1,0 +1,217 @@
+"""The async SQLite store, on an ``aiosqlite`` connection (as ``langgraph.store.sqlite.aio``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+
+from rewind.store import writes as _writes
+from rewind.store.base import Op, Result, TTLConfig
+from rewind.store.base.batch import AsyncBatchedBaseStore
+from rewind.store.sqlite.base import (
+    BUSY_TIMEOUT,
+    BaseSqliteStore,
+    Deserializer,
+    SqliteIndexConfig,
+    _Plan,
+    migrate,
+)
+from rewind.store.writes import StoreWrite
+
+__all__ = ["AsyncSqliteStore"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
+
+class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
+    """A store in a SQLite database, used from asyncio, with optional vector search and TTLs.
+
+    ::
+
+        async with AsyncSqliteStore.from_conn_string("rewind.db") as store:
+            await store.setup()  # optional: the first call runs it
+            await store.aput(("users", "123"), "prefs", {"theme": "dark"})
+            await store.aget(("users", "123"), "prefs")
+
+    Each batch runs as one transaction on the connection's own thread. Calls made in the same
+    tick are gathered into one batch (see
+    :class:`~rewind.store.base.batch.AsyncBatchedBaseStore`).
+
+    Args:
+        conn: The connection (its file is migrated to rewind's schema by :meth:`setup`).
+        deserializer: Turns a stored JSON text into the value (``orjson.loads`` by default).
+        index: Semantic search (see :class:`~rewind.store.sqlite.base.SqliteIndexConfig`).
+        ttl: Expiry (see :class:`~rewind.store.base.TTLConfig`).
+    """
+
+    supports_ttl = True
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        deserializer: Deserializer | None = None,
+        index: SqliteIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+    ) -> None:
+        super().__init__()
+        self.conn = conn
+        self.lock = asyncio.Lock()
+        self.loop = asyncio.get_running_loop()
+        self.is_setup = False
+        self._configure(deserializer, index, ttl)
+        self._ttl_sweeper_task: asyncio.Task[None] | None = None
+        self._ttl_stop_event = asyncio.Event()
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        index: SqliteIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+    ) -> AsyncIterator[AsyncSqliteStore]:
+        """A store on the database ``conn_string`` (a path, or ``":memory:"``), closed after."""
+        async with aiosqlite.connect(
+            conn_string, isolation_level=None, timeout=BUSY_TIMEOUT
+        ) as conn:
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            yield cls(conn, index=index, ttl=ttl)
+
+    async def setup(self) -> None:
+        """Bring the database to rewind's current schema (creating the store's tables, and the
+        event log's). Runs once; the first operation runs it if needed.
+
+        Raises:
+            NotARewindDatabaseError: the database is another application's (left untouched).
+            SchemaTooNewError: a newer rewind wrote it.
+        """
+        async with self.lock:
+            if self.is_setup:
+                return
+            file: Path | None = None
+            async with self.conn.execute("PRAGMA database_list") as cursor:
+                for _seq, name, path in await cursor.fetchall():
+                    if name == "main" and path:
+                        file = Path(path)
+            if file is not None:
+                await asyncio.to_thread(migrate, self.conn._conn, file)
+            else:  # in memory: on the connection's own thread, the only one that may use it
+                await _on_thread(self.conn, migrate, self.conn._conn, None)
+            self.is_setup = True
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        plan = self._plan(ops)
+        embeddings = self.embeddings
+        if embeddings is not None:
+            texts = self._search_texts(plan)
+            queries = await embeddings.aembed_documents(texts) if texts else []
+            vectors = (
+                await embeddings.aembed_documents([t[3] for t in plan.texts]) if plan.texts else []
+            )
+            self._give_vectors(plan, queries, vectors)
+        if not self.is_setup:
+            await self.setup()
+        async with self.lock:
+            results: list[Result] = await _on_thread(self.conn, self._run_on, plan)
+            return results
+
+    def _run_on(self, plan: _Plan) -> list[Result]:
+        return self._run(self.conn._conn, plan)
+
+    async def sweep_ttl(self) -> int:
+        """Delete the items whose TTL has run out; returns how many.
+
+        The store's write listeners get them as deletions with ``expired=True``.
+        """
+        if not self.is_setup:
+            await self.setup()
+        async with self.lock:
+            swept: list[StoreWrite] = await _on_thread(
+                self.conn, lambda: self._sweep(self.conn._conn)
+            )
+        _writes.notify(self, swept)
+        return len(swept)
+
+    async def start_ttl_sweeper(
+        self, sweep_interval_minutes: int | None = None
+    ) -> asyncio.Task[None]:
+        """Sweep expired items every ``sweep_interval_minutes`` (or the config's
+        ``sweep_interval_minutes``, or 5) in a task.
+
+        Returns:
+            The task (cancel it, or call :meth:`stop_ttl_sweeper`, to stop). Without a TTL
+            config it does nothing.
+        """
+        if not self.ttl_config:
+            return asyncio.create_task(asyncio.sleep(0))
+        if self._ttl_sweeper_task is not None and not self._ttl_sweeper_task.done():
+            return self._ttl_sweeper_task
+        self._ttl_stop_event.clear()
+        minutes = float(
+            sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
+        )
+        stop = self._ttl_stop_event
+
+        async def loop() -> None:
+            while not stop.is_set():
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=minutes * 60)
+                    break
+                try:
+                    swept = await self.sweep_ttl()
+                except asyncio.CancelledError:
+                    break
+                except Exception:
+                    logger.exception("Store TTL sweep iteration failed")
+                else:
+                    if swept:
+                        logger.info("Store swept %d expired items", swept)
+
+        task = asyncio.create_task(loop(), name="ttl_sweeper")
+        self._ttl_sweeper_task = task
+        return task
+
+    async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Stop the sweeper task; whether it stopped within ``timeout`` seconds (``True`` if it
+        was not running)."""
+        task = self._ttl_sweeper_task
+        if task is None or task.done():
+            return True
+        self._ttl_stop_event.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
+        except TimeoutError:
+            logger.warning("Timed out waiting for TTL sweeper task to stop")
+            return False
+        self._ttl_sweeper_task = None
+        return True
+
+    async def __aenter__(self) -> AsyncSqliteStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        if self._ttl_sweeper_task is not None:
+            self._ttl_stop_event.set()
+
+
+async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(*args)`` on the connection's thread (aiosqlite's own way of running its calls:
+    the ``sqlite3`` connection may be used there only)."""
+    execute = cast(Callable[..., Awaitable[T]], conn._execute)
+    return await execute(fn, *args)

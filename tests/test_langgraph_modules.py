@@ -1,0 +1,173 @@
+"""Every public module LangGraph publishes has its rewind twin, or a listed reason why not.
+
+A program moves to rewind by rewriting ``langgraph.`` to ``rewind.`` in its imports. So every
+public module of LangGraph 1.2.22 and its checkpoint packages (the ones a program imports) must
+exist under ``rewind.`` with the names LangGraph publishes there: its ``__all__``, or, where it
+has none, the classes and functions it defines. And no module of rewind's own may sit on one of
+those names: a rewritten import would silently get something else (worse than an ImportError).
+
+What rewind does not provide (yet) is listed below, each with its reason; the lists may only
+name what is really missing (a test fails when something listed arrives, so the lists shrink).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+
+import pytest
+
+DISTRIBUTIONS = (
+    "langgraph",
+    "langgraph-checkpoint",
+    "langgraph-checkpoint-sqlite",
+    "langgraph-prebuilt",
+)
+
+_NEXT = "arrives with LangGraph's remaining behaviours (the next issue): "
+_ENGINE = (
+    "LangGraph's Pregel engine internals; rewind runs graphs on its own recorded runtime, "
+    "so a program written against the low-level Pregel/channel API does not run on rewind"
+)
+_STREAM_V3 = "LangGraph's new streaming-protocol internals (stream_mode v3 transformers)"
+_SERDE = (
+    "LangGraph's checkpoint serializers: rewind's log has its own versioned codec "
+    "(rewind.log.codec, register_type for custom types)"
+)
+
+MODULES_NOT_PROVIDED: dict[str, str] = {
+    "langgraph.cache.base": _NEXT + "the node cache",
+    "langgraph.cache.memory": _NEXT + "the node cache",
+    "langgraph.cache.redis": _NEXT + "the node cache (no Redis backend planned)",
+    "langgraph.cache.sqlite": _NEXT + "the node cache",
+    "langgraph.callbacks": _NEXT + "LangGraph's callback handler types",
+    "langgraph.channels": _ENGINE,
+    "langgraph.channels.any_value": _ENGINE,
+    "langgraph.channels.base": _ENGINE,
+    "langgraph.channels.binop": _ENGINE,
+    "langgraph.channels.delta": _ENGINE,
+    "langgraph.channels.ephemeral_value": _ENGINE,
+    "langgraph.channels.last_value": _ENGINE,
+    "langgraph.channels.named_barrier_value": _ENGINE,
+    "langgraph.channels.topic": _ENGINE,
+    "langgraph.channels.untracked_value": _ENGINE,
+    "langgraph.checkpoint.base": (
+        "rewind's savers keep runs in the event log, not in checkpoint tables: there is no "
+        "BaseCheckpointSaver to subclass for a custom checkpoint backend"
+    ),
+    "langgraph.checkpoint.base.id": "LangGraph's checkpoint-id helpers (uuid6), internal to it",
+    "langgraph.checkpoint.serde": _SERDE,
+    "langgraph.checkpoint.serde.base": _SERDE,
+    "langgraph.checkpoint.serde.encrypted": _SERDE,
+    "langgraph.checkpoint.serde.event_hooks": _SERDE,
+    "langgraph.checkpoint.serde.jsonplus": _SERDE,
+    "langgraph.checkpoint.serde.types": _SERDE,
+    "langgraph.checkpoint.sqlite.utils": "helpers of LangGraph's SqliteSaver's SQL, internal to it",
+    "langgraph.constants": _NEXT + "START/END and tags under their old module name",
+    "langgraph.func": "the functional API: being built in this issue",
+    "langgraph.graph.ui": _NEXT + "generative-UI messages",
+    "langgraph.managed": _NEXT + "managed values (RemainingSteps, IsLastStep)",
+    "langgraph.managed.base": _NEXT + "managed values",
+    "langgraph.managed.is_last_step": _NEXT + "managed values",
+    "langgraph.prebuilt.chat_agent_executor": _NEXT + "the prebuilt ReAct agent",
+    "langgraph.prebuilt.interrupt": _NEXT + "the prebuilt agent's human-interrupt types",
+    "langgraph.prebuilt.tool_validator": _NEXT + "ValidationNode",
+    "langgraph.pregel": _ENGINE,
+    "langgraph.pregel.debug": _ENGINE,
+    "langgraph.pregel.main": _ENGINE,
+    "langgraph.pregel.protocol": _ENGINE,
+    "langgraph.pregel.remote": "RemoteGraph: a client of a LangGraph server, not a runtime",
+    "langgraph.pregel.types": _ENGINE,
+    "langgraph.stream": _STREAM_V3,
+    "langgraph.stream.run_stream": _STREAM_V3,
+    "langgraph.stream.stream_channel": _STREAM_V3,
+    "langgraph.stream.transformers": _STREAM_V3,
+    "langgraph.typing": _NEXT + "LangGraph's public type variables",
+    "langgraph.utils": "LangGraph's deprecated utils package (empty shims)",
+    "langgraph.utils.config": "LangGraph's deprecated utils package (empty shims)",
+    "langgraph.utils.runnable": "LangGraph's deprecated utils package (empty shims)",
+    "langgraph.version": _NEXT + "LangGraph's version module",
+    "langgraph.warnings": _NEXT + "LangGraph's deprecation warning classes",
+}
+"""LangGraph modules with no module of that name under ``rewind.``, and why."""
+
+NAMES_NOT_PROVIDED: dict[tuple[str, str], str] = {
+    ("langgraph.checkpoint.memory", "PersistentDict"): (
+        "a helper of LangGraph's InMemorySaver (its pickled on-disk dict), internal to it"
+    ),
+    ("langgraph.store.sqlite.base", "PreparedGetQuery"): (
+        "a helper of LangGraph's SqliteStore's SQL for its own tables; rewind's store keeps its "
+        "items in rewind's schema"
+    ),
+    ("langgraph.graph", "MessageGraph"): "deprecated in LangGraph 1.0; use StateGraph",
+    ("langgraph.graph.message", "MessageGraph"): "deprecated in LangGraph 1.0; use StateGraph",
+    ("langgraph.prebuilt", "create_react_agent"): _NEXT + "the prebuilt ReAct agent",
+    ("langgraph.prebuilt", "ToolCallTransformer"): _STREAM_V3,
+    ("langgraph.prebuilt", "ValidationNode"): _NEXT + "ValidationNode",
+    ("langgraph.runtime", "BaseUser"): "LangGraph Platform's server-side user type",
+    ("langgraph.runtime", "ExecutionInfo"): _NEXT + "LangGraph's execution info on the runtime",
+    ("langgraph.runtime", "RunControl"): _NEXT + "LangGraph's run control on the runtime",
+    ("langgraph.runtime", "ServerInfo"): "LangGraph Platform's server-side info type",
+}
+"""Names a provided module lacks, and why."""
+
+
+def _public_modules() -> list[str]:
+    names: set[str] = set()
+    for dist in DISTRIBUTIONS:
+        for file in importlib.metadata.files(dist) or ():
+            path = str(file)
+            if not (path.startswith("langgraph/") and path.endswith(".py")):
+                continue
+            name = path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+            if not any(part.startswith("_") for part in name.split(".")):
+                names.add(name)
+    return sorted(names)
+
+
+PUBLIC_MODULES = _public_modules()
+
+
+def _public_names(module_name: str) -> list[str]:
+    module = importlib.import_module(module_name)
+    published = getattr(module, "__all__", None)
+    if published is not None:
+        return list(published)
+    return [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__ == module_name
+    ]
+
+
+def _twin(module_name: str) -> str:
+    return "rewind" + module_name.removeprefix("langgraph")
+
+
+def test_langgraph_publishes_the_modules_this_test_knows() -> None:
+    assert len(PUBLIC_MODULES) > 50, PUBLIC_MODULES  # the distributions' file lists were read
+    stale = sorted(set(MODULES_NOT_PROVIDED) - set(PUBLIC_MODULES))
+    assert not stale, f"listed as not provided, but LangGraph does not publish them: {stale}"
+    stale_names = sorted(m for m, _ in NAMES_NOT_PROVIDED if m not in PUBLIC_MODULES)
+    assert not stale_names, f"names listed for modules LangGraph does not publish: {stale_names}"
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_each_langgraph_module_has_its_rewind_twin_or_a_reason(module_name: str) -> None:
+    twin = _twin(module_name)
+    if module_name in MODULES_NOT_PROVIDED:
+        # Nothing of rewind's own may sit on the name: the rewritten import must fail loudly.
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(twin)
+        return
+    module = importlib.import_module(twin)
+    names = _public_names(module_name)
+    missing = [
+        n for n in names if not hasattr(module, n) and (module_name, n) not in NAMES_NOT_PROVIDED
+    ]
+    assert not missing, f"{twin} lacks LangGraph's {missing}"
+    arrived = [n for n in names if hasattr(module, n) and (module_name, n) in NAMES_NOT_PROVIDED]
+    assert not arrived, f"{twin} provides {arrived} now: remove them from NAMES_NOT_PROVIDED"
