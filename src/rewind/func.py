@@ -7,10 +7,13 @@ of the running step: each call returns a future at once, so calls run in paralle
 recorded in the run's log (its input, its result or failure, its retries). A resumed entrypoint
 does not call a task again whose result the log holds: the result comes from the log.
 
+The long-term memory store (``store=``) reaches the entrypoint and its tasks as it reaches a
+graph's nodes (a ``store`` parameter, ``runtime.store``, ``get_store()``), and each write is an
+event of the run, attributed to the task call that made it.
+
 Not yet in rewind: caching task results (``cache_policy`` is accepted and kept, but nothing is
-cached until ``rewind.cache`` exists, so a ``cache=`` is refused rather than ignored), the
-long-term memory store (``store=`` is refused as ``StateGraph.compile`` refuses it; ``store``
-parameters get ``None``), and per-attempt ``timeout``.
+cached until ``rewind.cache`` exists, so a ``cache=`` is refused rather than ignored), and
+per-attempt ``timeout``.
 """
 
 from __future__ import annotations
@@ -194,7 +197,8 @@ class entrypoint(Generic[ContextT]):
 
     Args:
         checkpointer: Where runs are kept (``InMemorySaver()``, ``SqliteSaver``...).
-        store: Not supported yet (LangGraph's long-term memory store).
+        store: A long-term memory store (``rewind.store``) for the function and its tasks;
+            each write they make is an event of the run.
         cache: Not supported yet (``rewind.cache``).
         context_schema: The type of the ``context=`` given to a run.
         cache_policy: Accepted for compatibility; nothing is cached yet.
@@ -228,7 +232,6 @@ class entrypoint(Generic[ContextT]):
         if "retry" in kwargs:
             warnings.warn(_retry_deprecated(), stacklevel=2)
             retry_policy = retry_policy or kwargs["retry"]
-        _refused("LangGraph's long-term memory store (entrypoint(store=...))", store)
         _refused("caching task results (entrypoint(cache=...))", cache)
         _refused("entrypoint timeouts (entrypoint(timeout=...))", timeout)
         self.checkpointer = checkpointer
@@ -263,6 +266,7 @@ class entrypoint(Generic[ContextT]):
         return Entrypoint(
             func,
             checkpointer=self.checkpointer,
+            store=self.store,
             retry_policy=self.retry_policy,
             context_schema=self.context_schema,
         )

@@ -25,6 +25,7 @@ from rewind.runtime.channels import MISSING
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.context import Runtime
 from rewind.runtime.graph import START, NodeSpec, StateGraph
+from rewind.runtime.memory import watch_store
 from rewind.runtime.pregel import RunLoop
 from rewind.runtime.tasks import Outcome, Task
 from rewind.types import Command, Interrupt, RetryPolicy
@@ -49,6 +50,7 @@ class Entrypoint(CompiledStateGraph):
         func: Callable[..., Any],
         *,
         checkpointer: Any,
+        store: Any = None,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None,
         context_schema: Any,
     ) -> None:
@@ -59,9 +61,11 @@ class Entrypoint(CompiledStateGraph):
             name=self.entry_name, action=func, input_schema=None, retry_policy=retry_policy
         )
         builder.compiled = True
+        watch_store(store, checkpointer)  # its writes are events of the runs that make them
         super().__init__(
             builder=builder,
             checkpointer=checkpointer,
+            store=store,
             interrupt_before=[],
             interrupt_after=[],
             name="LangGraph",
