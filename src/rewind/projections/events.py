@@ -184,7 +184,8 @@ class EventsMode:
                 return []
             # Its output is its state as it ended (the log's fold), unless an older log kept it.
             output = payload["output"] if "output" in payload else self._output_of(event.ns or "")
-            return [self._event("on_chain_end", graph, {"output": output, "input": graph.input})]
+            ended = {"output": output, "input": _end_input(graph.input)}
+            return [self._event("on_chain_end", graph, ended)]
         if event.type == EventType.TASK_STARTED:
             if event.node is None or payload.get("cached"):
                 return []
@@ -270,7 +271,9 @@ class EventsMode:
         return [
             *out,
             self._event("on_chain_start", route, {"input": given}),
-            self._event("on_chain_end", route, {"output": payload.get("output"), "input": given}),
+            self._event(
+                "on_chain_end", route, {"output": payload.get("output"), "input": _end_input(given)}
+            ),
         ]
 
     def _task_routes(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -381,7 +384,8 @@ class EventsMode:
         update = return_value(payload) if is_return(payload) else payload.get("update")
         given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
         returned = _without_ids(update, given) if given else update
-        ended = [self._event("on_chain_end", node, {"output": returned, "input": node.input})]
+        data = {"output": returned, "input": _end_input(node.input)}
+        ended = [self._event("on_chain_end", node, data)]
         if self._graphs.get(event.ns or "", self._root).streamed:
             ended.insert(0, self._event("on_chain_stream", node, {"chunk": returned}))
         return [*ended, *self._graph_streamed(event)]
@@ -450,6 +454,15 @@ class EventsMode:
         )
         data = {"output": result, "input": call.input}
         return [self._event(f"on_{call.kind}_end", call, data)]
+
+
+def _end_input(value: Any) -> Any:
+    """A chain run's input as LangChain's ``on_chain_end`` shows it: ``{}`` for an empty one
+    (``""``, ``None``, ``[]``...), as its event stream falls back to."""
+    try:
+        return value if value else {}
+    except Exception:  # a value whose truth cannot be told (an array): shown as it is
+        return value
 
 
 def _without_ids(value: Any, ids: set[str]) -> Any:
