@@ -227,3 +227,26 @@ def test_a_failed_call_raises_in_its_caller_with_both_tasks_noted() -> None:
     ]
     (failed,) = workflow.get_state(CONFIG).tasks
     assert failed.name == "workflow" and failed.error == "ValueError('boom 1')"
+
+
+def test_update_state_writes_the_output_as_if_returned() -> None:
+    """As LangGraph's (the update is made as the entrypoint's only node): the output and the
+    value saved for the next run; nothing left to run, even from an interrupt."""
+    from rewind.types import interrupt
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def workflow(x: int, *, previous: Any = None) -> list[Any]:
+        if x < 0:
+            return [interrupt("why negative?")]
+        return [x, previous]
+
+    workflow.invoke(1, CONFIG)
+    workflow.update_state(CONFIG, 99)
+    state = workflow.get_state(CONFIG)
+    assert (state.values, state.next, state.metadata["source"]) == (99, (), "update")
+    assert workflow.invoke(2, CONFIG) == [2, 99]
+    workflow.invoke(-1, CONFIG)
+    workflow.update_state(CONFIG, entrypoint.final(value="patched", save=0))
+    state = workflow.get_state(CONFIG)
+    assert (state.values, state.next, state.tasks) == ("patched", (), ())
+    assert workflow.invoke(3, CONFIG) == [3, 0]

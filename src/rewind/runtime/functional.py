@@ -92,6 +92,14 @@ class Entrypoint(CompiledStateGraph):
         await loop.checkpoint(source="input", changes=[], tasks=[task])
         return [task], False
 
+    async def aupdate_state(
+        self, config: dict[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Write ``values`` as the entrypoint's output (and saved value), as if its function
+        had returned them: a new checkpoint with nothing left to run (LangGraph's, whose only
+        node the update is made as)."""
+        return await super().aupdate_state(config, values, as_node=as_node or self.entry_name)
+
     def _cached_writes(self, head: CheckpointView, task_id: str) -> dict[str, Any]:
         return {name: values[-1] for name, values in head.writes[task_id].items()}
 
@@ -122,6 +130,13 @@ class EntrypointLoop(RunLoop):
         # Its update is what the function returned (an entrypoint.final too: its callback run
         # shows that); its writes are the output and the value saved for the next run.
         return Outcome(task=task, update=result, writes=[(END, value), (PREVIOUS, save)])
+
+    async def update_outcome(self, task: Task, values: Any, *, route: bool) -> Outcome:
+        """``update_state`` on an entrypoint: ``values`` is its new output (and saved value;
+        apart, given as ``entrypoint.final``), as if its function returned it."""
+        final = isinstance(values, EntrypointFinal)
+        value, save = (values.value, values.save) if final else (values, values)
+        return Outcome(task=task, update=values, writes=[(END, value), (PREVIOUS, save)])
 
     def runtime_for(self, task: Task, writer: Callable[[Any], None]) -> Runtime[Any]:
         runtime = super().runtime_for(task, writer)
