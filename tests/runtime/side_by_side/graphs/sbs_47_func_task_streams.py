@@ -3,8 +3,8 @@
 
 A task asks a streaming chat model for a haiku (its tokens carry the task's metadata: its name,
 its ``__pregel_push`` path under the entrypoint's, its checkpoint namespace nested in the
-entrypoint's); a second task returns a whole ``AIMessage`` (shown once, at the task's end, as
-LangGraph shows a node's returned messages); two calls of ``count_words`` run in parallel, one
+entrypoint's); a second task, which calls a task of its own, returns a whole ``AIMessage``
+(shown once, at the task's end, as LangGraph shows a node's returned messages); two calls of ``count_words`` run in parallel, one
 of them failing once under a retry policy (a retried attempt shows no task result); the
 workflow then stops at an ``interrupt()`` and is resumed, its finished calls answered from the
 checkpoint (their starts show again in ``tasks``/``debug``, their results do not).
@@ -43,8 +43,14 @@ def write_haiku(topic: str) -> str:
 
 
 @task
+def signature(author: str) -> str:
+    return f"-- {author}"
+
+
+@task
 def sign(haiku: str) -> AIMessage:
-    return AIMessage(content=f"{haiku} -- rewind", id="signed-1")
+    # A task may call a task: its path and namespace nest in its caller's.
+    return AIMessage(content=f"{haiku} {signature('rewind').result()}", id="signed-1")
 
 
 @task(retry_policy=RetryPolicy(retry_on=Busy, initial_interval=0.001, jitter=False))
