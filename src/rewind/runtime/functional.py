@@ -7,7 +7,7 @@ whose return value is written to ``__end__`` (the run's output, and the state th
 writes them apart. rewind runs it on the executor that runs a StateGraph, with the same log:
 the input checkpoint lists the entrypoint's task with the input as its argument, the task runs
 in step 0 (its task calls too: :mod:`rewind.runtime.calls`), and its ``task.ended`` records
-``return`` (with ``entrypoint: true``, and ``save`` when it differs).
+``return`` (with ``entrypoint: true``, and ``save`` when it returned ``entrypoint.final``).
 """
 
 from __future__ import annotations
@@ -139,11 +139,14 @@ class EntrypointLoop(RunLoop):
         return Outcome(task=task, update=values, writes=[(END, value), (PREVIOUS, save)])
 
     def runtime_for(self, task: Task, writer: Callable[[Any], None]) -> Runtime[Any]:
+        """A graph's runtime, with ``previous``: what the thread's last run saved."""
         runtime = super().runtime_for(task, writer)
         previous = self.values.get(PREVIOUS, MISSING)
         return dataclasses.replace(runtime, previous=None if previous is MISSING else previous)
 
     def ended_payload(self, outcome: Outcome, *, cached: bool = False) -> dict[str, Any]:
+        """``return`` (its output) and ``entrypoint: true``; ``save`` when it returned
+        ``entrypoint.final`` (see :mod:`rewind.events`)."""
         writes = dict(outcome.writes)
         value, save = writes.get(END), writes.get(PREVIOUS)
         ended: dict[str, Any] = {"return": value, "entrypoint": True}

@@ -4,8 +4,9 @@
 A task asks a streaming chat model for a haiku (its tokens carry the task's metadata: its name,
 its ``__pregel_push`` path under the entrypoint's, its checkpoint namespace nested in the
 entrypoint's); a second task, which calls a task of its own, returns a whole ``AIMessage``
-(shown once, at the task's end, as LangGraph shows a node's returned messages); two calls of ``count_words`` run in parallel, one
-of them failing once under a retry policy (a retried attempt shows no task result); the
+(shown once, at the task's end, as LangGraph shows a node's returned messages); two calls of
+``count_words`` run in parallel, one of them failing once under a retry policy (a retried
+attempt shows no task result); the
 workflow then stops at an ``interrupt()`` and is resumed, its finished calls answered from the
 checkpoint (their starts show again in ``tasks``/``debug``, their results do not).
 """
