@@ -20,6 +20,7 @@ MODULES = [
     "rewind.cli",
     "rewind.errors",
     "rewind.events",
+    "rewind.func",
     "rewind.migrations",
     "rewind.log",
     "rewind.log.base",

@@ -65,7 +65,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.checkpoint.serde.types": _SERDE,
     "langgraph.checkpoint.sqlite.utils": "helpers of LangGraph's SqliteSaver's SQL, internal to it",
     "langgraph.constants": _NEXT + "START/END and tags under their old module name",
-    "langgraph.func": "the functional API: being built in this issue",
     "langgraph.graph.ui": _NEXT + "generative-UI messages",
     "langgraph.managed": _NEXT + "managed values (RemainingSteps, IsLastStep)",
     "langgraph.managed.base": _NEXT + "managed values",

@@ -4,6 +4,23 @@ This module is neutral ground: the log, the runtime, the projections and telemet
 and it imports none of them. A run's log begins with ``run.started`` (its payload names the
 thread, the graph and any fork origin) and closes with ``run.ended`` (its payload names the
 status); everything in between is whatever the runtime recorded.
+
+The functional API's task calls are tasks of the step their caller runs in, recorded with the
+task events (``node`` is the task's name, ``task_id`` the call's id):
+
+* ``task.started``: ``call`` (the checkpoint namespace of the task that made the call: it marks
+  the event as a call's), ``path`` (LangGraph's ``("__pregel_push", <caller's path>, <index>,
+  True)``), ``triggers`` (``["__pregel_push"]``), ``input`` (``(args, kwargs)``),
+  ``arguments`` (how they bound to the function's parameters: ``[[name, ref], ...]``, see
+  :func:`rewind.projections.calls.bound_arguments`) and ``run_id``; or ``cached: true`` when a
+  resumed caller's call was answered from the log (it did not run again, and has no end);
+* ``task.ended``: ``return``, what the call returned;
+* ``task.failed``: as a node's, for each failed attempt.
+
+An entrypoint's own task ends with ``return`` too, with ``entrypoint: true`` (its return value
+is written to the ``__end__`` and ``__previous__`` channels) and ``save`` when it returned
+``entrypoint.final(value=..., save=...)``. An ``interrupt()`` inside a call is recorded on the
+entrypoint's (or node's) task the calls started from, as LangGraph reports it.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any
 from rewind.errors import UnknownThreadError
 from rewind.events import EventType, StoredEvent
 from rewind.log import EventLog, RunRecord
+from rewind.projections.modes import of_subgraph
 from rewind.projections.state import CheckpointView, fold_thread
 from rewind.projections.stream import (
     Item,
@@ -179,7 +180,7 @@ async def areplay(
             if not items or (after is not None and event.position <= after):
                 continue
             for mode, ns, chunk in items:
-                if ns and not subgraphs:
+                if not subgraphs and of_subgraph(ns):
                     continue
                 yield shaped(mode, ns, chunk)
     if not started:

@@ -286,6 +286,7 @@ def _bare(view: CheckpointView) -> CheckpointView:
         interrupted_order=[],
         writes={},
         subgraphs={},
+        calls={},
     )
 
 

@@ -439,8 +439,8 @@ def _detail(event: StoredEvent) -> str:
         )
     if kind == EventType.TASK_STARTED:
         return ""
-    if kind == EventType.TASK_ENDED:
-        return brief(p.get("update"))
+    if kind == EventType.TASK_ENDED:  # a node's update, or what a functional task returned
+        return brief(p["return"] if "return" in p else p.get("update"))
     if kind == EventType.TASK_FAILED:
         return f"{p.get('type')}: {p.get('message')}"
     if kind == EventType.CHAT_TOKEN:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.messages import BaseMessage
 
 from rewind._imports import import_class
 from rewind.events import EventType, fields_of
+from rewind.projections.calls import bound_arguments, call_ns, is_call, is_return, return_value
 from rewind.projections.modes import (
     EventLike,
     UpdatesMode,
@@ -26,7 +27,19 @@ from rewind.projections.state import (
 )
 from rewind.types import Command
 
-__all__ = ["EventsMode"]
+__all__ = ["EventsMode", "GraphStream"]
+
+
+class GraphStream(Protocol):
+    """What the graph's ``astream`` yields for each event (and, for a resumed run, first)."""
+
+    def __call__(self, event: EventLike) -> list[Any]:
+        """The chunks one event makes."""
+        ...
+
+    def resumed(self, ns: str, head: Any) -> list[Any]:
+        """The chunks a run resuming from ``head`` starts with."""
+        ...
 
 
 @dataclass(kw_only=True, slots=True)
@@ -60,7 +73,7 @@ class EventsMode:
         tags: list[str] | None,
         node_inputs: Mapping[str, Any] | None = None,
         graph_shape: Mapping[str, Any] | None = None,
-        graph_stream: Callable[[EventLike], list[Any]] | None = None,
+        graph_stream: GraphStream | None = None,
     ) -> None:
         self._fold = fold
         # Per namespace: how its nodes' inputs differ from the plain state, and how its state
@@ -83,7 +96,13 @@ class EventsMode:
         # Per task: message ids rewind gave at the task's tool ends (its events show none).
         self._given: dict[str, set[str]] = {}
         updates = UpdatesMode()
-        self._graph_stream = graph_stream or (lambda e: [c for _, c in updates.feed(e)])
+        self._graph_stream: Callable[[EventLike], list[Any]] = graph_stream or (
+            lambda e: [c for _, c in updates.feed(e)]
+        )
+        self._graph_resumed = graph_stream.resumed if graph_stream is not None else None
+        # The graph's stream of a resumed run starts with the state it resumes from, once the
+        # run has started (its first event).
+        self._resumed: list[Any] = []
         # The graph's own stream in ``updates`` (the default) has chunks for task ends and
         # interrupts only; other modes may have some for any root event.
         self._streams_any = graph_stream is not None
@@ -103,6 +122,12 @@ class EventsMode:
             "data": data,
         }
 
+    def resumed(self, ns: str, head: Any) -> None:
+        """The run resumes ``head`` (namespace ``ns``): the graph's own stream starts with
+        what a resumed run re-emits (its state, its checkpoint), once the run has started."""
+        if self._graph_resumed is not None and not ns:
+            self._resumed += self._graph_resumed(ns, head)
+
     holds = True
     """It holds a step's node starts until the next event it is fed: a stream that skips some
     kinds of event must :meth:`release` them at those."""
@@ -120,7 +145,13 @@ class EventsMode:
             and not event.ns
             and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT)
         ):
-            events += self._graph_streamed(event)
+            streamed = self._graph_streamed(event)
+            if event.type == EventType.TASK_STARTED and not is_call(payload):
+                # LangGraph streams a step's tasks before it runs them; a task call starts
+                # (in its caller's run) before its start is streamed.
+                events = [*streamed, *events]
+            else:
+                events += streamed
         if event.type == EventType.TASK_STARTED:
             self._starting += events
             return []
@@ -132,11 +163,15 @@ class EventsMode:
         root = self._root
         if event.type == EventType.RUN_STARTED:
             root.input = payload.get("input")
-            return [self._event("on_chain_start", root, {"input": root.input})]
+            resumed, self._resumed = self._resumed, []
+            return [
+                self._event("on_chain_start", root, {"input": root.input}),
+                *(self._event("on_chain_stream", root, {"chunk": c}) for c in resumed),
+            ]
         if event.type == EventType.RUN_ENDED:
             if payload.get("status") not in ("success", "interrupted"):
                 return []
-            return [self._event("on_chain_end", root, {"output": self._fold.state(())})]
+            return [self._event("on_chain_end", root, {"output": self._fold.shown(())})]
         if event.type == EventType.INTERRUPT:
             # An interrupted node never ends: its run is left open, as LangGraph leaves it.
             self._nodes.pop(event.task_id or "", None)
@@ -149,7 +184,8 @@ class EventsMode:
                 return []
             # Its output is its state as it ended (the log's fold), unless an older log kept it.
             output = payload["output"] if "output" in payload else self._output_of(event.ns or "")
-            return [self._event("on_chain_end", graph, {"output": output, "input": graph.input})]
+            ended = {"output": output, "input": _end_input(graph.input)}
+            return [self._event("on_chain_end", graph, ended)]
         if event.type == EventType.TASK_STARTED:
             if event.node is None or payload.get("cached"):
                 return []
@@ -235,7 +271,9 @@ class EventsMode:
         return [
             *out,
             self._event("on_chain_start", route, {"input": given}),
-            self._event("on_chain_end", route, {"output": payload.get("output"), "input": given}),
+            self._event(
+                "on_chain_end", route, {"output": payload.get("output"), "input": _end_input(given)}
+            ),
         ]
 
     def _task_routes(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -299,43 +337,55 @@ class EventsMode:
         step = getattr(event, "step", None)
         ns = event.ns or ""
         graph = self._graphs.get(ns, self._root)
+        caller = payload.get("call")  # a task call's: it runs inside its caller's run
         metadata = {
             **self._root.metadata,
             "langgraph_step": step,
             "langgraph_node": event.node,
             "langgraph_triggers": tuple(payload.get("triggers") or ()),
             "langgraph_path": tuple(payload.get("path") or ()),
-            "langgraph_checkpoint_ns": f"{ns}|{event.node}:{event.task_id}"
+            "langgraph_checkpoint_ns": call_ns(caller, event.node, event.task_id)
+            if caller is not None
+            else f"{ns}|{event.node}:{event.task_id}"
             if ns
             else f"{event.node}:{event.task_id}",
         }
         if ns:
             metadata["checkpoint_ns"] = ns.split("|", 1)[0]
+        parent = self._nodes.get(caller.rpartition(":")[2]) if caller is not None else None
         node = _Run(
             name=str(event.node),
             run_id=payload.get("run_id") or "",
-            parents=[*graph.parents, graph.run_id],
-            tags=[f"graph:step:{step}", *self._root.tags],
+            parents=[*parent.parents, parent.run_id] if parent else [*graph.parents, graph.run_id],
+            tags=["seq:step:1" if caller is not None else f"graph:step:{step}", *self._root.tags],
             metadata=metadata,
-            input=payload["input"]
-            if "input" in payload
-            else graph.input  # the input's task: the (sub)graph's own input
-            if event.node == "__start__"
-            else _node_input(
-                self._shapes.get(ns, {}).get(str(event.node)), self._fold.state(namespace(ns))
-            ),
+            input=self._task_input(event, payload, graph),
         )
         self._nodes[event.task_id or ""] = node
         return self._event("on_chain_start", node, {"input": node.input})
+
+    def _task_input(self, event: EventLike, payload: Mapping[str, Any], graph: _Run) -> Any:
+        """What a task's run was given: a task call's arguments by name, a Send's argument,
+        the (sub)graph's input for the input's task, or the state as its node takes it."""
+        ns = event.ns or ""
+        if is_call(payload):
+            return bound_arguments(payload.get("arguments"), *payload["input"])
+        if "input" in payload:
+            return payload["input"]
+        if event.node == "__start__":
+            return graph.input
+        shape = self._shapes.get(ns, {}).get(str(event.node))
+        return _node_input(shape, self._fold.state(namespace(ns)))
 
     def _node_ended(
         self, event: EventLike, payload: Mapping[str, Any], node: _Run
     ) -> list[dict[str, Any]]:
         del self._nodes[event.task_id or ""]
-        update = payload.get("update")
+        update = return_value(payload) if is_return(payload) else payload.get("update")
         given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
         returned = _without_ids(update, given) if given else update
-        ended = [self._event("on_chain_end", node, {"output": returned, "input": node.input})]
+        data = {"output": returned, "input": _end_input(node.input)}
+        ended = [self._event("on_chain_end", node, data)]
         if self._graphs.get(event.ns or "", self._root).streamed:
             ended.insert(0, self._event("on_chain_stream", node, {"chunk": returned}))
         return [*ended, *self._graph_streamed(event)]
@@ -404,6 +454,15 @@ class EventsMode:
         )
         data = {"output": result, "input": call.input}
         return [self._event(f"on_{call.kind}_end", call, data)]
+
+
+def _end_input(value: Any) -> Any:
+    """A chain run's input as LangChain's ``on_chain_end`` shows it: ``{}`` for an empty one
+    (``""``, ``None``, ``[]``...), as its event stream falls back to."""
+    try:
+        return value if value else {}
+    except Exception:  # a value whose truth cannot be told (an array): shown as it is
+        return value
 
 
 def _without_ids(value: Any, ids: set[str]) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from rewind.events import EventType, fields_of
+from rewind.projections.calls import bound_arguments, call_ns, is_return
 from rewind.projections.modes import (
     EventLike,
     _Fold,
@@ -59,7 +60,8 @@ class MessagesMode:
             return []
         ns = namespace(event.ns)
         if kind == EventType.TASK_STARTED and event.node not in (None, "__start__"):
-            self._node_started(event, ns, payload)
+            if not (payload.get("cached") and "call" in payload):  # a call not run again
+                self._node_started(event, ns, payload)
         elif kind == EventType.CHAT_STARTED:
             tags = list(payload.get("tags") or [])
             if "nostream" not in tags:
@@ -78,7 +80,7 @@ class MessagesMode:
                     return self._emit(found, message, dedupe=True)
         elif kind == EventType.TASK_ENDED and event.task_id in self._nodes:
             found = self._nodes.pop(event.task_id)
-            update = payload.get("update")
+            update = payload["return"] if is_return(payload) else payload.get("update")
             if isinstance(update, Command):
                 update = update.update
             return [c for m in _messages_in(update) for c in self._emit(found, m, dedupe=True)]
@@ -88,6 +90,7 @@ class MessagesMode:
         self, event: EventLike, ns: tuple[str, ...], payload: Mapping[str, Any]
     ) -> None:
         segment = f"{event.node}:{event.task_id}"
+        caller = payload.get("call")  # a task call's namespace nests in its caller's
         meta = {
             **self._run_meta,
             "ls_integration": "langgraph",
@@ -95,12 +98,17 @@ class MessagesMode:
             "langgraph_node": event.node,
             "langgraph_triggers": tuple(payload.get("triggers") or ()),
             "langgraph_path": tuple(payload.get("path") or ()),
-            "langgraph_checkpoint_ns": "|".join((*ns, segment)),
+            "langgraph_checkpoint_ns": call_ns(caller, event.node, event.task_id)
+            if caller is not None
+            else "|".join((*ns, segment)),
         }
         if self._tags:
             meta["tags"] = list(self._tags)
         self._nodes[event.task_id or ""] = (ns, meta)
-        if "input" in payload:
+        if caller is not None:
+            arguments = bound_arguments(payload.get("arguments"), *payload["input"])
+            self._note(_messages_in(arguments))
+        elif "input" in payload:
             self._note(_messages_in(payload["input"]))
         else:
             self._note_state(ns)

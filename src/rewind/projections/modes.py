@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from rewind.events import EventType
+from rewind.projections.calls import END, RETURN, is_call, is_return
 from rewind.projections.state import (
     StateFold,
     task_writes_of,
@@ -30,10 +31,12 @@ __all__ = [
     "DebugMode",
     "EXCLUDED_METADATA_KEYS",
     "Projection",
+    "ShownNamespace",
     "TasksMode",
     "UpdatesMode",
     "ValuesMode",
     "namespace",
+    "of_subgraph",
 ]
 
 
@@ -74,6 +77,11 @@ class UpdatesMode:
             payload = event.payload or {}
             if payload.get("update_state"):
                 return []
+            if is_return(payload):  # a functional-API function's: what it returned, as it is
+                returned: dict[str, Any] = {event.node: payload["return"]}
+                if payload.get("cached"):
+                    returned["__metadata__"] = {"cached": True}
+                return [(ns, returned)]
             update = payload.get("update")
             if isinstance(update, Command):
                 update = update.update
@@ -99,7 +107,7 @@ class ValuesMode:
     def resumed(self, ns: str = "") -> list[tuple[tuple[str, ...], Any]]:
         """The chunk a resumed (sub)graph starts with: the state it resumes from."""
         key = namespace(ns)
-        return [(key, self._fold.state(key))]
+        return [(key, self._fold.shown(key))]
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         """The chunks of one event (the fold has been fed it already)."""
@@ -107,22 +115,49 @@ class ValuesMode:
             payload = event.payload
             if payload["source"] != "input" and payload["changes"]:
                 ns = namespace(event.ns)
-                return [(ns, self._fold.state(ns))]
+                return [(ns, self._fold.shown(ns))]
         elif event.type == EventType.INTERRUPT and event.payload.get("interrupts"):
             ns = namespace(event.ns)
-            state = self._fold.state(ns)
+            shown = self._fold.shown(ns)
+            # An entrypoint's output that is not a dict is left out: the interrupts alone.
+            state = dict(shown) if isinstance(shown, dict) else {}
             state["__interrupt__"] = tuple(event.payload["interrupts"])
             return [(ns, state)]
         return []
 
 
+class ShownNamespace(tuple[str, ...]):
+    """The namespace a chunk shows when it is not that of the graph it belongs to: LangGraph's
+    custom writes from a task call show the call's caller's namespace, yet they stream with
+    their graph's chunks (a stream without ``subgraphs=True`` has them)."""
+
+    graph: tuple[str, ...] = ()
+    """The namespace of the graph the chunk belongs to."""
+
+
+def of_subgraph(ns: tuple[str, ...]) -> bool:
+    """Whether a chunk of namespace ``ns`` is a subgraph's (left out unless
+    ``subgraphs=True``)."""
+    return bool(ns.graph if isinstance(ns, ShownNamespace) else ns)
+
+
 class CustomMode:
-    """``custom``: what nodes wrote with their stream writer."""
+    """``custom``: what nodes and task calls wrote with their stream writer."""
+
+    def __init__(self) -> None:
+        self._callers: dict[str, str] = {}  # task call id -> its caller's namespace
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         if event.type == EventType.CUSTOM:
-            ns = event.ns
-            return [(tuple(ns.split("|")) if ns else (), event.payload)]
+            ns = namespace(event.ns)
+            caller = self._callers.get(event.task_id or "")
+            if caller is not None:  # shown under its caller's namespace, as LangGraph's
+                shown = ShownNamespace(caller.split("|"))
+                shown.graph = ns
+                return [(shown, event.payload)]
+            return [(ns, event.payload)]
+        if event.type == EventType.TASK_STARTED and is_call(event.payload):
+            self._callers[event.task_id or ""] = event.payload["call"]
         return []
 
 
@@ -202,6 +237,10 @@ class TasksMode:
             update = payload.get("update")
             if isinstance(update, Command) and isinstance(update.update, dict):
                 result = dict(update.update)
+            elif is_return(payload) and not payload.get("entrypoint"):
+                result = {RETURN: payload["return"]}  # a task call's (LangGraph's write)
+            elif is_return(payload):
+                result = {END: payload["return"]}  # an entrypoint's output, as streamed
             return [
                 (
                     ns,
@@ -262,10 +301,10 @@ class CheckpointsMode:
         if not self.enabled or event.type != EventType.CHECKPOINT:
             return []
         ns = namespace(event.ns)
-        return [(ns, self.payload(event.payload, event.ns or "", self._fold.state(ns), {}))]
+        return [(ns, self.payload(event.payload, event.ns or "", self._fold.shown(ns), {}))]
 
     def payload(
-        self, p: Mapping[str, Any], ns: str, values: dict[str, Any], done: Mapping[str, Any]
+        self, p: Mapping[str, Any], ns: str, values: Any, done: Mapping[str, Any]
     ) -> dict[str, Any]:
         """A checkpoint's chunk; ``done`` adds what its tasks left (results, errors...)."""
         metadata = p.get("metadata") or {"source": p["source"], "step": p["step"], "parents": {}}

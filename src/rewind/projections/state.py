@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewind.events import PULL, EventType, NewEvent, StateSlice, StoredEvent, task_id_for
+from rewind.projections.calls import caller_of, entrypoint_writes, is_call, is_return
 from rewind.types import Command, Overwrite
 
 __all__ = [
@@ -91,6 +92,10 @@ class CheckpointView:
     reducers take them."""
     subgraphs: dict[str, str] = field(default_factory=dict)
     """Per task id: the namespace of the subgraph it ran, if it ran one."""
+    calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per task call id (functional API): the outcome of a call a task made from this
+    checkpoint, ``{"return": value}`` or ``{"error": exception}``; a resumed task that makes
+    the call again gets it without running it."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """LangGraph's checkpoint metadata (source, step, parents)."""
 
@@ -142,8 +147,11 @@ def apply_writes(current: Any, kind: str, name: str, writes: Iterable[Any]) -> A
     return current
 
 
-def task_result_of(payload: Mapping[str, Any] | None) -> dict[str, Any]:
-    """What LangGraph shows as a task's result: its writes as the node returned them."""
+def task_result_of(payload: Mapping[str, Any] | None) -> Any:
+    """What LangGraph shows as a task's result: its writes as the node returned them (what an
+    entrypoint returned, for an entrypoint's task)."""
+    if is_return(payload):
+        return (payload or {})["return"]
     update = (payload or {}).get("update")
     if isinstance(update, Command):
         update = update.update
@@ -161,6 +169,8 @@ def task_writes_of(payload: Mapping[str, Any] | None) -> dict[str, Any]:
 def channel_writes_of(payload: Mapping[str, Any] | None) -> dict[str, list[Any]]:
     """Every state write a ``task.ended`` event records, per channel in order."""
     payload = payload or {}
+    if "return" in payload:  # a functional-API function's: an entrypoint's, or a call's (none)
+        return entrypoint_writes(payload)
     writes = payload.get("writes")
     if writes is None:
         update = payload.get("update")
@@ -343,12 +353,16 @@ class StateFold:
     the fold keeps does not grow with the run.
     """
 
-    def __init__(self, initial: Mapping[str, Any] | None, key_order: list[str]) -> None:
+    def __init__(
+        self, initial: Mapping[str, Any] | None, key_order: list[str], output: str | None = None
+    ) -> None:
         self.values: dict[tuple[str, ...], dict[str, Any]] = {(): dict(initial or {})}
         self.writes: dict[str, dict[str, list[Any]]] = {}
         """Per task id: the writes of tasks whose step's checkpoint has not come yet."""
         self._ended: dict[str, list[str]] = {}  # per namespace: those tasks, in order
         self.order = key_order
+        self.output = output
+        """The channel the root state is shown as (an entrypoint's ``__end__``), if one."""
 
     def feed(self, event: Any) -> None:
         """Fold one event (its payload whole: see :class:`Expander`)."""
@@ -363,6 +377,13 @@ class StateFold:
             apply_changes(values, payload["changes"], self.writes)
             for task_id in self._ended.pop(event.ns or "", ()):
                 self.writes.pop(task_id, None)
+
+    def shown(self, ns: tuple[str, ...]) -> Any:
+        """The state of namespace ``ns`` as LangGraph shows it: the whole state (a new dict),
+        or for an entrypoint its output channel's value (``None`` before it has one)."""
+        if self.output is None or ns:
+            return self.state(ns)
+        return self.values.get(ns, {}).get(self.output)
 
     def state(self, ns: tuple[str, ...]) -> dict[str, Any]:
         """The state of namespace ``ns``, keys in schema order (a new dict)."""
@@ -408,13 +429,18 @@ def fold_checkpoints(
     views: list[CheckpointView] = []
     by_task = {} if by_task is None else by_task
     writes: dict[str, dict[str, list[Any]]] = {}
+    callers: dict[str, str] = {}  # task call id -> the node's task the calls started from
     for event in events:
         event_ns = event.ns or ""
         if event_ns != ns:
             _mark_subgraph(event_ns, ns, by_task)
             continue
         event = expander.expand(event)
-        if event.type == EventType.CHECKPOINT:
+        if event.task_id in callers or (
+            event.type == EventType.TASK_STARTED and is_call(event.payload)
+        ):
+            _fold_call(event, callers, by_task)
+        elif event.type == EventType.CHECKPOINT:
             p = event.payload
             apply_changes(values, p["changes"], _TaskWrites(writes, by_task))
             barriers.update(p.get("barriers") or {})
@@ -453,6 +479,22 @@ def fold_checkpoints(
                 if task_id in by_task:
                     by_task[task_id].resumes.setdefault(task_id, []).append(value)
     return views
+
+
+def _fold_call(event: Any, callers: dict[str, str], by_task: dict[str, CheckpointView]) -> None:
+    """A task call's event: its outcome lands on the checkpoint its caller runs from."""
+    task_id = event.task_id or ""
+    if event.type == EventType.TASK_STARTED:
+        callers[task_id] = caller_of(event.payload["call"], event.ns)
+        return
+    view = by_task.get(callers[task_id])
+    if view is None:
+        return
+    payload = event.payload or {}
+    if event.type == EventType.TASK_ENDED and is_return(payload):
+        view.calls[task_id] = {"return": payload["return"]}
+    elif event.type == EventType.TASK_FAILED and not payload.get("retrying"):
+        view.calls[task_id] = {"error": payload.get("error")}
 
 
 def _mark_subgraph(event_ns: str, ns: str, by_task: dict[str, CheckpointView]) -> None:

@@ -27,6 +27,7 @@ from rewind.projections.modes import (
     _Fold,
     _interrupt_dicts,
     namespace,
+    of_subgraph,
 )
 from rewind.projections.state import CheckpointView, Expander
 
@@ -84,7 +85,8 @@ _CHECKPOINTS = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
 _EVENTS_SKIP = frozenset({EventType.CUSTOM, EventType.STATE_WRITE})
 _READS: dict[str, frozenset[str]] = {
     "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT}),
-    "custom": frozenset({EventType.CUSTOM}),
+    # Task starts: a task call's writes show its caller's namespace (see CustomMode).
+    "custom": frozenset({EventType.CUSTOM, EventType.TASK_STARTED}),
     "values": frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.INTERRUPT}),
     "tasks": _TASKS,
     "checkpoints": _CHECKPOINTS,
@@ -169,6 +171,8 @@ class RunFacts:
     what rebuilds a routing function's input from the fold."""
     configurable: Mapping[str, Any] | None = None
     """The caller's ``configurable`` values."""
+    output: str | None = None
+    """The one channel the state is shown as (an entrypoint's ``__end__``), if one."""
 
     @property
     def run_metadata(self) -> dict[str, Any]:
@@ -196,6 +200,7 @@ class RunFacts:
             node_inputs=payload.get("node_inputs"),
             graph_shape={k: payload[k] for k in ("folds", "state_shape") if k in payload},
             configurable=config.get("configurable"),
+            output=payload.get("output_channel"),
         )
 
 
@@ -219,10 +224,12 @@ def shape_chunk(
     """A chunk as LangGraph hands it to the caller."""
     if version == "v2":
         part: dict[str, Any] = {"type": mode, "ns": ns, "data": chunk}
-        if mode == "values":
+        if mode == "values" and isinstance(chunk, dict):  # (an entrypoint's output may not be)
             data = dict(chunk)
             part["interrupts"] = tuple(data.pop("__interrupt__", ()))
             part["data"] = data
+        elif mode == "values":
+            part["interrupts"] = ()
         return part
     if shape == "list":
         return (ns, mode, chunk) if subgraphs else (mode, chunk)
@@ -260,7 +267,7 @@ class Projector:
         subgraphs: bool = True,
     ) -> None:
         order = facts.key_order
-        self.fold = _Fold(initial, order)
+        self.fold = _Fold(initial, order, facts.output)
         self._values = ValuesMode(self.fold)
         tasks = TasksMode(self.fold, metadata=facts.metadata, tags=facts.tags)
         self._checkpoints = CheckpointsMode(
@@ -293,7 +300,7 @@ class Projector:
                 graph_shape=facts.graph_shape,
                 graph_stream=None
                 if events_stream_mode == "updates"
-                else _graph_stream(events_stream_mode, facts, initial),
+                else _GraphStream(events_stream_mode, facts, initial, subgraphs=subgraphs),
             ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}
@@ -345,11 +352,13 @@ class Projector:
         self.fold.values[key] = dict(head.values)
         self._expander.starting_at(ns, head)
         out: list[Item] = []
+        if self._events is not None:
+            self._events.resumed(ns, head)
         if "values" in self.projections:
             out += [("values", k, c) for k, c in self._values.resumed(ns)]
         if {"checkpoints", "debug"} & set(self.projections) and self._checkpoints.enabled:
             chunk = self._checkpoints.payload(
-                _described(head), ns, self.fold.state(key), _left_by_tasks(head)
+                _described(head), ns, self.fold.shown(key), _left_by_tasks(head)
             )
             if "checkpoints" in self.projections:
                 out.append(("checkpoints", key, chunk))
@@ -386,24 +395,39 @@ def tokens_needed(modes: Iterable[str]) -> bool:
     return bool({"messages", "tools", "events"} & set(modes))
 
 
-def _graph_stream(
-    stream_mode: Any, facts: RunFacts, initial: Mapping[str, Any] | None
-) -> Callable[[EventLike], list[Any]]:
-    """What the graph's ``astream`` yields for each event, in ``stream_mode``: the graph's own
-    ``on_chain_stream`` chunks in the ``events`` mode."""
-    modes, shape = parse_stream_mode(stream_mode)
-    if "events" in modes:
-        raise ValueError("the events mode cannot stream itself: pick other stream modes")
-    inner = Projector(modes, facts, initial)
+class _GraphStream:
+    """What the graph's ``astream`` yields in ``stream_mode`` (with ``subgraphs``): the graph's
+    own ``on_chain_stream`` chunks in the ``events`` mode."""
 
-    def chunks(event: EventLike) -> list[Any]:
+    def __init__(
+        self,
+        stream_mode: Any,
+        facts: RunFacts,
+        initial: Mapping[str, Any] | None,
+        *,
+        subgraphs: bool = False,
+    ) -> None:
+        modes, self._shape = parse_stream_mode(stream_mode)
+        if "events" in modes:
+            raise ValueError("the events mode cannot stream itself: pick other stream modes")
+        self._inner = Projector(modes, facts, initial, subgraphs=subgraphs)
+        self._subgraphs = subgraphs
+
+    def __call__(self, event: EventLike) -> list[Any]:
+        """The chunks this event makes."""
+        return self._shaped(self._inner.feed(event))
+
+    def resumed(self, ns: str, head: CheckpointView) -> list[Any]:
+        """The chunks a run resuming from ``head`` starts with."""
+        return self._shaped(self._inner.resumed(ns, head))
+
+    def _shaped(self, items: list[Item]) -> list[Any]:
+        subgraphs = self._subgraphs
         return [
-            shape_chunk(mode, ns, chunk, shape=shape, subgraphs=False, version="v1")
-            for mode, ns, chunk in inner.feed(event)
-            if not ns
+            shape_chunk(mode, ns, chunk, shape=self._shape, subgraphs=subgraphs, version="v1")
+            for mode, ns, chunk in items
+            if subgraphs or not of_subgraph(ns)
         ]
-
-    return chunks
 
 
 def _described(head: CheckpointView) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from rewind.runtime.shapes import all_keys, graph_shape, input_shapes
 from rewind.runtime.state_api import StateMethods, checkpoint_state
 from rewind.runtime.tasks import Interrupted, Task
 from rewind.thread_state import read_head
-from rewind.types import Command
+from rewind.types import Command, Interrupt, RetryPolicy
 
 if TYPE_CHECKING:
     from rewind.runtime.graph import StateGraph
@@ -46,6 +46,11 @@ _THREAD_KEYS = "thread_id, checkpoint_ns, checkpoint_id"
 
 class CompiledStateGraph(StateMethods):
     """A validated graph, ready to run. Made by :meth:`StateGraph.compile`."""
+
+    loop_class: type[RunLoop] = RunLoop
+    """The executor of its runs."""
+    retry_policy: Sequence[RetryPolicy] = ()
+    """The retry policies of task calls that have none of their own (an entrypoint's)."""
 
     def __init__(
         self,
@@ -182,9 +187,7 @@ class CompiledStateGraph(StateMethods):
                 await loop.run(tasks, resuming=resuming)
             except Interrupted as stop:
                 await loop.emit(run_ended(RunStatus.INTERRUPTED))
-                output = self._output(loop.state())
-                if stop.interrupts:
-                    output["__interrupt__"] = list(stop.interrupts)
+                output = self._interrupted_output(loop.state(), stop.interrupts)
                 await self._finish(event_log, loop)
                 return output
             except asyncio.CancelledError:  # stopped from outside (a node's own is wrapped)
@@ -296,7 +299,8 @@ class CompiledStateGraph(StateMethods):
             config,
             stream_mode="events",
             events_stream_mode=kwargs.pop("stream_mode", None) or "updates",
-            subgraphs=kwargs.pop("subgraphs", False),
+            events_subgraphs=kwargs.pop("subgraphs", False),
+            subgraphs=False,
             version="v1",
             print_mode=kwargs.pop("print_mode", ()),
             **kwargs,
@@ -329,7 +333,7 @@ class CompiledStateGraph(StateMethods):
         if ptask.resumed and isinstance(event_log, EventLog):  # only a kept run resumes
             under = await checkpoint_state(event_log, parent.thread_id, parents[""])
             views = under.views_at(ns) if under is not None else []
-        loop = RunLoop(
+        loop = self.loop_class(
             self,
             event_log=event_log,
             run_id=parent.run_id,
@@ -396,7 +400,7 @@ class CompiledStateGraph(StateMethods):
         head: CheckpointView | None,
     ) -> RunLoop:
         run_id = str(config.get("run_id") or uuid.uuid4())
-        loop = RunLoop(
+        loop = self.loop_class(
             self,
             event_log=event_log,
             run_id=run_id,
@@ -433,8 +437,10 @@ class CompiledStateGraph(StateMethods):
                 task.resumed = True
                 task.resume = list(head.resumes.get(task.id, []))
                 if task.id in head.results and task.id not in head.interrupts:
-                    task.cached = dict(head.results[task.id])
+                    task.cached = self._cached_writes(head, task.id)
                 tasks.append(task)
+            if head.calls:  # the task calls of this step the log holds are not made again
+                loop.calls.done.update(head.calls)
             return tasks, True
         loop.step = head.step + 1 if head else -1
         tasks = [Task(id="", name=START, path=(PULL, START), triggers=(START,), arg=input)]
@@ -514,6 +520,17 @@ class CompiledStateGraph(StateMethods):
                     "checkpoint_id": loop.checkpoint_id,
                 }
             }
+
+    def _cached_writes(self, head: CheckpointView, task_id: str) -> dict[str, Any]:
+        """The writes of a task of ``head`` that an earlier attempt completed."""
+        return dict(head.results[task_id])
+
+    def _interrupted_output(self, state: dict[str, Any], interrupts: list[Interrupt[Any]]) -> Any:
+        """What ``invoke`` returns when the run stops at interrupts: the output, with them."""
+        output = self._output(state)
+        if interrupts:
+            output["__interrupt__"] = list(interrupts)
+        return output
 
     def _output(self, state: dict[str, Any]) -> Any:
         schema = self.builder.schemas.output

@@ -14,10 +14,10 @@ import dataclasses
 import inspect
 import traceback
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from langchain_core.callbacks import CallbackManager
 from langchain_core.runnables import RunnableConfig
@@ -39,6 +39,7 @@ from rewind.log.records import HeadWrite
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
 from rewind.projections.state import CheckpointView, head_state, recorded_writes
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
+from rewind.runtime.calls import CallRunner
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, NodeSpec
@@ -67,6 +68,7 @@ from rewind.types import (
     _INTERRUPT_HOOK,
     Command,
     Interrupt,
+    RetryPolicy,
     Send,
 )
 
@@ -76,6 +78,8 @@ if TYPE_CHECKING:
     from rewind.runtime.scratch import ScratchLog
 
 __all__ = ["RunLog", "RunLoop", "current_task"]
+
+T = TypeVar("T")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -162,6 +166,14 @@ class RunLoop(Routing):
         self.checkpoint_id: str | None = None
         self._written: tuple[str, list[str]] | None = None
         """The last checkpoint this loop recorded, and its tasks' ids."""
+        self._calls: CallRunner | None = None
+
+    @property
+    def calls(self) -> CallRunner:
+        """The functional-API task calls made by this loop's tasks."""
+        if self._calls is None:
+            self._calls = CallRunner(self)
+        return self._calls
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -350,17 +362,25 @@ class RunLoop(Routing):
         # A lone task's sync node runs on the loop's thread (see rewind.runtime.inline); tasks
         # of a wider step each in a worker thread, in parallel.
         self._alone = len(running) == 1
-        outcomes = [
-            *done,
-            *await asyncio.gather(
-                *(self._run_task(task, step, raised) for task in running), return_exceptions=True
-            ),
-        ]
+        try:
+            outcomes = [
+                *done,
+                *await asyncio.gather(
+                    *(self._run_task(t, step, raised) for t in running), return_exceptions=True
+                ),
+            ]
+            if self._calls is not None:  # calls left running end with the step, as LangGraph's
+                await self._calls.settle()
+        finally:
+            if self._calls is not None:  # none is waited for past its step
+                self._calls.abandon()
         failures = [
             o
             for o in outcomes
             if isinstance(o, BaseException) and not isinstance(o, GraphInterrupt)
         ]
+        if self._calls is not None and self._calls.fatal is not None:
+            raise self._calls.fatal
         if failures:
             raise failures[0]
         if raised:  # the step stops here: no writes applied, no checkpoint
@@ -379,11 +399,8 @@ class RunLoop(Routing):
             cached = list(task.cached.items())
             outcome = Outcome(task=task, update=task.cached, writes=cached)
             outcome.goto = await self._route(task.name, cached)
-            self.record(
-                task_event(
-                    EventType.TASK_ENDED, task, step, {"update": task.cached, "cached": True}
-                )
-            )
+            ended = {**self.ended_payload(outcome, cached=True), "cached": True}
+            self.record(task_event(EventType.TASK_ENDED, task, step, ended))
             return outcome
         try:
             outcome = await self._attempts(task, step)
@@ -392,7 +409,16 @@ class RunLoop(Routing):
             raised.extend(interrupts)
             self.record(task_event(EventType.INTERRUPT, task, step, {"interrupts": interrupts}))
             raise
+        await self.emit(task_event(EventType.TASK_ENDED, task, step, self.ended_payload(outcome)))
+        return outcome
+
+    def ended_payload(self, outcome: Outcome, *, cached: bool = False) -> dict[str, Any]:
+        """What a node's ``task.ended`` records: its update as returned, its writes where they
+        differ from it, ids given to its messages, its routing decisions (``cached``: a task
+        an earlier attempt completed, whose writes are all there is)."""
         ended: dict[str, Any] = {"update": outcome.update}
+        if cached:
+            return ended
         writes = recorded_writes(outcome.writes)
         if not (isinstance(outcome.update, dict) and writes == outcome.update):
             ended["writes"] = writes
@@ -400,18 +426,27 @@ class RunLoop(Routing):
             ended["ids_given"] = outcome.ids_given
         if outcome.routes:
             ended["routes"] = outcome.routes
-        await self.emit(task_event(EventType.TASK_ENDED, task, step, ended))
-        return outcome
+        return ended
 
-    async def _attempts(self, task: Task, step: int) -> Outcome:
-        """Run a task, retrying as its node's retry policy says; every failure is recorded."""
-        spec = self.graph.builder.nodes.get(task.name)
-        policies = retry_policies(spec.retry_policy if spec else None)
+    async def _attempts(
+        self,
+        task: Task,
+        step: int,
+        *,
+        policies: list[RetryPolicy] | None = None,
+        execute: Callable[[Task, int], Awaitable[T]] | None = None,
+    ) -> T:
+        """Run a task (``execute``: a node's by default), retrying as its retry policy says (its
+        node's by default); every failure is recorded."""
+        if policies is None:
+            spec = self.graph.builder.nodes.get(task.name)
+            policies = retry_policies(spec.retry_policy if spec else None)
+        run = execute or cast(Callable[[Task, int], Awaitable[T]], self._execute)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._execute(task, step)
+                return await run(task, step)
             except (GraphInterrupt, ParentCommand):
                 raise
             except Exception as exc:
@@ -479,46 +514,61 @@ class RunLoop(Routing):
         return outcome
 
     async def _call(
-        self, action: Callable[..., Any], node_input: Any, task: Task, step: int
+        self,
+        action: Callable[..., Any],
+        node_input: Any,
+        task: Task,
+        step: int,
+        *,
+        call: tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]] | None = None,
     ) -> Any:
-        config = self._task_config(task, step)
+        """Run a task's function once. ``call``: a task call's arguments (positional,
+        keyword) and the config of the task that called it, under whose run it runs."""
+        config = self._task_config(task, step, call[2] if call is not None else None)
         writer = self.writer_for(task, step)
-        runtime = Runtime(context=self.context, store=self.store, stream_writer=writer)
+        runtime = self.runtime_for(task, writer)
         run_manager, config = self._callbacks(task, step, config, node_input)
         # This task's own context (gather gave it a copy): nodes find these with get_config(),
         # get_stream_writer(), get_runtime() and LangChain's ensure_config(), in threads too.
         current_config.set(config)
         _RUNTIME.set(runtime)
-        _INTERRUPT_HOOK.set(interrupter(task, self.ns))
+        if task.root is None:
+            task.interrupt_hook = interrupter(task, self.ns)
+        _INTERRUPT_HOOK.set((task.root or task).interrupt_hook)
         _CURRENT.set((self, task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
         span_token = _enter_node_span(self.run_id, task.seq)
-        kwargs = injected_kwargs(action, config, writer, runtime, self.store)
+        injected = injected_kwargs(action, config, writer, runtime, runtime.store)
+        args: tuple[Any, ...] = (node_input,)
+        kwargs = injected
+        if call is not None:  # as LangGraph's: what the caller passed wins over what is injected
+            args, kwargs = call[0], {**injected, **call[1]}
         is_async = callable_facts(action)[1]
         try:
-            if is_async and self.sync_api:
+            if is_async and self.sync_api and call is None:
                 raise TypeError(
                     f'No synchronous function provided to "{task.name}".'
                     "\nEither initialize with a synchronous function or invoke"
                     " via the async API (ainvoke, astream, etc.)"
                 )
             if is_async:
-                result = await action(node_input, **kwargs)
-            elif hasattr(action, "ainvoke"):
+                result = await action(*args, **kwargs)
+            elif hasattr(action, "ainvoke") and call is None:
                 result = await action.ainvoke(node_input, config)
             else:
                 ctx = contextvars.copy_context()
                 result = NOT_RUN
-                if self.sync_api and self._alone:
+                if self.sync_api and self._alone and call is None:
                     # As LangGraph's sync runner does: right here (on the loop's thread),
-                    # unless another sync call runs on this loop too (it would wait).
+                    # unless another sync call runs on this loop too (it would wait). A task
+                    # call runs beside its caller, so in a thread of its own.
                     result = await run_inline(
-                        ctx, action, node_input, allowed=alone_on_background_loop, **kwargs
+                        ctx, action, *args, allowed=alone_on_background_loop, **kwargs
                     )
                 if result is NOT_RUN:
                     loop = asyncio.get_running_loop()
                     result = await loop.run_in_executor(
-                        None, lambda: ctx.run(action, node_input, **kwargs)
+                        None, lambda: ctx.run(action, *args, **kwargs)
                     )
                 if inspect.isawaitable(result):
                     result = await result
@@ -529,6 +579,12 @@ class RunLoop(Routing):
             otel_context.detach(span_token)
         run_manager.on_chain_end(result)
         return result
+
+    def runtime_for(self, task: Task, writer: Callable[[Any], None]) -> Runtime[Any]:
+        """The :class:`Runtime` a task's function is given (``runtime``, and through it
+        ``store``, ``previous`` and the stream writer): the one place every node, entrypoint
+        and task call gets it from."""
+        return Runtime(context=self.context, store=self.store, stream_writer=writer)
 
     def _callbacks(
         self, task: Task, step: int, config: dict[str, Any], node_input: Any
@@ -568,14 +624,24 @@ class RunLoop(Routing):
         child["metadata"] = config["metadata"]  # not configurable values copied in by LangChain
         return run_manager, child
 
-    def _task_config(self, task: Task, step: int) -> dict[str, Any]:
-        configurable = dict(self.config.get("configurable") or {})
-        task_ns = f"{self.ns}|{task.name}:{task.id}" if self.ns else f"{task.name}:{task.id}"
+    def task_ns(self, task: Task) -> str:
+        """The task's checkpoint namespace (LangGraph's ``langgraph_checkpoint_ns``): its
+        graph's, or for a task call its caller's, then ``name:id``."""
+        outer = task.caller_ns if task.caller_ns is not None else self.ns
+        return f"{outer}|{task.name}:{task.id}" if outer else f"{task.name}:{task.id}"
+
+    def _task_config(
+        self, task: Task, step: int, base: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The config a task runs with: the run's, or ``base`` (a task call's caller's)."""
+        base = self.config if base is None else base
+        configurable = dict(base.get("configurable") or {})
+        task_ns = self.task_ns(task)
         configurable["checkpoint_ns"] = task_ns
         configurable["checkpoint_id"] = None
         configurable["checkpoint_map"] = {**self.parents, self.ns: self.checkpoint_id}
         configurable["__pregel_task_id"] = task.id
-        metadata = dict(self.config.get("metadata") or {})
+        metadata = dict(base.get("metadata") or {})
         if "thread_id" in configurable:
             metadata.setdefault("thread_id", configurable["thread_id"])
         if self.ns:  # as LangChain copies it in when the subgraph is invoked: the outermost
@@ -591,7 +657,7 @@ class RunLoop(Routing):
                 "langgraph_checkpoint_ns": task_ns,
             }
         )
-        return {**self.config, "configurable": configurable, "metadata": metadata}
+        return {**base, "configurable": configurable, "metadata": metadata}
 
     # --- state --------------------------------------------------------------------------------
 

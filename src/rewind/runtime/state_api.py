@@ -42,6 +42,10 @@ class StateMethods:
         ordered.update((k, v) for k, v in present.items() if k not in ordered)
         return ordered
 
+    def _shown_state(self, values: dict[str, Any]) -> Any:
+        """The state as a snapshot shows it (the whole state; an entrypoint's, its output)."""
+        return values
+
     def _with_writes(
         self, values: dict[str, Any], tasks: list[dict[str, Any]], view: CheckpointView
     ) -> dict[str, Any]:
@@ -216,7 +220,7 @@ class StateMethods:
             values = self._with_writes(values, sorted(done, key=_path_key), view)
             next_names = tuple(t["name"] for t in view.next if t["id"] not in view.writes)
         return StateSnapshot(
-            values=values,
+            values=self._shown_state(values),
             next=next_names,
             config=cfg(view.id),
             metadata=dict(view.metadata),

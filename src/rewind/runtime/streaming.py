@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from rewind.projections.modes import of_subgraph
 from rewind.projections.stream import (
     Item,
     Projector,
@@ -49,11 +50,13 @@ async def stream_run(
     version: str,
     print_mode: Any,
     events_stream_mode: Any = "updates",
+    events_subgraphs: bool = False,
     deliver: Deliver | None = None,
     **kwargs: Any,
 ) -> AsyncIterator[Any]:
     """Run ``graph`` and yield its shaped chunks as the run produces them (or, with
-    ``deliver``, hand each to it as it is made, and yield none)."""
+    ``deliver``, hand each to it as it is made, and yield none). ``events_stream_mode`` and
+    ``events_subgraphs``: how the graph's own stream in the ``events`` mode is made."""
     modes, shape = parse_stream_mode(stream_mode)
     printed = [print_mode] if isinstance(print_mode, str) else list(print_mode or ())
     items: deque[Item] = deque()
@@ -77,7 +80,7 @@ async def stream_run(
                         facts,
                         head.values if head else None,
                         events_stream_mode=events_stream_mode,
-                        subgraphs=subgraphs,
+                        subgraphs=subgraphs or events_subgraphs,
                     )
                 )
                 if head is not None and resuming:
@@ -131,7 +134,7 @@ def _emit(
     item: Item, modes: list[str], printed: list[str], shape: str, subgraphs: bool, version: str
 ) -> Any:
     mode, ns, chunk = item
-    if ns and not subgraphs:
+    if not subgraphs and of_subgraph(ns):
         return _SKIP
     if mode in printed:
         print(f"[{mode}] {chunk}", file=sys.stdout)

@@ -5,9 +5,10 @@ tasks). Pure helpers of the executor (:mod:`rewind.runtime.pregel`)."""
 from __future__ import annotations
 
 import inspect
+import itertools
 import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +75,16 @@ class Task:
     """The seq of its ``task.started`` event: its node span's id derives from it."""
     node_input: Any = MISSING
     """What its node was given (a subgraph run as the node records no copy of it)."""
+    caller_ns: str | None = None
+    """For a functional-API task call: the checkpoint namespace of the task that called it
+    (its own is that, ``|name:id``); ``None`` for a node's task."""
+    root: Task | None = None
+    """For a task call: the node's (or entrypoint's) task the chain of calls started from;
+    its ``interrupt()`` answers are that task's."""
+    calls: Iterator[int] = field(default_factory=itertools.count)
+    """Numbers the task calls this task makes, in the order it makes them."""
+    interrupt_hook: Callable[..., Any] | None = None
+    """What ``interrupt()`` does in this task's current attempt (its calls share it)."""
 
     def describe(self) -> dict[str, Any]:
         """How a checkpoint records it."""
@@ -212,24 +223,30 @@ def injected_kwargs(
     runtime: Runtime[Any] | None = None,
     store: Any = None,
 ) -> dict[str, Any]:
-    """The keyword arguments a node or routing function asks for by name, as LangGraph's."""
+    """The keyword arguments a node, entrypoint, task or routing function asks for by name,
+    as LangGraph's: ``config``, ``writer``, ``runtime``, ``store`` and, when there is a
+    runtime, ``previous`` (``store`` and ``previous`` given even when ``None``, as LangGraph
+    gives them)."""
     asked = callable_facts(fn)[0]
     if not asked:
         return {}
     offered = {"config": config, "writer": writer, "runtime": runtime, "store": store}
     # ``store`` is given even when there is none (``None``), as LangGraph gives it.
-    return {
+    out = {
         name: value
         for name, value in offered.items()
         if name in asked and (value is not None or name == "store")
     }
+    if "previous" in asked and runtime is not None:
+        out["previous"] = runtime.previous
+    return out
 
 
-_INJECTABLE = ("config", "writer", "runtime", "store")
+_INJECTABLE = ("config", "writer", "runtime", "store", "previous")
 
 
 def callable_facts(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
-    """Which of ``config``, ``writer``, ``runtime`` and ``store`` ``fn`` takes, and whether
+    """Which of the injectable arguments (:data:`_INJECTABLE`) ``fn`` takes, and whether
     calling it gives a coroutine: looked up once per function (``inspect.signature`` costs more
     than running a small node)."""
     try:

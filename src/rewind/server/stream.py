@@ -20,6 +20,7 @@ from langchain_core.messages import BaseMessageChunk, message_chunk_to_message
 
 from rewind.events import EventType, StoredEvent
 from rewind.log import EventLog, RunRecord
+from rewind.projections.modes import of_subgraph
 from rewind.projections.stream import Item
 from rewind.replay import RunStream
 from rewind.server.models import StreamMode
@@ -134,7 +135,7 @@ class RunProjection:
         mode, ns, chunk = item
         if mode == "events":  # LangChain's protocol: subgraphs' events carry their own ids
             return [] if _root_stream(chunk, ns) else [("events", chunk)]
-        if ns and not self.subgraphs:
+        if not self.subgraphs and of_subgraph(ns):
             return []
         suffix = "".join(f"|{part}" for part in ns)
         if mode == "messages":

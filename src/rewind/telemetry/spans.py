@@ -10,7 +10,9 @@ Shapes:
 
 * ``invoke_workflow {graph}``: the run, from ``run.started`` to ``run.ended``;
 * a node span per task (named after its node), from ``task.started`` to ``task.ended``, its final
-  ``task.failed``, or its ``interrupt``; a subgraph's tasks nest under the task running it;
+  ``task.failed``, or its ``interrupt``; a subgraph's tasks nest under the task running it, a
+  functional-API task call's under the task that called it (a call answered from the log on a
+  resume did not run: it has no span);
 * ``chat {model}`` from ``chat.started`` to ``chat.ended``; ``execute_tool {tool}`` from
   ``tool.started`` to ``tool.ended``.
 """
@@ -252,7 +254,12 @@ class RunSpans:
             "rewind.step": event.step if event.step is not None else -1,
         }
         path: Any = payload.get("path") or ()
-        if len(path) > 1 and path[0] == "__pregel_push":  # a Send: which one of its step
+        caller = payload.get("call")  # a functional-API task call: a child of its caller's span
+        if caller is not None:
+            if payload.get("cached"):  # answered from the log: it did not run
+                return []
+            attributes["rewind.task.caller_ns"] = str(caller)
+        elif len(path) > 1 and path[0] == "__pregel_push":  # a Send: which one of its step
             attributes["rewind.task.send"] = path[1]
         if self.thread_id is not None:
             attributes["gen_ai.conversation.id"] = self.thread_id
@@ -262,9 +269,10 @@ class RunSpans:
         if given is None and event.node == "__start__" and not event.ns:  # the run's input
             given = self._input
         self.content.put(attributes, "rewind.node.input", given)
-        span_id = self._opened(
-            event, name=node, parent_id=self._owner(event.ns), attributes=attributes
-        )
+        parent = self._owner(event.ns)
+        if caller is not None:
+            parent = self._tasks.get((event.ns or "", str(caller).rpartition(":")[2]), parent)
+        span_id = self._opened(event, name=node, parent_id=parent, attributes=attributes)
         self._tasks[(event.ns or "", event.task_id or "")] = span_id
         if payload.get("run_id"):
             self._callbacks[str(payload["run_id"])] = span_id
@@ -277,7 +285,8 @@ class RunSpans:
         payload = as_mapping(event.payload)
         if payload.get("cached"):
             span.attributes["rewind.task.cached"] = True
-        self.content.put(span.attributes, "rewind.node.output", payload.get("update"))
+        output = payload["return"] if "return" in payload else payload.get("update")
+        self.content.put(span.attributes, "rewind.node.output", output)
         return [self._close(span.span_id, event.ts)]
 
     def _task_failed(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:

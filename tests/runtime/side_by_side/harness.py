@@ -11,13 +11,18 @@ runs its probe graphs through the same pieces.
 
 Graph module contract (``graphs/sbs_NN_<feature>.py``):
 
-* ``build(checkpointer)`` returns a compiled graph (the harness passes the engine's own
-  ``InMemorySaver``, or ``None`` for a scenario with ``"checkpointer": False``);
+* ``build(checkpointer)`` returns a compiled graph, or a functional-API ``@entrypoint`` (the
+  harness passes the engine's own ``InMemorySaver``, or ``None`` for a scenario with
+  ``"checkpointer": False``);
 * ``SCENARIOS``: a list of ``{"name", "calls": [call, ...]}``, optionally ``"config"`` (merged into
-  every call's config; each scenario runs on a fresh graph and its own ``thread-<name>`` thread)
-  and ``"checkpointer": False``. A call is ``{"input", "config"?, "kwargs"?, "api"?}``; ``api`` is
-  ``"invoke"`` (default) or ``"ainvoke"``; ``kwargs`` go to ``invoke``/``ainvoke``
-  (``context=...``);
+  every call's config; each scenario runs on a fresh graph and its own ``thread-<name>`` thread),
+  ``"checkpointer": False`` and ``"build"`` (the name of another function of the module to build
+  the scenario's graph with, instead of ``build``). A call is
+  ``{"input", "config"?, "kwargs"?, "api"?}``; ``api`` is
+  ``"invoke"`` (default), ``"ainvoke"``, ``"stream"`` or ``"astream"``; ``kwargs`` go to the
+  call (``context=...``; for a stream ``stream_mode=...`` (one mode or a list),
+  ``subgraphs=True``, ``version=...``), and every chunk a stream yields is recorded in order,
+  with its type, as the call's ``chunks``;
 * optional ``reset()``, called before each scenario;
 * optional ``EVENTS_COMPARABLE = False`` (with a comment saying why): the module's scenarios are
   not also compared through ``astream_events`` (the test ``test_events_are_identical...``).
@@ -417,6 +422,11 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
                 return [ser(event) async for event in stream]
 
             out = asyncio.run(events())
+        elif api in ("stream", "astream"):
+            chunks: list[dict[str, Any]] = []
+            rec["chunks"] = chunks  # recorded as they come: what came before an error counts
+            _stream(graph, api, inp, config, kwargs, chunks)
+            out = None
         else:
             raise ValueError(f"unknown api {api!r}")
         rec["return"] = {"t": sig(out), "v": ser(out)}
@@ -435,6 +445,39 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
     return rec
 
 
+def _stream(
+    graph: Any,
+    api: str,
+    inp: Any,
+    config: dict[str, Any],
+    kwargs: dict[str, Any],
+    chunks: list[dict[str, Any]],
+) -> None:
+    """Every chunk of ``stream``/``astream``, each serialised as it arrives (a later mutation
+    of an object it holds must not show)."""
+    if api == "stream":
+        for chunk in graph.stream(inp, config, **kwargs):
+            chunks.append({"t": sig(chunk), "v": ser(chunk)})
+        return
+
+    async def consume() -> None:
+        async for chunk in graph.astream(inp, config, **kwargs):
+            chunks.append({"t": sig(chunk), "v": ser(chunk)})
+
+    asyncio.run(consume())
+
+
+def _through(call: dict[str, Any], api: str | None) -> dict[str, Any]:
+    """``call`` made through ``api`` instead of its own (a stream's ``version``, the version of
+    its parts, is not passed on to ``astream_events``)."""
+    if api is None:
+        return call
+    kwargs = call.get("kwargs", {})
+    if api == "astream_events" and call.get("api") in ("stream", "astream"):
+        kwargs = {k: v for k, v in kwargs.items() if k != "version"}
+    return {**call, "api": api, "kwargs": kwargs}
+
+
 def _run_scenario(
     module: ModuleType, scenario: dict[str, Any], engine: str, api: str | None
 ) -> dict[str, Any]:
@@ -444,13 +487,13 @@ def _run_scenario(
     checkpointer = memory.InMemorySaver() if scenario.get("checkpointer", True) else None
     if checkpointer is not None:
         check_engine(checkpointer, engine)
-    graph = module.build(checkpointer)
+    graph = getattr(module, scenario.get("build", "build"))(checkpointer)
     check_engine(graph, engine)
     base = _merge_config(
         {"configurable": {"thread_id": f"thread-{scenario['name']}"}}, scenario.get("config")
     )
     calls = [
-        _run_call(graph, _merge_config(base, c.get("config")), {**c, "api": api} if api else c)
+        _run_call(graph, _merge_config(base, c.get("config")), _through(c, api))
         for c in scenario["calls"]
     ]
     return {"scenario": scenario["name"], "calls": calls}

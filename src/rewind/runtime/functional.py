@@ -1,0 +1,164 @@
+"""The functional API's compiled entrypoint: a function made a graph of one node.
+
+LangGraph compiles ``@entrypoint`` to a one-node graph: the input goes to the function's task,
+whose return value is written to ``__end__`` (the run's output, and the state that
+``get_state`` and the ``values`` stream show) and to ``__previous__`` (what the function's
+``previous`` parameter gets on the thread's next run); ``entrypoint.final(value=..., save=...)``
+writes them apart. rewind runs it on the executor that runs a StateGraph, with the same log:
+the input checkpoint lists the entrypoint's task with the input as its argument, the task runs
+in step 0 (its task calls too: :mod:`rewind.runtime.calls`), and its ``task.ended`` records
+``return`` (with ``entrypoint: true``, and ``save`` when it returned ``entrypoint.final``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, TypedDict
+
+from rewind.errors import EncodingError
+from rewind.events import PULL
+from rewind.projections.calls import END, PREVIOUS, EntrypointFinal
+from rewind.projections.state import CheckpointView
+from rewind.runtime.calls import not_serializable
+from rewind.runtime.channels import MISSING
+from rewind.runtime.compiled import CompiledStateGraph
+from rewind.runtime.context import Runtime
+from rewind.runtime.graph import START, NodeSpec, StateGraph
+from rewind.runtime.memory import watch_store
+from rewind.runtime.pregel import RunLoop
+from rewind.runtime.tasks import Outcome, Task
+from rewind.types import Command, Interrupt, RetryPolicy
+
+__all__ = ["Entrypoint", "EntrypointLoop"]
+
+
+class _EntrypointState(TypedDict):
+    """An entrypoint's channels: its output, and the value saved for its next run."""
+
+    __end__: Any
+    __previous__: Any
+
+
+class Entrypoint(CompiledStateGraph):
+    """An ``@entrypoint`` function, ready to run: LangGraph's Pregel API (``invoke``,
+    ``stream`` in every mode, ``astream_events``, ``get_state``, ``get_state_history``...),
+    recorded as every graph run is."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        *,
+        checkpointer: Any,
+        store: Any = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None,
+        context_schema: Any,
+    ) -> None:
+        builder: StateGraph[Any] = StateGraph(_EntrypointState, context_schema)
+        self.entry_name = func.__name__
+        """The name of the entrypoint's task (its function's)."""
+        builder.nodes[self.entry_name] = NodeSpec(
+            name=self.entry_name, action=func, input_schema=None, retry_policy=retry_policy
+        )
+        builder.compiled = True
+        watch_store(store, checkpointer)  # its writes are events of the runs that make them
+        super().__init__(
+            builder=builder,
+            checkpointer=checkpointer,
+            store=store,
+            interrupt_before=[],
+            interrupt_after=[],
+            name="LangGraph",
+            debug=False,
+        )
+        self.func = func
+        """The decorated function."""
+        self.retry_policy = (
+            (retry_policy,) if isinstance(retry_policy, RetryPolicy) else tuple(retry_policy or ())
+        )
+        # Recorded with every run: projections show the state as this one channel's value.
+        self._graph_shape = {**self._graph_shape, "output_channel": END}
+
+    async def _first_tasks(
+        self, loop: RunLoop, input: Any, head: CheckpointView | None
+    ) -> tuple[list[Task], bool]:
+        """A new input: the input checkpoint lists the entrypoint's task, the input its
+        argument (LangGraph writes it to ``__start__``); else a resume, as a graph's."""
+        if input is None or isinstance(input, Command):
+            return await super()._first_tasks(loop, input, head)
+        loop.step = head.step + 1 if head else -1
+        name = self.entry_name
+        task = Task(id="", name=name, path=(PULL, name), triggers=(START,), arg=input)
+        await loop.checkpoint(source="input", changes=[], tasks=[task])
+        return [task], False
+
+    async def aupdate_state(
+        self, config: dict[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Write ``values`` as the entrypoint's output (and saved value), as if its function
+        had returned them: a new checkpoint with nothing left to run (LangGraph's, whose only
+        node the update is made as)."""
+        return await super().aupdate_state(config, values, as_node=as_node or self.entry_name)
+
+    def _cached_writes(self, head: CheckpointView, task_id: str) -> dict[str, Any]:
+        return {name: values[-1] for name, values in head.writes[task_id].items()}
+
+    def _output(self, state: dict[str, Any]) -> Any:
+        return state.get(END)
+
+    def _interrupted_output(self, state: dict[str, Any], interrupts: list[Interrupt[Any]]) -> Any:
+        # As LangGraph's invoke: the interrupts, with the output's keys when it is a dict.
+        value = state.get(END)
+        return {**(value if isinstance(value, dict) else {}), "__interrupt__": list(interrupts)}
+
+    def _shown_state(self, values: dict[str, Any]) -> Any:
+        return values.get(END)
+
+
+class EntrypointLoop(RunLoop):
+    """The run loop of an entrypoint: its one task calls the function with the input and
+    ``previous``, and writes what it returns."""
+
+    graph: Entrypoint
+
+    async def _execute(self, task: Task, step: int) -> Outcome:
+        spec = self.graph.builder.nodes[task.name]
+        task.node_input = task.arg
+        result = await self._call(spec.action, task.arg, task, step)
+        final = isinstance(result, EntrypointFinal)
+        value, save = (result.value, result.save) if final else (result, result)
+        # Its update is what the function returned (an entrypoint.final too: its callback run
+        # shows that); its writes are the output and the value saved for the next run.
+        return Outcome(task=task, update=result, writes=[(END, value), (PREVIOUS, save)])
+
+    async def update_outcome(self, task: Task, values: Any, *, route: bool) -> Outcome:
+        """``update_state`` on an entrypoint: ``values`` is its new output (and saved value;
+        apart, given as ``entrypoint.final``), as if its function returned it."""
+        final = isinstance(values, EntrypointFinal)
+        value, save = (values.value, values.save) if final else (values, values)
+        return Outcome(task=task, update=values, writes=[(END, value), (PREVIOUS, save)])
+
+    def runtime_for(self, task: Task, writer: Callable[[Any], None]) -> Runtime[Any]:
+        """A graph's runtime, with ``previous``: what the thread's last run saved."""
+        runtime = super().runtime_for(task, writer)
+        previous = self.values.get(PREVIOUS, MISSING)
+        return dataclasses.replace(runtime, previous=None if previous is MISSING else previous)
+
+    def ended_payload(self, outcome: Outcome, *, cached: bool = False) -> dict[str, Any]:
+        """``return`` (its output) and ``entrypoint: true``; ``save`` when it returned
+        ``entrypoint.final`` (see :mod:`rewind.events`)."""
+        writes = dict(outcome.writes)
+        value, save = writes.get(END), writes.get(PREVIOUS)
+        ended: dict[str, Any] = {"return": value, "entrypoint": True}
+        if isinstance(outcome.update, EntrypointFinal) or save is not value:
+            ended["save"] = save  # it returned entrypoint.final(value=..., save=...)
+        return ended
+
+    async def _run_task(self, task: Task, step: int, raised: list[Interrupt[Any]]) -> Outcome:
+        try:
+            return await super()._run_task(task, step, raised)
+        except EncodingError as exc:  # what it returned cannot be stored: LangGraph's error
+            raise not_serializable(exc) from None
+
+
+Entrypoint.loop_class = EntrypointLoop
