@@ -104,12 +104,31 @@ _INLINE_COMMIT = 64
 """Groups someone waits for of at most this many events commit on the loop's thread."""
 
 
+def _release_and_close(conn: sqlite3.Connection) -> None:
+    """Give the file's free pages back to the filesystem, then close. A new file is made with
+    ``auto_vacuum=INCREMENTAL``: pages a head or snapshot left free (a head is replaced at every
+    checkpoint) would otherwise stay in the file after the writer is done. Files made before
+    keep their mode (the pragma then does nothing); a busy database is left as it is."""
+    try:
+        with contextlib.suppress(sqlite3.Error):
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            if free:
+                conn.execute("BEGIN IMMEDIATE")
+                # The driver steps the pragma once: one page per statement.
+                for _ in range(free):
+                    conn.execute("PRAGMA incremental_vacuum(1)")
+                conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
 def _connect_raw(path: str, busy_timeout: float) -> sqlite3.Connection:
     # Used by one commit at a time, on the writer thread or the loop's (see _commit_group).
     conn = sqlite3.connect(
         path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
     conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new file's; an existing one keeps its own
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # likewise (see SqliteLog.aclose)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -249,7 +268,7 @@ class SqliteLog(EventLog):
             loop = asyncio.get_running_loop()
             if self._raw is not None:
                 with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
-                    await loop.run_in_executor(self._thread, self._raw.close)
+                    await loop.run_in_executor(self._thread, _release_and_close, self._raw)
                 self._raw = None
             if self._point is not None:
                 self._point.close()
@@ -526,6 +545,7 @@ def _configure(engine: Engine, *, memory: bool, busy_timeout: float) -> None:
         cursor = dbapi_conn.cursor()
         if not memory:
             cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL fixes it
+            cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")  # a new file's (see aclose)
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
