@@ -74,6 +74,26 @@ def payload_digest(payload: str) -> bytes:
     return _sha256(payload.encode()).digest()
 
 
+def _header(
+    run_id: str,
+    seq: int,
+    type_: str,
+    ts_us: int,
+    step: int | None,
+    ns: str | None,
+    node: str | None,
+    task_id: str | None,
+    codec: int,
+) -> str:
+    """The fields an event's hash covers before its payload (text or digest), as both chain
+    formulas write them."""
+    return (
+        f"{run_id}\x1f{seq}\x1f{type_}\x1f{ts_us}\x1f{_NONE if step is None else step}\x1f"
+        f"{_NONE if ns is None else ns}\x1f{_NONE if node is None else node}\x1f"
+        f"{_NONE if task_id is None else task_id}\x1f{codec}\x1e"
+    )
+
+
 def digest_hash(
     prev: bytes,
     run_id: str,
@@ -88,11 +108,7 @@ def digest_hash(
     digest: bytes,
 ) -> bytes:
     """The chained SHA-256 of one event, over its payload's digest (runs since revision 0005)."""
-    header = (
-        f"{run_id}\x1f{seq}\x1f{type_}\x1f{ts_us}\x1f{_NONE if step is None else step}\x1f"
-        f"{_NONE if ns is None else ns}\x1f{_NONE if node is None else node}\x1f"
-        f"{_NONE if task_id is None else task_id}\x1f{codec}\x1e"
-    )
+    header = _header(run_id, seq, type_, ts_us, step, ns, node, task_id, codec)
     return _sha256(prev + header.encode() + digest).digest()
 
 
@@ -110,12 +126,8 @@ def text_hash(
     payload: str,
 ) -> bytes:
     """The chained SHA-256 of one event, over its payload's text (runs before revision 0005)."""
-    header = (
-        f"{run_id}\x1f{seq}\x1f{type_}\x1f{ts_us}\x1f{_NONE if step is None else step}\x1f"
-        f"{_NONE if ns is None else ns}\x1f{_NONE if node is None else node}\x1f"
-        f"{_NONE if task_id is None else task_id}\x1f{codec}\x1e{payload}"
-    )
-    return _sha256(prev + header.encode()).digest()
+    header = _header(run_id, seq, type_, ts_us, step, ns, node, task_id, codec)
+    return _sha256(prev + (header + payload).encode()).digest()
 
 
 def event_hash(

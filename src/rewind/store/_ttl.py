@@ -6,6 +6,7 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 __all__ = ["ThreadSweeper"]
 
@@ -18,6 +19,19 @@ class ThreadSweeper:
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    def start_for(
+        self, ttl_config: Any, sweep: Callable[[], int], minutes: int | None
+    ) -> concurrent.futures.Future[None]:
+        """A store's ``start_ttl_sweeper``: sweep every ``minutes`` (or the config's
+        ``sweep_interval_minutes``, or 5); without a TTL config nothing starts and the future
+        is already done."""
+        if not ttl_config:
+            done: concurrent.futures.Future[None] = concurrent.futures.Future()
+            done.set_result(None)
+            return done
+        every = float(minutes or ttl_config.get("sweep_interval_minutes") or 5)
+        return self.start(sweep, every)
 
     def start(self, sweep: Callable[[], int], minutes: float) -> concurrent.futures.Future[None]:
         """Start sweeping (if not already); the future ends when the sweeper stops, and

@@ -358,14 +358,7 @@ class InMemoryStore(BaseStore):
             A future that ends when the sweeper stops; cancel it to stop the sweeper. Without a
             TTL config nothing starts and the future is already done.
         """
-        if not self.ttl_config:
-            done: concurrent.futures.Future[None] = concurrent.futures.Future()
-            done.set_result(None)
-            return done
-        minutes = float(
-            sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
-        )
-        return self._sweeper.start(self.sweep_ttl, minutes)
+        return self._sweeper.start_for(self.ttl_config, self.sweep_ttl, sweep_interval_minutes)
 
     def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
         """Stop the sweeper thread; whether it stopped within ``timeout`` seconds (``True`` if
