@@ -106,6 +106,7 @@ events = Table(
     Column("codec", SmallInteger, nullable=False),
     Column("payload", Text, nullable=False),
     Column("hash", LargeBinary, nullable=False),
+    Column("packed", Integer),  # NULL: one event; k: k events (rewind.log.packs)
     UniqueConstraint("run_key", "seq", name="uq_events_run_seq"),
 )
 

@@ -1,0 +1,63 @@
+"""Packed rows: a chat model's consecutive tokens stored together, still one event each.
+
+A chat model streams a token every few microseconds, and a row per token costs the log more
+than everything else a token goes through (its own insert into two indexes, its own chained
+hash, its own share of the commit). So the writer stores consecutive ``chat.token`` events of
+one run that share their step, namespace, node, task and codec version in one row of
+``events``, up to :data:`PACK_MAX` of them:
+
+* ``packed`` is the number ``k`` of events in the row (``NULL`` for a row of one event);
+* ``position`` and ``seq`` are those of its **last** event: its events have the ``k``
+  positions and seqs ending there, without gaps (so "the events after position ``p``" are in
+  the rows with ``position > p``, the first of which may begin at or before ``p``);
+* ``ts`` is its first event's time; ``type``, ``step``, ``ns``, ``node``, ``task_id`` and
+  ``codec`` are every event's;
+* ``payload`` is ``[[dt, payload], ...]``: per event, in order, its time as microseconds after
+  the row's ``ts`` and its payload exactly as a row of its own would store it;
+* ``hash`` chains the row as any row (over its header, with the last event's seq, and its
+  payload's digest); an edit of any of its events, or of ``packed`` (its events' seqs would no
+  longer follow the row before it without a gap), breaks the chain there.
+
+Every read gives each event on its own, with its own position, seq and time; the events of a
+row share its hash. Redacting any of them erases the row's payload (all its tokens): a token
+on its own says little, and its neighbours say the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rewind.events import EventType
+from rewind.log import codec
+
+__all__ = ["PACK_MAX", "PACKABLE", "pack_payload", "unpack"]
+
+PACK_MAX = 256
+"""The most events one row holds."""
+
+PACKABLE = EventType.CHAT_TOKEN.value
+"""The type of event the writer packs."""
+
+
+def pack_payload(ts_us: int, elements: list[tuple[int, str]]) -> str:
+    """The payload of a row of events ``elements`` (each its time and its payload text) whose
+    first event is at ``ts_us``."""
+    return "[" + ",".join([f"[{ts - ts_us},{text}]" for ts, text in elements]) + "]"
+
+
+def unpack(
+    position: int, seq: int, ts_us: int, count: int, payload: str, version: int
+) -> Iterator[tuple[int, int, int, Any]]:
+    """``(position, seq, ts_us, decoded payload)`` of each event of a packed row, in order.
+
+    A row whose payload was redacted whole gives each of its events the redacted payload, at
+    the row's time."""
+    first_position, first_seq = position - count + 1, seq - count + 1
+    value = codec.decode(payload, version)
+    if type(value) is list and len(value) == count:
+        for i, (dt, element) in enumerate(value):
+            yield first_position + i, first_seq + i, ts_us + dt, element
+        return
+    for i in range(count):
+        yield first_position + i, first_seq + i, ts_us, value
