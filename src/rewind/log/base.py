@@ -42,8 +42,9 @@ from rewind.log.commit import (
     plan_commit,
 )
 from rewind.log.erasure import LogErasure
-from rewind.log.reads import LogReads, ReadStats, event_of, read_joined, run_row
+from rewind.log.reads import LogReads, ReadStats, read_joined, run_row
 from rewind.log.records import Durability, HeadWrite
+from rewind.log.rows import fresh_events
 from rewind.log.schema import events, log_head, runs
 from rewind.log.subscriptions import Page, SubscriptionHub
 from rewind.log.threads import ThreadKeeping
@@ -454,7 +455,8 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         for thread_id, size in plan.unsnapshotted.items():
             carry[thread_id] = carry.get(thread_id, 0) + size
         if plan.fresh:
-            self._hub.publish(head, plan.new_head, [_fresh_event(*f) for f in plan.fresh])
+            found = [event for fresh in plan.fresh for event in fresh_events(*fresh)]
+            self._hub.publish(head, plan.new_head, found)
 
     async def _insert_events(self, conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
         """Insert event rows (tuples in ``events`` column order); backends may use the driver."""
@@ -610,9 +612,3 @@ def _encode(event: NewEvent) -> EncodedEvent:
         codec.CODEC_VERSION,
         codec.encode(payload),
     )
-
-
-def _fresh_event(run_id: str, thread_id: str, row: tuple[Any, ...]) -> StoredEvent:
-    """An event just committed, from its row in ``events`` column order."""
-    position, _key, *rest = row
-    return event_of(run_id, thread_id, position, *rest)

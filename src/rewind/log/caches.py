@@ -8,6 +8,7 @@ dropped and rebuilt from the events, and ``rewind db verify`` checks them agains
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ from rewind.log import codec
 from rewind.log.chain import from_micros, to_micros
 from rewind.log.commit import CHECKPOINT_COLUMNS, HEAD_COLUMNS, SNAPSHOT_COLUMNS, CommitPlan
 from rewind.log.point import PointRows, SqlaRows
-from rewind.log.reads import EVENT_COLUMNS, ReadStats, run_record, run_row, stored
+from rewind.log.reads import ReadStats, run_record, run_row
 from rewind.log.records import CheckpointRecord, RunRecord, Snapshot, ThreadHead
+from rewind.log.rows import EVENT_COLUMNS, POSITION, run_events
 from rewind.log.schema import checkpoints, events, runs, snapshots, thread_heads
 from rewind.log.writer import GroupWriter
 
@@ -64,20 +66,20 @@ class LogCaches:
             picked = {r.run_key: r for r in reader.rows(_LATER_RUNS, params)}
             picked.update((r.run_key, r) for r in reader.rows(_RUNNING_RUNS, params))
             rows = sorted(picked.values(), key=lambda r: r.first_position)
-            names = {r.run_key: (r.run_id, r.thread_id) for r in rows}
             # Each run's events after the head's checkpoint, through the (run, seq) index: the
             # head's run from its seq on, the runs after it whole.
-            found: list[Any] = []
+            tail: list[StoredEvent] = []
             for r in rows:
                 if r.last_position <= after:
                     continue
                 if head is not None and r.run_id == head.checkpoint.run_id:
-                    params = {"run_key": r.run_key, "seq": head.checkpoint.seq}
-                    found += reader.rows(_HEAD_RUN_TAIL, params)
+                    seq = head.checkpoint.seq
+                    found = reader.rows(_HEAD_RUN_TAIL, {"run_key": r.run_key, "seq": seq})
+                    tail += run_events(found, r.run_id, r.thread_id, after=seq)
                 else:
-                    found += reader.rows(_RUN_TAIL, {"run_key": r.run_key, "after": after})
-            found.sort(key=lambda row: row[0])  # log order
-            tail = [stored(r, *names[r[11]]) for r in found]
+                    found = reader.rows(_RUN_TAIL, {"run_key": r.run_key, "after": after})
+                    tail += run_events(found, r.run_id, r.thread_id, key=POSITION, after=after)
+            tail.sort(key=_position)  # log order
             return HeadRead(head=head, runs=[run_record(r) for r in rows], tail=tail)
 
         read = await self._point_read(query)
@@ -274,7 +276,7 @@ _LATER_RUNS = select(runs).where(
 _RUNNING_RUNS = select(runs).where(
     runs.c.thread_id == bindparam("thread_id"), text(f"runs.status = '{RunStatus.RUNNING}'")
 )
-_TAIL_COLUMNS = (*EVENT_COLUMNS, events.c.run_key)
+_position = operator.attrgetter("position")
 _SNAPSHOT = (
     select(snapshots)
     .join(runs, runs.c.run_key == snapshots.c.run_key)
@@ -283,12 +285,12 @@ _SNAPSHOT = (
     .limit(1)
 )
 _HEAD_RUN_TAIL = (
-    select(*_TAIL_COLUMNS)
+    select(*EVENT_COLUMNS)
     .where(events.c.run_key == bindparam("run_key"), events.c.seq > bindparam("seq"))
     .order_by(events.c.seq)
 )
 _RUN_TAIL = (
-    select(*_TAIL_COLUMNS)
+    select(*EVENT_COLUMNS)
     .where(events.c.run_key == bindparam("run_key"), events.c.position > bindparam("after"))
     .order_by(events.c.position)
 )

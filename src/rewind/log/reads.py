@@ -10,52 +10,41 @@ operation reads.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import functools
-import itertools
+import operator
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, select, text
+from sqlalchemy import ColumnElement, Connection, Row, Select, bindparam, case, func, select, text
 
 from rewind.errors import UnknownRunError
 from rewind.events import EventType, RunStatus, StoredEvent
-from rewind.log import codec
 from rewind.log.chain import check_chain, from_micros, to_micros
 from rewind.log.records import ChainReport, CheckpointRecord, RunRecord, ThreadRecord
+from rewind.log.rows import (
+    EVENT_COLUMNS,
+    POSITION,
+    event_of,
+    fetch_rows,
+    held,
+    iter_events,
+    row_events,
+    run_events,
+)
 from rewind.log.schema import checkpoints, events, log_head, redactions, runs
-from rewind.log.token_form import expand_token
 from rewind.log.writer import GroupWriter
 
-_CHAT_TOKEN = EventType.CHAT_TOKEN.value
-
 __all__ = [
-    "EVENT_COLUMNS",
     "LineageStep",
     "LogReads",
     "ReadStats",
     "chain_rows",
     "read_joined",
     "run_record",
-    "stored",
+    "through_position",
+    "through_seq",
 ]
-
-EVENT_COLUMNS = (
-    events.c.position,
-    events.c.seq,
-    events.c.type,
-    events.c.ts,
-    events.c.step,
-    events.c.ns,
-    events.c.node,
-    events.c.task_id,
-    events.c.codec,
-    events.c.payload,
-    events.c.hash,
-)
-"""The columns an event is read with, in :func:`stored`'s order."""
 
 T = TypeVar("T")
 
@@ -144,9 +133,16 @@ class LogReads:
 
         def query(conn: Connection) -> list[StoredEvent]:
             run = run_row(conn, run_id)
-            chosen = _run_events(run.run_key, after_seq, until_seq, types).limit(limit)
-            rows = conn.execute(chosen).all()  # in one call, not a fetch per row
-            return [event_of(run_id, run.thread_id, *r) for r in rows]
+            chosen = _run_events(run.run_key, after_seq, until_seq, types)
+            rows: Sequence[Sequence[Any]]
+            if limit is None:
+                rows = conn.execute(chosen).all()  # in one call, not a fetch per row
+            else:
+                result = conn.execute(chosen.limit(limit))
+                rows = fetch_rows(result.fetchmany, limit, after=after_seq, until=until_seq)
+                result.close()
+            found = run_events(rows, run_id, run.thread_id, after=after_seq, until=until_seq)
+            return found if limit is None else found[:limit]
 
         found = await self._read(query)
         self.stats.events_read += len(found)
@@ -183,10 +179,11 @@ class LogReads:
         types: Iterable[str] | None = None,
         page: int = _PAGE,
     ) -> AsyncIterator[Iterator[StoredEvent]]:
-        """The events of one run in seq order, a page of rows at a time, each page decoded
-        event by event as it is iterated: a consumer that lets each event go holds a page of
-        rows, not a page of decoded payloads (which the cyclic garbage collector would keep
-        traversing, at a cost that grows with everything the process has loaded).
+        """The events of one run in seq order, a page (at least ``page`` events, but for the
+        last) at a time, each page decoded event by event as it is iterated: a consumer that
+        lets each event go holds a page of rows, not a page of decoded payloads (which the
+        cyclic garbage collector would keep traversing, at a cost that grows with everything
+        the process has loaded).
 
         Raises:
             UnknownRunError: the store has no such run.
@@ -209,13 +206,16 @@ class LogReads:
         try:
             while True:
                 thread_id, rows = await pending
-                self.stats.events_read += len(rows)
-                more = len(rows) == page
+                count = held(rows, after=after, until=until_seq)
+                self.stats.events_read += count
+                last = rows[-1][1] if rows else after  # the seq of the page's last row
+                more = count >= page and (until_seq is None or last < until_seq)
                 if more:
-                    pending = asyncio.ensure_future(self._read(query(rows[-1][1])))  # its seq
-                yield itertools.starmap(functools.partial(event_of, run_id, thread_id), rows)
+                    pending = asyncio.ensure_future(self._read(query(last)))
+                yield iter_events(rows, run_id, thread_id, after=after, until=until_seq)
                 if not more:
                     return
+                after = last
         finally:
             if not pending.done():
                 pending.cancel()
@@ -229,9 +229,13 @@ class LogReads:
         types: list[str] | None,
         limit: int,
     ) -> Sequence[Sequence[Any]]:
-        """A page of a run's event rows (:data:`EVENT_COLUMNS`), in seq order: the hot read of
-        a replay, which a backend may make through its driver."""
-        return conn.execute(_run_events(run_key, after_seq, until_seq, types).limit(limit)).all()
+        """A page of a run's event rows (:data:`~rewind.log.rows.EVENT_COLUMNS`), in seq
+        order, holding ``limit`` events (fewer: the run has no more): the hot read of a
+        replay, which a backend may make through its driver."""
+        result = conn.execute(_run_events(run_key, after_seq, until_seq, types).limit(limit))
+        rows = fetch_rows(result.fetchmany, limit, after=after_seq, until=until_seq)
+        result.close()
+        return rows
 
     async def read_runs(
         self, run_ids: Iterable[str], *, types: Iterable[str] | None = None
@@ -262,8 +266,12 @@ class LogReads:
                 if chosen is not None:
                     picked = picked.where(events.c.type.in_(chosen))
                 for row in conn.execute(picked.order_by(events.c.run_key, events.c.seq)):
-                    run_id, thread_id = keys[row[11]]
-                    found.setdefault(run_id, []).append(stored(row, run_id, thread_id))
+                    run_id, thread_id = keys[row[12]]
+                    if row[11] is None:
+                        event = event_of(run_id, thread_id, *row[:11])
+                        found.setdefault(run_id, []).append(event)
+                    else:
+                        found.setdefault(run_id, []).extend(row_events(row, run_id, thread_id))
                 for run_id, _thread in keys.values():
                     found.setdefault(run_id, [])
             return found
@@ -330,19 +338,18 @@ class LogReads:
         def query(conn: Connection) -> list[StoredEvent]:
             ids = list({run_id for run_id, _, _ in wanted})
             keys = {r[1]: (r[0], r[2]) for r in conn.execute(_RUN_KEYS, {"run_ids": ids})}
-            rows: list[Row[*tuple[Any, ...]]] = []
+            found: list[StoredEvent] = []
             for run_id, after, before in wanted:
                 if run_id not in keys:
                     continue
-                bounds = {
-                    "run_key": keys[run_id][0],
-                    "after": -1 if after is None else after,
-                    "before": _NO_END if before is None else before,
-                }
-                rows += conn.execute(_SEGMENT, bounds).all()
-            names = {key: (run_id, thread) for run_id, (key, thread) in keys.items()}
-            rows.sort(key=lambda row: row[0])  # log order
-            return [stored(r, *names[r[11]]) for r in rows]
+                run_key, thread_id = keys[run_id]
+                start = -1 if after is None else after
+                until = _NO_END if before is None else before - 1
+                bounds = {"run_key": run_key, "after": start, "until": until}
+                rows = conn.execute(_SEGMENT, bounds).all()
+                found += run_events(rows, run_id, thread_id, after=start, until=until)
+            found.sort(key=_position)  # log order
+            return found
 
         found = await self._read(query)
         self.stats.events_read += len(found)
@@ -591,6 +598,36 @@ def chain_rows(run_key: int) -> Select[Any]:
     return _CHAIN_ROWS.params(run_key=run_key)
 
 
+def through_seq(run_key: Any, until: Any) -> ColumnElement[bool]:
+    """The rows of run ``run_key`` that hold events up to seq ``until``: those keyed at or
+    before it, and the packed row that holds it and ends after it, if there is one (found by
+    one index seek; the caller leaves out its events after ``until``). ``run_key`` and
+    ``until`` are values or bound parameters."""
+    after = events.alias("after_bound")
+    ending = (
+        select(case((after.c.seq - after.c.packed < until, after.c.seq)))
+        .where(after.c.run_key == run_key, after.c.seq > until)
+        .order_by(after.c.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return events.c.seq <= func.coalesce(ending, until)
+
+
+def through_position(until: Any) -> ColumnElement[bool]:
+    """The rows that hold events up to log position ``until``: those at or before it, and the
+    packed row that holds it and ends after it, if there is one (as :func:`through_seq`)."""
+    after = events.alias("after_bound")
+    ending = (
+        select(case((after.c.position - after.c.packed < until, after.c.position)))
+        .where(after.c.position > until)
+        .order_by(after.c.position)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return events.c.position <= func.coalesce(ending, until)
+
+
 def _run_events(
     run_key: int, after_seq: int | None, until_seq: int | None, types: Iterable[str] | None
 ) -> Select[Any]:
@@ -598,7 +635,7 @@ def _run_events(
     if after_seq is not None:
         query = query.where(events.c.seq > after_seq)
     if until_seq is not None:
-        query = query.where(events.c.seq <= until_seq)
+        query = query.where(through_seq(run_key, until_seq))
     if types is not None:
         query = query.where(events.c.type.in_([str(t) for t in types]))
     return query.order_by(events.c.seq)
@@ -629,82 +666,33 @@ def read_joined(
     run_id: str | None = None,
     thread_id: str | None = None,
 ) -> list[StoredEvent]:
-    """Events (with their run's id and thread) in log order after position ``after``."""
+    """Events (with their run's id and thread) in log order after position ``after``, up to
+    ``until``, at most ``limit`` of them."""
     query = (
         select(*EVENT_COLUMNS, runs.c.run_id, runs.c.thread_id)
         .join(runs, runs.c.run_key == events.c.run_key)
         .where(events.c.position > after)
     )
     if until is not None:
-        query = query.where(events.c.position <= until)
+        query = query.where(through_position(until))
     if run_id is not None:
         query = query.where(runs.c.run_id == run_id)
     if thread_id is not None:
         query = query.where(runs.c.thread_id == thread_id)
     result = conn.execute(query.order_by(events.c.position).limit(limit))
-    return [stored(r, r.run_id, r.thread_id) for r in result]
-
-
-def stored(row: Row[*tuple[Any, ...]], run_id: str, thread_id: str) -> StoredEvent:
-    """A read row (in :data:`EVENT_COLUMNS` order) as an event."""
+    rows: Sequence[Sequence[Any]]
+    if limit is None:
+        rows = result.all()
+    else:
+        rows = fetch_rows(result.fetchmany, limit, key=POSITION, after=after, until=until)
+        result.close()
     # By index: a row's attribute lookup costs more than the decode.
-    return event_of(run_id, thread_id, *row[:11])
-
-
-def event_of(
-    run_id: str,
-    thread_id: str,
-    position: int,
-    seq: int,
-    type_: str,
-    ts: int,
-    step: int | None,
-    ns: str | None,
-    node: str | None,
-    task_id: str | None,
-    version: int,
-    payload: str,
-    hash_: bytes,
-) -> StoredEvent:
-    """An event from its columns."""
-    # Read by the hundred thousand: the record is built without its __init__ (which sets each
-    # frozen field through object.__setattr__), each slot set by its own descriptor.
-    event = _new_event(StoredEvent)
-    _set_run_id(event, run_id)
-    _set_thread_id(event, thread_id)
-    _set_seq(event, seq)
-    _set_position(event, position)
-    _set_type(event, type_)
-    value = codec.decode(payload, version)
-    _set_payload(event, expand_token(value) if type_ == _CHAT_TOKEN else value)
-    _set_ts(event, from_micros(ts))
-    _set_step(event, step)
-    _set_ns(event, ns)
-    _set_node(event, node)
-    _set_task_id(event, task_id)
-    _set_hash(event, bytes(hash_))
-    return event
-
-
-def _setter(name: str) -> Callable[[StoredEvent, Any], None]:
-    return getattr(StoredEvent, name).__set__  # type: ignore[no-any-return]
-
-
-_new_event = StoredEvent.__new__
-_set_run_id = _setter("run_id")
-_set_thread_id = _setter("thread_id")
-_set_seq = _setter("seq")
-_set_position = _setter("position")
-_set_type = _setter("type")
-_set_payload = _setter("payload")
-_set_ts = _setter("ts")
-_set_step = _setter("step")
-_set_ns = _setter("ns")
-_set_node = _setter("node")
-_set_task_id = _setter("task_id")
-_set_hash = _setter("hash")
-assert len(dataclasses.fields(StoredEvent)) == 12, "a field event_of does not set"
-assert not hasattr(StoredEvent, "__post_init__"), "StoredEvent has a __post_init__ to run"
+    if not any(map(_packed, rows)):
+        return [event_of(r[12], r[13], *r[:11]) for r in rows]
+    found: list[StoredEvent] = []
+    for r in rows:
+        found += row_events(r, r[12], r[13], key=POSITION, after=after, until=until)
+    return found if limit is None else found[:limit]
 
 
 def run_record(row: Row[Any]) -> RunRecord:
@@ -727,21 +715,24 @@ def run_record(row: Row[Any]) -> RunRecord:
 # Statements the hot reads use, built once (a statement built per call costs more to build and
 # compile than SQLite takes to run it).
 _NO_END = 2**62
+_packed = operator.itemgetter(11)
+_position = operator.attrgetter("position")
 _RUN_KEYS = select(runs.c.run_key, runs.c.run_id, runs.c.thread_id).where(
     runs.c.run_id.in_(bindparam("run_ids", expanding=True))
 )
 _SEGMENT = (
-    select(*EVENT_COLUMNS, events.c.run_key)
+    select(*EVENT_COLUMNS)
     .where(
         events.c.run_key == bindparam("run_key"),
         events.c.seq > bindparam("after"),
-        events.c.seq < bindparam("before"),
+        through_seq(bindparam("run_key"), bindparam("until")),
     )
     .order_by(events.c.seq)
 )
 _CHAIN_ROWS = (
-    # All but the position: what the chain covers, with what a redaction kept.
-    select(*EVENT_COLUMNS[1:], redactions.c.digest, redactions.c.scope)
+    # All but the position: what the chain covers, with what a redaction kept, and how many
+    # events the row holds (their seqs must follow the row before without a gap).
+    select(*EVENT_COLUMNS[1:11], redactions.c.digest, redactions.c.scope, events.c.packed)
     .outerjoin(
         redactions,
         (redactions.c.run_key == events.c.run_key) & (redactions.c.seq == events.c.seq),

@@ -46,7 +46,8 @@ from rewind.log.commit import (
     needs_new_keys,
 )
 from rewind.log.point import DriverRows, PointRows
-from rewind.log.reads import EVENT_COLUMNS as READ_COLUMNS
+from rewind.log.rows import EVENT_COLUMNS as READ_COLUMNS
+from rewind.log.rows import fetch_rows
 from rewind.log.writer import PendingAppend
 
 __all__ = [
@@ -96,6 +97,11 @@ _UPDATE_HEAD = (
 _INSERT_SNAPSHOTS = _insert_sql("snapshots", SNAPSHOT_COLUMNS)
 _SELECT_EVENTS = (
     f"SELECT {', '.join(c.name for c in READ_COLUMNS)} FROM events WHERE run_key = ? AND seq > ?"
+)
+_THROUGH_SEQ = (
+    # Up to seq ?, and the packed row holding it that ends after it (rewind.log.reads.through_seq)
+    " AND seq <= COALESCE((SELECT CASE WHEN seq - packed < ? THEN seq END FROM events"
+    " WHERE run_key = ? AND seq > ? ORDER BY seq LIMIT 1), ?)"
 )
 _SELECT_HEADS = "SELECT thread_id, logged, unsnapshotted FROM thread_heads WHERE thread_id IN"
 
@@ -239,19 +245,21 @@ class SqliteLog(EventLog):
         # The reader thread's own connection, straight through the driver (in the read's
         # transaction): plain tuples, without a result row built around each.
         sql = _SELECT_EVENTS
-        params: list[Any] = [run_key, -1 if after_seq is None else after_seq]
+        after = -1 if after_seq is None else after_seq
+        params: list[Any] = [run_key, after]
         if until_seq is not None:
-            sql += " AND seq <= ?"
-            params.append(until_seq)
+            sql += _THROUGH_SEQ
+            params += [until_seq, run_key, until_seq, until_seq]
         if types is not None:
             sql += f" AND type IN ({', '.join('?' * len(types))})"
             params += types
         driver = conn.connection.driver_connection
         assert driver is not None
-        rows: list[tuple[Any, ...]] = driver.execute(
-            f"{sql} ORDER BY seq LIMIT ?", [*params, limit]
-        ).fetchall()
-        return rows
+        cursor = driver.execute(f"{sql} ORDER BY seq LIMIT ?", [*params, limit])
+        try:
+            return fetch_rows(cursor.fetchmany, limit, after=after, until=until_seq)
+        finally:
+            cursor.close()
 
     def _close_reader(self) -> None:
         if self._read_conn is not None:
