@@ -21,6 +21,11 @@ separated by ``\\x1f``, ended by ``\\x1e``) and its payload:
 
 The digest costs no stored byte: an event that was never redacted has its digest computed
 from its payload when the chain is checked.
+
+A packed row (several consecutive tokens in one row, see :mod:`rewind.log.packs`) is chained
+as one: its header holds its last event's seq and its first event's time, and its payload is
+the row's. Its events' seqs must follow the row before it without a gap, so an edit of its
+``packed`` count breaks the chain there as any other edit does.
 """
 
 from __future__ import annotations
@@ -162,10 +167,12 @@ ChainRow = tuple[
     bytes,
     bytes | None,
     str | None,
+    int | None,
 ]
-"""(seq, type, ts_us, step, ns, node, task_id, codec, payload, hash, digest, scope) as stored:
-the digest of the payload a redaction erased and what it replaced (``payload`` or
-``contents``), both ``None`` for an event never redacted."""
+"""(seq, type, ts_us, step, ns, node, task_id, codec, payload, hash, digest, scope, packed) as
+stored: the digest of the payload a redaction erased and what it replaced (``payload`` or
+``contents``), both ``None`` for a row never redacted, and the number of events of a packed
+row (``None`` for a row of one)."""
 
 
 def check_chain(
@@ -179,24 +186,32 @@ def check_chain(
 
     Args:
         run_id: The run.
-        rows: Its events in seq order.
+        rows: Its rows in seq order.
         last_hash: The run's last hash, as its ``runs`` row has it.
         chain_from: The first seq chained over its payload's digest (``None``: every event is
             chained over its payload's text).
     """
     prev = GENESIS
-    count = redacted = 0
+    count = redacted = 0  # events (a packed row's each), so count is the next seq expected
     for row in rows:
-        seq, type_, ts_us, step, ns, node, task_id, codec, payload, stored, erased, scope = row
-        if seq != count:
-            reason = f"seq {count} is missing" if seq > count else f"seq {seq} is out of order"
+        seq, type_, ts_us, step, ns, node, task_id, codec, payload, stored, erased, scope, k = row
+        held = 1 if k is None else k
+        first = seq - held + 1
+        if k is not None and k < 2:
+            reason = f"it is recorded as a row of {k} events (altered)"
+            return _broken(run_id, count, count, reason)
+        if first != count:
+            missing = f"seq {count} is missing"
+            reason = missing if first > count else f"seq {first} is out of order"
+            if k is not None:
+                reason += f" (the row of seqs {first} to {seq}, as its count of {k} says)"
             return _broken(run_id, count, count, reason)
         over_digest = chain_from is not None and seq >= chain_from
         if erased is not None:
             problem = _redaction_problem(payload, scope, over_digest)
             if problem is not None:
-                return _broken(run_id, count, seq, problem)
-            redacted += 1
+                return _broken(run_id, count, first, problem)
+            redacted += held
         if over_digest:
             digest = bytes(erased) if erased is not None else payload_digest(payload)
             expected = digest_hash(
@@ -207,9 +222,9 @@ def check_chain(
                 prev, run_id, seq, type_, ts_us, step, ns, node, task_id, codec, payload
             )
         if expected != bytes(stored):
-            return _broken(run_id, count, seq, "its content does not match its hash (altered)")
+            return _broken(run_id, count, first, "its content does not match its hash (altered)")
         prev = bytes(stored)
-        count += 1
+        count += held
     if prev != bytes(last_hash):
         reason = "events after it were removed (the run's last hash differs)"
         return _broken(run_id, count, count, reason)
