@@ -78,7 +78,8 @@ def redact(
 
     Events a run's structure depends on (its start and end, checkpoints, a task's start, end
     and failure, interrupts, resumes) keep it: only their values go (with --contents-only or
-    --match). Runs still running are refused. The caches of the threads concerned are
+    --match). A chat model's tokens stored together in one row go together, whole. Runs
+    still running are refused. The caches of the threads concerned are
     rebuilt from the redacted log, and the file is compacted so the erased bytes leave it.
 
     \b
@@ -171,10 +172,19 @@ async def _rebuild(log: EventLog, report: RedactionReport) -> int:
 
 def _list(report: RedactionReport, verb: str) -> None:
     runs = len({e.run_id for e in report.events})
-    click.echo(f"{verb} {_count(len(report.events), 'event')} in {_count(runs, 'run')}:")
+    total = sum(e.count for e in report.events)
+    click.echo(f"{verb} {_count(total, 'event')} in {_count(runs, 'run')}:")
     for event in report.events:
         what = "whole payload" if event.scope == "payload" else "values"
-        click.echo(f"  {event.run_id}  seq {event.seq:>5}  {event.type:<16} {what}")
+        line = f"  {event.run_id}  seq {event.seq:>5}  {event.type:<16} {what}"
+        click.echo(line + _packed(event.seq, event.count))
+
+
+def _packed(seq: int, count: int) -> str:
+    """What a line about a packed row of tokens adds: the events it holds."""
+    if count == 1:
+        return ""
+    return f" (seqs {seq - count + 1} to {seq}: {count} tokens stored together)"
 
 
 def _nothing(report: RedactionReport) -> str:
@@ -185,10 +195,12 @@ def _nothing(report: RedactionReport) -> str:
 
 
 def _summary(report: RedactionReport, rebuilt: int) -> str:
-    kinds = Counter(e.scope for e in report.events)
+    kinds = Counter[str]()
+    for event in report.events:
+        kinds[event.scope] += event.count
     runs = len({e.run_id for e in report.events})
     parts = [
-        f"redacted {_count(len(report.events), 'event')} in {_count(runs, 'run')} "
+        f"redacted {_count(kinds.total(), 'event')} in {_count(runs, 'run')} "
         f"({kinds['payload']} whole, {kinds['contents']} values only)"
     ]
     if report.rechained:
@@ -246,13 +258,14 @@ def redactions(run_id: str | None, thread: str | None, as_json: bool) -> None:
             continue
         when = record.redacted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
         line = f"{when}  {record.run_id}  seq {record.seq:>5}  {record.type:<16} {record.scope}"
+        line += _packed(record.seq, record.count)
         if record.actor or record.reason:
             line += f"  by {record.actor or '?'}: {record.reason or '(no reason given)'}"
         if record.rechained_from is not None:
             line += f"  (re-chained; last hash before {record.rechained_from.hex()})"
         click.echo(line)
     if not as_json:
-        click.echo(f"{_count(len(records), 'event')} redacted")
+        click.echo(f"{_count(sum(r.count for r in records), 'event')} redacted")
 
 
 def _as_dict(record: Any) -> dict[str, Any]:
@@ -267,4 +280,5 @@ def _as_dict(record: Any) -> dict[str, Any]:
         "actor": record.actor,
         "digest": record.digest.hex(),
         "rechained_from": None if record.rechained_from is None else record.rechained_from.hex(),
+        "count": record.count,
     }

@@ -10,6 +10,13 @@ from one of them. A crash leaves the log as it was before, or as it is after, an
 verify either way. Then, unless told not to, the file is compacted (``VACUUM``): SQLite keeps
 freed pages, with their old bytes, until then.
 
+A packed row (a chat model's consecutive tokens stored together, see :mod:`rewind.log.packs`)
+is redacted whole, whichever of its tokens is selected (by seq, type, text, or as a token of a
+model call whose message held the text), and with ``contents_only`` too: its payload becomes
+the redaction marker, each of its events reads as redacted, and the record of the redaction is
+the row's (keyed by its last event's seq, with the number of events it held). A token on its
+own says little; its neighbours say the rest.
+
 Runs still running are refused: the process running one holds its state in memory and would
 write the erased values again with its next checkpoint. A run of this log that has ended can no
 longer be appended to, so no writer races a redaction. Processes of a release older than
@@ -35,6 +42,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rewind.errors import RedactionError, UnknownThreadError
 from rewind.events import EventType, RunStatus
 from rewind.log.chain import GENESIS, check_chain, digest_hash, from_micros, payload_digest
+from rewind.log.codec import REDACTED_TEXT
+from rewind.log.packs import PACK_MAX
 from rewind.log.reads import chain_rows, run_row
 from rewind.log.records import RedactedEvent, RedactionRecord, RedactionReport
 from rewind.log.redaction import RefusedError, Rewrite, escaped, holds_text, redact_text
@@ -90,13 +99,18 @@ class Selection:
 
 @dataclass(kw_only=True, slots=True)
 class _Target:
-    """One selected event, and what it becomes."""
+    """One selected row (an event, or a packed row's events), and what it becomes."""
 
-    seq: int
+    seq: int  # the row's (its last event's)
     position: int
     type: str
     rewrite: Rewrite
     digest: bytes  # of the payload as stored now (the original, unless redacted before)
+    count: int = 1  # the events the row holds
+
+    @property
+    def first_seq(self) -> int:
+        return self.seq - self.count + 1
 
 
 @dataclass(kw_only=True, slots=True)
@@ -160,7 +174,9 @@ class LogErasure:
 
         Every condition given must hold: ``run_id`` with ``seqs`` (those events), ``run_id``
         or ``thread_id`` (their events), ``types`` (patterns such as ``chat.*``), ``match``
-        (payloads holding that text, whose strings holding it are replaced). Events that hold
+        (payloads holding that text, whose strings holding it are replaced). A token stored
+        packed with its neighbours (:mod:`rewind.log.packs`) takes them along: their row is
+        redacted whole, even with ``contents_only``. Events that hold
         the structure rewind reads runs by (see :mod:`rewind.log.redaction`) keep it: only
         their values go. The caches of the threads the erased values reach are dropped (a
         head is rebuilt the next time its thread is read; :func:`rewind.thread_state.
@@ -246,6 +262,7 @@ class LogErasure:
                 redactions.c.actor,
                 redactions.c.digest,
                 redactions.c.rechained_from,
+                events.c.packed,
             )
             .join(runs, runs.c.run_key == redactions.c.run_key)
             .join(
@@ -271,6 +288,7 @@ class LogErasure:
                 actor=r[7],
                 digest=bytes(r[8]),
                 rechained_from=None if r[9] is None else bytes(r[9]),
+                count=1 if r[10] is None else r[10],
             )
             for r in rows
         ]
@@ -286,7 +304,8 @@ def _plan(conn: Connection, chosen: Selection, contents_only: bool, writing: set
     if keys is not None:
         query = query.where(events.c.run_key.in_(keys))
     if chosen.seqs is not None:
-        query = query.where(events.c.seq.in_(chosen.seqs))
+        assert keys is not None  # seqs go with a run
+        query = query.where(events.c.seq.in_(_row_seqs(conn, keys[0], chosen.seqs)))
     if chosen.types is not None:
         query = query.where(events.c.type.in_(_types(conn, keys, chosen.types)))
     if chosen.match is not None:
@@ -320,24 +339,36 @@ def _add(
 ) -> None:
     """Plan one selected event's redaction (nothing when it holds nothing to erase)."""
     run = found.runs.get(row.run_key) or _load_run(conn, row.run_key, found)
+    count = 1 if row.packed is None else row.packed
     try:
-        rewrite = redact_text(
-            row.payload,
-            row.type,
-            contents_only=contents_only,
-            match=None if chosen is None else chosen.match,
-            ignore_case=chosen is not None and chosen.ignore_case,
-        )
+        if row.packed is not None:  # a packed row of tokens: whole (see the module's notes)
+            whole = Rewrite(text=REDACTED_TEXT, scope="payload")
+            rewrite = None if row.payload == REDACTED_TEXT else whole
+        else:
+            rewrite = redact_text(
+                row.payload,
+                row.type,
+                contents_only=contents_only,
+                match=None if chosen is None else chosen.match,
+                ignore_case=chosen is not None and chosen.ignore_case,
+            )
     except RefusedError as exc:
         raise RedactionError(
             f"event {row.seq} of run {run.run_id}: {exc}", run_id=run.run_id, seq=row.seq
         ) from None
     if rewrite is None:
-        found.unchanged += 1
+        found.unchanged += count
         return
     original = bytes(row.digest) if row.digest is not None else payload_digest(row.payload)
     run.targets.append(
-        _Target(seq=row.seq, position=row.position, type=row.type, rewrite=rewrite, digest=original)
+        _Target(
+            seq=row.seq,
+            position=row.position,
+            type=row.type,
+            rewrite=rewrite,
+            digest=original,
+            count=count,
+        )
     )
 
 
@@ -353,7 +384,7 @@ def _sweep_tokens(
         run = found.runs.get(row.run_key)
         if run is not None and any(t.seq == row.seq for t in run.targets):
             continue
-        if _call_of(row.payload) in calls[row.run_key]:
+        if not _token_calls(row.payload, row.packed).isdisjoint(calls[row.run_key]):
             before = found.unchanged
             _add(conn, found, row, contents_only=contents_only, chosen=None)
             found.unchanged = before  # (not selected: an erased token is no news)
@@ -377,6 +408,47 @@ def _call_of(payload: str) -> str | None:
         return None
     call = value.get("run_id") if isinstance(value, dict) else None
     return call if isinstance(call, str) else None
+
+
+def _token_calls(payload: str, packed: int | None) -> set[str]:
+    """The model calls a row of tokens belongs to: its token's, or a packed row's tokens'."""
+    if packed is None:
+        call = _call_of(payload)
+        return set() if call is None else {call}
+    try:
+        value = json.loads(payload)
+    except ValueError:  # pragma: no cover - the codec writes JSON
+        return set()
+    if not isinstance(value, list):  # redacted whole
+        return set()
+    return {
+        element[1]["run_id"]
+        for element in value
+        if isinstance(element, list)
+        and len(element) == 2
+        and isinstance(element[1], dict)
+        and isinstance(element[1].get("run_id"), str)
+    }
+
+
+def _row_seqs(conn: Connection, run_key: int, seqs: Sequence[int]) -> list[int]:
+    """The seqs of the rows that hold the events ``seqs`` of a run: each its own, or the
+    packed row's that holds it (its last event's)."""
+    low, high = min(seqs), max(seqs)
+    packed = conn.execute(
+        select(events.c.seq, events.c.packed).where(
+            events.c.run_key == run_key,
+            events.c.packed.is_not(None),
+            events.c.seq >= low,
+            events.c.seq < high + PACK_MAX,  # (a row holding `high` ends before this)
+        )
+    ).all()
+    rows = {seq: seq for seq in seqs}
+    for last, count in packed:
+        for seq in seqs:
+            if last - count < seq <= last:
+                rows[seq] = last
+    return sorted(set(rows.values()))
 
 
 def _admits(patterns: Sequence[str] | None, type_: str) -> bool:
@@ -448,7 +520,7 @@ def _rechain(conn: Connection, run: _Run) -> bytes | None:
     """Re-chain a run over payload digests from its first redacted event on, where it is
     chained over text there (a run written before revision 0005); returns its last hash from
     before, or ``None`` when its chain needs no change."""
-    first = min(t.seq for t in run.targets)
+    first = min(t.first_seq for t in run.targets)
     if run.chain_from is not None and run.chain_from <= first:
         return None  # redacted events keep their hashes: the chain covers their digests
     report = check_chain(
@@ -474,7 +546,7 @@ def _rechain(conn: Connection, run: _Run) -> bytes | None:
         ).all()
     )
     prev = GENESIS
-    if first > 0:
+    if first > 0:  # the hash of the row before (keyed by its last event: first - 1)
         prev = bytes(
             conn.execute(
                 select(events.c.hash).where(events.c.run_key == run.key, events.c.seq == first - 1)
@@ -517,8 +589,8 @@ def _write_run(
     actor: str | None,
     now_us: int,
 ) -> None:
-    """Store a run's redacted payloads and record each redaction."""
-    first = min(t.seq for t in run.targets)
+    """Store a run's redacted payloads and record each redaction (a packed row's as one)."""
+    first = min(t.first_seq for t in run.targets)
     recorded = {
         seq
         for (seq,) in conn.execute(
@@ -540,7 +612,7 @@ def _write_run(
             "reason": reason,
             "actor": actor,
         }
-        if previous is not None and target.seq == first:
+        if previous is not None and target.first_seq == first:
             values["rechained_from"] = previous
         key = (redactions.c.run_key == run.key) & (redactions.c.seq == target.seq)
         if target.seq in recorded:  # redacted before: the digest the chain covers stays
@@ -611,6 +683,7 @@ def _report(
                 seq=t.seq,
                 type=t.type,
                 scope=t.rewrite.scope,
+                count=t.count,
             )
             for t, run in done
         ],
@@ -630,6 +703,7 @@ _SELECTED = select(
     events.c.type,
     events.c.payload,
     redactions.c.digest,
+    events.c.packed,
 ).outerjoin(
     redactions,
     (redactions.c.run_key == events.c.run_key) & (redactions.c.seq == events.c.seq),

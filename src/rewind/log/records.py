@@ -192,11 +192,14 @@ class RedactedEvent:
     thread_id: str
     """That run's thread."""
     seq: int
-    """Its seq in the run."""
+    """Its seq in the run (a packed row's: its last event's)."""
     type: str
     """Its type."""
     scope: RedactionScope
     """``payload``: the whole payload was replaced; ``contents``: values inside it."""
+    count: int = 1
+    """How many events this is: more than one for a packed row of tokens (seqs ``seq -
+    count + 1`` to ``seq``), which is redacted whole."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -230,7 +233,7 @@ class RedactionRecord:
     thread_id: str
     """That run's thread."""
     seq: int
-    """Its seq in the run."""
+    """Its seq in the run (a packed row's: its last event's)."""
     type: str
     """Its type."""
     scope: RedactionScope
@@ -246,3 +249,6 @@ class RedactionRecord:
     rechained_from: bytes | None
     """When this redaction re-chained the run (written before revision 0005) from this event
     on: the run's last hash before it did."""
+    count: int = 1
+    """How many events this is: more than one for a packed row of tokens (seqs ``seq -
+    count + 1`` to ``seq``), redacted whole and recorded as one."""
