@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.events import RunStatus
@@ -99,8 +99,12 @@ async def delete_runs(conn: AsyncConnection, run_keys: list[int]) -> int:
     deleted = 0
     for i in range(0, len(run_keys), _CHUNK):
         chunk = run_keys[i : i + _CHUNK]
-        result = await conn.execute(delete(events).where(events.c.run_key.in_(chunk)))
-        deleted += int(result.rowcount)
+        # Events, not rows: a packed row holds several (rewind.log.packs).
+        held = func.coalesce(func.sum(func.coalesce(events.c.packed, 1)), 0)
+        deleted += int(
+            (await conn.execute(select(held).where(events.c.run_key.in_(chunk)))).scalar_one()
+        )
+        await conn.execute(delete(events).where(events.c.run_key.in_(chunk)))
         await conn.execute(delete(snapshots).where(snapshots.c.run_key.in_(chunk)))
         await conn.execute(delete(checkpoints).where(checkpoints.c.run_key.in_(chunk)))
         await conn.execute(delete(redactions).where(redactions.c.run_key.in_(chunk)))
