@@ -29,7 +29,7 @@ from rewind.errors import (
 from rewind.events import EventType, NewEvent, StoredEvent
 from rewind.log import codec
 from rewind.log.caches import LogCaches, read_stored_heads, write_indexes
-from rewind.log.chain import to_micros
+from rewind.log.chain import from_micros, to_micros
 from rewind.log.commit import (
     CHANGED_COLUMNS,
     FINAL_STATUSES,
@@ -42,12 +42,13 @@ from rewind.log.commit import (
     plan_commit,
 )
 from rewind.log.erasure import LogErasure
+from rewind.log.packs import unpack
 from rewind.log.reads import LogReads, ReadStats, event_of, read_joined, run_row
 from rewind.log.records import Durability, HeadWrite
 from rewind.log.schema import events, log_head, runs
 from rewind.log.subscriptions import Page, SubscriptionHub
 from rewind.log.threads import ThreadKeeping
-from rewind.log.token_form import compact_token
+from rewind.log.token_form import expand_token, token_text
 from rewind.log.writer import (
     AppendResult,
     EncodedEvent,
@@ -65,6 +66,10 @@ _DURABILITIES = ("sync", "async", "exit")
 _STARTED, _ENDED = EventType.RUN_STARTED.value, EventType.RUN_ENDED.value
 _CHECKPOINT = EventType.CHECKPOINT.value
 _CHAT_TOKEN = EventType.CHAT_TOKEN.value
+
+
+_NOT_PLAIN = frozenset((_STARTED, _ENDED, _CHECKPOINT))
+"""Types whose append does more than add a row: a run's start and end, a checkpoint."""
 
 
 def _is_boundary(type_: str) -> bool:
@@ -281,6 +286,28 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         Takes ``async`` or ``exit`` durability only, and a run whose first events this store
         appended (so its seq is known without reading the database). Raises as :meth:`append`.
         """
+        if len(events) == 1 and head is None and (durability or self.options.durability) == "async":
+            # The hot case (a token, a custom write): one plain event joining the run's queued
+            # append, without the general path's checks of what it cannot be.
+            event = events[0]
+            state = self._runs.get(run_id)
+            if (
+                type(event) is NewEvent
+                and event.type not in _NOT_PLAIN
+                and state is not None
+                and state.next_seq == expected_seq > 0
+                and not self._closed
+                and not self._failed
+                and self.options.redact is None
+            ):
+                rows = [_encode(event)]
+                if not self._writer.submit_more(run_id, expected_seq, rows):
+                    self._writer.submit(
+                        self._accept(run_id, state, expected_seq, rows, None, None, "async")
+                    )
+                    return AppendResult(run_id, range(expected_seq, expected_seq + 1), None)
+                state.next_seq += 1
+                return AppendResult(run_id, range(expected_seq, expected_seq + 1), None)
         mode, start, end_status, rows = self._prepare(run_id, events, expected_seq, durability)
         if mode == "sync":
             raise ValueError("append_nowait cannot wait for durability; use append()")
@@ -454,7 +481,9 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         for thread_id, size in plan.unsnapshotted.items():
             carry[thread_id] = carry.get(thread_id, 0) + size
         if plan.fresh:
-            self._hub.publish(head, plan.new_head, [_fresh_event(*f) for f in plan.fresh])
+            self._hub.publish(
+                head, plan.new_head, [e for f in plan.fresh for e in _fresh_events(*f)]
+            )
 
     async def _insert_events(self, conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
         """Insert event rows (tuples in ``events`` column order); backends may use the driver."""
@@ -598,8 +627,7 @@ def _encode(event: NewEvent) -> EncodedEvent:
         type_ = str.__str__(type_)
     ts = event.ts
     payload = event.payload
-    if type_ == _CHAT_TOKEN:
-        payload = compact_token(payload)
+    text = token_text(payload) if type_ == _CHAT_TOKEN else codec.encode(payload)
     return (
         type_,
         time.time_ns() // 1000 if ts is None else to_micros(ts),
@@ -608,11 +636,31 @@ def _encode(event: NewEvent) -> EncodedEvent:
         event.node,
         event.task_id,
         codec.CODEC_VERSION,
-        codec.encode(payload),
+        text,
     )
 
 
-def _fresh_event(run_id: str, thread_id: str, row: tuple[Any, ...]) -> StoredEvent:
-    """An event just committed, from its row in ``events`` column order."""
-    position, _key, *rest = row
-    return event_of(run_id, thread_id, position, *rest)
+def _fresh_events(run_id: str, thread_id: str, row: tuple[Any, ...]) -> list[StoredEvent]:
+    """The events of a row just committed (in ``events`` column order): one, or a packed
+    row's."""
+    position, _key, *rest, packed = row
+    if packed is None:
+        return [event_of(run_id, thread_id, position, *rest)]
+    seq, type_, ts, step, ns, node, task_id, version, payload, hash_ = rest
+    return [
+        StoredEvent(
+            run_id=run_id,
+            thread_id=thread_id,
+            seq=s,
+            position=p,
+            type=type_,
+            payload=expand_token(value) if type_ == _CHAT_TOKEN else value,
+            ts=from_micros(t),
+            step=step,
+            ns=ns,
+            node=node,
+            task_id=task_id,
+            hash=bytes(hash_),
+        )
+        for p, s, t, value in unpack(position, seq, ts, packed, payload, version)
+    ]

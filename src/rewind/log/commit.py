@@ -15,14 +15,15 @@ however the writer grouped the appends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
 from rewind.events import RunStatus
 from rewind.log.chain import GENESIS, digest_hash, payload_digest, text_hash
-from rewind.log.writer import PendingAppend, RunStart
+from rewind.log.packs import PACK_MAX, PACKABLE, pack_payload
+from rewind.log.writer import EncodedEvent, PendingAppend, RunStart
 
 __all__ = ["CommitPlan", "HeadRow", "SnapshotPolicy", "TxRun", "plan_commit"]
 
@@ -59,8 +60,9 @@ EVENT_COLUMNS = (
     "codec",
     "payload",
     "hash",
+    "packed",
 )
-"""Column order of :attr:`CommitPlan.event_rows`."""
+"""Column order of :attr:`CommitPlan.event_rows` (``packed``: see :mod:`rewind.log.packs`)."""
 
 CHECKPOINT_COLUMNS = ("checkpoint_id", "thread_id", "run_key", "seq", "position")
 """Column order of :attr:`CommitPlan.checkpoint_rows`."""
@@ -249,9 +251,9 @@ def plan_commit(
         size = 0
         # A run's appends always come after where its digest chain begins, if it has one.
         over_text = st.chain_from is None
-        for k, (type_, ts_us, step, ns, node, task_id, version, payload) in enumerate(p.rows):
+        for k, count, (type_, ts_us, step, ns, node, task_id, version, payload) in _rows_of(p.rows):
             seq = p.first_seq + k
-            pos += 1
+            pos += count
             size += len(payload)
             if over_text:
                 prev = text_hash(
@@ -271,7 +273,21 @@ def plan_commit(
                     version,
                     payload_digest(payload),
                 )
-            row = (pos, key, seq, type_, ts_us, step, ns, node, task_id, version, payload, prev)
+            row = (
+                pos,
+                key,
+                seq,
+                type_,
+                ts_us,
+                step,
+                ns,
+                node,
+                task_id,
+                version,
+                payload,
+                prev,
+                count if count > 1 else None,
+            )
             rows.append(row)
             if fresh:
                 plan.fresh.append((run_id, st.thread_id, row))
@@ -323,6 +339,28 @@ def plan_commit(
                 )
             )
     return plan
+
+
+def _rows_of(events: list[EncodedEvent]) -> Iterator[tuple[int, int, EncodedEvent]]:
+    """The rows an append's events are stored in: ``(index of the row's last event, how many
+    events it holds, the row)``. Consecutive tokens with the same step, namespace, node, task
+    and codec version share a row (up to :data:`PACK_MAX`); every other event has its own."""
+    i, n = 0, len(events)
+    while i < n:
+        event = events[i]
+        j = i + 1
+        if event[0] == PACKABLE:
+            head = event[2:7]
+            limit = min(n, i + PACK_MAX)
+            while j < limit and events[j][0] == PACKABLE and events[j][2:7] == head:
+                j += 1
+        if j - i == 1:
+            yield i, 1, event
+        else:
+            ts_us = event[1]
+            payload = pack_payload(ts_us, [(e[1], e[7]) for e in events[i:j]])
+            yield j - 1, j - i, (*event[:7], payload)
+        i = j
 
 
 def _plan_heads(

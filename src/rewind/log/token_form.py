@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessageChunk
 
 from rewind.log import codec
 
-__all__ = ["compact_token", "expand_token"]
+__all__ = ["compact_token", "expand_token", "token_text"]
 
 _PATH = "langchain_core.messages.ai:AIMessageChunk"
 _DERIVED_ID = "lc_run--"
@@ -50,11 +50,24 @@ def compact_token(payload: Any) -> Any:
     probe["id"] = chunk_id
     if chunk.__dict__ != probe or type(chunk.content) is not str:
         return payload
-    stored = {key: value for key, value in payload.items() if key != "chunk"}
+    stored = payload.copy()
+    del stored["chunk"]
     run_id = payload.get("run_id")
     if type(run_id) is not str or chunk_id != _DERIVED_ID + run_id:
         stored["chunk_id"] = chunk_id
     return stored
+
+
+def token_text(payload: Any) -> str:
+    """The stored text of a ``chat.token`` event's payload: :func:`compact_token`'s form,
+    encoded (a compact payload holds only strings: written without the codec's walk)."""
+    stored = compact_token(payload)
+    if stored is payload:
+        return codec.encode(payload)
+    for key, value in stored.items():
+        if not (type(value) is str or value is None) or type(key) is not str or key == codec.TAG:
+            return codec.encode(stored)
+    return codec.dumps(stored)  # strings only: already in the encoded form
 
 
 def expand_token(payload: Any) -> Any:
