@@ -32,6 +32,7 @@ from rewind.errors import (
     SchemaOutdatedError,
     SchemaTooNewError,
 )
+from rewind.log import codec
 from rewind.log.base import EventLog, LogOptions
 from rewind.log.commit import (
     CHANGED_COLUMNS,
@@ -98,6 +99,12 @@ _SELECT_EVENTS = (
     f"SELECT {', '.join(c.name for c in READ_COLUMNS)} FROM events WHERE run_key = ? AND seq > ?"
 )
 _SELECT_HEADS = "SELECT thread_id, logged, unsnapshotted FROM thread_heads WHERE thread_id IN"
+_UPSERT_THREAD_METADATA = (
+    "INSERT INTO thread_metadata (thread_id, created_at, updated_at, codec, metadata) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
+    "updated_at = excluded.updated_at, codec = excluded.codec, metadata = excluded.metadata "
+    "RETURNING created_at"
+)
 
 
 _INLINE_COMMIT = 64
@@ -287,19 +294,50 @@ class SqliteLog(EventLog):
         if self._core_writes:
             return await super()._commit_group(group)
         done = None
-        if self._writer.awaited(group) and sum(len(p.rows) for p in group) <= _INLINE_COMMIT:
-            # A small group someone waits for (a `sync` step, a flush) commits in less time
-            # than the hand-off to the writer thread and back: right here, on the loop's
-            # thread, if the database's write lock is free at once (never waiting for it
-            # here: its holder may be a transaction this very loop drives). Other groups,
-            # and this one when the lock is taken, commit on the writer thread.
-            done = self._commit_on_thread(group, wait=False)
-        if done is None:
-            loop = asyncio.get_running_loop()
-            done = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
+        # The store's other write transactions (thread metadata, caches) take turns with the
+        # group commits here, not in SQLite's busy handler (which sleeps up to 100 ms a try):
+        # a server starting runs for a crowd of clients writes a thread for each.
+        async with self._write_turn:
+            if self._writer.awaited(group) and sum(len(p.rows) for p in group) <= _INLINE_COMMIT:
+                # A small group someone waits for (a `sync` step, a flush) commits in less
+                # time than the hand-off to the writer thread and back: right here, on the
+                # loop's thread, if the database's write lock is free at once (never waiting
+                # for it here: its holder may be another process). Other groups, and this
+                # one when the lock is taken, commit on the writer thread.
+                done = self._commit_on_thread(group, wait=False)
+            if done is None:
+                loop = asyncio.get_running_loop()
+                done = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
         head, plan = done
         self._publish(head, plan)
         return plan.outcomes
+
+    async def _write_thread_metadata(self, thread_id: str, text: str, now_us: int) -> int:
+        # On the writer thread and its connection, in one hand-off: between two group commits,
+        # never against them for the database's lock (a server creating a thread for each of
+        # a crowd of clients would otherwise queue them through several loop round trips each).
+        if self._core_writes:
+            return await super()._write_thread_metadata(thread_id, text, now_us)
+        async with self._write_turn:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self._thread, self._thread_metadata_on_thread, thread_id, text, now_us
+            )
+
+    def _thread_metadata_on_thread(self, thread_id: str, text: str, now_us: int) -> int:
+        if self._raw is None:
+            self._raw = _connect_raw(self.url, self._busy_timeout)
+        conn = self._raw
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (created,) = conn.execute(
+                _UPSERT_THREAD_METADATA, (thread_id, now_us, now_us, codec.CODEC_VERSION, text)
+            ).fetchone()
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        return int(created)
 
     @overload
     def _commit_on_thread(self, group: list[PendingAppend]) -> tuple[int, CommitPlan]: ...
