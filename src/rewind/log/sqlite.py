@@ -318,6 +318,8 @@ class SqliteLog(EventLog):
         # a crowd of clients would otherwise queue them through several loop round trips each).
         if self._core_writes:
             return await super()._write_thread_metadata(thread_id, text, now_us)
+        if self._closed:
+            raise LogClosedError("the store is closed; open a new one to write")
         async with self._write_turn:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(
