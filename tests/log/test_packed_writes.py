@@ -58,9 +58,12 @@ async def test_consecutive_tokens_of_a_task_share_one_row_keyed_by_the_last(
     assert (position, seq, type_, packed) == (11, 10, "chat.token", 10)
     first = (T0 - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     assert ts == first  # the first token's time; each token's offset in the payload
-    elements = json.loads(payload)
-    assert [dt for dt, _ in elements] == [7 * i for i in range(10)]
-    assert [p["token"] for _, p in elements] == [f"w{i}" for i in range(10)]
+    prefix, offsets, rests = json.loads(payload)
+    assert offsets == [7 * i for i in range(10)]
+    # The call's ids once, in the prefix its tokens' texts share; each token's text after it.
+    assert prefix.count("call-1") == 1 and all("call-1" not in r for r in rests)
+    texts = [json.loads(prefix + rest) for rest in rests]
+    assert [p["token"] for p in texts] == [f"w{i}" for i in range(10)]
 
 
 async def test_a_row_holds_at_most_pack_max_tokens(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
@@ -341,26 +343,34 @@ def plan_commit(
     return plan
 
 
+_HEAD = itemgetter(0, 2, 3, 4, 5, 6)
+"""What the events of one row share: type, step, namespace, node, task and codec version."""
+_TS, _TEXT = itemgetter(1), itemgetter(7)
+
+
 def _rows_of(events: list[EncodedEvent]) -> Iterator[tuple[int, int, EncodedEvent]]:
     """The rows an append's events are stored in: ``(index of the row's last event, how many
     events it holds, the row)``. Consecutive tokens with the same step, namespace, node, task
     and codec version share a row (up to :data:`PACK_MAX`); every other event has its own."""
-    i, n = 0, len(events)
-    while i < n:
-        event = events[i]
-        j = i + 1
-        if event[0] == PACKABLE:
-            head = event[2:7]
-            limit = min(n, i + PACK_MAX)
-            while j < limit and events[j][0] == PACKABLE and events[j][2:7] == head:
-                j += 1
-        if j - i == 1:
-            yield i, 1, event
+    if len(events) == 1:
+        yield 0, 1, events[0]
+        return
+    i = 0
+    for head, members in groupby(map(_HEAD, events)):
+        end = i + len(list(members))
+        if head[0] != PACKABLE:
+            for k in range(i, end):
+                yield k, 1, events[k]
         else:
-            ts_us = event[1]
-            payload = pack_payload(ts_us, [(e[1], e[7]) for e in events[i:j]])
-            yield j - 1, j - i, (*event[:7], payload)
-        i = j
+            for start in range(i, end, PACK_MAX):
+                stop = min(start + PACK_MAX, end)
+                if stop - start == 1:
+                    yield start, 1, events[start]
+                    continue
+                part = events[start:stop]
+                payload = pack_payload(list(map(_TS, part)), list(map(_TEXT, part)))
+                yield stop - 1, stop - start, (*part[0][:7], payload)
+        i = end
 
 
 def _plan_heads(
