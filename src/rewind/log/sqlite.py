@@ -170,6 +170,8 @@ class SqliteLog(EventLog):
         self._core_writes = memory or core_writes
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-writer")
         self._raw: sqlite3.Connection | None = None
+        self._raw_waits = True
+        """Whether the raw connection's busy timeout is set (else 0: it fails at once)."""
         # A file store reads on a thread of its own, through a connection it keeps: a read
         # costs one thread hop, not a connection opened (and a thread started) per read.
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-reader")
@@ -327,10 +329,8 @@ class SqliteLog(EventLog):
             )
 
     def _thread_metadata_on_thread(self, thread_id: str, text: str, now_us: int) -> int:
-        if self._raw is None:
-            self._raw = _connect_raw(self.url, self._busy_timeout)
-        conn = self._raw
-        conn.execute("BEGIN IMMEDIATE")
+        conn = self._begin_immediate(wait=True)
+        assert conn is not None
         try:
             (created,) = conn.execute(
                 _UPSERT_THREAD_METADATA, (thread_id, now_us, now_us, codec.CODEC_VERSION, text)
@@ -340,6 +340,25 @@ class SqliteLog(EventLog):
             raise
         conn.commit()
         return int(created)
+
+    def _begin_immediate(self, *, wait: bool) -> sqlite3.Connection | None:
+        """Begin a write transaction on the raw connection (``wait=False``: only if the
+        database's write lock is free now, else ``None``). Its users take the store's write
+        turn, so one of them at a time sets its busy timeout, and only when it changes."""
+        if self._raw is None:
+            self._raw = _connect_raw(self.url, self._busy_timeout)
+            self._raw_waits = True
+        conn = self._raw
+        if wait != self._raw_waits:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000) if wait else 0}")
+            self._raw_waits = wait
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            if wait:
+                raise
+            return None
+        return conn
 
     @overload
     def _commit_on_thread(self, group: list[PendingAppend]) -> tuple[int, CommitPlan]: ...
@@ -354,19 +373,9 @@ class SqliteLog(EventLog):
     ) -> tuple[int, CommitPlan] | None:
         """Commit ``group`` (``wait=False``: only if the write lock is free now, else
         ``None`` and nothing done)."""
-        if self._raw is None:
-            self._raw = _connect_raw(self.url, self._busy_timeout)
-        conn = self._raw
-        if wait:
-            conn.execute("BEGIN IMMEDIATE")
-        else:
-            conn.execute("PRAGMA busy_timeout=0")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                return None  # locked: the writer thread waits for it instead
-            finally:
-                conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+        conn = self._begin_immediate(wait=wait)
+        if conn is None:
+            return None  # locked: the writer thread waits for it instead
         try:
             head = conn.execute("SELECT position FROM log_head").fetchone()[0]
             ids = list({p.run_id for p in group})
