@@ -48,7 +48,7 @@ from rewind.log.rows import fresh_events
 from rewind.log.schema import events, log_head, runs
 from rewind.log.subscriptions import Page, SubscriptionHub
 from rewind.log.threads import ThreadKeeping
-from rewind.log.token_form import compact_token
+from rewind.log.token_form import token_text
 from rewind.log.writer import (
     AppendResult,
     EncodedEvent,
@@ -66,6 +66,10 @@ _DURABILITIES = ("sync", "async", "exit")
 _STARTED, _ENDED = EventType.RUN_STARTED.value, EventType.RUN_ENDED.value
 _CHECKPOINT = EventType.CHECKPOINT.value
 _CHAT_TOKEN = EventType.CHAT_TOKEN.value
+
+
+_NOT_PLAIN = frozenset((_STARTED, _ENDED, _CHECKPOINT))
+"""Types whose append does more than add a row: a run's start and end, a checkpoint."""
 
 
 def _is_boundary(type_: str) -> bool:
@@ -282,6 +286,28 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         Takes ``async`` or ``exit`` durability only, and a run whose first events this store
         appended (so its seq is known without reading the database). Raises as :meth:`append`.
         """
+        if len(events) == 1 and head is None and (durability or self.options.durability) == "async":
+            # The hot case (a token, a custom write): one plain event joining the run's queued
+            # append, without the general path's checks of what it cannot be.
+            event = events[0]
+            state = self._runs.get(run_id)
+            if (
+                type(event) is NewEvent
+                and event.type not in _NOT_PLAIN
+                and state is not None
+                and state.next_seq == expected_seq > 0
+                and not self._closed
+                and not self._failed
+                and self.options.redact is None
+            ):
+                rows = [_encode(event)]
+                if not self._writer.submit_more(run_id, expected_seq, rows):
+                    self._writer.submit(
+                        self._accept(run_id, state, expected_seq, rows, None, None, "async")
+                    )
+                    return AppendResult(run_id, range(expected_seq, expected_seq + 1), None)
+                state.next_seq += 1
+                return AppendResult(run_id, range(expected_seq, expected_seq + 1), None)
         mode, start, end_status, rows = self._prepare(run_id, events, expected_seq, durability)
         if mode == "sync":
             raise ValueError("append_nowait cannot wait for durability; use append()")
@@ -600,8 +626,7 @@ def _encode(event: NewEvent) -> EncodedEvent:
         type_ = str.__str__(type_)
     ts = event.ts
     payload = event.payload
-    if type_ == _CHAT_TOKEN:
-        payload = compact_token(payload)
+    text = token_text(payload) if type_ == _CHAT_TOKEN else codec.encode(payload)
     return (
         type_,
         time.time_ns() // 1000 if ts is None else to_micros(ts),
@@ -610,5 +635,5 @@ def _encode(event: NewEvent) -> EncodedEvent:
         event.node,
         event.task_id,
         codec.CODEC_VERSION,
-        codec.encode(payload),
+        text,
     )

@@ -15,14 +15,17 @@ however the writer grouped the appends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
 from rewind.events import RunStatus
 from rewind.log.chain import GENESIS, digest_hash, payload_digest, text_hash
-from rewind.log.writer import PendingAppend, RunStart
+from rewind.log.packs import PACK_MAX, PACKABLE, pack_payload
+from rewind.log.writer import EncodedEvent, PendingAppend, RunStart
 
 __all__ = ["CommitPlan", "HeadRow", "SnapshotPolicy", "TxRun", "plan_commit"]
 
@@ -59,8 +62,9 @@ EVENT_COLUMNS = (
     "codec",
     "payload",
     "hash",
+    "packed",
 )
-"""Column order of :attr:`CommitPlan.event_rows`."""
+"""Column order of :attr:`CommitPlan.event_rows` (``packed``: see :mod:`rewind.log.packs`)."""
 
 CHECKPOINT_COLUMNS = ("checkpoint_id", "thread_id", "run_key", "seq", "position")
 """Column order of :attr:`CommitPlan.checkpoint_rows`."""
@@ -249,9 +253,9 @@ def plan_commit(
         size = 0
         # A run's appends always come after where its digest chain begins, if it has one.
         over_text = st.chain_from is None
-        for k, (type_, ts_us, step, ns, node, task_id, version, payload) in enumerate(p.rows):
+        for k, count, (type_, ts_us, step, ns, node, task_id, version, payload) in _rows_of(p.rows):
             seq = p.first_seq + k
-            pos += 1
+            pos += count
             size += len(payload)
             if over_text:
                 prev = text_hash(
@@ -271,7 +275,21 @@ def plan_commit(
                     version,
                     payload_digest(payload),
                 )
-            row = (pos, key, seq, type_, ts_us, step, ns, node, task_id, version, payload, prev)
+            row = (
+                pos,
+                key,
+                seq,
+                type_,
+                ts_us,
+                step,
+                ns,
+                node,
+                task_id,
+                version,
+                payload,
+                prev,
+                count if count > 1 else None,
+            )
             rows.append(row)
             if fresh:
                 plan.fresh.append((run_id, st.thread_id, row))
@@ -323,6 +341,36 @@ def plan_commit(
                 )
             )
     return plan
+
+
+_HEAD = itemgetter(0, 2, 3, 4, 5, 6)
+"""What the events of one row share: type, step, namespace, node, task and codec version."""
+_TS, _TEXT = itemgetter(1), itemgetter(7)
+
+
+def _rows_of(events: list[EncodedEvent]) -> Iterator[tuple[int, int, EncodedEvent]]:
+    """The rows an append's events are stored in: ``(index of the row's last event, how many
+    events it holds, the row)``. Consecutive tokens with the same step, namespace, node, task
+    and codec version share a row (up to :data:`PACK_MAX`); every other event has its own."""
+    if len(events) == 1:
+        yield 0, 1, events[0]
+        return
+    i = 0
+    for head, members in groupby(map(_HEAD, events)):
+        end = i + len(list(members))
+        if head[0] != PACKABLE:
+            for k in range(i, end):
+                yield k, 1, events[k]
+        else:
+            for start in range(i, end, PACK_MAX):
+                stop = min(start + PACK_MAX, end)
+                if stop - start == 1:
+                    yield start, 1, events[start]
+                    continue
+                part = events[start:stop]
+                payload = pack_payload(list(map(_TS, part)), list(map(_TEXT, part)))
+                yield stop - 1, stop - start, (*part[0][:7], payload)
+        i = end
 
 
 def _plan_heads(

@@ -32,6 +32,7 @@ from rewind.errors import (
     SchemaOutdatedError,
     SchemaTooNewError,
 )
+from rewind.log import codec
 from rewind.log.base import EventLog, LogOptions
 from rewind.log.commit import (
     CHANGED_COLUMNS,
@@ -104,6 +105,12 @@ _THROUGH_SEQ = (
     " WHERE run_key = ? AND seq > ? ORDER BY seq LIMIT 1), ?)"
 )
 _SELECT_HEADS = "SELECT thread_id, logged, unsnapshotted FROM thread_heads WHERE thread_id IN"
+_UPSERT_THREAD_METADATA = (
+    "INSERT INTO thread_metadata (thread_id, created_at, updated_at, codec, metadata) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
+    "updated_at = excluded.updated_at, codec = excluded.codec, metadata = excluded.metadata "
+    "RETURNING created_at"
+)
 
 
 _INLINE_COMMIT = 64
@@ -169,6 +176,8 @@ class SqliteLog(EventLog):
         self._core_writes = memory or core_writes
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-writer")
         self._raw: sqlite3.Connection | None = None
+        self._raw_waits = True
+        """Whether the raw connection's busy timeout is set (else 0: it fails at once)."""
         # A file store reads on a thread of its own, through a connection it keeps: a read
         # costs one thread hop, not a connection opened (and a thread started) per read.
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-reader")
@@ -295,19 +304,69 @@ class SqliteLog(EventLog):
         if self._core_writes:
             return await super()._commit_group(group)
         done = None
-        if self._writer.awaited(group) and sum(len(p.rows) for p in group) <= _INLINE_COMMIT:
-            # A small group someone waits for (a `sync` step, a flush) commits in less time
-            # than the hand-off to the writer thread and back: right here, on the loop's
-            # thread, if the database's write lock is free at once (never waiting for it
-            # here: its holder may be a transaction this very loop drives). Other groups,
-            # and this one when the lock is taken, commit on the writer thread.
-            done = self._commit_on_thread(group, wait=False)
-        if done is None:
-            loop = asyncio.get_running_loop()
-            done = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
+        # The store's other write transactions (thread metadata, caches) take turns with the
+        # group commits here, not in SQLite's busy handler (which sleeps up to 100 ms a try):
+        # a server starting runs for a crowd of clients writes a thread for each.
+        async with self._write_turn:
+            if self._writer.awaited(group) and sum(len(p.rows) for p in group) <= _INLINE_COMMIT:
+                # A small group someone waits for (a `sync` step, a flush) commits in less
+                # time than the hand-off to the writer thread and back: right here, on the
+                # loop's thread, if the database's write lock is free at once (never waiting
+                # for it here: its holder may be another process). Other groups, and this
+                # one when the lock is taken, commit on the writer thread.
+                done = self._commit_on_thread(group, wait=False)
+            if done is None:
+                loop = asyncio.get_running_loop()
+                done = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
         head, plan = done
         self._publish(head, plan)
         return plan.outcomes
+
+    async def _write_thread_metadata(self, thread_id: str, text: str, now_us: int) -> int:
+        # On the writer thread and its connection, in one hand-off: between two group commits,
+        # never against them for the database's lock (a server creating a thread for each of
+        # a crowd of clients would otherwise queue them through several loop round trips each).
+        if self._core_writes:
+            return await super()._write_thread_metadata(thread_id, text, now_us)
+        if self._closed:
+            raise LogClosedError("the store is closed; open a new one to write")
+        async with self._write_turn:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self._thread, self._thread_metadata_on_thread, thread_id, text, now_us
+            )
+
+    def _thread_metadata_on_thread(self, thread_id: str, text: str, now_us: int) -> int:
+        conn = self._begin_immediate(wait=True)
+        assert conn is not None
+        try:
+            (created,) = conn.execute(
+                _UPSERT_THREAD_METADATA, (thread_id, now_us, now_us, codec.CODEC_VERSION, text)
+            ).fetchone()
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        return int(created)
+
+    def _begin_immediate(self, *, wait: bool) -> sqlite3.Connection | None:
+        """Begin a write transaction on the raw connection (``wait=False``: only if the
+        database's write lock is free now, else ``None``). Its users take the store's write
+        turn, so one of them at a time sets its busy timeout, and only when it changes."""
+        if self._raw is None:
+            self._raw = _connect_raw(self.url, self._busy_timeout)
+            self._raw_waits = True
+        conn = self._raw
+        if wait != self._raw_waits:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000) if wait else 0}")
+            self._raw_waits = wait
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            if wait:
+                raise
+            return None
+        return conn
 
     @overload
     def _commit_on_thread(self, group: list[PendingAppend]) -> tuple[int, CommitPlan]: ...
@@ -322,19 +381,9 @@ class SqliteLog(EventLog):
     ) -> tuple[int, CommitPlan] | None:
         """Commit ``group`` (``wait=False``: only if the write lock is free now, else
         ``None`` and nothing done)."""
-        if self._raw is None:
-            self._raw = _connect_raw(self.url, self._busy_timeout)
-        conn = self._raw
-        if wait:
-            conn.execute("BEGIN IMMEDIATE")
-        else:
-            conn.execute("PRAGMA busy_timeout=0")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                return None  # locked: the writer thread waits for it instead
-            finally:
-                conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+        conn = self._begin_immediate(wait=wait)
+        if conn is None:
+            return None  # locked: the writer thread waits for it instead
         try:
             head = conn.execute("SELECT position FROM log_head").fetchone()[0]
             ids = list({p.run_id for p in group})

@@ -44,23 +44,28 @@ class ThreadKeeping:
         """
         text = codec.encode(dict(metadata))
         now = to_micros(datetime.now().astimezone())
-        async with self._txn(write=True) as conn:
-            key = thread_metadata.c.thread_id == thread_id
-            row = (await conn.execute(select(thread_metadata.c.created_at).where(key))).first()
-            values = {"updated_at": now, "codec": codec.CODEC_VERSION, "metadata": text}
-            if row is None:
-                await conn.execute(
-                    insert(thread_metadata).values(thread_id=thread_id, created_at=now, **values)
-                )
-            else:
-                await conn.execute(update(thread_metadata).where(key).values(**values))
-        created = now if row is None else row.created_at
+        created = await self._write_thread_metadata(thread_id, text, now)
         return ThreadMetadata(
             thread_id=thread_id,
             metadata=dict(metadata),
             created_at=from_micros(created),
             updated_at=from_micros(now),
         )
+
+    async def _write_thread_metadata(self, thread_id: str, text: str, now_us: int) -> int:
+        """Insert or replace a thread's metadata row (``text``: encoded) at ``now_us``; the
+        time the thread's row was first written. Backends may write it their own way."""
+        async with self._txn(write=True) as conn:
+            key = thread_metadata.c.thread_id == thread_id
+            row = (await conn.execute(select(thread_metadata.c.created_at).where(key))).first()
+            values = {"updated_at": now_us, "codec": codec.CODEC_VERSION, "metadata": text}
+            if row is None:
+                await conn.execute(
+                    insert(thread_metadata).values(thread_id=thread_id, created_at=now_us, **values)
+                )
+            else:
+                await conn.execute(update(thread_metadata).where(key).values(**values))
+        return now_us if row is None else int(row.created_at)
 
     async def get_thread_metadata(self, thread_id: str | None = None) -> list[ThreadMetadata]:
         """The metadata kept for one thread (a list of one, or empty), or for all of them."""

@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk
+from orjson import dumps as _orjson_dumps
 
 from rewind.log import codec
 
-__all__ = ["compact_token", "expand_token"]
+__all__ = ["compact_token", "expand_token", "token_text"]
 
 _PATH = "langchain_core.messages.ai:AIMessageChunk"
 _DERIVED_ID = "lc_run--"
@@ -50,11 +51,50 @@ def compact_token(payload: Any) -> Any:
     probe["id"] = chunk_id
     if chunk.__dict__ != probe or type(chunk.content) is not str:
         return payload
-    stored = {key: value for key, value in payload.items() if key != "chunk"}
+    stored = payload.copy()
+    del stored["chunk"]
     run_id = payload.get("run_id")
     if type(run_id) is not str or chunk_id != _DERIVED_ID + run_id:
         stored["chunk_id"] = chunk_id
     return stored
+
+
+def token_text(payload: Any) -> str:
+    """The stored text of a ``chat.token`` event's payload: :func:`compact_token`'s form,
+    encoded (a compact payload holds only strings: written without the codec's walk)."""
+    if type(payload) is dict and len(payload) == 4:
+        # A recorder's token (its call's ids, the text, the chunk): checked and written in
+        # one go, as the general path below would write it.
+        run_id = payload.get("run_id")
+        parent = payload.get("parent_run_id")
+        token = payload.get("token")
+        chunk = payload.get("chunk")
+        if (
+            type(run_id) is str
+            and type(token) is str
+            and (parent is None or type(parent) is str)
+            and type(chunk) is AIMessageChunk
+            and not chunk.__pydantic_extra__
+        ):
+            values = chunk.__dict__
+            probe = _PLAIN.copy()
+            probe["content"] = token
+            chunk_id = probe["id"] = values.get("id")
+            if values == probe and type(values["content"]) is str and type(chunk_id) is str:
+                stored = {"run_id": run_id, "parent_run_id": parent, "token": token}
+                if chunk_id != _DERIVED_ID + run_id:
+                    stored["chunk_id"] = chunk_id
+                try:
+                    return _orjson_dumps(stored).decode()
+                except TypeError:  # a lone surrogate: the codec's fallback writes it
+                    return codec.encode(stored)
+    stored = compact_token(payload)
+    if stored is payload:
+        return codec.encode(payload)
+    for key, value in stored.items():
+        if not (type(value) is str or value is None) or type(key) is not str or key == codec.TAG:
+            return codec.encode(stored)
+    return codec.dumps(stored)  # strings only: already in the encoded form
 
 
 def expand_token(payload: Any) -> Any:

@@ -53,11 +53,12 @@ async def _create(
 ) -> tuple[Service, ServerRun]:
     service = _service(request)
     graph_id = service.graph_of_assistant(body.assistant_id, for_run=True)
+    assistant_id = assistant_id_of(graph_id)
     data = body.model_dump(exclude_none=True)
     if body.command is not None:
         data["command"] = body.command.model_dump(exclude_none=True)
-    if thread_id is None:  # stateless: a thread of its own
-        info = await service.new_thread()
+    if thread_id is None:  # stateless: a thread of its own, kept once with its graph
+        info = await service.new_thread({"graph_id": graph_id, "assistant_id": assistant_id})
     else:
         found = await service.find_thread(thread_id)
         if found is None:
@@ -87,7 +88,6 @@ async def _create(
             service.runs.cancel(other, rollback=strategy == "rollback")
             if strategy == "rollback":
                 service.hidden_runs.add(other.run_id)
-    assistant_id = assistant_id_of(graph_id)
     metadata = {**(body.metadata or {}), "graph_id": graph_id, "assistant_id": assistant_id}
     if "graph_id" not in info.metadata or "assistant_id" not in info.metadata:
         info.metadata.setdefault("graph_id", graph_id)

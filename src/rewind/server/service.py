@@ -166,9 +166,9 @@ class Service:
         await self.save_thread(info)
         return info
 
-    async def new_thread(self) -> ThreadInfo:
-        """A thread with a fresh id (nothing to look up)."""
-        info = ThreadInfo(thread_id=str(uuid.uuid4()))
+    async def new_thread(self, metadata: Mapping[str, Any] | None = None) -> ThreadInfo:
+        """A thread with a fresh id (nothing to look up), kept with ``metadata``."""
+        info = ThreadInfo(thread_id=str(uuid.uuid4()), metadata=dict(metadata or {}))
         await self.save_thread(info)
         return info
 
