@@ -11,7 +11,7 @@ import pytest
 from langchain_core.messages import AIMessageChunk, ToolCallChunk
 
 from rewind.events import EventType, NewEvent, run_started
-from rewind.log import open_log
+from rewind.log import open_log, packs
 
 RUN = "0192d0a5-0000-7000-8000-000000000001"
 
@@ -56,13 +56,12 @@ async def _round_trip(path: Path, payloads: list[Any]) -> tuple[list[Any], list[
     finally:
         await store.aclose()
     with sqlite3.connect(path) as conn:
-        stored = [
-            json.loads(p)
-            for (p,) in conn.execute(
-                "SELECT payload FROM events WHERE type = 'chat.token' ORDER BY seq"
-            )
-        ]
-    return read, stored
+        rows = conn.execute(
+            "SELECT payload, packed FROM events WHERE type = 'chat.token' ORDER BY seq"
+        ).fetchall()
+    # Each token's payload as a row of its own would store it (consecutive ones share a row).
+    texts = [t for p, packed in rows for t in ([p] if packed is None else packs.texts(p) or [])]
+    return read, [json.loads(t) for t in texts]
 
 
 @pytest.mark.parametrize("chunk", PLAIN, ids=["derived-id", "provider-id", "no-id"])

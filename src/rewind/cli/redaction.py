@@ -78,7 +78,7 @@ def redact(
 
     Events a run's structure depends on (its start and end, checkpoints, a task's start, end
     and failure, interrupts, resumes) keep it: only their values go (with --contents-only or
-    --match). A chat model's tokens stored together in one row go together, whole. Runs
+    --match). A chat model's tokens stored together in one row go together. Runs
     still running are refused. The caches of the threads concerned are
     rebuilt from the redacted log, and the file is compacted so the erased bytes leave it.
 
@@ -176,15 +176,15 @@ def _list(report: RedactionReport, verb: str) -> None:
     click.echo(f"{verb} {_count(total, 'event')} in {_count(runs, 'run')}:")
     for event in report.events:
         what = "whole payload" if event.scope == "payload" else "values"
-        line = f"  {event.run_id}  seq {event.seq:>5}  {event.type:<16} {what}"
-        click.echo(line + _packed(event.seq, event.count))
+        held = _packed(event.seq, event.count)
+        click.echo(f"  {event.run_id}  seq {event.seq:>5}  {event.type:<16} {held}{what}")
 
 
 def _packed(seq: int, count: int) -> str:
-    """What a line about a packed row of tokens adds: the events it holds."""
+    """What a line about a packed row of tokens says before its scope: the events it holds."""
     if count == 1:
         return ""
-    return f" (seqs {seq - count + 1} to {seq}: {count} tokens stored together)"
+    return f"{count} tokens stored together (seqs {seq - count + 1} to {seq}), "
 
 
 def _nothing(report: RedactionReport) -> str:
@@ -257,8 +257,9 @@ def redactions(run_id: str | None, thread: str | None, as_json: bool) -> None:
             click.echo(json.dumps(_as_dict(record), ensure_ascii=False))
             continue
         when = record.redacted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        line = f"{when}  {record.run_id}  seq {record.seq:>5}  {record.type:<16} {record.scope}"
-        line += _packed(record.seq, record.count)
+        held = _packed(record.seq, record.count)
+        line = f"{when}  {record.run_id}  seq {record.seq:>5}  {record.type:<16} {held}"
+        line += record.scope
         if record.actor or record.reason:
             line += f"  by {record.actor or '?'}: {record.reason or '(no reason given)'}"
         if record.rechained_from is not None:

@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from rewind.log.codec import REDACTED_TEXT, TAG
+from rewind.log.packs import texts
 from rewind.log.records import ChainReport
 
 __all__ = [
@@ -208,7 +209,7 @@ def check_chain(
             return _broken(run_id, count, count, reason)
         over_digest = chain_from is not None and seq >= chain_from
         if erased is not None:
-            problem = _redaction_problem(payload, scope, over_digest)
+            problem = _redaction_problem(payload, scope, over_digest, k)
             if problem is not None:
                 return _broken(run_id, count, first, problem)
             redacted += held
@@ -231,13 +232,17 @@ def check_chain(
     return ChainReport(run_id=run_id, ok=True, checked=count, redacted=redacted)
 
 
-def _redaction_problem(payload: str, scope: str | None, over_digest: bool) -> str | None:
-    """What is wrong with a redacted event as stored, if anything."""
+def _redaction_problem(
+    payload: str, scope: str | None, over_digest: bool, packed: int | None
+) -> str | None:
+    """What is wrong with a redacted row as stored, if anything."""
     if not over_digest:
         return "it is recorded as redacted, but its run's chain covers its payload's text"
     if scope == "payload" and payload != REDACTED_TEXT:
         return "it is recorded as redacted whole, but its payload is not the marker (altered)"
-    if _MARKER not in payload:
+    # A packed row's tokens each as a row of its own would store it (its own text splits them).
+    each = (texts(payload) or [payload]) if packed is not None else [payload]
+    if not any(_MARKER in text for text in each):
         return "it is recorded as redacted, but its payload holds no redaction marker (altered)"
     return None
 

@@ -11,11 +11,12 @@ verify either way. Then, unless told not to, the file is compacted (``VACUUM``):
 freed pages, with their old bytes, until then.
 
 A packed row (a chat model's consecutive tokens stored together, see :mod:`rewind.log.packs`)
-is redacted whole, whichever of its tokens is selected (by seq, type, text, or as a token of a
-model call whose message held the text), and with ``contents_only`` too: its payload becomes
-the redaction marker, each of its events reads as redacted, and the record of the redaction is
-the row's (keyed by its last event's seq, with the number of events it held). A token on its
-own says little; its neighbours say the rest.
+is redacted as a whole, whichever of its tokens is selected (by seq, type, text, or as a token
+of a model call whose message held the text): a token on its own says little, and its
+neighbours say the rest. Its payload becomes the redaction marker (each of its events reads as
+redacted, at the row's time), or, with ``contents_only``, each of its tokens loses its text as
+a token of its own row would (each keeps its time and ids). The record of the redaction is the
+row's: keyed by its last event's seq, with the number of events it held.
 
 Runs still running are refused: the process running one holds its state in memory and would
 write the erased values again with its next checkpoint. A run of this log that has ended can no
@@ -43,7 +44,7 @@ from rewind.errors import RedactionError, UnknownThreadError
 from rewind.events import EventType, RunStatus
 from rewind.log.chain import GENESIS, check_chain, digest_hash, from_micros, payload_digest
 from rewind.log.codec import REDACTED_TEXT
-from rewind.log.packs import PACK_MAX
+from rewind.log.packs import PACK_MAX, pack_payload, texts
 from rewind.log.reads import chain_rows, run_row
 from rewind.log.records import RedactedEvent, RedactionRecord, RedactionReport
 from rewind.log.redaction import RefusedError, Rewrite, escaped, holds_text, redact_text
@@ -175,8 +176,8 @@ class LogErasure:
         Every condition given must hold: ``run_id`` with ``seqs`` (those events), ``run_id``
         or ``thread_id`` (their events), ``types`` (patterns such as ``chat.*``), ``match``
         (payloads holding that text, whose strings holding it are replaced). A token stored
-        packed with its neighbours (:mod:`rewind.log.packs`) takes them along: their row is
-        redacted whole, even with ``contents_only``. Events that hold
+        packed with its neighbours (:mod:`rewind.log.packs`) takes them along: each of them
+        is redacted as it is. Events that hold
         the structure rewind reads runs by (see :mod:`rewind.log.redaction`) keep it: only
         their values go. The caches of the threads the erased values reach are dropped (a
         head is rebuilt the next time its thread is read; :func:`rewind.thread_state.
@@ -313,9 +314,7 @@ def _plan(conn: Connection, chosen: Selection, contents_only: bool, writing: set
     found = _Plan()
     calls: dict[int, set[str]] = {}  # per run key: the model calls whose message matched
     for row in conn.execute(query.order_by(events.c.position)):
-        if chosen.match is not None and not holds_text(
-            row.payload, chosen.match, ignore_case=chosen.ignore_case
-        ):
+        if chosen.match is not None and not _holds(row, chosen.match, chosen.ignore_case):
             continue
         _add(conn, found, row, contents_only=contents_only, chosen=chosen)
         if row.type == _CHAT_ENDED and chosen.match is not None:
@@ -340,17 +339,18 @@ def _add(
     """Plan one selected event's redaction (nothing when it holds nothing to erase)."""
     run = found.runs.get(row.run_key) or _load_run(conn, row.run_key, found)
     count = 1 if row.packed is None else row.packed
+    match = None if chosen is None else chosen.match
+    ignore_case = chosen is not None and chosen.ignore_case
     try:
-        if row.packed is not None:  # a packed row of tokens: whole (see the module's notes)
-            whole = Rewrite(text=REDACTED_TEXT, scope="payload")
-            rewrite = None if row.payload == REDACTED_TEXT else whole
+        if row.packed is not None:  # a row of tokens, each redacted (see the module's notes)
+            rewrite = _packed_rewrite(row, contents_only, match, ignore_case)
         else:
             rewrite = redact_text(
                 row.payload,
                 row.type,
                 contents_only=contents_only,
-                match=None if chosen is None else chosen.match,
-                ignore_case=chosen is not None and chosen.ignore_case,
+                match=match,
+                ignore_case=ignore_case,
             )
     except RefusedError as exc:
         raise RedactionError(
@@ -372,6 +372,33 @@ def _add(
     )
 
 
+def _packed_rewrite(
+    row: Row[*tuple[Any, ...]], contents_only: bool, match: str | None, ignore_case: bool
+) -> Rewrite | None:
+    """What a packed row of tokens becomes: the marker, or (``contents_only``) each token
+    redacted as a row of its own would be, the row's times kept; ``None`` when nothing in it
+    is left to redact."""
+    if row.payload == REDACTED_TEXT:
+        return None
+    whole = Rewrite(text=REDACTED_TEXT, scope="payload")
+    each = texts(row.payload)
+    if not contents_only or each is None:
+        return whole
+    new, changed = [], False
+    for text in each:
+        rewrite = redact_text(
+            text, row.type, contents_only=True, match=match, ignore_case=ignore_case
+        )
+        if rewrite is not None and rewrite.scope == "payload":
+            return whole  # (the text is where no value holds it alone: as a token's would be)
+        changed = changed or rewrite is not None
+        new.append(text if rewrite is None else rewrite.text)
+    if not changed:
+        return None
+    _prefix, offsets, _rests = json.loads(row.payload)
+    return Rewrite(text=pack_payload([row.ts + dt for dt in offsets], new), scope="contents")
+
+
 def _sweep_tokens(
     conn: Connection, found: _Plan, calls: dict[int, set[str]], *, contents_only: bool
 ) -> None:
@@ -391,13 +418,29 @@ def _sweep_tokens(
 
 
 def _matching(query: Select[Any], match: str, ignore_case: bool) -> Select[Any]:
-    """A coarse filter of the payloads that may hold ``match`` (checked exactly after)."""
+    """A coarse filter of the payloads that may hold ``match`` (checked exactly after). A
+    packed row's text does not hold its tokens' texts as they are (see :func:`_holds`): every
+    packed row passes."""
     said = {match, escaped(match)}
+    packed = events.c.packed.is_not(None)
     if not ignore_case:  # (SQLite's LIKE ignores ASCII case: a superset)
-        return query.where(or_(*(events.c.payload.contains(t, autoescape=True) for t in said)))
+        likes = (events.c.payload.contains(t, autoescape=True) for t in said)
+        return query.where(or_(packed, *likes))
     if all(t.isascii() for t in said):  # the database's lower() knows ASCII letters only
-        return query.where(or_(*(events.c.payload.icontains(t, autoescape=True) for t in said)))
+        likes = (events.c.payload.icontains(t, autoescape=True) for t in said)
+        return query.where(or_(packed, *likes))
     return query
+
+
+def _holds(row: Row[*tuple[Any, ...]], match: str, ignore_case: bool) -> bool:
+    """Whether a selected row's payload holds ``match``: an event's, or one of a packed row's
+    events' (each as a row of its own would store it)."""
+    if row.packed is None:
+        return holds_text(row.payload, match, ignore_case=ignore_case)
+    each = texts(row.payload)
+    if each is None:  # redacted whole
+        return holds_text(row.payload, match, ignore_case=ignore_case)
+    return any(holds_text(text, match, ignore_case=ignore_case) for text in each)
 
 
 def _call_of(payload: str) -> str | None:
@@ -412,23 +455,8 @@ def _call_of(payload: str) -> str | None:
 
 def _token_calls(payload: str, packed: int | None) -> set[str]:
     """The model calls a row of tokens belongs to: its token's, or a packed row's tokens'."""
-    if packed is None:
-        call = _call_of(payload)
-        return set() if call is None else {call}
-    try:
-        value = json.loads(payload)
-    except ValueError:  # pragma: no cover - the codec writes JSON
-        return set()
-    if not isinstance(value, list):  # redacted whole
-        return set()
-    return {
-        element[1]["run_id"]
-        for element in value
-        if isinstance(element, list)
-        and len(element) == 2
-        and isinstance(element[1], dict)
-        and isinstance(element[1].get("run_id"), str)
-    }
+    each = [payload] if packed is None else texts(payload) or []
+    return {call for call in map(_call_of, each) if call is not None}
 
 
 def _row_seqs(conn: Connection, run_key: int, seqs: Sequence[int]) -> list[int]:
@@ -704,6 +732,7 @@ _SELECTED = select(
     events.c.payload,
     redactions.c.digest,
     events.c.packed,
+    events.c.ts,
 ).outerjoin(
     redactions,
     (redactions.c.run_key == events.c.run_key) & (redactions.c.seq == events.c.seq),

@@ -27,6 +27,7 @@ on its own says little, and its neighbours say the rest.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from itertools import repeat
 from operator import getitem, sub
@@ -35,7 +36,7 @@ from typing import Any
 from rewind.events import EventType
 from rewind.log import codec
 
-__all__ = ["PACK_MAX", "PACKABLE", "pack_payload", "unpack"]
+__all__ = ["PACK_MAX", "PACKABLE", "pack_payload", "texts", "unpack"]
 
 PACK_MAX = 256
 """The most events one row holds."""
@@ -83,3 +84,18 @@ def unpack(
         return
     for i in range(count):
         yield first_position + i, first_seq + i, ts_us, value
+
+
+def texts(payload: str) -> list[str] | None:
+    """The payload text of each event of a packed row, as a row of its own would store it
+    (``None`` for a row whose payload was redacted whole, or is no packed row's): what a
+    search of the log's text looks in (the row's own text splits a token's text, and escapes
+    it once more)."""
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return None
+    if type(value) is list and len(value) == 3 and type(value[2]) is list:
+        prefix, _offsets, rests = value
+        return [prefix + rest for rest in rests]
+    return None
