@@ -15,6 +15,7 @@ from rewind import open_log
 from rewind.cli.app import main
 from tests.cli.conftest import Cli
 from tests.log.recorded import EMAIL, FLOW, record_runs
+from tests.log.test_packed_reads import write
 
 
 @pytest.fixture
@@ -128,3 +129,29 @@ def test_bad_requests_change_nothing(
         assert err.startswith("rewind: ") and err.count("\n") == 1, f"{name}: {err!r}"
         assert ("nothing was redacted" in err) == (name in refused), f"{name}: {err}"
     assert _stored(db) == before
+
+
+def test_tokens_stored_together_are_redacted_and_listed_as_their_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In this process: a token the writer stored with others takes them along; the listing,
+    the summary and the records say how many events that is, and the chain verifies."""
+    asyncio.run(write(tmp_path / "rewind.db", one_by_one=False))
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "redact", "--run", "r1", "--seq", "100", "--yes", "--no-vacuum"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "redacting 256 events in 1 run:"
+    assert lines[1].endswith(
+        "chat.token       256 tokens stored together (seqs 2 to 257), whole payload"
+    )
+    assert lines[-1].startswith("redacted 256 events in 1 run (256 whole, 0 values only)")
+    assert main(["db", "redactions"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert " 256 tokens stored together (seqs 2 to 257), payload" in listed[0]
+    assert listed[-1] == "256 events redacted"
+    assert main(["db", "redactions", "--json"]) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (record["seq"], record["count"]) == (257, 256)
+    assert main(["db", "verify"]) == 0
+    verified = capsys.readouterr().out
+    assert "every hash chain intact (256 redacted events in 1 run," in verified
