@@ -31,6 +31,7 @@ from rewind.log.rows import (
     iter_events,
     row_events,
     run_events,
+    take_events,
 )
 from rewind.log.schema import checkpoints, events, log_head, redactions, runs
 from rewind.log.writer import GroupWriter
@@ -680,19 +681,20 @@ def read_joined(
     if thread_id is not None:
         query = query.where(runs.c.thread_id == thread_id)
     result = conn.execute(query.order_by(events.c.position).limit(limit))
-    rows: Sequence[Sequence[Any]]
-    if limit is None:
-        rows = result.all()
-    else:
-        rows = fetch_rows(result.fetchmany, limit, key=POSITION, after=after, until=until)
+
+    def expand(rows: Sequence[Sequence[Any]]) -> list[StoredEvent]:
+        # By index: a row's attribute lookup costs more than the decode.
+        if not any(map(_packed, rows)):
+            return [event_of(r[12], r[13], *r[:11]) for r in rows]
+        found: list[StoredEvent] = []
+        for r in rows:
+            found += row_events(r, r[12], r[13], key=POSITION, after=after, until=until)
+        return found
+
+    try:
+        return take_events(result.fetchmany, limit, expand)
+    finally:
         result.close()
-    # By index: a row's attribute lookup costs more than the decode.
-    if not any(map(_packed, rows)):
-        return [event_of(r[12], r[13], *r[:11]) for r in rows]
-    found: list[StoredEvent] = []
-    for r in rows:
-        found += row_events(r, r[12], r[13], key=POSITION, after=after, until=until)
-    return found if limit is None else found[:limit]
 
 
 def run_record(row: Row[Any]) -> RunRecord:

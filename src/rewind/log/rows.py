@@ -36,6 +36,7 @@ __all__ = [
     "iter_events",
     "row_events",
     "run_events",
+    "take_events",
 ]
 
 EVENT_COLUMNS = (
@@ -60,6 +61,8 @@ POSITION, SEQ = 0, 1
 
 _PACKED = 11
 _packed = operator.itemgetter(_PACKED)
+_CHUNK = 256
+"""Rows a limited read takes from its cursor at a time (see :func:`fetch_rows`)."""
 _CHAT_TOKEN = EventType.CHAT_TOKEN.value
 
 Row = Sequence[Any]
@@ -195,6 +198,24 @@ def held(
     return count
 
 
+def take_events(
+    fetchmany: Callable[[int], Sequence[Row]],
+    limit: int | None,
+    expand: Callable[[Sequence[Row]], list[StoredEvent]],
+) -> list[StoredEvent]:
+    """Events from a cursor (its ``fetchmany``), ``expand`` turning each few rows taken into
+    their events within the read's bounds, until there are ``limit`` of them (``None``: all):
+    rows are decoded as they come, never a whole result's held at once."""
+    found: list[StoredEvent] = []
+    while limit is None or len(found) < limit:
+        size = _CHUNK if limit is None else min(limit - len(found), _CHUNK)
+        chunk = fetchmany(size)
+        found += expand(chunk)
+        if len(chunk) < size:
+            break
+    return found if limit is None or len(found) <= limit else found[:limit]
+
+
 def fetch_rows(
     fetchmany: Callable[[int], Sequence[Row]],
     events: int,
@@ -217,10 +238,6 @@ def fetch_rows(
         if len(chunk) < size:
             break
     return rows
-
-
-_CHUNK = 256
-"""Rows a read takes from its cursor at a time (see :func:`fetch_rows`)."""
 
 
 def fresh_events(run_id: str, thread_id: str, row: Sequence[Any]) -> list[StoredEvent]:
