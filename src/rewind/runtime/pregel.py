@@ -209,6 +209,18 @@ class RunLoop(Routing):
         log.seq += len(batch)
         self._tap(batch)
 
+    def record_event(self, event: NewEvent) -> None:
+        """Append one event that carries its time and namespace already (a recorder's: one
+        per streamed token) now, without waiting (on the loop's thread): :meth:`record`
+        without a batch to stamp."""
+        log = self.log
+        log.event_log.append_nowait(
+            log.run_id, [event], expected_seq=log.seq, durability=log.batched
+        )
+        log.seq += 1
+        for tap in log.taps:
+            tap(event)
+
     def _tap(self, batch: list[NewEvent]) -> None:
         for tap in self.log.taps:
             for event in batch:
@@ -592,11 +604,12 @@ class RunLoop(Routing):
         """Run the task under a LangChain callback manager whose handlers include the recorder."""
         handler = StreamingRecorder if self.log.stream_tokens else Recorder
         recorder = handler(
-            self.record,
+            self.record_event,
             asyncio.get_running_loop(),
             step=step,
             node=task.name,
             task_id=task.id,
+            ns=self.ns or None,
             state=self.state,
         )
         manager = CallbackManager.configure(
