@@ -319,11 +319,13 @@ class Projector:
         # release): straight to it, the most frequent event by far.
         token_routes = self._routes[EventType.CHAT_TOKEN]
         messages = self.projections.get("messages")
-        self._token: Callable[[EventLike], list[Item]] | None = (
+        self.token_feed: Callable[[EventLike], list[Item]] | None = (
             messages.token
             if isinstance(messages, MessagesMode) and token_routes == [("messages", messages)]
             else None
         )
+        """What :meth:`feed` does with a ``chat.token`` event, when only the messages mode
+        reads tokens (a live stream calls it itself: one call fewer per token)."""
 
     @property
     def wants_tokens(self) -> bool:
@@ -333,8 +335,8 @@ class Projector:
     def feed(self, event: EventLike) -> list[Item]:
         """The items one event produces."""
         kind = event.type
-        if kind == _CHAT_TOKEN and self._token is not None:
-            return self._token(event)
+        if kind == _CHAT_TOKEN and self.token_feed is not None:
+            return self.token_feed(event)
         if kind in _EXPANDED:
             event = self._expander.expand(event)
         if self._folding and kind in _FOLDED:

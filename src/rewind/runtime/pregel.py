@@ -93,15 +93,15 @@ class RunLog:
     taps: list[Callable[[NewEvent], None]] = dataclasses.field(default_factory=list)
     """Live consumers (stream projections): each appended event, in order, as it is appended."""
     resumes: list[Callable[[str, Any], None]] = dataclasses.field(default_factory=list)
+    """Told when a (sub)graph namespace resumes from a checkpoint (namespace, checkpoint)."""
     stream_tokens: bool = False
     """Make chat models stream (and so record every token) even when invoked, as LangGraph
     does while a ``messages`` stream is open."""
-    """Told when a (sub)graph namespace resumes from a checkpoint (namespace, checkpoint)."""
+    batched: Any = dataclasses.field(init=False)
+    """The durability of events nobody waits for (asked once per token)."""
 
-    @property
-    def batched(self) -> Any:
-        """The durability of events nobody waits for."""
-        return "exit" if self.durability == "exit" else "async"
+    def __post_init__(self) -> None:
+        self.batched = "exit" if self.durability == "exit" else "async"
 
 
 _CURRENT: contextvars.ContextVar[tuple[RunLoop, Task] | None] = contextvars.ContextVar(

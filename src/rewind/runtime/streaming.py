@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from rewind.events import EventType
 from rewind.projections.modes import of_subgraph
 from rewind.projections.stream import (
     Item,
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from rewind.runtime.pregel import RunLoop
 
 __all__ = ["iterate_sync", "stream_run"]
+
+_CHAT_TOKEN = EventType.CHAT_TOKEN.value
 
 
 async def stream_run(
@@ -71,9 +74,15 @@ async def stream_run(
         loop.log.stream_tokens = tokens_needed([*modes, *printed])
         loop.log.resumes.append(resumed)
         feed: Callable[[NewEvent], list[Item]] | None = None
+        token_feed: Callable[[NewEvent], list[Item]] | None = None
 
         def tap(event: NewEvent) -> None:
-            nonlocal feed
+            nonlocal feed, token_feed
+            if token_feed is not None and event.type == _CHAT_TOKEN:  # (most events are)
+                found = token_feed(event)
+                if found:
+                    handed(found)
+                return
             if feed is None:
                 facts = dataclasses.replace(
                     RunFacts.from_started(event.payload), run_id=loop.run_id
@@ -87,7 +96,7 @@ async def stream_run(
                         subgraphs=subgraphs or events_subgraphs,
                     )
                 )
-                feed = projectors[0].feed
+                feed, token_feed = projectors[0].feed, projectors[0].token_feed
                 if head is not None and resuming:
                     resumed("", head)
             found = feed(event)
@@ -99,7 +108,7 @@ async def stream_run(
     def resumed(ns: str, head: CheckpointView) -> None:
         handed(projectors[0].resumed(ns, head))
 
-    def handed(found: list[Item]) -> None:
+    def handed_each(found: list[Item]) -> None:
         if deliver is None:
             items.extend(found)
             wake.set()
@@ -108,6 +117,12 @@ async def stream_run(
             shaped = out(item)
             if shaped is not _SKIP:
                 deliver(shaped)
+
+    handed: Callable[[list[Item]], None] = (
+        _delivering_bare(deliver)
+        if deliver is not None and _bare(printed, shape, subgraphs, version)
+        else handed_each
+    )
 
     run = asyncio.ensure_future(graph.ainvoke(input, config, _watch=watch, **kwargs))
     run.add_done_callback(lambda _: wake.set())
@@ -132,6 +147,25 @@ async def stream_run(
 _SKIP = object()
 
 
+def _bare(printed: list[str], shape: str, subgraphs: bool, version: str) -> bool:
+    """Whether the caller gets bare chunks (one mode, v1), of the root graph only, and none
+    is printed: the common stream."""
+    return not printed and shape == "single" and not subgraphs and version != "v2"
+
+
+def _delivering_bare(deliver: Deliver) -> Callable[[list[Item]], None]:
+    """Hands a bare stream's items to ``deliver`` (:func:`_output` and the loop over the
+    items in one call: it runs once per token)."""
+
+    def handed(found: list[Item]) -> None:
+        for _mode, ns, chunk in found:
+            # (A plain tuple is a subgraph's when not empty: of_subgraph without its call.)
+            if not (ns if type(ns) is tuple else of_subgraph(ns)):
+                deliver(chunk)
+
+    return handed
+
+
 def _output(
     modes: list[str], printed: list[str], shape: str, subgraphs: bool, version: str
 ) -> Callable[[Item], Any]:
@@ -143,7 +177,7 @@ def _output(
     shaped = shaper(shape=shape, subgraphs=subgraphs, version=version)
     if subgraphs:
         return lambda item: shaped(*item)
-    bare = shape == "single" and version != "v2"
+    bare = _bare(printed, shape, subgraphs, version)
 
     def out(item: Item) -> Any:
         mode, ns, chunk = item
