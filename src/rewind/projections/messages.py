@@ -94,10 +94,12 @@ class MessagesMode:
         chunk = payload.get("chunk")
         if found is None or not isinstance(chunk, BaseMessage):
             return []
-        if chunk.id is None:
-            chunk.id = str(uuid.uuid4())
-        self._seen.add(chunk.id)
-        return [("messages", found[0], (chunk, found[1]))]
+        message_id = chunk.id
+        if message_id is None:
+            message_id = chunk.id = str(uuid.uuid4())
+        self._seen.add(message_id)
+        ns, meta = found
+        return [("messages", ns, (chunk, meta))]
 
     def _node_started(
         self, event: EventLike, ns: tuple[str, ...], payload: Mapping[str, Any]
