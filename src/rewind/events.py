@@ -196,6 +196,44 @@ def made_event(
 ) -> NewEvent:
     """A :class:`NewEvent` of these fields, built without its ``__init__`` (which sets each
     frozen field through ``object.__setattr__``): the recorder makes one per token."""
+    event = _Unfrozen()
+    event.type = type_
+    event.payload = payload
+    event.ts = ts
+    event.step = step
+    event.ns = ns
+    event.node = node
+    event.task_id = task_id
+    # The same slots: it becomes the frozen event, its fields as set.
+    event.__class__ = NewEvent  # type: ignore[assignment]
+    return event  # type: ignore[return-value]
+
+
+class _Unfrozen:
+    """A :class:`NewEvent` being made: the same slots, in the same order, set as plain
+    attributes (a few times cheaper than through the frozen class's slot descriptors)."""
+
+    __slots__ = NewEvent.__slots__
+    type: str
+    payload: Any
+    ts: datetime | None
+    step: int | None
+    ns: str | None
+    node: str | None
+    task_id: str | None
+
+
+def _made_by_setters(
+    type_: str,
+    payload: Any,
+    ts: datetime | None,
+    step: int | None,
+    ns: str | None,
+    node: str | None,
+    task_id: str | None,
+) -> NewEvent:
+    """:func:`made_event` through the frozen class's own slot descriptors: where a class's
+    layout cannot be assigned to another's (not CPython)."""
     event = _bare_new_event(NewEvent)
     _set_type(event, type_)
     _set_payload(event, payload)
@@ -212,6 +250,10 @@ _set_type, _set_payload, _set_ts, _set_step, _set_ns, _set_node, _set_task_id = 
     getattr(NewEvent, name).__set__
     for name in ("type", "payload", "ts", "step", "ns", "node", "task_id")
 )
+try:
+    made_event("", None, None, None, None, None, None)
+except TypeError:  # pragma: no cover - CPython assigns it
+    made_event = _made_by_setters
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

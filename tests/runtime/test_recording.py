@@ -4,6 +4,7 @@ redaction; and the sync API called from code that already runs an event loop."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import operator
 import subprocess
 import sys
@@ -85,6 +86,38 @@ def test_chat_models_tokens_tools_and_custom_writes_reach_the_log(
     assert started["graph"] == "LangGraph"
     assert len(started["graph_digest"]) == 64
     assert started["process"]["pid"] > 0
+
+
+def test_model_calls_streaming_in_turns_keep_their_own_tokens(
+    saver: SqliteSaver, tmp_path: Path
+) -> None:
+    # A recorder keeps the ids of the call whose token came last: tokens of two calls of one
+    # task, in turns, each still name their own call, live and in the log, and each call's
+    # first-token delay is noted once.
+    first = GenericFakeChatModel(messages=iter([AIMessage("a b c")]))
+    second = GenericFakeChatModel(messages=iter([AIMessage("x y z")]))
+
+    def talk(state: State) -> dict[str, Any]:
+        turns = itertools.zip_longest(first.stream("1"), second.stream("2"))
+        return {"reply": "".join(str(c.content) for pair in turns for c in pair if c is not None)}
+
+    g = StateGraph(State)
+    g.add_node("talk", talk)
+    g.add_edge(START, "talk")
+    g.add_edge("talk", END)
+    graph = g.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "turns"}}
+    live = [(m.id, m.content) for m, _ in graph.stream({}, config, stream_mode="messages")]
+    assert "".join(content for _, content in live) == "ax  by  cz"
+    events = asyncio.run(events_of(tmp_path / "runs.db"))
+    calls = [e.payload["run_id"] for e in events if e.type == EventType.CHAT_STARTED]
+    tokens = [e.payload for e in events if e.type == EventType.CHAT_TOKEN]
+    assert [t["chunk"].content for t in tokens] == [content for _, content in live]
+    assert [t["run_id"] for t in tokens] == [calls[0], calls[1]] * 5
+    assert all(t["run_id"] in i for t, (i, _) in zip(tokens, live, strict=True))  # its call's
+    ended = [e.payload for e in events if e.type == EventType.CHAT_ENDED]
+    assert sorted(p["run_id"] for p in ended) == sorted(calls)
+    assert all(isinstance(p["time_to_first_token"], float) for p in ended)
 
 
 def test_the_sync_api_works_inside_a_running_event_loop(saver: SqliteSaver) -> None:

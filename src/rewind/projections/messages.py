@@ -51,13 +51,9 @@ class MessagesMode:
             # Not streamed: a subgraph's messages show once, whole, when its node ends.
             return []
         kind = event.type
-        payload = fields_of(event.payload)  # none, for a payload redacted whole
         if kind == _CHAT_TOKEN:  # the most frequent by far: first, in few steps
-            found = self._models.get(payload.get("run_id", ""))
-            chunk = payload.get("chunk")
-            if found is not None and isinstance(chunk, BaseMessage):
-                return self._emit(found, chunk, dedupe=False)
-            return []
+            return [(ns, chunk) for _, ns, chunk in self.token(event)]
+        payload = fields_of(event.payload)  # none, for a payload redacted whole
         ns = namespace(event.ns)
         if kind == EventType.TASK_STARTED and event.node not in (None, "__start__"):
             if not (payload.get("cached") and "call" in payload):  # a call not run again
@@ -85,6 +81,25 @@ class MessagesMode:
                 update = update.update
             return [c for m in _messages_in(update) for c in self._emit(found, m, dedupe=True)]
         return []
+
+    def token(self, event: EventLike) -> list[tuple[str, tuple[str, ...], Any]]:
+        """:meth:`feed` of a ``chat.token`` event, as the stream's ``(mode, ns, chunk)`` items:
+        what a stream whose only reader of tokens is this mode takes, one call per token."""
+        if event.ns and not self._subgraphs:
+            return []
+        payload = event.payload
+        if type(payload) is not dict:
+            payload = fields_of(payload)  # none, for a payload redacted whole
+        found = self._models.get(payload.get("run_id", ""))
+        chunk = payload.get("chunk")
+        if found is None or not isinstance(chunk, BaseMessage):
+            return []
+        message_id = chunk.id
+        if message_id is None:
+            message_id = chunk.id = str(uuid.uuid4())
+        self._seen.add(message_id)
+        ns, meta = found
+        return [("messages", ns, (chunk, meta))]
 
     def _node_started(
         self, event: EventLike, ns: tuple[str, ...], payload: Mapping[str, Any]

@@ -315,6 +315,17 @@ class Projector:
         # Only these read the shared fold; without them it need not be kept up to date.
         self._folding = bool(_FOLDING & set(modes))
         self._expander = Expander()
+        # A token read by the messages mode alone (no fold, no expansion, no events mode to
+        # release): straight to it, the most frequent event by far.
+        token_routes = self._routes[EventType.CHAT_TOKEN]
+        messages = self.projections.get("messages")
+        self.token_feed: Callable[[EventLike], list[Item]] | None = (
+            messages.token
+            if isinstance(messages, MessagesMode) and token_routes == [("messages", messages)]
+            else None
+        )
+        """What :meth:`feed` does with a ``chat.token`` event, when only the messages mode
+        reads tokens (a live stream calls it itself: one call fewer per token)."""
 
     @property
     def wants_tokens(self) -> bool:
@@ -324,6 +335,8 @@ class Projector:
     def feed(self, event: EventLike) -> list[Item]:
         """The items one event produces."""
         kind = event.type
+        if kind == _CHAT_TOKEN and self.token_feed is not None:
+            return self.token_feed(event)
         if kind in _EXPANDED:
             event = self._expander.expand(event)
         if self._folding and kind in _FOLDED:
@@ -378,6 +391,7 @@ class Projector:
         return out
 
 
+_CHAT_TOKEN = EventType.CHAT_TOKEN.value
 _FOLDING = frozenset({"values", "tasks", "checkpoints", "debug", "messages", "events"})
 """The modes that read the shared fold."""
 _FOLDED = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})

@@ -27,6 +27,11 @@ __all__ = ["Recorder", "StreamingRecorder"]
 
 Sink = Callable[[NewEvent], None]
 
+_CHAT_TOKEN = EventType.CHAT_TOKEN
+_now = datetime.now
+_NO_CALL: Any = object()
+"""No model call yet: the token cache of a new recorder matches none."""
+
 
 class Recorder(BaseCallbackHandler):
     """Records the callbacks of one task into its run's log (thread-safe)."""
@@ -42,20 +47,24 @@ class Recorder(BaseCallbackHandler):
         step: int,
         node: str,
         task_id: str,
+        ns: str | None = None,
         state: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self._sink = sink
         self._loop = loop
         self._state = state
-        self._step, self._node, self._task_id = step, node, task_id
+        self._step, self._node, self._task_id, self._ns = step, node, task_id, ns
         self._first_token: dict[uuid.UUID, float] = {}
         self._id_text: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[str, str | None]] = {}
         self._started: dict[uuid.UUID, float] = {}
+        self._tokens_of: tuple[Any, Any, str, str | None] = (_NO_CALL, _NO_CALL, "", None)
+        """The model call whose token came last: its run and parent run ids, and their text."""
 
     def _emit(self, type_: str, payload: Any) -> None:
-        # Stamped here, when it happened (a live stream would otherwise copy it to stamp it).
+        # Stamped here, when it happened, and with its namespace: the run's loop appends it as
+        # it is (a live stream would otherwise copy it to stamp it).
         event = made_event(
-            type_, payload, datetime.now(UTC), self._step, None, self._node, self._task_id
+            type_, payload, _now(UTC), self._step, self._ns, self._node, self._task_id
         )
         call_on(self._loop, self._sink, event)
 
@@ -144,17 +153,37 @@ class Recorder(BaseCallbackHandler):
         tags: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        started = self._started.get(run_id)
-        if started is not None and run_id not in self._first_token:
-            self._first_token[run_id] = time.monotonic() - started
+        # Per token, the fewest steps: the call's ids are those of the token before it but for
+        # the first token of each call (a UUID hashes in Python: no dict is asked per token).
+        call = self._tokens_of
+        if call[0] is not run_id or call[1] is not parent_run_id:
+            call = self._tokens_of = self._token_call(run_id, parent_run_id)
         message = getattr(chunk, "message", None)
         if message is None:  # a text-completion model's token
             message = chunk if chunk is not None else token
-        text, parent_text = self._id_text_of(run_id, parent_run_id)
-        self._emit(
-            EventType.CHAT_TOKEN,
-            {"run_id": text, "parent_run_id": parent_text, "token": token, "chunk": message},
+        call_on(
+            self._loop,
+            self._sink,
+            made_event(
+                _CHAT_TOKEN,
+                {"run_id": call[2], "parent_run_id": call[3], "token": token, "chunk": message},
+                _now(UTC),
+                self._step,
+                self._ns,
+                self._node,
+                self._task_id,
+            ),
         )
+
+    def _token_call(
+        self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None
+    ) -> tuple[uuid.UUID, uuid.UUID | None, str, str | None]:
+        """A model call's tokens begin (or resume, after another call's): its ids and their
+        text; its first token's delay is noted once."""
+        started = self._started.pop(run_id, None)
+        if started is not None:  # its first token
+            self._first_token[run_id] = time.monotonic() - started
+        return (run_id, parent_run_id, *self._id_text_of(run_id, parent_run_id))
 
     def on_llm_end(
         self,

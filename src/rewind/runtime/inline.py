@@ -114,13 +114,3 @@ def await_inline(make: Callable[[], Awaitable[T]]) -> T:
     parent = current.parent
     assert parent is not None
     return parent.switch(_Await(make))  # type: ignore[no-any-return]
-
-
-def on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., T], *args: Any) -> T:
-    """Call ``fn`` (rewind's own code, from a sync node run inline) with ``loop`` visible as
-    the running loop, as it is everywhere else rewind's code runs."""
-    asyncio.events._set_running_loop(loop)
-    try:
-        return fn(*args)
-    finally:
-        asyncio.events._set_running_loop(None)

@@ -16,12 +16,13 @@ import threading
 import weakref
 from _thread import allocate_lock as _allocate_lock
 from asyncio.events import _get_running_loop as _running_loop
+from asyncio.events import _set_running_loop
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from rewind.log import EventLog
-from rewind.runtime.inline import await_inline, inline_busy, inline_on, on_loop
+from rewind.runtime.inline import await_inline, inline_busy, inline_on
 
 __all__ = ["LogPerLoop", "call_in_order", "call_on", "run_sync", "submit"]
 
@@ -131,7 +132,12 @@ def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any
     if running is loop:
         fn(arg)
     elif running is None and inline_on(loop):  # a sync node on the loop's thread
-        on_loop(loop, fn, arg)
+        # rewind's own code: it sees the loop running, as everywhere else it runs.
+        _set_running_loop(loop)
+        try:
+            fn(arg)
+        finally:
+            _set_running_loop(None)
     else:
         call_in_order(loop, fn, arg)
 

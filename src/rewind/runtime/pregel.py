@@ -93,15 +93,15 @@ class RunLog:
     taps: list[Callable[[NewEvent], None]] = dataclasses.field(default_factory=list)
     """Live consumers (stream projections): each appended event, in order, as it is appended."""
     resumes: list[Callable[[str, Any], None]] = dataclasses.field(default_factory=list)
+    """Told when a (sub)graph namespace resumes from a checkpoint (namespace, checkpoint)."""
     stream_tokens: bool = False
     """Make chat models stream (and so record every token) even when invoked, as LangGraph
     does while a ``messages`` stream is open."""
-    """Told when a (sub)graph namespace resumes from a checkpoint (namespace, checkpoint)."""
+    batched: Any = dataclasses.field(init=False)
+    """The durability of events nobody waits for (asked once per token)."""
 
-    @property
-    def batched(self) -> Any:
-        """The durability of events nobody waits for."""
-        return "exit" if self.durability == "exit" else "async"
+    def __post_init__(self) -> None:
+        self.batched = "exit" if self.durability == "exit" else "async"
 
 
 _CURRENT: contextvars.ContextVar[tuple[RunLoop, Task] | None] = contextvars.ContextVar(
@@ -208,6 +208,18 @@ class RunLoop(Routing):
         )
         log.seq += len(batch)
         self._tap(batch)
+
+    def record_event(self, event: NewEvent) -> None:
+        """Append one event that carries its time and namespace already (a recorder's: one
+        per streamed token) now, without waiting (on the loop's thread): :meth:`record`
+        without a batch to stamp."""
+        log = self.log
+        log.event_log.append_nowait(
+            log.run_id, [event], expected_seq=log.seq, durability=log.batched
+        )
+        log.seq += 1
+        for tap in log.taps:
+            tap(event)
 
     def _tap(self, batch: list[NewEvent]) -> None:
         for tap in self.log.taps:
@@ -592,11 +604,12 @@ class RunLoop(Routing):
         """Run the task under a LangChain callback manager whose handlers include the recorder."""
         handler = StreamingRecorder if self.log.stream_tokens else Recorder
         recorder = handler(
-            self.record,
+            self.record_event,
             asyncio.get_running_loop(),
             step=step,
             node=task.name,
             task_id=task.id,
+            ns=self.ns or None,
             state=self.state,
         )
         manager = CallbackManager.configure(

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from rewind.events import EventType
 from rewind.projections.modes import of_subgraph
 from rewind.projections.stream import (
     Item,
@@ -26,6 +27,7 @@ from rewind.projections.stream import (
     RunFacts,
     parse_stream_mode,
     shape_chunk,
+    shaper,
     tokens_needed,
 )
 from rewind.runtime.inline import await_inline, inline_busy, inline_on
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from rewind.runtime.pregel import RunLoop
 
 __all__ = ["iterate_sync", "stream_run"]
+
+_CHAT_TOKEN = EventType.CHAT_TOKEN.value
 
 
 async def stream_run(
@@ -62,15 +66,24 @@ async def stream_run(
     items: deque[Item] = deque()
     wake = asyncio.Event()
     projectors: list[Projector] = []
+    out = _output(modes, printed, shape, subgraphs, version)
 
     def watch(loop: RunLoop, head: CheckpointView | None, resuming: bool) -> None:
         # The projector is made from the run's own run.started event, as a replay makes it:
         # what the log says of the run is all a live stream knows too.
         loop.log.stream_tokens = tokens_needed([*modes, *printed])
         loop.log.resumes.append(resumed)
+        feed: Callable[[NewEvent], list[Item]] | None = None
+        token_feed: Callable[[NewEvent], list[Item]] | None = None
 
         def tap(event: NewEvent) -> None:
-            if not projectors:
+            nonlocal feed, token_feed
+            if token_feed is not None and event.type == _CHAT_TOKEN:  # (most events are)
+                found = token_feed(event)
+                if found:
+                    handed(found)
+                return
+            if feed is None:
                 facts = dataclasses.replace(
                     RunFacts.from_started(event.payload), run_id=loop.run_id
                 )
@@ -83,9 +96,10 @@ async def stream_run(
                         subgraphs=subgraphs or events_subgraphs,
                     )
                 )
+                feed, token_feed = projectors[0].feed, projectors[0].token_feed
                 if head is not None and resuming:
                     resumed("", head)
-            found = projectors[0].feed(event)
+            found = feed(event)
             if found:
                 handed(found)
 
@@ -94,7 +108,7 @@ async def stream_run(
     def resumed(ns: str, head: CheckpointView) -> None:
         handed(projectors[0].resumed(ns, head))
 
-    def handed(found: list[Item]) -> None:
+    def handed_each(found: list[Item]) -> None:
         if deliver is None:
             items.extend(found)
             wake.set()
@@ -104,8 +118,11 @@ async def stream_run(
             if shaped is not _SKIP:
                 deliver(shaped)
 
-    def out(item: Item) -> Any:
-        return _emit(item, modes, printed, shape, subgraphs, version)
+    handed: Callable[[list[Item]], None] = (
+        _delivering_bare(deliver)
+        if deliver is not None and _bare(printed, shape, subgraphs, version)
+        else handed_each
+    )
 
     run = asyncio.ensure_future(graph.ainvoke(input, config, _watch=watch, **kwargs))
     run.add_done_callback(lambda _: wake.set())
@@ -128,6 +145,48 @@ async def stream_run(
 
 
 _SKIP = object()
+
+
+def _bare(printed: list[str], shape: str, subgraphs: bool, version: str) -> bool:
+    """Whether the caller gets bare chunks (one mode, v1), of the root graph only, and none
+    is printed: the common stream."""
+    return not printed and shape == "single" and not subgraphs and version != "v2"
+
+
+def _delivering_bare(deliver: Deliver) -> Callable[[list[Item]], None]:
+    """Hands a bare stream's items to ``deliver`` (:func:`_output` and the loop over the
+    items in one call: it runs once per token)."""
+
+    def handed(found: list[Item]) -> None:
+        for _mode, ns, chunk in found:
+            # (A plain tuple is a subgraph's when not empty: of_subgraph without its call.)
+            if not (ns if type(ns) is tuple else of_subgraph(ns)):
+                deliver(chunk)
+
+    return handed
+
+
+def _output(
+    modes: list[str], printed: list[str], shape: str, subgraphs: bool, version: str
+) -> Callable[[Item], Any]:
+    """What the caller gets of an item (:data:`_SKIP` for none), its choices made once per
+    stream: it runs once per chunk (per token, in the ``messages`` mode)."""
+    if printed:
+        return lambda item: _emit(item, modes, printed, shape, subgraphs, version)
+    # Without printed modes, every item is of a mode asked for (the projector makes no other).
+    shaped = shaper(shape=shape, subgraphs=subgraphs, version=version)
+    if subgraphs:
+        return lambda item: shaped(*item)
+    bare = _bare(printed, shape, subgraphs, version)
+
+    def out(item: Item) -> Any:
+        mode, ns, chunk = item
+        # (A plain tuple is a subgraph's when not empty: of_subgraph without its call.)
+        if ns if type(ns) is tuple else of_subgraph(ns):
+            return _SKIP
+        return chunk if bare else shaped(mode, ns, chunk)
+
+    return out
 
 
 def _emit(
@@ -162,18 +221,19 @@ def iterate_sync(
         made = stream(None) if callable(stream) else stream
         yield from _awaited(made)
         return
-    items: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    # The chunks themselves, then an _End: the queue's own put delivers (once per token).
+    items: queue.SimpleQueue[Any] = queue.SimpleQueue()
     put = items.put
-    made = stream(lambda chunk: put(("item", chunk))) if callable(stream) else stream
+    made = stream(put) if callable(stream) else stream
 
     async def pump() -> None:
         try:
             async for item in made:
-                put(("item", item))
+                put(item)
         except BaseException as exc:
-            put(("error", exc))
+            put(_End(exc))
         else:
-            put(("done", None))
+            put(_End(None))
 
     with contextlib.ExitStack() as stack:
         future = None
@@ -188,16 +248,27 @@ def iterate_sync(
                 threading.Thread(target=asyncio.run, args=(pump(),), daemon=True).start()
             else:
                 future = asyncio.run_coroutine_threadsafe(pump(), loop)
+        get = items.get
         while True:
-            kind, value = items.get()
-            if kind == "item":
+            value = get()
+            if type(value) is not _End:
                 yield value
-            elif kind == "error":
-                raise value
+            elif value.error is not None:
+                raise value.error
             else:
                 if future is not None:
                     future.result()
                 return
+
+
+class _End:
+    """The last item of a sync stream's queue: the stream ended (with ``error``, if it
+    failed). No chunk is one."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException | None) -> None:
+        self.error = error
 
 
 def _awaited(stream: AsyncIterator[Any]) -> Iterator[Any]:
