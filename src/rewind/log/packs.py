@@ -76,8 +76,9 @@ def unpack(
     the row's time."""
     first_position, first_seq = position - count + 1, seq - count + 1
     value = codec.decode(payload, version)
-    if type(value) is list and len(value) == 3 and len(value[1]) == count:
-        prefix, offsets, rests = value
+    parts = _parts(value)
+    if parts is not None and len(parts[1]) == count:
+        prefix, offsets, rests = parts
         decode = codec.decode
         for i, (dt, rest) in enumerate(zip(offsets, rests, strict=True)):
             yield first_position + i, first_seq + i, ts_us + dt, decode(prefix + rest, version)
@@ -95,7 +96,18 @@ def texts(payload: str) -> list[str] | None:
         value = json.loads(payload)
     except ValueError:
         return None
-    if type(value) is list and len(value) == 3 and type(value[2]) is list:
-        prefix, _offsets, rests = value
-        return [prefix + rest for rest in rests]
+    parts = _parts(value)
+    if parts is None:
+        return None
+    prefix, _offsets, rests = parts
+    return [prefix + rest for rest in rests]
+
+
+def _parts(value: Any) -> tuple[str, list[int], list[str]] | None:
+    """A decoded packed payload's prefix, offsets and rests (``None``: not that layout, as a
+    payload redacted whole)."""
+    if type(value) is list and len(value) == 3 and type(value[1]) is list:
+        prefix, offsets, rests = value
+        if type(prefix) is str and type(rests) is list and len(rests) == len(offsets):
+            return prefix, offsets, rests
     return None

@@ -88,22 +88,53 @@ def event_of(
     """The event of an ordinary row, from its columns (``packed`` is ``None`` for such a row,
     and taken so a read row maps straight through; a packed row's events:
     :func:`row_events`)."""
-    # Read by the hundred thousand: the record is built without its __init__ (which sets each
-    # frozen field through object.__setattr__), each slot set by its own descriptor.
+    value = codec.decode(payload, version)
+    return _built(
+        run_id,
+        thread_id,
+        position,
+        seq,
+        type_,
+        expand_token(value) if type_ == _CHAT_TOKEN else value,
+        ts,
+        step,
+        ns,
+        node,
+        task_id,
+        bytes(hash_),
+    )
+
+
+def _built(
+    run_id: str,
+    thread_id: str,
+    position: int,
+    seq: int,
+    type_: str,
+    payload: Any,
+    ts: int,
+    step: int | None,
+    ns: str | None,
+    node: str | None,
+    task_id: str | None,
+    hash_: bytes,
+) -> StoredEvent:
+    """An event of decoded fields. Read by the hundred thousand: the record is built without
+    its __init__ (which sets each frozen field through object.__setattr__), each slot set by
+    its own descriptor."""
     event = _new_event(StoredEvent)
     _set_run_id(event, run_id)
     _set_thread_id(event, thread_id)
     _set_seq(event, seq)
     _set_position(event, position)
     _set_type(event, type_)
-    value = codec.decode(payload, version)
-    _set_payload(event, expand_token(value) if type_ == _CHAT_TOKEN else value)
+    _set_payload(event, payload)
     _set_ts(event, from_micros(ts))
     _set_step(event, step)
     _set_ns(event, ns)
     _set_node(event, node)
     _set_task_id(event, task_id)
-    _set_hash(event, bytes(hash_))
+    _set_hash(event, hash_)
     return event
 
 
@@ -127,25 +158,25 @@ def row_events(
     skip, stop = _span(row[key], count, after, until)
     token = type_ == _CHAT_TOKEN
     hash_ = bytes(hash_)
-    found = []
-    for event_position, event_seq, event_ts, value in itertools.islice(
-        unpack(position, seq, ts, count, payload, version), skip, stop
-    ):
-        event = _new_event(StoredEvent)
-        _set_run_id(event, run_id)
-        _set_thread_id(event, thread_id)
-        _set_seq(event, event_seq)
-        _set_position(event, event_position)
-        _set_type(event, type_)
-        _set_payload(event, expand_token(value) if token else value)
-        _set_ts(event, from_micros(event_ts))
-        _set_step(event, step)
-        _set_ns(event, ns)
-        _set_node(event, node)
-        _set_task_id(event, task_id)
-        _set_hash(event, hash_)
-        found.append(event)
-    return found
+    return [
+        _built(
+            run_id,
+            thread_id,
+            event_position,
+            event_seq,
+            type_,
+            expand_token(value) if token else value,
+            event_ts,
+            step,
+            ns,
+            node,
+            task_id,
+            hash_,
+        )
+        for event_position, event_seq, event_ts, value in itertools.islice(
+            unpack(position, seq, ts, count, payload, version), skip, stop
+        )
+    ]
 
 
 def run_events(

@@ -34,22 +34,30 @@ _new = AIMessageChunk.__new__
 _set = object.__setattr__
 
 
+_NOT_PLAIN: Any = object()
+
+
+def _plain_id(chunk: Any, token: Any) -> Any:
+    """The id of ``chunk`` when it is a plain chat chunk of ``token`` (its text and id and
+    nothing else), else :data:`_NOT_PLAIN`."""
+    if type(chunk) is not AIMessageChunk or chunk.__pydantic_extra__ or type(token) is not str:
+        return _NOT_PLAIN
+    values = chunk.__dict__
+    probe = _PLAIN.copy()
+    probe["content"] = token
+    chunk_id = probe["id"] = values.get("id")
+    if values != probe or type(values["content"]) is not str:
+        return _NOT_PLAIN
+    return chunk_id
+
+
 def compact_token(payload: Any) -> Any:
     """The payload of a ``chat.token`` event as stored (``payload`` itself unless its chunk
     is a plain chat chunk of its token)."""
     if type(payload) is not dict:
         return payload
-    chunk = payload.get("chunk")
-    if type(chunk) is not AIMessageChunk or chunk.__pydantic_extra__:
-        return payload
-    token = payload.get("token")
-    if type(token) is not str:
-        return payload
-    chunk_id = chunk.id
-    probe = _PLAIN.copy()
-    probe["content"] = token
-    probe["id"] = chunk_id
-    if chunk.__dict__ != probe or type(chunk.content) is not str:
+    chunk_id = _plain_id(payload.get("chunk"), payload.get("token"))
+    if chunk_id is _NOT_PLAIN:
         return payload
     stored = payload.copy()
     del stored["chunk"]
@@ -63,31 +71,24 @@ def token_text(payload: Any) -> str:
     """The stored text of a ``chat.token`` event's payload: :func:`compact_token`'s form,
     encoded (a compact payload holds only strings: written without the codec's walk)."""
     if type(payload) is dict and len(payload) == 4:
-        # A recorder's token (its call's ids, the text, the chunk): checked and written in
-        # one go, as the general path below would write it.
+        # A recorder's token (its call's ids, the text, the chunk): written in one go, as
+        # the general path below would write it.
         run_id = payload.get("run_id")
         parent = payload.get("parent_run_id")
         token = payload.get("token")
-        chunk = payload.get("chunk")
+        chunk_id = _plain_id(payload.get("chunk"), token)
         if (
-            type(run_id) is str
-            and type(token) is str
+            type(chunk_id) is str
+            and type(run_id) is str
             and (parent is None or type(parent) is str)
-            and type(chunk) is AIMessageChunk
-            and not chunk.__pydantic_extra__
         ):
-            values = chunk.__dict__
-            probe = _PLAIN.copy()
-            probe["content"] = token
-            chunk_id = probe["id"] = values.get("id")
-            if values == probe and type(values["content"]) is str and type(chunk_id) is str:
-                stored = {"run_id": run_id, "parent_run_id": parent, "token": token}
-                if chunk_id != _DERIVED_ID + run_id:
-                    stored["chunk_id"] = chunk_id
-                try:
-                    return _orjson_dumps(stored).decode()
-                except TypeError:  # a lone surrogate: the codec's fallback writes it
-                    return codec.encode(stored)
+            stored = {"run_id": run_id, "parent_run_id": parent, "token": token}
+            if chunk_id != _DERIVED_ID + run_id:
+                stored["chunk_id"] = chunk_id
+            try:
+                return _orjson_dumps(stored).decode()
+            except TypeError:  # a lone surrogate: the codec's fallback writes it
+                return codec.encode(stored)
     stored = compact_token(payload)
     if stored is payload:
         return codec.encode(payload)
