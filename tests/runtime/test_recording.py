@@ -257,3 +257,41 @@ def test_the_graph_digest_is_the_same_in_every_process() -> None:
         for _ in range(2)
     }
     assert len(digests) == 1 and len(digests.pop()) == 64
+
+
+def test_a_saver_left_open_closes_with_the_program_and_keeps_its_run(tmp_path: Path) -> None:
+    """``from_conn_string(...).__enter__()`` never exited: the program still ends (Python's
+    exit hook closes the log; the context manager's own close at finalization must not wait for
+    a thread that can no longer start), and the run is in the file."""
+    db = tmp_path / "open.db"
+    script = (
+        "import sys\n"
+        "from typing import TypedDict\n"
+        "from rewind.checkpoint.sqlite import SqliteSaver\n"
+        "from rewind.graph import StateGraph, START, END\n"
+        "class S(TypedDict):\n"
+        "    x: int\n"
+        "b = StateGraph(S)\n"
+        "b.add_node('a', lambda s: {'x': s['x'] + 1})\n"
+        "b.add_edge(START, 'a')\n"
+        "b.add_edge('a', END)\n"
+        "saver = SqliteSaver.from_conn_string(sys.argv[1]).__enter__()\n"
+        "config = {'configurable': {'thread_id': 't'}}\n"
+        "print(b.compile(checkpointer=saver).invoke({'x': 1}, config))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(db)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "{'x': 2}"
+
+    async def stored() -> list[str]:
+        log = await open_log(db)
+        try:
+            (run,) = await log.list_runs(thread_id="t")
+            return [e.type for e in await log.read(run.run_id)]
+        finally:
+            await log.aclose()
+
+    types = asyncio.run(stored())
+    assert types[0] == EventType.RUN_STARTED and types[-1] == EventType.RUN_ENDED

@@ -9,7 +9,7 @@ from typing import Any
 
 from rewind.events import NewEvent
 from rewind.log import EventLog, LogOptions, open_log
-from rewind.runtime.loops import LogPerLoop, run_sync
+from rewind.runtime.loops import LogPerLoop, exited, run_sync
 
 __all__ = ["Saver"]
 
@@ -50,7 +50,10 @@ class Saver:
         await self._logs.aclose()
 
     def close(self) -> None:
-        """Flush and close the log the sync API uses."""
+        """Flush and close the log the sync API uses (at exit, Python's exit hook already
+        did: a saver left open closes with the program)."""
+        if exited():
+            return
         run_sync(self.aclose())
 
     def __repr__(self) -> str:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from rewind.log import EventLog
 from rewind.runtime.inline import await_inline, inline_busy, inline_on
 
-__all__ = ["LogPerLoop", "call_in_order", "call_on", "run_sync", "submit"]
+__all__ = ["LogPerLoop", "call_in_order", "call_on", "exited", "run_sync", "submit"]
 
 _ALL: weakref.WeakSet[LogPerLoop] = weakref.WeakSet()
 
@@ -33,12 +33,25 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
+_exited = False
+"""Set once the exit hook closed the sync API's logs and stopped its loop."""
+
+
+def exited() -> bool:
+    """Whether the process is exiting and the sync API's logs are already closed."""
+    return _exited
 
 
 def _background_loop() -> asyncio.AbstractEventLoop:
     global _loop, _thread
     with _lock:
         if _loop is None or _loop.is_closed() or _thread is None or not _thread.is_alive():
+            if _exited:
+                # A thread started now would never run (the interpreter is finalizing).
+                raise RuntimeError(
+                    "rewind's sync API is not available after Python began to exit; "
+                    "close savers and logs before the program ends (a `with` block does)"
+                )
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="rewind-sync-loop", daemon=True)
             thread.start()
@@ -57,6 +70,8 @@ def _shutdown() -> None:
     Registered with the hooks that run before executors shut down (as concurrent.futures
     registers its own), so the logs can still use their writer threads.
     """
+    global _exited
+    _exited = True
     loop = _loop
     if loop is None or loop.is_closed() or not loop.is_running():
         return
