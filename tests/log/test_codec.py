@@ -263,6 +263,31 @@ def test_plain_json_roundtrips(value: Any) -> None:
     assert_roundtrip(value)
 
 
+def test_a_lone_surrogate_is_stored_as_an_escape_and_read_back_as_it_was() -> None:
+    """A string holding half a surrogate pair (a model can stream one): UTF-8 cannot hold it,
+    so its text escapes it (and only then everything beyond ASCII)."""
+    value = {"token": "half \ud83d", "other": "é", "big": 2**80}
+    text = encode(value)
+    assert text.encode().decode() == text  # valid UTF-8: the database and the digest take it
+    assert "\\ud83d" in text
+    assert_roundtrip(value)
+
+
+async def test_a_store_takes_a_lone_surrogate_and_the_run_goes_on(tmp_path: Path) -> None:
+    store = await open_log(tmp_path / "codec.db")
+    try:
+        await store.append("r", [run_started(thread_id="t")], expected_seq=0)
+        odd = NewEvent(type=EventType.CUSTOM, payload={"x": "a\ud800b"})
+        await store.append("r", [odd], expected_seq=1, durability="sync")
+        store.append_nowait("r", [odd], expected_seq=2)
+        await store.flush()
+        read = await store.read("r")
+        assert [e.payload for e in read[1:]] == [{"x": "a\ud800b"}] * 2
+        assert (await store.verify_chain("r")).ok
+    finally:
+        await store.aclose()
+
+
 def test_plain_json_is_stored_as_itself() -> None:
     value = {"a": [1, 2.5, "x", None, True], "b": {"c": {}}}
     assert json.loads(encode(value)) == value

@@ -1,9 +1,11 @@
 """Packed rows (:mod:`rewind.log.packs`) read as the events they hold.
 
-The same events are appended to two files: in batches, as a run streams them (the writer stores
-consecutive tokens of a task in shared rows), and one at a time (a row each). Every read of the
-log, with every kind of bound falling inside a packed row, gives the same events from both:
-seqs, positions, times and payloads. The chain covers packed rows and breaks where one is
+The same events are appended to two files: packed, and one at a time (a row each). Packed two
+ways: in batches (the writer packs consecutive encoded tokens of a task), or streamed as a run
+appends them, one event at a time without waiting (a model call's plain tokens are gathered as
+they come: the ``[call, offsets, tokens]`` layout). Every read of the log, with every kind of
+bound falling inside a packed row, gives the same events from the packed file as from the
+other: seqs, positions, times and payloads. The chain covers packed rows and breaks where one is
 edited; a thread's head and tail, live subscribers and replay take them in their stride; an old
 database still reads.
 """
@@ -20,7 +22,7 @@ from typing import Any
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 
 from rewind import NewEvent, RunStatus, open_log, run_ended, run_started
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -43,7 +45,11 @@ def at(i: int) -> datetime:
 
 
 def token(i: int, call: str, *, task: str = "a", node: str = "llm", step: int = 1) -> NewEvent:
-    payload = {"run_id": call, "parent_run_id": None, "token": f"w{i} "}
+    """A model's token as a recorder makes it: its chunk the text and the message id (the id
+    LangChain derives from the call's, but for call ``d1``, whose message has its own)."""
+    chunk_id = "msg-d1" if call == "d1" else f"lc_run--{call}"
+    chunk = AIMessageChunk(content=f"w{i} ", id=chunk_id)
+    payload = {"run_id": call, "parent_run_id": None, "token": f"w{i} ", "chunk": chunk}
     return NewEvent(type=TOKEN, payload=payload, ts=at(i), step=step, node=node, task_id=task)
 
 
@@ -75,15 +81,20 @@ def script() -> list[tuple[str, list[NewEvent]]]:
     ]
 
 
-async def write(path: Path, *, one_by_one: bool) -> None:
-    """Append :func:`script` to a new file: each batch at once, or each event on its own."""
+async def write(path: Path, how: str) -> None:
+    """Append :func:`script` to a new file: each batch at once (``batches``), each event on
+    its own and durable (``one_by_one``), or each event without waiting (``streamed``)."""
     async with await open_log(path) as log:
         seqs: dict[str, int] = {}
         for run_id, batch in script():
-            for part in ([e] for e in batch) if one_by_one else [batch]:
+            for part in [batch] if how == "batches" else ([e] for e in batch):
                 seq = seqs.get(run_id, 0)
-                await log.append(run_id, part, expected_seq=seq, durability="sync")
+                if how == "streamed" and seq > 0:
+                    log.append_nowait(run_id, part, expected_seq=seq)
+                else:
+                    await log.append(run_id, part, expected_seq=seq, durability="sync")
                 seqs[run_id] = seq + len(part)
+        await log.flush()
 
 
 def packed_rows(path: Path) -> list[tuple[str, int, int, int]]:
@@ -129,13 +140,19 @@ def view(events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
     ]
 
 
+@pytest.fixture(scope="module", params=["batches", "streamed"])
+def how(request: pytest.FixtureRequest) -> str:
+    """How the packed file was written (see :func:`write`)."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+def made(tmp_path_factory: pytest.TempPathFactory, how: str) -> tuple[bytes, bytes]:
     """The two files' bytes (made once; each test reads copies): packed, and one by one."""
     directory = tmp_path_factory.mktemp("packed")
     packed, plain = directory / "packed.db", directory / "plain.db"
-    asyncio.run(write(packed, one_by_one=False))
-    asyncio.run(write(plain, one_by_one=True))
+    asyncio.run(write(packed, how))
+    asyncio.run(write(plain, "one_by_one"))
     return packed.read_bytes(), plain.read_bytes()
 
 
@@ -155,9 +172,17 @@ async def logs(files: tuple[Path, Path]) -> AsyncIterator[tuple[EventLog, EventL
 
 
 def test_the_writer_packed_the_tokens_and_the_other_file_did_not(
-    files: tuple[Path, Path],
+    files: tuple[Path, Path], how: str
 ) -> None:
     rows = packed_rows(files[0])
+    with sqlite3.connect(files[0]) as conn:
+        layouts = {
+            type(json.loads(payload)[0]).__name__
+            for (payload,) in conn.execute("SELECT payload FROM events WHERE packed IS NOT NULL")
+        }
+    # Streamed, the tokens were gathered before they were encoded: each row holds its call's
+    # fields once (a dict), then the tokens' texts; in batches, the encoded texts' prefix.
+    assert layouts == {"dict" if how == "streamed" else "str"}
     assert [(run, count) for run, _seq, _position, count in rows] == [
         ("r1", 256),
         ("r1", 44),

@@ -7,12 +7,16 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from rewind.events import EventType, NewEvent, run_started
+from langchain_core.messages import AIMessageChunk
+
+from rewind.events import EventType, NewEvent, StoredEvent, run_started
 from rewind.log import LogOptions, open_log
 from rewind.log.packs import PACK_MAX
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+USAGE = {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4}
 
 
 def _token(i: int, *, task_id: str = "t1", node: str = "chat", step: int = 1) -> NewEvent:
@@ -96,3 +100,101 @@ async def test_another_event_or_another_task_ends_a_row(tmp_path: Path) -> None:
         (9, "chat.token", 3),
         (10, "chat.token", None),  # one token alone is an ordinary row
     ]
+
+
+def _streamed(
+    i: int,
+    call: str = "call-1",
+    *,
+    text: str | None = None,
+    ts: datetime | str | None = "at",
+    **fields: Any,
+) -> NewEvent:
+    """A token as a chat model's recorder makes it: with its chunk (plain, unless ``fields``
+    give it more)."""
+    token = f"w{i}" if text is None else text
+    chunk = AIMessageChunk(content=token, id=f"lc_run--{call}", **fields)
+    return NewEvent(
+        type=EventType.CHAT_TOKEN,
+        payload={"run_id": call, "parent_run_id": None, "token": token, "chunk": chunk},
+        ts=T0 + timedelta(microseconds=7 * i) if ts == "at" else ts,  # type: ignore[arg-type]
+        step=1,
+        node="chat",
+        task_id="t1",
+    )
+
+
+async def _stream(path: Path, events: list[NewEvent]) -> list[StoredEvent]:
+    """Append ``events`` to run ``r`` as a run streams tokens (:meth:`append_token`), then
+    read them back."""
+    log = await open_log(path)
+    try:
+        await log.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
+        for seq, event in enumerate(events, start=1):
+            log.append_token("r", event, seq)
+        await log.flush()
+        return (await log.read("r"))[1:]
+    finally:
+        await log.aclose()
+
+
+def _same(read: list[StoredEvent], appended: list[NewEvent]) -> None:
+    """Each event read back is the one appended: type, time, fields and payload (its chunk
+    built back equal)."""
+    assert len(read) == len(appended)
+    for got, sent in zip(read, appended, strict=True):
+        assert (got.type, got.step, got.node, got.task_id) == (
+            sent.type,
+            sent.step,
+            sent.node,
+            sent.task_id,
+        )
+        if sent.ts is not None:
+            assert got.ts == sent.ts.replace(tzinfo=sent.ts.tzinfo or UTC)
+        assert got.payload == sent.payload
+
+
+async def test_streamed_tokens_are_gathered_with_their_calls_fields_once(tmp_path: Path) -> None:
+    events = [_streamed(i) for i in range(20)]
+    read = await _stream(tmp_path / "log.db", events)
+    _same(read, events)
+    (_, row) = _rows(tmp_path / "log.db")
+    _position, seq, _type, packed, _ts, payload = row
+    assert (seq, packed) == (20, 20)
+    call, offsets, tokens = json.loads(payload)
+    assert call == {"run_id": "call-1", "parent_run_id": None}  # (the derived chunk id: implied)
+    assert offsets == [7 * i for i in range(20)] and tokens == [f"w{i}" for i in range(20)]
+
+
+async def test_streamed_tokens_of_calls_in_turns_and_chunks_with_more_keep_apart(
+    tmp_path: Path,
+) -> None:
+    events = [
+        *(_streamed(i) for i in range(3)),
+        *(_streamed(i, "call-2") for i in range(3, 5)),  # another call's
+        _streamed(5, "call-2", usage_metadata=USAGE),  # a chunk with more than its text
+        *(_streamed(i, "call-2") for i in range(6, 9)),
+    ]
+    _same(await _stream(tmp_path / "log.db", events), events)
+    rows = [(seq, packed) for _, seq, _, packed, _, _ in _rows(tmp_path / "log.db")][1:]
+    assert rows == [(3, 3), (5, 2), (6, None), (9, 3)]
+
+
+async def test_a_token_json_cannot_hold_as_it_is_still_goes_in_its_row(tmp_path: Path) -> None:
+    """A lone surrogate (JSON's fast writer refuses it): the row takes the codec's texts."""
+    events = [_streamed(0), _streamed(1, text="bad \ud800 half"), _streamed(2)]
+    read = await _stream(tmp_path / "log.db", events)
+    _same(read, events)
+    assert [packed for _, _, _, packed, _, _ in _rows(tmp_path / "log.db")][1:] == [3]
+
+
+async def test_a_token_without_a_time_or_with_a_naive_one_is_stamped_in_utc(
+    tmp_path: Path,
+) -> None:
+    naive = datetime(2026, 12, 6, 9, 0, 1)
+    events = [_streamed(0), _streamed(1, ts=naive), _streamed(2, ts=None)]
+    before = datetime.now(UTC)
+    read = await _stream(tmp_path / "log.db", events)
+    _same(read[:2], events[:2])
+    assert read[1].ts == naive.replace(tzinfo=UTC)
+    assert before <= read[2].ts <= datetime.now(UTC)

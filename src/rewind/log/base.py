@@ -29,6 +29,8 @@ from rewind.errors import (
 from rewind.events import EventType, NewEvent, StoredEvent
 from rewind.log import codec
 from rewind.log.caches import LogCaches, read_stored_heads, write_indexes
+from rewind.log.chain import EPOCH as _EPOCH
+from rewind.log.chain import MICROSECOND as _MICROSECOND
 from rewind.log.chain import to_micros
 from rewind.log.commit import (
     CHANGED_COLUMNS,
@@ -42,6 +44,7 @@ from rewind.log.commit import (
     plan_commit,
 )
 from rewind.log.erasure import LogErasure
+from rewind.log.packs import TokenPack
 from rewind.log.reads import LogReads, ReadStats, read_joined, run_row
 from rewind.log.records import Durability, HeadWrite
 from rewind.log.rows import fresh_events
@@ -54,6 +57,7 @@ from rewind.log.writer import (
     EncodedEvent,
     GroupWriter,
     PendingAppend,
+    QueuedRow,
     RunStart,
     result_before_commit,
 )
@@ -118,6 +122,9 @@ class _RunState:
     next_seq: int
     thread_id: str
     ended: bool
+    tokens: tuple[PendingAppend, TokenPack] | None = None
+    """The pack the run's tokens joined last, and the queued append whose last row it is
+    (if it still is, and is still queued, the run's next token may join it)."""
 
 
 class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
@@ -300,13 +307,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
                 and not self._failed
                 and self.options.redact is None
             ):
-                rows = [_encode(event)]
-                if not self._writer.submit_more(run_id, expected_seq, rows):
-                    self._writer.submit(
-                        self._accept(run_id, state, expected_seq, rows, None, None, "async")
-                    )
-                    return AppendResult(run_id, range(expected_seq, expected_seq + 1), None)
-                state.next_seq += 1
+                self._append_plain(run_id, state, event, expected_seq)
                 return AppendResult(run_id, range(expected_seq, expected_seq + 1), None)
         mode, start, end_status, rows = self._prepare(run_id, events, expected_seq, durability)
         if mode == "sync":
@@ -333,13 +334,86 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         self._writer.submit(pending)
         return result_before_commit(pending)
 
+    def append_token(self, run_id: str, event: NewEvent, expected_seq: int) -> None:
+        """:meth:`append_nowait` of one ``chat.token`` event with ``async`` durability, the
+        log's most frequent append: it joins the pack of its model call's tokens queued
+        before it (see :class:`~rewind.log.packs.TokenPack`), in a few steps."""
+        state = self._runs.get(run_id)
+        if (
+            type(event) is not NewEvent
+            or state is None
+            or state.next_seq != expected_seq
+            or self.options.redact is not None
+            or self._failed
+            or self._closed
+        ):  # (append_nowait raises, or takes the general path)
+            self.append_nowait(run_id, [event], expected_seq=expected_seq, durability="async")
+            return
+        ts = event.ts
+        if ts is not None and ts.tzinfo is not None:
+            ts_us = (ts - _EPOCH) // _MICROSECOND  # (to_micros, inlined)
+        else:
+            ts_us = time.time_ns() // 1000 if ts is None else to_micros(ts)
+        writer = self._writer
+        tokens = state.tokens
+        if tokens is not None:
+            last, pack = tokens
+            queue = writer.queue
+            if (
+                queue
+                and queue[-1] is last
+                and last.rows[-1] is pack
+                and last.count < writer.max_group_events
+                and pack.add(event, ts_us)
+            ):  # (the run's last append, still queued: it ends at expected_seq)
+                last.count += 1
+                state.next_seq += 1
+                if last.count >= writer.max_group_events:
+                    writer.grown(last, 0)
+                return
+        tail = writer.tail(run_id, expected_seq)
+        new = TokenPack.of(event, ts_us)
+        tail = self._queue_row(run_id, state, expected_seq, tail, new or _encode(event))
+        state.tokens = None if new is None else (tail, new)
+
+    def _append_plain(
+        self, run_id: str, state: _RunState, event: NewEvent, expected_seq: int
+    ) -> None:
+        """Queue one plain event at the run's next seq: a token joins the pack of its call's
+        tokens queued before it (see :meth:`append_token`), any other event the run's append
+        queued last (or an append of its own)."""
+        if event.type == _CHAT_TOKEN:
+            self.append_token(run_id, event, expected_seq)
+            return
+        last = self._writer.tail(run_id, expected_seq)
+        self._queue_row(run_id, state, expected_seq, last, _encode(event))
+
+    def _queue_row(
+        self,
+        run_id: str,
+        state: _RunState,
+        expected_seq: int,
+        last: PendingAppend | None,
+        row: QueuedRow,
+    ) -> PendingAppend:
+        """Queue ``row`` (one event) in ``last``, the run's append queued last, or in an
+        append of its own; the append it joined."""
+        if last is None:
+            last = self._accept(run_id, state, expected_seq, [row], None, None, "async")
+            self._writer.submit(last)
+            return last
+        last.rows.append(row)
+        self._writer.grown(last, 1)
+        state.next_seq += 1
+        return last
+
     def _prepare(
         self,
         run_id: str,
         events: Sequence[NewEvent],
         expected_seq: int,
         durability: Durability | None,
-    ) -> tuple[Durability, RunStart | None, str | None, list[EncodedEvent]]:
+    ) -> tuple[Durability, RunStart | None, str | None, list[QueuedRow]]:
         if self._closed:
             raise LogClosedError("the store is closed; open a new one to append")
         if durability is None:
@@ -365,7 +439,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         run_id: str,
         state: _RunState,
         expected_seq: int,
-        rows: list[EncodedEvent],
+        rows: list[QueuedRow],
         start: RunStart | None,
         end_status: str | None,
         mode: Durability,

@@ -53,20 +53,20 @@ __all__ = [
 GENESIS = bytes(32)
 """The 'previous hash' of a run's first event."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def to_micros(ts: datetime) -> int:
     """Microseconds since the epoch (naive datetimes are taken as UTC)."""
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    return (ts - _EPOCH) // _MICROSECOND
+    return (ts - EPOCH) // MICROSECOND
 
 
 def from_micros(us: int) -> datetime:
     """The UTC datetime ``us`` microseconds after the epoch."""
-    return _EPOCH + _MICROSECOND * us  # (timedelta * int: exact, and cheaper to build)
+    return EPOCH + MICROSECOND * us  # (timedelta * int: exact, and cheaper to build)
 
 
 _NONE = "\x00"

@@ -76,8 +76,23 @@ if _c_make_encoder is not None:  # pragma: no branch - CPython has it
         False,  # allow_nan
     )
     _dumps = lambda value: "".join(_c_encode(value, 0))  # noqa: E731
-_json_dumps = _dumps
-"""The standard library's encoder, for what orjson refuses."""
+_std_dumps = _dumps
+_ascii_dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
+"""The standard library's encoder escaping every character beyond ASCII: for text holding a
+lone surrogate, which UTF-8 (the database's text, the digest's input) cannot hold as it is."""
+
+
+def _json_dumps(value: Any) -> str:
+    """The standard library's encoder, for what orjson refuses (ints beyond 64 bits, lone
+    surrogates: written as escapes, read back as they were)."""
+    text = _std_dumps(value)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return _ascii_dumps(value)
+    return text
+
+
 REDACTED_TEXT = _json_dumps({_TAG: "redacted"})
 """A payload redacted whole, as stored."""
 

@@ -19,13 +19,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
 from rewind.events import RunStatus
 from rewind.log.chain import GENESIS, digest_hash, payload_digest, text_hash
-from rewind.log.packs import PACK_MAX, PACKABLE, pack_payload
-from rewind.log.writer import EncodedEvent, PendingAppend, RunStart
+from rewind.log.packs import PACK_MAX, PACKABLE, TokenPack, pack_payload
+from rewind.log.writer import EncodedEvent, PendingAppend, QueuedRow, RunStart
 
 __all__ = ["CommitPlan", "HeadRow", "SnapshotPolicy", "TxRun", "plan_commit"]
 
@@ -241,7 +241,7 @@ def plan_commit(
                 status=RunStatus.RUNNING.value,
                 new=True,
                 start=p.start,
-                created_us=p.rows[0][1],
+                created_us=_ts_of(p.rows[0]),
                 first_position=pos + 1,
             )
         error = _check(p, st)
@@ -300,9 +300,9 @@ def plan_commit(
                 (checkpoint_id, st.thread_id, key, p.first_seq + index, first + index)
             )
         appended.setdefault(st.thread_id, []).append((size, p, st))
-        st.next_seq += len(p.rows)
+        st.next_seq += p.count
         st.last_hash, st.last_position, st.touched = prev, pos, True
-        st.updated_us = p.rows[-1][1]
+        st.updated_us = _ts_of(p.rows[-1], last=True)
         if p.end_status is not None:
             st.status = p.end_status
     plan.new_head = pos
@@ -348,29 +348,54 @@ _HEAD = itemgetter(0, 2, 3, 4, 5, 6)
 _TS, _TEXT = itemgetter(1), itemgetter(7)
 
 
-def _rows_of(events: list[EncodedEvent]) -> Iterator[tuple[int, int, EncodedEvent]]:
+def _rows_of(queued: list[QueuedRow]) -> Iterator[tuple[int, int, EncodedEvent]]:
     """The rows an append's events are stored in: ``(index of the row's last event, how many
-    events it holds, the row)``. Consecutive tokens with the same step, namespace, node, task
-    and codec version share a row (up to :data:`PACK_MAX`); every other event has its own."""
-    if len(events) == 1:
-        yield 0, 1, events[0]
+    events it holds, the row)``. A model call's tokens gathered as they came
+    (:class:`~rewind.log.packs.TokenPack`) are one row; other consecutive tokens with the same
+    step, namespace, node, task and codec version share a row (up to :data:`PACK_MAX`); every
+    other event has its own."""
+    if len(queued) == 1 and type(queued[0]) is tuple:
+        yield 0, 1, queued[0]
         return
+    i = 0
+    for kind, part in groupby(queued, type):
+        if kind is TokenPack:
+            for pack in part:
+                assert isinstance(pack, TokenPack)
+                i += len(pack)
+                yield i - 1, len(pack), pack.row()
+            continue
+        encoded = cast(list[EncodedEvent], list(part))
+        yield from _packed_rows(encoded, i)
+        i += len(encoded)
+
+
+def _packed_rows(events: list[EncodedEvent], base: int) -> Iterator[tuple[int, int, EncodedEvent]]:
+    """:func:`_rows_of` encoded events, the first the append's ``base``-th."""
     i = 0
     for head, members in groupby(map(_HEAD, events)):
         end = i + len(list(members))
         if head[0] != PACKABLE:
             for k in range(i, end):
-                yield k, 1, events[k]
+                yield base + k, 1, events[k]
         else:
             for start in range(i, end, PACK_MAX):
                 stop = min(start + PACK_MAX, end)
                 if stop - start == 1:
-                    yield start, 1, events[start]
+                    yield base + start, 1, events[start]
                     continue
                 part = events[start:stop]
                 payload = pack_payload(list(map(_TS, part)), list(map(_TEXT, part)))
-                yield stop - 1, stop - start, (*part[0][:7], payload)
+                yield base + stop - 1, stop - start, (*part[0][:7], payload)
         i = end
+
+
+def _ts_of(row: QueuedRow, *, last: bool = False) -> int:
+    """The time of a queued row's (first or ``last``) event, in µs."""
+    if type(row) is tuple:
+        return row[1]
+    assert isinstance(row, TokenPack)
+    return row.times[-1 if last else 0]
 
 
 def _plan_heads(

@@ -44,7 +44,7 @@ from rewind.errors import RedactionError, UnknownThreadError
 from rewind.events import EventType, RunStatus
 from rewind.log.chain import GENESIS, check_chain, digest_hash, from_micros, payload_digest
 from rewind.log.codec import REDACTED_TEXT
-from rewind.log.packs import PACK_MAX, pack_payload, texts
+from rewind.log.packs import PACK_MAX, offsets, pack_payload, texts
 from rewind.log.reads import chain_rows, run_row
 from rewind.log.records import RedactedEvent, RedactionRecord, RedactionReport
 from rewind.log.redaction import RefusedError, Rewrite, escaped, holds_text, redact_text
@@ -395,8 +395,9 @@ def _packed_rewrite(
         new.append(text if rewrite is None else rewrite.text)
     if not changed:
         return None
-    _prefix, offsets, _rests = json.loads(row.payload)
-    return Rewrite(text=pack_payload([row.ts + dt for dt in offsets], new), scope="contents")
+    times = offsets(row.payload)
+    assert times is not None  # (texts were found)
+    return Rewrite(text=pack_payload([row.ts + dt for dt in times], new), scope="contents")
 
 
 def _sweep_tokens(

@@ -20,6 +20,13 @@ one run that share their step, namespace, node, task and codec version in one ro
   payload's digest); an edit of any of its events, or of ``packed`` (its events' seqs would no
   longer follow the row before it without a gap), breaks the chain there.
 
+A model call's plain tokens (each chunk its text and the call's message id and nothing else, see
+:mod:`rewind.log.token_form`) are gathered as they come, before they are encoded
+(:class:`TokenPack`): the log's hot path then costs a token two list appends, and the row's
+payload is ``[call, [dt, ...], [token, ...]]``, the ``call`` the fields every token's payload
+shares (``run_id``, ``parent_run_id``, and ``chunk_id`` when it is not LangChain's derived
+one), each event's payload that object with its ``token``. Readers take both layouts.
+
 Every read gives each event on its own, with its own position, seq and time; the events of a
 row share its hash. Redacting any of them erases the row's payload (all its tokens): a token
 on its own says little, and its neighbours say the rest.
@@ -33,10 +40,14 @@ from itertools import repeat
 from operator import getitem, sub
 from typing import Any
 
-from rewind.events import EventType
-from rewind.log import codec
+import orjson
+from langchain_core.messages import AIMessageChunk
 
-__all__ = ["PACK_MAX", "PACKABLE", "pack_payload", "texts", "unpack"]
+from rewind.events import EventType, NewEvent
+from rewind.log import codec
+from rewind.log.token_form import DERIVED_ID, plain_fields, plain_id
+
+__all__ = ["PACK_MAX", "PACKABLE", "TokenPack", "offsets", "pack_payload", "texts", "unpack"]
 
 PACK_MAX = 256
 """The most events one row holds."""
@@ -67,6 +78,123 @@ def _shared(first: str, last: str) -> int:
     return low
 
 
+class TokenPack:
+    """A model call's plain tokens, consecutive in one run's queued append, as they came: one
+    row of the log when the writer commits them (:meth:`row`).
+
+    The hot path's part: :meth:`of` a first token, :meth:`add` each next one (its time and
+    text: strings, which nothing can change before the commit)."""
+
+    __slots__ = (
+        "call",
+        "fields",
+        "parent_run_id",
+        "run_id",
+        "times",
+        "tokens",
+        "where",
+    )
+
+    def __init__(
+        self, event: NewEvent, run_id: str, parent_run_id: str | None, chunk_id: str
+    ) -> None:
+        self.where = (event.step, event.ns, event.node, event.task_id)
+        """The step, namespace, node and task of every token of the pack."""
+        self.run_id, self.parent_run_id = run_id, parent_run_id
+        call: dict[str, str | None] = {"run_id": run_id, "parent_run_id": parent_run_id}
+        if chunk_id != DERIVED_ID + run_id:
+            call["chunk_id"] = chunk_id
+        self.call = call
+        self.fields = plain_fields(chunk_id)
+        """A plain chunk's fields with this call's chunk id (the content set per token)."""
+        self.times: list[int] = []
+        self.tokens: list[str] = []
+
+    @classmethod
+    def of(cls, event: NewEvent, ts_us: int) -> TokenPack | None:
+        """A pack of ``event``, a ``chat.token`` of time ``ts_us``; ``None`` unless its token
+        is plain."""
+        payload = event.payload
+        if type(payload) is not dict or len(payload) != 4:
+            return None
+        run_id, parent = payload.get("run_id"), payload.get("parent_run_id")
+        chunk_id = plain_id(payload.get("chunk"), payload.get("token"))
+        if type(chunk_id) is not str or type(run_id) is not str:
+            return None
+        if not (parent is None or type(parent) is str):
+            return None
+        pack = cls(event, run_id, parent, chunk_id)
+        pack.times.append(ts_us)
+        pack.tokens.append(payload["token"])
+        return pack
+
+    def add(self, event: NewEvent, ts_us: int) -> bool:
+        """Take the next token of the run (of time ``ts_us``) if it is this call's next plain
+        one (its chunk :func:`~rewind.log.token_form.plain_id`'s, inlined: once per token), in
+        the same step, namespace, node and task (and the pack is not full)."""
+        payload = event.payload
+        if (
+            type(payload) is not dict
+            or len(payload) != 4
+            or payload.get("run_id") != self.run_id
+            or payload.get("parent_run_id") != self.parent_run_id
+            or (event.step, event.ns, event.node, event.task_id) != self.where
+            or len(self.tokens) >= PACK_MAX
+        ):
+            return False
+        token = payload.get("token")
+        chunk = payload.get("chunk")
+        if type(chunk) is not AIMessageChunk or type(token) is not str or chunk.__pydantic_extra__:
+            return False
+        fields = self.fields
+        fields["content"] = token
+        if chunk.__dict__ != fields:
+            return False
+        self.times.append(ts_us)
+        self.tokens.append(token)
+        return True
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def row(self) -> tuple[str, int, int | None, str | None, str | None, str | None, int, str]:
+        """The encoded event of the row: one token's as a row of its own stores it, or the
+        pack's (with the layout of :func:`pack_payload` if a token cannot go in the
+        ``[call, offsets, tokens]`` one)."""
+        times, tokens = self.times, self.tokens
+        if len(tokens) == 1:
+            text = _token_text(self.call, tokens[0])
+        else:
+            try:
+                text = _orjson_dumps([self.call, list(map(sub, times, repeat(times[0]))), tokens])
+            except TypeError:  # a lone surrogate: one codec text per token
+                text = pack_payload(times, [_token_text(self.call, t) for t in tokens])
+        step, ns, node, task_id = self.where
+        return (PACKABLE, times[0], step, ns, node, task_id, codec.CODEC_VERSION, text)
+
+
+def _token_payload(call: dict[str, Any], token: Any) -> dict[str, Any]:
+    """The stored payload of one token of a call (the order of its keys as a row of its own
+    stores them)."""
+    payload = {"run_id": call.get("run_id"), "parent_run_id": call.get("parent_run_id")}
+    payload["token"] = token
+    if "chunk_id" in call:
+        payload["chunk_id"] = call["chunk_id"]
+    return payload
+
+
+def _token_text(call: dict[str, Any], token: str) -> str:
+    payload = _token_payload(call, token)
+    try:
+        return _orjson_dumps(payload)
+    except TypeError:  # a lone surrogate: the codec's fallback writes it
+        return codec.encode(payload)
+
+
+def _orjson_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def unpack(
     position: int, seq: int, ts_us: int, count: int, payload: str, version: int
 ) -> Iterator[tuple[int, int, int, Any]]:
@@ -76,6 +204,12 @@ def unpack(
     the row's time."""
     first_position, first_seq = position - count + 1, seq - count + 1
     value = codec.decode(payload, version)
+    calls = _call_parts(value)
+    if calls is not None and len(calls[1]) == count:
+        call, offsets, tokens = calls
+        for i, (dt, token) in enumerate(zip(offsets, tokens, strict=True)):
+            yield first_position + i, first_seq + i, ts_us + dt, _token_payload(call, token)
+        return
     parts = _parts(value)
     if parts is not None and len(parts[1]) == count:
         prefix, offsets, rests = parts
@@ -96,11 +230,40 @@ def texts(payload: str) -> list[str] | None:
         value = json.loads(payload)
     except ValueError:
         return None
+    calls = _call_parts(value)
+    if calls is not None:
+        call, _offsets, tokens = calls
+        return [_token_text(call, token) for token in tokens]
     parts = _parts(value)
     if parts is None:
         return None
     prefix, _offsets, rests = parts
     return [prefix + rest for rest in rests]
+
+
+def offsets(payload: str) -> list[int] | None:
+    """The time of each event of a packed row, in µs after the row's (``None`` for a row
+    whose payload was redacted whole)."""
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return None
+    parts = _call_parts(value) or _parts(value)
+    return None if parts is None else parts[1]
+
+
+def _call_parts(value: Any) -> tuple[dict[str, Any], list[int], list[str]] | None:
+    """A decoded ``[call, offsets, tokens]`` payload's parts (``None``: not that layout)."""
+    if type(value) is list and len(value) == 3 and type(value[0]) is dict:
+        call, offsets, tokens = value
+        if (
+            type(offsets) is list
+            and type(tokens) is list
+            and len(tokens) == len(offsets)
+            and type(call.get("run_id")) is str
+        ):
+            return call, offsets, tokens
+    return None
 
 
 def _parts(value: Any) -> tuple[str, list[int], list[str]] | None:

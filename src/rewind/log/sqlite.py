@@ -308,7 +308,7 @@ class SqliteLog(EventLog):
         # group commits here, not in SQLite's busy handler (which sleeps up to 100 ms a try):
         # a server starting runs for a crowd of clients writes a thread for each.
         async with self._write_turn:
-            if self._writer.awaited(group) and sum(len(p.rows) for p in group) <= _INLINE_COMMIT:
+            if self._writer.awaited(group) and sum(p.count for p in group) <= _INLINE_COMMIT:
                 # A small group someone waits for (a `sync` step, a flush) commits in less
                 # time than the hand-off to the writer thread and back: right here, on the
                 # loop's thread, if the database's write lock is free at once (never waiting

@@ -19,10 +19,18 @@ from orjson import dumps as _orjson_dumps
 
 from rewind.log import codec
 
-__all__ = ["compact_token", "expand_token", "token_text"]
+__all__ = [
+    "DERIVED_ID",
+    "NOT_PLAIN",
+    "compact_token",
+    "expand_token",
+    "plain_fields",
+    "plain_id",
+    "token_text",
+]
 
 _PATH = "langchain_core.messages.ai:AIMessageChunk"
-_DERIVED_ID = "lc_run--"
+DERIVED_ID = "lc_run--"
 """LangChain's id for a message its chat model made without one: this, then the run id."""
 
 _TEMPLATE = AIMessageChunk(content="")
@@ -34,21 +42,29 @@ _new = AIMessageChunk.__new__
 _set = object.__setattr__
 
 
-_NOT_PLAIN: Any = object()
+NOT_PLAIN: Any = object()
 
 
-def _plain_id(chunk: Any, token: Any) -> Any:
+def plain_id(chunk: Any, token: Any) -> Any:
     """The id of ``chunk`` when it is a plain chat chunk of ``token`` (its text and id and
-    nothing else), else :data:`_NOT_PLAIN`."""
+    nothing else), else :data:`NOT_PLAIN`."""
     if type(chunk) is not AIMessageChunk or chunk.__pydantic_extra__ or type(token) is not str:
-        return _NOT_PLAIN
+        return NOT_PLAIN
     values = chunk.__dict__
     probe = _PLAIN.copy()
     probe["content"] = token
     chunk_id = probe["id"] = values.get("id")
     if values != probe or type(values["content"]) is not str:
-        return _NOT_PLAIN
+        return NOT_PLAIN
     return chunk_id
+
+
+def plain_fields(chunk_id: str) -> dict[str, Any]:
+    """The fields of a plain chat chunk with ``chunk_id`` (its ``content`` to be set): a
+    chunk is plain when its fields equal these with its token as the content."""
+    probe = _PLAIN.copy()
+    probe["id"] = chunk_id
+    return probe
 
 
 def compact_token(payload: Any) -> Any:
@@ -56,13 +72,13 @@ def compact_token(payload: Any) -> Any:
     is a plain chat chunk of its token)."""
     if type(payload) is not dict:
         return payload
-    chunk_id = _plain_id(payload.get("chunk"), payload.get("token"))
-    if chunk_id is _NOT_PLAIN:
+    chunk_id = plain_id(payload.get("chunk"), payload.get("token"))
+    if chunk_id is NOT_PLAIN:
         return payload
     stored = payload.copy()
     del stored["chunk"]
     run_id = payload.get("run_id")
-    if type(run_id) is not str or chunk_id != _DERIVED_ID + run_id:
+    if type(run_id) is not str or chunk_id != DERIVED_ID + run_id:
         stored["chunk_id"] = chunk_id
     return stored
 
@@ -76,14 +92,14 @@ def token_text(payload: Any) -> str:
         run_id = payload.get("run_id")
         parent = payload.get("parent_run_id")
         token = payload.get("token")
-        chunk_id = _plain_id(payload.get("chunk"), token)
+        chunk_id = plain_id(payload.get("chunk"), token)
         if (
             type(chunk_id) is str
             and type(run_id) is str
             and (parent is None or type(parent) is str)
         ):
             stored = {"run_id": run_id, "parent_run_id": parent, "token": token}
-            if chunk_id != _DERIVED_ID + run_id:
+            if chunk_id != DERIVED_ID + run_id:
                 stored["chunk_id"] = chunk_id
             try:
                 return _orjson_dumps(stored).decode()
@@ -106,7 +122,7 @@ def expand_token(payload: Any) -> Any:
     if "chunk_id" in whole:
         chunk_id = whole.pop("chunk_id")
     else:
-        chunk_id = _DERIVED_ID + str(whole.get("run_id"))
+        chunk_id = DERIVED_ID + str(whole.get("run_id"))
     whole["chunk"] = _plain_chunk(whole["token"], chunk_id)
     return whole
 

@@ -18,12 +18,23 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from rewind.errors import LogClosedError
+from rewind.log.packs import TokenPack
 from rewind.log.records import Durability
 
-__all__ = ["AppendResult", "EncodedEvent", "GroupWriter", "PendingAppend", "RunStart"]
+__all__ = [
+    "AppendResult",
+    "EncodedEvent",
+    "GroupWriter",
+    "PendingAppend",
+    "QueuedRow",
+    "RunStart",
+]
 
 EncodedEvent = tuple[str, int, int | None, str | None, str | None, str | None, int, str]
 """(type, ts_us, step, ns, node, task_id, codec, payload): an event ready for the log."""
+
+QueuedRow = EncodedEvent | TokenPack
+"""What an append queues per row: an encoded event, or a model call's tokens not yet encoded."""
 
 
 class AppendResult(NamedTuple):
@@ -55,6 +66,7 @@ class PendingAppend:
 
     __slots__ = (
         "checkpoints",
+        "count",
         "durability",
         "end_status",
         "first_seq",
@@ -73,15 +85,18 @@ class PendingAppend:
         run_id: str,
         thread_id: str,
         first_seq: int,
-        rows: list[EncodedEvent],
+        rows: list[QueuedRow],
         start: RunStart | None,
         end_status: str | None,
         durability: Durability,
+        count: int | None = None,
     ) -> None:
         self.run_id = run_id
         self.thread_id = thread_id
         self.first_seq = first_seq
         self.rows = rows
+        self.count = len(rows) if count is None else count
+        """How many events ``rows`` hold (a :class:`TokenPack` holds several)."""
         self.start = start
         self.end_status = end_status
         self.durability = durability
@@ -109,8 +124,11 @@ class GroupWriter:
         self._hurry: asyncio.Future[None] | None = None
         """Set while the writer waits out its delay: done when someone waits for a commit."""
         self._on_failure = on_failure
-        self._max = max_group_events
+        self._max = self.max_group_events = max_group_events
         self._queue: deque[PendingAppend] = deque()
+        self.queue = self._queue
+        """The appends waiting for their group, in order (to be read only: the hot path of
+        tokens looks at the last)."""
         self._held: defaultdict[str, list[PendingAppend]] = defaultdict(list)
         self._errors: list[BaseException] = []
         self._issued = 0
@@ -137,27 +155,40 @@ class GroupWriter:
             self._enqueue(held)
         self._enqueue(pending)
 
-    def submit_more(self, run_id: str, first_seq: int, rows: list[EncodedEvent]) -> bool:
+    def submit_more(self, run_id: str, first_seq: int, rows: list[QueuedRow]) -> bool:
         """Add plain events (no run start or end, no checkpoint) to the run's append queued
         last, if it is still waiting for its group and ends where these begin; ``False`` when
         they need an append of their own. A token stream then queues one object per group,
         not one per token: fewer objects for the garbage collector to go through."""
-        if not self._queue:
+        last = self.tail(run_id, first_seq)
+        if last is None:
             return False
+        last.rows += rows
+        self.grown(last, len(rows))
+        return True
+
+    def tail(self, run_id: str, first_seq: int) -> PendingAppend | None:
+        """The run's append queued last, if plain events beginning at ``first_seq`` may
+        still join it (it waits for its group, and ends there)."""
+        if not self._queue:
+            return None
         last = self._queue[-1]
         if (
             last.run_id != run_id
             or last.end_status is not None
             or last.future is not None
             or last.durability != "async"
-            or last.first_seq + len(last.rows) != first_seq
-            or len(last.rows) >= self._max
+            or last.first_seq + last.count != first_seq
+            or last.count >= self._max
         ):
-            return False
-        last.rows += rows
-        if len(last.rows) >= self._max:
+            return None
+        return last
+
+    def grown(self, pending: PendingAppend, count: int) -> None:
+        """``count`` events joined ``pending`` (the :meth:`tail`)."""
+        pending.count += count
+        if pending.count >= self._max:
             self._cut_delay()
-        return True
 
     def _enqueue(self, pending: PendingAppend) -> None:
         self._issued += 1
@@ -165,7 +196,7 @@ class GroupWriter:
         self._queue.append(pending)
         if self._task is None:
             self._start()
-        elif pending.future is not None or len(pending.rows) >= self._max:
+        elif pending.future is not None or pending.count >= self._max:
             self._cut_delay()
 
     def _cut_delay(self) -> None:
@@ -183,7 +214,7 @@ class GroupWriter:
         if (
             self._waiters
             or not any(p.start is not None for p in self._queue)
-            or any(p.future is not None or len(p.rows) >= self._max for p in self._queue)
+            or any(p.future is not None or p.count >= self._max for p in self._queue)
         ):
             return
         loop = asyncio.get_running_loop()
@@ -261,10 +292,10 @@ class GroupWriter:
 
     def _take_group(self) -> list[PendingAppend]:
         group = [self._queue.popleft()]
-        size = len(group[0].rows)
-        while self._queue and size + len(self._queue[0].rows) <= self._max:
+        size = group[0].count
+        while self._queue and size + self._queue[0].count <= self._max:
             pending = self._queue.popleft()
-            size += len(pending.rows)
+            size += pending.count
             group.append(pending)
         return group
 
@@ -291,7 +322,7 @@ class GroupWriter:
 
 
 def _result(pending: PendingAppend) -> AppendResult:
-    n = len(pending.rows)
+    n = pending.count
     return AppendResult(
         run_id=pending.run_id,
         seqs=range(pending.first_seq, pending.first_seq + n),

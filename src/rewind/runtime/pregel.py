@@ -79,6 +79,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RunLog", "RunLoop", "current_task"]
 
+_CHAT_TOKEN = EventType.CHAT_TOKEN
+
 T = TypeVar("T")
 
 
@@ -99,9 +101,12 @@ class RunLog:
     does while a ``messages`` stream is open."""
     batched: Any = dataclasses.field(init=False)
     """The durability of events nobody waits for (asked once per token)."""
+    packs_tokens: bool = dataclasses.field(init=False)
+    """Whether tokens take the log's :meth:`~rewind.log.EventLog.append_token` (``async``)."""
 
     def __post_init__(self) -> None:
         self.batched = "exit" if self.durability == "exit" else "async"
+        self.packs_tokens = self.batched == "async"
 
 
 _CURRENT: contextvars.ContextVar[tuple[RunLoop, Task] | None] = contextvars.ContextVar(
@@ -214,9 +219,12 @@ class RunLoop(Routing):
         per streamed token) now, without waiting (on the loop's thread): :meth:`record`
         without a batch to stamp."""
         log = self.log
-        log.event_log.append_nowait(
-            log.run_id, [event], expected_seq=log.seq, durability=log.batched
-        )
+        if event.type is _CHAT_TOKEN and log.packs_tokens:  # (most events are tokens)
+            log.event_log.append_token(log.run_id, event, log.seq)
+        else:
+            log.event_log.append_nowait(
+                log.run_id, [event], expected_seq=log.seq, durability=log.batched
+            )
         log.seq += 1
         for tap in log.taps:
             tap(event)

@@ -44,6 +44,13 @@ class ScratchLog:
             raise ConcurrencyError(run_id, expected_seq, len(log))
         log.extend(events)
 
+    def append_token(self, run_id: str, event: NewEvent, expected_seq: int) -> None:
+        """Append one ``chat.token`` event (:meth:`append_nowait` of one)."""
+        log = self.runs.setdefault(run_id, [])
+        if expected_seq != len(log):
+            raise ConcurrencyError(run_id, expected_seq, len(log))
+        log.append(event)
+
     async def append(
         self,
         run_id: str,
