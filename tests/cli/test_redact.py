@@ -136,7 +136,7 @@ def test_tokens_stored_together_are_redacted_and_listed_as_their_row(
 ) -> None:
     """In this process: a token the writer stored with others takes them along; the listing,
     the summary and the records say how many events that is, and the chain verifies."""
-    asyncio.run(write(tmp_path / "rewind.db", one_by_one=False))
+    asyncio.run(write(tmp_path / "rewind.db", "batches"))
     monkeypatch.chdir(tmp_path)
     assert main(["db", "redact", "--run", "r1", "--seq", "100", "--yes", "--no-vacuum"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -3,6 +3,7 @@ still its own event with its own seq and position; anything else breaks the row.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -198,3 +199,46 @@ async def test_a_token_without_a_time_or_with_a_naive_one_is_stamped_in_utc(
     _same(read[:2], events[:2])
     assert read[1].ts == naive.replace(tzinfo=UTC)
     assert before <= read[2].ts <= datetime.now(UTC)
+
+
+async def test_a_pack_closes_when_anything_is_queued_after_it_or_it_is_taken_to_commit(
+    tmp_path: Path,
+) -> None:
+    """Positions follow the order of appends across runs: a run's token after another run's
+    event does not join the pack queued before that event; nor does a token join a pack the
+    writer took to commit, or one whose append is full. Every token is stored, in order."""
+    log = await open_log(tmp_path / "log.db", options=LogOptions(max_group_events=40))
+    try:
+        for run in ("a", "b"):
+            await log.append(run, [run_started(thread_id=run)], expected_seq=0, new_run=True)
+        seqs = {"a": 1, "b": 1}
+
+        def token(run: str) -> None:
+            log.append_token(run, _streamed(seqs[run], f"call-{run}"), seqs[run])
+            seqs[run] += 1
+
+        for _ in range(3):
+            token("a")
+        log.append_nowait("b", [NewEvent(type=EventType.CUSTOM, payload={})], expected_seq=1)
+        seqs["b"] += 1
+        for _ in range(2):
+            token("a")
+        await asyncio.sleep(0.01)  # the writer takes what is queued to commit
+        for _ in range(50):  # (more than an append of 40 events holds)
+            token("a")
+        await log.flush()
+        events = await log.read_all()
+        a = [e for e in events if e.run_id == "a"][1:]
+        assert [e.seq for e in a] == list(range(1, 56))
+        assert [e.payload["token"] for e in a] == [f"w{i}" for i in range(1, 56)]
+        custom = next(e for e in events if e.run_id == "b" and e.seq == 1)
+        assert a[2].position < custom.position < a[3].position
+        with sqlite3.connect(tmp_path / "log.db") as conn:
+            rows = conn.execute(
+                "SELECT seq, packed FROM events e JOIN runs r USING (run_key) "
+                "WHERE r.run_id = 'a' AND seq > 0 ORDER BY seq"
+            ).fetchall()
+        assert rows[:2] == [(3, 3), (5, 2)]  # cut by b's event, then by the commit
+        assert sum(packed or 1 for _, packed in rows) == 55 and len(rows) >= 4
+    finally:
+        await log.aclose()

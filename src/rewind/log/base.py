@@ -122,9 +122,10 @@ class _RunState:
     next_seq: int
     thread_id: str
     ended: bool
-    tokens: tuple[PendingAppend, TokenPack] | None = None
-    """The pack the run's tokens joined last, and the queued append whose last row it is
-    (if it still is, and is still queued, the run's next token may join it)."""
+    pack: TokenPack | None = None
+    """The pack of tokens the run queued last (its next token may join it while it is open)."""
+    pending: Any = None
+    """The queued append (a :class:`PendingAppend`) :attr:`pack` is the last row of."""
 
 
 class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
@@ -307,7 +308,10 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
                 and not self._failed
                 and self.options.redact is None
             ):
-                self._append_plain(run_id, state, event, expected_seq)
+                if event.type == _CHAT_TOKEN:
+                    self.append_token(run_id, event, expected_seq)
+                else:
+                    self._append_plain(run_id, event, expected_seq)
                 return AppendResult(run_id, range(expected_seq, expected_seq + 1), None)
         mode, start, end_status, rows = self._prepare(run_id, events, expected_seq, durability)
         if mode == "sync":
@@ -334,13 +338,45 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         self._writer.submit(pending)
         return result_before_commit(pending)
 
-    def append_token(self, run_id: str, event: NewEvent, expected_seq: int) -> None:
+    def append_token(
+        self, run_id: str, event: NewEvent, expected_seq: int, key: object = None
+    ) -> None:
         """:meth:`append_nowait` of one ``chat.token`` event with ``async`` durability, the
         log's most frequent append: it joins the pack of its model call's tokens queued
-        before it (see :class:`~rewind.log.packs.TokenPack`), in a few steps."""
+        before it (see :class:`~rewind.log.packs.TokenPack`), in a few steps. ``key``: the
+        caller's word that its tokens are of one model call (:meth:`TokenPack.add
+        <rewind.log.packs.TokenPack.add>`).
+
+        The run's open pack is joinable as long as it is (the writer closes it; a failed
+        run has no state, and no pack is made with a redaction hook): only the seq is asked
+        here, and the pack asks whether the token is its call's next."""
+        state = self._runs.get(run_id)
+        if state is not None and state.next_seq == expected_seq:
+            pack = state.pack
+            if pack is not None and pack.open:
+                ts = event.ts
+                if ts is not None and ts.tzinfo is not None:
+                    ts_us = (ts - _EPOCH) // _MICROSECOND  # (to_micros, inlined)
+                else:
+                    ts_us = time.time_ns() // 1000 if ts is None else to_micros(ts)
+                if pack.add(event, ts_us, key):
+                    state.next_seq += 1
+                    pending = state.pending
+                    pending.count += 1  # (the writer's grown(), inlined)
+                    if pending.count >= self._writer.max_group_events:
+                        self._writer.grown(pending, 0)
+                    return
+        self._append_plain(run_id, event, expected_seq, key)
+
+    def _append_plain(
+        self, run_id: str, event: NewEvent, expected_seq: int, key: object = None
+    ) -> None:
+        """Queue one plain event at the run's next seq, in the run's append queued last (or
+        an append of its own); a token as a new pack of its call's tokens."""
         state = self._runs.get(run_id)
         if (
             type(event) is not NewEvent
+            or event.type in _NOT_PLAIN
             or state is None
             or state.next_seq != expected_seq
             or self.options.redact is not None
@@ -349,44 +385,19 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         ):  # (append_nowait raises, or takes the general path)
             self.append_nowait(run_id, [event], expected_seq=expected_seq, durability="async")
             return
-        ts = event.ts
-        if ts is not None and ts.tzinfo is not None:
-            ts_us = (ts - _EPOCH) // _MICROSECOND  # (to_micros, inlined)
-        else:
-            ts_us = time.time_ns() // 1000 if ts is None else to_micros(ts)
-        writer = self._writer
-        tokens = state.tokens
-        if tokens is not None:
-            last, pack = tokens
-            queue = writer.queue
-            if (
-                queue
-                and queue[-1] is last
-                and last.rows[-1] is pack
-                and last.count < writer.max_group_events
-                and pack.add(event, ts_us)
-            ):  # (the run's last append, still queued: it ends at expected_seq)
-                last.count += 1
-                state.next_seq += 1
-                if last.count >= writer.max_group_events:
-                    writer.grown(last, 0)
-                return
-        tail = writer.tail(run_id, expected_seq)
-        new = TokenPack.of(event, ts_us)
-        tail = self._queue_row(run_id, state, expected_seq, tail, new or _encode(event))
-        state.tokens = None if new is None else (tail, new)
-
-    def _append_plain(
-        self, run_id: str, state: _RunState, event: NewEvent, expected_seq: int
-    ) -> None:
-        """Queue one plain event at the run's next seq: a token joins the pack of its call's
-        tokens queued before it (see :meth:`append_token`), any other event the run's append
-        queued last (or an append of its own)."""
+        new = None
         if event.type == _CHAT_TOKEN:
-            self.append_token(run_id, event, expected_seq)
-            return
-        last = self._writer.tail(run_id, expected_seq)
-        self._queue_row(run_id, state, expected_seq, last, _encode(event))
+            ts = event.ts
+            ts_us = time.time_ns() // 1000 if ts is None else to_micros(ts)
+            new = TokenPack.of(event, ts_us, key)
+        tail = self._queue_row(
+            run_id,
+            state,
+            expected_seq,
+            self._writer.tail(run_id, expected_seq),
+            new or _encode(event),
+        )
+        state.pack, state.pending = new, tail
 
     def _queue_row(
         self,
@@ -402,8 +413,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             last = self._accept(run_id, state, expected_seq, [row], None, None, "async")
             self._writer.submit(last)
             return last
-        last.rows.append(row)
-        self._writer.grown(last, 1)
+        self._writer.add_row(last, row)
         state.next_seq += 1
         return last
 

@@ -88,6 +88,8 @@ class TokenPack:
     __slots__ = (
         "call",
         "fields",
+        "key",
+        "open",
         "parent_run_id",
         "run_id",
         "times",
@@ -109,11 +111,17 @@ class TokenPack:
         """A plain chunk's fields with this call's chunk id (the content set per token)."""
         self.times: list[int] = []
         self.tokens: list[str] = []
+        self.key: object = None
+        """What its tokens came with (see :meth:`add`)."""
+        self.open = True
+        """Whether the run's next token may join it: it is still the last row of its run's
+        append queued last (the writer closes it when anything is queued after it, or takes
+        it to commit)."""
 
     @classmethod
-    def of(cls, event: NewEvent, ts_us: int) -> TokenPack | None:
-        """A pack of ``event``, a ``chat.token`` of time ``ts_us``; ``None`` unless its token
-        is plain."""
+    def of(cls, event: NewEvent, ts_us: int, key: object = None) -> TokenPack | None:
+        """A pack of ``event``, a ``chat.token`` of time ``ts_us`` (``key``: see :meth:`add`);
+        ``None`` unless its token is plain."""
         payload = event.payload
         if type(payload) is not dict or len(payload) != 4:
             return None
@@ -124,26 +132,33 @@ class TokenPack:
         if not (parent is None or type(parent) is str):
             return None
         pack = cls(event, run_id, parent, chunk_id)
+        pack.key = key
         pack.times.append(ts_us)
         pack.tokens.append(payload["token"])
         return pack
 
-    def add(self, event: NewEvent, ts_us: int) -> bool:
+    def add(self, event: NewEvent, ts_us: int, key: object = None) -> bool:
         """Take the next token of the run (of time ``ts_us``) if it is this call's next plain
         one (its chunk :func:`~rewind.log.token_form.plain_id`'s, inlined: once per token), in
-        the same step, namespace, node and task (and the pack is not full)."""
+        the same step, namespace, node and task (and the pack is not full).
+
+        ``key``, when given, is the caller's word that every token it comes with is of one
+        model call, step, namespace, node and task, its payload ``{run_id, parent_run_id,
+        token, chunk}`` (a recorder's: one key per model call): a token with the pack's key
+        is not asked for those again."""
         payload = event.payload
-        if (
+        if (key is None or key is not self.key) and (
             type(payload) is not dict
             or len(payload) != 4
             or payload.get("run_id") != self.run_id
             or payload.get("parent_run_id") != self.parent_run_id
             or (event.step, event.ns, event.node, event.task_id) != self.where
-            or len(self.tokens) >= PACK_MAX
         ):
             return False
-        token = payload.get("token")
-        chunk = payload.get("chunk")
+        if len(self.tokens) >= PACK_MAX:
+            return False
+        token = payload["token"]  # (a dict of these four keys, by now)
+        chunk = payload["chunk"]
         if type(chunk) is not AIMessageChunk or type(token) is not str or chunk.__pydantic_extra__:
             return False
         fields = self.fields

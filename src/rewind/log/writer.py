@@ -163,9 +163,17 @@ class GroupWriter:
         last = self.tail(run_id, first_seq)
         if last is None:
             return False
+        _close_pack(last)
         last.rows += rows
         self.grown(last, len(rows))
         return True
+
+    def add_row(self, pending: PendingAppend, row: QueuedRow) -> None:
+        """Add one event's row to ``pending``, the :meth:`tail` of its run (the pack of tokens
+        it ended with, if any, is closed: no token may join it after this row)."""
+        _close_pack(pending)
+        pending.rows.append(row)
+        self.grown(pending, 1)
 
     def tail(self, run_id: str, first_seq: int) -> PendingAppend | None:
         """The run's append queued last, if plain events beginning at ``first_seq`` may
@@ -185,12 +193,16 @@ class GroupWriter:
         return last
 
     def grown(self, pending: PendingAppend, count: int) -> None:
-        """``count`` events joined ``pending`` (the :meth:`tail`)."""
+        """``count`` events joined ``pending`` (the :meth:`tail`); when it is full, its pack
+        of tokens closes and the writer stops waiting for more."""
         pending.count += count
         if pending.count >= self._max:
+            _close_pack(pending)
             self._cut_delay()
 
     def _enqueue(self, pending: PendingAppend) -> None:
+        if self._queue:  # (a token queued from now on goes after this append, not before)
+            _close_pack(self._queue[-1])
         self._issued += 1
         pending.ticket = self._issued
         self._queue.append(pending)
@@ -297,6 +309,8 @@ class GroupWriter:
             pending = self._queue.popleft()
             size += pending.count
             group.append(pending)
+        for pending in group:  # (being committed: no token joins it now)
+            _close_pack(pending)
         return group
 
     def _settle(self, group: list[PendingAppend], outcomes: list[BaseException | None]) -> None:
@@ -319,6 +333,13 @@ class GroupWriter:
             else:
                 still.append((ticket, waiter))
         self._waiters = still
+
+
+def _close_pack(pending: PendingAppend) -> None:
+    """No more tokens join the pack ``pending`` ends with, if it ends with one."""
+    last = pending.rows[-1] if pending.rows else None
+    if type(last) is TokenPack:
+        last.open = False
 
 
 def _result(pending: PendingAppend) -> AppendResult:

@@ -5,10 +5,10 @@ metadata), and tool calls as they start and finish."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from rewind.events import EventType, fields_of
 from rewind.projections.calls import bound_arguments, call_ns, is_return
@@ -100,6 +100,34 @@ class MessagesMode:
         self._seen.add(message_id)
         ns, meta = found
         return [("messages", ns, (chunk, meta))]
+
+    def delivering(self, deliver: Callable[[Any], None]) -> Callable[[EventLike], None]:
+        """:meth:`token` for a stream that takes the root graph's chunks bare: each token's
+        ``(chunk, metadata)`` handed to ``deliver`` at once, in one call per token (what the
+        stream would hand it of :meth:`token`'s items: none of a subgraph's)."""
+        models, seen, subgraphs = self._models, self._seen, self._subgraphs
+
+        def token(event: EventLike) -> None:
+            if event.ns and not subgraphs:
+                return
+            payload = event.payload
+            if type(payload) is not dict:
+                payload = fields_of(payload)  # none, for a payload redacted whole
+            found = models.get(payload.get("run_id", ""))
+            chunk = payload.get("chunk")
+            if found is None or (
+                type(chunk) is not AIMessageChunk and not isinstance(chunk, BaseMessage)
+            ):  # (a chat model's chunk, mostly: pydantic's isinstance is a call of its own)
+                return
+            message_id = chunk.id
+            if message_id is None:
+                message_id = chunk.id = str(uuid.uuid4())
+            seen.add(message_id)
+            ns, meta = found
+            if not ns:
+                deliver((chunk, meta))
+
+        return token
 
     def _node_started(
         self, event: EventLike, ns: tuple[str, ...], payload: Mapping[str, Any]

@@ -8,6 +8,7 @@ model or tool called inside a node (with or without passing ``config``) reports 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -21,11 +22,13 @@ from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from rewind.events import EventType, NewEvent, made_event
 from rewind.projections.state import refer_to_state
-from rewind.runtime.loops import call_on
+from rewind.runtime.loops import call_here, call_in_order, call_on
 
 __all__ = ["Recorder", "StreamingRecorder"]
 
 Sink = Callable[[NewEvent], None]
+TokenSink = Callable[[object, NewEvent], None]
+"""Where a recorder's tokens go: given a key per model call, and the event."""
 
 _CHAT_TOKEN = EventType.CHAT_TOKEN
 _now = datetime.now
@@ -44,6 +47,7 @@ class Recorder(BaseCallbackHandler):
         sink: Sink,
         loop: asyncio.AbstractEventLoop,
         *,
+        token_sink: TokenSink | None = None,
         step: int,
         node: str,
         task_id: str,
@@ -51,14 +55,22 @@ class Recorder(BaseCallbackHandler):
         state: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self._sink = sink
+        self._token_sink = token_sink
         self._loop = loop
         self._state = state
         self._step, self._node, self._task_id, self._ns = step, node, task_id, ns
         self._first_token: dict[uuid.UUID, float] = {}
         self._id_text: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[str, str | None]] = {}
         self._started: dict[uuid.UUID, float] = {}
-        self._tokens_of: tuple[Any, Any, str, str | None] = (_NO_CALL, _NO_CALL, "", None)
-        """The model call whose token came last: its run and parent run ids, and their text."""
+        self._tokens_of: tuple[Any, Any, str, str | None, Sink] = (
+            _NO_CALL,
+            _NO_CALL,
+            "",
+            None,
+            sink,
+        )
+        """The model call whose token came last: its run and parent run ids, their text, and
+        where its tokens go (the token sink, given the call's key)."""
 
     def _emit(self, type_: str, payload: Any) -> None:
         # Stamped here, when it happened, and with its namespace: the run's loop appends it as
@@ -161,29 +173,34 @@ class Recorder(BaseCallbackHandler):
         message = getattr(chunk, "message", None)
         if message is None:  # a text-completion model's token
             message = chunk if chunk is not None else token
-        call_on(
-            self._loop,
-            self._sink,
-            made_event(
-                _CHAT_TOKEN,
-                {"run_id": call[2], "parent_run_id": call[3], "token": token, "chunk": message},
-                _now(UTC),
-                self._step,
-                self._ns,
-                self._node,
-                self._task_id,
-            ),
+        sink = call[4]
+        event = made_event(
+            _CHAT_TOKEN,
+            {"run_id": call[2], "parent_run_id": call[3], "token": token, "chunk": message},
+            None,  # appended now: stamped by the log (no projection reads a token's time)
+            self._step,
+            self._ns,
+            self._node,
+            self._task_id,
         )
+        if not call_here(self._loop, sink, event):  # from another thread: stamped now
+            call_in_order(self._loop, sink, event.changed(ts=_now(UTC)))
 
     def _token_call(
         self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None
-    ) -> tuple[uuid.UUID, uuid.UUID | None, str, str | None]:
-        """A model call's tokens begin (or resume, after another call's): its ids and their
-        text; its first token's delay is noted once."""
+    ) -> tuple[uuid.UUID, uuid.UUID | None, str, str | None, Sink]:
+        """A model call's tokens begin (or resume, after another call's): its ids, their
+        text, and where its tokens go (a key of its own with them: see :meth:`EventLog.
+        append_token <rewind.log.EventLog.append_token>`); its first token's delay is noted
+        once."""
         started = self._started.pop(run_id, None)
         if started is not None:  # its first token
             self._first_token[run_id] = time.monotonic() - started
-        return (run_id, parent_run_id, *self._id_text_of(run_id, parent_run_id))
+        text, parent_text = self._id_text_of(run_id, parent_run_id)
+        sink = self._sink
+        if self._token_sink is not None:
+            sink = functools.partial(self._token_sink, object())
+        return (run_id, parent_run_id, text, parent_text, sink)
 
     def on_llm_end(
         self,

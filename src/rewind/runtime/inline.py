@@ -23,12 +23,12 @@ from typing import Any, TypeVar
 
 from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
 
-__all__ = ["NOT_RUN", "await_inline", "inline_busy", "inline_on", "run_inline"]
+__all__ = ["NOT_RUN", "NodeGreenlet", "await_inline", "inline_busy", "inline_on", "run_inline"]
 
 T = TypeVar("T")
 
 
-class _NodeGreenlet(greenlet):  # type: ignore[misc]
+class NodeGreenlet(greenlet):  # type: ignore[misc]
     """The greenlet a sync node runs in, on the thread of ``loop``."""
 
     loop: asyncio.AbstractEventLoop
@@ -46,7 +46,7 @@ class _Await:
 def inline_on(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether this code runs in a sync node run inline on ``loop``'s thread."""
     current = getcurrent()
-    return isinstance(current, _NodeGreenlet) and current.loop is loop
+    return isinstance(current, NodeGreenlet) and current.loop is loop
 
 
 NOT_RUN: Any = object()
@@ -69,7 +69,7 @@ async def run_inline(
     if not allowed():
         _busy.discard(loop)
         return NOT_RUN  # type: ignore[no-any-return]
-    node = _NodeGreenlet(lambda: ctx.run(fn, *args, **kwargs))
+    node = NodeGreenlet(lambda: ctx.run(fn, *args, **kwargs))
     node.loop = loop
     asked = _switch(loop, node.switch)
     while not node.dead:
@@ -109,7 +109,7 @@ def await_inline(make: Callable[[], Awaitable[T]]) -> T:
     """From a sync node run inline: have the loop await what ``make()`` gives (it is called
     on the loop, with the loop running), and return its result or raise its exception."""
     current = getcurrent()
-    if not isinstance(current, _NodeGreenlet):  # pragma: no cover - callers check inline_on
+    if not isinstance(current, NodeGreenlet):  # pragma: no cover - callers check inline_on
         raise RuntimeError("await_inline is only for sync nodes run inline")
     parent = current.parent
     assert parent is not None

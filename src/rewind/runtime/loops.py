@@ -21,10 +21,20 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from rewind.log import EventLog
-from rewind.runtime.inline import await_inline, inline_busy, inline_on
+from greenlet import getcurrent  # type: ignore[import-untyped]
 
-__all__ = ["LogPerLoop", "call_in_order", "call_on", "exited", "run_sync", "submit"]
+from rewind.log import EventLog
+from rewind.runtime.inline import NodeGreenlet, await_inline, inline_busy, inline_on
+
+__all__ = [
+    "LogPerLoop",
+    "call_here",
+    "call_in_order",
+    "call_on",
+    "exited",
+    "run_sync",
+    "submit",
+]
 
 _ALL: weakref.WeakSet[LogPerLoop] = weakref.WeakSet()
 
@@ -143,18 +153,27 @@ def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any
     """Run ``fn(arg)`` on ``loop``, in the order calls were made, from wherever this runs:
     at once on the loop's thread (a sync node run there included), else handed over (a sync
     node on a worker thread)."""
+    if not call_here(loop, fn, arg):
+        call_in_order(loop, fn, arg)
+
+
+def call_here(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any) -> bool:
+    """:func:`call_on`, if it runs ``fn(arg)`` at once (on the loop's thread, a sync node run
+    there included); ``False``, having run nothing, when it would hand it over."""
     running = _running_loop()  # None off a loop (no exception raised: called per token)
     if running is loop:
         fn(arg)
-    elif running is None and inline_on(loop):  # a sync node on the loop's thread
+        return True
+    if running is None and type(current := getcurrent()) is NodeGreenlet and current.loop is loop:
+        # A sync node run inline on the loop's thread (inline_on, inlined: once per token).
         # rewind's own code: it sees the loop running, as everywhere else it runs.
         _set_running_loop(loop)
         try:
             fn(arg)
         finally:
             _set_running_loop(None)
-    else:
-        call_in_order(loop, fn, arg)
+        return True
+    return False
 
 
 def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | None = None) -> T:

@@ -15,7 +15,6 @@ import inspect
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -46,6 +45,7 @@ from rewind.runtime.graph import END, START, NodeSpec
 from rewind.runtime.inline import NOT_RUN, run_inline
 from rewind.runtime.loops import alone_on_background_loop, call_on
 from rewind.runtime.routing import Routing
+from rewind.runtime.runlog import RunLog
 from rewind.runtime.shapes import all_keys, coerce, coerce_messages, object_fields
 from rewind.runtime.tasks import (
     Interrupted,
@@ -79,34 +79,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RunLog", "RunLoop", "current_task"]
 
-_CHAT_TOKEN = EventType.CHAT_TOKEN
-
 T = TypeVar("T")
-
-
-@dataclass(kw_only=True, slots=True)
-class RunLog:
-    """The log a run appends to; a subgraph's loop shares its parent's."""
-
-    event_log: EventLog | ScratchLog
-    run_id: str
-    durability: str
-    seq: int = 0
-    taps: list[Callable[[NewEvent], None]] = dataclasses.field(default_factory=list)
-    """Live consumers (stream projections): each appended event, in order, as it is appended."""
-    resumes: list[Callable[[str, Any], None]] = dataclasses.field(default_factory=list)
-    """Told when a (sub)graph namespace resumes from a checkpoint (namespace, checkpoint)."""
-    stream_tokens: bool = False
-    """Make chat models stream (and so record every token) even when invoked, as LangGraph
-    does while a ``messages`` stream is open."""
-    batched: Any = dataclasses.field(init=False)
-    """The durability of events nobody waits for (asked once per token)."""
-    packs_tokens: bool = dataclasses.field(init=False)
-    """Whether tokens take the log's :meth:`~rewind.log.EventLog.append_token` (``async``)."""
-
-    def __post_init__(self) -> None:
-        self.batched = "exit" if self.durability == "exit" else "async"
-        self.packs_tokens = self.batched == "async"
 
 
 _CURRENT: contextvars.ContextVar[tuple[RunLoop, Task] | None] = contextvars.ContextVar(
@@ -213,21 +186,6 @@ class RunLoop(Routing):
         )
         log.seq += len(batch)
         self._tap(batch)
-
-    def record_event(self, event: NewEvent) -> None:
-        """Append one event that carries its time and namespace already (a recorder's: one
-        per streamed token) now, without waiting (on the loop's thread): :meth:`record`
-        without a batch to stamp."""
-        log = self.log
-        if event.type is _CHAT_TOKEN and log.packs_tokens:  # (most events are tokens)
-            log.event_log.append_token(log.run_id, event, log.seq)
-        else:
-            log.event_log.append_nowait(
-                log.run_id, [event], expected_seq=log.seq, durability=log.batched
-            )
-        log.seq += 1
-        for tap in log.taps:
-            tap(event)
 
     def _tap(self, batch: list[NewEvent]) -> None:
         for tap in self.log.taps:
@@ -612,8 +570,9 @@ class RunLoop(Routing):
         """Run the task under a LangChain callback manager whose handlers include the recorder."""
         handler = StreamingRecorder if self.log.stream_tokens else Recorder
         recorder = handler(
-            self.record_event,
+            self.log.record_event,
             asyncio.get_running_loop(),
+            token_sink=self.log.record_token,
             step=step,
             node=task.name,
             task_id=task.id,

@@ -44,7 +44,9 @@ class ScratchLog:
             raise ConcurrencyError(run_id, expected_seq, len(log))
         log.extend(events)
 
-    def append_token(self, run_id: str, event: NewEvent, expected_seq: int) -> None:
+    def append_token(
+        self, run_id: str, event: NewEvent, expected_seq: int, key: object = None
+    ) -> None:
         """Append one ``chat.token`` event (:meth:`append_nowait` of one)."""
         log = self.runs.setdefault(run_id, [])
         if expected_seq != len(log):

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rewind.events import EventType
+from rewind.projections.messages import MessagesMode
 from rewind.projections.modes import of_subgraph
 from rewind.projections.stream import (
     Item,
@@ -74,14 +75,12 @@ async def stream_run(
         loop.log.stream_tokens = tokens_needed([*modes, *printed])
         loop.log.resumes.append(resumed)
         feed: Callable[[NewEvent], list[Item]] | None = None
-        token_feed: Callable[[NewEvent], list[Item]] | None = None
+        token_tap: Callable[[NewEvent], None] | None = None
 
         def tap(event: NewEvent) -> None:
-            nonlocal feed, token_feed
-            if token_feed is not None and event.type == _CHAT_TOKEN:  # (most events are)
-                found = token_feed(event)
-                if found:
-                    handed(found)
+            nonlocal feed, token_tap
+            if token_tap is not None and event.type == _CHAT_TOKEN:  # (most events are)
+                token_tap(event)
                 return
             if feed is None:
                 facts = dataclasses.replace(
@@ -96,14 +95,17 @@ async def stream_run(
                         subgraphs=subgraphs or events_subgraphs,
                     )
                 )
-                feed, token_feed = projectors[0].feed, projectors[0].token_feed
+                feed = projectors[0].feed
+                token_tap = _token_tap(projectors[0], handed, bare_deliver)
+                if token_tap is not None:
+                    loop.log.token_taps[index] = token_tap
                 if head is not None and resuming:
                     resumed("", head)
             found = feed(event)
             if found:
                 handed(found)
 
-        loop.log.taps.append(tap)
+        index = loop.log.add_tap(tap)
 
     def resumed(ns: str, head: CheckpointView) -> None:
         handed(projectors[0].resumed(ns, head))
@@ -118,10 +120,10 @@ async def stream_run(
             if shaped is not _SKIP:
                 deliver(shaped)
 
+    bare = deliver is not None and _bare(printed, shape, subgraphs, version)
+    bare_deliver = deliver if bare else None
     handed: Callable[[list[Item]], None] = (
-        _delivering_bare(deliver)
-        if deliver is not None and _bare(printed, shape, subgraphs, version)
-        else handed_each
+        _delivering_bare(bare_deliver) if bare_deliver is not None else handed_each
     )
 
     run = asyncio.ensure_future(graph.ainvoke(input, config, _watch=watch, **kwargs))
@@ -151,6 +153,27 @@ def _bare(printed: list[str], shape: str, subgraphs: bool, version: str) -> bool
     """Whether the caller gets bare chunks (one mode, v1), of the root graph only, and none
     is printed: the common stream."""
     return not printed and shape == "single" and not subgraphs and version != "v2"
+
+
+def _token_tap(
+    projector: Projector, handed: Callable[[list[Item]], None], bare: Deliver | None
+) -> Callable[[NewEvent], None] | None:
+    """What a live stream does with a ``chat.token`` event when only the messages mode reads
+    tokens (``None``: the projector's ``feed``): the mode's own delivery to a stream of bare
+    chunks, else its items handed on."""
+    token_feed = projector.token_feed
+    if token_feed is None:
+        return None
+    messages = projector.projections.get("messages")
+    if bare is not None and isinstance(messages, MessagesMode):
+        return messages.delivering(bare)
+
+    def tap(event: NewEvent) -> None:
+        found = token_feed(event)
+        if found:
+            handed(found)
+
+    return tap
 
 
 def _delivering_bare(deliver: Deliver) -> Callable[[list[Item]], None]:

@@ -212,7 +212,7 @@ class RunManager:
                 if event.type == EventType.RUN_STARTED:
                     run.started.set()
 
-            loop.log.taps.append(tap)
+            loop.log.add_tap(tap)
 
         kwargs: dict[str, Any] = {}
         for key in ("interrupt_before", "interrupt_after", "durability", "context"):

@@ -1,0 +1,80 @@
+"""The log a run appends to, as its loop sees it: the event log, the run's next seq, and the
+live consumers each appended event is handed to (a subgraph's loop shares its parent's).
+
+The recorder's events (a chat model's tokens above all) go through here one at a time, so
+these few lines are the runtime's hot path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rewind.events import NewEvent
+
+if TYPE_CHECKING:
+    from rewind.log import EventLog
+    from rewind.runtime.scratch import ScratchLog
+
+__all__ = ["RunLog"]
+
+
+@dataclass(kw_only=True, slots=True)
+class RunLog:
+    """The log a run appends to; a subgraph's loop shares its parent's."""
+
+    event_log: EventLog | ScratchLog
+    run_id: str
+    durability: str
+    seq: int = 0
+    taps: list[Callable[[NewEvent], None]] = dataclasses.field(default_factory=list)
+    """Live consumers (stream projections): each appended event, in order, as it is appended
+    (added with :meth:`add_tap`)."""
+    token_taps: list[Callable[[NewEvent], None]] = dataclasses.field(default_factory=list)
+    """What each of :attr:`taps` does with a ``chat.token`` event: the tap, or a handler of
+    tokens it named (one call fewer per token)."""
+    resumes: list[Callable[[str, Any], None]] = dataclasses.field(default_factory=list)
+    """Told when a (sub)graph namespace resumes from a checkpoint (namespace, checkpoint)."""
+    stream_tokens: bool = False
+    """Make chat models stream (and so record every token) even when invoked, as LangGraph
+    does while a ``messages`` stream is open."""
+    batched: Any = dataclasses.field(init=False)
+    """The durability of events nobody waits for (asked once per token)."""
+    packs_tokens: bool = dataclasses.field(init=False)
+    """Whether tokens take the log's :meth:`~rewind.log.EventLog.append_token` (``async``)."""
+
+    def __post_init__(self) -> None:
+        self.batched = "exit" if self.durability == "exit" else "async"
+        self.packs_tokens = self.batched == "async"
+
+    def add_tap(self, tap: Callable[[NewEvent], None]) -> int:
+        """Add a live consumer; its index in :attr:`token_taps` (to name its token handler)."""
+        self.taps.append(tap)
+        self.token_taps.append(tap)
+        return len(self.token_taps) - 1
+
+    def record_event(self, event: NewEvent) -> None:
+        """Append one event that carries its time and namespace already (a recorder's: one
+        per streamed token) now, without waiting (on the loop's thread): :meth:`RunLoop.record
+        <rewind.runtime.pregel.RunLoop.record>` without a batch to stamp."""
+        self.event_log.append_nowait(
+            self.run_id, [event], expected_seq=self.seq, durability=self.batched
+        )
+        self.seq += 1
+        for tap in self.taps:
+            tap(event)
+
+    def record_token(self, key: object, event: NewEvent) -> None:
+        """:meth:`record_event` of a recorder's ``chat.token`` event: ``key`` is its model
+        call's (see :meth:`EventLog.append_token <rewind.log.EventLog.append_token>`)."""
+        if self.packs_tokens:
+            self.event_log.append_token(self.run_id, event, self.seq, key)
+        else:
+            self.event_log.append_nowait(
+                self.run_id, [event], expected_seq=self.seq, durability=self.batched
+            )
+        self.seq += 1
+        for tap in self.token_taps:
+            tap(event)
