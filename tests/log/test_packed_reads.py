@@ -15,16 +15,19 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 
 from rewind import NewEvent, RunStatus, open_log, run_ended, run_started
+from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.events import EventType, StoredEvent
 from rewind.graph import END, START, MessagesState, StateGraph
@@ -475,3 +478,65 @@ async def test_an_old_database_still_reads(tmp_path: Path) -> None:
         assert conn.execute("SELECT COUNT(*) FROM events WHERE packed IS NOT NULL").fetchone() == (
             0,
         )
+
+
+class TaggedChat(BaseChatModel):
+    """A chat model that streams as a provider's does: each chunk tagged with the provider in
+    its ``response_metadata`` (as ChatOpenAI's), the message id the provider's."""
+
+    reply: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "tagged"
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
+        raise NotImplementedError("streamed only")
+
+    def _stream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        for word in self.reply.split(" "):
+            yield ChatGenerationChunk(  # (LangChain reports each to the callbacks)
+                message=AIMessageChunk(
+                    content=word + " ",
+                    id="chatcmpl-7",
+                    response_metadata={"model_provider": "openai"},
+                )
+            )
+
+
+def test_a_providers_tagged_tokens_are_packed_and_replay_as_streamed(tmp_path: Path) -> None:
+    reply = " ".join(f"word{i}" for i in range(80))
+    model = TaggedChat(reply=reply)
+
+    def speak(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("speak", speak)
+    builder.add_edge(START, "speak")
+    builder.add_edge("speak", END)
+    path = tmp_path / "graph.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = builder.compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": "g"}}
+        live = list(graph.stream({"messages": [("user", "hi")]}, config, stream_mode="messages"))
+    assert "".join(chunk.content for chunk, _meta in live) == reply + " "
+    with sqlite3.connect(path) as conn:
+        (payload,) = conn.execute(
+            "SELECT payload FROM events WHERE packed = 80 AND type = 'chat.token'"
+        ).fetchone()
+    assert json.loads(json.loads(payload)[0]["chunk"]) == {
+        "response_metadata": {"model_provider": "openai"}
+    }
+
+    async def read() -> tuple[list[Any], list[StoredEvent]]:
+        async with await open_log(path) as log:
+            (run,) = await log.list_runs(thread_id="g")
+            replayed = [c async for c in areplay(log, run.run_id, stream_mode="messages")]
+            return replayed, await log.read(run.run_id, types=[EventType.CHAT_TOKEN])
+
+    replayed, tokens = asyncio.run(read())
+    assert [encode(c) for c in replayed] == [encode(c) for c in live]
+    assert [e.payload["chunk"] for e in tokens] == [chunk for chunk, _meta in live]

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessageChunk
 
 from rewind.events import EventType, NewEvent, StoredEvent, run_started
 from rewind.log import LogOptions, open_log
-from rewind.log.packs import PACK_MAX
+from rewind.log.packs import PACK_MAX, texts
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 USAGE = {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4}
@@ -242,3 +242,29 @@ async def test_a_pack_closes_when_anything_is_queued_after_it_or_it_is_taken_to_
         assert sum(packed or 1 for _, packed in rows) == 55 and len(rows) >= 4
     finally:
         await log.aclose()
+
+
+async def test_tokens_whose_chunks_carry_the_same_metadata_share_a_row_that_holds_it_once(
+    tmp_path: Path,
+) -> None:
+    """A provider's chat model tags every chunk (ChatOpenAI: ``response_metadata=
+    {"model_provider": "openai"}``): its tokens are gathered as plain ones are, the metadata
+    stored once for the row, each token read back with its chunk whole; a chunk with other
+    metadata (the last, with its finish reason) is stored on its own."""
+    tagged = {"response_metadata": {"model_provider": "openai"}}
+    events = [_streamed(i, **tagged) for i in range(30)]
+    last = {"response_metadata": {"model_provider": "openai", "finish_reason": "stop"}}
+    events.append(_streamed(30, **last))
+    read = await _stream(tmp_path / "log.db", events)
+    _same(read, events)
+    assert read[0].payload["chunk"].response_metadata == {"model_provider": "openai"}
+    rows = _rows(tmp_path / "log.db")[1:]
+    assert [(seq, packed) for _, seq, _, packed, _, _ in rows] == [(30, 30), (31, None)]
+    call, _offsets, tokens = json.loads(rows[0][5])
+    assert tokens == [f"w{i}" for i in range(30)]
+    assert json.loads(call["chunk"]) == tagged  # once, not per token
+    assert len(rows[0][5]) < 30 * 12 + 200
+    # Each token's text, as a row of its own would store it (what search and redaction read).
+    each = texts(rows[0][5])
+    assert each is not None and [json.loads(t)["token"] for t in each] == tokens
+    assert all('"model_provider":"openai"' in t for t in each)

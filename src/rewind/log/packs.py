@@ -45,7 +45,7 @@ from langchain_core.messages import AIMessageChunk
 
 from rewind.events import EventType, NewEvent
 from rewind.log import codec
-from rewind.log.token_form import DERIVED_ID, plain_fields, plain_id
+from rewind.log.token_form import DERIVED_ID, chunk_of, chunk_rest
 
 __all__ = ["PACK_MAX", "PACKABLE", "TokenPack", "offsets", "pack_payload", "texts", "unpack"]
 
@@ -98,17 +98,25 @@ class TokenPack:
     )
 
     def __init__(
-        self, event: NewEvent, run_id: str, parent_run_id: str | None, chunk_id: str
+        self,
+        event: NewEvent,
+        run_id: str,
+        parent_run_id: str | None,
+        chunk: tuple[str, str | None, dict[str, Any]],
     ) -> None:
         self.where = (event.step, event.ns, event.node, event.task_id)
         """The step, namespace, node and task of every token of the pack."""
         self.run_id, self.parent_run_id = run_id, parent_run_id
+        chunk_id, rest, fields = chunk
         call: dict[str, str | None] = {"run_id": run_id, "parent_run_id": parent_run_id}
         if chunk_id != DERIVED_ID + run_id:
             call["chunk_id"] = chunk_id
+        if rest is not None:
+            call["chunk"] = rest
         self.call = call
-        self.fields = plain_fields(chunk_id)
-        """A plain chunk's fields with this call's chunk id (the content set per token)."""
+        self.fields = fields
+        """Every token's chunk's fields (the content set per token; see
+        :func:`~rewind.log.token_form.chunk_rest`)."""
         self.times: list[int] = []
         self.tokens: list[str] = []
         self.key: object = None
@@ -126,12 +134,12 @@ class TokenPack:
         if type(payload) is not dict or len(payload) != 4:
             return None
         run_id, parent = payload.get("run_id"), payload.get("parent_run_id")
-        chunk_id = plain_id(payload.get("chunk"), payload.get("token"))
-        if type(chunk_id) is not str or type(run_id) is not str:
+        if type(run_id) is not str or not (parent is None or type(parent) is str):
             return None
-        if not (parent is None or type(parent) is str):
+        chunk = chunk_rest(payload.get("chunk"), payload.get("token"))
+        if chunk is None:
             return None
-        pack = cls(event, run_id, parent, chunk_id)
+        pack = cls(event, run_id, parent, chunk)
         pack.key = key
         pack.times.append(ts_us)
         pack.tokens.append(payload["token"])
@@ -190,16 +198,24 @@ class TokenPack:
 
 def _token_payload(call: dict[str, Any], token: Any) -> dict[str, Any]:
     """The stored payload of one token of a call (the order of its keys as a row of its own
-    stores them)."""
-    payload = {"run_id": call.get("run_id"), "parent_run_id": call.get("parent_run_id")}
-    payload["token"] = token
-    if "chunk_id" in call:
+    stores them): compact (its chunk built when read), or with its chunk whole when the
+    call's chunks carry more than their text and id."""
+    run_id = call.get("run_id")
+    payload = {"run_id": run_id, "parent_run_id": call.get("parent_run_id"), "token": token}
+    rest = call.get("chunk")
+    if type(rest) is str:
+        chunk_id = call.get("chunk_id", f"{DERIVED_ID}{run_id}")
+        payload["chunk"] = chunk_of(token, chunk_id, rest)
+    elif "chunk_id" in call:
         payload["chunk_id"] = call["chunk_id"]
     return payload
 
 
 def _token_text(call: dict[str, Any], token: str) -> str:
+    """One token's payload text, as a row of its own stores it."""
     payload = _token_payload(call, token)
+    if "chunk" in payload:
+        return codec.encode(payload)
     try:
         return _orjson_dumps(payload)
     except TypeError:  # a lone surrogate: the codec's fallback writes it

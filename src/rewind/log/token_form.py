@@ -12,16 +12,20 @@ fraction of the time and stored in half the bytes.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk
 from orjson import dumps as _orjson_dumps
 
+from rewind.errors import EncodingError
 from rewind.log import codec
 
 __all__ = [
     "DERIVED_ID",
     "NOT_PLAIN",
+    "chunk_of",
+    "chunk_rest",
     "compact_token",
     "expand_token",
     "plain_fields",
@@ -65,6 +69,41 @@ def plain_fields(chunk_id: str) -> dict[str, Any]:
     probe = _PLAIN.copy()
     probe["id"] = chunk_id
     return probe
+
+
+def chunk_rest(chunk: Any, token: Any) -> tuple[str, str | None, dict[str, Any]] | None:
+    """How a pack of its call's tokens (:class:`~rewind.log.packs.TokenPack`) holds a chat
+    chunk of ``token`` (its text as its content, its message id set): its id, the text of its
+    other fields that are not their defaults (``None`` when none is: a plain chunk, such as
+    a provider's chunk carrying its ``response_metadata`` has), and its fields (to compare
+    the next token's chunk with, the content set to that token); ``None`` when a pack cannot
+    hold it (stored whole, as an event of its own)."""
+    if type(chunk) is not AIMessageChunk or chunk.__pydantic_extra__ or type(token) is not str:
+        return None
+    values = chunk.__dict__
+    chunk_id = values.get("id")
+    content = values.get("content")
+    if type(chunk_id) is not str or type(content) is not str or content != token:
+        return None
+    probe = plain_fields(chunk_id)
+    probe["content"] = token
+    if values == probe:
+        return chunk_id, None, probe
+    try:  # the fields as the codec stores the chunk, less its text and id
+        stored = json.loads(codec.encode(chunk))["v"]
+        text = codec.dumps({k: v for k, v in stored.items() if k not in ("content", "id")})
+        probe.update(codec.decode(text))
+    except (EncodingError, ValueError, KeyError, TypeError):
+        return None
+    if values != probe:  # (a field the codec does not give back equal)
+        return None
+    return chunk_id, text, probe
+
+
+def chunk_of(token: str, chunk_id: str, rest: str) -> Any:
+    """The chunk :func:`chunk_rest` described: built from its fields as decoding its event
+    stored whole builds it."""
+    return codec.build_model(_PATH, {"content": token, **codec.decode(rest), "id": chunk_id})
 
 
 def compact_token(payload: Any) -> Any:
