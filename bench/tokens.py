@@ -16,7 +16,10 @@ The configurations take turns in rounds, after a warm-up. Figures (medians):
 
 * µs per token: the ``long`` stream's time divided by its tokens (the fixed cost of a run
   included, as a user sees it); goal: rewind ``SqliteSaver`` <= 1.0x LangGraph ``InMemorySaver``;
-* the marginal µs per token: ``(long - short) / (tokens - 1)`` (a run's fixed cost excluded).
+* the marginal µs per token: ``(long - short) / (tokens - 1)`` (a run's fixed cost excluded);
+* ``tagged``: µs per token of the ``long`` reply from a model that tags each chunk as a
+  provider's does (ChatOpenAI's ``response_metadata={"model_provider": "openai"}``), what most
+  users' models stream (no goal of its own).
 
     python bench/tokens.py [--tokens 1000] [--streams 40] [--rounds 4] [--quick]
         [--summary FILE]
@@ -28,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import re
 import statistics
 import tempfile
 import time
@@ -37,8 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk
 from langgraph.checkpoint.memory import InMemorySaver as LangGraphInMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver as LangGraphSqliteSaver
 from langgraph.graph import END as LG_END
@@ -61,11 +67,42 @@ class State(TypedDict, total=False):
     reply: BaseMessage
 
 
-def build(state_graph: Any, start: str, end: str, words: int) -> Any:
+class TaggedChat(BaseChatModel):
+    """Streams its reply as ``GenericFakeChatModel`` does (a word, then the space after it),
+    each chunk tagged as a provider's chat model tags it (ChatOpenAI:
+    ``response_metadata={"model_provider": "openai"}``) and with the provider's message id."""
+
+    reply: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "tagged"
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
+        raise NotImplementedError("streamed only")
+
+    def _stream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        for token in re.split(r"(\s)", self.reply):
+            if token:
+                yield ChatGenerationChunk(
+                    message=AIMessageChunk(
+                        content=token,
+                        id="chatcmpl-1",
+                        response_metadata={"model_provider": "openai"},
+                    )
+                )
+
+
+def build(state_graph: Any, start: str, end: str, words: int, *, tagged: bool = False) -> Any:
     reply = AIMessage(content=" ".join(f"w{i}" for i in range(words)))
 
     def chat(state: State) -> dict[str, Any]:
-        model = GenericFakeChatModel(messages=iter([reply]))
+        if tagged:
+            model: BaseChatModel = TaggedChat(reply=str(reply.content))
+        else:
+            model = GenericFakeChatModel(messages=iter([reply]))
         return {"reply": model.invoke(state["prompt"])}
 
     builder = state_graph(State)
@@ -143,7 +180,7 @@ def main() -> None:
     if args.quick:
         args.streams, args.rounds, args.warmup = 12, 3, 2
     words = (args.tokens + 1) // 2  # words and the spaces between them
-    sizes = {"long": words, "short": 1}
+    sizes = {"long": words, "short": 1, "tagged": words}
     per_round = max(1, args.streams // args.rounds)
     tmp = Path(tempfile.mkdtemp(prefix="rewind-bench-tokens-"))
     all_configs = configs(tmp)
@@ -156,7 +193,7 @@ def main() -> None:
                 else (LangGraphStateGraph, LG_START, LG_END)
             )
             for kind, n in sizes.items():
-                c.graphs[kind] = build(*lib, n).compile(checkpointer=saver)
+                c.graphs[kind] = build(*lib, n, tagged=kind == "tagged").compile(checkpointer=saver)
                 c.times[kind] = []
                 for _ in range(args.warmup):
                     c.stream(kind)
@@ -173,16 +210,23 @@ def main() -> None:
         f"chat model streaming {tokens} tokens, stream_mode='messages'; "
         f"{per_round * args.rounds} timed streams per configuration (median)"
     )
-    print(f"  {'':<26}{'us/token':>10}{'marginal':>10}{'long ms':>10}{'short ms':>10}")
+    print(
+        f"  {'':<26}{'us/token':>10}{'marginal':>10}{'long ms':>10}{'short ms':>10}{'tagged':>10}"
+    )
     per_token: dict[str, float] = {}
     for c in all_configs:
-        long_, short = (statistics.median(c.times[k]) for k in ("long", "short"))
+        long_, short, tagged = (statistics.median(c.times[k]) for k in ("long", "short", "tagged"))
         per_token[c.name] = long_ / tokens * 1e6
         marginal = (long_ - short) / (tokens - 1) * 1e6
         print(
             f"  {c.name:<26}{per_token[c.name]:>10.1f}{marginal:>10.1f}"
             f"{long_ * 1e3:>10.2f}{short * 1e3:>10.2f}"
+            f"{tagged / c.tokens['tagged'] * 1e6:>10.1f}"
         )
+    print(
+        "  (tagged: µs per token of the same reply from a model whose chunks carry what a "
+        "provider's do, ChatOpenAI's response_metadata)"
+    )
     print(f"  tokens in the durable log of rewind's last long run: {durable} of {tokens}")
     if durable != tokens:
         raise SystemExit("the log does not hold every token")
