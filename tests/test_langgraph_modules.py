@@ -64,7 +64,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.checkpoint.serde.jsonplus": _SERDE,
     "langgraph.checkpoint.serde.types": _SERDE,
     "langgraph.checkpoint.sqlite.utils": "helpers of LangGraph's SqliteSaver's SQL, internal to it",
-    "langgraph.constants": _NEXT + "START/END and tags under their old module name",
     "langgraph.graph.ui": _NEXT + "generative-UI messages",
     "langgraph.managed": _NEXT + "managed values (RemainingSteps, IsLastStep)",
     "langgraph.managed.base": _NEXT + "managed values",
@@ -87,7 +86,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.utils.config": "LangGraph's deprecated utils package (empty shims)",
     "langgraph.utils.runnable": "LangGraph's deprecated utils package (empty shims)",
     "langgraph.version": _NEXT + "LangGraph's version module",
-    "langgraph.warnings": _NEXT + "LangGraph's deprecation warning classes",
 }
 """LangGraph modules with no module of that name under ``rewind.``, and why."""
 
@@ -170,3 +168,22 @@ def test_each_langgraph_module_has_its_rewind_twin_or_a_reason(module_name: str)
     assert not missing, f"{twin} lacks LangGraph's {missing}"
     arrived = [n for n in names if hasattr(module, n) and (module_name, n) in NAMES_NOT_PROVIDED]
     assert not arrived, f"{twin} provides {arrived} now: remove them from NAMES_NOT_PROVIDED"
+
+
+def test_the_graph_names_langgraph_imports_from_elsewhere_are_there_too() -> None:
+    """Names LangGraph's modules hold without defining or publishing them, which programs
+    import from there all the same."""
+    from rewind.graph.state import END, START, StateGraph
+
+    assert (START, END) == ("__start__", "__end__") and StateGraph is not None
+
+
+def test_send_from_constants_works_with_langgraphs_deprecation_warning() -> None:
+    import rewind.constants as constants
+    from rewind.errors import LangGraphDeprecatedSinceV10
+    from rewind.types import Send
+
+    with pytest.warns(LangGraphDeprecatedSinceV10, match="use 'from langgraph.types import"):
+        assert constants.Send is Send
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        _ = constants.Nothing

@@ -301,6 +301,13 @@ class LangGraphDeprecationWarning(DeprecationWarning):
         )
 
 
+class LangGraphDeprecatedSinceV05(LangGraphDeprecationWarning):
+    """API deprecated since LangGraph 0.5, to be removed in 2.0."""
+
+    def __init__(self, message: str, *args: object) -> None:
+        super().__init__(message, *args, since=(0, 5), expected_removal=(2, 0))
+
+
 class LangGraphDeprecatedSinceV10(LangGraphDeprecationWarning):
     """API deprecated since LangGraph 1.0, to be removed in 2.0."""
 

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from rewind.runtime.compiled import CompiledStateGraph
-from rewind.runtime.graph import StateGraph
+from rewind.runtime.graph import END, START, StateGraph
 
-__all__ = ["CompiledStateGraph", "StateGraph"]
+__all__ = ["END", "START", "CompiledStateGraph", "StateGraph"]

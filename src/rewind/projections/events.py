@@ -236,12 +236,13 @@ class EventsMode:
         task_id = event.task_id or ""
         if task_id in self._hidden:  # the input's task, with no routing function under it
             del self._hidden[task_id]
-            return routed
+            # (no run of its own; the graph's own stream still takes its writes: the input)
+            return [*routed, *self._graph_streamed(event)]
         if payload.get("cached"):
             return [*routed, *self._graph_streamed(event)]  # not run again: no run of its own
         node = self._nodes.get(task_id)
         if node is None:
-            return routed
+            return [*routed, *self._graph_streamed(event)]
         return [*routed, *self._node_ended(event, payload, node)]
 
     def _routed(

@@ -139,8 +139,26 @@ class CompiledStateGraph(StateMethods):
         """Run the graph to the end (or an interrupt) and return its output state.
 
         ``input`` is the graph's input, ``None`` to continue a thread from its newest
-        checkpoint, or ``Command(resume=...)`` to answer its pending interrupts.
+        checkpoint, or ``Command(resume=...)`` to answer its pending interrupts. With a
+        ``stream_mode`` other than ``values``, the list of that stream's chunks, as LangGraph
+        returns it.
         """
+        stream_mode = kwargs.pop("stream_mode", "values")
+        if stream_mode != "values":
+            return [
+                chunk
+                async for chunk in self.astream(
+                    input,
+                    config,
+                    stream_mode=stream_mode,
+                    durability=durability,
+                    context=context,
+                    interrupt_before=interrupt_before,
+                    interrupt_after=interrupt_after,
+                    _sync_api=_sync_api,
+                    **kwargs,
+                )
+            ]
         current = current_task()
         if current is not None and self.checkpointer is None:
             return await self._anested(current, input, config or {})
