@@ -258,6 +258,10 @@ async def test_tokens_whose_chunks_carry_the_same_metadata_share_a_row_that_hold
     read = await _stream(tmp_path / "log.db", events)
     _same(read, events)
     assert read[0].payload["chunk"].response_metadata == {"model_provider": "openai"}
+    # Built as validating its fields builds it (fields set included), for each token anew.
+    built = read[1].payload["chunk"]
+    assert built.model_fields_set == {"content", "response_metadata", "id"}
+    assert built.response_metadata is not read[2].payload["chunk"].response_metadata
     rows = _rows(tmp_path / "log.db")[1:]
     assert [(seq, packed) for _, seq, _, packed, _, _ in rows] == [(30, 30), (31, None)]
     call, _offsets, tokens = json.loads(rows[0][5])

@@ -102,8 +102,16 @@ def chunk_rest(chunk: Any, token: Any) -> tuple[str, str | None, dict[str, Any]]
 
 def chunk_of(token: str, chunk_id: str, rest: str) -> Any:
     """The chunk :func:`chunk_rest` described: built from its fields as decoding its event
-    stored whole builds it."""
-    return codec.build_model(_PATH, {"content": token, **codec.decode(rest), "id": chunk_id})
+    stored whole builds it (validated; a provider's tag, ``response_metadata`` alone, is set
+    on a plain chunk as validation would leave it: a replay builds every token)."""
+    fields = codec.decode(rest)
+    metadata = fields.get("response_metadata") if type(fields) is dict else None
+    if type(token) is str and len(fields) == 1 and type(metadata) is dict:
+        chunk = _plain_chunk(token, chunk_id)
+        chunk.__dict__["response_metadata"] = metadata
+        _set(chunk, "__pydantic_fields_set__", {"content", "response_metadata", "id"})
+        return chunk
+    return codec.build_model(_PATH, {"content": token, **fields, "id": chunk_id})
 
 
 def compact_token(payload: Any) -> Any:

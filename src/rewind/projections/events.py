@@ -241,8 +241,10 @@ class EventsMode:
         if payload.get("cached"):
             return [*routed, *self._graph_streamed(event)]  # not run again: no run of its own
         node = self._nodes.get(task_id)
-        if node is None:
-            return [*routed, *self._graph_streamed(event)]
+        if node is None:  # (a state edit's task: its writes reach the graph's own stream's
+            if not event.ns:  # fold, which shows none of it)
+                self._graph_stream(event)
+            return routed
         return [*routed, *self._node_ended(event, payload, node)]
 
     def _routed(
