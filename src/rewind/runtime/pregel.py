@@ -583,8 +583,8 @@ class RunLoop(Routing):
             inheritable_callbacks=config.get("callbacks"),
             inheritable_tags=config.get("tags"),
             # As under LangGraph's graph run: calls made in a node see ls_integration "langgraph"
-            # (a chat model replaces it with its own).
-            inheritable_metadata={"ls_integration": "langgraph", **(config.get("metadata") or {})},
+            # (a chat model replaces it with its own), after the run's own metadata.
+            inheritable_metadata=_with_integration(config.get("metadata") or {}),
         )
         for inherited in [*manager.handlers]:  # a subgraph's task: the parent's recorder goes
             if isinstance(inherited, Recorder):
@@ -756,3 +756,16 @@ def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Co
     flags = caller.trace_flags if caller.is_valid else trace.TraceFlags(trace.TraceFlags.SAMPLED)
     node = trace.SpanContext(trace_id, trace_ids.span_id_for(run_id, seq), False, flags)
     return otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(node)))
+
+
+def _with_integration(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's metadata as the calls made in it see it: ``ls_integration`` after the run's own
+    keys and before the task's ``langgraph_*`` ones, in LangGraph's order (the run's own
+    ``ls_integration``, if it has one, wins)."""
+    out: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if key.startswith("langgraph_") and "ls_integration" not in out:
+            out["ls_integration"] = "langgraph"
+        out[key] = value
+    out.setdefault("ls_integration", "langgraph")
+    return out
