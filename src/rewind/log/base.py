@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -358,7 +359,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
                 if ts is not None and ts.tzinfo is not None:
                     ts_us = (ts - _EPOCH) // _MICROSECOND  # (to_micros, inlined)
                 else:
-                    ts_us = time.time_ns() // 1000 if ts is None else to_micros(ts)
+                    ts_us = _micros(ts)
                 if pack.add(event, ts_us, key):
                     state.next_seq += 1
                     pending = state.pending
@@ -387,9 +388,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             return
         new = None
         if event.type == _CHAT_TOKEN:
-            ts = event.ts
-            ts_us = time.time_ns() // 1000 if ts is None else to_micros(ts)
-            new = TokenPack.of(event, ts_us, key)
+            new = TokenPack.of(event, _micros(event.ts), key)
         tail = self._queue_row(
             run_id,
             state,
@@ -704,16 +703,21 @@ def _run_start(run_id: str, payload: Any) -> RunStart:
     )
 
 
+def _micros(ts: datetime | None) -> int:
+    """An event's time in µs since the epoch: its own, or now (an event given none is
+    stamped when the log takes it)."""
+    return time.time_ns() // 1000 if ts is None else to_micros(ts)
+
+
 def _encode(event: NewEvent) -> EncodedEvent:
     type_ = event.type
     if type(type_) is not str:  # an EventType member: store its plain value
         type_ = str.__str__(type_)
-    ts = event.ts
     payload = event.payload
     text = token_text(payload) if type_ == _CHAT_TOKEN else codec.encode(payload)
     return (
         type_,
-        time.time_ns() // 1000 if ts is None else to_micros(ts),
+        _micros(event.ts),
         event.step,
         event.ns,
         event.node,

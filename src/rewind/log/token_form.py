@@ -55,15 +55,15 @@ def plain_id(chunk: Any, token: Any) -> Any:
     if type(chunk) is not AIMessageChunk or chunk.__pydantic_extra__ or type(token) is not str:
         return NOT_PLAIN
     values = chunk.__dict__
-    probe = _PLAIN.copy()
+    chunk_id = values.get("id")
+    probe = plain_fields(chunk_id)
     probe["content"] = token
-    chunk_id = probe["id"] = values.get("id")
     if values != probe or type(values["content"]) is not str:
         return NOT_PLAIN
     return chunk_id
 
 
-def plain_fields(chunk_id: str) -> dict[str, Any]:
+def plain_fields(chunk_id: Any) -> dict[str, Any]:
     """The fields of a plain chat chunk with ``chunk_id`` (its ``content`` to be set): a
     chunk is plain when its fields equal these with its token as the content."""
     probe = _PLAIN.copy()
@@ -78,6 +78,11 @@ def chunk_rest(chunk: Any, token: Any) -> tuple[str, str | None, dict[str, Any]]
     a provider's chunk carrying its ``response_metadata`` has), and its fields (to compare
     the next token's chunk with, the content set to that token); ``None`` when a pack cannot
     hold it (stored whole, as an event of its own)."""
+    plain = plain_id(chunk, token)
+    if type(plain) is str:
+        probe = plain_fields(plain)
+        probe["content"] = token
+        return plain, None, probe
     if type(chunk) is not AIMessageChunk or chunk.__pydantic_extra__ or type(token) is not str:
         return None
     values = chunk.__dict__
@@ -87,8 +92,6 @@ def chunk_rest(chunk: Any, token: Any) -> tuple[str, str | None, dict[str, Any]]
         return None
     probe = plain_fields(chunk_id)
     probe["content"] = token
-    if values == probe:
-        return chunk_id, None, probe
     try:  # the fields as the codec stores the chunk, less its text and id
         stored = json.loads(codec.encode(chunk))["v"]
         text = codec.dumps({k: v for k, v in stored.items() if k not in ("content", "id")})

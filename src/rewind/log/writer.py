@@ -89,13 +89,12 @@ class PendingAppend:
         start: RunStart | None,
         end_status: str | None,
         durability: Durability,
-        count: int | None = None,
     ) -> None:
         self.run_id = run_id
         self.thread_id = thread_id
         self.first_seq = first_seq
         self.rows = rows
-        self.count = len(rows) if count is None else count
+        self.count = len(rows)
         """How many events ``rows`` hold (a :class:`TokenPack` holds several)."""
         self.start = start
         self.end_status = end_status
@@ -124,11 +123,10 @@ class GroupWriter:
         self._hurry: asyncio.Future[None] | None = None
         """Set while the writer waits out its delay: done when someone waits for a commit."""
         self._on_failure = on_failure
-        self._max = self.max_group_events = max_group_events
-        self._queue: deque[PendingAppend] = deque()
-        self.queue = self._queue
-        """The appends waiting for their group, in order (to be read only: the hot path of
-        tokens looks at the last)."""
+        self.max_group_events = max_group_events
+        """The most events one group commits."""
+        self.queue: deque[PendingAppend] = deque()
+        """The appends waiting for their group, in order (to be read only outside)."""
         self._held: defaultdict[str, list[PendingAppend]] = defaultdict(list)
         self._errors: list[BaseException] = []
         self._issued = 0
@@ -142,7 +140,7 @@ class GroupWriter:
     @property
     def backlog(self) -> int:
         """Appends queued or held, not yet committed."""
-        return len(self._queue) + sum(len(v) for v in self._held.values())
+        return len(self.queue) + sum(len(v) for v in self._held.values())
 
     def submit(self, pending: PendingAppend) -> None:
         """Queue ``pending`` (or hold it, for ``exit`` durability until its run ends)."""
@@ -178,16 +176,16 @@ class GroupWriter:
     def tail(self, run_id: str, first_seq: int) -> PendingAppend | None:
         """The run's append queued last, if plain events beginning at ``first_seq`` may
         still join it (it waits for its group, and ends there)."""
-        if not self._queue:
+        if not self.queue:
             return None
-        last = self._queue[-1]
+        last = self.queue[-1]
         if (
             last.run_id != run_id
             or last.end_status is not None
             or last.future is not None
             or last.durability != "async"
             or last.first_seq + last.count != first_seq
-            or last.count >= self._max
+            or last.count >= self.max_group_events
         ):
             return None
         return last
@@ -196,19 +194,19 @@ class GroupWriter:
         """``count`` events joined ``pending`` (the :meth:`tail`); when it is full, its pack
         of tokens closes and the writer stops waiting for more."""
         pending.count += count
-        if pending.count >= self._max:
+        if pending.count >= self.max_group_events:
             _close_pack(pending)
             self._cut_delay()
 
     def _enqueue(self, pending: PendingAppend) -> None:
-        if self._queue:  # (a token queued from now on goes after this append, not before)
-            _close_pack(self._queue[-1])
+        if self.queue:  # (a token queued from now on goes after this append, not before)
+            _close_pack(self.queue[-1])
         self._issued += 1
         pending.ticket = self._issued
-        self._queue.append(pending)
+        self.queue.append(pending)
         if self._task is None:
             self._start()
-        elif pending.future is not None or pending.count >= self._max:
+        elif pending.future is not None or pending.count >= self.max_group_events:
             self._cut_delay()
 
     def _cut_delay(self) -> None:
@@ -225,8 +223,8 @@ class GroupWriter:
         run's appends are not delayed: the commit in progress gathers them."""
         if (
             self._waiters
-            or not any(p.start is not None for p in self._queue)
-            or any(p.future is not None or p.count >= self._max for p in self._queue)
+            or not any(p.start is not None for p in self.queue)
+            or any(p.future is not None or p.count >= self.max_group_events for p in self.queue)
         ):
             return
         loop = asyncio.get_running_loop()
@@ -248,7 +246,7 @@ class GroupWriter:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((target, waiter))
-        if self._task is None and self._queue:
+        if self._task is None and self.queue:
             self._start()
         self._cut_delay()
         await waiter
@@ -279,7 +277,7 @@ class GroupWriter:
         try:
             if self._delay > 0:
                 await self._wait_for_company()
-            while self._queue:
+            while self.queue:
                 group = self._take_group()
                 self.commits += 1
                 try:
@@ -292,7 +290,7 @@ class GroupWriter:
                 self._settle(group, outcomes)
         finally:
             self._task = None
-            if self._queue and not self._closed:  # cancelled mid-way: another task goes on
+            if self.queue and not self._closed:  # cancelled mid-way: another task goes on
                 self._start()
 
     def awaited(self, group: list[PendingAppend]) -> bool:
@@ -303,10 +301,10 @@ class GroupWriter:
         )
 
     def _take_group(self) -> list[PendingAppend]:
-        group = [self._queue.popleft()]
+        group = [self.queue.popleft()]
         size = group[0].count
-        while self._queue and size + self._queue[0].count <= self._max:
-            pending = self._queue.popleft()
+        while self.queue and size + self.queue[0].count <= self.max_group_events:
+            pending = self.queue.popleft()
             size += pending.count
             group.append(pending)
         for pending in group:  # (being committed: no token joins it now)
