@@ -111,7 +111,7 @@ def _inputs(left: Any, right: Any) -> list[tuple[str, Any]]:
 
 
 def _outcome(add: Add, left: Any, right: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    left, right = copy.deepcopy((left, right))  # one deepcopy keeps objects shared across sides
+    left, right = copy.deepcopy((left, right))  # (one deepcopy: an object on both sides stays one)
     inputs = _inputs(left, right)
     ids_before = [getattr(obj, "id", None) for _, obj in inputs]
     with _recording_uuid4() as generated:
@@ -161,7 +161,7 @@ def _ai(content: str = "yo", id: str | None = None, **kw: Any) -> AIMessage:
     return AIMessage(content=content, id=id, **kw)
 
 
-_shared = _h("shared")  # one object on both sides, without an id
+_both = _h("both")  # one object on both sides, without an id
 _TOOL_CALL = {"name": "search", "args": {"q": "x"}, "id": "call-1", "type": "tool_call"}
 _IMAGE = {"type": "image", "source_type": "base64", "data": "1234", "mime_type": "image/jpeg"}
 
@@ -271,8 +271,8 @@ CASES: dict[str, tuple[Any, Any, dict[str, Any]]] = {
         [RemoveMessage(id=rw.REMOVE_ALL_MESSAGES), _ai()],
         {"format": "bogus"},
     ),
-    "same object on both sides without id": ([_shared], [_shared], {}),
-    "same object twice on the right": ([], [_shared, _shared], {}),
+    "same object on both sides without id": ([_both], [_both], {}),
+    "same object twice on the right": ([], [_both, _both], {}),
     "empty-string id is an id": ([_h(id="")], [_ai(id="")], {}),
     "format None explicit": ([_h(id="1")], [_ai()], {"format": None}),
     "format bogus raises after merge": ([_h(id="1")], [_ai()], {"format": "bogus"}),
@@ -409,8 +409,8 @@ def _merges(draw: st.DrawFn) -> tuple[Any, Any, dict[str, Any]]:
     left: Any = draw(st.lists(_state_item, max_size=5))
     right: Any = draw(st.lists(_update_item, max_size=6))
     if left and draw(st.booleans()):  # the same object on both sides
-        shared = left[draw(st.integers(0, len(left) - 1))]
-        right.insert(draw(st.integers(0, len(right))), shared)
+        common = left[draw(st.integers(0, len(left) - 1))]
+        right.insert(draw(st.integers(0, len(right))), common)
     if left and draw(st.integers(0, 5)) == 0:
         left = left[0]
     if right and draw(st.integers(0, 3)) == 0:
