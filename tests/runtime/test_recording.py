@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import operator
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -15,6 +18,7 @@ from typing import Annotated, Any, TypedDict
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from langchain_core.runnables.config import ContextThreadPoolExecutor
 from langchain_core.tools import tool
 
 from rewind import EventType, open_log
@@ -22,6 +26,8 @@ from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.config import get_stream_writer
 from rewind.events import StoredEvent
 from rewind.graph import END, START, StateGraph
+from rewind.graph.message import add_messages
+from rewind.prebuilt import ToolNode
 
 
 class State(TypedDict, total=False):
@@ -295,3 +301,86 @@ def test_a_saver_left_open_closes_with_the_program_and_keeps_its_run(tmp_path: P
 
     types = asyncio.run(stored())
     assert types[0] == EventType.RUN_STARTED and types[-1] == EventType.RUN_ENDED
+
+
+def test_a_tool_still_running_when_its_step_failed_is_told_and_leaves_the_log_intact(
+    saver: SqliteSaver, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ToolNode runs its tools side by side; one failing fails the run while the other is
+    still running in its thread. That one's end comes after the run's: it is not appended (the
+    run is over), one warning says so, and nothing is left for the loop to report."""
+    release = threading.Event()
+    finished = threading.Event()
+
+    @tool
+    def slow(city: str) -> str:
+        """Waits to be released."""
+        release.wait(10)
+        finished.set()
+        return f"late for {city}"
+
+    @tool
+    def failing(city: str) -> str:
+        """Always fails."""
+        raise ValueError(f"no data for {city}")
+
+    class Calls(TypedDict):
+        messages: Annotated[list[Any], add_messages]
+
+    calls = AIMessage(
+        "",
+        tool_calls=[
+            {"name": "slow", "args": {"city": "Oslo"}, "id": "call_1"},
+            {"name": "failing", "args": {"city": "Oslo"}, "id": "call_2"},
+        ],
+    )
+    g = StateGraph(Calls)
+    g.add_node("tools", ToolNode([slow, failing]))
+    g.add_edge(START, "tools")
+    graph = g.compile(checkpointer=saver)
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(ValueError, match="no data for Oslo"):
+        graph.invoke({"messages": [calls]}, {"configurable": {"thread_id": "t"}})
+    release.set()
+    assert finished.wait(10)
+    deadline = time.monotonic() + 10  # its end is handed to the loop after the tool returns
+    while not _told(caplog) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    loop_errors = [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+    assert loop_errors == []
+    late = _told(caplog)
+    assert len(late) == 1 and "tool.ended" in late[0] and "'tools'" in late[0]
+    events = asyncio.run(events_of(tmp_path / "runs.db"))
+    assert events[-1].type == EventType.RUN_ENDED
+    assert events[-1].payload["status"] == "error"
+    assert [e.seq for e in events] == list(range(len(events)))
+    ends = [e for e in events if e.type == EventType.TOOL_ENDED]
+    assert all("late for" not in str(e.payload) for e in ends)
+
+
+def _told(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "rewind.runtime"]
+
+
+def test_what_a_sync_node_s_own_threads_report_comes_before_its_end(
+    saver: SqliteSaver, tmp_path: Path
+) -> None:
+    """A sync node (run on the loop's thread) that calls a tool from a thread pool of its own:
+    the tool's events are handed to the loop by that thread, and still come in the log before
+    the node's own later events and its end, in the order they happened."""
+
+    def fan_out(state: State) -> dict[str, Any]:
+        with ContextThreadPoolExecutor(2) as pool:  # the node's context goes with it
+            shouted = list(pool.map(shout.invoke, ["a", "b"]))
+        get_stream_writer()({"after": shouted})
+        return {"log": shouted}
+
+    g = StateGraph(State)
+    g.add_node("fan_out", fan_out)
+    g.add_edge(START, "fan_out")
+    graph = g.compile(checkpointer=saver)
+    assert graph.invoke({"log": []}, {"configurable": {"thread_id": "t"}}) == {"log": ["A", "B"]}
+    kinds = [e.type for e in asyncio.run(events_of(tmp_path / "runs.db")) if e.node == "fan_out"]
+    tools = [i for i, k in enumerate(kinds) if k in (EventType.TOOL_STARTED, EventType.TOOL_ENDED)]
+    assert len(tools) == 4
+    assert max(tools) < kinds.index(EventType.CUSTOM) < kinds.index(EventType.TASK_ENDED)

@@ -204,23 +204,23 @@ class CompiledStateGraph(StateMethods):
                 tasks, resuming = await self._first_tasks(loop, input, head)
                 await loop.run(tasks, resuming=resuming)
             except Interrupted as stop:
-                await loop.emit(run_ended(RunStatus.INTERRUPTED))
+                await loop.end(run_ended(RunStatus.INTERRUPTED))
                 output = self._interrupted_output(loop.state(), stop.interrupts)
                 await self._finish(event_log, loop)
                 return output
             except asyncio.CancelledError:  # stopped from outside (a node's own is wrapped)
-                await loop.emit(run_ended(RunStatus.CANCELLED))
+                await loop.end(run_ended(RunStatus.CANCELLED))
                 await self._finish(event_log, loop)
                 raise
             except BaseException as exc:
-                await loop.emit(
+                await loop.end(
                     run_ended(
                         RunStatus.ERROR, error={"type": type(exc).__name__, "message": str(exc)}
                     )
                 )
                 await self._finish(event_log, loop)
                 raise
-            await loop.emit(run_ended(RunStatus.SUCCESS))
+            await loop.end(run_ended(RunStatus.SUCCESS))
             await self._finish(event_log, loop)
             return self._output(loop.state())
 
@@ -529,7 +529,7 @@ class CompiledStateGraph(StateMethods):
             else:
                 next_tasks = loop.next_tasks([outcome])
             await loop.checkpoint(source="update", changes=changes, tasks=next_tasks)
-            await loop.emit(run_ended(RunStatus.SUCCESS))
+            await loop.end(run_ended(RunStatus.SUCCESS))
             await event_log.flush()
             return {
                 "configurable": {

@@ -32,6 +32,8 @@ class NodeGreenlet(greenlet):  # type: ignore[misc]
     """The greenlet a sync node runs in, on the thread of ``loop``."""
 
     loop: asyncio.AbstractEventLoop
+    inbox: Any = None
+    """What other threads hand to ``loop`` (set by the first event the node records)."""
 
 
 class _Await:

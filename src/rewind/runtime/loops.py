@@ -30,6 +30,7 @@ __all__ = [
     "LogPerLoop",
     "call_here",
     "call_in_order",
+    "inbox_of",
     "call_on",
     "exited",
     "run_sync",
@@ -110,21 +111,22 @@ class _Inbox:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._calls: deque[tuple[Callable[[Any], None], Any]] = deque()
+        self.calls: deque[tuple[Callable[[Any], None], Any]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
 
     def put(self, fn: Callable[[Any], None], arg: Any) -> None:
         with self._lock:
-            self._calls.append((fn, arg))
+            self.calls.append((fn, arg))
             if self._scheduled:
                 return
             self._scheduled = True
-        self._loop.call_soon_threadsafe(self._run)
+        self._loop.call_soon_threadsafe(self.run)
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Run the calls handed over so far, now (on the loop's thread)."""
         with self._lock:
-            calls, self._calls = self._calls, deque()
+            calls, self.calls = self.calls, deque()
             self._scheduled = False
         for fn, arg in calls:
             try:
@@ -139,14 +141,19 @@ class _Inbox:
 _inboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Inbox] = weakref.WeakKeyDictionary()
 
 
-def call_in_order(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any) -> None:
-    """Run ``fn(arg)`` on ``loop`` (from another thread), after every call handed to it this
-    way before; the loop's callbacks scheduled later by the same thread run after it too."""
+def inbox_of(loop: asyncio.AbstractEventLoop) -> _Inbox:
+    """The calls other threads hand to ``loop`` (see :func:`call_in_order`)."""
     inbox = _inboxes.get(loop)
     if inbox is None:
         with _lock:
             inbox = _inboxes.setdefault(loop, _Inbox(loop))
-    inbox.put(fn, arg)
+    return inbox
+
+
+def call_in_order(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any) -> None:
+    """Run ``fn(arg)`` on ``loop`` (from another thread), after every call handed to it this
+    way before; the loop's callbacks scheduled later by the same thread run after it too."""
+    inbox_of(loop).put(fn, arg)
 
 
 def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any) -> None:
@@ -166,7 +173,13 @@ def call_here(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: A
         return True
     if running is None and type(current := getcurrent()) is NodeGreenlet and current.loop is loop:
         # A sync node run inline on the loop's thread (inline_on, inlined: once per token).
-        # rewind's own code: it sees the loop running, as everywhere else it runs.
+        # rewind's own code: it sees the loop running, as everywhere else it runs. What
+        # threads it started handed over comes first (a ToolNode's tools run in a pool).
+        inbox = current.inbox
+        if inbox is None:
+            inbox = current.inbox = inbox_of(loop)
+        if inbox.calls:
+            inbox.run()
         _set_running_loop(loop)
         try:
             fn(arg)

@@ -43,7 +43,7 @@ from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.context import _RUNTIME, Runtime, current_config
 from rewind.runtime.graph import END, START, NodeSpec
 from rewind.runtime.inline import NOT_RUN, run_inline
-from rewind.runtime.loops import alone_on_background_loop, call_on
+from rewind.runtime.loops import alone_on_background_loop, call_on, inbox_of
 from rewind.runtime.routing import Routing
 from rewind.runtime.runlog import RunLog
 from rewind.runtime.shapes import all_keys, coerce, coerce_messages, object_fields
@@ -176,6 +176,11 @@ class RunLoop(Routing):
             self._tap(batch)
         else:
             self.record(*events, head=head)
+
+    async def end(self, event: NewEvent) -> None:
+        """Append the run's last event (``run.ended``)."""
+        self.log.end()
+        await self.emit(event)
 
     def record(self, *events: NewEvent, head: HeadWrite | None = None) -> None:
         """Append events now, in order, without waiting (on the loop's thread)."""
@@ -543,6 +548,9 @@ class RunLoop(Routing):
                     result = await run_inline(
                         ctx, action, *args, allowed=alone_on_background_loop, **kwargs
                     )
+                    # What threads it started handed over (a ToolNode's tools run in a
+                    # pool) is recorded before its end, as LangGraph's handlers see it.
+                    inbox_of(asyncio.get_running_loop()).run()
                 if result is NOT_RUN:
                     loop = asyncio.get_running_loop()
                     result = await loop.run_in_executor(

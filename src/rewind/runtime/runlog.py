@@ -8,6 +8,7 @@ these few lines are the runtime's hot path.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from rewind.runtime.scratch import ScratchLog
 
 __all__ = ["RunLog"]
+
+_log = logging.getLogger("rewind.runtime")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -40,6 +43,10 @@ class RunLog:
     stream_tokens: bool = False
     """Make chat models stream (and so record every token) even when invoked, as LangGraph
     does while a ``messages`` stream is open."""
+    ended: bool = False
+    """The run's last event is appended: what a thread it left running reports after that
+    (a tool still running when another failed the step) has no place in the log."""
+    told_late: bool = False
     batched: Any = dataclasses.field(init=False)
     """The durability of events nobody waits for (asked once per token)."""
     packs_tokens: bool = dataclasses.field(init=False)
@@ -59,6 +66,9 @@ class RunLog:
         """Append one event that carries its time and namespace already (a recorder's: one
         per streamed token) now, without waiting (on the loop's thread): :meth:`RunLoop.record
         <rewind.runtime.pregel.RunLoop.record>` without a batch to stamp."""
+        if self.ended:
+            self._late(event)
+            return
         self.event_log.append_nowait(
             self.run_id, [event], expected_seq=self.seq, durability=self.batched
         )
@@ -69,6 +79,9 @@ class RunLog:
     def record_token(self, key: object, event: NewEvent) -> None:
         """:meth:`record_event` of a recorder's ``chat.token`` event: ``key`` is its model
         call's (see :meth:`EventLog.append_token <rewind.log.EventLog.append_token>`)."""
+        if self.ended:
+            self._late(event)
+            return
         if self.packs_tokens:
             self.event_log.append_token(self.run_id, event, self.seq, key)
         else:
@@ -78,3 +91,18 @@ class RunLog:
         self.seq += 1
         for tap in self.token_taps:
             tap(event)
+
+    def end(self) -> None:
+        """The run's last event is about to be appended: from now on, events come too late."""
+        self.ended = True
+
+    def _late(self, event: NewEvent) -> None:
+        if not self.told_late:  # once per run: a thread left running can stream many tokens
+            self.told_late = True
+            _log.warning(
+                "run %s had ended when a thread it left running reported %s (node %r); "
+                "that and what the thread reports after it are not in the log",
+                self.run_id,
+                event.type,
+                event.node,
+            )
