@@ -11,7 +11,6 @@ from typing import Any, Protocol
 
 from langchain_core.messages import BaseMessage
 
-from rewind._imports import import_class
 from rewind.events import EventType, fields_of
 from rewind.projections.calls import bound_arguments, call_ns, is_call, is_return, return_value
 from rewind.projections.modes import (
@@ -23,7 +22,9 @@ from rewind.projections.modes import (
 from rewind.projections.state import (
     apply_writes,
     channel_writes_of,
+    node_input,
     resolve_state,
+    with_managed,
 )
 from rewind.types import Command
 
@@ -52,6 +53,7 @@ class _Run:
     input: Any
     kind: str = "chain"  # or chat_model, llm, tool
     streamed: bool = True  # a graph run: whether its nodes stream their outputs
+    managed: Mapping[str, Any] | None = None  # a node's: the managed values it read
 
 
 class EventsMode:
@@ -291,12 +293,15 @@ class EventsMode:
             if kind != "value":
                 values[name] = apply_writes(values.get(name), kind, name, writes)
         order = shape.get("channels") or self._fold.order
+        node = self._nodes.get(event.task_id or "")
+        managed = node.managed if node is not None else None
         out: list[dict[str, Any]] = []
         for decision in payload["routes"]:
             state = {**values, **(decision.get("reduced") or {})}
             ordered = {k: state[k] for k in order if k in state}
             ordered.update((k, v) for k, v in state.items() if k not in ordered)
-            out += self._routed(event, decision, _node_input(shape.get("state_shape"), ordered))
+            ordered = with_managed(ordered, managed, shape.get("state_keys"))
+            out += self._routed(event, decision, node_input(shape.get("state_shape"), ordered))
         return out
 
     def _subgraph_started(
@@ -322,7 +327,7 @@ class EventsMode:
         self._shapes[ns] = payload.get("node_inputs") or {}
         self._graph_shapes[ns] = {
             k: payload[k]
-            for k in ("folds", "state_shape", "channels", "output_keys")
+            for k in ("folds", "state_shape", "channels", "output_keys", "state_keys")
             if k in payload
         }
         return [self._event("on_chain_start", graph, {"input": graph.input})]
@@ -363,6 +368,7 @@ class EventsMode:
             tags=["seq:step:1" if caller is not None else f"graph:step:{step}", *self._root.tags],
             metadata=metadata,
             input=self._task_input(event, payload, graph),
+            managed=payload.get("managed"),
         )
         self._nodes[event.task_id or ""] = node
         return self._event("on_chain_start", node, {"input": node.input})
@@ -378,7 +384,9 @@ class EventsMode:
         if event.node == "__start__":
             return graph.input
         shape = self._shapes.get(ns, {}).get(str(event.node))
-        return _node_input(shape, self._fold.state(namespace(ns)))
+        order = self._graph_shapes.get(ns, {}).get("state_keys")
+        state = with_managed(self._fold.state(namespace(ns)), payload.get("managed"), order)
+        return node_input(shape, state)
 
     def _node_ended(
         self, event: EventLike, payload: Mapping[str, Any], node: _Run
@@ -479,19 +487,3 @@ def _without_ids(value: Any, ids: set[str]) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_without_ids(v, ids) for v in value)
     return value
-
-
-def _node_input(shape: Mapping[str, Any] | None, state: dict[str, Any]) -> Any:
-    """The input a node was given: the state, filtered to its input schema's keys and built as
-    its class, as the runtime built it (a tagged dict when that class cannot be imported)."""
-    if not shape:
-        return state
-    keys = set(shape.get("keys") or ())
-    values = {k: v for k, v in state.items() if k in keys}
-    path = shape.get("class")
-    if not path:
-        return values
-    try:
-        return import_class(path)(**values)
-    except Exception:  # the class is gone, or no longer takes these values: keep the data
-        return {"__class__": path.replace(":", "."), **values}

@@ -21,7 +21,10 @@ from rewind.events import EventType
 from rewind.projections.calls import END, RETURN, is_call, is_return
 from rewind.projections.state import (
     StateFold,
+    node_input,
     task_writes_of,
+    to_known_keys,
+    with_managed,
 )
 from rewind.types import Command
 
@@ -87,6 +90,8 @@ class UpdatesMode:
                 update = update.update
             elif isinstance(update, list) and any(isinstance(u, Command) for u in update):
                 update = task_writes_of(payload) or None
+            if isinstance(update, dict):
+                update = to_known_keys(update, payload)
             if update == {}:
                 update = None
             chunk: dict[str, Any] = {event.node: update}
@@ -198,8 +203,14 @@ class TasksMode:
         *,
         metadata: Mapping[str, Any] | None = None,
         tags: list[str] | None = None,
+        node_inputs: Mapping[str, Any] | None = None,
+        state_keys: list[str] | None = None,
     ) -> None:
         self._fold = fold
+        # How each (sub)graph's nodes take the state (keys kept, class built as), by namespace;
+        # a subgraph's come with its start.
+        self._shapes: dict[str, Mapping[str, Any]] = {"": node_inputs or {}}
+        self._state_keys: dict[str, list[str]] = {"": state_keys or []}
         # As LangGraph's: a task's start carries the caller's metadata and tags, when there are
         # any, without the framework's own keys.
         shown = {k: v for k, v in (metadata or {}).items() if k not in EXCLUDED_METADATA_KEYS}
@@ -211,14 +222,27 @@ class TasksMode:
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         return [(ns, chunk) for ns, kind, chunk in self.task_chunks(event)]
 
+    def _input(self, event: EventLike, payload: Mapping[str, Any]) -> Any:
+        """The state as the task's node took it: its input schema's keys (and class), with
+        the managed values (``RemainingSteps``...) its start recorded, in schema order."""
+        ns = event.ns or ""
+        state = with_managed(
+            self._fold.state(namespace(ns)), payload.get("managed"), self._state_keys.get(ns)
+        )
+        return node_input(self._shapes.get(ns, {}).get(str(event.node)), state)
+
     def task_chunks(self, event: EventLike) -> list[tuple[tuple[str, ...], str, Any]]:
         """(ns, "task" | "task_result", payload) for this event."""
         ns = namespace(event.ns)
         payload = event.payload or {}
+        if event.type == EventType.SUBGRAPH_STARTED:
+            self._shapes[event.ns or ""] = payload.get("node_inputs") or {}
+            self._state_keys[event.ns or ""] = payload.get("state_keys") or []
+            return []
         if event.node == "__start__" or event.node is None or event.task_id is None:
             return []
         if event.type == EventType.TASK_STARTED:
-            value = payload["input"] if "input" in payload else self._fold.state(ns)
+            value = payload["input"] if "input" in payload else self._input(event, payload)
             return [
                 (
                     ns,

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewind._imports import import_class
 from rewind.events import PULL, EventType, NewEvent, StateSlice, StoredEvent, task_id_for
 from rewind.projections.calls import caller_of, entrypoint_writes, is_call, is_return
 from rewind.types import Command, Overwrite
@@ -43,10 +44,13 @@ __all__ = [
     "fold_checkpoints",
     "fold_thread",
     "head_state",
+    "node_input",
+    "with_managed",
     "recorded_writes",
     "refer_to_state",
     "resolve_state",
     "task_result_of",
+    "to_known_keys",
     "task_writes_of",
     "view_of_head",
 ]
@@ -156,8 +160,18 @@ def task_result_of(payload: Mapping[str, Any] | None) -> Any:
     if isinstance(update, Command):
         update = update.update
     if isinstance(update, dict):
-        return dict(update)
+        return to_known_keys(update, payload)
     return task_writes_of(payload)
+
+
+def to_known_keys(update: dict[str, Any], payload: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A node's update as LangGraph shows it in ``updates`` and a task's result: without the
+    keys that are no channel of the state (a managed value's, a key the schema lacks), which
+    its writes (recorded apart when they differ) leave out."""
+    writes = (payload or {}).get("writes")
+    if isinstance(writes, dict) and any(k not in writes for k in update):
+        return {k: v for k, v in update.items() if k in writes}
+    return dict(update)
 
 
 def task_writes_of(payload: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -609,3 +623,34 @@ def view_of_head(state: Any) -> CheckpointView | None:
         next=list(state["next"]),
         metadata=dict(state.get("metadata") or {}),
     )
+
+
+def node_input(shape: Mapping[str, Any] | None, state: dict[str, Any]) -> Any:
+    """The input a node was given: the state, filtered to its input schema's keys and built as
+    its class, as the runtime built it (a tagged dict when that class cannot be imported)."""
+    if not shape:
+        return state
+    keys = set(shape.get("keys") or ())
+    values = {k: v for k, v in state.items() if k in keys}
+    path = shape.get("class")
+    if not path:
+        return values
+    try:
+        return import_class(path)(**values)
+    except Exception:  # the class is gone, or no longer takes these values: keep the data
+        return {"__class__": path.replace(":", "."), **values}
+
+
+def with_managed(
+    state: dict[str, Any], managed: Mapping[str, Any] | None, order: Sequence[str] | None
+) -> dict[str, Any]:
+    """The state a task read: with the managed values (``RemainingSteps``...) its start
+    recorded, in the state schema's ``order``."""
+    if not managed:
+        return state
+    merged = {**state, **managed}
+    keys = order or ()
+    return {
+        **{k: merged[k] for k in keys if k in merged},
+        **{k: v for k, v in merged.items() if k not in keys},
+    }

@@ -166,6 +166,8 @@ class RunFacts:
     """The graph's name."""
     node_inputs: Mapping[str, Any] | None = None
     """How nodes' inputs differ from the plain state (keys kept, class built as)."""
+    state_keys: list[str] | None = None
+    """The state schema's keys in order, managed values included (when it has any)."""
     graph_shape: Mapping[str, Any] | None = None
     """Each channel's fold kind (``folds``) and how the state is built (``state_shape``):
     what rebuilds a routing function's input from the fold."""
@@ -198,7 +200,10 @@ class RunFacts:
             tags=config.get("tags"),
             graph=payload.get("graph") or "LangGraph",
             node_inputs=payload.get("node_inputs"),
-            graph_shape={k: payload[k] for k in ("folds", "state_shape") if k in payload},
+            state_keys=payload.get("state_keys"),
+            graph_shape={
+                k: payload[k] for k in ("folds", "state_shape", "state_keys") if k in payload
+            },
             configurable=config.get("configurable"),
             output=payload.get("output_channel"),
         )
@@ -269,7 +274,13 @@ class Projector:
         order = facts.key_order
         self.fold = _Fold(initial, order, facts.output)
         self._values = ValuesMode(self.fold)
-        tasks = TasksMode(self.fold, metadata=facts.metadata, tags=facts.tags)
+        tasks = TasksMode(
+            self.fold,
+            metadata=facts.metadata,
+            tags=facts.tags,
+            node_inputs=facts.node_inputs,
+            state_keys=facts.state_keys,
+        )
         self._checkpoints = CheckpointsMode(
             self.fold,
             thread_id=facts.thread_id,

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rewind.errors import ErrorCode, InvalidUpdateError, create_error_message
+from rewind.managed.base import ManagedValueSpec, is_managed_value
 from rewind.types import Overwrite
 
-__all__ = ["MISSING", "Channel", "FoldKind", "channels_for_schema"]
+__all__ = ["MISSING", "Channel", "FoldKind", "channels_for_schema", "managed_of_schema"]
 
 
 class _Missing:
@@ -99,9 +100,33 @@ class Channel:
 
 
 def channels_for_schema(schema: Any) -> dict[str, Channel]:
-    """The channels of a state schema (TypedDict, dataclass or pydantic model)."""
+    """The channels of a state schema (TypedDict, dataclass or pydantic model): its keys but
+    the managed values (see :func:`managed_of_schema`)."""
     hints = typing.get_type_hints(schema, include_extras=True)
-    return {name: _channel(name, hint) for name, hint in hints.items() if name != "__slots__"}
+    return {
+        name: _channel(name, hint)
+        for name, hint in hints.items()
+        if name != "__slots__" and _managed(hint) is None
+    }
+
+
+def managed_of_schema(schema: Any) -> dict[str, ManagedValueSpec]:
+    """The keys of a state schema that are managed values (``RemainingSteps``, ...), in
+    schema order."""
+    hints = typing.get_type_hints(schema, include_extras=True)
+    return {name: spec for name, hint in hints.items() if (spec := _managed(hint)) is not None}
+
+
+def _managed(hint: Any) -> ManagedValueSpec | None:
+    meta = getattr(hint, "__metadata__", ())
+    if meta:
+        decoration = typing.get_origin(meta[-1]) or meta[-1]
+        if is_managed_value(decoration):
+            return decoration
+    args = typing.get_args(hint)  # Required[...], NotRequired[...], Optional[...]
+    if typing.get_origin(hint) is not None and args and not meta:
+        return _managed(args[0])
+    return None
 
 
 def _channel(name: str, hint: Any) -> Channel:

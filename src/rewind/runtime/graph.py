@@ -8,7 +8,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from rewind.runtime.channels import Channel, channels_for_schema
+from rewind.managed.base import ManagedValueSpec
+from rewind.runtime.channels import Channel, channels_for_schema, managed_of_schema
 from rewind.types import CachePolicy, RetryPolicy
 
 __all__ = ["END", "START", "Branch", "NodeSpec", "StateGraph"]
@@ -54,6 +55,8 @@ class _Schemas:
     output: Any
     context: Any
     channels: dict[str, Channel] = field(default_factory=dict)
+    managed: dict[str, ManagedValueSpec] = field(default_factory=dict)
+    """Keys whose value each task is given (``RemainingSteps``...), not stored."""
 
 
 class StateGraph(Generic[StateT]):
@@ -91,8 +94,15 @@ class StateGraph(Generic[StateT]):
             context=context_schema,
         )
         channels = dict(channels_for_schema(state_schema))
+        self.schemas.managed = managed_of_schema(state_schema)
         for extra in (input_schema, output_schema):
             if extra is not None and extra is not state_schema:
+                if managed := managed_of_schema(extra):
+                    raise ValueError(
+                        f"Invalid managed channels detected in {getattr(extra, '__name__', '')}: "
+                        f"{', '.join(managed)}. Managed channels are not permitted in "
+                        "Input/Output schema."
+                    )
                 for name, channel in channels_for_schema(extra).items():
                     channels.setdefault(name, channel)
         self.schemas.channels = channels
@@ -149,6 +159,9 @@ class StateGraph(Generic[StateT]):
             ends = tuple(destinations.values() if isinstance(destinations, dict) else destinations)
         else:
             ends = _command_destinations(action)
+        if input_schema is not None:
+            for key, spec in managed_of_schema(input_schema).items():
+                self.schemas.managed.setdefault(key, spec)
         self.nodes[node] = NodeSpec(
             name=node,
             action=action,

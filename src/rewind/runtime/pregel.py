@@ -141,6 +141,8 @@ class RunLoop(Routing):
         self.interrupt_before: list[str] = list(graph.interrupt_before_nodes)
         self.interrupt_after: list[str] = list(graph.interrupt_after_nodes)
         self.step = -1
+        self.stop = 0
+        """The step the recursion limit stops the run before (set when it runs)."""
         self.checkpoint_id: str | None = None
         self._written: tuple[str, list[str]] | None = None
         """The last checkpoint this loop recorded, and its tasks' ids."""
@@ -282,7 +284,7 @@ class RunLoop(Routing):
         Raises:
             Interrupted: a node interrupted, or the run reached a static breakpoint.
         """
-        stop = self.step + self.recursion_limit + 1
+        stop = self.stop = self.step + self.recursion_limit + 1
         first = True
         while True:
             # As LangGraph: the limit is checked before looking for work, so a run that ends on
@@ -331,6 +333,8 @@ class RunLoop(Routing):
                 payload["path"] = list(task.path)
             if task.arg is not MISSING and task.name != START:  # the run's input is recorded
                 payload["input"] = task.arg
+            elif task.name != START and (managed := self.managed_values()) is not None:
+                payload["managed"] = managed  # what its input held besides the state
             if task.cached is not None:
                 payload["cached"] = True
             task.run_id = str(uuid.uuid4())
@@ -667,9 +671,9 @@ class RunLoop(Routing):
         return value
 
     def _node_input(self, spec: NodeSpec) -> Any:
-        state = self.state()
-        schema = spec.input_schema or self.graph.builder.schemas.state
-        return coerce(schema, state, self.graph.builder.schemas.state)
+        schemas = self.graph.builder.schemas
+        schema = spec.input_schema or schemas.state
+        return coerce(schema, self.with_managed(self.state(), schema), schemas.state)
 
     def _map_update(
         self, update: Any, node: str, ids_given: list[str] | None = None

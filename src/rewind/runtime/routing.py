@@ -8,9 +8,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from rewind.events import PULL, PUSH
+from rewind.managed.base import Scratchpad
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.graph import END, Branch
-from rewind.runtime.shapes import coerce
+from rewind.runtime.shapes import coerce, key_order
 from rewind.runtime.tasks import Outcome, Task, injected_kwargs
 from rewind.types import Send
 
@@ -29,6 +30,29 @@ class Routing:
     barriers: dict[str, list[str]]
     config: dict[str, Any]
     store: Any
+    step: int
+    stop: int
+
+    def managed_values(self) -> dict[str, Any] | None:
+        """The managed values (``RemainingSteps``...) a task of the step being run reads;
+        ``None`` when the graph has none."""
+        managed = self.graph.builder.schemas.managed
+        if not managed:
+            return None
+        scratchpad = Scratchpad(step=self.step + 1, stop=self.stop)
+        return {k: m.get(scratchpad) for k, m in managed.items()}
+
+    def with_managed(self, state: dict[str, Any], schema: Any) -> dict[str, Any]:
+        """``state`` with the managed values (``RemainingSteps``...) a task of the step
+        being run reads, in ``schema``'s order; as it is when the graph has none."""
+        values = self.managed_values()
+        if values is None:
+            return state
+        return {
+            k: state[k] if k in state else values[k]
+            for k in key_order(schema)
+            if k in state or k in values
+        }
 
     async def _route(
         self,
@@ -56,10 +80,11 @@ class Routing:
             grouped.setdefault(name, []).append(value)
         for name, values in grouped.items():
             local[name] = self.channels[name].apply(local[name], values)
+        schema = self.graph.builder.schemas.state
         state = coerce(
-            self.graph.builder.schemas.state,
-            {k: v for k, v in local.items() if v is not MISSING},
-            self.graph.builder.schemas.state,
+            schema,
+            self.with_managed({k: v for k, v in local.items() if v is not MISSING}, schema),
+            schema,
         )
         kwargs = injected_kwargs(branch.path, self.config, store=self.store)
         result = branch.path(state, **kwargs)

@@ -79,6 +79,8 @@ def graph_shape(builder: Any) -> dict[str, Any]:
     fold, without the graph's code: each channel's fold kind (``set`` when not listed) and
     the class the state is built as (when not a plain dict)."""
     shape: dict[str, Any] = {}
+    if builder.schemas.managed:  # where the managed values a task's start records go
+        shape["state_keys"] = list(key_order(builder.schemas.state))
     folds = {n: c.fold for n, c in builder.channels.items() if c.fold != "set"}
     if folds:
         shape["folds"] = folds
@@ -92,13 +94,20 @@ def graph_shape(builder: Any) -> dict[str, Any]:
     return shape
 
 
-def all_keys(schema: Any) -> set[str]:
+@functools.lru_cache(maxsize=256)
+def key_order(schema: Any) -> tuple[str, ...]:
+    """A schema's keys, in the order it declares them."""
+    return tuple(all_keys(schema, ordered=True))
+
+
+def all_keys(schema: Any, *, ordered: bool = False) -> Any:
     import typing
 
     try:
-        return set(typing.get_type_hints(schema))
+        keys = list(typing.get_type_hints(schema))
     except Exception:
-        return set(getattr(schema, "__annotations__", {}))
+        keys = list(getattr(schema, "__annotations__", {}))
+    return keys if ordered else set(keys)
 
 
 def coerce_messages(value: Any, ids_given: list[str] | None = None) -> Any:

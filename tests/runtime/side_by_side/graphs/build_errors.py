@@ -9,6 +9,7 @@ import operator
 from typing import Annotated, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.managed import IsLastStep, RemainingSteps
 from langgraph.types import Command
 
 
@@ -212,6 +213,32 @@ def bad_reducer_signature():
     return g.compile()
 
 
+def managed_value_in_input_schema():
+    class Managed(TypedDict):
+        x: int
+        remaining_steps: RemainingSteps
+
+    class Input(TypedDict):
+        x: int
+        remaining_steps: RemainingSteps
+
+    g = StateGraph(Managed, input_schema=Input)
+    g.add_node("a", a)
+    g.add_edge(START, "a")
+    return g.compile()
+
+
+def managed_value_in_output_schema():
+    class Managed(TypedDict):
+        x: int
+        is_last_step: IsLastStep
+
+    class Output(TypedDict):
+        is_last_step: IsLastStep
+
+    return StateGraph(Managed, output_schema=Output).compile()
+
+
 CASES = {
     fn.__name__: fn
     for fn in (
@@ -240,5 +267,7 @@ CASES = {
         empty_sequence,
         duplicate_in_sequence,
         bad_reducer_signature,
+        managed_value_in_input_schema,
+        managed_value_in_output_schema,
     )
 }
