@@ -76,6 +76,20 @@ class CompiledStateGraph(StateMethods):
         """SHA-256 of the graph's structure, recorded with every run."""
         self._input_shapes = input_shapes(builder)
         self._graph_shape = graph_shape(builder)
+        joins = sorted(builder.waiting_edges)
+        self.node_triggers: dict[str, tuple[str, ...]] = {
+            name: tuple(
+                sorted(
+                    [f"branch:to:{name}"]
+                    + [f"join:{'+'.join(starts)}:{end}" for starts, end in joins if end == name]
+                )
+            )
+            for name in builder.nodes
+        }
+        """What can start each node, as LangGraph lists a task's triggers: every channel it
+        listens to (its branch channel, its joins), sorted, whichever of them started it."""
+        self.deferred_nodes = frozenset(n for n, spec in builder.nodes.items() if spec.defer)
+        """Nodes added with ``defer=True``: they run once no other node is left to run."""
 
     def get_name(self) -> str:
         """The graph's name."""

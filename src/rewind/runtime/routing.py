@@ -18,7 +18,11 @@ from rewind.types import Send
 if TYPE_CHECKING:
     from rewind.runtime.compiled import CompiledStateGraph
 
-__all__ = ["Routing"]
+__all__ = ["DEFERRED", "Routing"]
+
+DEFERRED = "__deferred__"
+"""The key, among the join progress a checkpoint keeps, of the deferred nodes reached and not
+run yet."""
 
 
 class Routing:
@@ -115,7 +119,11 @@ class Routing:
         return out
 
     def next_tasks(self, outcomes: list[Outcome]) -> list[Task]:
-        triggered: dict[str, str] = {}
+        """The tasks the step's outcomes start. A deferred node (``defer=True``) reached waits
+        until no other node would run next (LangGraph's "after finish" channels); the nodes
+        waiting so are kept with the join progress, so a resumed run still has them."""
+        graph = self.graph
+        triggered: set[str] = set()
         pushes: list[Send] = []
         finished = {o.task.name for o in outcomes}
         for outcome in outcomes:
@@ -123,23 +131,37 @@ class Routing:
                 if isinstance(target, Send):
                     pushes.append(target)
                 else:
-                    triggered.setdefault(str(target), f"branch:to:{target}")
-        for starts, end in sorted(self.graph.builder.waiting_edges):
+                    triggered.add(str(target))
+        for starts, end in sorted(graph.builder.waiting_edges):
             key = f"join:{'+'.join(starts)}:{end}"
             arrived = set(self.barriers.get(key, [])) | (finished & set(starts))
             if arrived == set(starts):
                 self.barriers[key] = []
                 if end != END:
-                    triggered.setdefault(end, key)
+                    triggered.add(end)
             elif arrived:
                 self.barriers[key] = sorted(arrived)
-        order = {name: i for i, name in enumerate(self.graph.builder.nodes)}
-        tasks = [  # pull tasks in the order the nodes were added, as LangGraph lists them
-            Task(id="", name=name, path=(PULL, name), triggers=(trigger,))
-            for name, trigger in sorted(triggered.items(), key=lambda kv: order.get(kv[0], -1))
-        ]
-        tasks += [
+        if graph.deferred_nodes:
+            waiting = set(self.barriers.get(DEFERRED, [])) | (triggered & graph.deferred_nodes)
+            triggered -= graph.deferred_nodes
+            if not triggered and waiting:  # the run would end here: they run now
+                triggered, waiting = waiting, set()
+            if waiting or DEFERRED in self.barriers:
+                self.barriers[DEFERRED] = sorted(waiting)
+        order = {name: i for i, name in enumerate(graph.builder.nodes)}
+        # As LangGraph lists them (a checkpoint's next): Send tasks first, in the order they
+        # were sent, then pull tasks in the order the nodes were added.
+        tasks = [
             Task(id="", name=send.node, path=(PUSH, i, False), triggers=(PUSH,), arg=send.arg)
             for i, send in enumerate(pushes)
+        ]
+        tasks += [
+            Task(
+                id="",
+                name=name,
+                path=(PULL, name),
+                triggers=graph.node_triggers.get(name, (f"branch:to:{name}",)),
+            )
+            for name in sorted(triggered, key=lambda n: order.get(n, -1))
         ]
         return tasks

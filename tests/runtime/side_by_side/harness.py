@@ -23,6 +23,8 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
   call (``context=...``; for a stream ``stream_mode=...`` (one mode or a list),
   ``subgraphs=True``, ``version=...``), and every chunk a stream yields is recorded in order,
   with its type, as the call's ``chunks``;
+* a call may say ``"unordered": True``: the results of a step's parallel tasks in its
+  ``tasks`` chunks are compared as a multiset (LangGraph streams them as its threads finish);
 * optional ``reset()``, called before each scenario;
 * optional ``EVENTS_COMPARABLE = False`` (with a comment saying why): the module's scenarios are
   not also compared through ``astream_events`` (the test ``test_events_are_identical...``).
@@ -410,6 +412,8 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
         "return": None,
         "error": None,
     }
+    if call.get("unordered"):
+        rec["unordered"] = True
     try:
         if api == "invoke":
             out = graph.invoke(inp, config, **kwargs)
@@ -571,9 +575,33 @@ def run_graph(path: Path, engine: str, api: str | None = None) -> dict[str, Any]
     # difference in one scenario does not shift the placeholders of the next ones.
     return {
         "graph": path.stem,
-        "scenarios": [Normalizer().norm(sc) for sc in scenarios],
+        "scenarios": [_step_results_unordered(Normalizer().norm(sc)) for sc in scenarios],
         "warnings_and_leftovers": sorted(set(Normalizer().norm(leftovers))),
     }
+
+
+def _step_results_unordered(scenario: dict[str, Any]) -> dict[str, Any]:
+    """For a call marked ``"unordered"``: the task results a step's parallel tasks stream as
+    they finish (in whichever order LangGraph's threads finish them) are compared as a
+    multiset: each run of consecutive ``tasks`` results is sorted (after normalisation, so the
+    ids numbered at the tasks' starts are the same on both engines)."""
+    for call in scenario["calls"]:
+        chunks = call.get("chunks")
+        if not call.get("unordered") or not chunks:
+            continue
+        out: list[Any] = []
+        run: list[Any] = []
+        for chunk in [*chunks, None]:
+            value = chunk.get("v") if isinstance(chunk, dict) else None
+            if isinstance(value, dict) and "result" in value and "interrupts" in value:
+                run.append(chunk)
+                continue
+            out += sorted(run, key=lambda c: json.dumps(c, sort_keys=True, default=str))
+            run = []
+            if chunk is not None:
+                out.append(chunk)
+        call["chunks"] = out
+    return scenario
 
 
 def run_build_case(path: Path, engine: str, case: str) -> dict[str, Any]:
