@@ -37,10 +37,7 @@ _SERDE = (
 )
 
 MODULES_NOT_PROVIDED: dict[str, str] = {
-    "langgraph.cache.base": _NEXT + "the node cache",
-    "langgraph.cache.memory": _NEXT + "the node cache",
     "langgraph.cache.redis": _NEXT + "the node cache (no Redis backend planned)",
-    "langgraph.cache.sqlite": _NEXT + "the node cache",
     "langgraph.callbacks": _NEXT + "LangGraph's callback handler types",
     "langgraph.channels": _ENGINE,
     "langgraph.channels.any_value": _ENGINE,

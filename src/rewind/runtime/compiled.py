@@ -19,6 +19,7 @@ from rewind.errors import GraphInterrupt, InvalidUpdateError
 from rewind.events import PULL, EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.log import EventLog, RunRecord
 from rewind.projections.state import CheckpointView, recorded_writes
+from rewind.runtime.caching import node_namespace
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import run_sync
@@ -58,6 +59,7 @@ class CompiledStateGraph(StateMethods):
         builder: StateGraph[Any],
         checkpointer: Any,
         store: Any = None,
+        cache: Any = None,
         interrupt_before: list[str],
         interrupt_after: list[str],
         name: str,
@@ -67,6 +69,8 @@ class CompiledStateGraph(StateMethods):
         self.checkpointer = checkpointer
         self.store = store
         """The long-term memory store its nodes get (a subgraph without one uses its parent's)."""
+        self.cache = cache
+        """Where nodes with a ``cache_policy`` keep their writes (``None``: nothing cached)."""
         self.interrupt_before_nodes = interrupt_before
         self.interrupt_after_nodes = interrupt_after
         self.name = name
@@ -90,6 +94,22 @@ class CompiledStateGraph(StateMethods):
         listens to (its branch channel, its joins), sorted, whichever of them started it."""
         self.deferred_nodes = frozenset(n for n, spec in builder.nodes.items() if spec.defer)
         """Nodes added with ``defer=True``: they run once no other node is left to run."""
+
+    def _cache_namespaces(self, nodes: Sequence[str] | None) -> list[tuple[str, ...]]:
+        if self.cache is None:
+            raise ValueError("No cache is set for this graph. Cannot clear cache.")
+        specs = self.builder.nodes
+        return [node_namespace(n, specs[n].action) for n in nodes or specs if n in specs]
+
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Delete the cached writes of these nodes (of every node, without any)."""
+        namespaces = self._cache_namespaces(nodes)  # raises without a cache
+        self.cache.clear(namespaces)
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """:meth:`clear_cache`, for async code."""
+        namespaces = self._cache_namespaces(nodes)
+        await self.cache.aclear(namespaces)
 
     def get_name(self) -> str:
         """The graph's name."""

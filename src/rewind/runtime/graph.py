@@ -37,6 +37,7 @@ class NodeSpec:
     metadata: dict[str, Any] | None = None
     ends: tuple[str, ...] = ()
     defer: bool = False
+    cache_policy: CachePolicy[Any] | None = None
 
 
 @dataclass(kw_only=True, slots=True)
@@ -170,6 +171,7 @@ class StateGraph(Generic[StateT]):
             metadata=metadata,
             ends=ends,
             defer=defer,
+            cache_policy=cache_policy,
         )
         return self
 
@@ -316,6 +318,9 @@ class StateGraph(Generic[StateT]):
             checkpointer: Where runs are recorded and state is kept: ``InMemorySaver()``,
                 ``SqliteSaver``/``AsyncSqliteSaver``, or an :class:`~rewind.log.EventLog`.
                 Without one, runs are still recorded (in memory) but ``get_state`` raises.
+            cache: Where nodes with a ``cache_policy`` keep their writes
+                (:class:`~rewind.cache.memory.InMemoryCache`,
+                :class:`~rewind.cache.sqlite.SqliteCache`).
             store: A long-term memory store (:class:`rewind.store.base.BaseStore`) nodes get
                 as LangGraph's do; every write a node makes to it is also an event of its run.
             interrupt_before: Nodes to stop before (``"*"`` for all).
@@ -333,6 +338,7 @@ class StateGraph(Generic[StateT]):
             builder=self,
             checkpointer=checkpointer,
             store=store,
+            cache=cache,
             interrupt_before=before,
             interrupt_after=after,
             name=name or "LangGraph",

@@ -37,6 +37,7 @@ from rewind.events import PULL, EventType, NewEvent, task_id_for
 from rewind.log.records import HeadWrite
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
 from rewind.projections.state import CheckpointView, head_state, recorded_writes
+from rewind.runtime.caching import cache_entry, cached_writes, input_of
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.calls import CallRunner
 from rewind.runtime.channels import MISSING, Channel
@@ -327,6 +328,7 @@ class RunLoop(Routing):
         step = self.step + 1
         for task in tasks:
             self.prepare_input(task)
+        hits = await self._match_cache(tasks) if self.graph.cache is not None else []
         for task in sorted(tasks, key=task_order):  # LangGraph announces them in task order
             payload: dict[str, Any] = {"triggers": list(task.triggers)}
             if list(task.path) != [PULL, task.name]:  # a pull task's path is implied
@@ -344,7 +346,10 @@ class RunLoop(Routing):
         raised: list[Interrupt[Any]] = []
         # Writes a task saved before a failure count first, before any task runs (as LangGraph
         # applies them), so they come first in the log whatever the running tasks do.
-        done = [await self._run_task(t, step, raised) for t in tasks if t.cached is not None]
+        done = [
+            await self._run_task(t, step, raised)
+            for t in [*(t for t in tasks if t.cached is not None and t not in hits), *hits]
+        ]
         running = [t for t in tasks if t.cached is None]
         # A lone task's sync node runs on the loop's thread (see rewind.runtime.inline); tasks
         # of a wider step each in a worker thread, in parallel.
@@ -381,11 +386,37 @@ class RunLoop(Routing):
         await self.checkpoint(source="loop", changes=changes, tasks=next_tasks)
         return next_tasks
 
+    async def _match_cache(self, tasks: list[Task]) -> list[Task]:
+        """Look the step's cacheable tasks up in the node cache: the hits (not run), in the
+        order LangGraph emits them (their keys' first appearance)."""
+        specs = self.graph.builder.nodes
+        for task in tasks:
+            spec = specs.get(task.name)
+            if spec is None or spec.cache_policy is None or task.cached is not None:
+                continue
+            node_input = input_of(task.arg, self._prepared.get(task.id, MISSING))
+            task.cache_entry = cache_entry(spec.cache_policy, task.name, spec.action, node_input)
+        # As LangGraph matches them: tasks of one step with the same key share one lookup,
+        # and the last of them takes the hit (the others run).
+        by_key = {t.cache_entry[0]: t for t in tasks if t.cache_entry is not None}
+        found = await cached_writes(self.graph.cache, [t.cache_entry for t in by_key.values()])
+        hits = []
+        for key, task in by_key.items():
+            hit = found.get(key)
+            if hit is not None:
+                task.cached = dict(hit["writes"])
+                task.cached_goto = list(hit["goto"])
+                hits.append(task)
+        return hits
+
     async def _run_task(self, task: Task, step: int, raised: list[Interrupt[Any]]) -> Outcome:
-        if task.cached is not None:  # completed by an earlier attempt: not run again
+        if task.cached is not None:  # completed by an earlier attempt (or cached): not run
             cached = list(task.cached.items())
             outcome = Outcome(task=task, update=task.cached, writes=cached)
-            outcome.goto = await self._route(task.name, cached)
+            if task.cached_goto is not None:  # the node cache's: where it led then
+                outcome.goto = list(task.cached_goto)
+            else:
+                outcome.goto = await self._route(task.name, cached)
             ended = {**self.ended_payload(outcome, cached=True), "cached": True}
             self.record(task_event(EventType.TASK_ENDED, task, step, ended))
             return outcome
@@ -397,6 +428,10 @@ class RunLoop(Routing):
             self.record(task_event(EventType.INTERRUPT, task, step, {"interrupts": interrupts}))
             raise
         await self.emit(task_event(EventType.TASK_ENDED, task, step, self.ended_payload(outcome)))
+        if task.cache_entry is not None:  # it finished: cached for next time
+            key, ttl = task.cache_entry
+            value = {"writes": [list(w) for w in outcome.writes], "goto": list(outcome.goto)}
+            await self.graph.cache.aset({key: (value, ttl)})
         return outcome
 
     def ended_payload(self, outcome: Outcome, *, cached: bool = False) -> dict[str, Any]:

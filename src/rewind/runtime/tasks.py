@@ -63,7 +63,12 @@ class Task:
     resume: list[Any] = field(default_factory=list)
     """Values for its ``interrupt()`` calls, in order (a resumed task)."""
     cached: dict[str, Any] | None = None
-    """Its writes, when an earlier attempt from the same checkpoint completed it."""
+    """Its writes, when an earlier attempt from the same checkpoint completed it (or the node
+    cache had them)."""
+    cached_goto: list[Any] | None = None
+    """Where it led, when the node cache had its writes (its routing is not run again)."""
+    cache_entry: Any = None
+    """Where its writes go in the node cache (see :mod:`rewind.runtime.caching`), if they do."""
     subgraph: bool = False
     """Whether its node is a compiled graph (a subgraph)."""
     resumed: bool = False

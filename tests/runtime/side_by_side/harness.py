@@ -24,7 +24,8 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
   ``subgraphs=True``, ``version=...``), and every chunk a stream yields is recorded in order,
   with its type, as the call's ``chunks``;
 * a call may say ``"unordered": True``: the results of a step's parallel tasks in its
-  ``tasks`` chunks are compared as a multiset (LangGraph streams them as its threads finish);
+  ``tasks`` chunks, or its ``updates`` chunks of a several-mode stream, are compared as a
+  multiset (LangGraph streams them as its threads finish);
 * optional ``reset()``, called before each scenario;
 * optional ``EVENTS_COMPARABLE = False`` (with a comment saying why): the module's scenarios are
   not also compared through ``astream_events`` (the test ``test_events_are_identical...``).
@@ -580,10 +581,18 @@ def run_graph(path: Path, engine: str, api: str | None = None) -> dict[str, Any]
     }
 
 
+def _a_result(value: Any) -> bool:
+    """A chunk a task streams as it finishes: a ``tasks`` result, or an ``updates`` chunk of
+    a stream of several modes (with ``checkpoints`` among them, they stay within their step)."""
+    if isinstance(value, dict):
+        return "result" in value and "interrupts" in value
+    return isinstance(value, list) and len(value) == 2 and value[0] == "updates"
+
+
 def _step_results_unordered(scenario: dict[str, Any]) -> dict[str, Any]:
-    """For a call marked ``"unordered"``: the task results a step's parallel tasks stream as
-    they finish (in whichever order LangGraph's threads finish them) are compared as a
-    multiset: each run of consecutive ``tasks`` results is sorted (after normalisation, so the
+    """For a call marked ``"unordered"``: the results a step's parallel tasks stream as they
+    finish (in whichever order LangGraph's threads finish them) are compared as a multiset:
+    each run of consecutive results (see :func:`_a_result`) is sorted (after normalisation, so the
     ids numbered at the tasks' starts are the same on both engines)."""
     for call in scenario["calls"]:
         chunks = call.get("chunks")
@@ -593,7 +602,7 @@ def _step_results_unordered(scenario: dict[str, Any]) -> dict[str, Any]:
         run: list[Any] = []
         for chunk in [*chunks, None]:
             value = chunk.get("v") if isinstance(chunk, dict) else None
-            if isinstance(value, dict) and "result" in value and "interrupts" in value:
+            if _a_result(value):
                 run.append(chunk)
                 continue
             out += sorted(run, key=lambda c: json.dumps(c, sort_keys=True, default=str))

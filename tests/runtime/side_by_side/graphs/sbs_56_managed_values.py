@@ -12,10 +12,9 @@ START -> loop (until two steps remain, or the last step) -> END
 import operator
 from typing import Annotated, TypedDict
 
-from pydantic import BaseModel
-
 from langgraph.graph import END, START, StateGraph
 from langgraph.managed import IsLastStep, RemainingSteps
+from pydantic import BaseModel
 
 
 class State(TypedDict, total=False):
