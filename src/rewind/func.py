@@ -11,9 +11,11 @@ The long-term memory store (``store=``) reaches the entrypoint and its tasks as 
 graph's nodes (a ``store`` parameter, ``runtime.store``, ``get_store()``), and each write is an
 event of the run, attributed to the task call that made it.
 
-Not yet in rewind: caching task results (``cache_policy`` is accepted and kept, but nothing is
-cached until ``rewind.cache`` exists, so a ``cache=`` is refused rather than ignored), and
-per-attempt ``timeout``.
+With ``@entrypoint(cache=InMemoryCache())``, a task with a ``cache_policy`` called again with
+arguments it saw returns its cached result without running (the call is recorded as a cache
+hit), as does the entrypoint itself with its own ``cache_policy``.
+
+Not yet in rewind: per-attempt ``timeout``.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, cast, get_args, get_origin, overload
 
+from rewind.cache.base import BaseCache
 from rewind.errors import LangGraphDeprecatedSinceV10, LangGraphDeprecationWarning
 from rewind.projections.calls import EntrypointFinal as Final
+from rewind.runtime.caching import node_namespace
 from rewind.runtime.calls import Call, SyncAsyncFuture, call_task
 from rewind.runtime.functional import Entrypoint
 from rewind.types import CachePolicy, RetryPolicy, StreamMode, TimeoutPolicy
@@ -76,7 +80,7 @@ class _TaskFunction(Generic[P, T]):
         self.retry_policy = retry_policy
         """Its retry policies (the entrypoint's apply when there are none)."""
         self.cache_policy = cache_policy
-        """Kept for ``rewind.cache`` (results are not cached yet)."""
+        """How its results are cached (with a ``cache`` given to the entrypoint)."""
         functools.update_wrapper(self, func)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> SyncAsyncFuture[T]:
@@ -91,14 +95,19 @@ class _TaskFunction(Generic[P, T]):
             kwargs=kwargs,
             name=_task_name(self.func),
             retry_policy=self.retry_policy,
+            cache_policy=self.cache_policy,
         )
         return cast(SyncAsyncFuture[T], call_task(call))
 
-    def clear_cache(self, cache: Any) -> None:
-        """Clear this task's cached results (rewind caches none yet)."""
+    def clear_cache(self, cache: BaseCache[Any]) -> None:
+        """Delete this task's cached results from ``cache``."""
+        if self.cache_policy is not None:
+            cache.clear([node_namespace(_task_name(self.func), self.func)])
 
-    async def aclear_cache(self, cache: Any) -> None:
-        """Clear this task's cached results (rewind caches none yet)."""
+    async def aclear_cache(self, cache: BaseCache[Any]) -> None:
+        """:meth:`clear_cache`, for async code."""
+        if self.cache_policy is not None:
+            await cache.aclear([node_namespace(_task_name(self.func), self.func)])
 
 
 def _task_name(func: Callable[..., Any]) -> str:
@@ -149,7 +158,8 @@ def task(
     Args:
         name: The task's name (default: the function's).
         retry_policy: Retry policies for a failed call (default: the entrypoint's).
-        cache_policy: Accepted for compatibility; rewind caches no task results yet.
+        cache_policy: How its results are cached, keyed by its arguments (with a ``cache``
+            given to the entrypoint).
         timeout: Not supported yet (raises ``NotImplementedError`` when given).
 
     Example:
@@ -199,9 +209,10 @@ class entrypoint(Generic[ContextT]):
         checkpointer: Where runs are kept (``InMemorySaver()``, ``SqliteSaver``...).
         store: A long-term memory store (``rewind.store``) for the function and its tasks;
             each write they make is an event of the run.
-        cache: Not supported yet (``rewind.cache``).
+        cache: Where the entrypoint's and its tasks' results are cached
+            (:mod:`rewind.cache`), for those with a ``cache_policy``.
         context_schema: The type of the ``context=`` given to a run.
-        cache_policy: Accepted for compatibility; nothing is cached yet.
+        cache_policy: How the entrypoint's own result is cached, keyed by its input.
         retry_policy: Retry policies for the function (and its tasks that have none).
         timeout: Not supported yet.
     """
@@ -232,7 +243,6 @@ class entrypoint(Generic[ContextT]):
         if "retry" in kwargs:
             warnings.warn(_retry_deprecated(), stacklevel=2)
             retry_policy = retry_policy or kwargs["retry"]
-        _refused("caching task results (entrypoint(cache=...))", cache)
         _refused("entrypoint timeouts (entrypoint(timeout=...))", timeout)
         self.checkpointer = checkpointer
         self.store = store
@@ -269,4 +279,6 @@ class entrypoint(Generic[ContextT]):
             store=self.store,
             retry_policy=self.retry_policy,
             context_schema=self.context_schema,
+            cache=self.cache,
+            cache_policy=self.cache_policy,
         )

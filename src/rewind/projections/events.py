@@ -157,7 +157,10 @@ class EventsMode:
         if event.type == EventType.TASK_STARTED:
             self._starting += events
             return []
-        if not (event.type == EventType.TASK_ENDED and payload.get("cached")):
+        # A step's tasks answered without running stream their outputs before the step's
+        # starts (as LangGraph's); a task call answered from the cache, in its turn.
+        a_call = is_return(payload) and not payload.get("entrypoint")
+        if not (event.type == EventType.TASK_ENDED and payload.get("cached") and not a_call):
             events, self._starting = [*self._starting, *events], []
         return [((), e) for e in events]
 

@@ -31,9 +31,12 @@ def node_namespace(name: str, action: Any) -> Namespace:
     return (CACHE_NS_WRITES, _identifier(action) or "__dynamic__", name)
 
 
-def cache_entry(policy: CachePolicy[Any], name: str, action: Any, node_input: Any) -> CacheEntry:
-    """Where the writes of ``name`` given ``node_input`` are cached under ``policy``."""
-    made = policy.key_func(node_input)
+def cache_entry(
+    policy: CachePolicy[Any], name: str, action: Any, *args: Any, **kwargs: Any
+) -> CacheEntry:
+    """Where what ``name`` makes of these arguments (a node's input; a task call's
+    arguments) is cached under ``policy``."""
+    made = policy.key_func(*args, **kwargs)
     raw = made.encode() if isinstance(made, str) else bytes(made)
     key = hashlib.blake2b(raw, digest_size=16).hexdigest()
     return (node_namespace(name, action), key), policy.ttl

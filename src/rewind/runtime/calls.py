@@ -32,6 +32,7 @@ from rewind.errors import EncodingError
 from rewind.events import PUSH, EventType, task_id_for
 from rewind.log.codec import encode
 from rewind.projections.calls import bound_arguments
+from rewind.runtime.caching import CacheEntry, cache_entry
 from rewind.runtime.context import current_config
 from rewind.runtime.inline import await_inline, inline_on
 from rewind.runtime.loops import call_on
@@ -100,6 +101,8 @@ class Call:
     """The task's name."""
     retry_policy: Sequence[RetryPolicy] = ()
     """Its own retry policies (the graph's apply when it has none)."""
+    cache_policy: Any = None
+    """How its results are cached (with a cache given to the entrypoint), if they are."""
 
 
 def call_task(call: Call) -> Any:
@@ -213,6 +216,17 @@ class CallRunner:
             loop.record(task_event(EventType.TASK_STARTED, task, step, payload))
             self._settle(pending.future, done)
             return
+        entry = None
+        if call.cache_policy is not None and loop.graph.cache is not None:
+            entry = cache_entry(call.cache_policy, call.name, call.func, *call.args, **call.kwargs)
+            hit = loop.graph.cache.get([entry[0]]).get(entry[0])
+            if hit is not None:  # the cache has its result: not run, recorded as a hit
+                payload["cached"] = True
+                loop.record(task_event(EventType.TASK_STARTED, task, step, payload))
+                ended = {"return": hit["return"], "cached": True}
+                loop.record(task_event(EventType.TASK_ENDED, task, step, ended))
+                self._settle(pending.future, {"return": hit["return"]})
+                return
         layout = argument_layout(call.func, call.args, call.kwargs)
         if layout is not None:
             payload["arguments"] = layout
@@ -220,11 +234,13 @@ class CallRunner:
         task.seq = loop.log.seq
         loop.record(task_event(EventType.TASK_STARTED, task, step, payload))
         task.node_input = bound_arguments(layout, call.args, call.kwargs)
-        running = loop.loop.create_task(self._run(task, pending, step))
+        running = loop.loop.create_task(self._run(task, pending, step, entry))
         self._running.add(running)
         running.add_done_callback(self._running.discard)
 
-    async def _run(self, task: Task, pending: _Pending, step: int) -> None:
+    async def _run(
+        self, task: Task, pending: _Pending, step: int, entry: CacheEntry | None
+    ) -> None:
         loop, call = self._loop, pending.call
         policies = list(call.retry_policy) or retry_policies(loop.graph.retry_policy or None)
         explode = (call.args, call.kwargs, pending.config)
@@ -249,6 +265,8 @@ class CallRunner:
             if not isinstance(exc, Exception):
                 raise
             return
+        if entry is not None:  # it finished: cached for next time
+            await loop.graph.cache.aset({entry[0]: ({"return": value}, entry[1])})
         self._settle(pending.future, {"return": value})
 
 

@@ -53,12 +53,18 @@ class Entrypoint(CompiledStateGraph):
         store: Any = None,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None,
         context_schema: Any,
+        cache: Any = None,
+        cache_policy: Any = None,
     ) -> None:
         builder: StateGraph[Any] = StateGraph(_EntrypointState, context_schema)
         self.entry_name = func.__name__
         """The name of the entrypoint's task (its function's)."""
         builder.nodes[self.entry_name] = NodeSpec(
-            name=self.entry_name, action=func, input_schema=None, retry_policy=retry_policy
+            name=self.entry_name,
+            action=func,
+            input_schema=None,
+            retry_policy=retry_policy,
+            cache_policy=cache_policy,
         )
         builder.compiled = True
         watch_store(store, checkpointer)  # its writes are events of the runs that make them
@@ -66,6 +72,7 @@ class Entrypoint(CompiledStateGraph):
             builder=builder,
             checkpointer=checkpointer,
             store=store,
+            cache=cache,
             interrupt_before=[],
             interrupt_after=[],
             name="LangGraph",

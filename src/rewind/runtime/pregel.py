@@ -396,6 +396,7 @@ class RunLoop(Routing):
                 continue
             node_input = input_of(task.arg, self._prepared.get(task.id, MISSING))
             task.cache_entry = cache_entry(spec.cache_policy, task.name, spec.action, node_input)
+
         # As LangGraph matches them: tasks of one step with the same key share one lookup,
         # and the last of them takes the hit (the others run).
         by_key = {t.cache_entry[0]: t for t in tasks if t.cache_entry is not None}
