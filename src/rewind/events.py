@@ -313,11 +313,21 @@ def run_started(
     return NewEvent(type=EventType.RUN_STARTED, payload=payload, ts=ts or _now())
 
 
-def run_ended(status: RunStatus, *, error: Any = None, ts: datetime | None = None) -> NewEvent:
-    """Build the ``run.ended`` event that closes a run with a final ``status``."""
+def run_ended(
+    status: RunStatus,
+    *,
+    error: Any = None,
+    ts: datetime | None = None,
+    pending: dict[str, Any] | None = None,
+) -> NewEvent:
+    """Build the ``run.ended`` event that closes a run with a final ``status``; ``pending``:
+    for a run interrupted in a step some of whose tasks finished, the channels their writes
+    change, as they stand with those writes applied (the run's last ``values``)."""
     if status is RunStatus.RUNNING:
         raise ValueError("run.ended needs a final status, not 'running'")
     payload: dict[str, Any] = {"status": status.value}
     if error is not None:
         payload["error"] = error
+    if pending:
+        payload["pending"] = pending
     return NewEvent(type=EventType.RUN_ENDED, payload=payload, ts=ts or _now())

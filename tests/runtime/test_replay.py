@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import pytest
 
 from rewind import open_log
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
+from rewind.graph import START, StateGraph
 from rewind.log.codec import encode
-from rewind.types import Command
+from rewind.types import Command, interrupt
 from tests.runtime import replay_graphs
 
 ALL = [
@@ -333,3 +336,34 @@ def test_the_fold_keeps_no_writes_of_tasks_a_checkpoint_has_applied(tmp_path: Pa
         graph.invoke({"messages": [("user", "hi")]}, {"configurable": {"thread_id": "t"}})
     (run_id,) = asyncio.run(_runs(path, "t"))
     assert asyncio.run(_fold_checked(path, run_id)) > 4  # the subgraph's among them
+
+
+class _Log(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def test_an_interrupted_step_s_finished_writes_replay_as_the_last_values(tmp_path: Path) -> None:
+    """A step where one task interrupts and another finishes: the run's last ``values`` chunk
+    (and ``invoke``'s output) has the finished task's writes, live and on replay."""
+
+    def ask(state: _Log) -> dict[str, Any]:
+        time.sleep(0.05)
+        return {"log": [str(interrupt("which?"))]}
+
+    path = tmp_path / "runs.db"
+    modes = ["values", "updates"]
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        g = StateGraph(_Log)
+        g.add_node("ask", ask)
+        g.add_node("other", lambda state: {"log": ["other"]})
+        g.add_edge(START, "ask")
+        g.add_edge(START, "other")
+        graph = g.compile(checkpointer=saver)
+        live = list(
+            graph.stream({"log": []}, {"configurable": {"thread_id": "t"}}, stream_mode=modes)
+        )
+        out = graph.invoke({"log": []}, {"configurable": {"thread_id": "u"}})
+    assert live[-1] == ("values", {"log": ["other"]})
+    assert out["log"] == ["other"] and len(out["__interrupt__"]) == 1
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    assert _text(_replayed(path, run_id, stream_mode=modes)) == _text(live)

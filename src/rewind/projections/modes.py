@@ -121,6 +121,16 @@ class ValuesMode:
             if payload["source"] != "input" and payload["changes"]:
                 ns = namespace(event.ns)
                 return [(ns, self._fold.shown(ns))]
+        elif event.type == EventType.RUN_ENDED and (event.payload or {}).get("pending"):
+            # An interrupted run whose step's other tasks finished: the state with their
+            # writes, LangGraph's last values.
+            shown = self._fold.shown(())
+            if isinstance(shown, dict):
+                merged = {**shown, **event.payload["pending"]}
+                order = self._fold.order
+                state = {k: merged[k] for k in order if k in merged}
+                state.update((k, v) for k, v in merged.items() if k not in state)
+                return [((), state)]
         elif event.type == EventType.INTERRUPT and event.payload.get("interrupts"):
             ns = namespace(event.ns)
             shown = self._fold.shown(ns)

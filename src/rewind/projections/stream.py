@@ -87,7 +87,10 @@ _READS: dict[str, frozenset[str]] = {
     "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT}),
     # Task starts: a task call's writes show its caller's namespace (see CustomMode).
     "custom": frozenset({EventType.CUSTOM, EventType.TASK_STARTED}),
-    "values": frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.INTERRUPT}),
+    # The run's end: an interrupted run's last values, with its finished tasks' writes.
+    "values": frozenset(
+        {EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.INTERRUPT, EventType.RUN_ENDED}
+    ),
     "tasks": _TASKS,
     "checkpoints": _CHECKPOINTS,
     "debug": _TASKS | _CHECKPOINTS,

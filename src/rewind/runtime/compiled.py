@@ -24,7 +24,7 @@ from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import run_sync
 from rewind.runtime.orphans import close_orphans, is_orphan
-from rewind.runtime.pregel import RunLoop, current_task
+from rewind.runtime.pregel import RunLoop, Travel, current_task
 from rewind.runtime.scratch import ScratchLog
 from rewind.runtime.shapes import all_keys, graph_shape, input_shapes
 from rewind.runtime.state_api import StateMethods, checkpoint_state
@@ -201,8 +201,9 @@ class CompiledStateGraph(StateMethods):
         # log is dropped after it), whatever thread_id the config names, as in LangGraph.
         thread_id = self._thread_id(config) if self.checkpointer is not None else None
         async with self._run_log() as event_log:
-            head, orphans = await self._start_state(event_log, thread_id, config)
+            head, orphans, superseded = await self._start_state(event_log, thread_id, config)
             loop = self._run_loop(event_log, config, durability, context, head)
+            loop.travel = _travel(config, input, head, superseded)
             loop.thread_id = thread_id or loop.run_id
             loop.sync_api = _sync_api
             if interrupt_before is not None:
@@ -212,7 +213,8 @@ class CompiledStateGraph(StateMethods):
             if thread_id is not None and orphans and isinstance(event_log, EventLog):
                 await close_orphans(event_log, thread_id, orphans)
             if _watch is not None:  # a stream: its projections see every event from here
-                _watch(loop, head, input is None or isinstance(input, Command))
+                resumed = input is None or isinstance(input, Command)
+                _watch(loop, head, resumed and not loop.travel.forks)
             await loop.emit(
                 run_started(
                     thread_id=thread_id or loop.run_id,
@@ -238,8 +240,10 @@ class CompiledStateGraph(StateMethods):
                 tasks, resuming = await self._first_tasks(loop, input, head)
                 await loop.run(tasks, resuming=resuming)
             except Interrupted as stop:
-                await loop.end(run_ended(RunStatus.INTERRUPTED))
-                output = self._interrupted_output(loop.state(), stop.interrupts)
+                # As LangGraph's: the run's last values have the finished tasks' writes.
+                pending = self._shown_pending(loop.pending_values())
+                await loop.end(run_ended(RunStatus.INTERRUPTED, pending=pending))
+                output = self._interrupted_output({**loop.state(), **pending}, stop.interrupts)
                 await self._finish(event_log, loop)
                 return output
             except asyncio.CancelledError:  # stopped from outside (a node's own is wrapped)
@@ -483,15 +487,22 @@ class CompiledStateGraph(StateMethods):
                 )
                 for task_id, value in given.items():
                     head.resumes.setdefault(task_id, []).append(value)
+            travel = loop.travel
+            if travel.forks and not loop.ns:
+                return await self._fork(loop, head), True
+            # Finished tasks run again on time travel, or at a checkpoint the thread has moved
+            # past; a resume at the thread's newest checkpoint has their writes back.
+            replaying = travel.replaying and not loop.ns
+            traveling = travel.traveling and not loop.ns
             tasks = []
             for described in head.next:
                 task = Task.from_description(described)
                 task.resumed = True
-                task.resume = list(head.resumes.get(task.id, []))
-                if task.id in head.results and task.id not in head.interrupts:
+                task.resume = [] if traveling else list(head.resumes.get(task.id, []))
+                if not replaying and task.id in head.results and task.id not in head.interrupts:
                     task.cached = self._cached_writes(head, task.id)
                 tasks.append(task)
-            if head.calls:  # the task calls of this step the log holds are not made again
+            if head.calls and not replaying:  # the task calls the log holds are not made again
                 loop.calls.done.update(head.calls)
             return tasks, True
         loop.step = head.step + 1 if head else -1
@@ -573,6 +584,18 @@ class CompiledStateGraph(StateMethods):
                 }
             }
 
+    async def _fork(self, loop: RunLoop, head: CheckpointView) -> list[Task]:
+        """Time travel to ``head``, as LangGraph 1.2 does it: a ``fork`` checkpoint after it
+        (its state and its next tasks, under new ids), whose tasks then all run again."""
+        tasks = []
+        for described in head.next:
+            old = Task.from_description(described)
+            tasks.append(Task(id="", name=old.name, path=old.path, triggers=old.triggers))
+            tasks[-1].arg = old.arg
+        loop.step = head.step + 1
+        await loop.checkpoint(source="fork", changes=[], tasks=tasks)
+        return tasks
+
     def _cached_writes(self, head: CheckpointView, task_id: str) -> dict[str, Any]:
         """The writes of a task of ``head`` that an earlier attempt completed."""
         return dict(head.results[task_id])
@@ -583,6 +606,12 @@ class CompiledStateGraph(StateMethods):
         if interrupts:
             output["__interrupt__"] = list(interrupts)
         return output
+
+    def _shown_pending(self, pending: dict[str, Any]) -> dict[str, Any]:
+        """``pending`` when it changes an output key (LangGraph shows it then), else none."""
+        schemas = self.builder.schemas
+        keys = None if schemas.output is schemas.state else all_keys(schemas.output)
+        return pending if keys is None or keys & set(pending) else {}
 
     def _output(self, state: dict[str, Any]) -> Any:
         schema = self.builder.schemas.output
@@ -595,22 +624,42 @@ class CompiledStateGraph(StateMethods):
 
     async def _start_state(
         self, event_log: EventLog | ScratchLog, thread_id: str | None, config: dict[str, Any]
-    ) -> tuple[CheckpointView | None, list[RunRecord]]:
+    ) -> tuple[CheckpointView | None, list[RunRecord], bool]:
         """The checkpoint a run starts from (the thread's newest, or ``checkpoint_id`` from
-        the config: a fork), and the thread's runs orphaned by a dead process."""
+        the config: a fork), the thread's runs orphaned by a dead process, and whether the
+        thread has moved past that checkpoint."""
         if thread_id is None or isinstance(event_log, ScratchLog):
-            return None, []
+            return None, [], False
         newest = await read_head(event_log, thread_id)
         orphans = [r for r in newest.running if is_orphan(r, newest.started.get(r.run_id))]
         wanted = (config.get("configurable") or {}).get("checkpoint_id")
         if wanted is None or (newest.view is not None and newest.view.id == wanted):
-            return newest.view, orphans
+            return newest.view, orphans, False
         found = await checkpoint_state(event_log, thread_id, wanted)
         if found is None or found.view is None:
             raise ValueError(
                 f"no checkpoint {wanted!r} on this thread; list them with get_state_history(config)"
             )
-        return found.view, orphans
+        return found.view, orphans, True
+
+
+def _travel(
+    config: dict[str, Any], input: Any, head: CheckpointView | None, superseded: bool
+) -> Travel:
+    """Time travel, as LangGraph 1.2 tells it: a checkpoint addressed by ``checkpoint_id``
+    and not to answer its interrupts; continuing from it (``None`` or a ``Command``) records a
+    ``fork`` checkpoint first, unless it is an update's or a fork's at the thread's head."""
+    addressed = bool((config.get("configurable") or {}).get("checkpoint_id"))
+    answers = isinstance(input, Command) and input.resume is not None
+    traveling = addressed and not answers
+    continuing = head is not None and (input is None or isinstance(input, Command))
+    forks = (
+        continuing
+        and traveling
+        and head is not None
+        and (head.source not in ("update", "fork") or superseded)
+    )
+    return Travel(traveling=traveling, superseded=superseded, forks=forks)
 
 
 def _names(spec: Sequence[str] | str, nodes: Any) -> list[str]:

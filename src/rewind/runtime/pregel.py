@@ -94,6 +94,23 @@ def current_task() -> tuple[RunLoop, Task] | None:
     return _CURRENT.get()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Travel:
+    """How a run stands to the checkpoint it starts from."""
+
+    traveling: bool = False
+    """A checkpoint was addressed (``checkpoint_id``), not to answer its interrupts."""
+    superseded: bool = False
+    """The thread has moved past that checkpoint."""
+    forks: bool = False
+    """The run starts with a ``fork`` checkpoint after it (LangGraph 1.2's time travel)."""
+
+    @property
+    def replaying(self) -> bool:
+        """Whether the checkpoint's finished tasks run again (not handed back their writes)."""
+        return self.traveling or self.superseded
+
+
 class RunLoop(Routing):
     """Executes one run of a graph (or of a subgraph inside a task), appending its events."""
 
@@ -144,6 +161,10 @@ class RunLoop(Routing):
         self.step = -1
         self.stop = 0
         """The step the recursion limit stops the run before (set when it runs)."""
+        self.finished: list[Outcome] = []
+        """The outcomes of the tasks that finished in a step another task interrupted."""
+        self.travel = Travel()
+        """How the run stands to the checkpoint it starts from (time travel)."""
         self.checkpoint_id: str | None = None
         self._written: tuple[str, list[str]] | None = None
         """The last checkpoint this loop recorded, and its tasks' ids."""
@@ -376,6 +397,7 @@ class RunLoop(Routing):
         if failures:
             raise failures[0]
         if raised:  # the step stops here: no writes applied, no checkpoint
+            self.finished = [o for o in outcomes if isinstance(o, Outcome)]
             raise Interrupted(raised)
         ordered = sorted(
             (o for o in outcomes if isinstance(o, Outcome)), key=lambda o: task_order(o.task)
@@ -692,6 +714,19 @@ class RunLoop(Routing):
     def state(self) -> dict[str, Any]:
         """The current state: every channel with a value."""
         return {n: v for n, v in self.values.items() if v is not MISSING}
+
+    def pending_values(self) -> dict[str, Any]:
+        """The channels the writes of :attr:`finished` change, as they stand with those writes
+        applied (in task order), as LangGraph shows an interrupted run's last ``values``."""
+        grouped: dict[str, list[Any]] = {}
+        for outcome in sorted(self.finished, key=lambda o: task_order(o.task)):
+            for name, value in outcome.writes:
+                grouped.setdefault(name, []).append(value)
+        return {
+            name: self.channels[name].apply(self.values[name], writes)
+            for name, writes in grouped.items()
+            if name in self.channels
+        }
 
     def prepare_input(self, task: Task) -> Any:
         """A task's input, built (and validated, for a pydantic state) before the task starts;

@@ -157,7 +157,15 @@ class StateMethods:
         thread_id = self._thread_id(config)
         assert thread_id is not None
         earlier = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+        wanted = (config.get("configurable") or {}).get("checkpoint_id")
         async with self._event_log() as event_log:
+            if wanted:  # as LangGraph's savers list a config naming one: that one alone
+                found = await checkpoint_state(event_log, thread_id, wanted)
+                view = found.view if found is not None else None
+                if view is not None and limit != 0 and _matches(view, filter):
+                    self._validate_next(view)
+                    yield self._snapshot(view, thread_id)
+                return
             views = history(event_log, thread_id, before=earlier, limit=limit, metadata=filter)
             async for view in views:
                 self._validate_next(view)
@@ -233,6 +241,11 @@ class StateMethods:
 
 def _path_key(task: dict[str, Any]) -> str:
     return "~".join(str(p) for p in task["path"][:3])
+
+
+def _matches(view: CheckpointView, filter: dict[str, Any] | None) -> bool:
+    """Whether a checkpoint's metadata has every key/value of ``filter``."""
+    return all(view.metadata.get(k) == v for k, v in (filter or {}).items())
 
 
 async def checkpoint_state(

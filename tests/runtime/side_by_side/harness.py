@@ -23,6 +23,8 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
   call (``context=...``; for a stream ``stream_mode=...`` (one mode or a list),
   ``subgraphs=True``, ``version=...``), and every chunk a stream yields is recorded in order,
   with its type, as the call's ``chunks``;
+* a call may say ``"at": [node, ...]``: it is made at the thread's newest checkpoint whose
+  ``next`` is those nodes (time travel: its ``checkpoint_id`` in the call's config);
 * a call may say ``"unordered": True``: the results of a step's parallel tasks in its
   ``tasks`` chunks, or its ``updates`` chunks of a several-mode stream, are compared as a
   multiset (LangGraph streams them as its threads finish);
@@ -405,6 +407,10 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
     api = call.get("api", "invoke")
     kwargs = call.get("kwargs", {})
     inp = call["input"]
+    if "at" in call:  # time travel: the newest checkpoint of the thread whose next is this
+        wanted = tuple(call["at"])
+        past = next(s for s in graph.get_state_history(config) if tuple(s.next) == wanted)
+        config = _merge_config(config, {"configurable": dict(past.config["configurable"])})
     rec: dict[str, Any] = {
         "api": api,
         "input": ser(inp),
