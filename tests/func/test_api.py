@@ -67,8 +67,6 @@ def test_entrypoint_final_needs_both_values() -> None:
 
 
 def test_what_rewind_does_not_do_yet_is_refused_not_ignored() -> None:
-    with pytest.raises(NotImplementedError, match="caching task results"):
-        entrypoint(cache=object())
     with pytest.raises(NotImplementedError, match="task timeouts"):
         task(timeout=1.0)
     # A cache policy without a cache caches nothing, on LangGraph too: accepted.

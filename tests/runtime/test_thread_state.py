@@ -100,7 +100,8 @@ def test_verify_names_a_head_that_disagrees_with_the_log(tmp_path: Path) -> None
     saver.close()
     with sqlite3.connect(path) as conn:  # another program edits the cache behind rewind
         (state,) = conn.execute("SELECT state FROM thread_heads").fetchone()
-        conn.execute("UPDATE thread_heads SET state = ?", (state.replace('"edited"', '"x"'),))
+        assert '"stepped"' in state
+        conn.execute("UPDATE thread_heads SET state = ?", (state.replace('"stepped"', '"x"'),))
     cli = [sys.executable, "-m", "rewind.cli", "--db", str(path), "db"]
     found = subprocess.run([*cli, "verify"], capture_output=True, text=True, timeout=120)
     assert found.returncode == 1, found.stdout + found.stderr

@@ -1,4 +1,5 @@
-"""LangGraph's ``langgraph.prebuilt`` names: the tool-calling node and its routing function.
+"""LangGraph's ``langgraph.prebuilt`` names: the prebuilt agent, the tool-calling node and its
+routing function.
 
 ``from langgraph.prebuilt import ToolNode, tools_condition`` becomes
 ``from rewind.prebuilt import ToolNode, tools_condition``.
@@ -6,6 +7,7 @@
 
 from __future__ import annotations
 
+from rewind.prebuilt.chat_agent_executor import create_react_agent
 from rewind.prebuilt.tool_node import (
     InjectedState,
     InjectedStore,
@@ -15,6 +17,7 @@ from rewind.prebuilt.tool_node import (
 )
 
 __all__ = [
+    "create_react_agent",
     "ToolNode",
     "tools_condition",
     "InjectedState",

@@ -80,6 +80,7 @@ class CompiledStateGraph(StateMethods):
         """SHA-256 of the graph's structure, recorded with every run."""
         self._input_shapes = input_shapes(builder)
         self._graph_shape = graph_shape(builder)
+        self._output_keys = frozenset(all_keys(builder.schemas.output))
         joins = sorted(builder.waiting_edges)
         self.node_triggers: dict[str, tuple[str, ...]] = {
             name: tuple(
@@ -609,16 +610,15 @@ class CompiledStateGraph(StateMethods):
 
     def _shown_pending(self, pending: dict[str, Any]) -> dict[str, Any]:
         """``pending`` when it changes an output key (LangGraph shows it then), else none."""
-        schemas = self.builder.schemas
-        keys = None if schemas.output is schemas.state else all_keys(schemas.output)
-        return pending if keys is None or keys & set(pending) else {}
+        return pending if self._output_keys & set(pending) else {}
 
     def _output(self, state: dict[str, Any]) -> Any:
-        schema = self.builder.schemas.output
-        if schema is self.builder.schemas.state:
+        """What ``invoke`` returns: the output schema's keys (the state schema's, without the
+        private channels of nodes' own input schemas, when none was given)."""
+        schemas = self.builder.schemas
+        if self._output_keys >= schemas.channels.keys():  # every channel: the state as it is
             return state
-        keys = all_keys(schema)
-        return {k: v for k, v in state.items() if k in keys}
+        return {k: v for k, v in state.items() if k in self._output_keys}
 
     # --- state --------------------------------------------------------------------------------
 

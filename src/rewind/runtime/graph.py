@@ -8,6 +8,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from langchain_core.runnables import Runnable
+
 from rewind.managed.base import ManagedValueSpec
 from rewind.runtime.channels import Channel, channels_for_schema, managed_of_schema
 from rewind.types import CachePolicy, RetryPolicy
@@ -31,7 +33,8 @@ class NodeSpec:
     """A node as added to the builder."""
 
     name: str
-    action: Callable[..., Any]
+    action: Any
+    """What runs: a function (sync or async), a runnable, a compiled graph."""
     input_schema: Any
     retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None
     metadata: dict[str, Any] | None = None
@@ -119,8 +122,8 @@ class StateGraph(Generic[StateT]):
 
     def add_node(
         self,
-        node: str | Callable[..., Any],
-        action: Callable[..., Any] | None = None,
+        node: str | Callable[..., Any] | Runnable[Any, Any],
+        action: Callable[..., Any] | Runnable[Any, Any] | None = None,
         *,
         defer: bool = False,
         metadata: dict[str, Any] | None = None,
@@ -160,13 +163,18 @@ class StateGraph(Generic[StateT]):
             ends = tuple(destinations.values() if isinstance(destinations, dict) else destinations)
         else:
             ends = _command_destinations(action)
-        if input_schema is not None:
+        input_schema = input_schema or _inferred_input(action)
+        if input_schema is not None and input_schema is not self.schemas.state:
+            # As LangGraph's: the keys of a node's own input schema are channels of the
+            # graph too (private state a node reads and others write).
+            for key, channel in channels_for_schema(input_schema).items():
+                self.schemas.channels.setdefault(key, channel)
             for key, spec in managed_of_schema(input_schema).items():
                 self.schemas.managed.setdefault(key, spec)
         self.nodes[node] = NodeSpec(
             name=node,
             action=action,
-            input_schema=input_schema or _inferred_input(action),
+            input_schema=input_schema,
             retry_policy=retry_policy,
             metadata=metadata,
             ends=ends,
@@ -354,7 +362,7 @@ def _interrupt_nodes(spec: Sequence[str] | str | None, nodes: dict[str, NodeSpec
     return [spec] if isinstance(spec, str) else list(spec)
 
 
-def _inferred_input(action: Callable[..., Any]) -> Any:
+def _inferred_input(action: Any) -> Any:
     """The state type a node's first parameter is annotated with, if any."""
     try:
         params = list(inspect.signature(action).parameters.values())
@@ -370,7 +378,7 @@ def _inferred_input(action: Callable[..., Any]) -> Any:
         return None
 
 
-def _command_destinations(action: Callable[..., Any]) -> tuple[str, ...]:
+def _command_destinations(action: Any) -> tuple[str, ...]:
     """Where a node returning ``Command[Literal["a", "b"]]`` may go (checked at compile)."""
     import typing
 

@@ -51,6 +51,7 @@ from rewind.runtime.shapes import all_keys, coerce, coerce_messages, object_fiel
 from rewind.runtime.tasks import (
     Interrupted,
     Outcome,
+    SyncAsyncNode,
     Task,
     addresses_parent,
     callable_facts,
@@ -569,6 +570,8 @@ class RunLoop(Routing):
     ) -> Any:
         """Run a task's function once. ``call``: a task call's arguments (positional,
         keyword) and the config of the task that called it, under whose run it runs."""
+        if isinstance(action, SyncAsyncNode):  # the function for the API the run came from
+            action = action.func if self.sync_api else action.afunc
         config = self._task_config(task, step, call[2] if call is not None else None)
         writer = self.writer_for(task, step)
         runtime = self.runtime_for(task, writer)

@@ -221,6 +221,30 @@ def task_order(task: Task) -> str:
     return "~".join(str(p) for p in task.path[:3])
 
 
+class SyncAsyncNode:
+    """A node with a sync function and an async one, as LangGraph's ``RunnableCallable(func,
+    afunc)``: the sync API (``invoke``/``stream``) runs ``func``, the async API ``afunc``.
+    Each takes the node's input and asks for ``config``, ``runtime``... by name."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        afunc: Callable[..., Any],
+        *,
+        name: str | None = None,
+    ) -> None:
+        self.func = func
+        self.afunc = afunc
+        self.name = name or getattr(func, "__name__", None) or type(self).__name__
+        self.__name__ = self.name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"SyncAsyncNode({self.name})"
+
+
 def injected_kwargs(
     fn: Callable[..., Any],
     config: dict[str, Any],

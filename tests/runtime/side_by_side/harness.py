@@ -25,6 +25,8 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
   with its type, as the call's ``chunks``;
 * a call may say ``"at": [node, ...]``: it is made at the thread's newest checkpoint whose
   ``next`` is those nodes (time travel: its ``checkpoint_id`` in the call's config);
+* a call may say ``"racy_ids": True``: the ids of messages in its chunks that are null or a
+  uuid are masked (LangGraph's reducer gives them in place, racing with the stream);
 * a call may say ``"unordered": True``: the results of a step's parallel tasks in its
   ``tasks`` chunks, or its ``updates`` chunks of a several-mode stream, are compared as a
   multiset (LangGraph streams them as its threads finish);
@@ -274,6 +276,25 @@ def mark_racy(o: Any, in_result: bool = False) -> Any:
     return o
 
 
+def _racy_message_ids(o: Any) -> Any:
+    """A streamed chunk with the ids of its messages that are null or a uuid masked. LangGraph
+    streams a task's update before its step's reducer gives the messages in it ids, in place:
+    a step of parallel tasks streams the first finished task's chunk with null ids, a step of
+    one task with the ids (the reducer ran first). rewind streams the update as it was applied.
+    For a call marked ``"racy_ids"``."""
+    if isinstance(o, dict):
+        if (
+            "content" in o
+            and "type" in o
+            and (o.get("id") is None or UUID_RE.fullmatch(str(o["id"])))
+        ):
+            o = {**o, "id": RACY_ID}
+        return {k: _racy_message_ids(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_racy_message_ids(x) for x in o]
+    return o
+
+
 # --------------------------------------------------------------------------------------------
 # normalisation
 # --------------------------------------------------------------------------------------------
@@ -437,6 +458,8 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
             chunks: list[dict[str, Any]] = []
             rec["chunks"] = chunks  # recorded as they come: what came before an error counts
             _stream(graph, api, inp, config, kwargs, chunks)
+            if call.get("racy_ids"):
+                chunks[:] = [_racy_message_ids(c) for c in chunks]
             out = None
         else:
             raise ValueError(f"unknown api {api!r}")
