@@ -61,7 +61,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.checkpoint.serde.jsonplus": _SERDE,
     "langgraph.checkpoint.serde.types": _SERDE,
     "langgraph.checkpoint.sqlite.utils": "helpers of LangGraph's SqliteSaver's SQL, internal to it",
-    "langgraph.graph.ui": _NEXT + "generative-UI messages",
     "langgraph.prebuilt.tool_validator": _NEXT + "ValidationNode",
     "langgraph.pregel": _ENGINE,
     "langgraph.pregel.debug": _ENGINE,
@@ -73,11 +72,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.stream.run_stream": _STREAM_V3,
     "langgraph.stream.stream_channel": _STREAM_V3,
     "langgraph.stream.transformers": _STREAM_V3,
-    "langgraph.typing": _NEXT + "LangGraph's public type variables",
-    "langgraph.utils": "LangGraph's deprecated utils package (empty shims)",
-    "langgraph.utils.config": "LangGraph's deprecated utils package (empty shims)",
-    "langgraph.utils.runnable": "LangGraph's deprecated utils package (empty shims)",
-    "langgraph.version": _NEXT + "LangGraph's version module",
 }
 """LangGraph modules with no module of that name under ``rewind.``, and why."""
 

@@ -25,6 +25,7 @@ from rewind.projections.state import (
     task_writes_of,
     to_known_keys,
     with_managed,
+    with_sent,
 )
 from rewind.types import Command
 
@@ -91,7 +92,11 @@ class UpdatesMode:
             elif isinstance(update, list) and any(isinstance(u, Command) for u in update):
                 update = task_writes_of(payload) or None
             if isinstance(update, dict):
-                update = to_known_keys(update, payload)
+                update = with_sent(to_known_keys(update, payload), update, payload)
+                written = payload.get("writes")
+                if isinstance(written, list):  # a channel written more than once (a node
+                    # that pushed UI messages): one chunk item per write, as LangGraph's
+                    update = [{name: value} for name, value in written]
             if update == {}:
                 update = None
             chunk: dict[str, Any] = {event.node: update}

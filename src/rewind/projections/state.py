@@ -51,6 +51,7 @@ __all__ = [
     "resolve_state",
     "task_result_of",
     "to_known_keys",
+    "with_sent",
     "task_writes_of",
     "view_of_head",
 ]
@@ -160,8 +161,23 @@ def task_result_of(payload: Mapping[str, Any] | None) -> Any:
     if isinstance(update, Command):
         update = update.update
     if isinstance(update, dict):
-        return to_known_keys(update, payload)
+        return with_sent(to_known_keys(update, payload), update, payload)
     return task_writes_of(payload)
+
+
+def with_sent(
+    known: dict[str, Any], update: dict[str, Any], payload: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A node's update with the writes it made while it ran (``push_ui_message``: channels
+    its return does not write) ahead of it, as LangGraph shows a task's writes."""
+    if (payload or {}).get("writes") is None:
+        return known
+    writes = channel_writes_of(payload)
+    if all(k in update for k in writes):
+        return known
+    # (a channel written more than once shows its writes as LangGraph folds them)
+    sent = {k: v[-1] if len(v) == 1 else {"$writes": v} for k, v in writes.items()}
+    return {**{k: v for k, v in sent.items() if k not in update}, **known}
 
 
 def to_known_keys(update: dict[str, Any], payload: Mapping[str, Any] | None) -> dict[str, Any]:

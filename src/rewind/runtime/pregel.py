@@ -95,6 +95,19 @@ def current_task() -> tuple[RunLoop, Task] | None:
     return _CURRENT.get()
 
 
+def send_writes(writes: list[tuple[str, Any]]) -> None:
+    """State writes from the running node, made before it returns (LangGraph's
+    ``CONFIG_KEY_SEND``): they join its task's writes, ahead of what it returns.
+
+    Raises:
+        RuntimeError: outside a running node.
+    """
+    current = current_task()
+    if current is None:
+        raise RuntimeError("Called get_config outside of a runnable context")
+    current[1].sent.extend(writes)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Travel:
     """How a run stands to the checkpoint it starts from."""
@@ -524,6 +537,7 @@ class RunLoop(Routing):
             outcome.goto = await self._route(START, outcome.writes, outcome.routes)
             return outcome
         spec = self.graph.builder.nodes[task.name]
+        task.sent = []  # this attempt's
         node_input = self._prepared.pop(task.id, MISSING)
         if node_input is MISSING:
             node_input = task.arg if task.arg is not MISSING else self._node_input(spec)
@@ -535,6 +549,8 @@ class RunLoop(Routing):
         if self.ns and addresses_parent(result):
             raise ParentCommand(for_parent(result))
         outcome = Outcome(task=task, update=result)
+        for key, value in task.sent:  # written while it ran: first, in the order made
+            outcome.writes += self._map_update({key: value}, task.name, outcome.ids_given)
         # A node returns an update, a Command, or a list of them (ToolNode does, when tools
         # return Commands): each item's writes and gotos count, in order.
         items = (
@@ -674,6 +690,8 @@ class RunLoop(Routing):
         for key in ("recursion_limit", "run_name"):  # LangChain's defaults, not the caller's
             if key not in config:
                 child.pop(key, None)
+        if not child.get("tags") and "tags" not in config:  # (none: no key, as LangGraph's)
+            child.pop("tags", None)
         child["metadata"] = config["metadata"]  # not configurable values copied in by LangChain
         return run_manager, child
 

@@ -1,0 +1,1 @@
+"""LangGraph's legacy ``langgraph.utils`` package (kept there for backward compatibility)."""
