@@ -15,11 +15,13 @@ from rewind.prebuilt.tool_node import (
     ToolRuntime,
     tools_condition,
 )
+from rewind.prebuilt.tool_validator import ValidationNode
 
 __all__ = [
     "create_react_agent",
     "ToolNode",
     "tools_condition",
+    "ValidationNode",
     "InjectedState",
     "InjectedStore",
     "ToolRuntime",

@@ -25,8 +25,9 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
   with its type, as the call's ``chunks``;
 * a call may say ``"at": [node, ...]``: it is made at the thread's newest checkpoint whose
   ``next`` is those nodes (time travel: its ``checkpoint_id`` in the call's config);
-* a call may say ``"racy_ids": True``: the ids of messages in its chunks that are null or a
-  uuid are masked (LangGraph's reducer gives them in place, racing with the stream);
+* a call may say ``"racy_ids": True``: the ids of messages in its chunks (or its
+  ``astream_events`` events) that are null or a uuid are masked (LangGraph's reducer gives
+  them in place, racing with the stream);
 * a call may say ``"unordered": True``: the results of a step's parallel tasks in its
   ``tasks`` chunks, or its ``updates`` chunks of a several-mode stream, are compared as a
   multiset (LangGraph streams them as its threads finish);
@@ -451,7 +452,8 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
 
             async def events() -> list[Any]:
                 stream = graph.astream_events(inp, config, version="v2", **kwargs)
-                return [ser(event) async for event in stream]
+                events = [ser(event) async for event in stream]
+                return _racy_message_ids(events) if call.get("racy_ids") else events
 
             out = asyncio.run(events())
         elif api in ("stream", "astream"):
