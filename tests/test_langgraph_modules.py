@@ -86,8 +86,10 @@ NAMES_NOT_PROVIDED: dict[tuple[str, str], str] = {
     ("langgraph.graph.message", "MessageGraph"): "deprecated in LangGraph 1.0; use StateGraph",
     ("langgraph.prebuilt", "ToolCallTransformer"): _STREAM_V3,
     ("langgraph.runtime", "BaseUser"): "LangGraph Platform's server-side user type",
-    ("langgraph.runtime", "ExecutionInfo"): _NEXT + "LangGraph's execution info on the runtime",
-    ("langgraph.runtime", "RunControl"): _NEXT + "LangGraph's run control on the runtime",
+    ("langgraph.runtime", "RunControl"): (
+        "LangGraph's cooperative draining of a run (runtime.control): rewind has no drain; "
+        "a run is stopped by cancelling it (CancelledError, recorded as cancelled)"
+    ),
     ("langgraph.runtime", "ServerInfo"): "LangGraph Platform's server-side info type",
 }
 """Names a provided module lacks, and why."""

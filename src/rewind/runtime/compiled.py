@@ -349,6 +349,9 @@ class CompiledStateGraph(StateMethods):
         # LangChain fills in its config defaults first: the run's recursion limit is then
         # LangChain's (25), not LangGraph's, unless the caller gave one.
         config = {"recursion_limit": LANGCHAIN_LIMIT, **(config or {})}
+        # As LangChain's: the root run's id is the config's run_id (nodes see it in
+        # runtime.execution_info), a new one when the caller gave none.
+        config.setdefault("run_id", str(uuid.uuid4()))
         # LangGraph passes ``stream_mode`` on to the graph's own stream: its on_chain_stream.
         stream = stream_run(
             self,

@@ -6,12 +6,41 @@ import contextvars
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Runtime", "current_config", "get_runtime"]
+__all__ = ["ExecutionInfo", "Runtime", "current_config", "get_runtime"]
 
 ContextT = TypeVar("ContextT")
 
 
 def _no_writer(_chunk: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutionInfo:
+    """Where the running node is: its checkpoint, namespace, task, thread and run, and which
+    attempt this is."""
+
+    checkpoint_id: str
+    """The checkpoint its step started from."""
+    checkpoint_ns: str
+    """Its task's checkpoint namespace (``node:task_id``, under its parents')."""
+    task_id: str
+    """Its task's id."""
+    thread_id: str | None = None
+    """The thread the config names (``None`` when it names none)."""
+    run_id: str | None = None
+    """The ``run_id`` of the config, if it gave one."""
+    node_attempt: int = 1
+    """Which attempt this is (1 first; more under a retry policy)."""
+    node_first_attempt_time: float | None = None
+    """When the first attempt started (Unix time, seconds)."""
+
+    def patch(self, **overrides: Any) -> ExecutionInfo:
+        """A copy with these fields replaced."""
+        return replace(self, **overrides)
+
+
+def _no_heartbeat() -> None:
     return None
 
 
@@ -27,6 +56,13 @@ class Runtime(Generic[ContextT]):
     """Writes a chunk to the ``custom`` stream mode."""
     previous: Any = None
     """The previous return value of a functional-API entrypoint (unused by StateGraph)."""
+    execution_info: ExecutionInfo | None = None
+    """Where the running node is (its checkpoint, task, thread, attempt)."""
+    heartbeat: Any = field(default=_no_heartbeat)
+    """LangGraph's progress signal for idle timeouts; rewind has no node timeouts, so it
+    does nothing."""
+    server_info: Any = None
+    """LangGraph Platform's deployment metadata: ``None`` (rewind runs no such server)."""
 
     def merge(self, other: Runtime[ContextT]) -> Runtime[ContextT]:
         """This runtime with ``other``'s set fields."""

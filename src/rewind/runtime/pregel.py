@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import dataclasses
 import inspect
+import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -41,7 +42,7 @@ from rewind.runtime.caching import cache_entry, cached_writes, input_of
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.calls import CallRunner
 from rewind.runtime.channels import MISSING, Channel
-from rewind.runtime.context import _RUNTIME, Runtime, current_config
+from rewind.runtime.context import _RUNTIME, ExecutionInfo, Runtime, current_config
 from rewind.runtime.graph import END, START, NodeSpec
 from rewind.runtime.inline import NOT_RUN, run_inline
 from rewind.runtime.loops import alone_on_background_loop, call_on, inbox_of
@@ -502,8 +503,10 @@ class RunLoop(Routing):
             policies = retry_policies(spec.retry_policy if spec else None)
         run = execute or cast(Callable[[Task, int], Awaitable[T]], self._execute)
         attempt = 0
+        task.first_attempt_at = time.time()
         while True:
             attempt += 1
+            task.attempt = attempt
             try:
                 return await run(task, step)
             except (GraphInterrupt, ParentCommand):
@@ -651,7 +654,20 @@ class RunLoop(Routing):
         """The :class:`Runtime` a task's function is given (``runtime``, and through it
         ``store``, ``previous`` and the stream writer): the one place every node, entrypoint
         and task call gets it from."""
-        return Runtime(context=self.context, store=self.store, stream_writer=writer)
+        configurable = self.config.get("configurable") or {}
+        run_id = self.config.get("run_id")
+        info = ExecutionInfo(
+            checkpoint_id=self.checkpoint_id or "",
+            checkpoint_ns=self.task_ns(task),
+            task_id=task.id,
+            thread_id=configurable.get("thread_id"),
+            run_id=str(run_id) if run_id else None,
+            node_attempt=task.attempt,
+            node_first_attempt_time=task.first_attempt_at,
+        )
+        return Runtime(
+            context=self.context, store=self.store, stream_writer=writer, execution_info=info
+        )
 
     def _callbacks(
         self, task: Task, step: int, config: dict[str, Any], node_input: Any

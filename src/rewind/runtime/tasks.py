@@ -69,6 +69,10 @@ class Task:
     """Where it led, when the node cache had its writes (its routing is not run again)."""
     cache_entry: Any = None
     """Where its writes go in the node cache (see :mod:`rewind.runtime.caching`), if they do."""
+    attempt: int = 1
+    """Which attempt of it runs (1 first)."""
+    first_attempt_at: float | None = None
+    """When its first attempt started (Unix time)."""
     sent: list[tuple[str, Any]] = field(default_factory=list)
     """State writes its node made while it ran (``push_ui_message``), before its return's."""
     subgraph: bool = False
