@@ -6,8 +6,9 @@ exist under ``rewind.`` with the names LangGraph publishes there: its ``__all__`
 has none, the classes and functions it defines. And no module of rewind's own may sit on one of
 those names: a rewritten import would silently get something else (worse than an ImportError).
 
-What rewind does not provide (yet) is listed below, each with its reason; the lists may only
-name what is really missing (a test fails when something listed arrives, so the lists shrink).
+What rewind does not provide is listed below, each with its reason (LangGraph's engine
+internals, its serializers, its streaming-protocol internals, platform-only types): the lists
+may only name what is really missing (a test fails when something listed arrives).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ DISTRIBUTIONS = (
     "langgraph-prebuilt",
 )
 
-_NEXT = "arrives with LangGraph's remaining behaviours (the next issue): "
 _ENGINE = (
     "LangGraph's Pregel engine internals; rewind runs graphs on its own recorded runtime, "
     "so a program written against the low-level Pregel/channel API does not run on rewind"
@@ -37,8 +37,10 @@ _SERDE = (
 )
 
 MODULES_NOT_PROVIDED: dict[str, str] = {
-    "langgraph.cache.redis": _NEXT + "the node cache (no Redis backend planned)",
-    "langgraph.callbacks": _NEXT + "LangGraph's callback handler types",
+    "langgraph.cache.redis": (
+        "a node cache on a Redis server: rewind's node caches are in memory or in a SQLite "
+        "file (rewind.cache.memory, rewind.cache.sqlite)"
+    ),
     "langgraph.channels": _ENGINE,
     "langgraph.channels.any_value": _ENGINE,
     "langgraph.channels.base": _ENGINE,

@@ -15,6 +15,11 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from rewind.callbacks import (
+    GraphInterruptEvent,
+    GraphResumeEvent,
+    get_sync_graph_callback_manager_for_config,
+)
 from rewind.errors import GraphInterrupt, InvalidUpdateError
 from rewind.events import PULL, EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.log import EventLog, RunRecord
@@ -237,10 +242,26 @@ class CompiledStateGraph(StateMethods):
                     },
                 )
             )
+            lifecycle = _lifecycle(config, loop.run_id)
             try:
                 tasks, resuming = await self._first_tasks(loop, input, head)
+                if lifecycle and head is not None and resuming and not loop.travel.forks:
+                    lifecycle.on_resume(
+                        GraphResumeEvent(uuid.UUID(loop.run_id), "pending", head.id, ())
+                    )
                 await loop.run(tasks, resuming=resuming)
             except Interrupted as stop:
+                if lifecycle:
+                    status: Any = f"interrupt_{stop.static}" if stop.static else "pending"
+                    lifecycle.on_interrupt(
+                        GraphInterruptEvent(
+                            lifecycle.run_id,
+                            status,
+                            loop.checkpoint_id or "",
+                            (),
+                            tuple(stop.interrupts),
+                        )
+                    )
                 # As LangGraph's: the run's last values have the finished tasks' writes.
                 pending = self._shown_pending(loop.pending_values())
                 await loop.end(run_ended(RunStatus.INTERRUPTED, pending=pending))
@@ -644,6 +665,16 @@ class CompiledStateGraph(StateMethods):
                 f"no checkpoint {wanted!r} on this thread; list them with get_state_history(config)"
             )
         return found.view, orphans, True
+
+
+def _lifecycle(config: dict[str, Any], run_id: str) -> Any:
+    """What tells the config's graph lifecycle handlers (``None`` when it has none)."""
+    try:
+        as_uuid: uuid.UUID | None = uuid.UUID(str(run_id))
+    except ValueError:  # a run_id of the caller's that is no UUID
+        as_uuid = None
+    manager = get_sync_graph_callback_manager_for_config(config, as_uuid)
+    return manager if manager.handlers else None
 
 
 def _travel(

@@ -345,7 +345,7 @@ class RunLoop(Routing):
                         payload={"interrupts": [], "static": "before"},
                     )
                 )
-                raise Interrupted([])
+                raise Interrupted([], static="before")
             first = False
             ran = {t.name for t in tasks}
             tasks = await self.super_step(tasks)
@@ -357,7 +357,7 @@ class RunLoop(Routing):
                         payload={"interrupts": [], "static": "after"},
                     )
                 )
-                raise Interrupted([])
+                raise Interrupted([], static="after")
 
     async def super_step(self, tasks: list[Task]) -> list[Task]:
         """Run one step's tasks, apply their writes, checkpoint, and return the next tasks."""

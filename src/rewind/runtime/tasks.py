@@ -127,9 +127,11 @@ class Task:
 class Interrupted(Exception):
     """The run stopped: at interrupts raised by nodes, or at a static breakpoint."""
 
-    def __init__(self, interrupts: list[Interrupt[Any]]) -> None:
+    def __init__(self, interrupts: list[Interrupt[Any]], *, static: str | None = None) -> None:
         super().__init__(interrupts)
         self.interrupts = interrupts
+        self.static = static
+        """``"before"``/``"after"``: a static breakpoint (``interrupt_before``/``_after``)."""
 
 
 @dataclass(kw_only=True, slots=True)
