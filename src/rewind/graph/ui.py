@@ -64,7 +64,7 @@ def push_ui_message(
         state_key: The state key the UI messages are kept under (``None``: streamed only).
         merge: Whether its props merge into those of the component it replaces.
     """
-    from rewind.runtime.pregel import send_writes
+    from rewind.runtime.calling import send_writes
 
     writer = get_stream_writer()
     config = get_config()
@@ -96,7 +96,7 @@ def push_ui_message(
 
 def delete_ui_message(id: str, *, state_key: str = "ui") -> RemoveUIMessage:
     """Remove the UI component ``id``: streamed at once, and written to ``state_key``."""
-    from rewind.runtime.pregel import send_writes
+    from rewind.runtime.calling import send_writes
 
     writer = get_stream_writer()
     event: RemoveUIMessage = {"type": "remove-ui", "id": id}

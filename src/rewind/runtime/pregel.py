@@ -9,9 +9,7 @@ appended to the run's log as it happens; state is never kept anywhere else.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import dataclasses
-import inspect
 import time
 import traceback
 import uuid
@@ -19,13 +17,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from langchain_core.callbacks import CallbackManager
-from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import patch_config, var_child_runnable_config
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-
-from rewind import trace_ids
 from rewind.errors import (
     ErrorCode,
     GraphInterrupt,
@@ -39,26 +30,20 @@ from rewind.log.records import HeadWrite
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
 from rewind.projections.state import CheckpointView, head_state, recorded_writes
 from rewind.runtime.caching import cache_entry, cached_writes, input_of
-from rewind.runtime.callbacks import Recorder, StreamingRecorder
+from rewind.runtime.calling import TaskCalling, current_task
 from rewind.runtime.calls import CallRunner
 from rewind.runtime.channels import MISSING, Channel
-from rewind.runtime.context import _RUNTIME, ExecutionInfo, Runtime, current_config
 from rewind.runtime.graph import END, START, NodeSpec
-from rewind.runtime.inline import NOT_RUN, run_inline
-from rewind.runtime.loops import alone_on_background_loop, call_on, inbox_of
+from rewind.runtime.loops import call_on
 from rewind.runtime.routing import Routing
 from rewind.runtime.runlog import RunLog
 from rewind.runtime.shapes import all_keys, coerce, coerce_messages, object_fields
 from rewind.runtime.tasks import (
     Interrupted,
     Outcome,
-    SyncAsyncNode,
     Task,
     addresses_parent,
-    callable_facts,
     for_parent,
-    injected_kwargs,
-    interrupter,
     new_checkpoint_id,
     retries_on,
     retry_interval,
@@ -68,7 +53,6 @@ from rewind.runtime.tasks import (
     task_order,
 )
 from rewind.types import (
-    _INTERRUPT_HOOK,
     Command,
     Interrupt,
     RetryPolicy,
@@ -83,30 +67,6 @@ if TYPE_CHECKING:
 __all__ = ["RunLog", "RunLoop", "current_task"]
 
 T = TypeVar("T")
-
-
-_CURRENT: contextvars.ContextVar[tuple[RunLoop, Task] | None] = contextvars.ContextVar(
-    "rewind_current_task", default=None
-)
-"""The loop and task whose node is running: a graph invoked inside it runs as a subgraph."""
-
-
-def current_task() -> tuple[RunLoop, Task] | None:
-    """The run loop and task of the node running in this context, if any."""
-    return _CURRENT.get()
-
-
-def send_writes(writes: list[tuple[str, Any]]) -> None:
-    """State writes from the running node, made before it returns (LangGraph's
-    ``CONFIG_KEY_SEND``): they join its task's writes, ahead of what it returns.
-
-    Raises:
-        RuntimeError: outside a running node.
-    """
-    current = current_task()
-    if current is None:
-        raise RuntimeError("Called get_config outside of a runnable context")
-    current[1].sent.extend(writes)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -126,7 +86,7 @@ class Travel:
         return self.traveling or self.superseded
 
 
-class RunLoop(Routing):
+class RunLoop(TaskCalling, Routing):
     """Executes one run of a graph (or of a subgraph inside a task), appending its events."""
 
     def __init__(
@@ -578,174 +538,6 @@ class RunLoop(Routing):
             outcome.update = result
         return outcome
 
-    async def _call(
-        self,
-        action: Callable[..., Any],
-        node_input: Any,
-        task: Task,
-        step: int,
-        *,
-        call: tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]] | None = None,
-    ) -> Any:
-        """Run a task's function once. ``call``: a task call's arguments (positional,
-        keyword) and the config of the task that called it, under whose run it runs."""
-        if isinstance(action, SyncAsyncNode):  # the function for the API the run came from
-            action = action.func if self.sync_api else action.afunc
-        config = self._task_config(task, step, call[2] if call is not None else None)
-        writer = self.writer_for(task, step)
-        runtime = self.runtime_for(task, writer)
-        run_manager, config = self._callbacks(task, step, config, node_input)
-        # This task's own context (gather gave it a copy): nodes find these with get_config(),
-        # get_stream_writer(), get_runtime() and LangChain's ensure_config(), in threads too.
-        current_config.set(config)
-        _RUNTIME.set(runtime)
-        if task.root is None:
-            task.interrupt_hook = interrupter(task, self.ns)
-        _INTERRUPT_HOOK.set((task.root or task).interrupt_hook)
-        _CURRENT.set((self, task))
-        var_child_runnable_config.set(cast(RunnableConfig, config))
-        span_token = _enter_node_span(self.run_id, task.seq)
-        injected = injected_kwargs(action, config, writer, runtime, runtime.store)
-        args: tuple[Any, ...] = (node_input,)
-        kwargs = injected
-        if call is not None:  # as LangGraph's: what the caller passed wins over what is injected
-            args, kwargs = call[0], {**injected, **call[1]}
-        is_async = callable_facts(action)[1]
-        try:
-            if is_async and self.sync_api and call is None:
-                raise TypeError(
-                    f'No synchronous function provided to "{task.name}".'
-                    "\nEither initialize with a synchronous function or invoke"
-                    " via the async API (ainvoke, astream, etc.)"
-                )
-            if is_async:
-                result = await action(*args, **kwargs)
-            elif hasattr(action, "ainvoke") and call is None:
-                result = await action.ainvoke(node_input, config)
-            else:
-                ctx = contextvars.copy_context()
-                result = NOT_RUN
-                if self.sync_api and self._alone and call is None:
-                    # As LangGraph's sync runner does: right here (on the loop's thread),
-                    # unless another sync call runs on this loop too (it would wait). A task
-                    # call runs beside its caller, so in a thread of its own.
-                    result = await run_inline(
-                        ctx, action, *args, allowed=alone_on_background_loop, **kwargs
-                    )
-                    # What threads it started handed over (a ToolNode's tools run in a
-                    # pool) is recorded before its end, as LangGraph's handlers see it.
-                    inbox_of(asyncio.get_running_loop()).run()
-                if result is NOT_RUN:
-                    loop = asyncio.get_running_loop()
-                    result = await loop.run_in_executor(
-                        None, lambda: ctx.run(action, *args, **kwargs)
-                    )
-                if inspect.isawaitable(result):
-                    result = await result
-        except BaseException as exc:
-            run_manager.on_chain_error(exc)
-            raise
-        finally:
-            otel_context.detach(span_token)
-        run_manager.on_chain_end(result)
-        return result
-
-    def runtime_for(self, task: Task, writer: Callable[[Any], None]) -> Runtime[Any]:
-        """The :class:`Runtime` a task's function is given (``runtime``, and through it
-        ``store``, ``previous`` and the stream writer): the one place every node, entrypoint
-        and task call gets it from."""
-        configurable = self.config.get("configurable") or {}
-        run_id = self.config.get("run_id")
-        info = ExecutionInfo(
-            checkpoint_id=self.checkpoint_id or "",
-            checkpoint_ns=self.task_ns(task),
-            task_id=task.id,
-            thread_id=configurable.get("thread_id"),
-            run_id=str(run_id) if run_id else None,
-            node_attempt=task.attempt,
-            node_first_attempt_time=task.first_attempt_at,
-        )
-        return Runtime(
-            context=self.context, store=self.store, stream_writer=writer, execution_info=info
-        )
-
-    def _callbacks(
-        self, task: Task, step: int, config: dict[str, Any], node_input: Any
-    ) -> tuple[Any, dict[str, Any]]:
-        """Run the task under a LangChain callback manager whose handlers include the recorder."""
-        handler = StreamingRecorder if self.log.stream_tokens else Recorder
-        recorder = handler(
-            self.log.record_event,
-            asyncio.get_running_loop(),
-            token_sink=self.log.record_token,
-            step=step,
-            node=task.name,
-            task_id=task.id,
-            ns=self.ns or None,
-            state=self.state,
-        )
-        manager = CallbackManager.configure(
-            inheritable_callbacks=config.get("callbacks"),
-            inheritable_tags=config.get("tags"),
-            # As under LangGraph's graph run: calls made in a node see ls_integration "langgraph"
-            # (a chat model replaces it with its own), after the run's own metadata.
-            inheritable_metadata=_with_integration(config.get("metadata") or {}),
-        )
-        for inherited in [*manager.handlers]:  # a subgraph's task: the parent's recorder goes
-            if isinstance(inherited, Recorder):
-                manager.remove_handler(inherited)
-        manager.add_handler(recorder, inherit=True)
-        run_id = uuid.UUID(task.run_id) if task.run_id else uuid.uuid4()
-        run_manager = manager.on_chain_start(None, node_input, name=task.name, run_id=run_id)
-        child = dict(
-            patch_config(
-                cast(RunnableConfig, config),
-                callbacks=run_manager.get_child(tag="seq:step:1"),  # as a node's function
-            )
-        )
-        for key in ("recursion_limit", "run_name"):  # LangChain's defaults, not the caller's
-            if key not in config:
-                child.pop(key, None)
-        if not child.get("tags") and "tags" not in config:  # (none: no key, as LangGraph's)
-            child.pop("tags", None)
-        child["metadata"] = config["metadata"]  # not configurable values copied in by LangChain
-        return run_manager, child
-
-    def task_ns(self, task: Task) -> str:
-        """The task's checkpoint namespace (LangGraph's ``langgraph_checkpoint_ns``): its
-        graph's, or for a task call its caller's, then ``name:id``."""
-        outer = task.caller_ns if task.caller_ns is not None else self.ns
-        return f"{outer}|{task.name}:{task.id}" if outer else f"{task.name}:{task.id}"
-
-    def _task_config(
-        self, task: Task, step: int, base: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """The config a task runs with: the run's, or ``base`` (a task call's caller's)."""
-        base = self.config if base is None else base
-        configurable = dict(base.get("configurable") or {})
-        task_ns = self.task_ns(task)
-        configurable["checkpoint_ns"] = task_ns
-        configurable["checkpoint_id"] = None
-        configurable["checkpoint_map"] = {**self.parents, self.ns: self.checkpoint_id}
-        configurable["__pregel_task_id"] = task.id
-        metadata = dict(base.get("metadata") or {})
-        if "thread_id" in configurable:
-            metadata.setdefault("thread_id", configurable["thread_id"])
-        if self.ns:  # as LangChain copies it in when the subgraph is invoked: the outermost
-            outer = (self.config.get("configurable") or {}).get("checkpoint_ns")
-            if outer:
-                metadata.setdefault("checkpoint_ns", outer)
-        metadata.update(
-            {
-                "langgraph_step": step,
-                "langgraph_node": task.name,
-                "langgraph_triggers": task.triggers,
-                "langgraph_path": task.path,
-                "langgraph_checkpoint_ns": task_ns,
-            }
-        )
-        return {**base, "configurable": configurable, "metadata": metadata}
-
     # --- state --------------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
@@ -864,28 +656,4 @@ def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dic
                 out[key] = value.replace("\x00", "")
             elif isinstance(value, int | float | bool):
                 out[key] = value
-    return out
-
-
-def _enter_node_span(run_id: str, seq: int) -> contextvars.Token[otel_context.Context]:
-    """Make the node's span (as telemetry derives it from the log) the current OTel span, so
-    spans opened inside the node, in threads too, nest under it (a user's own tracer provider
-    too: it need not be the global one); returns the detach token."""
-    caller = trace.get_current_span().get_span_context()
-    trace_id = caller.trace_id if caller.is_valid else trace_ids.trace_id_for(run_id)
-    flags = caller.trace_flags if caller.is_valid else trace.TraceFlags(trace.TraceFlags.SAMPLED)
-    node = trace.SpanContext(trace_id, trace_ids.span_id_for(run_id, seq), False, flags)
-    return otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(node)))
-
-
-def _with_integration(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """A task's metadata as the calls made in it see it: ``ls_integration`` after the run's own
-    keys and before the task's ``langgraph_*`` ones, in LangGraph's order (the run's own
-    ``ls_integration``, if it has one, wins)."""
-    out: dict[str, Any] = {}
-    for key, value in metadata.items():
-        if key.startswith("langgraph_") and "ls_integration" not in out:
-            out["ls_integration"] = "langgraph"
-        out[key] = value
-    out.setdefault("ls_integration", "langgraph")
     return out

@@ -1,0 +1,157 @@
+"""Where a run starts: the checkpoint it continues from (the thread's newest, or an addressed
+past one: time travel, as LangGraph 1.2 does it with a ``fork`` checkpoint), the tasks it
+starts with (the input's, or the checkpoint's, with the finished ones' writes handed back or
+run again), the values its resume answers; and the graph lifecycle handlers told of it (a
+mixin of :class:`~rewind.runtime.compiled.CompiledStateGraph`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from rewind.callbacks import get_sync_graph_callback_manager_for_config
+from rewind.events import PULL, EventType, NewEvent
+from rewind.log import RunRecord
+from rewind.projections.state import CheckpointView
+from rewind.runtime.channels import MISSING
+from rewind.runtime.graph import START
+from rewind.runtime.orphans import is_orphan
+from rewind.runtime.pregel import RunLoop, Travel
+from rewind.runtime.scratch import ScratchLog
+from rewind.runtime.state_api import checkpoint_state
+from rewind.runtime.tasks import Task
+from rewind.thread_state import read_head
+from rewind.types import Command
+
+if TYPE_CHECKING:
+    from rewind.log import EventLog
+
+__all__ = ["RunStart", "lifecycle", "travel_of"]
+
+
+class RunStart:
+    """The run-start part of :class:`~rewind.runtime.compiled.CompiledStateGraph`."""
+
+    async def _start_state(
+        self, event_log: EventLog | ScratchLog, thread_id: str | None, config: dict[str, Any]
+    ) -> tuple[CheckpointView | None, list[RunRecord], bool]:
+        """The checkpoint a run starts from (the thread's newest, or ``checkpoint_id`` from
+        the config: a fork), the thread's runs orphaned by a dead process, and whether the
+        thread has moved past that checkpoint."""
+        if thread_id is None or isinstance(event_log, ScratchLog):
+            return None, [], False
+        newest = await read_head(event_log, thread_id)
+        orphans = [r for r in newest.running if is_orphan(r, newest.started.get(r.run_id))]
+        wanted = (config.get("configurable") or {}).get("checkpoint_id")
+        if wanted is None or (newest.view is not None and newest.view.id == wanted):
+            return newest.view, orphans, False
+        found = await checkpoint_state(event_log, thread_id, wanted)
+        if found is None or found.view is None:
+            raise ValueError(
+                f"no checkpoint {wanted!r} on this thread; list them with get_state_history(config)"
+            )
+        return found.view, orphans, True
+
+    async def _first_tasks(
+        self, loop: RunLoop, input: Any, head: CheckpointView | None
+    ) -> tuple[list[Task], bool]:
+        """The tasks the run starts with, and whether it resumes a checkpoint's tasks."""
+        if input is None or isinstance(input, Command):
+            if head is None:
+                return [], True
+            if isinstance(input, Command) and input.resume is not None:
+                given = _resume_values(input.resume, head)
+                loop.record(
+                    NewEvent(
+                        type=EventType.RESUME, payload={"checkpoint_id": head.id, "values": given}
+                    )
+                )
+                for task_id, value in given.items():
+                    head.resumes.setdefault(task_id, []).append(value)
+            travel = loop.travel
+            if travel.forks and not loop.ns:
+                return await self._fork(loop, head), True
+            # Finished tasks run again on time travel, or at a checkpoint the thread has moved
+            # past; a resume at the thread's newest checkpoint has their writes back.
+            replaying = travel.replaying and not loop.ns
+            traveling = travel.traveling and not loop.ns
+            tasks = []
+            for described in head.next:
+                task = Task.from_description(described)
+                task.resumed = True
+                task.resume = [] if traveling else list(head.resumes.get(task.id, []))
+                if not replaying and task.id in head.results and task.id not in head.interrupts:
+                    task.cached = self._cached_writes(head, task.id)
+                tasks.append(task)
+            if head.calls and not replaying:  # the task calls the log holds are not made again
+                loop.calls.done.update(head.calls)
+            return tasks, True
+        loop.step = head.step + 1 if head else -1
+        tasks = [Task(id="", name=START, path=(PULL, START), triggers=(START,), arg=input)]
+        # A new thread's reducer keys start empty ([] for a list), as LangGraph's do.
+        initial = [
+            [name, "value", value]
+            for name, value in loop.values.items()
+            if head is None and value is not MISSING
+        ]
+        await loop.checkpoint(source="input", changes=initial, tasks=tasks)
+        return tasks, False
+
+    async def _fork(self, loop: RunLoop, head: CheckpointView) -> list[Task]:
+        """Time travel to ``head``, as LangGraph 1.2 does it: a ``fork`` checkpoint after it
+        (its state and its next tasks, under new ids), whose tasks then all run again."""
+        tasks = []
+        for described in head.next:
+            old = Task.from_description(described)
+            tasks.append(Task(id="", name=old.name, path=old.path, triggers=old.triggers))
+            tasks[-1].arg = old.arg
+        loop.step = head.step + 1
+        await loop.checkpoint(source="fork", changes=[], tasks=tasks)
+        return tasks
+
+    def _cached_writes(self, head: CheckpointView, task_id: str) -> dict[str, Any]:
+        """The writes of a task of ``head`` that an earlier attempt completed."""
+        return dict(head.results[task_id])
+
+
+def lifecycle(config: dict[str, Any], run_id: str) -> Any:
+    """What tells the config's graph lifecycle handlers (``None`` when it has none)."""
+    try:
+        as_uuid: uuid.UUID | None = uuid.UUID(str(run_id))
+    except ValueError:  # a run_id of the caller's that is no UUID
+        as_uuid = None
+    manager = get_sync_graph_callback_manager_for_config(config, as_uuid)
+    return manager if manager.handlers else None
+
+
+def travel_of(
+    config: dict[str, Any], input: Any, head: CheckpointView | None, superseded: bool
+) -> Travel:
+    """Time travel, as LangGraph 1.2 tells it: a checkpoint addressed by ``checkpoint_id``
+    and not to answer its interrupts; continuing from it (``None`` or a ``Command``) records a
+    ``fork`` checkpoint first, unless it is an update's or a fork's at the thread's head."""
+    addressed = bool((config.get("configurable") or {}).get("checkpoint_id"))
+    answers = isinstance(input, Command) and input.resume is not None
+    traveling = addressed and not answers
+    continuing = head is not None and (input is None or isinstance(input, Command))
+    forks = (
+        continuing
+        and traveling
+        and head is not None
+        and (head.source not in ("update", "fork") or superseded)
+    )
+    return Travel(traveling=traveling, superseded=superseded, forks=forks)
+
+
+def _resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
+    """Which pending task each resume value answers: by interrupt id, or every waiting task."""
+    waiting = [t for t in head.interrupted_order if t not in head.results]
+    ids = {i.id for t in waiting for i in head.interrupts[t]}
+    if isinstance(resume, dict) and resume and set(resume) <= ids:
+        out: dict[str, Any] = {}
+        for task_id in waiting:
+            for interrupt in head.interrupts[task_id]:
+                if interrupt.id in resume:
+                    out[task_id] = resume[interrupt.id]
+        return out
+    return {task_id: resume for task_id in waiting}
