@@ -65,8 +65,21 @@ def current() -> None:
     Example:
       rewind db current
     """
+    from rewind.log.postgres import is_postgres_url, read_postgres_revision, shown
     from rewind.log.sqlite import needs_migration, read_revision
 
+    if is_postgres_url(settings().db):
+        url = settings().db
+        found = read_postgres_revision(url)
+        head = migrations.head_revision()
+        if found is None:
+            click.echo(
+                f"{shown(url)}: no rewind schema yet (it will be created at revision {head})"
+            )
+        else:
+            state = "up to date" if found == head else "needs `rewind db upgrade`"
+            click.echo(f"{shown(url)}: schema revision {found} ({state}; newest {head})")
+        return
     file = _file()
     if not file.exists():
         head = migrations.head_revision()
@@ -157,6 +170,13 @@ def backup(target: str) -> None:
     Example:
       rewind db backup backups/rewind-2025-06-30.db
     """
+    from rewind.log.postgres import is_postgres_url
+
+    if is_postgres_url(settings().db):
+        raise CliError(
+            "a PostgreSQL database is backed up by the server's own tools, e.g. "
+            f"pg_dump --format=custom --file={target} '<the URL>' (restore with pg_restore)"
+        )
     path = Path(target)
     if path.exists():
         raise CliError(f"{target} exists; back up to a new file name")

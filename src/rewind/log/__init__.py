@@ -15,6 +15,7 @@ from dataclasses import replace as _replace
 
 from rewind.log.base import EventLog, LogOptions
 from rewind.log.codec import CODEC_VERSION, register_type
+from rewind.log.postgres import PostgresLog, is_postgres_url, open_postgres
 from rewind.log.records import (
     ChainReport,
     Durability,
@@ -42,10 +43,12 @@ __all__ = [
     "RedactionReport",
     "RunRecord",
     "Snapshot",
+    "PostgresLog",
     "SqliteLog",
     "LogOptions",
     "ThreadMetadata",
     "ThreadRecord",
+    "open_postgres",
     "open_sqlite",
     "open_log",
     "register_type",
@@ -64,8 +67,9 @@ async def open_log(
     """Open the event log at ``target``, creating it if needed.
 
     Args:
-        target: A file path, a SQLAlchemy URL (``sqlite:///path``), or ``None`` /
-            ``":memory:"`` for a store in memory.
+        target: A file path, a SQLAlchemy URL (``sqlite:///path``), a PostgreSQL URL
+            (``postgresql://user@host/database``), or ``None`` / ``":memory:"`` for a store in
+            memory.
         durability: Default durability of appends: ``sync``, ``async`` (default) or ``exit``.
         upgrade: Migrate an older schema on open (otherwise refuse it).
         options: Further tuning; its ``durability`` is overridden by ``durability``.
@@ -82,9 +86,11 @@ async def open_log(
                 text = text or ":memory:"
                 break
         else:
+            if is_postgres_url(text):
+                return await open_postgres(text, options=opts, upgrade=upgrade)
             scheme = text.split("://", 1)[0]
             raise ValueError(
-                f"no rewind store backend for {scheme!r} URLs yet; use a SQLite path or "
-                "'sqlite:///path.db'"
+                f"no rewind store backend for {scheme!r} URLs; use a SQLite path, "
+                "'sqlite:///path.db' or 'postgresql://user@host/database'"
             )
     return await open_sqlite(text, options=opts, upgrade=upgrade)

@@ -137,6 +137,8 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
     """
 
     _write_options: ClassVar[Mapping[str, Any]] = {}
+    _head_query: ClassVar[Any] = select(log_head.c.position)
+    """How a commit reads the head position it appends after (a server backend locks it)."""
     _serialize = False
     _poll_other_processes = True
 
@@ -500,7 +502,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
 
     async def _commit_group(self, group: list[PendingAppend]) -> list[BaseException | None]:
         async with self._txn(write=True) as conn:
-            head = (await conn.execute(select(log_head.c.position))).scalar_one()
+            head = (await conn.execute(self._head_query)).scalar_one()
             result = await conn.execute(
                 select(
                     runs.c.run_key,

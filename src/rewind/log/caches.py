@@ -198,7 +198,8 @@ class LogCaches:
         def query(conn: Connection) -> Any:
             bound = {
                 "run_id": run_id,
-                "seq": 2**62 if at_or_before_seq is None else at_or_before_seq,
+                # (no bound: the largest a 32-bit seq column holds, on every backend)
+                "seq": 2**31 - 1 if at_or_before_seq is None else at_or_before_seq,
             }
             row = conn.execute(_SNAPSHOT, bound).first()
             if row is None:
