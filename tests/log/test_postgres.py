@@ -3,13 +3,15 @@ processes (positions in commit order under concurrent writers)."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import pytest
 
 from rewind import open_log
+from rewind.graph import START, StateGraph
 from rewind.log import EventLog, PostgresLog
 from tests import pg
 from tests.log.contract import LogContract
@@ -139,5 +141,61 @@ def test_the_command_line_takes_a_postgres_url(tmp_path: Path) -> None:
         )
         assert missing.returncode != 0
         assert "does not exist" in missing.stderr and len(missing.stderr.splitlines()) == 1
+    finally:
+        pg.drop_database(name)
+
+
+class Count(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def _counter_graph(saver: Any) -> Any:
+    g = StateGraph(Count)
+    g.add_node("a", lambda state: {"log": ["a"]})
+    g.add_node("b", lambda state: {"log": ["b"]})
+    g.add_edge(START, "a")
+    g.add_edge("a", "b")
+    return g.compile(checkpointer=saver)
+
+
+def test_postgres_saver_constructs_as_langgraphs_and_keeps_a_thread(tmp_path: Path) -> None:
+    """``PostgresSaver.from_conn_string(url)`` / ``PostgresSaver(psycopg connection)``:
+    ``setup()``, two runs on a thread, the state and history read back (also by a saver
+    made later: the runs are on the server)."""
+    import psycopg
+
+    from rewind.checkpoint.postgres import PostgresSaver
+
+    name = pg.name_for(str(tmp_path))
+    url = pg.create_database(name)
+    config = {"configurable": {"thread_id": "t"}}
+    try:
+        with PostgresSaver.from_conn_string(url) as saver:
+            saver.setup()
+            graph = _counter_graph(saver)
+            graph.invoke({"log": []}, config)
+            assert graph.invoke({"log": []}, config) == {"log": ["a", "b", "a", "b"]}
+        with psycopg.connect(url) as conn:
+            again = PostgresSaver(conn)
+            graph = _counter_graph(again)
+            assert graph.get_state(config).values == {"log": ["a", "b", "a", "b"]}
+            assert len(list(graph.get_state_history(config))) == 8
+            again.close()
+    finally:
+        pg.drop_database(name)
+
+
+async def test_async_postgres_saver_runs_a_graph(tmp_path: Path) -> None:
+    from rewind.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    name = pg.name_for(str(tmp_path))
+    url = pg.create_database(name)
+    config = {"configurable": {"thread_id": "t"}}
+    try:
+        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+            await saver.setup()
+            graph = _counter_graph(saver)
+            assert await graph.ainvoke({"log": []}, config) == {"log": ["a", "b"]}
+            assert (await graph.aget_state(config)).values == {"log": ["a", "b"]}
     finally:
         pg.drop_database(name)

@@ -15,7 +15,8 @@ __all__ = ["Saver"]
 
 
 class Saver:
-    """A SQLite event log at ``path``, kept open per event loop between runs."""
+    """An event log at ``path`` (a SQLite file, or a PostgreSQL URL), kept open per event
+    loop between runs."""
 
     def __init__(
         self,
@@ -24,14 +25,16 @@ class Saver:
         redact: Callable[[NewEvent], Any] | None = None,
     ) -> None:
         self.path = Path(path)
-        """The database file."""
+        """The database file (for a PostgreSQL saver: see :attr:`target`)."""
+        self.target: str | Path = self.path
+        """Where the log is: the file, or a PostgreSQL saver's URL."""
         self.redact = redact
         """Rewrites payloads before they are appended (see :class:`LogOptions`)."""
         self._logs = LogPerLoop(self.open_log)
 
     async def open_log(self) -> EventLog:
         """Open a new event log on the file (the caller closes it)."""
-        return await open_log(self.path, options=LogOptions(redact=self.redact))
+        return await open_log(self.target, options=LogOptions(redact=self.redact))
 
     async def log(self) -> EventLog:
         """The event log this saver keeps open for the running event loop."""
@@ -57,4 +60,4 @@ class Saver:
         run_sync(self.aclose())
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r})"
+        return f"{type(self).__name__}({str(self.target)!r})"

@@ -55,11 +55,13 @@ _HEAD = select(log_head.c.position)
 
 # From a run back along its origins (the checkpoint each run started from) to the nearest run
 # with a snapshot at or before the checkpoint the walk needs there, or to a run with no origin.
-# Standard SQL (SQLite and PostgreSQL both speak it): one query, however deep the lineage.
+# Standard SQL (SQLite and PostgreSQL both speak it): one query, however deep the lineage. (The
+# bound is cast: PostgreSQL types a recursive query's columns by its first term, and a driver
+# may send a small number as a smallint.)
 _LINEAGE = text(
     """
     WITH RECURSIVE chain(depth, run_key, run_id, thread_id, origin, bound) AS (
-        SELECT 0, run_key, run_id, thread_id, origin_checkpoint_id, :seq
+        SELECT 0, run_key, run_id, thread_id, origin_checkpoint_id, CAST(:seq AS INTEGER)
         FROM runs WHERE run_id = :run_id
         UNION ALL
         SELECT chain.depth + 1, r.run_key, r.run_id, r.thread_id, r.origin_checkpoint_id, c.seq
@@ -345,7 +347,7 @@ class LogReads:
                     continue
                 run_key, thread_id = keys[run_id]
                 start = -1 if after is None else after
-                until = _NO_END if before is None else before - 1
+                until = _NO_SEQ_END if before is None else before - 1
                 bounds = {"run_key": run_key, "after": start, "until": until}
                 rows = conn.execute(_SEGMENT, bounds).all()
                 found += run_events(rows, run_id, thread_id, after=start, until=until)
@@ -717,6 +719,9 @@ def run_record(row: Row[Any]) -> RunRecord:
 # Statements the hot reads use, built once (a statement built per call costs more to build and
 # compile than SQLite takes to run it).
 _NO_END = 2**62
+"""No upper bound on a position (a 64-bit column)."""
+_NO_SEQ_END = 2**31 - 1
+"""No upper bound on a seq (a 32-bit column on PostgreSQL)."""
 _packed = operator.itemgetter(11)
 _position = operator.attrgetter("position")
 _RUN_KEYS = select(runs.c.run_key, runs.c.run_id, runs.c.thread_id).where(
