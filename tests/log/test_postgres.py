@@ -199,3 +199,54 @@ async def test_async_postgres_saver_runs_a_graph(tmp_path: Path) -> None:
             assert (await graph.aget_state(config)).values == {"log": ["a", "b"]}
     finally:
         pg.drop_database(name)
+
+
+async def test_other_processes_commits_arrive_by_notification_and_idle_reads_nothing(
+    tmp_path: Path,
+) -> None:
+    """A subscriber's store learns of another process's commits from the notification each
+    commit sends (LISTEN/NOTIFY): while the log is idle it reads nothing (no polling), and a
+    commit made elsewhere reaches it."""
+    import asyncio
+    import sys
+
+    from rewind.events import EventType
+
+    name = pg.name_for(str(tmp_path))
+    url = pg.create_database(name)
+    try:
+        reader = await open_log(url)
+        seen: list[str] = []
+
+        async def read() -> None:
+            async for event in reader.subscribe():
+                seen.append(event.type)
+                if event.type == EventType.RUN_ENDED:
+                    return
+
+        task = asyncio.create_task(read())
+        await asyncio.sleep(0.3)  # subscribed, listening, nothing to read
+        before = reader.stats.queries
+        await asyncio.sleep(0.6)
+        assert reader.stats.queries == before  # idle: no reads
+        child = (
+            "import asyncio\n"
+            "from rewind import open_log, run_started, run_ended, RunStatus, NewEvent\n"
+            "async def main():\n"
+            f"    log = await open_log({url!r})\n"
+            "    await log.append('elsewhere', [run_started(thread_id='t'),"
+            " NewEvent(type='custom', payload=1), run_ended(RunStatus.SUCCESS)],"
+            " expected_seq=0, durability='sync')\n"
+            "    await log.aclose()\n"
+            "asyncio.run(main())\n"
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", child, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        await asyncio.wait_for(task, timeout=20)
+        assert seen == [EventType.RUN_STARTED, EventType.CUSTOM, EventType.RUN_ENDED]
+        await reader.aclose()
+    finally:
+        pg.drop_database(name)

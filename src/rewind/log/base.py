@@ -175,7 +175,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         )
         self._hub = SubscriptionHub(
             self._read_page,
-            self._read_head if self._poll_other_processes else None,
+            self._next_head if self._poll_other_processes else None,
             buffer_size=options.subscriber_buffer,
             page_size=options.read_page,
             poll_interval=options.poll_interval,
@@ -534,8 +534,13 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
                 await self._insert_events(conn, plan.event_rows)
                 await write_indexes(conn, plan)
                 await conn.execute(update(log_head).values(position=plan.new_head))
+                await self._head_moved(conn, plan.new_head)
         self._publish(head, plan)
         return plan.outcomes
+
+    async def _head_moved(self, conn: AsyncConnection, head: int) -> None:
+        """In a commit's transaction, after it moved the head to ``head`` (a backend tells
+        other processes here)."""
 
     def _plan(
         self,
@@ -575,6 +580,12 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         await conn.execute(insert(events), [dict(zip(names, r, strict=True)) for r in rows])
 
     # --- subscriptions ------------------------------------------------------------------------
+
+    async def _next_head(self) -> int:
+        """Wait until another process may have committed (polling: one ``poll_interval``),
+        and return the log's head position."""
+        await asyncio.sleep(self.options.poll_interval)
+        return await self._read_head()
 
     async def subscribe(
         self,

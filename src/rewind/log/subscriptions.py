@@ -5,7 +5,9 @@ them. Each commit says which span of positions it covers (``prev_head`` to ``new
 subscriber takes a commit only if it starts where the subscriber's own coverage ends, so anything
 it did not see (another process's commit, a burst it could not buffer) sends it back to reading
 the store. The buffer is bounded: a consumer that falls behind costs a re-read, never memory, and
-never blocks an append. Other processes' commits are noticed by polling the log head.
+never blocks an append. Other processes' commits are noticed through the backend's
+``next_head``: polling the log head (SQLite), or a notification each commit sends
+(PostgreSQL's ``LISTEN``/``NOTIFY``: nothing is read while the log is idle).
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class _Subscriber:
 
 
 ReadPage = Callable[[str | None, str | None, int, int], Awaitable[Page]]
-PollHead = Callable[[], Awaitable[int]]
+NextHead = Callable[[], Awaitable[int]]
+"""Waits until other processes may have committed, and returns the log's head position."""
 
 
 class SubscriptionHub:
@@ -62,14 +65,14 @@ class SubscriptionHub:
     def __init__(
         self,
         read_page: ReadPage,
-        poll_head: PollHead | None,
+        next_head: NextHead | None,
         *,
         buffer_size: int,
         page_size: int,
         poll_interval: float,
     ) -> None:
         self._read_page = read_page
-        self._poll_head = poll_head
+        self._next_head = next_head
         self._buffer_size = buffer_size
         self._page_size = page_size
         self._poll_interval = poll_interval
@@ -151,22 +154,26 @@ class SubscriptionHub:
             self._subscribers.discard(sub)
 
     def _ensure_poller(self) -> None:
-        if self._poll_head is None or (self._poller is not None and not self._poller.done()):
+        if self._next_head is None or (self._poller is not None and not self._poller.done()):
             return
         self._poller = asyncio.get_running_loop().create_task(self._poll(), name="rewind-poll")
 
     async def _poll(self) -> None:
-        assert self._poll_head is not None
+        assert self._next_head is not None
         while self._subscribers:
-            await asyncio.sleep(self._poll_interval)
-            with contextlib.suppress(Exception):  # a transient read error: try again next tick
-                head = await self._poll_head()
-                self._known_head = max(self._known_head, head)
-                # Every idle subscriber behind the head has something to read, whoever raised
-                # the known head first (another subscriber's read may have seen it already).
-                for sub in self._subscribers:
-                    if not sub.buffer and sub.head < head:
-                        sub.wake.set()
+            try:
+                head = await self._next_head()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a transient error (a lost connection): try again shortly
+                await asyncio.sleep(self._poll_interval)
+                continue
+            self._known_head = max(self._known_head, head)
+            # Every idle subscriber behind the head has something to read, whoever raised the
+            # known head first (another subscriber's read may have seen it already).
+            for sub in self._subscribers:
+                if not sub.buffer and sub.head < head:
+                    sub.wake.set()
 
     async def close(self) -> None:
         """Stop the poller; open subscriptions raise ``LogClosedError`` at their next step."""
