@@ -194,6 +194,49 @@ def backup(target: str) -> None:
     click.echo(f"{_label()} backed up to {path} ({path.stat().st_size:,} bytes)")
 
 
+@db.command(name="copy")
+@click.argument("source", metavar="SRC")
+@click.argument("target", metavar="DST")
+def copy_command(source: str, target: str) -> int:
+    """Copy a whole log from SRC to DST (files or PostgreSQL URLs): every run, event and
+    cache, positions and hash chains unchanged; then check DST's chains. DST must hold no run.
+
+    \b
+    Examples:
+      rewind db copy rewind.db postgresql://rewind@db.internal/rewind
+      rewind db copy postgresql://rewind@db.internal/rewind archive.db
+    """
+    from rewind.log import open_log
+    from rewind.log.copy import copy_log
+    from rewind.log.postgres import is_postgres_url, shown
+
+    if not is_postgres_url(source) and not Path(source).is_file():
+        raise CliError(f"no database at {source}")
+
+    async def go() -> tuple[dict[str, int], int, int, list[str]]:
+        try:
+            report = await copy_log(source, target)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        log = await open_log(target)
+        try:
+            records = await log.list_runs(oldest_first=True)
+            broken = [r.run_id for r in records if not (await log.verify_chain(r.run_id)).ok]
+        finally:
+            await log.aclose()
+        return report.rows, report.head, len(records), broken
+
+    rows, head, chains, broken = asyncio.run(go())
+    where = shown(target) if is_postgres_url(target) else target
+    click.echo(
+        f"copied {rows.get('runs', 0)} runs ({rows.get('events', 0)} events, head position "
+        f"{head}) to {where}"
+    )
+    verdict = "every hash chain intact" if not broken else f"BROKEN: {', '.join(broken)}"
+    click.echo(f"{chains} runs checked there: {verdict}")
+    return EXIT_FAILED if broken else 0
+
+
 @db.command()
 @click.option("--older-than", metavar="AGE", help="Delete runs started more than AGE ago (30d).")
 @click.option("--keep-last", type=click.IntRange(min=0), metavar="N", help="Keep N per thread.")
