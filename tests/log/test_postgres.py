@@ -293,3 +293,43 @@ def test_db_copy_moves_a_whole_log_into_postgres_and_back(tmp_path: Path) -> Non
         assert again.returncode != 0 and "holds 1 run already" in again.stderr
     finally:
         pg.drop_database(name)
+
+
+def test_processes_that_start_together_migrate_once(tmp_path: Path) -> None:
+    """Four processes open the log on a new database at the same moment: the advisory lock
+    lets one create the schema; every one opens it, and appends."""
+    import subprocess
+    import sys
+
+    name = pg.name_for(str(tmp_path))
+    url = pg.create_database(name)
+    child = (
+        "import asyncio, sys\n"
+        "from rewind import open_log, run_started\n"
+        "async def main():\n"
+        f"    log = await open_log({url!r})\n"
+        "    await log.append(f'run-{sys.argv[1]}', [run_started(thread_id='t')],"
+        " expected_seq=0, durability='sync')\n"
+        "    await log.aclose()\n"
+        "asyncio.run(main())\n"
+    )
+    try:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", child, str(n)], stderr=subprocess.PIPE, text=True
+            )
+            for n in range(4)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            (count,) = conn.execute("SELECT count(*) FROM runs").fetchone()  # type: ignore[misc]
+            (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()  # type: ignore[misc]
+        from rewind import migrations
+
+        assert count == 4 and version == migrations.head_revision()
+    finally:
+        pg.drop_database(name)
