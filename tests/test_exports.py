@@ -26,6 +26,8 @@ MODULES = [
     "rewind.log.base",
     "rewind.log.codec",
     "rewind.log.records",
+    "rewind.log.postgres",
+    "rewind.log.copy",
     "rewind.log.sqlite",
     "rewind.log.writer",
     "rewind.store.base",

@@ -15,7 +15,8 @@ from dataclasses import replace as _replace
 
 from rewind.log.base import EventLog, LogOptions
 from rewind.log.codec import CODEC_VERSION, register_type
-from rewind.log.postgres import PostgresLog, is_postgres_url, open_postgres
+from rewind.log.postgres import PostgresLog, open_postgres
+from rewind.log.postgres import is_postgres_url as _is_postgres_url
 from rewind.log.records import (
     ChainReport,
     Durability,
@@ -86,7 +87,7 @@ async def open_log(
                 text = text or ":memory:"
                 break
         else:
-            if is_postgres_url(text):
+            if _is_postgres_url(text):
                 return await open_postgres(text, options=opts, upgrade=upgrade)
             scheme = text.split("://", 1)[0]
             raise ValueError(
