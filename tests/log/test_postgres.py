@@ -333,3 +333,38 @@ def test_processes_that_start_together_migrate_once(tmp_path: Path) -> None:
         assert count == 4 and version == migrations.head_revision()
     finally:
         pg.drop_database(name)
+
+
+def test_a_thread_on_postgres_reads_as_the_same_thread_on_sqlite(tmp_path: Path) -> None:
+    """Runs, interrupts and resumes, a state update and a time-travel fork, made on a
+    PostgresSaver and on a SqliteSaver: the state, the history, the state at each checkpoint
+    and every run's replay in every mode are the same (ids and times aside)."""
+    import re
+
+    from rewind.checkpoint.postgres import PostgresSaver
+    from rewind.checkpoint.sqlite import SqliteSaver
+    from tests.runtime.test_thread_state import build_thread, seen
+
+    def normalised(value: Any) -> str:
+        text = re.sub(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "U", repr(value)
+        )
+        text = re.sub(r"[0-9a-f]{32}", "I", text)
+        return re.sub(r"\d{4}-\d\d-\d\dT[\d:.+]+", "T", text)
+
+    name = pg.name_for(str(tmp_path))
+    url = pg.create_database(name)
+    try:
+        on_server = PostgresSaver(url)
+        graph, config = build_thread(on_server)
+        there = seen(graph, config, on_server)
+        on_server.close()
+        in_file = SqliteSaver(str(tmp_path / "same.db"))
+        graph, config = build_thread(in_file)
+        here = seen(graph, config, in_file)
+        in_file.close()
+        assert there["replays"] and set(there) == set(here)
+        for key in there:
+            assert normalised(there[key]) == normalised(here[key]), key
+    finally:
+        pg.drop_database(name)
