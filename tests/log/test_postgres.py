@@ -368,3 +368,65 @@ def test_a_thread_on_postgres_reads_as_the_same_thread_on_sqlite(tmp_path: Path)
             assert normalised(there[key]) == normalised(here[key]), key
     finally:
         pg.drop_database(name)
+
+
+def test_the_http_server_runs_on_a_postgres_database(tmp_path: Path) -> None:
+    """``rewind --db postgresql://... serve``: the official SDK streams a run and reads the
+    thread's state back, all of it kept on the server's database."""
+    import asyncio
+    import subprocess
+    import sys
+
+    from langgraph_sdk import get_client
+
+    graph_file = tmp_path / "steps.py"
+    graph_file.write_text(
+        "import operator\n"
+        "from typing import Annotated, TypedDict\n"
+        "from rewind.graph import START, StateGraph\n"
+        "class S(TypedDict):\n"
+        "    steps: Annotated[list, operator.add]\n"
+        "g = StateGraph(S)\n"
+        "g.add_node('a', lambda s: {'steps': ['a']})\n"
+        "g.add_node('b', lambda s: {'steps': ['b']})\n"
+        "g.add_edge(START, 'a')\n"
+        "g.add_edge('a', 'b')\n"
+        "graph = g.compile()\n"
+    )
+    name = pg.name_for(str(tmp_path))
+    url = pg.create_database(name)
+    command = [sys.executable, "-m", "rewind.cli", "--db", url, "serve", "--port", "0"]
+    server = subprocess.Popen(
+        [*command, "-g", f"steps={graph_file}:graph"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line, line
+        address = line.rsplit(" ", 1)[-1].strip()
+
+        async def use() -> tuple[list[str], dict[str, Any]]:
+            client = get_client(url=address, api_key=None)
+            try:
+                thread = await client.threads.create()
+                parts = client.runs.stream(
+                    thread["thread_id"], "steps", input={"steps": []}, stream_mode="values"
+                )
+                events = [part.event async for part in parts]
+                state = await client.threads.get_state(thread["thread_id"])
+                return events, state["values"]
+            finally:
+                await client.aclose()
+
+        events, values = asyncio.run(use())
+        assert events == ["metadata", "values", "values", "values"]
+        assert values == {"steps": ["a", "b"]}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
+        pg.drop_database(name)
