@@ -225,7 +225,13 @@ async def test_other_processes_commits_arrive_by_notification_and_idle_reads_not
                     return
 
         task = asyncio.create_task(read())
-        await asyncio.sleep(0.3)  # subscribed, listening, nothing to read
+        # Subscribed: its first reads (the catch-up, the head once listening) settle.
+        settled, deadline = reader.stats.queries, asyncio.get_running_loop().time() + 10
+        while True:
+            await asyncio.sleep(0.2)
+            if reader.stats.queries == settled or asyncio.get_running_loop().time() > deadline:
+                break
+            settled = reader.stats.queries
         before = reader.stats.queries
         await asyncio.sleep(0.6)
         assert reader.stats.queries == before  # idle: no reads
