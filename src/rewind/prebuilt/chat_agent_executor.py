@@ -413,6 +413,16 @@ def create_react_agent(
 
             input_schema = CallModelInputSchema
 
+    def compiled(graph: StateGraph[Any]) -> Any:
+        return graph.compile(
+            checkpointer=checkpointer,
+            store=store,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            debug=debug,
+            name=name,
+        )
+
     workflow: StateGraph[Any] = StateGraph(state_schema, context_schema=context_schema)
     workflow.add_node("agent", SyncAsyncNode(call_model, acall_model), input_schema=input_schema)
     entry = "agent"
@@ -431,14 +441,7 @@ def create_react_agent(
             workflow.add_node("generate_structured_response", structured_node)
             before = "post_model_hook" if post_model_hook is not None else "agent"
             workflow.add_edge(before, "generate_structured_response")
-        return workflow.compile(
-            checkpointer=checkpointer,
-            store=store,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-            debug=debug,
-            name=name,
-        )
+        return compiled(workflow)
 
     def tool_sends(state: Any, calls: list[Any]) -> list[Send]:
         return [
@@ -519,14 +522,7 @@ def create_react_agent(
         workflow.add_conditional_edges("tools", route_tool_responses, path_map=[entry, END])
     else:
         workflow.add_edge("tools", entry)
-    return workflow.compile(
-        checkpointer=checkpointer,
-        store=store,
-        interrupt_before=interrupt_before,
-        interrupt_after=interrupt_after,
-        debug=debug,
-        name=name,
-    )
+    return compiled(workflow)
 
 
 create_tool_calling_executor = create_react_agent

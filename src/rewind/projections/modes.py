@@ -131,11 +131,7 @@ class ValuesMode:
             # writes, LangGraph's last values.
             shown = self._fold.shown(())
             if isinstance(shown, dict):
-                merged = {**shown, **event.payload["pending"]}
-                order = self._fold.order
-                state = {k: merged[k] for k in order if k in merged}
-                state.update((k, v) for k, v in merged.items() if k not in state)
-                return [((), state)]
+                return [((), with_managed(shown, event.payload["pending"], self._fold.order))]
         elif event.type == EventType.INTERRUPT and event.payload.get("interrupts"):
             ns = namespace(event.ns)
             shown = self._fold.shown(ns)

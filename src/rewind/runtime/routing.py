@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rewind.events import PULL, PUSH
 from rewind.managed.base import Scratchpad
+from rewind.projections.state import with_managed as merged_in_order
 from rewind.runtime.channels import MISSING, Channel
 from rewind.runtime.graph import END, Branch
 from rewind.runtime.shapes import coerce, key_order
@@ -50,13 +51,7 @@ class Routing:
         """``state`` with the managed values (``RemainingSteps``...) a task of the step
         being run reads, in ``schema``'s order; as it is when the graph has none."""
         values = self.managed_values()
-        if values is None:
-            return state
-        return {
-            k: state[k] if k in state else values[k]
-            for k in key_order(schema)
-            if k in state or k in values
-        }
+        return state if values is None else merged_in_order(state, values, key_order(schema))
 
     async def _route(
         self,

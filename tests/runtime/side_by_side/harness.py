@@ -278,22 +278,12 @@ def mark_racy(o: Any, in_result: bool = False) -> Any:
 
 
 def _racy_message_ids(o: Any) -> Any:
-    """A streamed chunk with the ids of its messages that are null or a uuid masked. LangGraph
-    streams a task's update before its step's reducer gives the messages in it ids, in place:
-    a step of parallel tasks streams the first finished task's chunk with null ids, a step of
-    one task with the ids (the reducer ran first). rewind streams the update as it was applied.
-    For a call marked ``"racy_ids"``."""
-    if isinstance(o, dict):
-        if (
-            "content" in o
-            and "type" in o
-            and (o.get("id") is None or UUID_RE.fullmatch(str(o["id"])))
-        ):
-            o = {**o, "id": RACY_ID}
-        return {k: _racy_message_ids(v) for k, v in o.items()}
-    if isinstance(o, list):
-        return [_racy_message_ids(x) for x in o]
-    return o
+    """A streamed chunk with the ids of its messages that are null or a uuid masked, as
+    :func:`mark_racy` masks a task result's: LangGraph streams a task's update before its
+    step's reducer gives the messages in it ids, in place (a step of parallel tasks streams the
+    first finished task's chunk with null ids, a step of one task with the ids). For a call
+    marked ``"racy_ids"``."""
+    return mark_racy(o, in_result=True)
 
 
 # --------------------------------------------------------------------------------------------
