@@ -65,6 +65,7 @@ __all__ = [
     "EmptyInputError",
     "EncodingError",
     "ErrorCode",
+    "FencedError",
     "GraphBubbleUp",
     "GraphDrained",
     "GraphInterrupt",
@@ -202,6 +203,26 @@ class RedactionError(LogError):
         self.run_id = run_id
         self.seq = seq
         super().__init__(f"{message}; nothing was redacted")
+
+
+class FencedError(LogError):
+    """An append by a worker that no longer holds its run's lease (it paused, or lost the
+    database, for longer than the lease, and another worker took the run over): refused, so the
+    two never interleave. Nothing of the batch was stored.
+
+    Attributes:
+        run_id: The run in the log appended to.
+        queued_run_id: The API's run it is an attempt of.
+    """
+
+    def __init__(self, run_id: str, queued_run_id: str) -> None:
+        self.run_id = run_id
+        self.queued_run_id = queued_run_id
+        super().__init__(
+            f"run {run_id}: this worker's lease on run {queued_run_id} expired and another "
+            "worker took it over; the append was refused and nothing was stored. The run goes "
+            "on in the other worker."
+        )
 
 
 class LogClosedError(LogError):

@@ -45,6 +45,7 @@ from rewind.log.commit import (
     plan_commit,
 )
 from rewind.log.erasure import LogErasure
+from rewind.log.leases import Lease, refused_appends
 from rewind.log.packs import TokenPack
 from rewind.log.reads import LogReads, ReadStats, read_joined, run_row
 from rewind.log.records import Durability, HeadWrite
@@ -162,6 +163,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         self._unsnapshotted: dict[str, int] = {}  # per thread: bytes committed since its head
         self._runs: dict[str, _RunState] = {}
         self._failed: dict[str, BaseException] = {}
+        self._leases: dict[str, Lease] = {}
         self._closed = False
         if not options.commit_delay >= 0:
             raise ValueError(
@@ -191,6 +193,11 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
     def closed(self) -> bool:
         """Whether :meth:`aclose` was called."""
         return self._closed
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The database's engine, for tables that live beside the log (the run queue)."""
+        return self._engine
 
     @property
     def commit_count(self) -> int:
@@ -519,7 +526,10 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             if needs_new_keys(group, tx):
                 max_key = (await conn.execute(select(func.max(runs.c.run_key)))).scalar() or 0
             stored = await read_stored_heads(conn, head_threads(group))
-            plan = self._plan(group, head, tx, max_key, stored)
+            refused = None
+            if self._leases:
+                refused = await refused_appends(conn, self._leases, (p.run_id for p in group))
+            plan = self._plan(group, head, tx, max_key, stored, refused=refused)
             if plan.event_rows:
                 if plan.created_runs:
                     await conn.execute(
@@ -538,6 +548,18 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         self._publish(head, plan)
         return plan.outcomes
 
+    def hold_lease(self, run_id: str, lease: Lease | None) -> None:
+        """Accept appends to ``run_id`` only while ``lease`` is the queued run's current one
+        (``None``: no longer fenced). See :mod:`rewind.log.leases`."""
+        if lease is None:
+            self._leases.pop(run_id, None)
+        else:
+            self._leases[run_id] = lease
+
+    def fenced(self, group: Sequence[PendingAppend]) -> bool:
+        """Whether a commit of ``group`` must check leases."""
+        return bool(self._leases) and any(p.run_id in self._leases for p in group)
+
     async def _head_moved(self, conn: AsyncConnection, head: int) -> None:
         """In a commit's transaction, after it moved the head to ``head`` (a backend tells
         other processes here)."""
@@ -549,6 +571,8 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         tx: dict[str, TxRun],
         max_key: int,
         stored: Mapping[str, tuple[int, int]],
+        *,
+        refused: Mapping[str, BaseException] | None = None,
     ) -> CommitPlan:
         """Plan a group's commit (in the write transaction, on whichever thread commits)."""
         return plan_commit(
@@ -561,6 +585,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             carried=self._unsnapshotted,
             policy=self.options.snapshots,
             now_us=time.time_ns() // 1000,
+            refused=refused,
         )
 
     def _publish(self, head: int, plan: CommitPlan) -> None:

@@ -208,6 +208,7 @@ def plan_commit(
     carried: Mapping[str, int] | None = None,
     policy: SnapshotPolicy | None = None,
     now_us: int = 0,
+    refused: Mapping[str, BaseException] | None = None,
 ) -> CommitPlan:
     """Plan the commit of ``group`` after log position ``head``.
 
@@ -222,6 +223,7 @@ def plan_commit(
         carried: Per thread, payload bytes committed earlier and not yet in a stored head.
         policy: When a head is also kept as a snapshot.
         now_us: The time to stamp snapshots with.
+        refused: Runs whose appends are refused, with the error each gets (fenced runs).
     """
     plan = CommitPlan(outcomes=[None] * len(group))
     rows = plan.event_rows
@@ -230,6 +232,9 @@ def plan_commit(
     appended: dict[str, list[tuple[int, PendingAppend, TxRun]]] = {}
     written = plan.unsnapshotted
     for i, p in enumerate(group):
+        if refused and p.run_id in refused:
+            plan.outcomes[i] = refused[p.run_id]
+            continue
         st = tx.get(p.run_id)
         if st is None and p.start is not None:
             max_key += 1

@@ -13,6 +13,9 @@ besides its runs (the server's thread metadata), so a thread with no run yet is 
 by whom, and the digest of the erased payload, which its hash chain goes on covering (see
 :mod:`rewind.log.chain`).
 
+``run_queue`` is not the log's either: the runs an API server accepted, claimed by workers
+(:mod:`rewind.server.queue`); what each did is in the log.
+
 ``store_items`` and ``store_vectors`` are not the log's: they hold the long-term memory store's
 items and embeddings (:mod:`rewind.store.sqlite`, which reads and writes them in SQL of its own),
 described here so that the schema the migrations build is described in one place.
@@ -42,6 +45,7 @@ __all__ = [
     "log_head",
     "metadata",
     "redactions",
+    "run_queue",
     "runs",
     "snapshots",
     "store_items",
@@ -213,4 +217,29 @@ store_vectors = Table(
     Column("field", Text, primary_key=True),  # the field path embedded
     Column("embedding", LargeBinary, nullable=False),  # float32, the machine's byte order
     sqlite_with_rowid=False,
+)
+
+run_queue = Table(
+    "run_queue",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("thread_id", String(255), nullable=False),
+    Column("graph_id", String(255), nullable=False),
+    Column("assistant_id", String(64), nullable=False),
+    Column("request", Text, nullable=False),  # JSON: the run request, as validated
+    Column("metadata", Text, nullable=False),  # JSON
+    Column("multitask_strategy", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # the API's: pending, running, success, ...
+    Column("created_at", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("updated_at", BigInteger, nullable=False),
+    Column("not_before", BigInteger, nullable=False),  # not claimed before (after_seconds)
+    Column("attempt", Integer, nullable=False),  # 0 until claimed; +1 per claim
+    Column("log_run_id", String(64)),  # the current attempt's run in the log
+    Column("owner", String(255)),  # the worker holding the lease
+    Column("lease_until", BigInteger),
+    Column("cancel", String(16)),  # "interrupt" or "rollback", once asked
+    Column("hidden", SmallInteger, nullable=False),
+    Column("error", Text),  # JSON: {error, message} of a run that failed
+    Index("ix_run_queue_status", "status", "created_at"),
+    Index("ix_run_queue_thread", "thread_id", "created_at"),
 )

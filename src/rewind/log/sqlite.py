@@ -301,7 +301,7 @@ class SqliteLog(EventLog):
         # the GIL), and no per-row parameter processing is spent. The SQLAlchemy Core path
         # (``core_writes=True``, and the in-memory store) writes the same plan; bench/append.py
         # measures both.
-        if self._core_writes:
+        if self._core_writes or self.fenced(group):
             return await super()._commit_group(group)
         done = None
         # The store's other write transactions (thread metadata, caches) take turns with the

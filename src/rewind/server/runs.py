@@ -19,10 +19,11 @@ from typing import Any, Literal
 
 from rewind.events import EventType, NewEvent, RunStatus
 from rewind.log import EventLog, RunRecord
+from rewind.runtime.compiled import CompiledStateGraph
 from rewind.server.stream import projected_modes
 from rewind.types import Command, Send
 
-__all__ = ["ApiStatus", "RunManager", "ServerRun", "api_status"]
+__all__ = ["ApiStatus", "RunManager", "ServerRun", "api_status", "bind_graphs", "invoke_run"]
 
 ApiStatus = Literal["pending", "running", "success", "error", "interrupted"]
 """A run's status with the API's names."""
@@ -194,11 +195,7 @@ class RunManager:
             run.done.set()
 
     async def _invoke(self, run: ServerRun) -> None:
-        graph = self.graphs[run.graph_id]
         request = run.request
-        command = request.get("command")
-        input_ = _command(command) if command else request.get("input")
-        config = run_config(run)
 
         def watch(loop: Any, head: Any, resuming: bool) -> None:
             from rewind.projections.stream import tokens_needed
@@ -214,11 +211,49 @@ class RunManager:
 
             loop.log.add_tap(tap)
 
-        kwargs: dict[str, Any] = {}
-        for key in ("interrupt_before", "interrupt_after", "durability", "context"):
-            if request.get(key) is not None:
-                kwargs[key] = request[key]
-        run.result = await graph.ainvoke(input_, config, _watch=watch, **kwargs)
+        run.result = await invoke_run(self.graphs[run.graph_id], run, watch=watch)
+
+
+def bind_graphs(
+    graphs: Mapping[str, CompiledStateGraph], log: EventLog
+) -> dict[str, CompiledStateGraph]:
+    """The graphs as a server runs them: each recording into ``log``, its root run named
+    after its graph id (as the reference server's)."""
+    bound: dict[str, CompiledStateGraph] = {}
+    for graph_id, graph in graphs.items():
+        copied = copy.copy(graph)
+        copied.checkpointer = log  # every run and every state read goes to this log
+        copied.name = graph_id
+        bound[graph_id] = copied
+    return bound
+
+
+async def invoke_run(
+    graph: CompiledStateGraph,
+    run: ServerRun,
+    *,
+    config: dict[str, Any] | None = None,
+    resume: bool = False,
+    watch: Any = None,
+) -> Any:
+    """Execute a server run's request on ``graph``; its output.
+
+    Args:
+        config: The config to invoke with (:func:`run_config` by default).
+        resume: Continue from the thread's newest checkpoint instead (an attempt after a
+            worker died): no input.
+        watch: The runtime's hook that sees the run's loop before it starts.
+    """
+    request = run.request
+    command = request.get("command")
+    input_ = None if resume else _command(command) if command else request.get("input")
+    kwargs: dict[str, Any] = {}
+    for key in ("interrupt_before", "interrupt_after", "durability", "context"):
+        if request.get(key) is not None:
+            kwargs[key] = request[key]
+    if watch is not None:
+        kwargs["_watch"] = watch
+    return await graph.ainvoke(input_, config or run_config(run), **kwargs)
 
 
 def start_delay(request: Mapping[str, Any]) -> float:

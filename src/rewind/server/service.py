@@ -14,7 +14,7 @@ from rewind.events import EventType, NewEvent, RunStatus
 from rewind.log import EventLog, RunRecord
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.memory import STORE_THREAD
-from rewind.server.runs import RunManager, ServerRun, assistant_id_of
+from rewind.server.runs import RunManager, ServerRun, assistant_id_of, bind_graphs
 from rewind.server.wire import interrupt_in_state, jsonable, snapshot_json
 
 __all__ = ["ApiError", "Service", "ThreadInfo"]
@@ -61,12 +61,7 @@ class Service:
         heartbeat_seconds: float,
     ) -> None:
         self.log = log
-        self.graphs: dict[str, CompiledStateGraph] = {}
-        for graph_id, graph in graphs.items():
-            bound = copy.copy(graph)
-            bound.checkpointer = log  # every run and every state read goes to this log
-            bound.name = graph_id  # the root run is named after its graph, as the reference's
-            self.graphs[graph_id] = bound
+        self.graphs = bind_graphs(graphs, log)
         self.started_at = _now()
         self.assistants = {assistant_id_of(g): g for g in self.graphs}
         self.runs = RunManager(log, self.graphs)

@@ -1,0 +1,392 @@
+"""The run queue: runs the API accepted, in the database, claimed by worker processes.
+
+With ``rewind serve --queue`` a server does not execute runs: it writes each one to the
+``run_queue`` table, and ``rewind worker`` processes claim them. Any number of servers and
+workers share one database (PostgreSQL, or a SQLite file for processes on one machine):
+
+* **Claims.** A worker claims the oldest runnable run (``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL, so workers never wait on one another's claims): a pending run whose thread has
+  no run executing and no older pending run (two runs of one thread never execute at once), or
+  a run whose lease expired. Each claim is the run's next *attempt*, with a lease of its own.
+* **Leases.** The worker's heartbeat extends its lease. When a worker dies (SIGKILL, a lost
+  machine), its lease expires and another worker claims the run again: that attempt resumes
+  from the thread's newest durable checkpoint (tasks whose completion reached the log do not
+  run again). A worker whose lease expired while it was paused is fenced: its appends are
+  refused (:mod:`rewind.log.leases`).
+* **Cancellation** is asked in the row (any server process may ask it); the worker running the
+  run sees it at once through a notification (PostgreSQL) or at its next heartbeat.
+
+Attempt ``1`` of a run records into the log under the run's own id; attempt ``n > 1`` under
+:func:`attempt_run_id` ``(run_id, n)``. The run's stream is its attempts' events in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, and_, exists, insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rewind.log import EventLog
+from rewind.log.schema import run_queue
+
+__all__ = [
+    "FINAL",
+    "QueuedRun",
+    "RunQueue",
+    "ThreadTurn",
+    "attempt_run_id",
+    "now_us",
+]
+
+CHANNEL = "rewind_runs"
+"""The notification channel a queue change is announced on (PostgreSQL): the run's id."""
+
+FINAL = frozenset({"success", "error", "interrupted"})
+"""The statuses a queued run ends in."""
+
+_THREAD_LOCK = 0x72756E73  # "runs": advisory locks on a thread's runs take this class key
+
+
+def now_us() -> int:
+    """Microseconds since the epoch (leases compare the machines' clocks: keep them in sync)."""
+    return time.time_ns() // 1000
+
+
+def attempt_run_id(run_id: str, attempt: int) -> str:
+    """The id in the log of attempt ``attempt`` of queued run ``run_id``."""
+    if attempt <= 1:
+        return run_id
+    return str(uuid.uuid5(uuid.UUID(run_id), f"attempt-{attempt}"))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QueuedRun:
+    """One row of the run queue."""
+
+    run_id: str
+    thread_id: str
+    graph_id: str
+    assistant_id: str
+    request: dict[str, Any]
+    metadata: dict[str, Any]
+    multitask_strategy: str
+    status: str
+    """``pending``, ``running``, ``success``, ``error`` or ``interrupted``."""
+    created_at: int
+    updated_at: int
+    not_before: int
+    attempt: int = 0
+    """Claims so far (the current attempt's number once claimed)."""
+    log_run_id: str | None = None
+    """The current attempt's run in the log."""
+    owner: str | None = None
+    lease_until: int | None = None
+    cancel: str | None = None
+    """``interrupt`` or ``rollback`` once a cancellation was asked."""
+    hidden: bool = False
+    error: dict[str, Any] | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether the run reached a final status."""
+        return self.status in FINAL
+
+    def row(self) -> dict[str, Any]:
+        """The row's column values."""
+        return {
+            "run_id": self.run_id,
+            "thread_id": self.thread_id,
+            "graph_id": self.graph_id,
+            "assistant_id": self.assistant_id,
+            "request": orjson.dumps(self.request).decode(),
+            "metadata": orjson.dumps(self.metadata).decode(),
+            "multitask_strategy": self.multitask_strategy,
+            "status": self.status,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "not_before": self.not_before,
+            "attempt": self.attempt,
+            "log_run_id": self.log_run_id,
+            "owner": self.owner,
+            "lease_until": self.lease_until,
+            "cancel": self.cancel,
+            "hidden": int(self.hidden),
+            "error": None if self.error is None else orjson.dumps(self.error).decode(),
+        }
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> QueuedRun:
+        """The run a row of the table holds."""
+        m = row._mapping
+        return cls(
+            run_id=m["run_id"],
+            thread_id=m["thread_id"],
+            graph_id=m["graph_id"],
+            assistant_id=m["assistant_id"],
+            request=orjson.loads(m["request"]),
+            metadata=orjson.loads(m["metadata"]),
+            multitask_strategy=m["multitask_strategy"],
+            status=m["status"],
+            created_at=m["created_at"],
+            updated_at=m["updated_at"],
+            not_before=m["not_before"],
+            attempt=m["attempt"],
+            log_run_id=m["log_run_id"],
+            owner=m["owner"],
+            lease_until=m["lease_until"],
+            cancel=m["cancel"],
+            hidden=bool(m["hidden"]),
+            error=None if m["error"] is None else orjson.loads(m["error"]),
+        )
+
+
+class ThreadTurn:
+    """A transaction that holds a thread's turn (no other server accepts a run of the thread
+    meanwhile): what it is running, and the run to add."""
+
+    def __init__(self, queue: RunQueue, conn: AsyncConnection, thread_id: str) -> None:
+        self._queue = queue
+        self._conn = conn
+        self.thread_id = thread_id
+
+    async def active(self) -> list[QueuedRun]:
+        """The thread's pending and running runs, oldest first."""
+        query = (
+            select(run_queue)
+            .where(run_queue.c.thread_id == self.thread_id)
+            .where(run_queue.c.status.in_(("pending", "running")))
+            .order_by(run_queue.c.created_at)
+        )
+        return [QueuedRun.of(r) for r in await self._conn.execute(query)]
+
+    async def cancel(self, run: QueuedRun, *, rollback: bool = False) -> None:
+        """Ask ``run`` to stop (see :meth:`RunQueue.cancel`)."""
+        await self._queue.cancel_on(self._conn, run.run_id, rollback=rollback)
+
+    async def add(self, run: QueuedRun) -> None:
+        """Queue ``run``."""
+        await self._conn.execute(insert(run_queue).values(**run.row()))
+        await self._queue.announce(self._conn, run.run_id)
+
+
+class RunQueue:
+    """The run queue of one database (the one ``log`` is in)."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.engine = log.engine
+        self.postgres = self.engine.dialect.name == "postgresql"
+
+    @contextlib.asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            if not self.postgres:  # a SQLite file: take the write lock first, not midway
+                conn = await conn.execution_options(rewind_begin="IMMEDIATE")
+            async with conn.begin():
+                yield conn
+
+    async def announce(self, conn: AsyncConnection, run_id: str) -> None:
+        """Tell listeners (workers, servers) that ``run_id`` changed, when ``conn`` commits."""
+        if self.postgres:
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :run_id)"),
+                {"channel": CHANNEL, "run_id": run_id},
+            )
+
+    @contextlib.asynccontextmanager
+    async def thread_turn(self, thread_id: str) -> AsyncIterator[ThreadTurn]:
+        """A transaction holding ``thread_id``'s turn: what it reads of the thread stays true
+        until it commits (another server's run of the thread waits)."""
+        async with self._begin() as conn:
+            if self.postgres:
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:kind, hashtext(:thread_id))"),
+                    {"kind": _THREAD_LOCK, "thread_id": thread_id},
+                )
+            yield ThreadTurn(self, conn, thread_id)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def get(self, run_id: str) -> QueuedRun | None:
+        """The run, if it is queued here."""
+        async with self._begin() as conn:
+            query = select(run_queue).where(run_queue.c.run_id == run_id)
+            row = (await conn.execute(query)).first()
+        return None if row is None else QueuedRun.of(row)
+
+    async def get_many(self, run_ids: Sequence[str]) -> dict[str, QueuedRun]:
+        """The runs among ``run_ids`` that are queued here."""
+        if not run_ids:
+            return {}
+        async with self._begin() as conn:
+            rows = await conn.execute(select(run_queue).where(run_queue.c.run_id.in_(run_ids)))
+            return {r.run_id: QueuedRun.of(r) for r in rows}
+
+    async def of_thread(self, thread_id: str, *, hidden: bool = False) -> list[QueuedRun]:
+        """The thread's queued runs, oldest first (``hidden``: rolled-back ones too)."""
+        query = select(run_queue).where(run_queue.c.thread_id == thread_id)
+        if not hidden:
+            query = query.where(run_queue.c.hidden == 0)
+        async with self._begin() as conn:
+            rows = await conn.execute(query.order_by(run_queue.c.created_at))
+            return [QueuedRun.of(r) for r in rows]
+
+    async def active(self, thread_id: str) -> list[QueuedRun]:
+        """The thread's pending and running runs, oldest first."""
+        async with self.thread_turn(thread_id) as turn:
+            return await turn.active()
+
+    # --- changes from the API -----------------------------------------------------------------
+
+    async def cancel(self, run_id: str, *, rollback: bool = False) -> None:
+        """Ask a run to stop: a pending one ends ``interrupted`` at once; a running one when its
+        worker sees the request. ``rollback`` hides it from listings too."""
+        async with self._begin() as conn:
+            await self.cancel_on(conn, run_id, rollback=rollback)
+
+    async def cancel_on(self, conn: AsyncConnection, run_id: str, *, rollback: bool) -> None:
+        """:meth:`cancel`, in the transaction ``conn``."""
+        now = now_us()
+        action = "rollback" if rollback else "interrupt"
+        values: dict[str, Any] = {"cancel": action, "updated_at": now}
+        if rollback:
+            values["hidden"] = 1
+        await conn.execute(
+            update(run_queue)
+            .where(run_queue.c.run_id == run_id, run_queue.c.status.in_(("pending", "running")))
+            .values(**values)
+        )
+        # Not claimed yet (or handed back): nothing runs it, so it ends here.
+        await conn.execute(
+            update(run_queue)
+            .where(run_queue.c.run_id == run_id, run_queue.c.status == "pending")
+            .values(status="interrupted", owner=None, lease_until=None)
+        )
+        await self.announce(conn, run_id)
+
+    async def hide(self, run_id: str) -> None:
+        """Leave a run out of listings (its events stay in the log)."""
+        async with self._begin() as conn:
+            await conn.execute(
+                update(run_queue).where(run_queue.c.run_id == run_id).values(hidden=1)
+            )
+
+    async def forget_thread(self, thread_id: str) -> None:
+        """Drop a deleted thread's queued runs (cancelling those still going)."""
+        async with self.thread_turn(thread_id) as turn:
+            for run in await turn.active():
+                await turn.cancel(run)
+            await turn._conn.execute(
+                update(run_queue).where(run_queue.c.thread_id == thread_id).values(hidden=1)
+            )
+
+    # --- workers ------------------------------------------------------------------------------
+
+    async def claim(self, owner: str, *, lease: float, limit: int = 1) -> list[QueuedRun]:
+        """Claim up to ``limit`` runnable runs for worker ``owner``, each as its next attempt
+        with a lease of ``lease`` seconds (see the module's documentation)."""
+        now = now_us()
+        q, o = run_queue.alias("q"), run_queue.alias("o")
+        blocked = exists().where(
+            o.c.thread_id == q.c.thread_id,
+            o.c.run_id != q.c.run_id,
+            or_(
+                o.c.status == "running",
+                and_(o.c.status == "pending", o.c.created_at < q.c.created_at),
+            ),
+        )
+        runnable = or_(
+            and_(q.c.status == "pending", q.c.not_before <= now),
+            and_(q.c.status == "running", q.c.lease_until < now),
+        )
+        query = (
+            select(q)
+            .where(runnable, ~blocked)
+            .order_by(q.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=q)
+        )
+        claimed: list[QueuedRun] = []
+        async with self._begin() as conn:
+            for row in (await conn.execute(query)).all():
+                run = QueuedRun.of(row)
+                attempt = run.attempt + 1
+                values: dict[str, Any] = {
+                    "status": "running",
+                    "owner": owner,
+                    "lease_until": now + int(lease * 1_000_000),
+                    "attempt": attempt,
+                    "log_run_id": attempt_run_id(run.run_id, attempt),
+                    "updated_at": now,
+                }
+                # Optimistic too (SQLite has no row locks): only if no one claimed it first.
+                done = await conn.execute(
+                    update(run_queue)
+                    .where(
+                        run_queue.c.run_id == run.run_id,
+                        run_queue.c.status == run.status,
+                        run_queue.c.attempt == run.attempt,
+                    )
+                    .values(**values)
+                )
+                if done.rowcount == 1:
+                    claimed.append(replace(run, **values))
+                    await self.announce(conn, run.run_id)
+        return claimed
+
+    async def heartbeat(self, run: QueuedRun, *, lease: float) -> QueuedRun | None:
+        """Extend ``run``'s lease; the run as it now stands, or ``None`` when the lease is no
+        longer this attempt's (expired and taken over, or the run was deleted)."""
+        async with self._begin() as conn:
+            done = await conn.execute(
+                update(run_queue)
+                .where(*self._held(run))
+                .values(lease_until=now_us() + int(lease * 1_000_000))
+            )
+            if done.rowcount != 1:
+                return None
+            row = (
+                await conn.execute(select(run_queue).where(run_queue.c.run_id == run.run_id))
+            ).first()
+        return None if row is None else QueuedRun.of(row)
+
+    async def finish(
+        self, run: QueuedRun, status: str, *, error: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Record how the attempt ``run`` ended (``status``: a final one, or ``pending`` to
+        hand the run back to the queue); ``False`` when this attempt no longer held it."""
+        values: dict[str, Any] = {
+            "status": status,
+            "owner": None,
+            "lease_until": None,
+            "updated_at": now_us(),
+            "error": None if error is None else orjson.dumps(dict(error)).decode(),
+        }
+        async with self._begin() as conn:
+            done = await conn.execute(update(run_queue).where(*self._held(run)).values(**values))
+            if done.rowcount == 1:
+                await self.announce(conn, run.run_id)
+        return done.rowcount == 1
+
+    def _held(self, run: QueuedRun) -> tuple[Any, ...]:
+        return (
+            run_queue.c.run_id == run.run_id,
+            run_queue.c.owner == run.owner,
+            run_queue.c.attempt == run.attempt,
+            run_queue.c.status == "running",
+        )
+
+    async def counts(self) -> dict[str, int]:
+        """How many runs are in each status."""
+        from sqlalchemy import func
+
+        query = select(run_queue.c.status, func.count()).group_by(run_queue.c.status)
+        async with self._begin() as conn:
+            return {status: int(n) for status, n in await conn.execute(query)}

@@ -1,0 +1,292 @@
+"""``rewind worker``: a process that executes the runs servers queue (:mod:`rewind.server.queue`).
+
+A worker claims up to ``jobs`` runs at a time and runs each as a server would (same config,
+same log). While it runs one, its heartbeat extends the lease every third of it and checks
+whether a server asked for a cancellation (on PostgreSQL a notification wakes it at once). When
+its lease is gone (it paused longer than the lease and another worker took the run over) it
+stops the run; its late appends are refused anyway.
+
+SIGTERM (or SIGINT) drains: the worker claims nothing more and waits up to ``drain_timeout``
+seconds for its runs to end; those still going are then handed back: stopped and returned to
+the queue, where another worker resumes them from their newest durable checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
+from rewind.events import RunStatus, run_ended
+from rewind.log import EventLog
+from rewind.log.leases import Lease
+from rewind.runtime.compiled import CompiledStateGraph
+from rewind.server.queue import CHANNEL, QueuedRun, RunQueue, attempt_run_id
+from rewind.server.runs import ServerRun, bind_graphs, invoke_run, run_config
+
+__all__ = ["Worker", "run_worker"]
+
+logger = logging.getLogger(__name__)
+
+
+class _HandBack(Exception):
+    """Raised into a run this worker stops to return it to the queue."""
+
+
+class Worker:
+    """Claims queued runs and executes them (see the module's documentation).
+
+    Args:
+        log: The log (and queue) to work on.
+        graphs: The graphs, by graph id (the servers' assistants).
+        worker_id: This worker's name in the queue (host, pid and a random suffix by default).
+        lease: Seconds a claim lasts without a heartbeat.
+        jobs: Runs executed at once.
+        poll: Seconds between looks at the queue when nothing wakes the worker (no
+            notifications on SQLite; a run whose ``after_seconds`` come due).
+        drain_timeout: Seconds a drain waits for runs to end before it hands them back.
+    """
+
+    def __init__(
+        self,
+        log: EventLog,
+        graphs: Mapping[str, CompiledStateGraph],
+        *,
+        worker_id: str | None = None,
+        lease: float = 30.0,
+        jobs: int = 10,
+        poll: float = 1.0,
+        drain_timeout: float = 30.0,
+    ) -> None:
+        if lease <= 0 or jobs < 1 or poll <= 0:
+            raise ValueError("lease and poll must be positive, and jobs at least 1")
+        self.log = log
+        self.queue = RunQueue(log)
+        self.graphs = bind_graphs(graphs, log)
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = lease
+        self.jobs = jobs
+        self.poll = poll
+        self.drain_timeout = drain_timeout
+        self.finished = 0
+        """Runs this worker ended (any status) or handed back."""
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, QueuedRun] = {}
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._listener: Any = None
+
+    def stop(self) -> None:
+        """Begin draining (what SIGTERM does)."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Work until :meth:`stop`, then drain."""
+        listening = asyncio.ensure_future(self._listen()) if self.queue.postgres else None
+        try:
+            while not self._stopping.is_set():
+                free = self.jobs - len(self._running)
+                if free > 0:
+                    for queued in await self.queue.claim(self.id, lease=self.lease, limit=free):
+                        self._start(queued)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll):
+                        await self._wake.wait()
+            await self._drain()
+        finally:
+            if listening is not None:
+                listening.cancel()
+                with contextlib.suppress(BaseException):
+                    await listening
+            if self._listener is not None:
+                with contextlib.suppress(Exception):
+                    await self._listener.close()
+
+    def _start(self, queued: QueuedRun) -> None:
+        self._held[queued.run_id] = queued
+        task = asyncio.get_running_loop().create_task(self._execute(queued))
+        self._running[queued.run_id] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            self._running.pop(queued.run_id, None)
+            self._held.pop(queued.run_id, None)
+            self.finished += 1
+            self._wake.set()
+
+        task.add_done_callback(done)
+
+    async def _drain(self) -> None:
+        tasks = list(self._running.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=self.drain_timeout)
+        for task in late:
+            task.cancel(_HandBack.__name__)
+        if late:
+            await asyncio.wait(late)
+
+    async def _listen(self) -> None:
+        """Wake on the queue's notifications: new runs, and cancellations of held ones."""
+        import psycopg
+
+        conninfo = getattr(self.log, "_conninfo", None)
+        if conninfo is None:
+            return
+        while True:
+            try:
+                self._listener = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+                await self._listener.execute(f"LISTEN {CHANNEL}")
+                async for notice in self._listener.notifies():
+                    held = self._held.get(notice.payload)
+                    if held is not None:
+                        await self._check(held)
+                    else:
+                        self._wake.set()
+            except psycopg.Error:
+                logger.warning("worker %s lost its notification connection; retrying", self.id)
+                await asyncio.sleep(self.poll)
+
+    async def _check(self, queued: QueuedRun) -> bool:
+        """Extend the lease; stop the run when a cancellation was asked or the lease is lost.
+        Whether the run goes on."""
+        task = self._running.get(queued.run_id)
+        current = await self.queue.heartbeat(queued, lease=self.lease)
+        if current is None:
+            logger.warning(
+                "worker %s lost its lease on run %s (attempt %d); stopping it",
+                self.id,
+                queued.run_id,
+                queued.attempt,
+            )
+            if task is not None:
+                task.cancel("lost")
+            return False
+        if current.cancel is not None and task is not None:
+            task.cancel("cancel")
+            return False
+        return True
+
+    async def _heartbeat(self, queued: QueuedRun) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)  # claimed just now: the lease is fresh
+            if not await self._check(queued):
+                return
+
+    async def _execute(self, queued: QueuedRun) -> None:
+        assert queued.log_run_id is not None
+        log_run_id = queued.log_run_id
+        self.log.hold_lease(
+            log_run_id, Lease(queued_run_id=queued.run_id, owner=self.id, attempt=queued.attempt)
+        )
+        beat = asyncio.ensure_future(self._heartbeat(queued))
+        status, error = "success", None
+        try:
+            resumed = await self._close_earlier_attempts(queued)
+            run = server_run_of(queued)
+            await invoke_run(
+                self.graphs[queued.graph_id],
+                run,
+                config=attempt_config(run, queued.attempt),
+                resume=resumed,
+            )
+        except asyncio.CancelledError as exc:
+            status = "pending" if _HandBack.__name__ in exc.args else "interrupted"
+        except Exception as exc:  # the run failed: recorded in the log as the runtime does
+            status, error = "error", {"error": type(exc).__name__, "message": str(exc)}
+        finally:
+            beat.cancel()
+            with contextlib.suppress(BaseException):
+                await beat
+            with contextlib.suppress(Exception):
+                await self.log.flush()
+            self.log.hold_lease(log_run_id, None)
+        if not await self.queue.finish(queued, status, error=error):
+            logger.warning(
+                "worker %s: run %s (attempt %d) was taken over; its end here is not recorded",
+                self.id,
+                queued.run_id,
+                queued.attempt,
+            )
+
+    async def _close_earlier_attempts(self, queued: QueuedRun) -> bool:
+        """End, in the log, the earlier attempts a dead worker left running; whether one of
+        them started (the run then resumes from the thread's newest durable checkpoint)."""
+        started = False
+        for attempt in range(1, queued.attempt):
+            run_id = attempt_run_id(queued.run_id, attempt)
+            try:
+                record = await self.log.get_run(run_id)
+            except (KeyError, UnknownRunError):
+                continue
+            started = True
+            if record.status != RunStatus.RUNNING:
+                continue
+            event = run_ended(
+                RunStatus.ERROR,
+                error={
+                    "type": "WorkerLost",
+                    "message": "the worker running it stopped renewing its lease; "
+                    f"attempt {queued.attempt} resumes it",
+                },
+            )
+            with contextlib.suppress(ConcurrencyError, RunEndedError):
+                await self.log.append(
+                    run_id, [event], expected_seq=record.last_seq + 1, durability="sync"
+                )
+        return started
+
+
+def server_run_of(queued: QueuedRun) -> ServerRun:
+    """The server's view of a queued run."""
+    from datetime import UTC, datetime
+
+    run = ServerRun(
+        run_id=queued.run_id,
+        thread_id=queued.thread_id,
+        assistant_id=queued.assistant_id,
+        graph_id=queued.graph_id,
+        request=queued.request,
+        metadata=queued.metadata,
+        multitask_strategy=queued.multitask_strategy,
+        created_at=datetime.fromtimestamp(queued.created_at / 1e6, UTC),
+        updated_at=datetime.fromtimestamp(queued.updated_at / 1e6, UTC),
+        status=queued.status,  # type: ignore[arg-type]
+        hidden=queued.hidden,
+        error=queued.error,
+    )
+    return run
+
+
+def attempt_config(run: ServerRun, attempt: int) -> dict[str, Any]:
+    """The config attempt ``attempt`` of ``run`` is invoked with."""
+    config = run_config(run)
+    log_run_id = attempt_run_id(run.run_id, attempt)
+    config["run_id"] = log_run_id
+    config["configurable"]["run_id"] = log_run_id
+    config["metadata"]["run_attempt"] = attempt
+    return config
+
+
+async def run_worker(
+    log: EventLog, graphs: Mapping[str, CompiledStateGraph], **options: Any
+) -> Worker:
+    """Run a worker until SIGTERM/SIGINT, then drain (blocking the calling loop)."""
+    worker = Worker(log, graphs, **options)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    try:
+        await worker.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return worker
