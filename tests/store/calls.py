@@ -117,3 +117,55 @@ def perform(store: Any, mod: Any, call: tuple[Any, ...]) -> Any:
             prefix=call[1], suffix=call[2], max_depth=call[3], limit=call[4], offset=call[5]
         )
     return store.batch([op_of(mod, c) for c in call[1]])
+
+
+def written(call: tuple[Any, ...]) -> list[tuple[tuple[str, ...], str]]:
+    """The items a call puts (not deletes)."""
+    if call[0] == "put":
+        return [(call[1], call[2])]
+    if call[0] == "batch":
+        return [place for c in call[1] for place in written(c)]
+    return []
+
+
+SCRIPT: list[tuple[Any, ...]] = [
+    ("put", ("a",), "k1", {"n": 1, "s": "x", "f": 0.5}),
+    ("put", ("a", "b"), "k2", {"n": 2, "meta": {"x": 1}, "f": 1.0}),
+    ("put", ("b",), "k1", {"n": 3, "l": [1, 2], "t": True, "f": -1.0}),
+    ("put", ("a-c",), "k3", {"n": 0, "f": 0.0}),
+    ("put", ("a",), "k1", {"n": 4, "f": 2.0}),  # written again: last among equal times
+    ("get", ("a",), "k1"),
+    ("search", ("a",), None, 10, 0),
+    ("search", (), {"n": {"$gte": 2, "$lt": 4}}, 10, 0),
+    ("search", (), {"meta": {"x": 1}}, 10, 0),  # unsupported in SQLite: an error
+    ("search", (), {"l": [1, 2]}, 10, 0),
+    ("search", (), {"t": True}, 10, 0),
+    ("search", (), {"n": {"$gt": 0}}, 2, 1),
+    ("search", (), {"missing": {"$gt": 0}}, 10, 0),
+    ("search", (), {"n": {"$like": 1}}, 10, 0),
+    ("search", (), {"bad key": 1}, 10, 0),
+    ("list", None, None, None, 100, 0),
+    ("list", ("a",), None, 1, 100, 0),
+    ("list", ("*", "b"), None, None, 100, 0),
+    ("list", None, ("b",), None, 100, 0),
+    ("list", None, None, 0, 100, 0),
+    ("list", None, None, -1, 100, 0),
+    ("list", None, None, None, -1, -2),
+    ("delete", ("a", "b"), "k2"),
+    ("list", None, None, None, 100, 0),  # an emptied namespace is not listed
+    ("batch", [("put", ("c",), "k1", {"n": 1}), ("get", ("c",), "k1")]),
+    ("get", ("c",), "k1"),
+    (
+        "batch",
+        [
+            ("put", ("c",), "k1", {"n": 1}),
+            ("put", ("c",), "k2", {}),
+            ("put", ("c",), "k1", {"n": 2}),
+        ],
+    ),
+    ("search", ("c",), None, 10, 0),
+    ("search", ("a",), None, -1, -1),
+]
+"""A session the differential tests replay on a LangGraph store and on rewind's: items in
+nested namespaces, filters of each kind (unsupported ones among them), listings at their
+edges, batches that write an item twice."""

@@ -7,6 +7,7 @@ import time
 import pytest
 
 import rewind.store.memory as memory_module
+import rewind.store.postgres.base as postgres_base
 import rewind.store.sqlite.base as sqlite_base
 
 
@@ -31,4 +32,5 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(memory_module, "_now", fake.seconds)
     monkeypatch.setattr(sqlite_base, "_now_us", fake.micros)
+    monkeypatch.setattr(postgres_base, "_now_us", fake.micros)
     return fake

@@ -53,3 +53,14 @@ def letters(texts: list[str] | Any) -> list[list[float]]:
 async def aletters(texts: list[str] | Any) -> list[list[float]]:
     """:func:`letters`, async."""
     return letters(texts)
+
+
+def pseudo(texts: list[str] | Any) -> list[list[float]]:
+    """A toy embedding whose vectors differ for every text (no ties between distinct texts)."""
+    import hashlib
+
+    out = []
+    for text in texts:
+        digest = hashlib.sha256(text.encode()).digest()
+        out.append([b / 255 - 0.5 for b in digest[:8]])
+    return out

@@ -10,8 +10,7 @@ import dataclasses
 import gc
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -28,9 +27,10 @@ from rewind.store.base import (
 )
 from rewind.store.base.batch import AsyncBatchedBaseStore
 from rewind.store.memory import InMemoryStore
-from rewind.store.sqlite import AsyncSqliteStore, SqliteStore
+from rewind.store.sqlite import SqliteStore
 from rewind.store.writes import StoreWrite
 from tests.store.conftest import FakeClock
+from tests.store.kinds import KINDS, SQL_KINDS, async_store, mark, sync_store
 
 
 def put(ns: tuple[str, ...], key: str, value: dict[str, Any] | None, **kw: Any) -> StoreWrite:
@@ -51,40 +51,22 @@ class Recorder:
     def __call__(self, writes: list[StoreWrite]) -> None:
         self.calls.append(writes)
         self.threads.append(threading.get_ident())
-        if self.store is not None and isinstance(self.store, InMemoryStore | SqliteStore):
+        if self.store is not None:
             first = writes[0]
-            item = (
-                self.store._data.get(first.namespace, {}).get(first.key)
-                if isinstance(self.store, InMemoryStore)
-                else self.store.conn.execute(
-                    "SELECT value FROM store_items WHERE prefix = ? AND key = ?",
+            if isinstance(self.store, InMemoryStore):
+                item = self.store._data.get(first.namespace, {}).get(first.key)
+            else:
+                m = mark(self.store)
+                item = self.store.conn.execute(
+                    f"SELECT value FROM store_items WHERE prefix = {m} AND key = {m}",
                     (".".join(first.namespace), first.key),
                 ).fetchone()
-            )
             self.seen.append(item is not None)
 
 
-@contextmanager
-def sync_stores(kind: str) -> Iterator[Any]:
-    if kind == "memory":
-        yield InMemoryStore(ttl={})
-    else:
-        with SqliteStore.from_conn_string(":memory:", ttl={}) as store:
-            yield store
-
-
-@asynccontextmanager
-async def async_stores(kind: str) -> AsyncIterator[Any]:
-    if kind == "memory":
-        yield InMemoryStore(ttl={})
-    else:
-        async with AsyncSqliteStore.from_conn_string(":memory:", ttl={}) as store:
-            yield store
-
-
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_sync_write_path_reports_once_per_call(kind: str) -> None:
-    with sync_stores(kind) as store:
+    with sync_store(kind, ttl={}) as store:
         record = Recorder(store)
         store.add_write_listener(record)
         store.put(("a",), "k1", {"v": 1})
@@ -123,10 +105,10 @@ def test_every_sync_write_path_reports_once_per_call(kind: str) -> None:
     assert record.seen == [True, True, False, False, True, True]
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("kind", KINDS)
 async def test_every_async_write_path_reports_once_per_call(kind: str) -> None:
     marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="none")
-    async with async_stores(kind) as store:
+    async with async_store(kind, ttl={}) as store:
         record = Recorder()
         tasks: list[str] = []
         store.add_write_listener(lambda writes: (record(writes), tasks.append(marker.get())))
@@ -151,9 +133,9 @@ async def test_every_async_write_path_reports_once_per_call(kind: str) -> None:
     assert tasks[:3] == ["one", "two", "three"]  # each in its caller's own task
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_failed_writes_report_nothing(kind: str) -> None:
-    with sync_stores(kind) as store:
+    with sync_store(kind, ttl={}) as store:
         store.put(("a",), "other", {"v": 0})  # (the in-memory store checks filters on items)
         record = Recorder()
         store.add_write_listener(record)
@@ -175,8 +157,9 @@ def test_failed_writes_report_nothing(kind: str) -> None:
     assert record.calls == []
 
 
-async def test_failed_async_writes_report_nothing() -> None:
-    async with AsyncSqliteStore.from_conn_string(":memory:") as store:
+@pytest.mark.parametrize("kind", SQL_KINDS)
+async def test_failed_async_writes_report_nothing(kind: str) -> None:
+    async with async_store(kind, ttl={}) as store:
         record = Recorder()
         store.add_write_listener(record)
         with pytest.raises(TypeError, match="not JSON serializable"):
@@ -189,9 +172,9 @@ async def test_failed_async_writes_report_nothing() -> None:
     assert record.calls == []
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_sweeps_report_expired_deletions(kind: str, clock: FakeClock) -> None:
-    with sync_stores(kind) as store:
+    with sync_store(kind, ttl={}) as store:
         record = Recorder()
         store.add_write_listener(record)
         store.put(("a",), "gone", {"v": 1}, ttl=1)

@@ -68,8 +68,8 @@ def watch_store(store: Any, checkpointer: Any = None) -> None:
     if listen is None:
         raise TypeError(
             f"compile(store=...) takes a rewind.store.base.BaseStore (InMemoryStore, "
-            f"SqliteStore, or a subclass of your own), not {type(store).__name__}; import "
-            "stores from rewind.store, not langgraph.store"
+            f"SqliteStore, PostgresStore, or a subclass of your own), not "
+            f"{type(store).__name__}; import stores from rewind.store, not langgraph.store"
         )
     listen(functools.partial(_record_writes, weakref.ref(store)))
     _watched.add(store)

@@ -2,7 +2,8 @@
 
 The in-memory store's scores are computed as LangGraph's ``InMemoryStore`` computes them (the
 same operations in the same order, so the same floats); the SQLite store's as the sqlite-vec
-functions LangGraph's ``SqliteStore`` uses define them, on vectors kept as float32.
+functions LangGraph's ``SqliteStore`` uses define them, and the PostgreSQL store's as the
+pgvector operators LangGraph's ``PostgresStore`` uses define them, on vectors kept as float32.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["cosine_similarities", "pack", "score", "unpack"]
+__all__ = ["cosine_similarities", "pack", "pgvector_score", "score", "unpack"]
 
 
 @functools.cache
@@ -64,9 +65,32 @@ def score(distance_type: str, query: Sequence[float], vector: Sequence[float]) -
     ``cosine`` (the default) ``1 - cosine distance``; ``l2`` the euclidean distance;
     ``inner_product`` minus the L1 distance. Higher ranks first."""
     if distance_type == "l2":
-        return math.sqrt(sum((a - b) ** 2 for a, b in zip(query, vector, strict=False)))
+        return _euclidean(query, vector)
     if distance_type == "inner_product":
         return -sum(abs(a - b) for a, b in zip(query, vector, strict=False))
-    dot = sum(a * b for a, b in zip(query, vector, strict=False))
-    norms = math.sqrt(sum(a * a for a in query)) * math.sqrt(sum(b * b for b in vector))
-    return dot / norms if norms else 0.0
+    return _cosine(query, vector)
+
+
+def pgvector_score(distance_type: str, query: Sequence[float], vector: Sequence[float]) -> float:
+    """A PostgreSQL store's score of ``vector`` for ``query``, as LangGraph's SQL computes it
+    from pgvector's operators: ``cosine`` (the default) ``1 - cosine distance``; ``l2`` minus
+    the euclidean distance; ``inner_product`` the inner product. Higher ranks first."""
+    if distance_type == "l2":
+        return -_euclidean(query, vector)
+    if distance_type == "inner_product":
+        return _dot(query, vector)
+    return _cosine(query, vector)
+
+
+def _dot(x: Sequence[float], y: Sequence[float]) -> float:
+    return sum(a * b for a, b in zip(x, y, strict=False))
+
+
+def _euclidean(x: Sequence[float], y: Sequence[float]) -> float:
+    return math.sqrt(sum((a - b) ** 2 for a, b in zip(x, y, strict=False)))
+
+
+def _cosine(x: Sequence[float], y: Sequence[float]) -> float:
+    """The cosine similarity (0.0 where a vector is all zeros)."""
+    norms = math.sqrt(_dot(x, x)) * math.sqrt(_dot(y, y))
+    return _dot(x, y) / norms if norms else 0.0

@@ -22,7 +22,7 @@ def url_of_connection(conn: Any) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
     if hasattr(conn, "conninfo"):  # a psycopg_pool pool
-        params = conninfo_to_dict(conn.conninfo, **getattr(conn, "kwargs", {}))
+        params = conninfo_to_dict(conn.conninfo, **_libpq_options(getattr(conn, "kwargs", None)))
     elif hasattr(conn, "info"):  # a psycopg connection
         params = conninfo_to_dict(conn.info.dsn)
         if conn.info.password:
@@ -35,6 +35,15 @@ def url_of_connection(conn: Any) -> str:
             f"not {type(conn).__name__}"
         )
     return url_of_conninfo(params)
+
+
+def _libpq_options(kwargs: dict[str, Any] | None) -> dict[str, Any]:
+    """A pool's connection ``kwargs`` that are libpq's parameters (not psycopg's own options,
+    such as ``autocommit`` or ``row_factory``, which a URL cannot carry)."""
+    from psycopg import pq
+
+    known = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    return {k: v for k, v in (kwargs or {}).items() if k in known}
 
 
 def url_of_conninfo(params: dict[str, Any]) -> str:

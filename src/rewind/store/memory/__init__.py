@@ -27,7 +27,6 @@ these additions and differences:
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 import time
 from collections import defaultdict
@@ -38,7 +37,7 @@ from typing import Any, cast
 from langchain_core.embeddings import Embeddings
 
 from rewind.store import writes as _writes
-from rewind.store._ttl import ThreadSweeper
+from rewind.store._ttl import ThreadSweeper, ThreadSweeping
 from rewind.store._vectors import cosine_similarities
 from rewind.store.base import (
     BaseStore,
@@ -72,7 +71,7 @@ def _now() -> float:
     return time.time()
 
 
-class InMemoryStore(BaseStore):
+class InMemoryStore(ThreadSweeping, BaseStore):
     """A dictionary-backed store with optional vector search and TTLs.
 
     Args:
@@ -347,23 +346,6 @@ class InMemoryStore(BaseStore):
                 swept.append(StoreWrite(namespace, key, None, None, None, expired=True))
         _writes.notify(self, swept)
         return len(swept)
-
-    def start_ttl_sweeper(
-        self, sweep_interval_minutes: int | None = None
-    ) -> concurrent.futures.Future[None]:
-        """Sweep expired items every ``sweep_interval_minutes`` (or the config's
-        ``sweep_interval_minutes``, or 5) on a background thread.
-
-        Returns:
-            A future that ends when the sweeper stops; cancel it to stop the sweeper. Without a
-            TTL config nothing starts and the future is already done.
-        """
-        return self._sweeper.start_for(self.ttl_config, self.sweep_ttl, sweep_interval_minutes)
-
-    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
-        """Stop the sweeper thread; whether it stopped within ``timeout`` seconds (``True`` if
-        it was not running)."""
-        return self._sweeper.stop(timeout)
 
     # --- embedding ----------------------------------------------------------------------------
 

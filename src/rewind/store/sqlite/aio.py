@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar, cast
 
 import aiosqlite
 
 from rewind.store import writes as _writes
+from rewind.store._sql import Deserializer, _Plan
+from rewind.store._ttl import TaskSweeping
 from rewind.store.base import (  # GetOp, ... as LangGraph's module has them
     GetOp,  # noqa: F401
     ListNamespacesOp,  # noqa: F401
@@ -23,24 +23,15 @@ from rewind.store.base import (  # GetOp, ... as LangGraph's module has them
     TTLConfig,
 )
 from rewind.store.base.batch import AsyncBatchedBaseStore
-from rewind.store.sqlite.base import (
-    BUSY_TIMEOUT,
-    BaseSqliteStore,
-    Deserializer,
-    SqliteIndexConfig,
-    _Plan,
-    migrate,
-)
+from rewind.store.sqlite.base import BUSY_TIMEOUT, BaseSqliteStore, SqliteIndexConfig, migrate
 from rewind.store.writes import StoreWrite
 
 __all__ = ["AsyncSqliteStore"]
 
 T = TypeVar("T")
 
-logger = logging.getLogger(__name__)
 
-
-class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
+class AsyncSqliteStore(TaskSweeping, AsyncBatchedBaseStore, BaseSqliteStore):
     """A store in a SQLite database, used from asyncio, with optional vector search and TTLs.
 
     ::
@@ -77,8 +68,6 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
         self.loop = asyncio.get_running_loop()
         self.is_setup = False
         self._configure(deserializer, index, ttl)
-        self._ttl_sweeper_task: asyncio.Task[None] | None = None
-        self._ttl_stop_event = asyncio.Event()
 
     @classmethod
     @asynccontextmanager
@@ -123,14 +112,7 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         plan = self._plan(ops)
-        embeddings = self.embeddings
-        if embeddings is not None:
-            texts = self._search_texts(plan)
-            queries = await embeddings.aembed_documents(texts) if texts else []
-            vectors = (
-                await embeddings.aembed_documents([t[3] for t in plan.texts]) if plan.texts else []
-            )
-            self._give_vectors(plan, queries, vectors)
+        await self._aembed(plan)
         if not self.is_setup:
             await self.setup()
         async with self.lock:
@@ -153,72 +135,6 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
             )
         _writes.notify(self, swept)
         return len(swept)
-
-    async def start_ttl_sweeper(
-        self, sweep_interval_minutes: int | None = None
-    ) -> asyncio.Task[None]:
-        """Sweep expired items every ``sweep_interval_minutes`` (or the config's
-        ``sweep_interval_minutes``, or 5) in a task.
-
-        Returns:
-            The task (cancel it, or call :meth:`stop_ttl_sweeper`, to stop). Without a TTL
-            config it does nothing.
-        """
-        if not self.ttl_config:
-            return asyncio.create_task(asyncio.sleep(0))
-        if self._ttl_sweeper_task is not None and not self._ttl_sweeper_task.done():
-            return self._ttl_sweeper_task
-        self._ttl_stop_event.clear()
-        minutes = float(
-            sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
-        )
-        stop = self._ttl_stop_event
-
-        async def loop() -> None:
-            while not stop.is_set():
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=minutes * 60)
-                    break
-                try:
-                    swept = await self.sweep_ttl()
-                except asyncio.CancelledError:
-                    break
-                except Exception:
-                    logger.exception("Store TTL sweep iteration failed")
-                else:
-                    if swept:
-                        logger.info("Store swept %d expired items", swept)
-
-        task = asyncio.create_task(loop(), name="ttl_sweeper")
-        self._ttl_sweeper_task = task
-        return task
-
-    async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
-        """Stop the sweeper task; whether it stopped within ``timeout`` seconds (``True`` if it
-        was not running)."""
-        task = self._ttl_sweeper_task
-        if task is None or task.done():
-            return True
-        self._ttl_stop_event.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
-        except TimeoutError:
-            logger.warning("Timed out waiting for TTL sweeper task to stop")
-            return False
-        self._ttl_sweeper_task = None
-        return True
-
-    async def __aenter__(self) -> AsyncSqliteStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_val: BaseException | None,
-        exc_tb: TracebackType | None,
-    ) -> None:
-        if self._ttl_sweeper_task is not None:
-            self._ttl_stop_event.set()
 
 
 async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
