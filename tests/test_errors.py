@@ -45,6 +45,7 @@ REWIND_ONLY = {
     "RunEndedError",
     "SchemaOutdatedError",
     "SchemaTooNewError",
+    "FencedError",
     "LogClosedError",
     "LogError",
     "UnknownRunError",

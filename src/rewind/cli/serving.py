@@ -2,30 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from rewind.cli.app import cli
 from rewind.cli.common import CliError, db_option, settings
 
-__all__ = ["serve"]
+__all__ = ["serve", "worker"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def graph_options(verb: str, done: str) -> Callable[[F], F]:
+    """``--config``, ``--graphs`` and the graphs given as arguments: the graphs to ``verb``
+    (that are ``done``)."""
+
+    def apply(fn: F) -> F:
+        fn = click.argument("more_graphs", nargs=-1, metavar="[ID=FILE.py:ATTR]...")(fn)
+        fn = click.option(
+            "--graphs",
+            "-g",
+            multiple=True,
+            metavar="ID=FILE.py:ATTR",
+            help=f"A graph to {verb} under an assistant id (repeatable).",
+        )(fn)
+        return click.option(
+            "--config",
+            metavar="langgraph.json",
+            help=f"LangGraph's config file: its graphs are {done} (paths relative to it).",
+        )(fn)
+
+    return apply
 
 
 @cli.command(short_help="Serve LangGraph's Platform API (runs, threads, SSE streams).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=2024, show_default=True, type=int, help="Port; 0 picks a free one.")
-@click.option(
-    "--config",
-    metavar="langgraph.json",
-    help="LangGraph's config file: its graphs are served (paths relative to it).",
-)
-@click.option(
-    "--graphs",
-    "-g",
-    multiple=True,
-    metavar="ID=FILE.py:ATTR",
-    help="A graph to serve under an assistant id (repeatable).",
-)
-@click.argument("more_graphs", nargs=-1, metavar="[ID=FILE.py:ATTR]...")
+@graph_options("serve", "served")
 @click.option(
     "--api-key",
     envvar="REWIND_API_KEY",
@@ -34,6 +49,12 @@ __all__ = ["serve"]
 )
 @click.option(
     "--cors-origin", "cors_origins", multiple=True, help="An origin browsers may call from."
+)
+@click.option(
+    "--queue",
+    is_flag=True,
+    help="Only queue runs in the database, for `rewind worker` processes to execute "
+    "(any number of servers and workers may share it).",
 )
 @db_option
 def serve(
@@ -44,6 +65,7 @@ def serve(
     more_graphs: tuple[str, ...],
     api_key: str | None,
     cors_origins: tuple[str, ...],
+    queue: bool,
 ) -> int:
     """Serve the graphs over HTTP as LangGraph's server does, on the same database.
 
@@ -51,11 +73,15 @@ def serve(
     resumes with no gap, also after the run has ended. SIGTERM or Ctrl-C stops the server
     gracefully (runs in flight are recorded cancelled, their streams end).
 
+    With --queue the server executes nothing: runs wait in the database (shown as
+    pending) until a `rewind worker` on the same database claims them.
+
     \b
     Examples:
       rewind serve --graphs agent=agent.py:graph
       rewind serve --config langgraph.json --port 0
       REWIND_API_KEY=secret rewind serve -g agent=agent.py:graph --host 0.0.0.0
+      rewind serve --queue --db postgresql://app@db/agents -g agent=agent.py:graph
     """
     from rewind.server import GraphLoadError
     from rewind.server import serve as run_server
@@ -71,9 +97,95 @@ def serve(
             port=port,
             api_key=api_key,
             cors_origins=list(cors_origins) or None,
+            queue=queue,
         )
     except (GraphLoadError, ValueError) as exc:
         raise CliError(str(exc)) from exc
     except OSError as exc:
         raise CliError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
     return 0
+
+
+@cli.command(short_help="Execute the runs that `rewind serve --queue` queues.")
+@graph_options("run", "run")
+@click.option("--jobs", default=10, show_default=True, type=int, help="Runs executed at once.")
+@click.option(
+    "--lease",
+    default=30.0,
+    show_default=True,
+    type=float,
+    help="Seconds a claimed run stays this worker's without a heartbeat; after that, another "
+    "worker takes it over.",
+)
+@click.option(
+    "--drain-timeout",
+    default=30.0,
+    show_default=True,
+    type=float,
+    help="On SIGTERM, seconds to let runs finish before handing them back to the queue.",
+)
+@click.option(
+    "--poll",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Seconds between looks at the queue when no notification wakes the worker.",
+)
+@db_option
+def worker(
+    config: str | None,
+    graphs: tuple[str, ...],
+    more_graphs: tuple[str, ...],
+    jobs: int,
+    lease: float,
+    drain_timeout: float,
+    poll: float,
+) -> int:
+    """Claim queued runs from the database and execute them, until SIGTERM or Ctrl-C.
+
+    Start as many workers as you like, on as many machines, on one database (PostgreSQL;
+    a SQLite file serves processes of one machine). A worker that dies has its runs taken
+    over by another once their lease expires: they resume from their newest durable
+    checkpoint. SIGTERM drains: no new claims; runs still going after --drain-timeout are
+    handed back to the queue.
+
+    \b
+    Examples:
+      rewind worker --db postgresql://app@db/agents -g agent=agent.py:graph
+      rewind worker --config langgraph.json --jobs 4
+    """
+    import asyncio
+
+    from rewind.log import open_log
+    from rewind.server import GraphLoadError
+    from rewind.server.loader import parse_graph_option
+    from rewind.server.serve import resolve_graphs
+    from rewind.server.worker import run_worker
+
+    try:
+        chosen = resolve_graphs(
+            dict(parse_graph_option(g) for g in (*graphs, *more_graphs)), config
+        )
+    except (GraphLoadError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    if jobs < 1 or lease <= 0 or poll <= 0 or drain_timeout < 0:
+        raise CliError("--jobs must be at least 1, and --lease, --poll, --drain-timeout positive")
+
+    async def main() -> int:
+        log = await open_log(settings().db)
+        try:
+            done = await run_worker(
+                log,
+                chosen,
+                lease=lease,
+                jobs=jobs,
+                poll=poll,
+                drain_timeout=drain_timeout,
+                ready=lambda w: click.echo(f"rewind worker {w.id} working on {log.url}", err=True),
+            )
+        finally:
+            await log.aclose()
+        click.echo(f"rewind worker {done.id} stopped after {done.finished} runs", err=True)
+        return 0
+
+    return asyncio.run(main())

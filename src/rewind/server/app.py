@@ -51,6 +51,7 @@ def create_app(
     cors_origins: Sequence[str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    queue: bool = False,
 ) -> FastAPI:
     """The API app over the log in ``db`` (a path, a URL, an open log, or ``None`` for
     memory), serving ``graphs`` (id → compiled graph) as assistants.
@@ -62,13 +63,15 @@ def create_app(
         max_body_bytes: Largest request body accepted.
         heartbeat_seconds: Seconds between ``: heartbeat`` comments on an idle stream (and
             the ``\\n`` keep-alives of a wait).
+        queue: Only queue runs, for ``rewind worker`` processes to execute
+            (:mod:`rewind.server.queued`); by default this process executes them.
     """
     api_key = api_key if api_key is not None else os.environ.get("REWIND_API_KEY") or None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log = db if isinstance(db, EventLog) else await open_log(db)
-        app.state.service = Service(log, graphs, heartbeat_seconds=heartbeat_seconds)
+        app.state.service = Service(log, graphs, heartbeat_seconds=heartbeat_seconds, queue=queue)
         try:
             yield
         finally:

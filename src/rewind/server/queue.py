@@ -168,7 +168,11 @@ class ThreadTurn:
 
     async def cancel(self, run: QueuedRun, *, rollback: bool = False) -> None:
         """Ask ``run`` to stop (see :meth:`RunQueue.cancel`)."""
-        await self._queue.cancel_on(self._conn, run.run_id, rollback=rollback)
+        await self.cancel_id(run.run_id, rollback=rollback)
+
+    async def cancel_id(self, run_id: str, *, rollback: bool = False) -> None:
+        """Ask the run ``run_id`` to stop (see :meth:`RunQueue.cancel`)."""
+        await self._queue.cancel_on(self._conn, run_id, rollback=rollback)
 
     async def add(self, run: QueuedRun) -> None:
         """Queue ``run``."""

@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from rewind.events import EventType
 from rewind.server.models import RunCreate
+from rewind.server.queued import QueuedRuns
 from rewind.server.runs import (
+    RunRejectedError,
     ServerRun,
     assistant_id_of,
     new_run_id,
@@ -66,28 +68,6 @@ async def _create(
                 raise ApiError(404, "Thread or assistant not found.")
             found = await service.create_thread(thread_id, {}, "raise")
         info = found
-    busy = service.runs.active(info.thread_id)
-    strategy = body.multitask_strategy
-    if busy and strategy == "reject":
-        raise ApiError(
-            409,
-            "Thread is already running a task. Wait for it to finish or choose a different "
-            "multitask strategy.",
-        )
-    if busy and strategy in ("interrupt", "rollback"):
-        for other in busy:
-            record = await service.run_record(other.run_id) if other.started.is_set() else None
-            if (
-                strategy == "rollback"
-                and record is not None
-                and record.origin_checkpoint_id
-                and not {"checkpoint_id", "checkpoint"} & set(data)
-            ):
-                # The new run starts where the rolled-back one did.
-                data["checkpoint_id"] = record.origin_checkpoint_id
-            service.runs.cancel(other, rollback=strategy == "rollback")
-            if strategy == "rollback":
-                service.hidden_runs.add(other.run_id)
     metadata = {**(body.metadata or {}), "graph_id": graph_id, "assistant_id": assistant_id}
     if "graph_id" not in info.metadata or "assistant_id" not in info.metadata:
         info.metadata.setdefault("graph_id", graph_id)
@@ -100,9 +80,12 @@ async def _create(
         graph_id=graph_id,
         request=data,
         metadata=metadata,
-        multitask_strategy=strategy,
+        multitask_strategy=body.multitask_strategy,
     )
-    service.runs.submit(run, after=busy, context=_trace_context(request))
+    try:
+        await service.runs.admit(run, context=_trace_context(request))
+    except RunRejectedError as exc:
+        raise ApiError(409, str(exc)) from exc
     return service, run
 
 
@@ -184,17 +167,17 @@ async def wait_stateless_run(request: Request, body: RunCreate) -> StreamingResp
 
 def _on_disconnect(service: Service, run: ServerRun, policy: str) -> None:
     if policy == "cancel" and not run.final:
-        service.runs.cancel(run)
+        service.runs.cancel_soon(run)
 
 
 # --- reading runs -----------------------------------------------------------------------------
 
 
 async def _known(service: Service, thread_id: str, run_id: str) -> dict[str, Any] | None:
-    run = service.runs.runs.get(run_id)
+    run = await service.runs.lookup(run_id)
     record = await service.run_record(run_id)
     if run is not None and run.thread_id == thread_id:
-        return None if run.hidden else run_json(run, record)
+        return None if run.hidden else run_json(run, service.runs.record_for(run, record))
     if record is not None and record.thread_id == thread_id:
         if run_id in service.hidden_runs:
             return None
@@ -238,7 +221,7 @@ async def delete_run(request: Request, thread_id: str, run_id: str) -> Response:
     if found["status"] in ("pending", "running"):
         raise ApiError(409, "Run is still in progress; cancel it first")
     service.hidden_runs.add(run_id)
-    service.runs.runs.pop(run_id, None)
+    await service.runs.forget(run_id)
     return Response(status_code=204)
 
 
@@ -254,9 +237,9 @@ async def cancel_run(
     service = _service(request)
     if await _known(service, thread_id, run_id) is None:
         raise ApiError(404, "Not Found")
-    run = service.runs.runs.get(run_id)
+    run = await service.runs.lookup(run_id)
     if run is not None and not run.final:
-        service.runs.cancel(run, rollback=action == "rollback")
+        await service.runs.request_cancel(run, rollback=action == "rollback")
         if action == "rollback":
             service.hidden_runs.add(run_id)
         if wait:
@@ -268,7 +251,7 @@ async def cancel_run(
 async def join_run(request: Request, thread_id: str, run_id: str) -> Response:
     """Wait for a run to end; its output."""
     service = _service(request)
-    run = service.runs.runs.get(run_id)
+    run = await service.runs.lookup(run_id)
     if await _known(service, thread_id, run_id) is None:
         return JSONResponse(
             {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
@@ -292,7 +275,7 @@ async def join_run_stream(
     only = _query_modes(request.query_params.getlist("stream_mode"), stream_mode)
     if await _known(service, thread_id, run_id) is None:
         return _sse(request, _unknown_run(), headers={})
-    run = service.runs.runs.get(run_id)
+    run = await service.runs.lookup(run_id)
     if run is not None:
         modes = _modes(run.request.get("stream_mode") or "values")
         subgraphs = bool(run.request.get("stream_subgraphs"))
@@ -369,6 +352,13 @@ async def _run_sse(
     """The SSE bytes of a run, from the log."""
     run_id = run.run_id if run is not None else run_id
     assert run_id is not None
+    if run is not None and isinstance(service.runs, QueuedRuns):
+        async for key, name, data in service.runs.events(
+            run, modes, subgraphs=subgraphs, after=after, live=live
+        ):
+            if _wanted(name, only):
+                yield format_event(name, dumps(data), key)
+        return
     after_seq = None
     feed = None
     if live and (run is None or run.final):  # ended, no Last-Event-ID: nothing new to see

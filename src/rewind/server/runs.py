@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -23,7 +23,16 @@ from rewind.runtime.compiled import CompiledStateGraph
 from rewind.server.stream import projected_modes
 from rewind.types import Command, Send
 
-__all__ = ["ApiStatus", "RunManager", "ServerRun", "api_status", "bind_graphs", "invoke_run"]
+__all__ = [
+    "ApiStatus",
+    "RunManager",
+    "RunRejectedError",
+    "ServerRun",
+    "api_status",
+    "apply_strategy",
+    "bind_graphs",
+    "invoke_run",
+]
 
 ApiStatus = Literal["pending", "running", "success", "error", "interrupted"]
 """A run's status with the API's names."""
@@ -133,8 +142,15 @@ class LiveFeed:
             await self._changed.wait()
 
 
+class RunRejectedError(Exception):
+    """A run refused because its thread is busy (``multitask_strategy="reject"``)."""
+
+
 class RunManager:
-    """Executes the server's runs on the server's event loop."""
+    """Executes the server's runs on the server's event loop.
+
+    The routes use the ``async`` methods, which :class:`~rewind.server.queued.QueuedRuns`
+    (``rewind serve --queue``) implements over the run queue instead."""
 
     def __init__(self, log: EventLog, graphs: Mapping[str, Any]) -> None:
         self.log = log
@@ -145,6 +161,66 @@ class RunManager:
     def active(self, thread_id: str) -> list[ServerRun]:
         """The thread's runs that are pending or running, oldest first."""
         return [r for r in self.runs.values() if r.thread_id == thread_id and not r.final]
+
+    # --- what the routes use ------------------------------------------------------------------
+
+    async def lookup(self, run_id: str) -> ServerRun | None:
+        """The run, if this server accepted it."""
+        return self.runs.get(run_id)
+
+    async def active_runs(self, thread_id: str) -> list[ServerRun]:
+        """The thread's runs that are pending or running, oldest first."""
+        return self.active(thread_id)
+
+    async def thread_runs(self, thread_id: str) -> tuple[list[ServerRun], set[str]]:
+        """The thread's runs shown in listings, and the ids of the log's runs this manager
+        accounts for (its runs, hidden ones included, and their attempts): the log's other
+        runs of the thread are listed on their own."""
+        mine = [r for r in self.runs.values() if r.thread_id == thread_id]
+        return [r for r in mine if not r.hidden], {r.run_id for r in mine}
+
+    def record_for(self, run: ServerRun, record: RunRecord | None) -> RunRecord | None:
+        """The log's record that tells ``run``'s status, if the log knows better than the
+        run's own (this process's runs: the log knows they ended before their task does)."""
+        return record
+
+    async def request_cancel(self, run: ServerRun, *, rollback: bool = False) -> None:
+        """Stop ``run`` (see :meth:`cancel`)."""
+        self.cancel(run, rollback=rollback)
+
+    def cancel_soon(self, run: ServerRun) -> None:
+        """Stop ``run`` without waiting (a client went away)."""
+        self.cancel(run)
+
+    async def forget(self, run_id: str) -> None:
+        """Leave a finished run out of listings."""
+        self.runs.pop(run_id, None)
+
+    async def forget_thread(self, thread_id: str) -> None:
+        """Cancel a deleted thread's runs, wait for them, and forget them all."""
+        for run in self.active(thread_id):
+            self.cancel(run)
+            await run.done.wait()
+        for run_id in [r for r, run in self.runs.items() if run.thread_id == thread_id]:
+            del self.runs[run_id]
+
+    async def admit(self, run: ServerRun, *, context: Any = None) -> None:
+        """Accept ``run`` on its thread per its ``multitask_strategy`` (raises
+        :class:`RunRejectedError`), and start it once the runs before it are done."""
+        busy = await apply_strategy(self, run, self.active(run.thread_id))
+        self.submit(run, after=busy, context=context)
+
+    async def origin_of(self, run: ServerRun) -> str | None:
+        """The checkpoint a started run started from."""
+        if not run.started.is_set():
+            return None
+        try:
+            record = await self.log.get_run(run.run_id)
+        except KeyError:
+            return None
+        return record.origin_checkpoint_id
+
+    # --- in this process ----------------------------------------------------------------------
 
     def submit(self, run: ServerRun, *, after: list[ServerRun], context: Any = None) -> None:
         """Start ``run`` once the runs in ``after`` are done (``context``: a contextvars copy)."""
@@ -212,6 +288,41 @@ class RunManager:
             loop.log.add_tap(tap)
 
         run.result = await invoke_run(self.graphs[run.graph_id], run, watch=watch)
+
+
+async def apply_strategy(
+    manager: RunManager,
+    run: ServerRun,
+    busy: list[ServerRun],
+    *,
+    cancel: Callable[..., Awaitable[None]] | None = None,
+) -> list[ServerRun]:
+    """Apply ``run``'s multitask strategy to its thread's ``busy`` runs: refuse it
+    (``reject``), or cancel them (``interrupt``; ``rollback`` hides them too, and the new run
+    starts where the first of them did). The runs it must wait for.
+
+    ``cancel(run_id, rollback=...)`` cancels one (the manager's own by default)."""
+    strategy = run.multitask_strategy
+    if busy and strategy == "reject":
+        raise RunRejectedError(
+            "Thread is already running a task. Wait for it to finish or choose a different "
+            "multitask strategy."
+        )
+    if not busy or strategy not in ("interrupt", "rollback"):
+        return busy
+    for other in busy:
+        origin = await manager.origin_of(other)
+        if (
+            strategy == "rollback"
+            and origin
+            and not {"checkpoint_id", "checkpoint"} & set(run.request)
+        ):
+            run.request["checkpoint_id"] = origin  # the new run starts where this one did
+        if cancel is not None:
+            await cancel(other.run_id, rollback=strategy == "rollback")
+        else:
+            await manager.request_cancel(other, rollback=strategy == "rollback")
+    return busy
 
 
 def bind_graphs(

@@ -45,6 +45,7 @@ def serve(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     log_level: str = "warning",
     out: TextIO | None = None,
+    queue: bool = False,
 ) -> None:
     """Serve the API until SIGINT/SIGTERM (blocking).
 
@@ -60,6 +61,7 @@ def serve(
         max_body_bytes: Largest request body accepted.
         log_level: uvicorn's log level.
         out: Where the address line goes (stdout by default).
+        queue: Only queue runs, for ``rewind worker`` processes on the same database.
     """
     import uvicorn
 
@@ -69,6 +71,7 @@ def serve(
         api_key=api_key,
         cors_origins=cors_origins,
         max_body_bytes=max_body_bytes,
+        queue=queue,
     )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

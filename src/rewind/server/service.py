@@ -14,6 +14,7 @@ from rewind.events import EventType, NewEvent, RunStatus
 from rewind.log import EventLog, RunRecord
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.memory import STORE_THREAD
+from rewind.server.queued import QueuedRuns
 from rewind.server.runs import RunManager, ServerRun, assistant_id_of, bind_graphs
 from rewind.server.wire import interrupt_in_state, jsonable, snapshot_json
 
@@ -59,12 +60,13 @@ class Service:
         graphs: Mapping[str, CompiledStateGraph],
         *,
         heartbeat_seconds: float,
+        queue: bool = False,
     ) -> None:
         self.log = log
         self.graphs = bind_graphs(graphs, log)
         self.started_at = _now()
         self.assistants = {assistant_id_of(g): g for g in self.graphs}
-        self.runs = RunManager(log, self.graphs)
+        self.runs = (QueuedRuns if queue else RunManager)(log, self.graphs)
         self.threads: dict[str, ThreadInfo] = {}
         self.hidden_runs: set[str] = set()
         self.heartbeat_seconds = heartbeat_seconds
@@ -206,7 +208,7 @@ class Service:
             "values": None,
         }
         if last is None:
-            if self.runs.active(info.thread_id):
+            if await self.runs.active_runs(info.thread_id):
                 out["status"] = "busy"
             return out
         graph = self.graph_of_thread(info)
@@ -229,7 +231,7 @@ class Service:
         if last.status == RunStatus.ERROR:
             out["status"] = "error"
             out["error"] = await self._run_error(last.run_id)
-        if self.runs.active(info.thread_id):
+        if await self.runs.active_runs(info.thread_id):
             out["status"] = "busy"
         return out
 
@@ -275,18 +277,14 @@ class Service:
     async def delete_thread(self, thread_id: str) -> None:
         """Remove a thread and its runs (cancelling those still going)."""
         await self.thread(thread_id)
-        for run in self.runs.active(thread_id):
-            self.runs.cancel(run)
-            await run.done.wait()
+        await self.runs.forget_thread(thread_id)
         await self.log.delete_thread(thread_id, vacuum=False)
         self.threads.pop(thread_id, None)
-        for run_id in [r for r, run in self.runs.runs.items() if run.thread_id == thread_id]:
-            del self.runs.runs[run_id]
 
     async def copy_thread(self, thread_id: str) -> ThreadInfo:
         """A new thread with the same history: each run's events appended under new ids."""
         info = await self.thread(thread_id)
-        if self.runs.active(thread_id):
+        if await self.runs.active_runs(thread_id):
             raise ApiError(409, f"Thread {thread_id} has a run in progress; copy it after")
         new_id = str(uuid.uuid4())
         renamed: dict[str, str] = {}
@@ -335,7 +333,7 @@ class Service:
         """Write values to the thread's state as a node would; the new checkpoint."""
         info = await self.thread(thread_id)
         graph = self._state_graph(info)
-        if self.runs.active(thread_id):
+        if await self.runs.active_runs(thread_id):
             raise ApiError(409, "Thread is busy; update its state when its runs are done")
         checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
         try:
@@ -394,12 +392,12 @@ class Service:
     async def listed_runs(self, thread_id: str) -> list[tuple[ServerRun | None, RunRecord | None]]:
         """The thread's runs, newest first: the server's and the log's (state updates and
         rolled-back runs left out)."""
-        mine = [r for r in self.runs.runs.values() if r.thread_id == thread_id and not r.hidden]
+        mine, held = await self.runs.thread_runs(thread_id)
         records = {r.run_id: r for r in await self.log.list_runs(thread_id=thread_id)}
         out: list[tuple[ServerRun | None, RunRecord | None]] = [
-            (run, records.get(run.run_id)) for run in mine
+            (run, self.runs.record_for(run, records.get(run.run_id))) for run in mine
         ]
-        logged = [r for r in records if r not in self.runs.runs and r not in self.hidden_runs]
+        logged = [r for r in records if r not in held and r not in self.hidden_runs]
         started = await self._started(logged)
         for run_id in logged:
             if "update" in started.get(run_id, {}):

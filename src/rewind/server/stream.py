@@ -104,8 +104,19 @@ def _error_data(error: Any) -> dict[str, Any]:
 class RunProjection:
     """Turns one run's events, in seq order, into its SSE events (a pure fold but for setup)."""
 
-    def __init__(self, run_id: str, api_modes: Iterable[str], *, subgraphs: bool) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        api_modes: Iterable[str],
+        *,
+        subgraphs: bool,
+        shown_id: str | None = None,
+        attempt: int = 1,
+    ) -> None:
         self.run_id = run_id
+        self.shown_id = shown_id or run_id
+        """The run id the stream's ``metadata`` shows (the queued run an attempt is of)."""
+        self.attempt = attempt
         self.api_modes = tuple(api_modes) or ("values",)
         """The API's stream modes (``messages`` and ``messages-tuple`` are two shapes)."""
         self.modes = projected_modes(self.api_modes)
@@ -121,7 +132,7 @@ class RunProjection:
         """The SSE events one log event makes, with their ids."""
         out: list[tuple[str, Any]] = []
         if event.type == EventType.RUN_STARTED:
-            out.append(("metadata", {"run_id": self.run_id, "attempt": 1}))
+            out.append(("metadata", {"run_id": self.shown_id, "attempt": self.attempt}))
         items = self._stream.feed(event)
         if self._stream.projector is None:  # a log that does not open with run.started
             return []

@@ -20,11 +20,11 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
-from rewind.events import RunStatus, run_ended
+from rewind.events import EventType, RunStatus, run_ended
 from rewind.log import EventLog
 from rewind.log.leases import Lease
 from rewind.runtime.compiled import CompiledStateGraph
@@ -159,7 +159,11 @@ class Worker:
         """Extend the lease; stop the run when a cancellation was asked or the lease is lost.
         Whether the run goes on."""
         task = self._running.get(queued.run_id)
+        if queued.run_id not in self._held:
+            return False  # ending: its end is being recorded
         current = await self.queue.heartbeat(queued, lease=self.lease)
+        if queued.run_id not in self._held:
+            return False
         if current is None:
             logger.warning(
                 "worker %s lost its lease on run %s (attempt %d); stopping it",
@@ -190,19 +194,23 @@ class Worker:
         beat = asyncio.ensure_future(self._heartbeat(queued))
         status, error = "success", None
         try:
-            resumed = await self._close_earlier_attempts(queued)
-            run = server_run_of(queued)
-            await invoke_run(
-                self.graphs[queued.graph_id],
-                run,
-                config=attempt_config(run, queued.attempt),
-                resume=resumed,
-            )
+            resumed, decided = await self._earlier_attempts(queued)
+            if decided is not None:
+                status, error = decided
+            else:
+                run = server_run_of(queued)
+                await invoke_run(
+                    self.graphs[queued.graph_id],
+                    run,
+                    config=attempt_config(run, queued.attempt),
+                    resume=resumed,
+                )
         except asyncio.CancelledError as exc:
             status = "pending" if _HandBack.__name__ in exc.args else "interrupted"
         except Exception as exc:  # the run failed: recorded in the log as the runtime does
             status, error = "error", {"error": type(exc).__name__, "message": str(exc)}
         finally:
+            self._held.pop(queued.run_id, None)
             beat.cancel()
             with contextlib.suppress(BaseException):
                 await beat
@@ -217,32 +225,50 @@ class Worker:
                 queued.attempt,
             )
 
-    async def _close_earlier_attempts(self, queued: QueuedRun) -> bool:
-        """End, in the log, the earlier attempts a dead worker left running; whether one of
-        them started (the run then resumes from the thread's newest durable checkpoint)."""
+    async def _earlier_attempts(
+        self, queued: QueuedRun
+    ) -> tuple[bool, tuple[str, dict[str, Any] | None] | None]:
+        """Look at the attempts before ``queued``'s: whether one of them started (the run then
+        resumes from the thread's newest durable checkpoint), and how the run ended when the
+        last of them did end in the log before its worker could record it in the queue.
+
+        An attempt a dead worker left running is ended in the log here (``WorkerLost``)."""
+        if queued.cancel is not None:
+            return False, ("interrupted", None)  # asked while no worker held it
         started = False
+        decided: tuple[str, dict[str, Any] | None] | None = None
         for attempt in range(1, queued.attempt):
             run_id = attempt_run_id(queued.run_id, attempt)
             try:
                 record = await self.log.get_run(run_id)
             except (KeyError, UnknownRunError):
                 continue
-            started = True
-            if record.status != RunStatus.RUNNING:
+            started, decided = True, None
+            if record.status == RunStatus.RUNNING:
+                await self._lost(queued, run_id, record.last_seq + 1)
                 continue
-            event = run_ended(
-                RunStatus.ERROR,
-                error={
-                    "type": "WorkerLost",
-                    "message": "the worker running it stopped renewing its lease; "
-                    f"attempt {queued.attempt} resumes it",
-                },
-            )
-            with contextlib.suppress(ConcurrencyError, RunEndedError):
-                await self.log.append(
-                    run_id, [event], expected_seq=record.last_seq + 1, durability="sync"
-                )
-        return started
+            ended = await self.log.read(run_id, types=[EventType.RUN_ENDED], limit=1)
+            error = (ended[0].payload or {}).get("error") if ended else None
+            error = error if isinstance(error, dict) else {}
+            if record.status == RunStatus.CANCELLED or error.get("type") == "WorkerLost":
+                continue  # handed back, or lost: this attempt goes on with the run
+            if record.status == RunStatus.ERROR:
+                decided = ("error", {"error": error.get("type"), "message": error.get("message")})
+            else:  # ended (or stopped at an interrupt) before its end reached the queue
+                decided = ("success", None)
+        return started, decided
+
+    async def _lost(self, queued: QueuedRun, run_id: str, seq: int) -> None:
+        event = run_ended(
+            RunStatus.ERROR,
+            error={
+                "type": "WorkerLost",
+                "message": "the worker running it stopped renewing its lease; "
+                f"attempt {queued.attempt} resumes it",
+            },
+        )
+        with contextlib.suppress(ConcurrencyError, RunEndedError):
+            await self.log.append(run_id, [event], expected_seq=seq, durability="sync")
 
 
 def server_run_of(queued: QueuedRun) -> ServerRun:
@@ -277,13 +303,20 @@ def attempt_config(run: ServerRun, attempt: int) -> dict[str, Any]:
 
 
 async def run_worker(
-    log: EventLog, graphs: Mapping[str, CompiledStateGraph], **options: Any
+    log: EventLog,
+    graphs: Mapping[str, CompiledStateGraph],
+    *,
+    ready: Callable[[Worker], None] | None = None,
+    **options: Any,
 ) -> Worker:
-    """Run a worker until SIGTERM/SIGINT, then drain (blocking the calling loop)."""
+    """Run a worker until SIGTERM/SIGINT, then drain (blocking the calling loop); ``ready``
+    is told once the signal handlers are in place."""
     worker = Worker(log, graphs, **options)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
+    if ready is not None:
+        ready(worker)
     try:
         await worker.run()
     finally:
