@@ -8,6 +8,7 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from tests.server.workers.graphs import NODES
 
 GRAPH = f"steps={Path(__file__).with_name('graphs.py')}:steps"
 RUNS = int(os.environ.get("REWIND_TEST_WORKER_RUNS", "200"))
+"""Runs submitted on PostgreSQL; a SQLite file (one machine's processes) takes a third."""
 MODES = ["values", "updates"]
 
 
@@ -66,8 +68,11 @@ class Process:
         return self.popen.returncode
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(params=["postgres", "sqlite"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":  # processes of one machine
+        yield str(tmp_path / "shared.db")
+        return
     name = pg.name_for(str(tmp_path))
     pg.drop_database(name)  # left by an interrupted session
     yield pg.create_database(name)
@@ -81,16 +86,20 @@ def _start(tmp_path: Path, url: str) -> tuple[list[Process], list[Process], list
 
 
 def _held_by(url: str, worker_id: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM run_queue WHERE owner = %s AND status = 'running'", (worker_id,)
-        ).fetchone()
+    query = "SELECT count(*) FROM run_queue WHERE owner = {} AND status = 'running'"
+    if "://" not in url:
+        with sqlite3.connect(url, timeout=30) as db:
+            row = db.execute(query.format("?"), (worker_id,)).fetchone()
+    else:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(query.format("%s"), (worker_id,)).fetchone()  # type: ignore[arg-type]
     return int(row[0]) if row else 0
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 async def test_runs_survive_a_killed_worker_and_end_exactly_once(tmp_path: Path, url: str) -> None:
+    runs = RUNS if "://" in url else RUNS // 3
     servers, workers, addresses = await asyncio.to_thread(_start, tmp_path, url)
     victim = workers[0]
     victim_id = victim.wait_for(r"rewind worker (\S+) working on").group(1)
@@ -115,14 +124,14 @@ async def test_runs_survive_a_killed_worker_and_end_exactly_once(tmp_path: Path,
 
     async def kill() -> None:
         # Once a fifth of the runs ended, and while the victim holds some.
-        while not (ended >= RUNS // 5 and await asyncio.to_thread(_held_by, url, victim_id)):  # noqa: ASYNC110
+        while not (ended >= runs // 5 and await asyncio.to_thread(_held_by, url, victim_id)):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         victim.popen.send_signal(signal.SIGKILL)
         killed.set()
 
     try:
         killer = asyncio.ensure_future(kill())
-        results = await asyncio.gather(*(one(n) for n in range(RUNS)))
+        results = await asyncio.gather(*(one(n) for n in range(runs)))
         assert killed.is_set(), "the worker was killed mid-run"
         await killer
         takeovers = 0
@@ -154,11 +163,11 @@ async def test_runs_survive_a_killed_worker_and_end_exactly_once(tmp_path: Path,
     log = await open_log(url)
     try:
         ends: Counter[str] = Counter()
-        for record in await log.list_runs(limit=10 * RUNS):
+        for record in await log.list_runs(limit=10 * runs):
             for event in await log.read(record.run_id, types=[EventType.RUN_ENDED]):
                 if event.payload.get("status") == "success":
                     ends[record.thread_id] += 1
-        assert len(ends) == RUNS and set(ends.values()) == {1}  # each run ended once
+        assert len(ends) == runs and set(ends.values()) == {1}  # each run ended once
     finally:
         await log.aclose()
 
