@@ -27,6 +27,8 @@ def test_bad_inputs_exit_2_with_a_clear_message(cli: Cli) -> None:
         ("--db", "notes.db", "runs"): "notes.db is not a rewind database (it is another "
         "application's",
         ("run", "graphs.py:approval", "-m", "colours"): "Invalid value for '--stream-mode'",
+        ("worker",): "no graphs given: name them with --graphs ID=FILE.py:ATTR or --config",
+        ("worker", "-g", "a=graphs.py:approval", "--jobs", "0"): "--jobs must be at least 1",
     }
     # The database replay reads must exist for "unknown run" to be the complaint.
     cli.run("db", "upgrade").ok()

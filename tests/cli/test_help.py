@@ -9,7 +9,8 @@ from rewind.cli import main
 VERBS = [
     ["run"], ["fork"], ["replay"], ["runs"], ["show"], ["tail"], ["state"], ["history"],
     ["export"], ["demo"], ["db"], ["db", "upgrade"], ["db", "current"], ["db", "verify"],
-    ["db", "backup"], ["db", "prune"], ["db", "redact"], ["db", "redactions"],
+    ["db", "backup"], ["db", "prune"], ["db", "redact"], ["db", "redactions"], ["serve"],
+    ["worker"],
 ]  # fmt: skip
 
 

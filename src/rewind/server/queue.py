@@ -243,9 +243,10 @@ class RunQueue:
             return [QueuedRun.of(r) for r in rows]
 
     async def active(self, thread_id: str) -> list[QueuedRun]:
-        """The thread's pending and running runs, oldest first."""
-        async with self.thread_turn(thread_id) as turn:
-            return await turn.active()
+        """The thread's pending and running runs, oldest first (as of now: a server that
+        acts on them takes the thread's turn, :meth:`thread_turn`)."""
+        async with self._begin() as conn:
+            return await ThreadTurn(self, conn, thread_id).active()
 
     # --- changes from the API -----------------------------------------------------------------
 

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from rewind.events import EventType
 from rewind.log import EventLog, RunRecord
@@ -28,6 +31,8 @@ from rewind.server.runs import RunManager, ServerRun, apply_strategy, start_dela
 from rewind.server.stream import RunProjection, SseEvent
 
 __all__ = ["ATTEMPT_SEQS", "QueuedRuns"]
+
+logger = logging.getLogger(__name__)
 
 ATTEMPT_SEQS = 10**9
 """How far each attempt moves its SSE ids' seq up."""
@@ -49,9 +54,11 @@ class QueuedRuns(RunManager):
     # --- rows as the routes' runs -------------------------------------------------------------
 
     def _adopt(self, row: QueuedRun) -> ServerRun:
+        """The route's view of ``row``: the object clients of this server wait on while the
+        run is going (watched until it ends, then forgotten), a fresh one once it ended."""
         run = self.runs.get(row.run_id)
         if run is None:
-            run = self.runs[row.run_id] = ServerRun(
+            run = ServerRun(
                 run_id=row.run_id,
                 thread_id=row.thread_id,
                 assistant_id=row.assistant_id,
@@ -61,7 +68,6 @@ class QueuedRuns(RunManager):
                 multitask_strategy=row.multitask_strategy,
                 created_at=_datetime(row.created_at),
             )
-        self._rows[row.run_id] = row
         run.status = row.status  # type: ignore[assignment]  # the API's names already
         run.updated_at = _datetime(row.updated_at)
         run.hidden = row.hidden
@@ -70,7 +76,12 @@ class QueuedRuns(RunManager):
             run.started.set()
         if row.final:
             run.done.set()
-        elif self._watcher is None:
+            self.runs.pop(row.run_id, None)
+            self._rows.pop(row.run_id, None)
+            return run
+        self.runs[row.run_id] = run
+        self._rows[row.run_id] = row
+        if self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch())
         return run
 
@@ -84,25 +95,27 @@ class QueuedRuns(RunManager):
                 if not waiting:
                     return
                 await asyncio.sleep(_POLL)
-                found = await self.queue.get_many(waiting)
+                try:
+                    found = await self.queue.get_many(waiting)
+                except (DBAPIError, OSError) as exc:  # the database is away: look again later
+                    logger.warning("cannot read the run queue: %s; retrying", exc)
+                    continue
                 for run_id in waiting:
+                    run = self.runs.get(run_id)
                     row = found.get(run_id)
                     if row is not None:
                         self._adopt(row)
-                    else:  # its thread was deleted
-                        self.runs[run_id].done.set()
-                        self.runs[run_id].started.set()
+                    elif run is not None:  # its thread was deleted
+                        run.done.set()
+                        run.started.set()
         finally:
             self._watcher = None
 
     # --- what the routes use ------------------------------------------------------------------
 
     async def lookup(self, run_id: str) -> ServerRun | None:
-        run = self.runs.get(run_id)
-        if run is not None and run.final:
-            return run
         row = await self.queue.get(run_id)
-        return run if row is None else self._adopt(row)
+        return None if row is None else self._adopt(row)
 
     async def active_runs(self, thread_id: str) -> list[ServerRun]:
         return self._adopt_all(await self.queue.active(thread_id))

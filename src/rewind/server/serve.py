@@ -29,7 +29,7 @@ def resolve_graphs(
     for graph_id, graph in (graphs or {}).items():
         out[graph_id] = load_graph(graph) if isinstance(graph, str) else graph
     if not out:
-        raise ValueError("no graphs to serve: give --graphs ID=FILE.py:ATTR or --config")
+        raise ValueError("no graphs given: name them with --graphs ID=FILE.py:ATTR or --config")
     return out
 
 

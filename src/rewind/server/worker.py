@@ -19,9 +19,12 @@ import logging
 import os
 import signal
 import socket
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
 from rewind.events import EventType, RunStatus, run_ended
@@ -95,7 +98,7 @@ class Worker:
             while not self._stopping.is_set():
                 free = self.jobs - len(self._running)
                 if free > 0:
-                    for queued in await self.queue.claim(self.id, lease=self.lease, limit=free):
+                    for queued in await self._claim(free):
                         self._start(queued)
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -110,6 +113,13 @@ class Worker:
             if self._listener is not None:
                 with contextlib.suppress(Exception):
                     await self._listener.close()
+
+    async def _claim(self, limit: int) -> list[QueuedRun]:
+        try:
+            return await self.queue.claim(self.id, lease=self.lease, limit=limit)
+        except (DBAPIError, OSError) as exc:  # the database is away: try again later
+            logger.warning("worker %s cannot claim runs: %s; retrying", self.id, exc)
+            return []
 
     def _start(self, queued: QueuedRun) -> None:
         self._held[queued.run_id] = queued
@@ -180,10 +190,20 @@ class Worker:
         return True
 
     async def _heartbeat(self, queued: QueuedRun) -> None:
+        renewed = time.monotonic()  # claimed just now: the lease is fresh
         while True:
-            await asyncio.sleep(self.lease / 3)  # claimed just now: the lease is fresh
-            if not await self._check(queued):
-                return
+            await asyncio.sleep(self.lease / 3)
+            try:
+                if not await self._check(queued):
+                    return
+                renewed = time.monotonic()
+            except (DBAPIError, OSError) as exc:
+                logger.warning("worker %s cannot renew its lease: %s", self.id, exc)
+                if time.monotonic() - renewed >= self.lease:  # another worker may have it now
+                    task = self._running.get(queued.run_id)
+                    if task is not None:
+                        task.cancel("lost")
+                    return
 
     async def _execute(self, queued: QueuedRun) -> None:
         assert queued.log_run_id is not None

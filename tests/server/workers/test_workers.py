@@ -163,11 +163,17 @@ async def test_runs_survive_a_killed_worker_and_end_exactly_once(tmp_path: Path,
     log = await open_log(url)
     try:
         ends: Counter[str] = Counter()
+        completed: Counter[tuple[str, str]] = Counter()  # (thread, node): tasks that ended
         for record in await log.list_runs(limit=10 * runs):
-            for event in await log.read(record.run_id, types=[EventType.RUN_ENDED]):
-                if event.payload.get("status") == "success":
+            types = [EventType.RUN_ENDED, EventType.TASK_ENDED]
+            for event in await log.read(record.run_id, types=types):
+                if event.type == EventType.TASK_ENDED and event.node in NODES:
+                    completed[record.thread_id, event.node] += 1
+                elif event.payload.get("status") == "success":
                     ends[record.thread_id] += 1
         assert len(ends) == runs and set(ends.values()) == {1}  # each run ended once
+        # A task whose completion reached the log before the kill did not run again.
+        assert len(completed) == runs * len(NODES) and set(completed.values()) == {1}
     finally:
         await log.aclose()
 
