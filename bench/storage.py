@@ -7,7 +7,9 @@ operator.add]``), so the state grows by 1 KB a step. The graph is run once on re
 (fresh file), in the same process, for each N. Measured: the size of every file of each
 database (main file, ``-wal``, ``-shm``) while the saver is still open after the run, and again
 after it is closed; and the number of events rewind stored. The last lines are the ratios
-LangGraph/rewind of the closed sizes, and the goals. With ``--summary FILE`` the goals are also
+LangGraph/rewind of the closed sizes, and the goals, which hold the bytes the run added: the
+closed size less an empty database's of the same kind (the schema's tables and indexes, a fixed
+cost that no step adds to; both empty sizes are printed). With ``--summary FILE`` the goals are also
 appended to FILE as rows of the summary table (``bench/summary.py``): one per N that has a goal
 (200 and 400), with LangGraph's size beside rewind's.
 
@@ -129,6 +131,20 @@ def run_langgraph(
     return before, sizes(path)
 
 
+def empty_sizes(tmp: Path) -> tuple[int, int]:
+    """Bytes of an empty rewind database and of an empty LangGraph SqliteSaver database."""
+    ours, theirs = tmp / "rewind-empty.db", tmp / "langgraph-empty.db"
+
+    async def create() -> None:
+        await (await open_log(ours)).aclose()
+
+    asyncio.run(create())
+    with LangGraphSqliteSaver.from_conn_string(str(theirs)) as saver:
+        saver.setup()
+    gc.collect()
+    return sum(sizes(ours).values()), sum(sizes(theirs).values())
+
+
 def mb(n: int) -> str:
     return f"{n / 1e6:8.3f} MB"
 
@@ -180,9 +196,15 @@ def main() -> None:
         )
         print(f"  log head {head:,}; by type: " + ", ".join(f"{k} {v}" for k, v in by_type.items()))
         results.append((steps, sum(r_closed.values()), sum(l_closed.values())))
-    print()
+    empty_r, empty_lg = empty_sizes(tmp)
+    print(f"\nempty databases: rewind {empty_r:,} bytes, LangGraph {empty_lg:,} bytes")
     rows = []
-    for steps, r, lg in results:
+    for steps, whole_r, whole_lg in results:
+        r, lg = whole_r - empty_r, whole_lg - empty_lg
+        print(
+            f"N={steps}: whole files rewind {whole_r / 1e6:.3f} MB, LangGraph "
+            f"{whole_lg / 1e6:.3f} MB; the run added:"
+        )
         goal = GOALS_MB.get(steps)
         ref = LANGGRAPH_REFERENCE_MB.get(steps)
         goal_text = (
@@ -199,7 +221,7 @@ def main() -> None:
             rows.append(
                 Row(
                     "storage",
-                    f"bytes on disk, {steps}-step run, 1 KB a step",
+                    f"bytes a {steps}-step run adds on disk, 1 KB a step",
                     "MB",
                     r / 1e6,
                     goal,
