@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.log import EventLog
 from rewind.log.schema import run_queue
+from rewind.server.runs import ServerRun
 
 __all__ = [
     "FINAL",
@@ -43,6 +45,7 @@ __all__ = [
     "ThreadTurn",
     "attempt_run_id",
     "now_us",
+    "server_run_of",
 ]
 
 CHANNEL = "rewind_runs"
@@ -57,6 +60,24 @@ _THREAD_LOCK = 0x72756E73  # "runs": advisory locks on a thread's runs take this
 def now_us() -> int:
     """Microseconds since the epoch (leases compare the machines' clocks: keep them in sync)."""
     return time.time_ns() // 1000
+
+
+def server_run_of(queued: QueuedRun) -> ServerRun:
+    """The server's view of a queued run, as it stands in its row."""
+    return ServerRun(
+        run_id=queued.run_id,
+        thread_id=queued.thread_id,
+        assistant_id=queued.assistant_id,
+        graph_id=queued.graph_id,
+        request=queued.request,
+        metadata=queued.metadata,
+        multitask_strategy=queued.multitask_strategy,
+        created_at=datetime.fromtimestamp(queued.created_at / 1e6, UTC),
+        updated_at=datetime.fromtimestamp(queued.updated_at / 1e6, UTC),
+        status=queued.status,  # type: ignore[arg-type]  # the API's names already
+        hidden=queued.hidden,
+        error=queued.error,
+    )
 
 
 def attempt_run_id(run_id: str, attempt: int) -> str:

@@ -19,14 +19,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
 from rewind.events import EventType
 from rewind.log import EventLog, RunRecord
-from rewind.server.queue import QueuedRun, RunQueue, attempt_run_id, now_us
+from rewind.server.queue import QueuedRun, RunQueue, attempt_run_id, now_us, server_run_of
 from rewind.server.runs import RunManager, ServerRun, apply_strategy, start_delay
 from rewind.server.stream import RunProjection, SseEvent
 
@@ -58,20 +57,11 @@ class QueuedRuns(RunManager):
         run is going (watched until it ends, then forgotten), a fresh one once it ended."""
         run = self.runs.get(row.run_id)
         if run is None:
-            run = ServerRun(
-                run_id=row.run_id,
-                thread_id=row.thread_id,
-                assistant_id=row.assistant_id,
-                graph_id=row.graph_id,
-                request=row.request,
-                metadata=row.metadata,
-                multitask_strategy=row.multitask_strategy,
-                created_at=_datetime(row.created_at),
-            )
-        run.status = row.status  # type: ignore[assignment]  # the API's names already
-        run.updated_at = _datetime(row.updated_at)
-        run.hidden = row.hidden
-        run.error = row.error
+            run = server_run_of(row)
+        else:
+            fresh = server_run_of(row)
+            run.status, run.updated_at = fresh.status, fresh.updated_at
+            run.hidden, run.error = fresh.hidden, fresh.error
         if row.attempt >= 1 or row.final:
             run.started.set()
         if row.final:
@@ -278,7 +268,3 @@ class QueuedRuns(RunManager):
             if row.status == "pending":  # handed back: the next claim resumes it
                 return True
             await asyncio.sleep(_POLL)
-
-
-def _datetime(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)

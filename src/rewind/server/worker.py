@@ -31,7 +31,7 @@ from rewind.events import EventType, RunStatus, run_ended
 from rewind.log import EventLog
 from rewind.log.leases import Lease
 from rewind.runtime.compiled import CompiledStateGraph
-from rewind.server.queue import CHANNEL, QueuedRun, RunQueue, attempt_run_id
+from rewind.server.queue import CHANNEL, QueuedRun, RunQueue, attempt_run_id, server_run_of
 from rewind.server.runs import ServerRun, bind_graphs, invoke_run, run_config
 
 __all__ = ["Worker", "run_worker"]
@@ -289,27 +289,6 @@ class Worker:
         )
         with contextlib.suppress(ConcurrencyError, RunEndedError):
             await self.log.append(run_id, [event], expected_seq=seq, durability="sync")
-
-
-def server_run_of(queued: QueuedRun) -> ServerRun:
-    """The server's view of a queued run."""
-    from datetime import UTC, datetime
-
-    run = ServerRun(
-        run_id=queued.run_id,
-        thread_id=queued.thread_id,
-        assistant_id=queued.assistant_id,
-        graph_id=queued.graph_id,
-        request=queued.request,
-        metadata=queued.metadata,
-        multitask_strategy=queued.multitask_strategy,
-        created_at=datetime.fromtimestamp(queued.created_at / 1e6, UTC),
-        updated_at=datetime.fromtimestamp(queued.updated_at / 1e6, UTC),
-        status=queued.status,  # type: ignore[arg-type]
-        hidden=queued.hidden,
-        error=queued.error,
-    )
-    return run
 
 
 def attempt_config(run: ServerRun, attempt: int) -> dict[str, Any]:
