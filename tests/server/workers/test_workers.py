@@ -238,6 +238,10 @@ async def test_queued_runs_outlive_every_process_and_obey_any_server(
         doomed = await client_b.runs.create(other, "steps", input={"log": []})
         await client_a.runs.cancel(other, doomed["run_id"])  # through the other server
         assert (await client_b.runs.get(other, doomed["run_id"]))["status"] == "interrupted"
+        undone = (await client_a.threads.create())["thread_id"]
+        rolled = await client_a.runs.create(undone, "steps", input={"log": []})
+        await client_b.runs.cancel(undone, rolled["run_id"], action="rollback")
+        assert await client_a.runs.list(undone) == []
         assert (await client_b.threads.get(thread))["status"] == "busy"
 
         for client in (client_a, client_b):
@@ -259,6 +263,7 @@ async def test_queued_runs_outlive_every_process_and_obey_any_server(
         state = await client_a.threads.get_state(thread)
         assert state["values"]["log"] == ["first", *NODES, "second", *NODES]
         assert (await client_a.runs.get(other, doomed["run_id"]))["status"] == "interrupted"
+        assert await client_b.runs.list(undone) == []  # rolled back, after the restart too
     finally:
         await client_a.aclose()
         await client_b.aclose()
