@@ -280,6 +280,12 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             )
         elif state is None:
             state = await self._load_run_state(run_id, expected_seq, start)
+        elif state.next_seq != expected_seq and not state.ended:
+            # This store knows only its own appends: another store (another process) may have
+            # appended since. Re-read the run (after this store's queued appends commit), so
+            # that a caller that re-read it gets in, and a stale one hears the real seq.
+            self._runs.pop(run_id, None)
+            state = await self._load_run_state(run_id, expected_seq, start)
         pending = self._accept(run_id, state, expected_seq, rows, start, end_status, mode)
         if marks is not None:
             pending.checkpoints, pending.head = marks
