@@ -50,3 +50,14 @@ def test_read_verbs_do_not_create_a_database(cli: Cli) -> None:
     assert result.code == 2
     assert "no database at rewind.db" in result.stderr
     assert not (cli.cwd / "rewind.db").exists()
+
+
+def test_read_verbs_take_an_empty_file_for_a_missing_database(cli: Cli) -> None:
+    empty = cli.cwd / "empty.db"
+    empty.touch()
+    for verb in (["runs"], ["db", "verify"], ["state", "t"]):
+        result = cli.run("--db", "empty.db", *verb)
+        assert result.code == 2, (verb, result.stderr)
+        assert "an empty file at empty.db: record a run first" in result.stderr
+        assert empty.stat().st_size == 0  # nothing written into it
+    assert sorted(p.name for p in cli.cwd.glob("empty.db*")) == ["empty.db"]  # no side files

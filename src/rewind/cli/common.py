@@ -114,15 +114,25 @@ async def open_db(*, create: bool = False, upgrade: bool = True) -> EventLog:
 
     db = settings().db
     file = db_file(db)
-    if not create and file is not None and not file.exists():
+    if not create and file is not None and (not file.exists() or _empty(file)):
+        found = "an empty file" if file.exists() else "no database"
         raise CliError(
-            f"no database at {file}: record a run first (`rewind demo` or `rewind run "
+            f"{found} at {file}: record a run first (`rewind demo` or `rewind run "
             "FILE.py:ATTR`), or name the database with --db PATH or REWIND_DB"
         )
     try:
         return await open_log(db, upgrade=upgrade)
     except ValueError as exc:  # a URL no backend serves
         raise CliError(str(exc)) from exc
+
+
+def _empty(file: Path) -> bool:
+    """Whether ``file`` is a zero-byte file (no database yet, as a missing one: a read command
+    leaves it as it is)."""
+    try:
+        return file.is_file() and file.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def command_name() -> str:
