@@ -61,3 +61,31 @@ def test_read_verbs_take_an_empty_file_for_a_missing_database(cli: Cli) -> None:
         assert "an empty file at empty.db: record a run first" in result.stderr
         assert empty.stat().st_size == 0  # nothing written into it
     assert sorted(p.name for p in cli.cwd.glob("empty.db*")) == ["empty.db"]  # no side files
+
+
+def test_db_verify_finds_a_corrupt_file_and_leaves_it_as_it_was(cli: Cli) -> None:
+    cli.run("run", "graphs.py:chat", "--input", '{"messages": [["user", "hi"]]}').ok()
+    assert cli.run("db", "verify").ok().stdout.splitlines()[-1] == (
+        "rewind.db: SQLite's integrity check passed"
+    )
+    path = cli.cwd / "rewind.db"
+    intact = path.read_bytes()
+    page = 2048
+    middle = len(intact) // 2 // page * page
+    damages = {
+        "4 KiB overwritten in the middle": (middle, middle + 2 * page),
+        "every third page from the third": None,
+    }
+    for what, span in damages.items():
+        data = bytearray(intact)
+        spans = [span] if span else [(a, a + page) for a in range(2 * page, len(data), 3 * page)]
+        for start, end in spans:
+            data[start:end] = bytes(range(256)) * ((end - start) // 256)
+        path.write_bytes(data)
+        result = cli.run("db", "verify")
+        assert result.code == 1, (what, result.stdout, result.stderr)
+        (line,) = result.stdout.splitlines()
+        assert line.startswith("CORRUPT rewind.db: SQLite's integrity check failed: "), what
+        assert "restore it from a backup" in line and "Traceback" not in result.stderr
+        assert path.read_bytes() == data  # byte for byte
+    assert sorted(p.name for p in cli.cwd.glob("rewind.db*")) == ["rewind.db"]  # no side files

@@ -94,15 +94,37 @@ def current() -> None:
 @db.command()
 @db_option
 def verify() -> int:
-    """Check every run's hash chain, and that the caches of folded state (thread heads,
-    snapshots) agree with the log; exits with 1 if any event was altered or removed, or a
-    cache disagrees (`rewind db drop-caches` then rebuilds them from the log).
+    """Check the database file (SQLite's integrity check), every run's hash chain, and that the
+    caches of folded state (thread heads, snapshots) agree with the log. Exits with 0 when all
+    is well; 1 when the file is corrupt, an event was altered or removed, or a cache disagrees
+    (`rewind db drop-caches` then rebuilds them from the log); 2 when the database cannot be
+    opened (missing, another application's, newer than this rewind).
 
     \b
     Example:
       rewind db verify
     """
+    from rewind.errors import DatabaseError, NotARewindDatabaseError
+    from rewind.log.sqlite import integrity_problems, read_revision
     from rewind.thread_state import verify_caches
+
+    file = db_file(settings().db)
+    if file is not None and file.is_file() and file.stat().st_size > 0:
+        try:
+            read_revision(file)  # refuses a file that is not a database (exit 2), reading only
+        except NotARewindDatabaseError:
+            raise
+        except DatabaseError as exc:  # an SQLite file too damaged to read its schema
+            problems = [str(exc.__cause__ or exc)]
+        else:
+            problems = integrity_problems(file)
+        if problems:
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            click.echo(
+                f"CORRUPT {file}: SQLite's integrity check failed: {problems[0]}{more}; "
+                "restore it from a backup (nothing was read further or written)"
+            )
+            return EXIT_FAILED
 
     async def go() -> bool:
         log = await open_db(upgrade=False)
@@ -136,7 +158,10 @@ def verify() -> int:
         finally:
             await log.aclose()
 
-    return 0 if asyncio.run(go()) else EXIT_FAILED
+    ok = asyncio.run(go())
+    if file is not None and file.is_file():
+        click.echo(f"{file}: SQLite's integrity check passed")
+    return 0 if ok else EXIT_FAILED
 
 
 @db.command(name="drop-caches")

@@ -533,6 +533,26 @@ def read_revision(file: Path) -> str | None:
         conn.close()
 
 
+def integrity_problems(file: Path, *, most: int = 10) -> list[str]:
+    """SQLite's integrity check of a database file, read-only: what it found wrong (at most
+    ``most`` lines; none for an intact file). It reads every page: a command asks for it (``rewind
+    db verify``), opening a log never does."""
+    wal = file.with_name(file.name + "-wal")
+    uri = f"file:{quote(str(file))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise DatabaseError(str(file), f"cannot open {file} read-only: {exc}") from exc
+    try:
+        rows = conn.execute(f"PRAGMA integrity_check({int(most)})").fetchall()
+    except sqlite3.DatabaseError as exc:  # too damaged to check
+        return [str(exc)]
+    finally:
+        conn.close()
+    found = [str(row[0]) for row in rows]
+    return [] if found == ["ok"] else found
+
+
 def _revision_in(conn: sqlite3.Connection, label: str) -> str | None:
     """The schema revision of the database behind ``conn``; ``None`` for an empty one.
 
