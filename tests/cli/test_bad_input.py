@@ -89,3 +89,24 @@ def test_db_verify_finds_a_corrupt_file_and_leaves_it_as_it_was(cli: Cli) -> Non
         assert "restore it from a backup" in line and "Traceback" not in result.stderr
         assert path.read_bytes() == data  # byte for byte
     assert sorted(p.name for p in cli.cwd.glob("rewind.db*")) == ["rewind.db"]  # no side files
+
+
+def test_sqlite_s_malformed_error_is_one_line_naming_the_damage() -> None:
+    import sqlite3
+
+    import sqlalchemy.exc
+
+    from rewind.cli.app import _code_of, _describe
+
+    driver = sqlite3.DatabaseError("database disk image is malformed")
+    wrapped = sqlalchemy.exc.DatabaseError("SELECT ...", {}, driver)
+    try:
+        try:
+            raise wrapped
+        except sqlalchemy.exc.DatabaseError as exc:
+            raise RuntimeError("while replaying") from exc
+    except RuntimeError as outer:
+        message, code = _describe(outer), _code_of(outer)
+    assert code == 2
+    assert "is damaged (SQLite: database disk image is malformed)" in message
+    assert "rewind db verify" in message and "SELECT" not in message and "\n" not in message

@@ -88,13 +88,39 @@ def _code_of(exc: Exception) -> int:
 
     if isinstance(exc, DatabaseError | RedactionError | UnknownRunError | UnknownThreadError):
         return EXIT_USAGE
+    if _corruption(exc) is not None:
+        return EXIT_USAGE
     return EXIT_FAILED
+
+
+def _corruption(exc: BaseException) -> str | None:
+    """SQLite's own words when ``exc`` (or what caused it) says the database file is damaged."""
+    import sqlite3
+
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        seen.add(id(found))
+        orig = getattr(found, "orig", None)  # SQLAlchemy's wrapper of the driver's error
+        for candidate in (found, orig):
+            if isinstance(candidate, sqlite3.DatabaseError):
+                text = str(candidate)
+                if "malformed" in text or "not a database" in text:
+                    return text
+        found = found.__cause__ or found.__context__
+    return None
 
 
 def _describe(exc: Exception) -> str:
     from rewind.errors import RewindError, UnknownRunError, UnknownThreadError
 
     db = settings().db
+    damaged = _corruption(exc)
+    if damaged is not None:
+        return (
+            f"{db} is damaged (SQLite: {damaged}); the command stopped there. "
+            "`rewind db verify` shows what SQLite finds; restore the file from a backup"
+        )
     if isinstance(exc, UnknownRunError):
         return f"no run {exc.run_id!r} in {db}; `rewind runs` lists the runs (check --db)"
     if isinstance(exc, UnknownThreadError):
