@@ -513,14 +513,7 @@ def read_revision(file: Path) -> str | None:
         raise NotARewindDatabaseError(
             str(file), f"it is another application's (application_id {app_id:#x})"
         )
-    # Without a WAL file beside it, the file is the whole database: open it immutable, so that
-    # looking creates no -wal/-shm files. With one (a live or crashed writer), they exist already.
-    wal = file.with_name(file.name + "-wal")
-    uri = f"file:{quote(str(file))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
-    try:
-        conn = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as exc:
-        raise DatabaseError(str(file), f"cannot open {file} read-only: {exc}") from exc
+    conn = _read_only(file)
     try:
         return _revision_in(conn, str(file))
     except sqlite3.DatabaseError as exc:
@@ -533,16 +526,23 @@ def read_revision(file: Path) -> str | None:
         conn.close()
 
 
+def _read_only(file: Path) -> sqlite3.Connection:
+    """A read-only connection to ``file`` that leaves no trace: without a WAL file beside it,
+    the file is the whole database and is opened immutable, so looking creates no -wal/-shm
+    files; with one (a live or crashed writer), they exist already."""
+    wal = file.with_name(file.name + "-wal")
+    uri = f"file:{quote(str(file))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+    try:
+        return sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise DatabaseError(str(file), f"cannot open {file} read-only: {exc}") from exc
+
+
 def integrity_problems(file: Path, *, most: int = 10) -> list[str]:
     """SQLite's integrity check of a database file, read-only: what it found wrong (at most
     ``most`` lines; none for an intact file). It reads every page: a command asks for it (``rewind
     db verify``), opening a log never does."""
-    wal = file.with_name(file.name + "-wal")
-    uri = f"file:{quote(str(file))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
-    try:
-        conn = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as exc:
-        raise DatabaseError(str(file), f"cannot open {file} read-only: {exc}") from exc
+    conn = _read_only(file)
     try:
         rows = conn.execute(f"PRAGMA integrity_check({int(most)})").fetchall()
     except sqlite3.DatabaseError as exc:  # too damaged to check
