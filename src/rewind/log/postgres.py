@@ -26,7 +26,13 @@ from rewind.errors import DatabaseError, SchemaOutdatedError, SchemaTooNewError
 from rewind.log.base import EventLog, LogOptions
 from rewind.log.schema import log_head
 
-__all__ = ["PostgresLog", "is_postgres_url", "open_postgres", "read_postgres_revision"]
+__all__ = [
+    "PostgresLog",
+    "is_postgres_url",
+    "open_postgres",
+    "read_postgres_revision",
+    "upgrade_postgres",
+]
 
 _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+asyncpg")
 
@@ -63,6 +69,12 @@ class PostgresLog(EventLog):
         self._conninfo = conninfo
         self._listener: Any = None
         self._notifies: Any = None
+
+    @property
+    def conninfo(self) -> str:
+        """The libpq connection string of this log's database (for connections of one's own,
+        such as a listening one)."""
+        return self._conninfo
 
     async def _head_moved(self, conn: AsyncConnection, head: int) -> None:
         await conn.execute(_NOTIFY, {"channel": _CHANNEL, "head": str(head)})
@@ -148,6 +160,29 @@ async def open_postgres(
         raise
     conninfo = target.replace("postgresql+psycopg://", "postgresql://", 1)
     return PostgresLog(engine, url=label, options=options or LogOptions(), conninfo=conninfo)
+
+
+def upgrade_postgres(url: str, *, what: str = "the event log") -> None:
+    """Bring the database at ``url`` to rewind's current schema, from synchronous code, as
+    :func:`open_postgres` does (the same migrations, under the same advisory lock).
+
+    Raises:
+        DatabaseError: the server cannot be reached, or refuses the connection.
+        SchemaTooNewError: a newer rewind wrote the database (left untouched).
+    """
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    target, _pool = driver_url(url)
+    label = shown(url)
+    engine = create_engine(target, poolclass=NullPool)
+    try:
+        with engine.connect() as conn, conn.begin():
+            _migrate(conn, label, True)
+    except DBAPIError as exc:
+        raise DatabaseError(label, f"cannot set up {what} at {label}: {exc.orig}") from exc
+    finally:
+        engine.dispose()
 
 
 def read_postgres_revision(url: str) -> str | None:

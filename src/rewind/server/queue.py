@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, and_, exists, insert, or_, select, text, update
+from sqlalchemy import Row, and_, exists, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.log import EventLog
@@ -195,6 +195,12 @@ class ThreadTurn:
         """Ask the run ``run_id`` to stop (see :meth:`RunQueue.cancel`)."""
         await self._queue.cancel_on(self._conn, run_id, rollback=rollback)
 
+    async def hide_all(self) -> None:
+        """Leave all the thread's runs out of listings."""
+        await self._conn.execute(
+            update(run_queue).where(run_queue.c.thread_id == self.thread_id).values(hidden=1)
+        )
+
     async def add(self, run: QueuedRun) -> None:
         """Queue ``run``."""
         await self._conn.execute(insert(run_queue).values(**run.row()))
@@ -309,9 +315,7 @@ class RunQueue:
         async with self.thread_turn(thread_id) as turn:
             for run in await turn.active():
                 await turn.cancel(run)
-            await turn._conn.execute(
-                update(run_queue).where(run_queue.c.thread_id == thread_id).values(hidden=1)
-            )
+            await turn.hide_all()
 
     # --- workers ------------------------------------------------------------------------------
 
@@ -362,9 +366,8 @@ class RunQueue:
                     )
                     .values(**values)
                 )
-                if done.rowcount == 1:
+                if done.rowcount == 1:  # (not announced: no one waits for a claim)
                     claimed.append(replace(run, **values))
-                    await self.announce(conn, run.run_id)
         return claimed
 
     async def heartbeat(self, run: QueuedRun, *, lease: float) -> QueuedRun | None:
@@ -411,8 +414,6 @@ class RunQueue:
 
     async def counts(self) -> dict[str, int]:
         """How many runs are in each status."""
-        from sqlalchemy import func
-
         query = select(run_queue.c.status, func.count()).group_by(run_queue.c.status)
         async with self._begin() as conn:
             return {status: int(n) for status, n in await conn.execute(query)}

@@ -148,9 +148,11 @@ class Worker:
         """Wake on the queue's notifications: new runs, and cancellations of held ones."""
         import psycopg
 
-        conninfo = getattr(self.log, "_conninfo", None)
-        if conninfo is None:
+        from rewind.log.postgres import PostgresLog
+
+        if not isinstance(self.log, PostgresLog):
             return
+        conninfo = self.log.conninfo
         while True:
             try:
                 self._listener = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)

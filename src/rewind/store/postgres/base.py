@@ -58,8 +58,7 @@ except ImportError as error:  # pragma: no cover - the extra is missing
     ) from error
 
 from rewind.checkpoint.postgres import url_of_connection
-from rewind.errors import DatabaseError
-from rewind.log.postgres import _migrate, driver_url, shown
+from rewind.log.postgres import upgrade_postgres
 from rewind.store import writes as _writes
 from rewind.store._sql import Condition, Deserializer, Query, SqlStore, _Plan, drive
 from rewind.store._sql import now_us as _now_us
@@ -298,20 +297,7 @@ def migrate(url: str) -> None:
         DatabaseError: the server cannot be reached, or refuses the connection.
         SchemaTooNewError: a newer rewind wrote the database (left untouched).
     """
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.pool import NullPool
-
-    target, _pool_options = driver_url(url)
-    label = shown(url)
-    engine = create_engine(target, poolclass=NullPool)
-    try:
-        with engine.connect() as conn, conn.begin():
-            _migrate(conn, label, True)
-    except DBAPIError as exc:
-        raise DatabaseError(label, f"cannot set up the store at {label}: {exc.orig}") from exc
-    finally:
-        engine.dispose()
+    upgrade_postgres(url, what="the store")
 
 
 def pool_arguments(pool_config: PoolConfig) -> dict[str, Any]:
