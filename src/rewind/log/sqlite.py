@@ -135,14 +135,33 @@ def _release_and_close(conn: sqlite3.Connection) -> None:
         conn.close()
 
 
+def _prepare_file(cursor: Any, busy_timeout: float) -> None:
+    """Make a new file with rewind's page size, incremental auto-vacuum (see SqliteLog.aclose)
+    and WAL; an existing file keeps its own. SQLite may answer these "database is locked" at
+    once, without its busy wait (another process opening the file, or folding its WAL back):
+    they are tried again, with backoff, for as long as a busy lock is waited for."""
+    deadline = time.monotonic() + busy_timeout
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL fixes it
+            cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def _connect_raw(path: str, busy_timeout: float) -> sqlite3.Connection:
     # Used by one commit at a time, on the writer thread or the loop's (see _commit_group).
     conn = sqlite3.connect(
         path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
-    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new file's; an existing one keeps its own
-    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # likewise (see SqliteLog.aclose)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _prepare_file(conn.cursor(), busy_timeout)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     # SQLite folds the WAL back into the database every _WAL_LIMIT bytes or so, as part of a
@@ -613,17 +632,19 @@ def _engine(url: str, *, memory: bool, busy_timeout: float) -> AsyncEngine:
 
 
 def _configure(engine: Engine, *, memory: bool, busy_timeout: float) -> None:
-    """WAL, ``synchronous=NORMAL`` and the busy timeout on each connection; rewind issues
-    BEGIN itself."""
+    """The file's make (:func:`_prepare_file`, on the engine's first connection: a file keeps
+    it), ``synchronous=NORMAL`` and the busy timeout on each connection; rewind issues BEGIN
+    itself."""
+    prepared = memory
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        nonlocal prepared
         dbapi_conn.isolation_level = None  # rewind issues BEGIN itself (see _on_begin)
         cursor = dbapi_conn.cursor()
-        if not memory:
-            cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL fixes it
-            cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")  # a new file's (see aclose)
-            cursor.execute("PRAGMA journal_mode=WAL")
+        if not prepared:
+            _prepare_file(cursor, busy_timeout)
+            prepared = True
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.close()

@@ -216,9 +216,12 @@ class RunQueue:
         self.postgres = self.engine.dialect.name == "postgresql"
 
     @contextlib.asynccontextmanager
-    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+    async def _begin(self, *, write: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A transaction. On a SQLite file one that ``write``s takes the file's write lock
+        first, not midway; one that only reads takes none (every process polls the queue:
+        reads that queued for the write lock starved writers past their busy timeout)."""
         async with self.engine.connect() as conn:
-            if not self.postgres:  # a SQLite file: take the write lock first, not midway
+            if write and not self.postgres:
                 conn = await conn.execution_options(rewind_begin="IMMEDIATE")
             async with conn.begin():
                 yield conn
@@ -247,7 +250,7 @@ class RunQueue:
 
     async def get(self, run_id: str) -> QueuedRun | None:
         """The run, if it is queued here."""
-        async with self._begin() as conn:
+        async with self._begin(write=False) as conn:
             query = select(run_queue).where(run_queue.c.run_id == run_id)
             row = (await conn.execute(query)).first()
         return None if row is None else QueuedRun.of(row)
@@ -256,7 +259,7 @@ class RunQueue:
         """The runs among ``run_ids`` that are queued here."""
         if not run_ids:
             return {}
-        async with self._begin() as conn:
+        async with self._begin(write=False) as conn:
             rows = await conn.execute(select(run_queue).where(run_queue.c.run_id.in_(run_ids)))
             return {r.run_id: QueuedRun.of(r) for r in rows}
 
@@ -265,14 +268,14 @@ class RunQueue:
         query = select(run_queue).where(run_queue.c.thread_id == thread_id)
         if not hidden:
             query = query.where(run_queue.c.hidden == 0)
-        async with self._begin() as conn:
+        async with self._begin(write=False) as conn:
             rows = await conn.execute(query.order_by(run_queue.c.created_at))
             return [QueuedRun.of(r) for r in rows]
 
     async def active(self, thread_id: str) -> list[QueuedRun]:
         """The thread's pending and running runs, oldest first (as of now: a server that
         acts on them takes the thread's turn, :meth:`thread_turn`)."""
-        async with self._begin() as conn:
+        async with self._begin(write=False) as conn:
             return await ThreadTurn(self, conn, thread_id).active()
 
     # --- changes from the API -----------------------------------------------------------------
@@ -344,6 +347,10 @@ class RunQueue:
             .with_for_update(skip_locked=True, of=q)
         )
         claimed: list[QueuedRun] = []
+        if not self.postgres:  # look first: most polls find nothing, and need no write lock
+            async with self._begin(write=False) as conn:
+                if not (await conn.execute(query)).first():
+                    return claimed
         async with self._begin() as conn:
             for row in (await conn.execute(query)).all():
                 run = QueuedRun.of(row)
@@ -415,5 +422,5 @@ class RunQueue:
     async def counts(self) -> dict[str, int]:
         """How many runs are in each status."""
         query = select(run_queue.c.status, func.count()).group_by(run_queue.c.status)
-        async with self._begin() as conn:
+        async with self._begin(write=False) as conn:
             return {status: int(n) for status, n in await conn.execute(query)}

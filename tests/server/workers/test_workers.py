@@ -128,11 +128,17 @@ async def test_runs_survive_a_killed_worker_and_end_exactly_once(tmp_path: Path,
         return thread["thread_id"], parts[0][1]["run_id"], parts
 
     async def kill() -> None:
-        # Once a fifth of the runs ended, and while the victim holds some.
-        while not (ended >= runs // 5 and await asyncio.to_thread(_held_by, url, victim_id)):  # noqa: ASYNC110
+        # Once a fifth of the runs ended, and while the victim holds some: it is stopped while
+        # the queue is looked at, so it cannot end them between the look and the kill.
+        while True:
+            if ended >= runs // 5:
+                victim.popen.send_signal(signal.SIGSTOP)
+                if await asyncio.to_thread(_held_by, url, victim_id):
+                    victim.popen.send_signal(signal.SIGKILL)
+                    killed.set()
+                    return
+                victim.popen.send_signal(signal.SIGCONT)
             await asyncio.sleep(0.02)
-        victim.popen.send_signal(signal.SIGKILL)
-        killed.set()
 
     try:
         killer = asyncio.ensure_future(kill())
@@ -162,6 +168,9 @@ async def test_runs_survive_a_killed_worker_and_end_exactly_once(tmp_path: Path,
             _count, url, "SELECT count(*) FROM run_queue WHERE attempt > 1"
         )
         assert retaken >= 1, "the killed worker's runs were taken over"
+    except BaseException:
+        _show_logs(tmp_path)
+        raise
     finally:
         for client in clients:
             await client.aclose()
@@ -178,14 +187,25 @@ async def test_runs_survive_a_killed_worker_and_end_exactly_once(tmp_path: Path,
             types = [EventType.RUN_ENDED, EventType.TASK_ENDED]
             for event in await log.read(record.run_id, types=types):
                 if event.type == EventType.TASK_ENDED and event.node in NODES:
-                    completed[record.thread_id, event.node] += 1
+                    # A task that ended before the kill, in a step the takeover resumes, has
+                    # its writes handed back there (a cached end), not run again.
+                    if not event.payload.get("cached"):
+                        completed[record.thread_id, event.node] += 1
                 elif event.payload.get("status") == "success":
                     ends[record.thread_id] += 1
         assert len(ends) == runs and set(ends.values()) == {1}  # each run ended once
         # A task whose completion reached the log before the kill did not run again.
-        assert len(completed) == runs * len(NODES) and set(completed.values()) == {1}
+        again = {key: n for key, n in completed.items() if n != 1}
+        assert len(completed) == runs * len(NODES) and not again, again
     finally:
         await log.aclose()
+
+
+def _show_logs(tmp_path: Path, lines: int = 60) -> None:
+    """Print the end of every process's output (shown with a failing test's report)."""
+    for out in sorted(tmp_path.glob("*.log")):
+        tail = out.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- {out.name} (last {len(tail)} lines)", *tail, sep="\n")
 
 
 def _server(tmp_path: Path, url: str, name: str) -> tuple[Process, str]:
