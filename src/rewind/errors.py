@@ -79,6 +79,7 @@ __all__ = [
     "NodeInterrupt",
     "NodeTimeoutError",
     "NotARewindDatabaseError",
+    "ReadOnlyDatabaseError",
     "ParentCommand",
     "RedactionError",
     "RewindError",
@@ -249,6 +250,20 @@ class NotARewindDatabaseError(DatabaseError):
             url,
             f"{url} is not a rewind database ({reason}); it was left untouched. "
             "Point rewind at a new path or at an existing rewind database.",
+        )
+
+
+class ReadOnlyDatabaseError(DatabaseError):
+    """The database can only be read here (a read-only file, directory or filesystem, or a log
+    opened with ``read_only=True``) and something asked to write to it. Nothing was written."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            url,
+            f"{url} cannot be written: {reason}. Read commands (and open_log(..., "
+            "read_only=True)) read it as it is; to write, make it writable or copy it to a "
+            "writable place (`rewind db copy SRC DST`).",
         )
 
 

@@ -18,6 +18,14 @@ REWIND = Path(sys.executable).parent / "rewind"
 GRAPHS = Path(__file__).with_name("graphs.py")
 
 
+_UNPRIVILEGED = [
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+]
+"""What a command run as root is started through to obey file modes as any user does."""
+
+
 @dataclass
 class Cli:
     """Runs ``rewind`` in ``cwd`` with an environment free of the caller's REWIND_/OTEL_ vars."""
@@ -29,9 +37,16 @@ class Cli:
         env.update({"PYTHONUNBUFFERED": "1", "NO_COLOR": "1", **(extra or {})})
         return env
 
+    unprivileged: bool = False
+    """Run as a user the file system's modes bind (root without its override of them)."""
+
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [str(REWIND), *args],
+            [
+                *(_UNPRIVILEGED if self.unprivileged and os.geteuid() == 0 else []),
+                str(REWIND),
+                *args,
+            ],
             cwd=self.cwd,
             env=self.env(env),
             stdin=subprocess.DEVNULL,

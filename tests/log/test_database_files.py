@@ -378,6 +378,16 @@ async def test_older_schema_is_refused_when_upgrade_disabled(
     assert_untouched(path, before)
 
 
+async def test_older_schema_is_refused_when_opened_read_only(
+    tmp_path: Path, newer_rewind: Callable[[], str]
+) -> None:
+    path = await new_rewind_db(tmp_path / "old.db")
+    newer_rewind()
+    exc, before = await refuse(lambda p: open_sqlite(p, read_only=True), path, SchemaOutdatedError)
+    assert_message(exc, path, "rewind db upgrade")
+    assert_untouched(path, before)
+
+
 async def test_older_schema_is_migrated_when_upgrade_enabled(
     tmp_path: Path, newer_rewind: Callable[[], str]
 ) -> None:

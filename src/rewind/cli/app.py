@@ -88,13 +88,23 @@ def _code_of(exc: Exception) -> int:
 
     if isinstance(exc, DatabaseError | RedactionError | UnknownRunError | UnknownThreadError):
         return EXIT_USAGE
-    if _corruption(exc) is not None:
+    if _corruption(exc) is not None or _read_only(exc) is not None:
         return EXIT_USAGE
     return EXIT_FAILED
 
 
 def _corruption(exc: BaseException) -> str | None:
     """SQLite's own words when ``exc`` (or what caused it) says the database file is damaged."""
+    return _sqlite_says(exc, "malformed", "not a database")
+
+
+def _read_only(exc: BaseException) -> str | None:
+    """SQLite's own words when ``exc`` (or what caused it) is a write the file refused."""
+    return _sqlite_says(exc, "readonly database", "read-only file system")
+
+
+def _sqlite_says(exc: BaseException, *words: str) -> str | None:
+    """The message of the SQLite error in ``exc``'s chain that holds one of ``words``."""
     import sqlite3
 
     seen: set[int] = set()
@@ -105,7 +115,7 @@ def _corruption(exc: BaseException) -> str | None:
         for candidate in (found, orig):
             if isinstance(candidate, sqlite3.DatabaseError):
                 text = str(candidate)
-                if "malformed" in text or "not a database" in text:
+                if any(word in text for word in words):
                     return text
         found = found.__cause__ or found.__context__
     return None
@@ -120,6 +130,12 @@ def _describe(exc: Exception) -> str:
         return (
             f"{db} is damaged (SQLite: {damaged}); the command stopped there. "
             "`rewind db verify` shows what SQLite finds; restore the file from a backup"
+        )
+    refused = _read_only(exc)
+    if refused is not None:
+        return (
+            f"{db} cannot be written here (SQLite: {refused}); the command stopped there. "
+            "Make the file and its directory writable, or copy it to a writable place"
         )
     if isinstance(exc, UnknownRunError):
         return f"no run {exc.run_id!r} in {db}; `rewind runs` lists the runs (check --db)"

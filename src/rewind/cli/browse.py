@@ -68,7 +68,7 @@ def runs(thread: str | None, status: str | None, limit: int, as_json: bool) -> N
     """
 
     async def go() -> list[Any]:
-        log = await open_db()
+        log = await open_db(read_only=True)
         try:
             return await log.list_runs(thread_id=thread, status=status, limit=limit)
         finally:
@@ -111,7 +111,7 @@ def show(run_id: str) -> None:
     """
 
     async def go() -> tuple[Any, list[StoredEvent], ChainReport]:
-        log = await open_db()
+        log = await open_db(read_only=True)
         try:
             record = await log.get_run(run_id)
             events = await log.read(run_id)
@@ -258,7 +258,7 @@ async def thread_views(
 
 def _read_views(thread: str, **kwargs: Any) -> list[CheckpointView]:
     async def go() -> list[CheckpointView]:
-        log = await open_db()
+        log = await open_db(read_only=True)
         try:
             return await thread_views(log, thread, **kwargs)
         finally:
@@ -382,7 +382,7 @@ def tail(run_id: str | None, thread: str | None, everything: bool, as_json: bool
 
 async def _tail(run_id: str | None, thread: str | None, as_json: bool) -> None:
     err = Console(stderr=True, highlight=False)
-    log = await open_db()
+    log = await open_db(live=True)
     try:
         if run_id is not None:
             await log.get_run(run_id)

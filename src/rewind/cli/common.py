@@ -107,9 +107,18 @@ def db_file(db: str) -> Path | None:
     return Path(text).expanduser()
 
 
-async def open_db(*, create: bool = False, upgrade: bool = True) -> EventLog:
+async def open_db(
+    *, create: bool = False, upgrade: bool = True, read_only: bool = False, live: bool = False
+) -> EventLog:
     """Open the chosen database; unless ``create``, one that must already exist. Without
-    ``upgrade`` an older schema is refused rather than migrated."""
+    ``upgrade`` an older schema is refused rather than migrated.
+
+    ``read_only`` (read commands): nothing is written to it, so a read-only file, directory or
+    filesystem is read as it is, and an older schema is refused. ``live`` (a command that
+    follows appends as they are made): as ``read_only``, but opened for reading and writing
+    when this process may write it, so that appends made after it opened are seen even when
+    no writer held the file open before."""
+    from rewind.errors import ReadOnlyDatabaseError
     from rewind.log import open_log
 
     db = settings().db
@@ -121,7 +130,12 @@ async def open_db(*, create: bool = False, upgrade: bool = True) -> EventLog:
             "FILE.py:ATTR`), or name the database with --db PATH or REWIND_DB"
         )
     try:
-        return await open_log(db, upgrade=upgrade)
+        if live:
+            try:
+                return await open_log(db, upgrade=upgrade)
+            except ReadOnlyDatabaseError:
+                read_only = True
+        return await open_log(db, upgrade=upgrade, read_only=read_only)
     except ValueError as exc:  # a URL no backend serves
         raise CliError(str(exc)) from exc
 

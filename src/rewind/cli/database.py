@@ -127,7 +127,7 @@ def verify() -> int:
             return EXIT_FAILED
 
     async def go() -> bool:
-        log = await open_db(upgrade=False)
+        log = await open_db(upgrade=False, read_only=True)
         try:
             records = await log.list_runs(oldest_first=True)
             ok = True
@@ -209,7 +209,7 @@ def backup(target: str) -> None:
         raise CliError(f"no directory {path.parent} to write {target} in")
 
     async def go() -> None:
-        log = await open_db()
+        log = await open_db(read_only=True)
         try:
             await log.backup(str(path))
         finally:

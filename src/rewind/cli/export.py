@@ -68,7 +68,7 @@ def export(run_id: str | None, thread: str | None, since: str | None) -> int:
 
 async def _export(export_runs: Any, run_id: str | None, thread: str | None, after: Any) -> int:
     err = Console(stderr=True, highlight=False)
-    log = await open_db()
+    log = await open_db(read_only=True)
     try:
         if run_id is not None:
             run_ids = [(await log.get_run(run_id)).run_id]

@@ -243,7 +243,7 @@ def redactions(run_id: str | None, thread: str | None, as_json: bool) -> None:
     """
 
     async def go() -> list[Any]:
-        log = await open_db()
+        log = await open_db(read_only=True)
         try:
             if run_id is not None:
                 await log.get_run(run_id)

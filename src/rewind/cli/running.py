@@ -358,7 +358,7 @@ def replay(
 async def _replay(run_id: str, start: str | int | None, output: Output) -> None:
     from rewind.replay import areplay
 
-    log = await open_db()
+    log = await open_db(read_only=True)
     printer = output.printer()
     try:
         await log.get_run(run_id)

@@ -64,6 +64,7 @@ async def open_log(
     durability: Durability = "async",
     upgrade: bool = True,
     options: LogOptions | None = None,
+    read_only: bool = False,
 ) -> EventLog:
     """Open the event log at ``target``, creating it if needed.
 
@@ -74,6 +75,14 @@ async def open_log(
         durability: Default durability of appends: ``sync``, ``async`` (default) or ``exit``.
         upgrade: Migrate an older schema on open (otherwise refuse it).
         options: Further tuning; its ``durability`` is overridden by ``durability``.
+        read_only: Only read (an audit of a database that must stay as it is, or one on a
+            read-only file, directory or filesystem): nothing is created, migrated or written;
+            appends raise :class:`~rewind.errors.ReadOnlyDatabaseError`. A SQLite file no
+            writer holds open is read as it stands when opened.
+
+    Raises:
+        ReadOnlyDatabaseError: not ``read_only``, and the SQLite file cannot be written here
+            (a read-only file, directory or filesystem).
     """
     opts = options or LogOptions()
     if opts.durability != durability:
@@ -88,10 +97,10 @@ async def open_log(
                 break
         else:
             if _is_postgres_url(text):
-                return await open_postgres(text, options=opts, upgrade=upgrade)
+                return await open_postgres(text, options=opts, upgrade=upgrade, read_only=read_only)
             scheme = text.split("://", 1)[0]
             raise ValueError(
                 f"no rewind store backend for {scheme!r} URLs; use a SQLite path, "
                 "'sqlite:///path.db' or 'postgresql://user@host/database'"
             )
-    return await open_sqlite(text, options=opts, upgrade=upgrade)
+    return await open_sqlite(text, options=opts, upgrade=upgrade, read_only=read_only)

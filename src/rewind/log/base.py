@@ -24,6 +24,7 @@ from rewind.errors import (
     ConcurrencyError,
     InvalidEventError,
     LogClosedError,
+    ReadOnlyDatabaseError,
     RunEndedError,
     UnknownRunError,
 )
@@ -142,6 +143,9 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
     """How a commit reads the head position it appends after (a server backend locks it)."""
     _serialize = False
     _poll_other_processes = True
+    read_only: str | None = None
+    """Why nothing may be written (a log opened read-only), or ``None``: appends and other
+    writes raise :class:`~rewind.errors.ReadOnlyDatabaseError`; caches are not kept."""
 
     def __init__(self, engine: AsyncEngine, *, url: str, options: LogOptions) -> None:
         if options.durability not in _DURABILITIES:
@@ -218,6 +222,8 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         guard: AbstractAsyncContextManager[Any] = (
             self._lock if self._lock else self._write_turn if write else nullcontext()
         )
+        if write and self.read_only is not None:
+            raise ReadOnlyDatabaseError(self.url, self.read_only)
         async with guard, self._engine.connect() as conn:
             if write and self._write_options:
                 conn = await conn.execution_options(**self._write_options)
@@ -440,6 +446,8 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
     ) -> tuple[Durability, RunStart | None, str | None, list[QueuedRow]]:
         if self._closed:
             raise LogClosedError("the store is closed; open a new one to append")
+        if self.read_only is not None:
+            raise ReadOnlyDatabaseError(self.url, self.read_only)
         if durability is None:
             mode = self.options.durability
         elif durability in _DURABILITIES:

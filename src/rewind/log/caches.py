@@ -39,6 +39,7 @@ class LogCaches:
 
     _writer: GroupWriter
     stats: ReadStats
+    read_only: str | None
 
     def _txn(self, *, write: bool = False) -> AbstractAsyncContextManager[AsyncConnection]:
         raise NotImplementedError
@@ -100,6 +101,8 @@ class LogCaches:
         Raises:
             EncodingError: ``state`` cannot be encoded (nothing is written).
         """
+        if self.read_only is not None:  # a cache: a read-only log keeps none
+            return False
         text = codec.encode(state)
         await self._writer.drain()
         key = thread_heads.c.thread_id == checkpoint.thread_id
@@ -172,7 +175,10 @@ class LogCaches:
     # --- snapshots ----------------------------------------------------------------------------
 
     async def put_snapshot(self, run_id: str, seq: int, state: Any) -> None:
-        """Store the state of a run as of its event ``seq`` (a cache; replaces an older one)."""
+        """Store the state of a run as of its event ``seq`` (a cache; replaces an older one;
+        none in a read-only log)."""
+        if self.read_only is not None:
+            return
         text = codec.encode(state)
         await self._writer.drain()
         async with self._txn(write=True) as conn:

@@ -41,7 +41,7 @@ async def copy_log(
 
     if os.fspath(source) == os.fspath(target):
         raise ValueError("copy a log to another database, not onto itself")
-    src = await open_log(source)
+    src = await open_log(source, read_only=True)
     try:
         dst = await open_log(target)
         try:

@@ -130,10 +130,11 @@ def shown(url: str) -> str:
 
 
 async def open_postgres(
-    url: str, *, options: LogOptions | None = None, upgrade: bool = True
+    url: str, *, options: LogOptions | None = None, upgrade: bool = True, read_only: bool = False
 ) -> PostgresLog:
     """Open the event log in the PostgreSQL database at ``url``, creating its schema (or
-    migrating an older one, unless ``upgrade`` is ``False``).
+    migrating an older one, unless ``upgrade`` is ``False``). ``read_only``: only read (no
+    schema made or migrated; appends raise :class:`~rewind.errors.ReadOnlyDatabaseError`).
 
     Raises:
         DatabaseError: the server cannot be reached, or refuses the connection.
@@ -151,7 +152,7 @@ async def open_postgres(
     label = shown(url)
     try:
         async with engine.connect() as conn, conn.begin():
-            await conn.run_sync(_migrate, label, upgrade)
+            await conn.run_sync(_migrate, label, upgrade and not read_only)
     except DBAPIError as exc:
         await engine.dispose()
         raise DatabaseError(label, f"cannot open the event log at {label}: {exc.orig}") from exc
@@ -159,7 +160,10 @@ async def open_postgres(
         await engine.dispose()
         raise
     conninfo = target.replace("postgresql+psycopg://", "postgresql://", 1)
-    return PostgresLog(engine, url=label, options=options or LogOptions(), conninfo=conninfo)
+    log = PostgresLog(engine, url=label, options=options or LogOptions(), conninfo=conninfo)
+    if read_only:
+        log.read_only = "it was opened read-only"
+    return log
 
 
 def upgrade_postgres(url: str, *, what: str = "the event log") -> None:

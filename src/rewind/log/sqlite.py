@@ -29,6 +29,7 @@ from rewind.errors import (
     LogClosedError,
     LogError,
     NotARewindDatabaseError,
+    ReadOnlyDatabaseError,
     SchemaOutdatedError,
     SchemaTooNewError,
 )
@@ -186,8 +187,13 @@ class SqliteLog(EventLog):
         memory: bool,
         busy_timeout: float,
         core_writes: bool = False,
+        uri: str | None = None,
     ) -> None:
         self._serialize = memory  # one shared connection: one transaction at a time
+        self._uri = uri
+        """The read-only URI the file is opened with, or ``None`` (read and written)."""
+        if uri is not None:
+            self.read_only = "it was opened read-only"
         self._poll_other_processes = not memory
         self.path = None if memory else url
         """The database file, or ``None`` in memory."""
@@ -200,7 +206,7 @@ class SqliteLog(EventLog):
         # A file store reads on a thread of its own, through a connection it keeps: a read
         # costs one thread hop, not a connection opened (and a thread started) per read.
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-reader")
-        self._reads: Engine | None = None if memory else _reader_engine(url, busy_timeout)
+        self._reads: Engine | None = None if memory else _reader_engine(url, busy_timeout, uri)
         self._read_conn: Connection | None = None
         self._point: sqlite3.Connection | None = None
         """The connection point reads use, on the loop's thread (see :meth:`_point_read`)."""
@@ -230,7 +236,11 @@ class SqliteLog(EventLog):
         self.stats.queries += 1
         if self._point is None:
             self._point = sqlite3.connect(
-                self.url, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+                self._uri or self.url,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=self._uri is not None,
             )
             self._point.execute("PRAGMA query_only=1")
         conn = self._point
@@ -475,6 +485,7 @@ async def open_sqlite(
     upgrade: bool = True,
     busy_timeout: float = 10.0,
     core_writes: bool = False,
+    read_only: bool = False,
 ) -> SqliteLog:
     """Open (creating if needed) a SQLite event log.
 
@@ -486,23 +497,44 @@ async def open_sqlite(
         busy_timeout: Seconds to wait for another process's write lock.
         core_writes: Commit through SQLAlchemy Core and aiosqlite instead of the driver on a
             writer thread (slower; kept to measure against).
+        read_only: Only read: nothing is written to the file or beside it (it may be a
+            read-only file, directory or filesystem). With no writer holding it open (no
+            ``-wal`` file beside it) it is read as it stands when opened. Appends raise
+            :class:`~rewind.errors.ReadOnlyDatabaseError`; an older schema is refused.
 
     Raises:
         NotARewindDatabaseError: the file is not a rewind database (left untouched).
         SchemaTooNewError: a newer rewind wrote it (left untouched).
-        SchemaOutdatedError: its schema is older and ``upgrade`` is ``False``.
+        SchemaOutdatedError: its schema is older and ``upgrade`` is ``False`` (or
+            ``read_only``).
+        ReadOnlyDatabaseError: not ``read_only``, and this process cannot write the file (or
+            create it): a read-only file, directory or filesystem.
+        DatabaseError: ``read_only``, and there is no database at ``path``.
     """
     memory = path is None or str(path) == ":memory:"
+    uri = None
     if memory:
+        if read_only:
+            raise ValueError("a log in memory starts empty: there is nothing to open read-only")
         url, label = "sqlite+aiosqlite://", ":memory:"
         migrate = True
     else:
         file = Path(path).expanduser().resolve()  # type: ignore[arg-type]
         label = str(file)
+        if read_only and (not file.is_file() or file.stat().st_size == 0):
+            raise DatabaseError(
+                label, f"no database at {label} (opened read-only: nothing to read; check the path)"
+            )
+        if not read_only and (why := _unwritable(file)) is not None:
+            raise ReadOnlyDatabaseError(label, why)
         revision = await asyncio.to_thread(read_revision, file)
-        migrate = needs_migration(label, revision, upgrade)
-        url = f"sqlite+aiosqlite:///{quote(label)}"
-    engine = _engine(url, memory=memory, busy_timeout=busy_timeout)
+        migrate = needs_migration(label, revision, upgrade and not read_only)
+        if read_only:
+            uri = _read_only_uri(file)
+            url = f"sqlite+aiosqlite:///{uri}&uri=true"
+        else:
+            url = f"sqlite+aiosqlite:///{quote(label)}"
+    engine = _engine(url, memory=memory, busy_timeout=busy_timeout, read_only=read_only)
     try:
         if migrate:
             await _migrate(engine, label, busy_timeout)
@@ -516,6 +548,7 @@ async def open_sqlite(
         memory=memory,
         busy_timeout=busy_timeout,
         core_writes=core_writes,
+        uri=uri,
     )
 
 
@@ -545,12 +578,40 @@ def read_revision(file: Path) -> str | None:
         conn.close()
 
 
-def _read_only(file: Path) -> sqlite3.Connection:
-    """A read-only connection to ``file`` that leaves no trace: without a WAL file beside it,
-    the file is the whole database and is opened immutable, so looking creates no -wal/-shm
-    files; with one (a live or crashed writer), they exist already."""
+def _read_only_uri(file: Path) -> str:
+    """The URI that opens ``file`` read-only, leaving no trace: without a WAL file beside it
+    (no writer has it open), the file is the whole database and is opened immutable, so
+    reading creates no -wal/-shm files and needs no write access to its directory; with one (a
+    live or crashed writer), they exist already and are read as a writer left them."""
     wal = file.with_name(file.name + "-wal")
-    uri = f"file:{quote(str(file))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+    return f"file:{quote(str(file))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+
+
+def _unwritable(file: Path) -> str | None:
+    """Why this process cannot write the database ``file`` (or create it), or ``None``."""
+    folder = file.parent
+    if not folder.is_dir():
+        return f"there is no directory {folder}"
+    try:
+        read_only_fs = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only_fs = False
+    if read_only_fs:
+        return "it is on a read-only filesystem"
+    if file.exists() and not os.access(file, os.W_OK):
+        return "the file is read-only for this user"
+    if not os.access(folder, os.W_OK):
+        # SQLite writes beside the file (-wal, -shm): they must exist, writable, already.
+        side = [file.with_name(file.name + end) for end in ("-wal", "-shm")]
+        if file.exists() and all(p.exists() and os.access(p, os.W_OK) for p in side):
+            return None
+        return f"its directory {folder} is read-only for this user"
+    return None
+
+
+def _read_only(file: Path) -> sqlite3.Connection:
+    """A read-only connection to ``file`` that leaves no trace (see :func:`_read_only_uri`)."""
+    uri = _read_only_uri(file)
     try:
         return sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
@@ -610,32 +671,35 @@ def needs_migration(label: str, revision: str | None, upgrade: bool) -> bool:
     return True
 
 
-def _reader_engine(label: str, busy_timeout: float) -> Engine:
-    """The engine of a file store's reader thread: one connection, kept, read-only work."""
+def _reader_engine(label: str, busy_timeout: float, uri: str | None = None) -> Engine:
+    """The engine of a file store's reader thread: one connection, kept, read-only work
+    (``uri``: the read-only URI of a log opened read-only)."""
     engine = create_engine(
-        f"sqlite+pysqlite:///{quote(label)}",
+        f"sqlite+pysqlite:///{quote(label) if uri is None else uri + '&uri=true'}",
         poolclass=pool.StaticPool,
         connect_args={"timeout": busy_timeout, "check_same_thread": False},
     )
-    _configure(engine, memory=False, busy_timeout=busy_timeout)
+    _configure(engine, memory=False, busy_timeout=busy_timeout, read_only=uri is not None)
     return engine
 
 
-def _engine(url: str, *, memory: bool, busy_timeout: float) -> AsyncEngine:
+def _engine(url: str, *, memory: bool, busy_timeout: float, read_only: bool) -> AsyncEngine:
     # A file store keeps no reader connection open between reads: each read opens one (cheap
     # with SQLite), so an idle or forgotten store holds nothing that must be closed on a loop
     # that may be gone. Writes go through the writer thread's own connection.
     kwargs: dict[str, Any] = {"poolclass": pool.StaticPool if memory else pool.NullPool}
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout}, **kwargs)
-    _configure(engine.sync_engine, memory=memory, busy_timeout=busy_timeout)
+    _configure(engine.sync_engine, memory=memory, busy_timeout=busy_timeout, read_only=read_only)
     return engine
 
 
-def _configure(engine: Engine, *, memory: bool, busy_timeout: float) -> None:
+def _configure(
+    engine: Engine, *, memory: bool, busy_timeout: float, read_only: bool = False
+) -> None:
     """The file's make (:func:`_prepare_file`, on the engine's first connection: a file keeps
     it), ``synchronous=NORMAL`` and the busy timeout on each connection; rewind issues BEGIN
     itself."""
-    prepared = memory
+    prepared = memory or read_only
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -1,0 +1,82 @@
+"""Read-only databases: a read-only file, a read-only directory. Read commands read them as
+they are and leave them byte for byte (no -wal or -shm made beside them); write commands stop
+before doing anything, with one line saying why (exit 2). The commands run as a user the file
+modes bind (as root, without root's override of them)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Cli
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture
+def recorded(cli: Cli) -> Iterator[tuple[Cli, str, str]]:
+    """A database in a folder of its own, with a run recorded: (cli there, run id, thread)."""
+    cli.run("run", "graphs.py:chat", "--input", '{"messages": [["user", "hi"]]}').ok()
+    folder = cli.cwd / "data"
+    folder.mkdir()
+    shutil.move(cli.cwd / "rewind.db", folder / "rewind.db")
+    (run,) = cli.run("runs", "--json", "--db", "data/rewind.db").ok().json_lines()
+    yield cli, run["run_id"], run["thread_id"]
+    folder.chmod(0o755)  # the test may have taken the write bits away
+    (folder / "rewind.db").chmod(0o644)
+
+
+READS = [
+    ["runs", "--json"],
+    ["show", "{run}"],
+    ["state", "{thread}", "--json"],
+    ["history", "{thread}", "--json"],
+    ["replay", "{run}"],
+    ["db", "verify"],
+    ["db", "redactions"],
+]
+
+
+@pytest.mark.parametrize("read_only", ["file", "directory"])
+def test_read_only_databases_are_read_as_they_are_and_never_written(
+    recorded: tuple[Cli, str, str], read_only: str
+) -> None:
+    cli, run, thread = recorded
+    reads = [
+        [a.format(run=run, thread=thread) for a in r] + ["--db", "data/rewind.db"] for r in READS
+    ]
+    expected = [r.ok().stdout for r in cli.run_all(reads)]  # what the writable file shows
+    folder = cli.cwd / "data"
+    before = _files(folder)
+    assert list(before) == ["rewind.db"]
+    if read_only == "file":
+        (folder / "rewind.db").chmod(0o444)
+    else:
+        folder.chmod(0o555)
+    user = Cli(cli.cwd, unprivileged=True)
+
+    for command, result, shown in zip(reads, user.run_all(reads), expected, strict=True):
+        assert result.code == 0, (command, result.stderr)
+        assert result.stdout == shown, command
+
+    where = "the file is read-only" if read_only == "file" else "its directory"
+    writes = [
+        ["run", "graphs.py:chat", "--input", '{"messages": [["user", "again"]]}'],
+        ["db", "drop-caches"],
+        ["db", "prune", "--keep-last", "0"],
+        ["db", "upgrade"],
+    ]
+    for command, result in zip(
+        writes, user.run_all([[*w, "--db", "data/rewind.db"] for w in writes]), strict=True
+    ):
+        assert result.code == 2, (command, result.stdout, result.stderr)
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("rewind: ") and "cannot be written: " in line, line
+        assert where in line and "Read commands" in line, line
+        assert result.stdout == "", command  # stopped before it began (no run id printed)
+    assert _files(folder) == before  # byte for byte, and nothing beside it
