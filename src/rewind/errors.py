@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConcurrencyError",
+    "CorruptPayloadError",
     "DatabaseError",
     "EmptyChannelError",
     "EmptyInputError",
@@ -223,6 +224,17 @@ class FencedError(LogError):
             f"run {run_id}: this worker's lease on run {queued_run_id} expired and another "
             "worker took it over; the append was refused and nothing was stored. The run goes "
             "on in the other worker."
+        )
+
+
+class CorruptPayloadError(LogError, ValueError):
+    """A stored payload cannot be decoded: the bytes are not what rewind wrote (a damaged
+    file, or a row written by something else)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"a stored payload cannot be decoded ({reason}); the database may be damaged: "
+            "`rewind db verify` checks the file and every hash chain"
         )
 
 

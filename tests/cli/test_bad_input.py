@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from tests.cli.conftest import Cli
 
 
@@ -52,6 +54,7 @@ def test_read_verbs_do_not_create_a_database(cli: Cli) -> None:
     assert not (cli.cwd / "rewind.db").exists()
 
 
+@pytest.mark.faults
 def test_read_verbs_take_an_empty_file_for_a_missing_database(cli: Cli) -> None:
     empty = cli.cwd / "empty.db"
     empty.touch()
@@ -63,6 +66,7 @@ def test_read_verbs_take_an_empty_file_for_a_missing_database(cli: Cli) -> None:
     assert sorted(p.name for p in cli.cwd.glob("empty.db*")) == ["empty.db"]  # no side files
 
 
+@pytest.mark.faults
 def test_db_verify_finds_a_corrupt_file_and_leaves_it_as_it_was(cli: Cli) -> None:
     cli.run("run", "graphs.py:chat", "--input", '{"messages": [["user", "hi"]]}').ok()
     assert cli.run("db", "verify").ok().stdout.splitlines()[-1] == (

@@ -51,6 +51,7 @@ async def test_a_writer_that_re_reads_the_run_gets_in(stores: tuple[EventLog, Ev
     assert (await b.verify_chain("r")).ok
 
 
+@pytest.mark.faults
 async def test_concurrent_writers_of_one_run_all_make_progress(url: str) -> None:
     stores = [await open_log(url) for _ in range(4)]
     try:

@@ -160,6 +160,7 @@ async def _check(db: Path, durable: Durable) -> dict[str, Any]:
         await store.aclose()
 
 
+@pytest.mark.faults
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("pair", range(PAIRS))

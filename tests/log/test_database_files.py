@@ -27,6 +27,8 @@ from rewind.events import EventType
 from rewind.log import open_sqlite
 from rewind.log.sqlite import APPLICATION_ID
 
+pytestmark = pytest.mark.faults
+
 Opener = Callable[[Path], Awaitable[EventLog]]
 
 OPENERS: dict[str, Opener] = {

@@ -19,6 +19,8 @@ from rewind.log.records import CheckpointRecord
 from rewind.thread_state import read_head
 from tests import pg
 
+pytestmark = pytest.mark.faults
+
 
 class State(TypedDict, total=False):
     log: Annotated[list[str], operator.add]

@@ -24,6 +24,7 @@ def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server.stop()
 
 
+@pytest.mark.faults
 def test_no_input_gets_a_server_error(fuzzed_server: Server) -> None:
     schema = schemathesis.openapi.from_url(f"{fuzzed_server.url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]

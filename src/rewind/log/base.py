@@ -18,12 +18,14 @@ from datetime import datetime
 from typing import Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rewind.errors import (
     ConcurrencyError,
     InvalidEventError,
     LogClosedError,
+    LogError,
     ReadOnlyDatabaseError,
     RunEndedError,
     UnknownRunError,
@@ -522,6 +524,13 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         await self._writer.flush()
 
     async def _commit_group(self, group: list[PendingAppend]) -> list[BaseException | None]:
+        try:
+            return await self._commit_core(group)
+        except DBAPIError as exc:  # refused, or the server went away (mid-COMMIT, it may
+            # have committed: an append made again then hears ConcurrencyError)
+            raise LogError(f"could not commit to {self.url}: {exc.orig}") from exc
+
+    async def _commit_core(self, group: list[PendingAppend]) -> list[BaseException | None]:
         async with self._txn(write=True) as conn:
             head = (await conn.execute(self._head_query)).scalar_one()
             result = await conn.execute(

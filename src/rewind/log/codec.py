@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rewind._imports import import_class
-from rewind.errors import EncodingError
+from rewind.errors import CorruptPayloadError, EncodingError
 from rewind.events import REDACTED, Redacted
 
 __all__ = [
@@ -170,7 +170,10 @@ def decode(text: str | bytes, version: int = CODEC_VERSION) -> Any:
             f"(it reads version {CODEC_VERSION}); upgrade rewind"
         )
     if not isinstance(text, str):
-        text = text.decode()
+        try:
+            text = text.decode()
+        except UnicodeDecodeError as exc:
+            raise CorruptPayloadError(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
     # Most payloads have no tagged value: those are parsed without a hook per object. What
     # encode wrote is one JSON value without surrounding whitespace: the scanner parses it
     # without the decoder's wrapping (whitespace, errors), which is left to text it did not
@@ -178,11 +181,18 @@ def decode(text: str | bytes, version: int = CODEC_VERSION) -> Any:
     tagged = _TAG in text
     try:
         value, end = (_scan_tagged if tagged else _scan_plain)(text, 0)
-    except StopIteration:
+    except (StopIteration, ValueError, RecursionError):  # the decoder below names what
         end = -1
     if end == len(text):
         return value
-    return _decode_text(text) if tagged else _decode_plain(text)
+    try:
+        return _decode_text(text) if tagged else _decode_plain(text)
+    except RecursionError as exc:
+        raise CorruptPayloadError("nested deeper than Python can read") from exc
+    except CorruptPayloadError:
+        raise
+    except ValueError as exc:  # (JSON's errors among them)
+        raise CorruptPayloadError(f"not the JSON rewind writes: {exc}") from exc
 
 
 def dumps(value: Any) -> str:
@@ -368,7 +378,14 @@ def _hook(d: dict[str, Any]) -> Any:
     decoder = _DECODERS.get(tag)
     if decoder is None:
         return d
-    return decoder(d)
+    try:
+        return decoder(d)
+    except CorruptPayloadError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        raise CorruptPayloadError(
+            f"a {tag!r} value that is not as rewind writes it: {exc!r}"
+        ) from exc
 
 
 def _fallback(path: str, fields: Any) -> dict[str, Any]:

@@ -136,6 +136,18 @@ def _release_and_close(conn: sqlite3.Connection) -> None:
         conn.close()
 
 
+def _why(exc: sqlite3.Error) -> str:
+    """SQLite's error, with what a full disk or a write refused means for the appends."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR"):
+        return (
+            f"{exc} ({name}: the disk may be full, or the file at a size limit); nothing of "
+            "this commit was stored and what was acknowledged before it is kept: free space, "
+            "then append again"
+        )
+    return str(exc)
+
+
 def _prepare_file(cursor: Any, busy_timeout: float) -> None:
     """Make a new file with rewind's page size, incremental auto-vacuum (see SqliteLog.aclose)
     and WAL; an existing file keeps its own. SQLite may answer these "database is locked" at
@@ -446,7 +458,7 @@ class SqliteLog(EventLog):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise LogError(f"could not commit to {self.url}: {exc}") from exc
+                raise LogError(f"could not commit to {self.url}: {_why(exc)}") from exc
             raise
         return head, plan
 
@@ -525,6 +537,10 @@ async def open_sqlite(
             raise DatabaseError(
                 label, f"no database at {label} (opened read-only: nothing to read; check the path)"
             )
+        if not read_only and not file.parent.is_dir():
+            raise DatabaseError(
+                label, f"there is no directory {file.parent} to hold {label}; create it first"
+            )
         if not read_only and (why := _unwritable(file)) is not None:
             raise ReadOnlyDatabaseError(label, why)
         revision = await asyncio.to_thread(read_revision, file)
@@ -590,8 +606,6 @@ def _read_only_uri(file: Path) -> str:
 def _unwritable(file: Path) -> str | None:
     """Why this process cannot write the database ``file`` (or create it), or ``None``."""
     folder = file.parent
-    if not folder.is_dir():
-        return f"there is no directory {folder}"
     try:
         read_only_fs = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError:

@@ -101,6 +101,7 @@ def _count(url: str, query: str, *args: str) -> int:
     return int(row[0]) if row else 0
 
 
+@pytest.mark.faults
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 async def test_runs_survive_a_killed_worker_and_end_exactly_once(tmp_path: Path, url: str) -> None:
