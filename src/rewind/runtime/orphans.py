@@ -51,9 +51,11 @@ def is_orphan(run: RunRecord, started: Any) -> bool:
 
 
 async def close_orphans(
-    log: EventLog, thread_id: str, orphans: list[RunRecord] | None = None
+    log: EventLog, thread_id: str | None, orphans: list[RunRecord] | None = None
 ) -> list[str]:
-    """End the thread's orphaned runs in the log; returns their ids."""
+    """End the thread's orphaned runs in the log (``None``: every thread's, as a server does
+    when it starts: a run its dead predecessor left would never end for its followers);
+    returns their ids."""
     closed: list[str] = []
     if orphans is None:
         orphans = await orphaned_runs(log, thread_id=thread_id)

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rewind import __version__
 from rewind.log import EventLog, open_log
 from rewind.runtime.compiled import CompiledStateGraph
+from rewind.runtime.orphans import close_orphans
 from rewind.server.models import (
     AssistantSearch,
     HistoryRequest,
@@ -71,6 +72,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log = db if isinstance(db, EventLog) else await open_log(db)
+        if not queue:  # runs a killed server left running end now: their followers wait on
+            await close_orphans(log, None)  # them (in queue mode, workers take them over)
         app.state.service = Service(log, graphs, heartbeat_seconds=heartbeat_seconds, queue=queue)
         try:
             yield

@@ -57,9 +57,12 @@ _EXPOSED_ERRORS = frozenset(
         "HTTPException",
         "UserInterrupt",
         "GraphRecursionError",
+        "ProcessDied",
+        "WorkerLost",
     }
 )
-"""Exception classes whose message an error event shows (as the reference server's list)."""
+"""Exception classes whose message an error event shows (as the reference server's list, and
+rewind's own ends of a run whose process died: their messages are rewind's words)."""
 
 _ID = re.compile(r"^(\d+)-(\d+)$")
 
