@@ -4,17 +4,24 @@ lost; the next appends get in over new connections; chains verify."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import operator
 import random
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated, Any, TypedDict
 
 import psycopg
 import pytest
 
-from rewind import NewEvent, open_log
+from rewind import NewEvent, RunStatus, open_log
+from rewind.checkpoint.postgres.aio import AsyncPostgresSaver
 from rewind.errors import ConcurrencyError, LogError
 from rewind.events import EventType, run_started
+from rewind.graph import END, START, StateGraph
 from tests import pg
 
 
@@ -85,3 +92,86 @@ async def test_dropped_connections_lose_nothing_acknowledged(url: str) -> None:
         assert (await fresh.verify_chain("r")).ok
     finally:
         await fresh.aclose()
+
+
+class Steps(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+NODES = [f"n{i}" for i in range(12)]
+
+
+def _steps_graph(saver: Any, executions: Counter[str]) -> Any:
+    g = StateGraph(Steps)
+
+    def node(name: str) -> Any:
+        async def run(state: Steps) -> dict[str, Any]:
+            executions[name] += 1
+            await asyncio.sleep(0.02)
+            return {"log": [name]}
+
+        return run
+
+    for name in NODES:
+        g.add_node(name, node(name))
+    g.add_edge(START, NODES[0])
+    for a, b in itertools.pairwise(NODES):
+        g.add_edge(a, b)
+    g.add_edge(NODES[-1], END)
+    return g.compile(checkpointer=saver)
+
+
+@pytest.mark.faults
+async def test_a_run_whose_connections_are_cut_resumes_to_its_end(url: str) -> None:
+    executions: Counter[str] = Counter()
+    stop = threading.Event()
+    cuts: list[int] = []
+
+    def cutter() -> None:
+        rng = random.Random(11)
+        while not stop.wait(rng.uniform(0.03, 0.12)):
+            cuts.append(_drop_connections(url))
+
+    failures: list[str] = []
+    async with AsyncPostgresSaver.from_conn_string(url) as saver:
+        await saver.setup()
+        graph = _steps_graph(saver, executions)
+        config = {"configurable": {"thread_id": "t"}}
+        thread = threading.Thread(target=cutter)
+        thread.start()
+        try:
+            given: Any = {"log": []}
+            for _ in range(40):
+                try:
+                    result = await graph.ainvoke(given, config, durability="sync")
+                    break
+                except Exception as exc:  # a commit refused when its connection was cut
+                    failures.append(f"{type(exc).__name__}: {exc}")
+                    given = None  # resume from the newest durable checkpoint
+            else:
+                pytest.fail(f"the run never got to its end: {failures}")
+        finally:
+            stop.set()
+            thread.join()
+    print(f"{sum(cuts)} connections cut; failed attempts: {failures}")
+    assert result["log"] == NODES  # each node's writes once, in order
+
+    log = await open_log(url)
+    try:
+        ran: Counter[str] = Counter()
+        runs = await log.list_runs(oldest_first=True)
+        assert runs[-1].status == RunStatus.SUCCESS
+        # Runs cut short ended in the log, with the error that stopped them, unless the
+        # database was away for that too (then the next run on the thread closes it once this
+        # process is gone).
+        ended = [r for r in runs[:-1] if r.status == RunStatus.ERROR]
+        assert len(ended) >= len(runs[:-1]) // 2, [r.status for r in runs]
+        for record in await log.list_runs():
+            assert (await log.verify_chain(record.run_id)).ok
+            for event in await log.read(record.run_id, types=[EventType.TASK_ENDED]):
+                if event.node in NODES and not event.payload.get("cached"):
+                    ran[event.node] += 1
+        assert ran == Counter(NODES)  # a node whose end was durable did not run again
+        assert all(executions[n] >= 1 for n in NODES)
+    finally:
+        await log.aclose()

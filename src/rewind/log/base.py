@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -23,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rewind.errors import (
     ConcurrencyError,
-    InvalidEventError,
     LogClosedError,
     LogError,
     ReadOnlyDatabaseError,
@@ -31,11 +29,17 @@ from rewind.errors import (
     UnknownRunError,
 )
 from rewind.events import EventType, NewEvent, StoredEvent
-from rewind.log import codec
+from rewind.log.batches import (
+    NOT_PLAIN,
+    check_batch,
+    checkpoints_of,
+    encode_event,
+    is_boundary,
+    micros,
+)
 from rewind.log.caches import LogCaches, read_stored_heads, write_indexes
 from rewind.log.chain import EPOCH as _EPOCH
 from rewind.log.chain import MICROSECOND as _MICROSECOND
-from rewind.log.chain import to_micros
 from rewind.log.commit import (
     CHANGED_COLUMNS,
     FINAL_STATUSES,
@@ -56,10 +60,8 @@ from rewind.log.rows import fresh_events
 from rewind.log.schema import events, log_head, runs
 from rewind.log.subscriptions import Page, SubscriptionHub
 from rewind.log.threads import ThreadKeeping
-from rewind.log.token_form import token_text
 from rewind.log.writer import (
     AppendResult,
-    EncodedEvent,
     GroupWriter,
     PendingAppend,
     QueuedRow,
@@ -72,18 +74,7 @@ __all__ = ["EventLog", "LogOptions"]
 T = TypeVar("T")
 
 _DURABILITIES = ("sync", "async", "exit")
-_STARTED, _ENDED = EventType.RUN_STARTED.value, EventType.RUN_ENDED.value
-_CHECKPOINT = EventType.CHECKPOINT.value
 _CHAT_TOKEN = EventType.CHAT_TOKEN.value
-
-
-_NOT_PLAIN = frozenset((_STARTED, _ENDED, _CHECKPOINT))
-"""Types whose append does more than add a row: a run's start and end, a checkpoint."""
-
-
-def _is_boundary(type_: str) -> bool:
-    return type_ in (_STARTED, _ENDED)
-
 
 _FINAL = FINAL_STATUSES
 _UPDATE_RUN = (
@@ -169,6 +160,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         self._unsnapshotted: dict[str, int] = {}  # per thread: bytes committed since its head
         self._runs: dict[str, _RunState] = {}
         self._failed: dict[str, BaseException] = {}
+        self._forgotten: dict[str, BaseException] = {}  # runs dropped after a failed commit
         self._leases: dict[str, Lease] = {}
         self._closed = False
         if not options.commit_delay >= 0:
@@ -280,14 +272,18 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             RunEndedError: the run's ``run.ended`` event is already appended.
         """
         mode, start, end_status, rows = self._prepare(run_id, events, expected_seq, durability)
-        marks = _checkpoints_of(events, head, self.options.redact is None)
+        marks = checkpoints_of(events, head, self.options.redact is None)
         state = self._runs.get(run_id)
         if state is None and new_run and start is not None and expected_seq == 0:
             state = self._runs[run_id] = _RunState(
                 next_seq=0, thread_id=start.thread_id, ended=False
             )
         elif state is None:
+            lost = self._forgotten.get(run_id)
             state = await self._load_run_state(run_id, expected_seq, start)
+            if lost is not None and state.next_seq != expected_seq:  # the writer's own events
+                self._forgotten[run_id] = lost  # were refused: not "another writer"
+                raise _lost(run_id, lost)
         elif state.next_seq != expected_seq and not state.ended:
             # This store knows only its own appends: another store (another process) may have
             # appended since. Re-read the run (after this store's queued appends commit), so
@@ -325,7 +321,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             state = self._runs.get(run_id)
             if (
                 type(event) is NewEvent
-                and event.type not in _NOT_PLAIN
+                and event.type not in NOT_PLAIN
                 and state is not None
                 and state.next_seq == expected_seq > 0
                 and not self._closed
@@ -340,9 +336,12 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         mode, start, end_status, rows = self._prepare(run_id, events, expected_seq, durability)
         if mode == "sync":
             raise ValueError("append_nowait cannot wait for durability; use append()")
-        marks = _checkpoints_of(events, head, self.options.redact is None)
+        marks = checkpoints_of(events, head, self.options.redact is None)
         state = self._runs.get(run_id)
         if state is None:
+            failed = self._forgotten.get(run_id)
+            if failed is not None:  # the real cause, not "not being written by this store"
+                raise _lost(run_id, failed)
             raise ValueError(
                 f"run {run_id} is not being written by this store; use append() for it"
             )
@@ -382,7 +381,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
                 if ts is not None and ts.tzinfo is not None:
                     ts_us = (ts - _EPOCH) // _MICROSECOND  # (to_micros, inlined)
                 else:
-                    ts_us = _micros(ts)
+                    ts_us = micros(ts)
                 if pack.add(event, ts_us, key):
                     state.next_seq += 1
                     pending = state.pending
@@ -400,7 +399,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         state = self._runs.get(run_id)
         if (
             type(event) is not NewEvent
-            or event.type in _NOT_PLAIN
+            or event.type in NOT_PLAIN
             or state is None
             or state.next_seq != expected_seq
             or self.options.redact is not None
@@ -411,13 +410,13 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             return
         new = None
         if event.type == _CHAT_TOKEN:
-            new = TokenPack.of(event, _micros(event.ts), key)
+            new = TokenPack.of(event, micros(event.ts), key)
         tail = self._queue_row(
             run_id,
             state,
             expected_seq,
             self._writer.tail(run_id, expected_seq),
-            new or _encode(event),
+            new or encode_event(event),
         )
         state.pack, state.pending = new, tail
 
@@ -459,14 +458,14 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         if self._failed and run_id in self._failed:
             raise self._failed.pop(run_id)
         first = events[0] if len(events) == 1 and expected_seq > 0 else None
-        if first is not None and type(first) is NewEvent and not _is_boundary(first.type):
+        if first is not None and type(first) is NewEvent and not is_boundary(first.type):
             start, end_status = None, None  # the common case: one ordinary event
         else:
-            start, end_status = _check_batch(run_id, events, expected_seq)
+            start, end_status = check_batch(run_id, events, expected_seq)
         redact = self.options.redact
         if redact is not None:
             events = [dataclasses.replace(e, payload=redact(e)) for e in events]
-        return mode, start, end_status, [_encode(e) for e in events]
+        return mode, start, end_status, [encode_event(e) for e in events]
 
     def _accept(
         self,
@@ -507,13 +506,19 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             )
         if not state.ended:
             self._runs[run_id] = state
+        self._forgotten.pop(run_id, None)
         return state
 
-    def _forget_failed(self, pending: PendingAppend, error: BaseException) -> None:
+    def _forget_failed(self, pending: PendingAppend, error: BaseException) -> BaseException:
         # The in-memory seq of this run can no longer be trusted: reload it next time.
-        self._runs.pop(pending.run_id, None)
+        lost = self._forgotten.get(pending.run_id)
+        if lost is not None and isinstance(error, ConcurrencyError):
+            error = _lost(pending.run_id, lost)  # queued after its own failed commit
+        elif self._runs.pop(pending.run_id, None) is not None and type(error) is LogError:
+            self._forgotten[pending.run_id] = error  # its commit failed (not a conflict)
         if pending.future is None:
             self._failed.setdefault(pending.run_id, error)
+        return error
 
     async def flush(self) -> None:
         """Return when everything appended before this call is durable.
@@ -692,97 +697,10 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             await self._engine.dispose()
 
 
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _checkpoints_of(
-    batch: Sequence[NewEvent], head: HeadWrite | None, keep_head: bool
-) -> tuple[list[tuple[int, str]], tuple[int, str] | None] | None:
-    """The batch's root checkpoint events (index, id) for the checkpoint index, and the head
-    to keep (index of its checkpoint, encoded state); ``None`` when it has neither."""
-    found: list[tuple[int, str]] | None = None
-    for i, event in enumerate(batch):
-        if event.type == _CHECKPOINT and event.ns is None:
-            payload = event.payload
-            checkpoint_id = payload.get("id") if isinstance(payload, Mapping) else None
-            if not isinstance(checkpoint_id, str):
-                raise InvalidEventError("", "a checkpoint event's payload needs its 'id'")
-            found = found or []
-            found.append((i, checkpoint_id))
-    if head is None:
-        return None if found is None else (found, None)
-    index = next((i for i, c in found or () if c == head.checkpoint_id), None)
-    if index is None:
-        raise ValueError(
-            f"the head's checkpoint {head.checkpoint_id!r} is not a root checkpoint event of "
-            "the same append"
-        )
-    assert found is not None
-    return found, ((index, codec.encode(head.state)) if keep_head else None)
-
-
-def _check_batch(
-    run_id: str, batch: Sequence[NewEvent], expected_seq: int
-) -> tuple[RunStart | None, str | None]:
-    if not batch:
-        raise InvalidEventError(run_id, "an append needs at least one event")
-    if expected_seq < 0:
-        raise InvalidEventError(run_id, f"expected_seq must be >= 0, not {expected_seq}")
-    start: RunStart | None = None
-    end_status: str | None = None
-    for i, event in enumerate(batch):
-        if not isinstance(event, NewEvent):
-            raise InvalidEventError(run_id, f"event {i} is a {type(event).__name__}, not NewEvent")
-        if event.type == EventType.RUN_STARTED:
-            if i != 0 or expected_seq != 0:
-                raise InvalidEventError(run_id, "run.started may only be a run's first event")
-            start = _run_start(run_id, event.payload)
-        elif event.type == EventType.RUN_ENDED:
-            if i != len(batch) - 1:
-                raise InvalidEventError(run_id, "run.ended must be a run's last event")
-            status = event.payload.get("status") if isinstance(event.payload, Mapping) else None
-            if status not in _FINAL:
-                raise InvalidEventError(
-                    run_id, f"run.ended needs a final status in {sorted(_FINAL)}"
-                )
-            end_status = status
-    if expected_seq == 0 and start is None:
-        raise InvalidEventError(run_id, "a run's first event must be run.started")
-    return start, end_status
-
-
-def _run_start(run_id: str, payload: Any) -> RunStart:
-    thread_id = payload.get("thread_id") if isinstance(payload, Mapping) else None
-    if not isinstance(thread_id, str) or not thread_id:
-        raise InvalidEventError(run_id, "run.started needs a non-empty thread_id in its payload")
-    origin = payload.get("origin") or {}
-    return RunStart(
-        thread_id=thread_id,
-        graph_name=payload.get("graph"),
-        origin_run_id=origin.get("run_id"),
-        origin_checkpoint_id=origin.get("checkpoint_id"),
+def _lost(run_id: str, failed: BaseException) -> LogError:
+    """The error an append gets after an earlier append of the run failed in its commit."""
+    error = LogError(
+        f"an earlier append to run {run_id} failed, so what follows it is not stored: {failed}"
     )
-
-
-def _micros(ts: datetime | None) -> int:
-    """An event's time in µs since the epoch: its own, or now (an event given none is
-    stamped when the log takes it)."""
-    return time.time_ns() // 1000 if ts is None else to_micros(ts)
-
-
-def _encode(event: NewEvent) -> EncodedEvent:
-    type_ = event.type
-    if type(type_) is not str:  # an EventType member: store its plain value
-        type_ = str.__str__(type_)
-    payload = event.payload
-    text = token_text(payload) if type_ == _CHAT_TOKEN else codec.encode(payload)
-    return (
-        type_,
-        _micros(event.ts),
-        event.step,
-        event.ns,
-        event.node,
-        event.task_id,
-        codec.CODEC_VERSION,
-        text,
-    )
+    error.__cause__ = failed
+    return error

@@ -109,7 +109,8 @@ class PendingAppend:
 
 
 CommitFn = Callable[[list[PendingAppend]], Awaitable[list[BaseException | None]]]
-FailFn = Callable[[PendingAppend, BaseException], None]
+FailFn = Callable[[PendingAppend, BaseException], BaseException]
+"""Told of an append that failed; the error its caller gets (the same, or one that says more)."""
 
 
 class GroupWriter:
@@ -317,7 +318,7 @@ class GroupWriter:
                 if pending.future is not None and not pending.future.done():
                     pending.future.set_result(_result(pending))
                 continue
-            self._on_failure(pending, error)
+            error = self._on_failure(pending, error)
             if pending.future is not None and not pending.future.done():
                 pending.future.set_exception(error)
             else:

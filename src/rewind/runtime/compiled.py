@@ -7,6 +7,7 @@ already runs an event loop (Jupyter, a web handler) by running the call on a wor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sys
@@ -19,14 +20,14 @@ from rewind.callbacks import (
     GraphInterruptEvent,
     GraphResumeEvent,
 )
-from rewind.errors import GraphInterrupt, InvalidUpdateError
+from rewind.errors import GraphInterrupt, InvalidUpdateError, LogError
 from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.log import EventLog
 from rewind.projections.state import CheckpointView, recorded_writes
 from rewind.runtime.caching import node_namespace
 from rewind.runtime.graph import START
 from rewind.runtime.loops import run_sync
-from rewind.runtime.orphans import close_orphans
+from rewind.runtime.orphans import close_failed_run, close_orphans
 from rewind.runtime.pregel import RunLoop, current_task
 from rewind.runtime.scratch import ScratchLog
 from rewind.runtime.shapes import all_keys, graph_shape, input_shapes
@@ -270,12 +271,20 @@ class CompiledStateGraph(RunStart, StateMethods):
                 await self._finish(event_log, loop)
                 raise
             except BaseException as exc:
-                await loop.end(
-                    run_ended(
-                        RunStatus.ERROR, error={"type": type(exc).__name__, "message": str(exc)}
-                    )
+                ended = run_ended(
+                    RunStatus.ERROR, error={"type": type(exc).__name__, "message": str(exc)}
                 )
-                await self._finish(event_log, loop)
+                if not isinstance(exc, LogError):
+                    await loop.end(ended)
+                    await self._finish(event_log, loop)
+                    raise
+                # The log refused the run's appends (the database went away): what it queued
+                # after them is gone; the run ends at the seq the database holds, if it can.
+                loop.log.end()
+                if isinstance(event_log, EventLog):
+                    with contextlib.suppress(LogError):
+                        await event_log.flush()
+                    await close_failed_run(event_log, loop.run_id, ended)
                 raise
             await loop.end(run_ended(RunStatus.SUCCESS))
             await self._finish(event_log, loop)

@@ -16,7 +16,7 @@ from rewind.errors import ConcurrencyError, RunEndedError
 from rewind.events import EventType, RunStatus, run_ended
 from rewind.log import EventLog, RunRecord
 
-__all__ = ["close_orphans", "is_orphan", "orphaned_runs"]
+__all__ = ["close_failed_run", "close_orphans", "is_orphan", "orphaned_runs"]
 
 
 def _alive(pid: int) -> bool:
@@ -73,3 +73,18 @@ async def close_orphans(
             continue  # closed meanwhile by someone else
         closed.append(run.run_id)
     return closed
+
+
+async def close_failed_run(log: EventLog, run_id: str, event: Any) -> bool:
+    """End a run whose own appends failed (a commit the database refused: the log no longer
+    takes the run's queued events), with ``event`` (its ``run.ended``) at the seq the database
+    holds, so it is not left ``running``; whether it was ended. When the database is still
+    away it stays running, and the next run on its thread closes it once this process is gone."""
+    try:
+        record = await log.get_run(run_id)
+        if record.status != RunStatus.RUNNING:
+            return False
+        await log.append(run_id, [event], expected_seq=record.last_seq + 1, durability="sync")
+    except Exception:  # (the database is still away, or someone closed it meanwhile)
+        return False
+    return True
