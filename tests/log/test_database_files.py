@@ -160,13 +160,16 @@ async def test_sqlite_header_with_garbage_is_refused_untouched(
     assert_untouched(path, before)
 
 
-async def test_sqlite_header_naming_another_application_is_refused_untouched(
+async def test_random_bytes_in_the_header_are_damage_not_another_application(
     tmp_path: Path, opener: Opener
 ) -> None:
+    # Its application_id is random too: the header's fixed fields say it is damaged, before
+    # that field is taken for another application's mark (nor its schema for a newer one).
     path = tmp_path / "damaged.db"
     path.write_bytes(b"SQLite format 3\x00" + random.Random(5).randbytes(8192))
-    exc, before = await refuse(opener, path, NotARewindDatabaseError)
-    assert_message(exc, path, "left untouched", "application_id")
+    exc, before = await refuse(opener, path, DatabaseError)
+    assert type(exc) is DatabaseError
+    assert_message(exc, path, "header is not valid", "left untouched", "restore it from a backup")
     assert_untouched(path, before)
 
 

@@ -576,6 +576,13 @@ def read_revision(file: Path) -> str | None:
         header = fh.read(100)
     if not header.startswith(_HEADER):
         raise NotARewindDatabaseError(str(file), "it is not an SQLite database file")
+    damage = _header_damage(header)
+    if damage is not None:
+        found = ValueError(f"its SQLite header is not valid ({damage})")
+        raise DatabaseError(
+            str(file),
+            f"{file} is damaged: {found}; it was left untouched: restore it from a backup.",
+        ) from found
     app_id = int.from_bytes(header[68:72], "big") if len(header) >= 72 else 0
     if app_id not in (0, APPLICATION_ID):
         raise NotARewindDatabaseError(
@@ -592,6 +599,22 @@ def read_revision(file: Path) -> str | None:
         ) from exc
     finally:
         conn.close()
+
+
+def _header_damage(header: bytes) -> str | None:
+    """What is wrong with an SQLite file's 100-byte header (fields whose values the file
+    format fixes or bounds), or ``None``."""
+    if len(header) < 100:
+        return "it is shorter than 100 bytes"
+    page = int.from_bytes(header[16:18], "big")
+    page = 65536 if page == 1 else page
+    if page < 512 or page & (page - 1):
+        return f"page size {page}"
+    if header[18] not in (1, 2) or header[19] not in (1, 2):
+        return "file format versions"
+    if header[21:24] != bytes((64, 32, 32)):
+        return "payload fractions"
+    return None
 
 
 def _read_only_uri(file: Path) -> str:
