@@ -46,5 +46,6 @@ async def test_a_full_disk_refuses_the_append_that_does_not_fit_and_loses_nothin
         assert [e.seq for e in events] == list(range(len(acknowledged) + 1))  # gapless, all
         assert [e.payload["n"] for e in events[1:]] == acknowledged
         assert (await log.verify_chain("r")).ok
+        print(f"FAULTS full disk ({room} bytes of room): acknowledged {len(acknowledged)}, lost 0")
     finally:
         await log.aclose()

@@ -80,7 +80,7 @@ async def test_dropped_connections_lose_nothing_acknowledged(url: str) -> None:
             thread.join()
     finally:
         await log.aclose()
-    print(f"{sum(cuts)} connections cut, {refused} appends refused")
+    print(f"FAULTS PostgreSQL: {sum(cuts)} connections cut under 300 appends, {refused} refused")
     assert sum(cuts) >= 10, "connections were cut while appending"
 
     fresh = await open_log(url)
@@ -153,7 +153,7 @@ async def test_a_run_whose_connections_are_cut_resumes_to_its_end(url: str) -> N
         finally:
             stop.set()
             thread.join()
-    print(f"{sum(cuts)} connections cut; failed attempts: {failures}")
+    print(f"FAULTS PostgreSQL: {sum(cuts)} connections cut under a run, {len(failures)} attempts")
     assert result["log"] == NODES  # each node's writes once, in order
 
     log = await open_log(url)

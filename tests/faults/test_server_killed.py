@@ -47,6 +47,7 @@ async def test_a_stream_resumes_exactly_once_after_the_server_was_killed(tmp_pat
             rest = await _parts(client.runs.join_stream(tid, run_id, last_event_id=seen[-1][2]))
             whole = await _parts(client.runs.join_stream(tid, run_id, last_event_id="-1"))
         assert seen + rest == whole  # every event the log holds, once
+        print(f"FAULTS rewind serve SIGKILL: {len(seen)} + {len(rest)} events, each once")
         assert rest[-1][0] == "error" and rest[-1][1] == {
             "error": "ProcessDied",
             "message": "the process running it died before the run ended",

@@ -98,6 +98,10 @@ def test_a_killed_run_resumes_to_the_same_final_state(
     assert resumed.stdout.strip() == FULL
 
     ran = Counter(executions.read_text().split())
+    print(
+        f"FAULTS graph run SIGKILL ({durability}, trial {trial}): {sum(durable_before.values())} "
+        "durable task ends, none run again"
+    )
     for name, count in durable_before.items():
         if name != "__start__":
             assert ran[name] == count, f"{name} completed durably, yet ran {ran[name]} times"

@@ -218,11 +218,16 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         )
         if write and self.read_only is not None:
             raise ReadOnlyDatabaseError(self.url, self.read_only)
-        async with guard, self._engine.connect() as conn:
-            if write and self._write_options:
-                conn = await conn.execution_options(**self._write_options)
-            async with conn.begin():
-                yield conn
+        try:
+            async with guard, self._engine.connect() as conn:
+                if write and self._write_options:
+                    conn = await conn.execution_options(**self._write_options)
+                async with conn.begin():
+                    yield conn
+        except DBAPIError as exc:  # refused, or the server went away (mid-COMMIT, it may have
+            # committed: an append made again then hears ConcurrencyError)
+            done = "commit to" if write else "read"
+            raise LogError(f"could not {done} {self.url}: {exc.orig}") from exc
 
     async def _read(self, fn: Callable[[Connection], T], *, drain: bool = True) -> T:
         """Run ``fn`` on a connection in one read transaction, after this store's own queued
@@ -529,13 +534,6 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         await self._writer.flush()
 
     async def _commit_group(self, group: list[PendingAppend]) -> list[BaseException | None]:
-        try:
-            return await self._commit_core(group)
-        except DBAPIError as exc:  # refused, or the server went away (mid-COMMIT, it may
-            # have committed: an append made again then hears ConcurrencyError)
-            raise LogError(f"could not commit to {self.url}: {exc.orig}") from exc
-
-    async def _commit_core(self, group: list[PendingAppend]) -> list[BaseException | None]:
         async with self._txn(write=True) as conn:
             head = (await conn.execute(self._head_query)).scalar_one()
             result = await conn.execute(

@@ -195,6 +195,8 @@ async def test_runs_survive_a_killed_worker_and_end_exactly_once(tmp_path: Path,
                 elif event.payload.get("status") == "success":
                     ends[record.thread_id] += 1
         assert len(ends) == runs and set(ends.values()) == {1}  # each run ended once
+        backend = "postgres" if "://" in url else "sqlite"
+        print(f"FAULTS worker SIGKILL ({backend}): {runs} runs, each ended once")
         # A task whose completion reached the log before the kill did not run again.
         again = {key: n for key, n in completed.items() if n != 1}
         assert len(completed) == runs * len(NODES) and not again, again
