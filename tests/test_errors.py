@@ -36,10 +36,12 @@ OMITTED: set[str] = set()
 # rewind's own errors, which have no LangGraph counterpart.
 REWIND_ONLY = {
     "ConcurrencyError",
+    "CorruptPayloadError",
     "DatabaseError",
     "EncodingError",
     "InvalidEventError",
     "NotARewindDatabaseError",
+    "ReadOnlyDatabaseError",
     "RewindError",
     "RedactionError",
     "RunEndedError",

@@ -55,7 +55,7 @@ async def _completed_tasks(db: Path) -> tuple[Counter[str], list[str]]:
 @pytest.mark.slow
 @pytest.mark.faults
 @pytest.mark.parametrize("durability", ["sync", "async", "exit"])
-@pytest.mark.parametrize("trial", range(3))
+@pytest.mark.parametrize("trial", range(2))
 def test_a_killed_run_resumes_to_the_same_final_state(
     tmp_path: Path, trial: int, durability: str
 ) -> None:
