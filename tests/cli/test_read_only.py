@@ -82,3 +82,40 @@ def test_read_only_databases_are_read_as_they_are_and_never_written(
         assert where in line and "Read commands" in line, line
         assert result.stdout == "", command  # stopped before it began (no run id printed)
     assert _files(folder) == before  # byte for byte, and nothing beside it
+
+
+def test_a_wal_without_its_shm_in_a_read_only_directory_is_named_not_misread(cli: Cli) -> None:
+    """A crashed writer's database copied with its -wal (commits not yet folded into the file)
+    but not its -shm, into a read-only directory: SQLite cannot read the -wal there, and reading
+    the file alone would silently miss those commits, so the command says what to do."""
+    import asyncio
+
+    from rewind import open_log
+    from rewind.events import run_started
+
+    folder = cli.cwd / "copied"
+    folder.mkdir()
+
+    async def crashed_copy() -> None:
+        log = await open_log(cli.cwd / "live.db")
+        await log.append("r", [run_started(thread_id="t", graph="g")], expected_seq=0)
+        await log.flush()  # committed to the -wal, which the open writer keeps
+        for name in ("live.db", "live.db-wal"):
+            shutil.copy(cli.cwd / name, folder / name.replace("live", "rewind"))
+        await log.aclose()
+
+    asyncio.run(crashed_copy())
+    before = _files(folder)
+    assert sorted(before) == ["rewind.db", "rewind.db-wal"]
+    folder.chmod(0o555)
+    try:
+        result = Cli(cli.cwd, unprivileged=True).run("runs", "--db", "copied/rewind.db")
+    finally:
+        folder.chmod(0o755)
+    assert result.code == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "has a -wal file beside it" in line and "Copy the database and its -wal" in line
+    assert _files(folder) == before
+    # In a writable directory the same copy is read whole, its -wal's commits included.
+    runs = cli.run("runs", "--json", "--db", "copied/rewind.db").ok().json_lines()
+    assert [r["run_id"] for r in runs] == ["r"]

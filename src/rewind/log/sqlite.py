@@ -623,7 +623,18 @@ def _read_only_uri(file: Path) -> str:
     reading creates no -wal/-shm files and needs no write access to its directory; with one (a
     live or crashed writer), they exist already and are read as a writer left them."""
     wal = file.with_name(file.name + "-wal")
-    return f"file:{quote(str(file))}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+    if not wal.exists():
+        return f"file:{quote(str(file))}?mode=ro&immutable=1"
+    shm = file.with_name(file.name + "-shm")
+    if not shm.exists() and not os.access(file.parent, os.W_OK):
+        raise DatabaseError(
+            str(file),
+            f"{file} has a -wal file beside it (commits not yet folded into the file) but no "
+            f"-shm, and SQLite cannot make one in the read-only directory {file.parent}: it "
+            "cannot read those commits there. Copy the database and its -wal file to a "
+            "writable directory and read them there; nothing was changed.",
+        )
+    return f"file:{quote(str(file))}?mode=ro"
 
 
 def _unwritable(file: Path) -> str | None:
