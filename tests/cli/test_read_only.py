@@ -5,13 +5,15 @@ modes bind (as root, without root's override of them)."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import REWIND, Cli
 
 pytestmark = pytest.mark.faults
 
@@ -119,3 +121,53 @@ def test_a_wal_without_its_shm_in_a_read_only_directory_is_named_not_misread(cli
     # In a writable directory the same copy is read whole, its -wal's commits included.
     runs = cli.run("runs", "--json", "--db", "copied/rewind.db").ok().json_lines()
     assert [r["run_id"] for r in runs] == ["r"]
+
+
+def _namespaces() -> bool:
+    """Whether this machine lets an unprivileged process mount in a namespace of its own."""
+    try:
+        done = subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not _namespaces(), reason="needs `unshare -rm` (user and mount namespaces)")
+def test_a_database_on_a_read_only_filesystem(recorded: tuple[Cli, str, str]) -> None:
+    """A read-only mount (a tmpfs remounted read-only in a mount namespace of the test's own):
+    read commands read it; a write command stops before it begins, saying why."""
+    cli, run, _thread = recorded
+    mount = cli.cwd / "mnt"
+    mount.mkdir()
+    script = f"""
+        set -e
+        mount -t tmpfs -o size=8m tmpfs {mount}
+        cp {cli.cwd / "data" / "rewind.db"} {mount}/rewind.db
+        mount -o remount,ro {mount}
+        {REWIND} runs --json --db {mount}/rewind.db > {cli.cwd}/runs.out 2> {cli.cwd}/runs.err
+        echo "runs $?"
+        {REWIND} show {run} --db {mount}/rewind.db > /dev/null 2> {cli.cwd}/show.err
+        echo "show $?"
+        set +e
+        {REWIND} run graphs.py:chat --input '{{"messages": [["user", "hi"]]}}' \\
+            --db {mount}/rewind.db > {cli.cwd}/run.out 2> {cli.cwd}/run.err
+        echo "run $?"
+        ls -a {mount}
+    """
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        cwd=cli.cwd,
+        env=cli.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split()
+    assert lines[:6] == ["runs", "0", "show", "0", "run", "2"], (done.stdout, done.stderr)
+    listed = [json.loads(line) for line in (cli.cwd / "runs.out").read_text().splitlines()]
+    assert [r["run_id"] for r in listed] == [run]
+    (line,) = (cli.cwd / "run.err").read_text().splitlines()
+    assert "cannot be written: it is on a read-only filesystem" in line, line
+    assert (cli.cwd / "run.out").read_text() == ""
+    assert sorted(lines[6:]) == [".", "..", "rewind.db"]  # nothing made beside it
