@@ -69,7 +69,10 @@ from rewind.log.writer import (
     result_before_commit,
 )
 
-__all__ = ["EventLog", "LogOptions"]
+__all__ = ["OPENED_READ_ONLY", "EventLog", "LogOptions"]
+
+OPENED_READ_ONLY = "it was opened read-only"
+""":attr:`EventLog.read_only` of a log opened with ``read_only=True``."""
 
 T = TypeVar("T")
 
@@ -516,10 +519,11 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
 
     def _forget_failed(self, pending: PendingAppend, error: BaseException) -> BaseException:
         # The in-memory seq of this run can no longer be trusted: reload it next time.
+        known = self._runs.pop(pending.run_id, None) is not None
         lost = self._forgotten.get(pending.run_id)
         if lost is not None and isinstance(error, ConcurrencyError):
             error = _lost(pending.run_id, lost)  # queued after its own failed commit
-        elif self._runs.pop(pending.run_id, None) is not None and type(error) is LogError:
+        elif known and type(error) is LogError:
             self._forgotten[pending.run_id] = error  # its commit failed (not a conflict)
         if pending.future is None:
             self._failed.setdefault(pending.run_id, error)

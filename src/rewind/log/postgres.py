@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from rewind import migrations
 from rewind.errors import DatabaseError, SchemaOutdatedError, SchemaTooNewError
-from rewind.log.base import EventLog, LogOptions
+from rewind.log.base import OPENED_READ_ONLY, EventLog, LogOptions
 from rewind.log.schema import log_head
 
 __all__ = [
@@ -162,7 +162,7 @@ async def open_postgres(
     conninfo = target.replace("postgresql+psycopg://", "postgresql://", 1)
     log = PostgresLog(engine, url=label, options=options or LogOptions(), conninfo=conninfo)
     if read_only:
-        log.read_only = "it was opened read-only"
+        log.read_only = OPENED_READ_ONLY
     return log
 
 

@@ -34,7 +34,7 @@ from rewind.errors import (
     SchemaTooNewError,
 )
 from rewind.log import codec
-from rewind.log.base import EventLog, LogOptions
+from rewind.log.base import OPENED_READ_ONLY, EventLog, LogOptions
 from rewind.log.commit import (
     CHANGED_COLUMNS,
     CHECKPOINT_COLUMNS,
@@ -205,7 +205,7 @@ class SqliteLog(EventLog):
         self._uri = uri
         """The read-only URI the file is opened with, or ``None`` (read and written)."""
         if uri is not None:
-            self.read_only = "it was opened read-only"
+            self.read_only = OPENED_READ_ONLY
         self._poll_other_processes = not memory
         self.path = None if memory else url
         """The database file, or ``None`` in memory."""

@@ -16,7 +16,7 @@ from rewind.errors import ConcurrencyError, RunEndedError
 from rewind.events import EventType, RunStatus, run_ended
 from rewind.log import EventLog, RunRecord
 
-__all__ = ["close_failed_run", "close_orphans", "is_orphan", "orphaned_runs"]
+__all__ = ["close_failed_run", "close_orphans", "end_run", "is_orphan", "orphaned_runs"]
 
 
 def _alive(pid: int) -> bool:
@@ -67,12 +67,19 @@ async def close_orphans(
                 "message": "the process running it died before the run ended",
             },
         )
-        try:
-            await log.append(run.run_id, [event], expected_seq=run.last_seq + 1, durability="sync")
-        except (ConcurrencyError, RunEndedError):
-            continue  # closed meanwhile by someone else
-        closed.append(run.run_id)
+        if await end_run(log, run.run_id, run.last_seq, event):
+            closed.append(run.run_id)
     return closed
+
+
+async def end_run(log: EventLog, run_id: str, last_seq: int, event: Any) -> bool:
+    """Append ``event`` (a ``run.ended``) to a run someone else left running, after its event
+    ``last_seq``, durably; ``False`` when it was ended or appended to meanwhile."""
+    try:
+        await log.append(run_id, [event], expected_seq=last_seq + 1, durability="sync")
+    except (ConcurrencyError, RunEndedError):
+        return False
+    return True
 
 
 async def close_failed_run(log: EventLog, run_id: str, event: Any) -> bool:
@@ -82,9 +89,8 @@ async def close_failed_run(log: EventLog, run_id: str, event: Any) -> bool:
     away it stays running, and the next run on its thread closes it once this process is gone."""
     try:
         record = await log.get_run(run_id)
-        if record.status != RunStatus.RUNNING:
-            return False
-        await log.append(run_id, [event], expected_seq=record.last_seq + 1, durability="sync")
-    except Exception:  # (the database is still away, or someone closed it meanwhile)
+        return record.status == RunStatus.RUNNING and await end_run(
+            log, run_id, record.last_seq, event
+        )
+    except Exception:  # (the database is still away: the run's error is what the caller raises)
         return False
-    return True

@@ -26,11 +26,12 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from rewind.errors import ConcurrencyError, RunEndedError, UnknownRunError
+from rewind.errors import UnknownRunError
 from rewind.events import EventType, RunStatus, run_ended
 from rewind.log import EventLog
 from rewind.log.leases import Lease
 from rewind.runtime.compiled import CompiledStateGraph
+from rewind.runtime.orphans import end_run
 from rewind.server.queue import CHANNEL, QueuedRun, RunQueue, attempt_run_id, server_run_of
 from rewind.server.runs import ServerRun, bind_graphs, invoke_run, run_config
 
@@ -267,7 +268,7 @@ class Worker:
                 continue
             started, decided = True, None
             if record.status == RunStatus.RUNNING:
-                await self._lost(queued, run_id, record.last_seq + 1)
+                await self._lost(queued, run_id, record.last_seq)
                 continue
             ended = await self.log.read(run_id, types=[EventType.RUN_ENDED], limit=1)
             error = (ended[0].payload or {}).get("error") if ended else None
@@ -280,7 +281,7 @@ class Worker:
                 decided = ("success", None)
         return started, decided
 
-    async def _lost(self, queued: QueuedRun, run_id: str, seq: int) -> None:
+    async def _lost(self, queued: QueuedRun, run_id: str, last_seq: int) -> None:
         event = run_ended(
             RunStatus.ERROR,
             error={
@@ -289,8 +290,7 @@ class Worker:
                 f"attempt {queued.attempt} resumes it",
             },
         )
-        with contextlib.suppress(ConcurrencyError, RunEndedError):
-            await self.log.append(run_id, [event], expected_seq=seq, durability="sync")
+        await end_run(self.log, run_id, last_seq, event)
 
 
 def attempt_config(run: ServerRun, attempt: int) -> dict[str, Any]:
