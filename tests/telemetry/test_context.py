@@ -111,7 +111,6 @@ async def test_the_mirror_picks_up_a_run_already_going(
     assert set(live) == {run}  # runs that had ended before it was attached are not sent
     assert {s.name for s in live[run]} == {
         "invoke_workflow LangGraph",
-        "__start__",
         "early",
         "wait",
     }

@@ -133,7 +133,6 @@ async def test_runs_mirrored_to_phoenix_read_back_with_their_ids_and_parents(
     kinds = {s["name"].split()[0]: s["span_kind"] for s in got}
     assert kinds == {
         "invoke_workflow": "CHAIN",
-        "__start__": "CHAIN",
         "agent": "CHAIN",
         "chat": "LLM",
         "execute_tool": "TOOL",

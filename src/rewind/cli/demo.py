@@ -33,7 +33,7 @@ from langchain_core.tools import tool
 from rewind.graph import END, START, MessagesState, StateGraph
 from rewind.prebuilt import ToolNode, tools_condition
 
-__all__ = ["QUESTION", "ScriptedChatModel", "build", "graph", "tools"]
+__all__ = ["QUESTION", "ScriptedChatModel", "build", "builder", "graph", "tools"]
 
 QUESTION = "What's the weather in Paris, and what is 17 times 23?"
 """What the demo asks the agent."""
@@ -62,7 +62,8 @@ class ScriptedChatModel(BaseChatModel):
 
     On a user question it calls ``get_weather`` for a city it recognises and ``multiply`` for
     an ``A times B`` it finds; once the tools have answered, it writes a reply from their
-    results. Replies stream word by word; tool calls stream as tool-call chunks.
+    results. Replies stream word by word; tool calls stream as tool-call chunks. The last chunk
+    carries the finish reason and a usage a provider would report (counted in words here).
     """
 
     model_name: str = "scripted-agent-1"
@@ -79,6 +80,21 @@ class ScriptedChatModel(BaseChatModel):
         return self
 
     def _reply(self, messages: list[BaseMessage]) -> AIMessage:
+        reply = self._answer(messages)
+        sent = sum(len(str(m.content).split()) for m in messages)
+        written = len(str(reply.content).split()) + len(reply.tool_calls)
+        reply.response_metadata = {
+            "model_name": self.model_name,
+            "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+        }
+        reply.usage_metadata = {
+            "input_tokens": sent,
+            "output_tokens": written,
+            "total_tokens": sent + written,
+        }
+        return reply
+
+    def _answer(self, messages: list[BaseMessage]) -> AIMessage:
         last = messages[-1] if messages else HumanMessage("")
         if isinstance(last, ToolMessage):
             results = []
@@ -149,6 +165,8 @@ class ScriptedChatModel(BaseChatModel):
             time.sleep(self.token_delay)
             if i == len(pieces) - 1:
                 piece.chunk_position = "last"
+                piece.response_metadata = reply.response_metadata
+                piece.usage_metadata = reply.usage_metadata
             chunk = ChatGenerationChunk(message=piece)
             if run_manager is not None:
                 run_manager.on_llm_new_token(str(piece.content), chunk=chunk)
@@ -158,18 +176,23 @@ class ScriptedChatModel(BaseChatModel):
 def build(*, token_delay: float = 0.0) -> Any:
     """The demo agent: ``agent`` calls the model, ``tools`` runs its tool calls, until it
     answers. ``token_delay`` slows the model's tokens down so a reader sees them stream."""
+    return builder(token_delay=token_delay).compile(name="demo-agent")
+
+
+def builder(*, token_delay: float = 0.0) -> StateGraph[Any]:
+    """The demo agent's graph, not compiled (to compile with a checkpointer of one's own)."""
     model = ScriptedChatModel(token_delay=token_delay).bind_tools(tools)
 
     def agent(state: MessagesState) -> dict[str, Any]:
         return {"messages": [model.invoke(state["messages"])]}
 
-    builder: StateGraph[Any] = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_node("tools", cast(Any, ToolNode(tools)))
-    builder.add_edge(START, "agent")
-    builder.add_conditional_edges("agent", tools_condition, ["tools", END])
-    builder.add_edge("tools", "agent")
-    return builder.compile(name="demo-agent")
+    graph: StateGraph[Any] = StateGraph(MessagesState)
+    graph.add_node("agent", agent)
+    graph.add_node("tools", cast(Any, ToolNode(tools)))
+    graph.add_edge(START, "agent")
+    graph.add_conditional_edges("agent", tools_condition, ["tools", END])
+    graph.add_edge("tools", "agent")
+    return graph
 
 
 graph = build()

@@ -11,11 +11,45 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rewind.telemetry.content import ContentPolicy
+from rewind.telemetry.content import ContentPolicy, to_json
+from rewind.telemetry.messages import (
+    field_of,
+    genai_input,
+    genai_output,
+    provider_reason,
+    readable,
+    text_of,
+)
 
-__all__ = ["as_mapping", "chat_end_attributes", "chat_start_attributes", "model_name"]
+__all__ = [
+    "as_mapping",
+    "chat_end_attributes",
+    "chat_start_attributes",
+    "model_name",
+    "provider_name",
+    "put_value",
+]
 
-_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+_PROVIDERS = {
+    "azure": "azure.ai.openai",
+    "azure_openai": "azure.ai.openai",
+    "azure_ai": "azure.ai.inference",
+    "google_genai": "gcp.gen_ai",
+    "google": "gcp.gen_ai",
+    "google_vertexai": "gcp.vertex_ai",
+    "google_anthropic_vertex": "gcp.vertex_ai",
+    "vertexai": "gcp.vertex_ai",
+    "bedrock": "aws.bedrock",
+    "bedrock_converse": "aws.bedrock",
+    "amazon_bedrock": "aws.bedrock",
+    "mistral": "mistral_ai",
+    "mistralai": "mistral_ai",
+    "xai": "x_ai",
+    "watsonx": "ibm.watsonx.ai",
+    "ibm": "ibm.watsonx.ai",
+}
+"""LangChain's ``ls_provider`` names where the conventions' ``gen_ai.provider.name`` differs
+(the rest, ``openai``, ``anthropic``, ``groq``, ``deepseek``, ... are the same)."""
 _REQUEST = {
     "temperature": "gen_ai.request.temperature",
     "max_tokens": "gen_ai.request.max_tokens",
@@ -48,8 +82,8 @@ def chat_start_attributes(payload: Mapping[str, Any], content: ContentPolicy) ->
     params = as_mapping(payload.get("invocation_params"))
     metadata = as_mapping(payload.get("metadata"))
     out: dict[str, Any] = {"gen_ai.operation.name": "chat"}
-    provider = metadata.get("ls_provider") or params.get("_type")
-    if isinstance(provider, str) and provider:
+    provider = provider_name(payload)
+    if provider:
         out["gen_ai.provider.name"] = provider
     model = model_name(payload)
     if model:
@@ -64,10 +98,14 @@ def chat_start_attributes(payload: Mapping[str, Any], content: ContentPolicy) ->
     if content.enabled:
         if "messages" in payload:
             batches = payload.get("messages") or []
-            messages = batches[0] if batches else []
-            content.put(out, "gen_ai.input.messages", [_message(m) for m in messages])
-        elif "prompts" in payload:
-            content.put(out, "gen_ai.input.messages", list(payload.get("prompts") or []))
+            messages = list(batches[0]) if batches else []
+        else:  # a text-completion model's prompts, each sent as a user's text
+            messages = [{"type": "human", "content": p} for p in payload.get("prompts") or []]
+        history, instructions = genai_input(messages, provider)
+        if instructions:
+            content.put(out, "gen_ai.system_instructions", instructions)
+        content.put(out, "gen_ai.input.messages", history)
+        put_value(content, out, "input", readable(messages))
     return out
 
 
@@ -84,7 +122,7 @@ def chat_end_attributes(payload: Mapping[str, Any], content: ContentPolicy) -> d
     response_id = meta.get("id") or llm_output.get("id") or _field(first, "id")
     if isinstance(response_id, str) and response_id:
         out["gen_ai.response.id"] = response_id
-    reasons = [_finish_reason(as_mapping(_field(m, "response_metadata"))) for m in outputs]
+    reasons = [provider_reason(as_mapping(_field(m, "response_metadata"))) for m in outputs]
     if any(reasons):
         out["gen_ai.response.finish_reasons"] = [r for r in reasons if r]
     out.update(_usage(first, llm_output))
@@ -92,8 +130,37 @@ def chat_end_attributes(payload: Mapping[str, Any], content: ContentPolicy) -> d
     if isinstance(ttft, int | float):
         out["gen_ai.response.time_to_first_chunk"] = float(ttft)
     if content.enabled and outputs:
-        content.put(out, "gen_ai.output.messages", [_message(m) for m in outputs])
+        content.put(out, "gen_ai.output.messages", [genai_output(m) for m in outputs])
+        # What the span's Output shows (Phoenix would show only the response's id and model).
+        only = outputs[0] if len(outputs) == 1 else None
+        if only is not None and not field_of(only, "tool_calls"):
+            completion = isinstance(only, Mapping) and "content" not in only  # a text model's
+            text = field_of(only, "text") if completion else field_of(only, "content")
+            put_value(content, out, "output", text_of(text))
+        else:
+            put_value(content, out, "output", readable(outputs))
     return out
+
+
+def provider_name(payload: Mapping[str, Any]) -> str | None:
+    """The conventions' ``gen_ai.provider.name`` of a model call (LangChain's ``ls_provider``,
+    renamed where the conventions name the provider otherwise)."""
+    params = as_mapping(payload.get("invocation_params"))
+    metadata = as_mapping(payload.get("metadata"))
+    provider = metadata.get("ls_provider") or params.get("_type")
+    if not isinstance(provider, str) or not provider:
+        return None
+    return _PROVIDERS.get(provider, provider)
+
+
+def put_value(content: ContentPolicy, attributes: dict[str, Any], which: str, value: Any) -> None:
+    """OpenInference's ``input.value``/``output.value`` (``which``), with its mime type: what
+    Phoenix and Langfuse show as a span's Input and Output (text as it is, the rest as JSON)."""
+    if not content.enabled or value is None:
+        return
+    text = isinstance(value, str)
+    content.put(attributes, f"{which}.value", value if text else to_json(value))
+    attributes[f"{which}.mime_type"] = "text/plain" if text else "application/json"
 
 
 def _usage(message: Any, llm_output: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,30 +190,6 @@ def _usage(message: Any, llm_output: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in pairs:
         if isinstance(value, int) and not isinstance(value, bool):
             out[key] = value
-    return out
-
-
-def _finish_reason(meta: Mapping[str, Any]) -> str | None:
-    for key in ("finish_reason", "stop_reason", "done_reason"):
-        value = meta.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-def _message(message: Any) -> Any:
-    """A message as the GenAI conventions show it: its role and its content."""
-    if isinstance(message, str):
-        return {"role": "assistant", "content": message}
-    kind = _field(message, "type")
-    out: dict[str, Any] = {"role": _ROLES.get(str(kind), str(kind or "user"))}
-    out["content"] = _field(message, "content")
-    calls = _field(message, "tool_calls")
-    if calls:
-        out["tool_calls"] = calls
-    call_id = _field(message, "tool_call_id")
-    if call_id:
-        out["tool_call_id"] = call_id
     return out
 
 

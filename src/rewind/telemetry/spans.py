@@ -19,6 +19,7 @@ Shapes:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +34,9 @@ from rewind.telemetry.genai import (
     chat_end_attributes,
     chat_start_attributes,
     model_name,
+    put_value,
 )
+from rewind.telemetry.messages import field_of, genai_input, genai_output, is_message, readable
 from rewind.trace_ids import caller_span_id, span_id_for, trace_id_for
 
 __all__ = [
@@ -162,7 +165,7 @@ class RunSpans:
         self.thread_id: str | None = None
         self.next_seq = 0
         """The seq of the next event this fold expects."""
-        self._input: Any = None  # the run's input (its input task's too)
+        self._before: set[Any] = set()  # ids of the messages the run was given or began with
         # With content on spans: the state each task was given, folded from the state the run
         # started from (``state``), so the messages chat calls name (events.StateSlice) show.
         self._state = StateFold(state, []) if self.content.enabled else None
@@ -211,6 +214,7 @@ class RunSpans:
         graph = str(payload.get("graph") or "graph")
         attributes: Attributes = {
             "gen_ai.operation.name": "invoke_workflow",
+            "gen_ai.workflow.name": graph,
             "gen_ai.conversation.id": event.thread_id,
             "rewind.graph": graph,
             "rewind.thread_id": event.thread_id,
@@ -222,8 +226,13 @@ class RunSpans:
             attributes["rewind.origin.checkpoint_id"] = str(source["checkpoint_id"])
         if payload.get("durability"):
             attributes["rewind.durability"] = str(payload["durability"])
-        self.content.put(attributes, "rewind.input", payload.get("input"))
-        self._input = payload.get("input")
+        given = payload.get("input")
+        if self._state is not None:
+            put_value(self.content, attributes, "input", readable(given))
+            messages = _messages_in(given)
+            if messages:
+                self.content.put(attributes, "gen_ai.input.messages", genai_input(messages)[0])
+            self._before = _ids(messages) | _ids(_messages_in(self._state.shown(())))
         self._opened(
             event,
             name=f"invoke_workflow {graph}",
@@ -240,6 +249,8 @@ class RunSpans:
         root = self._open.get(self.root_id)
         if root is not None:
             root.attributes["rewind.run.status"] = status
+            if self._state is not None and status != "error":
+                self._workflow_output(root.attributes)
             if status == "error":
                 error = as_mapping(payload.get("error"))
                 self._fail(root, event, error.get("type"), error.get("message"), None)
@@ -248,6 +259,8 @@ class RunSpans:
     def _task_started(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
         payload = as_mapping(event.payload)
         node = str(payload.get("name") or event.node or "node")
+        if node == "__start__":  # LangGraph's input step: its data is the run span's input
+            return []
         attributes: Attributes = {
             "rewind.node": node,
             "rewind.task_id": event.task_id or "",
@@ -265,10 +278,9 @@ class RunSpans:
             attributes["gen_ai.conversation.id"] = self.thread_id
         if event.ns:
             attributes["rewind.ns"] = event.ns
-        given = payload.get("input")
-        if given is None and event.node == "__start__" and not event.ns:  # the run's input
-            given = self._input
-        self.content.put(attributes, "rewind.node.input", given)
+        if self._state is not None:  # a pull task is given the state (not logged again)
+            given = payload["input"] if "input" in payload else self._state.shown(_ns(event))
+            put_value(self.content, attributes, "input", readable(given))
         parent = self._owner(event.ns)
         if caller is not None:
             parent = self._tasks.get((event.ns or "", str(caller).rpartition(":")[2]), parent)
@@ -286,7 +298,7 @@ class RunSpans:
         if payload.get("cached"):
             span.attributes["rewind.task.cached"] = True
         output = payload["return"] if "return" in payload else payload.get("update")
-        self.content.put(span.attributes, "rewind.node.output", output)
+        put_value(self.content, span.attributes, "output", readable(output))
         return [self._close(span.span_id, event.ts)]
 
     def _task_failed(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
@@ -371,7 +383,7 @@ class RunSpans:
     def _chat_started(self, event: StoredEvent, _origin: Origin | None) -> list[SpanRecord]:
         payload = as_mapping(event.payload)
         if self._state is not None and "messages" in payload:
-            values = self._state.state(tuple(event.ns.split("|")) if event.ns else ())
+            values = self._state.state(_ns(event))
             payload = {**payload, "messages": resolve_state(payload["messages"], values)}
         attributes = chat_start_attributes(payload, self.content)
         if self.thread_id is not None:
@@ -409,7 +421,10 @@ class RunSpans:
             attributes["gen_ai.tool.call.id"] = str(payload["tool_call_id"])
         if self.thread_id is not None:
             attributes["gen_ai.conversation.id"] = self.thread_id
-        self.content.put(attributes, "gen_ai.tool.call.arguments", payload.get("input"))
+        if self.content.enabled:
+            arguments = _tool_arguments(payload.get("input"))
+            self.content.put(attributes, "gen_ai.tool.call.arguments", arguments)
+            put_value(self.content, attributes, "input", arguments)
         span_id = self._opened(
             event,
             name=f"execute_tool {tool}",
@@ -428,10 +443,20 @@ class RunSpans:
         if error:
             self._fail(span, event, error.get("type"), error.get("message"), None)
         else:
-            self.content.put(span.attributes, "gen_ai.tool.call.result", payload.get("output"))
+            self.content.put(span.attributes, "gen_ai.tool.call.result", _tool_result(payload))
         return [self._close(span.span_id, event.ts)]
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _workflow_output(self, attributes: Attributes) -> None:
+        """The run's output on its span: the state it ended with (what ``invoke`` returns),
+        and as the GenAI output message, its last message, if the run added it."""
+        assert self._state is not None
+        final = self._state.shown(())
+        put_value(self.content, attributes, "output", readable(final))
+        messages = _messages_in(final)
+        if messages and _id(messages[-1]) not in self._before:
+            self.content.put(attributes, "gen_ai.output.messages", [genai_output(messages[-1])])
 
     def _opened(
         self,
@@ -531,6 +556,53 @@ def _exception(event: StoredEvent, payload: Mapping[str, Any], extra: Attributes
     if payload.get("traceback"):
         attributes["exception.stacktrace"] = str(payload["traceback"])
     return SpanEvent(name="exception", ts=event.ts, attributes=attributes)
+
+
+def _ns(event: StoredEvent) -> tuple[str, ...]:
+    return tuple(event.ns.split("|")) if event.ns else ()
+
+
+def _messages_in(value: Any) -> list[Any]:
+    """The chat messages of a state or input: its ``messages`` value, or it, if a list of them."""
+    if isinstance(value, Mapping):
+        value = value.get("messages")
+    elif not isinstance(value, list):
+        value = getattr(value, "messages", None)
+    if isinstance(value, list) and value and all(is_message(m) for m in value):
+        return value
+    return []
+
+
+def _id(message: Any) -> Any:
+    return field_of(message, "id") or None
+
+
+def _ids(messages: list[Any]) -> set[Any]:
+    return {i for i in map(_id, messages) if i}
+
+
+def _tool_arguments(given: Any) -> Any:
+    """What a tool was called with: its arguments (a model's tool call gives them with its id
+    and name; a string of JSON is read as the object it is)."""
+    if isinstance(given, Mapping) and given.get("type") == "tool_call" and "args" in given:
+        return given["args"]
+    if isinstance(given, str):
+        try:
+            return json.loads(given)
+        except ValueError:
+            return given
+    return given
+
+
+def _tool_result(payload: Mapping[str, Any]) -> Any:
+    """What a tool returned: the content of the tool message LangChain wraps it in (its
+    artifact beside it, if any), else the output as it is."""
+    output = payload.get("output")
+    if is_message(output):
+        content = field_of(output, "content")
+        artifact = field_of(output, "artifact")
+        return content if artifact is None else {"content": content, "artifact": artifact}
+    return output
 
 
 _HANDLERS = {
