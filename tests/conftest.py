@@ -1,7 +1,7 @@
 """Opt-in tests: left out of a plain ``pytest`` run unless asked for by marker.
 
-* ``phoenix``: the end-to-end test against Arize Phoenix (``-m phoenix``; Phoenix installed in
-  its own virtualenv).
+* ``phoenix``: the end-to-end test against Arize Phoenix (``-m phoenix``, run by ``.ci/run``;
+  it installs Phoenix in a virtualenv of its own on first use).
 * ``server_load``: the HTTP server's load test at full size (``-m server_load``, or
   ``REWIND_SERVER_LOAD=1``, which also makes the fuzz test run more examples).
 """
