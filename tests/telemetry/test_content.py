@@ -204,3 +204,16 @@ def test_message_parts_of_every_kind() -> None:
     }
     assert end["gen_ai.response.finish_reasons"] == ["max_tokens"]  # as the provider said it
     assert end["output.value"] == "A cat."
+
+
+def test_a_long_prompt_is_cut_inside_its_strings_so_backends_can_still_read_it() -> None:
+    policy = ContentPolicy(enabled=True, max_length=1000)
+    history = [HumanMessage("x" * 5000), AIMessage("short answer"), HumanMessage("y" * 3000)]
+    attributes = chat_start_attributes({"messages": [history]}, policy)
+    text = attributes["gen_ai.input.messages"]
+    assert len(text) <= 1000
+    first, answer, last = json.loads(text)  # still JSON: each message still there
+    assert answer["parts"] == [{"type": "text", "content": "short answer"}]
+    assert first["parts"][0]["content"].endswith("...[truncated 5000 chars]")
+    assert last["parts"][0]["content"].endswith("...[truncated 3000 chars]")
+    assert first["parts"][0]["content"].startswith("xxxx")

@@ -56,10 +56,30 @@ class ContentPolicy:
         )
 
     def put(self, attributes: dict[str, Any], key: str, value: Any) -> None:
-        """Set ``attributes[key]`` to ``value`` as capped text, if content is on."""
+        """Set ``attributes[key]`` to ``value`` as capped text, if content is on (a value that
+        is not text as JSON that stays JSON: see :meth:`fit`)."""
         if not self.enabled or value is None:
             return
-        attributes[key] = self.cap(value if isinstance(value, str) else to_json(value))
+        attributes[key] = self.cap(value) if isinstance(value, str) else self.fit(value)
+
+    def fit(self, value: Any) -> str:
+        """``value`` as JSON of at most :attr:`max_length` characters that is still JSON: its
+        longest strings cut (each with a marker saying how long it was) as little as makes it
+        fit, so a backend that reads the structure (messages, arguments) still can. Only when
+        cutting strings is not enough is the text itself cut."""
+        text = to_json(value)
+        if len(text) <= self.max_length:
+            return text
+        plain = json.loads(text)
+        lo, hi, best = 0, _longest(plain), None
+        while lo <= hi:  # the longest string length that fits
+            mid = (lo + hi) // 2
+            candidate = to_json(_clipped(plain, mid))
+            if len(candidate) <= self.max_length:
+                best, lo = candidate, mid + 1
+            else:
+                hi = mid - 1
+        return best if best is not None else self.cap(text)
 
     def cap(self, text: str) -> str:
         """``text`` cut to :attr:`max_length` characters, with a marker saying what was cut."""
@@ -67,6 +87,30 @@ class ContentPolicy:
             return text
         marker = f"...[truncated {len(text)} chars]"
         return text[: self.max_length - len(marker)] + marker
+
+
+def _longest(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return max((_longest(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return max((_longest(v) for v in value), default=0)
+    return 0
+
+
+def _clipped(value: Any, limit: int) -> Any:
+    """``value`` (plain JSON) with each string longer than ``limit`` cut to it, marked."""
+    if isinstance(value, str):
+        marker = f"...[truncated {len(value)} chars]"
+        if len(value) <= limit + len(marker):  # cut, it would be no shorter
+            return value
+        return value[:limit] + marker
+    if isinstance(value, dict):
+        return {k: _clipped(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clipped(v, limit) for v in value]
+    return value
 
 
 def to_json(value: Any) -> str:

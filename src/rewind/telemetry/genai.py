@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rewind.telemetry.content import ContentPolicy, to_json
+from rewind.telemetry.content import ContentPolicy
 from rewind.telemetry.messages import (
     field_of,
     genai_input,
@@ -159,7 +159,7 @@ def put_value(content: ContentPolicy, attributes: dict[str, Any], which: str, va
     if not content.enabled or value is None:
         return
     text = isinstance(value, str)
-    content.put(attributes, f"{which}.value", value if text else to_json(value))
+    content.put(attributes, f"{which}.value", value)
     attributes[f"{which}.mime_type"] = "text/plain" if text else "application/json"
 
 
