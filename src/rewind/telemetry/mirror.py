@@ -22,7 +22,7 @@ from rewind.errors import RewindError
 from rewind.events import EventType, StoredEvent
 from rewind.log import EventLog
 from rewind.telemetry.content import ContentPolicy
-from rewind.telemetry.delivery import Delivery
+from rewind.telemetry.delivery import EXIT_TIMEOUT_VAR, Delivery
 from rewind.telemetry.export import origin_span, start_state
 from rewind.telemetry.genai import as_mapping
 from rewind.telemetry.otel import exporter_from_env, resource_from_env
@@ -92,14 +92,20 @@ class Mirror:
         left = max(deadline - time.monotonic(), 0.0)
         return await asyncio.to_thread(self._delivery.flush, left)
 
-    async def aclose(self, within: float = 30.0) -> None:
-        """Flush (within ``within`` seconds), stop following the log and release the exporter.
+    async def aclose(self, within: float | None = None) -> None:
+        """Deliver what is queued (within ``within`` seconds), stop following the log and
+        release the exporter.
 
-        Spans still unsent after ``within`` seconds count as dropped.
+        The wait is bounded whatever the collector does, so that a dead, stalled or rejecting
+        one costs an exiting process at most ``within`` seconds (by default what
+        ``REWIND_OTEL_EXIT_TIMEOUT`` says, else 1). Spans still unsent then count as dropped,
+        and when any span was dropped one warning says how many and how to export them again.
         """
         if self._closed:
             return
         self._closed = True
+        told = within is not None
+        within = self._delivery.exit_timeout if within is None else within
         deadline = time.monotonic() + within
         with contextlib.suppress(Exception):
             await self._catch_up(deadline)
@@ -107,10 +113,17 @@ class Mirror:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._task
         left = max(deadline - time.monotonic(), 0.0)
-        await asyncio.to_thread(self._delivery.shutdown, left)
-        if self._owns_exporter:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self._delivery.exporter.shutdown)
+        delivered = await asyncio.to_thread(
+            self._delivery.shutdown, left, close_exporter=self._owns_exporter
+        )
+        if self.dropped_spans:
+            _log.warning(
+                "live span mirror: %d spans were not delivered to the OTLP collector%s; %s "
+                "back-fills them from the log",
+                self.dropped_spans,
+                _gave_up(within, told) if not delivered else "",
+                _export_hint(self._delivery.incomplete_runs),
+            )
 
     async def _catch_up(self, deadline: float) -> None:
         if self.log.closed or self._task.done():
@@ -189,6 +202,23 @@ class Mirror:
         self._delivery.offer(fold.feed(event, origin=origin))
 
 
+def _gave_up(within: float, told: bool) -> str:
+    """Why some spans were not reported on: the wait ran out (and what sets it)."""
+    what = "" if told else f"; {EXIT_TIMEOUT_VAR} sets how long"
+    return f" (gave up waiting after {within:g} s{what})"
+
+
+def _export_hint(runs: set[str]) -> str:
+    """The ``rewind export`` command that sends ``runs`` again (named when they are few)."""
+    if len(runs) == 1:
+        return f"`rewind export {next(iter(runs))}`"
+    named = sorted(runs)
+    if not named:
+        return "`rewind export RUN`"
+    more = f" and {len(named) - 3} more" if len(named) > 3 else ""
+    return f"`rewind export RUN` (runs {', '.join(named[:3])}{more})"
+
+
 def attach_mirror(
     log: EventLog,
     *,
@@ -204,7 +234,8 @@ def attach_mirror(
     same database mirror their own (or pass ``all_processes=True`` to a process that watches).
 
     Call it on the event loop the log is used from; close the mirror with
-    ``await mirror.aclose()`` (it flushes first). The runs are never slowed or failed by the
+    ``await mirror.aclose()`` (it delivers what is queued first, waiting for the collector at most
+    ``REWIND_OTEL_EXIT_TIMEOUT`` seconds, 1 by default). The runs are never slowed or failed by the
     mirror: see :attr:`Mirror.dropped_spans` for what did not reach the collector, and export
     those runs again later with :func:`rewind.telemetry.export_runs`.
 
@@ -222,6 +253,7 @@ def attach_mirror(
     Raises:
         TypeError: ``log`` is not an event log.
         RuntimeError: called with no running event loop.
+        ValueError: ``REWIND_OTEL_EXIT_TIMEOUT`` or the OTLP protocol variable is not valid.
     """
     if not isinstance(log, EventLog):
         raise TypeError(
