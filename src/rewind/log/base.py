@@ -399,6 +399,32 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
                     return
         self._append_plain(run_id, event, expected_seq, key)
 
+    takes_chunks = True
+    """Whether :meth:`append_chunk` may take a token (a log in memory keeps events)."""
+
+    def append_chunk(
+        self, run_id: str, expected_seq: int, key: object, token: Any, chunk: Any
+    ) -> bool:
+        """:meth:`append_token` of the next token of the model call whose earlier tokens came
+        with ``key``, given as its text and chunk (no event made for it): whether it joined
+        that call's open pack, as the event the recorder would make of it would have, stamped
+        now. ``False`` (nothing appended) when it cannot join one: the caller appends it
+        whole."""
+        state = self._runs.get(run_id)
+        if state is None or state.next_seq != expected_seq:
+            return False
+        pack = state.pack
+        if pack is None or not pack.open or pack.key is not key:
+            return False
+        if not pack.add_chunk(time.time_ns() // 1000, token, chunk):
+            return False
+        state.next_seq += 1
+        pending = state.pending
+        pending.count += 1  # (the writer's grown(), inlined)
+        if pending.count >= self._writer.max_group_events:
+            self._writer.grown(pending, 0)
+        return True
+
     def _append_plain(
         self, run_id: str, event: NewEvent, expected_seq: int, key: object = None
     ) -> None:

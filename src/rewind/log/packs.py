@@ -163,10 +163,14 @@ class TokenPack:
             or (event.step, event.ns, event.node, event.task_id) != self.where
         ):
             return False
+        return self.add_chunk(ts_us, payload["token"], payload["chunk"])
+
+    def add_chunk(self, ts_us: int, token: Any, chunk: Any) -> bool:
+        """:meth:`add` of a token of this pack's model call, step, namespace, node and task
+        (the caller's word), given as its text and chunk: whether the pack took it (it is
+        plain as the pack's others, and the pack is not full)."""
         if len(self.tokens) >= PACK_MAX:
             return False
-        token = payload["token"]  # (a dict of these four keys, by now)
-        chunk = payload["chunk"]
         if type(chunk) is not AIMessageChunk or type(token) is not str or chunk.__pydantic_extra__:
             return False
         fields = self.fields

@@ -105,16 +105,26 @@ class MessagesMode:
         """:meth:`token` for a stream that takes the root graph's chunks bare: each token's
         ``(chunk, metadata)`` handed to ``deliver`` at once, in one call per token (what the
         stream would hand it of :meth:`token`'s items: none of a subgraph's)."""
-        models, seen, subgraphs = self._models, self._seen, self._subgraphs
+        chunk_token = self.delivering_chunks(deliver)
 
         def token(event: EventLike) -> None:
-            if event.ns and not subgraphs:
-                return
             payload = event.payload
             if type(payload) is not dict:
                 payload = fields_of(payload)  # none, for a payload redacted whole
-            found = models.get(payload.get("run_id", ""))
-            chunk = payload.get("chunk")
+            chunk_token(payload.get("run_id", ""), payload.get("chunk"), event.ns)
+
+        return token
+
+    def delivering_chunks(self, deliver: Callable[[Any], None]) -> Callable[[str, Any, Any], None]:
+        """:meth:`delivering` of a token given as the fields of its event the mode reads: its
+        model call's run id, its chunk, its namespace (a recorder's token whose event need not
+        be made: see :meth:`RunLog.record_chunk <rewind.runtime.runlog.RunLog.record_chunk>`)."""
+        models, seen, subgraphs = self._models, self._seen, self._subgraphs
+
+        def chunk_token(call: str, chunk: Any, ns: Any) -> None:
+            if ns and not subgraphs:
+                return
+            found = models.get(call)
             if found is None or (
                 type(chunk) is not AIMessageChunk and not isinstance(chunk, BaseMessage)
             ):  # (a chat model's chunk, mostly: pydantic's isinstance is a call of its own)
@@ -123,11 +133,10 @@ class MessagesMode:
             if message_id is None:
                 message_id = chunk.id = str(uuid.uuid4())
             seen.add(message_id)
-            ns, meta = found
-            if not ns:
-                deliver((chunk, meta))
+            if not found[0]:
+                deliver((chunk, found[1]))
 
-        return token
+        return chunk_token
 
     def _node_started(
         self, event: EventLike, ns: tuple[str, ...], payload: Mapping[str, Any]

@@ -342,6 +342,11 @@ class Projector:
         reads tokens (a live stream calls it itself: one call fewer per token)."""
 
     @property
+    def ignores_tokens(self) -> bool:
+        """Whether no mode reads ``chat.token`` events (:meth:`feed` makes nothing of one)."""
+        return not self._routes.get(EventType.CHAT_TOKEN) and self.token_feed is None
+
+    @property
     def wants_tokens(self) -> bool:
         """Whether chat models must stream for these modes (as LangGraph's handlers make them)."""
         return tokens_needed(self.projections)

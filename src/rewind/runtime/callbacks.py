@@ -22,13 +22,19 @@ from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from rewind.events import EventType, NewEvent, made_event
 from rewind.projections.state import refer_to_state
-from rewind.runtime.loops import call_here, call_in_order, call_on
+from rewind.runtime.loops import call_here, call_in_order, call_on, on_loop_thread
 
 __all__ = ["Recorder", "StreamingRecorder"]
 
 Sink = Callable[[NewEvent], None]
 TokenSink = Callable[[object, NewEvent], None]
 """Where a recorder's tokens go: given a key per model call, and the event."""
+ChunkSink = Callable[[object, str, Any, Any, "str | None"], bool]
+"""Where a recorder's token goes as its chunk, no event made (a key per model call, the call's
+run id, the token, its chunk, the namespace): whether it was taken (see :meth:`RunLog.
+record_chunk <rewind.runtime.runlog.RunLog.record_chunk>`)."""
+_CallChunkSink = Callable[[str, Any, Any, "str | None"], bool]
+"""A :data:`ChunkSink` given a model call's key."""
 
 _CHAT_TOKEN = EventType.CHAT_TOKEN
 _now = datetime.now
@@ -48,6 +54,7 @@ class Recorder(BaseCallbackHandler):
         loop: asyncio.AbstractEventLoop,
         *,
         token_sink: TokenSink | None = None,
+        chunk_sink: ChunkSink | None = None,
         step: int,
         node: str,
         task_id: str,
@@ -62,15 +69,18 @@ class Recorder(BaseCallbackHandler):
         self._first_token: dict[uuid.UUID, float] = {}
         self._id_text: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[str, str | None]] = {}
         self._started: dict[uuid.UUID, float] = {}
-        self._tokens_of: tuple[Any, Any, str, str | None, Sink] = (
+        self._chunk_sink = chunk_sink
+        self._tokens_of: tuple[Any, Any, str, str | None, Sink, _CallChunkSink | None] = (
             _NO_CALL,
             _NO_CALL,
             "",
             None,
             sink,
+            None,
         )
         """The model call whose token came last: its run and parent run ids, their text, and
-        where its tokens go (the token sink, given the call's key)."""
+        where its tokens go (the token sink, given the call's key; and the chunk sink, given
+        it too, for a token no event need be made of)."""
 
     def _emit(self, type_: str, payload: Any) -> None:
         # Stamped here, when it happened, and with its namespace: the run's loop appends it as
@@ -173,6 +183,12 @@ class Recorder(BaseCallbackHandler):
         message = getattr(chunk, "message", None)
         if message is None:  # a text-completion model's token
             message = chunk if chunk is not None else token
+        elif (
+            call[5] is not None
+            and on_loop_thread(self._loop)
+            and call[5](call[2], token, message, self._ns)
+        ):  # the common token: packed with its call's others and handed to the streams as it
+            return  # is, no event made of it (one that cannot be is recorded below)
         sink = call[4]
         event = made_event(
             _CHAT_TOKEN,
@@ -188,7 +204,7 @@ class Recorder(BaseCallbackHandler):
 
     def _token_call(
         self, run_id: uuid.UUID, parent_run_id: uuid.UUID | None
-    ) -> tuple[uuid.UUID, uuid.UUID | None, str, str | None, Sink]:
+    ) -> tuple[uuid.UUID, uuid.UUID | None, str, str | None, Sink, _CallChunkSink | None]:
         """A model call's tokens begin (or resume, after another call's): its ids, their
         text, and where its tokens go (a key of its own with them: see :meth:`EventLog.
         append_token <rewind.log.EventLog.append_token>`); its first token's delay is noted
@@ -197,10 +213,14 @@ class Recorder(BaseCallbackHandler):
         if started is not None:  # its first token
             self._first_token[run_id] = time.monotonic() - started
         text, parent_text = self._id_text_of(run_id, parent_run_id)
-        sink = self._sink
+        sink: Sink = self._sink
+        chunk_sink: _CallChunkSink | None = None
         if self._token_sink is not None:
-            sink = functools.partial(self._token_sink, object())
-        return (run_id, parent_run_id, text, parent_text, sink)
+            key = object()
+            sink = functools.partial(self._token_sink, key)
+            if self._chunk_sink is not None:
+                chunk_sink = functools.partial(self._chunk_sink, key)
+        return (run_id, parent_run_id, text, parent_text, sink, chunk_sink)
 
     def on_llm_end(
         self,

@@ -183,6 +183,7 @@ class TaskCalling:
             self.log.record_event,
             asyncio.get_running_loop(),
             token_sink=self.log.record_token,
+            chunk_sink=self.log.record_chunk if self.log.takes_chunks else None,
             step=step,
             node=task.name,
             task_id=task.id,

@@ -189,6 +189,24 @@ def call_here(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: A
     return False
 
 
+def on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether this runs on ``loop``'s thread (a sync node run there included), where
+    :func:`call_here` would call at once; what threads the node started handed over is run
+    first. Nothing is run, and the loop is not marked running: for a callee that needs
+    neither (the recorder's chunk path, once per token)."""
+    running = _running_loop()
+    if running is loop:
+        return True
+    if running is None and type(current := getcurrent()) is NodeGreenlet and current.loop is loop:
+        inbox = current.inbox
+        if inbox is None:
+            inbox = current.inbox = inbox_of(loop)
+        if inbox.calls:
+            inbox.run()
+        return True
+    return False
+
+
 def run_sync(coro: Coroutine[Any, Any, T], *, on: asyncio.AbstractEventLoop | None = None) -> T:
     """Run ``coro`` to completion from sync code, on rewind's background loop (or ``on``).
 

@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from rewind.log import EventLog
     from rewind.runtime.scratch import ScratchLog
 
-__all__ = ["RunLog"]
+__all__ = ["ChunkTap", "RunLog"]
+
+ChunkTap = Callable[[str, Any, "str | None"], None]
+"""What a live consumer does with a token given as its chunk: (model call's run id, chunk,
+namespace) -- the fields of its ``chat.token`` event a consumer of chunks reads."""
 
 _log = logging.getLogger("rewind.runtime")
 
@@ -38,6 +42,9 @@ class RunLog:
     token_taps: list[Callable[[NewEvent], None]] = dataclasses.field(default_factory=list)
     """What each of :attr:`taps` does with a ``chat.token`` event: the tap, or a handler of
     tokens it named (one call fewer per token)."""
+    chunk_taps: list[ChunkTap] | None = dataclasses.field(default_factory=list)
+    """What each of :attr:`taps` does with a token of a model call given as its chunk (see
+    :meth:`record_chunk`); ``None`` while one of them needs the token's event."""
     resumes: list[Callable[[str, Any], None]] = dataclasses.field(default_factory=list)
     """Told when a (sub)graph namespace resumes from a checkpoint (namespace, checkpoint)."""
     stream_tokens: bool = False
@@ -47,20 +54,35 @@ class RunLog:
     """The run's last event is appended: what a thread it left running reports after that
     (a tool still running when another failed the step) has no place in the log."""
     told_late: bool = False
+    _chunk_tap_of: dict[int, ChunkTap | None] = dataclasses.field(default_factory=dict)
     batched: Any = dataclasses.field(init=False)
     """The durability of events nobody waits for (asked once per token)."""
     packs_tokens: bool = dataclasses.field(init=False)
     """Whether tokens take the log's :meth:`~rewind.log.EventLog.append_token` (``async``)."""
+    takes_chunks: bool = dataclasses.field(init=False)
+    """Whether :meth:`record_chunk` may take a token (tokens are packed, in a database)."""
 
     def __post_init__(self) -> None:
         self.batched = "exit" if self.durability == "exit" else "async"
         self.packs_tokens = self.batched == "async"
+        self.takes_chunks = self.packs_tokens and self.event_log.takes_chunks
 
     def add_tap(self, tap: Callable[[NewEvent], None]) -> int:
         """Add a live consumer; its index in :attr:`token_taps` (to name its token handler)."""
         self.taps.append(tap)
         self.token_taps.append(tap)
+        self.chunk_taps = None  # until it names what it does with a chunk (set_token_tap)
         return len(self.token_taps) - 1
+
+    def set_token_tap(
+        self, index: int, tap: Callable[[NewEvent], None], chunk_tap: ChunkTap | None = None
+    ) -> None:
+        """Name what consumer ``index`` does with a ``chat.token`` event (``tap``) and, when
+        it can take a token as its chunk (``chunk_tap``), with that."""
+        self.token_taps[index] = tap
+        self._chunk_tap_of[index] = chunk_tap
+        known = [self._chunk_tap_of.get(i) for i in range(len(self.token_taps))]
+        self.chunk_taps = None if None in known else [t for t in known if t is not None]
 
     def record_event(self, event: NewEvent) -> None:
         """Append one event that carries its time and namespace already (a recorder's: one
@@ -91,6 +113,23 @@ class RunLog:
         self.seq += 1
         for tap in self.token_taps:
             tap(event)
+
+    def record_chunk(self, key: object, call: str, token: Any, chunk: Any, ns: str | None) -> bool:
+        """:meth:`record_token` of the next token of a model call whose earlier tokens came
+        with ``key`` (``call``: its run id), given as its text and chunk, when no event need
+        be made of it: the log packs it with its call's others, and every live consumer takes
+        it as a chunk. ``False`` (nothing done) otherwise: the caller records its event."""
+        chunk_taps = self.chunk_taps
+        if (
+            chunk_taps is None
+            or self.ended
+            or not self.event_log.append_chunk(self.run_id, self.seq, key, token, chunk)
+        ):
+            return False
+        self.seq += 1
+        for tap in chunk_taps:
+            tap(call, chunk, ns)
+        return True
 
     def end(self) -> None:
         """The run's last event is about to be appended: from now on, events come too late."""

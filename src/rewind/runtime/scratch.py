@@ -53,6 +53,15 @@ class ScratchLog:
             raise ConcurrencyError(run_id, expected_seq, len(log))
         log.append(event)
 
+    takes_chunks = False
+    """A token kept in memory is kept as its event (see :meth:`append_chunk`)."""
+
+    def append_chunk(
+        self, run_id: str, expected_seq: int, key: object, token: Any, chunk: Any
+    ) -> bool:
+        """Never: a token kept in memory is kept as its event (see :meth:`append_token`)."""
+        return False
+
     async def append(
         self,
         run_id: str,

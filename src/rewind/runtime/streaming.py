@@ -33,6 +33,7 @@ from rewind.projections.stream import (
 )
 from rewind.runtime.inline import await_inline, inline_busy, inline_on
 from rewind.runtime.loops import _background_loop, _loop_thread, _run_on, caller
+from rewind.runtime.runlog import ChunkTap
 
 if TYPE_CHECKING:
     from rewind.events import NewEvent
@@ -96,9 +97,11 @@ async def stream_run(
                     )
                 )
                 feed = projectors[0].feed
-                token_tap = _token_tap(projectors[0], handed, bare_deliver)
+                token_tap, chunk_tap = _token_tap(projectors[0], handed, bare_deliver)
                 if token_tap is not None:
-                    loop.log.token_taps[index] = token_tap
+                    loop.log.set_token_tap(index, token_tap, chunk_tap)
+                elif projectors[0].ignores_tokens:
+                    loop.log.set_token_tap(index, tap, _ignored)
                 if head is not None and resuming:
                     resumed("", head)
             found = feed(event)
@@ -157,23 +160,28 @@ def _bare(printed: list[str], shape: str, subgraphs: bool, version: str) -> bool
 
 def _token_tap(
     projector: Projector, handed: Callable[[list[Item]], None], bare: Deliver | None
-) -> Callable[[NewEvent], None] | None:
+) -> tuple[Callable[[NewEvent], None] | None, ChunkTap | None]:
     """What a live stream does with a ``chat.token`` event when only the messages mode reads
     tokens (``None``: the projector's ``feed``): the mode's own delivery to a stream of bare
-    chunks, else its items handed on."""
+    chunks, else its items handed on; and, for the bare stream, the same with a token given as
+    its chunk (see :meth:`RunLog.record_chunk <rewind.runtime.runlog.RunLog.record_chunk>`)."""
     token_feed = projector.token_feed
     if token_feed is None:
-        return None
+        return None, None
     messages = projector.projections.get("messages")
     if bare is not None and isinstance(messages, MessagesMode):
-        return messages.delivering(bare)
+        return messages.delivering(bare), messages.delivering_chunks(bare)
 
     def tap(event: NewEvent) -> None:
         found = token_feed(event)
         if found:
             handed(found)
 
-    return tap
+    return tap, None
+
+
+def _ignored(call: str, chunk: Any, ns: str | None) -> None:
+    """A stream none of whose modes reads tokens takes a token given as its chunk: nothing."""
 
 
 def _delivering_bare(deliver: Deliver) -> Callable[[list[Item]], None]:
