@@ -14,7 +14,10 @@ by whom, and the digest of the erased payload, which its hash chain goes on cove
 :mod:`rewind.log.chain`).
 
 ``run_queue`` is not the log's either: the runs an API server accepted, claimed by workers
-(:mod:`rewind.server.queue`); what each did is in the log.
+(:mod:`rewind.server.queue`); what each did is in the log. Nor are the API server's other
+records: ``assistants`` and ``assistant_versions`` (versioned assistant configurations),
+``run_cancels`` (cancellations asked of runs another server process executes) and ``crons``
+(scheduled runs).
 
 ``store_items`` and ``store_vectors`` are not the log's: they hold the long-term memory store's
 items and embeddings (:mod:`rewind.store.sqlite`, which reads and writes them in SQL of its own),
@@ -40,11 +43,15 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "assistant_versions",
+    "assistants",
     "checkpoints",
+    "crons",
     "events",
     "log_head",
     "metadata",
     "redactions",
+    "run_cancels",
     "run_queue",
     "runs",
     "snapshots",
@@ -243,3 +250,64 @@ run_queue = Table(
     Index("ix_run_queue_status", "status", "created_at"),
     Index("ix_run_queue_thread", "thread_id", "created_at"),
 )
+
+assistants = Table(
+    "assistants",
+    metadata,
+    Column("assistant_id", String(64), primary_key=True),
+    Column("graph_id", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("description", Text),
+    Column("config", Text, nullable=False),  # JSON
+    Column("context", Text, nullable=False),  # JSON
+    Column("metadata", Text, nullable=False),  # JSON
+    Column("version", Integer, nullable=False),  # the version in use (set_latest may go back)
+    Column("created_at", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_assistants_graph", "graph_id", "created_at"),
+)
+"""Each assistant as it is now: its version in use, copied from ``assistant_versions``."""
+
+assistant_versions = Table(
+    "assistant_versions",
+    metadata,
+    Column("assistant_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("graph_id", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("description", Text),
+    Column("config", Text, nullable=False),  # JSON
+    Column("context", Text, nullable=False),  # JSON
+    Column("metadata", Text, nullable=False),  # JSON
+    Column("created_at", BigInteger, nullable=False),
+)
+"""Every version of every assistant (an update adds one; none is ever changed)."""
+
+run_cancels = Table(
+    "run_cancels",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("thread_id", String(255), nullable=False),
+    Column("action", String(16), nullable=False),  # "interrupt" or "rollback"
+    Column("requested_at", BigInteger, nullable=False),
+)
+"""Cancellations asked of runs a server process executes, by any server process."""
+
+crons = Table(
+    "crons",
+    metadata,
+    Column("cron_id", String(64), primary_key=True),
+    Column("assistant_id", String(64), nullable=False),
+    Column("thread_id", String(255)),  # none: each firing makes a thread of its own
+    Column("schedule", String(255), nullable=False),  # a cron expression, UTC
+    Column("payload", Text, nullable=False),  # JSON: the run request each firing makes
+    Column("metadata", Text, nullable=False),  # JSON
+    Column("user_id", String(255)),
+    Column("end_time", BigInteger),  # microseconds since the epoch: no firing after it
+    Column("next_run_at", BigInteger, nullable=False),  # the next tick due
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_crons_next", "next_run_at"),
+)
+"""Scheduled runs: a firing claims its tick by moving ``next_run_at`` on (compare and set), so
+one tick fires once whatever number of server processes share the database."""
