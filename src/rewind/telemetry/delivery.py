@@ -35,9 +35,10 @@ EXIT_TIMEOUT_VAR = "REWIND_OTEL_EXIT_TIMEOUT"
 """The variable that sets how long closing the live mirror waits for the collector, in seconds."""
 DEFAULT_EXIT_TIMEOUT = 1.0
 """Seconds closing the live mirror waits for the collector when the variable is unset."""
-_EXIT_SHARE = 0.1
+_EXIT_SHARE = 0.25
 """Most seconds at the end of the deadline not spent waiting for the collector: they are for
-shutting the exporter down and for the rest of the process's exit."""
+shutting the exporter down and for the rest of the process's exit (a quarter second, so the
+whole exit keeps within the deadline on a busy machine too)."""
 
 
 def read_exit_timeout() -> float:
@@ -161,7 +162,7 @@ class Delivery:
         """Deliver what is queued within ``timeout`` seconds, then stop, whatever the collector
         does; what was not delivered by then counts as dropped.
 
-        The collector gets the timeout less a tenth of a second at most (the rest is left for
+        The collector gets the timeout less a quarter second at most (the rest is left for
         what follows: the exporter's shutdown, the process's exit). The export in progress then
         is counted as failed and left to finish on the delivery thread, which the process does
         not wait for (an answer arriving later is not counted). ``close_exporter`` shuts the
