@@ -2,6 +2,9 @@
 
 * ``phoenix``: the end-to-end test against Arize Phoenix (``-m phoenix``, run by ``.ci/run``;
   it installs Phoenix in a virtualenv of its own on first use).
+* ``langgraph_api``: the official SDK's calls side by side on LangGraph's own dev server
+  (``-m langgraph_api``, run by ``.ci/run``; it installs that server in a virtualenv of its own
+  on first use).
 * ``server_load``: the HTTP server's load test at full size (``-m server_load``, or
   ``REWIND_SERVER_LOAD=1``, which also makes the fuzz test run more examples).
 """
@@ -12,7 +15,7 @@ import os
 
 import pytest
 
-OPT_IN = {"phoenix": None, "server_load": "REWIND_SERVER_LOAD"}
+OPT_IN = {"phoenix": None, "langgraph_api": None, "server_load": "REWIND_SERVER_LOAD"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
