@@ -156,14 +156,15 @@ def timed(proc: subprocess.Popen[str], result: Exit) -> None:
 
 
 def run_against_each_collector(cli: Cli) -> list[Exit]:
-    """``rewind run`` of the demo graph against each collector over each protocol, all at once
-    (each process pays Python's start-up, so one after another would take several times as
-    long), into one database."""
+    """``rewind run`` of the demo graph against each collector over each protocol, into one
+    database: the three collectors of a protocol at once (each process pays Python's start-up,
+    so one after another would take several times as long; all six at once crowd two cores
+    enough to slow an exit by seconds), one protocol after the other."""
     exits: list[Exit] = []
-    with contextlib.ExitStack() as stack:
-        readers = []
-        for name, collector in COLLECTORS.items():
-            for kind, protocol in PROTOCOLS.items():
+    for kind, protocol in PROTOCOLS.items():
+        with contextlib.ExitStack() as stack:
+            readers = []
+            for name, collector in COLLECTORS.items():
                 port = stack.enter_context(collector(kind))
                 env = {
                     "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
@@ -174,8 +175,8 @@ def run_against_each_collector(cli: Cli) -> list[Exit]:
                 reader = threading.Thread(target=timed, args=(proc, exits[-1]), daemon=True)
                 reader.start()
                 readers.append(reader)
-        for reader in readers:
-            reader.join(60)
+            for reader in readers:
+                reader.join(60)
     print("EXIT " + ", ".join(f"{e.case} {e.after_output:.2f} s" for e in exits))
     return exits
 
