@@ -256,7 +256,7 @@ assistants = Table(
     metadata,
     Column("assistant_id", String(64), primary_key=True),
     Column("graph_id", String(255), nullable=False),
-    Column("name", String(255), nullable=False),
+    Column("name", Text, nullable=False),
     Column("description", Text),
     Column("config", Text, nullable=False),  # JSON
     Column("context", Text, nullable=False),  # JSON
@@ -274,7 +274,7 @@ assistant_versions = Table(
     Column("assistant_id", String(64), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("graph_id", String(255), nullable=False),
-    Column("name", String(255), nullable=False),
+    Column("name", Text, nullable=False),
     Column("description", Text),
     Column("config", Text, nullable=False),  # JSON
     Column("context", Text, nullable=False),  # JSON

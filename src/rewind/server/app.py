@@ -22,8 +22,8 @@ from rewind import __version__
 from rewind.log import EventLog, open_log
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.orphans import close_orphans
+from rewind.server.assistant_routes import router as assistant_router
 from rewind.server.models import (
-    AssistantSearch,
     HistoryRequest,
     StateCheckpointRequest,
     StateUpdate,
@@ -93,6 +93,7 @@ def create_app(
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.include_router(_router())
+    app.include_router(assistant_router)
     app.include_router(run_router)
     app.include_router(thread_stream_router)
     if cors_origins:
@@ -197,7 +198,7 @@ class _TooLarge(Exception):
     pass
 
 
-# --- assistants and threads -------------------------------------------------------------------
+# --- threads ----------------------------------------------------------------------------------
 
 
 def _router() -> APIRouter:
@@ -212,31 +213,6 @@ def _router() -> APIRouter:
     async def info() -> dict[str, Any]:
         """What this server is."""
         return {"version": __version__, "server": "rewind", "flags": {"assistants": True}}
-
-    @router.post("/assistants/search")
-    async def search_assistants(request: Request, body: AssistantSearch) -> JSONResponse:
-        """The assistants (one per graph), filtered."""
-        service = _service(request)
-        found = [service.assistant_json(g) for g in service.graphs]
-        if body.graph_id:
-            found = [a for a in found if a["graph_id"] == body.graph_id]
-        if body.name:
-            found = [a for a in found if body.name in a["name"]]
-        if body.metadata:
-            found = [
-                a for a in found if all(a["metadata"].get(k) == v for k, v in body.metadata.items())
-            ]
-        page = found[body.offset : body.offset + body.limit]
-        headers = {"x-pagination-total": str(len(found))}
-        if body.offset + body.limit < len(found):
-            headers["x-pagination-next"] = str(body.offset + body.limit)
-        return JSONResponse(page, headers=headers)
-
-    @router.get("/assistants/{assistant_id}")
-    async def get_assistant(request: Request, assistant_id: str) -> JSONResponse:
-        """One assistant, by its UUID or its graph's id."""
-        service = _service(request)
-        return JSONResponse(service.assistant_json(service.graph_of_assistant(assistant_id)))
 
     @router.post("/threads")
     async def create_thread(request: Request, body: ThreadCreate) -> JSONResponse:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AssistantCount",
+    "AssistantCreate",
+    "AssistantPatch",
     "AssistantSearch",
+    "AssistantVersionChange",
+    "AssistantVersionsSearch",
     "CommandBody",
     "HistoryRequest",
     "RunCreate",
@@ -29,6 +34,21 @@ StreamMode = Literal[
     "checkpoints",
     "custom",
 ]
+
+
+AssistantField = Literal[
+    "assistant_id",
+    "graph_id",
+    "name",
+    "description",
+    "config",
+    "context",
+    "created_at",
+    "updated_at",
+    "metadata",
+    "version",
+]
+"""A field of an assistant a search may select."""
 
 
 class _Body(BaseModel):
@@ -98,13 +118,16 @@ class ThreadSearch(_Body):
 
 
 class AssistantSearch(_Body):
-    """Which assistants to list."""
+    """Which assistants to list, in what order, with which fields."""
 
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
-    limit: int = Field(default=10, ge=0, le=10_000)
+    limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
+    sort_by: Literal["assistant_id", "created_at", "updated_at", "name", "graph_id"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[AssistantField] | None = None
 
 
 class StateUpdate(_Body):
@@ -130,3 +153,70 @@ class HistoryRequest(_Body):
     before: str | dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: dict[str, Any] | None = None
+
+
+# --- assistants -------------------------------------------------------------------------------
+
+
+def _config_shape(config: dict[str, Any]) -> dict[str, Any]:
+    """LangGraph's ``Config``: ``tags`` strings, ``recursion_limit`` an integer,
+    ``configurable`` an object (other keys pass)."""
+    tags = config.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ValueError("config.tags must be a list of strings")
+    limit = config.get("recursion_limit", 0)
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise ValueError("config.recursion_limit must be an integer")
+    if not isinstance(config.get("configurable", {}), dict):
+        raise ValueError("config.configurable must be an object")
+    return config
+
+
+AssistantConfig = Annotated[dict[str, Any], AfterValidator(_config_shape)]
+"""An assistant's config, checked as LangGraph checks it."""
+
+
+class AssistantCreate(_Body):
+    """An assistant to create."""
+
+    graph_id: str
+    assistant_id: str | None = None
+    config: AssistantConfig | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantPatch(_Body):
+    """What to change in an assistant (a new version); what is left out is kept."""
+
+    graph_id: str | None = None
+    config: AssistantConfig | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantCount(_Body):
+    """Which assistants to count."""
+
+    metadata: dict[str, Any] | None = None
+    graph_id: str | None = None
+    name: str | None = None
+
+
+class AssistantVersionsSearch(_Body):
+    """Which versions of an assistant to list, newest first."""
+
+    metadata: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class AssistantVersionChange(_Body):
+    """The version of an assistant to use from now on."""
+
+    version: int

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from rewind.events import EventType
+from rewind.server.assistants import assistants_of, run_settings
 from rewind.server.models import RunCreate
 from rewind.server.queued import QueuedRuns
 from rewind.server.runs import (
     RunRejectedError,
     ServerRun,
-    assistant_id_of,
     new_run_id,
     recorded_stream,
     run_json,
@@ -54,11 +54,14 @@ async def _create(
     request: Request, thread_id: str | None, body: RunCreate
 ) -> tuple[Service, ServerRun]:
     service = _service(request)
-    graph_id = service.graph_of_assistant(body.assistant_id, for_run=True)
-    assistant_id = assistant_id_of(graph_id)
+    assistant = await assistants_of(request.app).for_run(body.assistant_id)
+    graph_id, assistant_id = assistant.graph_id, assistant.assistant_id
     data = body.model_dump(exclude_none=True)
     if body.command is not None:
         data["command"] = body.command.model_dump(exclude_none=True)
+    data["config"], data["context"] = run_settings(
+        assistant, service.graphs[graph_id], body.config, body.context
+    )
     if thread_id is None:  # stateless: a thread of its own, kept once with its graph
         info = await service.new_thread({"graph_id": graph_id, "assistant_id": assistant_id})
     else:

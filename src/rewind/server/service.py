@@ -64,8 +64,6 @@ class Service:
     ) -> None:
         self.log = log
         self.graphs = bind_graphs(graphs, log)
-        self.started_at = _now()
-        self.assistants = {assistant_id_of(g): g for g in self.graphs}
         self.runs = (QueuedRuns if queue else RunManager)(log, self.graphs)
         self.threads: dict[str, ThreadInfo] = {}
         self.hidden_runs: set[str] = set()
@@ -74,36 +72,16 @@ class Service:
 
     # --- assistants ---------------------------------------------------------------------------
 
-    def assistant_json(self, graph_id: str) -> dict[str, Any]:
-        """The assistant registered for a graph."""
-        at = self.started_at.isoformat()
-        return {
-            "assistant_id": assistant_id_of(graph_id),
-            "graph_id": graph_id,
-            "config": {},
-            "context": {},
-            "metadata": {"created_by": "system"},
-            "name": graph_id,
-            "created_at": at,
-            "updated_at": at,
-            "version": 1,
-            "description": None,
-        }
-
-    def graph_of_assistant(self, assistant_id: str, *, for_run: bool = False) -> str:
-        """The graph an assistant id (its UUID or the graph's id) names."""
-        if assistant_id in self.graphs:
-            return assistant_id
-        if assistant_id in self.assistants:
-            return self.assistants[assistant_id]
-        if for_run and not _is_uuid(assistant_id):
-            names = ", ".join(self.graphs)
-            raise ApiError(
-                422,
-                f"Invalid assistant: '{assistant_id}'. Must be either:\n"
-                f"- A valid assistant UUID, or\n- One of the registered graphs: {names}",
-            )
-        raise ApiError(404, "Thread or assistant not found." if for_run else "Not Found")
+    async def threads_of_assistant(self, assistant_id: str) -> list[str]:
+        """The threads whose metadata names ``assistant_id`` (those a run of it started)."""
+        known = [r.thread_id for r in await self.log.get_thread_metadata()]
+        known += [r.thread_id for r in await self.log.list_threads() if r.thread_id != STORE_THREAD]
+        found = []
+        for thread_id in dict.fromkeys(known):
+            info = await self.find_thread(thread_id)
+            if info is not None and info.metadata.get("assistant_id") == assistant_id:
+                found.append(thread_id)
+        return found
 
     # --- threads ------------------------------------------------------------------------------
 
@@ -472,11 +450,3 @@ def _checkpoint_id_of(value: Any) -> str | None:
 
 def _contains(haystack: Mapping[str, Any], needle: Mapping[str, Any]) -> bool:
     return all(k in haystack and haystack[k] == v for k, v in needle.items())
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
