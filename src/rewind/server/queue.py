@@ -16,31 +16,42 @@ workers share one database (PostgreSQL, or a SQLite file for processes on one ma
 * **Cancellation** is asked in the row (any server process may ask it); the worker running the
   run sees it at once through a notification (PostgreSQL) or at its next heartbeat.
 
+Outside ``--queue`` mode each server process executes the runs it accepted, and a cancellation
+asked of a run another process executes is a row of ``run_cancels`` (:class:`RunCancels`): the
+executing process hears of it through a notification (PostgreSQL) or reads it every
+:data:`~rewind.server.runs.CANCEL_POLL` seconds while it runs runs (SQLite), and stops the run
+as a local cancel does.
+
 Attempt ``1`` of a run records into the log under the run's own id; attempt ``n > 1`` under
 :func:`attempt_run_id` ``(run_id, n)``. The run's stream is its attempts' events in order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Row, and_, exists, func, insert, or_, select, text, update
+from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.log import EventLog
-from rewind.log.schema import run_queue
+from rewind.log.schema import run_cancels, run_queue
 from rewind.server.runs import ServerRun
 
 __all__ = [
     "FINAL",
+    "CancelAction",
+    "Heard",
     "QueuedRun",
+    "RunCancels",
     "RunQueue",
     "ThreadTurn",
     "attempt_run_id",
@@ -48,11 +59,19 @@ __all__ = [
     "server_run_of",
 ]
 
+logger = logging.getLogger(__name__)
+
 CHANNEL = "rewind_runs"
 """The notification channel a queue change is announced on (PostgreSQL): the run's id."""
 
 FINAL = frozenset({"success", "error", "interrupted"})
 """The statuses a queued run ends in."""
+
+CANCEL_CHANNEL = "rewind_cancels"
+"""The notification channel a cancellation in ``run_cancels`` is announced on: the run's id."""
+
+CancelAction = Literal["interrupt", "rollback"]
+"""How a cancelled run ends: interrupted, or rolled back (left out of listings too)."""
 
 _THREAD_LOCK = 0x72756E73  # "runs": advisory locks on a thread's runs take this class key
 
@@ -278,6 +297,16 @@ class RunQueue:
         async with self._begin(write=False) as conn:
             return await ThreadTurn(self, conn, thread_id).active()
 
+    async def in_flight(self, statuses: Iterable[str]) -> list[QueuedRun]:
+        """Every thread's runs in ``statuses`` (``pending``, ``running``), oldest first."""
+        query = (
+            select(run_queue)
+            .where(run_queue.c.status.in_(list(statuses)))
+            .order_by(run_queue.c.created_at)
+        )
+        async with self._begin(write=False) as conn:
+            return [QueuedRun.of(r) for r in await conn.execute(query)]
+
     # --- changes from the API -----------------------------------------------------------------
 
     async def cancel(self, run_id: str, *, rollback: bool = False) -> None:
@@ -424,3 +453,138 @@ class RunQueue:
         query = select(run_queue.c.status, func.count()).group_by(run_queue.c.status)
         async with self._begin(write=False) as conn:
             return {status: int(n) for status, n in await conn.execute(query)}
+
+
+class RunCancels:
+    """Cancellations asked of runs another server process executes (the ``run_cancels`` table;
+    see the module's documentation).
+
+    A server asked to cancel a run it does not hold writes a row (:meth:`ask`); the server
+    that runs it watches (:meth:`listening`, then :meth:`asked`) and stops it. An ``interrupt``
+    goes once acted on (:meth:`done`); a ``rollback`` stays as the record that the run is left
+    out of listings (:meth:`rolled_back`) until its thread is deleted (:meth:`forget_thread`).
+    """
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self._queue = RunQueue(log)
+
+    @property
+    def postgres(self) -> bool:
+        """Whether the database is PostgreSQL (notifications) rather than SQLite (polling)."""
+        return self._queue.postgres
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes can open the database (a log in memory: none can)."""
+        return self.postgres or getattr(self.log, "path", None) is not None
+
+    async def ask(self, run_id: str, thread_id: str, *, rollback: bool = False) -> None:
+        """Ask the process running ``run_id`` to stop it (a rollback asked before stays one)."""
+        async with self._queue._begin() as conn:
+            query = select(run_cancels.c.action).where(run_cancels.c.run_id == run_id)
+            before = (await conn.execute(query)).scalar()
+            action: CancelAction = "rollback" if rollback or before == "rollback" else "interrupt"
+            await conn.execute(delete(run_cancels).where(run_cancels.c.run_id == run_id))
+            await conn.execute(
+                insert(run_cancels).values(
+                    run_id=run_id, thread_id=thread_id, action=action, requested_at=now_us()
+                )
+            )
+            if self.postgres:  # delivered when this commits
+                await conn.execute(
+                    text("SELECT pg_notify(:channel, :run_id)"),
+                    {"channel": CANCEL_CHANNEL, "run_id": run_id},
+                )
+
+    async def asked(self, run_ids: Sequence[str]) -> dict[str, CancelAction]:
+        """The cancellations asked of any of ``run_ids``: run id -> action."""
+        if not run_ids:
+            return {}
+        query = select(run_cancels.c.run_id, run_cancels.c.action).where(
+            run_cancels.c.run_id.in_(list(run_ids))
+        )
+        async with self._queue._begin(write=False) as conn:
+            return {r.run_id: r.action for r in await conn.execute(query)}
+
+    async def done(self, run_id: str) -> None:
+        """Drop the ``interrupt`` asked of ``run_id``: it was acted on."""
+        async with self._queue._begin() as conn:
+            await conn.execute(
+                delete(run_cancels).where(
+                    run_cancels.c.run_id == run_id, run_cancels.c.action == "interrupt"
+                )
+            )
+
+    async def rolled_back(
+        self, *, thread_id: str | None = None, run_id: str | None = None
+    ) -> set[str]:
+        """The runs (of ``thread_id``, or ``run_id`` itself) a rollback was asked of."""
+        query = select(run_cancels.c.run_id).where(run_cancels.c.action == "rollback")
+        if thread_id is not None:
+            query = query.where(run_cancels.c.thread_id == thread_id)
+        if run_id is not None:
+            query = query.where(run_cancels.c.run_id == run_id)
+        async with self._queue._begin(write=False) as conn:
+            return {r.run_id for r in await conn.execute(query)}
+
+    async def forget_thread(self, thread_id: str) -> None:
+        """Drop what was asked of a deleted thread's runs."""
+        async with self._queue._begin() as conn:
+            await conn.execute(delete(run_cancels).where(run_cancels.c.thread_id == thread_id))
+
+    @contextlib.asynccontextmanager
+    async def listening(self) -> AsyncIterator[Heard | None]:
+        """On PostgreSQL, the ids of the runs asked to stop from now on (a connection of its
+        own, listening); ``None`` on SQLite, whose servers poll :meth:`asked` instead."""
+        from rewind.log.postgres import PostgresLog
+
+        if not isinstance(self.log, PostgresLog):
+            yield None
+            return
+        import psycopg
+
+        conn = await psycopg.AsyncConnection.connect(self.log.conninfo, autocommit=True)
+        try:
+            await conn.execute(f"LISTEN {CANCEL_CHANNEL}")
+            heard = Heard(conn)
+            try:
+                yield heard
+            finally:
+                heard.close()
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+
+class Heard:
+    """The run ids a listening connection hears, in order (see :meth:`RunCancels.listening`)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._ids: asyncio.Queue[str | None] = asyncio.Queue()
+        self._reader = asyncio.get_running_loop().create_task(self._read(conn))
+
+    async def _read(self, conn: Any) -> None:
+        try:
+            async for notice in conn.notifies():
+                self._ids.put_nowait(notice.payload)
+        except Exception as exc:  # the connection was lost: the watcher listens anew
+            logger.warning("the cancellation listener lost its connection: %s", exc)
+        finally:
+            self._ids.put_nowait(None)
+
+    async def next(self) -> str:
+        """The next run id heard (waits).
+
+        Raises:
+            ConnectionError: the connection closed; nothing more will be heard on it.
+        """
+        run_id = await self._ids.get()
+        if run_id is None:
+            self._ids.put_nowait(None)
+            raise ConnectionError("the cancellation listener's connection closed")
+        return run_id
+
+    def close(self) -> None:
+        """Stop reading."""
+        self._reader.cancel()

@@ -17,6 +17,7 @@ from rewind.runtime.memory import STORE_THREAD
 from rewind.server.queued import QueuedRuns
 from rewind.server.runs import RunManager, ServerRun, assistant_id_of, bind_graphs
 from rewind.server.wire import interrupt_in_state, jsonable, snapshot_json
+from rewind.store.base import BaseStore
 
 __all__ = ["ApiError", "Service", "ThreadInfo"]
 
@@ -61,9 +62,12 @@ class Service:
         *,
         heartbeat_seconds: float,
         queue: bool = False,
+        store: BaseStore | None = None,
     ) -> None:
         self.log = log
-        self.graphs = bind_graphs(graphs, log)
+        self.store = store
+        """The long-term memory store: the store API's, and the one the graphs get."""
+        self.graphs = bind_graphs(graphs, log, store=store)
         self.runs = (QueuedRuns if queue else RunManager)(log, self.graphs)
         self.threads: dict[str, ThreadInfo] = {}
         self.hidden_runs: set[str] = set()
@@ -220,20 +224,75 @@ class Service:
             return None
         return {"error": error.get("type"), "message": error.get("message")}
 
-    async def search_threads(self, query: Any) -> list[dict[str, Any]]:
-        """Threads matching a ``ThreadSearch``, newest first."""
+    async def _known_threads(
+        self, *, ids: list[str] | None = None, metadata: Mapping[str, Any] | None = None
+    ) -> list[ThreadInfo]:
+        """Every thread (among ``ids``) whose metadata holds ``metadata``."""
         known = [r.thread_id for r in await self.log.get_thread_metadata()]
         # The long-term memory store's own stream is not a conversation.
         known += [r.thread_id for r in await self.log.list_threads() if r.thread_id != STORE_THREAD]
         for thread_id in known:
             if thread_id not in self.threads:
                 await self.find_thread(thread_id)
-        infos = [
+        return [
             info
             for info in self.threads.values()
-            if (query.ids is None or info.thread_id in query.ids)
-            and (not query.metadata or _contains(info.metadata, query.metadata))
+            if info.thread_id != STORE_THREAD
+            and (ids is None or info.thread_id in ids)
+            and (not metadata or _contains(info.metadata, metadata))
         ]
+
+    async def count_threads(self, query: Any) -> int:
+        """How many threads match a ``ThreadCount`` (as a search would find them)."""
+        infos = await self._known_threads(metadata=query.metadata)
+        if not query.status and not query.values:
+            return len(infos)
+        count = 0
+        for info in infos:
+            thread = await self.thread_json(info)
+            if query.status and thread["status"] != query.status:
+                continue
+            if query.values and not _contains(thread.get("values") or {}, query.values):
+                continue
+            count += 1
+        return count
+
+    async def prune_threads(self, thread_ids: list[str], *, strategy: str) -> int:
+        """Prune the threads among ``thread_ids`` that exist (unknown ones are skipped); how
+        many. ``delete`` removes each thread as :meth:`delete_thread` does; ``keep_latest``
+        keeps it, its metadata and its newest state, and deletes the runs that state does not
+        descend from (forks left behind, rolled-back runs): a state is folded from the runs it
+        descends from, so those stay."""
+        pruned = 0
+        for thread_id in dict.fromkeys(thread_ids):
+            if thread_id == STORE_THREAD or await self.find_thread(thread_id) is None:
+                continue
+            if strategy == "delete":
+                await self.delete_thread(thread_id)
+            else:
+                await self._keep_latest(thread_id)
+            pruned += 1
+        return pruned
+
+    async def _keep_latest(self, thread_id: str) -> None:
+        records = await self.log.list_runs(thread_id=thread_id)  # newest first
+        if len(records) < 2:
+            return
+        newest = records[0].run_id
+        await self.log._delete(  # the log's retention: keeps every run a kept one starts from
+            lambda all_runs: {
+                r.run_id for r in all_runs if r.thread_id == thread_id and r.run_id != newest
+            },
+            vacuum=False,
+        )
+        left = {r.run_id for r in await self.log.list_runs(thread_id=thread_id)}
+        for record in records:
+            if record.run_id not in left:
+                await self.runs.forget(record.run_id)
+
+    async def search_threads(self, query: Any) -> list[dict[str, Any]]:
+        """Threads matching a ``ThreadSearch``, newest first."""
+        infos = await self._known_threads(ids=query.ids, metadata=query.metadata)
         key = query.sort_by or "created_at"
         descending = (query.sort_order or "desc") == "desc"
         if not query.status and not query.values and key in ("thread_id", "created_at"):
@@ -257,6 +316,7 @@ class Service:
         await self.thread(thread_id)
         await self.runs.forget_thread(thread_id)
         await self.log.delete_thread(thread_id, vacuum=False)
+        await self.runs.cancels.forget_thread(thread_id)
         self.threads.pop(thread_id, None)
 
     async def copy_thread(self, thread_id: str) -> ThreadInfo:
@@ -375,7 +435,8 @@ class Service:
         out: list[tuple[ServerRun | None, RunRecord | None]] = [
             (run, self.runs.record_for(run, records.get(run.run_id))) for run in mine
         ]
-        logged = [r for r in records if r not in held and r not in self.hidden_runs]
+        hidden = self.hidden_runs | await self.runs.cancels.rolled_back(thread_id=thread_id)
+        logged = [r for r in records if r not in held and r not in hidden]
         started = await self._started(logged)
         for run_id in logged:
             if "update" in started.get(run_id, {}):

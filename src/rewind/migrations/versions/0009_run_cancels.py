@@ -24,7 +24,9 @@ def upgrade() -> None:
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("requested_at", sa.BigInteger, nullable=False),
     )
+    op.create_index("ix_run_cancels_thread", "run_cancels", ["thread_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_run_cancels_thread", table_name="run_cancels")
     op.drop_table("run_cancels")
