@@ -289,14 +289,9 @@ run_cancels = Table(
     Column("run_id", String(64), primary_key=True),
     Column("thread_id", String(255), nullable=False),
     Column("action", String(16), nullable=False),  # "interrupt" or "rollback"
-    Column("requested_at", BigInteger, nullable=False),  # microseconds since the epoch, UTC
-    Index("ix_run_cancels_thread", "thread_id"),
+    Column("requested_at", BigInteger, nullable=False),
 )
-"""Cancellations asked of runs a server process executes, by any server process (outside
-``--queue`` mode, where each server executes its own runs): the executing process stops the
-run when it sees its row (:mod:`rewind.server.queue`). An ``interrupt`` row goes once it was
-acted on; a ``rollback`` row stays, as the record that the run is left out of listings, until
-its thread is deleted."""
+"""Cancellations asked of runs a server process executes, by any server process."""
 
 crons = Table(
     "crons",
@@ -304,10 +299,13 @@ crons = Table(
     Column("cron_id", String(64), primary_key=True),
     Column("assistant_id", String(64), nullable=False),
     Column("thread_id", String(255)),  # none: each firing makes a thread of its own
-    Column("schedule", String(255), nullable=False),  # a cron expression, UTC
+    Column("schedule", String(255), nullable=False),  # a cron expression (seconds: a 6th field)
+    Column("timezone", String(64)),  # IANA; none: UTC
     Column("payload", Text, nullable=False),  # JSON: the run request each firing makes
     Column("metadata", Text, nullable=False),  # JSON
     Column("user_id", String(255)),
+    Column("on_run_completed", String(16)),  # thread-less crons: "delete" or "keep"
+    Column("enabled", SmallInteger, nullable=False),
     Column("end_time", BigInteger),  # microseconds since the epoch: no firing after it
     Column("next_run_at", BigInteger, nullable=False),  # the next tick due
     Column("created_at", BigInteger, nullable=False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -14,18 +15,16 @@ __all__ = [
     "AssistantVersionChange",
     "AssistantVersionsSearch",
     "CommandBody",
+    "CronCount",
+    "CronCreate",
+    "CronField",
+    "CronPatch",
+    "CronSearch",
     "HistoryRequest",
     "RunCreate",
-    "RunsCancel",
     "StateCheckpointRequest",
     "StateUpdate",
-    "StoreDelete",
-    "StoreNamespaces",
-    "StorePut",
-    "StoreSearch",
-    "ThreadCount",
     "ThreadCreate",
-    "ThreadPrune",
     "ThreadSearch",
     "ThreadUpdate",
 ]
@@ -87,8 +86,9 @@ class RunCreate(_Body):
     checkpoint_during: bool | None = None
     interrupt_before: Literal["*"] | list[str] | None = None
     interrupt_after: Literal["*"] | list[str] | None = None
+    # LangSmith feedback URLs in LangGraph: accepted and shown in the run's kwargs, no more.
     feedback_keys: list[str] | None = None
-    webhook: str | None = None
+    webhook: str | None = Field(default=None, min_length=1, max_length=65_536)
     multitask_strategy: Literal["reject", "interrupt", "rollback", "enqueue"] = "enqueue"
     if_not_exists: Literal["create", "reject"] = "reject"
     on_disconnect: Literal["cancel", "continue"] = "continue"
@@ -229,70 +229,84 @@ class AssistantVersionChange(_Body):
     version: int
 
 
-# --- the store, thread counts and pruning, bulk cancels -----------------------------------------
-
-_MAX_TTL = 100 * 365 * 24 * 60
-"""The longest time to live a store item may be given, in minutes (a century)."""
-_MAX_OFFSET = 1_000_000_000
-"""The largest offset a listing takes (a database integer holds it)."""
-
-
-class StorePut(_Body):
-    """An item to store (replacing the one under its key)."""
-
-    namespace: list[str]
-    key: str
-    value: dict[str, Any]
-    index: Literal[False] | list[str] | None = None
-    ttl: float | None = Field(default=None, gt=0, le=_MAX_TTL, allow_inf_nan=False)
-
-
-class StoreDelete(_Body):
-    """An item to delete."""
-
-    namespace: list[str] | None = None
-    key: str
+CronField = Literal[
+    "cron_id",
+    "assistant_id",
+    "thread_id",
+    "on_run_completed",
+    "end_time",
+    "schedule",
+    "timezone",
+    "created_at",
+    "updated_at",
+    "user_id",
+    "payload",
+    "next_run_date",
+    "metadata",
+    "enabled",
+]
+"""A field of a cron a search may select."""
 
 
-class StoreSearch(_Body):
-    """Which items to list, or to rank by a query."""
+class CronCreate(RunCreate):
+    """A cron: a run request, and when to make it (each field of a run request is taken)."""
 
-    namespace_prefix: list[str] | None = None
-    filter: dict[str, Any] | None = None
-    limit: int = Field(default=10, ge=0, le=10_000)
-    offset: int = Field(default=0, ge=0, le=_MAX_OFFSET)
-    query: str | None = None
-    refresh_ttl: bool | None = None
-
-
-class StoreNamespaces(_Body):
-    """Which namespaces to list."""
-
-    prefix: list[str] | None = None
-    suffix: list[str] | None = None
-    max_depth: int | None = Field(default=None, ge=1, le=10_000)
-    limit: int = Field(default=100, ge=0, le=10_000)
-    offset: int = Field(default=0, ge=0, le=_MAX_OFFSET)
+    schedule: str = Field(min_length=1, max_length=255)
+    timezone: str | None = Field(default=None, max_length=64)
+    end_time: datetime | None = None
+    enabled: bool = True
+    on_run_completed: Literal["delete", "keep"] | None = None
 
 
-class ThreadCount(_Body):
-    """Which threads to count."""
+class CronPatch(_Body):
+    """What to change in a cron (the run request's fields are merged into its own)."""
 
+    schedule: str | None = Field(default=None, min_length=1, max_length=255)
+    timezone: str | None = Field(default=None, max_length=64)
+    end_time: datetime | None = None
+    input: Any = None
     metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
-    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    webhook: str | None = Field(default=None, min_length=1, max_length=65_536)
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+    enabled: bool | None = None
+    stream_mode: StreamMode | list[StreamMode] | None = None
+    stream_subgraphs: bool | None = None
+    stream_resumable: bool | None = None
+    durability: Literal["sync", "async", "exit"] | None = None
 
 
-class ThreadPrune(_Body):
-    """Threads to prune, and how."""
+class CronSearch(_Body):
+    """Which crons to list, in what order, with which fields."""
 
-    thread_ids: list[str]
-    strategy: Literal["delete", "keep_latest"] = "delete"
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    enabled: bool | None = None
+    metadata: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: (
+        Literal[
+            "cron_id",
+            "assistant_id",
+            "thread_id",
+            "next_run_date",
+            "end_time",
+            "created_at",
+            "updated_at",
+        ]
+        | None
+    ) = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[CronField] | None = None
 
 
-class RunsCancel(_Body):
-    """Runs to cancel: those of a thread by id, or every run in a status."""
+class CronCount(_Body):
+    """Which crons to count."""
 
-    thread_id: str | None = Field(default=None, min_length=1)
-    run_ids: list[str] | None = None
-    status: Literal["pending", "running", "all"] | None = None
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    metadata: dict[str, Any] | None = None

@@ -6,18 +6,16 @@ import asyncio
 import contextlib
 import contextvars
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from rewind.events import EventType, RunStatus
-from rewind.log import RunRecord
-from rewind.runtime.memory import STORE_THREAD
+from rewind.events import EventType
 from rewind.server.assistants import assistants_of, run_settings
-from rewind.server.models import RunCreate, RunsCancel
-from rewind.server.queue import server_run_of
+from rewind.server.models import RunCreate
 from rewind.server.queued import QueuedRuns
 from rewind.server.runs import (
     RunRejectedError,
@@ -33,11 +31,14 @@ from rewind.server.stream import (
     parse_event_id,
     run_events,
 )
+from rewind.server.webhooks import WebhookRefusedError
 from rewind.server.wire import dumps, jsonable
 
 __all__ = ["router"]
 
 router = APIRouter()
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
 """Seconds between heartbeats on an idle stream (and keep-alives on a wait), by default."""
@@ -54,10 +55,43 @@ def _service(request: Request) -> Service:
 
 
 async def _create(
-    request: Request, thread_id: str | None, body: RunCreate
+    request: Request,
+    thread_id: str | None,
+    body: RunCreate,
+    followed: asyncio.Event | None = None,
 ) -> tuple[Service, ServerRun]:
-    service = _service(request)
-    assistant = await assistants_of(request.app).for_run(body.assistant_id)
+    run = await start_run(
+        request.app, thread_id, body, context=_trace_context(request), followed=followed
+    )
+    return _service(request), run
+
+
+async def start_run(
+    app: Any,
+    thread_id: str | None,
+    body: RunCreate,
+    *,
+    context: contextvars.Context | None = None,
+    followed: asyncio.Event | None = None,
+    configurable: Mapping[str, Any] | None = None,
+) -> ServerRun:
+    """Accept a run as the API's run creation does (a cron's firing too), and start it.
+
+    Args:
+        thread_id: Its thread; ``None``: a new thread of its own (deleted once the run ended,
+            unless ``on_completion="keep"``).
+        context: The contextvars it runs in (the caller's trace).
+        followed: Set when the response that follows the run is over (a thread-less run's
+            thread is deleted only then, so a stream or a wait reads it to the end).
+        configurable: Entries added to its ``config["configurable"]`` (a cron's id).
+    """
+    service: Service = app.state.service
+    if body.webhook is not None:
+        try:
+            await service.runs.webhooks.check(body.webhook)
+        except WebhookRefusedError as exc:
+            raise ApiError(422, exc.reason) from None
+    assistant = await assistants_of(app).for_run(body.assistant_id)
     graph_id, assistant_id = assistant.graph_id, assistant.assistant_id
     data = body.model_dump(exclude_none=True)
     if body.command is not None:
@@ -65,6 +99,13 @@ async def _create(
     data["config"], data["context"] = run_settings(
         assistant, service.graphs[graph_id], body.config, body.context
     )
+    if configurable:
+        data["config"]["configurable"] = {
+            **(data["config"].get("configurable") or {}),
+            **configurable,
+        }
+    if thread_id is None and body.on_completion != "keep":
+        data["temporary"] = True  # LangGraph's name: its thread goes with the run
     if thread_id is None:  # stateless: a thread of its own, kept once with its graph
         info = await service.new_thread({"graph_id": graph_id, "assistant_id": assistant_id})
     else:
@@ -89,10 +130,41 @@ async def _create(
         multitask_strategy=body.multitask_strategy,
     )
     try:
-        await service.runs.admit(run, context=_trace_context(request))
+        await service.runs.admit(run, context=context)
     except RunRejectedError as exc:
         raise ApiError(409, str(exc)) from exc
-    return service, run
+    if data.get("temporary"):
+        _delete_when_done(service, run, followed)
+    return run
+
+
+_FOLLOW_GRACE = 60.0
+"""Seconds a thread-less run's thread outlives the run's end at most, while the response
+following the run is still going."""
+
+_CLEANUPS: set[asyncio.Task[None]] = set()
+
+
+def _delete_when_done(service: Service, run: ServerRun, followed: asyncio.Event | None) -> None:
+    """Delete a thread-less run's thread (``on_completion="delete"``, LangGraph's default)
+    once the run ended and the response following it (if any) is over."""
+
+    async def delete() -> None:
+        await run.done.wait()
+        if followed is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(followed.wait(), _FOLLOW_GRACE)
+        try:
+            await service.log.flush()
+            await service.delete_thread(run.thread_id)
+        except ApiError:
+            pass  # deleted already
+        except Exception as exc:  # the database is away, or the server is stopping
+            logger.warning("thread %s of run %s not deleted: %s", run.thread_id, run.run_id, exc)
+
+    task = asyncio.get_running_loop().create_task(delete())
+    _CLEANUPS.add(task)
+    task.add_done_callback(_CLEANUPS.discard)
 
 
 def _trace_context(request: Request) -> contextvars.Context | None:
@@ -133,24 +205,6 @@ async def create_stateless_run(request: Request, body: RunCreate) -> JSONRespons
     return JSONResponse(run_json(run, None))
 
 
-@router.post("/runs/batch")
-async def create_run_batch(request: Request, body: list[RunCreate]) -> JSONResponse:
-    """Start several runs in the background, each on a new thread of its own; the runs, in
-    the order asked. Nothing starts unless every one names an assistant that exists."""
-    if not body:
-        raise ApiError(422, "body: a batch holds at least one run")
-    assistants = assistants_of(request.app)
-    for i, payload in enumerate(body):
-        try:
-            await assistants.for_run(payload.assistant_id)
-        except ApiError as exc:
-            raise ApiError(exc.status, f"runs[{i}]: {exc.detail}") from None
-    created = []
-    for payload in body:  # each as it was created (pending), as LangGraph's server answers
-        created.append(run_json((await _create(request, None, payload))[1], None))
-    return JSONResponse(created)
-
-
 @router.post("/threads/{thread_id}/runs/stream")
 async def stream_run(request: Request, thread_id: str, body: RunCreate) -> StreamingResponse:
     """Start a run and stream its events."""
@@ -166,10 +220,12 @@ async def stream_stateless_run(request: Request, body: RunCreate) -> StreamingRe
 async def _start_streaming(
     request: Request, thread_id: str | None, body: RunCreate
 ) -> StreamingResponse:
-    service, run = await _create(request, thread_id, body)
+    followed = asyncio.Event()
+    service, run = await _create(request, thread_id, body, followed)
+    events = _run_sse(service, run, _modes(body.stream_mode), body.stream_subgraphs, None, None)
     return _sse(
         request,
-        _run_sse(service, run, _modes(body.stream_mode), body.stream_subgraphs, None, None),
+        _then_set(events, followed),
         headers=_locations(run, tail="stream"),
         on_disconnect=lambda: _on_disconnect(service, run, body.on_disconnect),
     )
@@ -185,8 +241,9 @@ async def wait_run(request: Request, thread_id: str, body: RunCreate) -> Streami
 @router.post("/runs/wait")
 async def wait_stateless_run(request: Request, body: RunCreate) -> StreamingResponse:
     """Start a run on a new thread and answer with its output once it ends."""
-    service, run = await _create(request, None, body)
-    return _waiting(service, run)
+    followed = asyncio.Event()
+    service, run = await _create(request, None, body, followed)
+    return _waiting(service, run, followed)
 
 
 def _on_disconnect(service: Service, run: ServerRun, policy: str) -> None:
@@ -205,16 +262,8 @@ async def _known(service: Service, thread_id: str, run_id: str) -> dict[str, Any
     if record is not None and record.thread_id == thread_id:
         if run_id in service.hidden_runs:
             return None
-        if record.status == RunStatus.CANCELLED and await service.runs.cancels.rolled_back(
-            run_id=run_id
-        ):
-            return None  # rolled back through another server process
         return run_json(None, record)
     return None
-
-
-def _no_run(thread_id: str, run_id: str) -> ApiError:
-    return ApiError(404, f"Run {run_id} not found on thread {thread_id}")
 
 
 @router.get("/threads/{thread_id}/runs")
@@ -239,7 +288,7 @@ async def get_run(request: Request, thread_id: str, run_id: str) -> JSONResponse
     """One run."""
     found = await _known(_service(request), thread_id, run_id)
     if found is None:
-        raise _no_run(thread_id, run_id)
+        raise ApiError(404, "Not Found")
     return JSONResponse(found)
 
 
@@ -249,7 +298,7 @@ async def delete_run(request: Request, thread_id: str, run_id: str) -> Response:
     service = _service(request)
     found = await _known(service, thread_id, run_id)
     if found is None:
-        raise _no_run(thread_id, run_id)
+        raise ApiError(404, "Not Found")
     if found["status"] in ("pending", "running"):
         raise ApiError(409, "Run is still in progress; cancel it first")
     service.hidden_runs.add(run_id)
@@ -265,110 +314,18 @@ async def cancel_run(
     wait: bool = False,
     action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
 ) -> Response:
-    """Stop a pending or running run, whichever server process runs it; it ends
-    ``interrupted`` (``rollback``: left out of listings too)."""
+    """Stop a pending or running run; it ends ``interrupted``."""
     service = _service(request)
     if await _known(service, thread_id, run_id) is None:
-        raise _no_run(thread_id, run_id)
-    target = await _in_flight(service, run_id)
-    if target is not None:
-        await _cancel(service, target, rollback=action == "rollback")
-        if wait:
-            await _ended(service, target)
-    return Response(status_code=202)
-
-
-_Target = ServerRun | RunRecord
-"""A run to cancel: this server's (or the queue's), or one another server process runs."""
-
-
-async def _in_flight(service: Service, run_id: str) -> _Target | None:
-    """The run ``run_id`` if it is pending or running, here or in another server process."""
+        raise ApiError(404, "Not Found")
     run = await service.runs.lookup(run_id)
-    if run is not None:
-        return None if run.final else run
-    if isinstance(service.runs, QueuedRuns):
-        return None  # every run of a queued server is in the queue
-    record = await service.run_record(run_id)
-    return record if record is not None and record.status == RunStatus.RUNNING else None
-
-
-async def _cancel(service: Service, target: _Target, *, rollback: bool) -> None:
-    if isinstance(target, ServerRun):
-        await service.runs.request_cancel(target, rollback=rollback)
-    else:
-        await service.runs.cancel_elsewhere(target, rollback=rollback)
-    if rollback:
-        service.hidden_runs.add(target.run_id)
-
-
-async def _ended(service: Service, target: _Target) -> None:
-    if isinstance(target, ServerRun):
-        await target.done.wait()
-    else:
-        await service.runs.wait_ended(target.run_id)
-
-
-@router.post("/runs/cancel", status_code=204)
-async def cancel_runs(
-    request: Request,
-    body: RunsCancel,
-    action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
-) -> Response:
-    """Stop several runs: a thread's, by id, or every run ``pending``, ``running`` or
-    ``all`` of them, whichever server process runs them."""
-    service = _service(request)
-    if body.status is not None:
-        if body.thread_id is not None or body.run_ids is not None:
-            raise ApiError(
-                422,
-                "When providing a 'status', 'thread_id' and 'run_ids' must be omitted: "
-                "a status cancels every run in it, whatever its thread",
-            )
-        targets = await _runs_in(service, body.status)
-        if not targets:
-            raise ApiError(404, f"No runs found to cancel: no run is {body.status}")
-    else:
-        if body.thread_id is None or not body.run_ids:
-            raise ApiError(422, "Must provide either a status, or both 'thread_id' and 'run_ids'")
-        thread_id, run_ids = body.thread_id, list(dict.fromkeys(body.run_ids))
-        known = [r for r in run_ids if await _known(service, thread_id, r) is not None]
-        if not known:
-            raise ApiError(
-                404, f"No runs found to cancel: no run {', '.join(run_ids)} on thread {thread_id}"
-            )
-        targets = [t for t in [await _in_flight(service, r) for r in known] if t is not None]
-        if not targets:
-            raise ApiError(
-                404,
-                f"No matching runs to cancel: run {', '.join(known)} of thread {thread_id} "
-                "has ended",
-            )
-    for target in targets:
-        await _cancel(service, target, rollback=action == "rollback")
-    return Response(status_code=204)
-
-
-async def _runs_in(service: Service, status: str) -> list[_Target]:
-    """Every run pending, running (or ``all``: both), here and in other server processes."""
-    statuses = ("pending", "running") if status == "all" else (status,)
-    runs = service.runs
-    if isinstance(runs, QueuedRuns):
-        return [server_run_of(row) for row in await runs.queue.in_flight(statuses)]
-    mine: list[_Target] = [r for r in runs.runs.values() if not r.final and r.status in statuses]
-    if "running" not in statuses:
-        return mine
-    records = await service.log.list_runs(status=RunStatus.RUNNING)
-    others = [r for r in records if r.run_id not in runs.runs and r.thread_id != STORE_THREAD]
-    if not others:
-        return mine
-    started = await service.log.read_runs([r.run_id for r in others], types=[EventType.RUN_STARTED])
-    served = {  # runs a server started (not a script's, nor a state update)
-        run_id
-        for run_id, events in started.items()
-        if events and recorded_stream(events[0].payload) is not None
-    }
-    return [*mine, *(r for r in others if r.run_id in served)]
+    if run is not None and not run.final:
+        await service.runs.request_cancel(run, rollback=action == "rollback")
+        if action == "rollback":
+            service.hidden_runs.add(run_id)
+        if wait:
+            await run.done.wait()
+    return Response(status_code=202)
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
@@ -566,7 +523,9 @@ async def _with_heartbeat(
             on_disconnect()
 
 
-def _waiting(service: Service, run: ServerRun) -> StreamingResponse:
+def _waiting(
+    service: Service, run: ServerRun, followed: asyncio.Event | None = None
+) -> StreamingResponse:
     async def body() -> AsyncIterator[bytes]:
         while True:
             try:
@@ -576,9 +535,19 @@ def _waiting(service: Service, run: ServerRun) -> StreamingResponse:
                 yield b"\n"
         yield dumps(await _output(service, run)).encode()
 
+    events = body() if followed is None else _then_set(body(), followed)
     return StreamingResponse(
-        body(), media_type="application/json", headers=_locations(run, tail="join")
+        events, media_type="application/json", headers=_locations(run, tail="join")
     )
+
+
+async def _then_set(body: AsyncIterator[bytes], followed: asyncio.Event) -> AsyncIterator[bytes]:
+    """``body``; ``followed`` is set once it is over (ended, or its client went away)."""
+    try:
+        async for chunk in body:
+            yield chunk
+    finally:
+        followed.set()
 
 
 async def _output(service: Service, run: ServerRun) -> Any:

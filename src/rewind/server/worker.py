@@ -22,6 +22,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -33,7 +34,8 @@ from rewind.log.leases import Lease
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.orphans import end_run
 from rewind.server.queue import CHANNEL, QueuedRun, RunQueue, attempt_run_id, server_run_of
-from rewind.server.runs import ServerRun, bind_graphs, invoke_run, run_config
+from rewind.server.runs import ServerRun, bind_graphs, invoke_run, run_config, send_webhook
+from rewind.server.webhooks import Webhooks
 
 __all__ = ["Worker", "run_worker"]
 
@@ -86,6 +88,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: Any = None
+        self.webhooks = Webhooks()
+        """Delivers the webhooks of the runs that end here."""
 
     def stop(self) -> None:
         """Begin draining (what SIGTERM does)."""
@@ -107,6 +111,7 @@ class Worker:
                         await self._wake.wait()
             await self._drain()
         finally:
+            await self.webhooks.aclose()
             if listening is not None:
                 listening.cancel()
                 with contextlib.suppress(BaseException):
@@ -216,6 +221,7 @@ class Worker:
         )
         beat = asyncio.ensure_future(self._heartbeat(queued))
         status, error = "success", None
+        started_at = datetime.now(UTC)
         try:
             resumed, decided = await self._earlier_attempts(queued)
             if decided is not None:
@@ -247,6 +253,12 @@ class Worker:
                 queued.run_id,
                 queued.attempt,
             )
+        elif status != "pending" and queued.request.get("webhook"):
+            ended = server_run_of(queued)
+            ended.status, ended.error = status, error  # type: ignore[assignment]
+            ended.hidden = ended.hidden or queued.cancel == "rollback"
+            graph = self.graphs[queued.graph_id]
+            await send_webhook(self.webhooks, graph, ended, started_at=started_at)
 
     async def _earlier_attempts(
         self, queued: QueuedRun
