@@ -289,9 +289,14 @@ run_cancels = Table(
     Column("run_id", String(64), primary_key=True),
     Column("thread_id", String(255), nullable=False),
     Column("action", String(16), nullable=False),  # "interrupt" or "rollback"
-    Column("requested_at", BigInteger, nullable=False),
+    Column("requested_at", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+    Index("ix_run_cancels_thread", "thread_id"),
 )
-"""Cancellations asked of runs a server process executes, by any server process."""
+"""Cancellations asked of runs a server process executes, by any server process (outside
+``--queue`` mode, where each server executes its own runs): the executing process stops the
+run when it sees its row (:mod:`rewind.server.queue`). An ``interrupt`` row goes once it was
+acted on; a ``rollback`` row stays, as the record that the run is left out of listings, until
+its thread is deleted."""
 
 crons = Table(
     "crons",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import os
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rewind import __version__
@@ -35,9 +37,36 @@ from rewind.server.models import (
 from rewind.server.run_routes import HEARTBEAT_SECONDS, _service
 from rewind.server.run_routes import router as run_router
 from rewind.server.service import ApiError, Service
+from rewind.server.store_routes import router as store_router
+from rewind.server.store_routes import server_store
+from rewind.server.thread_routes import router as thread_router
 from rewind.server.thread_stream import router as thread_stream_router
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "LANGGRAPH_API_VERSION", "NOT_IMPLEMENTED", "create_app"]
+
+LANGGRAPH_API_VERSION = "0.16.7"
+"""The version of LangGraph's server (``langgraph-api``) whose Platform API rewind mirrors."""
+
+NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
+    ("GET", "/"),
+    ("GET", "/metrics"),
+    ("GET", "/threads/{thread_id}/storage"),
+    ("POST", "/threads/{thread_id}/stream/events"),
+    ("POST", "/threads/{thread_id}/commands"),
+    ("POST", "/ui/{graph_id}"),
+    ("GET", "/mcp"),
+    ("POST", "/mcp"),
+    ("DELETE", "/mcp"),
+    ("GET", "/a2a/{assistant_id}"),
+    ("POST", "/a2a/{assistant_id}"),
+    ("DELETE", "/a2a/{assistant_id}"),
+    ("GET", "/a2a/{assistant_id}/.well-known/agent-card.json"),
+    ("GET", "/a2a/{assistant_id}/.well-known/agent.json"),
+    ("GET", "/.well-known/agent-card.json"),
+)
+"""The routes of LangGraph's server (langgraph-api's route table) that rewind does not serve
+yet: each answers 501 naming itself. Remove a route from here when it is served (a test checks
+that none of these is)."""
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 """Largest request body accepted (bigger ones get a 413)."""
@@ -75,11 +104,16 @@ def create_app(
         log = db if isinstance(db, EventLog) else await open_log(db)
         if not queue:  # runs a killed server left running end now: their followers wait on
             await close_orphans(log, None)  # them (in queue mode, workers take them over)
-        app.state.service = Service(log, graphs, heartbeat_seconds=heartbeat_seconds, queue=queue)
+        stores = contextlib.AsyncExitStack()
+        store = await stores.enter_async_context(server_store(log))
+        app.state.service = Service(
+            log, graphs, heartbeat_seconds=heartbeat_seconds, queue=queue, store=store
+        )
         try:
             yield
         finally:
             await app.state.service.runs.shutdown()
+            await stores.aclose()
             if not isinstance(db, EventLog):
                 await log.aclose()
             else:
@@ -93,11 +127,14 @@ def create_app(
     )
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _unrouted)  # type: ignore[arg-type]
     app.include_router(_router())
     app.include_router(assistant_router)
     app.include_router(run_router)
     app.include_router(cron_router)
     app.include_router(thread_stream_router)
+    app.include_router(thread_router)
+    app.include_router(store_router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -128,6 +165,57 @@ async def _invalid(request: Request, exc: RequestValidationError) -> JSONRespons
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
         lines.append(f"{where or 'body'}: {error.get('msg')}")
     return JSONResponse({"detail": "; ".join(lines) or "Invalid request"}, status_code=422)
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    literal = (re.escape(part) for part in re.split(r"\{[^}]+\}", path))
+    return re.compile("^" + "[^/]+".join(literal) + "/?$")
+
+
+_UNSERVED = [(method, path, _pattern(path)) for method, path in NOT_IMPLEMENTED]
+
+
+def not_implemented(method: str, path: str) -> str | None:
+    """The route of :data:`NOT_IMPLEMENTED` a request is for (``"METHOD /path/{param}"``)."""
+    method = "GET" if method == "HEAD" else method
+    for route_method, route, pattern in _UNSERVED:
+        if route_method == method and pattern.match(path):
+            return f"{route_method} {route}"
+    return None
+
+
+async def _unrouted(request: Request, exc: StarletteHTTPException) -> Response:
+    """A request no route takes: 501 for a route of LangGraph's API rewind does not serve,
+    else 404 (no such path) or 405 (not with this method), naming what was asked."""
+    method, path = request.method, request.url.path
+    no_path = exc.status_code == 404 and "route" not in request.scope  # the router's own 404
+    if not no_path and exc.status_code != 405:  # (a 405 is always the router's)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+    route = not_implemented(method, path)
+    if route is not None:
+        return JSONResponse(
+            {
+                "detail": f"{route} is not implemented by rewind, which mirrors the LangGraph "
+                f"Platform API of langgraph-api {LANGGRAPH_API_VERSION}"
+            },
+            status_code=501,
+        )
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("allow", "")
+        return JSONResponse(
+            {"detail": f"Method Not Allowed: {method} {path} (this path takes {allowed})"},
+            status_code=405,
+            headers=exc.headers,
+        )
+    return JSONResponse(
+        {
+            "detail": f"Not Found: {method} {path} is no route of this server (rewind, serving "
+            f"LangGraph Platform API {LANGGRAPH_API_VERSION}; its routes are listed at /docs)"
+        },
+        status_code=404,
+    )
 
 
 # --- middleware -------------------------------------------------------------------------------

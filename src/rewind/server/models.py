@@ -22,9 +22,16 @@ __all__ = [
     "CronSearch",
     "HistoryRequest",
     "RunCreate",
+    "RunsCancel",
     "StateCheckpointRequest",
     "StateUpdate",
+    "StoreDelete",
+    "StoreNamespaces",
+    "StorePut",
+    "StoreSearch",
+    "ThreadCount",
     "ThreadCreate",
+    "ThreadPrune",
     "ThreadSearch",
     "ThreadUpdate",
 ]
@@ -227,6 +234,75 @@ class AssistantVersionChange(_Body):
     """The version of an assistant to use from now on."""
 
     version: int
+
+
+# --- the store, thread counts and pruning, bulk cancels -----------------------------------------
+
+_MAX_TTL = 100 * 365 * 24 * 60
+"""The longest time to live a store item may be given, in minutes (a century)."""
+_MAX_OFFSET = 1_000_000_000
+"""The largest offset a listing takes (a database integer holds it)."""
+
+
+class StorePut(_Body):
+    """An item to store (replacing the one under its key)."""
+
+    namespace: list[str]
+    key: str
+    value: dict[str, Any]
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = Field(default=None, gt=0, le=_MAX_TTL, allow_inf_nan=False)
+
+
+class StoreDelete(_Body):
+    """An item to delete."""
+
+    namespace: list[str] | None = None
+    key: str
+
+
+class StoreSearch(_Body):
+    """Which items to list, or to rank by a query."""
+
+    namespace_prefix: list[str] | None = None
+    filter: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=0, le=10_000)
+    offset: int = Field(default=0, ge=0, le=_MAX_OFFSET)
+    query: str | None = None
+    refresh_ttl: bool | None = None
+
+
+class StoreNamespaces(_Body):
+    """Which namespaces to list."""
+
+    prefix: list[str] | None = None
+    suffix: list[str] | None = None
+    max_depth: int | None = Field(default=None, ge=1, le=10_000)
+    limit: int = Field(default=100, ge=0, le=10_000)
+    offset: int = Field(default=0, ge=0, le=_MAX_OFFSET)
+
+
+class ThreadCount(_Body):
+    """Which threads to count."""
+
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+
+
+class ThreadPrune(_Body):
+    """Threads to prune, and how."""
+
+    thread_ids: list[str]
+    strategy: Literal["delete", "keep_latest"] = "delete"
+
+
+class RunsCancel(_Body):
+    """Runs to cancel: those of a thread by id, or every run in a status."""
+
+    thread_id: str | None = Field(default=None, min_length=1)
+    run_ids: list[str] | None = None
+    status: Literal["pending", "running", "all"] | None = None
 
 
 CronField = Literal[

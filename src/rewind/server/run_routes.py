@@ -13,9 +13,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from rewind.events import EventType
+from rewind.events import EventType, RunStatus
+from rewind.log import RunRecord
+from rewind.runtime.memory import STORE_THREAD
 from rewind.server.assistants import assistants_of, run_settings
-from rewind.server.models import RunCreate
+from rewind.server.models import RunCreate, RunsCancel
+from rewind.server.queue import server_run_of
 from rewind.server.queued import QueuedRuns
 from rewind.server.runs import (
     RunRejectedError,
@@ -205,6 +208,24 @@ async def create_stateless_run(request: Request, body: RunCreate) -> JSONRespons
     return JSONResponse(run_json(run, None))
 
 
+@router.post("/runs/batch")
+async def create_run_batch(request: Request, body: list[RunCreate]) -> JSONResponse:
+    """Start several runs in the background, each on a new thread of its own; the runs, in
+    the order asked. Nothing starts unless every one names an assistant that exists."""
+    if not body:
+        raise ApiError(422, "body: a batch holds at least one run")
+    assistants = assistants_of(request.app)
+    for i, payload in enumerate(body):
+        try:
+            await assistants.for_run(payload.assistant_id)
+        except ApiError as exc:
+            raise ApiError(exc.status, f"runs[{i}]: {exc.detail}") from None
+    created = []
+    for payload in body:  # each as it was created (pending), as LangGraph's server answers
+        created.append(run_json((await _create(request, None, payload))[1], None))
+    return JSONResponse(created)
+
+
 @router.post("/threads/{thread_id}/runs/stream")
 async def stream_run(request: Request, thread_id: str, body: RunCreate) -> StreamingResponse:
     """Start a run and stream its events."""
@@ -262,8 +283,16 @@ async def _known(service: Service, thread_id: str, run_id: str) -> dict[str, Any
     if record is not None and record.thread_id == thread_id:
         if run_id in service.hidden_runs:
             return None
+        if record.status == RunStatus.CANCELLED and await service.runs.cancels.rolled_back(
+            run_id=run_id
+        ):
+            return None  # rolled back through another server process
         return run_json(None, record)
     return None
+
+
+def _no_run(thread_id: str, run_id: str) -> ApiError:
+    return ApiError(404, f"Run {run_id} not found on thread {thread_id}")
 
 
 @router.get("/threads/{thread_id}/runs")
@@ -288,7 +317,7 @@ async def get_run(request: Request, thread_id: str, run_id: str) -> JSONResponse
     """One run."""
     found = await _known(_service(request), thread_id, run_id)
     if found is None:
-        raise ApiError(404, "Not Found")
+        raise _no_run(thread_id, run_id)
     return JSONResponse(found)
 
 
@@ -298,7 +327,7 @@ async def delete_run(request: Request, thread_id: str, run_id: str) -> Response:
     service = _service(request)
     found = await _known(service, thread_id, run_id)
     if found is None:
-        raise ApiError(404, "Not Found")
+        raise _no_run(thread_id, run_id)
     if found["status"] in ("pending", "running"):
         raise ApiError(409, "Run is still in progress; cancel it first")
     service.hidden_runs.add(run_id)
@@ -314,18 +343,110 @@ async def cancel_run(
     wait: bool = False,
     action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
 ) -> Response:
-    """Stop a pending or running run; it ends ``interrupted``."""
+    """Stop a pending or running run, whichever server process runs it; it ends
+    ``interrupted`` (``rollback``: left out of listings too)."""
     service = _service(request)
     if await _known(service, thread_id, run_id) is None:
-        raise ApiError(404, "Not Found")
-    run = await service.runs.lookup(run_id)
-    if run is not None and not run.final:
-        await service.runs.request_cancel(run, rollback=action == "rollback")
-        if action == "rollback":
-            service.hidden_runs.add(run_id)
+        raise _no_run(thread_id, run_id)
+    target = await _in_flight(service, run_id)
+    if target is not None:
+        await _cancel(service, target, rollback=action == "rollback")
         if wait:
-            await run.done.wait()
+            await _ended(service, target)
     return Response(status_code=202)
+
+
+_Target = ServerRun | RunRecord
+"""A run to cancel: this server's (or the queue's), or one another server process runs."""
+
+
+async def _in_flight(service: Service, run_id: str) -> _Target | None:
+    """The run ``run_id`` if it is pending or running, here or in another server process."""
+    run = await service.runs.lookup(run_id)
+    if run is not None:
+        return None if run.final else run
+    if isinstance(service.runs, QueuedRuns):
+        return None  # every run of a queued server is in the queue
+    record = await service.run_record(run_id)
+    return record if record is not None and record.status == RunStatus.RUNNING else None
+
+
+async def _cancel(service: Service, target: _Target, *, rollback: bool) -> None:
+    if isinstance(target, ServerRun):
+        await service.runs.request_cancel(target, rollback=rollback)
+    else:
+        await service.runs.cancel_elsewhere(target, rollback=rollback)
+    if rollback:
+        service.hidden_runs.add(target.run_id)
+
+
+async def _ended(service: Service, target: _Target) -> None:
+    if isinstance(target, ServerRun):
+        await target.done.wait()
+    else:
+        await service.runs.wait_ended(target.run_id)
+
+
+@router.post("/runs/cancel", status_code=204)
+async def cancel_runs(
+    request: Request,
+    body: RunsCancel,
+    action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
+) -> Response:
+    """Stop several runs: a thread's, by id, or every run ``pending``, ``running`` or
+    ``all`` of them, whichever server process runs them."""
+    service = _service(request)
+    if body.status is not None:
+        if body.thread_id is not None or body.run_ids is not None:
+            raise ApiError(
+                422,
+                "When providing a 'status', 'thread_id' and 'run_ids' must be omitted: "
+                "a status cancels every run in it, whatever its thread",
+            )
+        targets = await _runs_in(service, body.status)
+        if not targets:
+            raise ApiError(404, f"No runs found to cancel: no run is {body.status}")
+    else:
+        if body.thread_id is None or not body.run_ids:
+            raise ApiError(422, "Must provide either a status, or both 'thread_id' and 'run_ids'")
+        thread_id, run_ids = body.thread_id, list(dict.fromkeys(body.run_ids))
+        known = [r for r in run_ids if await _known(service, thread_id, r) is not None]
+        if not known:
+            raise ApiError(
+                404, f"No runs found to cancel: no run {', '.join(run_ids)} on thread {thread_id}"
+            )
+        targets = [t for t in [await _in_flight(service, r) for r in known] if t is not None]
+        if not targets:
+            raise ApiError(
+                404,
+                f"No matching runs to cancel: run {', '.join(known)} of thread {thread_id} "
+                "has ended",
+            )
+    for target in targets:
+        await _cancel(service, target, rollback=action == "rollback")
+    return Response(status_code=204)
+
+
+async def _runs_in(service: Service, status: str) -> list[_Target]:
+    """Every run pending, running (or ``all``: both), here and in other server processes."""
+    statuses = ("pending", "running") if status == "all" else (status,)
+    runs = service.runs
+    if isinstance(runs, QueuedRuns):
+        return [server_run_of(row) for row in await runs.queue.in_flight(statuses)]
+    mine: list[_Target] = [r for r in runs.runs.values() if not r.final and r.status in statuses]
+    if "running" not in statuses:
+        return mine
+    records = await service.log.list_runs(status=RunStatus.RUNNING)
+    others = [r for r in records if r.run_id not in runs.runs and r.thread_id != STORE_THREAD]
+    if not others:
+        return mine
+    started = await service.log.read_runs([r.run_id for r in others], types=[EventType.RUN_STARTED])
+    served = {  # runs a server started (not a script's, nor a state update)
+        run_id
+        for run_id, events in started.items()
+        if events and recorded_stream(events[0].payload) is not None
+    }
+    return [*mine, *(r for r in others if r.run_id in served)]
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")

@@ -5,18 +5,25 @@ A run the server accepts is ``pending`` until the runs before it on its thread a
 did is in the log; this module keeps only what the log cannot say yet (a run still waiting
 for its turn) and what belongs to the HTTP API (its assistant, its request, a rolled-back run
 hidden from listings).
+
+A run another server process executes (sharing the database) is cancelled through the
+database (:class:`~rewind.server.queue.RunCancels`): while this process runs runs, it watches
+for cancellations asked of them and stops them as a local cancel does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy.exc import DBAPIError
 
 from rewind.events import EventType, NewEvent, RunStatus
 from rewind.log import EventLog, RunRecord
@@ -26,7 +33,11 @@ from rewind.server.webhooks import Webhooks, webhook_body
 from rewind.server.wire import jsonable
 from rewind.types import Command, Send
 
+if TYPE_CHECKING:
+    from rewind.store.base import BaseStore
+
 __all__ = [
+    "CANCEL_POLL",
     "ApiStatus",
     "RunManager",
     "RunRejectedError",
@@ -39,6 +50,13 @@ __all__ = [
 
 ApiStatus = Literal["pending", "running", "success", "error", "interrupted"]
 """A run's status with the API's names."""
+
+CANCEL_POLL = 0.1
+"""Seconds between a SQLite server's reads of the cancellations asked of its runs, while it
+runs runs (and between reads of a run another process executes, while waiting for its end)."""
+
+_LISTEN_LINGER = 5.0
+"""Seconds a PostgreSQL server keeps listening for cancellations after its last run ended."""
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +176,19 @@ class RunManager:
     (``rewind serve --queue``) implements over the run queue instead."""
 
     def __init__(self, log: EventLog, graphs: Mapping[str, Any]) -> None:
+        from rewind.server.queue import RunCancels  # (that module imports this one)
+
         self.log = log
         self.graphs = graphs
         self.runs: dict[str, ServerRun] = {}
+        self.cancels = RunCancels(log)
+        """Cancellations asked of runs another server process executes, and of this one's."""
         self.webhooks = Webhooks()
         """Delivers the webhooks of the runs that end here."""
         self._closing = False
+        self._watcher: asyncio.Task[None] | None = None
+        self._stopping: set[str] = set()
+        """Runs stopped at another process's request (not stopped twice)."""
 
     def active(self, thread_id: str) -> list[ServerRun]:
         """The thread's runs that are pending or running, oldest first."""
@@ -198,6 +223,22 @@ class RunManager:
     def cancel_soon(self, run: ServerRun) -> None:
         """Stop ``run`` without waiting (a client went away)."""
         self.cancel(run)
+
+    async def cancel_elsewhere(self, record: RunRecord, *, rollback: bool = False) -> None:
+        """Ask the server process that executes the log's running run ``record`` to stop it
+        (it ends as a local cancel ends it)."""
+        await self.cancels.ask(record.run_id, record.thread_id, rollback=rollback)
+
+    async def wait_ended(self, run_id: str) -> None:
+        """Wait until the log's run ``run_id`` (another process's) has ended."""
+        while True:
+            try:
+                record = await self.log.get_run(run_id)
+            except KeyError:
+                return
+            if record.status != RunStatus.RUNNING:
+                return
+            await asyncio.sleep(CANCEL_POLL)
 
     async def forget(self, run_id: str) -> None:
         """Leave a finished run out of listings."""
@@ -235,6 +276,8 @@ class RunManager:
         coro = self._execute(run, [r.done for r in after])
         loop = asyncio.get_running_loop()
         run.task = loop.create_task(coro, context=context) if context else loop.create_task(coro)
+        if self.cancels.shared and (self._watcher is None or self._watcher.done()):
+            self._watcher = loop.create_task(self._watch_cancels())
 
     def cancel(self, run: ServerRun, *, rollback: bool = False) -> None:
         """Stop ``run`` (pending or running); it ends ``interrupted`` (hidden on rollback)."""
@@ -246,6 +289,8 @@ class RunManager:
     async def shutdown(self, grace: float = 10.0) -> None:
         """Cancel every run still going and wait for each to record its end."""
         self._closing = True
+        if self._watcher is not None:
+            self._watcher.cancel()
         tasks = [r.task for r in self.runs.values() if r.task is not None and not r.final]
         for task in tasks:
             task.cancel()
@@ -277,6 +322,7 @@ class RunManager:
             if run.feed is not None:
                 run.feed.close()
                 run.feed = None  # streams that attach from now on read the log
+            self._stopping.discard(run.run_id)
             try:
                 if started_at is not None and run.request.get("webhook"):
                     graph = self.graphs[run.graph_id]
@@ -303,6 +349,48 @@ class RunManager:
             loop.log.add_tap(tap)
 
         run.result = await invoke_run(self.graphs[run.graph_id], run, watch=watch)
+
+    # --- cancellations asked by other processes -----------------------------------------------
+
+    def _holding(self) -> list[str]:
+        return [run_id for run_id, run in self.runs.items() if not run.final]
+
+    async def _watch_cancels(self) -> None:
+        """While this process holds runs, stop those another process asks to stop: heard of at
+        once on PostgreSQL (a notification), read every ``CANCEL_POLL`` seconds on SQLite."""
+        while self._holding():
+            try:
+                async with self.cancels.listening() as heard:
+                    await self._stop_asked(self._holding())  # asked before it listened
+                    if heard is None:
+                        while self._holding():
+                            await asyncio.sleep(CANCEL_POLL)
+                            await self._stop_asked(self._holding())
+                        return
+                    while True:
+                        try:
+                            async with asyncio.timeout(_LISTEN_LINGER):
+                                run_id = await heard.next()
+                        except TimeoutError:
+                            if not self._holding():
+                                return
+                            continue
+                        if run_id in self.runs:
+                            await self._stop_asked([run_id])
+            except Exception as exc:  # the database is away (or psycopg's listener lost it)
+                logger.warning("cannot watch for cancellations: %s; retrying", exc)
+                await asyncio.sleep(1.0)
+
+    async def _stop_asked(self, run_ids: list[str]) -> None:
+        for run_id, action in (await self.cancels.asked(run_ids)).items():
+            run = self.runs.get(run_id)
+            if run is None or run.final or run_id in self._stopping:
+                continue
+            self._stopping.add(run_id)
+            self.cancel(run, rollback=action == "rollback")
+            if action == "interrupt":
+                with contextlib.suppress(DBAPIError, OSError):
+                    await self.cancels.done(run_id)
 
 
 async def apply_strategy(
@@ -341,15 +429,19 @@ async def apply_strategy(
 
 
 def bind_graphs(
-    graphs: Mapping[str, CompiledStateGraph], log: EventLog
+    graphs: Mapping[str, CompiledStateGraph], log: EventLog, *, store: BaseStore | None = None
 ) -> dict[str, CompiledStateGraph]:
     """The graphs as a server runs them: each recording into ``log``, its root run named
-    after its graph id (as the reference server's)."""
+    after its graph id (as the reference server's), and given ``store`` as its long-term
+    memory store when one is given (the server's, in place of any the graph was compiled
+    with, as the reference server does)."""
     bound: dict[str, CompiledStateGraph] = {}
     for graph_id, graph in graphs.items():
         copied = copy.copy(graph)
         copied.checkpointer = log  # every run and every state read goes to this log
         copied.name = graph_id
+        if store is not None:
+            copied.store = store
         bound[graph_id] = copied
     return bound
 
