@@ -47,6 +47,7 @@ from rewind.log.commit import (
     head_threads,
     needs_new_keys,
 )
+from rewind.log.files import hold_file, in_use, release_file
 from rewind.log.point import DriverRows, PointRows
 from rewind.log.rows import EVENT_COLUMNS as READ_COLUMNS
 from rewind.log.rows import fetch_rows
@@ -209,6 +210,7 @@ class SqliteLog(EventLog):
         self._poll_other_processes = not memory
         self.path = None if memory else url
         """The database file, or ``None`` in memory."""
+        self._held = None if memory else hold_file(url)
         self._busy_timeout = busy_timeout
         self._core_writes = memory or core_writes
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-writer")
@@ -323,6 +325,8 @@ class SqliteLog(EventLog):
         try:
             await super().aclose()
         finally:
+            release_file(self._held)
+            self._held = None
             loop = asyncio.get_running_loop()
             if self._raw is not None:
                 with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
@@ -572,6 +576,8 @@ def read_revision(file: Path) -> str | None:
     """Read a file's schema revision without writing to it; ``None`` for a new database."""
     if not file.exists() or file.stat().st_size == 0:
         return None
+    if in_use(file):  # read through SQLite only: see rewind.log.files (checked when opened)
+        return _revision_through_sqlite(file)
     with file.open("rb") as fh:
         header = fh.read(100)
     if not header.startswith(_HEADER):
@@ -588,6 +594,10 @@ def read_revision(file: Path) -> str | None:
         raise NotARewindDatabaseError(
             str(file), f"it is another application's (application_id {app_id:#x})"
         )
+    return _revision_through_sqlite(file)
+
+
+def _revision_through_sqlite(file: Path) -> str | None:
     conn = _read_only(file)
     try:
         return _revision_in(conn, str(file))

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+from rewind.log.files import hold_file, release_file
 from rewind.log.sqlite import upgrade_connection, upgrade_file
 from rewind.store import writes as _writes
 from rewind.store._sql import (
@@ -233,6 +235,9 @@ class SqliteStore(ThreadSweeping, BaseSqliteStore, BaseStore):
         self.conn = conn
         self.lock = threading.Lock()
         self.is_setup = False
+        self._release: Callable[[], Any] | None = None
+        """Releases the store's file (see :mod:`rewind.log.files`) when its connection closes."""
+
         self._configure(deserializer, index, ttl)
         self._sweeper = ThreadSweeper()
 
@@ -253,12 +258,15 @@ class SqliteStore(ThreadSweeping, BaseSqliteStore, BaseStore):
         conn = sqlite3.connect(
             conn_string, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT
         )
+        store: SqliteStore | None = None
         try:
             store = cls(conn, index=index, ttl=ttl)
             store._own_connection = True
             yield store
         finally:
             conn.close()
+            if store is not None and store._release is not None:
+                store._release()
 
     def setup(self) -> None:
         """Bring the database to rewind's current schema (creating the store's tables, and the
@@ -271,7 +279,10 @@ class SqliteStore(ThreadSweeping, BaseSqliteStore, BaseStore):
         with self.lock:
             if self.is_setup:
                 return
-            migrate(self.conn, database_file(self.conn))
+            file = database_file(self.conn)
+            migrate(self.conn, file)
+            if file is not None:  # held while the store lives (see rewind.log.files)
+                self._release = weakref.finalize(self, release_file, hold_file(file))
             if self._own_connection:  # as the log's connections: durable at each checkpoint
                 self.conn.execute("PRAGMA synchronous=NORMAL")
             self.is_setup = True
