@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from langgraph_sdk import get_client, get_sync_client
 
 APP = Path(__file__).parent / "app"
 
@@ -98,3 +100,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def _no_sdk_key(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("LANGGRAPH_API_KEY", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[Any]:
+    """The official SDK's async client of the module's ``server``."""
+    client = get_client(url=server.url, api_key=None)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def sync_client(server: Server) -> Iterator[Any]:
+    """The official SDK's sync client of the module's ``server``."""
+    client = get_sync_client(url=server.url, api_key=None)
+    yield client
+    client.close()

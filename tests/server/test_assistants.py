@@ -10,7 +10,7 @@ import asyncio
 import operator
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import httpx
 import pytest
-from langgraph_sdk import get_client, get_sync_client
+from langgraph_sdk import get_client
 from langgraph_sdk._async.assistants import AssistantsClient
 from langgraph_sdk._sync.assistants import SyncAssistantsClient
 from langgraph_sdk.errors import (
@@ -149,20 +149,6 @@ def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     started = _serve(tmp_path_factory.mktemp(f"assistants-{backend.name}"), backend.url)
     yield started
     started.stop()
-
-
-@pytest.fixture
-async def client(server: Server) -> AsyncIterator[Any]:
-    client = get_client(url=server.url, api_key=None)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def sync_client(server: Server) -> Iterator[Any]:
-    client = get_sync_client(url=server.url, api_key=None)
-    yield client
-    client.close()
 
 
 def _marker() -> dict[str, str]:

@@ -20,13 +20,6 @@ HI = {"messages": [{"role": "user", "content": "hi"}]}
 Part = tuple[str, Any, str | None]
 
 
-@pytest.fixture
-async def client(server: Server) -> AsyncIterator[Any]:
-    client = get_client(url=server.url, api_key=None)
-    yield client
-    await client.aclose()
-
-
 async def _parts(stream: Any) -> list[Part]:
     return [(p.event, p.data, p.id) async for p in stream]
 

@@ -5,32 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from langgraph_sdk import get_client, get_sync_client
 from langgraph_sdk.errors import NotFoundError
 
 from tests.server.conftest import Server
 
 SLOW = {"n": 40}  # 20 s of ticks: only a cancel ends it within a test
 KEEP = {"on_completion": "keep"}  # a thread-less run's thread stays after it
-
-
-@pytest.fixture
-async def client(server: Server) -> AsyncIterator[Any]:
-    client = get_client(url=server.url, api_key=None)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def sync_client(server: Server) -> Iterator[Any]:
-    client = get_sync_client(url=server.url, api_key=None)
-    yield client
-    client.close()
 
 
 async def _running(client: Any, thread_id: str, run_id: str) -> None:

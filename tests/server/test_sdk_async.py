@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from langgraph_sdk import get_client
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
 
 from tests.server.conftest import Server
 
 HI = {"messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-async def client(server: Server) -> AsyncIterator[Any]:
-    client = get_client(url=server.url, api_key=None)
-    yield client
-    await client.aclose()
 
 
 async def _parts(stream: Any) -> list[tuple[str, Any, str | None]]:

@@ -5,13 +5,12 @@ logged (a client's as a run of the store's own thread, a node's as an event of i
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from langgraph_sdk import get_client, get_sync_client
+from langgraph_sdk import get_client
 
 from rewind import open_log
 from rewind.events import EventType
@@ -52,20 +51,6 @@ builder.add_edge("recall", "remember")
 builder.add_edge("remember", END)
 graph = builder.compile()
 """
-
-
-@pytest.fixture
-async def client(server: Server) -> AsyncIterator[Any]:
-    client = get_client(url=server.url, api_key=None)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def sync_client(server: Server) -> Iterator[Any]:
-    client = get_sync_client(url=server.url, api_key=None)
-    yield client
-    client.close()
 
 
 async def test_items_and_namespaces(client: Any) -> None:

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import pytest
-from langgraph_sdk import get_client, get_sync_client
 
 from tests.server.conftest import Server
 
 HI = {"messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-async def client(server: Server) -> AsyncIterator[Any]:
-    client = get_client(url=server.url, api_key=None)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def sync_client(server: Server) -> Iterator[Any]:
-    client = get_sync_client(url=server.url, api_key=None)
-    yield client
-    client.close()
 
 
 async def test_count_filters_as_search_does(client: Any) -> None:
