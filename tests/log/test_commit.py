@@ -162,36 +162,6 @@ async def test_whoever_waits_cuts_the_commit_delay_short(tmp_path: Path) -> None
         await store.aclose()
 
 
-async def test_a_sync_step_commits_once_its_tasks_events_with_its_checkpoint(
-    tmp_path: Path,
-) -> None:
-    # A sync run's step: its tasks' events are appended unawaited as the tasks start and end,
-    # then its checkpoint is appended and awaited. The idle writer waits for company, so the
-    # step is one transaction, not one for its tasks' events and another for its checkpoint.
-    store = await open_log(tmp_path / "log.db", options=LogOptions(commit_delay=3600))
-    try:
-        await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
-        before = store.commit_count
-        seq = 1
-        for step in range(10):
-            store.append_nowait(
-                "r", [NewEvent(type=EventType.CUSTOM, payload=step)], expected_seq=seq
-            )
-            await asyncio.sleep(0.01)  # the step's task at work
-            async with asyncio.timeout(10):
-                await store.append(
-                    "r",
-                    [NewEvent(type=EventType.CUSTOM, payload=-step)],
-                    expected_seq=seq + 1,
-                    durability="sync",
-                )
-            seq += 2
-        assert store.commit_count - before == 10
-        assert len(await store.read("r")) == 21
-    finally:
-        await store.aclose()
-
-
 async def test_without_a_commit_delay_an_async_append_commits_unasked(tmp_path: Path) -> None:
     store = await open_log(tmp_path / "log.db", options=LogOptions(commit_delay=0))
     try:

@@ -97,11 +97,10 @@ class LogOptions:
     max_group_events: int = 10_000
     """Most events one group commit writes."""
     commit_delay: float = 0.005
-    """Seconds ``async`` appends wait, when the writer is idle, for more appends to commit with
-    them (a group commit's window, as PostgreSQL's ``commit_delay``): a short run commits once,
-    a ``sync`` run's step once (its tasks' events with its checkpoint). Cut short as soon as
-    someone waits (a ``sync`` append, ``flush()``, an ``invoke`` returning) or a group is full;
-    ``0`` never waits."""
+    """Seconds the ``async`` appends that start a run wait, when the writer is idle, for more
+    appends to commit with them (a group commit's window, as PostgreSQL's ``commit_delay``):
+    a short run commits once. Cut short as soon as someone waits (a ``sync`` append,
+    ``flush()``, an ``invoke`` returning) or a group is full; ``0`` never waits."""
     subscriber_buffer: int = 4096
     """Most live events a subscriber holds before it falls back to reading the store."""
     read_page: int = 1000

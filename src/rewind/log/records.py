@@ -33,8 +33,8 @@ Durability = Literal["sync", "async", "exit"]
 """When appended events become durable (LangGraph's names).
 
 ``sync``: before ``append`` returns (concurrent appenders share commits). ``async``: in the
-background, within the writer's commit window (the commit in progress, or when the
-writer was idle ``LogOptions.commit_delay``). ``exit``: when the run's
+background, within the writer's commit window (the commit in progress, or
+``LogOptions.commit_delay`` for a run's first events). ``exit``: when the run's
 ``run.ended`` event is appended, or at ``flush()``.
 """
 

@@ -3,7 +3,7 @@
 Appends are queued in memory and committed by one background task per store, as many as are
 waiting at once (up to a cap) in one transaction. A ``sync`` append waits for the commit of its
 group; an ``async`` one returns at once and is durable when its group commits (the window is
-the length of the commit in progress, or when the writer was idle a short delay, cut short
+the length of the commit in progress, and for a run's first events a short delay, cut short
 when someone waits: ``LogOptions.commit_delay``); an ``exit`` one is held until its run ends or
 the store is flushed. Failures of appends nobody waits for are kept and raised by the next
 ``flush()`` and by the next append to the same run.
@@ -218,14 +218,14 @@ class GroupWriter:
             hurry.set_result(None)
 
     async def _wait_for_company(self) -> None:
-        """When the writer was idle and nobody waits for what is queued: wait up to the delay
-        for more to commit in the same transaction. A run of a few steps commits once, with the
-        flush that ends it, not once for its first events and again at its end; a ``sync`` run's
-        step commits once, its tasks' events with the checkpoint that ends it (not once for its
-        tasks' start and again for its checkpoint). While the writer is busy nothing waits: the
-        commit in progress gathers what comes."""
-        if self._waiters or any(
-            p.future is not None or p.count >= self.max_group_events for p in self.queue
+        """When a run starts and nobody waits for its first events: wait up to the delay for
+        more to commit in the same transaction (a run of a few steps commits once, with the
+        flush that ends it, not once for its first events and again at its end). A running
+        run's appends are not delayed: the commit in progress gathers them."""
+        if (
+            self._waiters
+            or not any(p.start is not None for p in self.queue)
+            or any(p.future is not None or p.count >= self.max_group_events for p in self.queue)
         ):
             return
         loop = asyncio.get_running_loop()
