@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rewind import open_log
+from rewind.errors import NotARewindDatabaseError
 from rewind.events import EventType, NewEvent, run_started
-from rewind.log.files import in_use
+from rewind.log.files import hold_file, in_use, release_file
 from rewind.log.sqlite import read_revision
 from rewind.store.sqlite import SqliteStore
 
@@ -53,3 +56,16 @@ async def test_a_store_opened_beside_a_log_keeps_the_log_s_locks(tmp_path: Path)
     finally:
         await log.aclose()
     assert not in_use(db)
+
+
+def test_a_file_held_but_not_a_database_is_still_named_for_what_it_is(tmp_path: Path) -> None:
+    # A hold left by a log or store never closed can outlive its file, and the inode be reused
+    # by another: a file SQLite cannot read is still judged by its header.
+    junk = tmp_path / "theirs.db"
+    junk.write_bytes(b"not a database at all" * 10)
+    key = hold_file(junk)
+    try:
+        with pytest.raises(NotARewindDatabaseError, match="not an SQLite database file"):
+            read_revision(junk)
+    finally:
+        release_file(key)

@@ -577,7 +577,11 @@ def read_revision(file: Path) -> str | None:
     if not file.exists() or file.stat().st_size == 0:
         return None
     if in_use(file):  # read through SQLite only: see rewind.log.files (checked when opened)
-        return _revision_through_sqlite(file)
+        try:
+            return _revision_through_sqlite(file)
+        except DatabaseError as exc:  # not a database SQLite reads (so no lock of ours on it,
+            if type(exc) is not DatabaseError:  # whatever an inode reused since says): its
+                raise  # header tells why, below
     with file.open("rb") as fh:
         header = fh.read(100)
     if not header.startswith(_HEADER):
