@@ -5,6 +5,8 @@
 * ``langgraph_api``: the official SDK's calls side by side on LangGraph's own dev server
   (``-m langgraph_api``, run by ``.ci/run``; it installs that server in a virtualenv of its own
   on first use).
+* ``server_processes``: the API server tests that start several server or worker processes
+  (``-m server_processes``, run by ``.ci/run`` as a step of its own).
 * ``server_load``: the HTTP server's load test at full size (``-m server_load``, or
   ``REWIND_SERVER_LOAD=1``, which also makes the fuzz test run more examples).
 """
@@ -15,7 +17,12 @@ import os
 
 import pytest
 
-OPT_IN = {"phoenix": None, "langgraph_api": None, "server_load": "REWIND_SERVER_LOAD"}
+OPT_IN = {
+    "phoenix": None,
+    "langgraph_api": None,
+    "server_processes": None,
+    "server_load": "REWIND_SERVER_LOAD",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

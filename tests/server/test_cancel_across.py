@@ -23,6 +23,9 @@ from rewind.log import EventLog
 from tests import pg
 from tests.server.conftest import Server, start_server
 
+pytestmark = pytest.mark.server_processes
+
+
 SLOW = {"n": 40}  # 20 s of ticks: only a cancel ends it within the test
 PROMPT = 2.0  # seconds a cancel may take to end a run in the other process
 

@@ -437,6 +437,7 @@ def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     pg.drop_database(name)
 
 
+@pytest.mark.server_processes
 async def test_two_servers_on_one_database_fire_each_tick_once(
     shared: str, tmp_path: Path, connect: Callable[[str], Any]
 ) -> None:

@@ -95,6 +95,7 @@ async def test_a_thread_run_keeps_its_thread_whatever_on_completion_says(
     assert await _status(client, thread["thread_id"]) == 200
 
 
+@pytest.mark.server_processes
 async def test_with_a_queue_on_completion_and_webhooks_apply_too(
     tmp_path: Path, connect: Callable[[str], Any]
 ) -> None:
