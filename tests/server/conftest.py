@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,3 +116,17 @@ def sync_client(server: Server) -> Iterator[Any]:
     client = get_sync_client(url=server.url, api_key=None)
     yield client
     client.close()
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[Callable[[str], Any]]:
+    """Official SDK clients on a server's URL, closed when the test ends."""
+    made: list[Any] = []
+
+    def connect(url: str) -> Any:
+        made.append(get_client(url=url, api_key=None))
+        return made[-1]
+
+    yield connect
+    for client in made:
+        await client.aclose()

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from langgraph_sdk import get_client, get_sync_client
+from langgraph_sdk import get_sync_client
 
 from rewind import open_log
 from rewind.events import RunStatus
@@ -36,20 +36,6 @@ from tests.server.test_webhooks import ALLOWING, Receiver
 
 MESSAGE = {"messages": [{"role": "user", "content": "hi"}]}
 ECHO = assistant_id_of("echo")
-
-
-@pytest.fixture
-async def connect() -> AsyncIterator[Callable[[str], Any]]:
-    """Official SDK clients on a server's URL, closed when the test ends."""
-    made: list[Any] = []
-
-    def connect(url: str) -> Any:
-        made.append(get_client(url=url, api_key=None))
-        return made[-1]
-
-    yield connect
-    for client in made:
-        await client.aclose()
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from langgraph_sdk import get_client
 
 from rewind import open_log
 from rewind.events import EventType
@@ -20,20 +19,6 @@ from tests.server.conftest import Server, start_server
 from tests.server.test_webhooks import ALLOWING, Receiver, Worker, verified
 
 MESSAGE = {"messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-async def connect() -> AsyncIterator[Callable[[str], Any]]:
-    """Official SDK clients on a server's URL, closed when the test ends."""
-    made: list[Any] = []
-
-    def connect(url: str) -> Any:
-        made.append(get_client(url=url, api_key=None))
-        return made[-1]
-
-    yield connect
-    for client in made:
-        await client.aclose()
 
 
 async def _status(client: Any, thread_id: str) -> int:

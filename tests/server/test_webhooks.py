@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx
 import pytest
-from langgraph_sdk import get_client
 
 from rewind.server.webhooks import WebhookPolicy, Webhooks
 from tests.server.conftest import APP, Server, start_server
@@ -34,20 +33,6 @@ SECRET = "webhook-secret-of-the-tests"
 ALLOWING = {"REWIND_WEBHOOK_ALLOW_PRIVATE": "1", "REWIND_WEBHOOK_SECRET": SECRET}
 """A server whose webhooks may reach the tests' own loopback receiver, signed."""
 MESSAGE = {"messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-async def connect() -> AsyncIterator[Callable[[str], Any]]:
-    """Official SDK clients on a server's URL, closed when the test ends."""
-    made: list[Any] = []
-
-    def connect(url: str) -> Any:
-        made.append(get_client(url=url, api_key=None))
-        return made[-1]
-
-    yield connect
-    for client in made:
-        await client.aclose()
 
 
 @dataclass
