@@ -29,6 +29,7 @@ MODULES = [
     "rewind.log.postgres",
     "rewind.log.copy",
     "rewind.log.sqlite",
+    "rewind.log.sqlite_files",
     "rewind.log.writer",
     "rewind.store.base",
     "rewind.store.base.batch",

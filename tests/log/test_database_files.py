@@ -25,7 +25,7 @@ from rewind.errors import (
 )
 from rewind.events import EventType
 from rewind.log import open_sqlite
-from rewind.log.sqlite import APPLICATION_ID
+from rewind.log.sqlite_files import APPLICATION_ID
 
 pytestmark = pytest.mark.faults
 

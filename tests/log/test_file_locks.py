@@ -16,7 +16,7 @@ from rewind import open_log
 from rewind.errors import NotARewindDatabaseError
 from rewind.events import EventType, NewEvent, run_started
 from rewind.log.files import hold_file, in_use, release_file
-from rewind.log.sqlite import read_revision
+from rewind.log.sqlite_files import read_revision
 from rewind.store.sqlite import SqliteStore
 
 OTHER_PROCESS = """

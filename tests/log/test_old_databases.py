@@ -23,7 +23,7 @@ import pytest
 
 from rewind import migrations
 from rewind.checkpoint.sqlite import SqliteSaver
-from rewind.log.sqlite import read_revision
+from rewind.log.sqlite_files import read_revision
 from rewind.types import Command
 from tests.cli.conftest import Cli
 from tests.log.old_databases.graphs import build

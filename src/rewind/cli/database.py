@@ -66,7 +66,7 @@ def current() -> None:
       rewind db current
     """
     from rewind.log.postgres import is_postgres_url, read_postgres_revision, shown
-    from rewind.log.sqlite import needs_migration, read_revision
+    from rewind.log.sqlite_files import needs_migration, read_revision
 
     if is_postgres_url(settings().db):
         url = settings().db
@@ -105,7 +105,7 @@ def verify() -> int:
       rewind db verify
     """
     from rewind.errors import DatabaseError, NotARewindDatabaseError
-    from rewind.log.sqlite import integrity_problems, read_revision
+    from rewind.log.sqlite_files import integrity_problems, read_revision
     from rewind.thread_state import verify_caches
 
     file = db_file(settings().db)

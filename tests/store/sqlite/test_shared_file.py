@@ -19,7 +19,7 @@ from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.errors import DatabaseError, NotARewindDatabaseError, SchemaTooNewError
 from rewind.graph import END, START, StateGraph
 from rewind.log import EventLog, open_log
-from rewind.log.sqlite import APPLICATION_ID, PAGE_SIZE, read_revision
+from rewind.log.sqlite_files import APPLICATION_ID, PAGE_SIZE, read_revision
 from rewind.store.sqlite import AsyncSqliteStore, SqliteStore
 from tests.cli.conftest import Cli
 from tests.log.contract import custom, start_run

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rewind.log.files import hold_file, release_file
-from rewind.log.sqlite import upgrade_connection, upgrade_file
+from rewind.log.sqlite_files import upgrade_connection, upgrade_file
 from rewind.store import writes as _writes
 from rewind.store._sql import (
     Condition,
