@@ -359,6 +359,43 @@ class LogContract:
         assert [e.run_id for e in await store.read_all()] == ["b", "b"]
         assert (await store.verify_chain("b")).ok
 
+    async def test_delete_thread_keeps_the_runs_another_thread_starts_from(
+        self, store: EventLog
+    ) -> None:
+        async def finished(run_id: str, thread_id: str, origin: str | None = None) -> None:
+            start = run_started(thread_id=thread_id, origin_run_id=origin)
+            await store.append(run_id, [start, run_ended(RunStatus.SUCCESS)], expected_seq=0)
+
+        await finished("base", "t1")
+        await finished("fork", "t1", origin="base")
+        await finished("alone", "t1")
+        await finished("other", "t2", origin="fork")  # t2 rebuilds its state through t1's runs
+        await finished("unrelated", "t3")
+        await store.save_thread_metadata("t1", {"k": 1})
+        report = await store.delete_thread("t1")
+        assert (report.runs_deleted, report.runs_kept_for_dependants) == (1, 2)
+        assert {r.run_id for r in await store.list_runs()} == {"base", "fork", "other", "unrelated"}
+        assert await store.get_thread_metadata("t1") == []
+        assert (await store.verify_chain("other")).ok
+
+    async def test_prune_thread_keeps_its_newest_runs_and_leaves_other_threads(
+        self, store: EventLog
+    ) -> None:
+        t0 = datetime(2026, 1, 1, tzinfo=UTC)
+        for i in range(3):
+            for thread in ("a", "b"):
+                start = run_started(thread_id=thread, ts=t0 + timedelta(minutes=i))
+                await store.append(
+                    f"{thread}{i}", [start, run_ended(RunStatus.SUCCESS)], expected_seq=0
+                )
+        await store.save_thread_metadata("a", {"k": 1})
+        report = await store.prune_thread("a", keep_last=1)
+        assert report.runs_deleted == 2
+        assert {r.run_id for r in await store.list_runs()} == {"a2", "b0", "b1", "b2"}
+        assert [m.thread_id for m in await store.get_thread_metadata("a")] == ["a"]
+        with pytest.raises(ValueError, match="keep_last"):
+            await store.prune_thread("a", keep_last=-1)
+
     async def test_thread_metadata_is_kept_before_any_run_and_goes_with_the_thread(
         self, store: EventLog
     ) -> None:

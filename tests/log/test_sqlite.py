@@ -165,3 +165,43 @@ async def test_online_backup_is_a_consistent_copy(tmp_path: Path) -> None:
 
 def _db_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+async def test_deleting_a_thread_reads_its_runs_through_indexes(tmp_path: Path) -> None:
+    """A thread's deletion finds its runs and their dependants by index, never by reading every
+    run of the database (its cost does not grow with other threads)."""
+    from sqlalchemy import create_engine, event
+
+    from rewind.log import retention
+
+    path = tmp_path / "rewind.db"
+    store = await open_log(path)
+    for i in range(20):
+        start = run_started(thread_id=f"t{i % 4}", origin_run_id="r0" if i else None)
+        await store.append(f"r{i}", [start, run_ended(RunStatus.SUCCESS)], expected_seq=0)
+    await store.aclose()
+    engine = create_engine(f"sqlite:///{path}")
+    statements: list[tuple[str, Any]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        statements.append((sql, params))
+
+    try:
+        with engine.connect() as conn:
+            loaded = retention.load_thread_runs(conn, "t0")
+            plans = [
+                " / ".join(
+                    row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+                )
+                for sql, params in list(statements)
+            ]
+    finally:
+        engine.dispose()
+    assert {r.run_id for r in loaded if r.thread_id == "t0"} == {f"r{i}" for i in range(0, 20, 4)}
+    assert {r.run_id for r in loaded if r.thread_id != "t0"} == {
+        f"r{i}" for i in range(1, 20) if i % 4
+    }  # every other thread's run starts from r0, of t0
+    assert len(plans) == 2
+    assert "ix_runs_thread" in plans[0] and "ix_runs_origin" in plans[1], plans
+    assert not any(p.startswith("SCAN runs") for p in plans), plans

@@ -242,6 +242,12 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         async with self._txn() as conn:
             return await conn.run_sync(fn)
 
+    async def _write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` on a connection in one write transaction (the database's write lock taken
+        first); backends may run it on their writer's thread and connection."""
+        async with self._txn(write=True) as conn:
+            return await conn.run_sync(fn)
+
     # --- append -------------------------------------------------------------------------------
 
     async def append(

@@ -7,16 +7,16 @@ never removed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, delete, func, select
 
 from rewind.events import RunStatus
 from rewind.log.schema import checkpoints, events, redactions, runs, snapshots, thread_heads
 
-__all__ = ["DeletionPlan", "delete_runs", "plan_deletion"]
+__all__ = ["DeletionPlan", "delete_runs", "load_runs", "load_thread_runs", "plan_deletion"]
 
 _CHUNK = 500
 
@@ -39,22 +39,41 @@ class DeletionPlan:
     kept_for_dependants: int
 
 
-async def load_runs(conn: AsyncConnection) -> list[_Run]:
-    """Every run's identity, origin, status and start time."""
-    result = await conn.execute(
-        select(
-            runs.c.run_key,
-            runs.c.run_id,
-            runs.c.thread_id,
-            runs.c.origin_run_id,
-            runs.c.status,
-            runs.c.created_at,
-        )
-    )
+_RUN_COLUMNS = (
+    runs.c.run_key,
+    runs.c.run_id,
+    runs.c.thread_id,
+    runs.c.origin_run_id,
+    runs.c.status,
+    runs.c.created_at,
+)
+
+
+def _runs(rows: Iterable[Sequence[Any]]) -> list[_Run]:
     return [
         _Run(key=r[0], run_id=r[1], thread_id=r[2], origin=r[3], status=r[4], created_at=r[5])
-        for r in result
+        for r in rows
     ]
+
+
+def load_runs(conn: Connection) -> list[_Run]:
+    """Every run's identity, origin, status and start time."""
+    return _runs(conn.execute(select(*_RUN_COLUMNS)))
+
+
+def load_thread_runs(conn: Connection, thread_id: str) -> list[_Run]:
+    """A thread's runs and the runs of other threads that start from one of them: all that
+    :func:`plan_deletion` needs to delete the thread, read through indexes (a deletion's cost
+    does not grow with the database's other threads)."""
+    own = _runs(conn.execute(select(*_RUN_COLUMNS).where(runs.c.thread_id == thread_id)))
+    ids = [r.run_id for r in own]
+    dependants: list[_Run] = []
+    for i in range(0, len(ids), _CHUNK):
+        query = select(*_RUN_COLUMNS).where(
+            runs.c.origin_run_id.in_(ids[i : i + _CHUNK]), runs.c.thread_id != thread_id
+        )
+        dependants += _runs(conn.execute(query))
+    return own + dependants
 
 
 def candidates_older_than(all_runs: Iterable[_Run], cutoff_us: int) -> set[str]:
@@ -92,7 +111,7 @@ def plan_deletion(all_runs: list[_Run], candidates: set[str]) -> DeletionPlan:
     )
 
 
-async def delete_runs(conn: AsyncConnection, run_keys: list[int]) -> int:
+def delete_runs(conn: Connection, run_keys: list[int]) -> int:
     """Delete runs with their events, checkpoint index rows, snapshots, redaction records and
     any thread head they hold (rebuilt from the runs that stay when next read); returns the
     events deleted. (A run key can be given again to a new run: nothing of the old may stay.)"""
@@ -101,13 +120,11 @@ async def delete_runs(conn: AsyncConnection, run_keys: list[int]) -> int:
         chunk = run_keys[i : i + _CHUNK]
         # Events, not rows: a packed row holds several (rewind.log.packs).
         held = func.coalesce(func.sum(func.coalesce(events.c.packed, 1)), 0)
-        deleted += int(
-            (await conn.execute(select(held).where(events.c.run_key.in_(chunk)))).scalar_one()
-        )
-        await conn.execute(delete(events).where(events.c.run_key.in_(chunk)))
-        await conn.execute(delete(snapshots).where(snapshots.c.run_key.in_(chunk)))
-        await conn.execute(delete(checkpoints).where(checkpoints.c.run_key.in_(chunk)))
-        await conn.execute(delete(redactions).where(redactions.c.run_key.in_(chunk)))
-        await conn.execute(delete(thread_heads).where(thread_heads.c.run_key.in_(chunk)))
-        await conn.execute(delete(runs).where(runs.c.run_key.in_(chunk)))
+        deleted += int(conn.execute(select(held).where(events.c.run_key.in_(chunk))).scalar_one())
+        conn.execute(delete(events).where(events.c.run_key.in_(chunk)))
+        conn.execute(delete(snapshots).where(snapshots.c.run_key.in_(chunk)))
+        conn.execute(delete(checkpoints).where(checkpoints.c.run_key.in_(chunk)))
+        conn.execute(delete(redactions).where(redactions.c.run_key.in_(chunk)))
+        conn.execute(delete(thread_heads).where(thread_heads.c.run_key.in_(chunk)))
+        conn.execute(delete(runs).where(runs.c.run_key.in_(chunk)))
     return deleted

@@ -84,11 +84,12 @@ runs = Table(
     # redaction re-chains it from the first event it erases.
     Column("chain_from", Integer),
     # A thread's runs in log order (its listings, the runs after its head), the runs started
-    # from a checkpoint, and the runs still running (orphan checks): each found without
-    # reading a thread's history.
+    # from a checkpoint or from a run (a deletion's dependants), and the runs still running
+    # (orphan checks): each found without reading a thread's history.
     Index("ix_runs_thread", "thread_id", "first_position"),
     Index("ix_runs_created", "created_at"),
     Index("ix_runs_origin_checkpoint", "origin_checkpoint_id"),
+    Index("ix_runs_origin", "origin_run_id"),
     Index(
         "ix_runs_running",
         "thread_id",

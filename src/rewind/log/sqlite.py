@@ -51,7 +51,7 @@ from rewind.log.sqlite_files import (
     prepare_file,
     read_only_uri,
     read_revision,
-    reader_engine,
+    thread_engine,
     unwritable,
 )
 from rewind.log.writer import PendingAppend
@@ -184,10 +184,17 @@ class SqliteLog(EventLog):
         # A file store reads on a thread of its own, through a connection it keeps: a read
         # costs one thread hop, not a connection opened (and a thread started) per read.
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-reader")
-        self._reads: Engine | None = None if memory else reader_engine(url, busy_timeout, uri)
+        self._reads: Engine | None = None if memory else thread_engine(url, busy_timeout, uri)
         self._read_conn: Connection | None = None
         self._point: sqlite3.Connection | None = None
         """The connection point reads use, on the loop's thread (see :meth:`_point_read`)."""
+        # Write transactions other than appends (deletions, the API server's tables) run on
+        # the writer thread too, through a connection kept there: a hand-off, not a connection
+        # opened (and a thread started) per transaction.
+        self._writes: Engine | None = (
+            None if memory or uri is not None else thread_engine(url, busy_timeout)
+        )
+        self._write_conn: Connection | None = None
         super().__init__(engine, url=url, options=options)
 
     async def _read(self, fn: Callable[[Connection], T], *, drain: bool = True) -> T:
@@ -247,6 +254,35 @@ class SqliteLog(EventLog):
                 self._read_conn = None
             raise LogError(f"could not read {self.url}: {exc.orig}") from exc
 
+    async def _write(self, fn: Callable[[Connection], T]) -> T:
+        if self._writes is None or self._core_writes:
+            return await super()._write(fn)
+        if self._closed:
+            raise LogClosedError("the store is closed; open a new one to write")
+        async with self._write_turn:  # between group commits, never against them
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._write_on_thread, fn)
+
+    def _write_on_thread(self, fn: Callable[[Connection], T]) -> T:
+        if self._write_conn is None:
+            assert self._writes is not None
+            self._write_conn = self._writes.connect().execution_options(rewind_begin="IMMEDIATE")
+        conn = self._write_conn
+        try:
+            with conn.begin():
+                return fn(conn)
+        except DBAPIError as exc:
+            if conn.invalidated:
+                self._write_conn = None
+            raise LogError(f"could not commit to {self.url}: {exc.orig}") from exc
+
+    def _close_writes(self) -> None:
+        if self._write_conn is not None:
+            self._write_conn.close()
+            self._write_conn = None
+        if self._writes is not None:
+            self._writes.dispose()
+
     def _event_rows(
         self,
         conn: Connection,
@@ -292,8 +328,10 @@ class SqliteLog(EventLog):
             release_file(self._held)
             self._held = None
             loop = asyncio.get_running_loop()
+            with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
+                await loop.run_in_executor(self._thread, self._close_writes)
             if self._raw is not None:
-                with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
+                with contextlib.suppress(RuntimeError):
                     await loop.run_in_executor(self._thread, _release_and_close, self._raw)
                 self._raw = None
             if self._point is not None:

@@ -236,9 +236,9 @@ def needs_migration(label: str, revision: str | None, upgrade: bool) -> bool:
     return True
 
 
-def reader_engine(label: str, busy_timeout: float, uri: str | None = None) -> Engine:
-    """The engine of a file store's reader thread: one connection, kept, read-only work
-    (``uri``: the read-only URI of a log opened read-only)."""
+def thread_engine(label: str, busy_timeout: float, uri: str | None = None) -> Engine:
+    """The engine of a file store's reader or writer thread: one connection, kept (``uri``:
+    the read-only URI of a log opened read-only)."""
     engine = create_engine(
         f"sqlite+pysqlite:///{quote(label) if uri is None else uri + '&uri=true'}",
         poolclass=pool.StaticPool,

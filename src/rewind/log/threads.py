@@ -32,6 +32,9 @@ class ThreadKeeping:
     async def _read(self, fn: Callable[[Connection], T], *, drain: bool = True) -> T:
         raise NotImplementedError
 
+    async def _write(self, fn: Callable[[Connection], T]) -> T:
+        raise NotImplementedError
+
     # --- thread metadata ----------------------------------------------------------------------
 
     async def save_thread_metadata(
@@ -89,15 +92,33 @@ class ThreadKeeping:
         """Delete a thread's runs, events and snapshots, and the metadata kept for it.
 
         Runs still running, and runs that a retained run of another thread starts from, stay;
-        the report counts them.
+        the report counts them. Its cost does not grow with the other threads in the database.
         """
-        async with self._txn(write=True) as conn:
-            await conn.execute(
-                delete(thread_metadata).where(thread_metadata.c.thread_id == thread_id)
+
+        def delete_in(conn: Connection) -> PruneReport:
+            conn.execute(delete(thread_metadata).where(thread_metadata.c.thread_id == thread_id))
+            loaded = retention.load_thread_runs(conn, thread_id)
+            return _delete_planned(
+                conn, loaded, {r.run_id for r in loaded if r.thread_id == thread_id}
             )
-        return await self._delete(
-            lambda all_runs: {r.run_id for r in all_runs if r.thread_id == thread_id}, vacuum=vacuum
-        )
+
+        return await self._delete(delete_in, vacuum=vacuum)
+
+    async def prune_thread(
+        self, thread_id: str, *, keep_last: int, vacuum: bool = True
+    ) -> PruneReport:
+        """Delete a thread's finished runs but its ``keep_last`` newest (and those a kept run
+        starts from); the thread's metadata stays. Its cost does not grow with other threads."""
+        if keep_last < 0:
+            raise ValueError(f"keep_last must be >= 0, not {keep_last}")
+
+        def prune_in(conn: Connection) -> PruneReport:
+            loaded = retention.load_thread_runs(conn, thread_id)
+            own = [r for r in loaded if r.thread_id == thread_id]
+            chosen = retention.candidates_beyond_newest(own, keep_last)
+            return _delete_planned(conn, loaded, chosen)
+
+        return await self._delete(prune_in, vacuum=vacuum)
 
     async def prune(
         self,
@@ -116,30 +137,26 @@ class ThreadKeeping:
             raise ValueError("prune needs exactly one of older_than= or keep_last=")
         if keep_last is not None and keep_last < 0:
             raise ValueError(f"keep_last must be >= 0, not {keep_last}")
-        if older_than is not None:
-            cutoff = to_micros(older_than)
-            return await self._delete(
-                lambda all_runs: retention.candidates_older_than(all_runs, cutoff), vacuum=vacuum
-            )
-        assert keep_last is not None
-        return await self._delete(
-            lambda all_runs: retention.candidates_beyond_newest(all_runs, keep_last),
-            vacuum=vacuum,
-        )
 
-    async def _delete(self, choose: Callable[[Any], set[str]], *, vacuum: bool) -> PruneReport:
-        await self._writer.drain()
-        async with self._txn(write=True) as conn:
-            all_runs = await retention.load_runs(conn)
-            plan = retention.plan_deletion(all_runs, choose(all_runs))
-            deleted = await retention.delete_runs(conn, plan.run_keys)
-        if vacuum and plan.run_keys:
+        def prune_in(conn: Connection) -> PruneReport:
+            all_runs = retention.load_runs(conn)
+            if older_than is not None:
+                chosen = retention.candidates_older_than(all_runs, to_micros(older_than))
+            else:
+                assert keep_last is not None
+                chosen = retention.candidates_beyond_newest(all_runs, keep_last)
+            return _delete_planned(conn, all_runs, chosen)
+
+        return await self._delete(prune_in, vacuum=vacuum)
+
+    async def _delete(
+        self, delete_in: Callable[[Connection], PruneReport], *, vacuum: bool
+    ) -> PruneReport:
+        await self._writer.drain()  # what this process appended is in the database first
+        report = await self._write(delete_in)
+        if vacuum and report.runs_deleted:
             await self._vacuum()
-        return PruneReport(
-            runs_deleted=len(plan.run_keys),
-            events_deleted=deleted,
-            runs_kept_for_dependants=plan.kept_for_dependants,
-        )
+        return report
 
     async def _vacuum(self) -> None:
         """Give freed space back to the file system (backends override)."""
@@ -147,3 +164,14 @@ class ThreadKeeping:
     async def backup(self, target: str) -> None:
         """Write a consistent copy of the live database to ``target`` (backends override)."""
         raise NotImplementedError(f"{type(self).__name__} cannot back up")
+
+
+def _delete_planned(conn: Connection, loaded: list[Any], candidates: set[str]) -> PruneReport:
+    """Delete the ``candidates`` among the ``loaded`` runs that nothing retained depends on."""
+    plan = retention.plan_deletion(loaded, candidates)
+    deleted = retention.delete_runs(conn, plan.run_keys)
+    return PruneReport(
+        runs_deleted=len(plan.run_keys),
+        events_deleted=deleted,
+        runs_kept_for_dependants=plan.kept_for_dependants,
+    )

@@ -13,20 +13,18 @@ pagination), from :class:`AssistantStore`.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 import typing
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.log import EventLog
 from rewind.log.schema import assistant_versions, assistants, crons
@@ -35,6 +33,8 @@ from rewind.server.runs import assistant_id_of
 from rewind.server.service import ApiError
 
 __all__ = ["Assistant", "AssistantStore", "assistants_of", "contains", "run_settings"]
+
+T = TypeVar("T")
 
 SORT_KEYS = ("assistant_id", "graph_id", "name", "created_at", "updated_at")
 """What a search sorts by (``created_at`` unless told)."""
@@ -207,12 +207,15 @@ class AssistantStore:
         self.graphs = graphs
         self.postgres = log.engine.dialect.name == "postgresql"
 
-    @contextlib.asynccontextmanager
-    async def _begin(self, *, write: bool = True) -> AsyncIterator[AsyncConnection]:
-        """A transaction as the log's own are made: a SQLite file's write lock taken first, in
-        this process's turn; the one connection of a log in memory never shared by two."""
-        async with self.log._txn(write=write) as conn:
-            yield conn
+    async def _reading(self, fn: Callable[[Connection], T]) -> T:
+        """``fn`` in a read transaction, on the log's reader (a SQLite file's: its thread and
+        kept connection, no connection opened per request)."""
+        return await self.log._read(fn, drain=False)
+
+    async def _writing(self, fn: Callable[[Connection], T]) -> T:
+        """``fn`` in a write transaction, as the log makes its own (a SQLite file's write lock
+        taken first, in this process's turn, on its writer thread)."""
+        return await self.log._write(fn)
 
     def _insert_new(self, table: Any) -> Any:
         """``INSERT`` that leaves a row already there as it is."""
@@ -250,32 +253,29 @@ class AssistantStore:
         if not made:
             return
         ids = [a.assistant_id for a in made]
-        async with self._begin(write=False) as conn:
-            query = select(assistants.c.assistant_id).where(assistants.c.assistant_id.in_(ids))
-            there = set((await conn.execute(query)).scalars())
+        query = select(assistants.c.assistant_id).where(assistants.c.assistant_id.in_(ids))
+        there = await self._reading(lambda conn: set(conn.execute(query).scalars()))
         missing = [a for a in made if a.assistant_id not in there]
         if not missing:
             return
-        async with self._begin() as conn:
-            await conn.execute(self._insert_new(assistants), [a.row() for a in missing])
-            await conn.execute(
-                self._insert_new(assistant_versions), [a.version_row() for a in missing]
-            )
+
+        def insert_missing(conn: Connection) -> None:
+            conn.execute(self._insert_new(assistants), [a.row() for a in missing])
+            conn.execute(self._insert_new(assistant_versions), [a.version_row() for a in missing])
+
+        await self._writing(insert_missing)
 
     # --- reads --------------------------------------------------------------------------------
 
     async def find(self, assistant_id: str) -> Assistant | None:
         """The assistant, if there is one with this id (any graph's)."""
-        async with self._begin(write=False) as conn:
-            return await self._find(conn, assistant_id)
+        return await self._reading(lambda conn: self._find(conn, assistant_id))
 
-    async def _find(
-        self, conn: AsyncConnection, assistant_id: str, *, lock: bool = False
-    ) -> Assistant | None:
+    def _find(self, conn: Connection, assistant_id: str, *, lock: bool = False) -> Assistant | None:
         query = select(assistants).where(assistants.c.assistant_id == assistant_id)
         if lock and self.postgres:
             query = query.with_for_update()
-        row = (await conn.execute(query)).first()
+        row = conn.execute(query).first()
         return None if row is None else Assistant.of(row)
 
     async def get(self, assistant_id: str) -> Assistant:
@@ -321,8 +321,7 @@ class AssistantStore:
         if graph_id:
             query = query.where(assistants.c.graph_id == graph_id)
         query = query.order_by(assistants.c.created_at, assistants.c.assistant_id)
-        async with self._begin(write=False) as conn:
-            found = [Assistant.of(r) for r in await conn.execute(query)]
+        found = await self._reading(lambda conn: [Assistant.of(r) for r in conn.execute(query)])
         if name:
             found = [a for a in found if name.lower() in a.name.lower()]
         if metadata:
@@ -380,10 +379,13 @@ class AssistantStore:
             .where(assistant_versions.c.assistant_id == assistant_id)
             .order_by(assistant_versions.c.version.desc())
         )
-        async with self._begin(write=False) as conn:
-            if await self._find(conn, assistant_id) is None:
+
+        def read(conn: Connection) -> list[Assistant]:
+            if self._find(conn, assistant_id) is None:
                 raise ApiError(404, f"Assistant {assistant_id} not found")
-            found = [Assistant.of(r) for r in await conn.execute(query)]
+            return [Assistant.of(r) for r in conn.execute(query)]
+
+        found = await self._reading(read)
         if metadata:
             found = [v for v in found if contains(v.metadata, metadata)]
         page = found[offset : offset + limit]
@@ -424,13 +426,19 @@ class AssistantStore:
             created_at=now,
             updated_at=now,
         )
-        async with self._begin() as conn:
+
+        def add(conn: Connection) -> Assistant | None:
+            """``made`` if it was added, else the assistant already there (or ``None``)."""
             added = self._insert_new(assistants).values(**made.row())
-            done = await conn.execute(added.returning(assistants.c.assistant_id))
+            done = conn.execute(added.returning(assistants.c.assistant_id))
             if done.first() is not None:  # (rowcount is not told on every driver)
-                await conn.execute(insert(assistant_versions).values(**made.version_row()))
+                conn.execute(insert(assistant_versions).values(**made.version_row()))
                 return made
-            existing = await self._find(conn, assistant_id)
+            return self._find(conn, assistant_id)
+
+        existing = await self._writing(add)
+        if existing is made:
+            return made
         if existing is None or if_exists != "do_nothing":
             raise ApiError(409, f"Assistant {assistant_id} already exists")
         return existing
@@ -453,11 +461,12 @@ class AssistantStore:
             self.graph_exists(graph_id)
         config, context = _settings(config, context)
         name, description = _text("name", name), _text("description", description)
-        async with self._begin() as conn:
-            current = await self._find(conn, assistant_id, lock=True)
+
+        def change(conn: Connection) -> Assistant:
+            current = self._find(conn, assistant_id, lock=True)
             if current is None:
                 raise ApiError(404, f"Assistant {assistant_id} not found")
-            latest = await conn.scalar(
+            latest = conn.scalar(
                 select(func.max(assistant_versions.c.version)).where(
                     assistant_versions.c.assistant_id == assistant_id
                 )
@@ -475,26 +484,29 @@ class AssistantStore:
                 created_at=now,
                 updated_at=now,
             )
-            await conn.execute(insert(assistant_versions).values(**new.version_row()))
+            conn.execute(insert(assistant_versions).values(**new.version_row()))
             row = new.row()
             del row["created_at"]  # the assistant's own stays when it was made
-            await conn.execute(
+            conn.execute(
                 update(assistants).where(assistants.c.assistant_id == assistant_id).values(**row)
             )
-        return dataclasses.replace(new, created_at=current.created_at)
+            return dataclasses.replace(new, created_at=current.created_at)
+
+        return await self._writing(change)
 
     async def set_latest(self, assistant_id: str, version: int) -> Assistant:
         """Put version ``version`` in use (a 404 if the assistant or the version is missing)."""
         assistant_id = valid_id(assistant_id)
-        async with self._begin() as conn:
-            current = await self._find(conn, assistant_id, lock=True)
+
+        def choose(conn: Connection) -> Assistant:
+            current = self._find(conn, assistant_id, lock=True)
             if current is None:
                 raise ApiError(404, f"Assistant {assistant_id} not found")
             query = select(assistant_versions).where(
                 assistant_versions.c.assistant_id == assistant_id,
                 assistant_versions.c.version == version,
             )
-            row = (await conn.execute(query)).first()
+            row = conn.execute(query).first()
             if row is None:
                 raise ApiError(404, f"Version {version} not found for assistant {assistant_id}")
             chosen = dataclasses.replace(
@@ -502,23 +514,28 @@ class AssistantStore:
             )
             values = chosen.row()
             del values["created_at"]
-            await conn.execute(
+            conn.execute(
                 update(assistants).where(assistants.c.assistant_id == assistant_id).values(**values)
             )
-        return chosen
+            return chosen
+
+        return await self._writing(choose)
 
     async def delete(self, assistant_id: str) -> None:
         """Remove the assistant, its versions and its crons (a 404 if there is none)."""
         assistant_id = valid_id(assistant_id)
-        async with self._begin() as conn:
+
+        def remove(conn: Connection) -> None:
             removed = delete(assistants).where(assistants.c.assistant_id == assistant_id)
-            done = await conn.execute(removed.returning(assistants.c.assistant_id))
+            done = conn.execute(removed.returning(assistants.c.assistant_id))
             if done.first() is None:
                 raise ApiError(404, f"Assistant with ID {assistant_id} not found")
-            await conn.execute(
+            conn.execute(
                 delete(assistant_versions).where(assistant_versions.c.assistant_id == assistant_id)
             )
-            await conn.execute(delete(crons).where(crons.c.assistant_id == assistant_id))
+            conn.execute(delete(crons).where(crons.c.assistant_id == assistant_id))
+
+        await self._writing(remove)
 
 
 def assistants_of(app: Any) -> AssistantStore:

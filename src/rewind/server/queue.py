@@ -39,7 +39,19 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rewind.log import EventLog
@@ -481,21 +493,24 @@ class RunCancels:
 
     async def ask(self, run_id: str, thread_id: str, *, rollback: bool = False) -> None:
         """Ask the process running ``run_id`` to stop it (a rollback asked before stays one)."""
-        async with self._queue._begin() as conn:
+
+        def write(conn: Connection) -> None:
             query = select(run_cancels.c.action).where(run_cancels.c.run_id == run_id)
-            before = (await conn.execute(query)).scalar()
+            before = conn.execute(query).scalar()
             action: CancelAction = "rollback" if rollback or before == "rollback" else "interrupt"
-            await conn.execute(delete(run_cancels).where(run_cancels.c.run_id == run_id))
-            await conn.execute(
+            conn.execute(delete(run_cancels).where(run_cancels.c.run_id == run_id))
+            conn.execute(
                 insert(run_cancels).values(
                     run_id=run_id, thread_id=thread_id, action=action, requested_at=now_us()
                 )
             )
             if self.postgres:  # delivered when this commits
-                await conn.execute(
+                conn.execute(
                     text("SELECT pg_notify(:channel, :run_id)"),
                     {"channel": CANCEL_CHANNEL, "run_id": run_id},
                 )
+
+        await self.log._write(write)
 
     async def asked(self, run_ids: Sequence[str]) -> dict[str, CancelAction]:
         """The cancellations asked of any of ``run_ids``: run id -> action."""
@@ -504,17 +519,18 @@ class RunCancels:
         query = select(run_cancels.c.run_id, run_cancels.c.action).where(
             run_cancels.c.run_id.in_(list(run_ids))
         )
-        async with self._queue._begin(write=False) as conn:
-            return {r.run_id: r.action for r in await conn.execute(query)}
+        # On the log's reader (a SQLite file's: its thread and kept connection): a server
+        # running runs polls this ten times a second.
+        return await self.log._read(
+            lambda conn: {r.run_id: r.action for r in conn.execute(query)}, drain=False
+        )
 
     async def done(self, run_id: str) -> None:
         """Drop the ``interrupt`` asked of ``run_id``: it was acted on."""
-        async with self._queue._begin() as conn:
-            await conn.execute(
-                delete(run_cancels).where(
-                    run_cancels.c.run_id == run_id, run_cancels.c.action == "interrupt"
-                )
-            )
+        query = delete(run_cancels).where(
+            run_cancels.c.run_id == run_id, run_cancels.c.action == "interrupt"
+        )
+        await self.log._write(lambda conn: conn.execute(query))
 
     async def rolled_back(
         self, *, thread_id: str | None = None, run_id: str | None = None
@@ -525,13 +541,14 @@ class RunCancels:
             query = query.where(run_cancels.c.thread_id == thread_id)
         if run_id is not None:
             query = query.where(run_cancels.c.run_id == run_id)
-        async with self._queue._begin(write=False) as conn:
-            return {r.run_id for r in await conn.execute(query)}
+        return await self.log._read(
+            lambda conn: {r.run_id for r in conn.execute(query)}, drain=False
+        )
 
     async def forget_thread(self, thread_id: str) -> None:
         """Drop what was asked of a deleted thread's runs."""
-        async with self._queue._begin() as conn:
-            await conn.execute(delete(run_cancels).where(run_cancels.c.thread_id == thread_id))
+        query = delete(run_cancels).where(run_cancels.c.thread_id == thread_id)
+        await self.log._write(lambda conn: conn.execute(query))
 
     @contextlib.asynccontextmanager
     async def listening(self) -> AsyncIterator[Heard | None]:

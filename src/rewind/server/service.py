@@ -275,16 +275,9 @@ class Service:
         return pruned
 
     async def _keep_latest(self, thread_id: str) -> None:
-        records = await self.log.list_runs(thread_id=thread_id)  # newest first
-        if len(records) < 2:
-            return
-        newest = records[0].run_id
-        await self.log._delete(  # the log's retention: keeps every run a kept one starts from
-            lambda all_runs: {
-                r.run_id for r in all_runs if r.thread_id == thread_id and r.run_id != newest
-            },
-            vacuum=False,
-        )
+        records = await self.log.list_runs(thread_id=thread_id)
+        # The log's retention: it keeps every run a kept one starts from.
+        await self.log.prune_thread(thread_id, keep_last=1, vacuum=False)
         left = {r.run_id for r in await self.log.list_runs(thread_id=thread_id)}
         for record in records:
             if record.run_id not in left:
