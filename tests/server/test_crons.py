@@ -78,7 +78,7 @@ async def test_every_method_of_the_async_client(
     uuid.UUID(made["cron_id"])
     assert made["thread_id"] == thread["thread_id"]
     assert made["assistant_id"] == ECHO
-    assert (made["on_run_completed"], made["enabled"], made["user_id"]) == (None, True, None)
+    assert (made["on_run_completed"], made["enabled"], made["user_id"]) == (None, True, "")
     assert (made["end_time"], made["timezone"], made["metadata"]) == (None, "America/New_York", tag)
     assert made["payload"]["input"] == MESSAGE
     assert made["payload"]["config"]["configurable"]["cron_id"] == made["cron_id"]

@@ -34,6 +34,7 @@ from rewind.server.models import (
     ThreadSearch,
     ThreadUpdate,
 )
+from rewind.server.run_keys import LANGGRAPH_API_VERSION
 from rewind.server.run_routes import HEARTBEAT_SECONDS, _service
 from rewind.server.run_routes import router as run_router
 from rewind.server.service import ApiError, Service
@@ -44,8 +45,6 @@ from rewind.server.thread_stream import router as thread_stream_router
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "LANGGRAPH_API_VERSION", "NOT_IMPLEMENTED", "create_app"]
 
-LANGGRAPH_API_VERSION = "0.16.7"
-"""The version of LangGraph's server (``langgraph-api``) whose Platform API rewind mirrors."""
 
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
     ("GET", "/"),
@@ -339,9 +338,20 @@ def _router() -> APIRouter:
 
     @router.post("/threads/{thread_id}/copy")
     async def copy_thread(request: Request, thread_id: str) -> JSONResponse:
-        """A new thread with the same history."""
-        service = _service(request)
-        return JSONResponse(await service.thread_json(await service.copy_thread(thread_id)))
+        """A new thread with the same history, answered as LangGraph's server answers a copy:
+        an idle thread, without its values, interrupts or error."""
+        copied = await _service(request).copy_thread(thread_id)
+        return JSONResponse(
+            {
+                "thread_id": copied.thread_id,
+                "created_at": copied.created_at.isoformat(),
+                "updated_at": copied.updated_at.isoformat(),
+                "state_updated_at": copied.updated_at.isoformat(),
+                "metadata": copied.metadata,
+                "status": "idle",
+                "config": {},
+            }
+        )
 
     @router.get("/threads/{thread_id}/state")
     async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -> JSONResponse:

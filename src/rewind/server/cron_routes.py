@@ -140,7 +140,7 @@ async def _create(request: Request, thread_id: str | None, body: CronCreate) -> 
         timezone=timezone,
         payload=payload,
         metadata=dict(body.metadata or {}),
-        user_id=None,
+        user_id="",  # as LangGraph's server without authentication: no user, ""
         on_run_completed=None if thread_id is not None else body.on_run_completed or "delete",
         enabled=body.enabled,
         end_time=_us(body.end_time),

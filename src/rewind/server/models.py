@@ -118,8 +118,36 @@ class ThreadUpdate(_Body):
     metadata: dict[str, Any] | None = None
 
 
+ThreadField = Literal[
+    "thread_id",
+    "created_at",
+    "updated_at",
+    "state_updated_at",
+    "metadata",
+    "config",
+    "status",
+    "values",
+    "interrupts",
+]
+"""A field of a thread a search may select."""
+
+RunField = Literal[
+    "run_id",
+    "thread_id",
+    "assistant_id",
+    "created_at",
+    "updated_at",
+    "status",
+    "metadata",
+    "kwargs",
+    "multitask_strategy",
+    "langsmith_session_name",
+]
+"""A field of a run a listing may select."""
+
+
 class ThreadSearch(_Body):
-    """Which threads to list."""
+    """Which threads to list, with which fields."""
 
     metadata: dict[str, Any] | None = None
     values: dict[str, Any] | None = None
@@ -129,6 +157,7 @@ class ThreadSearch(_Body):
     offset: int = Field(default=0, ge=0)
     sort_by: Literal["thread_id", "status", "created_at", "updated_at"] | None = None
     sort_order: Literal["asc", "desc"] | None = None
+    select: list[ThreadField] | None = None
 
 
 class AssistantSearch(_Body):

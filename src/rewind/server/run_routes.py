@@ -8,7 +8,7 @@ import contextvars
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -17,9 +17,10 @@ from rewind.events import EventType, RunStatus
 from rewind.log import RunRecord
 from rewind.runtime.memory import STORE_THREAD
 from rewind.server.assistants import assistants_of, run_settings
-from rewind.server.models import RunCreate, RunsCancel
+from rewind.server.models import RunCreate, RunField, RunsCancel
 from rewind.server.queue import server_run_of
 from rewind.server.queued import QueuedRuns
+from rewind.server.run_keys import created_configurable, request_identity, run_metadata
 from rewind.server.runs import (
     RunRejectedError,
     ServerRun,
@@ -43,6 +44,9 @@ router = APIRouter()
 
 logger = logging.getLogger(__name__)
 
+RUN_FIELDS: tuple[str, ...] = get_args(RunField)
+"""The fields of a run a listing may select."""
+
 HEARTBEAT_SECONDS = 5.0
 """Seconds between heartbeats on an idle stream (and keep-alives on a wait), by default."""
 
@@ -62,9 +66,18 @@ async def _create(
     thread_id: str | None,
     body: RunCreate,
     followed: asyncio.Event | None = None,
+    identity: tuple[str, int] | None = None,
 ) -> tuple[Service, ServerRun]:
+    request_id, started_ms = identity or request_identity(request.headers)
     run = await start_run(
-        request.app, thread_id, body, context=_trace_context(request), followed=followed
+        request.app,
+        thread_id,
+        body,
+        context=_trace_context(request),
+        followed=followed,
+        request_id=request_id,
+        started_ms=started_ms,
+        api_url=str(request.base_url).rstrip("/"),
     )
     return _service(request), run
 
@@ -77,6 +90,9 @@ async def start_run(
     context: contextvars.Context | None = None,
     followed: asyncio.Event | None = None,
     configurable: Mapping[str, Any] | None = None,
+    request_id: str | None = None,
+    started_ms: int | None = None,
+    api_url: str | None = None,
 ) -> ServerRun:
     """Accept a run as the API's run creation does (a cron's firing too), and start it.
 
@@ -87,6 +103,9 @@ async def start_run(
         followed: Set when the response that follows the run is over (a thread-less run's
             thread is deleted only then, so a stream or a wait reads it to the end).
         configurable: Entries added to its ``config["configurable"]`` (a cron's id).
+        request_id: The id of the request that asked for it (none for a cron's firing).
+        started_ms: When that request came (epoch milliseconds).
+        api_url: The server's URL, as that request reached it.
     """
     service: Service = app.state.service
     if body.webhook is not None:
@@ -102,13 +121,18 @@ async def start_run(
     data["config"], data["context"] = run_settings(
         assistant, service.graphs[graph_id], body.config, body.context
     )
-    if configurable:
-        data["config"]["configurable"] = {
-            **(data["config"].get("configurable") or {}),
-            **configurable,
-        }
+    data["config"]["configurable"] = {
+        **(data["config"].get("configurable") or {}),
+        **(configurable or {}),
+        **created_configurable(
+            request_id=request_id, started_ms=started_ms, after_seconds=body.after_seconds
+        ),
+    }
+    if api_url is not None:
+        data["api_url"] = api_url
     if thread_id is None and body.on_completion != "keep":
         data["temporary"] = True  # LangGraph's name: its thread goes with the run
+    existing: Mapping[str, Any] | None = None  # the thread's metadata, if it was there
     if thread_id is None:  # stateless: a thread of its own, kept once with its graph
         info = await service.new_thread({"graph_id": graph_id, "assistant_id": assistant_id})
     else:
@@ -117,8 +141,18 @@ async def start_run(
             if body.if_not_exists != "create":
                 raise ApiError(404, "Thread or assistant not found.")
             found = await service.create_thread(thread_id, {}, "raise")
+        else:
+            existing = found.metadata
         info = found
-    metadata = {**(body.metadata or {}), "graph_id": graph_id, "assistant_id": assistant_id}
+    metadata = run_metadata(
+        assistant=assistant.metadata,
+        thread=existing,
+        config=data["config"].get("metadata"),
+        run=body.metadata,
+        graph_id=graph_id,
+        assistant_id=assistant_id,
+    )
+    data["config"]["metadata"] = metadata
     if "graph_id" not in info.metadata or "assistant_id" not in info.metadata:
         info.metadata.setdefault("graph_id", graph_id)
         info.metadata.setdefault("assistant_id", assistant_id)
@@ -221,8 +255,11 @@ async def create_run_batch(request: Request, body: list[RunCreate]) -> JSONRespo
         except ApiError as exc:
             raise ApiError(exc.status, f"runs[{i}]: {exc.detail}") from None
     created = []
+    identity = request_identity(request.headers)  # one request: its runs share its id
     for payload in body:  # each as it was created (pending), as LangGraph's server answers
-        created.append(run_json((await _create(request, None, payload))[1], None))
+        created.append(
+            run_json((await _create(request, None, payload, identity=identity))[1], None)
+        )
     return JSONResponse(created)
 
 
@@ -303,13 +340,21 @@ async def list_runs(
     offset: int = Query(0, ge=0),
     status: str | None = None,
 ) -> JSONResponse:
-    """The thread's runs, newest first."""
+    """The thread's runs, newest first (only their ``select``ed fields, when the query names
+    some, as LangGraph's server answers)."""
+    select = request.query_params.getlist("select")
+    unknown = [field for field in select if field not in RUN_FIELDS]
+    if unknown:
+        raise ApiError(422, f"Invalid select columns: {unknown}. Expected: {list(RUN_FIELDS)}")
     service = _service(request)
     await service.thread(thread_id)
     runs = [run_json(r, rec) for r, rec in await service.listed_runs(thread_id)]
     if status:
         runs = [r for r in runs if r["status"] == status]
-    return JSONResponse(runs[offset : offset + limit])
+    runs = runs[offset : offset + limit]
+    if select:
+        runs = [{k: v for k, v in run.items() if k in select} for run in runs]
+    return JSONResponse(runs)
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
@@ -344,7 +389,9 @@ async def cancel_run(
     action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
 ) -> Response:
     """Stop a pending or running run, whichever server process runs it; it ends
-    ``interrupted`` (``rollback``: left out of listings too)."""
+    ``interrupted`` (``rollback``: left out of listings too). With ``wait``, the answer comes
+    once it ended, as LangGraph's server's: the values it streamed after the cancel, which a
+    stopped run has none of (``{}``)."""
     service = _service(request)
     if await _known(service, thread_id, run_id) is None:
         raise _no_run(thread_id, run_id)
@@ -353,6 +400,10 @@ async def cancel_run(
         await _cancel(service, target, rollback=action == "rollback")
         if wait:
             await _ended(service, target)
+    if wait:
+        base = f"/threads/{thread_id}/runs/{run_id}"
+        headers = {"location": f"{base}/join", "content-location": base}
+        return JSONResponse({}, headers=headers)
     return Response(status_code=202)
 
 

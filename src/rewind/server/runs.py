@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from rewind.events import EventType, NewEvent, RunStatus
 from rewind.log import EventLog, RunRecord
 from rewind.runtime.compiled import CompiledStateGraph
+from rewind.server.run_keys import started_metadata
 from rewind.server.stream import projected_modes
 from rewind.server.webhooks import Webhooks, webhook_body
 from rewind.server.wire import jsonable
@@ -533,31 +534,54 @@ def recorded_stream(started: Mapping[str, Any] | None) -> tuple[list[str], bool]
     return None
 
 
-def run_config(run: ServerRun) -> dict[str, Any]:
-    """The config a run's graph is invoked with: the request's, plus the run's identity."""
+def run_config(run: ServerRun, attempt: int = 1) -> dict[str, Any]:
+    """The config a run's graph is invoked with: the run's as created (:func:`created_config`),
+    its metadata as it starts (:func:`~rewind.server.run_keys.started_metadata`), and what
+    rewind records with it (``rewind_stream``)."""
+    request = run.request
+    config = created_config(run)
+    config["configurable"]["rewind_stream"] = {
+        # Recorded with the run, so its stream (and its SSE ids) can be rebuilt from the log
+        # by any server, after a restart too.
+        "stream_mode": _as_list(request.get("stream_mode") or "values"),
+        "subgraphs": bool(request.get("stream_subgraphs")),
+        "stateless": bool(request.get("temporary")),
+    }
+    config["metadata"].update(started_metadata(attempt, request.get("api_url")))
+    config["run_id"] = run.run_id
+    return config
+
+
+def created_config(run: ServerRun) -> dict[str, Any]:
+    """A run's config as LangGraph's server keeps it when it creates the run: the request's
+    (with the server's keys, :mod:`~rewind.server.run_keys`), the run's identity in its
+    ``configurable``, the run's metadata as its metadata."""
     request = run.request
     config = copy.deepcopy(request.get("config") or {})
     configurable = dict(config.get("configurable") or {})
-    configurable.update(
-        thread_id=run.thread_id,
-        run_id=run.run_id,
-        graph_id=run.graph_id,
-        assistant_id=run.assistant_id,
-        # Recorded with the run, so its stream (and its SSE ids) can be rebuilt from the log
-        # by any server, after a restart too.
-        rewind_stream={
-            "stream_mode": _as_list(request.get("stream_mode") or "values"),
-            "subgraphs": bool(request.get("stream_subgraphs")),
-        },
-    )
     checkpoint_id = request.get("checkpoint_id") or (request.get("checkpoint") or {}).get(
         "checkpoint_id"
     )
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
+    configurable.update(
+        run_id=run.run_id,
+        thread_id=run.thread_id,
+        graph_id=run.graph_id,
+        assistant_id=run.assistant_id,
+    )
     config["configurable"] = configurable
-    config["metadata"] = {**(config.get("metadata") or {}), **run.metadata, "run_attempt": 1}
-    config["run_id"] = run.run_id
+    config["metadata"] = {**(config.get("metadata") or {}), **run.metadata}
+    return config
+
+
+def shown_config(run: ServerRun, *, started: bool) -> dict[str, Any]:
+    """A run's config as LangGraph's server shows it: as created; once it ``started``, with the
+    metadata it started with (and the node counter LangGraph adds, which shows as null)."""
+    config = created_config(run)
+    if started:
+        config["metadata"].update(started_metadata(1, run.request.get("api_url")))
+        config["configurable"]["__pregel_node_finished"] = None
     return config
 
 
@@ -582,10 +606,18 @@ def run_json(run: ServerRun | None, record: RunRecord | None) -> dict[str, Any]:
     """A run as the API's ``Run``: the server's view of it, or the log's."""
     if run is not None:
         request = run.request
+        status = run.status
+        if record is not None and record.status != RunStatus.RUNNING:
+            status = api_status(record.status)  # the log knows it ended before this task does
         kwargs = {
             "input": request.get("input"),
             "command": request.get("command"),
-            "config": run_config(run),
+            # (LangGraph's server shows a cancelled run's config as created.)
+            "config": shown_config(
+                run,
+                started=status != "interrupted"
+                and (record is not None or status in ("running", "success", "error")),
+            ),
             "context": request.get("context") or {},
             "stream_mode": _as_list(request.get("stream_mode") or "values"),
             "interrupt_before": request.get("interrupt_before"),
@@ -598,9 +630,6 @@ def run_json(run: ServerRun | None, record: RunRecord | None) -> dict[str, Any]:
             "checkpoint_during": request.get("checkpoint_during", True),
             "durability": durability_of(request) or "async",
         }
-        status = run.status
-        if record is not None and record.status != RunStatus.RUNNING:
-            status = api_status(record.status)  # the log knows it ended before this task does
         return {
             "run_id": run.run_id,
             "thread_id": run.thread_id,

@@ -16,7 +16,7 @@ from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.memory import STORE_THREAD
 from rewind.server.queued import QueuedRuns
 from rewind.server.runs import RunManager, ServerRun, assistant_id_of, bind_graphs
-from rewind.server.wire import interrupt_in_state, jsonable, snapshot_json
+from rewind.server.wire import empty_state, interrupt_in_state, jsonable, snapshot_json
 from rewind.store.base import BaseStore
 
 __all__ = ["ApiError", "Service", "ThreadInfo"]
@@ -193,6 +193,10 @@ class Service:
             if await self.runs.active_runs(info.thread_id):
                 out["status"] = "busy"
             return out
+        if await self._ran(info.thread_id, last):
+            # LangGraph's server gives a thread the config of its runs' assistant (a run's
+            # config merged over it), its configurable ``{}`` for an assistant without one.
+            out["config"] = {"configurable": {}}
         graph = self.graph_of_thread(info)
         snapshot = None
         if graph is not None:
@@ -216,6 +220,15 @@ class Service:
         if await self.runs.active_runs(info.thread_id):
             out["status"] = "busy"
         return out
+
+    async def _ran(self, thread_id: str, last: RunRecord) -> bool:
+        """Whether a run of an assistant (not only state updates) went on the thread."""
+        started = await self._started([last.run_id])
+        if "update" not in started.get(last.run_id, {}):
+            return True
+        records = await self.log.list_runs(thread_id=thread_id)
+        started = await self._started([r.run_id for r in records])
+        return any("update" not in started.get(r.run_id, {}) for r in records)
 
     async def _run_error(self, run_id: str) -> dict[str, Any] | None:
         ended = await self.log.read(run_id, types=[EventType.RUN_ENDED], limit=1)
@@ -284,7 +297,14 @@ class Service:
                 await self.runs.forget(record.run_id)
 
     async def search_threads(self, query: Any) -> list[dict[str, Any]]:
-        """Threads matching a ``ThreadSearch``, newest first."""
+        """Threads matching a ``ThreadSearch``, newest first (only their ``select``ed fields,
+        when it names some, as LangGraph's server answers)."""
+        found = await self._searched_threads(query)
+        if query.select:
+            return [{k: v for k, v in t.items() if k in query.select} for t in found]
+        return found
+
+    async def _searched_threads(self, query: Any) -> list[dict[str, Any]]:
         infos = await self._known_threads(ids=query.ids, metadata=query.metadata)
         key = query.sort_by or "created_at"
         descending = (query.sort_order or "desc") == "desc"
@@ -340,17 +360,25 @@ class Service:
     def _state_graph(self, info: ThreadInfo) -> CompiledStateGraph:
         graph = self.graph_of_thread(info)
         if graph is None:
-            raise ApiError(
-                409, f"Thread {info.thread_id} has no graph yet; run an assistant on it first"
+            raise ApiError(  # LangGraph's server's answer, word for word
+                400,
+                f"Thread '{info.thread_id}' has no assigned graph ID. This usually occurs when "
+                "no runs have been made on this particular thread. This operation requires a "
+                "graph ID. Please ensure a run has been made for the thread or manually update "
+                "the thread metadata (by setting the 'graph_id' field) before running this "
+                "operation.",
             )
         return graph
 
     async def state(
         self, thread_id: str, *, checkpoint_id: str | None = None, subgraphs: bool = False
     ) -> dict[str, Any]:
-        """The thread's state (at ``checkpoint_id``), as a ``ThreadState``."""
+        """The thread's state (at ``checkpoint_id``), as a ``ThreadState``: an empty one for a
+        thread no graph has run on yet (as LangGraph's server answers)."""
         info = await self.thread(thread_id)
-        graph = self._state_graph(info)
+        graph = self.graph_of_thread(info)
+        if graph is None:
+            return empty_state()
         config = _thread_config(thread_id, checkpoint_id)
         try:
             snapshot = await graph.aget_state(config, subgraphs=subgraphs)
@@ -358,7 +386,12 @@ class Service:
             raise ApiError(400, str(exc)) from exc
         if checkpoint_id is not None and snapshot.metadata is None:
             raise ApiError(404, f"Checkpoint {checkpoint_id} not found on thread {thread_id}")
-        return snapshot_json(snapshot)
+        state = snapshot_json(snapshot, thread_id=thread_id)
+        if checkpoint_id is not None and state["checkpoint"] is not None:
+            # LangGraph's checkpointer answers a read at a checkpoint id with the config it
+            # was asked (no namespace in it), which its server shows as the checkpoint.
+            state["checkpoint"].pop("checkpoint_ns", None)
+        return state
 
     async def update_state(self, thread_id: str, body: Any) -> dict[str, Any]:
         """Write values to the thread's state as a node would; the new checkpoint."""
@@ -368,9 +401,11 @@ class Service:
             raise ApiError(409, "Thread is busy; update its state when its runs are done")
         checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
         try:
-            config = await graph.aupdate_state(
-                _thread_config(thread_id, checkpoint_id), body.values, as_node=body.as_node
-            )
+            config = _thread_config(thread_id, checkpoint_id)
+            # As LangGraph's server: the thread's graph in the configurable, so in the
+            # checkpoint's metadata.
+            config["configurable"]["graph_id"] = info.metadata.get("graph_id") or graph.name
+            config = await graph.aupdate_state(config, body.values, as_node=body.as_node)
         except _UNEXPECTED as exc:
             raise ApiError(400, str(exc)) from exc
         info.updated_at = _now()
@@ -407,9 +442,13 @@ class Service:
         if upto is not None:
             ids = [_config_id(s.config) for s in snapshots]
             snapshots = snapshots[ids.index(upto) :] if upto in ids else []
-        if metadata:
-            snapshots = [s for s in snapshots if _contains(s.metadata or {}, metadata)]
-        return [snapshot_json(s) for s in snapshots[:limit]]
+        if metadata:  # (the metadata as shown: the thread's id in it)
+            snapshots = [
+                s
+                for s in snapshots
+                if _contains({"thread_id": thread_id, **(s.metadata or {})}, metadata)
+            ]
+        return [snapshot_json(s, thread_id=thread_id) for s in snapshots[:limit]]
 
     # --- runs ---------------------------------------------------------------------------------
 

@@ -126,6 +126,10 @@ class RunProjection:
         self.subgraphs = subgraphs
         self._stream = RunStream(run_id, self.modes, subgraphs=subgraphs)
         self._messages: dict[str, Any] = {}
+        self.stateless = False
+        """A thread-less run whose thread goes with it (as its ``run.started`` records it):
+        LangGraph's server runs those without a checkpointer, so their streams show no
+        checkpoint (no ``checkpoints`` event, no ``debug`` one of type ``checkpoint``)."""
 
     async def prepare(self, log: EventLog) -> RunRecord:
         """Read what the run starts from: the thread's state at its origin checkpoint."""
@@ -136,10 +140,13 @@ class RunProjection:
         out: list[tuple[str, Any]] = []
         if event.type == EventType.RUN_STARTED:
             out.append(("metadata", {"run_id": self.shown_id, "attempt": self.attempt}))
+            self.stateless = _stateless(event.payload)
         items = self._stream.feed(event)
         if self._stream.projector is None:  # a log that does not open with run.started
             return []
         for item in items:
+            if self.stateless and _checkpoint_item(item):
+                continue
             out += self._shaped(item)
         if event.type == EventType.RUN_ENDED and (event.payload or {}).get("status") == "error":
             out.append(("error", _error_data(event.payload.get("error"))))
@@ -176,6 +183,19 @@ class RunProjection:
         else:
             out.append(("messages/complete", [message]))
         return out
+
+
+def _stateless(started: Any) -> bool:
+    config = (started or {}).get("config") or {}
+    recorded = (config.get("configurable") or {}).get("rewind_stream")
+    return isinstance(recorded, dict) and bool(recorded.get("stateless"))
+
+
+def _checkpoint_item(item: Item) -> bool:
+    mode, _, chunk = item
+    if mode == "checkpoints":
+        return True
+    return mode == "debug" and isinstance(chunk, dict) and chunk.get("type") == "checkpoint"
 
 
 def _root_stream(chunk: Any, ns: tuple[str, ...]) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 
 from rewind.types import Interrupt, Send, StateSnapshot
 
-__all__ = ["dumps", "interrupt_in_state", "jsonable", "snapshot_json"]
+__all__ = ["dumps", "empty_state", "interrupt_in_state", "jsonable", "snapshot_json"]
 
 
 def jsonable(value: Any) -> Any:
@@ -81,15 +81,18 @@ def _checkpoint(config: Any) -> dict[str, Any] | None:
     configurable = config.get("configurable") or {}
     if "checkpoint_id" not in configurable:
         return None
-    return {
+    out = {
         "checkpoint_id": configurable["checkpoint_id"],
         "thread_id": configurable.get("thread_id"),
-        "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+        "checkpoint_ns": configurable.get("checkpoint_ns") or "",
     }
+    return out
 
 
-def snapshot_json(snapshot: StateSnapshot) -> dict[str, Any]:
-    """A state snapshot as the API's ``ThreadState``."""
+def snapshot_json(snapshot: StateSnapshot, *, thread_id: str | None = None) -> dict[str, Any]:
+    """A state snapshot as the API's ``ThreadState``. With ``thread_id``, its metadata (and
+    its subgraphs' states') names the thread, as LangGraph's server's checkpoints all do (its
+    checkpointer keeps the run's ``thread_id`` with each)."""
     checkpoint = _checkpoint(snapshot.config)
     parent = _checkpoint(snapshot.parent_config)
     tasks = []
@@ -103,21 +106,42 @@ def snapshot_json(snapshot: StateSnapshot) -> dict[str, Any]:
                 "error": None if task.error is None else _error_text(task.error),
                 "interrupts": [interrupt_in_state(i) for i in task.interrupts],
                 "checkpoint": _checkpoint(state) if isinstance(state, dict) else None,
-                "state": snapshot_json(state) if isinstance(state, StateSnapshot) else None,
+                "state": snapshot_json(state, thread_id=thread_id)
+                if isinstance(state, StateSnapshot)
+                else None,
                 "result": jsonable(task.result),
             }
         )
+    metadata = jsonable(snapshot.metadata)
+    if thread_id is not None and isinstance(metadata, dict):
+        metadata.setdefault("thread_id", thread_id)
     return {
         "values": jsonable(snapshot.values),
         "next": list(snapshot.next),
         "tasks": tasks,
-        "metadata": jsonable(snapshot.metadata),
+        "metadata": metadata,
         "created_at": snapshot.created_at,
         "checkpoint": checkpoint,
         "parent_checkpoint": parent,
         "interrupts": [interrupt_in_state(i) for i in snapshot.interrupts],
         "checkpoint_id": checkpoint["checkpoint_id"] if checkpoint else None,
         "parent_checkpoint_id": parent["checkpoint_id"] if parent else None,
+    }
+
+
+def empty_state() -> dict[str, Any]:
+    """The ``ThreadState`` of a thread that has no checkpoint and no graph yet."""
+    return {
+        "values": {},
+        "next": [],
+        "tasks": [],
+        "metadata": None,
+        "created_at": None,
+        "checkpoint": None,
+        "parent_checkpoint": None,
+        "interrupts": [],
+        "checkpoint_id": None,
+        "parent_checkpoint_id": None,
     }
 
 

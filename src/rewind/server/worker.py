@@ -307,11 +307,10 @@ class Worker:
 
 def attempt_config(run: ServerRun, attempt: int) -> dict[str, Any]:
     """The config attempt ``attempt`` of ``run`` is invoked with."""
-    config = run_config(run)
+    config = run_config(run, attempt)
     log_run_id = attempt_run_id(run.run_id, attempt)
     config["run_id"] = log_run_id
     config["configurable"]["run_id"] = log_run_id
-    config["metadata"]["run_attempt"] = attempt
     return config
 
 

@@ -30,21 +30,14 @@ from tests.server.reference.servers import Running, start_langgraph, start_rewin
 
 pytestmark = [pytest.mark.langgraph_api, pytest.mark.timeout(900)]
 
-RUN_KEYS = (
-    "a run's config and metadata: LangGraph's server adds its own keys (created_by, "
-    "langgraph_auth_*, langgraph_request_id, __request_start_time_ms__, langgraph_api_url, ...) "
-    "and the thread's metadata; rewind adds rewind_stream, run_id, run_attempt"
-)
-CHECKPOINT_KEYS = (
-    "checkpoint metadata: LangGraph's carries the run's server keys (created_by, langgraph_*, "
-    "user_id), thread_id and the thread's metadata; rewind's none of them"
-)
 MESSAGE_KEYS = (
-    "messages' metadata: LangGraph's carries its server keys (created_by, langgraph_api_url, "
-    "langgraph_host, langgraph_plan, langgraph_version, ...) and run_id; rewind's not"
+    "messages' metadata of a stateless run: LangGraph's has graph_id and run_id, rewind's not"
 )
-SELECT = "select is ignored: rewind answers with every field"
-CRON_USER = 'a cron\'s user_id: LangGraph "", rewind null'
+CHECKPOINT_EVENTS = (
+    "LangGraph's checkpoint events carry the run's whole configurable in their config and only "
+    "the loop's metadata (source, step, parents); rewind's the checkpoint's ids in their config "
+    "and the stored metadata (the run's keys merged)"
+)
 KNOWN_DIFFERENCES: dict[str, str] = {
     "assistants.set_latest": "LangGraph's set_latest restores the version's config but keeps the "
     "latest version's context; rewind restores both",
@@ -52,58 +45,15 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.create (graph_id, supersteps)": "supersteps are not applied: no values, no "
     "error/interrupts keys",
     "threads.get_state (seeded)": "supersteps are not applied: the thread has no checkpoint",
-    "threads.search (status, select)": SELECT,
-    "threads.get_state (no run yet)": "rewind answers 409 for a thread with no checkpoint, "
-    "LangGraph an empty state",
-    "threads.get_state": CHECKPOINT_KEYS,
-    "threads.get_history": CHECKPOINT_KEYS,
-    "threads.get_history (metadata, before)": CHECKPOINT_KEYS,
-    "threads.get_state (checkpoint_id)": CHECKPOINT_KEYS + "; rewind's checkpoint has "
-    "checkpoint_ns",
-    "threads.get_state (checkpoint)": CHECKPOINT_KEYS + "; rewind's checkpoint has checkpoint_ns",
-    "threads.get_state (after update_state)": "update_state's checkpoint metadata: LangGraph's "
-    "has graph_id and thread_id, rewind's not",
-    "threads.copy": "rewind's copy answers with values, error and interrupts too",
-    "threads.get_state (copy)": "the copied update_state checkpoint's metadata: LangGraph's has "
-    "graph_id and thread_id, rewind's not",
-    "sync threads.get_state": CHECKPOINT_KEYS,
-    "sync threads.get_history": CHECKPOINT_KEYS,
-    "runs.create": RUN_KEYS,
-    "runs.get": RUN_KEYS,
-    "runs.list": RUN_KEYS,
-    "runs.list (status, select)": SELECT,
-    "runs.stream (updates, custom, messages-tuple)": MESSAGE_KEYS,
     "runs.stream (stateless, tokens, messages)": MESSAGE_KEYS,
     "runs.stream (stateless, tokens, messages-tuple)": MESSAGE_KEYS,
-    "runs.stream (debug)": "debug checkpoint payloads: LangGraph's have checkpoint, "
-    "parent_checkpoint and the run's configurable; rewind's neither, but more metadata",
-    "runs.stream (tasks, checkpoints)": "checkpoints events: LangGraph's config carries the "
-    "run's configurable, rewind's metadata assistant_id, graph_id, run_id, run_attempt",
-    "runs.stream (stateless, checkpoints)": "LangGraph's server sends no checkpoints events for "
-    "a stateless run; rewind sends them",
+    "runs.stream (debug)": CHECKPOINT_EVENTS + "; and LangGraph's debug payloads have checkpoint "
+    "and parent_checkpoint",
+    "runs.stream (tasks, checkpoints)": CHECKPOINT_EVENTS + "; and a task event's metadata: "
+    "LangGraph's has run_id",
     "runs.stream (events)": "a node's returned AIMessage has no id in rewind's on_chain_stream "
-    "and on_chain_end events; plus the server keys in each event's metadata",
-    "threads.get (interrupted)": "an interrupted thread's config: LangGraph's is "
-    '{"configurable": {}}, rewind\'s {}',
-    "threads.get_state (interrupted)": CHECKPOINT_KEYS,
-    "threads.get_state (subgraphs)": CHECKPOINT_KEYS,
-    "runs.create (slow)": RUN_KEYS,
-    "runs.create (multitask enqueue)": RUN_KEYS,
-    "runs.cancel": "LangGraph answers a cancel with {}, rewind with an empty body (None)",
-    "runs.get (cancelled)": RUN_KEYS,
-    "runs.join (after cancel_many)": RUN_KEYS,
-    "runs.create_batch": RUN_KEYS + "; rewind answers with the first run already success "
-    "(LangGraph: pending)",
-    "runs.create (stateless)": RUN_KEYS + "; rewind's stateless run has graph_id in its metadata",
-    "runs.create (stream_resumable)": RUN_KEYS,
+    "and on_chain_end events",
     "threads.stream": "the v3 thread protocol (POST /threads/{id}/commands) is not served: 501",
-    "sync runs.create": RUN_KEYS,
-    "crons.create": CRON_USER,
-    "crons.create_for_thread": CRON_USER,
-    "crons.search": CRON_USER,
-    "crons.search (thread)": CRON_USER,
-    "crons.update": CRON_USER,
-    "sync crons.search": CRON_USER,
 }
 """Calls whose answers differ today (call name -> why, in one line). Empty it as rewind catches
 up: a call listed here that answers the same fails the test until it is removed."""
