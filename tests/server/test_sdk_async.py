@@ -180,9 +180,16 @@ async def test_stateless_runs(client: Any, server: Server) -> None:
     assert [e for e, _, _ in parts] == ["metadata", "values", "values"]
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await http.post(
-            "/runs/stream", json={"assistant_id": "echo", "input": {}, "after_seconds": 0.2}
+            "/runs/stream",
+            json={
+                "assistant_id": "echo",
+                "input": {},
+                "after_seconds": 0.2,
+                "on_completion": "keep",
+            },
         )
-        # The run keeps a thread of its own: its stream can be joined and resumed there.
+        # The run has a thread of its own (kept here: by default it is deleted once the run
+        # and its response are over): its stream can be joined and resumed there.
         replay = await http.get(response.headers["location"], headers={"last-event-id": "-1"})
     assert replay.text == response.text and response.text.startswith("event: metadata")
     out = await client.runs.wait(None, "echo", input={"messages": []})
