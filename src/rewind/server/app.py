@@ -40,6 +40,7 @@ from rewind.server.run_routes import router as run_router
 from rewind.server.service import ApiError, Service
 from rewind.server.store_routes import router as store_router
 from rewind.server.store_routes import server_store
+from rewind.server.thread_commands import router as thread_commands_router
 from rewind.server.thread_routes import router as thread_router
 from rewind.server.thread_stream import router as thread_stream_router
 
@@ -50,8 +51,6 @@ NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
     ("GET", "/"),
     ("GET", "/metrics"),
     ("GET", "/threads/{thread_id}/storage"),
-    ("POST", "/threads/{thread_id}/stream/events"),
-    ("POST", "/threads/{thread_id}/commands"),
     ("POST", "/ui/{graph_id}"),
     ("GET", "/mcp"),
     ("POST", "/mcp"),
@@ -132,6 +131,7 @@ def create_app(
     app.include_router(run_router)
     app.include_router(cron_router)
     app.include_router(thread_stream_router)
+    app.include_router(thread_commands_router)
     app.include_router(thread_router)
     app.include_router(store_router)
     if cors_origins:
