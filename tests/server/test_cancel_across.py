@@ -144,3 +144,30 @@ async def test_a_cancel_reaches_the_process_running_the_run(pair: Pair) -> None:
         await runner.aclose()
         await other.aclose()
         other_sync.close()
+
+
+async def test_deleting_a_thread_stops_its_run_in_the_other_process_and_its_crons(
+    pair: Pair,
+) -> None:
+    runner = get_client(url=pair.runner.url, api_key=None)
+    other = get_client(url=pair.other.url, api_key=None)
+    try:
+        tid = (await runner.threads.create())["thread_id"]
+        run_id = (await runner.runs.create(tid, "slow", input=SLOW))["run_id"]
+        cron = await runner.crons.create_for_thread(tid, "slow", schedule="0 0 1 1 *")
+        await _seen_running(other, tid, run_id)
+        asked = time.monotonic()
+        await other.threads.delete(tid)
+        took = time.monotonic() - asked
+        assert took < PROMPT  # the delete waited for the run to stop, no longer
+        with pytest.raises(KeyError):  # stopped, then deleted with the thread
+            await pair.log.get_run(run_id)
+        for client in (runner, other):
+            with pytest.raises(NotFoundError, match=tid):
+                await client.threads.get(tid)
+            assert await client.crons.search(thread_id=tid) == []
+        assert cron["cron_id"] not in {c["cron_id"] for c in await runner.crons.search()}
+        print(f"DELETE_ACROSS {pair.backend}: {took * 1000:.0f} ms")
+    finally:
+        await runner.aclose()
+        await other.aclose()

@@ -30,17 +30,16 @@ import copy
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import croniter  # type: ignore[import-untyped]
 import orjson
 from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection, Row
 
 from rewind.log import EventLog
 from rewind.log.schema import crons
@@ -60,6 +59,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CRON_FIELDS = (
     "cron_id",
@@ -240,50 +241,47 @@ def new_cron_id() -> str:
 
 
 class CronStore:
-    """The crons of one database (the one ``log`` is in)."""
+    """The crons of one database (the one ``log`` is in), read and written through the log's
+    own transactions (on a SQLite file: its reader and writer threads, no connection opened
+    per call; every server polls :meth:`due`)."""
 
     def __init__(self, log: EventLog) -> None:
-        self.engine = log.engine
-        self.postgres = self.engine.dialect.name == "postgresql"
+        self.log = log
 
-    @contextlib.asynccontextmanager
-    async def _begin(self, *, write: bool = True) -> AsyncIterator[AsyncConnection]:
-        """A transaction (on a SQLite file, one that writes takes the write lock first)."""
-        async with self.engine.connect() as conn:
-            if write and not self.postgres:
-                conn = await conn.execution_options(rewind_begin="IMMEDIATE")
-            async with conn.begin():
-                yield conn
+    async def _reading(self, fn: Callable[[Connection], T]) -> T:
+        return await self.log._read(fn, drain=False)
+
+    async def _writing(self, fn: Callable[[Connection], T]) -> T:
+        return await self.log._write(fn)
 
     async def add(self, cron: Cron) -> None:
         """Keep a new cron."""
-        async with self._begin() as conn:
-            await conn.execute(insert(crons).values(**cron.row()))
+        await self._writing(lambda conn: conn.execute(insert(crons).values(**cron.row())))
 
     async def get(self, cron_id: str) -> Cron | None:
         """The cron, if there is one by that id."""
-        async with self._begin(write=False) as conn:
-            row = (await conn.execute(select(crons).where(crons.c.cron_id == cron_id))).first()
+        query = select(crons).where(crons.c.cron_id == cron_id)
+        row = await self._reading(lambda conn: conn.execute(query).first())
         return None if row is None else Cron.of(row)
 
     async def change(self, cron_id: str, **values: Any) -> Cron | None:
         """Write ``values`` (columns) into the cron; the cron as it now stands. Only the columns
         named are written: a scheduler's claim of ``next_run_at`` is not overwritten unless
         ``next_run_at`` is among them."""
-        async with self._begin() as conn:
-            done = await conn.execute(
-                update(crons).where(crons.c.cron_id == cron_id).values(**values)
-            )
+
+        def write(conn: Connection) -> Row[Any] | None:
+            done = conn.execute(update(crons).where(crons.c.cron_id == cron_id).values(**values))
             if done.rowcount != 1:
                 return None
-            row = (await conn.execute(select(crons).where(crons.c.cron_id == cron_id))).first()
+            return conn.execute(select(crons).where(crons.c.cron_id == cron_id)).first()
+
+        row = await self._writing(write)
         return None if row is None else Cron.of(row)
 
     async def delete(self, cron_id: str) -> bool:
         """Remove the cron; whether there was one."""
-        async with self._begin() as conn:
-            done = await conn.execute(delete(crons).where(crons.c.cron_id == cron_id))
-        return done.rowcount == 1
+        query = delete(crons).where(crons.c.cron_id == cron_id)
+        return await self._writing(lambda conn: conn.execute(query).rowcount == 1)
 
     async def matching(
         self,
@@ -301,8 +299,7 @@ class CronStore:
             query = query.where(crons.c.thread_id == thread_id)
         if enabled is not None:
             query = query.where(crons.c.enabled == int(enabled))
-        async with self._begin(write=False) as conn:
-            found = [Cron.of(r) for r in await conn.execute(query)]
+        found = await self._reading(lambda conn: [Cron.of(r) for r in conn.execute(query)])
         return [c for c in found if not metadata or _contains(c.metadata, metadata)]
 
     async def due(self, now: int) -> list[Cron]:
@@ -317,27 +314,24 @@ class CronStore:
             .order_by(crons.c.next_run_at)
             .limit(_BATCH)
         )
-        async with self._begin(write=False) as conn:
-            return [Cron.of(r) for r in await conn.execute(query)]
+        return await self._reading(lambda conn: [Cron.of(r) for r in conn.execute(query)])
 
     async def claim(self, cron: Cron, next_run_at: int) -> bool:
         """Move ``cron``'s ``next_run_at`` from the tick read to ``next_run_at``, if no one
         moved it first; whether this caller holds the tick (and fires it)."""
-        async with self._begin() as conn:
-            done = await conn.execute(
-                update(crons)
-                .where(crons.c.cron_id == cron.cron_id, crons.c.next_run_at == cron.next_run_at)
-                .values(next_run_at=next_run_at)
-            )
-        return done.rowcount == 1
+        query = (
+            update(crons)
+            .where(crons.c.cron_id == cron.cron_id, crons.c.next_run_at == cron.next_run_at)
+            .values(next_run_at=next_run_at)
+        )
+        return await self._writing(lambda conn: conn.execute(query).rowcount == 1)
 
     async def earliest(self, now: int) -> int | None:
         """The soonest tick of the crons that may still fire."""
         query = select(func.min(crons.c.next_run_at)).where(
             crons.c.enabled == 1, or_(crons.c.end_time.is_(None), crons.c.end_time >= now)
         )
-        async with self._begin(write=False) as conn:
-            found = (await conn.execute(query)).scalar()
+        found = await self._reading(lambda conn: conn.execute(query).scalar())
         return None if found is None else int(found)
 
 

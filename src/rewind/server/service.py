@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete
+
 from rewind.errors import EncodingError, RewindError
 from rewind.events import EventType, NewEvent, RunStatus
-from rewind.log import EventLog, RunRecord
+from rewind.log import EventLog, RunRecord, ThreadMetadata
+from rewind.log.schema import crons
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.memory import STORE_THREAD
 from rewind.server.queued import QueuedRuns
@@ -22,6 +27,11 @@ from rewind.store.base import BaseStore
 __all__ = ["ApiError", "Service", "ThreadInfo"]
 
 _UNEXPECTED = (RewindError, ValueError, KeyError, TypeError, LookupError)
+
+_STOP_ELSEWHERE_WAIT = 10.0
+"""Seconds a thread's deletion waits for the runs another server process runs on it to stop."""
+
+logger = logging.getLogger(__name__)
 """What a state read or write raises for input it cannot use (answered with a 4xx)."""
 
 
@@ -90,11 +100,19 @@ class Service:
     # --- threads ------------------------------------------------------------------------------
 
     async def find_thread(self, thread_id: str) -> ThreadInfo | None:
-        """The thread, if the API (this process or an earlier one) or the log knows it."""
+        """The thread, if the API (this process or an earlier one) or the log knows it. The
+        database is the truth: another server process may have changed the thread's metadata
+        or deleted it since this process last looked."""
+        kept = await self.log.get_thread_metadata(thread_id)
         info = self.threads.get(thread_id)
         if info is not None:
-            return info
-        kept = await self.log.get_thread_metadata(thread_id)
+            if kept:
+                _refresh(info, kept[0])
+                return info
+            if await self.log.list_runs(thread_id=thread_id, limit=1):
+                return info
+            del self.threads[thread_id]  # deleted by another process
+            return None
         records = await self.log.list_runs(thread_id=thread_id, oldest_first=True)
         if not records and not kept:
             return None
@@ -241,12 +259,18 @@ class Service:
         self, *, ids: list[str] | None = None, metadata: Mapping[str, Any] | None = None
     ) -> list[ThreadInfo]:
         """Every thread (among ``ids``) whose metadata holds ``metadata``."""
-        known = [r.thread_id for r in await self.log.get_thread_metadata()]
+        kept = {r.thread_id: r for r in await self.log.get_thread_metadata()}
+        known = list(kept)
         # The long-term memory store's own stream is not a conversation.
         known += [r.thread_id for r in await self.log.list_threads() if r.thread_id != STORE_THREAD]
         for thread_id in known:
-            if thread_id not in self.threads:
+            info = self.threads.get(thread_id)
+            if info is None:
                 await self.find_thread(thread_id)
+            elif thread_id in kept:
+                _refresh(info, kept[thread_id])
+        for gone in self.threads.keys() - set(known):  # deleted by another process
+            del self.threads[gone]
         return [
             info
             for info in self.threads.values()
@@ -325,12 +349,39 @@ class Service:
         return found[query.offset : query.offset + query.limit]
 
     async def delete_thread(self, thread_id: str) -> None:
-        """Remove a thread and its runs (cancelling those still going)."""
+        """Remove a thread, its runs (cancelling those still going, here or in another server
+        process on the database) and its crons."""
         await self.thread(thread_id)
         await self.runs.forget_thread(thread_id)
+        await self._stop_elsewhere(thread_id)
         await self.log.delete_thread(thread_id, vacuum=False)
         await self.runs.cancels.forget_thread(thread_id)
+        query = delete(crons).where(crons.c.thread_id == thread_id)
+        await self.log._write(lambda conn: conn.execute(query))
         self.threads.pop(thread_id, None)
+
+    async def _stop_elsewhere(self, thread_id: str) -> None:
+        """Cancel the thread's runs that another process runs, and wait (a bounded while) for
+        them to end, so the thread's deletion takes them too."""
+        running = await self.log.list_runs(thread_id=thread_id, status=RunStatus.RUNNING)
+        others = [r.run_id for r in running if await self.runs.lookup(r.run_id) is None]
+        if not others:
+            return
+        for run_id in others:
+            await self.runs.cancels.ask(run_id, thread_id)
+        deadline = asyncio.get_running_loop().time() + _STOP_ELSEWHERE_WAIT
+        while others and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+            still = await self.log.list_runs(thread_id=thread_id, status=RunStatus.RUNNING)
+            others = [r.run_id for r in still if r.run_id in others]
+        if others:  # its process is gone or stuck: its runs stay, recorded as running
+            logger.warning(
+                "thread %s deleted; runs %s of another process did not stop within %.0f s "
+                "and were kept",
+                thread_id,
+                ", ".join(others),
+                _STOP_ELSEWHERE_WAIT,
+            )
 
     async def copy_thread(self, thread_id: str) -> ThreadInfo:
         """A new thread with the same history: each run's events appended under new ids."""
@@ -543,3 +594,9 @@ def _checkpoint_id_of(value: Any) -> str | None:
 
 def _contains(haystack: Mapping[str, Any], needle: Mapping[str, Any]) -> bool:
     return all(k in haystack and haystack[k] == v for k, v in needle.items())
+
+
+def _refresh(info: ThreadInfo, kept: ThreadMetadata) -> None:
+    """Bring a thread this process knows up to date with its metadata in the database."""
+    info.metadata = dict(kept.metadata)
+    info.updated_at = max(info.updated_at, kept.updated_at)
