@@ -53,7 +53,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "LangGraph's has run_id",
     "runs.stream (events)": "a node's returned AIMessage has no id in rewind's on_chain_stream "
     "and on_chain_end events",
-    "threads.stream": "the v3 thread protocol (POST /threads/{id}/commands) is not served: 501",
 }
 """Calls whose answers differ today (call name -> why, in one line). Empty it as rewind catches
 up: a call listed here that answers the same fails the test until it is removed."""

@@ -10,7 +10,14 @@ thread.
 
 from __future__ import annotations
 
-from tests.server.reference.calls import assistants, crons, runs, store, threads
+from tests.server.reference.calls import (
+    assistants,
+    crons,
+    runs,
+    store,
+    thread_protocol,
+    threads,
+)
 from tests.server.reference.calls.base import Call
 
 CALLS: list[Call] = [
@@ -19,6 +26,7 @@ CALLS: list[Call] = [
     *runs.CALLS,
     *crons.CALLS,
     *store.CALLS,
+    *thread_protocol.CALLS,
 ]
 """Every call, in the order they are played."""
 
