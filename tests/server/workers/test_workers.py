@@ -27,6 +27,8 @@ from rewind.events import EventType
 from tests import pg
 from tests.server.workers.graphs import NODES
 
+pytestmark = pytest.mark.server_processes  # several server and worker processes: .ci/run's step
+
 GRAPH = f"steps={Path(__file__).with_name('graphs.py')}:steps"
 RUNS = int(os.environ.get("REWIND_TEST_WORKER_RUNS", "200"))
 """Runs submitted on PostgreSQL; a SQLite file (one machine's processes) takes a third."""
