@@ -240,3 +240,32 @@ async def _until(check: Any, within: float = 20.0) -> None:
     async with asyncio.timeout(within):
         while not check():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
+
+
+async def test_a_worker_s_graphs_get_the_database_s_store(log: EventLog) -> None:
+    """``rewind worker`` gives its graphs the store ``rewind serve`` gives its own and its store
+    API: what a node run by a worker remembers, the server's store has."""
+    from rewind.config import get_store
+    from rewind.server.store_routes import server_store
+
+    def remember(state: State) -> dict[str, Any]:
+        get_store().put(("memories", "u1"), "m1", {"text": "likes tea"})
+        return {"log": ["remembered"]}
+
+    g = StateGraph(State)
+    g.add_node("remember", remember)
+    g.add_edge(START, "remember")
+    queue = RunQueue(log)
+    run = queued("t")
+    await add(queue, run)
+    async with server_store(log) as store:
+        worker = Worker(log, {"g": g.compile()}, lease=5, jobs=1, poll=0.05, store=store)
+        task = asyncio.ensure_future(worker.run())
+        try:
+            await _until(lambda: worker.finished == 1)
+        finally:
+            worker.stop()
+            await task
+        assert (await queue.get(run.run_id)).status == "success"  # type: ignore[union-attr]
+        item = await store.aget(("memories", "u1"), "m1")
+        assert item is not None and item.value == {"text": "likes tea"}

@@ -36,6 +36,7 @@ from rewind.runtime.orphans import end_run
 from rewind.server.queue import CHANNEL, QueuedRun, RunQueue, attempt_run_id, server_run_of
 from rewind.server.runs import ServerRun, bind_graphs, invoke_run, run_config, send_webhook
 from rewind.server.webhooks import Webhooks
+from rewind.store.base import BaseStore
 
 __all__ = ["Worker", "run_worker"]
 
@@ -70,12 +71,15 @@ class Worker:
         jobs: int = 10,
         poll: float = 1.0,
         drain_timeout: float = 30.0,
+        store: BaseStore | None = None,
     ) -> None:
         if lease <= 0 or jobs < 1 or poll <= 0:
             raise ValueError("lease and poll must be positive, and jobs at least 1")
         self.log = log
         self.queue = RunQueue(log)
-        self.graphs = bind_graphs(graphs, log)
+        self.store = store
+        """The long-term memory store the graphs get (the database's, as the server's)."""
+        self.graphs = bind_graphs(graphs, log, store=store)
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = lease
         self.jobs = jobs
@@ -322,16 +326,20 @@ async def run_worker(
     **options: Any,
 ) -> Worker:
     """Run a worker until SIGTERM/SIGINT, then drain (blocking the calling loop); ``ready``
-    is told once the signal handlers are in place."""
-    worker = Worker(log, graphs, **options)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, worker.stop)
-    if ready is not None:
-        ready(worker)
-    try:
-        await worker.run()
-    finally:
+    is told once the signal handlers are in place. Its graphs get the database's long-term
+    memory store, the one ``rewind serve`` gives its graphs and its store API."""
+    from rewind.server.store_routes import server_store
+
+    async with server_store(log) as store:
+        worker = Worker(log, graphs, store=store, **options)
+        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+            loop.add_signal_handler(sig, worker.stop)
+        if ready is not None:
+            ready(worker)
+        try:
+            await worker.run()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
     return worker
