@@ -61,6 +61,9 @@ system messages go to ``gen_ai.system_instructions`` for them (for the others th
 the history the API is sent, and stay in ``gen_ai.input.messages``, as the conventions say)."""
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+
+
 def field_of(value: Any, name: str) -> Any:
     """A field of a message object or of its tagged dict."""
     if isinstance(value, Mapping):
@@ -157,7 +160,7 @@ def provider_reason(meta: Mapping[str, Any]) -> str | None:
 def readable(value: Any, depth: int = 0) -> Any:
     """``value`` with every chat message in it shown as a short readable dict (role, content
     text, tool calls, tool call id, name): what a node's input or output shows on its span."""
-    if depth > 32:
+    if depth > 32 or type(value) in _SCALARS:  # most of a state: nothing to look into
         return value
     if is_message(value):
         return _readable_message(value)
