@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from rewind.telemetry.otel import to_readables
+from rewind.telemetry.otlp import export_records
 from rewind.telemetry.spans import SpanRecord
 
 __all__ = ["DEFAULT_EXIT_TIMEOUT", "EXIT_TIMEOUT_VAR", "Delivery", "read_exit_timeout", "send"]
@@ -63,9 +63,11 @@ def read_exit_timeout() -> float:
 
 
 def send(exporter: SpanExporter, records: Sequence[SpanRecord], resource: Resource) -> bool:
-    """Export ``records`` in one call; whether the exporter reports success (never raises)."""
+    """Export ``records`` in one call; whether the exporter reports success (never raises).
+
+    Rewind's own OTLP exporters take the records pre-encoded; any other gets SDK spans."""
     try:
-        return exporter.export(to_readables(records, resource)) is SpanExportResult.SUCCESS
+        return export_records(exporter, records, resource) is SpanExportResult.SUCCESS
     except Exception:  # an exporter that raises is an exporter that failed
         _log.warning("span export raised; %d spans not delivered", len(records), exc_info=True)
         return False

@@ -22,6 +22,7 @@ from rewind.telemetry.spans import SpanRecord, SpanStatus
 
 __all__ = [
     "DEFAULT_PROTOCOL",
+    "SCOPE_NAME",
     "exporter_from_env",
     "otlp_endpoint_configured",
     "otlp_protocol",
@@ -32,7 +33,9 @@ __all__ = [
 DEFAULT_PROTOCOL = "http/protobuf"
 """The OTLP protocol when none is configured, as the OpenTelemetry specification says."""
 _PROTOCOLS = ("grpc", "http/protobuf")
-_SCOPE = InstrumentationScope("rewind")
+SCOPE_NAME = "rewind"
+"""The instrumentation scope of rewind's spans."""
+_SCOPE = InstrumentationScope(SCOPE_NAME)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _KINDS = {RecordKind.INTERNAL: SpanKind.INTERNAL, RecordKind.CLIENT: SpanKind.CLIENT}
 _STATUS = {
@@ -73,17 +76,14 @@ def exporter_from_env() -> SpanExporter:
 
     The protocol comes from ``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL``; the exporter itself reads
     the endpoint, headers, timeout, compression and certificates from the usual variables, the
-    ``_TRACES_`` variants first.
+    ``_TRACES_`` variants first. It is the OpenTelemetry exporter of that protocol, subclassed to
+    take rewind's span records pre-encoded (:mod:`rewind.telemetry.otlp`).
     """
     if otlp_protocol() == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter as GrpcExporter,
-        )
+        from rewind.telemetry.otlp_grpc import OTLPSpanExporter as GrpcExporter
 
         return GrpcExporter()
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter as HttpExporter,
-    )
+    from rewind.telemetry.otlp_http import OTLPSpanExporter as HttpExporter
 
     return HttpExporter()
 
