@@ -119,14 +119,18 @@ def received(ports: dict[str, int]) -> int:
         return int(json.load(response)["spans"])
 
 
+# Rewind's OTLP exporters, the ones the CLI, the mirror and export_runs make by default (they take
+# span records pre-encoded; the SDK's own classes would be sent SDK spans).
+
+
 def http_exporter(ports: dict[str, int]) -> Any:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from rewind.telemetry.otlp_http import OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=f"http://127.0.0.1:{ports['http']}/v1/traces")
 
 
 def grpc_exporter(ports: dict[str, int]) -> Any:
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from rewind.telemetry.otlp_grpc import OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=f"http://127.0.0.1:{ports['grpc']}", insecure=True)
 
