@@ -21,7 +21,10 @@ from tests.server.conftest import Server, start_server
 def test_api_key_guards_every_route_but_ok(tmp_path: Path) -> None:
     server = start_server(tmp_path / "k.db", env={"REWIND_API_KEY": "s3cret"})
     try:
-        assert httpx.get(f"{server.url}/ok").json() == {"ok": True}
+        assert httpx.get(f"{server.url}/ok").json() == {
+            "ok": True,
+            "services": {"database": "skipped"},
+        }
         denied = httpx.post(f"{server.url}/threads", json={})
         assert denied.status_code == 401 and "x-api-key" in denied.json()["detail"]
         wrong = get_sync_client(url=server.url, api_key="nope")

@@ -26,6 +26,9 @@ from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.orphans import close_orphans
 from rewind.server.assistant_routes import router as assistant_router
 from rewind.server.cron_routes import router as cron_router
+from rewind.server.http_metrics import HttpMetrics, HttpMetricsMiddleware
+from rewind.server.meta_routes import OPEN_PATHS
+from rewind.server.meta_routes import router as meta_router
 from rewind.server.models import (
     HistoryRequest,
     StateCheckpointRequest,
@@ -48,8 +51,6 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "LANGGRAPH_API_VERSION", "NOT_IMPLEMENTED",
 
 
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
-    ("GET", "/"),
-    ("GET", "/metrics"),
     ("GET", "/threads/{thread_id}/storage"),
     ("POST", "/ui/{graph_id}"),
     ("GET", "/mcp"),
@@ -69,7 +70,7 @@ that none of these is)."""
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 """Largest request body accepted (bigger ones get a 413)."""
 
-_OPEN_PATHS = frozenset({"/ok"})
+_OPEN_PATHS = OPEN_PATHS
 
 
 def create_app(
@@ -86,8 +87,8 @@ def create_app(
     memory), serving ``graphs`` (id → compiled graph) as assistants.
 
     Args:
-        api_key: When set (default: ``$REWIND_API_KEY``), every route but ``/ok`` needs it in
-            ``x-api-key`` or as a bearer token.
+        api_key: When set (default: ``$REWIND_API_KEY``), every route but the health checks
+            (``/``, ``/ok``) and ``/metrics`` needs it in ``x-api-key`` or as a bearer token.
         cors_origins: Origins browsers may call from (none by default).
         max_body_bytes: Largest request body accepted.
         heartbeat_seconds: Seconds between ``: heartbeat`` comments on an idle stream (and
@@ -126,6 +127,8 @@ def create_app(
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _unrouted)  # type: ignore[arg-type]
+    app.state.http_metrics = HttpMetrics()
+    app.include_router(meta_router)
     app.include_router(_router())
     app.include_router(assistant_router)
     app.include_router(run_router)
@@ -145,6 +148,7 @@ def create_app(
     app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
     if api_key:
         app.add_middleware(_ApiKey, key=api_key)
+    app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
     return app
 
 
@@ -221,7 +225,8 @@ async def _unrouted(request: Request, exc: StarletteHTTPException) -> Response:
 
 
 class _ApiKey:
-    """Every route but ``/ok`` needs the key (``x-api-key`` or ``Authorization: Bearer``)."""
+    """Every route but :data:`OPEN_PATHS` needs the key (``x-api-key`` or ``Authorization:
+    Bearer``)."""
 
     def __init__(self, app: ASGIApp, *, key: str) -> None:
         self.app = app
@@ -292,11 +297,6 @@ class _TooLarge(Exception):
 
 def _router() -> APIRouter:
     router = APIRouter()
-
-    @router.get("/ok")
-    async def ok() -> dict[str, bool]:
-        """Liveness: always open, even with an API key set."""
-        return {"ok": True}
 
     @router.get("/info")
     async def info() -> dict[str, Any]:

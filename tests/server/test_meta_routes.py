@@ -1,0 +1,185 @@
+"""The health checks (``/``, ``/ok``), ``/metrics`` and ``/threads/{t}/storage``, through a
+real server: LangGraph's shapes, over rewind's figures."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rewind.server import create_app, load_config
+from tests.server.conftest import APP, Server, start_server
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of this module's own, so its run and request counts are only these tests'."""
+    started = start_server(tmp_path_factory.mktemp("meta") / "meta.db")
+    yield started
+    started.stop()
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/ok"])
+def test_health_checks_answer_as_langgraphs(server: Server, path: str) -> None:
+    skipped = httpx.get(f"{server.url}{path}")
+    assert skipped.status_code == 200
+    assert skipped.json() == {"ok": True, "services": {"database": "skipped"}}
+    checked = httpx.get(f"{server.url}{path}", params={"check_db": 1})
+    assert checked.status_code == 200
+    assert checked.json() == {"ok": True, "services": {"database": "healthy"}}
+    assert httpx.get(f"{server.url}{path}", params={"check_db": 0}).json() == skipped.json()
+    bad = httpx.get(f"{server.url}{path}", params={"check_db": "yes"})
+    assert bad.status_code == 422 and "check_db" in bad.json()["detail"]
+
+
+async def test_a_database_that_cannot_be_read_is_unhealthy(tmp_path: Path) -> None:
+    app = create_app(str(tmp_path / "h.db"), load_config(APP / "langgraph.json"))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
+    ):
+        assert (await http.get("/ok", params={"check_db": 1})).status_code == 200
+        await app.state.service.log.aclose()  # reads now fail
+        answer = await http.get("/", params={"check_db": 1})
+        assert answer.status_code == 500
+        assert answer.json() == {"ok": False, "services": {"database": "unhealthy"}}
+        assert (await http.get("/ok")).status_code == 200  # no read: still ok
+
+
+def test_health_and_metrics_are_open_without_the_api_key(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "k.db", env={"REWIND_API_KEY": "s3cret"})
+    try:
+        for path in ("/", "/ok", "/metrics", "/metrics?format=json", "/ok?check_db=1"):
+            assert httpx.get(f"{server.url}{path}").status_code == 200, path
+        thread_id = str(uuid.uuid4())
+        denied = httpx.get(f"{server.url}/threads/{thread_id}")
+        assert denied.status_code == 401
+        allowed = httpx.get(f"{server.url}/threads/{thread_id}", headers={"x-api-key": "s3cret"})
+        assert allowed.status_code == 404
+    finally:
+        server.stop()
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+def _json_metrics(server: Server) -> dict[str, Any]:
+    answer = httpx.get(f"{server.url}/metrics", params={"format": "json"})
+    assert answer.status_code == 200
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def _requests(metrics: dict[str, Any], method: str, path: str, status: int) -> int:
+    found = [
+        r["count"]
+        for r in metrics["api"]["http_requests_total"]
+        if (r["method"], r["path"], r["status"]) == (method, path, status)
+    ]
+    return found[0] if found else 0
+
+
+def _samples(text: str) -> dict[str, float]:
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_count_runs_and_requests(own_server: Server) -> None:
+    url = own_server.url
+    before = _json_metrics(own_server)
+    assert set(before) == {"queue", "api"}
+    assert before["queue"] == {
+        "n_pending": 0,
+        "n_running": 0,
+        "pending_runs_wait_time_max_secs": None,
+        "pending_runs_wait_time_med_secs": None,
+        "pending_unblocked_runs_wait_time_max_secs": None,
+    }
+    wait_path = "/threads/{thread_id}/runs/wait"
+    thread_id = httpx.post(f"{url}/threads", json={}).json()["thread_id"]
+    done = httpx.post(
+        f"{url}/threads/{thread_id}/runs/wait",
+        json={"assistant_id": "echo", "input": {"messages": []}},
+    )
+    assert done.status_code == 200
+    assert httpx.post(f"{url}/threads/{uuid.uuid4()}/runs/wait", json={}).status_code == 422
+    after = _json_metrics(own_server)
+    assert _requests(after, "POST", wait_path, 200) == _requests(before, "POST", wait_path, 200) + 1
+    assert _requests(after, "POST", wait_path, 422) == _requests(before, "POST", wait_path, 422) + 1
+    assert _requests(after, "POST", "/threads", 200) >= 1
+    paths = {r["path"] for r in after["api"]["http_requests_total"]}
+    assert "/metrics" not in paths and "/ok" not in paths  # left out, as LangGraph does
+    assert not any(re.search(r"[0-9a-f]{8}-", p) for p in paths)  # templates, not ids
+
+    # A slow run running, a second one waiting for it on the same thread.
+    slow = {"assistant_id": "slow", "input": {"n": 20}}
+    running = httpx.post(f"{url}/threads/{thread_id}/runs", json=slow).json()
+    queued = httpx.post(
+        f"{url}/threads/{thread_id}/runs", json={**slow, "multitask_strategy": "enqueue"}
+    ).json()
+    deadline = time.monotonic() + 10
+    while (stats := _json_metrics(own_server)["queue"])["n_running"] != 1:
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.05)
+    time.sleep(0.1)
+    stats = _json_metrics(own_server)["queue"]
+    assert stats["n_pending"] == 1 and stats["n_running"] == 1
+    assert stats["pending_runs_wait_time_max_secs"] > 0.1
+    assert stats["pending_runs_wait_time_med_secs"] == pytest.approx(
+        stats["pending_runs_wait_time_max_secs"], abs=0.5
+    )
+    assert stats["pending_unblocked_runs_wait_time_max_secs"] is None  # blocked by its thread
+
+    text = httpx.get(f"{url}/metrics")
+    assert text.status_code == 200
+    assert text.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = _samples(text.text)
+    assert samples["lg_api_num_running_runs"] == 1
+    assert samples["lg_api_num_pending_runs"] == 1
+    assert samples["lg_api_pending_runs_wait_time_max"] > 0.1
+    assert samples["lg_api_pending_unblocked_runs_wait_time_max"] == 0
+    key = f'lg_api_http_requests_total{{method="POST",path="{wait_path}",status="200"}}'
+    assert samples[key] == _requests(after, "POST", wait_path, 200)
+    latency = "lg_api_http_requests_latency_seconds"
+    count = f'{latency}_count{{method="POST",path="{wait_path}"}}'
+    inf = f'{latency}_bucket{{method="POST",path="{wait_path}",le="+Inf"}}'
+    assert samples[count] == samples[inf] == 2
+    assert "# TYPE lg_api_http_requests_latency_seconds histogram" in text.text
+    assert "lg_api_workers" not in text.text and "workers" not in stats
+
+    for run in (queued, running):
+        cancel = f"{url}/threads/{thread_id}/runs/{run['run_id']}/cancel"
+        assert httpx.post(cancel, params={"wait": 1}).status_code in (200, 202, 204)
+    deadline = time.monotonic() + 10
+    while (stats := _json_metrics(own_server)["queue"])["n_running"] + stats["n_pending"]:
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.05)
+    assert httpx.get(f"{url}/metrics", params={"format": "xml"}).text.startswith("# HELP")
+
+
+def test_queue_metrics_read_the_run_queue(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "q.db", "--queue")
+    try:
+        run = httpx.post(
+            f"{server.url}/runs", json={"assistant_id": "echo", "input": {"messages": []}}
+        )
+        assert run.status_code == 200
+        time.sleep(0.05)
+        stats = _json_metrics(server)["queue"]
+        assert stats["n_pending"] == 1 and stats["n_running"] == 0  # no worker claims it
+        assert stats["pending_unblocked_runs_wait_time_max_secs"] > 0
+    finally:
+        server.stop()
