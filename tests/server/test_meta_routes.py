@@ -3,7 +3,9 @@ real server: LangGraph's shapes, over rewind's figures."""
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ import httpx
 import pytest
 
 from rewind.server import create_app, load_config
+from rewind.server.storage_routes import WRITE_TYPES
 from tests.server.conftest import APP, Server, start_server
 
 
@@ -61,9 +64,11 @@ def test_health_and_metrics_are_open_without_the_api_key(tmp_path: Path) -> None
         for path in ("/", "/ok", "/metrics", "/metrics?format=json", "/ok?check_db=1"):
             assert httpx.get(f"{server.url}{path}").status_code == 200, path
         thread_id = str(uuid.uuid4())
-        denied = httpx.get(f"{server.url}/threads/{thread_id}")
+        denied = httpx.get(f"{server.url}/threads/{thread_id}/storage")
         assert denied.status_code == 401
-        allowed = httpx.get(f"{server.url}/threads/{thread_id}", headers={"x-api-key": "s3cret"})
+        allowed = httpx.get(
+            f"{server.url}/threads/{thread_id}/storage", headers={"x-api-key": "s3cret"}
+        )
         assert allowed.status_code == 404
     finally:
         server.stop()
@@ -183,3 +188,111 @@ def test_queue_metrics_read_the_run_queue(tmp_path: Path) -> None:
         assert stats["pending_unblocked_runs_wait_time_max_secs"] > 0
     finally:
         server.stop()
+
+
+# --- storage ----------------------------------------------------------------------------------
+
+
+def _what_the_log_holds(db: Path, thread_id: str) -> dict[str, list[int]]:
+    """The thread's figures, read straight from the SQLite file."""
+    conn = sqlite3.connect(db)
+    try:
+        keys = "SELECT run_key FROM runs WHERE thread_id = ?"
+        figures = {"checkpoints": [0, 0], "pending_writes": [0, 0], "other_events": [0, 0]}
+        for type_, n, size in conn.execute(
+            "SELECT type, COALESCE(packed, 1), length(CAST(payload AS BLOB)) FROM events "
+            f"WHERE run_key IN ({keys})",
+            (thread_id,),
+        ):
+            name = (
+                "checkpoints"
+                if type_ == "checkpoint"
+                else "pending_writes"
+                if type_ in WRITE_TYPES
+                else "other_events"
+            )
+            figures[name][0] += n
+            figures[name][1] += size
+        states = [
+            s
+            for (s,) in conn.execute(
+                "SELECT state FROM thread_heads WHERE thread_id = ? AND state IS NOT NULL",
+                (thread_id,),
+            )
+        ]
+        states += [
+            s
+            for (s,) in conn.execute(
+                f"SELECT state FROM snapshots WHERE run_key IN ({keys})", (thread_id,)
+            )
+        ]
+        figures["channel_values"] = [len(states), sum(len(s.encode()) for s in states)]
+        plan = " ".join(
+            str(row)
+            for query in (
+                f"SELECT type FROM events WHERE run_key IN ({keys})",
+                f"SELECT state FROM snapshots WHERE run_key IN ({keys})",
+            )
+            for row in conn.execute(f"EXPLAIN QUERY PLAN {query}", (thread_id,))
+        )
+        assert "SCAN" not in plan, plan  # the thread's rows only, through keys
+        return figures
+    finally:
+        conn.close()
+
+
+def test_storage_is_what_the_log_holds_for_the_thread(own_server: Server) -> None:
+    url = own_server.url
+    thread_id = httpx.post(f"{url}/threads", json={}).json()["thread_id"]
+    empty = httpx.get(f"{url}/threads/{thread_id}/storage")
+    assert empty.status_code == 200
+    assert empty.json() == {
+        "thread_id": thread_id,
+        "total_bytes": 0,
+        "checkpoints": {"count": 0, "bytes": 0},
+        "channel_values": {"count": 0, "bytes": 0, "by_channel": {}},
+        "pending_writes": {"count": 0, "bytes": 0},
+        "other_events": {"count": 0, "bytes": 0},
+    }
+    totals = []
+    for _ in range(2):
+        run = httpx.post(
+            f"{url}/threads/{thread_id}/runs/wait",
+            json={
+                "assistant_id": "echo",
+                "input": {"messages": [{"role": "user", "content": "x"}]},
+            },
+        )
+        assert run.status_code == 200
+        storage = httpx.get(f"{url}/threads/{thread_id}/storage").json()
+        held = _what_the_log_holds(own_server.db, thread_id)
+        for name in ("checkpoints", "pending_writes", "other_events"):
+            assert [storage[name]["count"], storage[name]["bytes"]] == held[name], name
+        values = storage["channel_values"]
+        assert [values["count"], values["bytes"]] == held["channel_values"]
+        assert storage["total_bytes"] == sum(b for _, b in held.values())
+        assert storage["checkpoints"]["count"] >= 3  # input, the node's step, ...
+        assert storage["pending_writes"]["count"] >= 1  # the node's task.ended
+        assert values["count"] >= 1 and "messages" in values["by_channel"]
+        channel = values["by_channel"]["messages"]
+        assert channel["versions"] >= 1 and 0 < channel["bytes"] < values["bytes"]
+        totals.append(storage["total_bytes"])
+    assert 0 < totals[0] < totals[1]
+
+
+def test_storage_of_a_thread_rewind_named(own_server: Server) -> None:
+    thread_id = f"named-{uuid.uuid4().hex[:8]}"
+    made = httpx.post(f"{own_server.url}/threads", json={"thread_id": thread_id})
+    assert made.status_code == 200
+    answer = httpx.get(f"{own_server.url}/threads/{thread_id}/storage")
+    assert answer.status_code == 200 and answer.json()["total_bytes"] == 0
+
+
+def test_storage_of_a_bad_or_unknown_thread(own_server: Server) -> None:
+    bad = httpx.get(f"{own_server.url}/threads/not-a-uuid/storage")
+    assert bad.status_code == 422
+    assert bad.json() == {"detail": "Invalid thread ID: must be a UUID"}
+    unknown = str(uuid.uuid4())
+    missing = httpx.get(f"{own_server.url}/threads/{unknown}/storage")
+    assert missing.status_code == 404 and unknown in missing.json()["detail"]
+    assert json.loads(missing.text) == httpx.get(f"{own_server.url}/threads/{unknown}").json()

@@ -41,6 +41,7 @@ from rewind.server.run_keys import LANGGRAPH_API_VERSION
 from rewind.server.run_routes import HEARTBEAT_SECONDS, _service
 from rewind.server.run_routes import router as run_router
 from rewind.server.service import ApiError, Service
+from rewind.server.storage_routes import router as storage_router
 from rewind.server.store_routes import router as store_router
 from rewind.server.store_routes import server_store
 from rewind.server.thread_commands import router as thread_commands_router
@@ -51,7 +52,6 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "LANGGRAPH_API_VERSION", "NOT_IMPLEMENTED",
 
 
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
-    ("GET", "/threads/{thread_id}/storage"),
     ("POST", "/ui/{graph_id}"),
     ("GET", "/mcp"),
     ("POST", "/mcp"),
@@ -137,6 +137,7 @@ def create_app(
     app.include_router(thread_commands_router)
     app.include_router(thread_router)
     app.include_router(store_router)
+    app.include_router(storage_router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
