@@ -4,6 +4,7 @@ and the delay that lets a burst of appends share one transaction."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,58 @@ async def test_without_a_commit_delay_an_async_append_commits_unasked(tmp_path: 
 async def test_a_negative_commit_delay_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="commit_delay"):
         await open_log(tmp_path / "log.db", options=LogOptions(commit_delay=-1))
+
+
+async def test_a_sync_graph_commits_once_a_step(tmp_path: Path) -> None:
+    """With ``durability="sync"``, a step's task starts wait for the step's durable end and
+    commit with it: one commit a step (and one for the run's start, one for its end)."""
+    from typing import TypedDict
+
+    from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from rewind.graph import END, START, StateGraph
+
+    class State(TypedDict):
+        x: int
+
+    builder = StateGraph(State)
+    names = [f"n{i}" for i in range(10)]
+    for name in names:
+        builder.add_node(name, lambda state: {"x": state["x"] + 1})
+    builder.add_edge(START, names[0])
+    for a, b in itertools.pairwise(names):
+        builder.add_edge(a, b)
+    builder.add_edge(names[-1], END)
+    saver = AsyncSqliteSaver(str(tmp_path / "sync.db"))
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"x": 0}, {"configurable": {"thread_id": "warm"}}, durability="sync")
+    log = await saver.log()
+    before = log.commit_count
+    assert (await graph.ainvoke({"x": 0}, config, durability="sync"))["x"] == 10
+    # The run's start with its input's checkpoint; 11 steps (START's, then each node's), each
+    # its tasks' starts and ends with its checkpoint; the run's end.
+    assert log.commit_count - before == 13
+    history = [s async for s in graph.aget_state_history(config)]
+    assert len(history) == 12
+
+
+async def test_a_sync_run_s_task_start_is_durable_within_the_commit_delay(tmp_path: Path) -> None:
+    """A task start of a ``sync`` run waits for its step's end only ``commit_delay``: a long
+    task's start reaches the database (and other processes) while it runs."""
+    store = await open_log(tmp_path / "log.db", options=LogOptions(commit_delay=0.05))
+    try:
+        await store.append("r", [run_started(thread_id="t")], expected_seq=0, new_run=True)
+        store.sync_steps("r")
+        before = store.commit_count
+        store.append_nowait("r", [NewEvent(type=EventType.CUSTOM, payload=0)], expected_seq=1)
+        await asyncio.sleep(0.01)
+        assert store.commit_count == before  # waiting for the step's end
+        await _until(lambda: store.commit_count == before + 1)  # then committed alone
+        store.append_nowait("r", [NewEvent(type=EventType.CUSTOM, payload=1)], expected_seq=2)
+        async with asyncio.timeout(10):  # the step's end: one commit with what waited
+            await store.append(
+                "r", [NewEvent(type=EventType.CUSTOM, payload=2)], expected_seq=3, durability="sync"
+            )
+        assert store.commit_count == before + 2
+    finally:
+        await store.aclose()

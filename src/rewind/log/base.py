@@ -375,6 +375,13 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         self._writer.submit(pending)
         return result_before_commit(pending)
 
+    def sync_steps(self, run_id: str) -> None:
+        """Say that each step of ``run_id`` ends with an append someone waits for (LangGraph's
+        ``durability="sync"``): its other appends (its tasks' starts) then wait up to
+        ``options.commit_delay`` for that append and commit with it, rather than in a commit
+        of their own: one commit a step. Forgotten when the run ends."""
+        self._writer.step_runs.add(run_id)
+
     def append_token(
         self, run_id: str, event: NewEvent, expected_seq: int, key: object = None
     ) -> None:

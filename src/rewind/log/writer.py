@@ -137,6 +137,9 @@ class GroupWriter:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self.step_runs: set[str] = set()
+        """Runs whose every step ends with an append someone waits for (``sync``
+        durability): their other appends wait up to the delay to commit with it."""
 
     @property
     def backlog(self) -> int:
@@ -220,11 +223,16 @@ class GroupWriter:
     async def _wait_for_company(self) -> None:
         """When a run starts and nobody waits for its first events: wait up to the delay for
         more to commit in the same transaction (a run of a few steps commits once, with the
-        flush that ends it, not once for its first events and again at its end). A running
-        run's appends are not delayed: the commit in progress gathers them."""
+        flush that ends it, not once for its first events and again at its end). So do the
+        appends of a ``sync`` run's step (its tasks' starts: the step's durable end follows
+        within microseconds for quick tasks, and they commit with it, one commit a step). A
+        running ``async`` run's appends are not delayed: the commit in progress gathers them."""
         if (
             self._waiters
-            or not any(p.start is not None for p in self.queue)
+            or not (
+                any(p.start is not None for p in self.queue)
+                or (self.step_runs and all(p.run_id in self.step_runs for p in self.queue))
+            )
             or any(p.future is not None or p.count >= self.max_group_events for p in self.queue)
         ):
             return
@@ -314,6 +322,8 @@ class GroupWriter:
 
     def _settle(self, group: list[PendingAppend], outcomes: list[BaseException | None]) -> None:
         for pending, error in zip(group, outcomes, strict=True):
+            if pending.end_status is not None:
+                self.step_runs.discard(pending.run_id)
             if error is None:
                 if pending.future is not None and not pending.future.done():
                     pending.future.set_result(_result(pending))

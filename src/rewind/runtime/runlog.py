@@ -66,6 +66,8 @@ class RunLog:
         self.batched = "exit" if self.durability == "exit" else "async"
         self.packs_tokens = self.batched == "async"
         self.takes_chunks = self.packs_tokens and self.event_log.takes_chunks
+        if self.durability == "sync":  # one commit a step: what it appends commits with its end
+            self.event_log.sync_steps(self.run_id)
 
     def add_tap(self, tap: Callable[[NewEvent], None]) -> int:
         """Add a live consumer; its index in :attr:`token_taps` (to name its token handler)."""

@@ -53,6 +53,9 @@ class ScratchLog:
             raise ConcurrencyError(run_id, expected_seq, len(log))
         log.append(event)
 
+    def sync_steps(self, run_id: str) -> None:
+        """Nothing to group: every event is kept at once, in memory."""
+
     takes_chunks = False
     """A token kept in memory is kept as its event (see :meth:`append_chunk`)."""
 
