@@ -8,6 +8,7 @@ continues from the thread's newest durable checkpoint.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from typing import Any
@@ -87,10 +88,19 @@ async def close_failed_run(log: EventLog, run_id: str, event: Any) -> bool:
     takes the run's queued events), with ``event`` (its ``run.ended``) at the seq the database
     holds, so it is not left ``running``; whether it was ended. When the database is still
     away it stays running, and the next run on its thread closes it once this process is gone."""
-    try:
-        record = await log.get_run(run_id)
-        return record.status == RunStatus.RUNNING and await end_run(
-            log, run_id, record.last_seq, event
-        )
-    except Exception:  # (the database is still away: the run's error is what the caller raises)
-        return False
+    for pause in _CLOSE_RETRIES:
+        try:
+            record = await log.get_run(run_id)
+            return record.status == RunStatus.RUNNING and await end_run(
+                log, run_id, record.last_seq, event
+            )
+        except Exception:  # the database is away (the run's error is what the caller raises)
+            if pause is None:
+                return False
+        await asyncio.sleep(pause)  # a connection cut under it: the next one may get through
+    return False
+
+
+_CLOSE_RETRIES = (0.05, 0.25, None)
+"""Pauses between tries to close a failed run (``None``: the last try): a commit refused
+because its connection was cut is often followed by one that gets through."""
