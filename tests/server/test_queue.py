@@ -173,13 +173,7 @@ async def test_a_worker_runs_queued_runs_one_thread_at_a_time(log: EventLog) -> 
     runs = [queued("t") for _ in range(3)] + [queued("u")]
     for run in runs:
         await add(queue, run)
-    worker = Worker(log, {"g": graph}, lease=5, jobs=4, poll=0.05)
-    task = asyncio.ensure_future(worker.run())
-    try:
-        await _until(lambda: worker.finished == 4)
-    finally:
-        worker.stop()
-        await task
+    await _work_until_finished(Worker(log, {"g": graph}, lease=5, jobs=4, poll=0.05), 4)
     for run in runs:
         assert (await queue.get(run.run_id)).status == "success"  # type: ignore[union-attr]
     records = await log.list_runs(thread_id="t", oldest_first=True)
@@ -260,12 +254,17 @@ async def test_a_worker_s_graphs_get_the_database_s_store(log: EventLog) -> None
     await add(queue, run)
     async with server_store(log) as store:
         worker = Worker(log, {"g": g.compile()}, lease=5, jobs=1, poll=0.05, store=store)
-        task = asyncio.ensure_future(worker.run())
-        try:
-            await _until(lambda: worker.finished == 1)
-        finally:
-            worker.stop()
-            await task
+        await _work_until_finished(worker, 1)
         assert (await queue.get(run.run_id)).status == "success"  # type: ignore[union-attr]
         item = await store.aget(("memories", "u1"), "m1")
         assert item is not None and item.value == {"text": "likes tea"}
+
+
+async def _work_until_finished(worker: Worker, count: int) -> None:
+    """Run ``worker`` until it has finished ``count`` runs, then drain it."""
+    task = asyncio.ensure_future(worker.run())
+    try:
+        await _until(lambda: worker.finished == count)
+    finally:
+        worker.stop()
+        await task
