@@ -18,6 +18,8 @@ import os
 import pytest
 
 OPT_IN = {
+    "faults": None,
+    "slow": None,
     "phoenix": None,
     "langgraph_api": None,
     "server_processes": None,
@@ -26,11 +28,18 @@ OPT_IN = {
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test with opt-in markers runs when one of them is asked for (a crash test of the
+    # server's workers is both server_processes and slow: either step may run it).
     asked = config.getoption("markexpr") or ""
-    for marker, variable in OPT_IN.items():
-        if marker in asked or (variable and os.environ.get(variable) == "1"):
-            continue
-        left_out = [item for item in items if item.get_closest_marker(marker)]
-        if left_out:
-            config.hook.pytest_deselected(items=left_out)
-            items[:] = [item for item in items if not item.get_closest_marker(marker)]
+    enabled = {
+        marker
+        for marker, variable in OPT_IN.items()
+        if marker in asked or (variable and os.environ.get(variable) == "1")
+    }
+    kept, left_out = [], []
+    for item in items:
+        markers = {marker for marker in OPT_IN if item.get_closest_marker(marker)}
+        (left_out if markers and not markers & enabled else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
