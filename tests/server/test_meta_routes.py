@@ -58,10 +58,11 @@ async def test_a_database_that_cannot_be_read_is_unhealthy(tmp_path: Path) -> No
         assert (await http.get("/ok")).status_code == 200  # no read: still ok
 
 
-def test_health_and_metrics_are_open_without_the_api_key(tmp_path: Path) -> None:
+def test_health_metrics_and_the_api_description_are_open_without_the_key(tmp_path: Path) -> None:
     server = start_server(tmp_path / "k.db", env={"REWIND_API_KEY": "s3cret"})
     try:
-        for path in ("/", "/ok", "/metrics", "/metrics?format=json", "/ok?check_db=1"):
+        open_paths = ("/", "/ok", "/metrics", "/metrics?format=json", "/ok?check_db=1")
+        for path in (*open_paths, "/info", "/docs", "/openapi.json"):
             assert httpx.get(f"{server.url}{path}").status_code == 200, path
         thread_id = str(uuid.uuid4())
         denied = httpx.get(f"{server.url}/threads/{thread_id}/storage")

@@ -52,8 +52,9 @@ from rewind.server.service import Service
 
 __all__ = ["OPEN_PATHS", "PROMETHEUS_CONTENT_TYPE", "queue_stats", "router"]
 
-OPEN_PATHS = frozenset({"/", "/ok", "/metrics"})
-"""The paths the API key does not guard."""
+OPEN_PATHS = frozenset({"/", "/ok", "/metrics", "/info", "/docs", "/openapi.json"})
+"""The paths the API key does not guard: LangGraph's server serves these outside its
+authentication too (health, metrics, what the server is, the API's description)."""
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The exposition format's media type (prometheus_client's ``CONTENT_TYPE_LATEST``)."""
