@@ -27,12 +27,12 @@ from rewind.store.base import BaseStore
 __all__ = ["ApiError", "Service", "ThreadInfo"]
 
 _UNEXPECTED = (RewindError, ValueError, KeyError, TypeError, LookupError)
+"""What a state read or write raises for input it cannot use (answered with a 4xx)."""
 
 _STOP_ELSEWHERE_WAIT = 10.0
 """Seconds a thread's deletion waits for the runs another server process runs on it to stop."""
 
 logger = logging.getLogger(__name__)
-"""What a state read or write raises for input it cannot use (answered with a 4xx)."""
 
 
 class ApiError(Exception):
