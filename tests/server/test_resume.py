@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,36 @@ async def test_resume_while_the_run_is_live(client: Any) -> None:
     whole = await _parts(client.runs.join_stream(tid, run["run_id"], last_event_id="-1"))
     assert first + rest == whole
     assert [d["tick"] for e, d, _ in whole if e == "custom"] == list(range(6))
+
+
+async def test_a_stream_hands_out_only_events_the_log_holds(server: Server, client: Any) -> None:
+    # An id a client saw must name the same event after a crash: so the server streams an
+    # event once it is durable. While another connection holds the database's write lock, the
+    # run goes on (its node writes a tick every 0.5 s) but nothing it writes is committed, and
+    # nothing of it reaches the client; once the lock goes, everything comes, in order.
+    tid = (await client.threads.create())["thread_id"]
+    arrived: list[tuple[float, int]] = []
+    released: list[float] = []
+    holder = sqlite3.connect(server.db, isolation_level=None, timeout=10)
+    try:
+
+        def release() -> None:
+            holder.execute("COMMIT")
+            released.append(time.monotonic())
+
+        async for part in client.runs.stream(tid, "slow", input={"n": 4}, stream_mode="custom"):
+            if part.event != "custom":
+                continue
+            arrived.append((time.monotonic(), part.data["tick"]))
+            if part.data["tick"] == 0:
+                holder.execute("BEGIN IMMEDIATE")  # ticks 1 to 3 are written meanwhile
+                asyncio.get_running_loop().call_later(1.7, release)
+    finally:
+        holder.close()
+    assert [tick for _, tick in arrived] == [0, 1, 2, 3]
+    assert released and all(at > released[0] for at, _ in arrived[1:])
+    state = await client.threads.get_state(tid)
+    assert state["values"]["count"] == 4
 
 
 async def test_the_sdk_reconnects_through_a_cut_connection(server: Server) -> None:

@@ -165,6 +165,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         self._failed: dict[str, BaseException] = {}
         self._forgotten: dict[str, BaseException] = {}  # runs dropped after a failed commit
         self._leases: dict[str, Lease] = {}
+        self._durable_watchers: dict[str, Callable[[int], None]] = {}
         self._closed = False
         if not options.commit_delay >= 0:
             raise ValueError(
@@ -576,6 +577,19 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         """
         await self._writer.flush()
 
+    def watch_durable(self, run_id: str, told: Callable[[int], None]) -> Callable[[], None]:
+        """Tell ``told(n)``, on the event loop, each time this process commits events of
+        ``run_id``: every event of the run with a seq below ``n`` is durable then. One watcher
+        per run; returns the function that stops it. (A server hands a client only what is
+        durable: an id it gave out must never come to mean another event after a crash.)"""
+        self._durable_watchers[run_id] = told
+
+        def stop() -> None:
+            if self._durable_watchers.get(run_id) is told:
+                del self._durable_watchers[run_id]
+
+        return stop
+
     async def _commit_group(self, group: list[PendingAppend]) -> list[BaseException | None]:
         async with self._txn(write=True) as conn:
             head = (await conn.execute(self._head_query)).scalar_one()
@@ -667,6 +681,11 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         if plan.fresh:
             found = [event for fresh in plan.fresh for event in fresh_events(*fresh)]
             self._hub.publish(head, plan.new_head, found)
+        if self._durable_watchers:
+            for run_id, next_seq in plan.committed.items():
+                told = self._durable_watchers.get(run_id)
+                if told is not None:
+                    told(next_seq)
 
     async def _insert_events(self, conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
         """Insert event rows (tuples in ``events`` column order); backends may use the driver."""

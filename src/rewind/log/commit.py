@@ -174,6 +174,9 @@ class CommitPlan:
     """Updates of existing runs in :data:`CHANGED_COLUMNS` order."""
     fresh: list[tuple[str, str, tuple[Any, ...]]] = field(default_factory=list)
     """(run_id, thread_id, event row) of accepted events, for live subscribers."""
+    committed: dict[str, int] = field(default_factory=dict)
+    """Per run with accepted appends: its next seq once this commits (every event before it
+    is durable then)."""
     new_head: int = 0
     """The log head after the commit."""
     checkpoint_rows: list[tuple[Any, ...]] = field(default_factory=list)
@@ -306,6 +309,7 @@ def plan_commit(
             )
         appended.setdefault(st.thread_id, []).append((size, p, st))
         st.next_seq += p.count
+        plan.committed[run_id] = st.next_seq
         st.last_hash, st.last_position, st.touched = prev, pos, True
         st.updated_us = _ts_of(p.rows[-1], last=True)
         if p.end_status is not None:

@@ -133,21 +133,44 @@ class ServerRun:
 class LiveFeed:
     """A running run's events, handed over by the runtime as it records them (in seq order:
     the ``n``-th event is the run's event ``seq == n``), so its live streams need no read of
-    the log. Appending never waits on a stream: this only keeps a list and wakes readers."""
+    the log. Appending never waits on a stream: this only keeps a list and wakes readers.
 
-    def __init__(self) -> None:
+    A stream is handed an event once the log has made it durable (:meth:`durable_to`): a
+    client that saw an event's id can resume after it from the log, even after this process
+    died. Unless the feed is ungated (a run with ``durability="exit"``, whose events are
+    durable only at its end: its clients see them live, and lose them with the process)."""
+
+    def __init__(self, *, gated: bool = True) -> None:
         self.events: list[NewEvent] = []
         self.closed = False
+        self.durable = 0
+        """How many of :attr:`events` a stream may hand out (durable, or ungated)."""
+        self._gated = gated
+        self._stop_watching: Callable[[], None] | None = None
         self._changed = asyncio.Event()
+
+    def watch(self, log: Any, run_id: str) -> None:
+        """Learn from ``log`` (the run's :class:`EventLog`) which of its events are durable."""
+        if self._gated:
+            self._stop_watching = log.watch_durable(run_id, self.durable_to)
 
     def add(self, event: NewEvent) -> None:
         """One more event of the run."""
         self.events.append(event)
-        self._wake()
+        if not self._gated:
+            self.durable_to(len(self.events))
+
+    def durable_to(self, count: int) -> None:
+        """The run's events with a seq below ``count`` are durable."""
+        if count > self.durable:
+            self.durable = count
+            self._wake()
 
     def close(self) -> None:
-        """The run is over: no event will follow."""
+        """The run is over: no event will follow (nor become durable: what is not is lost)."""
         self.closed = True
+        if self._stop_watching is not None:
+            self._stop_watching()
         self._wake()
 
     def _wake(self) -> None:
@@ -155,10 +178,10 @@ class LiveFeed:
         self._changed = asyncio.Event()
 
     async def follow(self, start: int = 0) -> AsyncIterator[tuple[int, NewEvent]]:
-        """(seq, event) from ``start`` on, waiting for new ones until the run is over."""
+        """(seq, event) from ``start`` on, as each becomes durable, until the run is over."""
         seq = start
         while True:
-            while seq < len(self.events):
+            while seq < self.durable:
                 yield seq, self.events[seq]
                 seq += 1
             if self.closed:
@@ -340,7 +363,10 @@ class RunManager:
 
             loop.log.stream_tokens = tokens_needed(stream_modes_of(request))
 
-            feed = run.feed = LiveFeed()
+            # (a run without a checkpointer keeps no log: nothing of it outlives the process)
+            logged = isinstance(loop.log.event_log, EventLog)
+            feed = run.feed = LiveFeed(gated=logged and loop.log.durability != "exit")
+            feed.watch(loop.log.event_log, loop.run_id)
 
             def tap(event: NewEvent) -> None:
                 feed.add(event)
