@@ -60,6 +60,7 @@ from rewind.log.rows import fresh_events
 from rewind.log.schema import events, log_head, runs
 from rewind.log.subscriptions import Page, SubscriptionHub
 from rewind.log.threads import ThreadKeeping
+from rewind.log.turn import WriteTurn
 from rewind.log.writer import (
     AppendResult,
     GroupWriter,
@@ -157,7 +158,7 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
         # This store's write transactions take turns here rather than in the database's busy
         # handler, which polls with sleeps of up to 100 ms: under a crowd of writers (a
         # server creating threads for 1,000 clients) they queue, each woken when its turn comes.
-        self._write_turn = asyncio.Lock()
+        self._write_turn = WriteTurn()
         self.stats = ReadStats()
         """How much this store has read (events, queries): for tests and benches."""
         self._unsnapshotted: dict[str, int] = {}  # per thread: bytes committed since its head
@@ -589,6 +590,11 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
                 del self._durable_watchers[run_id]
 
         return stop
+
+    def _watched(self, group: list[PendingAppend]) -> bool:
+        """Whether a stream waits for one of ``group``'s runs to become durable."""
+        watchers = self._durable_watchers
+        return bool(watchers) and any(p.run_id in watchers for p in group)
 
     async def _commit_group(self, group: list[PendingAppend]) -> list[BaseException | None]:
         async with self._txn(write=True) as conn:

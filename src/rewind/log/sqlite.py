@@ -54,6 +54,7 @@ from rewind.log.sqlite_files import (
     thread_engine,
     unwritable,
 )
+from rewind.log.wal import WalFolder
 from rewind.log.writer import PendingAppend
 
 __all__ = ["SqliteLog", "open_sqlite"]
@@ -103,6 +104,17 @@ _UPSERT_THREAD_METADATA = (
 _INLINE_COMMIT = 64
 """Groups someone waits for of at most this many events commit on the loop's thread."""
 
+_COMMIT_PAGES = 6
+"""Pages a commit writes to the WAL besides its payloads (index, run and head pages): an
+estimate, for when to fold the WAL back."""
+
+
+def _wal_bytes(plan: CommitPlan) -> int:
+    """About how many bytes ``plan``'s commit put into the WAL."""
+    payloads = sum(len(row[10]) for row in plan.event_rows)
+    snapshots = sum(len(row[3]) for row in plan.snapshot_rows)
+    return payloads + snapshots + _COMMIT_PAGES * PAGE_SIZE
+
 
 def _release_and_close(conn: sqlite3.Connection) -> None:
     """Give the file's free pages back to the filesystem, then close. A new file is made with
@@ -142,10 +154,10 @@ def _connect_raw(path: str, busy_timeout: float) -> sqlite3.Connection:
     prepare_file(conn.cursor(), busy_timeout)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-    # SQLite folds the WAL back into the database every _WAL_LIMIT bytes or so, as part of a
-    # commit and without waiting for readers (a passive checkpoint), and then cuts the file
-    # back: a long run keeps no more than that beside the database.
-    conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_LIMIT // PAGE_SIZE}")
+    # The WAL is folded back into the database every _WAL_LIMIT bytes or so, not by the commit
+    # that fills it but beside the commits (rewind.log.wal), and the file is then cut back: a
+    # long run keeps no more than about that beside the database.
+    conn.execute("PRAGMA wal_autocheckpoint=0")
     conn.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
     return conn
 
@@ -195,6 +207,7 @@ class SqliteLog(EventLog):
             None if memory or uri is not None else thread_engine(url, busy_timeout)
         )
         self._write_conn: Connection | None = None
+        self._wal = None if memory or uri is not None else WalFolder(url, _WAL_LIMIT)
         super().__init__(engine, url=url, options=options)
 
     async def _read(self, fn: Callable[[Connection], T], *, drain: bool = True) -> T:
@@ -330,6 +343,8 @@ class SqliteLog(EventLog):
             loop = asyncio.get_running_loop()
             with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
                 await loop.run_in_executor(self._thread, self._close_writes)
+            if self._wal is not None:
+                await self._wal.aclose()
             if self._raw is not None:
                 with contextlib.suppress(RuntimeError):
                     await loop.run_in_executor(self._thread, _release_and_close, self._raw)
@@ -354,18 +369,26 @@ class SqliteLog(EventLog):
         # The store's other write transactions (thread metadata, caches) take turns with the
         # group commits here, not in SQLite's busy handler (which sleeps up to 100 ms a try):
         # a server starting runs for a crowd of clients writes a thread for each.
-        async with self._write_turn:
-            if self._writer.awaited(group) and sum(p.count for p in group) <= _INLINE_COMMIT:
-                # A small group someone waits for (a `sync` step, a flush) commits in less
-                # time than the hand-off to the writer thread and back: right here, on the
-                # loop's thread, if the database's write lock is free at once (never waiting
-                # for it here: its holder may be another process). Other groups, and this
-                # one when the lock is taken, commit on the writer thread.
+        async with self._write_turn.first():
+            if self._wal is not None and self._wal.behind:  # a fold ended: catch up first
+                await asyncio.get_running_loop().run_in_executor(self._thread, self._catch_up)
+            if (self._writer.awaited(group) or self._watched(group)) and sum(
+                p.count for p in group
+            ) <= _INLINE_COMMIT:
+                # A small group someone waits for (a `sync` step, a flush, a server's stream
+                # of a run) commits in less time than the hand-off to the writer thread and
+                # back, which waits for the loop's thread to let go of the interpreter at each
+                # step of the commit: right here, on the loop's thread, if the database's write
+                # lock is free at once (never waiting for it here: its holder may be another
+                # process). Other groups, and this one when the lock is taken, commit on the
+                # writer thread.
                 done = self._commit_on_thread(group, wait=False)
             if done is None:
                 loop = asyncio.get_running_loop()
                 done = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
         head, plan = done
+        if self._wal is not None:
+            self._wal.committed(_wal_bytes(plan))
         self._publish(head, plan)
         return plan.outcomes
 
@@ -395,6 +418,13 @@ class SqliteLog(EventLog):
             raise
         conn.commit()
         return int(created)
+
+    def _catch_up(self) -> None:
+        assert self._wal is not None
+        if self._raw is None:
+            self._raw = _connect_raw(self.url, self._busy_timeout)
+            self._raw_waits = True
+        self._wal.catch_up(self._raw)
 
     def _begin_immediate(self, *, wait: bool) -> sqlite3.Connection | None:
         """Begin a write transaction on the raw connection (``wait=False``: only if the
