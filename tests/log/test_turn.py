@@ -52,3 +52,21 @@ async def test_a_waiter_cancelled_as_it_is_handed_the_turn_passes_it_on() -> Non
         await first
     await second
     assert got == ["next"] and not turn.locked()
+
+
+async def test_other_writes_are_not_starved_by_a_stream_of_group_commits() -> None:
+    turn = WriteTurn()
+    order: list[str] = []
+
+    async def take(name: str, first: bool) -> None:
+        async with turn.first() if first else turn:
+            order.append(name)
+            await asyncio.sleep(0)
+
+    async with turn:
+        tasks = [asyncio.create_task(take("w1", False)), asyncio.create_task(take("w2", False))]
+        tasks += [asyncio.create_task(take(f"c{i}", True)) for i in range(1, 4)]
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    # A group commit goes before the writes waiting, then one of them, and so on.
+    assert order == ["c1", "w1", "c2", "w2", "c3"]

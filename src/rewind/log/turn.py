@@ -5,7 +5,8 @@ handler (which polls with sleeps of up to 100 ms). Waiting group commits go befo
 writes of other kinds: a server that deletes the threads of a hundred finished stateless
 runs, or makes threads for a hundred new ones, has a queue of those, and the appends of the
 runs still going (which its streams wait for, since they hand out only what is durable) should
-not wait behind all of it, only behind the one in progress.
+not wait behind all of it. The other writes are not starved either: after a group commit that
+overtook them, the first of them goes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class WriteTurn:
         self._held = False
         self._first: deque[asyncio.Future[None]] = deque()
         self._rest: deque[asyncio.Future[None]] = deque()
+        self._overtook = False
+        """The turn went to a group commit while other writes waited."""
 
     def locked(self) -> bool:
         """Whether a transaction has the turn."""
@@ -59,10 +62,16 @@ class WriteTurn:
             raise
 
     def _release(self) -> None:
-        for queue in (self._first, self._rest):
+        # A waiting write goes next after a group commit that went before it: group commits
+        # overtake at most one commit's worth, and nothing waits for ever (a lease renewed
+        # while a run appends without pause).
+        order = (self._rest, self._first) if self._overtook else (self._first, self._rest)
+        for queue in order:
             while queue:
                 waiter = queue.popleft()
                 if not waiter.done():
+                    self._overtook = queue is self._first and bool(self._rest)
                     waiter.set_result(None)  # handed over: the turn stays held
                     return
+        self._overtook = False
         self._held = False
