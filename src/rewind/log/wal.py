@@ -57,22 +57,26 @@ class WalFolder:
         self.behind = True
 
     def _fold(self) -> None:
-        try:
-            if self._conn is None:
+        if self._conn is None:
+            try:
                 self._conn = sqlite3.connect(
                     self._path, isolation_level=None, check_same_thread=False
                 )
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as exc:  # nothing is lost: the WAL keeps it, the next fold tries
-            _log.warning("could not fold the WAL of %s back into it: %s", self._path, exc)
+            except sqlite3.Error as exc:
+                _log.warning("could not fold the WAL of %s back into it: %s", self._path, exc)
+                return
+        self._checkpoint(self._conn)
 
     def catch_up(self, conn: sqlite3.Connection) -> None:
         """Fold what was committed during the last fold, through the writer's connection
         ``conn`` (outside a transaction, with the store's write turn held)."""
         self.behind = False
+        self._checkpoint(conn)
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as exc:
+        except sqlite3.Error as exc:  # nothing is lost: the WAL keeps it, the next fold tries
             _log.warning("could not fold the WAL of %s back into it: %s", self._path, exc)
 
     def _close_on_thread(self) -> None:
