@@ -20,12 +20,11 @@ from rewind.callbacks import (
     GraphInterruptEvent,
     GraphResumeEvent,
 )
-from rewind.errors import GraphInterrupt, InvalidUpdateError, LogError
+from rewind.errors import GraphInterrupt, LogError
 from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.log import EventLog
-from rewind.projections.state import CheckpointView, recorded_writes
+from rewind.projections.state import CheckpointView
 from rewind.runtime.caching import node_namespace
-from rewind.runtime.graph import START
 from rewind.runtime.loops import run_sync
 from rewind.runtime.orphans import close_failed_run, close_orphans
 from rewind.runtime.pregel import RunLoop, current_task
@@ -34,7 +33,7 @@ from rewind.runtime.shapes import all_keys, graph_shape, input_shapes
 from rewind.runtime.starting import RunStart, lifecycle, travel_of
 from rewind.runtime.state_api import StateMethods, checkpoint_state
 from rewind.runtime.tasks import Interrupted, Task
-from rewind.thread_state import read_head
+from rewind.runtime.updating import StateUpdates
 from rewind.types import Command, Interrupt, RetryPolicy
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ DEFAULT_RECURSION_LIMIT = int(os.environ.get("LANGGRAPH_DEFAULT_RECURSION_LIMIT"
 _THREAD_KEYS = "thread_id, checkpoint_ns, checkpoint_id"
 
 
-class CompiledStateGraph(RunStart, StateMethods):
+class CompiledStateGraph(RunStart, StateMethods, StateUpdates):
     """A validated graph, ready to run. Made by :meth:`StateGraph.compile`."""
 
     loop_class: type[RunLoop] = RunLoop
@@ -501,74 +500,6 @@ class CompiledStateGraph(RunStart, StateMethods):
             loop.barriers = {k: list(v) for k, v in head.barriers.items()}
             loop.step, loop.checkpoint_id = head.step, head.id
         return loop
-
-    def update_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
-        """Write ``values`` to a thread as if node ``as_node`` returned them; a new checkpoint."""
-        return run_sync(self.aupdate_state(config, values, as_node=as_node))
-
-    async def aupdate_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
-        """Write ``values`` to a thread as if node ``as_node`` returned them; a new checkpoint.
-
-        Recorded as a short run of its own (``source: "update"``), so the log shows who
-        changed the state and when. Without ``as_node`` the pending next tasks stay as they
-        were; with it, the next tasks are where ``as_node``'s edges lead.
-        """
-        if self.checkpointer is None:
-            raise ValueError("No checkpointer set")
-        if as_node is not None and as_node not in self.builder.nodes and as_node != START:
-            raise InvalidUpdateError(f"Node {as_node} does not exist")
-        thread_id = self._thread_id(config)
-        assert thread_id is not None
-        async with self._event_log() as event_log:
-            wanted = (config.get("configurable") or {}).get("checkpoint_id")
-            if wanted is None:
-                head = (await read_head(event_log, thread_id)).view
-            else:
-                found = await checkpoint_state(event_log, thread_id, wanted)
-                head = found.view if found is not None else None
-            loop = self._run_loop(event_log, config, "sync", None, head)
-            await loop.emit(
-                run_started(
-                    thread_id=thread_id,
-                    graph=self.name,
-                    origin_run_id=head.run_id if head else None,
-                    origin_checkpoint_id=head.id if head else None,
-                    extra={"update": values, "as_node": as_node},
-                )
-            )
-            step = (head.step if head else -2) + 1
-            node = as_node or "__update__"
-            task = Task(id=str(uuid.uuid4()), name=node, path=("__update__",), triggers=())
-            outcome = await loop.update_outcome(task, values, route=as_node is not None)
-            loop.record(
-                NewEvent(
-                    type=EventType.TASK_ENDED,
-                    step=step,
-                    node=node,
-                    task_id=task.id,
-                    payload={"update": values, "writes": recorded_writes(outcome.writes)},
-                )
-            )
-            changes = loop.apply_outcomes([outcome])
-            loop.step = step
-            if as_node is None:
-                next_tasks = [Task.from_description(t) for t in (head.next if head else [])]
-            else:
-                next_tasks = loop.next_tasks([outcome])
-            await loop.checkpoint(source="update", changes=changes, tasks=next_tasks)
-            await loop.end(run_ended(RunStatus.SUCCESS))
-            await event_log.flush()
-            return {
-                "configurable": {
-                    "thread_id": thread_id,
-                    "checkpoint_ns": "",
-                    "checkpoint_id": loop.checkpoint_id,
-                }
-            }
 
     def _interrupted_output(self, state: dict[str, Any], interrupts: list[Interrupt[Any]]) -> Any:
         """What ``invoke`` returns when the run stops at interrupts: the output, with them."""

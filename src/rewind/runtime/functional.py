@@ -28,7 +28,7 @@ from rewind.runtime.graph import START, NodeSpec, StateGraph
 from rewind.runtime.memory import watch_store
 from rewind.runtime.pregel import RunLoop
 from rewind.runtime.tasks import Outcome, Task
-from rewind.types import Command, Interrupt, RetryPolicy
+from rewind.types import Interrupt, RetryPolicy
 
 __all__ = ["Entrypoint", "EntrypointLoop"]
 
@@ -86,26 +86,16 @@ class Entrypoint(CompiledStateGraph):
         # Recorded with every run: projections show the state as this one channel's value.
         self._graph_shape = {**self._graph_shape, "output_channel": END}
 
-    async def _first_tasks(
-        self, loop: RunLoop, input: Any, head: CheckpointView | None
-    ) -> tuple[list[Task], bool]:
-        """A new input: the input checkpoint lists the entrypoint's task, the input its
-        argument (LangGraph writes it to ``__start__``); else a resume, as a graph's."""
-        if input is None or isinstance(input, Command):
-            return await super()._first_tasks(loop, input, head)
-        loop.step = head.step + 1 if head else -1
+    def _input_tasks(self, input: Any) -> list[Task]:
+        """A new input: the entrypoint's task, the input its argument (LangGraph writes it to
+        ``__start__``)."""
         name = self.entry_name
-        task = Task(id="", name=name, path=(PULL, name), triggers=(START,), arg=input)
-        await loop.checkpoint(source="input", changes=[], tasks=[task])
-        return [task], False
+        return [Task(id="", name=name, path=(PULL, name), triggers=(START,), arg=input)]
 
-    async def aupdate_state(
-        self, config: dict[str, Any], values: Any, as_node: str | None = None
-    ) -> dict[str, Any]:
-        """Write ``values`` as the entrypoint's output (and saved value), as if its function
-        had returned them: a new checkpoint with nothing left to run (LangGraph's, whose only
-        node the update is made as)."""
-        return await super().aupdate_state(config, values, as_node=as_node or self.entry_name)
+    async def _infer_as_node(self, event_log: Any, thread_id: str, head: Any) -> str | None:
+        """An update without ``as_node`` is the entrypoint's output (and saved value), as if
+        its function had returned it (LangGraph's: its only node)."""
+        return self.entry_name
 
     def _cached_writes(self, head: CheckpointView, task_id: str) -> dict[str, Any]:
         return {name: values[-1] for name, values in head.writes[task_id].items()}

@@ -86,16 +86,31 @@ class RunStart:
             if head.calls and not replaying:  # the task calls the log holds are not made again
                 loop.calls.done.update(head.calls)
             return tasks, True
+        return await self._input_checkpoint(loop, input, head), False
+
+    def _input_tasks(self, input: Any) -> list[Task]:
+        """The tasks a new input starts: ``__start__``'s, which writes it to the state."""
+        return [Task(id="", name=START, path=(PULL, START), triggers=(START,), arg=input)]
+
+    async def _input_checkpoint(
+        self,
+        loop: RunLoop,
+        input: Any,
+        head: CheckpointView | None,
+        pending: list[Task] | None = None,
+    ) -> list[Task]:
+        """Record the checkpoint of a new input (``source: "input"``): the input's tasks
+        next, then ``pending`` (an update made as ``__input__`` leaves them); the input's."""
         loop.step = head.step + 1 if head else -1
-        tasks = [Task(id="", name=START, path=(PULL, START), triggers=(START,), arg=input)]
+        tasks = self._input_tasks(input)
         # A new thread's reducer keys start empty ([] for a list), as LangGraph's do.
         initial = [
             [name, "value", value]
             for name, value in loop.values.items()
             if head is None and value is not MISSING
         ]
-        await loop.checkpoint(source="input", changes=initial, tasks=tasks)
-        return tasks, False
+        await loop.checkpoint(source="input", changes=initial, tasks=[*tasks, *(pending or [])])
+        return tasks
 
     async def _fork(self, loop: RunLoop, head: CheckpointView) -> list[Task]:
         """Time travel to ``head``, as LangGraph 1.2 does it: a ``fork`` checkpoint after it

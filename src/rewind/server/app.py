@@ -309,6 +309,8 @@ def _router() -> APIRouter:
         """A new thread."""
         service = _service(request)
         info = await service.create_thread(body.thread_id, body.metadata, body.if_exists)
+        if body.supersteps:
+            await service.seed_thread(info, body.supersteps)
         return JSONResponse(await service.thread_json(info))
 
     @router.post("/threads/search")

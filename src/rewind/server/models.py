@@ -104,12 +104,28 @@ class RunCreate(_Body):
     durability: Literal["sync", "async", "exit"] | None = None
 
 
+class SuperstepUpdate(_Body):
+    """One update of a super-step: ``values`` (or a ``command``) as if ``as_node`` wrote it."""
+
+    values: Any = None
+    command: CommandBody | None = None
+    as_node: str | None = None
+
+
+class Superstep(_Body):
+    """Updates applied together, as the tasks of one step: a checkpoint."""
+
+    updates: list[SuperstepUpdate] = Field(min_length=1)
+
+
 class ThreadCreate(_Body):
-    """A thread to create."""
+    """A thread to create; with ``supersteps``, its state seeded as ``bulk_update_state``
+    does (the thread's ``graph_id`` metadata names the graph)."""
 
     thread_id: str | None = Field(default=None, min_length=1)
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] = "raise"
+    supersteps: list[Superstep] | None = None
 
 
 class ThreadUpdate(_Body):

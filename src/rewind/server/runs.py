@@ -491,7 +491,7 @@ async def invoke_run(
     """
     request = run.request
     command = request.get("command")
-    input_ = None if resume else _command(command) if command else request.get("input")
+    input_ = None if resume else command_of(command) if command else request.get("input")
     kwargs: dict[str, Any] = {}
     for key in ("interrupt_before", "interrupt_after", "context"):
         if request.get(key) is not None:
@@ -611,7 +611,8 @@ def shown_config(run: ServerRun, *, started: bool) -> dict[str, Any]:
     return config
 
 
-def _command(body: Mapping[str, Any]) -> Command[Any]:
+def command_of(body: Mapping[str, Any]) -> Command[Any]:
+    """A ``Command`` of its JSON form (``goto`` as node names or ``{node, input}`` sends)."""
     goto = body.get("goto")
     if goto is not None:
         items = goto if isinstance(goto, list) else [goto]

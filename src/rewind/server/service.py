@@ -6,7 +6,7 @@ import asyncio
 import copy
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,9 +20,16 @@ from rewind.log.schema import crons
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.memory import STORE_THREAD
 from rewind.server.queued import QueuedRuns
-from rewind.server.runs import RunManager, ServerRun, assistant_id_of, bind_graphs
+from rewind.server.runs import (
+    RunManager,
+    ServerRun,
+    assistant_id_of,
+    bind_graphs,
+    command_of,
+)
 from rewind.server.wire import empty_state, interrupt_in_state, jsonable, snapshot_json
 from rewind.store.base import BaseStore
+from rewind.types import StateUpdate
 
 __all__ = ["ApiError", "Service", "ThreadInfo"]
 
@@ -46,6 +53,11 @@ class ApiError(Exception):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _updates_state(started: Mapping[str, Any]) -> bool:
+    """Whether a run (its ``run.started`` payload) is a state update, not an assistant's run."""
+    return "update" in started or "supersteps" in started
 
 
 @dataclass(kw_only=True)
@@ -163,6 +175,36 @@ class Service:
         await self.save_thread(info)
         return info
 
+    async def seed_thread(self, info: ThreadInfo, supersteps: Sequence[Any]) -> None:
+        """Apply ``supersteps`` (:class:`~rewind.server.models.Superstep`) to a new thread's
+        state, as LangGraph's server does on ``POST /threads``: only when the thread names its
+        graph (``graph_id`` in its metadata). A failure leaves the thread created and answers
+        201 with what went wrong, as LangGraph's does."""
+        graph_id = str(info.metadata.get("graph_id"))
+        graph = self.graphs.get(graph_id)
+        if graph is None:
+            return
+        batches = [[self._update_of(u) for u in superstep.updates] for superstep in supersteps]
+        config = _thread_config(info.thread_id, None)
+        config["configurable"]["graph_id"] = graph_id
+        try:
+            await graph.abulk_update_state(config, batches)
+        except _UNEXPECTED as exc:
+            raise ApiError(
+                201,
+                f"Thread {info.thread_id} was created, but there were problems updating the "
+                f"state: {exc}",
+            ) from exc
+        info.updated_at = _now()
+        await self.save_thread(info)
+
+    @staticmethod
+    def _update_of(update: Any) -> StateUpdate:
+        """A super-step's update (:class:`~rewind.server.models.SuperstepUpdate`) as the
+        graph takes it: its values, or its command."""
+        values: Any = command_of(update.command.model_dump()) if update.command else update.values
+        return StateUpdate(values, update.as_node)
+
     async def new_thread(self, metadata: Mapping[str, Any] | None = None) -> ThreadInfo:
         """A thread with a fresh id (nothing to look up), kept with ``metadata``."""
         info = ThreadInfo(thread_id=str(uuid.uuid4()), metadata=dict(metadata or {}))
@@ -242,11 +284,11 @@ class Service:
     async def _ran(self, thread_id: str, last: RunRecord) -> bool:
         """Whether a run of an assistant (not only state updates) went on the thread."""
         started = await self._started([last.run_id])
-        if "update" not in started.get(last.run_id, {}):
+        if not _updates_state(started.get(last.run_id, {})):
             return True
         records = await self.log.list_runs(thread_id=thread_id)
         started = await self._started([r.run_id for r in records])
-        return any("update" not in started.get(r.run_id, {}) for r in records)
+        return any(not _updates_state(started.get(r.run_id, {})) for r in records)
 
     async def _run_error(self, run_id: str) -> dict[str, Any] | None:
         ended = await self.log.read(run_id, types=[EventType.RUN_ENDED], limit=1)

@@ -19,7 +19,10 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
   ``"checkpointer": False`` and ``"build"`` (the name of another function of the module to build
   the scenario's graph with, instead of ``build``). A call is
   ``{"input", "config"?, "kwargs"?, "api"?}``; ``api`` is
-  ``"invoke"`` (default), ``"ainvoke"``, ``"stream"`` or ``"astream"``; ``kwargs`` go to the
+  ``"invoke"`` (default), ``"ainvoke"``, ``"stream"`` or ``"astream"``, or a state update:
+  ``"update_state"``, ``"bulk_update_state"`` or their async forms, whose ``input`` is the
+  values (the super-steps) and whose ``kwargs`` are ``as_node=...``/``task_id=...``
+  (these are made as they are by the events test too); ``kwargs`` go to the
   call (``context=...``; for a stream ``stream_mode=...`` (one mode or a list),
   ``subgraphs=True``, ``version=...``), and every chunk a stream yields is recorded in order,
   with its type, as the call's ``chunks``;
@@ -415,6 +418,10 @@ def _merge_config(base: dict[str, Any], extra: dict[str, Any] | None) -> dict[st
     return config
 
 
+UPDATES = ("update_state", "aupdate_state", "bulk_update_state", "abulk_update_state")
+"""The state-update methods a call may make (``api``)."""
+
+
 def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
     api = call.get("api", "invoke")
     kwargs = call.get("kwargs", {})
@@ -446,6 +453,9 @@ def _run_call(graph: Any, config: dict[str, Any], call: dict[str, Any]) -> dict[
                 return _racy_message_ids(events) if call.get("racy_ids") else events
 
             out = asyncio.run(events())
+        elif api in UPDATES:
+            made = getattr(graph, api)(config, inp, **kwargs)
+            out = asyncio.run(made) if api.startswith("a") else made
         elif api in ("stream", "astream"):
             chunks: list[dict[str, Any]] = []
             rec["chunks"] = chunks  # recorded as they come: what came before an error counts
@@ -496,7 +506,7 @@ def _stream(
 def _through(call: dict[str, Any], api: str | None) -> dict[str, Any]:
     """``call`` made through ``api`` instead of its own (a stream's ``version``, the version of
     its parts, is not passed on to ``astream_events``)."""
-    if api is None:
+    if api is None or call.get("api") in UPDATES:
         return call
     kwargs = call.get("kwargs", {})
     if api == "astream_events" and call.get("api") in ("stream", "astream"):

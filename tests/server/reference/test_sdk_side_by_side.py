@@ -42,9 +42,9 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "assistants.set_latest": "LangGraph's set_latest restores the version's config but keeps the "
     "latest version's context; rewind restores both",
     "assistants.search (metadata)": "the assistant after set_latest (see assistants.set_latest)",
-    "threads.create (graph_id, supersteps)": "supersteps are not applied: no values, no "
-    "error/interrupts keys",
-    "threads.get_state (seeded)": "supersteps are not applied: the thread has no checkpoint",
+    "threads.get_state (seeded)": "the checkpoint of a later super-step: LangGraph's server "
+    "keeps the id of the checkpoint before it in its metadata (its checkpointer stores the "
+    "config's metadata unfiltered, checkpoint_id included); rewind does not",
     "runs.stream (stateless, tokens, messages)": MESSAGE_KEYS,
     "runs.stream (stateless, tokens, messages-tuple)": MESSAGE_KEYS,
     "runs.stream (debug)": CHECKPOINT_EVENTS + "; and LangGraph's debug payloads have checkpoint "
