@@ -12,7 +12,8 @@ Configurations, every stream on a new ``thread_id``:
 * rewind, ``InMemorySaver`` (for reference);
 * LangGraph, ``InMemorySaver`` -- the goal's peer -- and ``SqliteSaver`` on a file.
 
-The configurations take turns in rounds, after a warm-up. Figures (medians):
+The configurations take turns stream by stream, in rounds (each in another order), after a
+warm-up. Figures (medians):
 
 * µs per token: the ``long`` stream's time divided by its tokens (the fixed cost of a run
   included, as a user sees it); goal: rewind ``SqliteSaver`` <= 1.0x LangGraph ``InMemorySaver``;
@@ -197,12 +198,16 @@ def main() -> None:
                 c.times[kind] = []
                 for _ in range(args.warmup):
                     c.stream(kind)
+        # Interleaved stream by stream (not a block of streams per configuration), each
+        # round in another order: a drift of the machine's speed over the run (another
+        # process, the CPU's clock) falls on every configuration alike.
         for turn in range(args.rounds):
             order = all_configs[turn % len(all_configs) :] + all_configs[: turn % len(all_configs)]
-            for c in order:
-                gc.collect()
-                for kind in sizes:
-                    c.times[kind] += [c.stream(kind) for _ in range(per_round)]
+            gc.collect()
+            for _ in range(per_round):
+                for c in order:
+                    for kind in sizes:
+                        c.times[kind].append(c.stream(kind))
     durable = asyncio.run(logged_tokens(tmp / "rewind.db", all_configs[0].last_thread["long"]))
 
     tokens = all_configs[0].tokens["long"]

@@ -49,6 +49,43 @@ async def test_thread_lifecycle(client: Any) -> None:
         await client.threads.get(thread["thread_id"])
 
 
+async def test_a_thread_created_with_supersteps_starts_from_their_state(client: Any) -> None:
+    thread = await client.threads.create(
+        graph_id="agent",
+        supersteps=[
+            {"updates": [{"values": {"steps": ["seeded"]}, "as_node": "agent"}]},
+            {"updates": [{"values": {"steps": ["sub"]}, "as_node": "sub"}]},
+        ],
+    )
+    assert thread["metadata"] == {"graph_id": "agent"}
+    assert thread["values"] == {"messages": [], "steps": ["seeded", "sub"], "sub_steps": []}
+    state = await client.threads.get_state(thread["thread_id"])
+    assert state["next"] == ["ask_human"] and state["metadata"]["step"] == 1
+    history = await client.threads.get_history(thread["thread_id"], limit=10)
+    assert [h["metadata"]["source"] for h in history] == ["update", "update"]
+    asked = await client.runs.wait(thread["thread_id"], "agent", input=None)
+    assert asked["__interrupt__"][0]["value"] == {"question": "approve?"}
+    resumed = await client.runs.wait(thread["thread_id"], "agent", command={"resume": "ok"})
+    assert resumed["steps"] == ["seeded", "sub", "ask_human", "final"]
+
+
+async def test_supersteps_that_fail_leave_the_thread_created(client: Any) -> None:
+    thread_id = str(uuid.uuid4())
+    body = {
+        "thread_id": thread_id,
+        "metadata": {"graph_id": "agent"},
+        "supersteps": [{"updates": [{"values": {"steps": ["x"]}, "as_node": "nope"}]}],
+    }
+    answer = await client.http.client.post("/threads", json=body)
+    assert answer.status_code == 201
+    assert answer.json() == {
+        "detail": f"Thread {thread_id} was created, but there were problems updating the "
+        "state: Node nope does not exist"
+    }
+    thread = await client.threads.get(thread_id)
+    assert thread["values"] is None and thread["status"] == "idle"
+
+
 async def test_stream_interrupt_state_resume_history(client: Any) -> None:
     thread = await client.threads.create()
     tid = thread["thread_id"]
