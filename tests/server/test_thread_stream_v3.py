@@ -1,7 +1,7 @@
 """The thread protocol (``POST /threads/{id}/commands`` and ``POST /threads/{id}/stream/events``)
-through the official SDK's ``client.threads.stream`` (async and sync) and raw HTTP, against a
-real ``rewind serve``: each command, the events each graph makes, and the errors, worded as
-LangGraph's server words them."""
+through the official SDK's ``client.threads.stream`` (async and sync, over SSE and over the
+WebSocket transport) and raw HTTP, against a real ``rewind serve``: each command, the events
+each graph makes, and the errors, worded as LangGraph's server words them."""
 
 from __future__ import annotations
 
@@ -79,8 +79,12 @@ def _shape(event: dict[str, Any]) -> tuple[Any, ...]:
 # --- the SDK ------------------------------------------------------------------------------
 
 
-async def test_run_start_then_output(client: Any) -> None:
-    async with client.threads.stream(assistant_id="echo") as thread:
+TRANSPORTS = pytest.mark.parametrize("transport", ["sse", "websocket"])
+
+
+@TRANSPORTS
+async def test_run_start_then_output(client: Any, transport: str) -> None:
+    async with client.threads.stream(assistant_id="echo", transport=transport) as thread:
         started = await thread.run.start(input=HI)
         output = await thread.output.with_timeout(WAIT)
     uuid.UUID(started["run_id"])
@@ -91,9 +95,10 @@ async def test_run_start_then_output(client: Any) -> None:
     assert run["multitask_strategy"] == "enqueue"
 
 
-async def test_interrupt_respond_and_events(client: Any, server: Server) -> None:
+@TRANSPORTS
+async def test_interrupt_respond_and_events(client: Any, transport: str) -> None:
     """The agent graph: streamed tokens, a subgraph's lifecycle, an interrupt, its answer."""
-    async with client.threads.stream(assistant_id="agent") as thread:
+    async with client.threads.stream(assistant_id="agent", transport=transport) as thread:
         subscription = thread.subscribe(["lifecycle", "messages", "values", "input"])
         await thread.run.start(input=HI)
         got: list[dict[str, Any]] = []
@@ -163,8 +168,9 @@ async def test_interrupt_respond_and_events(client: Any, server: Server) -> None
     }
 
 
-async def test_failed_run(client: Any) -> None:
-    async with client.threads.stream(assistant_id="boom") as thread:
+@TRANSPORTS
+async def test_failed_run(client: Any, transport: str) -> None:
+    async with client.threads.stream(assistant_id="boom", transport=transport) as thread:
         await thread.run.start(input={"x": 1})
         with pytest.raises(RuntimeError, match="Run errored: kaboom"):
             await thread.output.with_timeout(WAIT)
@@ -187,8 +193,9 @@ def test_sync_client(sync_client: Any) -> None:
     assert [m["content"] for m in output["messages"]] == ["hi", "echo!"]
 
 
-def test_sync_client_interrupt(sync_client: Any) -> None:
-    with sync_client.threads.stream(assistant_id="agent") as thread:
+@TRANSPORTS
+def test_sync_client_interrupt(sync_client: Any, transport: str) -> None:
+    with sync_client.threads.stream(assistant_id="agent", transport=transport) as thread:
         thread.run.start(input=HI)
         for event in thread.subscribe(["lifecycle", "input"]):
             if _root_end(event):

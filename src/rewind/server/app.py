@@ -19,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from rewind import __version__
 from rewind.log import EventLog, open_log
@@ -46,6 +47,7 @@ from rewind.server.store_routes import router as store_router
 from rewind.server.store_routes import server_store
 from rewind.server.thread_commands import router as thread_commands_router
 from rewind.server.thread_routes import router as thread_router
+from rewind.server.thread_socket import router as thread_socket_router
 from rewind.server.thread_stream import router as thread_stream_router
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "LANGGRAPH_API_VERSION", "NOT_IMPLEMENTED", "create_app"]
@@ -128,6 +130,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _unrouted)  # type: ignore[arg-type]
     app.state.http_metrics = HttpMetrics()
+    app.state.cors_origins = frozenset(cors_origins or ())
     app.include_router(meta_router)
     app.include_router(_router())
     app.include_router(assistant_router)
@@ -135,6 +138,7 @@ def create_app(
     app.include_router(cron_router)
     app.include_router(thread_stream_router)
     app.include_router(thread_commands_router)
+    app.include_router(thread_socket_router)
     app.include_router(thread_router)
     app.include_router(store_router)
     app.include_router(storage_router)
@@ -234,7 +238,10 @@ class _ApiKey:
         self.key = key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or scope["method"] == "OPTIONS":
+        if scope["type"] not in ("http", "websocket") or scope["path"] in _OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -243,6 +250,11 @@ class _ApiKey:
         if given is None and auth[:7].lower() == b"bearer ":
             given = auth[7:].strip()
         if given is None or not hmac.compare_digest(given, self.key):
+            if scope["type"] == "websocket":  # the handshake is refused (a 403)
+                await WebSocketClose(code=1008, reason="missing or invalid API key")(
+                    scope, receive, send
+                )
+                return
             response = JSONResponse(
                 {"detail": "Missing or invalid API key: send it in x-api-key"}, status_code=401
             )

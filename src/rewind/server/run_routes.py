@@ -12,6 +12,7 @@ from typing import Any, get_args
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.requests import HTTPConnection
 
 from rewind.events import EventType, RunStatus
 from rewind.log import RunRecord
@@ -53,7 +54,7 @@ HEARTBEAT_SECONDS = 5.0
 _SSE_HEADERS = {"cache-control": "no-log", "x-accel-buffering": "no"}
 
 
-def _service(request: Request) -> Service:
+def _service(request: HTTPConnection) -> Service:
     service: Service = request.app.state.service
     return service
 
@@ -62,7 +63,7 @@ def _service(request: Request) -> Service:
 
 
 async def _create(
-    request: Request,
+    request: HTTPConnection,
     thread_id: str | None,
     body: RunCreate,
     followed: asyncio.Event | None = None,
@@ -204,7 +205,7 @@ def _delete_when_done(service: Service, run: ServerRun, followed: asyncio.Event 
     task.add_done_callback(_CLEANUPS.discard)
 
 
-def _trace_context(request: Request) -> contextvars.Context | None:
+def _trace_context(request: HTTPConnection) -> contextvars.Context | None:
     """A context whose current span is the caller's, from its ``traceparent`` header."""
     if "traceparent" not in request.headers:
         return None

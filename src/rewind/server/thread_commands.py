@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.requests import HTTPConnection
 
 from rewind.server.models import RunCreate
 from rewind.server.protocol_events import EventFilter, ThreadEvents, supported_channel
@@ -31,7 +32,16 @@ from rewind.server.run_routes import _create, _service, _sse
 from rewind.server.service import ApiError, Service
 from rewind.server.wire import dumps
 
-__all__ = ["router"]
+__all__ = [
+    "BAD_COMMAND",
+    "answer",
+    "error",
+    "event_filter",
+    "router",
+    "subscription_refused",
+    "success",
+    "thread_events_of",
+]
 
 router = APIRouter()
 
@@ -57,18 +67,20 @@ _KNOWN = frozenset(
     }
 )
 
-_BAD_COMMAND = "Protocol commands must include an integer id and string method."
+BAD_COMMAND = "Protocol commands must include an integer id and string method."
 _ALLOWED = (
     "Allowed: values, updates, messages, tools, custom, lifecycle, input, tasks, or any "
     "`custom:<name>`."
 )
 
 
-def _error(command_id: Any, code: str, message: str) -> dict[str, Any]:
+def error(command_id: Any, code: str, message: str) -> dict[str, Any]:
+    """A command's error answer."""
     return {"type": "error", "id": command_id, "error": code, "message": message}
 
 
-def _success(command_id: Any, result: dict[str, Any]) -> dict[str, Any]:
+def success(command_id: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """A command's success answer."""
     # Over HTTP a command's connection has made no event: it has applied none.
     return {"type": "success", "id": command_id, "result": result, "meta": _META}
 
@@ -96,16 +108,19 @@ async def thread_command(request: Request, thread_id: str) -> Response:
         or not isinstance(command.get("method"), str)
     ):
         shown = command.get("id") if isinstance(command, dict) else None
-        return _json(_error(shown, "invalid_argument", _BAD_COMMAND), 400)
-    return _json(await _answer(request, thread_id, command))
+        return _json(error(shown, "invalid_argument", BAD_COMMAND), 400)
+    return _json(await answer(request, thread_id, command))
 
 
-async def _answer(request: Request, thread_id: str, command: dict[str, Any]) -> dict[str, Any]:
+async def answer(
+    request: HTTPConnection, thread_id: str, command: dict[str, Any]
+) -> dict[str, Any]:
+    """The answer to one well-formed command (``id`` and ``method`` checked)."""
     method, command_id = command["method"], command["id"]
     params = command.get("params")
     params = params if isinstance(params, dict) else {}
     if method not in _KNOWN:
-        return _error(command_id, "unknown_command", f"Unknown protocol command: {method}")
+        return error(command_id, "unknown_command", f"Unknown protocol command: {method}")
     if method == "run.start":
         return await _run_start(request, thread_id, command_id, params)
     if method == "input.respond":
@@ -116,44 +131,61 @@ async def _answer(request: Request, thread_id: str, command: dict[str, Any]) -> 
         subscription_id = params.get("subscription_id")
         if not isinstance(subscription_id, str):
             message = "subscription.unsubscribe requires a subscription_id."
-            return _error(command_id, "invalid_argument", message)
+            return error(command_id, "invalid_argument", message)
         message = f"Unknown subscription: {subscription_id}"
-        return _error(command_id, "no_such_subscription", message)
-    return _error(command_id, "no_such_run", "No active run is bound to this thread.")
+        return error(command_id, "no_such_subscription", message)
+    return error(command_id, "no_such_run", "No active run is bound to this thread.")
 
 
 def _subscribe(command_id: Any, params: dict[str, Any]) -> dict[str, Any]:
+    refused = subscription_refused(command_id, params)
+    if refused is not None:
+        return refused
+    return success(command_id, {"subscription_id": str(uuid.uuid4()), "replayed_events": 0})
+
+
+def subscription_refused(command_id: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The error answer to a ``subscription.subscribe`` whose channels are missing or
+    unsupported; ``None`` when they are fine."""
     channels = params.get("channels")
     if not isinstance(channels, list) or not channels:
         message = "subscription.subscribe requires a non-empty channels array."
-        return _error(command_id, "invalid_argument", message)
+        return error(command_id, "invalid_argument", message)
     if not all(isinstance(c, str) and supported_channel(c) for c in channels):
         message = "subscription.subscribe received an unsupported channel."
-        return _error(command_id, "invalid_argument", message)
-    return _success(command_id, {"subscription_id": str(uuid.uuid4()), "replayed_events": 0})
+        return error(command_id, "invalid_argument", message)
+    return None
+
+
+def event_filter(params: Mapping[str, Any]) -> tuple[EventFilter, int | None]:
+    """What a subscription (its ``channels`` checked) keeps, and its ``since``."""
+    wanted = EventFilter(
+        set(params["channels"]), _namespaces(params.get("namespaces")), _count(params, "depth")
+    )
+    return wanted, _count(params, "since")
 
 
 # --- run.start and input.respond ----------------------------------------------------------
 
 
 async def _run_start(
-    request: Request, thread_id: str, command_id: Any, params: dict[str, Any]
+    request: HTTPConnection, thread_id: str, command_id: Any, params: dict[str, Any]
 ) -> dict[str, Any]:
     assistant_id = params.get("assistant_id")
     if not isinstance(assistant_id, str) or not assistant_id:
-        return _error(command_id, "invalid_argument", "run.start requires an assistant_id.")
+        return error(command_id, "invalid_argument", "run.start requires an assistant_id.")
     try:
         checkpoint_id = _checkpoint_id(params)
         _tracer(params)
     except ValueError as exc:
-        return _error(command_id, "invalid_argument", str(exc))
+        return error(command_id, "invalid_argument", str(exc))
     try:
         run_id = await _start(request, thread_id, assistant_id, params, checkpoint_id)
     except ApiError as exc:
-        return _error(command_id, "unknown_error", _failed(exc))
+        return error(command_id, "unknown_error", _failed(exc))
     except Exception as exc:
-        return _error(command_id, "unknown_error", str(exc))
-    return _success(command_id, {"run_id": run_id})
+        return error(command_id, "unknown_error", str(exc))
+    return success(command_id, {"run_id": run_id})
 
 
 def _failed(exc: ApiError) -> str:
@@ -194,7 +226,7 @@ def _tracer(params: dict[str, Any]) -> None:
 
 
 async def _start(
-    request: Request,
+    request: HTTPConnection,
     thread_id: str,
     assistant_id: str,
     params: dict[str, Any],
@@ -291,12 +323,12 @@ def _responses(
     entries = batch if isinstance(batch, list) else [params]
     if isinstance(batch, list) and not batch:
         message = "input.respond requires at least one response."
-        return [], _error(command_id, "invalid_argument", message)
+        return [], error(command_id, "invalid_argument", message)
     pairs: list[tuple[str, Any]] = []
     for entry in entries:
         if not isinstance(entry, dict):
             message = "input.respond responses entries must be objects."
-            return [], _error(command_id, "invalid_argument", message)
+            return [], error(command_id, "invalid_argument", message)
         interrupt_id = entry.get("interrupt_id")
         if not isinstance(interrupt_id, str):
             message = (
@@ -304,32 +336,32 @@ def _responses(
                 if isinstance(batch, list)
                 else "input.respond requires an interrupt_id."
             )
-            return [], _error(command_id, "invalid_argument", message)
+            return [], error(command_id, "invalid_argument", message)
         namespace = entry.get("namespace", [])
         if not isinstance(namespace, list) or not all(isinstance(s, str) for s in namespace):
             message = "input.respond requires namespace to be a list of strings."
-            return [], _error(command_id, "invalid_argument", message)
+            return [], error(command_id, "invalid_argument", message)
         pairs.append((interrupt_id, entry.get("response")))
     return pairs, None
 
 
 async def _input_respond(
-    request: Request, thread_id: str, command_id: Any, params: dict[str, Any]
+    request: HTTPConnection, thread_id: str, command_id: Any, params: dict[str, Any]
 ) -> dict[str, Any]:
-    pairs, error = _responses(command_id, params)
-    if error is not None:
-        return error
+    pairs, refused = _responses(command_id, params)
+    if refused is not None:
+        return refused
     service = _service(request)
     pending = await _settled_interrupts(service, thread_id)
     for interrupt_id, _ in pairs:
         if pending is not None and interrupt_id not in pending:
             message = f"Unknown or already-consumed interrupt: {interrupt_id}"
-            return _error(command_id, "no_such_interrupt", message)
+            return error(command_id, "no_such_interrupt", message)
     info = await service.find_thread(thread_id)
     assistant_id = info.metadata.get("assistant_id") if info is not None else None
     if not isinstance(assistant_id, str):
         message = "No interrupted run is bound to this thread."
-        return _error(command_id, "no_such_run", message)
+        return error(command_id, "no_such_run", message)
     resume = {
         "assistant_id": assistant_id,
         "input": dict(pairs),
@@ -342,10 +374,10 @@ async def _input_respond(
         checkpoint_id = _checkpoint_id(resume)
         await _start(request, thread_id, assistant_id, resume, checkpoint_id, force_resume=True)
     except ApiError as exc:
-        return _error(command_id, "unknown_error", _failed(exc))
+        return error(command_id, "unknown_error", _failed(exc))
     except Exception as exc:
-        return _error(command_id, "unknown_error", str(exc))
-    return _success(command_id, {})
+        return error(command_id, "unknown_error", str(exc))
+    return success(command_id, {})
 
 
 # --- POST /threads/{thread_id}/stream/events ----------------------------------------------
@@ -371,10 +403,10 @@ async def thread_events(request: Request, thread_id: str) -> Response:
         listed = ", ".join(bad[:5])
         detail = f"channels contains unsupported entries: {listed}. {_ALLOWED}"
         return _json({"detail": detail}, 400)
-    wanted = EventFilter(set(channels), _namespaces(body.get("namespaces")), _count(body, "depth"))
-    since = _count(body, "since")
-    events = _events(_service(request), thread_id, wanted, since)
-    return _sse(request, events, headers={"cache-control": "no-store"})
+    wanted, since = event_filter(body)
+    events = thread_events_of(_service(request), thread_id, wanted, since)
+    blocks = (_sse_block(event) async for event in events)
+    return _sse(request, blocks, headers={"cache-control": "no-store"})
 
 
 def _namespaces(value: Any) -> list[list[str]] | None:
@@ -391,14 +423,16 @@ def _count(body: Mapping[str, Any], key: str) -> int | None:
     return None
 
 
-async def _events(
+async def thread_events_of(
     service: Service, thread_id: str, wanted: EventFilter, since: int | None
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[dict[str, Any]]:
+    """The thread's protocol events from its first run on, kept to ``wanted`` and after
+    ``since``; open for its next runs."""
     made = ThreadEvents()
     async for stored in service.log.subscribe(thread_id=thread_id, after_position=0):
         for event in await made.feed(stored, service.log):
             if (since is None or event["seq"] > since) and wanted.matches(event):
-                yield _sse_block(event)
+                yield event
 
 
 def _sse_block(event: dict[str, Any]) -> bytes:
