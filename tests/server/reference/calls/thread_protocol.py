@@ -55,15 +55,24 @@ async def _interrupted(thread: Any) -> None:
         await asyncio.sleep(0.02)
 
 
-@call("threads.stream", "events")
-async def stream_events(c: Any, ctx: Ctx) -> Any:
-    async with c.threads.stream(assistant_id="chat") as thread:
+async def _events_of_a_run(c: Any, transport: str) -> Any:
+    async with c.threads.stream(assistant_id="chat", transport=transport) as thread:
         subscription = thread.subscribe(["lifecycle", "values", "messages", "input", "updates"])
         started = await thread.run.start(input=HI, metadata={"via": "protocol"})
         events = await _until_end(subscription)
         output = await thread.output.with_timeout(WAIT)
     run = await c.runs.get(thread.thread_id, started["run_id"])
     return {"events": events, "output": output, "run metadata": run["metadata"]}
+
+
+@call("threads.stream", "events")
+async def stream_events(c: Any, ctx: Ctx) -> Any:
+    return await _events_of_a_run(c, "sse")
+
+
+@call("threads.stream", "events, websocket")
+async def stream_events_over_a_socket(c: Any, ctx: Ctx) -> Any:
+    return await _events_of_a_run(c, "websocket")
 
 
 @call("threads.stream", "interrupt, respond")
