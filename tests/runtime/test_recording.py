@@ -28,6 +28,7 @@ from rewind.events import StoredEvent
 from rewind.graph import END, START, StateGraph
 from rewind.graph.message import add_messages
 from rewind.prebuilt import ToolNode
+from rewind.replay import areplay
 
 
 class State(TypedDict, total=False):
@@ -384,3 +385,41 @@ def test_what_a_sync_node_s_own_threads_report_comes_before_its_end(
     tools = [i for i, k in enumerate(kinds) if k in (EventType.TOOL_STARTED, EventType.TOOL_ENDED)]
     assert len(tools) == 4
     assert max(tools) < kinds.index(EventType.CUSTOM) < kinds.index(EventType.TASK_ENDED)
+
+
+def test_a_live_object_in_the_configurable_runs_and_is_named_not_stored(
+    saver: SqliteSaver, tmp_path: Path
+) -> None:
+    """A database client in ``configurable`` (LangGraph's how-tos pass one) reaches the node;
+    the log names its type in its place, and the ``checkpoints`` stream shows that name live
+    and on replay alike."""
+    lock = threading.Lock()
+
+    def use(state: State, config: Any) -> dict[str, Any]:
+        return {"log": ["locked" if config["configurable"]["db"] is lock else "other"]}
+
+    g = StateGraph(State)
+    g.add_node("use", use)
+    g.add_edge(START, "use")
+    g.add_edge("use", END)
+    graph = g.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "t", "db": lock, "user": "u1"}}
+    live = list(graph.stream({"log": []}, config, stream_mode="checkpoints"))
+    assert graph.get_state(config).values == {"log": ["locked"]}
+    named = "<not recorded: _thread.lock>"
+    assert {c["config"]["configurable"]["db"] for c in live} == {named}
+    assert {c["config"]["configurable"]["user"] for c in live} == {"u1"}
+
+    async def recorded() -> tuple[Any, list[Any]]:
+        log = await open_log(tmp_path / "runs.db")
+        try:
+            (run,) = await log.list_runs(thread_id="t")
+            started = await log.read(run.run_id, types=[EventType.RUN_STARTED])
+            chunks = [c async for c in areplay(log, run.run_id, stream_mode="checkpoints")]
+            return started[0].payload["config"]["configurable"], chunks
+        finally:
+            await log.aclose()
+
+    configurable, replayed = asyncio.run(recorded())
+    assert configurable == {"thread_id": "t", "db": named, "user": "u1"}
+    assert replayed == live

@@ -68,7 +68,7 @@ async def test_commands_and_events_share_one_socket(server: Server) -> None:
         assert len(answers) == 1 and answers[0]["type"] == "success"
         uuid.UUID(answers[0]["result"]["run_id"])
         events = [f for f in frames if "method" in f]
-        assert [e["method"] for e in events][0] == "lifecycle"
+        assert events[0]["method"] == "lifecycle"
         assert {e["method"] for e in events} == {"lifecycle", "values"}
         assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
         unsubscribe = {"subscription_id": subscription_id}

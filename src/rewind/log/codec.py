@@ -45,6 +45,7 @@ __all__ = [
     "dumps",
     "encode",
     "register_type",
+    "unrecorded",
 ]
 
 CODEC_VERSION = 1
@@ -144,6 +145,13 @@ _models: dict[type, str] = {}
 
 def _class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def unrecorded(value: Any) -> str:
+    """What the log holds in place of a config value it cannot store (a live object: a client,
+    a connection): its type, named."""
+    kind = type(value)
+    return f"<not recorded: {kind.__module__}.{kind.__qualname__}>"
 
 
 def encode(value: Any) -> str:

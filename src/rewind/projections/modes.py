@@ -320,14 +320,31 @@ class TasksMode:
         return []
 
 
+_CHECKPOINT_KEYS = frozenset(
+    {"thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map", "rewind_stream"}
+)
+"""``configurable`` keys a checkpoint's config sets itself (and rewind's server's own)."""
+
+
 class CheckpointsMode:
     """``checkpoints``: each checkpoint as ``get_state`` would show it (needs a checkpointer)."""
 
     def __init__(
-        self, fold: _Fold, *, thread_id: str, enabled: bool, parentless: bool = False
+        self,
+        fold: _Fold,
+        *,
+        thread_id: str,
+        enabled: bool,
+        parentless: bool = False,
+        configurable: Mapping[str, Any] | None = None,
     ) -> None:
         self._fold = fold
         self._thread_id = thread_id
+        # As LangGraph's: a checkpoint's config carries the run's whole configurable (rewind's
+        # own key and the checkpoint's ids aside).
+        self._configurable = {
+            k: v for k, v in (configurable or {}).items() if k not in _CHECKPOINT_KEYS
+        }
         self.enabled = enabled
         self._parentless = parentless  # durability "exit": LangGraph streams no parent
         self._parents: dict[str, dict[str, Any]] = {}
@@ -341,13 +358,21 @@ class CheckpointsMode:
     def payload(
         self, p: Mapping[str, Any], ns: str, values: Any, done: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """A checkpoint's chunk; ``done`` adds what its tasks left (results, errors...)."""
-        metadata = p.get("metadata") or {"source": p["source"], "step": p["step"], "parents": {}}
+        """A checkpoint's chunk; ``done`` adds what its tasks left (results, errors...). Its
+        metadata is the loop's (source, step, parents), as LangGraph streams it: the keys the
+        run's config adds show in ``get_state``, not here."""
+        stored = p.get("metadata") or {}
+        metadata = {
+            "source": stored.get("source", p["source"]),
+            "step": stored.get("step", p["step"]),
+            "parents": stored.get("parents", {}),
+        }
 
         def config(checkpoint_id: str) -> dict[str, Any]:
             configurable: dict[str, Any] = {
                 "checkpoint_ns": ns,
                 "thread_id": self._thread_id,
+                **self._configurable,
                 "checkpoint_id": checkpoint_id,
             }
             if ns:

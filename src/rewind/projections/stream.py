@@ -289,6 +289,7 @@ class Projector:
             thread_id=facts.thread_id,
             enabled=facts.checkpointer,
             parentless=facts.durability == "exit",
+            configurable=facts.configurable,
         )
         made: dict[str, Projection] = {
             "values": self._values,

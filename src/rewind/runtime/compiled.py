@@ -20,9 +20,10 @@ from rewind.callbacks import (
     GraphInterruptEvent,
     GraphResumeEvent,
 )
-from rewind.errors import GraphInterrupt, LogError
+from rewind.errors import EncodingError, GraphInterrupt, LogError
 from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
-from rewind.log import EventLog
+from rewind.log import EventLog, codec
+from rewind.log.codec import unrecorded
 from rewind.projections.state import CheckpointView
 from rewind.runtime.caching import node_namespace
 from rewind.runtime.loops import run_sync
@@ -530,15 +531,29 @@ def _names(spec: Sequence[str] | str, nodes: Any) -> list[str]:
 
 
 def _recordable_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a run's config worth recording (callbacks and live objects are not)."""
+    """The parts of a run's config worth recording: its ``configurable`` (but LangGraph's
+    internal ``__pregel_*`` keys), tags, metadata, recursion limit and run name. Callbacks are
+    left out, and a value the log cannot store (a database client in ``configurable``, as
+    LangGraph's how-tos pass one) is recorded as :func:`unrecorded` names it."""
     out: dict[str, Any] = {}
     for key in ("configurable", "tags", "metadata", "recursion_limit", "run_name"):
         if key in config:
             value = config[key]
             if key == "configurable":
-                value = {k: v for k, v in value.items() if not k.startswith("__")}
+                value = {k: v for k, v in value.items() if not k.startswith("__pregel_")}
+            if key in ("configurable", "metadata") and isinstance(value, dict):
+                value = {k: _recordable(v) for k, v in value.items()}
             out[key] = value
     return out
+
+
+def _recordable(value: Any) -> Any:
+    """``value`` when the log can store it, else what says it was not stored."""
+    try:
+        codec.encode(value)
+    except EncodingError:
+        return unrecorded(value)
+    return value
 
 
 def _trace_context() -> dict[str, str] | None:

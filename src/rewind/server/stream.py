@@ -166,6 +166,8 @@ class RunProjection:
             if "messages" in self.api_modes:
                 out += self._message_events(chunk)
             return out
+        if mode == "debug" and chunk.get("type") == "checkpoint":
+            chunk = {**chunk, "payload": _debug_checkpoint(chunk["payload"])}
         return [(f"{mode}{suffix}", chunk)]
 
     def _message_events(self, chunk: Any) -> list[tuple[str, Any]]:
@@ -183,6 +185,39 @@ class RunProjection:
         else:
             out.append(("messages/complete", [message]))
         return out
+
+
+def _debug_checkpoint(payload: dict[str, Any]) -> dict[str, Any]:
+    """A ``debug`` checkpoint's payload as LangGraph's server sends it: with ``checkpoint``
+    and ``parent_checkpoint`` (its configs' ids), and a task's subgraph ``state`` config as
+    its ``checkpoint``."""
+    tasks = []
+    for task in payload["tasks"]:
+        state = task.get("state")
+        if isinstance(state, dict) and state.get("configurable"):
+            task = {k: v for k, v in task.items() if k != "state"}
+            task["checkpoint"] = state["configurable"]
+        tasks.append(task)
+    return {
+        **payload,
+        "checkpoint": _config_checkpoint(payload.get("config")),
+        "parent_checkpoint": _config_checkpoint(payload.get("parent_config")),
+        "tasks": tasks,
+    }
+
+
+def _config_checkpoint(config: Any) -> dict[str, Any] | None:
+    """A config's checkpoint ids (LangGraph's server's ``runnable_config_to_checkpoint``):
+    ``None`` unless it names a thread and a checkpoint."""
+    configurable = (config or {}).get("configurable") or {}
+    if not configurable.get("thread_id") or not configurable.get("checkpoint_id"):
+        return None
+    out = {"checkpoint_id": configurable["checkpoint_id"], "thread_id": configurable["thread_id"]}
+    if "checkpoint_ns" in configurable:
+        out["checkpoint_ns"] = configurable["checkpoint_ns"] or ""
+    if "checkpoint_map" in configurable:
+        out["checkpoint_map"] = configurable["checkpoint_map"]
+    return out
 
 
 def _stateless(started: Any) -> bool:
