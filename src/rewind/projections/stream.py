@@ -279,7 +279,7 @@ class Projector:
         self._values = ValuesMode(self.fold)
         tasks = TasksMode(
             self.fold,
-            metadata=facts.metadata,
+            metadata=facts.run_metadata,
             tags=facts.tags,
             node_inputs=facts.node_inputs,
             state_keys=facts.state_keys,

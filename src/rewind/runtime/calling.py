@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from rewind.runtime.pregel import RunLoop
     from rewind.runtime.runlog import RunLog
 
+_PROPAGATED = ("run_id", "assistant_id", "graph_id", "task_id")
+"""``configurable`` ids LangGraph copies into a run's metadata when they are set (with the
+thread's, above, and the checkpoint's, which a task's config sets anew)."""
+
 __all__ = ["TaskCalling", "current_task", "send_writes"]
 
 
@@ -237,6 +241,9 @@ class TaskCalling:
         metadata = dict(base.get("metadata") or {})
         if "thread_id" in configurable:
             metadata.setdefault("thread_id", configurable["thread_id"])
+        for key in _PROPAGATED:  # as LangGraph copies them from the run's configurable
+            if configurable.get(key) and key not in metadata:
+                metadata[key] = configurable[key]
         if self.ns:  # as LangChain copies it in when the subgraph is invoked: the outermost
             outer = (self.config.get("configurable") or {}).get("checkpoint_ns")
             if outer:

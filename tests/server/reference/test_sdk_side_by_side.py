@@ -30,12 +30,6 @@ from tests.server.reference.servers import Running, start_langgraph, start_rewin
 
 pytestmark = [pytest.mark.langgraph_api, pytest.mark.timeout(900)]
 
-MESSAGE_KEYS = (
-    "messages' metadata of a stateless run: LangGraph's has graph_id and run_id, rewind's not"
-)
-TASK_METADATA = (
-    "a task event's metadata on a thread-less run: LangGraph's server's has the run's run_id"
-)
 KNOWN_DIFFERENCES: dict[str, str] = {
     "assistants.set_latest": "LangGraph's set_latest restores the version's config but keeps the "
     "latest version's context; rewind restores both",
@@ -43,10 +37,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.get_state (seeded)": "the checkpoint of a later super-step: LangGraph's server "
     "keeps the id of the checkpoint before it in its metadata (its checkpointer stores the "
     "config's metadata unfiltered, checkpoint_id included); rewind does not",
-    "runs.stream (stateless, tokens, messages)": MESSAGE_KEYS,
-    "runs.stream (stateless, tokens, messages-tuple)": MESSAGE_KEYS,
-    "runs.stream (debug)": TASK_METADATA,
-    "runs.stream (tasks, checkpoints)": TASK_METADATA,
     "runs.stream (events)": "a node's returned AIMessage has no id in rewind's on_chain_stream "
     "and on_chain_end events",
 }

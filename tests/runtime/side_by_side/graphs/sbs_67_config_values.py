@@ -2,7 +2,9 @@
 a dict; a live object, as LangGraph's how-tos pass a database client) and ``metadata``. The
 ``checkpoints`` and ``debug`` streams show the whole configurable in each checkpoint's config
 and only the loop's metadata (source, step, parents); ``get_state`` shows the stored metadata,
-the config's scalar values merged in; a node reads the live object from its config.
+the config's scalar values merged in; a task's start in ``tasks`` shows the caller's metadata
+with the ids LangGraph propagates from ``configurable`` (``run_id``, ``graph_id``...); a node
+reads the live object from its config.
 
 START -> lookup -> END
 """
@@ -48,7 +50,10 @@ def build(checkpointer):
     return g.compile(checkpointer=checkpointer)
 
 
-VALUES = {"configurable": {"user_id": "u1", "n": 3, "obj": {"x": 1}}, "metadata": {"m": "x"}}
+VALUES = {
+    "configurable": {"user_id": "u1", "n": 3, "obj": {"x": 1}, "graph_id": "g", "run_id": "r1"},
+    "metadata": {"m": "x"},
+}
 
 SCENARIOS = [
     {
