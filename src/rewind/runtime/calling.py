@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -19,10 +20,12 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from rewind import trace_ids
+from rewind.events import EventType, NewEvent
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
+from rewind.runtime.channels import MISSING
 from rewind.runtime.context import _RUNTIME, ExecutionInfo, Runtime, current_config
 from rewind.runtime.inline import NOT_RUN, run_inline
-from rewind.runtime.loops import alone_on_background_loop, inbox_of
+from rewind.runtime.loops import alone_on_background_loop, call_on, inbox_of
 from rewind.runtime.tasks import (
     SyncAsyncNode,
     Task,
@@ -85,7 +88,35 @@ class TaskCalling:
 
         def writer_for(self, task: Task, step: int) -> Callable[[Any], None]: ...
 
+        null_resume: tuple[int, Any] | None
+
+        def record(self, *events: NewEvent) -> None: ...
+
         def state(self) -> dict[str, Any]: ...
+
+    def _null_taker(self, step: int) -> Callable[[Task], Any] | None:
+        """What gives the run's null resume (:attr:`RunLoop.null_resume`) to the first task of
+        ``step`` that interrupts, once: recorded as that task's resume value, so a later resume
+        of it has it first, as LangGraph writes it."""
+        if self.null_resume is None or self.null_resume[0] != step:
+            return None
+        loop = asyncio.get_running_loop()
+        lock = threading.Lock()
+
+        def take(task: Task) -> Any:
+            with lock:
+                if self.null_resume is None:
+                    return MISSING
+                _, value = self.null_resume
+                self.null_resume = None
+            event = NewEvent(
+                type=EventType.RESUME,
+                payload={"checkpoint_id": self.checkpoint_id, "values": {task.id: value}},
+            )
+            call_on(loop, self.record, event)
+            return value
+
+        return take
 
     async def _call(
         self,
@@ -109,7 +140,7 @@ class TaskCalling:
         current_config.set(config)
         _RUNTIME.set(runtime)
         if task.root is None:
-            task.interrupt_hook = interrupter(task, self.ns)
+            task.interrupt_hook = interrupter(task, self.ns, self._null_taker(step))
         _INTERRUPT_HOOK.set((task.root or task).interrupt_hook)
         _CURRENT.set((cast("RunLoop", self), task))
         var_child_runnable_config.set(cast(RunnableConfig, config))

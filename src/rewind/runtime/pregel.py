@@ -140,6 +140,9 @@ class RunLoop(TaskCalling, Routing):
         """The outcomes of the tasks that finished in a step another task interrupted."""
         self.travel = Travel()
         """How the run stands to the checkpoint it starts from (time travel)."""
+        self.null_resume: tuple[int, Any] | None = None
+        """A resume value no waiting task took (LangGraph's "null" resume), and the step whose
+        tasks may take it: the first ``interrupt()`` called in that step returns it."""
         self.checkpoint_id: str | None = None
         self._written: tuple[str, list[str]] | None = None
         """The last checkpoint this loop recorded, and its tasks' ids."""

@@ -61,11 +61,13 @@ class RunStart:
                 return [], True
             if isinstance(input, Command) and input.resume is not None:
                 given = _resume_values(input.resume, head)
-                loop.record(
-                    NewEvent(
-                        type=EventType.RESUME, payload={"checkpoint_id": head.id, "values": given}
-                    )
-                )
+                payload: dict[str, Any] = {"checkpoint_id": head.id, "values": given}
+                if not given and not _addresses_interrupts(input.resume, head):
+                    # No task waits: as LangGraph's, the first interrupt() of the step that
+                    # runs now returns it.
+                    payload["null"] = input.resume
+                    loop.null_resume = (head.step + 1, input.resume)
+                loop.record(NewEvent(type=EventType.RESUME, payload=payload))
                 for task_id, value in given.items():
                     head.resumes.setdefault(task_id, []).append(value)
             travel = loop.travel
@@ -156,6 +158,12 @@ def travel_of(
         and (head.source not in ("update", "fork") or superseded)
     )
     return Travel(traveling=traveling, superseded=superseded, forks=forks)
+
+
+def _addresses_interrupts(resume: Any, head: CheckpointView) -> bool:
+    """Whether ``resume`` is a map of interrupt ids (answers to given interrupts)."""
+    ids = {i.id for t in head.interrupted_order for i in head.interrupts.get(t, [])}
+    return isinstance(resume, dict) and bool(resume) and set(resume) <= ids
 
 
 def _resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:

@@ -209,9 +209,12 @@ def task_event(kind: str, task: Task, step: int, payload: Any) -> NewEvent:
     return NewEvent(type=kind, step=step, node=task.name, task_id=task.id, payload=payload)
 
 
-def interrupter(task: Task, ns: str) -> Callable[..., Any]:
+def interrupter(
+    task: Task, ns: str, take_null: Callable[[Task], Any] | None = None
+) -> Callable[..., Any]:
     """What ``interrupt()`` does in this task: answer from the resume values, in order, or
-    stop the task with a new interrupt whose id is fixed by the task and its place."""
+    with the run's null resume if ``take_null`` gives it (once a run), or stop the task with a
+    new interrupt whose id is fixed by the task and its place."""
     calls = 0
 
     def hook(value: Any, *, response_schema: Any = None) -> Any:
@@ -219,6 +222,11 @@ def interrupter(task: Task, ns: str) -> Callable[..., Any]:
         index, calls = calls, calls + 1
         if index < len(task.resume):
             return task.resume[index]
+        if take_null is not None and index == len(task.resume):
+            given = take_null(task)
+            if given is not MISSING:
+                task.resume.append(given)
+                return given
         task_ns = f"{ns}|{task.name}:{task.id}" if ns else f"{task.name}:{task.id}"
         raise GraphInterrupt((Interrupt(value=value, id=_interrupt_id(task_ns, index)),))
 
