@@ -31,7 +31,7 @@ from rewind.runtime.orphans import close_failed_run, close_orphans
 from rewind.runtime.pregel import RunLoop, current_task
 from rewind.runtime.scratch import ScratchLog
 from rewind.runtime.shapes import all_keys, graph_shape, input_shapes
-from rewind.runtime.starting import RunStart, lifecycle, travel_of
+from rewind.runtime.starting import lifecycle, travel_of
 from rewind.runtime.state_api import StateMethods, checkpoint_state
 from rewind.runtime.tasks import Interrupted, Task
 from rewind.runtime.updating import StateUpdates
@@ -50,7 +50,7 @@ DEFAULT_RECURSION_LIMIT = int(os.environ.get("LANGGRAPH_DEFAULT_RECURSION_LIMIT"
 _THREAD_KEYS = "thread_id, checkpoint_ns, checkpoint_id"
 
 
-class CompiledStateGraph(RunStart, StateMethods, StateUpdates):
+class CompiledStateGraph(StateUpdates, StateMethods):
     """A validated graph, ready to run. Made by :meth:`StateGraph.compile`."""
 
     loop_class: type[RunLoop] = RunLoop

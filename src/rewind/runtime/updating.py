@@ -29,6 +29,7 @@ from rewind.events import PULL, EventType, NewEvent, RunStatus, run_ended, run_s
 from rewind.projections.state import CheckpointView, recorded_writes
 from rewind.runtime.graph import END, START
 from rewind.runtime.loops import run_sync
+from rewind.runtime.starting import RunStart
 from rewind.runtime.state_api import checkpoint_state
 from rewind.runtime.tasks import Outcome, Task
 from rewind.thread_state import read_head
@@ -47,8 +48,9 @@ INPUT = "__input__"
 COPY = "__copy__"
 
 
-class StateUpdates:
-    """The state-update part of :class:`~rewind.runtime.compiled.CompiledStateGraph`."""
+class StateUpdates(RunStart):
+    """The state-update part of :class:`~rewind.runtime.compiled.CompiledStateGraph` (on its
+    run-start part: an update made as ``__input__`` records an input's checkpoint)."""
 
     if TYPE_CHECKING:  # what the graph it is part of has
         builder: StateGraph[Any]
@@ -65,13 +67,6 @@ class StateUpdates:
             context: Any,
             head: CheckpointView | None,
         ) -> RunLoop: ...
-        async def _input_checkpoint(
-            self,
-            loop: RunLoop,
-            input: Any,
-            head: CheckpointView | None,
-            pending: list[Task] | None = None,
-        ) -> list[Task]: ...
 
     def update_state(
         self,
