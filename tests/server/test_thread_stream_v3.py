@@ -96,8 +96,12 @@ async def test_run_start_then_output(client: Any, transport: str) -> None:
 
 
 @TRANSPORTS
-async def test_interrupt_respond_and_events(client: Any, transport: str) -> None:
-    """The agent graph: streamed tokens, a subgraph's lifecycle, an interrupt, its answer."""
+async def test_interrupt_respond_and_events(client: Any, server: Server, transport: str) -> None:
+    """The agent graph: streamed tokens, a subgraph's lifecycle, an interrupt, its answer.
+
+    The SDK ends its subscriptions once its own lifecycle stream tells it the run stopped at
+    the interrupt, which may come before the subscription has the run's last events: those
+    are checked from a ``stream/events`` connection of the thread, read to the run's end."""
     async with client.threads.stream(assistant_id="agent", transport=transport) as thread:
         subscription = thread.subscribe(["lifecycle", "messages", "values", "input"])
         await thread.run.start(input=HI)
@@ -116,6 +120,17 @@ async def test_interrupt_respond_and_events(client: Any, transport: str) -> None
                 await asyncio.sleep(0.02)
 
         await asyncio.wait_for(until_interrupted(), WAIT)
+        stopped = False
+
+        def after_the_stop(event: dict[str, Any]) -> bool:  # the state it stopped in
+            nonlocal stopped
+            ended, stopped = stopped and event["method"] == "values", stopped or _root_end(event)
+            return ended
+
+        channels = {"channels": ["lifecycle", "messages", "values", "input"]}
+        whole = await _events(server.url, thread.thread_id, channels, end=after_the_stop)
+        assert [_shape(e) for e in got] == [_shape(e) for e in whole[: len(got)]]
+        got = whole
         [pending] = thread.interrupts
         assert pending["namespace"] == []
         assert await thread.run.respond("yes") == {}

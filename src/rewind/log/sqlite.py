@@ -370,6 +370,8 @@ class SqliteLog(EventLog):
         # group commits here, not in SQLite's busy handler (which sleeps up to 100 ms a try):
         # a server starting runs for a crowd of clients writes a thread for each.
         async with self._write_turn.first():
+            if self._wal is not None and self._wal.overdue:  # commits outran the fold
+                await self._wal.wait()
             if self._wal is not None and self._wal.behind:  # a fold ended: catch up first
                 await asyncio.get_running_loop().run_in_executor(self._thread, self._catch_up)
             if (self._writer.awaited(group) or self._watched(group)) and sum(

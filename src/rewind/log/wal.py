@@ -14,6 +14,10 @@ What they committed meanwhile is not folded yet, and SQLite starts the WAL over 
 log's next commit first folds those few pages itself (:meth:`WalFolder.catch_up`, on the
 writer's connection, within the store's write turn, so nothing is added meanwhile): the WAL
 then starts over, and stays near ``limit`` however long the writing goes on.
+
+Should commits outrun a fold (half of ``limit`` more committed while it runs: a disk slower
+than the writers), the next commit waits for the fold to end (:attr:`WalFolder.overdue`), so
+the WAL stays under twice ``limit`` whatever the disk's speed.
 """
 
 from __future__ import annotations
@@ -55,6 +59,19 @@ class WalFolder:
 
     def _folded(self, _: object) -> None:
         self.behind = True
+
+    @property
+    def overdue(self) -> bool:
+        """Whether half of ``limit`` more was committed while the fold under way runs: the
+        next commit waits for it (:meth:`wait`) before adding to the WAL."""
+        folding = self._folding is not None and not self._folding.done()
+        return folding and self._since >= self._limit // 2
+
+    async def wait(self) -> None:
+        """Return when the fold under way (if any) has ended."""
+        if self._folding is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._folding)
 
     def _fold(self) -> None:
         if self._conn is None:
