@@ -195,9 +195,12 @@ def _condition_sql(condition: Condition) -> tuple[str, list[Any]]:
 
 def _leading_number(text: str) -> str:
     # Within a double's range, as SQLite's reading gives (an infinity or a subnormal compares
-    # as the nearest double that PostgreSQL's float8 accepts).
+    # as the nearest double that PostgreSQL's float8 accepts); a text with no leading number
+    # reads as 0 (tested first: GREATEST and LEAST skip a NULL, and would make it the lowest
+    # double).
     return (
-        "(SELECT COALESCE(CAST(CASE WHEN abs(n) < 2.2250738585072014e-308 THEN 0 "
+        "(SELECT COALESCE(CAST(CASE WHEN n IS NULL THEN 0 "
+        "WHEN abs(n) < 2.2250738585072014e-308 THEN 0 "
         "ELSE LEAST(GREATEST(n, -1.7976931348623157e308), 1.7976931348623157e308) END "
         f"AS float8), 0) FROM (SELECT CAST(substring({text} FROM '{_LEADING_NUMBER}') "
         "AS numeric) AS n) AS parsed)"
