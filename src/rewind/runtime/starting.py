@@ -166,8 +166,19 @@ def _addresses_interrupts(resume: Any, head: CheckpointView) -> bool:
     return isinstance(resume, dict) and bool(resume) and set(resume) <= ids
 
 
+_MANY_PENDING = (
+    "When there are multiple pending interrupts, you must specify the interrupt id when "
+    "resuming. Docs: https://docs.langchain.com/oss/python/langgraph/interrupts"
+    "#handling-multiple-interrupts."
+)
+
+
 def _resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
-    """Which pending task each resume value answers: by interrupt id, or every waiting task."""
+    """Which pending task each resume value answers: by interrupt id, or the one waiting task.
+
+    Raises:
+        RuntimeError: one value for several pending interrupts (LangGraph's words).
+    """
     waiting = [t for t in head.interrupted_order if t not in head.results]
     ids = {i.id for t in waiting for i in head.interrupts[t]}
     if isinstance(resume, dict) and resume and set(resume) <= ids:
@@ -177,4 +188,6 @@ def _resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
                 if interrupt.id in resume:
                     out[task_id] = resume[interrupt.id]
         return out
+    if len(ids) > 1:
+        raise RuntimeError(_MANY_PENDING)
     return {task_id: resume for task_id in waiting}

@@ -2,9 +2,11 @@
 interrupting node, or a breakpoint before it): LangGraph keeps the value for the
 step that runs now, and the first ``interrupt()`` called there returns it instead of stopping;
 a second ``interrupt()`` in that task stops, and its answer comes after the first. A step whose
-tasks never call ``interrupt()`` leaves the value unused.
+tasks never call ``interrupt()`` leaves the value unused. One value for two pending interrupts
+(two parallel tasks waiting) is refused with LangGraph's ``RuntimeError``.
 
 START -> a -> ask -> END ; ask calls interrupt() twice
+START -> x, y -> END ; each calls interrupt() once
 """
 
 import operator
@@ -38,6 +40,23 @@ def build(checkpointer):
     return g.compile(checkpointer=checkpointer)
 
 
+def asking(name: str):
+    def run(state: State) -> dict:
+        return {"steps": [f"{name}:{interrupt(name)}"]}
+
+    run.__name__ = name
+    return run
+
+
+def build_two(checkpointer):
+    g = StateGraph(State)
+    for name in ("x", "y"):
+        g.add_node(name, asking(name))
+        g.add_edge(START, name)
+        g.add_edge(name, END)
+    return g.compile(checkpointer=checkpointer)
+
+
 SEED = {"input": {"steps": ["seed"]}, "api": "update_state", "kwargs": {"as_node": "a"}}
 
 SCENARIOS = [
@@ -64,5 +83,10 @@ SCENARIOS = [
             {"input": Command(resume="again")},
             {"input": Command(resume="more")},
         ],
+    },
+    {
+        "name": "one_value_for_two_pending_interrupts",
+        "build": "build_two",
+        "calls": [{"input": {"steps": []}}, {"input": Command(resume="v")}],
     },
 ]
