@@ -33,6 +33,7 @@ from rewind.projections.state import CheckpointView, Expander
 
 __all__ = [
     "MODES",
+    "PROPAGATED_KEYS",
     "Item",
     "Projector",
     "RunFacts",
@@ -136,7 +137,7 @@ def event_types(modes: list[str], *, events_stream_mode: Any = "updates") -> fro
 
 
 # The ``configurable`` keys LangGraph copies into its callbacks' metadata.
-_PROPAGATED = (
+PROPAGATED_KEYS = (
     "thread_id",
     "checkpoint_id",
     "checkpoint_ns",
@@ -184,7 +185,7 @@ class RunFacts:
         """The metadata LangGraph gives the run's callbacks: the caller's, plus the ids of
         ``configurable`` it propagates (the thread's, when there is one)."""
         out = dict(self.metadata)
-        for key in _PROPAGATED:
+        for key in PROPAGATED_KEYS:
             value = (self.configurable or {}).get(key)
             if value and key not in out:
                 out[key] = value

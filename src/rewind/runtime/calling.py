@@ -21,6 +21,7 @@ from opentelemetry import trace
 
 from rewind import trace_ids
 from rewind.events import EventType, NewEvent
+from rewind.projections.stream import PROPAGATED_KEYS
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING
 from rewind.runtime.context import _RUNTIME, ExecutionInfo, Runtime, current_config
@@ -39,9 +40,9 @@ if TYPE_CHECKING:
     from rewind.runtime.pregel import RunLoop
     from rewind.runtime.runlog import RunLog
 
-_PROPAGATED = ("run_id", "assistant_id", "graph_id", "task_id")
-"""``configurable`` ids LangGraph copies into a run's metadata when they are set (with the
-thread's, above, and the checkpoint's, which a task's config sets anew)."""
+_PROPAGATED = tuple(k for k in PROPAGATED_KEYS if not k.startswith("checkpoint_"))
+"""The ids LangGraph copies from a run's ``configurable`` into its metadata, but the
+checkpoint's (a task's config sets them anew; a subgraph's outer namespace is kept below)."""
 
 __all__ = ["TaskCalling", "current_task", "send_writes"]
 
@@ -270,9 +271,7 @@ class TaskCalling:
         configurable["checkpoint_map"] = {**self.parents, self.ns: self.checkpoint_id}
         configurable["__pregel_task_id"] = task.id
         metadata = dict(base.get("metadata") or {})
-        if "thread_id" in configurable:
-            metadata.setdefault("thread_id", configurable["thread_id"])
-        for key in _PROPAGATED:  # as LangGraph copies them from the run's configurable
+        for key in _PROPAGATED:
             if configurable.get(key) and key not in metadata:
                 metadata[key] = configurable[key]
         if self.ns:  # as LangChain copies it in when the subgraph is invoked: the outermost

@@ -549,6 +549,8 @@ def _recordable_config(config: dict[str, Any]) -> dict[str, Any]:
 
 def _recordable(value: Any) -> Any:
     """``value`` when the log can store it, else what says it was not stored."""
+    if value is None or isinstance(value, str | int | float):  # (no need to try those)
+        return value
     try:
         codec.encode(value)
     except EncodingError:

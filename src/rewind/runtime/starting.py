@@ -6,6 +6,7 @@ mixin of :class:`~rewind.runtime.compiled.CompiledStateGraph`)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,7 @@ class RunStart:
             if isinstance(input, Command) and input.resume is not None:
                 given = _resume_values(input.resume, head)
                 payload: dict[str, Any] = {"checkpoint_id": head.id, "values": given}
-                if not given and not _addresses_interrupts(input.resume, head):
+                if not given and not _is_id_map(input.resume):
                     # No task waits: as LangGraph's, the first interrupt() of the step that
                     # runs now returns it.
                     payload["null"] = input.resume
@@ -117,11 +118,7 @@ class RunStart:
     async def _fork(self, loop: RunLoop, head: CheckpointView) -> list[Task]:
         """Time travel to ``head``, as LangGraph 1.2 does it: a ``fork`` checkpoint after it
         (its state and its next tasks, under new ids), whose tasks then all run again."""
-        tasks = []
-        for described in head.next:
-            old = Task.from_description(described)
-            tasks.append(Task(id="", name=old.name, path=old.path, triggers=old.triggers))
-            tasks[-1].arg = old.arg
+        tasks = [Task.anew(described) for described in head.next]
         loop.step = head.step + 1
         await loop.checkpoint(source="fork", changes=[], tasks=tasks)
         return tasks
@@ -160,10 +157,13 @@ def travel_of(
     return Travel(traveling=traveling, superseded=superseded, forks=forks)
 
 
-def _addresses_interrupts(resume: Any, head: CheckpointView) -> bool:
-    """Whether ``resume`` is a map of interrupt ids (answers to given interrupts)."""
-    ids = {i.id for t in head.interrupted_order for i in head.interrupts.get(t, [])}
-    return isinstance(resume, dict) and bool(resume) and set(resume) <= ids
+def _is_id_map(resume: Any) -> bool:
+    """Whether ``resume`` answers interrupts by id (LangGraph's test: a dict whose keys are
+    all interrupt ids, 32 hex digits), not one value for whichever waits."""
+    return isinstance(resume, dict) and all(_INTERRUPT_ID.fullmatch(str(k)) for k in resume)
+
+
+_INTERRUPT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 _MANY_PENDING = (

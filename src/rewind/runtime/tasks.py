@@ -123,6 +123,18 @@ class Task:
             subgraph=bool(d.get("subgraph")),
         )
 
+    @classmethod
+    def anew(cls, d: Mapping[str, Any]) -> Task:
+        """The task a checkpoint recorded, to run from a new checkpoint (which gives it its
+        id): a fork's, a copy's."""
+        return cls(
+            id="",
+            name=d["name"],
+            path=tuple(d["path"]),
+            triggers=tuple(d["triggers"]),
+            arg=d.get("arg", MISSING),
+        )
+
 
 class Interrupted(Exception):
     """The run stopped: at interrupts raised by nodes, or at a static breakpoint."""

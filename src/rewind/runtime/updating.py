@@ -25,13 +25,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rewind.errors import InvalidUpdateError
-from rewind.events import PULL, EventType, NewEvent, RunStatus, run_ended, run_started
+from rewind.events import PULL, EventType, RunStatus, run_ended, run_started
 from rewind.projections.state import CheckpointView, recorded_writes
 from rewind.runtime.graph import END, START
 from rewind.runtime.loops import run_sync
 from rewind.runtime.starting import RunStart
 from rewind.runtime.state_api import checkpoint_state
-from rewind.runtime.tasks import Outcome, Task
+from rewind.runtime.tasks import Outcome, Task, task_event
 from rewind.thread_state import read_head
 from rewind.types import StateUpdate
 
@@ -237,7 +237,8 @@ class StateUpdates(RunStart):
             task_id = update.task_id or (ids.pop(0) if ids else str(uuid.uuid4()))
             task = Task(id=task_id, name=name, path=("__update__",), triggers=())
             outcome = await loop.update_outcome(task, update.values, route=True)
-            loop.record(_ended(step, task, update.values, outcome))
+            ended = {"update": update.values, "writes": recorded_writes(outcome.writes)}
+            loop.record(task_event(EventType.TASK_ENDED, task, step, ended))
             outcomes.append(outcome)
         changes = loop.apply_outcomes(outcomes)
         loop.step = step
@@ -259,17 +260,15 @@ class StateUpdates(RunStart):
         """``values`` as a new input: ``__start__`` is next, the pending tasks stay."""
         if values is None:
             raise InvalidUpdateError(f"Received no input writes for {START}")
-        pending = [_fresh(Task.from_description(d)) for d in head.next] if head else []
+        pending = [Task.anew(d) for d in head.next] if head else []
         await self._input_checkpoint(loop, values, head, pending)
 
     async def _copy(self, loop: RunLoop, head: CheckpointView | None, values: Any) -> None:
         """A copy of ``head`` beside it (the same parent), then ``values``' updates on it."""
         if head is None:
             raise InvalidUpdateError("Cannot copy a non-existent checkpoint")
-        tasks = [_fresh(Task.from_description(d)) for d in head.next]
-        loop.checkpoint_id = head.parent_id
-        loop.step = head.step + 1
-        await loop.checkpoint(source="fork", changes=[], tasks=tasks)
+        loop.checkpoint_id = head.parent_id  # (the copy's parent: the original's)
+        tasks = await self._fork(loop, head)
         if not isinstance(values, list) or not values:
             return
         updates = []
@@ -326,20 +325,3 @@ def _check_names(graph: Any, updates: list[StateUpdate]) -> None:
             continue
         if name not in graph.builder.nodes:
             raise InvalidUpdateError(f"Node {name} does not exist")
-
-
-def _fresh(task: Task) -> Task:
-    """``task`` again, under the id its new checkpoint gives it."""
-    fresh = Task(id="", name=task.name, path=task.path, triggers=task.triggers)
-    fresh.arg = task.arg
-    return fresh
-
-
-def _ended(step: int, task: Task, values: Any, outcome: Outcome) -> NewEvent:
-    return NewEvent(
-        type=EventType.TASK_ENDED,
-        step=step,
-        node=task.name,
-        task_id=task.id,
-        payload={"update": values, "writes": recorded_writes(outcome.writes)},
-    )

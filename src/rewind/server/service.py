@@ -195,8 +195,6 @@ class Service:
                 f"Thread {info.thread_id} was created, but there were problems updating the "
                 f"state: {exc}",
             ) from exc
-        info.updated_at = _now()
-        await self.save_thread(info)
 
     @staticmethod
     def _update_of(update: Any) -> StateUpdate:
