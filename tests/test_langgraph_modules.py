@@ -31,10 +31,6 @@ _ENGINE = (
     "so a program written against the low-level Pregel/channel API does not run on rewind"
 )
 _STREAM_V3 = "LangGraph's new streaming-protocol internals (stream_mode v3 transformers)"
-_SERDE = (
-    "LangGraph's checkpoint serializers: rewind's log has its own versioned codec "
-    "(rewind.log.codec, register_type for custom types)"
-)
 
 MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.cache.redis": (
@@ -56,12 +52,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
         "BaseCheckpointSaver to subclass for a custom checkpoint backend"
     ),
     "langgraph.checkpoint.base.id": "LangGraph's checkpoint-id helpers (uuid6), internal to it",
-    "langgraph.checkpoint.serde": _SERDE,
-    "langgraph.checkpoint.serde.base": _SERDE,
-    "langgraph.checkpoint.serde.encrypted": _SERDE,
-    "langgraph.checkpoint.serde.event_hooks": _SERDE,
-    "langgraph.checkpoint.serde.jsonplus": _SERDE,
-    "langgraph.checkpoint.serde.types": _SERDE,
     "langgraph.checkpoint.sqlite.utils": "helpers of LangGraph's SqliteSaver's SQL, internal to it",
     "langgraph.pregel": _ENGINE,
     "langgraph.pregel.debug": _ENGINE,
