@@ -47,11 +47,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.channels.named_barrier_value": _ENGINE,
     "langgraph.channels.topic": _ENGINE,
     "langgraph.channels.untracked_value": _ENGINE,
-    "langgraph.checkpoint.base": (
-        "rewind's savers keep runs in the event log, not in checkpoint tables: there is no "
-        "BaseCheckpointSaver to subclass for a custom checkpoint backend"
-    ),
-    "langgraph.checkpoint.base.id": "LangGraph's checkpoint-id helpers (uuid6), internal to it",
     "langgraph.checkpoint.sqlite.utils": "helpers of LangGraph's SqliteSaver's SQL, internal to it",
     "langgraph.pregel": _ENGINE,
     "langgraph.pregel.debug": _ENGINE,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rewind.checkpoint.saver import Saver
+from rewind.checkpoint.serde.base import SerializerProtocol
 from rewind.events import NewEvent
 
 __all__ = ["InMemorySaver", "MemorySaver"]
@@ -22,9 +23,15 @@ class InMemorySaver(Saver):
     and thread of the process sees the same runs; the directory is removed with the saver.
     """
 
-    def __init__(self, *, redact: Callable[[NewEvent], Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        redact: Callable[[NewEvent], Any] | None = None,
+        serde: SerializerProtocol | None = None,
+        factory: Any = None,
+    ) -> None:
         directory = tempfile.mkdtemp(prefix="rewind-memory-")
-        super().__init__(Path(directory) / "rewind.db", redact=redact)
+        super().__init__(Path(directory) / "rewind.db", redact=redact, serde=serde)
         self._cleanup = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
 
 

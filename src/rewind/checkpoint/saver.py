@@ -1,29 +1,56 @@
-"""The saver protocol: a named place whose event log serves a graph's runs."""
+"""The saver protocol: a named place whose event log serves a graph's runs.
+
+A :class:`Saver` is LangGraph's :class:`~rewind.checkpoint.base.BaseCheckpointSaver`: its read
+side (``get_tuple``, ``list``, ``get``, ``delete_thread``, ``prune`` and their async forms)
+answers from the event log; its write side is the runtime's (a run appends events), so
+``put`` and ``put_writes`` raise.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rewind.checkpoint import reads
+from rewind.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from rewind.checkpoint.serde.base import SerializerProtocol
+from rewind.checkpoint.serde.encrypted import EncryptedSerializer
 from rewind.events import NewEvent
 from rewind.log import EventLog, LogOptions, open_log
 from rewind.runtime.loops import LogPerLoop, exited, run_sync
 
 __all__ = ["Saver"]
 
+Config = Mapping[str, Any]
 
-class Saver:
+
+class Saver(BaseCheckpointSaver[str]):
     """An event log at ``path`` (a SQLite file, or a PostgreSQL URL), kept open per event
-    loop between runs."""
+    loop between runs.
+
+    ``serde`` is kept as :attr:`serde` (LangGraph's savers store checkpoints through it; the
+    log stores payloads through its own codec, :mod:`rewind.log.codec`). An
+    :class:`~rewind.checkpoint.serde.encrypted.EncryptedSerializer` is refused: the log does
+    not encrypt what it stores.
+    """
 
     def __init__(
         self,
         path: str | os.PathLike[str],
         *,
         redact: Callable[[NewEvent], Any] | None = None,
+        serde: SerializerProtocol | None = None,
     ) -> None:
+        if isinstance(serde, EncryptedSerializer):
+            raise ValueError(
+                f"{type(self).__name__}(serde=EncryptedSerializer(...)): rewind's event log "
+                "does not encrypt what it stores, so the payloads would be kept in clear. "
+                "Keep the database on an encrypted disk (or a PostgreSQL server with "
+                "encryption at rest), and use redact= to keep secret fields out of the log."
+            )
+        super().__init__(serde=serde)
         self.path = Path(path)
         """The database file (for a PostgreSQL saver: see :attr:`target`)."""
         self.target: str | Path = self.path
@@ -58,6 +85,112 @@ class Saver:
         if exited():
             return
         run_sync(self.aclose())
+
+    # --- LangGraph's read side ----------------------------------------------------------------
+
+    async def aget_tuple(self, config: Config) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names: its thread's newest without a ``checkpoint_id``
+        (``None`` if there is none; subgraph namespaces are not listed)."""
+        await (log := await self.log()).flush()
+        return await reads.get_tuple(log, config)
+
+    def get_tuple(self, config: Config) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names (see :meth:`aget_tuple`)."""
+        return run_sync(self.aget_tuple(config))
+
+    async def alist(
+        self,
+        config: Config | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: Config | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Checkpoints, newest first: of ``config``'s thread (every thread without one), whose
+        metadata has ``filter``'s pairs, written before ``before``'s, at most ``limit``."""
+        await (log := await self.log()).flush()
+        async for found in reads.list_tuples(
+            log, config, filter=filter, before=before, limit=limit
+        ):
+            yield found
+
+    def list(
+        self,
+        config: Config | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: Config | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints, newest first (see :meth:`alist`)."""
+
+        async def collect() -> Any:
+            listed = self.alist(config, filter=filter, before=before, limit=limit)
+            return [found async for found in listed]
+
+        found: Sequence[CheckpointTuple] = run_sync(collect())
+        return iter(found)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Delete a thread's runs and everything they logged."""
+        await (await self.log()).delete_thread(str(thread_id))
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete a thread's runs and everything they logged."""
+        run_sync(self.adelete_thread(thread_id))
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """``keep_latest``: delete each thread's runs but its newest (with the runs it
+        continues from); ``delete``: delete the threads."""
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError(f"unknown prune strategy {strategy!r}: 'keep_latest' or 'delete'")
+        log = await self.log()
+        for thread_id in thread_ids:
+            if strategy == "delete":
+                await log.delete_thread(str(thread_id))
+            else:
+                await log.prune_thread(str(thread_id), keep_last=1)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """See :meth:`aprune`."""
+        run_sync(self.aprune(thread_ids, strategy=strategy))
+
+    # --- the write side is the runtime's --------------------------------------------------------
+
+    def _not_written_here(self, method: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{type(self).__name__}.{method}: rewind's savers are written by the runs "
+            "themselves (every step is an event of the log), not checkpoint by checkpoint. "
+            "Change a thread's state with graph.update_state(config, values), or run the graph."
+        )
+
+    def put(self, config: Config, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        """Refused: see :meth:`aput`."""
+        raise self._not_written_here("put")
+
+    async def aput(self, config: Config, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        """Refused: a rewind saver's checkpoints are written by its runs."""
+        raise self._not_written_here("aput")
+
+    def put_writes(
+        self, config: Config, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        """Refused: see :meth:`aput`."""
+        raise self._not_written_here("put_writes")
+
+    async def aput_writes(
+        self, config: Config, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        """Refused: see :meth:`aput`."""
+        raise self._not_written_here("aput_writes")
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Refused: rewind copies a thread through its server (``POST /threads/{id}/copy``)."""
+        raise self._not_written_here("copy_thread")
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Refused: see :meth:`copy_thread`."""
+        raise self._not_written_here("acopy_thread")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.target)!r})"

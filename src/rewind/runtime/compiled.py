@@ -70,6 +70,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         name: str,
         debug: bool,
     ) -> None:
+        _check_checkpointer(checkpointer)
         self.builder = builder
         self.checkpointer = checkpointer
         self.store = store
@@ -647,3 +648,19 @@ def _event_wanted(
         or bool(tags & set(exclude_tags or ()))
     )
     return included and not excluded
+
+
+def _check_checkpointer(checkpointer: Any) -> None:
+    """Refuse a checkpointer rewind cannot record into (a ``BaseCheckpointSaver`` of one's
+    own stores checkpoints elsewhere; rewind's runs are kept in its event log)."""
+    if checkpointer is None or isinstance(checkpointer, bool | EventLog):
+        return
+    if callable(getattr(checkpointer, "open_log", None)):  # rewind's savers
+        return
+    raise TypeError(
+        f"compile(checkpointer={type(checkpointer).__name__}(...)): rewind records runs into "
+        "its own event log, not through a checkpoint saver's put/put_writes. Use one of "
+        "rewind's savers: rewind.checkpoint.memory.InMemorySaver, "
+        "rewind.checkpoint.sqlite.SqliteSaver (or .aio.AsyncSqliteSaver), "
+        "rewind.checkpoint.postgres.PostgresSaver (or .aio.AsyncPostgresSaver), or an EventLog."
+    )

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from rewind.checkpoint.saver import Saver
+from rewind.checkpoint.serde.base import SerializerProtocol
 from rewind.events import NewEvent
 from rewind.log.postgres import shown
 
@@ -85,10 +86,11 @@ class PostgresSaver(Saver):
         conn: Any,
         *,
         redact: Callable[[NewEvent], Any] | None = None,
+        serde: SerializerProtocol | None = None,
         **_langgraph_options: Any,
     ) -> None:
         url = url_of_connection(conn)
-        super().__init__(".", redact=redact)
+        super().__init__(".", redact=redact, serde=serde)
         self.target = url
         self.conn = None if isinstance(conn, str) else conn
 
@@ -100,10 +102,11 @@ class PostgresSaver(Saver):
         *,
         pipeline: bool = False,
         redact: Callable[[NewEvent], Any] | None = None,
+        serde: SerializerProtocol | None = None,
     ) -> Iterator[PostgresSaver]:
         """A saver on the database at ``conn_string`` (a URL or libpq key=value string);
         ``pipeline`` (LangGraph's psycopg pipeline mode) changes nothing here."""
-        saver = cls(conn_string, redact=redact)
+        saver = cls(conn_string, redact=redact, serde=serde)
         try:
             yield saver
         finally:

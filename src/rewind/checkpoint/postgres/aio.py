@@ -26,7 +26,7 @@ class AsyncPostgresSaver(PostgresSaver):
         redact: Callable[[NewEvent], Any] | None = None,
     ) -> AsyncIterator[AsyncPostgresSaver]:
         """A saver on the database at ``conn_string``; closed (its log flushed) on exit."""
-        saver = cls(conn_string, redact=redact)
+        saver = cls(conn_string, redact=redact, serde=serde)
         try:
             yield saver
         finally:

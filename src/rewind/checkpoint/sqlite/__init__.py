@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rewind.checkpoint.saver import Saver
+from rewind.checkpoint.serde.base import SerializerProtocol
 from rewind.events import NewEvent
 
 __all__ = ["SqliteSaver"]
@@ -36,19 +37,25 @@ class SqliteSaver(Saver):
         conn: sqlite3.Connection | str,
         *,
         redact: Callable[[NewEvent], Any] | None = None,
+        serde: SerializerProtocol | None = None,
     ) -> None:
-        super().__init__(conn if isinstance(conn, str) else path_of(conn), redact=redact)
+        path = conn if isinstance(conn, str) else path_of(conn)
+        super().__init__(path, redact=redact, serde=serde)
         self.conn = conn if isinstance(conn, sqlite3.Connection) else None
 
     @classmethod
     @contextmanager
     def from_conn_string(
-        cls, conn_string: str, *, redact: Callable[[NewEvent], Any] | None = None
+        cls,
+        conn_string: str,
+        *,
+        redact: Callable[[NewEvent], Any] | None = None,
+        serde: SerializerProtocol | None = None,
     ) -> Iterator[SqliteSaver]:
         """A saver on the file ``conn_string`` (``":memory:"`` for a temporary one)."""
         if conn_string == ":memory:":
             conn_string = str(Path(tempfile.mkdtemp(prefix="rewind-sqlite-")) / "rewind.db")
-        saver = cls(conn_string, redact=redact)
+        saver = cls(conn_string, redact=redact, serde=serde)
         try:
             yield saver
         finally:
