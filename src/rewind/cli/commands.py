@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from rewind.cli import browse, database, export, redaction, running, serving
+from rewind.cli import browse, database, export, pages, redaction, running, serving
 
-__all__ = ["browse", "database", "export", "redaction", "running", "serving"]
+__all__ = ["browse", "database", "export", "pages", "redaction", "running", "serving"]

@@ -10,7 +10,7 @@ import contextlib
 import hmac
 import os
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -84,6 +84,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     queue: bool = False,
+    pages: Callable[[FastAPI, str | None], Callable[[str], bool]] | None = None,
 ) -> FastAPI:
     """The API app over the log in ``db`` (a path, a URL, an open log, or ``None`` for
     memory), serving ``graphs`` (id → compiled graph) as assistants.
@@ -97,6 +98,9 @@ def create_app(
             the ``\\n`` keep-alives of a wait).
         queue: Only queue runs, for ``rewind worker`` processes to execute
             (:mod:`rewind.server.queued`); by default this process executes them.
+        pages: Installs pages beside the API (the run page, :func:`rewind.ui.install_ui`),
+            given the app and the API key; it returns which paths it guards itself (they
+            sign in with the key once and carry a session, so the key guard lets them by).
     """
     api_key = api_key if api_key is not None else os.environ.get("REWIND_API_KEY") or None
 
@@ -150,9 +154,10 @@ def create_app(
             allow_headers=["*"],
             expose_headers=["location", "content-location", "x-pagination-total"],
         )
+    guarded = pages(app, api_key) if pages is not None else None
     app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
     if api_key:
-        app.add_middleware(_ApiKey, key=api_key)
+        app.add_middleware(_ApiKey, key=api_key, guarded=guarded)
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
     return app
 
@@ -233,15 +238,20 @@ class _ApiKey:
     """Every route but :data:`OPEN_PATHS` needs the key (``x-api-key`` or ``Authorization:
     Bearer``)."""
 
-    def __init__(self, app: ASGIApp, *, key: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, key: str, guarded: Callable[[str], bool] | None = None
+    ) -> None:
         self.app = app
         self.key = key.encode()
+        self.guarded = guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in _OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+        if scope["type"] == "http" and (
+            scope["method"] == "OPTIONS" or (self.guarded and self.guarded(scope["path"]))
+        ):  # (pages' paths sign in with the key once and carry a session: rewind.ui)
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -46,6 +46,8 @@ def serve(
     log_level: str = "warning",
     out: TextIO | None = None,
     queue: bool = False,
+    pages: Any = None,
+    ready: Any = None,
 ) -> None:
     """Serve the API until SIGINT/SIGTERM (blocking).
 
@@ -62,6 +64,9 @@ def serve(
         log_level: uvicorn's log level.
         out: Where the address line goes (stdout by default).
         queue: Only queue runs, for ``rewind worker`` processes on the same database.
+        pages: Pages served beside the API (``create_app``'s ``pages``).
+        ready: Called with the bound address (``http://host:port``) once the socket is bound,
+            instead of printing it.
     """
     import uvicorn
 
@@ -72,6 +77,7 @@ def serve(
         cors_origins=cors_origins,
         max_body_bytes=max_body_bytes,
         queue=queue,
+        pages=pages,
     )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -79,8 +85,12 @@ def serve(
     sock.bind((host, port))
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
-    print(f"rewind server listening on http://{shown}:{bound_port}", file=out or sys.stdout)
-    (out or sys.stdout).flush()
+    address = f"http://{shown}:{bound_port}"
+    if ready is not None:
+        ready(address)
+    else:
+        print(f"rewind server listening on {address}", file=out or sys.stdout)
+        (out or sys.stdout).flush()
     server = _Server(
         uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=15, lifespan="on")
     )

@@ -1,0 +1,96 @@
+// Token playback: each chat-model call's tokens as they were streamed, with their timing
+// (hover a token for its offset), played back at the recorded pace, and the call's usage.
+// On a live run, tokens are appended as they arrive.
+
+import { h, clear, duration } from "./dom.js";
+
+const SHOWN = 2000; // tokens drawn per call before "show all" (a long call stays cheap)
+
+export class TokensView {
+  constructor(panel) {
+    this.box = h("div", { id: "calls" });
+    panel.append(this.box);
+    this.calls = new Map();
+    this.timers = [];
+  }
+
+  set(calls) {
+    this.stop();
+    clear(this.box);
+    this.calls.clear();
+    if (!calls.length) this.box.append(h("p", { class: "muted", id: "no-calls" }, "No chat-model calls."));
+    calls.forEach((call, i) => this.draw(call, i));
+  }
+
+  draw(call, index) {
+    const text = h("div", { class: "token-text" });
+    for (const token of call.tokens.slice(0, SHOWN)) text.append(tokenSpan(token));
+    if (call.tokens.length > SHOWN) {
+      const rest = h("button", { class: "more", onclick: () => {
+        rest.remove();
+        for (const token of call.tokens.slice(SHOWN)) text.append(tokenSpan(token));
+      } }, `show ${call.tokens.length - SHOWN} more tokens`);
+      text.append(rest);
+    }
+    const took = call.end ? duration(call.end - call.start) : "streaming";
+    const usage = call.usage ? Object.entries(call.usage).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${v}`).join(" · ") : "";
+    const count = h("span", { class: "token-count" }, String(call.tokens.length));
+    const play = h("button", { class: "play", onclick: () => this.play(call, text) }, "▶ Play");
+    const speed = h("select", { class: "speed" }, ["1", "4", "16"].map((s) => h("option", { value: s }, `${s}×`)));
+    const card = h("article", { class: "call-card", dataset: { callId: call.call_id, index: String(index) } },
+      h("header", {}, h("b", {}, call.model), h("span", { class: "muted" }, ` in ${call.node} · `), count, " tokens · ",
+        h("span", { class: "muted" }, `first token ${call.ttft != null ? duration(call.ttft * 1000) : "—"} · ${took}`),
+        call.finish_reason ? h("span", { class: "muted" }, ` · finish ${call.finish_reason}`) : "",
+        " ", play, speed),
+      text,
+      h("div", { class: "usage muted" }, usage ? `usage: ${usage}` : ""),
+      timingBars(call));
+    this.calls.set(call.call_id, { call, text, count, card });
+    this.box.append(card);
+  }
+
+  addToken(row) {
+    let entry = this.calls.get(row.call_id);
+    if (!entry) {
+      const none = this.box.querySelector("#no-calls");
+      if (none) none.remove();
+      this.draw({ call_id: row.call_id, node: row.node, model: "chat model", start: row.ts, tokens: [], usage: null, ttft: null, end: null }, this.calls.size);
+      entry = this.calls.get(row.call_id);
+    }
+    const token = { t: row.ts - entry.call.start, text: row.text, tools: [] };
+    entry.call.tokens.push(token);
+    entry.text.append(tokenSpan(token));
+    entry.count.textContent = String(entry.call.tokens.length);
+  }
+
+  play(call, text) {
+    this.stop();
+    const speed = Number(text.parentElement.querySelector(".speed").value) || 1;
+    clear(text);
+    text.classList.add("playing");
+    for (const token of call.tokens) {
+      this.timers.push(setTimeout(() => text.append(tokenSpan(token)), token.t / speed));
+    }
+    const last = call.tokens.length ? call.tokens[call.tokens.length - 1].t : 0;
+    this.timers.push(setTimeout(() => text.classList.remove("playing"), last / speed + 1));
+  }
+
+  stop() {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+  }
+}
+
+function tokenSpan(token) {
+  const shown = token.text || (token.tools && token.tools.length ? `⟨${token.tools.join(" ")}⟩` : "∅");
+  return h("span", { class: token.text ? "token" : "token empty", title: `+${duration(token.t)}`, dataset: { t: token.t.toFixed(1) } }, shown);
+}
+
+function timingBars(call) {
+  // Gaps between tokens, as a strip of bars: where the stream hesitated.
+  if (call.tokens.length < 2) return "";
+  const gaps = call.tokens.slice(1).map((t, i) => t.t - call.tokens[i].t);
+  const most = Math.max(...gaps, 1);
+  return h("div", { class: "gaps", title: "time between tokens" },
+    gaps.slice(0, 400).map((g) => h("span", { class: "gap", style: { height: `${Math.max((g / most) * 100, 4)}%` }, title: duration(g) })));
+}
