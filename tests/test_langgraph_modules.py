@@ -47,7 +47,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.channels.named_barrier_value": _ENGINE,
     "langgraph.channels.topic": _ENGINE,
     "langgraph.channels.untracked_value": _ENGINE,
-    "langgraph.checkpoint.sqlite.utils": "helpers of LangGraph's SqliteSaver's SQL, internal to it",
     "langgraph.pregel": _ENGINE,
     "langgraph.pregel.debug": _ENGINE,
     "langgraph.pregel.main": _ENGINE,
@@ -62,22 +61,13 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
 """LangGraph modules with no module of that name under ``rewind.``, and why."""
 
 NAMES_NOT_PROVIDED: dict[tuple[str, str], str] = {
-    ("langgraph.checkpoint.memory", "PersistentDict"): (
-        "a helper of LangGraph's InMemorySaver (its pickled on-disk dict), internal to it"
-    ),
-    ("langgraph.store.sqlite.base", "PreparedGetQuery"): (
-        "a helper of LangGraph's SqliteStore's SQL for its own tables; rewind's store keeps its "
-        "items in rewind's schema"
-    ),
     ("langgraph.graph", "MessageGraph"): "deprecated in LangGraph 1.0; use StateGraph",
     ("langgraph.graph.message", "MessageGraph"): "deprecated in LangGraph 1.0; use StateGraph",
     ("langgraph.prebuilt", "ToolCallTransformer"): _STREAM_V3,
-    ("langgraph.runtime", "BaseUser"): "LangGraph Platform's server-side user type",
     ("langgraph.runtime", "RunControl"): (
         "LangGraph's cooperative draining of a run (runtime.control): rewind has no drain; "
         "a run is stopped by cancelling it (CancelledError, recorded as cancelled)"
     ),
-    ("langgraph.runtime", "ServerInfo"): "LangGraph Platform's server-side info type",
 }
 """Names a provided module lacks, and why."""
 

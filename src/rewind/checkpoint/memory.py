@@ -9,11 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rewind.checkpoint.persistent_dict import PersistentDict
 from rewind.checkpoint.saver import Saver
 from rewind.checkpoint.serde.base import SerializerProtocol
 from rewind.events import NewEvent
 
-__all__ = ["InMemorySaver", "MemorySaver"]
+__all__ = ["InMemorySaver", "MemorySaver", "PersistentDict"]
 
 
 class InMemorySaver(Saver):
@@ -21,6 +22,9 @@ class InMemorySaver(Saver):
 
     The log lives in a SQLite file in a private temporary directory, so that every event loop
     and thread of the process sees the same runs; the directory is removed with the saver.
+    ``serde`` is kept as :attr:`serde` (see :class:`~rewind.checkpoint.saver.Saver`);
+    ``factory`` (LangGraph's storage dicts, e.g. a ``PersistentDict``) is accepted and not
+    used: the runs are in the log.
     """
 
     def __init__(

@@ -1,6 +1,7 @@
 """The graph runtime: StateGraph, the super-step executor and the recorder.
 
-Also LangGraph's ``langgraph.runtime`` names (``Runtime``, ``ExecutionInfo``, ``get_runtime``),
+Also LangGraph's ``langgraph.runtime`` names (``Runtime``, ``ExecutionInfo``, ``get_runtime``,
+``ServerInfo``, ``BaseUser``),
 so that
 ``from langgraph.runtime import Runtime`` becomes ``from rewind.runtime import Runtime``.
 """
@@ -8,5 +9,6 @@ so that
 from __future__ import annotations
 
 from rewind.runtime.context import ExecutionInfo, Runtime, get_runtime
+from rewind.runtime.deployment import BaseUser, ServerInfo
 
-__all__ = ["ExecutionInfo", "Runtime", "get_runtime"]
+__all__ = ["BaseUser", "ExecutionInfo", "Runtime", "ServerInfo", "get_runtime"]

@@ -25,6 +25,7 @@ from rewind.projections.stream import PROPAGATED_KEYS
 from rewind.runtime.callbacks import Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING
 from rewind.runtime.context import _RUNTIME, ExecutionInfo, Runtime, current_config
+from rewind.runtime.deployment import server_info_of
 from rewind.runtime.inline import NOT_RUN, run_inline
 from rewind.runtime.loops import alone_on_background_loop, call_on, inbox_of
 from rewind.runtime.tasks import (
@@ -207,7 +208,11 @@ class TaskCalling:
             node_first_attempt_time=task.first_attempt_at,
         )
         return Runtime(
-            context=self.context, store=self.store, stream_writer=writer, execution_info=info
+            context=self.context,
+            store=self.store,
+            stream_writer=writer,
+            execution_info=info,
+            server_info=server_info_of(configurable),
         )
 
     def _callbacks(

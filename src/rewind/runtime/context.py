@@ -62,7 +62,8 @@ class Runtime(Generic[ContextT]):
     """LangGraph's progress signal for idle timeouts; rewind has no node timeouts, so it
     does nothing."""
     server_info: Any = None
-    """LangGraph Platform's deployment metadata: ``None`` (rewind runs no such server)."""
+    """The deployment a server-started run belongs to
+    (:class:`~rewind.runtime.deployment.ServerInfo`; ``None`` in-process)."""
 
     def merge(self, other: Runtime[ContextT]) -> Runtime[ContextT]:
         """This runtime with ``other``'s set fields."""

@@ -25,8 +25,6 @@ from tests.store.differential import aletters, letters, outcome
 MODULES = ["base", "base.embed", "base.batch", "memory", "sqlite", "sqlite.base", "sqlite.aio"]
 MODULES += ["postgres", "postgres.base", "postgres.aio"]
 NOT_PROVIDED_THERE = {
-    # LangGraph's SqliteStore's own query plumbing: rewind's stores have other internals.
-    "sqlite.base": {"PreparedGetQuery"},
     # LangGraph's PostgresStore's migrations, rows and pgvector SQL (rewind's keeps its items in
     # rewind's schema and ranks vectors in Python).
     "postgres.base": {"C", "Migration", "Row", "get_distance_operator"},

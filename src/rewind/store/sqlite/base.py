@@ -30,7 +30,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from rewind.log.files import hold_file, release_file
 from rewind.log.sqlite_files import upgrade_connection, upgrade_file
@@ -65,7 +65,7 @@ from rewind.store.base import (  # GetOp, ... as LangGraph's module has them
 )
 from rewind.store.writes import StoreWrite
 
-__all__ = ["BaseSqliteStore", "SqliteIndexConfig", "SqliteStore"]
+__all__ = ["BaseSqliteStore", "PreparedGetQuery", "SqliteIndexConfig", "SqliteStore"]
 
 _AIO_ERROR_MSG = (
     "The SqliteStore does not support async methods. "
@@ -76,6 +76,22 @@ _AIO_ERROR_MSG = (
 BUSY_TIMEOUT = 10.0
 """Seconds a store's connection (from ``from_conn_string``) waits for another writer's lock,
 as the event log's do."""
+
+
+class PreparedGetQuery(NamedTuple):
+    """One statement of a batch of gets, as LangGraph's ``SqliteStore`` prepares them (rewind's
+    store plans its statements in :mod:`rewind.store._sql` and does not make these)."""
+
+    query: str
+    """The SQL."""
+    params: tuple[Any, ...]
+    """Its parameters."""
+    namespace: tuple[str, ...]
+    """The namespace the gets read."""
+    items: list[Any]
+    """The gets it answers."""
+    kind: Literal["get", "refresh"]
+    """Whether it reads the items or refreshes their TTLs."""
 
 
 class SqliteIndexConfig(IndexConfig, total=False):
