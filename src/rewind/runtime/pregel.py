@@ -28,7 +28,7 @@ from rewind.errors import (
 from rewind.events import PULL, EventType, NewEvent, task_id_for
 from rewind.log.records import HeadWrite
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
-from rewind.projections.state import CheckpointView, head_state, recorded_writes
+from rewind.projections.state import VALUE_CHANGES, CheckpointView, head_state, recorded_writes
 from rewind.runtime.caching import cache_entry, cached_writes, input_of
 from rewind.runtime.calling import TaskCalling, current_task
 from rewind.runtime.calls import CallRunner
@@ -267,7 +267,11 @@ class RunLoop(TaskCalling, Routing):
                 step=self.step,
                 source=source,
                 ts=now,
-                values={k: v for k, v in self.values.items() if v is not MISSING},
+                values={
+                    k: v
+                    for k, v in self.values.items()
+                    if v is not MISSING and not self.channels[k].untracked
+                },
                 barriers=payload.get("barriers") or {},
                 next=described,
                 metadata=metadata,
@@ -447,6 +451,9 @@ class RunLoop(TaskCalling, Routing):
             ended["writes"] = writes
         if outcome.ids_given:
             ended["ids_given"] = outcome.ids_given
+        untracked = sorted({k for k, _ in outcome.writes if self.channels[k].untracked})
+        if untracked:  # writes no checkpoint keeps: not part of the task's saved result
+            ended["untracked"] = untracked
         if outcome.routes:
             ended["routes"] = outcome.routes
         return ended
@@ -501,6 +508,11 @@ class RunLoop(TaskCalling, Routing):
                 update = {k: v for k, v in update.items() if k in self._input_keys}
             outcome = Outcome(task=task, update=update, writes=self._map_update(update, START))
             outcome.goto = await self._route(START, outcome.writes, outcome.routes)
+            if isinstance(update, Command):  # a Command run on a new thread: its goto too
+                gotos = update.goto if isinstance(update.goto, list | tuple) else [update.goto]
+                outcome.goto += [
+                    g for g in gotos if isinstance(g, str | Send) and g not in (END, "")
+                ]
             return outcome
         spec = self.graph.builder.nodes[task.name]
         task.sent = []  # this attempt's
@@ -609,7 +621,8 @@ class RunLoop(TaskCalling, Routing):
         return outcome
 
     def apply_outcomes(self, outcomes: list[Outcome]) -> list[list[Any]]:
-        """Apply writes in task order; return the checkpoint's change list."""
+        """Apply writes in task order; return the checkpoint's change list. A channel the
+        step did not write is told of the new step (an ``EphemeralValue`` empties)."""
         by_channel: dict[str, list[tuple[str, Any]]] = {}
         for outcome in outcomes:
             for name, value in outcome.writes:
@@ -617,14 +630,27 @@ class RunLoop(TaskCalling, Routing):
         changes: list[list[Any]] = []
         for name, channel in self.channels.items():
             if name not in by_channel:
+                if channel.spec is not None and self.values[name] is not MISSING:
+                    after = channel.after_step(self.values[name])
+                    if after is not self.values[name]:
+                        self.values[name] = after
+                        changes.append(_value_change(channel, after))
                 continue
             writes = by_channel[name]
             self.values[name] = channel.apply(self.values[name], [v for _, v in writes])
             if channel.fold == "value":
-                changes.append([name, "value", self.values[name]])
+                changes.append(_value_change(channel, self.values[name]))
             else:
                 changes.append([name, channel.fold, [task_id for task_id, _ in writes]])
         return changes
+
+
+def _value_change(channel: Channel, value: Any) -> list[Any]:
+    """A checkpoint's change setting a channel's value: ``clear`` when it is empty now,
+    ``untracked`` for a value no checkpoint keeps (the run's streams show it)."""
+    if value is MISSING:
+        return [channel.name, "clear", []]
+    return [channel.name, "untracked" if channel.untracked else "value", value]
 
 
 def _compact_task(described: dict[str, Any]) -> dict[str, Any]:
@@ -642,7 +668,7 @@ def _compact_changes(changes: list[list[Any]], previous: list[str] | None) -> li
         return changes
     index = {task_id: i for i, task_id in enumerate(previous)}
     return [
-        [name, kind, refs if kind == "value" else [index.get(r, r) for r in refs]]
+        [name, kind, refs if kind in VALUE_CHANGES else [index.get(r, r) for r in refs]]
         for name, kind, refs in changes
     ]
 

@@ -57,7 +57,7 @@ class RunStart:
         self, loop: RunLoop, input: Any, head: CheckpointView | None
     ) -> tuple[list[Task], bool]:
         """The tasks the run starts with, and whether it resumes a checkpoint's tasks."""
-        if input is None or isinstance(input, Command):
+        if input is None or (isinstance(input, Command) and head is not None):
             if head is None:
                 return [], True
             if isinstance(input, Command) and input.resume is not None:
@@ -106,6 +106,10 @@ class RunStart:
         next, then ``pending`` (an update made as ``__input__`` leaves them); the input's."""
         loop.step = head.step + 1 if head else -1
         tasks = self._input_tasks(input)
+        if head is None and isinstance(input, Command) and input.update is not None:
+            # A Command on a new thread is its input: LangGraph 1.2 applies its update twice,
+            # as the input's own writes (its checkpoint shows them), then as __start__'s.
+            loop.apply_outcomes([await loop.update_outcome(tasks[0], input.update, route=False)])
         # A new thread's reducer keys start empty ([] for a list), as LangGraph's do.
         initial = [
             [name, "value", value]

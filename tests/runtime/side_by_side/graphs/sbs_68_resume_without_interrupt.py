@@ -3,7 +3,9 @@ interrupting node, or a breakpoint before it): LangGraph keeps the value for the
 step that runs now, and the first ``interrupt()`` called there returns it instead of stopping;
 a second ``interrupt()`` in that task stops, and its answer comes after the first. A step whose
 tasks never call ``interrupt()`` leaves the value unused. One value for two pending interrupts
-(two parallel tasks waiting) is refused with LangGraph's ``RuntimeError``.
+(two parallel tasks waiting) is refused with LangGraph's ``RuntimeError``. A ``Command`` on a
+thread with no checkpoint runs the graph from ``START`` as its input (its update and goto
+applied there; its resume value unused).
 
 START -> a -> ask -> END ; ask calls interrupt() twice
 START -> x, y -> END ; each calls interrupt() once
@@ -88,5 +90,17 @@ SCENARIOS = [
         "name": "one_value_for_two_pending_interrupts",
         "build": "build_two",
         "calls": [{"input": {"steps": []}}, {"input": Command(resume="v")}],
+    },
+    {
+        "name": "resume_on_a_new_thread",
+        "calls": [{"input": Command(resume="v")}, {"input": Command(resume="w")}],
+    },
+    {
+        "name": "update_on_a_new_thread",
+        "calls": [{"input": Command(update={"steps": ["u"]}, resume="v")}],
+    },
+    {
+        "name": "goto_on_a_new_thread",
+        "calls": [{"input": Command(goto="a")}, {"input": Command(resume="w")}],
     },
 ]
