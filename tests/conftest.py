@@ -7,6 +7,8 @@
   on first use).
 * ``server_processes``: the API server tests that start several server or worker processes
   (``-m server_processes``, run by ``.ci/run`` as a step of its own).
+* ``browser``: the run page driven in Chromium (``-m browser``, run by ``.ci/run``, which
+  installs Chromium when missing).
 * ``server_load``: the HTTP server's load test at full size (``-m server_load``, or
   ``REWIND_SERVER_LOAD=1``, which also makes the fuzz test run more examples).
 """
@@ -24,6 +26,7 @@ OPT_IN = {
     "langgraph_api": None,
     "server_processes": None,
     "server_load": "REWIND_SERVER_LOAD",
+    "browser": None,
 }
 
 

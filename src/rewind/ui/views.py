@@ -277,7 +277,12 @@ def chat_calls(events: Iterable[StoredEvent]) -> list[dict[str, Any]]:
                 for c in getattr(chunk, "tool_call_chunks", None) or ()
             ]
             call["tokens"].append(
-                {"t": _ms(event.ts) - call["start"], "text": token, "tools": tools}
+                {
+                    "seq": event.seq,
+                    "t": _ms(event.ts) - call["start"],
+                    "text": token,
+                    "tools": tools,
+                }
             )
             call["text"] += token
         elif event.type == EventType.CHAT_ENDED and key in calls:

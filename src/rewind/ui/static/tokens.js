@@ -1,6 +1,7 @@
 // Token playback: each chat-model call's tokens as they were streamed, with their timing
 // (hover a token for its offset), played back at the recorded pace, and the call's usage.
-// On a live run, tokens are appended as they arrive.
+// On a live run, tokens are appended as they arrive. Tokens are kept by seq: a call's tokens
+// read from the server and those the live stream brings merge without a gap or a duplicate.
 
 import { h, clear, duration } from "./dom.js";
 
@@ -10,19 +11,33 @@ export class TokensView {
   constructor(panel) {
     this.box = h("div", { id: "calls" });
     panel.append(this.box);
-    this.calls = new Map();
+    this.calls = new Map(); // call id -> {call, text, count, card, seqs}
+    this.order = [];
     this.timers = [];
   }
 
   set(calls) {
     this.stop();
+    const merged = [];
+    for (const call of calls) {
+      const known = this.calls.get(call.call_id);
+      if (known) {
+        const seqs = new Set(call.tokens.map((t) => t.seq));
+        for (const t of known.call.tokens) if (!seqs.has(t.seq)) call.tokens.push(t);
+        call.tokens.sort((a, b) => a.seq - b.seq);
+      }
+      merged.push(call);
+    }
+    const given = new Set(calls.map((c) => c.call_id));
+    for (const id of this.order) if (!given.has(id)) merged.push(this.calls.get(id).call);
     clear(this.box);
     this.calls.clear();
-    if (!calls.length) this.box.append(h("p", { class: "muted", id: "no-calls" }, "No chat-model calls."));
-    calls.forEach((call, i) => this.draw(call, i));
+    this.order = [];
+    if (!merged.length) this.box.append(h("p", { class: "muted", id: "no-calls" }, "No chat-model calls."));
+    for (const call of merged) this.draw(call);
   }
 
-  draw(call, index) {
+  draw(call) {
     const text = h("div", { class: "token-text" });
     for (const token of call.tokens.slice(0, SHOWN)) text.append(tokenSpan(token));
     if (call.tokens.length > SHOWN) {
@@ -37,7 +52,7 @@ export class TokensView {
     const count = h("span", { class: "token-count" }, String(call.tokens.length));
     const play = h("button", { class: "play", onclick: () => this.play(call, text) }, "▶ Play");
     const speed = h("select", { class: "speed" }, ["1", "4", "16"].map((s) => h("option", { value: s }, `${s}×`)));
-    const card = h("article", { class: "call-card", dataset: { callId: call.call_id, index: String(index) } },
+    const card = h("article", { class: "call-card", dataset: { callId: call.call_id, index: String(this.order.length) } },
       h("header", {}, h("b", {}, call.model), h("span", { class: "muted" }, ` in ${call.node} · `), count, " tokens · ",
         h("span", { class: "muted" }, `first token ${call.ttft != null ? duration(call.ttft * 1000) : "—"} · ${took}`),
         call.finish_reason ? h("span", { class: "muted" }, ` · finish ${call.finish_reason}`) : "",
@@ -45,7 +60,8 @@ export class TokensView {
       text,
       h("div", { class: "usage muted" }, usage ? `usage: ${usage}` : ""),
       timingBars(call));
-    this.calls.set(call.call_id, { call, text, count, card });
+    this.calls.set(call.call_id, { call, text, count, card, seqs: new Set(call.tokens.map((t) => t.seq)) });
+    this.order.push(call.call_id);
     this.box.append(card);
   }
 
@@ -54,12 +70,14 @@ export class TokensView {
     if (!entry) {
       const none = this.box.querySelector("#no-calls");
       if (none) none.remove();
-      this.draw({ call_id: row.call_id, node: row.node, model: "chat model", start: row.ts, tokens: [], usage: null, ttft: null, end: null }, this.calls.size);
+      this.draw({ call_id: row.call_id, node: row.node, model: "chat model", start: row.ts, tokens: [], usage: null, ttft: null, end: null });
       entry = this.calls.get(row.call_id);
     }
-    const token = { t: row.ts - entry.call.start, text: row.text, tools: [] };
+    if (entry.seqs.has(row.seq)) return;
+    const token = { seq: row.seq, t: row.ts - entry.call.start, text: row.text, tools: [] };
+    entry.seqs.add(row.seq);
     entry.call.tokens.push(token);
-    entry.text.append(tokenSpan(token));
+    if (entry.call.tokens.length <= SHOWN) entry.text.append(tokenSpan(token));
     entry.count.textContent = String(entry.call.tokens.length);
   }
 
@@ -83,7 +101,7 @@ export class TokensView {
 
 function tokenSpan(token) {
   const shown = token.text || (token.tools && token.tools.length ? `⟨${token.tools.join(" ")}⟩` : "∅");
-  return h("span", { class: token.text ? "token" : "token empty", title: `+${duration(token.t)}`, dataset: { t: token.t.toFixed(1) } }, shown);
+  return h("span", { class: token.text ? "token" : "token empty", title: `+${duration(token.t)}`, dataset: { t: token.t.toFixed(1), seq: String(token.seq) } }, shown);
 }
 
 function timingBars(call) {

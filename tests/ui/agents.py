@@ -1,0 +1,95 @@
+"""Graphs the page's browser tests run: a chat model that streams as many tokens as it is told,
+as fast as it is told, and a node that waits on an interrupt."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from rewind.graph import START, MessagesState, StateGraph
+from rewind.types import interrupt
+
+
+class CountingModel(BaseChatModel):
+    """Asked ``"N tokens at R/s"``, streams ``w0 w1 ... w(N-1)`` at R tokens a second (R=0:
+    without pause); the last chunk carries the usage."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "counting"
+
+    def _plan(self, messages: list[BaseMessage]) -> tuple[int, float]:
+        found = re.search(r"(\d+) tokens at (\d+)/s", str(messages[-1].content))
+        return (int(found[1]), float(found[2])) if found else (5, 0.0)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        count, _ = self._plan(messages)
+        text = "".join(f"w{i} " for i in range(count))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        count, rate = self._plan(messages)
+        started = time.perf_counter()
+        for i in range(count):
+            if rate:
+                time.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            piece = AIMessageChunk(content=f"w{i} ")
+            if i == count - 1:
+                piece.usage_metadata = {
+                    "input_tokens": 1,
+                    "output_tokens": count,
+                    "total_tokens": count + 1,
+                }
+                piece.response_metadata = {"finish_reason": "stop"}
+            chunk = ChatGenerationChunk(message=piece)
+            if run_manager is not None:
+                run_manager.on_llm_new_token(str(piece.content), chunk=chunk)
+            yield chunk
+
+
+def _talker() -> Any:
+    model = CountingModel()
+
+    def talk(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    graph: StateGraph[Any] = StateGraph(MessagesState)
+    graph.add_node("talk", talk)
+    graph.add_edge(START, "talk")
+    return graph.compile(name="talker")
+
+
+def _approval() -> Any:
+    def ask(state: MessagesState) -> dict[str, Any]:
+        answer = interrupt({"question": "approve the transfer?"})
+        return {"messages": [AIMessage(f"you said {answer}")]}
+
+    graph: StateGraph[Any] = StateGraph(MessagesState)
+    graph.add_node("ask", ask)
+    graph.add_edge(START, "ask")
+    return graph.compile(name="approval")
+
+
+talker = _talker()
+"""Streams the tokens its question asks for."""
+approval = _approval()
+"""Waits on an interrupt, then says what it was told."""
