@@ -33,10 +33,6 @@ _ENGINE = (
 _STREAM_V3 = "LangGraph's new streaming-protocol internals (stream_mode v3 transformers)"
 
 MODULES_NOT_PROVIDED: dict[str, str] = {
-    "langgraph.cache.redis": (
-        "a node cache on a Redis server: rewind's node caches are in memory or in a SQLite "
-        "file (rewind.cache.memory, rewind.cache.sqlite)"
-    ),
     "langgraph.channels": _ENGINE,
     "langgraph.channels.any_value": _ENGINE,
     "langgraph.channels.base": _ENGINE,
