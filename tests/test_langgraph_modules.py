@@ -33,16 +33,6 @@ _ENGINE = (
 _STREAM_V3 = "LangGraph's new streaming-protocol internals (stream_mode v3 transformers)"
 
 MODULES_NOT_PROVIDED: dict[str, str] = {
-    "langgraph.channels": _ENGINE,
-    "langgraph.channels.any_value": _ENGINE,
-    "langgraph.channels.base": _ENGINE,
-    "langgraph.channels.binop": _ENGINE,
-    "langgraph.channels.delta": _ENGINE,
-    "langgraph.channels.ephemeral_value": _ENGINE,
-    "langgraph.channels.last_value": _ENGINE,
-    "langgraph.channels.named_barrier_value": _ENGINE,
-    "langgraph.channels.topic": _ENGINE,
-    "langgraph.channels.untracked_value": _ENGINE,
     "langgraph.pregel": _ENGINE,
     "langgraph.pregel.debug": _ENGINE,
     "langgraph.pregel.main": _ENGINE,

@@ -291,7 +291,7 @@ def _checkpoint(payload: dict[str, Any], walker: _Walker) -> dict[str, Any]:
     if isinstance(changes, list):
         out["changes"] = [
             [*change[:2], walker(change[2])]
-            if isinstance(change, list) and len(change) == 3 and change[1] == "value"
+            if isinstance(change, list) and len(change) == 3 and change[1] in ("value", "untracked")
             else change
             for change in changes
         ]

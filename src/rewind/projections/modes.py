@@ -123,7 +123,9 @@ class ValuesMode:
         """The chunks of one event (the fold has been fed it already)."""
         if event.type == EventType.CHECKPOINT:
             payload = event.payload
-            if payload["source"] != "input" and payload["changes"]:
+            # (a channel the step emptied, written by no task, is no write: not shown)
+            changes = payload["changes"]
+            if payload["source"] != "input" and any(c[1] != "clear" for c in changes):
                 ns = namespace(event.ns)
                 return [(ns, self._fold.shown(ns))]
         elif event.type == EventType.RUN_ENDED and (event.payload or {}).get("pending"):

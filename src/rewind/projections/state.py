@@ -36,6 +36,7 @@ from rewind.projections.calls import caller_of, entrypoint_writes, is_call, is_r
 from rewind.types import Command, Overwrite
 
 __all__ = [
+    "VALUE_CHANGES",
     "CheckpointView",
     "Expander",
     "StateFold",
@@ -55,6 +56,9 @@ __all__ = [
     "task_writes_of",
     "view_of_head",
 ]
+
+VALUE_CHANGES = ("value", "untracked")
+"""The kinds of checkpoint change that carry the channel's value (the others name tasks)."""
 
 HEAD_FORMAT = 1
 """The version of :func:`head_state`'s layout (a head of another version is not used)."""
@@ -115,16 +119,23 @@ def apply_changes(
     values: dict[str, Any],
     changes: Iterable[list[Any]],
     task_writes: Mapping[str, Mapping[str, list[Any]]],
+    *,
+    untracked: bool = True,
 ) -> None:
     """Apply a checkpoint's logged changes to ``values`` in place.
 
-    ``value`` changes carry the channel's new value; the others name the tasks (in task order,
-    once per write) whose logged writes to the channel the step applied, so no write is stored
-    twice.
+    ``value`` changes carry the channel's new value, ``untracked`` ones the value of a channel
+    no checkpoint keeps (applied for a run's streams; ``untracked=False`` for the state a
+    checkpoint holds), ``clear`` ones empty the channel; the others name the tasks (in task
+    order, once per write) whose logged writes to the channel the step applied, so no write
+    is stored twice.
     """
     for name, kind, payload in changes:
-        if kind == "value":
+        if kind == "value" or (kind == "untracked" and untracked):
             values[name] = payload
+            continue
+        if kind == "clear" or kind == "untracked":
+            values.pop(name, None)
             continue
         writes: list[Any] = []
         for task_id in dict.fromkeys(payload):  # a task named twice wrote twice: both logged
@@ -154,15 +165,21 @@ def apply_writes(current: Any, kind: str, name: str, writes: Iterable[Any]) -> A
 
 def task_result_of(payload: Mapping[str, Any] | None) -> Any:
     """What LangGraph shows as a task's result: its writes as the node returned them (what an
-    entrypoint returned, for an entrypoint's task)."""
+    entrypoint returned, for an entrypoint's task), but those to an ``UntrackedValue`` (no
+    checkpoint keeps them)."""
     if is_return(payload):
         return (payload or {})["return"]
     update = (payload or {}).get("update")
     if isinstance(update, Command):
         update = update.update
     if isinstance(update, dict):
-        return with_sent(to_known_keys(update, payload), update, payload)
-    return task_writes_of(payload)
+        result = with_sent(to_known_keys(update, payload), update, payload)
+    else:
+        result = task_writes_of(payload)
+    untracked = (payload or {}).get("untracked")
+    if untracked:
+        return {k: v for k, v in result.items() if k not in untracked}
+    return result
 
 
 def with_sent(
@@ -288,10 +305,12 @@ def expand_checkpoint(
         tasks.append(task)
     full["next"] = tasks
     changes = full.get("changes") or []
-    if last is not None and any(kind != "value" and _refers(refs) for _, kind, refs in changes):
+    if last is not None and any(
+        kind not in VALUE_CHANGES and _refers(refs) for _, kind, refs in changes
+    ):
         previous = [task["id"] for task in last[1]]
         full["changes"] = [
-            [name, kind, refs if kind == "value" else [_task_of(r, previous) for r in refs]]
+            [name, kind, refs if kind in VALUE_CHANGES else [_task_of(r, previous) for r in refs]]
             for name, kind, refs in changes
         ]
     return full
@@ -472,7 +491,7 @@ def fold_checkpoints(
             _fold_call(event, callers, by_task)
         elif event.type == EventType.CHECKPOINT:
             p = event.payload
-            apply_changes(values, p["changes"], _TaskWrites(writes, by_task))
+            apply_changes(values, p["changes"], _TaskWrites(writes, by_task), untracked=False)
             barriers.update(p.get("barriers") or {})
             view = CheckpointView(
                 id=p["id"],

@@ -5,6 +5,12 @@ annotated with a reducer (``Annotated[list, operator.add]``, ``add_messages``) f
 into its value. Each channel also says how the log folds it back without the graph's code:
 ``set`` (last value), ``add`` (``operator.add``), ``messages`` (``add_messages``) or ``value``
 (a user's reducer: the log records the value after it).
+
+A key annotated with one of LangGraph's channels (``Annotated[list[str], Topic(str)]``,
+``Annotated[str, EphemeralValue]``) behaves as that channel does: ``LastValue`` and
+``BinaryOperatorAggregate`` are the two kinds above; the others (:data:`SPEC_CHANNELS`) apply
+their writes through the channel's own ``update``, and the log records the value after it (or
+that the step emptied it).
 """
 
 from __future__ import annotations
@@ -17,22 +23,33 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rewind.channels import (
+    AnyValue,
+    BaseChannel,
+    BinaryOperatorAggregate,
+    DeltaChannel,
+    EphemeralValue,
+    LastValue,
+    Topic,
+    UntrackedValue,
+)
+from rewind.channels.base import MISSING
 from rewind.errors import ErrorCode, InvalidUpdateError, create_error_message
 from rewind.managed.base import ManagedValueSpec, is_managed_value
 from rewind.types import Overwrite
 
 __all__ = ["MISSING", "Channel", "FoldKind", "channels_for_schema", "managed_of_schema"]
 
-
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
-"""The value of a channel nothing has written yet."""
+SPEC_CHANNELS: tuple[type[BaseChannel[Any, Any, Any]], ...] = (
+    AnyValue,
+    EphemeralValue,
+    UntrackedValue,
+    Topic,
+    DeltaChannel,
+)
+"""LangGraph channels a state key may be annotated with besides ``LastValue`` and
+``BinaryOperatorAggregate``: their value is all their state, so the log's record of it is
+enough to rebuild them (``LastValueAfterFinish`` and the barriers hide a pending value)."""
 
 FoldKind = Literal["set", "add", "messages", "value"]
 
@@ -51,9 +68,19 @@ class Channel:
     """How the log folds this channel's writes back into a value."""
     empty: Callable[[], Any] | None = field(default=None, repr=False)
     """Builds the initial value of a reducer channel (``[]`` for a list), if it has one."""
+    spec: BaseChannel[Any, Any, Any] | None = field(default=None, repr=False)
+    """The LangGraph channel the key was annotated with, when its writes go through it (one
+    of :data:`SPEC_CHANNELS`); its value is what the channel's ``get`` returns."""
+
+    @property
+    def untracked(self) -> bool:
+        """Whether its value stays out of checkpoints (an ``UntrackedValue``)."""
+        return isinstance(self.spec, UntrackedValue)
 
     def initial(self) -> Any:
         """The value before anything is written."""
+        if self.spec is not None:
+            return _visible(self.spec.from_checkpoint(MISSING))
         if self.empty is None:
             return MISSING
         try:
@@ -67,6 +94,10 @@ class Channel:
         Raises:
             InvalidUpdateError: two writes to a last-value key in one step, or two overwrites.
         """
+        if self.spec is not None:
+            channel = self.spec.from_checkpoint(current)
+            channel.update(writes)
+            return _visible(channel)
         if self.reducer is None:
             if len(writes) > 1:
                 raise InvalidUpdateError(
@@ -97,6 +128,18 @@ class Channel:
             else:
                 value = self.reducer(value, write)
         return value
+
+    def after_step(self, current: Any) -> Any:
+        """The value after a super-step that wrote nothing to it (an ``EphemeralValue``, an
+        ``AnyValue`` or a ``Topic`` without ``accumulate`` empties then)."""
+        if self.spec is None:
+            return current
+        channel = self.spec.from_checkpoint(current)
+        return _visible(channel) if channel.update([]) else current
+
+
+def _visible(channel: BaseChannel[Any, Any, Any]) -> Any:
+    return channel.get() if channel.is_available() else MISSING
 
 
 def channels_for_schema(schema: Any) -> dict[str, Channel]:
@@ -131,6 +174,9 @@ def _managed(hint: Any) -> ManagedValueSpec | None:
 
 def _channel(name: str, hint: Any) -> Channel:
     hint = _strip_required(hint)
+    annotated = _annotated_channel(hint)
+    if annotated is not None:
+        return _from_langgraph_channel(name, hint, annotated)
     reducer = _reducer(hint)
     if reducer is None:
         return Channel(name=name, annotation=hint)
@@ -142,6 +188,45 @@ def _channel(name: str, hint: Any) -> Channel:
         fold=_fold_kind(reducer),
         empty=_empty_factory(base),
     )
+
+
+def _annotated_channel(hint: Any) -> BaseChannel[Any, Any, Any] | None:
+    """The LangGraph channel among a key's annotations (a class is built with the key's
+    type, as LangGraph builds it), if any."""
+    for item in getattr(hint, "__metadata__", ()):
+        if isinstance(item, BaseChannel):
+            if isinstance(item, DeltaChannel):  # typed by the key, as LangGraph does
+                return DeltaChannel(
+                    item.reducer,
+                    _strip_required(hint.__origin__),
+                    snapshot_frequency=item.snapshot_frequency,
+                )
+            return item.copy()
+        if inspect.isclass(item) and issubclass(item, BaseChannel):
+            return item(getattr(hint, "__origin__", hint))
+    return None
+
+
+def _from_langgraph_channel(name: str, hint: Any, spec: BaseChannel[Any, Any, Any]) -> Channel:
+    spec.key = name
+    if type(spec) is LastValue:
+        return Channel(name=name, annotation=hint)
+    if type(spec) is BinaryOperatorAggregate:
+        return Channel(
+            name=name,
+            annotation=hint,
+            reducer=spec.operator,
+            fold=_fold_kind(spec.operator),
+            empty=_empty_factory(spec.typ),
+        )
+    if not isinstance(spec, (*SPEC_CHANNELS, LastValue, BinaryOperatorAggregate)):
+        raise NotImplementedError(
+            f"State key '{name}' is annotated with {type(spec).__name__}, which rewind does "
+            "not support in a state schema (it supports LastValue, BinaryOperatorAggregate, "
+            f"{', '.join(c.__name__ for c in SPEC_CHANNELS)}); use one of those, or a reducer "
+            "function (Annotated[T, reducer])."
+        )
+    return Channel(name=name, annotation=hint, fold="value", spec=spec)
 
 
 def _strip_required(hint: Any) -> Any:
