@@ -402,10 +402,11 @@ def _router() -> APIRouter:
     async def post_state_at(
         request: Request, thread_id: str, body: StateCheckpointRequest
     ) -> JSONResponse:
-        """The thread's state at one checkpoint."""
+        """The thread's state at one checkpoint (the newest when the checkpoint names no id,
+        as LangGraph's server answers; its RemoteGraph asks so for a thread's state)."""
         checkpoint_id = body.checkpoint.get("checkpoint_id")
-        if not isinstance(checkpoint_id, str):
-            raise ApiError(422, "checkpoint.checkpoint_id: a checkpoint id is required")
+        if checkpoint_id is not None and not isinstance(checkpoint_id, str):
+            raise ApiError(422, "checkpoint.checkpoint_id: a checkpoint id is a string")
         return JSONResponse(
             await _service(request).state(
                 thread_id, checkpoint_id=checkpoint_id, subgraphs=body.subgraphs
