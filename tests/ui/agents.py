@@ -70,7 +70,11 @@ def _talker() -> Any:
     model = CountingModel()
 
     def talk(state: MessagesState) -> dict[str, Any]:
-        return {"messages": [model.invoke(state["messages"])]}
+        # Streamed whatever the run streams (invoke streams only when a stream asks for it).
+        reply: Any = None
+        for chunk in model.stream(state["messages"]):
+            reply = chunk if reply is None else reply + chunk
+        return {"messages": [AIMessage(reply.content, usage_metadata=reply.usage_metadata)]}
 
     graph: StateGraph[Any] = StateGraph(MessagesState)
     graph.add_node("talk", talk)

@@ -92,7 +92,7 @@ def install_ui(
     from rewind.ui.actions import router as actions_router
     from rewind.ui.routes import router as api_router
 
-    security = UiSecurity(api_key=api_key, allowed_hosts=hosts(allowed_hosts))
+    security = UiSecurity(api_key=api_key or None, allowed_hosts=hosts(allowed_hosts))
     app.state.ui = UiSettings(trace_url=trace_url, graph_names=dict(graph_names or {}))
     app.state.ui_security = security
     app.include_router(api_router)

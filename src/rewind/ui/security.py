@@ -132,8 +132,8 @@ class UiGuard:
             origin = conn.headers.get("origin")
             if origin is not None and not _same_origin(origin, conn):
                 return 403, f"Origin {origin!r} may not change anything here (CSRF)"
-        if path in _OPEN or path.startswith("/ui/static/"):
-            return None
+        if path in _OPEN or path.startswith(("/ui/static/", "/ui/run/")):
+            return None  # the page itself and its assets: it signs in from there
         sid = security.session_of(conn.cookies.get(COOKIE))
         if sid is None:
             return 401, "Not signed in: open /ui and sign in with the server's API key"

@@ -1,0 +1,113 @@
+"""The page's guard and its JSON errors, over HTTP on the real app (no browser): the Host check,
+the API key's sign-in and session cookie (SSE included), CSRF, and bad input named clearly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from rewind.server.serve import resolve_graphs
+from rewind.ui import create_ui_app
+from rewind.ui.security import COOKIE, CSRF_HEADER
+from tests.ui.conftest import json_lines, rewind
+
+KEY = "s3cret-key"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    db = tmp_path_factory.mktemp("guard") / "rewind.db"
+    rewind(db, "demo")
+    (record,) = json_lines(rewind(db, "runs", "--json"))
+    return db, record["run_id"]
+
+
+def _client(db: Path, **options: Any) -> TestClient:
+    graphs = resolve_graphs({"demo-agent": "rewind.cli.demo:graph"})
+    app = create_ui_app(str(db), graphs, **options)
+    return TestClient(app, base_url="http://127.0.0.1")
+
+
+@pytest.fixture
+def keyed(recorded: tuple[Path, str]) -> Iterator[TestClient]:
+    with _client(recorded[0], api_key=KEY) as client:
+        yield client
+
+
+@pytest.fixture
+def open_page(recorded: tuple[Path, str]) -> Iterator[TestClient]:
+    with _client(recorded[0], api_key="") as client:
+        yield client
+
+
+def test_sign_in_with_the_api_key(keyed: TestClient, recorded: tuple[Path, str]) -> None:
+    _, run_id = recorded
+    assert keyed.get("/ui").status_code == 200  # the page itself, which asks for the key
+    assert keyed.get("/ui/api/runs").status_code == 401
+    assert keyed.get("/ui/api/session").json() == {"signed_in": False, "needs_key": True}
+    wrong = keyed.post("/ui/api/session", json={"api_key": "nope"})
+    assert wrong.status_code == 401 and "Wrong API key" in wrong.json()["detail"]
+    signed = keyed.post("/ui/api/session", json={"api_key": KEY})
+    assert signed.status_code == 200
+    cookie = signed.headers["set-cookie"]
+    assert COOKIE in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    runs = keyed.get("/ui/api/runs").json()["runs"]
+    assert [r["run_id"] for r in runs] == [run_id]
+    with keyed.stream("GET", f"/ui/api/runs/{run_id}/stream") as stream:  # SSE: the cookie
+        assert stream.status_code == 200
+        body = "".join(stream.iter_text())
+    assert body.count("event: event") == runs[0]["events"] and "event: end" in body
+    # The API still wants its key: the session is the page's only.
+    assert keyed.get("/threads/x/state").status_code == 401
+    assert keyed.get("/info", headers={"x-api-key": KEY}).status_code == 200
+
+
+def test_csrf(keyed: TestClient, recorded: tuple[Path, str]) -> None:
+    _, run_id = recorded
+    csrf = keyed.post("/ui/api/session", json={"api_key": KEY}).json()["csrf"]
+    body = {"checkpoint_id": "nope"}
+    refused = keyed.post(f"/ui/api/runs/{run_id}/fork", json=body)
+    assert refused.status_code == 403 and CSRF_HEADER in refused.json()["detail"]
+    foreign = keyed.post(
+        f"/ui/api/runs/{run_id}/fork",
+        json=body,
+        headers={CSRF_HEADER: csrf, "origin": "http://evil.example"},
+    )
+    assert foreign.status_code == 403 and "Origin" in foreign.json()["detail"]
+    allowed = keyed.post(f"/ui/api/runs/{run_id}/fork", json=body, headers={CSRF_HEADER: csrf})
+    assert allowed.status_code == 404  # past the guard: the checkpoint is what is wrong
+    assert "no checkpoint 'nope'" in allowed.json()["detail"]
+
+
+def test_host_header(open_page: TestClient) -> None:
+    refused = open_page.get("/ui", headers={"host": "rebound.example:8765"})
+    assert refused.status_code == 421 and "rebound.example" in refused.json()["detail"]
+    assert open_page.get("/ui", headers={"host": "localhost:8765"}).status_code == 200
+    assert open_page.get("/ui", headers={"host": "[::1]:8765"}).status_code == 200
+
+
+def test_bad_input_is_named(open_page: TestClient, recorded: tuple[Path, str]) -> None:
+    _, run_id = recorded
+    csrf = open_page.get("/ui/api/session").json()["csrf"]
+    unknown = open_page.get("/ui/api/runs/no-such-run/timeline")
+    assert unknown.status_code == 404 and "no-such-run" in unknown.json()["detail"]
+    status = open_page.get("/ui/api/runs", params={"status": "done"})
+    assert status.status_code == 422 and "status" in status.json()["detail"]
+    when = open_page.get("/ui/api/runs", params={"after": "yesterday"})
+    assert when.status_code == 422 and "after" in when.json()["detail"]
+    mode = open_page.get(f"/ui/api/runs/{run_id}/replay", params={"mode": "everything"})
+    assert mode.status_code == 422 and "everything" in mode.json()["detail"]
+    start = open_page.get(f"/ui/api/runs/{run_id}/replay", params={"from": "nope"})
+    assert start.status_code == 422 and "nope" in start.json()["detail"]
+    malformed = open_page.post(
+        f"/ui/api/runs/{run_id}/fork", json={"values": {}}, headers={CSRF_HEADER: csrf}
+    )
+    assert malformed.status_code == 422 and "checkpoint_id" in malformed.json()["detail"]
+    assert open_page.get("/ui/api/runs/no-such-run/events/0").status_code == 404
+    # Nothing of the run was lost or added by the bad requests.
+    events = open_page.get(f"/ui/api/runs/{run_id}/events", params={"limit": 500}).json()
+    assert events["total"] == len(events["events"]) and events["events"][-1]["type"] == "run.ended"

@@ -1,0 +1,106 @@
+"""The run page following a run as it goes (SSE from the log), and a 10,000-event run's page
+holding a bounded number of rendered rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.ui.conftest import json_lines, rewind, shot, ui_server
+
+pytestmark = pytest.mark.browser
+
+
+def _start(url: str, graph: str, text: str) -> tuple[str, str]:
+    """Start a run of ``graph`` through the API; (thread id, run id)."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        thread = client.post("/threads", json={}).json()["thread_id"]
+        body = {"assistant_id": graph, "input": {"messages": [{"role": "user", "content": text}]}}
+        run = client.post(f"/threads/{thread}/runs", json=body)
+        assert run.status_code == 200, run.text
+        return thread, run.json()["run_id"]
+
+
+def test_follows_a_live_run(page: Any, tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    count = 400
+    with ui_server(db) as url:
+        page.goto(f"{url}/ui")
+        page.wait_for_selector("#runs")
+        _, run_id = _start(url, "talker", f"{count} tokens at 100/s")
+        row = page.wait_for_selector(f'#runs-body tr.live[data-run-id="{run_id}"]')
+        assert "running" in row.inner_text()
+        shot(page, "live-runs")
+        page.goto(f"{url}/ui/run/{run_id}#tokens")
+        page.wait_for_selector("#run-status .live-dot")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#calls .token').length > 20", timeout=20_000
+        )
+        seen_live = page.locator("#calls .token").count()
+        shot(page, "live-tokens")
+        page.wait_for_selector("body[data-run-ended='1']", timeout=30_000)
+        assert seen_live < count  # it was followed while it streamed
+        events = json_lines(rewind(db, "tail", run_id, "--json"))
+        logged = [e for e in events if e["type"] == "chat.token"]
+        texts = page.locator("#calls .call-card .token:not(.empty)").all_inner_texts()
+        assert texts == [f"w{i} " for i in range(count)]  # no gap, no duplicate
+        seqs = page.eval_on_selector_all("#calls .token", "els => els.map(e => +e.dataset.seq)")
+        assert seqs == [e["seq"] for e in logged]
+        assert "success" in page.inner_text("#run-status")
+        (record,) = [r for r in json_lines(rewind(db, "runs", "--json")) if r["run_id"] == run_id]
+        assert page.inner_text("#run-counts") == f"{len(events)} events"
+        assert record["status"] == "success"
+        page.click("#tab-events")
+        page.wait_for_selector("#events .vrow[data-seq='0']")
+        shot(page, "live-ended")
+
+
+def test_big_run_renders_a_bounded_number_of_rows(page: Any, tmp_path: Path) -> None:
+    db = tmp_path / "big.db"
+    question = {"messages": [{"role": "user", "content": "9990 tokens at 0/s"}]}
+    rewind(db, "run", "tests/ui/agents.py:talker", "--input", json.dumps(question), "--json")
+    (record,) = json_lines(rewind(db, "runs", "--json"))
+    total = len(json_lines(rewind(db, "tail", record["run_id"], "--json")))
+    assert total >= 10_000
+    with ui_server(db) as url:
+        page.goto(f"{url}/ui/run/{record['run_id']}#events")
+        page.wait_for_selector("#events .vrow[data-seq='0']")
+        rows = page.locator("#events .vrow")
+        assert 10 <= rows.count() <= 100
+        assert page.inner_text("#run-counts") == f"{total} events"
+        middle = total // 2
+        page.eval_on_selector("#events", f"el => {{ el.scrollTop = {middle} * 24; }}")
+        page.wait_for_selector(f"#events .vrow[data-seq='{middle}']")
+        assert rows.count() <= 100
+        end = total - 1
+        page.eval_on_selector("#events", "el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_selector(f"#events .vrow[data-seq='{end}']")
+        assert page.inner_text(f"#events .vrow[data-seq='{end}'] .type") == "run.ended"
+        assert rows.count() <= 100
+        shot(page, "big-run-events")
+        page.click("#tab-tokens")
+        assert page.locator("#calls .token").count() <= 2000  # the rest behind a button
+        assert "more tokens" in page.inner_text("#calls .more")
+
+
+def test_signs_in_once_with_the_api_key(page: Any, demo_db: tuple[Path, str, str]) -> None:
+    db, run_id, _ = demo_db
+    with ui_server(db, "--api-key", "page-key") as url:
+        page.goto(f"{url}/ui/run/{run_id}")
+        page.wait_for_selector("#signin")
+        page.fill("#signin input[name=api_key]", "wrong")
+        page.click("#signin button")
+        page.wait_for_selector("#signin .error:has-text('Wrong API key')")
+        shot(page, "sign-in")
+        page.fill("#signin input[name=api_key]", "page-key")
+        page.click("#signin button")
+        page.wait_for_selector("#timeline .bar")
+        (cookie,) = page.context.cookies()
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        page.goto(f"{url}/ui")  # the session holds: no second sign-in
+        page.wait_for_selector(f'#runs-body tr[data-run-id="{run_id}"]')
+        assert page.locator("#signin").count() == 0
