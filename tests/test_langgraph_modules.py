@@ -47,8 +47,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
 """LangGraph modules with no module of that name under ``rewind.``, and why."""
 
 NAMES_NOT_PROVIDED: dict[tuple[str, str], str] = {
-    ("langgraph.graph", "MessageGraph"): "deprecated in LangGraph 1.0; use StateGraph",
-    ("langgraph.graph.message", "MessageGraph"): "deprecated in LangGraph 1.0; use StateGraph",
     ("langgraph.prebuilt", "ToolCallTransformer"): _STREAM_V3,
     ("langgraph.runtime", "RunControl"): (
         "LangGraph's cooperative draining of a run (runtime.control): rewind has no drain; "

@@ -563,7 +563,7 @@ def test_openai_format_without_langchain_support_warns(monkeypatch: pytest.Monke
 
 def test_public_names_match_langgraph() -> None:
     assert rw.REMOVE_ALL_MESSAGES == lg.REMOVE_ALL_MESSAGES == "__remove_all__"
-    assert set(rw.__all__) == set(lg.__all__) - {"MessageGraph"}
+    assert set(rw.__all__) == set(lg.__all__)
     assert rw.Messages == lg.Messages
     for name in (
         "AnyMessage",

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from rewind.graph.message import MessagesState, add_messages
+from rewind.graph.message import MessageGraph, MessagesState, add_messages
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.graph import END, START, StateGraph
 
-__all__ = ["END", "START", "CompiledStateGraph", "MessagesState", "StateGraph", "add_messages"]
+__all__ = [
+    "END",
+    "START",
+    "CompiledStateGraph",
+    "MessageGraph",
+    "MessagesState",
+    "StateGraph",
+    "add_messages",
+]

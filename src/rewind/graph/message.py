@@ -16,8 +16,9 @@ Nodes return new messages for that key and :func:`add_messages` folds them into 
 
 The behaviour matches ``langgraph.graph.message`` of LangGraph 1.2.22, quirks included, so a
 graph file whose ``langgraph.`` imports are rewritten to ``rewind.`` runs unchanged.
-``MessageGraph`` (deprecated since LangGraph 1.0) and ``push_message`` (which needs the
-running graph's stream machinery) are not provided here.
+``MessageGraph`` (deprecated since LangGraph 1.0, with LangGraph's warning) is a graph whose
+whole state is such a list (see :mod:`rewind.runtime.root`); ``push_message`` (which needs the
+running graph's stream machinery) is not provided here.
 """
 
 from __future__ import annotations
@@ -43,8 +44,13 @@ from langchain_core.messages import (
 # so users who combine MessagesState with their own typing_extensions TypedDicts need this one.
 from typing_extensions import TypedDict
 
+from rewind.errors import LangGraphDeprecatedSinceV10
+from rewind.runtime.graph import StateGraph
+from rewind.runtime.root import RootGraph, root_schema
+
 __all__ = [
     "add_messages",
+    "MessageGraph",
     "MessagesState",
     "REMOVE_ALL_MESSAGES",
 ]
@@ -275,3 +281,32 @@ class MessagesState(TypedDict):
     """
 
     messages: Annotated[list[AnyMessage], add_messages]
+
+
+_MESSAGE_GRAPH_DEPRECATION = (
+    "MessageGraph is deprecated in LangGraph v1.0.0, to be removed in v2.0.0. Please use "
+    "StateGraph with a `messages` key instead."
+)
+
+
+class MessageGraph(StateGraph[Any]):
+    """A graph whose whole state is a list of messages (deprecated since LangGraph 1.0: use a
+    ``StateGraph`` with a ``messages`` key).
+
+    Each node is given the list and returns one or more messages, merged into it by
+    :func:`add_messages`; ``invoke`` returns the list::
+
+        builder = MessageGraph()
+        builder.add_node("chatbot", lambda messages: [("assistant", "Hello!")])
+        builder.set_entry_point("chatbot")
+        builder.set_finish_point("chatbot")
+        builder.compile().invoke([("user", "Hi there.")])  # [HumanMessage, AIMessage]
+    """
+
+    compiled_class = RootGraph
+
+    def __init__(self) -> None:
+        warnings.warn(_MESSAGE_GRAPH_DEPRECATION, LangGraphDeprecatedSinceV10, stacklevel=2)
+        super().__init__(
+            root_schema(Annotated[list[AnyMessage], add_messages], name="MessageGraphState")
+        )

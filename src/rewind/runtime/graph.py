@@ -74,6 +74,10 @@ class StateGraph(Generic[StateT]):
         output_schema: The keys returned as output (default: the state).
     """
 
+    compiled_class: Any = None
+    """The class :meth:`compile` builds (``None``: ``CompiledStateGraph``); a graph whose
+    state is one root value builds its own."""
+
     def __init__(
         self,
         state_schema: Any,
@@ -342,7 +346,7 @@ class StateGraph(Generic[StateT]):
         before = _interrupt_nodes(interrupt_before, self.nodes)
         after = _interrupt_nodes(interrupt_after, self.nodes)
         self.validate([*before, *after])
-        return CompiledStateGraph(
+        return (self.compiled_class or CompiledStateGraph)(
             builder=self,
             checkpointer=checkpointer,
             store=store,
