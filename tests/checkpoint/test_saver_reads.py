@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -188,3 +188,37 @@ def test_a_saver_of_ones_own_is_refused_by_compile() -> None:
         builder.compile(checkpointer=Mine())
     with pytest.raises(TypeError, match="rewind records runs into its own event log"):
         builder.compile(checkpointer=LgSaver())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_saver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCheckpointSaver[Any]]:
+    """A saver on each backend: a SQLite file, a PostgreSQL database of the test's own."""
+    if request.param == "sqlite":
+        with SqliteSaver.from_conn_string(str(tmp_path / "r.db")) as saver:
+            yield saver
+        return
+    from rewind.checkpoint.postgres import PostgresSaver
+    from tests import pg
+
+    name = pg.name_for(str(tmp_path))
+    try:
+        with PostgresSaver.from_conn_string(pg.create_database(name)) as saver:
+            yield saver
+    finally:
+        pg.drop_database(name)
+
+
+def test_every_backend_answers_the_same_reads(any_saver: BaseCheckpointSaver[Any]) -> None:
+    theirs, ours = _both(any_saver)
+    config = {"configurable": {"thread_id": "t"}}
+    lg_ids: dict[str, str] = {}
+    rw_ids: dict[str, str] = {}
+    assert [_shape(t, rw_ids)["metadata"] for t in ours.list(config)] == [
+        _shape(t, lg_ids)["metadata"] for t in theirs.list(config)
+    ]
+    head = ours.get_tuple(config)
+    assert head is not None and head.checkpoint["channel_values"] == {"a": "x", "items": [1]}
+    assert [w[1] for w in head.pending_writes or []] == ["__interrupt__"]
+    assert [t.metadata["step"] for t in ours.list(None, filter={"source": "loop"})] == [1, 0]
+    ours.delete_thread("t")
+    assert ours.get_tuple(config) is None
