@@ -78,3 +78,21 @@ def test_the_delta_walk_and_versions() -> None:
     strict = Chain(serde=JsonPlusSerializer(allowed_msgpack_modules=None))
     widened = strict.with_allowlist([("m", "C")])
     assert widened is not strict and isinstance(widened.serde, JsonPlusSerializer)
+
+
+def test_create_checkpoint_of_rewinds_channels_as_of_langgraphs() -> None:
+    from langgraph.channels import LastValue as LgLastValue
+    from langgraph.channels import Topic as LgTopic
+
+    from rewind.channels import LastValue, Topic
+
+    def made(module: Any, last: Any, topic: Any) -> Any:
+        a, t = last(int), topic(str, accumulate=True)
+        a.update([3])
+        t.update(["x", "y"])
+        checkpoint = module.empty_checkpoint()
+        checkpoint["channel_versions"] = {"a": 1, "t": 1}
+        return module.create_checkpoint(checkpoint, {"a": a, "t": t, "unversioned": a}, 1)
+
+    ours, theirs = made(base, LastValue, Topic), made(lg, LgLastValue, LgTopic)
+    assert ours["channel_values"] == theirs["channel_values"] == {"a": 3, "t": ["x", "y"]}
