@@ -6,9 +6,9 @@ exist under ``rewind.`` with the names LangGraph publishes there: its ``__all__`
 has none, the classes and functions it defines. And no module of rewind's own may sit on one of
 those names: a rewritten import would silently get something else (worse than an ImportError).
 
-What rewind does not provide is listed below, each with its reason (LangGraph's engine
-internals, its serializers, its streaming-protocol internals, platform-only types): the lists
-may only name what is really missing (a test fails when something listed arrives).
+What rewind does not provide is listed below, each with its reason (its serializers, its
+streaming-protocol internals, platform-only types): the lists may only name what is really
+missing (a test fails when something listed arrives).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import warnings
+from typing import Any
 
 import pytest
 
@@ -26,19 +28,10 @@ DISTRIBUTIONS = (
     "langgraph-prebuilt",
 )
 
-_ENGINE = (
-    "LangGraph's Pregel engine internals; rewind runs graphs on its own recorded runtime, "
-    "so a program written against the low-level Pregel/channel API does not run on rewind"
-)
 _STREAM_V3 = "LangGraph's new streaming-protocol internals (stream_mode v3 transformers)"
 
 MODULES_NOT_PROVIDED: dict[str, str] = {
-    "langgraph.pregel": _ENGINE,
-    "langgraph.pregel.debug": _ENGINE,
-    "langgraph.pregel.main": _ENGINE,
-    "langgraph.pregel.protocol": _ENGINE,
     "langgraph.pregel.remote": "RemoteGraph: a client of a LangGraph server, not a runtime",
-    "langgraph.pregel.types": _ENGINE,
     "langgraph.stream": _STREAM_V3,
     "langgraph.stream.run_stream": _STREAM_V3,
     "langgraph.stream.stream_channel": _STREAM_V3,
@@ -72,8 +65,19 @@ def _public_modules() -> list[str]:
 PUBLIC_MODULES = _public_modules()
 
 
+DEPRECATED_MODULES = frozenset({"langgraph.pregel.types"})
+"""Modules whose import warns that they are deprecated (in LangGraph, and their twins too)."""
+
+
+def _import(name: str) -> Any:
+    with warnings.catch_warnings():
+        if name.replace("rewind", "langgraph", 1) in DEPRECATED_MODULES:
+            warnings.simplefilter("ignore", DeprecationWarning)
+        return importlib.import_module(name)
+
+
 def _public_names(module_name: str) -> list[str]:
-    module = importlib.import_module(module_name)
+    module = _import(module_name)
     published = getattr(module, "__all__", None)
     if published is not None:
         return list(published)
@@ -106,7 +110,7 @@ def test_each_langgraph_module_has_its_rewind_twin_or_a_reason(module_name: str)
         with pytest.raises(ModuleNotFoundError):
             importlib.import_module(twin)
         return
-    module = importlib.import_module(twin)
+    module = _import(twin)
     names = _public_names(module_name)
     missing = [
         n for n in names if not hasattr(module, n) and (module_name, n) not in NAMES_NOT_PROVIDED

@@ -120,6 +120,10 @@ class TaskCalling:
 
         return take
 
+    def runnable_name(self, task: Task, action: Any) -> str:
+        """The name LangGraph gives the runnable a task runs (its node's)."""
+        return task.name
+
     async def _call(
         self,
         action: Callable[..., Any],
@@ -156,7 +160,7 @@ class TaskCalling:
         try:
             if is_async and self.sync_api and call is None:
                 raise TypeError(
-                    f'No synchronous function provided to "{task.name}".'
+                    f'No synchronous function provided to "{self.runnable_name(task, action)}".'
                     "\nEither initialize with a synchronous function or invoke"
                     " via the async API (ainvoke, astream, etc.)"
                 )

@@ -634,18 +634,18 @@ class RunLoop(TaskCalling, Routing):
                     after = channel.after_step(self.values[name])
                     if after is not self.values[name]:
                         self.values[name] = after
-                        changes.append(_value_change(channel, after))
+                        changes.append(value_change(channel, after))
                 continue
             writes = by_channel[name]
             self.values[name] = channel.apply(self.values[name], [v for _, v in writes])
             if channel.fold == "value":
-                changes.append(_value_change(channel, self.values[name]))
+                changes.append(value_change(channel, self.values[name]))
             else:
                 changes.append([name, channel.fold, [task_id for task_id, _ in writes]])
         return changes
 
 
-def _value_change(channel: Channel, value: Any) -> list[Any]:
+def value_change(channel: Channel, value: Any) -> list[Any]:
     """A checkpoint's change setting a channel's value: ``clear`` when it is empty now,
     ``untracked`` for a value no checkpoint keeps (the run's streams show it)."""
     if value is MISSING:

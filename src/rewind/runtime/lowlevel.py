@@ -1,0 +1,600 @@
+"""LangGraph's low-level API, ``Pregel`` and ``NodeBuilder``, on rewind's recorded runtime.
+
+A ``Pregel`` program names its channels and its nodes; a node subscribes to channels (it runs
+in the step after one of them is updated), reads them, runs its function and writes the
+result to channels. rewind runs it on the same executor as a ``StateGraph``: its channels are
+the state's (a schema is made of them), its input is written to them by the input checkpoint,
+and a node's task is started by the channels the step before updated, with the input it reads
+recorded at its start. Every step is in the log as a graph's is, so every stream mode, the
+state and the history are projections of it, live or replayed.
+
+Not run yet (each refused by name with ``NotImplementedError``): channels whose value is not
+all their state (``LastValueAfterFinish``, the named barriers), managed values among the
+channels, ``stream_channels``, write entries other than ``ChannelWriteEntry``, node mappers
+and timeouts. A node runs in the step after a channel it subscribes to was updated, as
+LangGraph runs it; a checkpoint's ``next`` lists those tasks (LangGraph's also lists a node
+that has not run yet while a channel it subscribes to has a value, though it does not run it
+then).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, NamedTuple, Self, TypedDict
+
+from rewind.channels import BaseChannel
+from rewind.events import PULL
+from rewind.runtime.channels import MISSING, SPEC_CHANNELS
+from rewind.runtime.compiled import CompiledStateGraph
+from rewind.runtime.graph import NodeSpec, StateGraph
+from rewind.runtime.pregel import RunLoop, value_change
+from rewind.runtime.tasks import Outcome, Task
+from rewind.types import CachePolicy, RetryPolicy
+
+__all__ = ["PASSTHROUGH", "ChannelWriteEntry", "NodeBuilder", "Pregel", "PregelNode"]
+
+logger = logging.getLogger("rewind")
+
+RESERVED = frozenset(
+    {
+        ":",
+        "|",
+        "__error__",
+        "__error_source_node__",
+        "__input__",
+        "__interrupt__",
+        "__no_writes__",
+        "__resume__",
+        "__snapshot_bumps__",
+        "checkpoint_id",
+        "checkpoint_map",
+        "checkpoint_ns",
+        "configurable",
+        "langsmith:hidden",
+        "__pregel_checkpointer",
+        "__pregel_pull",
+        "__pregel_push",
+        "__pregel_read",
+        "__pregel_replay_state",
+        "__pregel_resume_map",
+        "__pregel_resuming",
+        "__pregel_send",
+        "__pregel_stream",
+        "__pregel_stream_messages_v2",
+        "__pregel_strict_resume",
+        "__pregel_task_id",
+        "__pregel_timed_attempt_observer",
+    }
+)
+"""Names no channel or node of a ``Pregel`` may take (LangGraph's own channels)."""
+
+
+class _Passthrough:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PASSTHROUGH"
+
+
+PASSTHROUGH: Any = _Passthrough()
+"""A write entry's value meaning "what the node returned"."""
+
+
+class ChannelWriteEntry(NamedTuple):
+    """One write a node makes after it runs (LangGraph's ``ChannelWriteEntry``)."""
+
+    channel: str
+    """Channel name to write to."""
+    value: Any = PASSTHROUGH
+    """Value to write, or PASSTHROUGH to use what the node returned."""
+    skip_none: bool = False
+    """Whether to skip writing if the value is None."""
+    mapper: Callable[..., Any] | None = None
+    """Function to transform the value before writing."""
+
+
+@dataclass(kw_only=True)
+class PregelNode:
+    """A node of a ``Pregel`` program, as :meth:`NodeBuilder.build` makes it."""
+
+    channels: str | list[str]
+    """What it reads: one channel (its value is the input) or several (a dict of them)."""
+    triggers: list[str]
+    """The channels whose update starts it."""
+    bound: Any
+    """What runs: a function (sync or async) or a runnable."""
+    writers: list[Any] = field(default_factory=list)
+    """Where its result goes (``ChannelWriteEntry``)."""
+    tags: list[str] = field(default_factory=list)
+    """Tags of its runs."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Metadata of its runs."""
+    retry_policy: list[RetryPolicy] = field(default_factory=list)
+    """How it is retried."""
+    cache_policy: CachePolicy[Any] | None = None
+    """How its writes are cached."""
+    mapper: Callable[[Any], Any] | None = None
+    """A function of its input (not supported by rewind)."""
+
+
+class NodeBuilder:
+    """Builds a ``Pregel`` node: the channels it subscribes to and reads, what it runs, and
+    where its result is written::
+
+        NodeBuilder().subscribe_only("a").do(lambda x: x + x).write_to("b")
+    """
+
+    def __init__(self) -> None:
+        self._channels: str | list[str] = []
+        self._triggers: list[str] = []
+        self._tags: list[str] = []
+        self._metadata: dict[str, Any] = {}
+        self._writes: list[Any] = []
+        self._bound: list[Any] = []
+        self._retry_policy: list[RetryPolicy] = []
+        self._cache_policy: CachePolicy[Any] | None = None
+
+    def subscribe_only(self, channel: str) -> Self:
+        """Subscribe to a single channel: its value is the node's input."""
+        if self._channels:
+            raise ValueError(
+                "Cannot subscribe to single channels when other channels are already subscribed to"
+            )
+        self._channels = channel
+        self._triggers.append(channel)
+        return self
+
+    def subscribe_to(self, *channels: str, read: bool = True) -> Self:
+        """Subscribe to channels: the node runs when any of them is updated, with a dict of
+        their values as input (``read=False``: they start it without being read)."""
+        if isinstance(self._channels, str):
+            raise ValueError("Cannot subscribe to channels when subscribed to a single channel")
+        if read:
+            self._channels.extend(channels)
+        self._triggers.extend(channels)
+        return self
+
+    def read_from(self, *channels: str) -> Self:
+        """Read these channels too, without subscribing to them."""
+        # (an AssertionError, as LangGraph's assert raises it)
+        if isinstance(self._channels, str):
+            raise AssertionError(
+                "Cannot read additional channels when subscribed to single channels"
+            )
+        self._channels.extend(channels)
+        return self
+
+    def do(self, node: Any) -> Self:
+        """Run ``node`` (after what the node runs already, with its result as input)."""
+        self._bound.append(node)
+        return self
+
+    def write_to(self, *channels: str | ChannelWriteEntry, **kwargs: Any) -> Self:
+        """Write the node's result to ``channels``; ``name=value`` writes a value, or a
+        callable's answer given the result."""
+        self._writes.extend(ChannelWriteEntry(c) if isinstance(c, str) else c for c in channels)
+        self._writes.extend(
+            ChannelWriteEntry(k, mapper=v) if callable(v) else ChannelWriteEntry(k, value=v)
+            for k, v in kwargs.items()
+        )
+        return self
+
+    def meta(self, *tags: str, **metadata: Any) -> Self:
+        """Add tags or metadata to the node's runs."""
+        self._tags.extend(tags)
+        self._metadata.update(metadata)
+        return self
+
+    def add_retry_policies(self, *policies: RetryPolicy) -> Self:
+        """Retry the node as these policies say."""
+        self._retry_policy.extend(policies)
+        return self
+
+    def add_cache_policy(self, policy: CachePolicy[Any]) -> Self:
+        """Cache the node's writes as ``policy`` says."""
+        self._cache_policy = policy
+        return self
+
+    def set_timeout(self, timeout: Any) -> Self:
+        """A per-attempt timeout: not supported by rewind yet.
+
+        Raises:
+            NotImplementedError: always.
+        """
+        raise NotImplementedError(
+            "NodeBuilder.set_timeout: rewind does not time nodes out yet; bound the node's own "
+            "work instead (asyncio.timeout inside it)"
+        )
+
+    def build(self) -> PregelNode:
+        """The node."""
+        return PregelNode(
+            channels=self._channels,
+            triggers=list(self._triggers),
+            bound=_sequence(self._bound),
+            writers=list(self._writes),
+            tags=list(self._tags),
+            metadata=dict(self._metadata),
+            retry_policy=list(self._retry_policy),
+            cache_policy=self._cache_policy,
+        )
+
+
+def _sequence(steps: list[Any]) -> Any:
+    """What a node runs: its one function, or its functions one after the other."""
+    if not steps:
+        return lambda value: value
+    if len(steps) == 1:
+        return steps[0]
+    from langchain_core.runnables import RunnableSequence
+    from langchain_core.runnables.base import coerce_to_runnable
+
+    return RunnableSequence(*(coerce_to_runnable(s) for s in steps))
+
+
+def node_writes(node: PregelNode, result: Any) -> list[tuple[str, Any]]:
+    """The writes a node's result makes, in its write entries' order."""
+    writes: list[tuple[str, Any]] = []
+    for entry in node.writers:
+        if not isinstance(entry, ChannelWriteEntry):
+            raise NotImplementedError(
+                f"write entry {entry!r}: rewind runs ChannelWriteEntry writes only "
+                "(write_to(channel), write_to(channel=value or function))"
+            )
+        value = result if entry.value is PASSTHROUGH else entry.value
+        if entry.mapper is not None:
+            value = entry.mapper(value)
+        if entry.skip_none and value is None:
+            continue
+        writes.append((entry.channel, value))
+    return writes
+
+
+def node_input(node: PregelNode, values: Mapping[str, Any]) -> Any:
+    """What a node reads: its one channel's value (``MISSING`` when empty), or a dict of
+    its channels that have a value."""
+    if isinstance(node.channels, str):
+        return values.get(node.channels, MISSING)
+    return {c: values[c] for c in node.channels if values.get(c, MISSING) is not MISSING}
+
+
+class PregelLoop(RunLoop):
+    """The executor of a ``Pregel`` program's runs: tasks started by updated channels."""
+
+    graph: Pregel
+
+    def __init__(self, graph: Any, **kwargs: Any) -> None:
+        super().__init__(graph, **kwargs)
+        self.updated: set[str] = set()
+        """The channels the last step updated (and that have a value)."""
+        self.output: Any = None
+        """What ``invoke`` returns: the output as of the last step that wrote to it."""
+
+    def apply_outcomes(self, outcomes: list[Outcome]) -> list[list[Any]]:
+        """Apply the step's writes; remember which channels they updated, and the output if
+        they wrote to it."""
+        changes = super().apply_outcomes(outcomes)
+        self.updated = {
+            name
+            for name, kind, _ in changes
+            if kind != "clear" and self.values[name] is not MISSING
+        }
+        written = {name for o in outcomes for name, _ in o.writes}
+        if written & set(self.graph.output_list):
+            self.output = self.graph._output(self.state())
+        return changes
+
+    def next_tasks(self, outcomes: list[Outcome]) -> list[Task]:
+        """The nodes the step's updates start."""
+        return self.graph.triggered(self.values, self.updated)
+
+    def runnable_name(self, task: Task, action: Any) -> str:
+        """A ``Pregel`` node's runnable is named after its function, as in LangGraph."""
+        return str(getattr(action, "__name__", None) or task.name)
+
+    async def _execute(self, task: Task, step: int) -> Outcome:
+        node = self.graph.pregel_nodes[task.name]
+        task.sent = []
+        task.node_input = task.arg
+        result = await self._call(self.graph.builder.nodes[task.name].action, task.arg, task, step)
+        writes = []
+        for channel, value in node_writes(node, result):
+            if channel in self.channels:
+                writes.append((channel, value))
+            else:
+                logger.warning(
+                    f"Task {task.name} with path {task.path} wrote to unknown channel "
+                    f"{channel}, ignoring it."
+                )
+        update = {}
+        for channel, value in writes:
+            update[channel] = value
+        return Outcome(task=task, update=update or None, writes=writes)
+
+
+class Pregel(CompiledStateGraph):
+    """A low-level program of channels and nodes (LangGraph's ``Pregel``), run and recorded
+    by rewind::
+
+        app = Pregel(
+            nodes={"node1": NodeBuilder().subscribe_only("a").do(fn).write_to("b")},
+            channels={"a": EphemeralValue(str), "b": EphemeralValue(str)},
+            input_channels=["a"],
+            output_channels=["b"],
+            checkpointer=InMemorySaver(),
+        )
+        app.invoke({"a": "foo"})
+
+    ``input_channels``/``output_channels`` name one channel (the input and output are its
+    value) or several (a dict of them). ``stream()`` defaults to ``values`` (every channel
+    with a value, after each step that wrote one).
+    """
+
+    loop_class = PregelLoop
+
+    def __init__(
+        self,
+        *,
+        nodes: Mapping[str, PregelNode | NodeBuilder],
+        channels: Mapping[str, BaseChannel[Any, Any, Any]] | None,
+        input_channels: str | Sequence[str],
+        output_channels: str | Sequence[str],
+        stream_channels: str | Sequence[str] | None = None,
+        stream_mode: Any = "values",
+        interrupt_after_nodes: str | Sequence[str] = (),
+        interrupt_before_nodes: str | Sequence[str] = (),
+        checkpointer: Any = None,
+        store: Any = None,
+        cache: Any = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] = (),
+        auto_validate: bool = True,
+        debug: bool | None = None,
+        name: str = "LangGraph",
+        **unsupported: Any,
+    ) -> None:
+        if unsupported:
+            raise NotImplementedError(
+                f"Pregel({', '.join(sorted(unsupported))}=...): not supported by rewind yet"
+            )
+        if stream_channels is not None:
+            raise NotImplementedError(
+                "Pregel(stream_channels=...): rewind streams every channel in `values`; "
+                "leave it out"
+            )
+        built = {k: v.build() if isinstance(v, NodeBuilder) else v for k, v in nodes.items()}
+        channels = dict(channels or {})
+        if auto_validate:
+            interrupts = [
+                *_nodes(interrupt_before_nodes, built, unknown=True),
+                *_nodes(interrupt_after_nodes, built, unknown=True),
+            ]
+            validate_pregel(built, channels, input_channels, output_channels, interrupts)
+        self.pregel_nodes: dict[str, PregelNode] = built
+        self.channels = channels
+        self.input_channels = input_channels
+        self.output_channels = output_channels
+        self.stream_channels = stream_channels
+        policies = (retry_policy,) if isinstance(retry_policy, RetryPolicy) else retry_policy
+        builder = _builder(built, channels, list(policies), output_channels)
+        super().__init__(
+            builder=builder,
+            checkpointer=checkpointer,
+            store=store,
+            cache=cache,
+            interrupt_before=_nodes(interrupt_before_nodes, built),
+            interrupt_after=_nodes(interrupt_after_nodes, built),
+            name=name,
+            debug=bool(debug),
+        )
+        self.stream_mode = stream_mode
+        self.node_triggers = {n: tuple(sorted(node.triggers)) for n, node in built.items()}
+
+    @property
+    def output_list(self) -> list[str]:
+        """The output channels, as a list."""
+        out = self.output_channels
+        return [out] if isinstance(out, str) else list(out)
+
+    def triggered(self, values: Mapping[str, Any], updated: set[str]) -> list[Task]:
+        """The tasks the ``updated`` channels start, in node order, each with its input."""
+        tasks = []
+        for name, node in self.pregel_nodes.items():
+            if not updated.intersection(node.triggers):
+                continue
+            arg = node_input(node, values)
+            if arg is MISSING:
+                continue
+            tasks.append(
+                Task(
+                    id="",
+                    name=name,
+                    path=(PULL, name),
+                    triggers=tuple(sorted(node.triggers)),
+                    arg=arg,
+                )
+            )
+        return tasks
+
+    def map_input(self, input: Any) -> list[tuple[str, Any]]:
+        """The writes an input makes to the input channels."""
+        if input is None:
+            return []
+        if isinstance(self.input_channels, str):
+            return [(self.input_channels, input)]
+        if not isinstance(input, dict):
+            raise TypeError(f"Expected chunk to be a dict, got {type(input).__name__}")
+        writes = []
+        for key, value in input.items():
+            if key in self.input_channels:
+                writes.append((key, value))
+            else:
+                logger.warning(f"Input channel {key} not found in {self.input_channels}")
+        return writes
+
+    async def _input_checkpoint(
+        self,
+        loop: RunLoop,
+        input: Any,
+        head: Any,
+        pending: list[Task] | None = None,
+    ) -> list[Task]:
+        """The input checkpoint: the input written to its channels (not a step: nothing
+        else is told of it), and the nodes those writes start."""
+        loop.step = head.step + 1 if head else -1
+        changes = [
+            [name, "value", value]
+            for name, value in loop.values.items()
+            if head is None and value is not MISSING
+        ]
+        grouped: dict[str, list[Any]] = {}
+        for name, value in self.map_input(input):
+            grouped.setdefault(name, []).append(value)
+        for name, writes in grouped.items():
+            channel = loop.channels[name]
+            loop.values[name] = channel.apply(loop.values[name], writes)
+            changes = [c for c in changes if c[0] != name]
+            changes.append(value_change(channel, loop.values[name]))
+        updated = {n for n in grouped if loop.values[n] is not MISSING}
+        tasks = [*self.triggered(loop.values, updated), *(pending or [])]
+        await loop.checkpoint(source="input", changes=changes, tasks=tasks)
+        return tasks
+
+    async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Run to the end and return the output as the last step that wrote to it left it
+        (as LangGraph's: an ephemeral output a last step cleared is still returned), or
+        ``None`` when no step did."""
+        if kwargs.get("stream_mode", "values") != "values" or "_watch" in kwargs:
+            return await super().ainvoke(input, config, **kwargs)
+        loops: list[RunLoop] = []
+        result = await super().ainvoke(
+            input, config, _watch=lambda loop, *_: loops.append(loop), **kwargs
+        )
+        if not loops or (isinstance(result, dict) and "__interrupt__" in result):
+            return result
+        loop = loops[0]
+        return loop.output if isinstance(loop, PregelLoop) else result
+
+    def astream_events(
+        self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Any:
+        """LangChain's ``astream_events`` (v2); the graph's own stream follows the program's
+        ``stream_mode`` (``values``) unless one is given."""
+        kwargs.setdefault("stream_mode", self.stream_mode)
+        return super().astream_events(input, config, **kwargs)
+
+    def _output(self, state: dict[str, Any]) -> Any:
+        """The output channels' values: one's value, or a dict of those that have one."""
+        if isinstance(self.output_channels, str):
+            return state.get(self.output_channels)
+        return {k: state[k] for k in self.output_channels if k in state}
+
+
+def _builder(
+    nodes: Mapping[str, PregelNode],
+    channels: Mapping[str, BaseChannel[Any, Any, Any]],
+    retry_policy: list[RetryPolicy],
+    output_channels: str | Sequence[str],
+) -> StateGraph[Any]:
+    """A state graph whose state is the program's channels, whose output is its output
+    channels (what it shows as a subgraph), and whose nodes are its nodes (no edges: its loop
+    starts tasks from channel updates)."""
+    for key, channel in channels.items():
+        if not isinstance(channel, BaseChannel):
+            raise NotImplementedError(
+                f"Pregel channel '{key}' is a {type(channel).__name__}: rewind runs channels "
+                "(rewind.channels), not managed values, in a Pregel program"
+            )
+        if not isinstance(channel, SPEC_CHANNELS) and type(channel).__name__ not in (
+            "LastValue",
+            "BinaryOperatorAggregate",
+        ):
+            raise NotImplementedError(
+                f"Pregel channel '{key}' is a {type(channel).__name__}, which rewind does not "
+                "run yet (its value is not all its state); use LastValue, AnyValue, "
+                "EphemeralValue, UntrackedValue, BinaryOperatorAggregate, Topic or DeltaChannel"
+            )
+    schema = TypedDict(  # type: ignore[misc]
+        "PregelChannels", {k: Annotated[Any, c] for k, c in channels.items()}, total=False
+    )
+    builder: StateGraph[Any] = StateGraph(schema)
+    outputs = [output_channels] if isinstance(output_channels, str) else output_channels
+    if set(outputs) != set(channels):
+        builder.schemas.output = TypedDict(  # type: ignore[misc]
+            "PregelOutput", dict.fromkeys(outputs, Any), total=False
+        )
+    for name, node in nodes.items():
+        if node.mapper is not None:
+            raise NotImplementedError(f"Node {name}: an input mapper is not supported by rewind")
+        builder.nodes[name] = NodeSpec(
+            name=name,
+            action=node.bound,
+            input_schema=None,
+            retry_policy=node.retry_policy or retry_policy or None,
+            metadata=node.metadata or None,
+            cache_policy=node.cache_policy,
+        )
+    builder.compiled = True
+    return builder
+
+
+def _nodes(spec: str | Sequence[str], nodes: Mapping[str, Any], unknown: bool = False) -> list[str]:
+    if spec == "*":
+        return [] if unknown else list(nodes)
+    return [spec] if isinstance(spec, str) else list(spec)
+
+
+def validate_pregel(
+    nodes: Mapping[str, Any],
+    channels: Mapping[str, Any],
+    input_channels: str | Sequence[str],
+    output_channels: str | Sequence[str],
+    interrupt_nodes: Sequence[str],
+) -> None:
+    """Refuse a program LangGraph refuses, with LangGraph's messages.
+
+    Raises:
+        ValueError: a reserved name, a channel that does not exist, an input no node
+            subscribes to, an interrupt at an unknown node.
+        TypeError: a node that is no ``PregelNode`` or ``NodeBuilder``.
+    """
+    known = repr(sorted([*channels, "__pregel_tasks"]))[:100]  # (LangGraph's own, listed)
+    for chan in channels:
+        if chan in RESERVED:
+            raise ValueError(f"Channel name '{chan}' is reserved")
+    subscribed: set[str] = set()
+    for name, node in nodes.items():
+        if name in RESERVED:
+            raise ValueError(f"Node name '{name}' is reserved")
+        if not isinstance(node, PregelNode):
+            raise TypeError(f"Invalid node type {type(node)}, expected PregelNode or NodeBuilder")
+        subscribed.update(node.triggers)
+        for chan in [node.channels] if isinstance(node.channels, str) else node.channels:
+            if chan not in channels:
+                raise ValueError(
+                    f"Node {name} reads channel '{chan}' not in known channels: '{known}'"
+                )
+    for chan in subscribed:
+        if chan not in channels:
+            raise ValueError(f"Subscribed channel '{chan}' not in known channels: '{known}'")
+    if isinstance(input_channels, str):
+        if input_channels not in channels:
+            raise ValueError(f"Input channel '{input_channels}' not in known channels: '{known}'")
+        if input_channels not in subscribed:
+            raise ValueError(f"Input channel {input_channels} is not subscribed to by any node")
+    else:
+        for chan in input_channels:
+            if chan not in channels:
+                raise ValueError(f"Input channel '{chan}' not in '{known}'")
+        if all(chan not in subscribed for chan in input_channels):
+            raise ValueError(
+                f"None of the input channels {input_channels} are subscribed to by any node"
+            )
+    outputs = [output_channels] if isinstance(output_channels, str) else output_channels
+    for chan in outputs:
+        if chan not in channels:
+            raise ValueError(f"Output channel '{chan}' not in known channels: '{known}'")
+    for n in interrupt_nodes:
+        if n not in nodes:
+            raise ValueError(f"Node {n} not in nodes")

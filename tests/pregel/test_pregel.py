@@ -1,0 +1,279 @@
+"""``rewind.pregel``: LangGraph's low-level API on rewind's runtime. Programs are refused as
+LangGraph refuses them, run as LangGraph runs them (``tests/runtime/side_by_side``:
+``sbs_70_pregel_api`` compares every stream mode and the state), are recorded so that a replay
+equals the live stream and a fresh process reads the state, and what rewind does not run is
+refused by name."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rewind.channels as rw_channels
+import rewind.pregel as rw_pregel
+from rewind import open_log
+from rewind.checkpoint.sqlite import SqliteSaver
+from rewind.log.codec import encode
+from rewind.pregel._write import ChannelWriteEntry
+
+ENGINES = ("langgraph", "rewind")
+
+
+def _modules(engine: str) -> tuple[Any, Any]:
+    return (
+        importlib.import_module(f"{engine}.channels"),
+        importlib.import_module(f"{engine}.pregel"),
+    )
+
+
+def _node(p: Any, reads: str = "a", writes: str = "b") -> Any:
+    return p.NodeBuilder().subscribe_only(reads).do(lambda x: x).write_to(writes)
+
+
+# Each: a program LangGraph refuses to build (channels module, pregel module) -> Pregel
+BAD_PROGRAMS: dict[str, Callable[[Any, Any], Any]] = {
+    "reserved_channel": lambda c, p: p.Pregel(
+        nodes={"n": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str), "__input__": c.LastValue(str)},
+        input_channels="a",
+        output_channels="b",
+    ),
+    "reserved_node": lambda c, p: p.Pregel(
+        nodes={"__interrupt__": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+        input_channels="a",
+        output_channels="b",
+    ),
+    "reads_unknown_channel": lambda c, p: p.Pregel(
+        nodes={"n": _node(p, reads="zz")},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+        input_channels="a",
+        output_channels="b",
+    ),
+    "input_unknown": lambda c, p: p.Pregel(
+        nodes={"n": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+        input_channels="zz",
+        output_channels="b",
+    ),
+    "inputs_unknown": lambda c, p: p.Pregel(
+        nodes={"n": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+        input_channels=["a", "zz"],
+        output_channels="b",
+    ),
+    "input_not_subscribed": lambda c, p: p.Pregel(
+        nodes={"n": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+        input_channels="b",
+        output_channels="b",
+    ),
+    "inputs_not_subscribed": lambda c, p: p.Pregel(
+        nodes={"n": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+        input_channels=["b"],
+        output_channels="b",
+    ),
+    "output_unknown": lambda c, p: p.Pregel(
+        nodes={"n": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+        input_channels="a",
+        output_channels=["b", "zz"],
+    ),
+    "interrupt_at_unknown_node": lambda c, p: p.Pregel(
+        nodes={"n": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+        input_channels="a",
+        output_channels="b",
+        interrupt_before_nodes=["zz"],
+    ),
+    "subscribe_only_twice": lambda c, p: p.NodeBuilder().subscribe_only("a").subscribe_only("b"),
+    "subscribe_to_after_only": lambda c, p: p.NodeBuilder().subscribe_only("a").subscribe_to("b"),
+    "read_from_after_only": lambda c, p: p.NodeBuilder().subscribe_only("a").read_from("b"),
+}
+
+
+def _refusal(engine: str, build: Callable[[Any, Any], Any]) -> str:
+    channels, pregel = _modules(engine)
+    with pytest.raises((ValueError, TypeError, AssertionError)) as caught:
+        build(channels, pregel)
+    return f"{type(caught.value).__name__}: {caught.value}"
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PROGRAMS))
+def test_a_program_is_refused_as_langgraph_refuses_it(case: str) -> None:
+    assert _refusal("rewind", BAD_PROGRAMS[case]) == _refusal("langgraph", BAD_PROGRAMS[case])
+
+
+def test_a_node_that_is_no_node_is_refused_by_type() -> None:
+    """(LangGraph fails on it with an AttributeError of its own code.)"""
+    with pytest.raises(TypeError, match="expected PregelNode or NodeBuilder"):
+        rw_pregel.Pregel(
+            nodes={"n": lambda x: x},
+            channels={"a": rw_channels.LastValue(str)},
+            input_channels="a",
+            output_channels="a",
+        )
+
+
+def _two_step(c: Any, p: Any, checkpointer: Any = None) -> Any:
+    double = p.NodeBuilder().subscribe_only("a").do(lambda x: x * 2).do(lambda x: x + 1)
+    sums = p.NodeBuilder().subscribe_to("b").read_from("a").do(lambda d: sorted(d.items()))
+    return p.Pregel(
+        nodes={
+            "double": double.write_to("b", seen=lambda v: f"b={v}"),
+            "sums": sums.write_to("log"),
+        },
+        channels={
+            "a": c.LastValue(int),
+            "b": c.LastValue(int),
+            "seen": c.EphemeralValue(str),
+            "log": c.Topic(list, accumulate=True),
+        },
+        input_channels=["a"],
+        output_channels=["b", "log", "seen"],
+        checkpointer=checkpointer,
+    )
+
+
+def _run(engine: str) -> list[Any]:
+    channels, pregel = _modules(engine)
+    app = _two_step(channels, pregel)
+    out = [app.invoke({"a": 3})]
+    out += list(app.stream({"a": 4}, stream_mode=["updates", "values"]))
+    with pytest.raises(TypeError) as caught:
+        app.invoke(4)
+    return [*out, str(caught.value)]
+
+
+def test_chained_functions_read_from_and_mapped_writes_run_as_in_langgraph() -> None:
+    assert _run("rewind") == _run("langgraph")
+
+
+ALL = ["values", "updates", "tasks", "checkpoints", "debug", "events"]
+
+
+async def _run_ids(path: Path) -> list[str]:
+    store = await open_log(path)
+    try:
+        return [r.run_id for r in await store.list_runs(thread_id="t", oldest_first=True)]
+    finally:
+        await store.aclose()
+
+
+def _replayed(path: Path, run_id: str) -> list[Any]:
+    async def go() -> list[Any]:
+        from rewind import areplay
+
+        store = await open_log(path)
+        try:
+            return [c async for c in areplay(store, run_id, stream_mode=ALL)]
+        finally:
+            await store.aclose()
+
+    return asyncio.run(go())
+
+
+def build_cycle(saver: Any) -> Any:
+    """A cycle that doubles its value until it is long (also built by a fresh process)."""
+    node = (
+        rw_pregel.NodeBuilder()
+        .subscribe_only("value")
+        .do(lambda x: x + x if len(x) < 10 else None)
+        .write_to(ChannelWriteEntry("value", skip_none=True))
+    )
+    return rw_pregel.Pregel(
+        nodes={"node": node},
+        channels={"value": rw_channels.EphemeralValue(str)},
+        input_channels=["value"],
+        output_channels=["value"],
+        checkpointer=saver,
+    )
+
+
+def test_a_replay_of_a_program_equals_its_live_stream_and_a_fresh_process_reads_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "runs.db"
+    config = {"configurable": {"thread_id": "t"}}
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        app = build_cycle(saver)
+        live = list(app.stream({"value": "ab"}, config, stream_mode=ALL))
+        assert app.invoke({"value": "x"}, config) == {"value": "xxxxxxxxxxxxxxxx"}
+        history = [s.values for s in app.get_state_history(config)]
+    (first, _) = asyncio.run(_run_ids(path))
+    assert [encode(c) for c in _replayed(path, first)] == [encode(c) for c in live]
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parents[2])!r})\n"
+        "from rewind.checkpoint.sqlite import SqliteSaver\n"
+        "from tests.pregel.test_pregel import build_cycle\n"
+        f"with SqliteSaver.from_conn_string({str(path)!r}) as saver:\n"
+        "    app = build_cycle(saver)\n"
+        "    config = {'configurable': {'thread_id': 't'}}\n"
+        "    print(repr([s.values for s in app.get_state_history(config)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert eval(done.stdout) == history
+    assert history[0] == {} and history[1] == {"value": "xxxxxxxxxxxxxxxx"}
+
+
+def test_what_rewind_does_not_run_is_refused_by_name() -> None:
+    c, p = rw_channels, rw_pregel
+    with pytest.raises(NotImplementedError, match="channel 'late' is a LastValueAfterFinish"):
+        p.Pregel(
+            nodes={"n": _node(p)},
+            channels={
+                "a": c.LastValue(str),
+                "b": c.LastValue(str),
+                "late": c.LastValueAfterFinish(str),
+            },
+            input_channels="a",
+            output_channels="b",
+        )
+    with pytest.raises(NotImplementedError, match="stream_channels"):
+        p.Pregel(
+            nodes={"n": _node(p)},
+            channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+            input_channels="a",
+            output_channels="b",
+            stream_channels=["b"],
+        )
+    with pytest.raises(NotImplementedError, match="set_timeout"):
+        p.NodeBuilder().set_timeout(1.0)
+    with pytest.raises(NotImplementedError, match="step_timeout"):
+        p.Pregel(
+            nodes={"n": _node(p)},
+            channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+            input_channels="a",
+            output_channels="b",
+            step_timeout=1.0,
+        )
+
+
+def test_a_program_is_a_pregel_protocol_and_its_types_module_warns_as_langgraph_s() -> None:
+    from rewind.pregel.protocol import PregelProtocol, StreamProtocol
+    from rewind.warnings import LangGraphDeprecatedSinceV10
+
+    app = _two_step(rw_channels, rw_pregel)
+    assert isinstance(app, PregelProtocol)
+    seen: list[Any] = []
+    stream = StreamProtocol(seen.append, {"values"})
+    stream(("values", 1))
+    assert seen == [("values", 1)] and stream.modes == {"values"}
+    sys.modules.pop("rewind.pregel.types", None)
+    with pytest.warns(LangGraphDeprecatedSinceV10, match="langgraph.pregel.types is deprecated"):
+        types = importlib.import_module("rewind.pregel.types")
+    from rewind.types import RetryPolicy
+
+    assert types.RetryPolicy is RetryPolicy

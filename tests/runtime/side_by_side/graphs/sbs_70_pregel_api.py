@@ -1,0 +1,196 @@
+"""LangGraph's low-level API: ``Pregel`` programs built with ``NodeBuilder``, as LangGraph's
+"Pregel" docs write them: one node, several nodes, a ``Topic`` and a
+``BinaryOperatorAggregate`` written by two nodes, a cycle that stops on a skipped ``None``
+write, single-channel input and output, an async node, a node reading channels it does not
+subscribe to, and two runs on one thread.
+"""
+
+import asyncio
+
+from langgraph.channels import BinaryOperatorAggregate, EphemeralValue, LastValue, Topic
+from langgraph.pregel import NodeBuilder, Pregel
+from langgraph.pregel._write import ChannelWriteEntry
+
+
+def build(checkpointer):  # the docs' first example
+    node1 = NodeBuilder().subscribe_only("a").do(lambda x: x + x).write_to("b")
+    return Pregel(
+        nodes={"node1": node1},
+        channels={"a": EphemeralValue(str), "b": EphemeralValue(str)},
+        input_channels=["a"],
+        output_channels=["b"],
+        checkpointer=checkpointer,
+    )
+
+
+def build_two_nodes(checkpointer):
+    node1 = NodeBuilder().subscribe_only("a").do(lambda x: x + x).write_to("b")
+    node2 = NodeBuilder().subscribe_only("b").do(lambda x: x + x).write_to("c")
+    return Pregel(
+        nodes={"node1": node1, "node2": node2},
+        channels={"a": EphemeralValue(str), "b": LastValue(str), "c": EphemeralValue(str)},
+        input_channels=["a"],
+        output_channels=["b", "c"],
+        checkpointer=checkpointer,
+    )
+
+
+def _writers(c):
+    node1 = NodeBuilder().subscribe_only("a").do(lambda x: x + x).write_to("b", "c")
+    node2 = NodeBuilder().subscribe_to("b").do(lambda x: x["b"] + x["b"]).write_to("c")
+    return Pregel(
+        nodes={"node1": node1, "node2": node2},
+        channels={"a": EphemeralValue(str), "b": EphemeralValue(str), "c": c},
+        input_channels=["a"],
+        output_channels=["c"],
+    )
+
+
+def build_topic(checkpointer):
+    app = _writers(Topic(str, accumulate=True))
+    app.checkpointer = checkpointer
+    return app
+
+
+def _joined(current, update):
+    return f"{current} | {update}" if current else update
+
+
+def build_binop(checkpointer):
+    app = _writers(BinaryOperatorAggregate(str, operator=_joined))
+    app.checkpointer = checkpointer
+    return app
+
+
+def build_cycle(checkpointer):
+    node = (
+        NodeBuilder()
+        .subscribe_only("value")
+        .do(lambda x: x + x if len(x) < 10 else None)
+        .write_to(ChannelWriteEntry("value", skip_none=True))
+    )
+    return Pregel(
+        nodes={"example_node": node},
+        channels={"value": EphemeralValue(str)},
+        input_channels=["value"],
+        output_channels=["value"],
+        checkpointer=checkpointer,
+    )
+
+
+async def _shout(text):
+    await asyncio.sleep(0)
+    return text.upper()
+
+
+def build_single_channels(checkpointer):
+    shout = NodeBuilder().subscribe_only("a").do(_shout).write_to("b", tally=lambda s: len(s))
+    total = (
+        NodeBuilder()
+        .subscribe_to("tally")
+        .read_from("b")
+        .do(lambda x: f"{x['b']}:{x['tally']}")
+        .write_to("out")
+    )
+    return Pregel(
+        nodes={"shout": shout, "total": total},
+        channels={
+            "a": LastValue(str),
+            "b": LastValue(str),
+            "tally": LastValue(int),
+            "out": LastValue(str),
+        },
+        input_channels="a",
+        output_channels="out",
+        checkpointer=checkpointer,
+    )
+
+
+# A node's function runs under the node as a chain run of its own in LangGraph ("Unnamed" for
+# a lambda), whose output is what the function returned; rewind shows no run of its own for a
+# chain run inside a node (see the README), and the node's output as its writes.
+EVENTS_COMPARABLE = False
+
+
+def build_breakpoint(checkpointer):
+    node1 = NodeBuilder().subscribe_only("a").do(lambda x: x + x).write_to("b")
+    node2 = NodeBuilder().subscribe_only("b").do(lambda x: x + "!").write_to("c")
+    return Pregel(
+        nodes={"node1": node1, "node2": node2},
+        channels={"a": LastValue(str), "b": LastValue(str), "c": LastValue(str)},
+        input_channels="a",
+        output_channels=["b", "c"],
+        interrupt_before_nodes=["node2"],
+        checkpointer=checkpointer,
+    )
+
+
+_MODES = ["values", "updates", "tasks", "debug", "checkpoints"]
+
+SCENARIOS = [
+    {
+        "name": "one_node",
+        "calls": [
+            {"input": {"a": "foo"}},
+            {"input": {"a": "bar"}, "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": {"a": "baz"}, "api": "astream"},  # Pregel's default mode: values
+        ],
+    },
+    {
+        "name": "two_nodes",
+        "build": "build_two_nodes",
+        "calls": [
+            {"input": {"a": "foo"}, "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": {"a": "x"}, "api": "ainvoke"},
+        ],
+    },
+    {
+        "name": "topic",
+        "build": "build_topic",
+        "calls": [
+            {"input": {"a": "foo"}, "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": {"a": "bar"}},
+        ],
+    },
+    {
+        "name": "binary_operator",
+        "build": "build_binop",
+        "calls": [{"input": {"a": "foo"}, "api": "stream", "kwargs": {"stream_mode": _MODES}}],
+    },
+    {
+        "name": "cycle",
+        "build": "build_cycle",
+        "calls": [
+            {"input": {"value": "a"}, "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": {"value": "b"}},
+        ],
+    },
+    {
+        "name": "single_channels_async_node",
+        "build": "build_single_channels",
+        "calls": [
+            {"input": "hi", "api": "astream", "kwargs": {"stream_mode": _MODES}},
+            {"input": "again"},
+        ],
+    },
+    {
+        "name": "no_checkpointer",
+        "build": "build_two_nodes",
+        "checkpointer": False,
+        "calls": [{"input": {"a": "foo"}, "api": "stream", "kwargs": {"stream_mode": _MODES}}],
+    },
+    {
+        "name": "cycle_past_the_recursion_limit",
+        "build": "build_cycle",
+        "config": {"recursion_limit": 2},
+        "calls": [{"input": {"value": "a"}}],
+    },
+    {
+        "name": "breakpoint_then_resume",
+        "build": "build_breakpoint",
+        "calls": [
+            {"input": "x", "api": "stream", "kwargs": {"stream_mode": ["values", "updates"]}},
+            {"input": None},
+        ],
+    },
+]
