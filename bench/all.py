@@ -2,7 +2,8 @@
 
 Each bench runs in a process of its own (``python bench/NAME.py --summary FILE``), in this
 order: storage, growth, steps, tokens, replay, append, telemetry, exit, server, postgres (which
-needs a PostgreSQL server: 127.0.0.1:5432, or ``REWIND_BENCH_POSTGRES``). Its own report is
+needs a PostgreSQL server: 127.0.0.1:5432, or ``REWIND_BENCH_POSTGRES``), ui (which needs
+Chromium at ``/usr/bin/chromium``). Its own report is
 printed as it goes, under a header line; the rows it hands back (``bench/summary.py``) make the
 table at the end: the figure, rewind's value, the peer's (when it has one), the ratio
 rewind/peer, the goal and whether it is met. A bench that fails (a non-zero exit) is shown as
@@ -39,6 +40,7 @@ BENCHES = [
     "exit",
     "server",
     "postgres",
+    "ui",
 ]
 HERE = Path(__file__).resolve().parent
 NO_QUICK = {"storage"}

@@ -19,7 +19,8 @@ from rewind.types import interrupt
 
 class CountingModel(BaseChatModel):
     """Asked ``"N tokens at R/s"``, streams ``w0 w1 ... w(N-1)`` at R tokens a second (R=0:
-    without pause); the last chunk carries the usage."""
+    without pause), after ``D`` seconds when it also says ``"after Ds"``; the last chunk
+    carries the usage."""
 
     @property
     def _llm_type(self) -> str:
@@ -28,6 +29,10 @@ class CountingModel(BaseChatModel):
     def _plan(self, messages: list[BaseMessage]) -> tuple[int, float]:
         found = re.search(r"(\d+) tokens at (\d+)/s", str(messages[-1].content))
         return (int(found[1]), float(found[2])) if found else (5, 0.0)
+
+    def _pause(self, messages: list[BaseMessage]) -> float:
+        found = re.search(r"after ([\d.]+)s", str(messages[-1].content))
+        return float(found[1]) if found else 0.0
 
     def _generate(
         self,
@@ -48,6 +53,7 @@ class CountingModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         count, rate = self._plan(messages)
+        time.sleep(self._pause(messages))
         started = time.perf_counter()
         for i in range(count):
             if rate:

@@ -25,6 +25,7 @@ def _open_run(page: Any, server: str, run_id: str) -> None:
     shot(page, "runs")
     page.click(f'#runs-body tr[data-run-id="{run_id}"] a[data-link]')
     page.wait_for_url(f"**/ui/run/{run_id}*")
+    page.wait_for_selector("body[data-loaded='1']")  # every view read
     page.wait_for_selector("#timeline .bar")
 
 

@@ -70,6 +70,7 @@ async function route() {
   const crumbs = document.getElementById("crumbs");
   clear(main);
   clear(crumbs);
+  for (const key of ["firstRender", "loaded", "runEnded"]) delete document.body.dataset[key];
   const match = location.pathname.match(/^\/ui\/run\/([^/]+)/);
   try {
     if (match) {

@@ -21,8 +21,10 @@ const TABS = [
 ];
 
 export async function showRun(main, crumbs, runId) {
-  let meta = await api(`/runs/${encodeURIComponent(runId)}`);
   const base = `/runs/${encodeURIComponent(runId)}`;
+  let firstTimeline = api(`${base}/timeline`); // asked for with the run, not after it
+  firstTimeline.catch(() => {});
+  let meta = await api(base);
   crumbs.append(h("a", { href: "/ui", "data-link": true }, "runs"), " / ",
     h("span", { class: "mono" }, runId));
 
@@ -72,21 +74,30 @@ export async function showRun(main, crumbs, runId) {
     counts.textContent = `${m.run.events} events`;
   }
 
-  async function loadViews() {
-    const [timeline, checkpoints, calls] = await Promise.all([
-      api(`${base}/timeline`), api(`${base}/checkpoints`), api(`${base}/calls`),
-    ]);
-    drawTimeline(timelineBox, timeline);
+  // The timeline is drawn first (it reads few events); the folds (checkpoints' states, the
+  // calls' tokens) come after it, so a big run's page shows before they are read.
+  async function loadTimeline() {
+    const read = firstTimeline || api(`${base}/timeline`);
+    firstTimeline = null;
+    drawTimeline(timelineBox, await read);
+  }
+  async function loadFolds() {
+    const [checkpoints, calls] = await Promise.all([api(`${base}/checkpoints`), api(`${base}/calls`)]);
     state.set(checkpoints.checkpoints);
     tokens.set(calls.calls);
     replay.setCheckpoints(checkpoints.checkpoints);
   }
+  const loadViews = () => Promise.all([loadTimeline(), loadFolds()]);
 
   header_(meta);
   drawMeta(metaBox, meta);
-  await loadViews();
+  await loadTimeline();
   const asked = location.hash.slice(1);
   select(asked in panels ? asked : "timeline");
+  document.body.dataset.firstRender = String(performance.now());
+  loadFolds().then(() => { document.body.dataset.loaded = "1"; }, (err) => {
+    main.append(h("p", { class: "error" }, err.message));
+  });
 
   if (!meta.run.live) return () => {};
   // Live: follow the run from the log; views that are folds are re-read (at most every

@@ -22,6 +22,8 @@ export class TokensView {
     for (const call of calls) {
       const known = this.calls.get(call.call_id);
       if (known) {
+        const arrived = new Map(known.call.tokens.map((t) => [t.seq, t.arrived]));
+        for (const t of call.tokens) t.arrived = arrived.get(t.seq);
         const seqs = new Set(call.tokens.map((t) => t.seq));
         for (const t of known.call.tokens) if (!seqs.has(t.seq)) call.tokens.push(t);
         call.tokens.sort((a, b) => a.seq - b.seq);
@@ -74,7 +76,8 @@ export class TokensView {
       entry = this.calls.get(row.call_id);
     }
     if (entry.seqs.has(row.seq)) return;
-    const token = { seq: row.seq, t: row.ts - entry.call.start, text: row.text, tools: [] };
+    // When it reached the page: what bench/ui.py measures a live page's pace by.
+    const token = { seq: row.seq, t: row.ts - entry.call.start, text: row.text, tools: [], arrived: Date.now() };
     entry.seqs.add(row.seq);
     entry.call.tokens.push(token);
     if (entry.call.tokens.length <= SHOWN) entry.text.append(tokenSpan(token));
@@ -101,7 +104,9 @@ export class TokensView {
 
 function tokenSpan(token) {
   const shown = token.text || (token.tools && token.tools.length ? `⟨${token.tools.join(" ")}⟩` : "∅");
-  return h("span", { class: token.text ? "token" : "token empty", title: `+${duration(token.t)}`, dataset: { t: token.t.toFixed(1), seq: String(token.seq) } }, shown);
+  const dataset = { t: token.t.toFixed(1), seq: String(token.seq) };
+  if (token.arrived) dataset.arrived = String(token.arrived);
+  return h("span", { class: token.text ? "token" : "token empty", title: `+${duration(token.t)}`, dataset }, shown);
 }
 
 function timingBars(call) {

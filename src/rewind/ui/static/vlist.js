@@ -44,6 +44,7 @@ export class VirtualList {
   }
 
   draw() {
+    if (this.viewport.offsetParent === null) return; // hidden: drawn when shown
     const top = this.viewport.scrollTop;
     const height = this.viewport.clientHeight || 420;
     const first = Math.max(0, Math.floor(top / this.rowHeight) - OVERSCAN);
