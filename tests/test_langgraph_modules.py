@@ -41,10 +41,6 @@ MODULES_NOT_PROVIDED: dict[str, str] = {
 
 NAMES_NOT_PROVIDED: dict[tuple[str, str], str] = {
     ("langgraph.prebuilt", "ToolCallTransformer"): _STREAM_V3,
-    ("langgraph.runtime", "RunControl"): (
-        "LangGraph's cooperative draining of a run (runtime.control): rewind has no drain; "
-        "a run is stopped by cancelling it (CancelledError, recorded as cancelled)"
-    ),
 }
 """Names a provided module lacks, and why."""
 

@@ -217,6 +217,7 @@ class TaskCalling:
             stream_writer=writer,
             execution_info=info,
             server_info=server_info_of(configurable),
+            control=getattr(self, "control", None),
         )
 
     def _callbacks(

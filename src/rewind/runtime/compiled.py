@@ -20,12 +20,13 @@ from rewind.callbacks import (
     GraphInterruptEvent,
     GraphResumeEvent,
 )
-from rewind.errors import EncodingError, GraphInterrupt, LogError
+from rewind.errors import EncodingError, GraphDrained, GraphInterrupt, LogError
 from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.log import EventLog, codec
 from rewind.log.codec import unrecorded
 from rewind.projections.state import CheckpointView
 from rewind.runtime.caching import node_namespace
+from rewind.runtime.control import Drained, RunControl
 from rewind.runtime.loops import run_sync
 from rewind.runtime.orphans import close_failed_run, close_orphans
 from rewind.runtime.pregel import RunLoop, current_task
@@ -173,6 +174,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         context: Any = None,
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
+        control: RunControl | None = None,
         _sync_api: bool = False,
         _watch: Callable[[RunLoop, CheckpointView | None, bool], None] | None = None,
         **kwargs: Any,
@@ -213,6 +215,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
             loop.travel = travel_of(config, input, head, superseded)
             loop.thread_id = thread_id or loop.run_id
             loop.sync_api = _sync_api
+            loop.control = control or RunControl()
             if interrupt_before is not None:
                 loop.interrupt_before = _names(interrupt_before, self.builder.nodes)
             if interrupt_after is not None:
@@ -267,6 +270,12 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                 output = self._interrupted_output({**loop.state(), **pending}, stop.interrupts)
                 await self._finish(event_log, loop)
                 return output
+            except Drained as drained:  # stopped before a step: resumable from its checkpoint
+                ended = run_ended(RunStatus.INTERRUPTED)
+                ended.payload["drained"] = drained.reason
+                await loop.end(ended)
+                await self._finish(event_log, loop)
+                raise GraphDrained(drained.reason) from None
             except asyncio.CancelledError:  # stopped from outside (a node's own is wrapped)
                 await loop.end(run_ended(RunStatus.CANCELLED))
                 await self._finish(event_log, loop)

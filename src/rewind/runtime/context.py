@@ -64,6 +64,18 @@ class Runtime(Generic[ContextT]):
     server_info: Any = None
     """The deployment a server-started run belongs to
     (:class:`~rewind.runtime.deployment.ServerInfo`; ``None`` in-process)."""
+    control: Any = None
+    """The run's :class:`~rewind.runtime.control.RunControl` (``None`` outside a root run)."""
+
+    @property
+    def drain_requested(self) -> bool:
+        """Whether the run was asked to drain (stop before its next step)."""
+        return bool(self.control is not None and self.control.drain_requested)
+
+    @property
+    def drain_reason(self) -> str | None:
+        """Why the run was asked to drain (``None`` when it was not)."""
+        return None if self.control is None else self.control.drain_reason
 
     def merge(self, other: Runtime[ContextT]) -> Runtime[ContextT]:
         """This runtime with ``other``'s set fields."""

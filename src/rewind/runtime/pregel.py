@@ -33,6 +33,7 @@ from rewind.runtime.caching import cache_entry, cached_writes, input_of
 from rewind.runtime.calling import TaskCalling, current_task
 from rewind.runtime.calls import CallRunner
 from rewind.runtime.channels import MISSING, Channel
+from rewind.runtime.control import Drained
 from rewind.runtime.graph import END, START, NodeSpec
 from rewind.runtime.loops import call_on
 from rewind.runtime.routing import Routing
@@ -88,6 +89,9 @@ class Travel:
 
 class RunLoop(TaskCalling, Routing):
     """Executes one run of a graph (or of a subgraph inside a task), appending its events."""
+
+    control: Any = None
+    """The root run's ``RunControl``: a drain request stops it before its next step."""
 
     def __init__(
         self,
@@ -328,6 +332,8 @@ class RunLoop(TaskCalling, Routing):
 
     async def super_step(self, tasks: list[Task]) -> list[Task]:
         """Run one step's tasks, apply their writes, checkpoint, and return the next tasks."""
+        if self.control is not None and self.control.drain_requested:  # after breakpoints
+            raise Drained(self.control.drain_reason or "shutdown")
         step = self.step + 1
         for task in tasks:
             self.prepare_input(task)
