@@ -31,7 +31,6 @@ DISTRIBUTIONS = (
 _STREAM_V3 = "LangGraph's new streaming-protocol internals (stream_mode v3 transformers)"
 
 MODULES_NOT_PROVIDED: dict[str, str] = {
-    "langgraph.pregel.remote": "RemoteGraph: a client of a LangGraph server, not a runtime",
     "langgraph.stream": _STREAM_V3,
     "langgraph.stream.run_stream": _STREAM_V3,
     "langgraph.stream.stream_channel": _STREAM_V3,

@@ -220,3 +220,10 @@ def test_clients_are_required_and_the_graph_drawn(remote: Callable[..., Any]) ->
     assert named.name == expected.name == "remote" and named.config == expected.config
     named.sync_client.close()
     expected.sync_client.close()
+
+
+def test_langgraphs_import_path_gives_the_same_classes() -> None:
+    from rewind.pregel.remote import RemoteException as Exc
+    from rewind.pregel.remote import RemoteGraph as Graph
+
+    assert (Graph, Exc) == (RemoteGraph, RemoteException)
