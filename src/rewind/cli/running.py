@@ -438,6 +438,8 @@ async def _demo() -> int:
             f"{me}{flag} tail --all     (then run `{me}{flag} demo` in another terminal)",
         ):
             out.print(f"  {line}", markup=False)
+        out.print("\n[bold]in the browser[/] (timeline, state at each checkpoint, tokens, forks):")
+        out.print(f"  {me}{flag} ui     (this run's page: /ui/run/{run_id})", markup=False)
         return code
     finally:
         await log.aclose()

@@ -78,7 +78,7 @@ export class StateView {
     const suggestion = "messages" in c.values
       ? { messages: [{ role: "user", content: "" }] }
       : c.values;
-    const values = h("textarea", { id: "fork-values", rows: 5, spellcheck: "false" }, json(suggestion));
+    const values = h("textarea", { id: "fork-values", rows: 3, spellcheck: "false" }, JSON.stringify(suggestion));
     const asNode = h("input", { id: "fork-as-node", placeholder: "as node (optional)" });
     const fork = h("button", { id: "fork-button", onclick: async () => {
       error.textContent = "";
