@@ -6,9 +6,9 @@ exist under ``rewind.`` with the names LangGraph publishes there: its ``__all__`
 has none, the classes and functions it defines. And no module of rewind's own may sit on one of
 those names: a rewritten import would silently get something else (worse than an ImportError).
 
-What rewind does not provide is listed below, each with its reason (its serializers, its
-streaming-protocol internals, platform-only types): the lists may only name what is really
-missing (a test fails when something listed arrives).
+What rewind does not provide is listed below, each with its reason (now only LangGraph's
+experimental in-process v3 streaming): the lists may only name what is really missing (a test
+fails when something listed arrives).
 """
 
 from __future__ import annotations
@@ -28,7 +28,12 @@ DISTRIBUTIONS = (
     "langgraph-prebuilt",
 )
 
-_STREAM_V3 = "LangGraph's new streaming-protocol internals (stream_mode v3 transformers)"
+_STREAM_V3 = (
+    "LangGraph 1.2's experimental in-process v3 streaming (stream_events(version='v3') run "
+    "streams, their stream channels and compile-time stream transformers): not implemented; "
+    "rewind's graphs refuse version='v3' saying what to use (stream modes, astream_events v2, "
+    "or the v3 thread protocol of rewind serve, POST /threads/{thread_id}/stream/events)"
+)
 
 MODULES_NOT_PROVIDED: dict[str, str] = {
     "langgraph.stream": _STREAM_V3,

@@ -358,6 +358,19 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         ):
             yield item
 
+    def stream_events(
+        self, input: Any, config: dict[str, Any] | None = None, *, version: str = "v2", **kw: Any
+    ) -> Any:
+        """Not available: LangGraph's ``version="v3"`` run streams are not implemented in
+        rewind, and its synchronous v1/v2 event stream is not implemented in LangChain
+        either; use :meth:`astream_events` (v2) or :meth:`stream`'s modes."""
+        if version == "v3":
+            raise NotImplementedError(_NO_V3)
+        raise NotImplementedError(
+            "stream_events: synchronous event streaming is not implemented (as in LangChain); "
+            "use `async for event in graph.astream_events(input, config)`"
+        )
+
     async def astream_events(
         self,
         input: Any,
@@ -377,6 +390,8 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         The filters keep events whose name, run type (``chain``, ``chat_model``, ``tool``...)
         or tags are included, and none excluded, as LangChain's do.
         """
+        if version == "v3":
+            raise NotImplementedError(_NO_V3)
         if version != "v2":
             raise ValueError(f"rewind streams events in version 'v2' only, not {version!r}")
         from langchain_core.runnables.config import DEFAULT_RECURSION_LIMIT as LANGCHAIN_LIMIT
@@ -657,6 +672,14 @@ def _event_wanted(
         or bool(tags & set(exclude_tags or ()))
     )
     return included and not excluded
+
+
+_NO_V3 = (
+    "stream_events(version='v3') (LangGraph's experimental run streams and stream "
+    "transformers) is not implemented in rewind: use stream(..., stream_mode=[...], "
+    "subgraphs=True, version='v2'), astream_events(version='v2'), or the v3 thread protocol "
+    "rewind serve offers (POST /threads/{thread_id}/stream/events)"
+)
 
 
 def _check_checkpointer(checkpointer: Any) -> None:
