@@ -290,6 +290,15 @@ class PregelLoop(RunLoop):
         """The nodes the step's updates start."""
         return self.graph.triggered(self.values, self.updated)
 
+    async def update_outcome(self, task: Task, values: Any, *, route: bool) -> Outcome:
+        """A state update made as a node (``update_state(..., as_node=...)``): the values go
+        through the node's writes as its result would, as LangGraph's do."""
+        node = self.graph.pregel_nodes.get(task.name)
+        if node is None:
+            return await super().update_outcome(task, values, route=route)
+        writes = [(c, v) for c, v in node_writes(node, values) if c in self.channels]
+        return Outcome(task=task, update=values, writes=writes)
+
     def runnable_name(self, task: Task, action: Any) -> str:
         """A ``Pregel`` node's runnable is named after its function, as in LangGraph."""
         return str(getattr(action, "__name__", None) or task.name)

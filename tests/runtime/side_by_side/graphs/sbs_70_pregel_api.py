@@ -2,7 +2,8 @@
 "Pregel" docs write them: one node, several nodes, a ``Topic`` and a
 ``BinaryOperatorAggregate`` written by two nodes, a cycle that stops on a skipped ``None``
 write, single-channel input and output, an async node, a node reading channels it does not
-subscribe to, and two runs on one thread.
+subscribe to, two runs on one thread, a breakpoint, and state updates made as a node (the
+values go through its writes).
 """
 
 import asyncio
@@ -106,6 +107,12 @@ def build_single_channels(checkpointer):
     )
 
 
+def build_chain(checkpointer):
+    app = build_breakpoint(checkpointer)
+    app.interrupt_before_nodes = []
+    return app
+
+
 # A node's function runs under the node as a chain run of its own in LangGraph ("Unnamed" for
 # a lambda), whose output is what the function returned; rewind shows no run of its own for a
 # chain run inside a node (see the README), and the node's output as its writes.
@@ -191,6 +198,16 @@ SCENARIOS = [
         "calls": [
             {"input": "x", "api": "stream", "kwargs": {"stream_mode": ["values", "updates"]}},
             {"input": None},
+        ],
+    },
+    {
+        "name": "update_state_as_a_node",
+        "build": "build_chain",
+        "calls": [
+            {"input": "x"},
+            {"input": "zz", "api": "update_state", "kwargs": {"as_node": "node1"}},
+            {"input": None, "api": "stream", "kwargs": {"stream_mode": ["values", "updates"]}},
+            {"input": {"a": "q"}, "api": "update_state"},  # as the node that ran last
         ],
     },
 ]
