@@ -472,18 +472,37 @@ class Pregel(CompiledStateGraph):
 
     async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Run to the end and return the output as the last step that wrote to it left it
-        (as LangGraph's: an ephemeral output a last step cleared is still returned), or
-        ``None`` when no step did."""
+        (as LangGraph's: an ephemeral output a last step cleared is still returned; ``None``
+        when no step did), with the interrupts the run stopped at under ``__interrupt__``."""
         if kwargs.get("stream_mode", "values") != "values" or "_watch" in kwargs:
             return await super().ainvoke(input, config, **kwargs)
-        loops: list[RunLoop] = []
-        result = await super().ainvoke(
-            input, config, _watch=lambda loop, *_: loops.append(loop), **kwargs
-        )
-        if not loops or (isinstance(result, dict) and "__interrupt__" in result):
+        loops: list[PregelLoop] = []
+
+        def watch(loop: RunLoop, head: Any, resumed: bool) -> None:
+            if isinstance(loop, PregelLoop):
+                loops.append(loop)
+                if resumed:  # a resumed run shows its output first, as LangGraph's
+                    loop.output = self._output(loop.state())
+
+        result = await super().ainvoke(input, config, _watch=watch, **kwargs)
+        if not loops:
             return result
-        loop = loops[0]
-        return loop.output if isinstance(loop, PregelLoop) else result
+        latest = loops[0].output
+        if isinstance(result, dict) and result.get("__interrupt__"):
+            interrupts = result["__interrupt__"]
+            if isinstance(latest, dict):
+                return {**latest, "__interrupt__": interrupts}
+            return {"__interrupt__": interrupts}
+        return latest
+
+    def _interrupted_output(self, state: dict[str, Any], interrupts: list[Any]) -> Any:
+        """The output and the interrupts (see :meth:`ainvoke`)."""
+        output = self._output(state)
+        if not interrupts:
+            return output
+        if isinstance(output, dict):
+            return {**output, "__interrupt__": list(interrupts)}
+        return {"__interrupt__": list(interrupts)}
 
     def astream_events(
         self, input: Any, config: dict[str, Any] | None = None, **kwargs: Any

@@ -2,8 +2,8 @@
 "Pregel" docs write them: one node, several nodes, a ``Topic`` and a
 ``BinaryOperatorAggregate`` written by two nodes, a cycle that stops on a skipped ``None``
 write, single-channel input and output, an async node, a node reading channels it does not
-subscribe to, two runs on one thread, a breakpoint, and state updates made as a node (the
-values go through its writes).
+subscribe to, two runs on one thread, a breakpoint, an ``interrupt()`` answered by a resume,
+and state updates made as a node (the values go through its writes).
 """
 
 import asyncio
@@ -11,6 +11,7 @@ import asyncio
 from langgraph.channels import BinaryOperatorAggregate, EphemeralValue, LastValue, Topic
 from langgraph.pregel import NodeBuilder, Pregel
 from langgraph.pregel._write import ChannelWriteEntry
+from langgraph.types import Command, interrupt
 
 
 def build(checkpointer):  # the docs' first example
@@ -103,6 +104,21 @@ def build_single_channels(checkpointer):
         },
         input_channels="a",
         output_channels="out",
+        checkpointer=checkpointer,
+    )
+
+
+def _ask(text):
+    return f"{text}:{interrupt(f'ok {text}?')}"
+
+
+def build_asking(checkpointer):
+    node = NodeBuilder().subscribe_only("a").do(_ask).write_to("b")
+    return Pregel(
+        nodes={"node": node},
+        channels={"a": LastValue(str), "b": LastValue(str)},
+        input_channels="a",
+        output_channels="b",
         checkpointer=checkpointer,
     )
 
@@ -208,6 +224,20 @@ SCENARIOS = [
             {"input": "zz", "api": "update_state", "kwargs": {"as_node": "node1"}},
             {"input": None, "api": "stream", "kwargs": {"stream_mode": ["values", "updates"]}},
             {"input": {"a": "q"}, "api": "update_state"},  # as the node that ran last
+        ],
+    },
+    {
+        "name": "interrupt_and_resume",
+        "build": "build_asking",
+        "calls": [
+            {"input": "x"},
+            {
+                "input": Command(resume="yes"),
+                "api": "stream",
+                "kwargs": {"stream_mode": ["values", "updates", "tasks"]},
+            },
+            {"input": "y", "api": "ainvoke"},
+            {"input": Command(resume="no")},
         ],
     },
 ]
