@@ -267,6 +267,18 @@ def test_a_program_is_a_pregel_protocol_and_its_types_module_warns_as_langgraph_
 
     app = _two_step(rw_channels, rw_pregel)
     assert isinstance(app, PregelProtocol)
+    from rewind.func import entrypoint
+    from rewind.graph import START, StateGraph
+    from rewind.runtime.compiled import CompiledStateGraph
+
+    g = StateGraph(dict)
+    g.add_node("n", lambda s: s)
+    g.add_edge(START, "n")
+    graph, flow = g.compile(), entrypoint()(lambda x: x)
+    # as in LangGraph, a compiled graph is a Pregel (and a Pregel program one)
+    assert isinstance(graph, rw_pregel.Pregel) and isinstance(flow, rw_pregel.Pregel)
+    assert issubclass(CompiledStateGraph, rw_pregel.Pregel) and isinstance(app, PregelProtocol)
+    assert isinstance(app, CompiledStateGraph) and not isinstance(object(), rw_pregel.Pregel)
     seen: list[Any] = []
     stream = StreamProtocol(seen.append, {"values"})
     stream(("values", 1))

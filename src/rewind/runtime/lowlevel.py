@@ -323,7 +323,23 @@ class PregelLoop(RunLoop):
         return Outcome(task=task, update=update or None, writes=writes)
 
 
-class Pregel(CompiledStateGraph):
+class _PregelType(type):
+    """Every compiled graph counts as a ``Pregel``, as in LangGraph (where a compiled
+    ``StateGraph`` and an entrypoint are ``Pregel`` subclasses): ``isinstance(graph,
+    Pregel)`` holds for them too."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if cls.__name__ == "Pregel" and cls.__module__ == __name__:
+            return isinstance(instance, CompiledStateGraph)
+        return super().__instancecheck__(instance)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        if cls.__name__ == "Pregel" and cls.__module__ == __name__:
+            return issubclass(subclass, CompiledStateGraph)
+        return super().__subclasscheck__(subclass)
+
+
+class Pregel(CompiledStateGraph, metaclass=_PregelType):
     """A low-level program of channels and nodes (LangGraph's ``Pregel``), run and recorded
     by rewind::
 
