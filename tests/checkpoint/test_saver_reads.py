@@ -222,3 +222,26 @@ def test_every_backend_answers_the_same_reads(any_saver: BaseCheckpointSaver[Any
     assert [t.metadata["step"] for t in ours.list(None, filter={"source": "loop"})] == [1, 0]
     ours.delete_thread("t")
     assert ours.get_tuple(config) is None
+
+
+def test_copy_thread_gives_a_thread_with_the_same_checkpoints() -> None:
+    """(None of LangGraph's own savers implements copy_thread: its base class raises.)"""
+    theirs, ours = _both(InMemorySaver())
+    with pytest.raises(NotImplementedError):
+        theirs.copy_thread("t", "copy")
+    ours.copy_thread("t", "copy")
+    config = {"configurable": {"thread_id": "t"}}
+    copied = {"configurable": {"thread_id": "copy"}}
+    original, copy = list(ours.list(config)), list(ours.list(copied))
+    assert [t.checkpoint["id"] for t in copy] == [t.checkpoint["id"] for t in original]
+    assert [t.config["configurable"]["thread_id"] for t in copy] == ["copy"] * len(copy)
+    assert [t.metadata for t in copy] == [t.metadata for t in original]
+    graph = _build(StateGraph, START, END, interrupt).compile(checkpointer=ours)
+    from rewind.types import Command
+
+    assert graph.invoke(Command(resume=7), copied)["items"] == [1, 7]
+    assert graph.get_state(config).next == ("two",)  # the original is untouched
+    with pytest.raises(ValueError, match="has runs already"):
+        ours.copy_thread("t", "copy")
+    with pytest.raises(NotImplementedError, match="delete_thread"):
+        ours.delete_for_runs(["r"])

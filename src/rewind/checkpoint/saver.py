@@ -1,9 +1,9 @@
 """The saver protocol: a named place whose event log serves a graph's runs.
 
 A :class:`Saver` is LangGraph's :class:`~rewind.checkpoint.base.BaseCheckpointSaver`: its read
-side (``get_tuple``, ``list``, ``get``, ``delete_thread``, ``prune`` and their async forms)
-answers from the event log; its write side is the runtime's (a run appends events), so
-``put`` and ``put_writes`` raise.
+side (``get_tuple``, ``list``, ``get``) answers from the event log, and ``delete_thread``,
+``prune`` and ``copy_thread`` (and their async forms) work on it; its write side is the
+runtime's (a run appends events), so ``put`` and ``put_writes`` raise.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rewind.checkpoint.serde.encrypted import EncryptedSerializer
 from rewind.events import NewEvent
 from rewind.log import EventLog, LogOptions, open_log
 from rewind.runtime.loops import LogPerLoop, exited, run_sync
+from rewind.thread_copy import copy_thread_runs
 
 __all__ = ["Saver"]
 
@@ -184,13 +185,41 @@ class Saver(BaseCheckpointSaver[str]):
         """Refused: see :meth:`aput`."""
         raise self._not_written_here("aput_writes")
 
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        """Refused: rewind copies a thread through its server (``POST /threads/{id}/copy``)."""
-        raise self._not_written_here("copy_thread")
-
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        """Refused: see :meth:`copy_thread`."""
-        raise self._not_written_here("acopy_thread")
+        """Copy a thread's history to a new thread: each finished run of ``source_thread_id``
+        appended again under ``target_thread_id`` (same checkpoint ids, new run ids).
+
+        Raises:
+            ValueError: the target thread has runs already (copy into a new thread id).
+        """
+        log = await self.log()
+        await log.flush()
+        if await log.list_runs(thread_id=str(target_thread_id), limit=1):
+            raise ValueError(
+                f"copy_thread: thread {target_thread_id!r} has runs already; copy into a new "
+                "thread id (or delete_thread it first)"
+            )
+        await copy_thread_runs(log, str(source_thread_id), str(target_thread_id))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """See :meth:`acopy_thread`."""
+        run_sync(self.acopy_thread(source_thread_id, target_thread_id))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Refused: see :meth:`adelete_for_runs`."""
+        raise self._not_deleted_by_run("delete_for_runs")
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Refused: a run of rewind's log is deleted with its thread (``delete_thread``) or
+        by retention (``prune``), which keep what retained runs descend from."""
+        raise self._not_deleted_by_run("adelete_for_runs")
+
+    def _not_deleted_by_run(self, method: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{type(self).__name__}.{method}: rewind deletes a thread's runs together "
+            "(delete_thread) or by retention (prune, rewind db prune), so that no kept run "
+            "loses the runs it continues from"
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.target)!r})"

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from rewind.errors import EncodingError, RewindError
-from rewind.events import EventType, NewEvent, RunStatus
+from rewind.events import EventType, RunStatus
 from rewind.log import EventLog, RunRecord, ThreadMetadata
 from rewind.log.schema import crons
 from rewind.runtime.compiled import CompiledStateGraph
@@ -29,6 +29,7 @@ from rewind.server.runs import (
 )
 from rewind.server.wire import empty_state, interrupt_in_state, jsonable, snapshot_json
 from rewind.store.base import BaseStore
+from rewind.thread_copy import copy_thread_runs
 from rewind.types import StateUpdate
 
 __all__ = ["ApiError", "Service", "ThreadInfo"]
@@ -429,19 +430,7 @@ class Service:
         if await self.runs.active_runs(thread_id):
             raise ApiError(409, f"Thread {thread_id} has a run in progress; copy it after")
         new_id = str(uuid.uuid4())
-        renamed: dict[str, str] = {}
-        records = await self.log.list_runs(thread_id=thread_id, oldest_first=True)
-        ended = [r.run_id for r in records if r.status != RunStatus.RUNNING]
-        stored = await self.log.read_runs(ended)
-        for old_id in ended:
-            run_id = renamed[old_id] = str(uuid.uuid4())
-            await self.log.append(
-                run_id,
-                [_copied(e, new_id, renamed) for e in stored[old_id]],
-                expected_seq=0,
-                new_run=True,
-            )
-        await self.log.flush()
+        await copy_thread_runs(self.log, thread_id, new_id)
         copied = ThreadInfo(thread_id=new_id, metadata=copy.deepcopy(info.metadata))
         await self.save_thread(copied)
         return copied
@@ -582,31 +571,6 @@ def _created(pair: tuple[ServerRun | None, RunRecord | None]) -> datetime:
         return run.created_at
     assert record is not None
     return record.created_at
-
-
-def _copied(event: Any, thread_id: str, renamed: Mapping[str, str]) -> NewEvent:
-    payload = event.payload
-    if event.type == EventType.RUN_STARTED:
-        payload = dict(payload)
-        payload["thread_id"] = thread_id
-        origin = payload.get("origin")
-        if isinstance(origin, dict) and origin.get("run_id") in renamed:
-            payload["origin"] = {**origin, "run_id": renamed[origin["run_id"]]}
-        config = payload.get("config")
-        if isinstance(config, dict) and isinstance(config.get("configurable"), dict):
-            payload["config"] = {
-                **config,
-                "configurable": {**config["configurable"], "thread_id": thread_id},
-            }
-    return NewEvent(
-        type=event.type,
-        payload=payload,
-        ts=event.ts,
-        step=event.step,
-        ns=event.ns,
-        node=event.node,
-        task_id=event.task_id,
-    )
 
 
 def _thread_config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
