@@ -229,3 +229,24 @@ def test_a_missing_pycryptodome_names_the_extra(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "Crypto.Cipher", None)
     with pytest.raises(ImportError, match=r"rewind\[encrypted\]"):
         EncryptedSerializer.from_pycryptodome_aes(key=KEY)
+
+
+def test_store_items_travel_under_langgraphs_name() -> None:
+    from langgraph.store.base import Item as LgItem
+
+    from rewind.store.base import Item
+
+    when = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    fields: dict[str, Any] = {
+        "value": {"a": 1},
+        "key": "k",
+        "namespace": ("n",),
+        "created_at": when,
+        "updated_at": when,
+    }
+    ours, theirs = Item(**fields), LgItem(**fields)
+    data = JsonPlusSerializer().dumps_typed(ours)
+    assert data == LgSerde().dumps_typed(theirs)
+    assert type(LgSerde().loads_typed(data)) is LgItem
+    loaded = JsonPlusSerializer().loads_typed(data)
+    assert type(loaded) is Item and loaded == ours
