@@ -245,3 +245,59 @@ def test_copy_thread_gives_a_thread_with_the_same_checkpoints() -> None:
         ours.copy_thread("t", "copy")
     with pytest.raises(NotImplementedError, match="delete_thread"):
         ours.delete_for_runs(["r"])
+
+
+def _with_subgraph(graph_cls: Any, start: str) -> Any:
+    sub = graph_cls(State)
+    sub.add_node("a", lambda state: {"items": [10]})
+    sub.add_node("b", lambda state: {"items": [20]})
+    sub.add_edge(start, "a")
+    sub.add_edge("a", "b")
+    builder = graph_cls(State)
+    builder.add_node("sub", sub.compile())
+    builder.add_node("last", lambda state: {"a": "done"})
+    builder.add_edge(start, "sub")
+    builder.add_edge("sub", "last")
+    return builder
+
+
+def test_subgraph_checkpoints_are_listed_per_namespace_as_langgraphs() -> None:
+    theirs, ours = LgSaver(), InMemorySaver()
+    config = {"configurable": {"thread_id": "t"}}
+    _with_subgraph(LgGraph, LG_START).compile(checkpointer=theirs).invoke(
+        {"a": "", "items": []}, config
+    )
+    _with_subgraph(StateGraph, START).compile(checkpointer=ours).invoke(
+        {"a": "", "items": []}, config
+    )
+
+    def listed(saver: Any, **kwargs: Any) -> list[Any]:
+        return [
+            (
+                t.config["configurable"]["checkpoint_ns"].split(":")[0],
+                t.metadata["source"],
+                t.metadata["step"],
+                t.metadata["source"] == "input" or t.checkpoint["channel_values"].get("items"),
+                t.metadata["parents"] != {},
+            )
+            for t in saver.list(**kwargs)
+        ]
+
+    assert listed(ours, config=config) == listed(theirs, config=config)
+    root = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    assert listed(ours, config=root) == listed(theirs, config=root)
+    assert listed(ours, config=config, filter={"step": 1}) == listed(
+        theirs, config=config, filter={"step": 1}
+    )
+    sub = next(t for t in ours.list(config) if t.config["configurable"]["checkpoint_ns"])
+    ns = sub.config["configurable"]["checkpoint_ns"]
+    assert ours.get_tuple(sub.config) == sub
+    newest = ours.get_tuple({"configurable": {"thread_id": "t", "checkpoint_ns": ns}})
+    assert newest is not None and newest.checkpoint["channel_values"]["items"] == [10, 20]
+    assert listed(ours, config={"configurable": {"thread_id": "t", "checkpoint_ns": ns}}) == [
+        s for s in listed(ours, config=config) if s[0] == "sub"
+    ]
+    # `before` a subgraph's checkpoint: every namespace's checkpoints with lower ids, as
+    # LangGraph's savers compare them.
+    below = [t.config for t in ours.list(config) if t.checkpoint["id"] < sub.checkpoint["id"]]
+    assert [t.config for t in ours.list(config, before=sub.config)] == below and below

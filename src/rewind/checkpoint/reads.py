@@ -1,4 +1,5 @@
-"""A saver's read side: LangGraph's checkpoint tuples, answered from the event log.
+"""A saver's read side: LangGraph's checkpoint tuples, answered from the event log (the root
+graph's checkpoints, and the subgraphs' under their namespaces, :mod:`.subgraphs`).
 
 A checkpoint tuple is built from the checkpoint's folded view (:mod:`rewind.thread_state`):
 its state channels' values, its metadata, its parent, and as pending writes what the tasks
@@ -14,6 +15,7 @@ from typing import Any, cast
 
 from rewind.checkpoint.base import Checkpoint, CheckpointTuple, PendingWrite
 from rewind.checkpoint.serde.types import ERROR, INTERRUPT
+from rewind.checkpoint.subgraphs import subgraph_checkpoints
 from rewind.log import EventLog
 from rewind.projections.state import CheckpointView
 from rewind.runtime.channels import MISSING
@@ -29,11 +31,11 @@ def _configurable(config: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict((config or {}).get("configurable") or {})
 
 
-def _config(thread_id: str, checkpoint_id: str) -> dict[str, Any]:
+def _config(thread_id: str, checkpoint_id: str, ns: str = "") -> dict[str, Any]:
     return {
         "configurable": {
             "thread_id": thread_id,
-            "checkpoint_ns": "",
+            "checkpoint_ns": ns,
             "checkpoint_id": checkpoint_id,
         }
     }
@@ -53,8 +55,9 @@ def _pending_writes(view: CheckpointView) -> list[PendingWrite]:
     return out
 
 
-def checkpoint_tuple(thread_id: str, view: CheckpointView) -> CheckpointTuple:
-    """The checkpoint tuple of a folded checkpoint of a thread's root graph."""
+def checkpoint_tuple(thread_id: str, view: CheckpointView, ns: str = "") -> CheckpointTuple:
+    """The checkpoint tuple of a folded checkpoint of a thread's root graph (or of the
+    subgraph at namespace ``ns``)."""
     checkpoint = {
         "v": CHECKPOINT_FORMAT,
         "id": view.id,
@@ -65,10 +68,10 @@ def checkpoint_tuple(thread_id: str, view: CheckpointView) -> CheckpointTuple:
         "updated_channels": None,
     }
     return CheckpointTuple(
-        config=_config(thread_id, view.id),
+        config=_config(thread_id, view.id, ns),
         checkpoint=cast(Checkpoint, checkpoint),
         metadata=cast(Any, dict(view.metadata)),
-        parent_config=_config(thread_id, view.parent_id) if view.parent_id else None,
+        parent_config=_config(thread_id, view.parent_id, ns) if view.parent_id else None,
         pending_writes=_pending_writes(view),
     )
 
@@ -77,9 +80,13 @@ async def get_tuple(log: EventLog, config: Mapping[str, Any]) -> CheckpointTuple
     """The tuple of the checkpoint ``config`` names (its thread's newest without an id)."""
     configurable = _configurable(config)
     thread_id = configurable.get("thread_id")
-    if thread_id is None or configurable.get("checkpoint_ns"):
-        return None  # subgraph checkpoints are not listed (see the README)
+    if thread_id is None:
+        return None
     checkpoint_id = configurable.get("checkpoint_id")
+    if ns := configurable.get("checkpoint_ns"):
+        views = (await subgraph_checkpoints(log, str(thread_id))).get(ns, [])
+        chosen = [v for v in views if checkpoint_id in (None, v.id)]
+        return checkpoint_tuple(str(thread_id), chosen[-1], ns) if chosen else None
     state: ThreadState | None
     if checkpoint_id is None:
         state = await read_head(log, str(thread_id))
@@ -98,14 +105,13 @@ async def list_tuples(
     before: Mapping[str, Any] | None = None,
     limit: int | None = None,
 ) -> AsyncIterator[CheckpointTuple]:
-    """Checkpoints newest first: of ``config``'s thread (or of every thread, most recently
-    updated first), whose metadata has ``filter``'s pairs, before ``before``'s checkpoint."""
+    """Checkpoints of ``config``'s thread (or of every thread, most recently updated first),
+    as LangGraph's savers list them: the root graph's newest first, then each subgraph
+    namespace's (all of them without a ``checkpoint_ns``, one with it, none with ``""``);
+    whose metadata has ``filter``'s pairs, with ids below ``before``'s, at most ``limit``."""
     if limit is not None and limit <= 0:
         return
     configurable = _configurable(config)
-    if configurable.get("checkpoint_ns"):
-        return
-    wanted = configurable.get("checkpoint_id")
     earlier = _configurable(before).get("checkpoint_id")
     if "thread_id" in configurable:
         threads = [str(configurable["thread_id"])]
@@ -113,24 +119,62 @@ async def list_tuples(
         threads = [t.thread_id for t in await log.list_threads()]
     given = 0
     for thread_id in threads:
+        listed = _thread_tuples(
+            log,
+            thread_id,
+            configurable.get("checkpoint_ns"),
+            configurable.get("checkpoint_id"),
+            filter,
+            earlier,
+        )
+        async for found in listed:
+            yield found
+            given += 1
+            if limit is not None and given >= limit:
+                return
+
+
+async def _thread_tuples(
+    log: EventLog,
+    thread_id: str,
+    ns: str | None,
+    wanted: str | None,
+    filter: Mapping[str, Any] | None,
+    earlier: str | None,
+) -> AsyncIterator[CheckpointTuple]:
+    if not ns:
         if wanted is not None:
-            found = await get_tuple(log, {"configurable": {**configurable, "thread_id": thread_id}})
+            found = await get_tuple(
+                log, {"configurable": {"thread_id": thread_id, "checkpoint_id": wanted}}
+            )
             if found is not None and _matches(found, filter, earlier):
                 yield found
-                given += 1
         else:
-            try:
-                views = history(log, thread_id, before=earlier, metadata=filter)
-                async for view in views:
-                    yield checkpoint_tuple(thread_id, view)
-                    given += 1
-                    if limit is not None and given >= limit:
-                        return
-            except ValueError:  # `before` is another thread's checkpoint
-                if "thread_id" in configurable:
-                    raise
-        if limit is not None and given >= limit:
-            return
+            async for view in _root_history(log, thread_id, filter, earlier):
+                yield checkpoint_tuple(thread_id, view)
+    if ns == "":
+        return
+    for name, views in (await subgraph_checkpoints(log, thread_id)).items():
+        if ns is not None and name != ns:
+            continue
+        for view in reversed(views):
+            found = checkpoint_tuple(thread_id, view, name)
+            if wanted in (None, view.id) and _matches(found, filter, earlier):
+                yield found
+
+
+async def _root_history(
+    log: EventLog, thread_id: str, filter: Mapping[str, Any] | None, earlier: str | None
+) -> AsyncIterator[CheckpointView]:
+    """The root checkpoints, newest first; ``earlier``: those with a lower id (read from its
+    place in the log when it is one of the thread's root checkpoints)."""
+    if earlier is not None and await log.get_checkpoint(earlier, thread_id=thread_id) is None:
+        async for view in history(log, thread_id, metadata=filter):
+            if view.id < earlier:
+                yield view
+        return
+    async for view in history(log, thread_id, before=earlier, metadata=filter):
+        yield view
 
 
 def _matches(found: CheckpointTuple, filter: Mapping[str, Any] | None, earlier: str | None) -> bool:
