@@ -481,6 +481,14 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             loop.values[name] = channel.apply(loop.values[name], writes)
             changes = [c for c in changes if c[0] != name]
             changes.append(value_change(channel, loop.values[name]))
+        if head is not None and head.next:  # the pending tasks dropped: a step, as LangGraph's
+            for name, channel in loop.channels.items():
+                if name in grouped or channel.spec is None or loop.values[name] is MISSING:
+                    continue
+                after = channel.after_step(loop.values[name])
+                if after is not loop.values[name]:
+                    loop.values[name] = after
+                    changes.append(value_change(channel, after))
         updated = {n for n in grouped if loop.values[n] is not MISSING}
         tasks = [*self.triggered(loop.values, updated), *(pending or [])]
         await loop.checkpoint(source="input", changes=changes, tasks=tasks)

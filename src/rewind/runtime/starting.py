@@ -116,6 +116,10 @@ class RunStart:
             for name, value in loop.values.items()
             if head is None and value is not MISSING
         ]
+        if head is not None and head.next:
+            # The input drops the tasks left pending there, which LangGraph counts as a step:
+            # an ephemeral value, a topic without accumulate... empty.
+            initial = loop.apply_outcomes([])
         await loop.checkpoint(source="input", changes=initial, tasks=[*tasks, *(pending or [])])
         return tasks
 

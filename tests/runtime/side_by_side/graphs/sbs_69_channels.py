@@ -20,6 +20,7 @@ from langgraph.channels import (
     UntrackedValue,
 )
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
 
 
 class State(TypedDict, total=False):
@@ -72,6 +73,23 @@ def build_chain(checkpointer):  # one task a step: every mode's chunks in a fixe
     g.add_node("join", join)
     g.add_edge(START, "a")
     g.add_edge("a", "join")
+    g.add_edge("join", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+def ask(state: State) -> dict:
+    answer = interrupt(f"{state.get('flash')}/{state.get('scratch')}/{state.get('topic')}?")
+    return {"name": answer, "log": ["asked"]}
+
+
+def build_asking(checkpointer):  # a -> ask (interrupts) -> join
+    g = StateGraph(State)
+    g.add_node("a", a)
+    g.add_node("ask", ask)
+    g.add_node("join", join)
+    g.add_edge(START, "a")
+    g.add_edge("a", "ask")
+    g.add_edge("ask", "join")
     g.add_edge("join", END)
     return g.compile(checkpointer=checkpointer)
 
@@ -157,5 +175,22 @@ SCENARIOS = [
         "name": "two_ephemeral_values_in_a_step",
         "build": "build_two_flashes",
         "calls": [{"input": {"name": "n"}}],
+    },
+    {
+        "name": "interrupt_and_resume",
+        "build": "build_asking",
+        "calls": [
+            {
+                "input": {"name": "n", "flash": "in", "scratch": "s"},
+                "api": "stream",
+                "kwargs": {"stream_mode": ["values", "updates"]},
+            },
+            {
+                "input": Command(resume="answer"),
+                "api": "stream",
+                "kwargs": {"stream_mode": ["values", "updates"]},
+            },
+            {"input": {"name": "again"}, "at": ["ask"]},  # time travel to the question
+        ],
     },
 ]

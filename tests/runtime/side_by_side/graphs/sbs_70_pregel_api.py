@@ -123,6 +123,21 @@ def build_asking(checkpointer):
     )
 
 
+def build_asking_with_a_note(checkpointer):
+    node = NodeBuilder().subscribe_to("a").read_from("note").do(_ask_both).write_to("b")
+    return Pregel(
+        nodes={"node": node},
+        channels={"a": LastValue(str), "b": LastValue(str), "note": EphemeralValue(str)},
+        input_channels=["a", "note"],
+        output_channels=["b"],
+        checkpointer=checkpointer,
+    )
+
+
+def _ask_both(values):
+    return _ask(f"{values['a']}/{values.get('note')}")
+
+
 def build_chain(checkpointer):
     app = build_breakpoint(checkpointer)
     app.interrupt_before_nodes = []
@@ -238,6 +253,15 @@ SCENARIOS = [
             },
             {"input": "y", "api": "ainvoke"},
             {"input": Command(resume="no")},
+        ],
+    },
+    {
+        "name": "a_new_input_drops_the_pending_task",
+        "build": "build_asking_with_a_note",
+        "calls": [
+            {"input": {"a": "x", "note": "n"}},
+            {"input": {"a": "y"}, "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": Command(resume="ok")},
         ],
     },
 ]
