@@ -3,10 +3,11 @@ as fast as it is told, and a node that waits on an interrupt."""
 
 from __future__ import annotations
 
+import operator
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -14,7 +15,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from rewind.graph import START, MessagesState, StateGraph
-from rewind.types import interrupt
+from rewind.types import RetryPolicy, interrupt
 
 
 class CountingModel(BaseChatModel):
@@ -99,7 +100,45 @@ def _approval() -> Any:
     return graph.compile(name="approval")
 
 
+class Log(TypedDict):
+    """The mixed graph's state: what each node said."""
+
+    log: Annotated[list[str], operator.add]
+
+
+_TRIES = {"flaky": 0}
+
+
+def _mixed() -> Any:
+    """``flaky`` (fails once, then is retried) beside ``sub`` (a subgraph), then ``ask``
+    (waits on an interrupt)."""
+
+    def flaky(state: Log) -> dict[str, Any]:
+        _TRIES["flaky"] += 1
+        if _TRIES["flaky"] == 1:
+            raise ConnectionError("flaky failed")
+        return {"log": ["flaky ok"]}
+
+    def ask(state: Log) -> dict[str, Any]:
+        return {"log": [f"answer {interrupt('ok?')}"]}
+
+    inner: StateGraph[Any] = StateGraph(Log)
+    inner.add_node("inner_step", lambda state: {"log": ["inner"]})
+    inner.add_edge(START, "inner_step")
+    graph: StateGraph[Any] = StateGraph(Log)
+    retry = RetryPolicy(max_attempts=3, initial_interval=0.01, jitter=False)
+    graph.add_node("flaky", flaky, retry_policy=retry)
+    graph.add_node("sub", inner.compile())
+    graph.add_node("ask", ask)
+    graph.add_edge(START, "flaky")
+    graph.add_edge(START, "sub")
+    graph.add_edge(["flaky", "sub"], "ask")
+    return graph.compile(name="mixed")
+
+
 talker = _talker()
 """Streams the tokens its question asks for."""
 approval = _approval()
 """Waits on an interrupt, then says what it was told."""
+mixed = _mixed()
+"""A retried failure, a subgraph and an interrupt."""

@@ -25,6 +25,7 @@ GRAPHS = [
     "demo-agent=rewind.cli.demo:graph",
     "talker=tests/ui/agents.py:talker",
     "approval=tests/ui/agents.py:approval",
+    "mixed=tests/ui/agents.py:mixed",
 ]
 
 
@@ -78,9 +79,10 @@ def ui_server(db: Path, *args: str) -> Iterator[str]:
                 stream.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, through Playwright (no browser download)."""
+    """Debian's Chromium, through Playwright (no browser download); one per module, so that
+    Playwright's event loop is gone before another module's async tests run."""
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: apt-get install chromium"

@@ -104,3 +104,40 @@ def test_signs_in_once_with_the_api_key(page: Any, demo_db: tuple[Path, str, str
         page.goto(f"{url}/ui")  # the session holds: no second sign-in
         page.wait_for_selector(f'#runs-body tr[data-run-id="{run_id}"]')
         assert page.locator("#signin").count() == 0
+
+
+def test_answers_an_interrupt_and_marks_the_timeline(page: Any, tmp_path: Path) -> None:
+    db = tmp_path / "resume.db"
+    spec = "tests/ui/agents.py:mixed"
+    rewind(db, "run", spec, "--input", '{"log": []}', "--thread", "t", "--json")
+    (first,) = json_lines(rewind(db, "runs", "--json"))
+    with ui_server(db) as url:
+        page.goto(f"{url}/ui/run/{first['run_id']}")
+        page.wait_for_selector("body[data-loaded='1']")
+        shot(page, "timeline-marks")
+        nodes = page.eval_on_selector_all(
+            "#timeline .bar", "els => els.map(e => [e.dataset.node, e.dataset.outcome])"
+        )
+        assert ["ask", "interrupted"] in nodes and ["flaky", "ok"] in nodes
+        assert page.locator("#timeline .bar.depth-1[data-node=inner_step]").count() == 1
+        assert "attempt 2" in page.inner_text("#timeline .bar[data-node=flaky]")
+        marks = page.eval_on_selector_all("#timeline .mark", "els => els.map(e => e.dataset.kind)")
+        assert "retried" in marks and "interrupted" in marks
+        assert page.locator("#timeline .bar[data-node=flaky] .failure").count() == 1
+        page.click("#tab-state")
+        page.click("#checkpoints li:last-child")
+        assert json.loads(page.inner_text("#fork-box .interrupt-value")) == ["ok?"]
+        page.fill("#resume-value", '"yes"')
+        shot(page, "pending-interrupt")
+        page.click("#resume-button")
+        page.wait_for_url(lambda u: "/ui/run/" in u and first["run_id"] not in u)
+        page.wait_for_function(
+            "() => document.querySelector('#run-status')?.textContent.includes('success')",
+            timeout=30_000,
+        )
+        page.wait_for_selector("body[data-loaded='1']")
+        marks = page.eval_on_selector_all("#timeline .mark", "els => els.map(e => e.dataset.kind)")
+        assert "resumed" in marks
+        shot(page, "resumed")
+    (state,) = json_lines(rewind(db, "state", "t", "--json"))
+    assert state["values"]["log"][-1] == "answer yes"

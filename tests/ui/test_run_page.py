@@ -192,6 +192,7 @@ def test_fork_from_a_checkpoint(page: Any, server: str, demo_db: tuple[Path, str
         "() => document.querySelector('#run-status')?.textContent.includes('success')",
         timeout=30_000,
     )
+    page.wait_for_selector("body[data-loaded='1']")  # the views read after its end
     page.click("#tab-state")
     page.wait_for_selector("#checkpoint-detail .msg")
     shot(page, "fork")

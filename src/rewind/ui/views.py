@@ -177,23 +177,10 @@ def timeline(events: Iterable[StoredEvent]) -> dict[str, Any]:
             open_tasks[key] = bar
             bars.append(bar)
         elif event.type in (EventType.TASK_ENDED, EventType.TASK_FAILED, EventType.INTERRUPT):
-            ending = open_tasks.get(key)
-            kind = {
-                EventType.TASK_ENDED: "ok",
-                EventType.TASK_FAILED: "failed",
-                EventType.INTERRUPT: "interrupted",
-            }[EventType(event.type)]
-            if ending is not None and ending["end"] is None:
-                ending["end"], ending["outcome"] = t, kind
-            if kind != "ok":
-                detail = (
-                    f"{p.get('type')}: {p.get('message')}"
-                    if kind == "failed"
-                    else _short([getattr(i, "value", i) for i in p.get("interrupts") or ()])
-                )
-                marks.append(_mark(kind, event, t, detail))
+            _end_task(open_tasks.get(key), event, t, marks)
         elif event.type == EventType.RESUME:
-            marks.append(_mark("resumed", event, t, _short(p.get("value", p.get("resume")))))
+            said = p.get("values") if "values" in p else p.get("value")
+            marks.append(_mark("resumed", event, t, _short(said)))
         elif event.type in (EventType.CHAT_STARTED, EventType.TOOL_STARTED):
             opened: dict[str, Any] = {
                 "kind": "chat" if event.type == EventType.CHAT_STARTED else "tool",
@@ -214,6 +201,36 @@ def timeline(events: Iterable[StoredEvent]) -> dict[str, Any]:
             marks.append(_mark("ended", event, t, str(p.get("status"))))
     _lanes(bars, end)
     return {"start": start, "end": end, "bars": bars, "marks": marks}
+
+
+_OUTCOMES = {
+    EventType.TASK_ENDED: "ok",
+    EventType.TASK_FAILED: "failed",
+    EventType.INTERRUPT: "interrupted",
+}
+
+
+def _end_task(
+    bar: dict[str, Any] | None, event: StoredEvent, t: float, marks: list[dict[str, Any]]
+) -> None:
+    """A task's end, failure or interrupt: its bar ends there (a failure the task retries
+    after is marked, and the bar goes on to the attempt that follows)."""
+    p = fields_of(event.payload)
+    kind = _OUTCOMES[EventType(event.type)]
+    if bar is not None and (bar["end"] is None or bar.get("retrying")):
+        if bar.get("retrying"):
+            bar["attempts"] += 1
+        bar["end"], bar["outcome"] = t, kind
+        bar["retrying"] = kind == "failed" and bool(p.get("retrying"))
+        if bar["retrying"]:
+            bar.setdefault("failures", []).append(t)
+    if kind == "failed":
+        retried = " (retried)" if p.get("retrying") else ""
+        detail = f"{p.get('type')}: {p.get('message')}, attempt {p.get('attempt', 1)}{retried}"
+        marks.append(_mark("retried" if p.get("retrying") else "failed", event, t, detail))
+    elif kind == "interrupted":
+        said = _short([getattr(i, "value", i) for i in p.get("interrupts") or ()])
+        marks.append(_mark(kind, event, t, said))
 
 
 def _mark(kind: str, event: StoredEvent, t: float, detail: str) -> dict[str, Any]:

@@ -95,9 +95,17 @@ export async function showRun(main, crumbs, runId) {
   const asked = location.hash.slice(1);
   select(asked in panels ? asked : "timeline");
   document.body.dataset.firstRender = String(performance.now());
-  loadFolds().then(() => { document.body.dataset.loaded = "1"; }, (err) => {
-    main.append(h("p", { class: "error" }, err.message));
-  });
+  // body[data-loaded] says every view shows what the log held when last read.
+  let reading = 0;
+  const loading = (promise) => {
+    reading += 1;
+    delete document.body.dataset.loaded;
+    return promise.catch((err) => main.append(h("p", { class: "error" }, err.message))).finally(() => {
+      reading -= 1;
+      if (reading === 0) document.body.dataset.loaded = "1";
+    });
+  };
+  loading(loadFolds());
 
   if (!meta.run.live) return () => {};
   // Live: follow the run from the log; views that are folds are re-read (at most every
@@ -127,7 +135,7 @@ export async function showRun(main, crumbs, runId) {
     meta = await api(base);
     header_(meta);
     drawMeta(metaBox, meta);
-    await loadViews();
+    await loading(loadViews());
     document.body.dataset.runEnded = "1";
   });
   return () => {

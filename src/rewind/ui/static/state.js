@@ -103,7 +103,8 @@ export class StateView {
         } catch (err) { error.textContent = err.message; }
       } }, "Answer the interrupt");
       box.append(h("h4", {}, "Pending interrupt"),
-        c.interrupts.map((i) => h("pre", { class: "value" }, json(i.interrupts))), answer, resume);
+        ...c.interrupts.map((i) => h("pre", { class: "value interrupt-value" }, json(i.interrupts.map((x) => x.value)))),
+        answer, resume);
     }
     box.append(error);
     return box;
@@ -126,6 +127,9 @@ function conversation(messages, items) {
 }
 
 function listItems(list, items) {
-  return h("ol", { class: "list-items" }, list.map((item, i) =>
-    h("li", { class: `item-${items.after[i]}`, dataset: { mark: items.after[i] } }, h("pre", { class: "value" }, json(item)))));
+  return h("ol", { class: "list-items" }, list.map((item, i) => {
+    const mark = items.after[i];
+    return h("li", { class: `item-${mark}`, dataset: { mark } }, h("pre", { class: "value" }, json(item)),
+      mark !== "same" ? h("span", { class: `badge change-${mark}` }, mark) : "");
+  }));
 }

@@ -5,7 +5,7 @@
 import { h, clear, duration } from "./dom.js";
 
 const LANE = 46;
-const MARK_ICON = { failed: "✕", interrupted: "⏸", resumed: "▶", ended: "■" };
+const MARK_ICON = { failed: "✕", retried: "↻", interrupted: "⏸", resumed: "▶", ended: "■" };
 
 export function drawTimeline(box, data) {
   clear(box);
@@ -40,6 +40,10 @@ export function drawTimeline(box, data) {
       dataset: { node: bar.node, outcome: bar.outcome, step: String(bar.step), seq: String(bar.seq) },
       style: { left: pct(bar.start), width: width(bar.start, stop), top: `${bar.lane * LANE + 4 + bar.depth * 4}px`, height: `${LANE - 8 - bar.depth * 8}px` },
     }, h("span", { class: "bar-label" }, label, bar.attempts > 1 ? ` (attempt ${bar.attempts})` : ""));
+    for (const failed of bar.failures || []) { // a failed attempt the task was retried after
+      const inner = Math.max(stop - bar.start, 1);
+      node.append(h("div", { class: "failure", title: "failed attempt, retried", style: { left: `${(((failed - bar.start) / inner) * 100).toFixed(2)}%` } }));
+    }
     for (const call of bar.calls) {
       const cstop = call.end ?? stop;
       const inner = Math.max(stop - bar.start, 1);
