@@ -4,6 +4,7 @@ holding a bounded number of rendered rows."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,22 @@ def test_answers_an_interrupt_and_marks_the_timeline(page: Any, tmp_path: Path) 
         shot(page, "resumed")
     (state,) = json_lines(rewind(db, "state", "t", "--json"))
     assert state["values"]["log"][-1] == "answer yes"
+
+
+def test_shows_what_a_redaction_left(page: Any, tmp_path: Path) -> None:
+    db = tmp_path / "redacted.db"
+    rewind(db, "demo")
+    (record,) = json_lines(rewind(db, "runs", "--json"))
+    run_id = record["run_id"]
+    said = rewind(db, "db", "redact", "--run", run_id, "--type", "chat.*", "--contents-only", "-y")
+    count = int(re.search(r"redacted (\d+) events", said)[1])  # type: ignore[index]
+    with ui_server(db) as url:
+        page.goto(f"{url}/ui/run/{run_id}#tokens")
+        page.wait_for_selector("body[data-loaded='1']")
+        texts = page.locator("#calls .token:not(.empty)").all_inner_texts()
+        assert texts and set(texts) == {"[redacted]"}
+        assert "get_weather says" not in page.inner_text("#calls")
+        shot(page, "redacted-tokens")
+        page.click("#tab-meta")
+        assert page.get_attribute("#chain", "data-ok") == "true"
+        assert f"({count} redacted)" in page.inner_text("#chain")

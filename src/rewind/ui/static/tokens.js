@@ -106,7 +106,8 @@ function tokenSpan(token) {
   const shown = token.text || (token.tools && token.tools.length ? `⟨${token.tools.join(" ")}⟩` : "∅");
   const dataset = { t: token.t.toFixed(1), seq: String(token.seq) };
   if (token.arrived) dataset.arrived = String(token.arrived);
-  return h("span", { class: token.text ? "token" : "token empty", title: `+${duration(token.t)}`, dataset }, shown);
+  const kind = token.text === "[redacted]" ? "token redacted" : token.text ? "token" : "token empty";
+  return h("span", { class: kind, title: `+${duration(token.t)}`, dataset }, shown);
 }
 
 function timingBars(call) {
