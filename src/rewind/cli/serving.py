@@ -86,21 +86,20 @@ def serve(
     from rewind.server import GraphLoadError
     from rewind.server import serve as run_server
     from rewind.server.loader import parse_graph_option
-    from rewind.server.serve import resolve_graphs
     from rewind.ui import ui_pages
 
     try:
         chosen = dict(parse_graph_option(g) for g in (*graphs, *more_graphs))
-        loaded = resolve_graphs(chosen, config)
         run_server(
             settings().db,
-            graphs=dict(loaded),
+            graphs=chosen,
+            config=config,
             host=host,
             port=port,
             api_key=api_key,
             cors_origins=list(cors_origins) or None,
             queue=queue,
-            pages=ui_pages(graphs=loaded),  # the run page under /ui (rewind ui)
+            pages=ui_pages(),  # the run page under /ui (rewind ui)
         )
     except (GraphLoadError, ValueError) as exc:
         raise CliError(str(exc)) from exc
