@@ -46,6 +46,8 @@ __all__ = [
     "fields_of",
     "run_ended",
     "run_started",
+    "announced_order",
+    "path_order",
     "task_id_for",
 ]
 
@@ -77,6 +79,26 @@ def task_id_for(checkpoint_id: str, ns: str, step: int, name: str, path: Sequenc
     so a checkpoint event need not record the ids of the tasks it lists."""
     key = f"{checkpoint_id}|{ns}|{step}|{name}|{'/'.join(map(str, path))}"
     return str(uuid.uuid5(_TASK_NAMESPACE, key))
+
+
+def path_order(path: Sequence[Any]) -> str:
+    """LangGraph's order of a step's tasks where their writes apply (its ``task_path_str`` of
+    the path's first three parts: numbers zero-padded, so the 10th ``Send`` comes after the
+    2nd)."""
+    return "~".join(
+        f"{p:010d}"
+        if isinstance(p, int) and not isinstance(p, bool)
+        else path_order(p)
+        if isinstance(p, tuple | list)
+        else str(p)
+        for p in path[:3]
+    )
+
+
+def announced_order(path: Sequence[Any]) -> tuple[bool, str]:
+    """Where LangGraph lists a task among its step's (the tasks it announces, a checkpoint's
+    next tasks): ``Send`` tasks first, in the order sent, then pull tasks by node name."""
+    return (bool(path) and path[0] == PULL, path_order(path))
 
 
 class EventType(StrEnum):

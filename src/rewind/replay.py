@@ -25,6 +25,7 @@ from rewind.projections.stream import (
     Projector,
     RunFacts,
     event_types,
+    mappers_of,
     parse_stream_mode,
     shaper,
 )
@@ -99,7 +100,8 @@ class RunStream:
             )
             inputs = (event.payload or {}).get("input")
             if head is not None and (inputs is None or isinstance(inputs, Command)):
-                items += self.projector.resumed("", head)
+                fork = bool((event.payload or {}).get("fork"))
+                items += self.projector.resumed("", head, fork=fork)
         projector = self.projector
         if projector is None:  # a log that does not open with run.started: nothing to show
             return []
@@ -139,6 +141,7 @@ async def areplay(
     version: str = "v1",
     start: str | int | None = None,
     events_stream_mode: Any = "updates",
+    graph: Any = None,
 ) -> AsyncIterator[Any]:
     """Yield what ``stream(..., stream_mode=...)`` yielded for run ``run_id``, from the log.
 
@@ -152,6 +155,9 @@ async def areplay(
             starts after it): the suffix of the full replay from that point.
         events_stream_mode: In the ``events`` mode, the stream mode(s) the graph's own
             ``on_chain_stream`` chunks follow (``astream_events(..., stream_mode=...)``).
+        graph: The compiled graph that made the run, when its code is at hand: v2 parts then
+            carry its state as its schema's instances (a pydantic model, a dataclass), as its
+            live stream did; without it, as the dicts the log holds.
 
     Raises:
         UnknownRunError: the log has no such run.
@@ -169,7 +175,13 @@ async def areplay(
         needed |= {EventType.CHECKPOINT}
     started = start is None or isinstance(start, int)
     after = start if isinstance(start, int) else None
-    shaped = shaper(shape=shape, subgraphs=subgraphs, version=version)
+    schemas = getattr(getattr(graph, "builder", None), "schemas", None)
+    mappers = (
+        mappers_of(schemas.state, schemas.output)
+        if schemas is not None and version == "v2"
+        else None
+    )
+    shaped = shaper(shape=shape, subgraphs=subgraphs, version=version, mappers=mappers)
     async for page in log._iter_pages(run_id, types=needed):
         for event in page:
             items = stream.feed(event)

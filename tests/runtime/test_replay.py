@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from pydantic import BaseModel
 
 from rewind import open_log
 from rewind.checkpoint.sqlite import SqliteSaver
@@ -367,3 +368,63 @@ def test_an_interrupted_step_s_finished_writes_replay_as_the_last_values(tmp_pat
     assert out["log"] == ["other"] and len(out["__interrupt__"]) == 1
     (run_id,) = asyncio.run(_runs(path, "t"))
     assert _text(_replayed(path, run_id, stream_mode=modes)) == _text(live)
+
+
+def test_replay_of_a_time_travel_fork_equals_the_live_stream(tmp_path: Path) -> None:
+    """A run continuing a past checkpoint forks it: its stream opens with that state's
+    values, then the fork's own checkpoint (not the past one's), live and replayed alike."""
+    path = tmp_path / "runs.db"
+    kwargs: dict[str, Any] = {"stream_mode": ALL}
+
+    class Log(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    builder = StateGraph(Log)
+    builder.add_node("a", lambda state: {"log": ["a"]})
+    builder.add_node("b", lambda state: {"log": ["b"]})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = builder.compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": "t"}}
+        graph.invoke({"log": []}, config)
+        past = next(s for s in graph.get_state_history(config) if s.next == ("b",))
+        live = list(graph.stream(None, past.config, **kwargs))
+    runs = asyncio.run(_runs(path, "t"))
+    modes = [mode for mode, _ in live]
+    assert modes[0] == "values" and "checkpoints" in modes
+    first_checkpoint = next(chunk for mode, chunk in live if mode == "checkpoints")
+    assert first_checkpoint["metadata"]["source"] == "fork"
+    assert _text(_replayed(path, runs[-1], **kwargs)) == _text(live)
+
+
+class _Model(BaseModel):
+    text: str
+    count: int = 0
+
+
+def test_v2_parts_carry_the_state_models_instances_live_and_replayed_with_the_graph(
+    tmp_path: Path,
+) -> None:
+    """As LangGraph 1.2's v2 streams: ``values`` data as the output model, checkpoint values
+    as the state model; a replay given the graph gives the same, without it the dicts."""
+    path = tmp_path / "runs.db"
+    kwargs: dict[str, Any] = {"stream_mode": ["values", "checkpoints"], "version": "v2"}
+
+    def bump(state: _Model) -> dict[str, Any]:
+        return {"count": state.count + 1}
+
+    builder = StateGraph(_Model)
+    builder.add_node("bump", bump)
+    builder.add_edge(START, "bump")
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = builder.compile(checkpointer=saver)
+        live = list(graph.stream({"text": "a"}, {"configurable": {"thread_id": "t"}}, **kwargs))
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    values = [part["data"] for part in live if part["type"] == "values"]
+    assert values == [_Model(text="a"), _Model(text="a", count=1)]
+    last = [part["data"] for part in live if part["type"] == "checkpoints"][-1]
+    assert last["values"] == _Model(text="a", count=1)
+    assert _text(_replayed(path, run_id, graph=graph, **kwargs)) == _text(live)
+    plain = [p["data"] for p in _replayed(path, run_id, **kwargs) if p["type"] == "values"]
+    assert plain == [{"text": "a"}, {"text": "a", "count": 1}]

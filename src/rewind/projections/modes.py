@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from rewind.events import EventType
+from rewind.events import EventType, announced_order
 from rewind.projections.calls import END, RETURN, is_call, is_return
 from rewind.projections.state import (
     StateFold,
+    channel_writes_of,
     node_input,
     task_writes_of,
     to_known_keys,
@@ -270,8 +271,15 @@ class TasksMode:
                 )
             ]
         if event.type == EventType.TASK_ENDED and not payload.get("cached"):
-            result = task_writes_of(payload)
+            writes = channel_writes_of(payload)
             update = payload.get("update")
+            if isinstance(update, dict) and "writes" in payload and "return" not in payload:
+                # as the node wrote them (a message as a dict, say), not as the state took them
+                writes = {
+                    name: [update[name]] if len(values) == 1 and name in update else values
+                    for name, values in writes.items()
+                }
+            result = _folded_writes(writes)
             if isinstance(update, Command) and isinstance(update.update, dict):
                 result = dict(update.update)
             elif is_return(payload) and not payload.get("entrypoint"):
@@ -385,7 +393,7 @@ class CheckpointsMode:
         first_of_ns = p["source"] == "input" and p["step"] == -1
         ordered = p["next"]
         if len(ordered) > 1:
-            ordered = sorted(ordered, key=lambda t: "~".join(str(x) for x in t["path"][:3]))
+            ordered = sorted(ordered, key=lambda t: announced_order(t["path"]))
         tasks = []
         for task in ordered:
             entry: dict[str, Any] = {"id": task["id"], "name": task["name"]}
@@ -411,6 +419,22 @@ class CheckpointsMode:
             "next": [t["name"] for t in ordered],
             "tasks": tasks,
         }
+
+
+def _folded_writes(writes: Mapping[str, list[Any]]) -> dict[str, Any]:
+    """A task's writes as LangGraph's ``tasks`` result shows them: a channel's value, or
+    ``{"$writes": [...]}`` for a channel the task wrote more than once (a first write of
+    ``None`` is replaced by the next, as LangGraph folds them)."""
+    result: dict[str, Any] = {}
+    for name, values in writes.items():
+        for value in values:
+            existing = result.get(name)
+            if existing is None:
+                result[name] = value
+                continue
+            multiple = isinstance(existing, dict) and isinstance(existing.get("$writes"), list)
+            result[name] = {"$writes": [*(existing["$writes"] if multiple else [existing]), value]}
+    return result
 
 
 class DebugMode:

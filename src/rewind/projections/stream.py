@@ -8,9 +8,12 @@ durability, channel order), and a resumed checkpoint's state comes from folding 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import pydantic
 
 from rewind.events import EventType
 from rewind.projections.events import EventsMode
@@ -33,11 +36,13 @@ from rewind.projections.state import CheckpointView, Expander
 
 __all__ = [
     "MODES",
+    "Mappers",
     "PROPAGATED_KEYS",
     "Item",
     "Projector",
     "RunFacts",
     "event_types",
+    "mappers_of",
     "parse_stream_mode",
     "shape_chunk",
     "shaper",
@@ -213,6 +218,21 @@ class RunFacts:
         )
 
 
+def mappers_of(state_schema: Any, output_schema: Any) -> Mappers | None:
+    """The :class:`Mappers` of a graph whose state and output are these schemas (LangGraph
+    coerces to a pydantic model or a dataclass, not a TypedDict); ``None`` when neither is."""
+    out, state = _mapper(output_schema), _mapper(state_schema)
+    return Mappers(output=out, state=state) if out or state else None
+
+
+def _mapper(schema: Any) -> Callable[[dict[str, Any]], Any] | None:
+    if isinstance(schema, type) and (
+        issubclass(schema, pydantic.BaseModel) or dataclasses.is_dataclass(schema)
+    ):
+        return lambda values: schema(**values)
+    return None
+
+
 def parse_stream_mode(stream_mode: Any) -> tuple[list[str], str]:
     """The modes asked for, in emission order, and the shape: ``single``, ``list``, ``tuple``."""
     if isinstance(stream_mode, str):
@@ -227,8 +247,26 @@ def parse_stream_mode(stream_mode: Any) -> tuple[list[str], str]:
     return modes, shape
 
 
+@dataclass(frozen=True)
+class Mappers:
+    """What turns a state dict into the graph's schema, for v2 parts (as LangGraph 1.2's
+    ``version="v2"`` streams: a ``values`` part's data as the output schema's instance, the
+    ``values`` of ``checkpoints``/``debug`` checkpoints as the state schema's); ``None``
+    where the schema is a TypedDict (the dict is the state)."""
+
+    output: Callable[[dict[str, Any]], Any] | None = None
+    state: Callable[[dict[str, Any]], Any] | None = None
+
+
 def shape_chunk(
-    mode: str, ns: tuple[str, ...], chunk: Any, *, shape: str, subgraphs: bool, version: str
+    mode: str,
+    ns: tuple[str, ...],
+    chunk: Any,
+    *,
+    shape: str,
+    subgraphs: bool,
+    version: str,
+    mappers: Mappers | None = None,
 ) -> Any:
     """A chunk as LangGraph hands it to the caller."""
     if version == "v2":
@@ -237,22 +275,41 @@ def shape_chunk(
             data = dict(chunk)
             part["interrupts"] = tuple(data.pop("__interrupt__", ()))
             part["data"] = data
+            if mappers is not None and mappers.output is not None:
+                part["data"] = mappers.output(data)
         elif mode == "values":
             part["interrupts"] = ()
+        elif mode in ("checkpoints", "debug") and mappers is not None and mappers.state:
+            part["data"] = _with_state_values(chunk, mappers.state)
         return part
     if shape == "list":
         return (ns, mode, chunk) if subgraphs else (mode, chunk)
     return (ns, chunk) if subgraphs else chunk
 
 
+def _with_state_values(chunk: Any, state: Callable[[dict[str, Any]], Any]) -> Any:
+    """A ``checkpoints`` chunk, or a ``debug`` checkpoint, with its ``values`` as the state
+    schema's instance (a copy: the chunk is shared), but an input checkpoint's (whose next
+    task is ``__start__``: its state may lack required keys yet), as LangGraph coerces them."""
+    if not isinstance(chunk, dict):
+        return chunk
+    if chunk.get("type") == "checkpoint" and isinstance(chunk.get("payload"), dict):
+        payload = _with_state_values(chunk["payload"], state)
+        return chunk if payload is chunk["payload"] else {**chunk, "payload": payload}
+    values = chunk.get("values")
+    if not isinstance(values, dict) or "__start__" in (chunk.get("next") or ()):
+        return chunk
+    return {**chunk, "values": state(values)}
+
+
 def shaper(
-    *, shape: str, subgraphs: bool, version: str
+    *, shape: str, subgraphs: bool, version: str, mappers: Mappers | None = None
 ) -> Callable[[str, tuple[str, ...], Any], Any]:
     """:func:`shape_chunk` with its keyword arguments given once: ``(mode, ns, chunk)`` to what
     the caller gets."""
     if version == "v2":
         return lambda mode, ns, chunk: shape_chunk(
-            mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version
+            mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version, mappers=mappers
         )
     if shape == "list":
         if subgraphs:
@@ -380,16 +437,20 @@ class Projector:
             out[:0] = [("events", ns, chunk) for ns, chunk in self._events.release()]
         return out
 
-    def resumed(self, ns: str, head: CheckpointView) -> list[Item]:
-        """What a (sub)graph resuming from ``head`` re-emits first: its state, its checkpoint."""
+    def resumed(self, ns: str, head: CheckpointView, *, fork: bool = False) -> list[Item]:
+        """What a (sub)graph resuming from ``head`` re-emits first: its state, its checkpoint;
+        a run that forks ``head`` (time travel), its state only (the fork's own checkpoint
+        follows, as LangGraph 1.2 streams it)."""
         key = namespace(ns)
         self.fold.values[key] = dict(head.values)
         self._expander.starting_at(ns, head)
         out: list[Item] = []
-        if self._events is not None:
+        if self._events is not None and not fork:
             self._events.resumed(ns, head)
         if "values" in self.projections:
             out += [("values", k, c) for k, c in self._values.resumed(ns)]
+        if fork:
+            return out
         if {"checkpoints", "debug"} & set(self.projections) and self._checkpoints.enabled:
             chunk = self._checkpoints.payload(
                 _described(head), ns, self.fold.shown(key), _left_by_tasks(head)
@@ -452,9 +513,9 @@ class _GraphStream:
         """The chunks this event makes."""
         return self._shaped(self._inner.feed(event))
 
-    def resumed(self, ns: str, head: CheckpointView) -> list[Any]:
-        """The chunks a run resuming from ``head`` starts with."""
-        return self._shaped(self._inner.resumed(ns, head))
+    def resumed(self, ns: str, head: CheckpointView, *, fork: bool = False) -> list[Any]:
+        """The chunks a run resuming from ``head`` (forking it: ``fork``) starts with."""
+        return self._shaped(self._inner.resumed(ns, head, fork=fork))
 
     def _shaped(self, items: list[Item]) -> list[Any]:
         subgraphs = self._subgraphs

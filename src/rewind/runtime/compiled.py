@@ -31,8 +31,8 @@ from rewind.runtime.loops import run_sync
 from rewind.runtime.orphans import close_failed_run, close_orphans
 from rewind.runtime.pregel import RunLoop, current_task
 from rewind.runtime.scratch import ScratchLog
-from rewind.runtime.shapes import all_keys, graph_shape, input_shapes
-from rewind.runtime.starting import lifecycle, travel_of
+from rewind.runtime.shapes import all_keys, graph_shape, input_shapes, state_only_keys
+from rewind.runtime.starting import lifecycle, resume_values, travel_of
 from rewind.runtime.state_api import StateMethods, checkpoint_state
 from rewind.runtime.tasks import Interrupted, Task
 from rewind.runtime.updating import StateUpdates
@@ -86,6 +86,8 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         self.digest = _digest(builder, interrupt_before, interrupt_after)
         """SHA-256 of the graph's structure, recorded with every run."""
         self._input_shapes = input_shapes(builder)
+        self.state_only = state_only_keys(builder)
+        """The keys a node given the state schema reads (see :func:`state_only_keys`)."""
         self._graph_shape = graph_shape(builder)
         self._output_keys = frozenset(all_keys(builder.schemas.output))
         joins = sorted(builder.waiting_edges)
@@ -222,9 +224,10 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                 loop.interrupt_after = _names(interrupt_after, self.builder.nodes)
             if thread_id is not None and orphans and isinstance(event_log, EventLog):
                 await close_orphans(event_log, thread_id, orphans)
+            if isinstance(input, Command) and input.resume is not None and head is not None:
+                resume_values(input.resume, head)  # refused before the run starts, as LangGraph
             if _watch is not None:  # a stream: its projections see every event from here
-                resumed = input is None or isinstance(input, Command)
-                _watch(loop, head, resumed and not loop.travel.forks)
+                _watch(loop, head, input is None or isinstance(input, Command))
             await loop.emit(
                 run_started(
                     thread_id=thread_id or loop.run_id,
@@ -242,6 +245,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                         "durability": durability or "async",
                         "trace_context": _trace_context(),
                         **({"node_inputs": self._input_shapes} if self._input_shapes else {}),
+                        **({"fork": True} if loop.travel.forks else {}),
                         **self._graph_shape,
                     },
                 )

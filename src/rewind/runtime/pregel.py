@@ -25,7 +25,7 @@ from rewind.errors import (
     ParentCommand,
     create_error_message,
 )
-from rewind.events import PULL, EventType, NewEvent, task_id_for
+from rewind.events import PULL, EventType, NewEvent, announced_order, task_id_for
 from rewind.log.records import HeadWrite
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
 from rewind.projections.state import VALUE_CHANGES, CheckpointView, head_state, recorded_writes
@@ -128,6 +128,7 @@ class RunLoop(TaskCalling, Routing):
         self._input_keys: set[str] | None = (
             None if schemas.input is schemas.state else all_keys(schemas.input)
         )
+        self._state_only: frozenset[str] | None = graph.state_only
         self.config = config
         self.durability = durability
         self.recursion_limit = recursion_limit
@@ -292,7 +293,12 @@ class RunLoop(TaskCalling, Routing):
         Raises:
             Interrupted: a node interrupted, or the run reached a static breakpoint.
         """
-        stop = self.stop = self.step + self.recursion_limit + 1
+        # As LangGraph's: the limit counts from the step after the checkpoint the run starts
+        # at (a resumed run's first step; a new input's or a fork's checkpoint is that step).
+        first_step = (
+            self.step + 1 if resuming and not (self.travel.forks and not self.ns) else self.step
+        )
+        stop = self.stop = first_step + self.recursion_limit + 1
         first = True
         while True:
             # As LangGraph: the limit is checked before looking for work, so a run that ends on
@@ -338,7 +344,7 @@ class RunLoop(TaskCalling, Routing):
         for task in tasks:
             self.prepare_input(task)
         hits = await self._match_cache(tasks) if self.graph.cache is not None else []
-        for task in sorted(tasks, key=task_order):  # LangGraph announces them in task order
+        for task in sorted(tasks, key=lambda t: announced_order(t.path)):
             payload: dict[str, Any] = {"triggers": list(task.triggers)}
             if list(task.path) != [PULL, task.name]:  # a pull task's path is implied
                 payload["path"] = list(task.path)
@@ -594,7 +600,10 @@ class RunLoop(TaskCalling, Routing):
     def _node_input(self, spec: NodeSpec) -> Any:
         schemas = self.graph.builder.schemas
         schema = spec.input_schema or schemas.state
-        return coerce(schema, self.with_managed(self.state(), schema), schemas.state)
+        state = self.state()
+        if self._state_only is not None and schema is schemas.state:
+            state = {k: v for k, v in state.items() if k in self._state_only}
+        return coerce(schema, self.with_managed(state, schema), schemas.state)
 
     def _map_update(
         self, update: Any, node: str, ids_given: list[str] | None = None

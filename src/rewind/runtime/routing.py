@@ -37,6 +37,7 @@ class Routing:
     store: Any
     step: int
     stop: int
+    _state_only: frozenset[str] | None
 
     def managed_values(self) -> dict[str, Any] | None:
         """The managed values (``RemainingSteps``...) a task of the step being run reads;
@@ -82,7 +83,14 @@ class Routing:
         schema = self.graph.builder.schemas.state
         state = coerce(
             schema,
-            self.with_managed({k: v for k, v in local.items() if v is not MISSING}, schema),
+            self.with_managed(
+                {
+                    k: v
+                    for k, v in local.items()
+                    if v is not MISSING and (self._state_only is None or k in self._state_only)
+                },
+                schema,
+            ),
             schema,
         )
         kwargs = injected_kwargs(branch.path, self.config, store=self.store)

@@ -21,6 +21,7 @@ __all__ = [
     "input_shapes",
     "object_fields",
     "schema_shape",
+    "state_only_keys",
 ]
 
 
@@ -57,15 +58,29 @@ def schema_shape(schema: Any, state_schema: Any) -> tuple[frozenset[str] | None,
     return None, None
 
 
+def state_only_keys(builder: Any) -> frozenset[str] | None:
+    """The state schema's keys when the graph has channels beyond them (another node's input
+    schema added some, as ``create_react_agent``'s ``llm_input_messages``): a node given the
+    state schema reads only those, as LangGraph's does. ``None`` when it reads them all."""
+    state_schema = builder.schemas.state
+    if state_schema is None or not getattr(state_schema, "__annotations__", None):
+        return None
+    keys = frozenset(all_keys(state_schema))
+    return keys if set(builder.channels) - keys else None
+
+
 def input_shapes(builder: Any) -> dict[str, dict[str, Any]]:
     """How each node's input differs from the plain state dict, as :func:`coerce` makes it:
     the keys it keeps and the class it is built as (``module:qualname``). Recorded once per run
     so a projection shows the input a node was given without running any code of the graph."""
     state_schema = builder.schemas.state
+    narrow = state_only_keys(builder)
     shapes: dict[str, dict[str, Any]] = {}
     for name, spec in builder.nodes.items():
         schema = spec.input_schema or state_schema
         keys, cls = schema_shape(schema, state_schema) if schema is not None else (None, None)
+        if keys is None and narrow is not None:
+            keys = narrow
         if keys is None:
             continue
         shapes[name] = {"keys": sorted(keys)}
@@ -87,6 +102,7 @@ def graph_shape(builder: Any) -> dict[str, Any]:
     state_schema = builder.schemas.state
     if state_schema is not None:
         keys, cls = schema_shape(state_schema, state_schema)
+        keys = keys if keys is not None else state_only_keys(builder)
         if keys is not None:
             shape["state_shape"] = {"keys": sorted(keys)}
             if cls is not None:

@@ -27,7 +27,7 @@ from rewind.types import Command
 if TYPE_CHECKING:
     from rewind.log import EventLog
 
-__all__ = ["RunStart", "lifecycle", "travel_of"]
+__all__ = ["RunStart", "lifecycle", "resume_values", "travel_of"]
 
 
 class RunStart:
@@ -61,7 +61,7 @@ class RunStart:
             if head is None:
                 return [], True
             if isinstance(input, Command) and input.resume is not None:
-                given = _resume_values(input.resume, head)
+                given = resume_values(input.resume, head)
                 payload: dict[str, Any] = {"checkpoint_id": head.id, "values": given}
                 if not given and not _is_id_map(input.resume):
                     # No task waits: as LangGraph's, the first interrupt() of the step that
@@ -181,7 +181,7 @@ _MANY_PENDING = (
 )
 
 
-def _resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
+def resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
     """Which pending task each resume value answers: by interrupt id, or the one waiting task.
 
     Raises:

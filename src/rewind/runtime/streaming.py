@@ -24,8 +24,10 @@ from rewind.projections.messages import MessagesMode
 from rewind.projections.modes import of_subgraph
 from rewind.projections.stream import (
     Item,
+    Mappers,
     Projector,
     RunFacts,
+    mappers_of,
     parse_stream_mode,
     shape_chunk,
     shaper,
@@ -68,7 +70,7 @@ async def stream_run(
     items: deque[Item] = deque()
     wake = asyncio.Event()
     projectors: list[Projector] = []
-    out = _output(modes, printed, shape, subgraphs, version)
+    out = _output(modes, printed, shape, subgraphs, version, v2_mappers(graph, version))
 
     def watch(loop: RunLoop, head: CheckpointView | None, resuming: bool) -> None:
         # The projector is made from the run's own run.started event, as a replay makes it:
@@ -103,15 +105,15 @@ async def stream_run(
                 elif projectors[0].ignores_tokens:
                     loop.log.set_token_tap(index, tap, _ignored)
                 if head is not None and resuming:
-                    resumed("", head)
+                    resumed("", head, bool(event.payload.get("fork")))
             found = feed(event)
             if found:
                 handed(found)
 
         index = loop.log.add_tap(tap)
 
-    def resumed(ns: str, head: CheckpointView) -> None:
-        handed(projectors[0].resumed(ns, head))
+    def resumed(ns: str, head: CheckpointView, fork: bool = False) -> None:
+        handed(projectors[0].resumed(ns, head, fork=fork))
 
     def handed_each(found: list[Item]) -> None:
         if deliver is None:
@@ -197,15 +199,29 @@ def _delivering_bare(deliver: Deliver) -> Callable[[list[Item]], None]:
     return handed
 
 
+def v2_mappers(graph: Any, version: str) -> Mappers | None:
+    """How ``graph``'s v2 parts carry its state: as its schemas' instances, where they are
+    pydantic models or dataclasses (LangGraph 1.2's v2 streams); ``None`` for v1."""
+    schemas = getattr(getattr(graph, "builder", None), "schemas", None)
+    if version != "v2" or schemas is None:
+        return None
+    return mappers_of(schemas.state, schemas.output)
+
+
 def _output(
-    modes: list[str], printed: list[str], shape: str, subgraphs: bool, version: str
+    modes: list[str],
+    printed: list[str],
+    shape: str,
+    subgraphs: bool,
+    version: str,
+    mappers: Mappers | None = None,
 ) -> Callable[[Item], Any]:
     """What the caller gets of an item (:data:`_SKIP` for none), its choices made once per
     stream: it runs once per chunk (per token, in the ``messages`` mode)."""
     if printed:
-        return lambda item: _emit(item, modes, printed, shape, subgraphs, version)
+        return lambda item: _emit(item, modes, printed, shape, subgraphs, version, mappers)
     # Without printed modes, every item is of a mode asked for (the projector makes no other).
-    shaped = shaper(shape=shape, subgraphs=subgraphs, version=version)
+    shaped = shaper(shape=shape, subgraphs=subgraphs, version=version, mappers=mappers)
     if subgraphs:
         return lambda item: shaped(*item)
     bare = _bare(printed, shape, subgraphs, version)
@@ -221,7 +237,13 @@ def _output(
 
 
 def _emit(
-    item: Item, modes: list[str], printed: list[str], shape: str, subgraphs: bool, version: str
+    item: Item,
+    modes: list[str],
+    printed: list[str],
+    shape: str,
+    subgraphs: bool,
+    version: str,
+    mappers: Mappers | None,
 ) -> Any:
     mode, ns, chunk = item
     if not subgraphs and of_subgraph(ns):
@@ -230,7 +252,9 @@ def _emit(
         print(f"[{mode}] {chunk}", file=sys.stdout)
     if mode not in modes:
         return _SKIP
-    return shape_chunk(mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version)
+    return shape_chunk(
+        mode, ns, chunk, shape=shape, subgraphs=subgraphs, version=version, mappers=mappers
+    )
 
 
 Deliver = Callable[[Any], None]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewind.errors import GraphInterrupt
-from rewind.events import NewEvent
+from rewind.events import NewEvent, path_order
 from rewind.runtime.channels import MISSING
 from rewind.runtime.context import Runtime
 from rewind.types import Command, Interrupt, RetryPolicy, Send, _interrupt_id
@@ -246,7 +246,8 @@ def interrupter(
 
 
 def task_order(task: Task) -> str:
-    return "~".join(str(p) for p in task.path[:3])
+    """The order in which a step's tasks' writes apply (LangGraph's)."""
+    return path_order(task.path)
 
 
 class SyncAsyncNode:

@@ -36,7 +36,9 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
   multiset (LangGraph streams them as its threads finish);
 * optional ``reset()``, called before each scenario;
 * optional ``EVENTS_COMPARABLE = False`` (with a comment saying why): the module's scenarios are
-  not also compared through ``astream_events`` (the test ``test_events_are_identical...``).
+  not also compared through ``astream_events`` (the test ``test_events_are_identical...``);
+  likewise ``MODES_COMPARABLE = False``: not also made as streams of every mode (the test
+  ``test_every_stream_mode_is_identical...``), or, for one scenario, ``"streams": False``;
 
 The module is imported with the alias finder active, and so is every call of it (lazy imports
 inside nodes resolve to the same engine); the finder and the aliased ``langgraph*`` entries of
@@ -110,12 +112,24 @@ def graph_files() -> list[Path]:
 def events_comparable(path: Path) -> bool:
     """Whether the module's ``astream_events`` output can be compared: ``False`` where the
     module says ``EVENTS_COMPARABLE = False`` (read without importing it), with its reason."""
+    return _flag(path, "EVENTS_COMPARABLE")
+
+
+def modes_comparable(path: Path) -> bool:
+    """Whether the module's calls made as a stream of every mode can be compared: ``False``
+    where the module says ``MODES_COMPARABLE = False``, with its reason."""
+    return _flag(path, "MODES_COMPARABLE")
+
+
+def _flag(path: Path, name: str) -> bool:
+    """A module's boolean flag ``name`` (``True`` unless it says otherwise), read without
+    importing it."""
     import ast
 
     for node in ast.parse(path.read_text()).body:
         if (
             isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "EVENTS_COMPARABLE" for t in node.targets)
+            and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
             and isinstance(node.value, ast.Constant)
         ):
             return bool(node.value.value)
@@ -503,12 +517,31 @@ def _stream(
     asyncio.run(consume())
 
 
+STREAM_MODES = ["values", "updates", "messages", "custom", "debug", "tasks", "checkpoints"]
+"""Every stream mode but ``events``, which ``astream_events`` covers."""
+
+MODES = "every_stream_mode"
+"""The pass that makes every call a stream of :data:`STREAM_MODES` together, with
+subgraphs, as v2 parts (each its own type, namespace and data)."""
+
+
 def _through(call: dict[str, Any], api: str | None) -> dict[str, Any]:
     """``call`` made through ``api`` instead of its own (a stream's ``version``, the version of
-    its parts, is not passed on to ``astream_events``)."""
+    its parts, is not passed on to ``astream_events``); with :data:`MODES`, a stream (async
+    for ``ainvoke``/``astream``) of every mode, its tasks' results compared as a multiset
+    within their step (LangGraph's threads finish parallel tasks in any order)."""
     if api is None or call.get("api") in UPDATES:
         return call
     kwargs = call.get("kwargs", {})
+    if api == MODES:
+        kwargs = {
+            **{k: v for k, v in kwargs.items() if k not in ("stream_mode", "subgraphs", "version")},
+            "stream_mode": STREAM_MODES,
+            "subgraphs": True,
+            "version": "v2",
+        }
+        made = "astream" if call.get("api") in ("ainvoke", "astream") else "stream"
+        return {**call, "api": made, "kwargs": kwargs, "unordered": True}
     if api == "astream_events" and call.get("api") in ("stream", "astream"):
         kwargs = {k: v for k, v in kwargs.items() if k != "version"}
     return {**call, "api": api, "kwargs": kwargs}
@@ -528,6 +561,9 @@ def _run_scenario(
     base = _merge_config(
         {"configurable": {"thread_id": f"thread-{scenario['name']}"}}, scenario.get("config")
     )
+    # A scenario saying "streams": False is made as written in the every-mode pass too (its
+    # module says why).
+    api = api if api != MODES or scenario.get("streams", True) else None
     calls = [
         _run_call(graph, _merge_config(base, c.get("config")), _through(c, api))
         for c in scenario["calls"]
@@ -614,7 +650,17 @@ def run_graph(path: Path, engine: str, api: str | None = None) -> dict[str, Any]
 
 def _a_result(value: Any) -> bool:
     """A chunk a task streams as it finishes: a ``tasks`` result, or an ``updates`` chunk of
-    a stream of several modes (with ``checkpoints`` among them, they stay within their step)."""
+    a stream of several modes (with ``checkpoints`` among them, they stay within their step),
+    or, as a v2 part, either of those, a ``debug`` task result, or a ``messages`` chunk (a
+    tool's message comes as its task ends)."""
+    if isinstance(value, dict) and {"type", "ns", "data"} <= value.keys():
+        data = value["data"]
+        kind = data.get("type") if value["type"] == "debug" and isinstance(data, dict) else None
+        return (
+            value["type"] in ("updates", "messages")
+            or (value["type"] == "tasks" and _a_result(data))
+            or kind == "task_result"
+        )
     if isinstance(value, dict):
         return "result" in value and "interrupts" in value
     return isinstance(value, list) and len(value) == 2 and value[0] == "updates"
@@ -624,7 +670,10 @@ def _step_results_unordered(scenario: dict[str, Any]) -> dict[str, Any]:
     """For a call marked ``"unordered"``: the results a step's parallel tasks stream as they
     finish (in whichever order LangGraph's threads finish them) are compared as a multiset:
     each run of consecutive results (see :func:`_a_result`) is sorted (after normalisation, so the
-    ids numbered at the tasks' starts are the same on both engines)."""
+    ids numbered at the tasks' starts are the same on both engines). Ids first seen in such a
+    run (a message id the finishing task made) are numbered in the order of its sorted
+    chunks: the scenario's placeholders are renumbered by first appearance after sorting."""
+    sorted_any = False
     for call in scenario["calls"]:
         chunks = call.get("chunks")
         if not call.get("unordered") or not chunks:
@@ -636,12 +685,43 @@ def _step_results_unordered(scenario: dict[str, Any]) -> dict[str, Any]:
             if _a_result(value):
                 run.append(chunk)
                 continue
-            out += sorted(run, key=lambda c: json.dumps(c, sort_keys=True, default=str))
+            if len(run) > 1:
+                sorted_any = True
+                run.sort(key=_unnumbered)
+            out += run
             run = []
             if chunk is not None:
                 out.append(chunk)
         call["chunks"] = out
-    return scenario
+    return _renumbered(scenario) if sorted_any else scenario
+
+
+PLACEHOLDER_RE = re.compile(r"<([a-z_]+):(\d+)>")
+"""A normalised id (see :class:`Normalizer`)."""
+
+
+def _unnumbered(chunk: Any) -> tuple[str, str]:
+    """A chunk's sort key within a run of results: its JSON with placeholders' numbers
+    masked (ids first seen in the run are numbered in the order the engine streamed it),
+    then as it is (ids numbered before the run, as its tasks', tell equal results apart)."""
+    text = json.dumps(chunk, sort_keys=True, default=str)
+    return PLACEHOLDER_RE.sub(r"<\1>", text), text
+
+
+def _renumbered(doc: Any) -> Any:
+    """``doc`` with its placeholders numbered anew, per kind, by first appearance."""
+    names: dict[str, str] = {}
+    counts: dict[str, int] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        old = match.group(0)
+        if old not in names:
+            kind = match.group(1)
+            counts[kind] = counts.get(kind, 0) + 1
+            names[old] = f"<{kind}:{counts[kind]}>"
+        return names[old]
+
+    return json.loads(PLACEHOLDER_RE.sub(renumber, json.dumps(doc, default=str)))
 
 
 def run_build_case(path: Path, engine: str, case: str) -> dict[str, Any]:

@@ -4,7 +4,8 @@ START -> tick --(while ticks < stop)--> tick | END
 With ``recursion_limit=N`` LangGraph allows N super-steps. Scenarios: 40 steps under the default
 limit (LangGraph 1.2's default is 10007, not LangChain's 25); an endless loop (stop far away)
 hitting a small limit; loops needing exactly the limit and one more step than the limit; and a
-fresh input on a thread whose last run hit the limit.
+fresh input on a thread whose last run hit the limit; runs resumed after a breakpoint (the limit
+counts from the step the resumed run starts at).
 """
 
 from typing import TypedDict
@@ -54,5 +55,21 @@ SCENARIOS = [
         "name": "new_input_after_limit",
         "config": {"recursion_limit": 3},
         "calls": [{"input": {"ticks": 0, "stop": 100}}, {"input": {"ticks": 0, "stop": 2}}],
+    },
+    {
+        "name": "resumed_within_the_limit",
+        "config": {"recursion_limit": 4},
+        "calls": [
+            {"input": {"ticks": 0, "stop": 6}, "kwargs": {"interrupt_after": ["tick"]}},
+            {"input": None},
+        ],
+    },
+    {
+        "name": "resumed_past_the_limit",
+        "config": {"recursion_limit": 3},
+        "calls": [
+            {"input": {"ticks": 0, "stop": 100}, "kwargs": {"interrupt_after": ["tick"]}},
+            {"input": None},
+        ],
     },
 ]

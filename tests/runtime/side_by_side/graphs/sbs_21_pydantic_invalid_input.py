@@ -8,6 +8,12 @@ START -> check -> END
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
+# Known difference, in streams only: a node input the state model refuses fails the run
+# ("Before task ..."); LangGraph streams nothing of the step before it (the values chunk
+# it queued is dropped with the error), rewind streams that step's values first. Made as
+# written, the calls are compared.
+MODES_COMPARABLE = False
+
 
 class State(BaseModel):
     name: str

@@ -87,4 +87,12 @@ SCENARIOS = [
             {"input": {"count": 1}, "api": "stream", "kwargs": {"stream_mode": ["tasks", "values"]}}
         ],
     },
+    {
+        "name": "resumed_after_a_breakpoint",
+        "config": {"recursion_limit": 6},
+        "calls": [
+            {"input": {"seen": []}, "kwargs": {"interrupt_after": ["loop"]}},
+            {"input": None, "api": "stream", "kwargs": {"stream_mode": "tasks"}},
+        ],
+    },
 ]

@@ -69,6 +69,9 @@ SCENARIOS = [
     },
     {
         "name": "a_live_object_in_the_configurable",
+        # Deliberate: the checkpoints and debug streams are rebuilt from the log, which names
+        # a live object ("<not recorded: module.Type>") where LangGraph's show the object.
+        "streams": False,
         "calls": [
             {
                 "input": {"seen": []},
