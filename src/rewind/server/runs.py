@@ -300,6 +300,7 @@ class RunManager:
         coro = self._execute(run, [r.done for r in after])
         loop = asyncio.get_running_loop()
         run.task = loop.create_task(coro, context=context) if context else loop.create_task(coro)
+        run.task.add_done_callback(lambda _: _cancelled_unstarted(run))
         if self.cancels.shared and (self._watcher is None or self._watcher.done()):
             self._watcher = loop.create_task(self._watch_cancels())
 
@@ -537,6 +538,15 @@ async def send_webhook(
         shown, started_at=started_at, ended_at=ended_at, values=values, error=run.error
     )
     webhooks.send(str(url), body)
+
+
+def _cancelled_unstarted(run: ServerRun) -> None:
+    """End a run whose task was cancelled before it took its first step (so before
+    :meth:`RunManager._execute` could record anything): it ends ``interrupted``."""
+    if not run.done.is_set():
+        run.set_status("interrupted")
+        run.started.set()
+        run.done.set()
 
 
 def start_delay(request: Mapping[str, Any]) -> float:
