@@ -32,6 +32,7 @@ from rewind.server.runs import (
 from rewind.server.service import ApiError, Service
 from rewind.server.stream import (
     API_MODES,
+    SseEvent,
     format_event,
     parse_event_id,
     run_events,
@@ -39,7 +40,7 @@ from rewind.server.stream import (
 from rewind.server.webhooks import WebhookRefusedError
 from rewind.server.wire import dumps, jsonable
 
-__all__ = ["router"]
+__all__ = ["known_run", "router", "run_output", "run_parts", "start_run", "stop_run"]
 
 router = APIRouter()
 
@@ -313,7 +314,8 @@ def _on_disconnect(service: Service, run: ServerRun, policy: str) -> None:
 # --- reading runs -----------------------------------------------------------------------------
 
 
-async def _known(service: Service, thread_id: str, run_id: str) -> dict[str, Any] | None:
+async def known_run(service: Service, thread_id: str, run_id: str) -> dict[str, Any] | None:
+    """The run as the API's ``Run``, if the thread has it (and it is not hidden)."""
     run = await service.runs.lookup(run_id)
     record = await service.run_record(run_id)
     if run is not None and run.thread_id == thread_id:
@@ -361,7 +363,7 @@ async def list_runs(
 @router.get("/threads/{thread_id}/runs/{run_id}")
 async def get_run(request: Request, thread_id: str, run_id: str) -> JSONResponse:
     """One run."""
-    found = await _known(_service(request), thread_id, run_id)
+    found = await known_run(_service(request), thread_id, run_id)
     if found is None:
         raise _no_run(thread_id, run_id)
     return JSONResponse(found)
@@ -371,7 +373,7 @@ async def get_run(request: Request, thread_id: str, run_id: str) -> JSONResponse
 async def delete_run(request: Request, thread_id: str, run_id: str) -> Response:
     """Remove a finished run from listings (its events stay in the log)."""
     service = _service(request)
-    found = await _known(service, thread_id, run_id)
+    found = await known_run(service, thread_id, run_id)
     if found is None:
         raise _no_run(thread_id, run_id)
     if found["status"] in ("pending", "running"):
@@ -394,13 +396,9 @@ async def cancel_run(
     once it ended, as LangGraph's server's: the values it streamed after the cancel, which a
     stopped run has none of (``{}``)."""
     service = _service(request)
-    if await _known(service, thread_id, run_id) is None:
+    if await known_run(service, thread_id, run_id) is None:
         raise _no_run(thread_id, run_id)
-    target = await _in_flight(service, run_id)
-    if target is not None:
-        await _cancel(service, target, rollback=action == "rollback")
-        if wait:
-            await _ended(service, target)
+    await stop_run(service, run_id, rollback=action == "rollback", wait=wait)
     if wait:
         base = f"/threads/{thread_id}/runs/{run_id}"
         headers = {"location": f"{base}/join", "content-location": base}
@@ -410,6 +408,17 @@ async def cancel_run(
 
 _Target = ServerRun | RunRecord
 """A run to cancel: this server's (or the queue's), or one another server process runs."""
+
+
+async def stop_run(service: Service, run_id: str, *, rollback: bool, wait: bool) -> None:
+    """Stop the run ``run_id`` if it is pending or running, whichever server process runs it
+    (``wait``: until it ended)."""
+    target = await _in_flight(service, run_id)
+    if target is None:
+        return
+    await _cancel(service, target, rollback=rollback)
+    if wait:
+        await _ended(service, target)
 
 
 async def _in_flight(service: Service, run_id: str) -> _Target | None:
@@ -462,7 +471,7 @@ async def cancel_runs(
         if body.thread_id is None or not body.run_ids:
             raise ApiError(422, "Must provide either a status, or both 'thread_id' and 'run_ids'")
         thread_id, run_ids = body.thread_id, list(dict.fromkeys(body.run_ids))
-        known = [r for r in run_ids if await _known(service, thread_id, r) is not None]
+        known = [r for r in run_ids if await known_run(service, thread_id, r) is not None]
         if not known:
             raise ApiError(
                 404, f"No runs found to cancel: no run {', '.join(run_ids)} on thread {thread_id}"
@@ -506,7 +515,7 @@ async def join_run(request: Request, thread_id: str, run_id: str) -> Response:
     """Wait for a run to end; its output."""
     service = _service(request)
     run = await service.runs.lookup(run_id)
-    if await _known(service, thread_id, run_id) is None:
+    if await known_run(service, thread_id, run_id) is None:
         return JSONResponse(
             {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
         )
@@ -527,7 +536,7 @@ async def join_run_stream(
     service = _service(request)
     last = request.headers.get("last-event-id")
     only = _query_modes(request.query_params.getlist("stream_mode"), stream_mode)
-    if await _known(service, thread_id, run_id) is None:
+    if await known_run(service, thread_id, run_id) is None:
         return _sse(request, _unknown_run(), headers={})
     run = await service.runs.lookup(run_id)
     if run is not None:
@@ -604,14 +613,33 @@ async def _run_sse(
     live: bool = False,
 ) -> AsyncIterator[bytes]:
     """The SSE bytes of a run, from the log."""
+    async for key, name, data in run_parts(
+        service, run, modes, subgraphs=subgraphs, after=after, run_id=run_id, live=live
+    ):
+        if _wanted(name, only):
+            yield format_event(name, dumps(data), key)
+
+
+async def run_parts(
+    service: Service,
+    run: ServerRun | None,
+    modes: list[str],
+    *,
+    subgraphs: bool = False,
+    after: tuple[int, int] | None = None,
+    run_id: str | None = None,
+    live: bool = False,
+) -> AsyncIterator[SseEvent]:
+    """A run's stream as ``(key, event, data)``, from the log: the run ``run`` of this server
+    (or the log's run ``run_id``), in ``modes``, after the SSE id ``after`` if given (``live``:
+    only what happens from now on)."""
     run_id = run.run_id if run is not None else run_id
     assert run_id is not None
     if run is not None and isinstance(service.runs, QueuedRuns):
-        async for key, name, data in service.runs.events(
+        async for part in service.runs.events(
             run, modes, subgraphs=subgraphs, after=after, live=live
         ):
-            if _wanted(name, only):
-                yield format_event(name, dumps(data), key)
+            yield part
         return
     after_seq = None
     feed = None
@@ -625,10 +653,10 @@ async def _run_sse(
         feed = run.feed
         if feed is None and await service.run_record(run_id) is None:  # ended, never started
             if run.error is not None and after is None:
-                yield format_event("metadata", dumps({"run_id": run_id, "attempt": 1}), (0, 0))
-                yield format_event("error", dumps(run.error), (0, 1))
+                yield (0, 0), "metadata", {"run_id": run_id, "attempt": 1}
+                yield (0, 1), "error", run.error
             return
-    async for key, name, data in run_events(
+    async for part in run_events(
         service.log,
         run_id,
         modes,
@@ -637,8 +665,7 @@ async def _run_sse(
         after_seq=after_seq,
         feed=feed,
     ):
-        if _wanted(name, only):
-            yield format_event(name, dumps(data), key)
+        yield part
 
 
 def _sse(
@@ -706,7 +733,7 @@ def _waiting(
                 break
             except TimeoutError:
                 yield b"\n"
-        yield dumps(await _output(service, run)).encode()
+        yield dumps(await run_output(service, run)).encode()
 
     events = body() if followed is None else _then_set(body(), followed)
     return StreamingResponse(
@@ -723,7 +750,8 @@ async def _then_set(body: AsyncIterator[bytes], followed: asyncio.Event) -> Asyn
         followed.set()
 
 
-async def _output(service: Service, run: ServerRun) -> Any:
+async def run_output(service: Service, run: ServerRun) -> Any:
+    """What a wait for an ended run answers: its output, or ``{"__error__": ...}``."""
     if run.error is not None:
         return {"__error__": run.error}
     if run.result is not None:
