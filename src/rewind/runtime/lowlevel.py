@@ -397,6 +397,8 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             ]
             validate_pregel(built, channels, input_channels, output_channels, interrupts)
         self.pregel_nodes: dict[str, PregelNode] = built
+        self.nodes = built
+        """The program's nodes (LangGraph's ``Pregel.nodes``)."""
         self.channels = channels
         self.input_channels = input_channels
         self.output_channels = output_channels
