@@ -114,8 +114,8 @@ def _filled(path: str) -> str:
 
 def _unrouted(answer: httpx.Response) -> bool:
     """Whether no route took the request (the router's own 404 or 405)."""
-    if answer.status_code not in (404, 405):
-        return False
+    if answer.status_code not in (404, 405) or not answer.content:
+        return False  # (a bodiless 404 or 405 is a route's own: MCP's GET and DELETE, A2A's)
     detail = answer.json().get("detail", "")
     return " is no route of this server" in detail or detail.startswith("Method Not Allowed")
 

@@ -85,6 +85,7 @@ def serve(
     """
     from rewind.server import GraphLoadError
     from rewind.server import serve as run_server
+    from rewind.server.generative_ui import load_ui
     from rewind.server.loader import parse_graph_option
     from rewind.ui import ui_pages
 
@@ -99,6 +100,7 @@ def serve(
             api_key=api_key,
             cors_origins=list(cors_origins) or None,
             queue=queue,
+            ui=load_ui(config) if config else None,  # the graphs' generative UI bundles
             pages=ui_pages(),  # the run page under /ui (rewind ui)
         )
     except (GraphLoadError, ValueError) as exc:

@@ -25,9 +25,13 @@ from rewind import __version__
 from rewind.log import EventLog, open_log
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.orphans import close_orphans
+from rewind.server.a2a_routes import router as a2a_router
 from rewind.server.assistant_routes import router as assistant_router
 from rewind.server.cron_routes import router as cron_router
+from rewind.server.generative_ui import ASSETS_PATH, UiSpec, ui_assets
+from rewind.server.generative_ui import router as generative_ui_router
 from rewind.server.http_metrics import HttpMetrics, HttpMetricsMiddleware
+from rewind.server.mcp_routes import router as mcp_router
 from rewind.server.meta_routes import OPEN_PATHS
 from rewind.server.meta_routes import router as meta_router
 from rewind.server.models import (
@@ -53,18 +57,7 @@ from rewind.server.thread_stream import router as thread_stream_router
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "LANGGRAPH_API_VERSION", "NOT_IMPLEMENTED", "create_app"]
 
 
-NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
-    ("POST", "/ui/{graph_id}"),
-    ("GET", "/mcp"),
-    ("POST", "/mcp"),
-    ("DELETE", "/mcp"),
-    ("GET", "/a2a/{assistant_id}"),
-    ("POST", "/a2a/{assistant_id}"),
-    ("DELETE", "/a2a/{assistant_id}"),
-    ("GET", "/a2a/{assistant_id}/.well-known/agent-card.json"),
-    ("GET", "/a2a/{assistant_id}/.well-known/agent.json"),
-    ("GET", "/.well-known/agent-card.json"),
-)
+NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = ()
 """The routes of LangGraph's server (langgraph-api's route table) that rewind does not serve
 yet: each answers 501 naming itself. Remove a route from here when it is served (a test checks
 that none of these is)."""
@@ -73,6 +66,7 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 """Largest request body accepted (bigger ones get a 413)."""
 
 _OPEN_PATHS = OPEN_PATHS
+_OPEN_PREFIX = ASSETS_PATH + "/"
 
 
 def create_app(
@@ -84,6 +78,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     queue: bool = False,
+    ui: Mapping[str, UiSpec] | None = None,
     pages: Callable[[FastAPI, str | None], Callable[[str], bool]] | None = None,
 ) -> FastAPI:
     """The API app over the log in ``db`` (a path, a URL, an open log, or ``None`` for
@@ -98,6 +93,10 @@ def create_app(
             the ``\\n`` keep-alives of a wait).
         queue: Only queue runs, for ``rewind worker`` processes to execute
             (:mod:`rewind.server.queued`); by default this process executes them.
+        ui: Graph id → its generative UI bundle, already built: a ``.js`` or ``.css`` file,
+            a folder of them, or their URL, or a list of these (``langgraph.json``'s ``ui``,
+            :func:`~rewind.server.generative_ui.load_ui`; relative paths from the working
+            folder). Served by ``POST /ui/{graph_id}``.
         pages: Installs pages beside the API (the run page, :func:`rewind.ui.install_ui`),
             given the app and the API key; it returns which paths it guards itself (they
             sign in with the key once and carry a session, so the key guard lets them by).
@@ -134,6 +133,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _unrouted)  # type: ignore[arg-type]
     app.state.http_metrics = HttpMetrics()
+    app.state.ui_assets = ui_assets(ui or {})
     app.state.cors_origins = frozenset(cors_origins or ())
     app.include_router(meta_router)
     app.include_router(_router())
@@ -146,6 +146,9 @@ def create_app(
     app.include_router(thread_router)
     app.include_router(store_router)
     app.include_router(storage_router)
+    app.include_router(mcp_router)
+    app.include_router(a2a_router)
+    app.include_router(generative_ui_router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -235,8 +238,8 @@ async def _unrouted(request: Request, exc: StarletteHTTPException) -> Response:
 
 
 class _ApiKey:
-    """Every route but :data:`OPEN_PATHS` needs the key (``x-api-key`` or ``Authorization:
-    Bearer``)."""
+    """Every route but :data:`OPEN_PATHS` and the UI bundles' files needs the key
+    (``x-api-key`` or ``Authorization: Bearer``)."""
 
     def __init__(
         self, app: ASGIApp, *, key: str, guarded: Callable[[str], bool] | None = None
@@ -246,7 +249,11 @@ class _ApiKey:
         self.guarded = guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in _OPEN_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] not in ("http", "websocket") or path in _OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if path.startswith(_OPEN_PREFIX):  # UI bundles' files: a <script> tag sends no key
             await self.app(scope, receive, send)
             return
         if scope["type"] == "http" and (

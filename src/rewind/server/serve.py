@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.server.app import DEFAULT_MAX_BODY_BYTES, create_app
+from rewind.server.generative_ui import UiSpec, load_ui
 from rewind.server.loader import load_config, load_graph
 
 __all__ = ["resolve_graphs", "serve"]
@@ -46,6 +47,7 @@ def serve(
     log_level: str = "warning",
     out: TextIO | None = None,
     queue: bool = False,
+    ui: Mapping[str, UiSpec] | None = None,
     pages: Any = None,
     ready: Any = None,
 ) -> None:
@@ -54,7 +56,8 @@ def serve(
     Args:
         db: The database (a path or URL); ``None`` for memory.
         graphs: Graph id → ``FILE.py:ATTR`` spec (or a compiled graph).
-        config: A ``langgraph.json`` whose ``graphs`` are served too.
+        config: A ``langgraph.json`` whose ``graphs`` are served too (and its ``ui``, their
+            generative UI bundles, unless ``ui`` is given).
         host: Interface to bind (loopback by default).
         port: Port; ``0`` picks a free one. The bound address is printed.
         api_key: Required from clients on every route but ``/ok`` (``$REWIND_API_KEY`` if
@@ -64,6 +67,7 @@ def serve(
         log_level: uvicorn's log level.
         out: Where the address line goes (stdout by default).
         queue: Only queue runs, for ``rewind worker`` processes on the same database.
+        ui: Graph id → its generative UI bundle (``create_app``'s ``ui``).
         pages: Pages served beside the API (``create_app``'s ``pages``).
         ready: Called with the bound address (``http://host:port``) once the socket is bound,
             instead of printing it.
@@ -77,6 +81,7 @@ def serve(
         cors_origins=cors_origins,
         max_body_bytes=max_body_bytes,
         queue=queue,
+        ui=ui if ui is not None else load_ui(config) if config else None,
         pages=pages,
     )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

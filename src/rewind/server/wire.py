@@ -17,9 +17,18 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from starlette.requests import HTTPConnection
+
 from rewind.types import Interrupt, Send, StateSnapshot
 
-__all__ = ["dumps", "empty_state", "interrupt_in_state", "jsonable", "snapshot_json"]
+__all__ = [
+    "dumps",
+    "empty_state",
+    "interrupt_in_state",
+    "jsonable",
+    "public_url",
+    "snapshot_json",
+]
 
 
 def jsonable(value: Any) -> Any:
@@ -149,3 +158,11 @@ def _error_text(error: Any) -> str:
     if isinstance(error, BaseException):
         return f"{type(error).__name__}({str(error)!r})"
     return str(error)
+
+
+def public_url(request: HTTPConnection) -> str:
+    """The server's URL as the client reached it, no trailing slash (behind a proxy, with the
+    scheme its ``X-Forwarded-Proto`` names)."""
+    url = str(request.base_url).rstrip("/")
+    scheme = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return f"{scheme}://{url.split('://', 1)[1]}" if scheme in ("http", "https") else url

@@ -1,6 +1,8 @@
 """Every method of the official SDK's clients, called the same way on LangGraph's own server
 (``langgraph dev``, its in-memory runtime) and on ``rewind serve``: the answers, normalised
-(:mod:`compare`), are the same, but for the calls in :data:`KNOWN_DIFFERENCES`.
+(:mod:`compare`), are the same, but for the calls in :data:`KNOWN_DIFFERENCES`. So are the
+calls of the protocols the SDK has no client for (MCP, A2A, generative UI), made over plain
+HTTP.
 
 Marker ``langgraph_api``: left out of the default suite (it installs LangGraph's server in a
 virtualenv of its own on first use), run by ``.ci/run``:
@@ -25,6 +27,7 @@ import pytest
 from langgraph_sdk import get_client, get_sync_client
 
 from tests.server.reference.calls import CALLS
+from tests.server.reference.calls.base import Http
 from tests.server.reference.compare import Normaliser, describe, differences, error_outcome
 from tests.server.reference.servers import Running, start_langgraph, start_rewind, tail
 
@@ -115,11 +118,16 @@ async def play(url: str) -> Played:
     ctx: dict[str, Any] = {}
     async_client = get_client(url=url, api_key=None, timeout=CALL_TIMEOUT)
     sync_client = get_sync_client(url=url, api_key=None, timeout=CALL_TIMEOUT)
+    plain = httpx.AsyncClient(base_url=url, timeout=CALL_TIMEOUT)
     started = time.perf_counter()
     try:
         for call in CALLS:
             used: set[str] = set()
-            client = Recorded(sync_client if call.sync else async_client, used)
+            client: Any
+            if call.http:
+                client = Http(plain, used)
+            else:
+                client = Recorded(sync_client if call.sync else async_client, used)
             normalise.call = call.name
             try:
                 if call.sync:
@@ -136,6 +144,7 @@ async def play(url: str) -> Played:
     finally:
         await async_client.aclose()
         sync_client.close()
+        await plain.aclose()
     played.seconds = time.perf_counter() - started
     return played
 

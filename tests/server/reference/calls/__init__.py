@@ -5,18 +5,22 @@ function ``(client, ctx)`` that returns what the server answered (a stream as it
 ``[event, data]`` parts). Calls build on each other through ``ctx``: an earlier call puts there
 the ids a later one needs (threads, runs, checkpoints, crons), so the same sequence runs against
 each server separately. A ``sync`` call takes the client of ``get_sync_client`` and runs in a
-thread.
+thread; an ``http`` call takes plain HTTP (:class:`~tests.server.reference.calls.base.Http`), for
+the protocols the SDK has no client for (MCP, A2A, generative UI).
 """
 
 from __future__ import annotations
 
 from tests.server.reference.calls import (
+    a2a,
     assistants,
     crons,
+    mcp,
     runs,
     store,
     thread_protocol,
     threads,
+    ui,
 )
 from tests.server.reference.calls.base import Call
 
@@ -27,6 +31,9 @@ CALLS: list[Call] = [
     *crons.CALLS,
     *store.CALLS,
     *thread_protocol.CALLS,
+    *mcp.CALLS,
+    *a2a.CALLS,
+    *ui.CALLS,
 ]
 """Every call, in the order they are played."""
 

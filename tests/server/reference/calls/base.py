@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
 
 Ctx = dict[str, Any]
 HI = {"messages": [{"role": "user", "content": "hi"}]}
@@ -32,6 +35,9 @@ class Call:
     """Paths of the lists in the result whose order the API does not specify (``$.items``)."""
     detail: bool = False
     """Whether an error's ``detail`` is compared too (both servers phrase it the same way)."""
+    http: bool = False
+    """Whether ``run`` takes an :class:`Http` (plain HTTP, for the protocols the SDK has no
+    client for: MCP, A2A, generative UI) instead of an SDK client."""
 
 
 def registrar(calls: list[Call]) -> Callable[..., Decorator]:
@@ -45,6 +51,7 @@ def registrar(calls: list[Call]) -> Callable[..., Decorator]:
         sync: bool = False,
         unordered: Iterable[str] = (),
         detail: bool = False,
+        http: bool = False,
     ) -> Decorator:
         def register(fn: Run) -> Run:
             name = ("sync " if sync else "") + method + (f" ({variant})" if variant else "")
@@ -56,6 +63,7 @@ def registrar(calls: list[Call]) -> Callable[..., Decorator]:
                     sync=sync,
                     unordered=frozenset(unordered),
                     detail=detail,
+                    http=http,
                 )
             )
             return fn
@@ -79,3 +87,46 @@ def new_id(ctx: Ctx, key: str) -> str:
     """A fresh UUID, kept in ``ctx[key]``."""
     ctx[key] = str(uuid.uuid4())
     return str(ctx[key])
+
+
+class Http:
+    """Plain HTTP to one server; each request notes its route (``POST /mcp``) as a method the
+    call used."""
+
+    def __init__(self, client: httpx.AsyncClient, used: set[str]) -> None:
+        self._client = client
+        self._used = used
+
+    async def request(
+        self, method: str, route: str, *, path: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """``method`` on ``route`` (a template: ``/a2a/{assistant_id}``, filled from
+        ``path``); ``kwargs`` as httpx takes them."""
+        self._used.add(f"{method} {route}")
+        return await self._client.request(method, route.format(**(path or {})), **kwargs)
+
+
+def answer(response: httpx.Response) -> dict[str, Any]:
+    """A response as compared: its status, media type and body (JSON decoded, else text)."""
+    media = response.headers.get("content-type", "").split(";")[0].strip()
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    return {"status": response.status_code, "type": media, "body": body}
+
+
+def sse(response: httpx.Response) -> dict[str, Any]:
+    """An SSE response as compared: its status and its events as ``[event, data]`` (the data
+    JSON decoded), heartbeats left out."""
+    events = []
+    for block in response.text.replace("\r\n", "\n").split("\n\n"):
+        event, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+        if data:
+            events.append([event, json.loads("\n".join(data))])
+    return {"status": response.status_code, "events": events}
