@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from langgraph_sdk.errors import NotFoundError
 
+from rewind.server.models import RunCreate
+from rewind.server.run_routes import start_run
 from tests.server.conftest import Server
+from tests.server.protocols import serving
 
 SLOW = {"n": 40}  # 20 s of ticks: only a cancel ends it within a test
 KEEP = {"on_completion": "keep"}  # a thread-less run's thread stays after it
@@ -115,3 +119,16 @@ async def test_cancel_many_by_status(client: Any) -> None:
 def test_bulk_cancel_bad_input(server: Server, body: Any, query: str, named: str) -> None:
     answer = httpx.post(f"{server.url}/runs/cancel{query}", json=body)
     assert answer.status_code == 422 and named in answer.json()["detail"]
+
+
+async def test_a_run_cancelled_before_it_took_a_step_ends_interrupted(tmp_path: Path) -> None:
+    async with serving(tmp_path) as http:
+        thread = (await http.post("/threads", json={})).json()["thread_id"]
+        body = RunCreate(assistant_id="slow", after_seconds=60)
+        run = await start_run(http.app, thread, body)  # type: ignore[attr-defined]
+        http.app.state.service.runs.cancel(run)  # type: ignore[attr-defined]
+        await asyncio.wait_for(run.done.wait(), 5)
+        assert run.status == "interrupted"
+        assert (await http.get(f"/threads/{thread}/runs/{run.run_id}")).json()["status"] == (
+            "interrupted"
+        )
