@@ -111,3 +111,60 @@ def test_bad_input_is_named(open_page: TestClient, recorded: tuple[Path, str]) -
     # Nothing of the run was lost or added by the bad requests.
     events = open_page.get(f"/ui/api/runs/{run_id}/events", params={"limit": 500}).json()
     assert events["total"] == len(events["events"]) and events["events"][-1]["type"] == "run.ended"
+
+
+def test_on_a_postgresql_log(tmp_path: Path) -> None:
+    import time
+
+    from tests.pg import create_database, drop_database, name_for
+
+    name = name_for(str(tmp_path))
+    url = create_database(name)
+    try:
+        _rewind_url(url, "demo")
+        (record,) = json_lines(_rewind_url(url, "runs", "--json"))
+        run_id = record["run_id"]
+        graphs = resolve_graphs({"demo-agent": "rewind.cli.demo:graph"})
+        with TestClient(create_ui_app(url, graphs), base_url="http://127.0.0.1") as client:
+            csrf = client.get("/ui/api/session").json()["csrf"]
+            assert [r["run_id"] for r in client.get("/ui/api/runs").json()["runs"]] == [run_id]
+            bars = client.get(f"/ui/api/runs/{run_id}/timeline").json()["bars"]
+            assert [b["node"] for b in bars] == ["__start__", "agent", "tools", "agent"]
+            checkpoints = client.get(f"/ui/api/runs/{run_id}/checkpoints").json()["checkpoints"]
+            replayed = client.get(f"/ui/api/runs/{run_id}/replay", params={"mode": "updates"})
+            printed = json_lines(_rewind_url(url, "replay", run_id, "-m", "updates", "--json"))
+            assert replayed.json()["chunks"] == printed
+            body = {
+                "checkpoint_id": checkpoints[1]["checkpoint_id"],
+                "values": {"messages": [{"role": "user", "content": "And in London?"}]},
+            }
+            made = client.post(
+                f"/ui/api/runs/{run_id}/fork", json=body, headers={CSRF_HEADER: csrf}
+            ).json()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                run = client.get(f"/ui/api/runs/{made['run_id']}").json()["run"]
+                if run["status"] != "running":
+                    break
+                time.sleep(0.1)
+            assert run["status"] == "success" and run["thread_id"] == record["thread_id"]
+    finally:
+        drop_database(name)
+
+
+def _rewind_url(url: str, *args: str) -> str:
+    import subprocess
+    import sys
+
+    from tests.ui.conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rewind.cli", "--db", url, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -3,12 +3,15 @@ pending interrupt. Both start a run of the loaded graph, as the API's run creati
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from rewind.errors import UnknownRunError
+from rewind.log import EventLog
 from rewind.server.models import CommandBody, RunCreate, StateUpdate
 from rewind.server.run_routes import start_run
 from rewind.server.runs import assistant_id_of
@@ -37,6 +40,20 @@ class ResumeBody(BaseModel):
 
     resume: Any
     checkpoint_id: str | None = None
+
+
+async def _logged(log: EventLog, run_id: str, *, within: float = 10.0) -> None:
+    """Wait (a while) until a run just started is in the log, so that the page it opens
+    finds it (a queued run may wait longer for a worker: the page then shows it missing)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
+            await log.get_run(run_id)
+            return
+        except UnknownRunError:
+            if asyncio.get_running_loop().time() > deadline:
+                return
+            await asyncio.sleep(0.02)
 
 
 async def _graph_for(request: Request, run_id: str) -> tuple[Any, str]:
@@ -75,6 +92,7 @@ async def fork(request: Request, run_id: str, body: ForkBody) -> JSONResponse:
         record.thread_id,
         RunCreate(assistant_id=graph_id, checkpoint_id=checkpoint_id),
     )
+    await _logged(log_of(request), run.run_id)
     return JSONResponse(
         {"run_id": run.run_id, "thread_id": run.thread_id, "checkpoint_id": checkpoint_id}
     )
@@ -93,4 +111,5 @@ async def resume(request: Request, run_id: str, body: ResumeBody) -> JSONRespons
             command=CommandBody(resume=body.resume),
         ),
     )
+    await _logged(log_of(request), run.run_id)
     return JSONResponse({"run_id": run.run_id, "thread_id": run.thread_id})
