@@ -37,6 +37,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from rewind.loading import GraphLoadError
+from rewind.server.loader import read_config
 from rewind.server.service import ApiError
 from rewind.server.wire import public_url
 
@@ -79,10 +80,7 @@ def load_ui(config: str | Path) -> dict[str, list[str]]:
     """The ``ui`` entries of a ``langgraph.json`` (none if it has no ``ui``), its relative
     paths made absolute."""
     path = Path(config)
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise GraphLoadError(f"cannot read {path}: {exc}") from exc
+    loaded = read_config(path)
     found = loaded.get("ui") if isinstance(loaded, Mapping) else None
     if found is None:
         return {}

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from rewind.loading import GraphLoadError, load_graph
 from rewind.runtime.compiled import CompiledStateGraph
 
-__all__ = ["GraphLoadError", "load_config", "load_graph", "parse_graph_option"]
+__all__ = ["GraphLoadError", "load_config", "load_graph", "parse_graph_option", "read_config"]
 
 
 def parse_graph_option(option: str) -> tuple[str, str]:
@@ -20,13 +21,19 @@ def parse_graph_option(option: str) -> tuple[str, str]:
     return graph_id, spec
 
 
+def read_config(path: str | Path) -> Any:
+    """A ``langgraph.json``'s JSON (a :class:`GraphLoadError` when it cannot be read)."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise GraphLoadError(f"cannot read {path}: {exc}") from exc
+
+
 def load_config(path: str | Path) -> dict[str, CompiledStateGraph]:
     """The graphs of a ``langgraph.json`` (paths relative to the file)."""
     path = Path(path)
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise GraphLoadError(f"cannot read {path}: {exc}") from exc
+    config = read_config(path)
     graphs = config.get("graphs") if isinstance(config, Mapping) else None
     if not isinstance(graphs, Mapping):
         raise GraphLoadError(f'{path} has no "graphs" object')
