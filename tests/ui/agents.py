@@ -142,3 +142,14 @@ approval = _approval()
 """Waits on an interrupt, then says what it was told."""
 mixed = _mixed()
 """A retried failure, a subgraph and an interrupt."""
+
+
+def mask_tokens(event: Any) -> Any:
+    """A redaction hook: a chat token's text is masked before it is stored."""
+    payload = event.payload
+    if event.type != "chat.token" or not isinstance(payload, dict):
+        return payload
+    chunk = payload.get("chunk")
+    if chunk is not None and getattr(chunk, "content", None):
+        chunk = chunk.model_copy(update={"content": "[masked]"})
+    return {**payload, "token": "[masked]" if payload.get("token") else "", "chunk": chunk}

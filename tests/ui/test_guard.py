@@ -168,3 +168,35 @@ def _rewind_url(url: str, *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def test_runs_the_page_starts_go_through_the_redaction_hook(recorded: tuple[Path, str]) -> None:
+    import time
+
+    from rewind.cli.pages import load_hook
+    from rewind.log import LogOptions
+
+    db, run_id = recorded
+    hook = load_hook("tests/ui/agents.py:mask_tokens")
+    graphs = resolve_graphs({"demo-agent": "rewind.cli.demo:graph"})
+    app = create_ui_app(str(db), graphs, log_options=LogOptions(redact=hook))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        csrf = client.get("/ui/api/session").json()["csrf"]
+        meta = client.get(f"/ui/api/runs/{run_id}").json()
+        assert meta["redaction"] == "mask_tokens"
+        checkpoints = client.get(f"/ui/api/runs/{run_id}/checkpoints").json()["checkpoints"]
+        body = {
+            "checkpoint_id": checkpoints[1]["checkpoint_id"],
+            "values": {"messages": [{"role": "user", "content": "And in Tokyo?"}]},
+        }
+        made = client.post(f"/ui/api/runs/{run_id}/fork", json=body, headers={CSRF_HEADER: csrf})
+        forked = made.json()["run_id"]
+        deadline = time.monotonic() + 30
+        while client.get(f"/ui/api/runs/{forked}").json()["run"]["live"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        calls = client.get(f"/ui/api/runs/{forked}/calls").json()["calls"]
+        texts = {t["text"] for c in calls for t in c["tokens"] if t["text"]}
+        assert texts == {"[masked]"}
+        before = client.get(f"/ui/api/runs/{run_id}/calls").json()["calls"]
+        assert "[masked]" not in {t["text"] for c in before for t in c["tokens"]}

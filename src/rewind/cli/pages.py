@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import webbrowser
+from collections.abc import Callable
+from typing import Any, cast
 
 import click
 
@@ -10,7 +12,7 @@ from rewind.cli.app import cli
 from rewind.cli.common import CliError, db_option, settings
 from rewind.cli.serving import graph_options
 
-__all__ = ["DEMO_GRAPH", "ui"]
+__all__ = ["DEMO_GRAPH", "load_hook", "ui"]
 
 DEMO_GRAPH = ("demo-agent", "rewind.cli.demo:graph")
 """The graph served when none is named: the demo agent, so its runs can be forked."""
@@ -33,6 +35,13 @@ DEMO_GRAPH = ("demo-agent", "rewind.cli.demo:graph")
     help="A host name the page answers to besides localhost and IP addresses (repeatable).",
 )
 @click.option(
+    "--redact",
+    "redact_spec",
+    metavar="MODULE:FUNCTION",
+    help="A redaction hook (a function of an event returning the payload to store): the runs "
+    "the page starts (forks, resumes) are recorded through it, as the log's redact= option.",
+)
+@click.option(
     "--trace-url",
     envvar="REWIND_TRACE_URL",
     metavar="URL",
@@ -48,6 +57,7 @@ def ui(
     more_graphs: tuple[str, ...],
     api_key: str | None,
     allowed_hosts: tuple[str, ...],
+    redact_spec: str | None,
     trace_url: str | None,
 ) -> int:
     """Open the run page on 127.0.0.1: the runs of the database, each with its timeline,
@@ -61,6 +71,7 @@ def ui(
       rewind ui --port 0 --no-browser
       rewind ui --db postgresql://app@db/agents -g agent=agent.py:graph
     """
+    from rewind.log import LogOptions
     from rewind.server import GraphLoadError
     from rewind.server import serve as run_server
     from rewind.server.loader import parse_graph_option
@@ -78,13 +89,20 @@ def ui(
         if not chosen and config is None:
             chosen = dict([DEMO_GRAPH])
         loaded = resolve_graphs(chosen, config)
+        hook = load_hook(redact_spec) if redact_spec else None
         run_server(
             settings().db,
             graphs=dict(loaded),
             host="127.0.0.1",
             port=port,
             api_key=api_key,
-            pages=ui_pages(allowed_hosts=allowed_hosts, trace_url=trace_url, graphs=loaded),
+            pages=ui_pages(
+                allowed_hosts=allowed_hosts,
+                trace_url=trace_url,
+                graphs=loaded,
+                redaction=redact_spec,
+            ),
+            log_options=LogOptions(redact=hook) if hook else None,
             ready=ready,
         )
     except (GraphLoadError, ValueError) as exc:
@@ -92,3 +110,31 @@ def ui(
     except OSError as exc:
         raise CliError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from exc
     return 0
+
+
+def load_hook(spec: str) -> Callable[..., Any]:
+    """The function ``MODULE:FUNCTION`` (or ``FILE.py:FUNCTION``) names."""
+    import importlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    where, _, name = spec.rpartition(":")
+    if not where or not name:
+        raise CliError(f"--redact {spec!r} must look like MODULE:FUNCTION or FILE.py:FUNCTION")
+    try:
+        if where.endswith(".py"):
+            found = importlib.util.spec_from_file_location(Path(where).stem, where)
+            if found is None or found.loader is None:
+                raise ImportError(f"no file {where}")
+            module = importlib.util.module_from_spec(found)
+            sys.modules[found.name] = module  # (its annotations are read through it)
+            found.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+    except (ImportError, OSError) as exc:
+        raise CliError(f"--redact: cannot load {where}: {exc}") from exc
+    hook = getattr(module, name, None)
+    if not callable(hook):
+        raise CliError(f"--redact: {where} has no function {name!r}")
+    return cast(Callable[..., Any], hook)

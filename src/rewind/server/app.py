@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from rewind import __version__
-from rewind.log import EventLog, open_log
+from rewind.log import EventLog, LogOptions, open_log
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.orphans import close_orphans
 from rewind.server.a2a_routes import router as a2a_router
@@ -78,6 +78,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     queue: bool = False,
+    log_options: LogOptions | None = None,
     ui: Mapping[str, UiSpec] | None = None,
     pages: Callable[[FastAPI, str | None], Callable[[str], bool]] | None = None,
 ) -> FastAPI:
@@ -93,6 +94,8 @@ def create_app(
             the ``\\n`` keep-alives of a wait).
         queue: Only queue runs, for ``rewind worker`` processes to execute
             (:mod:`rewind.server.queued`); by default this process executes them.
+        log_options: How the log it opens behaves (a redaction hook the runs it starts are
+            recorded through, ...); for a ``db`` given as a path or URL.
         ui: Graph id → its generative UI bundle, already built: a ``.js`` or ``.css`` file,
             a folder of them, or their URL, or a list of these (``langgraph.json``'s ``ui``,
             :func:`~rewind.server.generative_ui.load_ui`; relative paths from the working
@@ -105,7 +108,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log = db if isinstance(db, EventLog) else await open_log(db)
+        log = db if isinstance(db, EventLog) else await open_log(db, options=log_options)
         if not queue:  # runs a killed server left running end now: their followers wait on
             await close_orphans(log, None)  # them (in queue mode, workers take them over)
         stores = contextlib.AsyncExitStack()

@@ -47,6 +47,7 @@ def serve(
     log_level: str = "warning",
     out: TextIO | None = None,
     queue: bool = False,
+    log_options: Any = None,
     ui: Mapping[str, UiSpec] | None = None,
     pages: Any = None,
     ready: Any = None,
@@ -67,6 +68,7 @@ def serve(
         log_level: uvicorn's log level.
         out: Where the address line goes (stdout by default).
         queue: Only queue runs, for ``rewind worker`` processes on the same database.
+        log_options: How the log behaves (``create_app``'s ``log_options``).
         ui: Graph id → its generative UI bundle (``create_app``'s ``ui``).
         pages: Pages served beside the API (``create_app``'s ``pages``).
         ready: Called with the bound address (``http://host:port``) once the socket is bound,
@@ -81,6 +83,7 @@ def serve(
         cors_origins=cors_origins,
         max_body_bytes=max_body_bytes,
         queue=queue,
+        log_options=log_options,
         ui=ui if ui is not None else load_ui(config) if config else None,
         pages=pages,
     )

@@ -32,6 +32,8 @@ class UiSettings:
 
     trace_url: str | None = None
     """A link to a run's trace in a tracing backend, ``{trace_id}`` standing for its id."""
+    redaction: str | None = None
+    """The redaction hook the runs the page starts are recorded through, if any (its name)."""
     graph_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Graph id per name its runs record (a graph recorded outside the server keeps its
     own name; the server names it by its id)."""
@@ -48,6 +50,7 @@ def ui_pages(
     allowed_hosts: Iterable[str] = (),
     trace_url: str | None = None,
     graphs: Mapping[str, Any] | None = None,
+    redaction: str | None = None,
 ) -> Callable[[FastAPI, str | None], Callable[[str], bool]]:
     """The ``pages`` argument of :func:`rewind.server.create_app` that serves the page
     (``graphs``: the compiled graphs served, id → graph, whose own names runs recorded
@@ -57,7 +60,12 @@ def ui_pages(
 
     def pages(app: FastAPI, api_key: str | None) -> Callable[[str], bool]:
         install_ui(
-            app, api_key=api_key, allowed_hosts=chosen, trace_url=trace_url, graph_names=names
+            app,
+            api_key=api_key,
+            allowed_hosts=chosen,
+            trace_url=trace_url,
+            graph_names=names,
+            redaction=redaction,
         )
         return is_ui_path
 
@@ -75,7 +83,14 @@ def create_ui_app(
     """The API app (:func:`rewind.server.create_app`) with the page under ``/ui``."""
     from rewind.server import create_app
 
-    pages = ui_pages(allowed_hosts=allowed_hosts, trace_url=trace_url, graphs=graphs)
+    options.setdefault("log_options", None)
+    hook = getattr(options["log_options"], "redact", None)
+    pages = ui_pages(
+        allowed_hosts=allowed_hosts,
+        trace_url=trace_url,
+        graphs=graphs,
+        redaction=getattr(hook, "__qualname__", None) if hook else None,
+    )
     return create_app(db, graphs, pages=pages, **options)
 
 
@@ -86,6 +101,7 @@ def install_ui(
     allowed_hosts: Iterable[str] = (),
     trace_url: str | None = None,
     graph_names: Mapping[str, str] | None = None,
+    redaction: str | None = None,
 ) -> None:
     """Serve the page and its API under ``/ui`` in ``app`` (the API app, whose ``service``
     it reads the log and starts runs through)."""
@@ -93,7 +109,9 @@ def install_ui(
     from rewind.ui.routes import router as api_router
 
     security = UiSecurity(api_key=api_key or None, allowed_hosts=hosts(allowed_hosts))
-    app.state.ui = UiSettings(trace_url=trace_url, graph_names=dict(graph_names or {}))
+    app.state.ui = UiSettings(
+        trace_url=trace_url, redaction=redaction, graph_names=dict(graph_names or {})
+    )
     app.state.ui_security = security
     app.include_router(api_router)
     app.include_router(actions_router)

@@ -22,6 +22,10 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/ui/api")
 
+_MODES: Any = ["values", "messages-tuple"]
+"""What the page's runs stream: with the messages, so chat models' tokens are recorded for
+the token playback (as a client streaming them would have them recorded)."""
+
 
 class ForkBody(BaseModel):
     """A fork: from ``checkpoint_id``, with ``values`` written as ``as_node`` would."""
@@ -90,7 +94,7 @@ async def fork(request: Request, run_id: str, body: ForkBody) -> JSONResponse:
     run = await start_run(
         request.app,
         record.thread_id,
-        RunCreate(assistant_id=graph_id, checkpoint_id=checkpoint_id),
+        RunCreate(assistant_id=graph_id, checkpoint_id=checkpoint_id, stream_mode=_MODES),
     )
     await _logged(log_of(request), run.run_id)
     return JSONResponse(
@@ -109,6 +113,7 @@ async def resume(request: Request, run_id: str, body: ResumeBody) -> JSONRespons
             assistant_id=graph_id,
             checkpoint_id=body.checkpoint_id,
             command=CommandBody(resume=body.resume),
+            stream_mode=_MODES,
         ),
     )
     await _logged(log_of(request), run.run_id)

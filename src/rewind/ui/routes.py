@@ -153,6 +153,7 @@ async def get_run(request: Request, run_id: str) -> JSONResponse:
             "trace_url": template.replace("{trace_id}", trace_id) if template else None,
             "error": jsonable(fields_of(ended[0].payload).get("error")) if ended else None,
             "graph_loaded": graph_id_of(request, record.graph_name) is not None,
+            "redaction": _settings(request).redaction,
             "chain": {
                 "ok": report.ok,
                 "checked": report.checked,

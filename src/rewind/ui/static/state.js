@@ -90,6 +90,7 @@ export class StateView {
       } catch (err) { error.textContent = err.message; }
     } }, "Fork from this checkpoint");
     box.append(h("h4", {}, "Fork"), h("p", { class: "muted" }, "Write these values to the state (update_state), as the node named would, then run from there on the same thread."),
+      this.meta.redaction ? h("p", { class: "muted", id: "redaction-note" }, `Runs started here are recorded through the redaction hook ${this.meta.redaction}.`) : "",
       values, h("div", { class: "row" }, asNode, fork));
     if (c.interrupts.length) {
       const answer = h("textarea", { id: "resume-value", rows: 2 }, "\"\"");
