@@ -391,7 +391,9 @@ class CheckpointsMode:
 
         parent = p.get("parent_id")
         first_of_ns = p["source"] == "input" and p["step"] == -1
-        ordered = p["next"]
+        # (a next task marked ``waiting`` is in the state's next tasks, not the stream's: see
+        # rewind.runtime.lowlevel.WaitingTask)
+        ordered = [t for t in p["next"] if not t.get("waiting")]
         if len(ordered) > 1:
             ordered = sorted(ordered, key=lambda t: announced_order(t["path"]))
         tasks = []

@@ -12,9 +12,9 @@ Not run yet (each refused by name with ``NotImplementedError``): channels whose 
 all their state (``LastValueAfterFinish``, the named barriers), managed values among the
 channels, ``stream_channels``, write entries other than ``ChannelWriteEntry``, node mappers
 and timeouts. A node runs in the step after a channel it subscribes to was updated, as
-LangGraph runs it; a checkpoint's ``next`` lists those tasks (LangGraph's also lists a node
-that has not run yet while a channel it subscribes to has a value, though it does not run it
-then).
+LangGraph runs it; a node that has not run yet while a channel it subscribes to has a value is
+listed among a checkpoint's next tasks without running (:class:`WaitingTask`), as LangGraph
+lists it.
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ from rewind.types import CachePolicy, RetryPolicy
 __all__ = ["PASSTHROUGH", "ChannelWriteEntry", "NodeBuilder", "Pregel", "PregelNode"]
 
 logger = logging.getLogger("rewind")
+
+RAN = "__pregel_ran__"
+"""Where a thread's checkpoints keep the nodes that have run on it (with the joins' progress:
+LangGraph keeps it as the versions each node has seen)."""
 
 RESERVED = frozenset(
     {
@@ -260,6 +264,18 @@ def node_input(node: PregelNode, values: Mapping[str, Any]) -> Any:
     return {c: values[c] for c in node.channels if values.get(c, MISSING) is not MISSING}
 
 
+@dataclass(kw_only=True, slots=True)
+class WaitingTask(Task):
+    """A next task a checkpoint lists that its run does not run (a node that has not run yet
+    and subscribes to a channel with a value, while the step updated other channels): the
+    state shows it, the stream's checkpoint chunks do not, a resume there runs it, as in
+    LangGraph."""
+
+    def describe(self) -> dict[str, Any]:
+        """How a checkpoint records it: marked ``waiting``."""
+        return {**Task.describe(self), "waiting": True}
+
+
 class PregelLoop(RunLoop):
     """The executor of a ``Pregel`` program's runs: tasks started by updated channels."""
 
@@ -284,11 +300,47 @@ class PregelLoop(RunLoop):
         written = {name for o in outcomes for name, _ in o.writes}
         if written & set(self.graph.output_list):
             self.output = self.graph._output(self.state())
+        if outcomes:
+            self.barriers[RAN] = sorted(self.ran | {o.task.name for o in outcomes})
         return changes
 
+    @property
+    def ran(self) -> set[str]:
+        """The nodes that have run on the thread."""
+        return set(self.barriers.get(RAN, ()))
+
     def next_tasks(self, outcomes: list[Outcome]) -> list[Task]:
-        """The nodes the step's updates start."""
-        return self.graph.triggered(self.values, self.updated)
+        """The nodes the step's updates start; when it updated none, also the nodes that
+        have not run yet and subscribe to a channel that has a value (as LangGraph's)."""
+        tasks = self.graph.triggered(self.values, self.updated)
+        if not self.updated:
+            tasks = self.with_waiting(tasks, kind=Task)
+        return tasks
+
+    def with_waiting(self, tasks: list[Task], *, kind: type[Task] = Task) -> list[Task]:
+        """``tasks`` and, in node order, the nodes that have not run yet and subscribe to a
+        channel that has a value (LangGraph lists them as next tasks), as ``kind``."""
+        named = {t.name: t for t in tasks}
+        ran = self.ran
+        for name, node in self.graph.pregel_nodes.items():
+            if name in named or name in ran:
+                continue
+            if all(self.values.get(c, MISSING) is MISSING for c in node.triggers):
+                continue
+            arg = node_input(node, self.values)
+            if arg is not MISSING:
+                named[name] = kind(
+                    id="", name=name, path=(PULL, name), triggers=_triggers(node), arg=arg
+                )
+        order = list(self.graph.pregel_nodes)
+        return sorted(named.values(), key=lambda t: order.index(t.name) if t.name in order else -1)
+
+    async def checkpoint(self, *, source: str, changes: list[list[Any]], tasks: list[Task]) -> None:
+        """Record the end of a step; its next tasks include the nodes that have not run yet
+        and subscribe to a channel that has a value, as LangGraph's (it runs them only when a
+        step updated no channel, or when the run resumes there)."""
+        listed = self.with_waiting(tasks, kind=WaitingTask)
+        await super().checkpoint(source=source, changes=changes, tasks=listed)
 
     async def update_outcome(self, task: Task, values: Any, *, route: bool) -> Outcome:
         """A state update made as a node (``update_state(..., as_node=...)``): the values go
@@ -438,7 +490,7 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
                     id="",
                     name=name,
                     path=(PULL, name),
-                    triggers=tuple(sorted(node.triggers)),
+                    triggers=_triggers(node),
                     arg=arg,
                 )
             )
@@ -459,6 +511,15 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             else:
                 logger.warning(f"Input channel {key} not found in {self.input_channels}")
         return writes
+
+    async def _first_tasks(self, loop: RunLoop, input: Any, head: Any) -> tuple[list[Task], bool]:
+        """The tasks a run starts with; a resume leaves out the checkpoint's waiting tasks
+        (see :class:`WaitingTask`), as LangGraph's does."""
+        tasks, resuming = await super()._first_tasks(loop, input, head)
+        if resuming and head is not None:
+            waiting = {d["id"] for d in head.next if d.get("waiting")}
+            tasks = [t for t in tasks if t.id not in waiting]
+        return tasks, resuming
 
     async def _input_checkpoint(
         self,
@@ -484,6 +545,9 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             changes = [c for c in changes if c[0] != name]
             changes.append(value_change(channel, loop.values[name]))
         if head is not None and head.next:  # the pending tasks dropped: a step, as LangGraph's
+            # (their nodes have seen their channels now, as LangGraph's versions say)
+            dropped = {d["name"] for d in head.next if d["name"] in self.pregel_nodes}
+            loop.barriers[RAN] = sorted(set(loop.barriers.get(RAN, ())) | dropped)
             for name, channel in loop.channels.items():
                 if name in grouped or channel.spec is None or loop.values[name] is MISSING:
                     continue
@@ -493,6 +557,10 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
                     changes.append(value_change(channel, after))
         updated = {n for n in grouped if loop.values[n] is not MISSING}
         tasks = [*self.triggered(loop.values, updated), *(pending or [])]
+        if isinstance(loop, PregelLoop):
+            loop.updated = updated
+            if not updated:
+                tasks = loop.with_waiting(tasks)
         await loop.checkpoint(source="input", changes=changes, tasks=tasks)
         return tasks
 
@@ -543,6 +611,10 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         if isinstance(self.output_channels, str):
             return state.get(self.output_channels)
         return {k: state[k] for k in self.output_channels if k in state}
+
+
+def _triggers(node: PregelNode) -> tuple[str, ...]:
+    return tuple(sorted(node.triggers))
 
 
 def _builder(

@@ -2,11 +2,14 @@
 "Pregel" docs write them: one node, several nodes, a ``Topic`` and a
 ``BinaryOperatorAggregate`` written by two nodes, a cycle that stops on a skipped ``None``
 write, single-channel input and output, an async node, a node reading channels it does not
-subscribe to, two runs on one thread, a breakpoint, an ``interrupt()`` answered by a resume,
+subscribe to (and one subscribed to a channel that has a value before any write: LangGraph
+lists it as a next task of the input checkpoint, and runs it once the channel is updated), two
+runs on one thread, a breakpoint, an ``interrupt()`` answered by a resume,
 and state updates made as a node (the values go through its writes).
 """
 
 import asyncio
+import operator
 
 from langgraph.channels import BinaryOperatorAggregate, EphemeralValue, LastValue, Topic
 from langgraph.pregel import NodeBuilder, Pregel
@@ -99,7 +102,7 @@ def build_single_channels(checkpointer):
         channels={
             "a": LastValue(str),
             "b": LastValue(str),
-            "tally": LastValue(int),
+            "tally": BinaryOperatorAggregate(int, operator.add),  # 0 before any write
             "out": LastValue(str),
         },
         input_channels="a",
@@ -136,6 +139,23 @@ def build_asking_with_a_note(checkpointer):
 
 def _ask_both(values):
     return _ask(f"{values['a']}/{values.get('note')}")
+
+
+def build_waiting(checkpointer):  # "count" is subscribed to, never written: 0 from the start
+    shout = NodeBuilder().subscribe_only("a").do(str.upper).write_to("b")
+    counted = NodeBuilder().subscribe_to("count").do(lambda x: f"count={x['count']}").write_to("c")
+    return Pregel(
+        nodes={"shout": shout, "counted": counted},
+        channels={
+            "a": LastValue(str),
+            "b": LastValue(str),
+            "c": LastValue(str),
+            "count": BinaryOperatorAggregate(int, operator.add),
+        },
+        input_channels="a",
+        output_channels=["b", "c"],
+        checkpointer=checkpointer,
+    )
 
 
 def build_chain(checkpointer):
@@ -262,6 +282,15 @@ SCENARIOS = [
             {"input": {"a": "x", "note": "n"}},
             {"input": {"a": "y"}, "api": "stream", "kwargs": {"stream_mode": _MODES}},
             {"input": Command(resume="ok")},
+        ],
+    },
+    {
+        "name": "a_node_waiting_on_a_channel_with_a_value",
+        "build": "build_waiting",
+        "calls": [
+            {"input": "hi", "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": None, "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": "again"},
         ],
     },
 ]
