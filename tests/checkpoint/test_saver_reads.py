@@ -301,3 +301,24 @@ def test_subgraph_checkpoints_are_listed_per_namespace_as_langgraphs() -> None:
     # LangGraph's savers compare them.
     below = [t.config for t in ours.list(config) if t.checkpoint["id"] < sub.checkpoint["id"]]
     assert [t.config for t in ours.list(config, before=sub.config)] == below and below
+
+
+def test_a_long_thread_with_subgraphs_lists_as_langgraphs() -> None:
+    """More root checkpoints than one page of the log's reads."""
+    theirs, ours = LgSaver(), InMemorySaver()
+    config = {"configurable": {"thread_id": "t"}}
+    lg_graph = _with_subgraph(LgGraph, LG_START).compile(checkpointer=theirs)
+    rw_graph = _with_subgraph(StateGraph, START).compile(checkpointer=ours)
+    for _ in range(10):
+        lg_graph.invoke({"a": "", "items": []}, config)
+        rw_graph.invoke({"a": "", "items": []}, config)
+
+    def shape(saver: Any) -> list[Any]:
+        return [
+            (bool(t.config["configurable"]["checkpoint_ns"]), t.metadata["step"])
+            for t in saver.list(config)
+        ]
+
+    ours_listed, theirs_listed = shape(ours), shape(theirs)
+    assert len([s for s in ours_listed if not s[0]]) > 32
+    assert ours_listed == theirs_listed
