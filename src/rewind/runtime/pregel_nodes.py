@@ -1,0 +1,301 @@
+"""The nodes of LangGraph's low-level ``Pregel`` programs: ``NodeBuilder``, the node it builds
+(the channels it reads and subscribes to, what it runs, where its result is written), what a
+node reads and writes, and the checks LangGraph makes of a program before it runs
+(:mod:`rewind.runtime.lowlevel` runs them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Self
+
+from rewind.runtime.channels import MISSING
+from rewind.types import CachePolicy, RetryPolicy
+
+__all__ = [
+    "PASSTHROUGH",
+    "RESERVED",
+    "ChannelWriteEntry",
+    "NodeBuilder",
+    "PregelNode",
+    "node_input",
+    "node_writes",
+    "validate_pregel",
+]
+
+RESERVED = frozenset(
+    {
+        ":",
+        "|",
+        "__error__",
+        "__error_source_node__",
+        "__input__",
+        "__interrupt__",
+        "__no_writes__",
+        "__resume__",
+        "__snapshot_bumps__",
+        "checkpoint_id",
+        "checkpoint_map",
+        "checkpoint_ns",
+        "configurable",
+        "langsmith:hidden",
+        "__pregel_checkpointer",
+        "__pregel_pull",
+        "__pregel_push",
+        "__pregel_read",
+        "__pregel_replay_state",
+        "__pregel_resume_map",
+        "__pregel_resuming",
+        "__pregel_send",
+        "__pregel_stream",
+        "__pregel_stream_messages_v2",
+        "__pregel_strict_resume",
+        "__pregel_task_id",
+        "__pregel_timed_attempt_observer",
+    }
+)
+"""Names no channel or node of a ``Pregel`` may take (LangGraph's own channels)."""
+
+
+class _Passthrough:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PASSTHROUGH"
+
+
+PASSTHROUGH: Any = _Passthrough()
+"""A write entry's value meaning "what the node returned"."""
+
+
+class ChannelWriteEntry(NamedTuple):
+    """One write a node makes after it runs (LangGraph's ``ChannelWriteEntry``)."""
+
+    channel: str
+    """Channel name to write to."""
+    value: Any = PASSTHROUGH
+    """Value to write, or PASSTHROUGH to use what the node returned."""
+    skip_none: bool = False
+    """Whether to skip writing if the value is None."""
+    mapper: Callable[..., Any] | None = None
+    """Function to transform the value before writing."""
+
+
+@dataclass(kw_only=True)
+class PregelNode:
+    """A node of a ``Pregel`` program, as :meth:`NodeBuilder.build` makes it."""
+
+    channels: str | list[str]
+    """What it reads: one channel (its value is the input) or several (a dict of them)."""
+    triggers: list[str]
+    """The channels whose update starts it."""
+    bound: Any
+    """What runs: a function (sync or async) or a runnable."""
+    writers: list[Any] = field(default_factory=list)
+    """Where its result goes (``ChannelWriteEntry``)."""
+    tags: list[str] = field(default_factory=list)
+    """Tags of its runs."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Metadata of its runs."""
+    retry_policy: list[RetryPolicy] = field(default_factory=list)
+    """How it is retried."""
+    cache_policy: CachePolicy[Any] | None = None
+    """How its writes are cached."""
+    mapper: Callable[[Any], Any] | None = None
+    """A function of its input (not supported by rewind)."""
+
+
+class NodeBuilder:
+    """Builds a ``Pregel`` node: the channels it subscribes to and reads, what it runs, and
+    where its result is written::
+
+        NodeBuilder().subscribe_only("a").do(lambda x: x + x).write_to("b")
+    """
+
+    def __init__(self) -> None:
+        self._channels: str | list[str] = []
+        self._triggers: list[str] = []
+        self._tags: list[str] = []
+        self._metadata: dict[str, Any] = {}
+        self._writes: list[Any] = []
+        self._bound: list[Any] = []
+        self._retry_policy: list[RetryPolicy] = []
+        self._cache_policy: CachePolicy[Any] | None = None
+
+    def subscribe_only(self, channel: str) -> Self:
+        """Subscribe to a single channel: its value is the node's input."""
+        if self._channels:
+            raise ValueError(
+                "Cannot subscribe to single channels when other channels are already subscribed to"
+            )
+        self._channels = channel
+        self._triggers.append(channel)
+        return self
+
+    def subscribe_to(self, *channels: str, read: bool = True) -> Self:
+        """Subscribe to channels: the node runs when any of them is updated, with a dict of
+        their values as input (``read=False``: they start it without being read)."""
+        if isinstance(self._channels, str):
+            raise ValueError("Cannot subscribe to channels when subscribed to a single channel")
+        if read:
+            self._channels.extend(channels)
+        self._triggers.extend(channels)
+        return self
+
+    def read_from(self, *channels: str) -> Self:
+        """Read these channels too, without subscribing to them."""
+        # (an AssertionError, as LangGraph's assert raises it)
+        if isinstance(self._channels, str):
+            raise AssertionError(
+                "Cannot read additional channels when subscribed to single channels"
+            )
+        self._channels.extend(channels)
+        return self
+
+    def do(self, node: Any) -> Self:
+        """Run ``node`` (after what the node runs already, with its result as input)."""
+        self._bound.append(node)
+        return self
+
+    def write_to(self, *channels: str | ChannelWriteEntry, **kwargs: Any) -> Self:
+        """Write the node's result to ``channels``; ``name=value`` writes a value, or a
+        callable's answer given the result."""
+        self._writes.extend(ChannelWriteEntry(c) if isinstance(c, str) else c for c in channels)
+        self._writes.extend(
+            ChannelWriteEntry(k, mapper=v) if callable(v) else ChannelWriteEntry(k, value=v)
+            for k, v in kwargs.items()
+        )
+        return self
+
+    def meta(self, *tags: str, **metadata: Any) -> Self:
+        """Add tags or metadata to the node's runs."""
+        self._tags.extend(tags)
+        self._metadata.update(metadata)
+        return self
+
+    def add_retry_policies(self, *policies: RetryPolicy) -> Self:
+        """Retry the node as these policies say."""
+        self._retry_policy.extend(policies)
+        return self
+
+    def add_cache_policy(self, policy: CachePolicy[Any]) -> Self:
+        """Cache the node's writes as ``policy`` says."""
+        self._cache_policy = policy
+        return self
+
+    def set_timeout(self, timeout: Any) -> Self:
+        """A per-attempt timeout: not supported by rewind yet.
+
+        Raises:
+            NotImplementedError: always.
+        """
+        raise NotImplementedError(
+            "NodeBuilder.set_timeout: rewind does not time nodes out yet; bound the node's own "
+            "work instead (asyncio.timeout inside it)"
+        )
+
+    def build(self) -> PregelNode:
+        """The node."""
+        return PregelNode(
+            channels=self._channels,
+            triggers=list(self._triggers),
+            bound=_sequence(self._bound),
+            writers=list(self._writes),
+            tags=list(self._tags),
+            metadata=dict(self._metadata),
+            retry_policy=list(self._retry_policy),
+            cache_policy=self._cache_policy,
+        )
+
+
+def _sequence(steps: list[Any]) -> Any:
+    """What a node runs: its one function, or its functions one after the other."""
+    if not steps:
+        return lambda value: value
+    if len(steps) == 1:
+        return steps[0]
+    from langchain_core.runnables import RunnableSequence
+    from langchain_core.runnables.base import coerce_to_runnable
+
+    return RunnableSequence(*(coerce_to_runnable(s) for s in steps))
+
+
+def node_writes(node: PregelNode, result: Any) -> list[tuple[str, Any]]:
+    """The writes a node's result makes, in its write entries' order."""
+    writes: list[tuple[str, Any]] = []
+    for entry in node.writers:
+        if not isinstance(entry, ChannelWriteEntry):
+            raise NotImplementedError(
+                f"write entry {entry!r}: rewind runs ChannelWriteEntry writes only "
+                "(write_to(channel), write_to(channel=value or function))"
+            )
+        value = result if entry.value is PASSTHROUGH else entry.value
+        if entry.mapper is not None:
+            value = entry.mapper(value)
+        if entry.skip_none and value is None:
+            continue
+        writes.append((entry.channel, value))
+    return writes
+
+
+def node_input(node: PregelNode, values: Mapping[str, Any]) -> Any:
+    """What a node reads: its one channel's value (``MISSING`` when empty), or a dict of
+    its channels that have a value."""
+    if isinstance(node.channels, str):
+        return values.get(node.channels, MISSING)
+    return {c: values[c] for c in node.channels if values.get(c, MISSING) is not MISSING}
+
+
+def validate_pregel(
+    nodes: Mapping[str, Any],
+    channels: Mapping[str, Any],
+    input_channels: str | Sequence[str],
+    output_channels: str | Sequence[str],
+    interrupt_nodes: Sequence[str],
+) -> None:
+    """Refuse a program LangGraph refuses, with LangGraph's messages.
+
+    Raises:
+        ValueError: a reserved name, a channel that does not exist, an input no node
+            subscribes to, an interrupt at an unknown node.
+        TypeError: a node that is no ``PregelNode`` or ``NodeBuilder``.
+    """
+    known = repr(sorted([*channels, "__pregel_tasks"]))[:100]  # (LangGraph's own, listed)
+    for chan in channels:
+        if chan in RESERVED:
+            raise ValueError(f"Channel name '{chan}' is reserved")
+    subscribed: set[str] = set()
+    for name, node in nodes.items():
+        if name in RESERVED:
+            raise ValueError(f"Node name '{name}' is reserved")
+        if not isinstance(node, PregelNode):
+            raise TypeError(f"Invalid node type {type(node)}, expected PregelNode or NodeBuilder")
+        subscribed.update(node.triggers)
+        for chan in [node.channels] if isinstance(node.channels, str) else node.channels:
+            if chan not in channels:
+                raise ValueError(
+                    f"Node {name} reads channel '{chan}' not in known channels: '{known}'"
+                )
+    for chan in subscribed:
+        if chan not in channels:
+            raise ValueError(f"Subscribed channel '{chan}' not in known channels: '{known}'")
+    if isinstance(input_channels, str):
+        if input_channels not in channels:
+            raise ValueError(f"Input channel '{input_channels}' not in known channels: '{known}'")
+        if input_channels not in subscribed:
+            raise ValueError(f"Input channel {input_channels} is not subscribed to by any node")
+    else:
+        for chan in input_channels:
+            if chan not in channels:
+                raise ValueError(f"Input channel '{chan}' not in '{known}'")
+        if all(chan not in subscribed for chan in input_channels):
+            raise ValueError(
+                f"None of the input channels {input_channels} are subscribed to by any node"
+            )
+    outputs = [output_channels] if isinstance(output_channels, str) else output_channels
+    for chan in outputs:
+        if chan not in channels:
+            raise ValueError(f"Output channel '{chan}' not in known channels: '{known}'")
+    for n in interrupt_nodes:
+        if n not in nodes:
+            raise ValueError(f"Node {n} not in nodes")
