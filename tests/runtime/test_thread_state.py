@@ -147,3 +147,30 @@ def _masked(value: Any) -> Any:
     if isinstance(value, list):
         return [_masked(v) for v in value]
     return value
+
+
+class _Counting(TypedDict, total=False):
+    n: int
+    count: Annotated[int, operator.add]
+
+
+class _Asking(TypedDict, total=False):
+    question: str
+
+
+def test_a_graph_runs_on_a_thread_another_graph_ran(tmp_path: Path) -> None:
+    """The server runs any assistant on any thread: the thread's state then holds keys the
+    graph has no channel for, and its run still starts, runs and checkpoints."""
+    first = StateGraph(_Asking)
+    first.add_node("ask", lambda state: {"question": "why?"})
+    first.add_edge(START, "ask")
+    second = StateGraph(_Counting)
+    second.add_node("tick", lambda state: {"count": 1})
+    second.add_edge(START, "tick")
+    config = {"configurable": {"thread_id": "shared"}}
+    with SqliteSaver.from_conn_string(str(tmp_path / "runs.db")) as saver:
+        first.compile(checkpointer=saver).invoke({"question": ""}, config)
+        counting = second.compile(checkpointer=saver)
+        out = counting.invoke({"n": 3}, config)
+        assert (out["n"], out["count"]) == (3, 1)
+        assert counting.get_state(config).next == ()

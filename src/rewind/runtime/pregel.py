@@ -275,7 +275,8 @@ class RunLoop(TaskCalling, Routing):
                 values={
                     k: v
                     for k, v in self.values.items()
-                    if v is not MISSING and not self.channels[k].untracked
+                    # (a thread another graph ran holds keys this one has no channel for)
+                    if v is not MISSING and not getattr(self.channels.get(k), "untracked", False)
                 },
                 barriers=payload.get("barriers") or {},
                 next=described,
