@@ -80,7 +80,7 @@ export class TokensView {
     const token = { seq: row.seq, t: row.ts - entry.call.start, text: row.text, tools: [], arrived: Date.now() };
     entry.seqs.add(row.seq);
     entry.call.tokens.push(token);
-    if (entry.call.tokens.length <= SHOWN) entry.text.append(tokenSpan(token));
+    entry.text.append(tokenSpan(token)); // a live call shows every token as it comes
     entry.count.textContent = String(entry.call.tokens.length);
   }
 
