@@ -501,3 +501,25 @@ async def test_the_api_key_guards_a2a(tmp_path: Path) -> None:
         keyed = {**JSON, "x-api-key": "s3cret"}
         answer = await http.post(path, json=message, headers=keyed)
         assert answer.json()["result"]["status"]["state"] == "completed"
+
+
+async def test_tasks_outlive_a_restart(tmp_path: Path) -> None:
+    async with serving(tmp_path) as http:
+        first = await send(http, "chat", {"message": said("hi")})
+        again = said("again", contextId=first["contextId"])
+        second = await send(http, "chat", {"message": again})
+        before = (await http.get(f"/threads/{first['contextId']}/runs")).json()
+    async with serving(tmp_path) as http:  # a new server on the same database
+        # The log's runs show the assistant and metadata they were created with.
+        after = (await http.get(f"/threads/{first['contextId']}/runs")).json()
+        assert [(r["assistant_id"], r["metadata"]) for r in after] == [
+            (r["assistant_id"], r["metadata"]) for r in before
+        ]
+        found = await http.get(f"/threads/{first['contextId']}/runs/{after[0]['run_id']}")
+        assert found.json()["metadata"] == before[0]["metadata"]
+        task = (await rpc(http, "chat", "tasks/get", {"id": second["id"]}))["result"]
+        assert task["status"]["state"] == "completed"
+        assert [m["taskId"] for m in task["history"]] == [first["id"]] * 2 + [second["id"]] * 2
+        scoped = await rpc(http, "chat", "tasks/get", {"id": second["id"], "historyScope": "task"})
+        texts = [m["parts"][0]["text"] for m in scoped["result"]["history"]]
+        assert texts == ["again", "echo: again"]

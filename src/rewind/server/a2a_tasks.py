@@ -16,7 +16,6 @@ from typing import Any
 from rewind.server.a2a_parts import RunMessages, Scope, history, state_of
 from rewind.server.models import ThreadSearch
 from rewind.server.run_routes import known_run
-from rewind.server.runs import run_json
 from rewind.server.service import Service
 
 __all__ = [
@@ -104,8 +103,7 @@ async def thread_json(service: Service, thread_id: str) -> dict[str, Any] | None
 
 async def context_runs(service: Service, context_id: str) -> list[dict[str, Any]]:
     """A context's runs (the API's ``Run``, newest first), as many as a task lookup reads."""
-    runs = [run_json(run, record) for run, record in await service.listed_runs(context_id)]
-    return runs[:RUN_SCAN]
+    return (await service.listed_runs(context_id))[:RUN_SCAN]
 
 
 async def resolve_task(

@@ -327,7 +327,7 @@ async def known_run(service: Service, thread_id: str, run_id: str) -> dict[str, 
             run_id=run_id
         ):
             return None  # rolled back through another server process
-        return run_json(None, record)
+        return run_json(None, record, await service.run_started(run_id))
     return None
 
 
@@ -351,7 +351,7 @@ async def list_runs(
         raise ApiError(422, f"Invalid select columns: {unknown}. Expected: {list(RUN_FIELDS)}")
     service = _service(request)
     await service.thread(thread_id)
-    runs = [run_json(r, rec) for r, rec in await service.listed_runs(thread_id)]
+    runs = await service.listed_runs(thread_id)
     if status:
         runs = [r for r in runs if r["status"] == status]
     runs = runs[offset : offset + limit]

@@ -639,8 +639,11 @@ def new_run_id() -> str:
     return str(uuid.uuid4())
 
 
-def run_json(run: ServerRun | None, record: RunRecord | None) -> dict[str, Any]:
-    """A run as the API's ``Run``: the server's view of it, or the log's."""
+def run_json(
+    run: ServerRun | None, record: RunRecord | None, started: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A run as the API's ``Run``: the server's view of it, or the log's (``started``: its
+    ``run.started`` payload, whose config names its assistant and its metadata)."""
     if run is not None:
         request = run.request
         status = run.status
@@ -680,11 +683,15 @@ def run_json(run: ServerRun | None, record: RunRecord | None) -> dict[str, Any]:
             "langsmith_session_name": None,
         }
     assert record is not None
+    config = _mapping((started or {}).get("config"))
+    metadata = _mapping(config.get("metadata"))
     return {
         "run_id": record.run_id,
         "thread_id": record.thread_id,
-        "assistant_id": assistant_id_of(record.graph_name or ""),
-        "metadata": {},
+        "assistant_id": _mapping(config.get("configurable")).get("assistant_id")
+        or assistant_id_of(record.graph_name or ""),
+        # (as the run was created: what its start added to its metadata left out)
+        "metadata": {k: v for k, v in metadata.items() if k not in _STARTED_KEYS},
         "status": api_status(record.status),
         "kwargs": {},
         "multitask_strategy": "enqueue",
@@ -692,6 +699,13 @@ def run_json(run: ServerRun | None, record: RunRecord | None) -> dict[str, Any]:
         "updated_at": record.updated_at.isoformat(),
         "langsmith_session_name": None,
     }
+
+
+_STARTED_KEYS = frozenset(started_metadata(1, None))
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _as_list(value: Any) -> list[Any]:

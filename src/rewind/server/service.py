@@ -22,10 +22,10 @@ from rewind.runtime.memory import STORE_THREAD
 from rewind.server.queued import QueuedRuns
 from rewind.server.runs import (
     RunManager,
-    ServerRun,
     assistant_id_of,
     bind_graphs,
     command_of,
+    run_json,
 )
 from rewind.server.wire import empty_state, interrupt_in_state, jsonable, snapshot_json
 from rewind.store.base import BaseStore
@@ -539,13 +539,14 @@ class Service:
         except KeyError:
             return None
 
-    async def listed_runs(self, thread_id: str) -> list[tuple[ServerRun | None, RunRecord | None]]:
-        """The thread's runs, newest first: the server's and the log's (state updates and
-        rolled-back runs left out)."""
+    async def listed_runs(self, thread_id: str) -> list[dict[str, Any]]:
+        """The thread's runs as the API's ``Run``, newest first: the server's and the log's
+        (state updates and rolled-back runs left out)."""
         mine, held = await self.runs.thread_runs(thread_id)
         records = {r.run_id: r for r in await self.log.list_runs(thread_id=thread_id)}
-        out: list[tuple[ServerRun | None, RunRecord | None]] = [
-            (run, self.runs.record_for(run, records.get(run.run_id))) for run in mine
+        out = [
+            (run.created_at, run_json(run, self.runs.record_for(run, records.get(run.run_id))))
+            for run in mine
         ]
         hidden = self.hidden_runs | await self.runs.cancels.rolled_back(thread_id=thread_id)
         logged = [r for r in records if r not in held and r not in hidden]
@@ -553,9 +554,14 @@ class Service:
         for run_id in logged:
             if "update" in started.get(run_id, {}):
                 continue  # a state update, not a run
-            out.append((None, records[run_id]))
-        out.sort(key=lambda pair: _created(pair), reverse=True)
-        return out
+            record = records[run_id]
+            out.append((record.created_at, run_json(None, record, started.get(run_id))))
+        out.sort(key=lambda pair: pair[0], reverse=True)
+        return [shown for _, shown in out]
+
+    async def run_started(self, run_id: str) -> Mapping[str, Any]:
+        """The ``run.started`` payload of a run of the log (``{}`` for none)."""
+        return (await self._started([run_id])).get(run_id, {})
 
     async def _started(self, run_ids: list[str]) -> dict[str, Mapping[str, Any]]:
         """The ``run.started`` payloads of runs of the log, in one read."""
@@ -563,14 +569,6 @@ class Service:
             return {}
         found = await self.log.read_runs(run_ids, types=[EventType.RUN_STARTED])
         return {run_id: events[0].payload or {} for run_id, events in found.items() if events}
-
-
-def _created(pair: tuple[ServerRun | None, RunRecord | None]) -> datetime:
-    run, record = pair
-    if run is not None:
-        return run.created_at
-    assert record is not None
-    return record.created_at
 
 
 def _thread_config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
