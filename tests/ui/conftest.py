@@ -122,6 +122,8 @@ def server(demo_db: tuple[Path, str, str]) -> Iterator[str]:
 
 
 def shot(page: Any, name: str) -> None:
-    """Save a screenshot of the page as a test artifact."""
+    """Save a screenshot of the page as a test artifact (and check that no view printed an
+    element where it meant to insert it)."""
+    assert "[object " not in page.inner_text("body"), name
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -83,6 +83,16 @@ def test_csrf(keyed: TestClient, recorded: tuple[Path, str]) -> None:
     assert "no checkpoint 'nope'" in allowed.json()["detail"]
 
 
+def test_trace_link(recorded: tuple[Path, str]) -> None:
+    db, run_id = recorded
+    template = "http://127.0.0.1:6006/projects/default/traces/{trace_id}"
+    with _client(db, api_key="", trace_url=template) as client:
+        client.get("/ui/api/session")  # (a session starts there)
+        meta = client.get(f"/ui/api/runs/{run_id}").json()
+    assert meta["trace_id"] == run_id.replace("-", "")  # a run's own trace id, its UUID
+    assert meta["trace_url"] == template.replace("{trace_id}", meta["trace_id"])
+
+
 def test_host_header(open_page: TestClient) -> None:
     refused = open_page.get("/ui", headers={"host": "rebound.example:8765"})
     assert refused.status_code == 421 and "rebound.example" in refused.json()["detail"]

@@ -123,9 +123,24 @@ def summary_of(event: StoredEvent) -> str:
         return f"{p.get('id')} next: {nxt}"
     if kind == EventType.INTERRUPT:
         return _short([getattr(i, "value", i) for i in p.get("interrupts") or ()])
+    if kind == EventType.CHAT_ENDED:
+        return _ended_call(p)
     if kind == EventType.TASK_STARTED:
         return ""
     return _short(event.payload)
+
+
+def _ended_call(payload: Mapping[str, Any]) -> str:
+    """A chat model's end: its reply's finish reason and usage."""
+    said = []
+    for generation in payload.get("generations") or ():
+        for message in generation or ():
+            meta = getattr(message, "response_metadata", None) or {}
+            if meta.get("finish_reason"):
+                said.append(f"finish {meta['finish_reason']}")
+            usage = getattr(message, "usage_metadata", None) or {}
+            said += [f"{k} {v}" for k, v in usage.items() if isinstance(v, int)]
+    return ", ".join(said)
 
 
 def model_name(payload: Mapping[str, Any]) -> str:

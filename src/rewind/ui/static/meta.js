@@ -29,5 +29,5 @@ export function drawMeta(box, meta) {
   box.append(h("dl", { class: "meta", id: "meta" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     h("h4", {}, "config"), h("pre", { class: "value" }, json(meta.config)),
     h("h4", {}, "input"), h("pre", { class: "value" }, json(meta.input)),
-    meta.process ? [h("h4", {}, "process"), h("pre", { class: "value" }, json(meta.process))] : "");
+    ...(meta.process ? [h("h4", {}, "process"), h("pre", { class: "value" }, json(meta.process))] : []));
 }
