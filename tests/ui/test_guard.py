@@ -210,3 +210,27 @@ def test_runs_the_page_starts_go_through_the_redaction_hook(recorded: tuple[Path
         assert texts == {"[masked]"}
         before = client.get(f"/ui/api/runs/{run_id}/calls").json()["calls"]
         assert "[masked]" not in {t["text"] for c in before for t in c["tokens"]}
+
+
+def test_runs_paged_and_filtered(tmp_path: Path) -> None:
+    db = tmp_path / "two.db"
+    rewind(db, "demo")
+    rewind(db, "demo")
+    newest, oldest = json_lines(rewind(db, "runs", "--json"))
+    with _client(db, api_key="") as client:
+        client.get("/ui/api/session")
+        first = client.get("/ui/api/runs", params={"limit": 1}).json()
+        assert [r["run_id"] for r in first["runs"]] == [newest["run_id"]]
+        second = client.get("/ui/api/runs", params={"limit": 1, "before": first["next_before"]})
+        assert [r["run_id"] for r in second.json()["runs"]] == [oldest["run_id"]]
+        assert second.json()["next_before"] is None
+        thread = client.get("/ui/api/runs", params={"thread": oldest["thread_id"]}).json()
+        assert [r["run_id"] for r in thread["runs"]] == [oldest["run_id"]]
+        after = client.get("/ui/api/runs", params={"after": oldest["created_at"]}).json()
+        assert [r["run_id"] for r in after["runs"]] == [newest["run_id"]]
+        graph = client.get("/ui/api/runs", params={"graph": "no-such-graph"}).json()
+        assert graph["runs"] == []
+        done = client.get("/ui/api/runs", params={"status": "success"}).json()
+        assert len(done["runs"]) == 2
+        threads = client.get("/ui/api/threads").json()["threads"]
+        assert {t["thread_id"] for t in threads} == {newest["thread_id"], oldest["thread_id"]}
