@@ -51,6 +51,14 @@ def graph_options(verb: str, done: str) -> Callable[[F], F]:
     "--cors-origin", "cors_origins", multiple=True, help="An origin browsers may call from."
 )
 @click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name the run page (/ui) answers to besides localhost and IP addresses "
+    "(repeatable).",
+)
+@click.option(
     "--queue",
     is_flag=True,
     help="Only queue runs in the database, for `rewind worker` processes to execute "
@@ -65,6 +73,7 @@ def serve(
     more_graphs: tuple[str, ...],
     api_key: str | None,
     cors_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
     queue: bool,
 ) -> int:
     """Serve the graphs over HTTP as LangGraph's server does, on the same database.
@@ -101,7 +110,7 @@ def serve(
             cors_origins=list(cors_origins) or None,
             queue=queue,
             ui=load_ui(config) if config else None,  # the graphs' generative UI bundles
-            pages=ui_pages(),  # the run page under /ui (rewind ui)
+            pages=ui_pages(allowed_hosts=allowed_hosts),  # the run page under /ui (rewind ui)
         )
     except (GraphLoadError, ValueError) as exc:
         raise CliError(str(exc)) from exc
