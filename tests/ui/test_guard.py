@@ -100,6 +100,12 @@ def test_host_header(open_page: TestClient) -> None:
     assert open_page.get("/ui", headers={"host": "[::1]:8765"}).status_code == 200
 
 
+def test_a_host_name_allowed(recorded: tuple[Path, str]) -> None:
+    with _client(recorded[0], api_key="", allowed_hosts=["Agents.Internal"]) as client:
+        assert client.get("/ui", headers={"host": "agents.internal:8765"}).status_code == 200
+        assert client.get("/ui", headers={"host": "other.internal"}).status_code == 421
+
+
 def test_bad_input_is_named(open_page: TestClient, recorded: tuple[Path, str]) -> None:
     _, run_id = recorded
     csrf = open_page.get("/ui/api/session").json()["csrf"]
