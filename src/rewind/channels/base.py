@@ -108,3 +108,58 @@ class BaseChannel(Generic[Value, Update, Checkpoint], ABC):
     def finish(self) -> bool:
         """The run is about to finish; whether that changed the channel."""
         return False
+
+
+class OneValue(BaseChannel[Value, Value, Value]):
+    """What the channels holding one value written as it is share (``LastValue``,
+    ``AnyValue``, ``EphemeralValue``, ``UntrackedValue``): the value (``MISSING`` when
+    empty), read, checkpointed and copied alike; each says how a step's writes set it
+    (:meth:`update`) and what a copy is made with (:meth:`_empty`). Not part of LangGraph's
+    API: each of those subclasses ``BaseChannel`` directly there."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, typ: Any, key: str = "") -> None:
+        super().__init__(typ, key)
+        self.value: Any = MISSING
+
+    @property
+    def ValueType(self) -> Any:
+        """The type of the value stored in the channel."""
+        return self.typ
+
+    @property
+    def UpdateType(self) -> Any:
+        """The type of the update received by the channel."""
+        return self.typ
+
+    def _empty(self) -> Self:
+        """An empty channel like this one (same type, key and options)."""
+        return self.__class__(self.typ, self.key)
+
+    def copy(self) -> Self:
+        """A copy of the channel."""
+        new = self._empty()
+        new.value = self.value
+        return new
+
+    def from_checkpoint(self, checkpoint: Any) -> Self:
+        """A channel holding ``checkpoint``."""
+        new = self._empty()
+        if checkpoint is not MISSING:
+            new.value = checkpoint
+        return new
+
+    def get(self) -> Value:
+        """The value."""
+        if self.value is MISSING:
+            raise EmptyChannelError()
+        return self.value  # type: ignore[no-any-return]
+
+    def is_available(self) -> bool:
+        """Whether it holds a value."""
+        return self.value is not MISSING
+
+    def checkpoint(self) -> Any:
+        """The value (``MISSING`` when empty)."""
+        return self.value

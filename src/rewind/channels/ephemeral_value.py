@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Generic, Self
 
-from rewind.channels.base import MISSING, BaseChannel, Value
-from rewind.errors import EmptyChannelError, InvalidUpdateError
+from rewind.channels.base import MISSING, BaseChannel, OneValue, Value
+from rewind.errors import InvalidUpdateError
 
 __all__ = ("EphemeralValue",)
 
 
-class EphemeralValue(Generic[Value], BaseChannel[Value, Value, Value]):
+class EphemeralValue(Generic[Value], OneValue[Value]):
     """Holds the value written in the step just before; a step that writes nothing clears it.
 
     Args:
@@ -19,41 +19,21 @@ class EphemeralValue(Generic[Value], BaseChannel[Value, Value, Value]):
         guard: Refuse more than one write per step (else the last one is kept).
     """
 
-    __slots__ = ("guard", "value")
+    __slots__ = ("guard",)
 
     def __init__(self, typ: Any, guard: bool = True) -> None:
         super().__init__(typ)
         self.guard = guard
-        self.value: Any = MISSING
+
+    def _empty(self) -> Self:
+        new = self.__class__(self.typ, self.guard)
+        new.key = self.key
+        return new
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, EphemeralValue) and other.guard == self.guard
 
     __hash__ = BaseChannel.__hash__
-
-    @property
-    def ValueType(self) -> Any:
-        """The type of the value stored in the channel."""
-        return self.typ
-
-    @property
-    def UpdateType(self) -> Any:
-        """The type of the update received by the channel."""
-        return self.typ
-
-    def copy(self) -> Self:
-        """A copy of the channel."""
-        new = self.__class__(self.typ, self.guard)
-        new.key, new.value = self.key, self.value
-        return new
-
-    def from_checkpoint(self, checkpoint: Any) -> Self:
-        """A channel holding ``checkpoint``."""
-        new = self.__class__(self.typ, self.guard)
-        new.key = self.key
-        if checkpoint is not MISSING:
-            new.value = checkpoint
-        return new
 
     def update(self, values: Sequence[Value]) -> bool:
         """Keep the step's write; clear the value after a step without one.
@@ -73,17 +53,3 @@ class EphemeralValue(Generic[Value], BaseChannel[Value, Value, Value]):
             )
         self.value = values[-1]
         return True
-
-    def get(self) -> Value:
-        """The value."""
-        if self.value is MISSING:
-            raise EmptyChannelError()
-        return self.value  # type: ignore[no-any-return]
-
-    def is_available(self) -> bool:
-        """Whether it holds a value."""
-        return self.value is not MISSING
-
-    def checkpoint(self) -> Any:
-        """The value (``MISSING`` when empty)."""
-        return self.value

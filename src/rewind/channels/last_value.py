@@ -5,49 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Generic, Self
 
-from rewind.channels.base import MISSING, BaseChannel, Value
+from rewind.channels.base import MISSING, BaseChannel, OneValue, Value
 from rewind.errors import EmptyChannelError, ErrorCode, InvalidUpdateError, create_error_message
 
 __all__ = ("LastValue", "LastValueAfterFinish")
 
 
-class LastValue(Generic[Value], BaseChannel[Value, Value, Value]):
+class LastValue(Generic[Value], OneValue[Value]):
     """Keeps the last value written; takes at most one write per step (the default channel
     of a state key without a reducer)."""
 
-    __slots__ = ("value",)
-
-    def __init__(self, typ: Any, key: str = "") -> None:
-        super().__init__(typ, key)
-        self.value: Any = MISSING
+    __slots__ = ()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LastValue)
 
     __hash__ = BaseChannel.__hash__
-
-    @property
-    def ValueType(self) -> Any:
-        """The type of the value stored in the channel."""
-        return self.typ
-
-    @property
-    def UpdateType(self) -> Any:
-        """The type of the update received by the channel."""
-        return self.typ
-
-    def copy(self) -> Self:
-        """A copy of the channel."""
-        new = self.__class__(self.typ, self.key)
-        new.value = self.value
-        return new
-
-    def from_checkpoint(self, checkpoint: Any) -> Self:
-        """A channel holding ``checkpoint``."""
-        new = self.__class__(self.typ, self.key)
-        if checkpoint is not MISSING:
-            new.value = checkpoint
-        return new
 
     def update(self, values: Sequence[Value]) -> bool:
         """Keep the step's one write.
@@ -67,20 +40,6 @@ class LastValue(Generic[Value], BaseChannel[Value, Value, Value]):
             )
         self.value = values[-1]
         return True
-
-    def get(self) -> Value:
-        """The last value written."""
-        if self.value is MISSING:
-            raise EmptyChannelError()
-        return self.value  # type: ignore[no-any-return]
-
-    def is_available(self) -> bool:
-        """Whether a value was written."""
-        return self.value is not MISSING
-
-    def checkpoint(self) -> Any:
-        """The value (``MISSING`` when empty)."""
-        return self.value
 
 
 class LastValueAfterFinish(Generic[Value], BaseChannel[Value, Value, tuple[Value, bool]]):

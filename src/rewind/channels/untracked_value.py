@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Generic, Self
 
-from rewind.channels.base import MISSING, BaseChannel, Value
-from rewind.errors import EmptyChannelError, InvalidUpdateError
+from rewind.channels.base import MISSING, BaseChannel, OneValue, Value
+from rewind.errors import InvalidUpdateError
 
 __all__ = ("UntrackedValue",)
 
 
-class UntrackedValue(Generic[Value], BaseChannel[Value, Value, Value]):
+class UntrackedValue(Generic[Value], OneValue[Value]):
     """Keeps the last value written for the rest of the run, but never in a checkpoint: the
     state a checkpoint holds (``get_state``, the next run on the thread) lacks it. rewind's
     log records its writes all the same, so the run's streams replay as they ran.
@@ -21,33 +21,21 @@ class UntrackedValue(Generic[Value], BaseChannel[Value, Value, Value]):
         guard: Refuse more than one write per step (else the last one is kept).
     """
 
-    __slots__ = ("guard", "value")
+    __slots__ = ("guard",)
 
     def __init__(self, typ: Any, guard: bool = True) -> None:
         super().__init__(typ)
         self.guard = guard
-        self.value: Any = MISSING
+
+    def _empty(self) -> Self:
+        new = self.__class__(self.typ, self.guard)
+        new.key = self.key
+        return new
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, UntrackedValue) and other.guard == self.guard
 
     __hash__ = BaseChannel.__hash__
-
-    @property
-    def ValueType(self) -> Any:
-        """The type of the value stored in the channel."""
-        return self.typ
-
-    @property
-    def UpdateType(self) -> Any:
-        """The type of the update received by the channel."""
-        return self.typ
-
-    def copy(self) -> Self:
-        """A copy of the channel."""
-        new = self.__class__(self.typ, self.guard)
-        new.key, new.value = self.key, self.value
-        return new
 
     def checkpoint(self) -> Any:
         """Always ``MISSING``: the value is never checkpointed."""
@@ -55,9 +43,7 @@ class UntrackedValue(Generic[Value], BaseChannel[Value, Value, Value]):
 
     def from_checkpoint(self, checkpoint: Any) -> Self:
         """An empty channel (a checkpoint never holds its value)."""
-        new = self.__class__(self.typ, self.guard)
-        new.key = self.key
-        return new
+        return self._empty()
 
     def update(self, values: Sequence[Value]) -> bool:
         """Keep the step's write.
@@ -74,13 +60,3 @@ class UntrackedValue(Generic[Value], BaseChannel[Value, Value, Value]):
             )
         self.value = values[-1]
         return True
-
-    def get(self) -> Value:
-        """The value."""
-        if self.value is MISSING:
-            raise EmptyChannelError()
-        return self.value  # type: ignore[no-any-return]
-
-    def is_available(self) -> bool:
-        """Whether it holds a value."""
-        return self.value is not MISSING
