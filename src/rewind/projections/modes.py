@@ -73,11 +73,34 @@ def namespace(ns: str | None) -> tuple[str, ...]:
     return tuple(ns.split("|")) if ns else ()
 
 
+def output_keys_of(event: EventLike, outputs: dict[tuple[str, ...], frozenset[str]]) -> None:
+    """Note the output keys of a subgraph starting (``subgraph.started``), when its output
+    schema is not its state: LangGraph streams such a subgraph's ``values`` and ``updates``
+    with those keys only."""
+    keys = (event.payload or {}).get("output_keys")
+    if keys is not None:
+        outputs[namespace(event.ns)] = frozenset(keys)
+
+
 class UpdatesMode:
-    """``updates``: what each task returned, as it finished; interrupts as they happen."""
+    """``updates``: what each task returned, as it finished; interrupts as they happen. In a
+    subgraph with an output schema, only its output keys (``None`` for an update of none)."""
+
+    def __init__(self) -> None:
+        self._outputs: dict[tuple[str, ...], frozenset[str]] = {}
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         ns = namespace(event.ns)
+        if event.type == EventType.SUBGRAPH_STARTED:
+            output_keys_of(event, self._outputs)
+            return []
+        out = self._updates(event, ns)
+        keys = self._outputs.get(ns) if self._outputs else None
+        if keys is None or event.type != EventType.TASK_ENDED:
+            return out
+        return [(n, _only(chunk, keys)) for n, chunk in out]
+
+    def _updates(self, event: EventLike, ns: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
         if event.type == EventType.TASK_ENDED and event.node not in (None, "__start__"):
             payload = event.payload or {}
             if payload.get("update_state"):
@@ -110,25 +133,39 @@ class UpdatesMode:
 
 
 class ValuesMode:
-    """``values``: the whole state after the input and after every step that wrote to it."""
+    """``values``: the whole state after the input and after every step that wrote to it; in
+    a subgraph with an output schema, its output keys after a step that wrote one of them."""
 
     def __init__(self, fold: _Fold) -> None:
         self._fold = fold
+        self._outputs: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def _shown(self, ns: tuple[str, ...]) -> Any:
+        shown = self._fold.shown(ns)
+        keys = self._outputs.get(ns) if self._outputs else None
+        if keys is None or not isinstance(shown, dict):
+            return shown
+        return {k: v for k, v in shown.items() if k in keys}
 
     def resumed(self, ns: str = "") -> list[tuple[tuple[str, ...], Any]]:
         """The chunk a resumed (sub)graph starts with: the state it resumes from."""
         key = namespace(ns)
-        return [(key, self._fold.shown(key))]
+        return [(key, self._shown(key))]
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         """The chunks of one event (the fold has been fed it already)."""
-        if event.type == EventType.CHECKPOINT:
+        if event.type == EventType.SUBGRAPH_STARTED:
+            output_keys_of(event, self._outputs)
+        elif event.type == EventType.CHECKPOINT:
             payload = event.payload
             # (a channel the step emptied, written by no task, is no write: not shown)
             changes = payload["changes"]
-            if payload["source"] != "input" and any(c[1] != "clear" for c in changes):
-                ns = namespace(event.ns)
-                return [(ns, self._fold.shown(ns))]
+            ns = namespace(event.ns)
+            keys = self._outputs.get(ns) if self._outputs else None
+            if payload["source"] != "input" and any(
+                c[1] != "clear" and (keys is None or c[0] in keys) for c in changes
+            ):
+                return [(ns, self._shown(ns))]
         elif event.type == EventType.RUN_ENDED and (event.payload or {}).get("pending"):
             # An interrupted run whose step's other tasks finished: the state with their
             # writes, LangGraph's last values.
@@ -137,12 +174,25 @@ class ValuesMode:
                 return [((), with_managed(shown, event.payload["pending"], self._fold.order))]
         elif event.type == EventType.INTERRUPT and event.payload.get("interrupts"):
             ns = namespace(event.ns)
-            shown = self._fold.shown(ns)
+            shown = self._shown(ns)
             # An entrypoint's output that is not a dict is left out: the interrupts alone.
             state = dict(shown) if isinstance(shown, dict) else {}
             state["__interrupt__"] = tuple(event.payload["interrupts"])
             return [(ns, state)]
         return []
+
+
+def _only(chunk: Any, keys: frozenset[str]) -> Any:
+    """An ``updates`` chunk ``{node: update}`` with the update's keys among ``keys`` only
+    (``None`` when none is)."""
+    if not isinstance(chunk, dict):
+        return chunk
+    out: dict[str, Any] = {}
+    for node, update in chunk.items():
+        if isinstance(update, dict) and node != "__metadata__":
+            update = {k: v for k, v in update.items() if k in keys} or None
+        out[node] = update
+    return out
 
 
 class ShownNamespace(tuple[str, ...]):

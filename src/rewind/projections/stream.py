@@ -90,12 +90,19 @@ _TASKS = frozenset(
 _CHECKPOINTS = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
 _EVENTS_SKIP = frozenset({EventType.CUSTOM, EventType.STATE_WRITE})
 _READS: dict[str, frozenset[str]] = {
-    "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT}),
+    # A subgraph's start: its output keys, when it has an output schema of its own.
+    "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT, EventType.SUBGRAPH_STARTED}),
     # Task starts: a task call's writes show its caller's namespace (see CustomMode).
     "custom": frozenset({EventType.CUSTOM, EventType.TASK_STARTED}),
     # The run's end: an interrupted run's last values, with its finished tasks' writes.
     "values": frozenset(
-        {EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.INTERRUPT, EventType.RUN_ENDED}
+        {
+            EventType.TASK_ENDED,
+            EventType.CHECKPOINT,
+            EventType.INTERRUPT,
+            EventType.RUN_ENDED,
+            EventType.SUBGRAPH_STARTED,
+        }
     ),
     "tasks": _TASKS,
     "checkpoints": _CHECKPOINTS,
