@@ -167,7 +167,7 @@ def test_a_graph_runs_on_a_thread_another_graph_ran(tmp_path: Path) -> None:
     second = StateGraph(_Counting)
     second.add_node("tick", lambda state: {"count": 1})
     second.add_edge(START, "tick")
-    config = {"configurable": {"thread_id": "shared"}}
+    config = {"configurable": {"thread_id": "one-thread"}}
     with SqliteSaver.from_conn_string(str(tmp_path / "runs.db")) as saver:
         first.compile(checkpointer=saver).invoke({"question": ""}, config)
         counting = second.compile(checkpointer=saver)

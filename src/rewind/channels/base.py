@@ -163,3 +163,25 @@ class OneValue(BaseChannel[Value, Value, Value]):
     def checkpoint(self) -> Any:
         """The value (``MISSING`` when empty)."""
         return self.value
+
+
+class GuardedValue(OneValue[Value]):
+    """A :class:`OneValue` made with ``(typ, guard)`` (``EphemeralValue``, ``UntrackedValue``):
+    ``guard`` refuses more than one write per step; equal channels are of one class and
+    guard."""
+
+    __slots__ = ("guard",)
+
+    def __init__(self, typ: Any, guard: bool = True) -> None:
+        super().__init__(typ)
+        self.guard = guard
+
+    def _empty(self) -> Self:
+        new = self.__class__(self.typ, self.guard)
+        new.key = self.key
+        return new
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, type(self)) and other.guard == self.guard
+
+    __hash__ = BaseChannel.__hash__

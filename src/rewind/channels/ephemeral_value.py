@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Generic, Self
+from typing import Generic
 
-from rewind.channels.base import MISSING, BaseChannel, OneValue, Value
+from rewind.channels.base import MISSING, GuardedValue, Value
 from rewind.errors import InvalidUpdateError
 
 __all__ = ("EphemeralValue",)
 
 
-class EphemeralValue(Generic[Value], OneValue[Value]):
+class EphemeralValue(Generic[Value], GuardedValue[Value]):
     """Holds the value written in the step just before; a step that writes nothing clears it.
 
     Args:
@@ -19,21 +19,7 @@ class EphemeralValue(Generic[Value], OneValue[Value]):
         guard: Refuse more than one write per step (else the last one is kept).
     """
 
-    __slots__ = ("guard",)
-
-    def __init__(self, typ: Any, guard: bool = True) -> None:
-        super().__init__(typ)
-        self.guard = guard
-
-    def _empty(self) -> Self:
-        new = self.__class__(self.typ, self.guard)
-        new.key = self.key
-        return new
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, EphemeralValue) and other.guard == self.guard
-
-    __hash__ = BaseChannel.__hash__
+    __slots__ = ()
 
     def update(self, values: Sequence[Value]) -> bool:
         """Keep the step's write; clear the value after a step without one.

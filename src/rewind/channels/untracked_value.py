@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Generic, Self
 
-from rewind.channels.base import MISSING, BaseChannel, OneValue, Value
+from rewind.channels.base import MISSING, GuardedValue, Value
 from rewind.errors import InvalidUpdateError
 
 __all__ = ("UntrackedValue",)
 
 
-class UntrackedValue(Generic[Value], OneValue[Value]):
+class UntrackedValue(Generic[Value], GuardedValue[Value]):
     """Keeps the last value written for the rest of the run, but never in a checkpoint: the
     state a checkpoint holds (``get_state``, the next run on the thread) lacks it. rewind's
     log records its writes all the same, so the run's streams replay as they ran.
@@ -21,21 +21,7 @@ class UntrackedValue(Generic[Value], OneValue[Value]):
         guard: Refuse more than one write per step (else the last one is kept).
     """
 
-    __slots__ = ("guard",)
-
-    def __init__(self, typ: Any, guard: bool = True) -> None:
-        super().__init__(typ)
-        self.guard = guard
-
-    def _empty(self) -> Self:
-        new = self.__class__(self.typ, self.guard)
-        new.key = self.key
-        return new
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, UntrackedValue) and other.guard == self.guard
-
-    __hash__ = BaseChannel.__hash__
+    __slots__ = ()
 
     def checkpoint(self) -> Any:
         """Always ``MISSING``: the value is never checkpointed."""
