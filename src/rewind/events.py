@@ -116,6 +116,7 @@ class EventType(StrEnum):
     CHAT_STARTED = "chat.started"
     CHAT_TOKEN = "chat.token"
     CHAT_ENDED = "chat.ended"
+    CHAT_EVENT = "chat.event"
     TOOL_STARTED = "tool.started"
     TOOL_ENDED = "tool.ended"
     INTERRUPT = "interrupt"

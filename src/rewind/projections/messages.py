@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage, ToolMessage
 
 from rewind.events import EventType, fields_of
 from rewind.projections.calls import bound_arguments, call_ns, is_return
@@ -35,9 +35,14 @@ class MessagesMode:
         metadata: Mapping[str, Any],
         tags: list[str] | None = None,
         subgraphs: bool = True,
+        protocol: bool = False,
     ) -> None:
         self._fold = fold
         self._subgraphs = subgraphs
+        self._protocol = protocol
+        # Model calls whose content-block events were streamed (protocol mode): their whole
+        # message is not shown again when they end.
+        self._streamed: set[str] = set()
         self._run_meta = dict(metadata)
         self._tags = list(tags or [])
         self._seen: set[str] = set()
@@ -55,6 +60,8 @@ class MessagesMode:
             return [(ns, chunk) for _, ns, chunk in self.token(event)]
         payload = fields_of(event.payload)  # none, for a payload redacted whole
         ns = namespace(event.ns)
+        if kind == EventType.CHAT_EVENT:
+            return self._protocol_event(payload) if self._protocol else []
         if kind == EventType.TASK_STARTED and event.node not in (None, "__start__"):
             if not (payload.get("cached") and "call" in payload):  # a call not run again
                 self._node_started(event, ns, payload)
@@ -70,23 +77,49 @@ class MessagesMode:
         elif kind == EventType.CHAT_ENDED:
             found = self._models.pop(payload.get("run_id", ""), None)
             generations = payload.get("generations") or []
+            streamed = payload.get("run_id", "") in self._streamed
+            self._streamed.discard(payload.get("run_id", ""))
             if found is not None and generations and generations[0]:
                 message = generations[0][0]
                 if isinstance(message, BaseMessage):
+                    if streamed:  # its events were shown: only noted, as LangGraph's v2 handler
+                        if message.id is None:
+                            message.id = str(uuid.uuid4())
+                        self._seen.add(message.id)
+                        return []
                     return self._emit(found, message, dedupe=True)
         elif kind == EventType.TASK_ENDED and event.task_id in self._nodes:
             found = self._nodes.pop(event.task_id)
             update = payload["return"] if is_return(payload) else payload.get("update")
             if isinstance(update, Command):
                 update = update.update
-            return [c for m in _messages_in(update) for c in self._emit(found, m, dedupe=True)]
+            messages = _messages_in(update)
+            if self._protocol:  # tool results are not chat tokens in LangGraph's v3 streams
+                messages = [m for m in messages if not isinstance(m, ToolMessage)]
+            return [c for m in messages for c in self._emit(found, m, dedupe=True)]
         return []
+
+    def _protocol_event(self, payload: Mapping[str, Any]) -> list[tuple[tuple[str, ...], Any]]:
+        """A chat model's content-block event (``message-start``, ``content-block-delta``...)
+        as LangGraph's v3 messages stream gives it: ``(event, metadata)``, the metadata with
+        the model call's ``run_id`` (what ties the events of one message together)."""
+        run_id = payload.get("run_id", "")
+        found = self._models.get(run_id)
+        event = payload.get("event")
+        if found is None or not isinstance(event, dict):
+            return []
+        if event.get("event") == "message-start":
+            self._streamed.add(run_id)
+            if event.get("message_id"):
+                self._seen.add(event["message_id"])
+        ns, meta = found
+        return [(ns, (event, {**meta, "run_id": run_id}))]
 
     def token(self, event: EventLike) -> list[tuple[str, tuple[str, ...], Any]]:
         """:meth:`feed` of a ``chat.token`` event, as the stream's ``(mode, ns, chunk)`` items:
         what a stream whose only reader of tokens is this mode takes, one call per token."""
-        if event.ns and not self._subgraphs:
-            return []
+        if (event.ns and not self._subgraphs) or self._protocol:
+            return []  # (tokens of a protocol stream: a model called with .stream(), unshown)
         payload = event.payload
         if type(payload) is not dict:
             payload = fields_of(payload)  # none, for a payload redacted whole

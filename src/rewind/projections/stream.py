@@ -115,6 +115,7 @@ _READS: dict[str, frozenset[str]] = {
             EventType.CHAT_STARTED,
             EventType.CHAT_TOKEN,
             EventType.CHAT_ENDED,
+            EventType.CHAT_EVENT,
         }
     ),
     "tools": frozenset({EventType.TOOL_STARTED, EventType.TOOL_ENDED}),
@@ -338,7 +339,10 @@ class Projector:
         *,
         events_stream_mode: Any = "updates",
         subgraphs: bool = True,
+        messages_protocol: bool = False,
     ) -> None:
+        """``messages_protocol``: the messages mode gives chat models' content-block events
+        (LangGraph's v3 run streams), not their tokens."""
         order = facts.key_order
         self.fold = _Fold(initial, order, facts.output)
         self._values = ValuesMode(self.fold)
@@ -369,6 +373,7 @@ class Projector:
                 metadata=facts.run_metadata,
                 tags=facts.tags,
                 subgraphs=subgraphs,
+                protocol=messages_protocol,
             ),
             "events": EventsMode(
                 self.fold,

@@ -18,13 +18,16 @@ from typing import Any
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
-from langchain_core.tracers._streaming import _StreamingCallbackHandler
+from langchain_core.tracers._streaming import (
+    _StreamingCallbackHandler,
+    _V2StreamingCallbackHandler,
+)
 
 from rewind.events import EventType, NewEvent, made_event
 from rewind.projections.state import refer_to_state
 from rewind.runtime.loops import call_here, call_in_order, call_on, on_loop_thread
 
-__all__ = ["Recorder", "StreamingRecorder"]
+__all__ = ["ProtocolRecorder", "Recorder", "StreamingRecorder"]
 
 Sink = Callable[[NewEvent], None]
 TokenSink = Callable[[object, NewEvent], None]
@@ -355,6 +358,24 @@ class StreamingRecorder(Recorder, _StreamingCallbackHandler[Any]):
 
     def tap_output_iter(self, run_id: uuid.UUID, output: Iterator[Any]) -> Iterator[Any]:
         return output
+
+
+class ProtocolRecorder(Recorder, _V2StreamingCallbackHandler):
+    """A recorder that asks chat models for LangChain's content-block protocol events
+    (``message-start``, ``content-block-delta``...) instead of tokens, and records each as a
+    ``chat.event``: what LangGraph's v3 run streams (``stream_events(version="v3")``) make of a
+    model call. Being a v2 streaming handler changes what ``invoke`` returns (its message's
+    content as content blocks), as it does under LangGraph."""
+
+    def on_stream_event(
+        self,
+        event: Any,
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._emit(EventType.CHAT_EVENT, {**self._ids(run_id, parent_run_id), "event": event})
 
 
 def _serialized(serialized: dict[str, Any] | None) -> dict[str, Any]:

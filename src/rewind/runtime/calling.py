@@ -22,7 +22,7 @@ from opentelemetry import trace
 from rewind import trace_ids
 from rewind.events import EventType, NewEvent
 from rewind.projections.stream import PROPAGATED_KEYS
-from rewind.runtime.callbacks import Recorder, StreamingRecorder
+from rewind.runtime.callbacks import ProtocolRecorder, Recorder, StreamingRecorder
 from rewind.runtime.channels import MISSING
 from rewind.runtime.context import _RUNTIME, ExecutionInfo, Runtime, current_config
 from rewind.runtime.deployment import server_info_of
@@ -224,7 +224,13 @@ class TaskCalling:
         self, task: Task, step: int, config: dict[str, Any], node_input: Any
     ) -> tuple[Any, dict[str, Any]]:
         """Run the task under a LangChain callback manager whose handlers include the recorder."""
-        handler = StreamingRecorder if self.log.stream_tokens else Recorder
+        handler: type[Recorder] = (
+            ProtocolRecorder
+            if self.log.stream_protocol
+            else StreamingRecorder
+            if self.log.stream_tokens
+            else Recorder
+        )
         recorder = handler(
             self.log.record_event,
             asyncio.get_running_loop(),

@@ -50,6 +50,10 @@ class RunLog:
     stream_tokens: bool = False
     """Make chat models stream (and so record every token) even when invoked, as LangGraph
     does while a ``messages`` stream is open."""
+    stream_protocol: bool = False
+    """Make chat models stream content-block protocol events (``chat.event``) instead of
+    tokens, as LangGraph does under ``stream_events(version="v3")``: their results then
+    take the shape LangChain's event path gives them (content blocks)."""
     ended: bool = False
     """The run's last event is appended: what a thread it left running reports after that
     (a tool still running when another failed the step) has no place in the log."""

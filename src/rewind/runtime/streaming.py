@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = ["iterate_sync", "stream_run"]
 
 _CHAT_TOKEN = EventType.CHAT_TOKEN.value
+STREAM_MESSAGES_V2 = "__pregel_stream_messages_v2"
+"""The ``configurable`` key (LangGraph's) asking a stream for chat models' protocol events."""
 
 
 async def stream_run(
@@ -71,11 +73,19 @@ async def stream_run(
     wake = asyncio.Event()
     projectors: list[Projector] = []
     out = _output(modes, printed, shape, subgraphs, version, v2_mappers(graph, version))
+    # As LangGraph's: a v2 stream whose config asks for it (its v3 run streams do) gets chat
+    # models' content-block events in the messages mode, not their tokens.
+    protocol = (
+        version == "v2"
+        and "messages" in modes
+        and bool(((config or {}).get("configurable") or {}).get(STREAM_MESSAGES_V2))
+    )
 
     def watch(loop: RunLoop, head: CheckpointView | None, resuming: bool) -> None:
         # The projector is made from the run's own run.started event, as a replay makes it:
         # what the log says of the run is all a live stream knows too.
         loop.log.stream_tokens = tokens_needed([*modes, *printed])
+        loop.log.stream_protocol = protocol
         loop.log.resumes.append(resumed)
         feed: Callable[[NewEvent], list[Item]] | None = None
         token_tap: Callable[[NewEvent], None] | None = None
@@ -96,6 +106,7 @@ async def stream_run(
                         head.values if head else None,
                         events_stream_mode=events_stream_mode,
                         subgraphs=subgraphs or events_subgraphs,
+                        messages_protocol=protocol,
                     )
                 )
                 feed = projectors[0].feed
