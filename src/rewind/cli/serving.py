@@ -96,21 +96,22 @@ def serve(
     from rewind.server import serve as run_server
     from rewind.server.generative_ui import load_ui
     from rewind.server.loader import parse_graph_option
+    from rewind.server.serve import resolve_graphs
     from rewind.ui import ui_pages
 
     try:
         chosen = dict(parse_graph_option(g) for g in (*graphs, *more_graphs))
+        loaded = resolve_graphs(chosen, config)  # (the page maps runs' graph names to ids)
         run_server(
             settings().db,
-            graphs=chosen,
-            config=config,
+            graphs=loaded,
             host=host,
             port=port,
             api_key=api_key,
             cors_origins=list(cors_origins) or None,
             queue=queue,
             ui=load_ui(config) if config else None,  # the graphs' generative UI bundles
-            pages=ui_pages(allowed_hosts=allowed_hosts),  # the run page under /ui (rewind ui)
+            pages=ui_pages(allowed_hosts=allowed_hosts, graphs=loaded),  # the run page (/ui)
         )
     except (GraphLoadError, ValueError) as exc:
         raise CliError(str(exc)) from exc

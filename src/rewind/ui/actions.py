@@ -16,7 +16,7 @@ from rewind.server.models import CommandBody, RunCreate, StateUpdate
 from rewind.server.run_routes import start_run
 from rewind.server.runs import assistant_id_of
 from rewind.server.service import ApiError, Service
-from rewind.ui.routes import graph_id_of, log_of, run_of
+from rewind.ui.routes import graph_id_of, log_of, run_of, started_of
 
 __all__ = ["router"]
 
@@ -61,8 +61,9 @@ async def _logged(log: EventLog, run_id: str, *, within: float = 10.0) -> None:
 
 
 async def _graph_for(request: Request, run_id: str) -> tuple[Any, str]:
-    record = await run_of(log_of(request), run_id)
-    graph_id = graph_id_of(request, record.graph_name)
+    log = log_of(request)
+    record = await run_of(log, run_id)
+    graph_id = graph_id_of(request, record, await started_of(log, run_id))
     if graph_id is None:
         raise ApiError(
             409,

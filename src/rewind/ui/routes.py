@@ -8,7 +8,7 @@ Everything is read from the log the server serves; a replay goes through
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from rewind.errors import UnknownRunError
 from rewind.events import EventType, RunStatus, fields_of
-from rewind.log import EventLog
+from rewind.log import EventLog, RunRecord
 from rewind.projections.stream import MODES
 from rewind.replay import areplay
 from rewind.server.service import ApiError
@@ -33,7 +33,7 @@ from rewind.ui.views import (
     timeline,
 )
 
-__all__ = ["EVENT_PAGE", "graph_id_of", "log_of", "router", "run_of"]
+__all__ = ["EVENT_PAGE", "graph_id_of", "log_of", "router", "run_of", "started_of"]
 
 EVENT_PAGE = 500
 """Most events one page of the event list holds."""
@@ -134,8 +134,7 @@ async def get_run(request: Request, run_id: str) -> JSONResponse:
     its hash chain's verification."""
     log = log_of(request)
     record = await run_of(log, run_id)
-    first = await log.read(run_id, limit=1)
-    started = fields_of(first[0].payload) if first else {}
+    started = await started_of(log, run_id)
     ended = await log.read(run_id, types=[EventType.RUN_ENDED], limit=1)
     report = await log.verify_chain(run_id)
     trace_id = f"{trace_id_for(run_id, started.get('trace_context')):032x}"
@@ -152,7 +151,7 @@ async def get_run(request: Request, run_id: str) -> JSONResponse:
             "trace_id": trace_id,
             "trace_url": template.replace("{trace_id}", trace_id) if template else None,
             "error": jsonable(fields_of(ended[0].payload).get("error")) if ended else None,
-            "graph_loaded": graph_id_of(request, record.graph_name) is not None,
+            "graph_loaded": graph_id_of(request, record, started) is not None,
             "redaction": _settings(request).redaction,
             "chain": {
                 "ok": report.ok,
@@ -318,10 +317,30 @@ async def _follow(log: EventLog, run_id: str, after: int) -> AsyncIterator[bytes
     yield b"event: end\ndata: {}\n\n"
 
 
-def graph_id_of(request: Request, graph_name: str | None) -> str | None:
-    """The id of the loaded graph a run ran (by its recorded name)."""
+def graph_id_of(
+    request: Request, record: RunRecord, started: Mapping[str, Any] | None
+) -> str | None:
+    """The id of the served graph that continues a run (forks it, answers its interrupt): the
+    graph it names (the server names a run by its graph id), the id its recorded name was
+    served under, the graph id its config names, else the served graph whose structure
+    (digest) its ``run.started`` recorded; ``None`` when no served graph is the run's."""
     graphs = request.app.state.service.graphs
-    if graph_name in graphs:
-        return graph_name
-    found = _settings(request).graph_names.get(graph_name)
-    return str(found) if found in graphs else None
+    name = record.graph_name
+    if name in graphs:
+        return str(name)
+    found = _settings(request).graph_names.get(name)
+    if found in graphs:
+        return str(found)
+    started = started or {}
+    configured = ((started.get("config") or {}).get("configurable") or {}).get("graph_id")
+    if isinstance(configured, str) and configured in graphs:
+        return configured
+    digest = started.get("graph_digest")
+    same = [gid for gid, g in graphs.items() if digest and getattr(g, "digest", None) == digest]
+    return str(same[0]) if same else None
+
+
+async def started_of(log: EventLog, run_id: str) -> Mapping[str, Any]:
+    """What a run's ``run.started`` recorded (nothing for a run that does not open so)."""
+    first = await log.read(run_id, limit=1)
+    return fields_of(first[0].payload) if first and first[0].type == EventType.RUN_STARTED else {}
