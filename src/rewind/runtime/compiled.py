@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import sys
@@ -34,6 +35,7 @@ from rewind.runtime.scratch import ScratchLog
 from rewind.runtime.shapes import all_keys, graph_shape, input_shapes, state_only_keys
 from rewind.runtime.starting import lifecycle, resume_values, travel_of
 from rewind.runtime.state_api import StateMethods, checkpoint_state
+from rewind.runtime.structure import graph_channels, graph_nodes
 from rewind.runtime.tasks import Interrupted, Task
 from rewind.runtime.updating import StateUpdates
 from rewind.types import Command, Interrupt, RetryPolicy
@@ -104,6 +106,19 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         listens to (its branch channel, its joins), sorted, whichever of them started it."""
         self.deferred_nodes = frozenset(n for n, spec in builder.nodes.items() if spec.defer)
         """Nodes added with ``defer=True``: they run once no other node is left to run."""
+
+    @functools.cached_property
+    def nodes(self) -> dict[str, Any]:
+        """Its nodes by name, ``__start__`` first, as LangGraph's ``PregelNode`` (what
+        starts each one, the keys it reads, what it runs)."""
+        return graph_nodes(self.builder, self.node_triggers)
+
+    @functools.cached_property
+    def channels(self) -> dict[str, Any]:
+        """Its channels by name, as LangGraph lists them: the state's keys, the managed
+        values, ``__start__``, ``__pregel_tasks``, each node's ``branch:to:`` channel and each
+        join's barrier."""
+        return graph_channels(self.builder)
 
     def _cache_namespaces(self, nodes: Sequence[str] | None) -> list[tuple[str, ...]]:
         if self.cache is None:
