@@ -153,3 +153,10 @@ def mask_tokens(event: Any) -> Any:
     if chunk is not None and getattr(chunk, "content", None):
         chunk = chunk.model_copy(update={"content": "[masked]"})
     return {**payload, "token": "[masked]" if payload.get("token") else "", "chunk": chunk}
+
+
+def mask_paris(event: Any) -> Any:
+    """A redaction hook: the word ``Paris`` is stored as ``PLACE``, wherever it is."""
+    from rewind.log.codec import decode, encode
+
+    return decode(encode(event.payload).replace("Paris", "PLACE"))

@@ -161,3 +161,52 @@ def test_shows_what_a_redaction_left(page: Any, tmp_path: Path) -> None:
         page.click("#tab-meta")
         assert page.get_attribute("#chain", "data-ok") == "true"
         assert f"({count} redacted)" in page.inner_text("#chain")
+
+
+def _tabs_text(page: Any) -> dict[str, str]:
+    """The text each tab of the open run page shows (the event list's tool call opened)."""
+    shown = {}
+    for tab in ("timeline", "state", "tokens", "replay", "events", "meta"):
+        page.click(f"#tab-{tab}")
+        if tab == "replay":
+            for mode in ("values", "updates", "messages"):
+                page.check(f"#replay-form input[value={mode}]")
+            page.click("#replay-button")
+            page.wait_for_function(
+                "() => document.querySelector('#replay-status').textContent.includes('chunks')"
+            )
+        if tab == "events":
+            page.wait_for_selector("#events .vrow[data-seq='13']")
+            page.click("#events .vrow[data-seq='13']")  # get_weather's start: its arguments
+            page.wait_for_function(
+                "() => document.querySelector('#event-detail').textContent.includes('payload')"
+            )
+        shown[tab] = page.inner_text("body")
+    return shown
+
+
+def test_shows_payloads_through_the_hook_and_hides_content(page: Any, tmp_path: Path) -> None:
+    db = tmp_path / "shown.db"
+    rewind(db, "demo")  # recorded with no hook: the log holds every text
+    (record,) = json_lines(rewind(db, "runs", "--json"))
+    run_id = record["run_id"]
+    with ui_server(db, "--redact", "tests/ui/agents.py:mask_paris") as url:
+        page.goto(f"{url}/ui/run/{run_id}")
+        page.wait_for_selector("body[data-loaded='1']")
+        shown = _tabs_text(page)
+        assert [tab for tab, text in shown.items() if "Paris" in text] == []
+        assert "PLACE" in shown["state"] and "PLACE" in shown["events"]
+        assert "through the redaction hook tests/ui/agents.py:mask_paris" in shown["meta"]
+    with ui_server(db, "--hide-content") as url:
+        page.goto(f"{url}/ui/run/{run_id}#tokens")
+        page.wait_for_selector("body[data-loaded='1']")
+        assert page.is_visible("#content-hidden")
+        texts = page.locator("#calls .token:not(.empty)").all_inner_texts()
+        assert texts and set(texts) == {"[redacted]"}
+        shot(page, "hidden-content-tokens")
+        shown = _tabs_text(page)
+        for text in ("Paris", "sunny", "What's the weather", "Here is what I found"):
+            assert [tab for tab, said in shown.items() if text in said] == [], text
+        assert "get_weather" in shown["timeline"] and "[redacted]" in shown["state"]
+        page.click("#tab-state")
+        shot(page, "hidden-content-state")

@@ -10,7 +10,7 @@ import click
 
 from rewind.cli.app import cli
 from rewind.cli.common import CliError, db_option, settings
-from rewind.cli.serving import graph_options
+from rewind.cli.serving import graph_options, hide_content_option
 
 __all__ = ["DEMO_GRAPH", "load_hook", "ui"]
 
@@ -38,9 +38,11 @@ DEMO_GRAPH = ("demo-agent", "rewind.cli.demo:graph")
     "--redact",
     "redact_spec",
     metavar="MODULE:FUNCTION",
-    help="A redaction hook (a function of an event returning the payload to store): the runs "
-    "the page starts (forks, resumes) are recorded through it, as the log's redact= option.",
+    help="A redaction hook (a function of an event returning the payload to store), as the "
+    "log's redact= option: the page applies it to every payload it shows (runs recorded "
+    "before it too), and the runs it starts (forks, resumes) are recorded through it.",
 )
+@hide_content_option
 @click.option(
     "--trace-url",
     envvar="REWIND_TRACE_URL",
@@ -58,6 +60,7 @@ def ui(
     api_key: str | None,
     allowed_hosts: tuple[str, ...],
     redact_spec: str | None,
+    hide_content: bool,
     trace_url: str | None,
 ) -> int:
     """Open the run page on 127.0.0.1: the runs of the database, each with its timeline,
@@ -69,6 +72,7 @@ def ui(
     Examples:
       rewind ui
       rewind ui --port 0 --no-browser
+      rewind ui --hide-content --redact mypkg.privacy:mask
       rewind ui --db postgresql://app@db/agents -g agent=agent.py:graph
     """
     from rewind.log import LogOptions
@@ -101,6 +105,7 @@ def ui(
                 trace_url=trace_url,
                 graphs=loaded,
                 redaction=redact_spec,
+                hide_content=hide_content,
             ),
             log_options=LogOptions(redact=hook) if hook else None,
             ready=ready,

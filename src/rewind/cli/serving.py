@@ -10,7 +10,7 @@ import click
 from rewind.cli.app import cli
 from rewind.cli.common import CliError, db_option, settings
 
-__all__ = ["serve", "worker"]
+__all__ = ["graph_options", "hide_content_option", "serve", "worker"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +37,18 @@ def graph_options(verb: str, done: str) -> Callable[[F], F]:
     return apply
 
 
+hide_content_option = click.option(
+    "--hide-content",
+    is_flag=True,
+    envvar="REWIND_UI_HIDE_CONTENT",
+    help="The run page shows message texts, tokens and tool arguments as [redacted], their "
+    "structure kept (also $REWIND_UI_HIDE_CONTENT=1). The page does not read "
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: that says what goes on spans sent "
+    "to a tracing backend.",
+)
+"""``--hide-content``: the run page's content setting (``rewind ui`` and ``rewind serve``)."""
+
+
 @cli.command(short_help="Serve LangGraph's Platform API (runs, threads, SSE streams).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=2024, show_default=True, type=int, help="Port; 0 picks a free one.")
@@ -58,6 +70,7 @@ def graph_options(verb: str, done: str) -> Callable[[F], F]:
     help="A host name the run page (/ui) answers to besides localhost and IP addresses "
     "(repeatable).",
 )
+@hide_content_option
 @click.option(
     "--queue",
     is_flag=True,
@@ -74,6 +87,7 @@ def serve(
     api_key: str | None,
     cors_origins: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
+    hide_content: bool,
     queue: bool,
 ) -> int:
     """Serve the graphs over HTTP as LangGraph's server does, on the same database.
@@ -111,7 +125,9 @@ def serve(
             cors_origins=list(cors_origins) or None,
             queue=queue,
             ui=load_ui(config) if config else None,  # the graphs' generative UI bundles
-            pages=ui_pages(allowed_hosts=allowed_hosts, graphs=loaded),  # the run page (/ui)
+            pages=ui_pages(  # the run page under /ui
+                allowed_hosts=allowed_hosts, graphs=loaded, hide_content=hide_content
+            ),
         )
     except (GraphLoadError, ValueError) as exc:
         raise CliError(str(exc)) from exc

@@ -33,7 +33,10 @@ class UiSettings:
     trace_url: str | None = None
     """A link to a run's trace in a tracing backend, ``{trace_id}`` standing for its id."""
     redaction: str | None = None
-    """The redaction hook the runs the page starts are recorded through, if any (its name)."""
+    """The name of the log's redaction hook, if any (the page applies the hook itself to every
+    payload it shows, and the runs it starts are recorded through it)."""
+    hide_content: bool = False
+    """Show message texts, tokens and tool arguments as ``[redacted]`` (structure kept)."""
     graph_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Graph id per name its runs record (a graph recorded outside the server keeps its
     own name; the server names it by its id)."""
@@ -51,10 +54,11 @@ def ui_pages(
     trace_url: str | None = None,
     graphs: Mapping[str, Any] | None = None,
     redaction: str | None = None,
+    hide_content: bool = False,
 ) -> Callable[[FastAPI, str | None], Callable[[str], bool]]:
     """The ``pages`` argument of :func:`rewind.server.create_app` that serves the page
     (``graphs``: the compiled graphs served, id → graph, whose own names runs recorded
-    elsewhere carry)."""
+    elsewhere carry; ``hide_content``: see :attr:`UiSettings.hide_content`)."""
     chosen = tuple(allowed_hosts)
     names = {str(g.name): gid for gid, g in (graphs or {}).items() if getattr(g, "name", None)}
 
@@ -66,6 +70,7 @@ def ui_pages(
             trace_url=trace_url,
             graph_names=names,
             redaction=redaction,
+            hide_content=hide_content,
         )
         return is_ui_path
 
@@ -78,18 +83,14 @@ def create_ui_app(
     *,
     allowed_hosts: Iterable[str] = (),
     trace_url: str | None = None,
+    hide_content: bool = False,
     **options: Any,
 ) -> FastAPI:
     """The API app (:func:`rewind.server.create_app`) with the page under ``/ui``."""
     from rewind.server import create_app
 
-    options.setdefault("log_options", None)
-    hook = getattr(options["log_options"], "redact", None)
     pages = ui_pages(
-        allowed_hosts=allowed_hosts,
-        trace_url=trace_url,
-        graphs=graphs,
-        redaction=getattr(hook, "__qualname__", None) if hook else None,
+        allowed_hosts=allowed_hosts, trace_url=trace_url, graphs=graphs, hide_content=hide_content
     )
     return create_app(db, graphs, pages=pages, **options)
 
@@ -102,6 +103,7 @@ def install_ui(
     trace_url: str | None = None,
     graph_names: Mapping[str, str] | None = None,
     redaction: str | None = None,
+    hide_content: bool = False,
 ) -> None:
     """Serve the page and its API under ``/ui`` in ``app`` (the API app, whose ``service``
     it reads the log and starts runs through)."""
@@ -110,7 +112,10 @@ def install_ui(
 
     security = UiSecurity(api_key=api_key or None, allowed_hosts=hosts(allowed_hosts))
     app.state.ui = UiSettings(
-        trace_url=trace_url, redaction=redaction, graph_names=dict(graph_names or {})
+        trace_url=trace_url,
+        redaction=redaction,
+        hide_content=hide_content,
+        graph_names=dict(graph_names or {}),
     )
     app.state.ui_security = security
     app.include_router(api_router)

@@ -16,7 +16,7 @@ from rewind.server.models import CommandBody, RunCreate, StateUpdate
 from rewind.server.run_routes import start_run
 from rewind.server.runs import assistant_id_of
 from rewind.server.service import ApiError, Service
-from rewind.ui.routes import graph_id_of, log_of, run_of, started_of
+from rewind.ui.routes import graph_id_of, raw_log_of, run_of, started_of
 
 __all__ = ["router"]
 
@@ -61,7 +61,7 @@ async def _logged(log: EventLog, run_id: str, *, within: float = 10.0) -> None:
 
 
 async def _graph_for(request: Request, run_id: str) -> tuple[Any, str]:
-    log = log_of(request)
+    log = raw_log_of(request)
     record = await run_of(log, run_id)
     graph_id = graph_id_of(request, record, await started_of(log, run_id))
     if graph_id is None:
@@ -83,7 +83,7 @@ async def fork(request: Request, run_id: str, body: ForkBody) -> JSONResponse:
     """Fork the run's thread at a checkpoint, with the state edited, and run from there."""
     record, graph_id = await _graph_for(request, run_id)
     service: Service = request.app.state.service
-    log = log_of(request)
+    log = raw_log_of(request)
     if await log.get_checkpoint(body.checkpoint_id, thread_id=record.thread_id) is None:
         raise ApiError(404, f"thread {record.thread_id} has no checkpoint {body.checkpoint_id!r}")
     checkpoint_id = body.checkpoint_id
@@ -97,7 +97,7 @@ async def fork(request: Request, run_id: str, body: ForkBody) -> JSONResponse:
         record.thread_id,
         RunCreate(assistant_id=graph_id, checkpoint_id=checkpoint_id, stream_mode=_MODES),
     )
-    await _logged(log_of(request), run.run_id)
+    await _logged(raw_log_of(request), run.run_id)
     return JSONResponse(
         {"run_id": run.run_id, "thread_id": run.thread_id, "checkpoint_id": checkpoint_id}
     )
@@ -117,5 +117,5 @@ async def resume(request: Request, run_id: str, body: ResumeBody) -> JSONRespons
             stream_mode=_MODES,
         ),
     )
-    await _logged(log_of(request), run.run_id)
+    await _logged(raw_log_of(request), run.run_id)
     return JSONResponse({"run_id": run.run_id, "thread_id": run.thread_id})

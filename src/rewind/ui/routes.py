@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -24,6 +24,7 @@ from rewind.server.service import ApiError
 from rewind.server.wire import jsonable
 from rewind.thread_state import read_checkpoint, read_checkpoints
 from rewind.trace_ids import trace_id_for
+from rewind.ui.display import Display, DisplayedLog
 from rewind.ui.views import (
     TIMELINE_TYPES,
     chat_calls,
@@ -33,7 +34,16 @@ from rewind.ui.views import (
     timeline,
 )
 
-__all__ = ["EVENT_PAGE", "graph_id_of", "log_of", "router", "run_of", "started_of"]
+__all__ = [
+    "EVENT_PAGE",
+    "display_of",
+    "graph_id_of",
+    "log_of",
+    "raw_log_of",
+    "router",
+    "run_of",
+    "started_of",
+]
 
 EVENT_PAGE = 500
 """Most events one page of the event list holds."""
@@ -42,9 +52,25 @@ _REPLAY_LIMIT = 5000
 router = APIRouter(prefix="/ui/api")
 
 
-def log_of(request: Request) -> EventLog:
+def raw_log_of(request: Request) -> EventLog:
+    """The log as it is (for what the page changes, and for what it reads of no payload)."""
     log: EventLog = request.app.state.service.log
     return log
+
+
+def display_of(request: Request) -> Display:
+    """How the page shows payloads: the log's redaction hook, and whether content is hidden."""
+    options = getattr(raw_log_of(request), "options", None)
+    return Display(
+        redact=getattr(options, "redact", None), hide_content=_settings(request).hide_content
+    )
+
+
+def log_of(request: Request) -> EventLog:
+    """The log as the page shows it (:mod:`rewind.ui.display`)."""
+    log = raw_log_of(request)
+    display = display_of(request)
+    return cast(EventLog, DisplayedLog(log, display)) if display.changes else log
 
 
 def _settings(request: Request) -> Any:
@@ -134,15 +160,17 @@ async def get_run(request: Request, run_id: str) -> JSONResponse:
     its hash chain's verification."""
     log = log_of(request)
     record = await run_of(log, run_id)
+    recorded = await started_of(raw_log_of(request), run_id)
     started = await started_of(log, run_id)
     ended = await log.read(run_id, types=[EventType.RUN_ENDED], limit=1)
     report = await log.verify_chain(run_id)
-    trace_id = f"{trace_id_for(run_id, started.get('trace_context')):032x}"
+    trace_id = f"{trace_id_for(run_id, recorded.get('trace_context')):032x}"
     template = _settings(request).trace_url
+    display = display_of(request)
     return JSONResponse(
         {
             "run": run_row(record),
-            "graph_digest": started.get("graph_digest"),
+            "graph_digest": recorded.get("graph_digest"),
             "versions": jsonable(started.get("versions")),
             "config": jsonable(started.get("config")),
             "input": jsonable(started.get("input")),
@@ -151,8 +179,9 @@ async def get_run(request: Request, run_id: str) -> JSONResponse:
             "trace_id": trace_id,
             "trace_url": template.replace("{trace_id}", trace_id) if template else None,
             "error": jsonable(fields_of(ended[0].payload).get("error")) if ended else None,
-            "graph_loaded": graph_id_of(request, record, started) is not None,
-            "redaction": _settings(request).redaction,
+            "graph_loaded": graph_id_of(request, record, recorded) is not None,
+            "redaction": _settings(request).redaction or _name(display.redact),
+            "hide_content": display.hide_content,
             "chain": {
                 "ok": report.ok,
                 "checked": report.checked,
@@ -315,6 +344,10 @@ async def _follow(log: EventLog, run_id: str, after: int) -> AsyncIterator[bytes
         data = json.dumps(event_row(event), ensure_ascii=False)
         yield f"id: {event.position}\nevent: event\ndata: {data}\n\n".encode()
     yield b"event: end\ndata: {}\n\n"
+
+
+def _name(hook: Any) -> str | None:
+    return None if hook is None else str(getattr(hook, "__qualname__", None) or hook)
 
 
 def graph_id_of(

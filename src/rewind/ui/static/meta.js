@@ -1,5 +1,6 @@
 // The run's metadata: what its start recorded (graph digest, versions, config, trace id, with
-// a link to the tracing backend when one is configured) and its hash chain's verification.
+// a link to the tracing backend when one is configured), its hash chain's verification, and
+// how the page shows payloads (the log's redaction hook applied, content hidden).
 
 import { h, clear, json, when } from "./dom.js";
 
@@ -24,6 +25,10 @@ export function drawMeta(box, meta) {
     ["hash chain", h("span", { id: "chain", class: chain.ok ? "ok" : "error", dataset: { ok: String(chain.ok) } },
       chain.ok ? `verified: ${chain.checked} events intact` : `BROKEN at event ${chain.first_bad_seq}: ${chain.reason}`,
       chain.redacted ? ` (${chain.redacted} redacted)` : "")],
+    ["shown", h("span", { id: "display" }, [
+      meta.redaction ? `through the redaction hook ${meta.redaction}` : "as the log holds it",
+      meta.hide_content ? " · message texts, tokens and tool arguments hidden" : "",
+    ].join(""))],
   ];
   if (meta.error) rows.push(["error", h("span", { class: "error" }, `${meta.error.type}: ${meta.error.message}`)]);
   box.append(h("dl", { class: "meta", id: "meta" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),

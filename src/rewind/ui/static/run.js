@@ -31,7 +31,8 @@ export async function showRun(main, crumbs, runId) {
   const status = h("span", { id: "run-status" });
   const counts = h("span", { class: "muted", id: "run-counts" });
   const header = h("section", { class: "run-head" },
-    h("h2", {}, h("span", { class: "mono", id: "run-id" }, runId), " ", status),
+    h("h2", {}, h("span", { class: "mono", id: "run-id" }, runId), " ", status,
+      meta.hide_content ? h("span", { class: "badge", id: "content-hidden", title: "message texts, tokens and tool arguments hidden" }, "content hidden") : ""),
     h("p", { class: "muted" },
       "graph ", h("b", {}, meta.run.graph || "?"), " · thread ",
       h("a", { href: `/ui?thread=${encodeURIComponent(meta.run.thread_id)}`, "data-link": true, class: "mono" }, meta.run.thread_id),
