@@ -121,6 +121,25 @@ def test_answers_an_interrupt_and_marks_the_timeline(page: Any, tmp_path: Path) 
         )
         assert ["ask", "interrupted"] in nodes and ["flaky", "ok"] in nodes
         assert page.locator("#timeline .bar.depth-1[data-node=inner_step]").count() == 1
+        # The subgraph's task sits under the bar of the task that ran it, inside its box.
+        box = {
+            name: page.locator(selector).bounding_box()
+            for name, selector in (
+                ("sub", "#timeline .bar[data-node=sub]"),
+                ("nest", "#timeline .nest[data-node=sub]"),
+                ("inner", "#timeline .bar[data-node=inner_step]"),
+                ("flaky", "#timeline .bar[data-node=flaky]"),
+            )
+        }
+        sub, nest, inner, flaky = box["sub"], box["nest"], box["inner"], box["flaky"]
+        assert inner["y"] >= sub["y"] + sub["height"]  # under it
+        assert nest["y"] <= sub["y"] and inner["y"] + inner["height"] <= nest["y"] + nest["height"]
+        assert sub["x"] - 1 <= inner["x"]  # within the span of the task that ran it
+        assert inner["x"] + inner["width"] <= sub["x"] + sub["width"] + 1
+        assert not nest["y"] <= flaky["y"] < nest["y"] + nest["height"]  # flaky: its own row
+        parent = page.get_attribute("#timeline .bar[data-node=inner_step]", "data-parent")
+        ran = page.get_attribute("#timeline .bar[data-node=sub]", "data-task-id")
+        assert parent and parent == ran
         assert "attempt 2" in page.inner_text("#timeline .bar[data-node=flaky]")
         marks = page.eval_on_selector_all("#timeline .mark", "els => els.map(e => e.dataset.kind)")
         assert "retried" in marks and "interrupted" in marks

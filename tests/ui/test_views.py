@@ -44,6 +44,12 @@ async def test_retry_subgraph_and_interrupt(mixed: tuple[Path, list[str]]) -> No
     assert bars["inner_step"]["ns"].startswith("sub:") and bars["inner_step"]["depth"] == 1
     assert bars["sub"]["depth"] == 0 and bars["sub"]["outcome"] == "ok"
     assert bars["flaky"]["lane"] != bars["sub"]["lane"]  # they ran at the same time
+    # The subgraph's task is nested under the task that ran it, in the block that task takes.
+    sub, inner, flaky = bars["sub"], bars["inner_step"], bars["flaky"]
+    assert inner["parent"] == sub["task_id"] and sub["parent"] is None
+    assert sub["rows"] == 2 and inner["row"] == sub["row"] + 1
+    assert not sub["row"] <= flaky["row"] < sub["row"] + sub["rows"]
+    assert sub["start"] <= inner["start"] <= inner["end"] <= sub["end"]
     assert bars["ask"]["outcome"] == "interrupted"
     kinds = [(m["kind"], m["node"]) for m in drawn["marks"]]
     assert ("retried", "flaky") in kinds and ("interrupted", "ask") in kinds

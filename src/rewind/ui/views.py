@@ -158,8 +158,9 @@ def model_name(payload: Mapping[str, Any]) -> str:
 
 
 def timeline(events: Iterable[StoredEvent]) -> dict[str, Any]:
-    """The run's tasks as bars (one lane per concurrently running task), with the chat-model
-    and tool calls inside them and the marks (retries, failures, interrupts, resumes)."""
+    """The run's tasks as bars (a row per concurrently running task, a subgraph's tasks in
+    rows nested under the task that ran it), with the chat-model and tool calls inside them
+    and the marks (retries, failures, interrupts, resumes)."""
     bars: list[dict[str, Any]] = []
     open_tasks: dict[tuple[str | None, str | None], dict[str, Any]] = {}
     open_calls: dict[str, dict[str, Any]] = {}
@@ -214,7 +215,7 @@ def timeline(events: Iterable[StoredEvent]) -> dict[str, Any]:
                 call["end"] = t
         elif event.type == EventType.RUN_ENDED:
             marks.append(_mark("ended", event, t, str(p.get("status"))))
-    _lanes(bars, end)
+    _rows(bars, end)
     return {"start": start, "end": end, "bars": bars, "marks": marks}
 
 
@@ -259,19 +260,61 @@ def _mark(kind: str, event: StoredEvent, t: float, detail: str) -> dict[str, Any
     }
 
 
-def _lanes(bars: list[dict[str, Any]], now: float | None) -> None:
-    """Give each bar the lowest lane free at its start (a lane per concurrent task)."""
-    free_at: list[float] = []
-    for bar in sorted(bars, key=lambda b: (b["start"], b["seq"])):
-        stop = bar["end"] if bar["end"] is not None else (now or bar["start"])
-        for lane, until in enumerate(free_at):
-            if until <= bar["start"]:
-                free_at[lane] = stop
-                bar["lane"] = lane
-                break
-        else:
-            bar["lane"] = len(free_at)
-            free_at.append(stop)
+def _rows(bars: list[dict[str, Any]], now: float | None) -> None:
+    """Give each bar its row: a task that ran a subgraph holds the subgraph's tasks in the rows
+    under its own (``rows``: how many its block takes; ``parent``: the task a subgraph's task
+    is nested in), and tasks of one level that ran at the same time get rows of their own (a
+    lane per concurrent task). ``lane`` is the row, as before nesting."""
+    by_key = {(b["ns"], b["task_id"]): b for b in bars}
+    children: dict[int, list[dict[str, Any]]] = {}
+    roots: list[dict[str, Any]] = []
+    for bar in bars:
+        holder = by_key.get(_parent_key(bar["ns"]))
+        bar["parent"] = holder["task_id"] if holder is not None else None
+        (children.setdefault(id(holder), []) if holder is not None else roots).append(bar)
+
+    def pack(siblings: list[dict[str, Any]]) -> int:
+        """Rows relative to the siblings' first (``row``) for each of them and its nested
+        tasks; how many rows they take."""
+        tracks: list[list[float]] = []  # [free from, first row, rows]
+        total = 0
+        for bar in sorted(siblings, key=lambda b: (b["start"], b["seq"])):
+            stop = bar["end"] if bar["end"] is not None else (now or bar["start"])
+            nested = children.get(id(bar), [])
+            height = 1 + pack(nested)
+            for track in tracks:
+                free, top, rows = track
+                last = top + rows == total
+                if free <= bar["start"] and (rows >= height or last):
+                    if rows < height:  # the last track grows to hold this block
+                        total += height - int(rows)
+                        track[2] = height
+                    track[0] = stop
+                    break
+            else:
+                track = [stop, total, height]
+                tracks.append(track)
+                total += height
+            bar["row"], bar["rows"] = int(track[1]), height
+        return total
+
+    def place(siblings: list[dict[str, Any]], top: int) -> None:
+        for bar in siblings:
+            bar["row"] += top
+            bar["lane"] = bar["row"]
+            place(children.get(id(bar), []), bar["row"] + 1)
+
+    pack(roots)
+    place(roots, 0)
+
+
+def _parent_key(ns: str | None) -> tuple[str | None, str | None]:
+    """The (namespace, task id) of the task that ran the subgraph a namespace is of (its last
+    ``node:task_id`` part names it; the parts before, where that task ran)."""
+    if not ns:
+        return (None, None)
+    *outer, last = ns.split("|")
+    return ("|".join(outer) or None, last.partition(":")[2] or None)
 
 
 def chat_calls(events: Iterable[StoredEvent]) -> list[dict[str, Any]]:
