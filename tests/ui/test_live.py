@@ -60,6 +60,40 @@ def test_follows_a_live_run(page: Any, tmp_path: Path) -> None:
         shot(page, "live-ended")
 
 
+def test_runs_list_follows_the_log(page: Any, tmp_path: Path) -> None:
+    db = tmp_path / "feed.db"
+    rewind(db, "demo")
+    listed: list[str] = []
+    page.on("request", lambda r: listed.append(r.url) if "/ui/api/runs?" in r.url else None)
+    with ui_server(db) as url:
+        page.goto(f"{url}/ui")
+        page.wait_for_selector("#runs-body tr[data-run-id]")
+        _, run_id = _start(url, "talker", "40 tokens at 20/s")
+        row = f'#runs-body tr[data-run-id="{run_id}"]'
+        page.wait_for_selector(f"{row}.live")
+        assert page.locator("#runs-body tr[data-run-id]").first.get_attribute("data-run-id") == (
+            run_id  # the newest on top
+        )
+        page.wait_for_function(  # its event count moves while it runs
+            "s => +document.querySelector(s + ' td.num').textContent > 10", arg=row
+        )
+        page.wait_for_selector(f"{row}:not(.live)", timeout=30_000)
+        assert "success" in page.inner_text(row)
+        events = json_lines(rewind(db, "tail", run_id, "--json"))
+        page.wait_for_function(
+            "([s, n]) => document.querySelector(s + ' td.num').textContent === String(n)",
+            arg=[row, len(events)],
+        )
+        page.wait_for_selector(f"#threads li:has-text('{_thread_of(db, run_id)}')")
+        shot(page, "runs-feed")
+    assert len(listed) == 1, listed  # the list was read once: the rest came over the feed
+
+
+def _thread_of(db: Path, run_id: str) -> str:
+    (record,) = [r for r in json_lines(rewind(db, "runs", "--json")) if r["run_id"] == run_id]
+    return str(record["thread_id"])
+
+
 def test_big_run_renders_a_bounded_number_of_rows(page: Any, tmp_path: Path) -> None:
     db = tmp_path / "big.db"
     question = {"messages": [{"role": "user", "content": "9990 tokens at 0/s"}]}

@@ -181,6 +181,7 @@ class QueuedRuns(RunManager):
 
     async def shutdown(self, grace: float = 10.0) -> None:
         """Nothing runs here; stop watching rows."""
+        self._closing = True
         if self._watcher is not None:
             self._watcher.cancel()
 

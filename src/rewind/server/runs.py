@@ -311,6 +311,11 @@ class RunManager:
         if run.task is not None and not run.final:
             run.task.cancel()
 
+    @property
+    def closing(self) -> bool:
+        """Whether the server is stopping (:meth:`shutdown` began): long-lived streams end."""
+        return self._closing
+
     async def shutdown(self, grace: float = 10.0) -> None:
         """Cancel every run still going and wait for each to record its end."""
         self._closing = True

@@ -3,7 +3,8 @@
 ``rewind ui`` opens it on 127.0.0.1; ``rewind serve`` serves it too. The page is plain HTML,
 CSS and JavaScript modules shipped in this package (``static/``): no build step, nothing
 fetched from a network. It reads the log through the JSON API of :mod:`.routes`, follows a live
-run over SSE, and forks or resumes runs through :mod:`.actions`. :mod:`.security` guards it.
+run and the runs list over SSE (:mod:`.feed`), and forks or resumes runs through
+:mod:`.actions`. :mod:`.security` guards it.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def install_ui(
     """Serve the page and its API under ``/ui`` in ``app`` (the API app, whose ``service``
     it reads the log and starts runs through)."""
     from rewind.ui.actions import router as actions_router
+    from rewind.ui.feed import router as feed_router
     from rewind.ui.routes import router as api_router
 
     security = UiSecurity(api_key=api_key or None, allowed_hosts=hosts(allowed_hosts))
@@ -118,6 +120,7 @@ def install_ui(
         graph_names=dict(graph_names or {}),
     )
     app.state.ui_security = security
+    app.include_router(feed_router)  # (before /runs/{run_id})
     app.include_router(api_router)
     app.include_router(actions_router)
     _pages(app, security)

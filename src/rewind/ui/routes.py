@@ -103,11 +103,13 @@ async def list_runs(
     before: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> JSONResponse:
-    """Runs, newest first, filtered; ``before`` (a time) pages to older ones."""
+    """Runs, newest first, filtered; ``before`` (a time) pages to older ones; ``position``: the
+    log's position before they were read (the runs feed, :mod:`rewind.ui.feed`, follows it)."""
     if status not in (None, "", *(s.value for s in RunStatus)):
         raise ApiError(
             422, f"status: {status!r} is none of {', '.join(s.value for s in RunStatus)}"
         )
+    position = await raw_log_of(request).head()  # (before the list: the feed follows from it)
     records = await log_of(request).list_runs(
         graph_name=graph or None,
         thread_id=thread or None,
@@ -122,6 +124,7 @@ async def list_runs(
         {
             "runs": [run_row(r) for r in records],
             "next_before": records[-1].created_at.isoformat() if more and records else None,
+            "position": position,
         }
     )
 

@@ -1,12 +1,12 @@
-// The runs list: filters (graph, thread, status, time), newest first, paged; it polls so
-// live runs appear and their status and event counts move as they go.
+// The runs list: filters (graph, thread, status, time), newest first, paged. It follows the
+// log over SSE (/ui/api/runs/feed): a new run appears, a run's status and event count move as
+// it goes; each message carries only the rows of the runs that changed (nothing is polled).
 
 import { api } from "./app.js";
 import { h, clear, when, statusBadge } from "./dom.js";
 
 const STATUSES = ["", "running", "success", "interrupted", "error", "cancelled"];
 const PAGE = 50;
-const POLL_MS = 1500;
 
 export async function showRuns(main, crumbs) {
   crumbs.append(h("span", {}, "runs"));
@@ -32,7 +32,10 @@ export async function showRuns(main, crumbs) {
     h("section", { class: "runs-main" }, h("h2", {}, "Runs"), filters, table, more),
     h("aside", { class: "threads-side" }, h("h3", {}, "Threads"), threads)));
 
-  let pages = 1; // how many pages are shown (the poll refreshes them all)
+  let rows = []; // what the table shows, newest first
+  let cursor = null; // where the next page of older runs starts
+  let position = null; // the log position the feed follows from
+  let shown = null; // the filters the rows were read with
   const query = (extra = {}) => {
     const q = new URLSearchParams();
     const iso = (v) => (v ? new Date(v).toISOString() : "");
@@ -45,22 +48,64 @@ export async function showRuns(main, crumbs) {
     return q;
   };
 
-  async function load() {
-    const rows = [];
-    let cursor = null;
-    for (let i = 0; i < pages; i++) {
-      const q = query({ limit: String(PAGE) });
-      if (cursor) q.set("before", cursor);
-      const page = await api(`/runs?${q}`);
-      rows.push(...page.runs);
-      cursor = page.next_before;
-      if (!cursor) break;
-    }
+  async function load() { // the first page (the feed keeps it current)
+    const q = query({ limit: String(PAGE) });
+    const page = await api(`/runs?${q}`);
+    shown = Object.fromEntries(q);
+    rows = page.runs;
+    cursor = page.next_before;
     more.hidden = !cursor;
-    render(rows);
+    render();
+    if (position === null) follow(page.position);
   }
 
-  function render(rows) {
+  async function older() { // one more page, appended: the pages shown are not read again
+    const q = query({ limit: String(PAGE), before: cursor });
+    const page = await api(`/runs?${q}`);
+    const known = new Set(rows.map((r) => r.run_id));
+    rows.push(...page.runs.filter((r) => !known.has(r.run_id)));
+    cursor = page.next_before;
+    more.hidden = !cursor;
+    render();
+  }
+
+  // Whether a run belongs in the list as filtered (a new run is shown only in the list of the
+  // newest runs: not in one bounded by a "before" time).
+  function matches(r) {
+    const f = shown || {};
+    const created = Date.parse(r.created_at);
+    return (!f.graph || r.graph === f.graph) && (!f.thread || r.thread_id === f.thread) &&
+      (!f.status || r.status === f.status) && (!f.after || created > Date.parse(f.after)) &&
+      (!f.before || created < Date.parse(f.before));
+  }
+
+  let source = null;
+  let threadsTimer = null;
+  function follow(from) {
+    position = from;
+    source = new EventSource(`/ui/api/runs/feed?after=${from}`);
+    source.addEventListener("runs", (e) => {
+      const changed = JSON.parse(e.data).runs;
+      let startedOrEnded = false;
+      for (const r of changed) {
+        const at = rows.findIndex((x) => x.run_id === r.run_id);
+        if (at < 0 || rows[at].status !== r.status) startedOrEnded = true;
+        if (at >= 0 && matches(r)) rows[at] = r;
+        else if (at >= 0) rows.splice(at, 1);
+        else if (matches(r) && !(shown || {}).before) {
+          const newer = rows.findIndex((x) => x.created_at < r.created_at);
+          rows.splice(newer < 0 ? rows.length : newer, 0, r);
+        }
+      }
+      render();
+      document.body.dataset.runsFeed = String(Number(document.body.dataset.runsFeed || 0) + 1);
+      if (startedOrEnded && !threadsTimer) { // the threads' last status moved: read them again
+        threadsTimer = setTimeout(() => { threadsTimer = null; loadThreads().catch(showError); }, 300);
+      }
+    });
+  }
+
+  function render() {
     clear(body);
     if (!rows.length) body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No runs match. Record one: rewind demo")));
     for (const r of rows) {
@@ -86,7 +131,6 @@ export async function showRuns(main, crumbs) {
   }
 
   function submit() {
-    pages = 1;
     const q = query();
     history.replaceState(null, "", `/ui${q.toString() ? "?" + q : ""}`);
     load().catch(showError);
@@ -95,12 +139,11 @@ export async function showRuns(main, crumbs) {
   main.append(errorLine);
   const showError = (err) => { errorLine.textContent = err.message; };
   filters.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
-  more.addEventListener("click", () => { pages += 1; load().catch(showError); });
+  more.addEventListener("click", () => { older().catch(showError); });
 
   await Promise.all([load(), loadThreads()]);
-  const timer = setInterval(() => {
-    if (document.hidden) return;
-    Promise.all([load(), loadThreads()]).then(() => { errorLine.textContent = ""; }, showError);
-  }, POLL_MS);
-  return () => clearInterval(timer);
+  return () => {
+    if (source) source.close();
+    if (threadsTimer) clearTimeout(threadsTimer);
+  };
 }
