@@ -6,9 +6,8 @@ exist under ``rewind.`` with the names LangGraph publishes there: its ``__all__`
 has none, the classes and functions it defines. And no module of rewind's own may sit on one of
 those names: a rewritten import would silently get something else (worse than an ImportError).
 
-What rewind does not provide is listed below, each with its reason (now only LangGraph's
-experimental in-process v3 streaming): the lists may only name what is really missing (a test
-fails when something listed arrives).
+What rewind does not provide is listed below, each with its reason (now nothing): the lists
+may only name what is really missing (a test fails when something listed arrives).
 """
 
 from __future__ import annotations
@@ -28,24 +27,10 @@ DISTRIBUTIONS = (
     "langgraph-prebuilt",
 )
 
-_STREAM_V3 = (
-    "LangGraph 1.2's experimental in-process v3 streaming (stream_events(version='v3') run "
-    "streams, their stream channels and compile-time stream transformers): not implemented; "
-    "rewind's graphs refuse version='v3' saying what to use (stream modes, astream_events v2, "
-    "or the v3 thread protocol of rewind serve, POST /threads/{thread_id}/stream/events)"
-)
-
-MODULES_NOT_PROVIDED: dict[str, str] = {
-    "langgraph.stream": _STREAM_V3,
-    "langgraph.stream.run_stream": _STREAM_V3,
-    "langgraph.stream.stream_channel": _STREAM_V3,
-    "langgraph.stream.transformers": _STREAM_V3,
-}
+MODULES_NOT_PROVIDED: dict[str, str] = {}
 """LangGraph modules with no module of that name under ``rewind.``, and why."""
 
-NAMES_NOT_PROVIDED: dict[tuple[str, str], str] = {
-    ("langgraph.prebuilt", "ToolCallTransformer"): _STREAM_V3,
-}
+NAMES_NOT_PROVIDED: dict[tuple[str, str], str] = {}
 """Names a provided module lacks, and why."""
 
 

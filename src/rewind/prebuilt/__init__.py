@@ -8,6 +8,7 @@ routing function.
 from __future__ import annotations
 
 from rewind.prebuilt.chat_agent_executor import create_react_agent
+from rewind.prebuilt.tool_calls import ToolCallTransformer
 from rewind.prebuilt.tool_node import (
     InjectedState,
     InjectedStore,
@@ -20,6 +21,7 @@ from rewind.prebuilt.tool_validator import ValidationNode
 __all__ = [
     "create_react_agent",
     "ToolNode",
+    "ToolCallTransformer",
     "tools_condition",
     "ValidationNode",
     "InjectedState",

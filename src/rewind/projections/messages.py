@@ -187,6 +187,8 @@ class MessagesMode:
             if caller is not None
             else "|".join((*ns, segment)),
         }
+        if ns:  # LangChain's child config keeps the first namespace it was given
+            meta["checkpoint_ns"] = ns[0]
         if self._tags:
             meta["tags"] = list(self._tags)
         self._nodes[event.task_id or ""] = (ns, meta)

@@ -377,20 +377,52 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         ):
             yield item
 
+    stream_transformers: tuple[Callable[[tuple[str, ...]], Any], ...] = ()
+    """The stream transformers of its v3 run streams, besides the built-in ones (what
+    ``compile(transformers=...)`` was given)."""
+
     def stream_events(
-        self, input: Any, config: dict[str, Any] | None = None, *, version: str = "v2", **kw: Any
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        version: str = "v2",
+        transformers: Sequence[Callable[[tuple[str, ...]], Any]] | None = None,
+        **kwargs: Any,
     ) -> Any:
-        """Not available: LangGraph's ``version="v3"`` run streams are not implemented in
-        rewind, and its synchronous v1/v2 event stream is not implemented in LangChain
-        either; use :meth:`astream_events` (v2) or :meth:`stream`'s modes."""
+        """With ``version="v3"``, a :class:`~rewind.stream.GraphRunStream` (LangGraph's
+        experimental run streams): its projections, read as the run goes, drive it; the
+        built-in transformers, the graph's and ``transformers`` make them; ``kwargs`` go to
+        :meth:`stream` (``stream_mode`` and ``subgraphs`` are refused: v3 sets them). Other
+        versions are not synchronous, in LangChain either: use :meth:`astream_events`."""
         if version == "v3":
-            raise NotImplementedError(_NO_V3)
+            from rewind.stream._run import stream_v3
+
+            return stream_v3(self, input, config, transformers=transformers, **kwargs)
         raise NotImplementedError(
             "stream_events: synchronous event streaming is not implemented (as in LangChain); "
             "use `async for event in graph.astream_events(input, config)`"
         )
 
-    async def astream_events(
+    def astream_events(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        version: str = "v2",
+        transformers: Sequence[Callable[[tuple[str, ...]], Any]] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """LangChain's ``astream_events`` (v2): an async iterator of the run's events, as they
+        happen, from the log. With ``version="v3"``, an awaitable of an
+        :class:`~rewind.stream.AsyncGraphRunStream` (see :meth:`stream_events`)."""
+        if version == "v3":
+            from rewind.stream._run import astream_v3
+
+            return astream_v3(self, input, config, transformers=transformers, **kwargs)
+        return self._astream_events(input, config, version=version, **kwargs)
+
+    async def _astream_events(
         self,
         input: Any,
         config: dict[str, Any] | None = None,
@@ -404,13 +436,9 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         exclude_tags: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[dict[str, Any]]:
-        """LangChain's ``astream_events`` (v2): the run's events as they happen, from the log.
-
-        The filters keep events whose name, run type (``chain``, ``chat_model``, ``tool``...)
-        or tags are included, and none excluded, as LangChain's do.
-        """
-        if version == "v3":
-            raise NotImplementedError(_NO_V3)
+        """The v2 events of :meth:`astream_events`. The filters keep events whose name, run
+        type (``chain``, ``chat_model``, ``tool``...) or tags are included, and none excluded,
+        as LangChain's do."""
         if version != "v2":
             raise ValueError(f"rewind streams events in version 'v2' only, not {version!r}")
         from langchain_core.runnables.config import DEFAULT_RECURSION_LIMIT as LANGCHAIN_LIMIT
@@ -691,14 +719,6 @@ def _event_wanted(
         or bool(tags & set(exclude_tags or ()))
     )
     return included and not excluded
-
-
-_NO_V3 = (
-    "stream_events(version='v3') (LangGraph's experimental run streams and stream "
-    "transformers) is not implemented in rewind: use stream(..., stream_mode=[...], "
-    "subgraphs=True, version='v2'), astream_events(version='v2'), or the v3 thread protocol "
-    "rewind serve offers (POST /threads/{thread_id}/stream/events)"
-)
 
 
 def _check_checkpointer(checkpointer: Any) -> None:

@@ -323,6 +323,7 @@ class StateGraph(Generic[StateT]):
         interrupt_after: Sequence[str] | str | None = None,
         debug: bool = False,
         name: str | None = None,
+        transformers: Sequence[Callable[[tuple[str, ...]], Any]] | None = None,
     ) -> Any:
         """Validate the graph and make it runnable.
 
@@ -338,6 +339,9 @@ class StateGraph(Generic[StateT]):
             interrupt_before: Nodes to stop before (``"*"`` for all).
             interrupt_after: Nodes to stop after (``"*"`` for all).
             name: The graph's name (default ``"LangGraph"``).
+            transformers: Stream transformer classes (or ``scope -> transformer``
+                factories) its v3 run streams (``stream_events(version="v3")``) add to the
+                built-in ones, as :mod:`rewind.stream` describes.
         """
         from rewind.runtime.compiled import CompiledStateGraph
         from rewind.runtime.memory import watch_store
@@ -346,7 +350,7 @@ class StateGraph(Generic[StateT]):
         before = _interrupt_nodes(interrupt_before, self.nodes)
         after = _interrupt_nodes(interrupt_after, self.nodes)
         self.validate([*before, *after])
-        return (self.compiled_class or CompiledStateGraph)(
+        compiled = (self.compiled_class or CompiledStateGraph)(
             builder=self,
             checkpointer=checkpointer,
             store=store,
@@ -356,6 +360,9 @@ class StateGraph(Generic[StateT]):
             name=name or "LangGraph",
             debug=debug,
         )
+        if transformers:
+            compiled.stream_transformers = tuple(transformers)
+        return compiled
 
 
 def _interrupt_nodes(spec: Sequence[str] | str | None, nodes: dict[str, NodeSpec]) -> list[str]:

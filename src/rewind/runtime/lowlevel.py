@@ -20,16 +20,16 @@ lists it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 from rewind.channels import BaseChannel
 from rewind.events import PULL
-from rewind.runtime.channels import MISSING, SPEC_CHANNELS
+from rewind.runtime.channels import MISSING, SPEC_CHANNELS, value_change
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.graph import NodeSpec, StateGraph
-from rewind.runtime.pregel import RunLoop, value_change
+from rewind.runtime.pregel import RunLoop
 from rewind.runtime.pregel_nodes import (
     PASSTHROUGH,
     ChannelWriteEntry,
@@ -216,6 +216,7 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         auto_validate: bool = True,
         debug: bool | None = None,
         name: str = "LangGraph",
+        stream_transformers: Sequence[Callable[[tuple[str, ...]], Any]] | None = None,
         **unsupported: Any,
     ) -> None:
         if unsupported:
@@ -255,6 +256,7 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             debug=bool(debug),
         )
         self.stream_mode = stream_mode
+        self.stream_transformers = tuple(stream_transformers or ())
         self.node_triggers = {n: tuple(sorted(node.triggers)) for n, node in built.items()}
 
     @property

@@ -1,0 +1,432 @@
+"""v3 run streams side by side: the same programs streamed on LangGraph and on rewind, each
+projection read as a user reads it, sync and async; what each engine gave must be the same."""
+
+from __future__ import annotations
+
+import asyncio
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.stream_v3.side_by_side import assert_same, raised, run_async
+
+pytestmark = pytest.mark.filterwarnings("ignore::langchain_core._api.LangChainBetaWarning")
+
+
+def _events(run: Any) -> list[Any]:
+    return [_event(e) for e in run]
+
+
+def _event(e: Any) -> dict[str, Any]:
+    params = e["params"]
+    out = {"seq": e.get("seq"), "method": e["method"], "namespace": params["namespace"]}
+    out["data"] = params["data"]
+    if "interrupts" in params:
+        out["interrupts"] = params["interrupts"]
+    return out
+
+
+def _stream(m: ModuleType, program: str, **kwargs: Any) -> Any:
+    graph = getattr(m, f"build_{program}")()
+    return graph.stream_events(m.INPUTS[program], version="v3", **kwargs)
+
+
+async def _astream(m: ModuleType, program: str, **kwargs: Any) -> Any:
+    graph = getattr(m, f"build_{program}")()
+    return await graph.astream_events(m.INPUTS[program], version="v3", **kwargs)
+
+
+@pytest.mark.parametrize("program", ["plain", "chat", "nested", "agent", "failing"])
+def test_raw_protocol_events(program: str) -> None:
+    def reader(m: ModuleType) -> Any:
+        run = _stream(m, program)
+        seen: list[Any] = []
+
+        def read() -> None:
+            for e in run:
+                seen.append(_event(e))
+
+        return {"events": seen, "end": raised(read)}
+
+    assert_same(reader)
+
+
+@pytest.mark.parametrize("program", ["plain", "chat", "nested", "agent", "failing"])
+def test_raw_protocol_events_async(program: str) -> None:
+    def reader(m: ModuleType) -> Any:
+        async def read() -> Any:
+            run = await _astream(m, program)
+            seen: list[Any] = []
+            try:
+                async for e in run:
+                    seen.append(_event(e))
+            except Exception as e:
+                return {"events": seen, "end": raised(lambda: _reraise(e))}
+            return {"events": seen}
+
+        return run_async(read)
+
+    assert_same(reader)
+
+
+def _reraise(e: BaseException) -> None:
+    raise e
+
+
+@pytest.mark.parametrize("program", ["plain", "chat", "nested", "inner"])
+def test_values_and_output(program: str) -> None:
+    def reader(m: ModuleType) -> Any:
+        run = _stream(m, program)
+        values = list(run.values)
+        return {
+            "values": values,
+            "output": run.output,
+            "interrupted": run.interrupted,
+            "interrupts": run.interrupts,
+        }
+
+    assert_same(reader)
+
+
+def test_values_and_output_async() -> None:
+    def reader(m: ModuleType) -> Any:
+        async def read() -> Any:
+            run = await _astream(m, "nested")
+            values = [v async for v in run.values]
+            return {"values": values, "output": await run.output()}
+
+        return run_async(read)
+
+    assert_same(reader)
+
+
+def _chat_stream(s: Any) -> dict[str, Any]:
+    return {
+        "class": type(s).__name__,
+        "node": s.node,
+        "namespace": s.namespace,
+        "message_id": s.message_id,
+        "text": list(s.text),
+        "tool_calls": s.tool_calls.get() if hasattr(s.tool_calls, "get") else None,
+        "output": s.output,
+    }
+
+
+async def _achat_stream(s: Any) -> dict[str, Any]:
+    return {
+        "class": type(s).__name__,
+        "node": s.node,
+        "message_id": s.message_id,
+        "text": [t async for t in s.text],
+        "output": await s.output,
+    }
+
+
+@pytest.mark.parametrize("program", ["chat", "nested", "agent"])
+def test_messages(program: str) -> None:
+    def reader(m: ModuleType) -> Any:
+        run = _stream(m, program)
+        return {"streams": [_chat_stream(s) for s in run.messages], "output": run.output}
+
+    assert_same(reader)
+
+
+@pytest.mark.parametrize("program", ["chat", "agent"])
+def test_messages_async(program: str) -> None:
+    def reader(m: ModuleType) -> Any:
+        async def read() -> Any:
+            run = await _astream(m, program)
+            streams = [await _achat_stream(s) async for s in run.messages]
+            return {"streams": streams, "output": await run.output()}
+
+        return run_async(read)
+
+    assert_same(reader)
+
+
+def test_concurrent_readers_share_the_pump() -> None:
+    def reader(m: ModuleType) -> Any:
+        async def read() -> Any:
+            run = await _astream(m, "nested")
+
+            async def values() -> list[Any]:
+                return [v async for v in run.values]
+
+            async def lifecycle() -> list[Any]:
+                return [p async for p in run.lifecycle]
+
+            both = await asyncio.gather(values(), lifecycle())
+            return {"values": both[0], "lifecycle": both[1]}
+
+        return run_async(read)
+
+    assert_same(reader)
+
+
+def test_lifecycle() -> None:
+    def reader(m: ModuleType) -> Any:
+        return list(_stream(m, "nested").lifecycle)
+
+    found = assert_same(reader)
+    assert [p["event"] for p in found] == ["started", "started", "completed", "completed"]
+
+
+def _handle(h: Any) -> dict[str, Any]:
+    """A subgraph's handle, read whole: its values and (recursively) its own subgraphs, both
+    subscribed before the run moves on (items come only to a channel that is read)."""
+    described = {"path": h.path, "graph_name": h.graph_name, "trigger": h.trigger_call_id}
+    values: list[Any] = []
+    grandchildren: list[Any] = []
+    status_at_start = h.status
+    for name, item in h.interleave("values", "subgraphs"):
+        if name == "values":
+            values.append(item)
+        else:
+            grandchildren.append(_handle(item))
+    return {
+        **described,
+        "status_at_start": status_at_start,
+        "values": values,
+        "grandchildren": grandchildren,
+        "status": h.status,
+        "error": h.error,
+        "output": h.output,
+    }
+
+
+def test_subgraph_handles() -> None:
+    def reader(m: ModuleType) -> Any:
+        run = _stream(m, "nested")
+        return {"handles": [_handle(h) for h in run.subgraphs], "output": run.output}
+
+    found = assert_same(reader)
+    assert found["handles"][0]["grandchildren"], "the grandchild was found on the child"
+
+
+def test_subgraph_handles_async() -> None:
+    def reader(m: ModuleType) -> Any:
+        async def read() -> Any:
+            run = await _astream(m, "nested")
+            out = []
+            async for h in run.subgraphs:
+                messages = h.messages
+                values = [v async for v in h.values]
+                streams = [await _achat_stream(s) async for s in messages]
+                out.append({"path": h.path, "values": values, "streams": streams})
+            return {"handles": out, "output": await run.output()}
+
+        return run_async(read)
+
+    assert_same(reader)
+
+
+def test_interrupt_and_resume() -> None:
+    def reader(m: ModuleType) -> Any:
+        graph = m.build_interrupting(m.InMemorySaver())
+        config = {"configurable": {"thread_id": "t1"}}
+        first = graph.stream_events(m.INPUTS["interrupting"], config, version="v3")
+        values = list(first.values)
+        seen = {
+            "values": values,
+            "interrupted": first.interrupted,
+            "interrupts": first.interrupts,
+            "output": first.output,
+        }
+        from langgraph.types import Command
+
+        second = graph.stream_events(Command(resume="yes"), config, version="v3")
+        return {
+            "first": seen,
+            "second": _events(second),
+            "output": second.output,
+            "interrupted": second.interrupted,
+        }
+
+    found = assert_same(reader)
+    assert found["first"]["interrupted"] is True
+
+
+def test_interrupt_async() -> None:
+    def reader(m: ModuleType) -> Any:
+        async def read() -> Any:
+            graph = m.build_interrupting(m.InMemorySaver())
+            config = {"configurable": {"thread_id": "t1"}}
+            run = await graph.astream_events(m.INPUTS["interrupting"], config, version="v3")
+            return {
+                "events": [_event(e) async for e in run],
+                "interrupted": await run.interrupted(),
+                "interrupts": await run.interrupts(),
+            }
+
+        return run_async(read)
+
+    assert_same(reader)
+
+
+def test_errors_propagate() -> None:
+    def reader(m: ModuleType) -> Any:
+        run = _stream(m, "failing")
+        values: list[Any] = []
+
+        def read() -> None:
+            for v in run.values:
+                values.append(v)
+
+        end = raised(read)
+        return {"values": values, "end": end, "output": raised(lambda: run.output)}
+
+    found = assert_same(reader)
+    assert found["end"]["raised"]["type"] == "ValueError"
+
+
+@pytest.mark.parametrize("name", ["Updates", "Custom", "Checkpoints", "Debug", "Tasks"])
+def test_optional_transformers(name: str) -> None:
+    def reader(m: ModuleType) -> Any:
+        import langgraph.stream as stream_module
+
+        transformer = getattr(stream_module, f"{name}Transformer")
+        graph = m.build_plain(m.InMemorySaver())
+        config = {"configurable": {"thread_id": "t1"}}
+        run = graph.stream_events(
+            m.INPUTS["plain"], config, version="v3", transformers=[transformer]
+        )
+        projection = getattr(run, name.lower())
+        return {"items": list(projection), "events": [e["method"] for e in run]}
+
+    assert_same(reader)
+
+
+def test_user_transformer_at_compile_and_call() -> None:
+    def reader(m: ModuleType) -> Any:
+        compiled = m.build_plain(transformers=[m.StepCounter])
+        run = compiled.stream_events(m.INPUTS["plain"], version="v3")
+        steps = run.extensions["steps"]
+        nodes = run.extensions["nodes"]
+        seen = {"steps": list(steps), "nodes": list(nodes)}
+        again = m.build_plain().stream_events(
+            m.INPUTS["plain"], version="v3", transformers=[lambda scope: m.StepCounter(scope)]
+        )
+        return {"compiled": seen, "events": _events(again), "native": hasattr(again, "steps")}
+
+    assert_same(reader)
+
+
+def test_tool_call_transformer() -> None:
+    def reader(m: ModuleType) -> Any:
+        from langgraph.prebuilt import ToolCallTransformer
+
+        run = m.build_agent(transformers=[ToolCallTransformer]).stream_events(
+            m.INPUTS["agent"], version="v3"
+        )
+        calls = []
+        for call in run.tool_calls:
+            deltas = list(call)
+            calls.append(
+                {
+                    "repr": repr(call),
+                    "id": call.tool_call_id,
+                    "name": call.tool_name,
+                    "input": call.input,
+                    "deltas": deltas,
+                    "output": call.output,
+                    "error": call.error,
+                    "completed": call.completed,
+                }
+            )
+        return {"calls": calls, "output": run.output}
+
+    found = assert_same(reader)
+    assert found["calls"][0]["output"] == "Sunny in Paris"
+
+
+def test_tool_call_transformer_async() -> None:
+    def reader(m: ModuleType) -> Any:
+        from langgraph.prebuilt import ToolCallTransformer
+
+        async def read() -> Any:
+            graph = m.build_agent()
+            run = await graph.astream_events(
+                m.INPUTS["agent"], version="v3", transformers=[ToolCallTransformer]
+            )
+            calls = []
+            async for call in run.tool_calls:
+                deltas = [d async for d in call]
+                calls.append([call.tool_call_id, call.input, deltas, call.output])
+            return {"calls": calls, "events": [e["method"] async for e in run]}
+
+        return run_async(read)
+
+    assert_same(reader)
+
+
+def test_tee_and_interleave() -> None:
+    def reader(m: ModuleType) -> Any:
+        run = _stream(m, "plain")
+        a, b = run.values.tee(2)
+        first = [next(a)]
+        both = {"b": list(b), "a": first + list(a)}
+        chat = _stream(m, "chat")
+        order = [(name, sig(item)) for name, item in chat.interleave("values", "messages")]
+        return {"tee": both, "interleave": order}
+
+    assert_same(reader)
+
+
+def sig(item: Any) -> Any:
+    return type(item).__name__ if not isinstance(item, dict) else item
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"stream_mode": "values"}, {"subgraphs": True}, {"stream_mode": "values", "subgraphs": 1}],
+)
+def test_v3_refuses_what_it_owns(kwargs: dict[str, Any]) -> None:
+    def reader(m: ModuleType) -> Any:
+        graph = m.build_plain()
+        return raised(lambda: graph.stream_events(m.INPUTS["plain"], version="v3", **kwargs))
+
+    found = assert_same(reader)
+    assert found["raised"]["type"] == "TypeError"
+
+
+def test_v3_refuses_a_transformer_instance() -> None:
+    def reader(m: ModuleType) -> Any:
+        graph = m.build_plain()
+        instance = m.StepCounter(())
+        return [
+            raised(
+                lambda t=t: graph.stream_events(m.INPUTS["plain"], version="v3", transformers=[t])
+            )
+            for t in (instance, 42)
+        ]
+
+    found = assert_same(reader)
+    assert all(f["raised"]["type"] == "TypeError" for f in found)
+
+
+def test_async_only_transformer_refused_on_the_sync_lane() -> None:
+    def reader(m: ModuleType) -> Any:
+        from langgraph.stream import StreamTransformer
+
+        class Slow(StreamTransformer):
+            def init(self) -> dict[str, Any]:
+                return {}
+
+            async def aprocess(self, event: Any) -> bool:
+                return True
+
+        graph = m.build_plain()
+        return raised(
+            lambda: graph.stream_events(m.INPUTS["plain"], version="v3", transformers=[Slow])
+        )
+
+    assert_same(reader)
+
+
+def test_an_unregistered_projection_says_what_is_registered() -> None:
+    def reader(m: ModuleType) -> Any:
+        run = _stream(m, "plain")
+        return [raised(lambda: run.updates), raised(lambda: run.no_such_thing)]
+
+    assert_same(reader)
