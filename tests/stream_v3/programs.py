@@ -6,6 +6,7 @@ Each ``build_*`` returns a compiled graph; ``INPUTS`` gives the input of each.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import operator
 from collections.abc import Iterator
@@ -239,6 +240,48 @@ def build_inner(checkpointer: Any = None) -> Any:
     builder.add_node("outer", outer)
     builder.add_edge(START, "outer")
     return builder.compile(checkpointer=checkpointer)
+
+
+class Shouting(StreamTransformer):
+    """Runs before the built-ins and upper-cases the text deltas of chat models, in place."""
+
+    before_builtins = True
+    required_stream_modes = ("messages",)
+
+    def init(self) -> dict[str, Any]:
+        return {}
+
+    def process(self, event: Any) -> bool:
+        if event["method"] == "messages":
+            payload = event["params"]["data"][0]
+            if isinstance(payload, dict) and payload.get("event") == "content-block-delta":
+                delta = payload.get("delta") or {}
+                if "text" in delta:
+                    delta["text"] = delta["text"].upper()
+        return True
+
+
+class Sizes(StreamTransformer):
+    """An async transformer: works out each state's size in a scheduled coroutine."""
+
+    requires_async = True
+    required_stream_modes = ("values",)
+
+    def __init__(self, scope: tuple[str, ...] = ()) -> None:
+        super().__init__(scope)
+        self.sizes: StreamChannel[int] = StreamChannel("sizes")
+
+    def init(self) -> dict[str, Any]:
+        return {"sizes": self.sizes}
+
+    def process(self, event: Any) -> bool:
+        if event["method"] == "values" and event["params"]["namespace"] == list(self.scope):
+            self.schedule(self._size(event["params"]["data"]))
+        return True
+
+    async def _size(self, state: Any) -> None:
+        await asyncio.sleep(0)
+        self.sizes.push(len(state["log"]))
 
 
 INPUTS: dict[str, Any] = {

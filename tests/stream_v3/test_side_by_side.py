@@ -430,3 +430,43 @@ def test_an_unregistered_projection_says_what_is_registered() -> None:
         return [raised(lambda: run.updates), raised(lambda: run.no_such_thing)]
 
     assert_same(reader)
+
+
+def test_run_options_are_passed_on_to_the_stream() -> None:
+    def reader(m: ModuleType) -> Any:
+        graph = m.build_plain(m.InMemorySaver())
+        config = {"configurable": {"thread_id": "t1"}}
+        run = graph.stream_events(
+            m.INPUTS["plain"],
+            config,
+            version="v3",
+            interrupt_before=["second"],
+            durability="exit",
+        )
+        seen = {"events": _events(run), "interrupted": run.interrupted, "output": run.output}
+        state = graph.get_state(config)
+        return {**seen, "next": state.next, "values": state.values}
+
+    assert_same(reader)
+
+
+def test_a_transformer_before_the_builtins_changes_what_they_see() -> None:
+    def reader(m: ModuleType) -> Any:
+        run = _stream(m, "chat", transformers=[m.Shouting])
+        return [list(s.text) for s in run.messages]
+
+    found = assert_same(reader)
+    assert found[0][0] == "HELLO"
+
+
+def test_scheduled_work_of_an_async_transformer() -> None:
+    def reader(m: ModuleType) -> Any:
+        async def read() -> Any:
+            run = await _astream(m, "plain", transformers=[m.Sizes])
+            sizes = run.extensions["sizes"]
+            return {"sizes": [s async for s in sizes], "output": await run.output()}
+
+        sync = raised(lambda: _stream(m, "plain", transformers=[m.Sizes]))
+        return {"async": run_async(read), "sync": sync}
+
+    assert_same(reader)
