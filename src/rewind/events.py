@@ -119,6 +119,7 @@ class EventType(StrEnum):
     CHAT_EVENT = "chat.event"
     TOOL_STARTED = "tool.started"
     TOOL_ENDED = "tool.ended"
+    TOOL_DELTA = "tool.delta"
     INTERRUPT = "interrupt"
     RESUME = "resume"
     CHECKPOINT = "checkpoint"

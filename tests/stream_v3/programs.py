@@ -19,7 +19,7 @@ from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: F401 (the tests' checkpointer)
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.prebuilt import ToolNode, ToolRuntime, tools_condition
 from langgraph.stream import StreamChannel, StreamTransformer
 from langgraph.types import interrupt
 
@@ -199,6 +199,40 @@ def build_agent(checkpointer: Any = None, **compile_kwargs: Any) -> Any:
     return builder.compile(checkpointer=checkpointer, **compile_kwargs)
 
 
+@tool
+def report(topic: str, runtime: ToolRuntime) -> str:
+    """A report on a topic, streamed in parts as it is written."""
+    for part in ("intro", "body"):
+        runtime.emit_output_delta({"part": part, "topic": topic})
+    return f"report on {topic}"
+
+
+def build_reporting(checkpointer: Any = None) -> Any:
+    """An agent whose tool streams its output in parts."""
+    model = ToolStreamingModel(
+        messages=iter(
+            [
+                AIMessage(
+                    content="",
+                    tool_calls=[{"name": "report", "args": {"topic": "tides"}, "id": "r1"}],
+                ),
+                AIMessage(content="Done."),
+            ]
+        )
+    )
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", ToolNode([report]))
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", tools_condition)
+    builder.add_edge("tools", "agent")
+    return builder.compile(checkpointer=checkpointer)
+
+
 class StepCounter(StreamTransformer):
     """A user transformer: counts the scope's values events on a named channel (logged as
     ``custom:steps``) and keeps the nodes of updates on a local one."""
@@ -292,4 +326,5 @@ INPUTS: dict[str, Any] = {
     "failing": {"n": 0, "log": []},
     "agent": {"messages": [HumanMessage("weather in Paris?", id="h1")]},
     "inner": {"n": 2, "log": []},
+    "reporting": {"messages": [HumanMessage("report on tides", id="h1")]},
 }

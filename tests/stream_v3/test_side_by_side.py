@@ -470,3 +470,46 @@ def test_scheduled_work_of_an_async_transformer() -> None:
         return {"async": run_async(read), "sync": sync}
 
     assert_same(reader)
+
+
+@pytest.mark.parametrize("aio", [False, True])
+def test_tool_output_deltas(aio: bool) -> None:
+    def reader(m: ModuleType) -> Any:
+        from langgraph.prebuilt import ToolCallTransformer
+
+        if not aio:
+            run = _stream(m, "reporting", transformers=[ToolCallTransformer])
+            return [[c.tool_call_id, c.input, list(c), c.output] for c in run.tool_calls]
+
+        async def read() -> Any:
+            run = await _astream(m, "reporting", transformers=[ToolCallTransformer])
+            return [
+                [c.tool_call_id, c.input, [d async for d in c], c.output]
+                async for c in run.tool_calls
+            ]
+
+        return run_async(read)
+
+    found = assert_same(reader)
+    assert len(found[0][2]) == 2, "both parts streamed"
+
+
+def test_tools_stream_mode_with_deltas() -> None:
+    def reader(m: ModuleType) -> Any:
+        graph = m.build_reporting()
+        return list(graph.stream(m.INPUTS["reporting"], stream_mode="tools"))
+
+    assert_same(reader)
+
+
+def test_tool_output_deltas_are_no_langchain_events() -> None:
+    def reader(m: ModuleType) -> Any:
+        async def read() -> Any:
+            graph = m.build_reporting()
+            return [
+                (e["event"], e["name"]) async for e in graph.astream_events(m.INPUTS["reporting"])
+            ]
+
+        return run_async(read)
+
+    assert_same(reader)

@@ -170,12 +170,17 @@ class ToolRuntime(_DirectlyInjectedToolArg, Generic[ContextT, StateT]):
     server_info: Any = None
 
     def emit_output_delta(self, delta: Any) -> None:
-        """Stream a partial tool output on LangGraph's ``tools`` stream mode.
+        """Stream a partial tool output: recorded in the run's log, it is a
+        ``tool-output-delta`` of the ``tools`` stream mode (and of a v3 run stream's
+        ``ToolCallTransformer`` handles). Outside a recorded run it does nothing."""
+        from rewind.runtime.callbacks import Recorder
 
-        rewind has no ``tools`` stream mode, so this does nothing (LangGraph also does
-        nothing when that mode is not being streamed).
-        """
-        return None
+        manager = (self.config or {}).get("callbacks")
+        handlers = manager if isinstance(manager, list) else getattr(manager, "handlers", [])
+        for handler in handlers:
+            if isinstance(handler, Recorder):
+                handler.tool_output_delta(self.tool_call_id, delta)
+                return
 
 
 @dataclasses.dataclass(frozen=True)

@@ -287,6 +287,9 @@ class ToolsMode:
                     },
                 )
             ]
+        if event.type == EventType.TOOL_DELTA:
+            delta = {"event": "tool-output-delta", "tool_call_id": payload.get("tool_call_id")}
+            return [(ns, {**delta, "delta": payload.get("delta")})]
         if event.type == EventType.TOOL_ENDED:
             call_id = self._calls.pop(payload.get("run_id", ""), None)
             if "error" in payload:

@@ -118,7 +118,7 @@ _READS: dict[str, frozenset[str]] = {
             EventType.CHAT_EVENT,
         }
     ),
-    "tools": frozenset({EventType.TOOL_STARTED, EventType.TOOL_ENDED}),
+    "tools": frozenset({EventType.TOOL_STARTED, EventType.TOOL_ENDED, EventType.TOOL_DELTA}),
     # Everything but the writers' data and state writes: those reach it only through the
     # graph's own stream, whose modes add what they read (see event_types). When another mode
     # reads them, the node starts the events mode holds go out first (Projector.feed).

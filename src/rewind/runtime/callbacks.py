@@ -328,6 +328,10 @@ class Recorder(BaseCallbackHandler):
             },
         )
 
+    def tool_output_delta(self, tool_call_id: str | None, delta: Any) -> None:
+        """A running tool's partial output (``ToolRuntime.emit_output_delta``)."""
+        self._emit(EventType.TOOL_DELTA, {"tool_call_id": tool_call_id, "delta": delta})
+
     def on_custom_event(
         self,
         name: str,
