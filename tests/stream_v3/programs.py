@@ -101,6 +101,24 @@ def build_nested(checkpointer: Any = None) -> Any:
     return builder.compile(checkpointer=checkpointer)
 
 
+def build_nested_trouble(checkpointer: Any = None, *, fail: bool = False) -> Any:
+    """A subgraph whose node fails (``fail``) or asks for approval."""
+
+    def trouble(state: Counter) -> dict[str, Any]:
+        if fail:
+            raise ValueError("the subgraph broke")
+        return {"log": [f"answer: {interrupt('approve?')}"]}
+
+    child = StateGraph(Counter)
+    child.add_node("trouble", trouble)
+    child.add_edge(START, "trouble")
+
+    builder = StateGraph(Counter)
+    builder.add_node("child", child.compile())
+    builder.add_edge(START, "child")
+    return builder.compile(checkpointer=checkpointer)
+
+
 def build_interrupting(checkpointer: Any = None) -> Any:
     """Asks for approval, then records the answer."""
 

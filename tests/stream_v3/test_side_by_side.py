@@ -513,3 +513,53 @@ def test_tool_output_deltas_are_no_langchain_events() -> None:
         return run_async(read)
 
     assert_same(reader)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_subgraph_that_fails_or_is_interrupted(fail: bool) -> None:
+    def reader(m: ModuleType) -> Any:
+        graph = m.build_nested_trouble(m.InMemorySaver(), fail=fail)
+        config = {"configurable": {"thread_id": "t1"}}
+        run = graph.stream_events({"n": 0, "log": []}, config, version="v3")
+        lifecycle = iter(run.lifecycle)  # subscribed now: its items are kept as they come
+        handles = []
+
+        def read() -> None:
+            for h in run.subgraphs:
+                handles.append(h)
+                raised(lambda h=h: list(h.values))
+
+        end = raised(read)
+        return {
+            "end": end,
+            "lifecycle": raised(lambda: list(lifecycle)),
+            "handles": [[h.path, h.status, h.error] for h in handles],
+            "output": raised(lambda: run.output),
+            "interrupts": raised(lambda: run.interrupts),
+        }
+
+    assert_same(reader)
+
+
+def test_a_subgraph_that_fails_async() -> None:
+    def reader(m: ModuleType) -> Any:
+        async def read() -> Any:
+            graph = m.build_nested_trouble(fail=True)
+            run = await graph.astream_events({"n": 0, "log": []}, version="v3")
+            seen = []
+            try:
+                async for h in run.subgraphs:
+                    seen.append([h.path, [v async for v in h.values]])
+            except Exception as e:
+                seen.append(["raised", type(e).__name__, str(e)])
+            lifecycle = []
+            try:
+                async for payload in run.lifecycle:
+                    lifecycle.append(payload)
+            except Exception as e:
+                lifecycle.append(["raised", type(e).__name__, str(e)])
+            return {"seen": seen, "lifecycle": lifecycle}
+
+        return run_async(read)
+
+    assert_same(reader)
