@@ -4,6 +4,7 @@ engine's reader saw (ids and timestamps normalised as the side-by-side harness d
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -41,6 +42,8 @@ def run_async(coro: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
 def on_engine(engine: str, reader: Reader) -> Any:
     """``reader``'s findings on ``engine``, serialised and normalised."""
     with engine_imports(engine), graph_module(PROGRAMS, engine) as module:
+        served = importlib.import_module("langgraph.stream").__name__
+        assert served.split(".")[0] == engine, f"langgraph.stream served by {served}"
         seen = reader(module)
     return Normalizer().norm(ser(seen))
 
