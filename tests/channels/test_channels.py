@@ -256,12 +256,19 @@ def test_a_delta_channel_folds_as_langgraph_s() -> None:
     assert ours == theirs
 
 
-def test_a_state_key_with_a_channel_rewind_cannot_fold_is_refused_by_name() -> None:
-    class Deferred(TypedDict):
-        late: Annotated[str, rw.LastValueAfterFinish]
+def test_a_state_key_annotated_last_value_after_finish_shows_when_the_run_finishes() -> None:
+    """Nodes do not see it; the output does (the side-by-side corpus compares the rest)."""
 
-    with pytest.raises(NotImplementedError, match="'late' is annotated with LastValueAfterFinish"):
-        StateGraph(Deferred)
+    class Deferred(TypedDict, total=False):
+        late: Annotated[str, rw.LastValueAfterFinish]
+        log: Annotated[list[str], operator.add]
+
+    g = StateGraph(Deferred)
+    g.add_node("a", lambda s: {"late": "x", "log": [",".join(sorted(s))]})
+    g.add_node("b", lambda s: {"log": [",".join(sorted(s))]})
+    g.add_edge(START, "a")
+    g.add_edge("a", "b")
+    assert g.compile().invoke({"log": []}) == {"log": ["log", "log"], "late": "x"}
 
 
 def test_two_writes_to_a_guarded_ephemeral_key_fail_as_in_langgraph() -> None:

@@ -160,7 +160,9 @@ class _Asking(TypedDict, total=False):
 
 def test_a_graph_runs_on_a_thread_another_graph_ran(tmp_path: Path) -> None:
     """The server runs any assistant on any thread: the thread's state then holds keys the
-    graph has no channel for, and its run still starts, runs and checkpoints."""
+    graph has no channel for, and its run still starts, runs and checkpoints; as LangGraph's,
+    it shows only its own channels (its output, its stream, its state and history, the other
+    graph's checkpoints included), a reducer key the thread lacks as its empty value."""
     first = StateGraph(_Asking)
     first.add_node("ask", lambda state: {"question": "why?"})
     first.add_edge(START, "ask")
@@ -172,5 +174,10 @@ def test_a_graph_runs_on_a_thread_another_graph_ran(tmp_path: Path) -> None:
         first.compile(checkpointer=saver).invoke({"question": ""}, config)
         counting = second.compile(checkpointer=saver)
         out = counting.invoke({"n": 3}, config)
-        assert (out["n"], out["count"]) == (3, 1)
+        assert out == {"n": 3, "count": 1}
+        assert counting.get_state(config).values == {"n": 3, "count": 1}
         assert counting.get_state(config).next == ()
+        history = [s.values for s in counting.get_state_history(config)]
+        assert history == [{"n": 3, "count": 1}, {"n": 3, "count": 0}, *[{"count": 0}] * 4]
+        streamed = list(counting.stream({"n": 4}, config, stream_mode="values"))
+        assert streamed == [{"n": 4, "count": 1}, {"n": 4, "count": 2}]

@@ -158,6 +158,8 @@ class ValuesMode:
             output_keys_of(event, self._outputs)
         elif event.type == EventType.CHECKPOINT:
             payload = event.payload
+            if payload.get("unprepared"):  # the next step's tasks failed: never streamed
+                return []
             # (a channel the step emptied, written by no task, is no write: not shown)
             changes = payload["changes"]
             ns = namespace(event.ns)
@@ -411,6 +413,8 @@ class CheckpointsMode:
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         if not self.enabled or event.type != EventType.CHECKPOINT:
+            return []
+        if event.payload.get("unprepared"):  # the next step's tasks failed: never streamed
             return []
         ns = namespace(event.ns)
         return [(ns, self.payload(event.payload, event.ns or "", self._fold.shown(ns), {}))]

@@ -438,7 +438,9 @@ class StateFold:
         """The state of namespace ``ns``, keys in schema order (a new dict)."""
         values = self.values.get(ns, {})
         ordered = {k: values[k] for k in self.order if k in values}
-        if len(ordered) < len(values):
+        # The root graph shows its own channels only, as LangGraph's: a thread another graph
+        # ran keeps that graph's keys, for it (a subgraph's keys are not the root's).
+        if len(ordered) < len(values) and (ns or not self.order):
             ordered.update((k, v) for k, v in values.items() if k not in ordered)
         return ordered
 

@@ -10,7 +10,10 @@ A key annotated with one of LangGraph's channels (``Annotated[list[str], Topic(s
 ``Annotated[str, EphemeralValue]``) behaves as that channel does: ``LastValue`` and
 ``BinaryOperatorAggregate`` are the two kinds above; the others (:data:`SPEC_CHANNELS`) apply
 their writes through the channel's own ``update``, and the log records the value after it (or
-that the step emptied it).
+that the step emptied it). The channels that hide what they hold (:data:`HIDDEN_CHANNELS`:
+``LastValueAfterFinish``, the named barriers) show their value once it is available; what
+they hold besides (the value written, the names seen) is recorded with the checkpoint's join
+progress (:func:`hidden_key`), as :func:`hidden_state` lays it out.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from rewind.channels import (
     DeltaChannel,
     EphemeralValue,
     LastValue,
+    LastValueAfterFinish,
+    NamedBarrierValue,
+    NamedBarrierValueAfterFinish,
     Topic,
     UntrackedValue,
 )
@@ -38,7 +44,16 @@ from rewind.errors import ErrorCode, InvalidUpdateError, create_error_message
 from rewind.managed.base import ManagedValueSpec, is_managed_value
 from rewind.types import Overwrite
 
-__all__ = ["MISSING", "Channel", "FoldKind", "channels_for_schema", "managed_of_schema"]
+__all__ = [
+    "HIDDEN_CHANNELS",
+    "MISSING",
+    "Channel",
+    "FoldKind",
+    "channels_for_schema",
+    "hidden_key",
+    "managed_of_schema",
+    "value_change",
+]
 
 SPEC_CHANNELS: tuple[type[BaseChannel[Any, Any, Any]], ...] = (
     AnyValue,
@@ -50,6 +65,23 @@ SPEC_CHANNELS: tuple[type[BaseChannel[Any, Any, Any]], ...] = (
 """LangGraph channels a state key may be annotated with besides ``LastValue`` and
 ``BinaryOperatorAggregate``: their value is all their state, so the log's record of it is
 enough to rebuild them (``LastValueAfterFinish`` and the barriers hide a pending value)."""
+
+HIDDEN_CHANNELS: tuple[type[BaseChannel[Any, Any, Any]], ...] = (
+    LastValueAfterFinish,
+    NamedBarrierValue,
+    NamedBarrierValueAfterFinish,
+)
+"""LangGraph channels whose value is not all they hold: a value written and not readable
+until the run finishes, names seen before all of them are."""
+
+HIDDEN = "__hidden__:"
+"""The prefix of a hidden channel's entry among a checkpoint's join progress."""
+
+
+def hidden_key(name: str) -> str:
+    """Where a checkpoint's join progress keeps what channel ``name`` holds unseen."""
+    return HIDDEN + name
+
 
 FoldKind = Literal["set", "add", "messages", "value"]
 
@@ -73,6 +105,32 @@ class Channel:
     of :data:`SPEC_CHANNELS`); its value is what the channel's ``get`` returns."""
 
     @property
+    def hidden(self) -> bool:
+        """Whether it holds more than it shows (one of :data:`HIDDEN_CHANNELS`)."""
+        return isinstance(self.spec, HIDDEN_CHANNELS)
+
+    def apply_hidden(self, state: list[Any] | None, writes: Sequence[Any]) -> tuple[list[Any], Any]:
+        """A hidden channel's writes: what it holds after them (see :func:`hidden_state`) and
+        the value it shows (``MISSING`` while none).
+
+        Raises:
+            InvalidUpdateError: a name a barrier does not wait for.
+        """
+        assert self.spec is not None
+        channel = _restored(self.spec, state)
+        channel.update(writes)
+        return hidden_state(channel), _visible(channel)
+
+    def finish_hidden(self, state: list[Any] | None) -> tuple[list[Any], Any] | None:
+        """A hidden channel told the run is about to finish: what it holds and shows then,
+        or ``None`` when that changed nothing."""
+        assert self.spec is not None
+        channel = _restored(self.spec, state)
+        if not channel.finish():
+            return None
+        return hidden_state(channel), _visible(channel)
+
+    @property
     def untracked(self) -> bool:
         """Whether its value stays out of checkpoints (an ``UntrackedValue``)."""
         return isinstance(self.spec, UntrackedValue)
@@ -94,6 +152,8 @@ class Channel:
         Raises:
             InvalidUpdateError: two writes to a last-value key in one step, or two overwrites.
         """
+        if self.hidden and self.spec is not None:  # what it held unseen is not at hand
+            return self.apply_hidden(_state_shown(self.spec, current), writes)[1]
         if self.spec is not None:
             channel = self.spec.from_checkpoint(current)
             channel.update(writes)
@@ -132,7 +192,7 @@ class Channel:
     def after_step(self, current: Any) -> Any:
         """The value after a super-step that wrote nothing to it (an ``EphemeralValue``, an
         ``AnyValue`` or a ``Topic`` without ``accumulate`` empties then)."""
-        if self.spec is None:
+        if self.spec is None or self.hidden:  # (a hidden channel: nothing, in LangGraph)
             return current
         channel = self.spec.from_checkpoint(current)
         return _visible(channel) if channel.update([]) else current
@@ -140,6 +200,44 @@ class Channel:
 
 def _visible(channel: BaseChannel[Any, Any, Any]) -> Any:
     return channel.get() if channel.is_available() else MISSING
+
+
+def hidden_state(channel: BaseChannel[Any, Any, Any]) -> list[Any]:
+    """What a hidden channel holds, as a checkpoint's join progress keeps it:
+    ``[value, finished]`` (``[]`` when empty) for ``LastValueAfterFinish``, the names seen
+    for ``NamedBarrierValue``, ``[names seen, finished]`` for its "after finish" kind."""
+    saved = channel.checkpoint()
+    if isinstance(channel, LastValueAfterFinish):
+        return [] if saved is MISSING else list(saved)
+    if isinstance(channel, NamedBarrierValueAfterFinish):
+        seen, finished = saved
+        return [_sorted(seen), finished]
+    return _sorted(saved)
+
+
+def _restored(spec: BaseChannel[Any, Any, Any], state: list[Any] | None) -> Any:
+    """A hidden channel holding ``state`` (see :func:`hidden_state`; ``None``: empty)."""
+    if not state:
+        return spec.from_checkpoint(MISSING)
+    if isinstance(spec, LastValueAfterFinish):
+        return spec.from_checkpoint(tuple(state))
+    if isinstance(spec, NamedBarrierValueAfterFinish):
+        return spec.from_checkpoint((set(state[0]), state[1]))
+    return spec.from_checkpoint(set(state))
+
+
+def _state_shown(spec: BaseChannel[Any, Any, Any], shown: Any) -> list[Any] | None:
+    """What a hidden channel that shows ``shown`` holds, at least."""
+    if shown is MISSING:
+        return None
+    if isinstance(spec, LastValueAfterFinish):
+        return [shown, True]
+    names = _sorted(getattr(spec, "names", ()))
+    return [names, True] if isinstance(spec, NamedBarrierValueAfterFinish) else names
+
+
+def _sorted(names: Any) -> list[Any]:
+    return sorted(names, key=repr)
 
 
 def channels_for_schema(schema: Any) -> dict[str, Channel]:
@@ -219,11 +317,12 @@ def _from_langgraph_channel(name: str, hint: Any, spec: BaseChannel[Any, Any, An
             fold=_fold_kind(spec.operator),
             empty=_empty_factory(spec.typ),
         )
-    if not isinstance(spec, (*SPEC_CHANNELS, LastValue, BinaryOperatorAggregate)):
+    if not isinstance(spec, (*SPEC_CHANNELS, *HIDDEN_CHANNELS, LastValue, BinaryOperatorAggregate)):
         raise NotImplementedError(
             f"State key '{name}' is annotated with {type(spec).__name__}, which rewind does "
             "not support in a state schema (it supports LastValue, BinaryOperatorAggregate, "
-            f"{', '.join(c.__name__ for c in SPEC_CHANNELS)}); use one of those, or a reducer "
+            f"{', '.join(c.__name__ for c in (*SPEC_CHANNELS, *HIDDEN_CHANNELS))}); use one of "
+            "those, or a reducer "
             "function (Annotated[T, reducer])."
         )
     return Channel(name=name, annotation=hint, fold="value", spec=spec)
@@ -276,3 +375,11 @@ def _empty_factory(base: Any) -> Callable[[], Any] | None:
 def state_values(channels: Mapping[str, Channel], values: Mapping[str, Any]) -> dict[str, Any]:
     """The state as a dict: every channel that has a value, in schema order."""
     return {name: values[name] for name in channels if values.get(name, MISSING) is not MISSING}
+
+
+def value_change(channel: Channel, value: Any) -> list[Any]:
+    """A checkpoint's change setting a channel's value: ``clear`` when it is empty now,
+    ``untracked`` for a value no checkpoint keeps (the run's streams show it)."""
+    if value is MISSING:
+        return [channel.name, "clear", []]
+    return [channel.name, "untracked" if channel.untracked else "value", value]

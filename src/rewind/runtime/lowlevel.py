@@ -26,10 +26,10 @@ from typing import Annotated, Any, TypedDict
 
 from rewind.channels import BaseChannel
 from rewind.events import PULL
-from rewind.runtime.channels import MISSING, SPEC_CHANNELS
+from rewind.runtime.channels import MISSING, SPEC_CHANNELS, value_change
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.graph import NodeSpec, StateGraph
-from rewind.runtime.pregel import RunLoop, value_change
+from rewind.runtime.pregel import RunLoop
 from rewind.runtime.pregel_nodes import (
     PASSTHROUGH,
     ChannelWriteEntry,

@@ -32,7 +32,7 @@ from rewind.projections.state import VALUE_CHANGES, CheckpointView, head_state, 
 from rewind.runtime.caching import cache_entry, cached_writes, input_of
 from rewind.runtime.calling import TaskCalling, current_task
 from rewind.runtime.calls import CallRunner
-from rewind.runtime.channels import MISSING, Channel
+from rewind.runtime.channels import MISSING, Channel, value_change
 from rewind.runtime.control import Drained
 from rewind.runtime.graph import END, START, NodeSpec
 from rewind.runtime.loops import call_on
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from rewind.runtime.compiled import CompiledStateGraph
     from rewind.runtime.scratch import ScratchLog
 
-__all__ = ["RunLog", "RunLoop", "current_task"]
+__all__ = ["RunLog", "RunLoop", "current_task", "value_change"]
 
 T = TypeVar("T")
 
@@ -135,6 +135,11 @@ class RunLoop(TaskCalling, Routing):
         self.channels: dict[str, Channel] = graph.builder.channels
         self.values: dict[str, Any] = {n: c.initial() for n, c in self.channels.items()}
         self.barriers: dict[str, list[str]] = {}
+        self.hides = any(c.hidden for c in self.channels.values())
+        """Whether a channel holds more than it shows (see :meth:`finish_channels`)."""
+        self.finished_channels: list[list[Any]] = []
+        """The changes of hidden channels the run finishing made readable, for the next
+        checkpoint (see :meth:`~rewind.runtime.routing.Routing.finish_channels`)."""
         self.context: Any = context
         self.interrupt_before: list[str] = list(graph.interrupt_before_nodes)
         self.interrupt_after: list[str] = list(graph.interrupt_after_nodes)
@@ -240,6 +245,12 @@ class RunLoop(TaskCalling, Routing):
             task.id = task_id_for(self.checkpoint_id, self.ns, self.step + 1, task.name, task.path)
             spec = self.graph.builder.nodes.get(task.name)
             task.subgraph = spec is not None and runs_subgraph(spec.action)
+        # As LangGraph's: the next tasks' inputs are built (a pydantic state validated) before
+        # the step's output is streamed; a state their node refuses fails the run here, and
+        # the checkpoint, kept, is marked so that no stream shows it.
+        refused = self._prepare_next(tasks) if source == "loop" else None
+        changes = [*changes, *self.finished_channels]  # (see Routing.finish_channels)
+        self.finished_channels = []
         described = [t.describe() for t in tasks]
         # What the events before it in this run say already is left out (see
         # projections.state.Expander): the step (a column), a "loop" source, the parent when
@@ -258,6 +269,8 @@ class RunLoop(TaskCalling, Routing):
         # beyond LangGraph's default source/step/parents.
         if self.barriers:
             payload["barriers"] = {k: list(v) for k, v in self.barriers.items()}
+        if refused is not None:
+            payload["unprepared"] = True
         default = {"source": source, "step": self.step, "parents": dict(self.parents)}
         metadata = _checkpoint_metadata(self.config, default)
         if metadata != default or self.parents:
@@ -285,6 +298,18 @@ class RunLoop(TaskCalling, Routing):
             head = HeadWrite(checkpoint_id=self.checkpoint_id, state=head_state(view))
         event = NewEvent(type=EventType.CHECKPOINT, step=self.step, payload=payload, ts=now)
         await self.emit(event, durable=True, head=head)
+        if refused is not None:
+            raise refused
+
+    def _prepare_next(self, tasks: list[Task]) -> Exception | None:
+        """Build the inputs of the next step's tasks (see :meth:`prepare_input`); the error
+        one of them raised, if any."""
+        try:
+            for task in tasks:
+                self.prepare_input(task)
+        except Exception as exc:
+            return exc
+        return None
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -343,7 +368,8 @@ class RunLoop(TaskCalling, Routing):
             raise Drained(self.control.drain_reason or "shutdown")
         step = self.step + 1
         for task in tasks:
-            self.prepare_input(task)
+            if task.id not in self._prepared:  # (built before its checkpoint was recorded)
+                self.prepare_input(task)
         hits = await self._match_cache(tasks) if self.graph.cache is not None else []
         for task in sorted(tasks, key=lambda t: announced_order(t.path)):
             payload: dict[str, Any] = {"triggers": list(task.triggers)}
@@ -569,8 +595,10 @@ class RunLoop(TaskCalling, Routing):
     # --- state --------------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        """The current state: every channel with a value."""
-        return {n: v for n, v in self.values.items() if v is not MISSING}
+        """The current state: every channel with a value (the graph's own: a thread another
+        graph ran keeps that graph's keys, which this one neither reads nor shows)."""
+        channels = self.channels
+        return {n: v for n, v in self.values.items() if v is not MISSING and n in channels}
 
     def pending_values(self) -> dict[str, Any]:
         """The channels the writes of :attr:`finished` change, as they stand with those writes
@@ -597,6 +625,10 @@ class RunLoop(TaskCalling, Routing):
             raise
         self._prepared[task.id] = value
         return value
+
+    def forget_input(self, task: Task) -> None:
+        """Drop the input built for a task that will not run."""
+        self._prepared.pop(task.id, None)
 
     def _node_input(self, spec: NodeSpec) -> Any:
         schemas = self.graph.builder.schemas
@@ -653,20 +685,16 @@ class RunLoop(TaskCalling, Routing):
                         changes.append(value_change(channel, after))
                 continue
             writes = by_channel[name]
+            if channel.hidden:
+                self.values[name] = self.apply_hidden(channel, [v for _, v in writes])
+                changes.append(value_change(channel, self.values[name]))
+                continue
             self.values[name] = channel.apply(self.values[name], [v for _, v in writes])
             if channel.fold == "value":
                 changes.append(value_change(channel, self.values[name]))
             else:
                 changes.append([name, channel.fold, [task_id for task_id, _ in writes]])
         return changes
-
-
-def value_change(channel: Channel, value: Any) -> list[Any]:
-    """A checkpoint's change setting a channel's value: ``clear`` when it is empty now,
-    ``untracked`` for a value no checkpoint keeps (the run's streams show it)."""
-    if value is MISSING:
-        return [channel.name, "clear", []]
-    return [channel.name, "untracked" if channel.untracked else "value", value]
 
 
 def _compact_task(described: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rewind.events import PULL, PUSH
 from rewind.managed.base import Scratchpad
 from rewind.projections.state import with_managed as merged_in_order
-from rewind.runtime.channels import MISSING, Channel
+from rewind.runtime.channels import MISSING, Channel, hidden_key, value_change
 from rewind.runtime.graph import END, Branch
 from rewind.runtime.shapes import coerce, key_order
 from rewind.runtime.tasks import Outcome, Task, injected_kwargs
@@ -33,11 +33,35 @@ class Routing:
     values: dict[str, Any]
     channels: dict[str, Channel]
     barriers: dict[str, list[str]]
+    finished_channels: list[list[Any]]
+    hides: bool
     config: dict[str, Any]
     store: Any
     step: int
     stop: int
     _state_only: frozenset[str] | None
+
+    def apply_hidden(self, channel: Channel, writes: list[Any]) -> Any:
+        """Apply writes to a channel that holds more than it shows (``LastValueAfterFinish``,
+        a named barrier), keeping what it holds with the join progress; the value it shows."""
+        key = hidden_key(channel.name)
+        state, shown = channel.apply_hidden(self.barriers.get(key), writes)
+        self.barriers[key] = state
+        return shown
+
+    def finish_channels(self) -> None:
+        """The run is about to finish (no node but deferred ones would run next): the
+        channels that wait for it show their value, as LangGraph's ``finish()`` makes them;
+        their changes go with the next checkpoint."""
+        for name, channel in self.channels.items():
+            if not channel.hidden:
+                continue
+            key = hidden_key(name)
+            finished = channel.finish_hidden(self.barriers.get(key))
+            if finished is None:
+                continue
+            self.barriers[key], self.values[name] = finished
+            self.finished_channels.append(value_change(channel, self.values[name]))
 
     def managed_values(self) -> dict[str, Any] | None:
         """The managed values (``RemainingSteps``...) a task of the step being run reads;
@@ -87,7 +111,9 @@ class Routing:
                 {
                     k: v
                     for k, v in local.items()
-                    if v is not MISSING and (self._state_only is None or k in self._state_only)
+                    if v is not MISSING
+                    and k in self.channels
+                    and (self._state_only is None or k in self._state_only)
                 },
                 schema,
             ),
@@ -144,6 +170,8 @@ class Routing:
                     triggered.add(end)
             elif arrived:
                 self.barriers[key] = sorted(arrived)
+        if self.hides and not triggered - graph.deferred_nodes:
+            self.finish_channels()
         if graph.deferred_nodes:
             waiting = set(self.barriers.get(DEFERRED, [])) | (triggered & graph.deferred_nodes)
             triggered -= graph.deferred_nodes

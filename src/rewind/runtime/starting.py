@@ -110,16 +110,24 @@ class RunStart:
             # A Command on a new thread is its input: LangGraph 1.2 applies its update twice,
             # as the input's own writes (its checkpoint shows them), then as __start__'s.
             loop.apply_outcomes([await loop.update_outcome(tasks[0], input.update, route=False)])
-        # A new thread's reducer keys start empty ([] for a list), as LangGraph's do.
+        # A new thread's reducer keys start empty ([] for a list), as LangGraph's do; so do
+        # those a thread another graph ran lacks.
         initial = [
             [name, "value", value]
             for name, value in loop.values.items()
-            if head is None and value is not MISSING
+            if value is not MISSING and (head is None or name not in head.values)
         ]
         if head is not None and head.next:
             # The input drops the tasks left pending there, which LangGraph counts as a step:
-            # an ephemeral value, a topic without accumulate... empty.
-            initial = loop.apply_outcomes([])
+            # an ephemeral value, a topic without accumulate... empty. As LangGraph's, it
+            # builds their inputs first: a state their node refuses fails the run here.
+            for described in head.next:
+                if described["name"] not in loop.graph.builder.nodes:
+                    continue
+                dropped = Task.from_description(described)
+                loop.prepare_input(dropped)
+                loop.forget_input(dropped)
+            initial += loop.apply_outcomes([])
         await loop.checkpoint(source="input", changes=initial, tasks=[*tasks, *(pending or [])])
         return tasks
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from rewind.projections.state import CheckpointView
 from rewind.runtime.channels import MISSING
+from rewind.runtime.graph import START
 from rewind.runtime.loops import run_sync
 from rewind.runtime.shapes import coerce
 from rewind.thread_state import ThreadState, history, read_checkpoint, read_head
@@ -34,17 +35,33 @@ class StateMethods:
     def _thread_id(self, config: dict[str, Any] | None) -> str | None:
         raise NotImplementedError
 
-    def _in_schema_order(self, values: dict[str, Any]) -> dict[str, Any]:
-        """The state's keys in the schema's order, as LangGraph shows them."""
-        order = self.builder.channels
+    def _in_schema_order(self, values: dict[str, Any], *, own: bool = True) -> dict[str, Any]:
+        """The state's keys in the schema's order, as LangGraph shows them: ``own``, its own
+        channels only (a thread another graph ran keeps that graph's keys, for it), a
+        reducer key the checkpoint lacks (another graph's) as its empty value; else (a
+        subgraph's state) every key it has, those of this schema first."""
         present = {k: v for k, v in values.items() if v is not MISSING}
-        ordered = {k: present[k] for k in order if k in present}
-        ordered.update((k, v) for k, v in present.items() if k not in ordered)
-        return ordered
+        out = {}
+        for key, channel in self.builder.channels.items():
+            value = present.get(key, MISSING)
+            if value is MISSING and own:
+                value = channel.initial()
+            if value is not MISSING:
+                out[key] = value
+        if not own:
+            out.update((k, v) for k, v in present.items() if k not in out)
+        return out
 
     def _shown_state(self, values: dict[str, Any]) -> Any:
         """The state as a snapshot shows it (the whole state; an entrypoint's, its output)."""
         return values
+
+    def _own_result(self, task: dict[str, Any], result: Any) -> Any:
+        """A task's result as this graph shows it: an input's writes (``__start__``'s) to
+        its own keys only (the input may be another graph's, on the thread)."""
+        if task["name"] != START or not isinstance(result, dict):
+            return result
+        return {k: v for k, v in result.items() if k in self.builder.channels}
 
     def _with_writes(
         self, values: dict[str, Any], tasks: list[dict[str, Any]], view: CheckpointView
@@ -206,6 +223,11 @@ class StateMethods:
                 return nested[task_id]
             return cfg_ns(view.subgraphs[task_id]) if task_id in view.subgraphs else None
 
+        # (a checkpoint another graph wrote on the thread lists its nodes: not this graph's
+        # tasks, as LangGraph's, and its input's writes to keys of this graph's only)
+        listed = [
+            t for t in view.next if ns or t["name"] in self.builder.nodes or t["name"] == START
+        ]
         tasks = tuple(
             PregelTask(
                 id=t["id"],
@@ -214,19 +236,21 @@ class StateMethods:
                 error=cast(Any, view.errors.get(t["id"])),
                 interrupts=tuple(view.interrupts.get(t["id"], ())),
                 state=state_of(t["id"]),
-                result=view.results.get(t["id"]),
+                result=view.results.get(t["id"])
+                if ns
+                else self._own_result(t, view.results.get(t["id"])),
             )
-            for t in view.next
+            for t in listed
         )
         pending = tuple(i for task_id in view.interrupted_order for i in view.interrupts[task_id])
-        values = self._in_schema_order(view.values)
-        next_names = tuple(t["name"] for t in view.next)
-        done = [t for t in view.next if t["id"] in view.writes]
+        values = self._in_schema_order(view.values, own=not ns)
+        next_names = tuple(t["name"] for t in listed)
+        done = [t for t in listed if t["id"] in view.writes]
         if pending_writes and done:
             # As LangGraph's get_state: the writes of tasks that finished from the newest
             # checkpoint (siblings of a failed or interrupted task) show in its values.
             values = self._with_writes(values, sorted(done, key=_path_key), view)
-            next_names = tuple(t["name"] for t in view.next if t["id"] not in view.writes)
+            next_names = tuple(t["name"] for t in listed if t["id"] not in view.writes)
         return StateSnapshot(
             values=self._shown_state(values),
             next=next_names,
