@@ -6,6 +6,12 @@ projections (``run.values``, ``run.messages``, ``run.lifecycle``, ``run.subgraph
 ``run.output``...) are read as the run goes; reading drives the run. Transformers make the
 projections from the run's protocol events: the built-in ones, those a graph was compiled with
 (``compile(transformers=[...])``) and those of the call (``transformers=[...]``).
+
+As under LangGraph, a v3 run asks chat models for LangChain's content-block events (the run's
+log records them as ``chat.event``), so a model's message comes back with its content as
+content blocks, in the state too. A replay of such a run (:mod:`rewind.replay`) has no v3
+form: its ``messages`` mode shows what the log holds in the v1 shape (the tokens the model
+reported besides its events, if any, and each call's whole message).
 """
 
 from rewind.stream._types import ProtocolEvent, StreamTransformer
