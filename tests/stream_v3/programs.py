@@ -12,7 +12,10 @@ import operator
 from collections.abc import Iterator
 from typing import Annotated, Any, TypedDict
 
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.language_models.fake_chat_models import (
+    FakeMessagesListChatModel,
+    GenericFakeChatModel,
+)
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.tools import tool
@@ -67,6 +70,20 @@ def build_chat(checkpointer: Any = None) -> Any:
     builder.add_node("whole", whole)
     builder.add_edge(START, "call")
     builder.add_edge("call", "whole")
+    return builder.compile(checkpointer=checkpointer)
+
+
+def build_unstreamed(checkpointer: Any = None) -> Any:
+    """A model that cannot stream, and a streaming one tagged ``nostream``."""
+    whole = FakeMessagesListChatModel(responses=[AIMessage(content="all at once")])
+    quiet = _model("not streamed").with_config(tags=["nostream"])
+
+    def call(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [whole.invoke(state["messages"]), quiet.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("call", call)
+    builder.add_edge(START, "call")
     return builder.compile(checkpointer=checkpointer)
 
 
@@ -344,5 +361,6 @@ INPUTS: dict[str, Any] = {
     "failing": {"n": 0, "log": []},
     "agent": {"messages": [HumanMessage("weather in Paris?", id="h1")]},
     "inner": {"n": 2, "log": []},
+    "unstreamed": {"messages": [HumanMessage("hi", id="h1")]},
     "reporting": {"messages": [HumanMessage("report on tides", id="h1")]},
 }

@@ -37,7 +37,7 @@ async def _astream(m: ModuleType, program: str, **kwargs: Any) -> Any:
     return await graph.astream_events(m.INPUTS[program], version="v3", **kwargs)
 
 
-@pytest.mark.parametrize("program", ["plain", "chat", "nested", "agent", "failing"])
+@pytest.mark.parametrize("program", ["plain", "chat", "nested", "agent", "failing", "unstreamed"])
 def test_raw_protocol_events(program: str) -> None:
     def reader(m: ModuleType) -> Any:
         run = _stream(m, program)
@@ -123,7 +123,7 @@ async def _achat_stream(s: Any) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("program", ["chat", "nested", "agent"])
+@pytest.mark.parametrize("program", ["chat", "nested", "agent", "unstreamed"])
 def test_messages(program: str) -> None:
     def reader(m: ModuleType) -> Any:
         run = _stream(m, program)
