@@ -232,3 +232,49 @@ async def test_deleting_a_thread_reads_its_runs_through_indexes(tmp_path: Path) 
     assert len(plans) == 2
     assert "ix_runs_thread" in plans[0] and "ix_runs_origin" in plans[1], plans
     assert not any(p.startswith("SCAN runs") for p in plans), plans
+
+
+def _schema(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
+    return [
+        *rows,
+        *conn.execute("SELECT * FROM alembic_version"),
+        *conn.execute("SELECT * FROM log_head"),
+        *conn.execute("PRAGMA application_id"),
+    ]
+
+
+async def test_a_new_database_has_the_schema_the_migrations_make(tmp_path: Path) -> None:
+    """A new file (and a log in memory) is made from the statements the migrations leave, not
+    by running them: it must be the database running every migration on it makes."""
+    from sqlalchemy import create_engine, pool
+
+    from rewind import migrations
+    from rewind.log.sqlite_files import APPLICATION_ID
+
+    migrated = sqlite3.connect(tmp_path / "migrated.db", isolation_level=None)
+    engine = create_engine(
+        "sqlite+pysqlite://", creator=lambda: migrated, poolclass=pool.StaticPool
+    )
+    with engine.connect() as conn, conn.begin():
+        migrations.upgrade(conn)
+    migrated.execute(f"PRAGMA application_id={APPLICATION_ID}")
+
+    log = await open_log(tmp_path / "new.db")
+    await log.aclose()
+    made = sqlite3.connect(tmp_path / "new.db")
+    try:
+        assert _schema(made) == _schema(migrated)
+        assert made.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            migrations.head_revision(),
+        )
+    finally:
+        made.close()
+        migrated.close()
+    # and it works as a log
+    log = await open_log(tmp_path / "new.db")
+    try:
+        await start_run(log, "r1")
+        assert [e.seq for e in await log.read("r1")] == [0]
+    finally:
+        await log.aclose()
