@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import operator
+import warnings
 from collections.abc import Iterator
 from typing import Annotated, Any, TypedDict
 
@@ -22,7 +23,7 @@ from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: F401 (the tests' checkpointer)
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode, ToolRuntime, tools_condition
+from langgraph.prebuilt import ToolNode, ToolRuntime, create_react_agent, tools_condition
 from langgraph.stream import StreamChannel, StreamTransformer
 from langgraph.types import interrupt
 
@@ -85,6 +86,37 @@ def build_unstreamed(checkpointer: Any = None) -> Any:
     builder.add_node("call", call)
     builder.add_edge(START, "call")
     return builder.compile(checkpointer=checkpointer)
+
+
+def build_async_chat(checkpointer: Any = None) -> Any:
+    """An async node awaiting a streaming model."""
+    model = _model("async hello there")
+
+    async def call(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await model.ainvoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("call", call)
+    builder.add_edge(START, "call")
+    return builder.compile(checkpointer=checkpointer)
+
+
+def build_react(checkpointer: Any = None) -> Any:
+    """The prebuilt agent, with a model that calls the weather tool, then answers."""
+    model = ToolStreamingModel(
+        messages=iter(
+            [
+                AIMessage(
+                    content="Checking.",
+                    tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "w1"}],
+                ),
+                AIMessage(content="Sunny in Oslo."),
+            ]
+        )
+    )
+    with warnings.catch_warnings():  # deprecated since LangGraph 1.0, in both engines
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return create_react_agent(model, [get_weather], checkpointer=checkpointer)
 
 
 def build_nested(checkpointer: Any = None) -> Any:
@@ -361,6 +393,8 @@ INPUTS: dict[str, Any] = {
     "failing": {"n": 0, "log": []},
     "agent": {"messages": [HumanMessage("weather in Paris?", id="h1")]},
     "inner": {"n": 2, "log": []},
+    "async_chat": {"messages": [HumanMessage("hi", id="h1")]},
+    "react": {"messages": [HumanMessage("weather in Oslo?", id="h1")]},
     "unstreamed": {"messages": [HumanMessage("hi", id="h1")]},
     "reporting": {"messages": [HumanMessage("report on tides", id="h1")]},
 }

@@ -132,7 +132,7 @@ def test_messages(program: str) -> None:
     assert_same(reader)
 
 
-@pytest.mark.parametrize("program", ["chat", "agent"])
+@pytest.mark.parametrize("program", ["chat", "agent", "async_chat", "react"])
 def test_messages_async(program: str) -> None:
     def reader(m: ModuleType) -> Any:
         async def read() -> Any:
@@ -561,5 +561,16 @@ def test_a_subgraph_that_fails_async() -> None:
             return {"seen": seen, "lifecycle": lifecycle}
 
         return run_async(read)
+
+    assert_same(reader)
+
+
+def test_tool_call_transformer_on_the_prebuilt_agent() -> None:
+    def reader(m: ModuleType) -> Any:
+        from langgraph.prebuilt import ToolCallTransformer
+
+        run = _stream(m, "react", transformers=[ToolCallTransformer])
+        calls = [[c.tool_call_id, c.tool_name, c.input, c.output] for c in run.tool_calls]
+        return {"calls": calls, "output": run.output}
 
     assert_same(reader)
