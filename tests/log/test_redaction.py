@@ -203,3 +203,41 @@ def test_a_match_may_ignore_case() -> None:
         payload, EventType.CUSTOM, contents_only=True, match="zoë", ignore_case=True
     )
     assert value == {"to": "Ann@Example.COM", "name": REDACTED, "other": "ann"}
+
+
+def test_a_content_block_event_and_a_tool_delta_lose_their_texts() -> None:
+    """v3 run streams record a model's content-block protocol events (``chat.event``) and a
+    tool's partial output (``tool.delta``): their texts, arguments and data go, their kinds,
+    positions, ids and names stay."""
+    ids = {"run_id": "r1", "parent_run_id": "p1"}
+    delta = {
+        "event": "content-block-delta",
+        "index": 0,
+        "delta": {"type": "text-delta", "text": EMAIL},
+    }
+    value, _ = _redacted({**ids, "event": delta}, EventType.CHAT_EVENT, contents_only=True)
+    assert value == {
+        **ids,
+        "event": {
+            "event": "content-block-delta",
+            "index": 0,
+            "delta": {"type": "text-delta", "text": REDACTED},
+        },
+    }
+    call = {
+        "event": "content-block-finish",
+        "index": 1,
+        "content": {"type": "tool_call", "id": "c1", "name": "lookup", "args": {"email": EMAIL}},
+    }
+    value, _ = _redacted({**ids, "event": call}, EventType.CHAT_EVENT, contents_only=True)
+    assert value["event"]["content"] == {
+        "type": "tool_call",
+        "id": "c1",
+        "name": "lookup",
+        "args": {"email": REDACTED},
+    }
+    assert EMAIL not in json.dumps(codec.encode(value))
+    value, _ = _redacted(
+        {"tool_call_id": "c1", "delta": EMAIL}, EventType.TOOL_DELTA, contents_only=True
+    )
+    assert value == {"tool_call_id": "c1", "delta": REDACTED}

@@ -267,7 +267,38 @@ def _top_level_texts(type_: str, payload: dict[str, Any], walker: _Walker) -> di
         _blank(payload, "token", walker)
     elif type_ == EventType.CHAT_STARTED and isinstance(payload.get("prompts"), list):
         payload["prompts"] = [walker.mark() if p else p for p in payload["prompts"]]
+    elif type_ == EventType.CHAT_EVENT and isinstance(payload.get("event"), dict):
+        payload["event"] = _blank_protocol(payload["event"], walker)
+    elif type_ == EventType.TOOL_DELTA:
+        _blank(payload, "delta", walker)
     return payload
+
+
+_PROTOCOL_STRUCTURE = frozenset(
+    {"event", "type", "index", "id", "role", "name", "tool_call_id", "mime_type", "status"}
+)
+"""What a content-block protocol event (``chat.event``) keeps under a redaction of contents:
+its kind, positions, ids, names and roles. Every other value (a text, a delta, reasoning, a tool
+call's arguments, data, a URL) goes; ``usage`` and ``response_metadata`` stay as a message's do."""
+
+
+def _blank_protocol(event: dict[str, Any], walker: _Walker) -> dict[str, Any]:
+    """A protocol event with its contents replaced (see :data:`_PROTOCOL_STRUCTURE`)."""
+    out: dict[str, Any] = {}
+    for key, value in event.items():
+        if key in _PROTOCOL_STRUCTURE or key in ("usage", "response_metadata"):
+            out[key] = value
+        elif isinstance(value, dict):
+            out[key] = _blank_protocol(value, walker)
+        elif isinstance(value, list):
+            out[key] = [_blank_protocol(v, walker) if isinstance(v, dict) else v for v in value]
+            if any(not isinstance(v, dict) for v in value) and value:
+                out[key] = walker.mark()
+        elif value in (None, "") or isinstance(value, bool):
+            out[key] = value
+        else:
+            out[key] = walker.mark()
+    return out
 
 
 # --- the values of structural events ----------------------------------------------------------
