@@ -241,14 +241,6 @@ def test_what_rewind_does_not_run_is_refused_by_name() -> None:
             input_channels="a",
             output_channels="b",
         )
-    with pytest.raises(NotImplementedError, match="stream_channels"):
-        p.Pregel(
-            nodes={"n": _node(p)},
-            channels={"a": c.LastValue(str), "b": c.LastValue(str)},
-            input_channels="a",
-            output_channels="b",
-            stream_channels=["b"],
-        )
     with pytest.raises(NotImplementedError, match="set_timeout"):
         p.NodeBuilder().set_timeout(1.0)
     with pytest.raises(NotImplementedError, match="step_timeout"):

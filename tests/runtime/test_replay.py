@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from rewind import open_log
+from rewind.channels import EphemeralValue, LastValue, LastValueAfterFinish, NamedBarrierValue
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.graph import START, StateGraph
 from rewind.log.codec import encode
+from rewind.pregel import NodeBuilder, Pregel
 from rewind.types import Command, interrupt
 from tests.runtime import replay_graphs
 
@@ -428,3 +430,75 @@ def test_v2_parts_carry_the_state_models_instances_live_and_replayed_with_the_gr
     assert _text(_replayed(path, run_id, graph=graph, **kwargs)) == _text(live)
     plain = [p["data"] for p in _replayed(path, run_id, **kwargs) if p["type"] == "values"]
     assert plain == [{"text": "a"}, {"text": "a", "count": 1}]
+
+
+class _Checked(BaseModel):
+    name: str
+    volume: int = Field(default=1, le=10)
+
+
+def _refusing(saver: Any) -> Any:
+    """A pydantic state whose node input is refused after the first step: that step's
+    checkpoint is kept and never streamed."""
+    g = StateGraph(_Checked)
+    g.add_node("louder", lambda s: {"volume": 99})
+    g.add_node("check", lambda s: {})
+    g.add_edge(START, "louder")
+    g.add_edge("louder", "check")
+    return g.compile(checkpointer=saver)
+
+
+def _program(saver: Any) -> Any:
+    """A ``Pregel`` program that streams one of its channels (``stream_channels``)."""
+    return Pregel(
+        nodes={
+            "one": NodeBuilder().subscribe_only("a").do(lambda x: x + x).write_to("b"),
+            "two": NodeBuilder().subscribe_only("b").do(lambda x: x + "!").write_to("c"),
+        },
+        channels={"a": EphemeralValue(str), "b": LastValue(str), "c": LastValue(str)},
+        input_channels=["a"],
+        output_channels=["b", "c"],
+        stream_channels="b",
+        checkpointer=saver,
+    )
+
+
+class _Finishing(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    late: Annotated[str, LastValueAfterFinish]
+    both: Annotated[Any, NamedBarrierValue(str, {"x", "y"})]
+
+
+def _finishing(saver: Any) -> Any:
+    """State keys that show their value once the run finishes, or every name was written."""
+    g = StateGraph(_Finishing)
+    g.add_node("x", lambda s: {"log": [str(sorted(s))], "late": "x", "both": "x"})
+    g.add_node("y", lambda s: {"log": [str(sorted(s))], "both": "y"})
+    g.add_edge(START, "x")
+    g.add_edge("x", "y")
+    return g.compile(checkpointer=saver)
+
+
+@pytest.mark.parametrize(
+    ("build", "given"),
+    [(_refusing, {"name": "n"}), (_program, {"a": "x"}), (_finishing, {"log": []})],
+    ids=["unprepared_step", "stream_channels", "after_finish_channels"],
+)
+def test_replay_equals_the_live_stream_of_what_streams_less_than_it_holds(
+    tmp_path: Path, build: Any, given: Any
+) -> None:
+    path = tmp_path / "runs.db"
+    kwargs: dict[str, Any] = {"stream_mode": ["values", "updates", "tasks", "checkpoints"]}
+    live: list[Any] = []
+    refused = False
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = build(saver)
+        try:
+            for chunk in graph.stream(given, {"configurable": {"thread_id": "t"}}, **kwargs):
+                live.append(chunk)
+        except ValueError:  # pydantic's ValidationError
+            refused = True
+    assert refused == (build is _refusing)
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    assert live
+    assert _text(_replayed(path, run_id, **kwargs)) == _text(live)

@@ -13,7 +13,7 @@ the root).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -88,6 +88,14 @@ class UpdatesMode:
 
     def __init__(self) -> None:
         self._outputs: dict[tuple[str, ...], frozenset[str]] = {}
+        self._single: str | None = None
+
+    def only(self, ns: tuple[str, ...], keys: Iterable[str], *, single: str | None) -> None:
+        """Show the updates of namespace ``ns`` to ``keys`` only (the root's: a ``Pregel``
+        program's ``stream_channels``; ``single``: its one channel, whose value is shown)."""
+        self._outputs[ns] = frozenset(keys)
+        if not ns:
+            self._single = single
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         ns = namespace(event.ns)
@@ -98,6 +106,8 @@ class UpdatesMode:
         keys = self._outputs.get(ns) if self._outputs else None
         if keys is None or event.type != EventType.TASK_ENDED:
             return out
+        if self._single is not None and not ns:
+            return [(n, _value_of(chunk, self._single)) for n, chunk in out]
         return [(n, _only(chunk, keys)) for n, chunk in out]
 
     def _updates(self, event: EventLike, ns: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
@@ -147,6 +157,11 @@ class ValuesMode:
             return shown
         return {k: v for k, v in shown.items() if k in keys}
 
+    def only(self, ns: tuple[str, ...], keys: Iterable[str]) -> None:
+        """Show namespace ``ns`` as ``keys`` (the root's: a ``Pregel`` program's
+        ``stream_channels``), after a step that wrote one of them."""
+        self._outputs[ns] = frozenset(keys)
+
     def resumed(self, ns: str = "") -> list[tuple[tuple[str, ...], Any]]:
         """The chunk a resumed (sub)graph starts with: the state it resumes from."""
         key = namespace(ns)
@@ -182,6 +197,17 @@ class ValuesMode:
             state["__interrupt__"] = tuple(event.payload["interrupts"])
             return [(ns, state)]
         return []
+
+
+def _value_of(chunk: Any, key: str) -> Any:
+    """An ``updates`` chunk ``{node: update}`` with each update as its write to ``key``
+    (``None`` when it wrote none)."""
+    if not isinstance(chunk, dict):
+        return chunk
+    return {
+        node: update.get(key) if isinstance(update, dict) and node != "__metadata__" else update
+        for node, update in chunk.items()
+    }
 
 
 def _only(chunk: Any, keys: frozenset[str]) -> Any:
@@ -273,6 +299,8 @@ class TasksMode:
         state_keys: list[str] | None = None,
     ) -> None:
         self._fold = fold
+        self.shown_keys: frozenset[str] | None = None
+        """The channels the root's task results show, when not all (``stream_channels``)."""
         # How each (sub)graph's nodes take the state (keys kept, class built as), by namespace;
         # a subgraph's come with its start.
         self._shapes: dict[str, Mapping[str, Any]] = {"": node_inputs or {}}
@@ -338,6 +366,8 @@ class TasksMode:
                 result = {RETURN: payload["return"]}  # a task call's (LangGraph's write)
             elif is_return(payload):
                 result = {END: payload["return"]}  # an entrypoint's output, as streamed
+            if self.shown_keys is not None and not ns:
+                result = {k: v for k, v in result.items() if k in self.shown_keys}
             return [
                 (
                     ns,

@@ -412,6 +412,8 @@ class StateFold:
         self.order = key_order
         self.output = output
         """The channel the root state is shown as (an entrypoint's ``__end__``), if one."""
+        self.shown_keys: frozenset[str] | None = None
+        """The channels the root state is shown as, when not all (``stream_channels``)."""
 
     def feed(self, event: Any) -> None:
         """Fold one event (its payload whole: see :class:`Expander`)."""
@@ -431,7 +433,10 @@ class StateFold:
         """The state of namespace ``ns`` as LangGraph shows it: the whole state (a new dict),
         or for an entrypoint its output channel's value (``None`` before it has one)."""
         if self.output is None or ns:
-            return self.state(ns)
+            state = self.state(ns)
+            if self.shown_keys is None or ns:
+                return state
+            return {k: v for k, v in state.items() if k in self.shown_keys}
         return self.values.get(ns, {}).get(self.output)
 
     def state(self, ns: tuple[str, ...]) -> dict[str, Any]:

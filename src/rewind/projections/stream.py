@@ -192,6 +192,9 @@ class RunFacts:
     """The caller's ``configurable`` values."""
     output: str | None = None
     """The one channel the state is shown as (an entrypoint's ``__end__``), if one."""
+    stream_keys: list[str] | None = None
+    """The channels the run's streams show (a ``Pregel`` program's ``stream_channels``), if
+    not all of them."""
 
     @property
     def run_metadata(self) -> dict[str, Any]:
@@ -223,6 +226,7 @@ class RunFacts:
             },
             configurable=config.get("configurable"),
             output=payload.get("output_channel"),
+            stream_keys=payload.get("stream_keys"),
         )
 
 
@@ -345,7 +349,13 @@ class Projector:
         (LangGraph's v3 run streams), not their tokens."""
         order = facts.key_order
         self.fold = _Fold(initial, order, facts.output)
+        if facts.stream_keys is not None:
+            self.fold.shown_keys = frozenset(facts.stream_keys)
         self._values = ValuesMode(self.fold)
+        updates = UpdatesMode()
+        if facts.stream_keys is not None:  # the root's, as a subgraph's output keys are
+            self._values.only((), facts.stream_keys)
+            updates.only((), facts.stream_keys, single=facts.output)
         tasks = TasksMode(
             self.fold,
             metadata=facts.run_metadata,
@@ -353,6 +363,8 @@ class Projector:
             node_inputs=facts.node_inputs,
             state_keys=facts.state_keys,
         )
+        if facts.stream_keys is not None:
+            tasks.shown_keys = frozenset(facts.stream_keys)
         self._checkpoints = CheckpointsMode(
             self.fold,
             thread_id=facts.thread_id,
@@ -362,7 +374,7 @@ class Projector:
         )
         made: dict[str, Projection] = {
             "values": self._values,
-            "updates": UpdatesMode(),
+            "updates": updates,
             "custom": CustomMode(),
             "tasks": tasks,
             "checkpoints": self._checkpoints,

@@ -8,13 +8,18 @@ and a node's task is started by the channels the step before updated, with the i
 recorded at its start. Every step is in the log as a graph's is, so every stream mode, the
 state and the history are projections of it, live or replayed.
 
+``stream_channels`` names what the program shows of its channels (LangGraph's): one channel
+(its value is what ``values`` streams, a checkpoint and ``get_state`` show) or several (a dict
+of them); ``updates`` and task results show writes to them only, and a step that wrote none
+streams no ``values``. The run's start records them, so a replay shows the same.
+
+A node runs in the step after a channel it subscribes to was updated, as LangGraph runs it;
+a node that has not run yet while a channel it subscribes to has a value is listed among a
+checkpoint's next tasks without running (:class:`WaitingTask`), as LangGraph lists it.
+
 Not run yet (each refused by name with ``NotImplementedError``): channels whose value is not
 all their state (``LastValueAfterFinish``, the named barriers), managed values among the
-channels, ``stream_channels``, write entries other than ``ChannelWriteEntry``, node mappers
-and timeouts. A node runs in the step after a channel it subscribes to was updated, as
-LangGraph runs it; a node that has not run yet while a channel it subscribes to has a value is
-listed among a checkpoint's next tasks without running (:class:`WaitingTask`), as LangGraph
-lists it.
+channels, write entries other than ``ChannelWriteEntry``, node mappers and timeouts.
 """
 
 from __future__ import annotations
@@ -223,11 +228,6 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             raise NotImplementedError(
                 f"Pregel({', '.join(sorted(unsupported))}=...): not supported by rewind yet"
             )
-        if stream_channels is not None:
-            raise NotImplementedError(
-                "Pregel(stream_channels=...): rewind streams every channel in `values`; "
-                "leave it out"
-            )
         built = {k: v.build() if isinstance(v, NodeBuilder) else v for k, v in nodes.items()}
         channels = dict(channels or {})
         if auto_validate:
@@ -235,7 +235,9 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
                 *_nodes(interrupt_before_nodes, built, unknown=True),
                 *_nodes(interrupt_after_nodes, built, unknown=True),
             ]
-            validate_pregel(built, channels, input_channels, output_channels, interrupts)
+            validate_pregel(
+                built, channels, input_channels, output_channels, interrupts, stream_channels
+            )
         self.pregel_nodes: dict[str, PregelNode] = built
         self.nodes = built
         """The program's nodes (LangGraph's ``Pregel.nodes``)."""
@@ -258,6 +260,11 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         self.stream_mode = stream_mode
         self.stream_transformers = tuple(stream_transformers or ())
         self.node_triggers = {n: tuple(sorted(node.triggers)) for n, node in built.items()}
+        if stream_channels is not None:  # recorded with every run: what its streams show
+            keys = [stream_channels] if isinstance(stream_channels, str) else stream_channels
+            self._graph_shape = {**self._graph_shape, "stream_keys": list(keys)}
+            if isinstance(stream_channels, str):
+                self._graph_shape["output_channel"] = stream_channels
 
     @property
     def output_list(self) -> list[str]:
@@ -394,6 +401,26 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         ``stream_mode`` (``values``) unless one is given."""
         kwargs.setdefault("stream_mode", self.stream_mode)
         return super().astream_events(input, config, **kwargs)
+
+    def _shown_state(self, values: dict[str, Any]) -> Any:
+        """The state as a snapshot shows it: its stream channels' (one's value, or a dict
+        of those that have one)."""
+        shown = self.stream_channels
+        if shown is None:
+            return values
+        if isinstance(shown, str):
+            return values.get(shown)
+        return {k: values[k] for k in shown if k in values}
+
+    def _own_result(self, task: dict[str, Any], result: Any) -> Any:
+        """A task's result as a snapshot shows it: its writes to the stream channels (to
+        one: the value written, ``None`` when it wrote none)."""
+        shown = self.stream_channels
+        if shown is None or not isinstance(result, dict):
+            return result
+        if isinstance(shown, str):
+            return result.get(shown)
+        return {k: v for k, v in result.items() if k in shown}
 
     def _output(self, state: dict[str, Any]) -> Any:
         """The output channels' values: one's value, or a dict of those that have one."""

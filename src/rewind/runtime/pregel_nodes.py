@@ -252,6 +252,7 @@ def validate_pregel(
     input_channels: str | Sequence[str],
     output_channels: str | Sequence[str],
     interrupt_nodes: Sequence[str],
+    stream_channels: str | Sequence[str] | None = None,
 ) -> None:
     """Refuse a program LangGraph refuses, with LangGraph's messages.
 
@@ -292,7 +293,9 @@ def validate_pregel(
             raise ValueError(
                 f"None of the input channels {input_channels} are subscribed to by any node"
             )
-    outputs = [output_channels] if isinstance(output_channels, str) else output_channels
+    outputs = [output_channels] if isinstance(output_channels, str) else list(output_channels)
+    if stream_channels is not None:
+        outputs += [stream_channels] if isinstance(stream_channels, str) else stream_channels
     for chan in outputs:
         if chan not in channels:
             raise ValueError(f"Output channel '{chan}' not in known channels: '{known}'")

@@ -239,6 +239,19 @@ def managed_value_in_output_schema():
     return StateGraph(Managed, output_schema=Output).compile()
 
 
+def pregel_stream_channel_unknown():
+    from langgraph.channels import LastValue
+    from langgraph.pregel import NodeBuilder, Pregel
+
+    return Pregel(
+        nodes={"n": NodeBuilder().subscribe_only("a").do(lambda x: x).write_to("b")},
+        channels={"a": LastValue(str), "b": LastValue(str)},
+        input_channels="a",
+        output_channels="b",
+        stream_channels=["b", "nope"],
+    )
+
+
 CASES = {
     fn.__name__: fn
     for fn in (
@@ -268,6 +281,7 @@ CASES = {
         duplicate_in_sequence,
         bad_reducer_signature,
         managed_value_in_input_schema,
+        pregel_stream_channel_unknown,
         managed_value_in_output_schema,
     )
 }
