@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import webbrowser
-from collections.abc import Callable
-from typing import Any, cast
 
 import click
 
 from rewind.cli.app import cli
 from rewind.cli.common import CliError, db_option, settings
-from rewind.cli.serving import graph_options, hide_content_option
+from rewind.cli.serving import graph_options, hide_content_option, load_hook, redact_option
 
 __all__ = ["DEMO_GRAPH", "load_hook", "ui"]
 
@@ -34,14 +32,7 @@ DEMO_GRAPH = ("demo-agent", "rewind.cli.demo:graph")
     metavar="NAME",
     help="A host name the page answers to besides localhost and IP addresses (repeatable).",
 )
-@click.option(
-    "--redact",
-    "redact_spec",
-    metavar="MODULE:FUNCTION",
-    help="A redaction hook (a function of an event returning the payload to store), as the "
-    "log's redact= option: the page applies it to every payload it shows (runs recorded "
-    "before it too), and the runs it starts (forks, resumes) are recorded through it.",
-)
+@redact_option
 @hide_content_option
 @click.option(
     "--trace-url",
@@ -115,31 +106,3 @@ def ui(
     except OSError as exc:
         raise CliError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from exc
     return 0
-
-
-def load_hook(spec: str) -> Callable[..., Any]:
-    """The function ``MODULE:FUNCTION`` (or ``FILE.py:FUNCTION``) names."""
-    import importlib
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    where, _, name = spec.rpartition(":")
-    if not where or not name:
-        raise CliError(f"--redact {spec!r} must look like MODULE:FUNCTION or FILE.py:FUNCTION")
-    try:
-        if where.endswith(".py"):
-            found = importlib.util.spec_from_file_location(Path(where).stem, where)
-            if found is None or found.loader is None:
-                raise ImportError(f"no file {where}")
-            module = importlib.util.module_from_spec(found)
-            sys.modules[found.name] = module  # (its annotations are read through it)
-            found.loader.exec_module(module)
-        else:
-            module = importlib.import_module(where)
-    except (ImportError, OSError) as exc:
-        raise CliError(f"--redact: cannot load {where}: {exc}") from exc
-    hook = getattr(module, name, None)
-    if not callable(hook):
-        raise CliError(f"--redact: {where} has no function {name!r}")
-    return cast(Callable[..., Any], hook)

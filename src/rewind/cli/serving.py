@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from rewind.cli.app import cli
 from rewind.cli.common import CliError, db_option, settings
 
-__all__ = ["graph_options", "hide_content_option", "serve", "worker"]
+__all__ = ["graph_options", "hide_content_option", "load_hook", "redact_option", "serve", "worker"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +48,44 @@ hide_content_option = click.option(
 )
 """``--hide-content``: the run page's content setting (``rewind ui`` and ``rewind serve``)."""
 
+redact_option = click.option(
+    "--redact",
+    "redact_spec",
+    metavar="MODULE:FUNCTION",
+    help="A redaction hook (a function of an event returning the payload to store), as the "
+    "log's redact= option: the runs this process starts are recorded through it, and the run "
+    "page applies it to every payload it shows (runs recorded before it too).",
+)
+"""``--redact``: the log's redaction hook (``rewind ui``, ``serve`` and ``worker``)."""
+
+
+def load_hook(spec: str) -> Callable[..., Any]:
+    """The function ``MODULE:FUNCTION`` (or ``FILE.py:FUNCTION``) names."""
+    import importlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    where, _, name = spec.rpartition(":")
+    if not where or not name:
+        raise CliError(f"--redact {spec!r} must look like MODULE:FUNCTION or FILE.py:FUNCTION")
+    try:
+        if where.endswith(".py"):
+            found = importlib.util.spec_from_file_location(Path(where).stem, where)
+            if found is None or found.loader is None:
+                raise ImportError(f"no file {where}")
+            module = importlib.util.module_from_spec(found)
+            sys.modules[found.name] = module  # (its annotations are read through it)
+            found.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+    except (ImportError, OSError) as exc:
+        raise CliError(f"--redact: cannot load {where}: {exc}") from exc
+    hook = getattr(module, name, None)
+    if not callable(hook):
+        raise CliError(f"--redact: {where} has no function {name!r}")
+    return cast(Callable[..., Any], hook)
+
 
 @cli.command(short_help="Serve LangGraph's Platform API (runs, threads, SSE streams).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
@@ -71,6 +109,7 @@ hide_content_option = click.option(
     "(repeatable).",
 )
 @hide_content_option
+@redact_option
 @click.option(
     "--queue",
     is_flag=True,
@@ -88,6 +127,7 @@ def serve(
     cors_origins: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
     hide_content: bool,
+    redact_spec: str | None,
     queue: bool,
 ) -> int:
     """Serve the graphs over HTTP as LangGraph's server does, on the same database.
@@ -105,7 +145,9 @@ def serve(
       rewind serve --config langgraph.json --port 0
       REWIND_API_KEY=secret rewind serve -g agent=agent.py:graph --host 0.0.0.0
       rewind serve --queue --db postgresql://app@db/agents -g agent=agent.py:graph
+      rewind serve -g agent=agent.py:graph --redact mypkg.privacy:mask
     """
+    from rewind.log import LogOptions
     from rewind.server import GraphLoadError
     from rewind.server import serve as run_server
     from rewind.server.generative_ui import load_ui
@@ -116,6 +158,7 @@ def serve(
     try:
         chosen = dict(parse_graph_option(g) for g in (*graphs, *more_graphs))
         loaded = resolve_graphs(chosen, config)  # (the page maps runs' graph names to ids)
+        hook = load_hook(redact_spec) if redact_spec else None
         run_server(
             settings().db,
             graphs=loaded,
@@ -126,8 +169,12 @@ def serve(
             queue=queue,
             ui=load_ui(config) if config else None,  # the graphs' generative UI bundles
             pages=ui_pages(  # the run page under /ui
-                allowed_hosts=allowed_hosts, graphs=loaded, hide_content=hide_content
+                allowed_hosts=allowed_hosts,
+                graphs=loaded,
+                hide_content=hide_content,
+                redaction=redact_spec,
             ),
+            log_options=LogOptions(redact=hook) if hook else None,
         )
     except (GraphLoadError, ValueError) as exc:
         raise CliError(str(exc)) from exc
@@ -161,6 +208,7 @@ def serve(
     type=float,
     help="Seconds between looks at the queue when no notification wakes the worker.",
 )
+@redact_option
 @db_option
 def worker(
     config: str | None,
@@ -170,6 +218,7 @@ def worker(
     lease: float,
     drain_timeout: float,
     poll: float,
+    redact_spec: str | None,
 ) -> int:
     """Claim queued runs from the database and execute them, until SIGTERM or Ctrl-C.
 
@@ -186,7 +235,7 @@ def worker(
     """
     import asyncio
 
-    from rewind.log import open_log
+    from rewind.log import LogOptions, open_log
     from rewind.server import GraphLoadError
     from rewind.server.loader import parse_graph_option
     from rewind.server.serve import resolve_graphs
@@ -200,9 +249,10 @@ def worker(
         raise CliError(str(exc)) from exc
     if jobs < 1 or lease <= 0 or poll <= 0 or drain_timeout < 0:
         raise CliError("--jobs must be at least 1, and --lease, --poll, --drain-timeout positive")
+    hook = load_hook(redact_spec) if redact_spec else None
 
     async def main() -> int:
-        log = await open_log(settings().db)
+        log = await open_log(settings().db, options=LogOptions(redact=hook) if hook else None)
         try:
             done = await run_worker(
                 log,
