@@ -179,8 +179,11 @@ class ValuesMode:
             changes = payload["changes"]
             ns = namespace(event.ns)
             keys = self._outputs.get(ns) if self._outputs else None
+            # (nor is a value the run finishing made readable, of a channel not written)
+            finished = payload.get("finished") or ()
             if payload["source"] != "input" and any(
-                c[1] != "clear" and (keys is None or c[0] in keys) for c in changes
+                c[1] != "clear" and (keys is None or c[0] in keys) and c[0] not in finished
+                for c in changes
             ):
                 return [(ns, self._shown(ns))]
         elif event.type == EventType.RUN_ENDED and (event.payload or {}).get("pending"):

@@ -317,7 +317,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                 raise
             await loop.end(run_ended(RunStatus.SUCCESS))
             await self._finish(event_log, loop)
-            return self._output(loop.state())
+            return self._output(loop.output_state())
 
     async def _finish(self, event_log: EventLog | ScratchLog, loop: RunLoop) -> None:
         await event_log.flush()
@@ -545,7 +545,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
             await loop.run(tasks, resuming=resuming)
         except Interrupted as stop:
             raise GraphInterrupt(tuple(stop.interrupts)) from None
-        output = self._output(loop.state())
+        output = self._output(loop.output_state())
         # Its output is its state as it ended: the log's fold has it, so it is not copied.
         loop.record(NewEvent(type=EventType.SUBGRAPH_ENDED, payload={"run_id": started["run_id"]}))
         return output

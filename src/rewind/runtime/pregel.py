@@ -138,6 +138,9 @@ class RunLoop(TaskCalling, Routing):
         self.hides = any(c.hidden for c in self.channels.values())
         """Whether a channel holds more than it shows (see :meth:`finish_channels`)."""
         self.finished_channels: list[list[Any]] = []
+        self.unshown: set[str] = set()
+        """Channels readable since a step that streamed no values (they finished, nothing
+        was written): the output, LangGraph's last values, lacks them."""
         """The changes of hidden channels the run finishing made readable, for the next
         checkpoint (see :meth:`~rewind.runtime.routing.Routing.finish_channels`)."""
         self.context: Any = context
@@ -249,8 +252,16 @@ class RunLoop(TaskCalling, Routing):
         # the step's output is streamed; a state their node refuses fails the run here, and
         # the checkpoint, kept, is marked so that no stream shows it.
         refused = self._prepare_next(tasks) if source == "loop" else None
-        changes = [*changes, *self.finished_channels]  # (see Routing.finish_channels)
+        # Values the run finishing made readable (see Routing.finish_channels); those of
+        # channels the step did not write are no write: LangGraph streams no values for them.
+        changed = {c[0] for c in changes}
+        finished = [c[0] for c in self.finished_channels if c[0] not in changed]
+        changes = [*changes, *self.finished_channels]
         self.finished_channels = []
+        if any(c[1] != "clear" and c[0] not in finished for c in changes):
+            self.unshown = set()
+        else:
+            self.unshown.update(finished)
         described = [t.describe() for t in tasks]
         # What the events before it in this run say already is left out (see
         # projections.state.Expander): the step (a column), a "loop" source, the parent when
@@ -271,6 +282,8 @@ class RunLoop(TaskCalling, Routing):
             payload["barriers"] = {k: list(v) for k, v in self.barriers.items()}
         if refused is not None:
             payload["unprepared"] = True
+        if finished:
+            payload["finished"] = finished
         default = {"source": source, "step": self.step, "parents": dict(self.parents)}
         metadata = _checkpoint_metadata(self.config, default)
         if metadata != default or self.parents:
@@ -599,6 +612,12 @@ class RunLoop(TaskCalling, Routing):
         graph ran keeps that graph's keys, which this one neither reads nor shows)."""
         channels = self.channels
         return {n: v for n, v in self.values.items() if v is not MISSING and n in channels}
+
+    def output_state(self) -> dict[str, Any]:
+        """The state as the run's last ``values`` showed it (LangGraph's output): without
+        the channels a finishing step made readable while writing nothing."""
+        state = self.state()
+        return {k: v for k, v in state.items() if k not in self.unshown} if self.unshown else state
 
     def pending_values(self) -> dict[str, Any]:
         """The channels the writes of :attr:`finished` change, as they stand with those writes

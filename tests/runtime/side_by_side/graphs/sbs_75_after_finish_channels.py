@@ -3,7 +3,8 @@ value written shows once the run is about to finish: no node but deferred ones w
 next), ``NamedBarrierValue`` (``None`` once every name was written) and
 ``NamedBarrierValueAfterFinish`` (that, once the run is finishing). Nodes report what they
 see; a second run on the thread, an interrupt in between (what they hold survives the
-checkpoint), a deferred node, and a name a barrier does not wait for.
+checkpoint), a deferred node, a last step that writes nothing (no ``values`` for what the
+finish made readable, and the output lacks it), and a name a barrier does not wait for.
 
 START -> a -> b -> c -> END          (a and b write their names to the barriers)
 """
@@ -70,6 +71,19 @@ def build_deferred(checkpointer):  # d runs once a, b and c are done: it sees th
     return g.compile(checkpointer=checkpointer)
 
 
+def quiet(state: State) -> None:
+    return None
+
+
+def build_quiet(checkpointer):  # the last step writes nothing: no values for what finished
+    g = StateGraph(State)
+    g.add_node("a", a)
+    g.add_node("quiet", quiet)
+    g.add_edge(START, "a")
+    g.add_edge("a", "quiet")
+    return g.compile(checkpointer=checkpointer)
+
+
 def stranger(state: State) -> dict:
     return {"both": "z"}
 
@@ -103,5 +117,13 @@ SCENARIOS = [
         "calls": [{"input": {"late": "in", "both": "a"}, "api": "stream"}],
     },
     {"name": "deferred", "build": "build_deferred", "calls": [{"input": {"log": []}}]},
+    {
+        "name": "quiet_last_step",
+        "build": "build_quiet",
+        "calls": [
+            {"input": {"log": []}},
+            {"input": {"log": ["again"]}, "api": "stream", "kwargs": {"stream_mode": _MODES}},
+        ],
+    },
     {"name": "a_stranger", "build": "build_stranger", "calls": [{"input": {"log": []}}]},
 ]
