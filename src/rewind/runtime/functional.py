@@ -13,9 +13,11 @@ in step 0 (its task calls too: :mod:`rewind.runtime.calls`), and its ``task.ende
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
+from rewind.channels import EphemeralValue, LastValue, Topic
 from rewind.errors import EncodingError
 from rewind.events import PULL
 from rewind.projections.calls import END, PREVIOUS, EntrypointFinal
@@ -27,8 +29,10 @@ from rewind.runtime.context import Runtime
 from rewind.runtime.graph import START, NodeSpec, StateGraph
 from rewind.runtime.memory import watch_store
 from rewind.runtime.pregel import RunLoop
+from rewind.runtime.pregel_nodes import PregelNode
+from rewind.runtime.structure import TASKS
 from rewind.runtime.tasks import Outcome, Task
-from rewind.types import Interrupt, RetryPolicy
+from rewind.types import Interrupt, RetryPolicy, Send
 
 __all__ = ["Entrypoint", "EntrypointLoop"]
 
@@ -99,6 +103,26 @@ class Entrypoint(CompiledStateGraph):
 
     def _cached_writes(self, head: CheckpointView, task_id: str) -> dict[str, Any]:
         return {name: values[-1] for name, values in head.writes[task_id].items()}
+
+    @functools.cached_property
+    def nodes(self) -> dict[str, Any]:
+        """Its one node, the function, started by the input (LangGraph's entrypoint's)."""
+        return {
+            self.entry_name: PregelNode(
+                channels=START, triggers=[START], bound=self.func, retry_policy=[*self.retry_policy]
+            )
+        }
+
+    @functools.cached_property
+    def channels(self) -> dict[str, Any]:
+        """Its channels, as LangGraph's entrypoint has them: the input, the output, the value
+        saved for the next run, and the task calls."""
+        return {
+            START: EphemeralValue(Any),
+            END: LastValue(Any),
+            PREVIOUS: LastValue(Any),
+            TASKS: Topic(Send, accumulate=False),
+        }
 
     def _output(self, state: dict[str, Any]) -> Any:
         return state.get(END)

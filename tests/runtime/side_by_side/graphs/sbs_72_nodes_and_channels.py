@@ -1,7 +1,8 @@
 """A compiled graph's ``nodes`` and ``channels``, as users inspect them: ``list(graph.nodes)``,
 ``"x" in graph.nodes``, a node's triggers and the keys it reads, ``graph.channels[key]``'s
 kind, the branch channel of a deferred node, a join's barrier, managed values, the keys of
-input, output and node input schemas. A node reports what it sees of its own graph.
+input, output and node input schemas; an entrypoint's. A node reports what it sees of its
+own graph.
 
 START -> a, b (parallel) -> join(a, b) -> tail(deferred) -> END
 """
@@ -9,6 +10,7 @@ START -> a, b (parallel) -> join(a, b) -> tail(deferred) -> END
 import operator
 from typing import Annotated, TypedDict
 
+from langgraph.func import entrypoint
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.managed import RemainingSteps
 
@@ -92,9 +94,19 @@ def build_messages(checkpointer):
     return BUILT["graph"]
 
 
+def build_entrypoint(checkpointer):
+    @entrypoint(checkpointer=checkpointer)
+    def flow(question: str) -> str:
+        return str(_structure(BUILT["graph"]))
+
+    BUILT["graph"] = flow
+    return flow
+
+
 SCENARIOS = [
     {"name": "state_graph", "calls": [{"input": {"question": "q"}}]},
     {"name": "messages", "build": "build_messages", "calls": [{"input": {"messages": "hi"}}]},
+    {"name": "entrypoint", "build": "build_entrypoint", "calls": [{"input": "q"}]},
 ]
 
 # a and b run in parallel: LangGraph's events of their runs come in the order its threads
