@@ -260,7 +260,7 @@ def test_a_program_is_a_pregel_protocol_and_its_types_module_warns_as_langgraph_
     app = _two_step(rw_channels, rw_pregel)
     assert isinstance(app, PregelProtocol)
     assert list(app.nodes) == ["double", "sums"] and app.nodes["sums"].triggers == ["b"]
-    assert list(app.channels) == ["a", "b", "seen", "log"]
+    assert list(app.channels) == ["a", "b", "seen", "log", "__pregel_tasks"]  # as LangGraph's
     from rewind.func import entrypoint
     from rewind.graph import START, StateGraph
     from rewind.runtime.compiled import CompiledStateGraph

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
-from rewind.channels import BaseChannel
+from rewind.channels import BaseChannel, Topic
 from rewind.events import PULL
 from rewind.runtime.channels import MISSING, SPEC_CHANNELS, value_change
 from rewind.runtime.compiled import CompiledStateGraph
@@ -44,8 +44,9 @@ from rewind.runtime.pregel_nodes import (
     node_writes,
     validate_pregel,
 )
+from rewind.runtime.structure import TASKS
 from rewind.runtime.tasks import Outcome, Task
-from rewind.types import RetryPolicy
+from rewind.types import RetryPolicy, Send
 
 __all__ = ["PASSTHROUGH", "ChannelWriteEntry", "NodeBuilder", "Pregel", "PregelNode"]
 
@@ -241,7 +242,9 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         self.pregel_nodes: dict[str, PregelNode] = built
         self.nodes = built
         """The program's nodes (LangGraph's ``Pregel.nodes``)."""
-        self.channels = channels
+        self.channels = {**channels, TASKS: Topic(Send, accumulate=False)}
+        """The program's channels and LangGraph's own ``__pregel_tasks`` (LangGraph's
+        ``Pregel.channels``)."""
         self.input_channels = input_channels
         self.output_channels = output_channels
         self.stream_channels = stream_channels

@@ -1,8 +1,8 @@
 """A compiled graph's ``nodes`` and ``channels``, as users inspect them: ``list(graph.nodes)``,
 ``"x" in graph.nodes``, a node's triggers and the keys it reads, ``graph.channels[key]``'s
 kind, the branch channel of a deferred node, a join's barrier, managed values, the keys of
-input, output and node input schemas; an entrypoint's. A node reports what it sees of its
-own graph.
+input, output and node input schemas; an entrypoint's, a ``Pregel`` program's. A node
+reports what it sees of its own graph.
 
 START -> a, b (parallel) -> join(a, b) -> tail(deferred) -> END
 """
@@ -10,9 +10,11 @@ START -> a, b (parallel) -> join(a, b) -> tail(deferred) -> END
 import operator
 from typing import Annotated, TypedDict
 
+from langgraph.channels import EphemeralValue, LastValue
 from langgraph.func import entrypoint
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.managed import RemainingSteps
+from langgraph.pregel import NodeBuilder, Pregel
 
 BUILT: dict = {}
 """The graph being run (in a dict: a node naming a compiled graph would count as running it
@@ -103,10 +105,23 @@ def build_entrypoint(checkpointer):
     return flow
 
 
+def build_program(checkpointer):
+    node = NodeBuilder().subscribe_only("a").do(lambda x: str(_structure(BUILT["graph"])))
+    BUILT["graph"] = Pregel(
+        nodes={"report": node.write_to("b")},
+        channels={"a": EphemeralValue(str), "b": LastValue(str)},
+        input_channels="a",
+        output_channels="b",
+        checkpointer=checkpointer,
+    )
+    return BUILT["graph"]
+
+
 SCENARIOS = [
     {"name": "state_graph", "calls": [{"input": {"question": "q"}}]},
     {"name": "messages", "build": "build_messages", "calls": [{"input": {"messages": "hi"}}]},
     {"name": "entrypoint", "build": "build_entrypoint", "calls": [{"input": "q"}]},
+    {"name": "program", "build": "build_program", "calls": [{"input": {"a": "q"}}]},
 ]
 
 # a and b run in parallel: LangGraph's events of their runs come in the order its threads
