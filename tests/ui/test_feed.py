@@ -30,9 +30,10 @@ async def test_a_run_coalesced_into_few_messages(tmp_path: Path) -> None:
         assert await anext(feed) == b": following\n\n"
         graph = copy.copy(talker)
         graph.checkpointer = log
-        question = {"messages": [{"role": "user", "content": "300 tokens at 0/s"}]}
+        question = {"messages": [{"role": "user", "content": "300 tokens at 300/s"}]}
         config = {"configurable": {"thread_id": "t"}}
-        # (streamed, so that the model's tokens are recorded)
+        # (streamed, so that the model's tokens are recorded; a second long, so that the run
+        # is surely running when its start is sent, however loaded the machine)
         ran = asyncio.create_task(graph.ainvoke(question, config, stream_mode="values"))
         messages = []
         while not messages or messages[-1]["runs"][-1]["live"]:
