@@ -15,7 +15,8 @@ With ``@entrypoint(cache=InMemoryCache())``, a task with a ``cache_policy`` call
 arguments it saw returns its cached result without running (the call is recorded as a cache
 hit), as does the entrypoint itself with its own ``cache_policy``.
 
-Not yet in rewind: per-attempt ``timeout``.
+A ``timeout`` (``@task(timeout=...)``, ``@entrypoint(timeout=...)``) bounds each attempt of an
+async task or entrypoint as it bounds a node's (:mod:`rewind.runtime.timeouts`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from rewind.projections.calls import EntrypointFinal as Final
 from rewind.runtime.caching import node_namespace
 from rewind.runtime.calls import Call, SyncAsyncFuture, call_task
 from rewind.runtime.functional import Entrypoint
+from rewind.runtime.timeouts import natively_async, sync_timeout_unsupported
 from rewind.types import CachePolicy, RetryPolicy, StreamMode, TimeoutPolicy
 
 __all__ = ("entrypoint", "task")
@@ -52,11 +54,6 @@ def _retry_deprecated() -> LangGraphDeprecationWarning:
     )
 
 
-def _refused(what: str, value: Any) -> None:
-    if value is not None:
-        raise NotImplementedError(f"rewind does not implement {what} yet")
-
-
 class _TaskFunction(Generic[P, T]):
     """A ``@task`` function: calling it starts a task call and returns its future."""
 
@@ -66,6 +63,7 @@ class _TaskFunction(Generic[P, T]):
         *,
         retry_policy: Sequence[RetryPolicy],
         cache_policy: CachePolicy[Any] | None = None,
+        timeout: TimeoutPolicy | None = None,
         name: str | None = None,
     ) -> None:
         if name is not None:
@@ -81,6 +79,8 @@ class _TaskFunction(Generic[P, T]):
         """Its retry policies (the entrypoint's apply when there are none)."""
         self.cache_policy = cache_policy
         """How its results are cached (with a ``cache`` given to the entrypoint)."""
+        self.timeout = timeout
+        """The timeout of each attempt of a call of it."""
         functools.update_wrapper(self, func)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> SyncAsyncFuture[T]:
@@ -96,6 +96,7 @@ class _TaskFunction(Generic[P, T]):
             name=_task_name(self.func),
             retry_policy=self.retry_policy,
             cache_policy=self.cache_policy,
+            timeout=self.timeout,
         )
         return cast(SyncAsyncFuture[T], call_task(call))
 
@@ -160,7 +161,12 @@ def task(
         retry_policy: Retry policies for a failed call (default: the entrypoint's).
         cache_policy: How its results are cached, keyed by its arguments (with a ``cache``
             given to the entrypoint).
-        timeout: Not supported yet (raises ``NotImplementedError`` when given).
+        timeout: The timeout of each attempt of a call (seconds or a ``timedelta`` for a run
+            timeout, or a ``TimeoutPolicy``); an attempt past it fails with
+            ``NodeTimeoutError``. Only async functions can be timed.
+
+    Raises:
+        ValueError: a timeout given to a sync function.
 
     Example:
         ```python
@@ -177,7 +183,7 @@ def task(
     if "retry" in kwargs:
         warnings.warn(_retry_deprecated(), stacklevel=2)
         retry_policy = retry_policy or kwargs["retry"]
-    _refused("task timeouts (task(timeout=...))", timeout)
+    timeout_policy = TimeoutPolicy.coerce(timeout)
     policies: Sequence[RetryPolicy] = (
         ()
         if retry_policy is None
@@ -187,7 +193,15 @@ def task(
     )
 
     def decorator(func: Callable[P, Awaitable[T]] | Callable[P, T]) -> _TaskFunction[P, T]:
-        return _TaskFunction(func, retry_policy=policies, cache_policy=cache_policy, name=name)
+        if timeout_policy is not None and not natively_async(func):
+            raise sync_timeout_unsupported(name or _task_name(func), kind="Task")
+        return _TaskFunction(
+            func,
+            retry_policy=policies,
+            cache_policy=cache_policy,
+            timeout=timeout_policy,
+            name=name,
+        )
 
     if __func_or_none__ is not None:
         return decorator(__func_or_none__)
@@ -214,7 +228,8 @@ class entrypoint(Generic[ContextT]):
         context_schema: The type of the ``context=`` given to a run.
         cache_policy: How the entrypoint's own result is cached, keyed by its input.
         retry_policy: Retry policies for the function (and its tasks that have none).
-        timeout: Not supported yet.
+        timeout: The timeout of each attempt of the function, as a node's; only an async
+            function can be timed (a sync one is refused when decorated).
     """
 
     final = Final
@@ -243,13 +258,12 @@ class entrypoint(Generic[ContextT]):
         if "retry" in kwargs:
             warnings.warn(_retry_deprecated(), stacklevel=2)
             retry_policy = retry_policy or kwargs["retry"]
-        _refused("entrypoint timeouts (entrypoint(timeout=...))", timeout)
         self.checkpointer = checkpointer
         self.store = store
         self.cache = cache
         self.cache_policy = cache_policy
         self.retry_policy = retry_policy
-        self.timeout = timeout
+        self.timeout = TimeoutPolicy.coerce(timeout)
         self.context_schema = context_schema
 
     def __call__(self, func: Callable[..., Any]) -> Entrypoint:
@@ -257,7 +271,7 @@ class entrypoint(Generic[ContextT]):
 
         Raises:
             NotImplementedError: ``func`` is a generator.
-            ValueError: ``func`` takes no parameter.
+            ValueError: ``func`` takes no parameter, or is sync and given a timeout.
             TypeError: its return annotation is ``entrypoint.final`` without both types.
         """
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
@@ -281,4 +295,5 @@ class entrypoint(Generic[ContextT]):
             context_schema=self.context_schema,
             cache=self.cache,
             cache_policy=self.cache_policy,
+            timeout=self.timeout,
         )

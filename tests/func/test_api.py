@@ -17,7 +17,7 @@ from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.events import EventType, RunStatus
 from rewind.func import entrypoint, task
 from rewind.runtime.calls import SyncAsyncFuture
-from rewind.types import CachePolicy, StreamWriter
+from rewind.types import CachePolicy, StreamWriter, TimeoutPolicy
 
 CONFIG = {"configurable": {"thread_id": "t"}}
 
@@ -66,9 +66,21 @@ def test_entrypoint_final_needs_both_values() -> None:
     assert e.value.__notes__[0].startswith("During task with name 'workflow' and id ")
 
 
-def test_what_rewind_does_not_do_yet_is_refused_not_ignored() -> None:
-    with pytest.raises(NotImplementedError, match="task timeouts"):
-        task(timeout=1.0)
+def test_a_timeout_is_refused_on_a_sync_task_and_kept_on_an_async_one() -> None:
+    with pytest.raises(ValueError, match="Task 'work' is sync"):
+
+        @task(timeout=1.0)
+        def work(x: int) -> int:
+            return x
+
+    @task(timeout=1.0)
+    async def awork(x: int) -> int:
+        return x
+
+    assert awork.timeout == TimeoutPolicy(run_timeout=1.0)
+
+
+def test_a_cache_policy_without_a_cache_is_accepted() -> None:
     # A cache policy without a cache caches nothing, on LangGraph too: accepted.
     cached = task(cache_policy=CachePolicy())(lambda x: x)
     assert cached.cache_policy is not None

@@ -403,6 +403,18 @@ def _fallback(path: str, fields: Any) -> dict[str, Any]:
     return {"__class__": name, "value": fields}
 
 
+def _exception(cls: Any, args: Any) -> Any:
+    """A recorded exception of class ``cls`` with ``args``: its class called with them, or, for
+    a class whose constructor takes other arguments than it keeps (``NodeTimeoutError``), an
+    instance made without calling it (its class, arguments, message and repr as recorded)."""
+    try:
+        return cls(*args)
+    except TypeError:
+        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+            raise
+        return cls.__new__(cls, *args)
+
+
 def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
     path, fields = d["cls"], d["v"]
     try:
@@ -518,7 +530,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "pydantic": _dec_pydantic,
     "pydantic_root": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v)),
     "custom": _dec_custom,
-    "exception": lambda d: _dec_class(d, lambda cls, args: cls(*args)),
+    "exception": lambda d: _dec_class(d, _exception),
     "redacted": lambda d: REDACTED,
 }
 

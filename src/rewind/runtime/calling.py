@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import inspect
 import threading
 import uuid
@@ -35,6 +36,7 @@ from rewind.runtime.tasks import (
     injected_kwargs,
     interrupter,
 )
+from rewind.runtime.timeouts import ProgressHandler
 from rewind.types import _INTERRUPT_HOOK
 
 if TYPE_CHECKING:
@@ -69,6 +71,12 @@ def send_writes(writes: list[tuple[str, Any]]) -> None:
     current = current_task()
     if current is None:
         raise RuntimeError("Called get_config outside of a runnable context")
+    clock = current[1].clock
+    if clock is not None:  # a timed attempt: its writes are progress, none once it timed out
+        if not clock.active:
+            return
+        if writes:
+            clock.progress()
     current[1].sent.extend(writes)
 
 
@@ -139,6 +147,8 @@ class TaskCalling:
             action = action.func if self.sync_api else action.afunc
         config = self._task_config(task, step, call[2] if call is not None else None)
         writer = self.writer_for(task, step)
+        if task.clock is not None:  # a timed attempt: its stream writes are its progress
+            writer = task.clock.guard(writer)
         runtime = self.runtime_for(task, writer)
         run_manager, config = self._callbacks(task, step, config, node_input)
         # This task's own context (gather gave it a copy): nodes find these with get_config(),
@@ -211,7 +221,7 @@ class TaskCalling:
             node_attempt=task.attempt,
             node_first_attempt_time=task.first_attempt_at,
         )
-        return Runtime(
+        runtime: Runtime[Any] = Runtime(
             context=self.context,
             store=self.store,
             stream_writer=writer,
@@ -219,6 +229,10 @@ class TaskCalling:
             server_info=server_info_of(configurable),
             control=getattr(self, "control", None),
         )
+        clock = task.clock
+        if clock is not None and clock.refresh_on is not None:  # an idle timeout's signal
+            runtime = dataclasses.replace(runtime, heartbeat=clock.heartbeat)
+        return runtime
 
     def _callbacks(
         self, task: Task, step: int, config: dict[str, Any], node_input: Any
@@ -253,6 +267,8 @@ class TaskCalling:
             if isinstance(inherited, Recorder):
                 manager.remove_handler(inherited)
         manager.add_handler(recorder, inherit=True)
+        if task.clock is not None and task.clock.refresh_on == "auto":  # callbacks: progress
+            manager.add_handler(ProgressHandler(task.clock), inherit=True)
         run_id = uuid.UUID(task.run_id) if task.run_id else uuid.uuid4()
         run_manager = manager.on_chain_start(None, node_input, name=task.name, run_id=run_id)
         child = dict(

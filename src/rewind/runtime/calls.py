@@ -37,7 +37,7 @@ from rewind.runtime.context import current_config
 from rewind.runtime.inline import await_inline, inline_on
 from rewind.runtime.loops import call_on
 from rewind.runtime.tasks import Task, callable_facts, retry_policies, task_event
-from rewind.types import RetryPolicy
+from rewind.types import RetryPolicy, TimeoutPolicy
 
 if TYPE_CHECKING:
     from rewind.runtime.pregel import RunLoop
@@ -103,6 +103,8 @@ class Call:
     """Its own retry policies (the graph's apply when it has none)."""
     cache_policy: Any = None
     """How its results are cached (with a cache given to the entrypoint), if they are."""
+    timeout: TimeoutPolicy | None = None
+    """The timeout of each of its attempts, if any."""
 
 
 def call_task(call: Call) -> Any:
@@ -153,6 +155,8 @@ class CallRunner:
         loop = self._loop
         if loop.sync_api and callable_facts(call.func)[1]:
             raise RuntimeError("In an sync context async tasks cannot be called")
+        if caller.clock is not None:  # a timed caller: starting a task is its progress
+            caller.clock.progress()
         index = next(caller.calls)
         future = _future_for(loop.loop)
         config = current_config.get() or {}
@@ -249,7 +253,9 @@ class CallRunner:
             return loop._call(call.func, task.node_input, task, step, call=explode)
 
         try:
-            value = await loop._attempts(task, step, policies=policies, execute=execute)
+            value = await loop._attempts(
+                task, step, policies=policies, execute=execute, limit=call.timeout
+            )
         except asyncio.CancelledError:
             self._settle(pending.future, {"cancelled": True})
             raise

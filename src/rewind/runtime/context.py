@@ -59,8 +59,8 @@ class Runtime(Generic[ContextT]):
     execution_info: ExecutionInfo | None = None
     """Where the running node is (its checkpoint, task, thread, attempt)."""
     heartbeat: Any = field(default=_no_heartbeat)
-    """LangGraph's progress signal for idle timeouts; rewind has no node timeouts, so it
-    does nothing."""
+    """Signals progress to the running attempt's idle timeout (``TimeoutPolicy(idle_timeout=)``):
+    the only signal under ``refresh_on="heartbeat"``; does nothing without an idle timeout."""
     server_info: Any = None
     """The deployment a server-started run belongs to
     (:class:`~rewind.runtime.deployment.ServerInfo`; ``None`` in-process)."""

@@ -32,7 +32,8 @@ from rewind.runtime.pregel import RunLoop
 from rewind.runtime.pregel_nodes import PregelNode
 from rewind.runtime.structure import TASKS
 from rewind.runtime.tasks import Outcome, Task
-from rewind.types import Interrupt, RetryPolicy, Send
+from rewind.runtime.timeouts import natively_async, sync_timeout_unsupported
+from rewind.types import Interrupt, RetryPolicy, Send, TimeoutPolicy
 
 __all__ = ["Entrypoint", "EntrypointLoop"]
 
@@ -59,9 +60,12 @@ class Entrypoint(CompiledStateGraph):
         context_schema: Any,
         cache: Any = None,
         cache_policy: Any = None,
+        timeout: TimeoutPolicy | None = None,
     ) -> None:
         builder: StateGraph[Any] = StateGraph(_EntrypointState, context_schema)
         self.entry_name = func.__name__
+        if timeout is not None and not natively_async(func):  # as LangGraph's, when built
+            raise sync_timeout_unsupported(self.entry_name)
         """The name of the entrypoint's task (its function's)."""
         builder.nodes[self.entry_name] = NodeSpec(
             name=self.entry_name,
@@ -69,6 +73,7 @@ class Entrypoint(CompiledStateGraph):
             input_schema=None,
             retry_policy=retry_policy,
             cache_policy=cache_policy,
+            timeout=timeout,
         )
         builder.compiled = True
         watch_store(store, checkpointer)  # its writes are events of the runs that make them

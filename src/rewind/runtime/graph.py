@@ -6,13 +6,14 @@ import inspect
 import logging
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from langchain_core.runnables import Runnable
 
 from rewind.managed.base import ManagedValueSpec
 from rewind.runtime.channels import Channel, channels_for_schema, managed_of_schema
-from rewind.types import CachePolicy, RetryPolicy
+from rewind.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 __all__ = ["END", "START", "Branch", "NodeSpec", "StateGraph"]
 
@@ -41,6 +42,17 @@ class NodeSpec:
     ends: tuple[str, ...] = ()
     defer: bool = False
     cache_policy: CachePolicy[Any] | None = None
+    timeout: TimeoutPolicy | None = None
+    """The timeout of each of its attempts (see :mod:`rewind.runtime.timeouts`)."""
+
+
+@dataclass(kw_only=True, slots=True)
+class NodeDefaults:
+    """What every node of a graph gets unless it has its own (``set_node_defaults``)."""
+
+    retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None
+    cache_policy: CachePolicy[Any] | None = None
+    timeout: TimeoutPolicy | None = None
 
 
 @dataclass(kw_only=True, slots=True)
@@ -91,6 +103,8 @@ class StateGraph(Generic[StateT]):
         output_schema = output_schema or kwargs.pop("output", None)
         context_schema = context_schema or kwargs.pop("config_schema", None)
         self.nodes: dict[str, NodeSpec] = {}
+        self.node_defaults = NodeDefaults()
+        """What nodes without their own policies get at compile."""
         self.edges: set[tuple[str, str]] = set()
         self.waiting_edges: set[tuple[tuple[str, ...], str]] = set()
         self.branches: dict[str, dict[str, Branch]] = {}
@@ -135,9 +149,17 @@ class StateGraph(Generic[StateT]):
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
         cache_policy: CachePolicy[Any] | None = None,
         destinations: dict[str, str] | tuple[str, ...] | None = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
         **kwargs: Any,
     ) -> StateGraph[StateT]:
-        """Add a node; its name defaults to the function's name."""
+        """Add a node; its name defaults to the function's name.
+
+        ``timeout`` bounds each attempt of it: seconds (or a ``timedelta``) for a run
+        timeout, or a :class:`~rewind.types.TimeoutPolicy` (run and idle timeouts); an attempt
+        that runs past it fails with :class:`~rewind.errors.NodeTimeoutError`. Only async
+        nodes can be timed (``compile`` refuses a sync one).
+        """
+        policy = TimeoutPolicy.coerce(timeout)
         input_schema = input_schema or kwargs.pop("input", None)
         retry_policy = retry_policy or kwargs.pop("retry", None)
         if not isinstance(node, str):
@@ -184,7 +206,38 @@ class StateGraph(Generic[StateT]):
             ends=ends,
             defer=defer,
             cache_policy=cache_policy,
+            timeout=policy,
         )
+        return self
+
+    def set_node_defaults(
+        self,
+        *,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        cache_policy: CachePolicy[Any] | None = None,
+        error_handler: Any = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
+    ) -> StateGraph[StateT]:
+        """Policies every node gets at ``compile`` unless ``add_node`` gave it its own.
+
+        Args:
+            retry_policy: The retry policy of nodes without one.
+            cache_policy: The cache policy of nodes without one.
+            error_handler: Not supported by rewind (raises ``NotImplementedError``).
+            timeout: The per-attempt timeout of nodes without one.
+
+        Returns:
+            The builder, for chaining.
+        """
+        if error_handler is not None:
+            raise NotImplementedError("rewind does not implement node error handlers yet")
+        defaults = self.node_defaults
+        if retry_policy is not None:
+            defaults.retry_policy = retry_policy
+        if cache_policy is not None:
+            defaults.cache_policy = cache_policy
+        if timeout is not None:
+            defaults.timeout = TimeoutPolicy.coerce(timeout)
         return self
 
     def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph[StateT]:
@@ -345,11 +398,16 @@ class StateGraph(Generic[StateT]):
         """
         from rewind.runtime.compiled import CompiledStateGraph
         from rewind.runtime.memory import watch_store
+        from rewind.runtime.timeouts import natively_async, sync_timeout_unsupported
 
         watch_store(store, checkpointer)
         before = _interrupt_nodes(interrupt_before, self.nodes)
         after = _interrupt_nodes(interrupt_after, self.nodes)
+        self._apply_defaults()
         self.validate([*before, *after])
+        for node, spec in self.nodes.items():  # as LangGraph: a timed node must be cancellable
+            if spec.timeout is not None and not natively_async(spec.action):
+                raise sync_timeout_unsupported(node)
         compiled = (self.compiled_class or CompiledStateGraph)(
             builder=self,
             checkpointer=checkpointer,
@@ -363,6 +421,16 @@ class StateGraph(Generic[StateT]):
         if transformers:
             compiled.stream_transformers = tuple(transformers)
         return compiled
+
+    def _apply_defaults(self) -> None:
+        defaults = self.node_defaults
+        for spec in self.nodes.values():
+            if spec.retry_policy is None:
+                spec.retry_policy = defaults.retry_policy
+            if spec.cache_policy is None:
+                spec.cache_policy = defaults.cache_policy
+            if spec.timeout is None:
+                spec.timeout = defaults.timeout
 
 
 def _interrupt_nodes(spec: Sequence[str] | str | None, nodes: dict[str, NodeSpec]) -> list[str]:

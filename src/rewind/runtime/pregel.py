@@ -53,11 +53,13 @@ from rewind.runtime.tasks import (
     task_event,
     task_order,
 )
+from rewind.runtime.timeouts import sync_timeout_unsupported, timed
 from rewind.types import (
     Command,
     Interrupt,
     RetryPolicy,
     Send,
+    TimeoutPolicy,
 )
 
 if TYPE_CHECKING:
@@ -517,24 +519,36 @@ class RunLoop(TaskCalling, Routing):
         *,
         policies: list[RetryPolicy] | None = None,
         execute: Callable[[Task, int], Awaitable[T]] | None = None,
+        limit: TimeoutPolicy | None = None,
     ) -> T:
         """Run a task (``execute``: a node's by default), retrying as its retry policy says (its
-        node's by default); every failure is recorded."""
+        node's by default), each attempt bounded by ``limit`` (a timeout policy: the task's own,
+        else its node's, by default); every failure is recorded."""
+        spec = self.graph.builder.nodes.get(task.name) if execute is None else None
         if policies is None:
-            spec = self.graph.builder.nodes.get(task.name)
             policies = retry_policies(spec.retry_policy if spec else None)
+        timeout = limit
+        if execute is None:
+            timeout = task.timeout or (spec.timeout if spec else None)
         run = execute or cast(Callable[[Task, int], Awaitable[T]], self._execute)
         attempt = 0
         task.first_attempt_at = time.time()
         while True:
             attempt += 1
             task.attempt = attempt
+            refused = timeout is not None and self.sync_api
             try:
-                return await run(task, step)
+                if refused:  # as LangGraph's sync runner: a timed task cannot run there
+                    raise sync_timeout_unsupported(task.name)
+                if timeout is None:
+                    return await run(task, step)
+                return await timed(lambda: run(task, step), task, timeout)
             except (GraphInterrupt, ParentCommand):
                 raise
             except Exception as exc:
                 policy = next((p for p in policies if retries_on(p, exc)), None)
+                if refused:
+                    policy = None
                 retrying = policy is not None and attempt < policy.max_attempts
                 failed = {
                     "type": type(exc).__name__,
@@ -549,7 +563,8 @@ class RunLoop(TaskCalling, Routing):
                     task.run_id = failed["retry_run_id"] = str(uuid.uuid4())
                 self.record(task_event(EventType.TASK_FAILED, task, step, failed))
                 if policy is None or not retrying:
-                    exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
+                    if not refused:  # (LangGraph refuses it before the task runs: no note)
+                        exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
                     raise
                 await asyncio.sleep(retry_interval(policy, attempt))
 

@@ -183,7 +183,14 @@ class Routing:
         # As LangGraph lists them (a checkpoint's next): Send tasks first, in the order they
         # were sent, then pull tasks in the order the nodes were added.
         tasks = [
-            Task(id="", name=send.node, path=(PUSH, i, False), triggers=(PUSH,), arg=send.arg)
+            Task(
+                id="",
+                name=send.node,
+                path=(PUSH, i, False),
+                triggers=(PUSH,),
+                arg=send.arg,
+                timeout=send.timeout,
+            )
             for i, send in enumerate(pushes)
         ]
         tasks += [

@@ -16,7 +16,7 @@ from rewind.errors import GraphInterrupt
 from rewind.events import NewEvent, path_order
 from rewind.runtime.channels import MISSING
 from rewind.runtime.context import Runtime
-from rewind.types import Command, Interrupt, RetryPolicy, Send, _interrupt_id
+from rewind.types import Command, Interrupt, RetryPolicy, Send, TimeoutPolicy, _interrupt_id
 
 __all__ = [
     "Interrupted",
@@ -96,6 +96,11 @@ class Task:
     """Numbers the task calls this task makes, in the order it makes them."""
     interrupt_hook: Callable[..., Any] | None = None
     """What ``interrupt()`` does in this task's current attempt (its calls share it)."""
+    timeout: TimeoutPolicy | None = None
+    """Its own timeout (a ``Send``'s), over its node's."""
+    clock: Any = None
+    """The progress of its running attempt, when timed
+    (:class:`~rewind.runtime.timeouts.AttemptClock`)."""
 
     def describe(self) -> dict[str, Any]:
         """How a checkpoint records it."""
@@ -109,6 +114,8 @@ class Task:
             out["arg"] = self.arg
         if self.subgraph:
             out["subgraph"] = True
+        if self.timeout is not None:
+            out["timeout"] = _timeout_record(self.timeout)
         return out
 
     @classmethod
@@ -121,6 +128,7 @@ class Task:
             triggers=tuple(d["triggers"]),
             arg=d.get("arg", MISSING),
             subgraph=bool(d.get("subgraph")),
+            timeout=_timeout_of(d.get("timeout")),
         )
 
     @classmethod
@@ -133,7 +141,22 @@ class Task:
             path=tuple(d["path"]),
             triggers=tuple(d["triggers"]),
             arg=d.get("arg", MISSING),
+            timeout=_timeout_of(d.get("timeout")),
         )
+
+
+def _timeout_record(policy: TimeoutPolicy) -> dict[str, Any]:
+    """How a task description records a ``Send``'s timeout."""
+    return {
+        "run_timeout": policy.run_timeout,
+        "idle_timeout": policy.idle_timeout,
+        "refresh_on": policy.refresh_on,
+    }
+
+
+def _timeout_of(record: Mapping[str, Any] | None) -> TimeoutPolicy | None:
+    """The timeout a task description recorded, if any."""
+    return None if record is None else TimeoutPolicy.coerce(TimeoutPolicy(**record))
 
 
 class Interrupted(Exception):

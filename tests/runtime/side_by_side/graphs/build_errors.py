@@ -8,9 +8,10 @@ nodes. These are compile-time checks: nothing is invoked.
 import operator
 from typing import Annotated, Literal, TypedDict
 
+from langgraph.func import entrypoint, task
 from langgraph.graph import END, START, StateGraph
 from langgraph.managed import IsLastStep, RemainingSteps
-from langgraph.types import Command
+from langgraph.types import Command, TimeoutPolicy
 
 
 class State(TypedDict, total=False):
@@ -252,6 +253,63 @@ def pregel_stream_channel_unknown():
     )
 
 
+def timeout_on_sync_node():  # a sync node cannot be cancelled: refused at compile
+    g = _ab()
+    g.add_node("c", a, timeout=0.5)
+    g.add_edge(START, "c")
+    return g.compile()
+
+
+def timeout_default_on_sync_node():
+    g = _ab()
+    g.set_node_defaults(timeout=0.5)
+    g.add_edge(START, "a")
+    return g.compile()
+
+
+async def _async_node(state: State) -> dict:
+    return {"x": 2}
+
+
+def timeout_on_async_node():
+    g = StateGraph(State)
+    g.add_node("c", _async_node, timeout=TimeoutPolicy(run_timeout=1, idle_timeout=0.5))
+    g.add_edge(START, "c")
+    return g.compile()
+
+
+def timeout_not_positive():
+    g = StateGraph(State)
+    g.add_node("c", _async_node, timeout=0)
+    return g.compile()
+
+
+def timeout_refresh_on_unknown():
+    g = StateGraph(State)
+    g.add_node("c", _async_node, timeout=TimeoutPolicy(idle_timeout=1, refresh_on="tokens"))
+    return g.compile()
+
+
+def timeout_on_sync_task():
+    @task(timeout=0.5)
+    def work(x: int) -> int:
+        return x
+
+    @entrypoint()
+    async def flow(x: int) -> int:
+        return await work(x)
+
+    return flow
+
+
+def timeout_on_sync_entrypoint():
+    @entrypoint(timeout=0.5)
+    def flow(x: int) -> int:
+        return x
+
+    return flow
+
+
 CASES = {
     fn.__name__: fn
     for fn in (
@@ -283,5 +341,12 @@ CASES = {
         managed_value_in_input_schema,
         pregel_stream_channel_unknown,
         managed_value_in_output_schema,
+        timeout_on_sync_node,
+        timeout_default_on_sync_node,
+        timeout_on_async_node,
+        timeout_not_positive,
+        timeout_refresh_on_unknown,
+        timeout_on_sync_task,
+        timeout_on_sync_entrypoint,
     )
 }
