@@ -241,8 +241,6 @@ def test_what_rewind_does_not_run_is_refused_by_name() -> None:
             input_channels="a",
             output_channels="b",
         )
-    with pytest.raises(NotImplementedError, match="set_timeout"):
-        p.NodeBuilder().set_timeout(1.0)
     with pytest.raises(NotImplementedError, match="step_timeout"):
         p.Pregel(
             nodes={"n": _node(p)},
@@ -251,6 +249,30 @@ def test_what_rewind_does_not_run_is_refused_by_name() -> None:
             output_channels="b",
             step_timeout=1.0,
         )
+
+
+def test_a_node_s_timeout_bounds_its_attempts_and_is_refused_on_a_sync_node() -> None:
+    from rewind import pregel as p
+    from rewind.channels import LastValue
+    from rewind.errors import NodeTimeoutError
+
+    async def hangs(value: str) -> str:
+        await asyncio.sleep(5)
+        return value
+
+    def program(bound: Any) -> Any:
+        node = p.NodeBuilder().subscribe_only("a").do(bound).write_to("b").set_timeout(0.2)
+        return p.Pregel(
+            nodes={"n": node},
+            channels={"a": LastValue(str), "b": LastValue(str)},
+            input_channels="a",
+            output_channels="b",
+        )
+
+    with pytest.raises(NodeTimeoutError, match=r"Node 'n' exceeded its run timeout of 0\.200s"):
+        asyncio.run(program(hangs).ainvoke("x"))
+    with pytest.raises(ValueError, match="Node 'n' is sync"):
+        program(lambda value: value)
 
 
 def test_a_program_is_a_pregel_protocol_and_its_types_module_warns_as_langgraph_s() -> None:

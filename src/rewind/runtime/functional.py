@@ -114,7 +114,11 @@ class Entrypoint(CompiledStateGraph):
         """Its one node, the function, started by the input (LangGraph's entrypoint's)."""
         return {
             self.entry_name: PregelNode(
-                channels=START, triggers=[START], bound=self.func, retry_policy=[*self.retry_policy]
+                channels=START,
+                triggers=[START],
+                bound=self.func,
+                retry_policy=[*self.retry_policy],
+                timeout=self.builder.nodes[self.entry_name].timeout,
             )
         }
 

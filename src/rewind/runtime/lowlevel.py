@@ -19,7 +19,7 @@ checkpoint's next tasks without running (:class:`WaitingTask`), as LangGraph lis
 
 Not run yet (each refused by name with ``NotImplementedError``): channels whose value is not
 all their state (``LastValueAfterFinish``, the named barriers), managed values among the
-channels, write entries other than ``ChannelWriteEntry``, node mappers and timeouts.
+channels, write entries other than ``ChannelWriteEntry`` and node mappers.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from rewind.runtime.pregel_nodes import (
 )
 from rewind.runtime.structure import TASKS
 from rewind.runtime.tasks import Outcome, Task
+from rewind.runtime.timeouts import natively_async, sync_timeout_unsupported
 from rewind.types import RetryPolicy, Send
 
 __all__ = ["PASSTHROUGH", "ChannelWriteEntry", "NodeBuilder", "Pregel", "PregelNode"]
@@ -472,6 +473,9 @@ def _builder(
     for name, node in nodes.items():
         if node.mapper is not None:
             raise NotImplementedError(f"Node {name}: an input mapper is not supported by rewind")
+        timeout = getattr(node, "timeout", None)
+        if timeout is not None and not natively_async(node.bound):  # as LangGraph validates it
+            raise sync_timeout_unsupported(name)
         builder.nodes[name] = NodeSpec(
             name=name,
             action=node.bound,
@@ -479,6 +483,7 @@ def _builder(
             retry_policy=node.retry_policy or retry_policy or None,
             metadata=node.metadata or None,
             cache_policy=node.cache_policy,
+            timeout=timeout,
         )
     builder.compiled = True
     return builder

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, NamedTuple, Self
 
 from rewind.runtime.channels import MISSING
-from rewind.types import CachePolicy, RetryPolicy
+from rewind.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 __all__ = [
     "PASSTHROUGH",
@@ -103,6 +104,8 @@ class PregelNode:
     """How its writes are cached."""
     mapper: Callable[[Any], Any] | None = None
     """A function of its input (not supported by rewind)."""
+    timeout: TimeoutPolicy | None = None
+    """The timeout of each of its attempts (an async node's)."""
 
 
 class NodeBuilder:
@@ -121,6 +124,7 @@ class NodeBuilder:
         self._bound: list[Any] = []
         self._retry_policy: list[RetryPolicy] = []
         self._cache_policy: CachePolicy[Any] | None = None
+        self._timeout: TimeoutPolicy | None = None
 
     def subscribe_only(self, channel: str) -> Self:
         """Subscribe to a single channel: its value is the node's input."""
@@ -183,16 +187,11 @@ class NodeBuilder:
         self._cache_policy = policy
         return self
 
-    def set_timeout(self, timeout: Any) -> Self:
-        """A per-attempt timeout: not supported by rewind yet.
-
-        Raises:
-            NotImplementedError: always.
-        """
-        raise NotImplementedError(
-            "NodeBuilder.set_timeout: rewind does not time nodes out yet; bound the node's own "
-            "work instead (asyncio.timeout inside it)"
-        )
+    def set_timeout(self, timeout: float | timedelta | TimeoutPolicy | None) -> Self:
+        """Bound each attempt of the node (an async one): seconds or a ``timedelta`` for a run
+        timeout, or a :class:`~rewind.types.TimeoutPolicy`; ``None`` for none."""
+        self._timeout = TimeoutPolicy.coerce(timeout)
+        return self
 
     def build(self) -> PregelNode:
         """The node."""
@@ -205,6 +204,7 @@ class NodeBuilder:
             metadata=dict(self._metadata),
             retry_policy=list(self._retry_policy),
             cache_policy=self._cache_policy,
+            timeout=self._timeout,
         )
 
 
