@@ -14,7 +14,7 @@ import operator
 from langgraph.channels import BinaryOperatorAggregate, EphemeralValue, LastValue, Topic
 from langgraph.pregel import NodeBuilder, Pregel
 from langgraph.pregel._write import ChannelWriteEntry
-from langgraph.types import Command, interrupt
+from langgraph.types import Command, RetryPolicy, TimeoutPolicy, interrupt
 
 
 def build(checkpointer):  # the docs' first example
@@ -183,6 +183,38 @@ def build_breakpoint(checkpointer):
     )
 
 
+_timed_attempts: list[int] = []
+
+
+def reset() -> None:
+    _timed_attempts.clear()
+
+
+async def _doubles_once(x: str) -> str:  # its first attempt hangs past the node's timeout
+    _timed_attempts.append(1)
+    if len(_timed_attempts) == 1:
+        await asyncio.sleep(3)
+    return x + x
+
+
+def build_timeout(checkpointer):  # NodeBuilder.set_timeout: the hung attempt is retried
+    node = (
+        NodeBuilder()
+        .subscribe_only("a")
+        .do(_doubles_once)
+        .write_to("b")
+        .set_timeout(TimeoutPolicy(run_timeout=0.3))
+        .add_retry_policies(RetryPolicy(max_attempts=2, initial_interval=0.01, jitter=False))
+    )
+    return Pregel(
+        nodes={"node": node},
+        channels={"a": LastValue(str), "b": LastValue(str)},
+        input_channels=["a"],
+        output_channels=["b"],
+        checkpointer=checkpointer,
+    )
+
+
 _MODES = ["values", "updates", "tasks", "debug", "checkpoints"]
 
 SCENARIOS = [
@@ -292,5 +324,10 @@ SCENARIOS = [
             {"input": None, "api": "stream", "kwargs": {"stream_mode": _MODES}},
             {"input": "again"},
         ],
+    },
+    {
+        "name": "timeout",
+        "build": "build_timeout",
+        "calls": [{"input": {"a": "x"}, "api": "ainvoke"}],
     },
 ]

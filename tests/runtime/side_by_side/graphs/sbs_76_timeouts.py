@@ -3,7 +3,8 @@ what it streamed before the timeout stays, its state writes do not), an idle tim
 by a stream writer's chunks and one that fires when they stop, ``refresh_on="heartbeat"``
 (only ``runtime.heartbeat()`` counts), a timed-out attempt retried, a ``Send`` with its own
 timeout, a timeout from ``set_node_defaults``, a timed node run through the sync API (refused),
-and functional ``@task(timeout=...)``/``@entrypoint(timeout=...)``, caught and uncaught.
+and functional ``@task(timeout=...)``/``@entrypoint(timeout=...)``, caught and uncaught
+(``NodeBuilder.set_timeout`` is in ``sbs_70_pregel_api``).
 
 Timeouts are 0.3-0.6 s against sleeps of 3 s, and chunks come every 0.1 s, so a loaded machine
 cannot change what is compared; the harness masks the elapsed time in messages.
