@@ -51,8 +51,11 @@ class NodeDefaults:
     """What every node of a graph gets unless it has its own (``set_node_defaults``)."""
 
     retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None
+    """The retry policy of nodes added without one."""
     cache_policy: CachePolicy[Any] | None = None
+    """The cache policy of nodes added without one."""
     timeout: TimeoutPolicy | None = None
+    """The per-attempt timeout of nodes added without one."""
 
 
 @dataclass(kw_only=True, slots=True)
