@@ -502,3 +502,21 @@ def test_replay_equals_the_live_stream_of_what_streams_less_than_it_holds(
     (run_id,) = asyncio.run(_runs(path, "t"))
     assert live
     assert _text(_replayed(path, run_id, **kwargs)) == _text(live)
+
+
+@pytest.mark.parametrize("output_keys", ["log", ["both", "log"]], ids=["one_key", "key_list"])
+def test_replay_equals_the_live_stream_of_a_call_with_output_keys(
+    tmp_path: Path, output_keys: Any
+) -> None:
+    """The call's ``output_keys`` is recorded with its run: a replay's ``values`` and
+    ``updates`` show what the live stream showed (one key: its value; a list: those keys)."""
+    path = tmp_path / "runs.db"
+    modes = ["values", "updates", "tasks", "checkpoints"]
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = _finishing(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        live = list(graph.stream({"log": []}, config, stream_mode=modes, output_keys=output_keys))
+    (run_id,) = asyncio.run(_runs(path, "t"))
+    values = [chunk for mode, chunk in live if mode == "values"]
+    assert values and all(isinstance(v, list if output_keys == "log" else dict) for v in values)
+    assert _text(_replayed(path, run_id, stream_mode=modes)) == _text(live)

@@ -76,8 +76,11 @@ class EventsMode:
         node_inputs: Mapping[str, Any] | None = None,
         graph_shape: Mapping[str, Any] | None = None,
         graph_stream: GraphStream | None = None,
+        output_keys: str | list[str] | None = None,
     ) -> None:
+        """``output_keys``: the call's, what the graph's own stream and output show."""
         self._fold = fold
+        self._output_keys = output_keys
         # Per namespace: how its nodes' inputs differ from the plain state, and how its state
         # is folded and built (a routing function's input).
         self._shapes: dict[str, Mapping[str, Any]] = {"": node_inputs or {}}
@@ -98,6 +101,11 @@ class EventsMode:
         # Per task: message ids rewind gave at the task's tool ends (its events show none).
         self._given: dict[str, set[str]] = {}
         updates = UpdatesMode()
+        if output_keys is not None:
+            if isinstance(output_keys, str):
+                updates.only((), [output_keys], single=output_keys)
+            else:
+                updates.only((), output_keys, single=None)
         self._graph_stream: Callable[[EventLike], list[Any]] = graph_stream or (
             lambda e: [c for _, c in updates.feed(e)]
         )
@@ -176,7 +184,7 @@ class EventsMode:
         if event.type == EventType.RUN_ENDED:
             if payload.get("status") not in ("success", "interrupted"):
                 return []
-            return [self._event("on_chain_end", root, {"output": self._fold.shown(())})]
+            return [self._event("on_chain_end", root, {"output": self._output()})]
         if event.type == EventType.INTERRUPT:
             # An interrupted node never ends: its run is left open, as LangGraph leaves it.
             self._nodes.pop(event.task_id or "", None)
@@ -334,6 +342,17 @@ class EventsMode:
             if k in payload
         }
         return [self._event("on_chain_start", graph, {"input": graph.input})]
+
+    def _output(self) -> Any:
+        """The graph run's output: its state as it ended, as the call's ``output_keys`` show
+        it (one key: its value; a list: those keys in order)."""
+        shown = self._fold.shown(())
+        keys = self._output_keys
+        if keys is None or not isinstance(shown, dict):
+            return shown
+        if isinstance(keys, str):
+            return shown.get(keys)
+        return {k: shown[k] for k in keys if k in shown}
 
     def _output_of(self, ns: str) -> dict[str, Any]:
         """What a subgraph returned: its state as it ended, in its output schema's keys."""

@@ -149,18 +149,37 @@ class ValuesMode:
     def __init__(self, fold: _Fold) -> None:
         self._fold = fold
         self._outputs: dict[tuple[str, ...], frozenset[str]] = {}
+        self._single: str | None = None
+        self._order: list[str] | None = None
 
     def _shown(self, ns: tuple[str, ...]) -> Any:
         shown = self._fold.shown(ns)
         keys = self._outputs.get(ns) if self._outputs else None
         if keys is None or not isinstance(shown, dict):
             return shown
+        if not ns and self._single is not None:
+            return shown.get(self._single)
+        if not ns and self._order is not None:
+            return {k: shown[k] for k in self._order if k in shown}
         return {k: v for k, v in shown.items() if k in keys}
 
-    def only(self, ns: tuple[str, ...], keys: Iterable[str]) -> None:
+    def only(
+        self,
+        ns: tuple[str, ...],
+        keys: Iterable[str],
+        *,
+        single: str | None = None,
+        ordered: bool = False,
+    ) -> None:
         """Show namespace ``ns`` as ``keys`` (the root's: a ``Pregel`` program's
-        ``stream_channels``), after a step that wrote one of them."""
+        ``stream_channels``, or the call's ``output_keys``), after a step that wrote one of
+        them; ``single``: the root shown as that key's value; ``ordered``: the root's keys in
+        the order given (the state's otherwise)."""
+        keys = list(keys)
         self._outputs[ns] = frozenset(keys)
+        if not ns:
+            self._single = single
+            self._order = keys if ordered else None
 
     def resumed(self, ns: str = "") -> list[tuple[tuple[str, ...], Any]]:
         """The chunk a resumed (sub)graph starts with: the state it resumes from."""
@@ -315,6 +334,9 @@ class TasksMode:
         if user_tags:
             shown["tags"] = user_tags
         self._metadata = shown
+        # The event made chunks last, and them: the debug mode, fed after this mode, shows the
+        # same chunks (as LangGraph's, which wraps the same payloads), not a second making.
+        self._last: tuple[EventLike | None, list[tuple[tuple[str, ...], str, Any]]] = (None, [])
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         return [(ns, chunk) for ns, kind, chunk in self.task_chunks(event)]
@@ -329,7 +351,16 @@ class TasksMode:
         return node_input(self._shapes.get(ns, {}).get(str(event.node)), state)
 
     def task_chunks(self, event: EventLike) -> list[tuple[tuple[str, ...], str, Any]]:
-        """(ns, "task" | "task_result", payload) for this event."""
+        """(ns, "task" | "task_result", payload) for this event (the same chunks for the
+        event made last: the tasks and debug modes both read them)."""
+        last, chunks = self._last
+        if event is last:
+            return chunks
+        chunks = self._task_chunks(event)
+        self._last = (event, chunks)
+        return chunks
+
+    def _task_chunks(self, event: EventLike) -> list[tuple[tuple[str, ...], str, Any]]:
         ns = namespace(event.ns)
         payload = event.payload or {}
         if event.type == EventType.SUBGRAPH_STARTED:
@@ -443,14 +474,21 @@ class CheckpointsMode:
         self.enabled = enabled
         self._parentless = parentless  # durability "exit": LangGraph streams no parent
         self._parents: dict[str, dict[str, Any]] = {}
+        # The checkpoint event made a chunk last, and it (see TasksMode: the debug mode's too).
+        self._last: tuple[EventLike | None, list[tuple[tuple[str, ...], Any]]] = (None, [])
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         if not self.enabled or event.type != EventType.CHECKPOINT:
             return []
         if event.payload.get("unprepared"):  # the next step's tasks failed: never streamed
             return []
+        last, chunks = self._last
+        if event is last:
+            return chunks
         ns = namespace(event.ns)
-        return [(ns, self.payload(event.payload, event.ns or "", self._fold.shown(ns), {}))]
+        chunks = [(ns, self.payload(event.payload, event.ns or "", self._fold.shown(ns), {}))]
+        self._last = (event, chunks)
+        return chunks
 
     def payload(
         self, p: Mapping[str, Any], ns: str, values: Any, done: Mapping[str, Any]

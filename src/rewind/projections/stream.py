@@ -195,6 +195,9 @@ class RunFacts:
     stream_keys: list[str] | None = None
     """The channels the run's streams show (a ``Pregel`` program's ``stream_channels``), if
     not all of them."""
+    output_keys: str | list[str] | None = None
+    """The ``output_keys`` the call asked for: what its ``values`` and ``updates`` show (one
+    key: its value; a list: those keys, in that order)."""
 
     @property
     def run_metadata(self) -> dict[str, Any]:
@@ -227,6 +230,7 @@ class RunFacts:
             configurable=config.get("configurable"),
             output=payload.get("output_channel"),
             stream_keys=payload.get("stream_keys"),
+            output_keys=payload.get("output_keys"),
         )
 
 
@@ -356,6 +360,12 @@ class Projector:
         if facts.stream_keys is not None:  # the root's, as a subgraph's output keys are
             self._values.only((), facts.stream_keys)
             updates.only((), facts.stream_keys, single=facts.output)
+        if facts.output_keys is not None:  # the call's own, for these two modes only
+            asked = facts.output_keys
+            keys = [asked] if isinstance(asked, str) else list(asked)
+            single = asked if isinstance(asked, str) else None
+            self._values.only((), keys, single=single, ordered=True)
+            updates.only((), keys, single=single)
         tasks = TasksMode(
             self.fold,
             metadata=facts.run_metadata,
@@ -398,6 +408,7 @@ class Projector:
                 graph_stream=None
                 if events_stream_mode == "updates"
                 else _GraphStream(events_stream_mode, facts, initial, subgraphs=subgraphs),
+                output_keys=facts.output_keys,
             ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}

@@ -192,6 +192,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
         control: RunControl | None = None,
+        output_keys: str | Sequence[str] | None = None,
         _sync_api: bool = False,
         _watch: Callable[[RunLoop, CheckpointView | None, bool], None] | None = None,
         **kwargs: Any,
@@ -201,9 +202,13 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         ``input`` is the graph's input, ``None`` to continue a thread from its newest
         checkpoint, or ``Command(resume=...)`` to answer its pending interrupts. With a
         ``stream_mode`` other than ``values``, the list of that stream's chunks, as LangGraph
-        returns it.
+        returns it. ``output_keys`` (a channel, or a list of them) is what the output and the
+        ``values`` and ``updates`` modes show, as in LangGraph: one key, its value; a list,
+        those keys in that order.
         """
         stream_mode = kwargs.pop("stream_mode", "values")
+        if output_keys is not None:
+            output_keys = _output_keys(output_keys, self.builder.channels)
         if stream_mode != "values":
             return [
                 chunk
@@ -215,6 +220,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                     context=context,
                     interrupt_before=interrupt_before,
                     interrupt_after=interrupt_after,
+                    output_keys=output_keys,
                     _sync_api=_sync_api,
                     **kwargs,
                 )
@@ -261,6 +267,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                         "trace_context": _trace_context(),
                         **({"node_inputs": self._input_shapes} if self._input_shapes else {}),
                         **({"fork": True} if loop.travel.forks else {}),
+                        **({"output_keys": output_keys} if output_keys is not None else {}),
                         **self._graph_shape,
                     },
                 )
@@ -286,7 +293,12 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                 # As LangGraph's: the run's last values have the finished tasks' writes.
                 pending = self._shown_pending(loop.pending_values())
                 await loop.end(run_ended(RunStatus.INTERRUPTED, pending=pending))
-                output = self._interrupted_output({**loop.state(), **pending}, stop.interrupts)
+                state = {**loop.state(), **pending}
+                output = (
+                    self._interrupted_output(state, stop.interrupts)
+                    if output_keys is None
+                    else _interrupted_keys(state, stop.interrupts, output_keys)
+                )
                 await self._finish(event_log, loop)
                 return output
             except Drained as drained:  # stopped before a step: resumable from its checkpoint
@@ -317,6 +329,8 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                 raise
             await loop.end(run_ended(RunStatus.SUCCESS))
             await self._finish(event_log, loop)
+            if output_keys is not None:
+                return _keys_of(loop.output_state(), output_keys)
             return self._output(loop.output_state())
 
     async def _finish(self, event_log: EventLog | ScratchLog, loop: RunLoop) -> None:
@@ -594,6 +608,32 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         return {k: v for k, v in state.items() if k in self._output_keys}
 
     # --- state --------------------------------------------------------------------------------
+
+
+def _output_keys(keys: str | Sequence[str], channels: Any) -> str | list[str]:
+    """The call's ``output_keys``, checked against the graph's channels (LangGraph's error)."""
+    for key in [keys] if isinstance(keys, str) else keys:
+        if key not in channels:
+            raise ValueError(f"Key {key} not in channels")
+    return keys if isinstance(keys, str) else list(keys)
+
+
+def _keys_of(state: dict[str, Any], keys: str | list[str]) -> Any:
+    """What ``output_keys`` shows of ``state``: one key's value, or those keys in order."""
+    if isinstance(keys, str):
+        return state.get(keys)
+    return {k: state[k] for k in keys if k in state}
+
+
+def _interrupted_keys(
+    state: dict[str, Any], interrupts: list[Interrupt[Any]], keys: str | list[str]
+) -> Any:
+    """What ``invoke`` with ``output_keys`` returns at interrupts: with one key, the
+    interrupts alone; with a list, those keys and the interrupts (as LangGraph's)."""
+    output = {} if isinstance(keys, str) else _keys_of(state, keys)
+    if interrupts:
+        output["__interrupt__"] = list(interrupts)
+    return output if output or not isinstance(keys, str) else None
 
 
 def _names(spec: Sequence[str] | str, nodes: Any) -> list[str]:
