@@ -25,6 +25,8 @@ entrypoint's (or node's) task the calls started from, as LangGraph reports it.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ __all__ = [
     "StateSlice",
     "StoredEvent",
     "fields_of",
+    "new_uuid4",
     "run_ended",
     "run_started",
     "announced_order",
@@ -58,6 +61,11 @@ PUSH = "__pregel_push"
 _KEEP: Any = object()
 """A field :meth:`NewEvent.changed` leaves as it is."""
 _TASK_NAMESPACE = uuid.UUID("6f1c3c7e-52d4-4f0e-9a57-7265776e6421")
+_TASK_NAMESPACE_BYTES = _TASK_NAMESPACE.bytes
+# A UUID's version (bits 76-79) and variant (bits 62-63), as uuid.UUID(version=) sets them.
+_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_4 = (4 << 76) | (0x8000 << 48)
+_VERSION_5 = (5 << 76) | (0x8000 << 48)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +86,22 @@ def task_id_for(checkpoint_id: str, ns: str, step: int, name: str, path: Sequenc
     """The id of a task: the same for the same task from the same checkpoint (resumes keep it),
     so a checkpoint event need not record the ids of the tasks it lists."""
     key = f"{checkpoint_id}|{ns}|{step}|{name}|{'/'.join(map(str, path))}"
-    return str(uuid.uuid5(_TASK_NAMESPACE, key))
+    # str(uuid.uuid5(_TASK_NAMESPACE, key)), without the UUID objects made on the way
+    digest = hashlib.sha1(_TASK_NAMESPACE_BYTES + key.encode()).digest()
+    value = int.from_bytes(digest[:16], "big") & _VERSION_MASK | _VERSION_5
+    return _uuid_text(value)
+
+
+def new_uuid4() -> str:
+    """``str(uuid.uuid4())`` (a random UUID's text), without the UUID made on the way: the
+    runtime gives one to every task it runs."""
+    value = int.from_bytes(os.urandom(16), "big") & _VERSION_MASK | _VERSION_4
+    return _uuid_text(value)
+
+
+def _uuid_text(value: int) -> str:
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def path_order(path: Sequence[Any]) -> str:

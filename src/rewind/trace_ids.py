@@ -10,6 +10,7 @@ the run id and the seq of the event that opens the span.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Mapping
@@ -27,11 +28,16 @@ def trace_id_for(run_id: str, trace_context: Mapping[str, Any] | None = None) ->
     recorded = _hex(trace_context, "trace_id", 32)
     if recorded:
         return recorded
+    return _uuid_int(run_id) or _digest(f"trace|{run_id}", 16)
+
+
+@functools.lru_cache(maxsize=64)
+def _uuid_int(run_id: str) -> int:
+    # (cached: a running node's span asks for its run's trace id, node after node)
     try:
-        value = uuid.UUID(run_id).int
+        return uuid.UUID(run_id).int
     except ValueError:
-        value = 0
-    return value or _digest(f"trace|{run_id}", 16)
+        return 0
 
 
 def span_id_for(run_id: str, seq: int) -> int:

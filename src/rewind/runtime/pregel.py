@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import time
 import traceback
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -25,7 +24,7 @@ from rewind.errors import (
     ParentCommand,
     create_error_message,
 )
-from rewind.events import PULL, EventType, NewEvent, announced_order, task_id_for
+from rewind.events import PULL, EventType, NewEvent, announced_order, new_uuid4, task_id_for
 from rewind.log.records import HeadWrite
 from rewind.projections.modes import EXCLUDED_METADATA_KEYS
 from rewind.projections.state import VALUE_CHANGES, CheckpointView, head_state, recorded_writes
@@ -396,7 +395,7 @@ class RunLoop(TaskCalling, Routing):
                 payload["managed"] = managed  # what its input held besides the state
             if task.cached is not None:
                 payload["cached"] = True
-            task.run_id = str(uuid.uuid4())
+            task.run_id = new_uuid4()
             payload["run_id"] = task.run_id
             task.seq = self.log.seq
             await self.emit(task_event(EventType.TASK_STARTED, task, step, payload))
@@ -560,7 +559,7 @@ class RunLoop(TaskCalling, Routing):
                     "error": exc,
                 }
                 if retrying:  # each attempt is a run of its own, as a callback handler sees it
-                    task.run_id = failed["retry_run_id"] = str(uuid.uuid4())
+                    task.run_id = failed["retry_run_id"] = new_uuid4()
                 self.record(task_event(EventType.TASK_FAILED, task, step, failed))
                 if policy is None or not retrying:
                     if not refused:  # (LangGraph refuses it before the task runs: no note)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import os
 import random
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +42,7 @@ def new_checkpoint_id() -> str:
     import time
 
     ns = time.time_ns() // 100 + 0x01B21DD213814000  # 100-ns intervals since 1582
-    node = uuid.uuid4().int & ((1 << 62) - 1)
+    node = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)  # (uuid4's random bits)
     high = (ns >> 12) & 0xFFFFFFFFFFFF
     low = ns & 0x0FFF
     value = (high << 80) | (0x6 << 76) | (low << 64) | (0b10 << 62) | node
