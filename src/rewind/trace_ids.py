@@ -51,7 +51,7 @@ def caller_span_id(trace_context: Mapping[str, Any] | None) -> int:
 
 
 def _hex(trace_context: Mapping[str, Any] | None, key: str, digits: int) -> int:
-    if not isinstance(trace_context, Mapping):
+    if trace_context is None or not isinstance(trace_context, Mapping):
         return 0
     text = trace_context.get(key)
     if not isinstance(text, str) or len(text) != digits:

@@ -107,7 +107,8 @@ class Channel:
     @property
     def hidden(self) -> bool:
         """Whether it holds more than it shows (one of :data:`HIDDEN_CHANNELS`)."""
-        return isinstance(self.spec, HIDDEN_CHANNELS)
+        # (most keys have no spec: no check against the channel classes, abstract ones)
+        return self.spec is not None and isinstance(self.spec, HIDDEN_CHANNELS)
 
     def apply_hidden(self, state: list[Any] | None, writes: Sequence[Any]) -> tuple[list[Any], Any]:
         """A hidden channel's writes: what it holds after them (see :func:`hidden_state`) and
@@ -133,7 +134,7 @@ class Channel:
     @property
     def untracked(self) -> bool:
         """Whether its value stays out of checkpoints (an ``UntrackedValue``)."""
-        return isinstance(self.spec, UntrackedValue)
+        return self.spec is not None and isinstance(self.spec, UntrackedValue)
 
     def initial(self) -> Any:
         """The value before anything is written."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewind.errors import GraphInterrupt
-from rewind.events import NewEvent, path_order
+from rewind.events import NewEvent, made_event, path_order
 from rewind.runtime.channels import MISSING
 from rewind.runtime.context import Runtime
 from rewind.types import Command, Interrupt, RetryPolicy, Send, TimeoutPolicy, _interrupt_id
@@ -241,7 +241,7 @@ def retry_interval(policy: RetryPolicy, attempt: int) -> float:
 
 def task_event(kind: str, task: Task, step: int, payload: Any) -> NewEvent:
     """An event about one task of a step."""
-    return NewEvent(type=kind, step=step, node=task.name, task_id=task.id, payload=payload)
+    return made_event(kind, payload, None, step, None, task.name, task.id)
 
 
 def interrupter(
