@@ -414,18 +414,18 @@ class Projector:
         self.projections = {m: made[m] for m in _ORDER if m in modes}
         events = self.projections.get("events")
         self._events = events if isinstance(events, EventsMode) and events.holds else None
-        # Each kind of event goes only to the projections that read it, in emission order.
-        reads = {m: event_types([m], events_stream_mode=events_stream_mode) for m in modes}
+        # Each kind of event goes only to the projections that read it, in emission order (a
+        # kind none reads has no route).
         self._routes: dict[str, list[tuple[str, Projection]]] = {
-            kind: [(m, p) for m, p in self.projections.items() if _reads(reads[m], kind)]
-            for kind in EventType
+            kind: [(m, self.projections[m]) for m in names]
+            for kind, names in _route_names(list(self.projections), events_stream_mode).items()
         }
         # Only these read the shared fold; without them it need not be kept up to date.
         self._folding = bool(_FOLDING & set(modes))
         self._expander = Expander()
         # A token read by the messages mode alone (no fold, no expansion, no events mode to
         # release): straight to it, the most frequent event by far.
-        token_routes = self._routes[EventType.CHAT_TOKEN]
+        token_routes = self._routes.get(EventType.CHAT_TOKEN)
         messages = self.projections.get("messages")
         self.token_feed: Callable[[EventLike], list[Item]] | None = (
             messages.token
@@ -519,6 +519,31 @@ _EXPANDED = frozenset({EventType.CHECKPOINT, EventType.TASK_STARTED})
 
 def _reads(types: frozenset[str] | None, kind: str) -> bool:
     return types is None or kind in types
+
+
+_ROUTE_NAMES: dict[tuple[tuple[str, ...], Any], dict[str, list[str]]] = {}
+"""The modes reading each kind of event, per (modes, events stream mode): every stream of the
+same modes routes alike (see :func:`_route_names`)."""
+
+
+def _route_names(modes: list[str], events_stream_mode: Any) -> dict[str, list[str]]:
+    """Per kind of event that one of ``modes`` reads, those modes, in their order."""
+    try:
+        key = (tuple(modes), events_stream_mode)
+        found = _ROUTE_NAMES.get(key)
+    except TypeError:  # (an events stream mode given as a list: not kept)
+        key, found = None, None
+    if found is not None:
+        return found
+    reads = {m: event_types([m], events_stream_mode=events_stream_mode) for m in modes}
+    names: dict[str, list[str]] = {
+        kind: [m for m in modes if _reads(reads[m], kind)]
+        for kind in EventType
+        if any(_reads(reads[m], kind) for m in modes)
+    }
+    if key is not None and len(_ROUTE_NAMES) < 256:
+        _ROUTE_NAMES[key] = names
+    return names
 
 
 def tokens_needed(modes: Iterable[str]) -> bool:
