@@ -217,18 +217,25 @@ def _enc(v: Any) -> Any:
     if t is str or t is int or t is bool or v is None:
         return v
     if t is dict:
-        for k in v:
+        out = {}
+        for k, x in v.items():
             if type(k) is not str or k == _TAG:
                 return {_TAG: "dict", "v": [[_enc(k), _enc(x)] for k, x in v.items()]}
-        return {k: _enc(x) for k, x in v.items()}
+            # (a value that encodes as itself is not passed to a call of its own)
+            out[k] = x if x is None or type(x) in _AS_IS else _enc(x)
+        return out
     if t is list:
-        return [_enc(x) for x in v]
+        return [x if x is None or type(x) in _AS_IS else _enc(x) for x in v]
     if t is float:
         return v if math.isfinite(v) else {_TAG: "float", "v": repr(v)}
     encoder = _ENCODERS.get(t)
     if encoder is not None:
         return encoder(v)
     return _enc_other(v, t)
+
+
+_AS_IS = frozenset({str, int, bool})
+"""The types whose values :func:`_enc` returns as they are (``None`` too)."""
 
 
 def _enc_other(v: Any, t: type) -> Any:
