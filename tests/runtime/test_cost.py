@@ -281,14 +281,17 @@ async def test_history_reads_only_what_it_lists(tmp_path: Path) -> None:
 
 async def test_a_short_invoke_commits_once(tmp_path: Path) -> None:
     # Its first events wait (LogOptions.commit_delay) for the flush that ends the invoke:
-    # one transaction for the whole run, however many steps it has.
-    saver = SqliteSaver(str(tmp_path / "short.db"))
-    graph = counting().compile(checkpointer=saver)
+    # one transaction for the whole run, however many steps it has. (The window is long here
+    # so that the count does not depend on how fast the machine is: by default it is 5 ms,
+    # which a short run on an idle machine stays within.)
+    from rewind.log import LogOptions
+
+    store = await open_log(tmp_path / "short.db", options=LogOptions(commit_delay=30))
+    graph = counting().compile(checkpointer=store)
     config = {"configurable": {"thread_id": "short"}}
-    await graph.ainvoke({"count": 0, "note": ""}, config)  # opens the store
-    store = await saver.log()
+    await graph.ainvoke({"count": 0, "note": ""}, config)
     before = store.commit_count
-    await graph.ainvoke({"count": 1, "note": ""}, config)
+    await graph.ainvoke({"count": 1, "note": ""}, config)  # (returns at once: not after 30 s)
     assert store.commit_count - before == 1
     assert (await graph.aget_state(config)).values["count"] == 2
-    await saver.aclose()
+    await store.aclose()
