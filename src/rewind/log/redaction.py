@@ -290,10 +290,8 @@ def _blank_protocol(event: dict[str, Any], walker: _Walker) -> dict[str, Any]:
             out[key] = value
         elif isinstance(value, dict):
             out[key] = _blank_protocol(value, walker)
-        elif isinstance(value, list):
-            out[key] = [_blank_protocol(v, walker) if isinstance(v, dict) else v for v in value]
-            if any(not isinstance(v, dict) for v in value) and value:
-                out[key] = walker.mark()
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            out[key] = [_blank_protocol(v, walker) for v in value]  # (an empty list stays)
         elif value in (None, "") or isinstance(value, bool):
             out[key] = value
         else:
