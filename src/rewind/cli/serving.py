@@ -175,6 +175,7 @@ def serve(
                 redaction=redact_spec,
             ),
             log_options=LogOptions(redact=hook) if hook else None,
+            freeze_heap=True,
         )
     except (GraphLoadError, ValueError) as exc:
         raise CliError(str(exc)) from exc
@@ -237,9 +238,10 @@ def worker(
 
     from rewind.log import LogOptions, open_log
     from rewind.server import GraphLoadError
+    from rewind.server.heap import settle_heap
     from rewind.server.loader import parse_graph_option
     from rewind.server.serve import resolve_graphs
-    from rewind.server.worker import run_worker
+    from rewind.server.worker import Worker, run_worker
 
     try:
         chosen = resolve_graphs(
@@ -253,6 +255,11 @@ def worker(
 
     async def main() -> int:
         log = await open_log(settings().db, options=LogOptions(redact=hook) if hook else None)
+
+        def started(worker: Worker) -> None:
+            settle_heap()  # see rewind.server.heap: full collections would stall its runs
+            click.echo(f"rewind worker {worker.id} working on {log.url}", err=True)
+
         try:
             done = await run_worker(
                 log,
@@ -261,7 +268,7 @@ def worker(
                 jobs=jobs,
                 poll=poll,
                 drain_timeout=drain_timeout,
-                ready=lambda w: click.echo(f"rewind worker {w.id} working on {log.url}", err=True),
+                ready=started,
             )
         finally:
             await log.aclose()

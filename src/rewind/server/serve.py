@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.server.app import DEFAULT_MAX_BODY_BYTES, create_app
 from rewind.server.generative_ui import UiSpec, load_ui
+from rewind.server.heap import settle_heap
 from rewind.server.loader import load_config, load_graph
 
 __all__ = ["resolve_graphs", "serve"]
@@ -51,6 +52,7 @@ def serve(
     ui: Mapping[str, UiSpec] | None = None,
     pages: Any = None,
     ready: Any = None,
+    freeze_heap: bool = False,
 ) -> None:
     """Serve the API until SIGINT/SIGTERM (blocking).
 
@@ -73,6 +75,10 @@ def serve(
         pages: Pages served beside the API (``create_app``'s ``pages``).
         ready: Called with the bound address (``http://host:port``) once the socket is bound,
             instead of printing it.
+        freeze_heap: Once started, leave what the process holds out of the garbage
+            collector's later full collections (:func:`rewind.server.heap.settle_heap`), so
+            they do not stall the streams it serves; for a process that only serves (``rewind
+            serve`` sets it).
     """
     import uvicorn
 
@@ -104,6 +110,7 @@ def serve(
         uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=15, lifespan="on")
     )
     server.app_ref = app
+    server.freeze_heap = freeze_heap
     server.run(sockets=[sock])
 
 
@@ -116,6 +123,12 @@ class _Server:
 
         class Server(uvicorn.Server):
             app_ref: Any = None
+            freeze_heap = False
+
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets=sockets)
+                if self.freeze_heap and not self.should_exit:
+                    settle_heap()
 
             def handle_exit(self, sig: int, frame: Any) -> None:
                 service = getattr(getattr(self.app_ref, "state", None), "service", None)
