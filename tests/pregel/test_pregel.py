@@ -228,19 +228,47 @@ def test_a_replay_of_a_program_equals_its_live_stream_and_a_fresh_process_reads_
     assert history[0] == {} and history[1] == {"value": "xxxxxxxxxxxxxxxx"}
 
 
+def build_joins(saver: Any) -> Any:
+    """Two nodes that write their names to a barrier and an after-finish value, a join that
+    runs once both did and one that runs once no other would."""
+    c, p = rw_channels, rw_pregel
+    a = p.NodeBuilder().subscribe_only("x").do(str.upper).write_to("y", bar="a", late="a")
+    b = p.NodeBuilder().subscribe_only("y").do(lambda y: y + "!").write_to("z", bar="b")
+    join = p.NodeBuilder().subscribe_to("bar").read_from("z").do(lambda v: f"joined {v}")
+    fin = p.NodeBuilder().subscribe_to("late", "done").do(lambda v: f"finished {v}")
+    return p.Pregel(
+        nodes={"a": a, "b": b, "join": join.write_to("done"), "fin": fin.write_to("out")},
+        channels={
+            "x": c.LastValue(str),
+            "y": c.LastValue(str),
+            "z": c.LastValue(str),
+            "bar": c.NamedBarrierValue(str, {"a", "b"}),
+            "late": c.LastValueAfterFinish(str),
+            "done": c.LastValue(str),
+            "out": c.LastValue(str),
+        },
+        input_channels="x",
+        output_channels=["done", "out", "late"],
+        checkpointer=saver,
+    )
+
+
+def test_a_replay_of_a_program_with_barriers_equals_its_live_stream(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    config = {"configurable": {"thread_id": "t"}}
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        app = build_joins(saver)
+        live = [list(app.stream(x, config, stream_mode=ALL)) for x in ("p", "q")]
+        state = app.get_state(config).values
+    assert state["out"] == "finished {'late': 'a', 'done': \"joined {'bar': None, 'z': 'Q!'}\"}"
+    assert "bar" not in state and "late" not in state  # both consumed by the nodes they start
+    runs = asyncio.run(_run_ids(path))
+    for run_id, chunks in zip(runs, live, strict=True):
+        assert [encode(c) for c in _replayed(path, run_id)] == [encode(c) for c in chunks]
+
+
 def test_what_rewind_does_not_run_is_refused_by_name() -> None:
     c, p = rw_channels, rw_pregel
-    with pytest.raises(NotImplementedError, match="channel 'late' is a LastValueAfterFinish"):
-        p.Pregel(
-            nodes={"n": _node(p)},
-            channels={
-                "a": c.LastValue(str),
-                "b": c.LastValue(str),
-                "late": c.LastValueAfterFinish(str),
-            },
-            input_channels="a",
-            output_channels="b",
-        )
     with pytest.raises(NotImplementedError, match="step_timeout"):
         p.Pregel(
             nodes={"n": _node(p)},

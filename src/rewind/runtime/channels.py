@@ -103,6 +103,9 @@ class Channel:
     spec: BaseChannel[Any, Any, Any] | None = field(default=None, repr=False)
     """The LangGraph channel the key was annotated with, when its writes go through it (one
     of :data:`SPEC_CHANNELS`); its value is what the channel's ``get`` returns."""
+    key: str | None = None
+    """The key its errors name, when not :attr:`name` (a ``Pregel`` channel's own, ``""``
+    unless it was given one, as LangGraph's)."""
 
     @property
     def hidden(self) -> bool:
@@ -128,6 +131,16 @@ class Channel:
         assert self.spec is not None
         channel = _restored(self.spec, state)
         if not channel.finish():
+            return None
+        return hidden_state(channel), _visible(channel)
+
+    def consume_hidden(self, state: list[Any] | None) -> tuple[list[Any], Any] | None:
+        """A hidden channel read by a task subscribed to it (a ``Pregel`` node): what it
+        holds and shows then, or ``None`` when that changed nothing (LangGraph's
+        ``consume()``: a barrier waits for every name again, an after-finish value empties)."""
+        assert self.spec is not None
+        channel = _restored(self.spec, state)
+        if not channel.consume():
             return None
         return hidden_state(channel), _visible(channel)
 
@@ -163,7 +176,8 @@ class Channel:
             if len(writes) > 1:
                 raise InvalidUpdateError(
                     create_error_message(
-                        message=f"At key '{self.name}': Can receive only one value per step. "
+                        message=f"At key '{self.name if self.key is None else self.key}': "
+                        "Can receive only one value per step. "
                         "Use an Annotated key to handle multiple values.",
                         error_code=ErrorCode.INVALID_CONCURRENT_GRAPH_UPDATE,
                     )

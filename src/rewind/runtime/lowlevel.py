@@ -17,8 +17,12 @@ A node runs in the step after a channel it subscribes to was updated, as LangGra
 a node that has not run yet while a channel it subscribes to has a value is listed among a
 checkpoint's next tasks without running (:class:`WaitingTask`), as LangGraph lists it.
 
-Not run yet (each refused by name with ``NotImplementedError``): channels whose value is not
-all their state (``LastValueAfterFinish``, the named barriers), managed values among the
+The channels that hold more than they show (``LastValueAfterFinish``, the named barriers)
+keep what they hold with the checkpoint's join progress, as a state graph's do; a step's
+tasks consume those they subscribe to before its writes apply, and when what the step updated
+starts no node, the after-finish ones finish (as LangGraph's ``apply_writes``).
+
+Not run yet (each refused by name with ``NotImplementedError``): managed values among the
 channels, write entries other than ``ChannelWriteEntry`` and node mappers.
 """
 
@@ -31,7 +35,14 @@ from typing import Annotated, Any, TypedDict
 
 from rewind.channels import BaseChannel, Topic
 from rewind.events import PULL
-from rewind.runtime.channels import MISSING, SPEC_CHANNELS, value_change
+from rewind.runtime.channels import (
+    HIDDEN,
+    HIDDEN_CHANNELS,
+    MISSING,
+    SPEC_CHANNELS,
+    hidden_key,
+    value_change,
+)
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.graph import NodeSpec, StateGraph
 from rewind.runtime.pregel import RunLoop
@@ -83,20 +94,56 @@ class PregelLoop(RunLoop):
         """What ``invoke`` returns: the output as of the last step that wrote to it."""
 
     def apply_outcomes(self, outcomes: list[Outcome]) -> list[list[Any]]:
-        """Apply the step's writes; remember which channels they updated, and the output if
-        they wrote to it."""
+        """Apply the step's writes as LangGraph's ``apply_writes`` does: the channels the
+        step's tasks subscribe to consumed first (a barrier waits again, an after-finish value
+        empties), then the writes; when no node would run on what they updated, the
+        after-finish channels finish (readable: those subscribed to start their nodes).
+        Remember which channels the step updated, and the output if it wrote to it."""
+        consumed = self.consume([o.task.triggers for o in outcomes]) if self.hides else []
+        held = {k: v for k, v in self.barriers.items() if k.startswith(HIDDEN)}
         changes = super().apply_outcomes(outcomes)
+        changed = {c[0] for c in changes}
+        changes += [
+            value_change(self.channels[n], self.values[n]) for n in consumed if n not in changed
+        ]
         self.updated = {
             name
             for name, kind, _ in changes
-            if kind != "clear" and self.values[name] is not MISSING
+            if kind != "clear"
+            and self.values[name] is not MISSING
+            # (a barrier written a name it had seen: not updated, in LangGraph)
+            and not (
+                self.channels[name].hidden
+                and self.barriers.get(hidden_key(name)) == held.get(hidden_key(name))
+            )
         }
+        if outcomes and self.hides and self.updated.isdisjoint(self.graph.trigger_to_nodes):
+            start = len(self.finished_channels)
+            self.finish_channels()
+            self.updated |= {c[0] for c in self.finished_channels[start:] if c[1] != "clear"}
         written = {name for o in outcomes for name, _ in o.writes}
-        if written & set(self.graph.output_list):
+        outputs = set(self.graph.output_list)
+        if written & outputs and self.updated & outputs:
             self.output = self.graph._output(self.state())
         if outcomes:
             self.barriers[RAN] = sorted(self.ran | {o.task.name for o in outcomes})
         return changes
+
+    def consume(self, triggers: list[Sequence[str]]) -> list[str]:
+        """Consume the hidden channels tasks subscribe to (their ``triggers``: LangGraph's
+        ``consume()``); the channels that changed."""
+        consumed: list[str] = []
+        for names in triggers:
+            for name in names:
+                channel = self.channels.get(name)
+                if channel is None or not channel.hidden or name in consumed:
+                    continue
+                key = hidden_key(name)
+                after = channel.consume_hidden(self.barriers.get(key))
+                if after is not None:
+                    self.barriers[key], self.values[name] = after
+                    consumed.append(name)
+        return consumed
 
     @property
     def ran(self) -> set[str]:
@@ -107,7 +154,7 @@ class PregelLoop(RunLoop):
         """The nodes the step's updates start; when it updated none, also the nodes that
         have not run yet and subscribe to a channel that has a value (as LangGraph's)."""
         tasks = self.graph.triggered(self.values, self.updated)
-        if not self.updated:
+        if not self.updated or not self.graph.trigger_to_nodes:  # (LangGraph's full scan)
             tasks = self.with_waiting(tasks, kind=Task)
         return tasks
 
@@ -223,6 +270,7 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         auto_validate: bool = True,
         debug: bool | None = None,
         name: str = "LangGraph",
+        trigger_to_nodes: Mapping[str, Sequence[str]] | None = None,
         stream_transformers: Sequence[Callable[[tuple[str, ...]], Any]] | None = None,
         **unsupported: Any,
     ) -> None:
@@ -264,6 +312,11 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         self.stream_mode = stream_mode
         self.stream_transformers = tuple(stream_transformers or ())
         self.node_triggers = {n: tuple(sorted(node.triggers)) for n, node in built.items()}
+        self.trigger_to_nodes: Mapping[str, Sequence[str]] = (
+            _trigger_to_nodes(built) if auto_validate else dict(trigger_to_nodes or {})
+        )
+        """The nodes each channel starts (LangGraph's: worked out when the program is
+        validated, else as given): the channels that, updated, keep the run from finishing."""
         if stream_channels is not None:  # recorded with every run: what its streams show
             keys = [stream_channels] if isinstance(stream_channels, str) else stream_channels
             self._graph_shape = {**self._graph_shape, "stream_keys": list(keys)}
@@ -279,7 +332,11 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
     def triggered(self, values: Mapping[str, Any], updated: set[str]) -> list[Task]:
         """The tasks the ``updated`` channels start, in node order, each with its input."""
         tasks = []
+        index = self.trigger_to_nodes
+        candidates = {n for c in updated for n in index.get(c, ())} if index else None
         for name, node in self.pregel_nodes.items():
+            if candidates is not None and name not in candidates:
+                continue
             if not updated.intersection(node.triggers):
                 continue
             arg = node_input(node, values)
@@ -336,15 +393,24 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             for name, value in loop.values.items()
             if head is None and value is not MISSING
         ]
+        dropping = head is not None and bool(head.next)
+        consumed: list[str] = []
+        if dropping and isinstance(loop, PregelLoop) and loop.hides:
+            # (the pending tasks dropped consume what they subscribe to, as LangGraph's)
+            consumed = loop.consume([d.get("triggers") or () for d in head.next])
+            changes += [value_change(loop.channels[n], loop.values[n]) for n in consumed]
         grouped: dict[str, list[Any]] = {}
         for name, value in self.map_input(input):
             grouped.setdefault(name, []).append(value)
         for name, writes in grouped.items():
             channel = loop.channels[name]
-            loop.values[name] = channel.apply(loop.values[name], writes)
+            if channel.hidden:
+                loop.values[name] = loop.apply_hidden(channel, writes)
+            else:
+                loop.values[name] = channel.apply(loop.values[name], writes)
             changes = [c for c in changes if c[0] != name]
             changes.append(value_change(channel, loop.values[name]))
-        if head is not None and head.next:  # the pending tasks dropped: a step, as LangGraph's
+        if dropping:  # the pending tasks dropped: a step, as LangGraph's
             # (their nodes have seen their channels now, as LangGraph's versions say)
             dropped = {d["name"] for d in head.next if d["name"] in self.pregel_nodes}
             loop.barriers[RAN] = sorted(set(loop.barriers.get(RAN, ())) | dropped)
@@ -356,6 +422,11 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
                     loop.values[name] = after
                     changes.append(value_change(channel, after))
         updated = {n for n in grouped if loop.values[n] is not MISSING}
+        last = updated.isdisjoint(self.trigger_to_nodes)  # (were the dropping a step, its last)
+        if dropping and isinstance(loop, PregelLoop) and loop.hides and last:
+            start = len(loop.finished_channels)
+            loop.finish_channels()
+            updated |= {c[0] for c in loop.finished_channels[start:] if c[1] != "clear"}
         tasks = [*self.triggered(loop.values, updated), *(pending or [])]
         if isinstance(loop, PregelLoop):
             loop.updated = updated
@@ -381,13 +452,9 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         result = await super().ainvoke(input, config, _watch=watch, **kwargs)
         if not loops:
             return result
-        latest = loops[0].output
         if isinstance(result, dict) and result.get("__interrupt__"):
-            interrupts = result["__interrupt__"]
-            if isinstance(latest, dict):
-                return {**latest, "__interrupt__": interrupts}
-            return {"__interrupt__": interrupts}
-        return latest
+            return result  # the output channels as the interrupt found them
+        return loops[0].output
 
     def _interrupted_output(self, state: dict[str, Any], interrupts: list[Any]) -> Any:
         """The output and the interrupts (see :meth:`ainvoke`)."""
@@ -433,6 +500,15 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         return {k: state[k] for k in self.output_channels if k in state}
 
 
+def _trigger_to_nodes(nodes: Mapping[str, PregelNode]) -> dict[str, list[str]]:
+    """The nodes each channel starts (LangGraph's index of them)."""
+    index: dict[str, list[str]] = {}
+    for name, node in nodes.items():
+        for trigger in node.triggers:
+            index.setdefault(trigger, []).append(name)
+    return index
+
+
 def _triggers(node: PregelNode) -> tuple[str, ...]:
     return tuple(sorted(node.triggers))
 
@@ -452,19 +528,22 @@ def _builder(
                 f"Pregel channel '{key}' is a {type(channel).__name__}: rewind runs channels "
                 "(rewind.channels), not managed values, in a Pregel program"
             )
-        if not isinstance(channel, SPEC_CHANNELS) and type(channel).__name__ not in (
-            "LastValue",
-            "BinaryOperatorAggregate",
-        ):
+        known = isinstance(channel, (*SPEC_CHANNELS, *HIDDEN_CHANNELS))
+        if not known and type(channel).__name__ not in ("LastValue", "BinaryOperatorAggregate"):
             raise NotImplementedError(
                 f"Pregel channel '{key}' is a {type(channel).__name__}, which rewind does not "
-                "run yet (its value is not all its state); use LastValue, AnyValue, "
-                "EphemeralValue, UntrackedValue, BinaryOperatorAggregate, Topic or DeltaChannel"
+                "run (a channel class of its own: the log could not rebuild it); use one of "
+                "rewind.channels"
             )
     schema = TypedDict(  # type: ignore[misc]
         "PregelChannels", {k: Annotated[Any, c] for k, c in channels.items()}, total=False
     )
     builder: StateGraph[Any] = StateGraph(schema)
+    for key, channel in channels.items():  # (errors name a channel's own key, as LangGraph's)
+        made = builder.channels[key]
+        made.key = channel.key
+        if made.spec is not None:
+            made.spec.key = channel.key
     outputs = [output_channels] if isinstance(output_channels, str) else output_channels
     if set(outputs) != set(channels):
         builder.schemas.output = TypedDict(  # type: ignore[misc]
