@@ -21,6 +21,24 @@ An entrypoint's own task ends with ``return`` too, with ``entrypoint: true`` (it
 is written to the ``__end__`` and ``__previous__`` channels) and ``save`` when it returned
 ``entrypoint.final(value=..., save=...)``. An ``interrupt()`` inside a call is recorded on the
 entrypoint's (or node's) task the calls started from, as LangGraph reports it.
+
+The runnables a node runs inside itself (a prompt, an LCEL sequence and its steps, a parser, a
+``RunnableLambda``, a retriever) are recorded as LangChain's callbacks report them, with the
+events of the task they run in:
+
+* ``chain.started``: ``run_id``, ``parent_run_id``, ``name``, ``run_type`` (LangChain's:
+  ``chain``, ``prompt``, ``parser``, ``retriever``...), ``tags``, ``metadata``, and ``input``
+  (absent when LangChain gave none yet: a streamed run's input comes with its end);
+* ``chain.chunk``: ``run_id``, ``chunk``, one streamed output chunk (recorded while chat models
+  stream, as LangChain's event stream taps them);
+* ``chain.ended``: ``run_id`` and ``output``, with ``input`` when LangChain gave it at the end;
+  or ``error`` (type, message) when the run failed.
+
+No value the log holds already is copied: an input that is the one the task was given is
+``node_input: true`` instead (an output or chunk, ``output_is_node_input`` or
+``chunk_is_node_input``), and a run of the state's messages is a list of
+:class:`StateSlice`. A value the codec cannot store is recorded as
+:func:`rewind.log.codec.unrecorded` names it.
 """
 
 from __future__ import annotations
@@ -143,6 +161,9 @@ class EventType(StrEnum):
     TOOL_STARTED = "tool.started"
     TOOL_ENDED = "tool.ended"
     TOOL_DELTA = "tool.delta"
+    CHAIN_STARTED = "chain.started"
+    CHAIN_CHUNK = "chain.chunk"
+    CHAIN_ENDED = "chain.ended"
     INTERRUPT = "interrupt"
     RESUME = "resume"
     CHECKPOINT = "checkpoint"

@@ -241,3 +241,40 @@ def test_a_content_block_event_and_a_tool_delta_lose_their_texts() -> None:
         {"tool_call_id": "c1", "delta": EMAIL}, EventType.TOOL_DELTA, contents_only=True
     )
     assert value == {"tool_call_id": "c1", "delta": REDACTED}
+
+
+def test_a_nested_run_s_texts_go_under_a_redaction_of_contents() -> None:
+    """A prompt's input, a parser's output, a retriever's documents and a streamed chunk lose
+    their texts; keys, numbers, class names, ids and references to the state stay."""
+    from langchain_core.documents import Document
+    from langchain_core.prompt_values import ChatPromptValue
+
+    from rewind.events import StateSlice
+
+    started = {
+        "run_id": "r1",
+        "name": "ChatPromptTemplate",
+        "run_type": "prompt",
+        "input": {"topic": EMAIL, "n": 3, "history": [StateSlice("messages", 0, 2)]},
+    }
+    value, scope = _redacted(started, EventType.CHAIN_STARTED, contents_only=True)
+    assert scope == "contents"
+    assert value["input"] == {"topic": REDACTED, "n": 3, "history": [StateSlice("messages", 0, 2)]}
+    assert (value["run_id"], value["name"], value["run_type"]) == ("r1", started["name"], "prompt")
+
+    ended = {
+        "run_id": "r1",
+        "output": ChatPromptValue(messages=[HumanMessage(EMAIL, id="m1")]),
+        "input": [Document(page_content=EMAIL, metadata={"source": EMAIL, "rank": 1})],
+    }
+    value, _ = _redacted(ended, EventType.CHAIN_ENDED, contents_only=True)
+    assert value["output"].messages[0].content == REDACTED
+    assert value["output"].messages[0].id == "m1"
+    (document,) = value["input"]
+    assert document.page_content == REDACTED
+    assert document.metadata == {"source": REDACTED, "rank": 1}
+
+    value, _ = _redacted(
+        {"run_id": "r1", "chunk": EMAIL}, EventType.CHAIN_CHUNK, contents_only=True
+    )
+    assert value == {"run_id": "r1", "chunk": REDACTED}

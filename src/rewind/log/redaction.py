@@ -12,8 +12,10 @@ Two scopes:
 * ``contents``: the payload keeps its structure and loses its values. With ``contents_only``,
   each chat message's text (its ``content``, its tool calls' arguments, ``additional_kwargs``
   and a tool message's ``artifact``; role, ids, names and tool calls' names stay), a token's
-  text and a text model's prompts and generations; with ``match``, every string (and number)
-  holding the text (in any case of its letters, with ``ignore_case``).
+  text, a text model's prompts and generations, and every text in the input, output and
+  chunks of a run nested in a node (``chain.*``: a prompt, a parser, a retriever; keys and
+  class names stay); with ``match``, every string (and number) holding the text (in any case
+  of its letters, with ``ignore_case``).
 
 Some events hold the structure rewind reads its runs by (:data:`STRUCTURAL_TYPES`: a run's
 start and end, checkpoints, a task's start, end and failure, interrupts, resumes, subgraphs,
@@ -271,7 +273,42 @@ def _top_level_texts(type_: str, payload: dict[str, Any], walker: _Walker) -> di
         payload["event"] = _blank_protocol(payload["event"], walker)
     elif type_ == EventType.TOOL_DELTA:
         _blank(payload, "delta", walker)
+    elif type_ in _NESTED_RUNS:
+        for key in ("input", "output", "chunk"):
+            if key in payload:
+                payload[key] = _blank_texts(payload[key], walker)
     return payload
+
+
+_NESTED_RUNS = frozenset(
+    {EventType.CHAIN_STARTED.value, EventType.CHAIN_CHUNK.value, EventType.CHAIN_ENDED.value}
+)
+_STATE_SLICE = "rewind.events:StateSlice"
+
+
+def _blank_texts(value: Any, walker: _Walker) -> Any:
+    """A nested run's value (a prompt's input, a parser's output, a retriever's documents) with
+    every text replaced: its strings, inside containers and objects' fields; keys, class names,
+    numbers and messages' structure stay, and so do references to the state's messages."""
+    if isinstance(value, str):
+        return walker.mark() if value else value
+    if isinstance(value, list):
+        return [_blank_texts(item, walker) for item in value]
+    if not isinstance(value, dict):
+        return value
+    tag = value.get(TAG)
+    if tag is None:
+        return {key: _blank_texts(item, walker) for key, item in value.items()}
+    cls = str(value.get("cls", ""))
+    if tag in ("pydantic", "dataclass", "custom", "pydantic_root"):
+        if cls == _STATE_SLICE or cls.startswith(_MESSAGES):  # (a message's texts are gone)
+            return value
+        return {**value, "v": _blank_texts(value["v"], walker)}
+    if tag in ("tuple", "set", "frozenset"):
+        return {**value, "v": _blank_texts(value["v"], walker)}
+    if tag == "dict":
+        return {**value, "v": [[key, _blank_texts(item, walker)] for key, item in value["v"]]}
+    return value
 
 
 _PROTOCOL_STRUCTURE = frozenset(

@@ -1,6 +1,7 @@
 """The ``events`` stream mode: LangChain's ``astream_events`` v2 protocol, rebuilt from the log
-(the graph run, its nodes and routing functions, subgraphs, chat models, tools and dispatched
-custom events, with run ids, parents, tags and metadata)."""
+(the graph run, its nodes and routing functions, subgraphs, the runnables nodes run inside
+themselves, chat models, tools and dispatched custom events, with run ids, parents, tags and
+metadata)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, Protocol
 
 from langchain_core.messages import BaseMessage
 
-from rewind.events import EventType, fields_of
+from rewind.events import EventType, StateSlice, fields_of
 from rewind.projections.calls import bound_arguments, call_ns, is_call, is_return, return_value
 from rewind.projections.modes import (
     EventLike,
@@ -51,7 +52,7 @@ class _Run:
     tags: list[str]
     metadata: dict[str, Any]
     input: Any
-    kind: str = "chain"  # or chat_model, llm, tool
+    kind: str = "chain"  # or chat_model, llm, tool, prompt, parser, retriever...
     streamed: bool = True  # a graph run: whether its nodes stream their outputs
     managed: Mapping[str, Any] | None = None  # a node's: the managed values it read
 
@@ -97,7 +98,7 @@ class EventsMode:
         # The input's task shows as a run only when a routing function runs under it.
         self._hidden: dict[str, _Run] = {}
         self._graphs: dict[str, _Run] = {}  # subgraph runs, by namespace
-        self._calls: dict[str, _Run] = {}
+        self._calls: dict[str, _Run] = {}  # model and tool calls, and nested runs, by run id
         # Per task: message ids rewind gave at the task's tool ends (its events show none).
         self._given: dict[str, set[str]] = {}
         updates = UpdatesMode()
@@ -230,11 +231,14 @@ class EventsMode:
             return [self._call_started(event, payload, node)]
         if event.type in (EventType.CHAT_TOKEN, EventType.CHAT_ENDED, EventType.TOOL_ENDED):
             return self._call_went_on(event, payload)
+        if event.type in _CHAIN_EVENTS:
+            return self._chain_event(event, payload, node)
         if event.type == EventType.CUSTOM_EVENT and "name" in payload:
+            owner = self._calls.get(payload["run_id"])  # dispatched from a nested run
             custom = _Run(
                 name=payload["name"],
                 run_id=payload["run_id"],
-                parents=node.parents,  # dispatched from the node's own run
+                parents=(owner or node).parents,  # the run it was dispatched from's
                 tags=list(payload.get("tags") or []),
                 metadata=dict(payload.get("metadata") or node.metadata),
                 input=None,
@@ -449,7 +453,7 @@ class EventsMode:
         call = _Run(
             name=payload.get("name") or serialized.get("name") or "run",
             run_id=payload.get("run_id", ""),
-            parents=[*node.parents, node.run_id],
+            parents=self._under(payload.get("parent_run_id"), node),
             tags=list(payload.get("tags") or []),
             metadata=dict(payload.get("metadata") or {}),
             input=data,
@@ -457,6 +461,81 @@ class EventsMode:
         )
         self._calls[call.run_id] = call
         return self._event(f"on_{call.kind}_start", call, {"input": data})
+
+    def _under(self, parent_run_id: Any, node: _Run) -> list[str]:
+        """The parent ids of a run started under ``parent_run_id``: a nested run's or a tool's
+        (a chain, a model called inside them), else the node's own run."""
+        parent = self._calls.get(parent_run_id) if self._calls and parent_run_id else None
+        if parent is None:
+            return [*node.parents, node.run_id]
+        return [*parent.parents, parent.run_id]
+
+    def _chain_event(
+        self, event: EventLike, payload: Mapping[str, Any], node: _Run
+    ) -> list[dict[str, Any]]:
+        """A nested run's start, streamed chunk or end (``on_chain_*``, ``on_prompt_*``,
+        ``on_parser_*``, ``on_retriever_*``...); a failed one has no end, as in LangChain."""
+        if event.type == EventType.CHAIN_STARTED:
+            return self._chain_started(event, payload, node) if "run_id" in payload else []
+        run_id = payload.get("run_id", "")
+        run = self._calls.get(run_id)
+        if run is None:
+            return []
+        if event.type == EventType.CHAIN_CHUNK:
+            chunk = self._chain_value(payload, "chunk", node, event.ns)
+            return [self._event(f"on_{run.kind}_stream", run, {"chunk": chunk})]
+        del self._calls[run_id]
+        if "error" in payload:
+            return []
+        given = (
+            self._chain_value(payload, "input", node, event.ns)
+            if "input" in payload or "node_input" in payload
+            else None
+        )
+        started = None if run.input is _NONE else run.input
+        data = {
+            "output": self._chain_value(payload, "output", node, event.ns),
+            # LangChain's: the input the end gave, else the start's, else {}; a retriever's
+            # is its start's query.
+            "input": started
+            if run.kind == "retriever"
+            else given
+            if _truthy(given)
+            else started
+            if _truthy(started)
+            else {},
+        }
+        return [self._event(f"on_{run.kind}_end", run, data)]
+
+    def _chain_started(
+        self, event: EventLike, payload: Mapping[str, Any], node: _Run
+    ) -> list[dict[str, Any]]:
+        """A nested run begins, under the run it was started from (with no input shown when
+        it was given none yet: a streamed run's)."""
+        given = "input" in payload or "node_input" in payload
+        value = self._chain_value(payload, "input", node, event.ns) if given else _NONE
+        run = _Run(
+            name=payload.get("name") or "Unnamed",
+            run_id=payload["run_id"],
+            parents=self._under(payload.get("parent_run_id"), node),
+            tags=list(payload.get("tags") or []),
+            metadata=dict(payload.get("metadata") or {}),
+            input=value,
+            kind=payload.get("run_type") or "chain",
+        )
+        self._calls[run.run_id] = run
+        data = {} if value is _NONE else {"input": value}
+        return [self._event(f"on_{run.kind}_start", run, data)]
+
+    def _chain_value(self, payload: Mapping[str, Any], key: str, node: _Run, ns: str | None) -> Any:
+        """A nested run's recorded value: the node's input where it was that, the state's
+        messages put back where it named them."""
+        if payload.get("node_input" if key == "input" else f"{key}_is_node_input"):
+            return node.input
+        value = payload.get(key)
+        if type(value) is list and any(isinstance(v, StateSlice) for v in value):
+            return self._resolved([value], ns)[0]
+        return value
 
     def _resolved(self, messages: Any, ns: str | None) -> Any:
         """A chat call's input with the state's messages it names put back (the fold holds
@@ -487,6 +566,19 @@ class EventsMode:
         )
         data = {"output": result, "input": call.input}
         return [self._event(f"on_{call.kind}_end", call, data)]
+
+
+_CHAIN_EVENTS = frozenset({EventType.CHAIN_STARTED, EventType.CHAIN_CHUNK, EventType.CHAIN_ENDED})
+_NONE: Any = object()
+"""A nested run started with no input (a streamed one's comes with its end)."""
+
+
+def _truthy(value: Any) -> bool:
+    """``bool(value)``, ``True`` for a value whose truth cannot be told (an array)."""
+    try:
+        return bool(value)
+    except Exception:
+        return True
 
 
 def _end_input(value: Any) -> Any:

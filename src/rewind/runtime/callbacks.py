@@ -1,4 +1,5 @@
-"""LangChain callbacks into the log: chat-model calls, tokens, tools and custom events.
+"""LangChain callbacks into the log: chat-model calls, tokens, tools, custom events and the
+runnables a node runs inside itself (see :mod:`rewind.runtime.chains`).
 
 Each task runs under a LangChain callback manager, exactly as LangGraph runs its nodes, so a chat
 model or tool called inside a node (with or without passing ``config``) reports to
@@ -25,6 +26,7 @@ from langchain_core.tracers._streaming import (
 
 from rewind.events import EventType, NewEvent, made_event
 from rewind.projections.state import refer_to_state
+from rewind.runtime.chains import NO_INPUT, ChainRecording
 from rewind.runtime.loops import call_here, call_in_order, call_on, on_loop_thread
 
 __all__ = ["ProtocolRecorder", "Recorder", "StreamingRecorder"]
@@ -45,8 +47,12 @@ _NO_CALL: Any = object()
 """No model call yet: the token cache of a new recorder matches none."""
 
 
-class Recorder(BaseCallbackHandler):
-    """Records the callbacks of one task into its run's log (thread-safe)."""
+class Recorder(ChainRecording, BaseCallbackHandler):
+    """Records the callbacks of one task into its run's log (thread-safe).
+
+    ``run_id``: the task's own run (its callbacks are not a nested run's); ``node_input``: what
+    its function was given (a nested run given the same names it instead of copying it).
+    """
 
     run_inline = True
     raise_error = False
@@ -63,6 +69,8 @@ class Recorder(BaseCallbackHandler):
         task_id: str,
         ns: str | None = None,
         state: Callable[[], Mapping[str, Any]] | None = None,
+        run_id: uuid.UUID | None = None,
+        node_input: Any = NO_INPUT,
     ) -> None:
         self._sink = sink
         self._token_sink = token_sink
@@ -72,6 +80,8 @@ class Recorder(BaseCallbackHandler):
         self._first_token: dict[uuid.UUID, float] = {}
         self._id_text: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[str, str | None]] = {}
         self._started: dict[uuid.UUID, float] = {}
+        self._own_run_id = run_id
+        self._node_input = node_input
         self._chunk_sink = chunk_sink
         self._tokens_of: tuple[Any, Any, str, str | None, Sink, _CallChunkSink | None] = (
             _NO_CALL,
@@ -355,13 +365,15 @@ class Recorder(BaseCallbackHandler):
 
 
 class StreamingRecorder(Recorder, _StreamingCallbackHandler[Any]):
-    """A recorder that also asks chat models to stream, so every token reaches the log."""
+    """A recorder that also asks chat models to stream, so every token reaches the log, and
+    records the chunks a nested run streams (``chain.chunk``), as LangChain's event stream
+    taps them."""
 
     def tap_output_aiter(self, run_id: uuid.UUID, output: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        return output
+        return self._tapped_aiter(run_id, output) if self._taps(run_id) else output
 
     def tap_output_iter(self, run_id: uuid.UUID, output: Iterator[Any]) -> Iterator[Any]:
-        return output
+        return self._tapped_iter(run_id, output) if self._taps(run_id) else output
 
 
 class ProtocolRecorder(Recorder, _V2StreamingCallbackHandler):

@@ -24,6 +24,7 @@ from rewind import trace_ids
 from rewind.events import EventType, NewEvent
 from rewind.projections.stream import PROPAGATED_KEYS
 from rewind.runtime.callbacks import ProtocolRecorder, Recorder, StreamingRecorder
+from rewind.runtime.chains import NO_INPUT
 from rewind.runtime.channels import MISSING
 from rewind.runtime.context import _RUNTIME, ExecutionInfo, Runtime, current_config
 from rewind.runtime.deployment import server_info_of
@@ -36,7 +37,7 @@ from rewind.runtime.tasks import (
     injected_kwargs,
     interrupter,
 )
-from rewind.runtime.timeouts import ProgressHandler
+from rewind.runtime.timeouts import AttemptClock, ProgressHandler, heartbeat_of
 from rewind.types import _INTERRUPT_HOOK
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class TaskCalling:
     sync_api: bool
     _alone: bool
     log: RunLog
+    outer_clocks: tuple[AttemptClock, ...]
 
     if TYPE_CHECKING:  # RunLoop's
 
@@ -150,7 +152,7 @@ class TaskCalling:
         if task.clock is not None:  # a timed attempt: its stream writes are its progress
             writer = task.clock.guard(writer)
         runtime = self.runtime_for(task, writer)
-        run_manager, config = self._callbacks(task, step, config, node_input)
+        run_manager, config = self._callbacks(task, step, config, node_input, call is not None)
         # This task's own context (gather gave it a copy): nodes find these with get_config(),
         # get_stream_writer(), get_runtime() and LangChain's ensure_config(), in threads too.
         current_config.set(config)
@@ -229,15 +231,16 @@ class TaskCalling:
             server_info=server_info_of(configurable),
             control=getattr(self, "control", None),
         )
-        clock = task.clock
-        if clock is not None and clock.refresh_on is not None:  # an idle timeout's signal
-            runtime = dataclasses.replace(runtime, heartbeat=clock.heartbeat)
+        beat = heartbeat_of(task.clock, self.outer_clocks)  # an idle timeout's signal
+        if beat is not None:
+            runtime = dataclasses.replace(runtime, heartbeat=beat)
         return runtime
 
     def _callbacks(
-        self, task: Task, step: int, config: dict[str, Any], node_input: Any
+        self, task: Task, step: int, config: dict[str, Any], node_input: Any, a_call: bool
     ) -> tuple[Any, dict[str, Any]]:
-        """Run the task under a LangChain callback manager whose handlers include the recorder."""
+        """Run the task under a LangChain callback manager whose handlers include the recorder
+        (``a_call``: a task call's, whose function is given its arguments, not ``node_input``)."""
         handler: type[Recorder] = (
             ProtocolRecorder
             if self.log.stream_protocol
@@ -245,6 +248,7 @@ class TaskCalling:
             if self.log.stream_tokens
             else Recorder
         )
+        run_id = uuid.UUID(task.run_id) if task.run_id else uuid.uuid4()
         recorder = handler(
             self.log.record_event,
             asyncio.get_running_loop(),
@@ -255,6 +259,8 @@ class TaskCalling:
             task_id=task.id,
             ns=self.ns or None,
             state=self.state,
+            run_id=run_id,
+            node_input=NO_INPUT if a_call else node_input,
         )
         manager = CallbackManager.configure(
             inheritable_callbacks=config.get("callbacks"),
@@ -269,7 +275,6 @@ class TaskCalling:
         manager.add_handler(recorder, inherit=True)
         if task.clock is not None and task.clock.refresh_on == "auto":  # callbacks: progress
             manager.add_handler(ProgressHandler(task.clock), inherit=True)
-        run_id = uuid.UUID(task.run_id) if task.run_id else uuid.uuid4()
         run_manager = manager.on_chain_start(None, node_input, name=task.name, run_id=run_id)
         child = dict(
             patch_config(

@@ -6,8 +6,9 @@ hidden when the page is told to hide them.
   before the hook was configured show what the hook would have stored. A hook that raises
   shows the event's payload as redacted whole (the page fails closed).
 * **Hidden content** (``rewind ui --hide-content``): message texts, a chat token's text, tool
-  calls' arguments and a tool's input and output are shown as ``[redacted]``; the structure
-  stays (roles, names, ids, tool names, usage, timings), as ``rewind db redact
+  calls' arguments, a tool's input and output and the texts a runnable run inside a node was
+  given or made (a prompt's, a parser's, a retriever's) are shown as ``[redacted]``; the
+  structure stays (roles, names, ids, tool names, usage, timings), as ``rewind db redact
   --contents-only`` would leave them.
 
 The page reads the log through :class:`DisplayedLog`, which shows every event it reads: the

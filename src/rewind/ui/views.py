@@ -125,6 +125,15 @@ def summary_of(event: StoredEvent) -> str:
         return _short([getattr(i, "value", i) for i in p.get("interrupts") or ()])
     if kind == EventType.CHAT_ENDED:
         return _ended_call(p)
+    if kind == EventType.CHAIN_STARTED:  # a runnable run inside a node: a prompt, a parser...
+        return f"{p.get('run_type')} {p.get('name')}"
+    if kind == EventType.CHAIN_CHUNK:
+        return _short(p.get("chunk"))
+    if kind == EventType.CHAIN_ENDED:
+        error = p.get("error")
+        if isinstance(error, Mapping):
+            return f"{error.get('type')}: {error.get('message')}"
+        return _short(p.get("output"))
     if kind == EventType.TASK_STARTED:
         return ""
     return _short(event.payload)
