@@ -7,6 +7,11 @@ thread's whole history. It runs no node, calls no model, and needs none of the g
 
     for chunk in replay(log, run_id, stream_mode=["updates", "values"]):
         ...
+
+A run streamed by a v3 run stream (``stream_events(version="v3")``) is replayed as the run
+stream its client got by :func:`rewind.stream.replay_events` (``await``
+:func:`rewind.stream.areplay_events`); its stream modes replay here too, its ``messages`` mode
+giving the chat models' content-block events, as it did live.
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ class RunStream:
                 head.values if head else None,
                 events_stream_mode=self.events_stream_mode,
                 subgraphs=self.subgraphs,
+                messages_protocol=facts.stream_protocol,
             )
             inputs = (event.payload or {}).get("input")
             if head is not None and (inputs is None or isinstance(inputs, Command)):
@@ -159,11 +165,50 @@ async def areplay(
             carry its state as its schema's instances (a pydantic model, a dataclass), as its
             live stream did; without it, as the dicts the log holds.
 
+    The ``messages`` mode of a run a v3 run stream made gives what it gave there: each chat
+    model's content-block events (``(event, metadata)``, the metadata with the model call's
+    ``run_id``), not tokens.
+
     Raises:
         UnknownRunError: the log has no such run.
         ValueError: ``start`` names no checkpoint of the run.
     """
     modes, shape = parse_stream_mode(stream_mode)
+    schemas = getattr(getattr(graph, "builder", None), "schemas", None)
+    mappers = (
+        mappers_of(schemas.state, schemas.output)
+        if schemas is not None and version == "v2"
+        else None
+    )
+    shaped = shaper(shape=shape, subgraphs=subgraphs, version=version, mappers=mappers)
+    items = replayed_items(
+        log,
+        run_id,
+        modes,
+        subgraphs=subgraphs,
+        start=start,
+        events_stream_mode=events_stream_mode,
+    )
+    async for _, mode, ns, chunk in items:
+        yield shaped(mode, ns, chunk)
+
+
+async def replayed_items(
+    log: EventLog,
+    run_id: str,
+    modes: list[str],
+    *,
+    subgraphs: bool,
+    start: str | int | None = None,
+    events_stream_mode: Any = "updates",
+) -> AsyncIterator[tuple[StoredEvent, str, tuple[str, ...], Any]]:
+    """What :func:`areplay` shows, unshaped: each ``(event, mode, namespace, chunk)``, with the
+    stored event the chunk was made of (a subgraph's only with ``subgraphs``).
+
+    Raises:
+        UnknownRunError: the log has no such run.
+        ValueError: ``start`` names no checkpoint of the run.
+    """
     stream = RunStream(run_id, modes, subgraphs=subgraphs, events_stream_mode=events_stream_mode)
     run = await stream.prepare(log)
     # Only the kinds of event the modes read (and, for a run that continues a checkpoint,
@@ -175,13 +220,6 @@ async def areplay(
         needed |= {EventType.CHECKPOINT}
     started = start is None or isinstance(start, int)
     after = start if isinstance(start, int) else None
-    schemas = getattr(getattr(graph, "builder", None), "schemas", None)
-    mappers = (
-        mappers_of(schemas.state, schemas.output)
-        if schemas is not None and version == "v2"
-        else None
-    )
-    shaped = shaper(shape=shape, subgraphs=subgraphs, version=version, mappers=mappers)
     async for page in log._iter_pages(run_id, types=needed):
         for event in page:
             items = stream.feed(event)
@@ -194,7 +232,7 @@ async def areplay(
             for mode, ns, chunk in items:
                 if not subgraphs and of_subgraph(ns):
                     continue
-                yield shaped(mode, ns, chunk)
+                yield event, mode, ns, chunk
     if not started:
         raise ValueError(f"run {run_id} has no checkpoint {start!r}")
 

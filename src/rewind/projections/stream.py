@@ -198,6 +198,9 @@ class RunFacts:
     output_keys: str | list[str] | None = None
     """The ``output_keys`` the call asked for: what its ``values`` and ``updates`` show (one
     key: its value; a list: those keys, in that order)."""
+    stream_protocol: bool = False
+    """Whether the run's chat models streamed content-block events (``chat.event``), as a v3
+    run stream asks them to: its ``messages`` mode then showed those events, not tokens."""
 
     @property
     def run_metadata(self) -> dict[str, Any]:
@@ -231,6 +234,7 @@ class RunFacts:
             output=payload.get("output_channel"),
             stream_keys=payload.get("stream_keys"),
             output_keys=payload.get("output_keys"),
+            stream_protocol=bool(payload.get("stream_protocol")),
         )
 
 

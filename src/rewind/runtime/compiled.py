@@ -268,6 +268,8 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                         **({"node_inputs": self._input_shapes} if self._input_shapes else {}),
                         **({"fork": True} if loop.travel.forks else {}),
                         **({"output_keys": output_keys} if output_keys is not None else {}),
+                        # A v3 run stream's run: its messages mode showed the chat.events.
+                        **({"stream_protocol": True} if loop.log.stream_protocol else {}),
                         **self._graph_shape,
                     },
                 )
