@@ -21,6 +21,8 @@ them unchanged; each of them derives from :class:`RewindError` as well::
     │       ├── NotARewindDatabaseError             not a rewind file (left untouched)
     │       ├── SchemaTooNewError                   written by a newer rewind (left untouched)
     │       └── SchemaOutdatedError                 older schema and upgrades are disabled
+    ├── NotAV3RunError         (also a ValueError)  a v3 replay of a run not streamed as v3
+    ├── RecordedRunError                            a replayed run's failure, not rebuildable
     │
     │   LangGraph-compatible (as ``langgraph.errors``; LangGraph's base is plain Exception
     │   unless noted):
@@ -80,8 +82,10 @@ __all__ = [
     "NodeInterrupt",
     "NodeTimeoutError",
     "NotARewindDatabaseError",
+    "NotAV3RunError",
     "ParentCommand",
     "ReadOnlyDatabaseError",
+    "RecordedRunError",
     "RedactionError",
     "RewindError",
     "RunEndedError",
@@ -391,6 +395,40 @@ def create_error_message(*, message: str, error_code: ErrorCode) -> str:
         ``message``, a newline, then ``For troubleshooting, visit: <url>``.
     """
     return f"{message}\nFor troubleshooting, visit: {_DOCS_ERRORS_URL}{error_code.value}"
+
+
+class NotAV3RunError(RewindError, ValueError):
+    """A v3 replay (:func:`rewind.stream.replay_events`) of a run that no v3 run stream read.
+
+    Attributes:
+        run_id: The run.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"run {run_id!r} was not streamed with stream_events(version='v3') or "
+            "astream_events(version='v3'): its chat models did not stream content-block "
+            "events, so it has no v3 form. Replay its stream modes instead: "
+            f"replay(log, {run_id!r}, stream_mode=[...])"
+        )
+
+
+class RecordedRunError(RewindError):
+    """A replayed run's failure, raised where the live stream raised the run's own error,
+    when the log holds only that error's type and message (not the exception itself).
+
+    Attributes:
+        run_id: The run.
+        type: The recorded error's class name.
+        message: The recorded error's message.
+    """
+
+    def __init__(self, run_id: str, type: str | None, message: str | None) -> None:
+        self.run_id = run_id
+        self.type = type
+        self.message = message
+        super().__init__(f"run {run_id!r} failed with {type}: {message}")
 
 
 class GraphBubbleUp(RewindError):

@@ -9,11 +9,13 @@ projections from the run's protocol events: the built-in ones, those a graph was
 
 As under LangGraph, a v3 run asks chat models for LangChain's content-block events (the run's
 log records them as ``chat.event``), so a model's message comes back with its content as
-content blocks, in the state too. A replay of such a run (:mod:`rewind.replay`) has no v3
-form: its ``messages`` mode shows what the log holds in the v1 shape (the tokens the model
-reported besides its events, if any, and each call's whole message).
+content blocks, in the state too. :func:`replay_events` (``await`` :func:`areplay_events`)
+rebuilds such a run's run stream from the log alone, as its live client got it; a replay of its
+stream modes (:mod:`rewind.replay`) shows those events in its ``messages`` mode, as the run's
+``messages`` mode did.
 """
 
+from rewind.stream._replay import areplay_events, replay_events
 from rewind.stream._types import ProtocolEvent, StreamTransformer
 from rewind.stream.run_stream import (
     AsyncGraphRunStream,
@@ -51,4 +53,6 @@ __all__ = [
     "SubgraphTransformer",
     "TasksTransformer",
     "UpdatesTransformer",
+    "areplay_events",
+    "replay_events",
 ]

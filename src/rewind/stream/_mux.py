@@ -60,6 +60,10 @@ class StreamMux:
         self._channels: list[StreamChannel[Any]] = []
         self._seq = 0
         self._push_seq = 0
+        # The timestamp of the last event handed to the transformers: what the events they
+        # make of it are stamped with (a replay's are then the run's times too, not the
+        # replay's).
+        self._clock: int | None = None
         self.extensions: dict[str, Any] = {}
         self.native_keys: set[str] = set()
         self._owners: dict[str, StreamTransformer] = {}
@@ -169,17 +173,19 @@ class StreamMux:
 
     def _forward(self, method: str, item: Any) -> None:
         # Straight to the log, not through the transformers (which pushed it).
+        stamp = self._clock or int(time.time() * 1000)
         self._log(
             {
                 "type": "event",
                 "method": method,
-                "params": {"namespace": [], "timestamp": int(time.time() * 1000), "data": item},
+                "params": {"namespace": [], "timestamp": stamp, "data": item},
             }
         )
 
     def push(self, event: ProtocolEvent) -> None:
         """Hand ``event`` to every transformer (sync lane), then log it unless one of them
         returned False."""
+        self._clock = event["params"].get("timestamp")
         keep = True
         for transformer in self._transformers:
             if not transformer.process(event):
@@ -189,6 +195,7 @@ class StreamMux:
 
     async def apush(self, event: ProtocolEvent) -> None:
         """:meth:`push` on the async lane (each ``aprocess`` awaited in turn)."""
+        self._clock = event["params"].get("timestamp")
         keep = True
         for transformer in self._transformers:
             if not await transformer.aprocess(event):

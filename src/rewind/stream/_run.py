@@ -25,7 +25,7 @@ from rewind.stream.transformers import (
     ValuesTransformer,
 )
 
-__all__ = ["astream_v3", "reject_v3_kwargs", "stream_v3", "transformer_factories"]
+__all__ = ["astream_v3", "reject_v3_kwargs", "run_mux", "stream_v3", "transformer_factories"]
 
 _BUILT_IN: list[TransformerFactory] = [
     ValuesTransformer,
@@ -78,6 +78,28 @@ def transformer_factories(
     return factories
 
 
+def run_mux(
+    graph: Any,
+    transformers: Sequence[Callable[[tuple[str, ...]], Any]] | None,
+    *,
+    scope: tuple[str, ...] = (),
+    is_async: bool,
+) -> tuple[StreamMux, list[str]]:
+    """A run stream's mux (the built-in transformers, ``graph``'s compile-time ones and
+    ``transformers``) and the stream modes its transformers read.
+
+    Raises:
+        TypeError: a transformer spec is an instance, or not callable.
+    """
+    factories = [
+        *_BUILT_IN,
+        *transformer_factories(getattr(graph, "stream_transformers", None)),
+        *transformer_factories(transformers),
+    ]
+    mux = StreamMux(factories=factories, scope=scope, is_async=is_async)
+    return mux, sorted({m for t in mux._transformers for m in t.required_stream_modes})
+
+
 def _parent_scope(graph: Any, config: dict[str, Any] | None) -> tuple[str, ...]:
     """The namespace the call runs in: ``()`` at the root, the calling task's inside a node
     (the projections then read the run's own root events)."""
@@ -97,13 +119,7 @@ def _prepared(
 ) -> tuple[StreamMux, dict[str, Any], list[str]]:
     """The mux, the config the graph runs with, and the stream modes it is asked for."""
     warn_experimental()
-    factories = [
-        *_BUILT_IN,
-        *transformer_factories(getattr(graph, "stream_transformers", ())),
-        *transformer_factories(transformers),
-    ]
-    mux = StreamMux(factories=factories, scope=_parent_scope(graph, config), is_async=is_async)
-    modes = sorted({m for t in mux._transformers for m in t.required_stream_modes})
+    mux, modes = run_mux(graph, transformers, scope=_parent_scope(graph, config), is_async=is_async)
     config = dict(config or {})
     config["configurable"] = {**(config.get("configurable") or {}), STREAM_MESSAGES_V2: True}
     return mux, config, modes

@@ -52,10 +52,11 @@ class ProtocolEvent(TypedDict):
 
 
 def protocol_event(part: Mapping[str, Any]) -> ProtocolEvent:
-    """The protocol event of a v2 stream part (its ``interrupts`` kept, on a values part)."""
+    """The protocol event of a v2 stream part (its ``interrupts`` kept, on a values part),
+    stamped now, or at the part's own ``timestamp`` (a replayed part's: when the run made it)."""
     params: _ProtocolEventParams = {
         "namespace": list(part["ns"]),
-        "timestamp": int(time.time() * 1000),
+        "timestamp": part.get("timestamp") or int(time.time() * 1000),
         "data": part["data"],
     }
     if "interrupts" in part:
