@@ -316,6 +316,8 @@ def test_a_replay_from_a_checkpoint_is_the_live_run_stream_from_there(tmp_path: 
     async def from_checkpoints(log: EventLog, runs: list[str]) -> list[tuple[int, Any]]:
         stored = await log.read(runs[0], types=[EventType.CHECKPOINT])
         roots = [e.payload["id"] for e in stored if not e.ns]
+        with pytest.raises(ValueError, match="has no checkpoint 'no-such-checkpoint'"):
+            await areplay_events(log, runs[0], start="no-such-checkpoint")
         out = []
         for index in (2, 4):  # before the tool's step; before the review subgraph's
             run = replay_events(log, runs[0], start=roots[index], transformers=TRANSFORMERS)

@@ -52,7 +52,7 @@ def replay_events(
     projections as a live run stream's; reading drives the replay).
 
     Raises:
-        ValueError: ``version`` is not ``"v3"``.
+        ValueError: ``version`` is not ``"v3"``, or ``start`` names no checkpoint of the run.
         NotAV3RunError: the run was not streamed by a v3 run stream.
         UnknownRunError: the log has no such run.
         TypeError: a transformer spec is an instance, or not callable.
@@ -131,7 +131,8 @@ def _check_version(version: str) -> None:
 async def _parts(
     log: EventLog, run_id: str, modes: list[str], *, start: str | int | None, graph: Any
 ) -> AsyncIterator[Any]:
-    """:data:`_READY` once the run is known to be a v3 run; then its v2 stream parts in
+    """:data:`_READY` once the run is known to be a v3 run (and ``start`` one of its
+    checkpoints, if a checkpoint's id); then its v2 stream parts in
     ``modes`` (with subgraphs, each stamped with its event's time); then the error the run
     failed with, raised."""
     started = await log.read(run_id, types=[EventType.RUN_STARTED], limit=1)
@@ -139,6 +140,10 @@ async def _parts(
         if not started:
             await log.get_run(run_id)  # UnknownRunError for no such run
         raise NotAV3RunError(run_id)
+    if isinstance(start, str):
+        checkpoints = await log.read(run_id, types=[EventType.CHECKPOINT])
+        if not any(fields_of(e.payload).get("id") == start for e in checkpoints):
+            raise ValueError(f"run {run_id} has no checkpoint {start!r}")
     yield _READY
     schemas = getattr(getattr(graph, "builder", None), "schemas", None)
     mappers = mappers_of(schemas.state, schemas.output) if schemas is not None else None
