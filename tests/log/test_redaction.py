@@ -189,6 +189,22 @@ def test_an_interrupt_keeps_its_id_and_a_failure_its_kind() -> None:
     assert EMAIL not in repr(value)
 
 
+class _Bounced(Exception):
+    def __init__(self, to: str) -> None:
+        super().__init__("bounced")
+        self.to = to
+        self.attempts = 2
+
+
+def test_a_failures_kept_fields_are_redacted_too() -> None:
+    failed = {"type": "_Bounced", "message": "bounced", "error": _Bounced(EMAIL), "attempt": 1}
+    value, _ = _redacted(failed, EventType.TASK_FAILED, match=EMAIL)
+    error = value["error"]
+    assert isinstance(error, _Bounced) and str(error) == "bounced"
+    assert (error.to, error.attempts) == (REDACTED, 2)
+    assert EMAIL not in repr(vars(error))
+
+
 def test_a_match_may_ignore_case() -> None:
     payload = {"to": "Ann@Example.COM", "name": "ZOË", "other": "ann"}
     assert (

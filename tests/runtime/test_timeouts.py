@@ -127,3 +127,32 @@ async def test_tokens_are_progress_for_an_idle_timeout() -> None:
     with pytest.raises(NodeTimeoutError) as caught:
         await heartbeat_only.compile().ainvoke({})
     assert (caught.value.kind, caught.value.timeout, caught.value.node) == ("idle", 0.3, "silent")
+
+
+async def test_a_replayed_timeout_has_the_fields_the_run_raised_it_with(tmp_path: Path) -> None:
+    """A ``NodeTimeoutError`` read back from the log (a ``task.failed`` event, a ``tasks``
+    chunk replayed), through a new connection to the file: the stored text alone gives its
+    node, kind, timeout, timeouts and elapsed time, as the run raised it."""
+    g = StateGraph(State)
+    policy = TimeoutPolicy(idle_timeout=0.2, run_timeout=5.0)
+    g.add_node("hangs", hangs, timeout=policy)
+    g.add_edge(START, "hangs")
+    path = str(tmp_path / "runs.db")
+    fields = ("node", "kind", "timeout", "idle_timeout", "run_timeout", "elapsed")
+    async with AsyncSqliteSaver.from_conn_string(path) as saver:
+        live: list[Any] = []
+        with pytest.raises(NodeTimeoutError) as raised:
+            await _stream(g.compile(checkpointer=saver), ["tasks"], live)
+    expected = {name: getattr(raised.value, name) for name in fields}
+    assert expected["node"] == "hangs" and expected["kind"] == "idle"
+    assert (expected["timeout"], expected["run_timeout"]) == (0.2, 5.0)
+    async with AsyncSqliteSaver.from_conn_string(path) as saver:
+        log = await saver.log()
+        (run,) = await log.list_runs(thread_id="t")
+        (failed,) = await log.read(run.run_id, types=[EventType.TASK_FAILED])
+        stored = failed.payload["error"]
+        replayed = [c async for c in areplay(log, run.run_id, stream_mode=["tasks"])]
+    (chunk,) = [c for c in replayed if c[0] == "tasks" and c[1].get("error") is not None]
+    for revived in (stored, chunk[1]["error"]):
+        assert type(revived) is NodeTimeoutError and str(revived) == str(raised.value)
+        assert {name: getattr(revived, name) for name in fields} == expected

@@ -4,9 +4,10 @@ Plain JSON values (dicts with string keys, lists, strings, finite numbers, boole
 are stored as themselves. Everything else becomes a tagged object ``{"__rw__": TAG, ...}``:
 tuples, sets, frozensets, bytes, datetimes, dates, times, timedeltas, UUIDs, decimals,
 non-finite floats, enums, dicts whose keys are not strings, dataclasses, pydantic v2 models
-(LangChain messages among them) and types registered with :func:`register_type`. A redacted
-value (:class:`~rewind.events.Redacted`) is ``{"__rw__": "redacted"}``: a payload redacted
-whole is that text (:data:`REDACTED_TEXT`). A user's dict with a ``"__rw__"`` key is encoded
+(LangChain messages among them), exceptions (class, arguments, text and the attributes they
+keep) and types registered with :func:`register_type`. A redacted value
+(:class:`~rewind.events.Redacted`) is ``{"__rw__": "redacted"}``: a payload redacted whole is
+that text (:data:`REDACTED_TEXT`). A user's dict with a ``"__rw__"`` key is encoded
 as a tagged ``dict``, so no payload a node wrote can look like a tag.
 
 Decoding restores the types. A class that cannot be imported (or no longer accepts its stored
@@ -28,6 +29,7 @@ import json
 import json.scanner
 import math
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -255,8 +257,12 @@ def _enc_other(v: Any, t: type) -> Any:
         return {_TAG: "dataclass", "cls": _class_path(t), "v": fields}
     if isinstance(v, enum.Enum):
         return {_TAG: "enum", "cls": _class_path(t), "v": _enc(v.value)}
-    if isinstance(v, BaseException):  # a failure as recorded: its class, arguments and text
-        return {_TAG: "exception", "cls": _class_path(t), "v": _enc_args(v.args), "repr": repr(v)}
+    if isinstance(v, BaseException):  # a failure as recorded: class, arguments, text, fields
+        out = {_TAG: "exception", "cls": _class_path(t), "v": _enc_args(v.args), "repr": repr(v)}
+        kept = _exception_fields(v)
+        if kept:
+            out["fields"] = kept
+        return out
     for base, encoder in _ENCODERS.items():  # subclasses of the known types (str enums are above)
         if isinstance(v, base):
             return encoder(v)
@@ -278,6 +284,33 @@ def _enc_args(args: tuple[Any, ...]) -> Any:
         return _enc(args)
     except _Unencodable:
         return _enc(tuple(str(a) for a in args))
+
+
+_fields_of_exceptions = threading.local()
+"""Whether this thread is encoding an exception's attributes (see :func:`_exception_fields`)."""
+
+
+def _exception_fields(error: BaseException) -> dict[str, Any] | None:
+    """The attributes ``error`` keeps besides its arguments, those that can be encoded (a
+    ``NodeTimeoutError``'s node, kind and timeouts: its constructor does not take back its
+    arguments), so that a replay has them; not its notes (``__notes__``). An exception among
+    them is encoded without its own (an attribute may refer back to the error)."""
+    attributes = getattr(error, "__dict__", None)
+    if not attributes or getattr(_fields_of_exceptions, "busy", False):
+        return None
+    out: dict[str, Any] = {}
+    _fields_of_exceptions.busy = True
+    try:
+        for name, value in attributes.items():
+            if type(name) is not str or name.startswith("__"):
+                continue
+            try:
+                out[name] = _enc(value)
+            except (_Unencodable, RecursionError):  # kept out: the rest is still worth having
+                continue
+    finally:
+        _fields_of_exceptions.busy = False
+    return out
 
 
 def _pydantic_fields(model: Any, t: Any) -> dict[str, Any]:
@@ -422,6 +455,32 @@ def _exception(cls: Any, args: Any) -> Any:
         return cls.__new__(cls, *args)
 
 
+def _dec_exception(d: dict[str, Any]) -> Any:
+    """A recorded exception (see :func:`_exception`); one that kept attributes is made without
+    calling its constructor (which may take other arguments than it keeps, or build its
+    message from them), its arguments and attributes as recorded. Its class gone, a dict
+    (with the attributes under ``fields``)."""
+    fields = d.get("fields")
+    if not fields:
+        return _dec_class(d, _exception)
+
+    def revive(cls: Any, args: Any) -> Any:
+        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+            raise TypeError(f"{cls!r} is not an exception class")
+        try:
+            error = cls.__new__(cls, *args)
+        except TypeError:  # a __new__ of its own that wants other arguments
+            error = _exception(cls, args)
+        with contextlib.suppress(AttributeError, TypeError):  # (a class without __dict__ now)
+            vars(error).update(fields)
+        return error
+
+    error = _dec_class(d, revive)
+    if isinstance(error, dict):
+        error["fields"] = fields
+    return error
+
+
 def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
     path, fields = d["cls"], d["v"]
     try:
@@ -537,7 +596,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "pydantic": _dec_pydantic,
     "pydantic_root": lambda d: _dec_class(d, lambda cls, v: cls.model_validate(v)),
     "custom": _dec_custom,
-    "exception": lambda d: _dec_class(d, _exception),
+    "exception": _dec_exception,
     "redacted": lambda d: REDACTED,
 }
 

@@ -221,7 +221,10 @@ class _Walker:
         if tag == "dict":  # [[key, value], ...]: keys stay (they are a mapping's structure)
             return {**value, "v": [[key, self(item)] for key, item in value["v"]]}
         if tag == "exception":
-            return {**value, "v": self(value["v"]), "repr": self(value.get("repr"))}
+            out = {**value, "v": self(value["v"]), "repr": self(value.get("repr"))}
+            if "fields" in value:  # the attributes it keeps
+                out["fields"] = self(value["fields"])
+            return out
         return value  # a marker already, or a scalar of its own (bytes, dates, ids, numbers)
 
 
