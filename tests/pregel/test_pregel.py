@@ -37,6 +37,16 @@ def _node(p: Any, reads: str = "a", writes: str = "b") -> Any:
     return p.NodeBuilder().subscribe_only(reads).do(lambda x: x).write_to(writes)
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _steps(channels: Any) -> Any:
+    """The engine's ``RemainingStepsManager`` (a managed value among a program's channels)."""
+    engine = channels.__name__.split(".")[0]
+    return importlib.import_module(f"{engine}.managed.is_last_step").RemainingStepsManager
+
+
 # Each: a program LangGraph refuses to build (channels module, pregel module) -> Pregel
 BAD_PROGRAMS: dict[str, Callable[[Any, Any], Any]] = {
     "reserved_channel": lambda c, p: p.Pregel(
@@ -93,6 +103,30 @@ BAD_PROGRAMS: dict[str, Callable[[Any, Any], Any]] = {
         input_channels="a",
         output_channels="b",
         interrupt_before_nodes=["zz"],
+    ),
+    "managed_read_alone": lambda c, p: p.Pregel(
+        nodes={"n": _node(p), "m": _node(p, reads="left")},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str), "left": _steps(c)},
+        input_channels="a",
+        output_channels="b",
+    ),
+    "managed_subscribed": lambda c, p: p.Pregel(
+        nodes={"n": p.NodeBuilder().subscribe_to("a", "left").do(_same).write_to("b")},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str), "left": _steps(c)},
+        input_channels="a",
+        output_channels="b",
+    ),
+    "managed_reserved": lambda c, p: p.Pregel(
+        nodes={"n": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str), "__input__": _steps(c)},
+        input_channels="a",
+        output_channels="b",
+    ),
+    "managed_output": lambda c, p: p.Pregel(
+        nodes={"n": _node(p)},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str), "left": _steps(c)},
+        input_channels="a",
+        output_channels=["b", "left"],
     ),
     "subscribe_only_twice": lambda c, p: p.NodeBuilder().subscribe_only("a").subscribe_only("b"),
     "subscribe_to_after_only": lambda c, p: p.NodeBuilder().subscribe_only("a").subscribe_to("b"),
@@ -253,15 +287,52 @@ def build_joins(saver: Any) -> Any:
     )
 
 
-def test_a_replay_of_a_program_with_barriers_equals_its_live_stream(tmp_path: Path) -> None:
+def build_counting(saver: Any) -> Any:
+    """A cycle that reads the managed values (the steps left, whether it is the last)."""
+    from rewind.managed.is_last_step import IsLastStepManager, RemainingStepsManager
+
+    grow = rw_pregel.NodeBuilder().subscribe_to("value").read_from("left", "last")
+    grow = grow.do(lambda d: None if d["last"] else f"{d['value']}+{d['left']}")
+    return rw_pregel.Pregel(
+        nodes={"grow": grow.write_to(ChannelWriteEntry("value", skip_none=True))},
+        channels={
+            "value": rw_channels.LastValue(str),
+            "left": RemainingStepsManager,
+            "last": IsLastStepManager,
+        },
+        input_channels="value",
+        output_channels="value",
+        checkpointer=saver,
+    )
+
+
+@pytest.mark.parametrize(
+    ("build", "state"),
+    [
+        (
+            build_joins,
+            {
+                "x": "q",
+                "y": "Q",
+                "z": "Q!",
+                "done": "joined {'bar': None, 'z': 'Q!'}",
+                # (the barrier and the after-finish value: consumed by the nodes they start)
+                "out": "finished {'late': 'a', 'done': \"joined {'bar': None, 'z': 'Q!'}\"}",
+            },
+        ),
+        (build_counting, {"value": "q+5+4+3+2"}),
+    ],
+    ids=["barriers", "managed_values"],
+)
+def test_a_replay_of_a_program_equals_its_live_stream_with_every_kind_of_channel(
+    tmp_path: Path, build: Callable[[Any], Any], state: Any
+) -> None:
     path = tmp_path / "runs.db"
-    config = {"configurable": {"thread_id": "t"}}
+    config = {"configurable": {"thread_id": "t"}, "recursion_limit": 5}
     with SqliteSaver.from_conn_string(str(path)) as saver:
-        app = build_joins(saver)
+        app = build(saver)
         live = [list(app.stream(x, config, stream_mode=ALL)) for x in ("p", "q")]
-        state = app.get_state(config).values
-    assert state["out"] == "finished {'late': 'a', 'done': \"joined {'bar': None, 'z': 'Q!'}\"}"
-    assert "bar" not in state and "late" not in state  # both consumed by the nodes they start
+        assert app.get_state(config).values == state
     runs = asyncio.run(_run_ids(path))
     for run_id, chunks in zip(runs, live, strict=True):
         assert [encode(c) for c in _replayed(path, run_id)] == [encode(c) for c in chunks]

@@ -22,8 +22,11 @@ keep what they hold with the checkpoint's join progress, as a state graph's do; 
 tasks consume those they subscribe to before its writes apply, and when what the step updated
 starts no node, the after-finish ones finish (as LangGraph's ``apply_writes``).
 
-Not run yet (each refused by name with ``NotImplementedError``): managed values among the
-channels, write entries other than ``ChannelWriteEntry`` and node mappers.
+Managed values among the channels (``RemainingStepsManager``, ``IsLastStepManager``) are given
+to the nodes that read them (among several channels) for the step they run in, as LangGraph's.
+
+Not run yet (each refused by name with ``NotImplementedError``): write entries other than
+``ChannelWriteEntry`` and node mappers.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Annotated, Any, TypedDict
 
 from rewind.channels import BaseChannel, Topic
 from rewind.events import PULL
+from rewind.managed.base import Scratchpad
 from rewind.runtime.channels import (
     HIDDEN,
     HIDDEN_CHANNELS,
@@ -192,6 +196,29 @@ class PregelLoop(RunLoop):
         writes = [(c, v) for c, v in node_writes(node, values) if c in self.channels]
         return Outcome(task=task, update=values, writes=writes)
 
+    def prepare_input(self, task: Task) -> Any:
+        """A node's input: what it read of its channels when its task was made, with the
+        managed values it reads given for the step it runs in (as LangGraph's, in the order
+        of its channels)."""
+        node = self.graph.pregel_nodes.get(task.name)
+        if node is None:
+            return super().prepare_input(task)
+        if task.id in self._prepared:
+            return self._prepared[task.id]
+        managed = self.graph.managed
+        arg = task.arg
+        reads = node.channels if isinstance(node.channels, list) else []
+        if isinstance(arg, dict) and any(c in managed for c in reads):
+            pad = Scratchpad(step=self.step + 1, stop=self.stop)
+            arg = {
+                c: managed[c].get(pad) if c in managed else arg[c]
+                for c in reads
+                if c in managed or c in arg
+            }
+        task.arg = arg
+        self._prepared[task.id] = arg
+        return arg
+
     def runnable_name(self, task: Task, action: Any) -> str:
         """A ``Pregel`` node's runnable is named after its function, as in LangGraph."""
         return str(getattr(action, "__name__", None) or task.name)
@@ -256,7 +283,7 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         self,
         *,
         nodes: Mapping[str, PregelNode | NodeBuilder],
-        channels: Mapping[str, BaseChannel[Any, Any, Any]] | None,
+        channels: Mapping[str, BaseChannel[Any, Any, Any] | Any] | None,
         input_channels: str | Sequence[str],
         output_channels: str | Sequence[str],
         stream_channels: str | Sequence[str] | None = None,
@@ -279,19 +306,30 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
                 f"Pregel({', '.join(sorted(unsupported))}=...): not supported by rewind yet"
             )
         built = {k: v.build() if isinstance(v, NodeBuilder) else v for k, v in nodes.items()}
-        channels = dict(channels or {})
+        every = dict(channels or {})
+        channels = {k: v for k, v in every.items() if isinstance(v, BaseChannel)}
+        managed = {k: v for k, v in every.items() if k not in channels}
         if auto_validate:
             interrupts = [
                 *_nodes(interrupt_before_nodes, built, unknown=True),
                 *_nodes(interrupt_after_nodes, built, unknown=True),
             ]
             validate_pregel(
-                built, channels, input_channels, output_channels, interrupts, stream_channels
+                built,
+                channels,
+                input_channels,
+                output_channels,
+                interrupts,
+                stream_channels,
+                managed=managed,
             )
+        self.managed: dict[str, Any] = managed
+        """The managed values among the channels (``RemainingStepsManager``...): a node that
+        reads one (among several channels) gets its value for the step it runs in."""
         self.pregel_nodes: dict[str, PregelNode] = built
         self.nodes = built
         """The program's nodes (LangGraph's ``Pregel.nodes``)."""
-        self.channels = {**channels, TASKS: Topic(Send, accumulate=False)}
+        self.channels = {**every, TASKS: Topic(Send, accumulate=False)}
         """The program's channels and LangGraph's own ``__pregel_tasks`` (LangGraph's
         ``Pregel.channels``)."""
         self.input_channels = input_channels
@@ -523,11 +561,6 @@ def _builder(
     channels (what it shows as a subgraph), and whose nodes are its nodes (no edges: its loop
     starts tasks from channel updates)."""
     for key, channel in channels.items():
-        if not isinstance(channel, BaseChannel):
-            raise NotImplementedError(
-                f"Pregel channel '{key}' is a {type(channel).__name__}: rewind runs channels "
-                "(rewind.channels), not managed values, in a Pregel program"
-            )
         known = isinstance(channel, (*SPEC_CHANNELS, *HIDDEN_CHANNELS))
         if not known and type(channel).__name__ not in ("LastValue", "BinaryOperatorAggregate"):
             raise NotImplementedError(

@@ -253,6 +253,8 @@ def validate_pregel(
     output_channels: str | Sequence[str],
     interrupt_nodes: Sequence[str],
     stream_channels: str | Sequence[str] | None = None,
+    *,
+    managed: Mapping[str, Any] | None = None,
 ) -> None:
     """Refuse a program LangGraph refuses, with LangGraph's messages.
 
@@ -265,6 +267,10 @@ def validate_pregel(
     for chan in channels:
         if chan in RESERVED:
             raise ValueError(f"Channel name '{chan}' is reserved")
+    managed = managed or {}
+    for chan in managed:
+        if chan in RESERVED:
+            raise ValueError(f"Managed name '{chan}' is reserved")
     subscribed: set[str] = set()
     for name, node in nodes.items():
         if name in RESERVED:
@@ -273,7 +279,7 @@ def validate_pregel(
             raise TypeError(f"Invalid node type {type(node)}, expected PregelNode or NodeBuilder")
         subscribed.update(node.triggers)
         for chan in [node.channels] if isinstance(node.channels, str) else node.channels:
-            if chan not in channels:
+            if chan not in channels and (isinstance(node.channels, str) or chan not in managed):
                 raise ValueError(
                     f"Node {name} reads channel '{chan}' not in known channels: '{known}'"
                 )
