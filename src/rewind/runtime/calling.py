@@ -30,6 +30,7 @@ from rewind.runtime.context import _RUNTIME, ExecutionInfo, Runtime, current_con
 from rewind.runtime.deployment import server_info_of
 from rewind.runtime.inline import NOT_RUN, run_inline
 from rewind.runtime.loops import alone_on_background_loop, call_on, inbox_of
+from rewind.runtime.runnable_node import run_runnable_node, streams_as_node, traced_run
 from rewind.runtime.tasks import (
     SyncAsyncNode,
     Task,
@@ -145,7 +146,9 @@ class TaskCalling:
     ) -> Any:
         """Run a task's function once. ``call``: a task call's arguments (positional,
         keyword) and the config of the task that called it, under whose run it runs."""
+        traced: str | None = None  # the name of the run a traced node's call is
         if isinstance(action, SyncAsyncNode):  # the function for the API the run came from
+            traced = action.name if action.trace and call is None else None
             action = action.func if self.sync_api else action.afunc
         config = self._task_config(task, step, call[2] if call is not None else None)
         writer = self.writer_for(task, step)
@@ -162,6 +165,7 @@ class TaskCalling:
         _INTERRUPT_HOOK.set((task.root or task).interrupt_hook)
         _CURRENT.set((cast("RunLoop", self), task))
         var_child_runnable_config.set(cast(RunnableConfig, config))
+        inner = traced_run(config, node_input, traced) if traced is not None else None
         span_token = _enter_node_span(self.run_id, task.seq)
         injected = injected_kwargs(action, config, writer, runtime, runtime.store)
         args: tuple[Any, ...] = (node_input,)
@@ -178,6 +182,11 @@ class TaskCalling:
                 )
             if is_async:
                 result = await action(*args, **kwargs)
+            elif streams_as_node(action) and call is None:  # a LangChain runnable
+                stream = getattr(self.log, "stream_nodes", False)
+                result = await run_runnable_node(
+                    action, node_input, config, run_manager, stream=stream
+                )
             elif hasattr(action, "ainvoke") and call is None:
                 result = await action.ainvoke(node_input, config)
             else:
@@ -201,10 +210,14 @@ class TaskCalling:
                 if inspect.isawaitable(result):
                     result = await result
         except BaseException as exc:
+            if inner is not None:
+                inner.on_chain_error(exc)
             run_manager.on_chain_error(exc)
             raise
         finally:
             otel_context.detach(span_token)
+        if inner is not None:
+            inner.on_chain_end(result)
         run_manager.on_chain_end(result)
         return result
 

@@ -276,7 +276,9 @@ def task_order(task: Task) -> str:
 class SyncAsyncNode:
     """A node with a sync function and an async one, as LangGraph's ``RunnableCallable(func,
     afunc)``: the sync API (``invoke``/``stream``) runs ``func``, the async API ``afunc``.
-    Each takes the node's input and asks for ``config``, ``runtime``... by name."""
+    Each takes the node's input and asks for ``config``, ``runtime``... by name. ``trace``: as
+    LangGraph's, the call is a run of its own (named after it) inside the node's run, with the
+    node's config given to the function (what it runs without passing a config nests in it)."""
 
     def __init__(
         self,
@@ -284,11 +286,13 @@ class SyncAsyncNode:
         afunc: Callable[..., Any],
         *,
         name: str | None = None,
+        trace: bool = True,
     ) -> None:
         self.func = func
         self.afunc = afunc
         self.name = name or getattr(func, "__name__", None) or type(self).__name__
         self.__name__ = self.name
+        self.trace = trace
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)

@@ -176,6 +176,7 @@ SCENARIOS = [
     {"name": "no_tools", "build": "build_no_tools", "calls": [{"input": QUESTION}]},
 ]
 
-# The agent node's prompt runs as a nested chain (LangGraph's "Prompt" runnable), whose
-# on_chain_* events rewind does not record; and the v2 tool tasks run in parallel threads.
+# The v2 tool tasks run in parallel threads: LangGraph interleaves their events by thread
+# timing. (With a pre_model_hook, LangGraph also tags the agent's routing run seq:step:4 where
+# rewind tags it seq:step:3.)
 EVENTS_COMPARABLE = False
