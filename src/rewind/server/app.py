@@ -120,6 +120,7 @@ def create_app(
             yield
         finally:
             await app.state.service.runs.shutdown()
+            await app.state.service.finish_cleanups()
             await stores.aclose()
             if not isinstance(db, EventLog):
                 await log.aclose()

@@ -181,29 +181,35 @@ _FOLLOW_GRACE = 60.0
 """Seconds a thread-less run's thread outlives the run's end at most, while the response
 following the run is still going."""
 
-_CLEANUPS: set[asyncio.Task[None]] = set()
-
 
 def _delete_when_done(service: Service, run: ServerRun, followed: asyncio.Event | None) -> None:
     """Delete a thread-less run's thread (``on_completion="delete"``, LangGraph's default)
-    once the run ended and the response following it (if any) is over."""
+    once the run ended and the response following it (if any) is over, or the server stops
+    (:meth:`Service.finish_cleanups`)."""
 
     async def delete() -> None:
         await run.done.wait()
-        if followed is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(followed.wait(), _FOLLOW_GRACE)
+        if followed is not None and not service.stopping.is_set():
+            over = asyncio.ensure_future(followed.wait())
+            stopping = asyncio.ensure_future(service.stopping.wait())
+            try:
+                await asyncio.wait(
+                    {over, stopping}, timeout=_FOLLOW_GRACE, return_when="FIRST_COMPLETED"
+                )
+            finally:
+                over.cancel()
+                stopping.cancel()
         try:
             await service.log.flush()
             await service.delete_thread(run.thread_id)
         except ApiError:
             pass  # deleted already
-        except Exception as exc:  # the database is away, or the server is stopping
+        except Exception as exc:  # the database is away
             logger.warning("thread %s of run %s not deleted: %s", run.thread_id, run.run_id, exc)
 
     task = asyncio.get_running_loop().create_task(delete())
-    _CLEANUPS.add(task)
-    task.add_done_callback(_CLEANUPS.discard)
+    service.cleanups.add(task)
+    task.add_done_callback(service.cleanups.discard)
 
 
 def _trace_context(request: HTTPConnection) -> contextvars.Context | None:

@@ -96,6 +96,19 @@ class Service:
         self.hidden_runs: set[str] = set()
         self.heartbeat_seconds = heartbeat_seconds
         """Seconds between heartbeats on an idle stream (and keep-alives on a wait)."""
+        self.cleanups: set[asyncio.Task[None]] = set()
+        """Deletions of thread-less runs' threads still to come (see :meth:`finish_cleanups`)."""
+        self.stopping = asyncio.Event()
+        """Set when the server stops: deletions to come stop waiting for responses."""
+
+    async def finish_cleanups(self, grace: float = 10.0) -> None:
+        """At shutdown, before the log closes: let the deletions of thread-less runs' threads
+        still to come happen now (they no longer wait for the responses following their runs,
+        which the shutdown ends), for up to ``grace`` seconds; a restarted server would
+        otherwise keep those threads for good."""
+        self.stopping.set()
+        if self.cleanups:
+            await asyncio.wait(list(self.cleanups), timeout=grace)
 
     # --- assistants ---------------------------------------------------------------------------
 
