@@ -52,7 +52,7 @@ from rewind.runtime.tasks import (
     task_event,
     task_order,
 )
-from rewind.runtime.timeouts import sync_timeout_unsupported, timed
+from rewind.runtime.timeouts import AttemptClock, guard_outer, sync_timeout_unsupported, timed
 from rewind.types import (
     Command,
     Interrupt,
@@ -116,6 +116,9 @@ class RunLoop(TaskCalling, Routing):
         """The subgraph namespace (``""`` at the root): ``name:task_id`` segments joined by |."""
         self.parents: dict[str, str] = dict(parent_checkpoints or {})
         """The checkpoint each enclosing graph is at, by namespace (LangGraph's ``parents``)."""
+        self.outer_clocks: tuple[AttemptClock, ...] = _outer_clocks() if ns else ()
+        """The timed attempts a subgraph runs inside, innermost first (see
+        :func:`~rewind.runtime.timeouts.guard_outer`)."""
         self.loop = asyncio.get_running_loop()
         self.store: Any = graph.store
         """The long-term memory store its nodes get (``None`` when the graph has none)."""
@@ -233,13 +236,16 @@ class RunLoop(TaskCalling, Routing):
         return self.log.seq
 
     def writer_for(self, task: Task, step: int) -> Callable[[Any], None]:
-        """The stream writer a node gets: each chunk becomes a ``custom`` event."""
+        """The stream writer a node gets: each chunk becomes a ``custom`` event (in a subgraph
+        run inside timed attempts, behind their guards)."""
         loop = asyncio.get_running_loop()
 
         def write(chunk: Any) -> None:
             call_on(loop, self.record, task_event(EventType.CUSTOM, task, step, chunk))
 
-        return write
+        if not self.outer_clocks:
+            return write
+        return guard_outer(write, self.outer_clocks, counts=self.log.stream_subgraphs)
 
     async def checkpoint(self, *, source: str, changes: list[list[Any]], tasks: list[Task]) -> None:
         """Record the end of a super-step."""
@@ -763,3 +769,14 @@ def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dic
             elif isinstance(value, int | float | bool):
                 out[key] = value
     return out
+
+
+def _outer_clocks() -> tuple[AttemptClock, ...]:
+    """The timed attempts a subgraph's loop, made now, runs inside: that of the task running
+    it (a subgraph's loop is made in its context), and those its own graph runs inside."""
+    current = current_task()
+    if current is None:
+        return ()
+    parent, task = current
+    own = (task.clock,) if task.clock is not None else ()
+    return (*own, *parent.outer_clocks)

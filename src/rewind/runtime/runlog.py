@@ -54,6 +54,10 @@ class RunLog:
     """Make chat models stream content-block protocol events (``chat.event``) instead of
     tokens, as LangGraph does under ``stream_events(version="v3")``: their results then
     take the shape LangChain's event path gives them (content blocks)."""
+    stream_subgraphs: bool = False
+    """The run is streamed with ``subgraphs=True``: a subgraph's custom writes are then the
+    progress of the timed attempts it runs inside, as LangGraph's are (its subgraph then
+    writes through the enclosing node's stream writer)."""
     ended: bool = False
     """The run's last event is appended: what a thread it left running reports after that
     (a tool still running when another failed the step) has no place in the log."""

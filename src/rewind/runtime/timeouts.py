@@ -16,7 +16,7 @@ import contextlib
 import functools
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -28,6 +28,8 @@ from rewind.types import TimeoutPolicy
 __all__ = [
     "AttemptClock",
     "ProgressHandler",
+    "guard_outer",
+    "heartbeat_of",
     "natively_async",
     "run_timed",
     "sync_timeout_unsupported",
@@ -106,14 +108,15 @@ class AttemptClock:
         """The attempt is over: later writes and stream chunks of it are dropped."""
         self.active = False
 
-    def guard(self, writer: Callable[[Any], None]) -> Callable[[Any], None]:
-        """``writer`` (a stream writer), counting as progress and dropping what comes after
-        the attempt is closed."""
+    def guard(self, writer: Callable[[Any], None], *, counts: bool = True) -> Callable[[Any], None]:
+        """``writer`` (a stream writer), dropping what comes after the attempt is closed; what
+        it writes before counts as progress unless ``counts`` is false."""
 
         def guarded(chunk: Any) -> None:
             if not self.active:
                 return
-            self.progress()
+            if counts:
+                self.progress()
             writer(chunk)
 
         return guarded
@@ -126,6 +129,33 @@ class AttemptClock:
                 return
             await asyncio.sleep(remaining)
         await asyncio.Event().wait()  # closed: never fires
+
+
+def guard_outer(
+    writer: Callable[[Any], None], clocks: Sequence[AttemptClock], *, counts: bool
+) -> Callable[[Any], None]:
+    """``writer`` (the stream writer of a subgraph's node) behind the guards of the timed
+    attempts the subgraph runs inside (``clocks``, innermost first), as LangGraph's subgraph
+    writes its chunks through the enclosing node's writer: a chunk is dropped once one of
+    them is closed, and is their progress when ``counts`` (LangGraph's subgraph writer is the
+    node's only while the run is streamed with ``subgraphs=True``; otherwise it writes
+    nowhere)."""
+    for clock in reversed(clocks):  # the innermost guard is the first to see a chunk
+        writer = clock.guard(writer, counts=counts)
+    return writer
+
+
+def heartbeat_of(
+    clock: AttemptClock | None, outer: Sequence[AttemptClock]
+) -> Callable[[], None] | None:
+    """What ``runtime.heartbeat()`` signals for a task timed by ``clock`` (if any) in a
+    subgraph run inside the timed attempts ``outer`` (innermost first): the nearest of them
+    with an idle timeout, as LangGraph's subgraph runtime inherits the enclosing node's
+    heartbeat; ``None`` when there is none."""
+    for each in (clock, *outer):
+        if each is not None and each.refresh_on is not None:
+            return each.heartbeat
+    return None
 
 
 class ProgressHandler(BaseCallbackHandler):
