@@ -4,10 +4,17 @@ by a stream writer's chunks and one that fires when they stop, ``refresh_on="hea
 (only ``runtime.heartbeat()`` counts), a timed-out attempt retried, a ``Send`` with its own
 timeout, a timeout from ``set_node_defaults``, a timed node run through the sync API (refused),
 and functional ``@task(timeout=...)``/``@entrypoint(timeout=...)``, caught and uncaught
-(``NodeBuilder.set_timeout`` is in ``sbs_70_pregel_api``).
+(``NodeBuilder.set_timeout`` is in ``sbs_70_pregel_api``; subgraphs in timed nodes are in
+``sbs_80``/``sbs_81``).
 
-Timeouts are 0.3-0.6 s against sleeps of 3 s, and chunks come every 0.1 s, so a loaded machine
-cannot change what is compared; the harness masks the elapsed time in messages.
+Timing: run timeouts that fire are ``RUN`` against sleeps of ``LONG`` (cancelled when they
+fire, so they cost nothing); idle timeouts are ``IDLE``, and a node kept alive signals every
+``STEP`` (``IDLE / 6``) for ``IDLE * 4 / 3``. What is compared depends only on which of two
+timers is due first, never on how late the loop runs them, with ``IDLE / 3`` between them at
+the least: a signal is due ``STEP`` after the one before, the idle timeout ``IDLE`` after it;
+a node that falls silent sleeps ``LONG``. The heartbeat-only writer writes its last chunk
+``IDLE * 2 / 3`` in, so that its idle timeout fires at ``IDLE``, or, if its writes counted,
+its run timeout at ``IDLE * 4 / 3``. The harness masks the elapsed time in messages.
 
 START -> prep -> slow (run timeout) -> END
 """
@@ -24,7 +31,19 @@ from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send, TimeoutPolicy
 
 LONG = 3.0
-"""How long a node that should time out sleeps (ten times its timeout, or more)."""
+"""How long a node that should time out sleeps (it is cancelled when it does)."""
+
+RUN = 0.15
+"""A run timeout that fires (a quick node it also bounds has no timer to wait for)."""
+
+IDLE = 0.3
+"""An idle timeout."""
+
+STEP = IDLE / 6
+"""How often a node kept alive signals."""
+
+SIGNALS = 8
+"""How many signals it makes (``SIGNALS * STEP`` is ``IDLE * 4 / 3``)."""
 
 RETRY_ONCE = RetryPolicy(max_attempts=2, initial_interval=0.01, jitter=False)
 
@@ -58,18 +77,18 @@ async def slow(state: State) -> dict:
 def build(checkpointer):
     g = StateGraph(State)
     g.add_node("prep", prep)
-    g.add_node("slow", slow, timeout=0.3)
+    g.add_node("slow", slow, timeout=RUN)
     g.add_edge(START, "prep")
     g.add_edge("prep", "slow")
     g.add_edge("slow", END)
     return g.compile(checkpointer=checkpointer)
 
 
-async def chatty(state: State) -> dict:  # a chunk every 0.1 s for 1.2 s: never idle for 0.6 s
+async def chatty(state: State) -> dict:  # longer than its idle timeout, never idle for it
     writer = get_stream_writer()
-    for i in range(12):
+    for i in range(SIGNALS):
         writer({"chatty": i})
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(STEP)
     return {"log": ["chatty finished"]}
 
 
@@ -77,14 +96,14 @@ async def falls_silent(state: State) -> dict:  # three chunks, then silence
     writer = get_stream_writer()
     for i in range(3):
         writer({"silent": i})
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(STEP)
     await asyncio.sleep(LONG)
     return {"log": ["never"]}
 
 
 def build_idle(checkpointer):
     g = StateGraph(State)
-    idle = TimeoutPolicy(idle_timeout=0.6)
+    idle = TimeoutPolicy(idle_timeout=IDLE)
     g.add_node("chatty", chatty, timeout=idle)
     g.add_node("falls_silent", falls_silent, timeout=idle)
     g.add_edge(START, "chatty")
@@ -94,25 +113,27 @@ def build_idle(checkpointer):
 
 
 async def beats(state: State, runtime: Runtime) -> dict:  # heartbeats keep it alive
-    for _ in range(12):
+    for _ in range(SIGNALS):
         runtime.heartbeat()
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(STEP)
     return {"log": ["beats finished"]}
 
 
-async def only_writes(state: State) -> dict:  # chunks are no heartbeat
+async def only_writes(state: State) -> dict:  # chunks are no heartbeat: its idle timeout fires
     writer = get_stream_writer()
-    for i in range(12):
+    for i in range(3):
         writer({"writes": i})
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(2 * STEP)
+    await asyncio.sleep(LONG)
     return {"log": ["never"]}
 
 
 def build_heartbeat(checkpointer):
     g = StateGraph(State)
-    policy = TimeoutPolicy(idle_timeout=0.6, run_timeout=30, refresh_on="heartbeat")
+    policy = TimeoutPolicy(idle_timeout=IDLE, run_timeout=30, refresh_on="heartbeat")
+    backstop = TimeoutPolicy(idle_timeout=IDLE, run_timeout=4 * IDLE / 3, refresh_on="heartbeat")
     g.add_node("beats", beats, timeout=policy)
-    g.add_node("only_writes", only_writes, timeout=policy)
+    g.add_node("only_writes", only_writes, timeout=backstop)
     g.add_edge(START, "beats")
     g.add_edge("beats", "only_writes")
     g.add_edge("only_writes", END)
@@ -132,7 +153,7 @@ def build_retry(checkpointer):
     g.add_node(
         "flaky",
         flaky,
-        timeout=0.3,
+        timeout=RUN,
         retry_policy=RETRY_ONCE,
     )
     g.add_edge(START, "flaky")
@@ -141,7 +162,7 @@ def build_retry(checkpointer):
 
 
 def fan_out(state: State) -> list[Send]:
-    return [Send("worker", {"n": 0}, timeout=0.3), Send("worker", {"n": 1}, timeout=0.3)]
+    return [Send("worker", {"n": 0}, timeout=RUN), Send("worker", {"n": 1}, timeout=RUN)]
 
 
 async def worker(state: State) -> dict:  # n=1 hangs on its first attempt
@@ -167,7 +188,7 @@ def build_send(checkpointer):
 
 def build_defaults(checkpointer):  # the graph's default timeout times slow; prep is quick
     g = StateGraph(State)
-    g.set_node_defaults(timeout=0.3)
+    g.set_node_defaults(timeout=RUN)
     g.add_node("prep", prep)
     g.add_node("slow", slow)
     g.add_edge(START, "prep")
@@ -178,13 +199,13 @@ def build_defaults(checkpointer):  # the graph's default timeout times slow; pre
 
 def build_sync_api(checkpointer):  # a timed node cannot run through invoke/stream
     g = StateGraph(State)
-    g.add_node("slow", slow, timeout=0.3)
+    g.add_node("slow", slow, timeout=RUN)
     g.add_edge(START, "slow")
     g.add_edge("slow", END)
     return g.compile(checkpointer=checkpointer)
 
 
-@task(timeout=0.3)
+@task(timeout=RUN)
 async def hang(x: int) -> int:
     await asyncio.sleep(LONG)
     return x
@@ -195,7 +216,7 @@ async def quick(x: int) -> int:
     return x + 1
 
 
-@task(timeout=0.3, retry_policy=RETRY_ONCE)
+@task(timeout=RUN, retry_policy=RETRY_ONCE)
 async def hang_once(x: int) -> int:
     if _attempt("hang_once") == 1:
         await asyncio.sleep(LONG)
@@ -224,12 +245,12 @@ def build_task_uncaught(checkpointer):
 
 
 def build_entrypoint(checkpointer):
-    @entrypoint(checkpointer=checkpointer, timeout=TimeoutPolicy(idle_timeout=0.4))
+    @entrypoint(checkpointer=checkpointer, timeout=TimeoutPolicy(idle_timeout=IDLE))
     async def workflow(n: int) -> int:
         total = n
-        for _ in range(6):  # each task call is progress
+        for _ in range(SIGNALS):  # each task call is progress
             total = await quick(total)
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(STEP)
         await asyncio.sleep(LONG)
         return total
 
