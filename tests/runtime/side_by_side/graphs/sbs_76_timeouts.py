@@ -10,11 +10,12 @@ and functional ``@task(timeout=...)``/``@entrypoint(timeout=...)``, caught and u
 Timing: run timeouts that fire are ``RUN`` against sleeps of ``LONG`` (cancelled when they
 fire, so they cost nothing); idle timeouts are ``IDLE``, and a node kept alive signals every
 ``STEP`` (``IDLE / 6``) for ``IDLE * 4 / 3``. What is compared depends only on which of two
-timers is due first, never on how late the loop runs them, with ``IDLE / 3`` between them at
-the least: a signal is due ``STEP`` after the one before, the idle timeout ``IDLE`` after it;
-a node that falls silent sleeps ``LONG``. The heartbeat-only writer writes its last chunk
-``IDLE * 2 / 3`` in, so that its idle timeout fires at ``IDLE``, or, if its writes counted,
-its run timeout at ``IDLE * 4 / 3``. The harness masks the elapsed time in messages.
+timers is due first, with ``IDLE / 3`` between them at the least (only a loop running a timer
+later than that could find both due at once): a signal is due ``STEP`` after the one before,
+the idle timeout ``IDLE`` after it; a node that falls silent sleeps ``LONG``. The
+heartbeat-only writer writes its last chunk ``IDLE * 2 / 3`` in, so that its idle timeout
+fires at ``IDLE``, or, if its writes counted, its run timeout at ``IDLE * 4 / 3``. The harness
+masks the elapsed time in messages.
 
 START -> prep -> slow (run timeout) -> END
 """
