@@ -34,6 +34,13 @@ events of the task they run in:
 * ``chain.ended``: ``run_id`` and ``output``, with ``input`` when LangChain gave it at the end;
   or ``error`` (type, message) when the run failed.
 
+A ``RemoteGraph`` run inside a task of a run streamed with ``subgraphs=True`` forwards the
+remote run's chunks into the stream, as LangGraph's does (see
+:mod:`rewind.runtime.forwarding`); each is a ``remote.chunk`` event of that task:
+``mode`` (the stream mode, LangGraph's name: ``messages`` for the server's
+``messages-tuple``), ``ns`` (the chunk's namespace: the task's checkpoint namespace, then the
+remote run's own) and ``chunk`` (the data as the server sent it: JSON, messages as dicts).
+
 No value the log holds already is copied: an input that is the one the task was given is
 ``node_input: true`` instead (an output or chunk, ``output_is_node_input`` or
 ``chunk_is_node_input``), and a run of the state's messages is a list of
@@ -170,6 +177,7 @@ class EventType(StrEnum):
     SUBGRAPH_STARTED = "subgraph.started"
     SUBGRAPH_ENDED = "subgraph.ended"
     STORE_WRITE = "store.write"
+    REMOTE_CHUNK = "remote.chunk"
 
 
 class Redacted(str):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pydantic
 
-from rewind.events import EventType
+from rewind.events import EventType, fields_of
 from rewind.projections.events import EventsMode
 from rewind.projections.messages import MessagesMode, ToolsMode
 from rewind.projections.modes import (
@@ -88,7 +88,8 @@ _TASKS = frozenset(
     }
 )
 _CHECKPOINTS = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
-_EVENTS_SKIP = frozenset({EventType.CUSTOM, EventType.STATE_WRITE})
+_EVENTS_SKIP = frozenset({EventType.CUSTOM, EventType.STATE_WRITE, EventType.REMOTE_CHUNK})
+_REMOTE_CHUNK = EventType.REMOTE_CHUNK.value
 _READS: dict[str, frozenset[str]] = {
     # A subgraph's start: its output keys, when it has an output schema of its own.
     "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT, EventType.SUBGRAPH_STARTED}),
@@ -126,6 +127,8 @@ _READS: dict[str, frozenset[str]] = {
 }
 """The event types each mode's projection reads (with the shared fold's, where it reads it):
 the other events make no chunk and change nothing it keeps."""
+# And a RemoteGraph's forwarded chunks (remote.chunk), in each mode LangGraph forwards.
+_READS = {m: k if m == "events" else k | {_REMOTE_CHUNK} for m, k in _READS.items()}
 
 
 def event_types(modes: list[str], *, events_stream_mode: Any = "updates") -> frozenset[str] | None:
@@ -454,6 +457,8 @@ class Projector:
         kind = event.type
         if kind == _CHAT_TOKEN and self.token_feed is not None:
             return self.token_feed(event)
+        if kind == _REMOTE_CHUNK:
+            return self._forwarded(event)
         if kind in _EXPANDED:
             event = self._expander.expand(event)
         if self._folding and kind in _FOLDED:
@@ -473,6 +478,18 @@ class Projector:
         if self._events is not None and kind in _EVENTS_SKIP:
             # An event the events mode skips still lets the node starts it holds go out, before
             # the other modes' chunks of it, as a live stream that fed it every event did.
+            out[:0] = [("events", ns, chunk) for ns, chunk in self._events.release()]
+        return out
+
+    def _forwarded(self, event: EventLike) -> list[Item]:
+        """A chunk a ``RemoteGraph`` run inside a task forwarded (``remote.chunk``): as it came,
+        in its mode, if that is one of these (the events mode shows none, as LangGraph's)."""
+        payload = fields_of(event.payload)
+        mode = payload.get("mode")
+        if mode == "events" or mode not in self.projections:
+            return []
+        out: list[Item] = [(mode, tuple(payload.get("ns") or ()), payload.get("chunk"))]
+        if self._events is not None:  # the node starts the events mode holds go out first
             out[:0] = [("events", ns, chunk) for ns, chunk in self._events.release()]
         return out
 

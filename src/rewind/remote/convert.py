@@ -12,6 +12,8 @@ from rewind.errors import GraphInterrupt, ParentCommand
 from rewind.types import Command, Interrupt, PregelTask, StateSnapshot
 
 NS_SEP = "|"
+STREAM_KEY = "__pregel_stream"
+"""The ``configurable`` key of the parent's stream (LangGraph's ``CONFIG_KEY_STREAM``)."""
 INTERRUPT = "__interrupt__"
 _NOT_SENT = frozenset(
     ("checkpoint_map", "checkpoint_id", "checkpoint_ns", "__pregel_task_id", "__pregel_strict")
@@ -142,6 +144,16 @@ class StreamPlan:
     """``v1`` or ``v2`` (typed parts)."""
     caller_ns: tuple[str, ...] = field(default=())
     """The namespace of the node this graph runs as (empty at the top)."""
+    forward: Any = None
+    """The parent's stream, when this graph runs inside a task of a run streamed with
+    ``subgraphs=True`` (LangGraph's ``CONFIG_KEY_STREAM``: its ``modes``, and a callable
+    taking ``(namespace, mode, chunk)``): the remote run's chunks of those modes go to it."""
+
+    @property
+    def stream_subgraphs(self) -> bool:
+        """Whether the server is asked for its subgraphs' chunks: for the caller, or for the
+        parent's stream."""
+        return self.subgraphs or self.forward is not None
 
 
 def plan_stream(
@@ -152,18 +164,32 @@ def plan_stream(
     version: str,
     default: str = "updates",
 ) -> StreamPlan:
-    """The modes to ask for: the caller's (``messages`` as ``messages-tuple``) and ``updates``."""
+    """The modes to ask for, as LangGraph's RemoteGraph asks: the caller's, the parent's
+    stream's (when run inside a task of a run streamed with subgraphs), ``messages`` as
+    ``messages-tuple``, and ``updates`` (to see interrupts); not ``events``."""
     if not stream_mode:
         sent, single = [default], True
     elif isinstance(stream_mode, str):
         sent, single = [stream_mode], True
     else:
         sent, single = list(stream_mode), False
-    requested = ["messages" if m == "messages-tuple" else m for m in sent]
-    sent = ["messages-tuple" if m == "messages" else m for m in sent if m != "events"]
+    requested = list(sent)
+    configurable = (config or {}).get("configurable") or {}
+    forward = configurable.get(STREAM_KEY)
+    if forward is not None:
+        sent += sorted(forward.modes)
+    # (LangGraph's list operations: each replaces or removes one occurrence)
+    if "messages" in sent:
+        sent.remove("messages")
+        sent.append("messages-tuple")
+    if "messages-tuple" in requested:
+        requested.remove("messages-tuple")
+        requested.append("messages")
     if "updates" not in sent:
         sent.append("updates")
-    caller_ns = ((config or {}).get("configurable") or {}).get("checkpoint_ns") or ""
+    if "events" in sent:
+        sent.remove("events")
+    caller_ns = configurable.get("checkpoint_ns") or ""
     return StreamPlan(
         sent=sent,
         requested=requested,
@@ -171,6 +197,7 @@ def plan_stream(
         subgraphs=subgraphs,
         version=version,
         caller_ns=tuple(caller_ns.split(NS_SEP)) if caller_ns else (),
+        forward=forward,
     )
 
 
@@ -178,13 +205,16 @@ _SKIP = object()
 
 
 def chunk_out(plan: StreamPlan, part: Any) -> Any:
-    """What the caller gets for one of the SDK's stream parts (``_SKIP`` for nothing); raises
-    for an error, a command to the parent graph, or an interrupt when running as a node."""
+    """What the caller gets for one of the SDK's stream parts (``_SKIP`` for nothing), having
+    handed it to the parent's stream if that shows its mode; raises for an error, a command to
+    the parent graph, or an interrupt when running as a node."""
     event, data = part.event, part.data
     mode, _, ns_text = event.partition(NS_SEP)
     ns = plan.caller_ns + (tuple(ns_text.split(NS_SEP)) if ns_text else ())
     if mode == "command" and isinstance(data, dict) and data.get("graph") == Command.PARENT:
         raise ParentCommand(Command(**data))
+    if plan.forward is not None and mode in plan.forward.modes:
+        plan.forward((ns, mode, data))
     if mode == "error":
         raise RemoteException(data)
     if mode == "updates" and isinstance(data, dict) and INTERRUPT in data and plan.caller_ns:
@@ -199,6 +229,7 @@ def chunk_out(plan: StreamPlan, part: Any) -> Any:
     if plan.version == "v2":
         interrupts: tuple[Any, ...] = ()
         if mode == "values" and isinstance(data, dict):
+            data = dict(data)  # (the parent's stream may hold the chunk as it came)
             interrupts = tuple(
                 Interrupt(**i) if isinstance(i, dict) else i for i in data.pop(INTERRUPT, ())
             )

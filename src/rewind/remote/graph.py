@@ -261,7 +261,7 @@ class RemoteGraph(Runnable[Any, Any]):
             "command": command,
             "config": sanitized,
             "stream_mode": plan.sent,
-            "stream_subgraphs": plan.subgraphs,
+            "stream_subgraphs": plan.stream_subgraphs,
             "if_not_exists": "create",
             **kwargs,
         }

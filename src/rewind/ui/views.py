@@ -136,6 +136,8 @@ def summary_of(event: StoredEvent) -> str:
         return _short(p.get("output"))
     if kind == EventType.TASK_STARTED:
         return ""
+    if kind == EventType.REMOTE_CHUNK:  # a RemoteGraph's chunk, forwarded into the stream
+        return f"{p.get('mode')} {_short(p.get('chunk'))}"
     return _short(event.payload)
 
 
