@@ -22,6 +22,7 @@ from rewind.remote.convert import (
     sanitize_config,
     snapshot_of,
 )
+from rewind.remote.tracing import tracing_headers
 from rewind.types import Command, GraphOutput, StateSnapshot
 
 try:
@@ -50,6 +51,9 @@ class RemoteGraph(Runnable[Any, Any]):
         sync_client: A ``SyncLangGraphClient`` to use instead of one made from ``url``.
         config: A config merged under each call's.
         name: The name it has as a node (the assistant id by default).
+        distributed_tracing: Send each run with the caller's trace context: LangSmith's
+            headers, as LangGraph's RemoteGraph does, and W3C ``traceparent`` of the current
+            OpenTelemetry span (a node's, inside a rewind run), which ``rewind serve`` reads.
     """
 
     def __init__(
@@ -73,7 +77,9 @@ class RemoteGraph(Runnable[Any, Any]):
         self.config = config
         """The config merged under each call's."""
         self.distributed_tracing = distributed_tracing
-        """LangSmith's tracing headers (not sent by rewind's RemoteGraph)."""
+        """Whether a run is sent with the caller's trace context (LangSmith's headers, as
+        LangGraph's RemoteGraph sends them, and W3C ``traceparent``: see
+        :mod:`rewind.remote.tracing`)."""
         if client is None and url is not None:
             client = get_client(url=url, api_key=api_key, headers=headers)
         self.client = client
@@ -254,6 +260,9 @@ class RemoteGraph(Runnable[Any, Any]):
             command = {k: v for k, v in dataclasses.asdict(input).items() if v is not None}
             input = None
         thread_id = sanitized.get("configurable", {}).pop("thread_id", None)
+        headers = kwargs.pop("headers", None)
+        if self.distributed_tracing:
+            headers = tracing_headers(headers)
         return {
             "thread_id": thread_id,
             "assistant_id": self.assistant_id,
@@ -263,6 +272,7 @@ class RemoteGraph(Runnable[Any, Any]):
             "stream_mode": plan.sent,
             "stream_subgraphs": plan.stream_subgraphs,
             "if_not_exists": "create",
+            "headers": headers,
             **kwargs,
         }
 
