@@ -86,6 +86,7 @@ async def stream_run(
         # what the log says of the run is all a live stream knows too.
         loop.log.stream_tokens = tokens_needed([*modes, *printed])
         loop.log.stream_protocol = protocol
+        loop.log.stream_subgraphs = subgraphs or events_subgraphs
         loop.log.resumes.append(resumed)
         feed: Callable[[NewEvent], list[Item]] | None = None
         token_tap: Callable[[NewEvent], None] | None = None
