@@ -20,6 +20,7 @@ import rewind.channels as rw_channels
 import rewind.pregel as rw_pregel
 from rewind import open_log
 from rewind.checkpoint.sqlite import SqliteSaver
+from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.log.codec import encode
 from rewind.pregel._write import ChannelWriteEntry
 
@@ -340,14 +341,59 @@ def test_a_replay_of_a_program_equals_its_live_stream_with_every_kind_of_channel
 
 def test_what_rewind_does_not_run_is_refused_by_name() -> None:
     c, p = rw_channels, rw_pregel
-    with pytest.raises(NotImplementedError, match="step_timeout"):
+    with pytest.raises(NotImplementedError, match="node_error_handler_map"):
         p.Pregel(
             nodes={"n": _node(p)},
             channels={"a": c.LastValue(str), "b": c.LastValue(str)},
             input_channels="a",
             output_channels="b",
-            step_timeout=1.0,
+            node_error_handler_map={"n": "handler"},
         )
+
+
+def test_a_replay_of_a_step_that_timed_out_equals_its_live_stream(tmp_path: Path) -> None:
+    async def slow(value: str) -> str:
+        await asyncio.sleep(0 if value == "quick" else 5)
+        return value + "!"
+
+    async def run() -> list[Any]:
+        node = rw_pregel.NodeBuilder().subscribe_only("a").do(slow).write_to("b")
+        fast = rw_pregel.NodeBuilder().subscribe_only("a").do(str.upper).write_to("c")
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+            app = rw_pregel.Pregel(
+                nodes={"slow": node, "fast": fast},
+                channels={
+                    "a": rw_channels.LastValue(str),
+                    "b": rw_channels.LastValue(str),
+                    "c": rw_channels.LastValue(str),
+                },
+                input_channels="a",
+                output_channels=["b", "c"],
+                checkpointer=saver,
+                step_timeout=0.2,
+            )
+            assert await app.ainvoke("quick", config) == {"b": "quick!", "c": "QUICK"}
+            live: list[Any] = []
+
+            async def stream() -> None:
+                async for chunk in app.astream("x", config, stream_mode=ALL):
+                    live.append(chunk)
+
+            with pytest.raises(TimeoutError):
+                await stream()
+            state = await app.aget_state(config)
+            assert state.values == {"a": "x", "b": "quick!", "c": "X"}
+            assert [(t.name, t.error) for t in state.tasks] == [
+                ("slow", "CancelledError()"),
+                ("fast", None),
+            ]
+            return live
+
+    path = tmp_path / "runs.db"
+    config = {"configurable": {"thread_id": "t"}}
+    live = asyncio.run(run())
+    (_, second) = asyncio.run(_run_ids(path))
+    assert [encode(c) for c in _replayed(path, second)] == [encode(c) for c in live]
 
 
 def test_a_node_s_timeout_bounds_its_attempts_and_is_refused_on_a_sync_node() -> None:

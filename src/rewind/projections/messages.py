@@ -90,6 +90,8 @@ class MessagesMode:
                     return self._emit(found, message, dedupe=True)
         elif kind == EventType.TASK_ENDED and event.task_id in self._nodes:
             found = self._nodes.pop(event.task_id)
+            if payload.get("late"):  # (ended after its step timed out: not streamed)
+                return []
             update = payload["return"] if is_return(payload) else payload.get("update")
             if isinstance(update, Command):
                 update = update.update

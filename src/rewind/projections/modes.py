@@ -113,7 +113,7 @@ class UpdatesMode:
     def _updates(self, event: EventLike, ns: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
         if event.type == EventType.TASK_ENDED and event.node not in (None, "__start__"):
             payload = event.payload or {}
-            if payload.get("update_state"):
+            if payload.get("update_state") or payload.get("late"):  # (late: see TasksMode)
                 return []
             if is_return(payload):  # a functional-API function's: what it returned, as it is
                 returned: dict[str, Any] = {event.node: payload["return"]}
@@ -384,6 +384,10 @@ class TasksMode:
                     },
                 )
             ]
+        # (a task that ended after its step timed out, in a sync run: in LangGraph its thread
+        # finished after the stream did, its writes saved but not streamed)
+        if event.type == EventType.TASK_ENDED and payload.get("late"):
+            return []
         if event.type == EventType.TASK_ENDED and not payload.get("cached"):
             writes = channel_writes_of(payload)
             update = payload.get("update")
@@ -415,7 +419,10 @@ class TasksMode:
                     },
                 )
             ]
-        if event.type == EventType.TASK_FAILED and not payload.get("retrying"):
+        # (a task a step timeout cancelled: its error is saved after the stream, in LangGraph)
+        if event.type == EventType.TASK_FAILED and not (
+            payload.get("retrying") or payload.get("cancelled")
+        ):
             return [
                 (
                     ns,

@@ -25,19 +25,26 @@ starts no node, the after-finish ones finish (as LangGraph's ``apply_writes``).
 Managed values among the channels (``RemainingStepsManager``, ``IsLastStepManager``) are given
 to the nodes that read them (among several channels) for the step they run in, as LangGraph's.
 
+``step_timeout`` bounds each step (see :meth:`PregelLoop._run_task`); ``cache_policy``,
+``context_schema`` and ``config`` apply to the program's nodes, runs and calls as LangGraph's.
+
 Not run yet (each refused by name with ``NotImplementedError``): write entries other than
-``ChannelWriteEntry`` and node mappers.
+``ChannelWriteEntry``, node mappers and ``node_error_handler_map``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from typing import Annotated, Any, TypedDict
 
 from rewind.channels import BaseChannel, Topic
-from rewind.events import PULL
+from rewind.events import PULL, EventType
 from rewind.managed.base import Scratchpad
 from rewind.runtime.channels import (
     HIDDEN,
@@ -60,9 +67,10 @@ from rewind.runtime.pregel_nodes import (
     validate_pregel,
 )
 from rewind.runtime.structure import TASKS
-from rewind.runtime.tasks import Outcome, Task
+from rewind.runtime.tasks import Outcome, Task, task_event
 from rewind.runtime.timeouts import natively_async, sync_timeout_unsupported
-from rewind.types import RetryPolicy, Send
+from rewind.types import CachePolicy, RetryPolicy, Send
+from rewind.warnings import LangGraphDeprecatedSinceV10
 
 __all__ = ["PASSTHROUGH", "ChannelWriteEntry", "NodeBuilder", "Pregel", "PregelNode"]
 
@@ -96,6 +104,8 @@ class PregelLoop(RunLoop):
         """The channels the last step updated (and that have a value)."""
         self.output: Any = None
         """What ``invoke`` returns: the output as of the last step that wrote to it."""
+        self._deadline: float | None = None
+        """When the running step's tasks time out (the program's ``step_timeout``)."""
 
     def apply_outcomes(self, outcomes: list[Outcome]) -> list[list[Any]]:
         """Apply the step's writes as LangGraph's ``apply_writes`` does: the channels the
@@ -196,6 +206,63 @@ class PregelLoop(RunLoop):
         writes = [(c, v) for c, v in node_writes(node, values) if c in self.channels]
         return Outcome(task=task, update=values, writes=writes)
 
+    async def super_step(self, tasks: list[Task]) -> list[Task]:
+        """Run one step; with the program's ``step_timeout``, a step whose tasks outlast it
+        fails with a ``TimeoutError``, as LangGraph's runner fails it (see
+        :meth:`_run_task`)."""
+        timeout = self.graph.step_timeout
+        if not timeout:
+            return await super().super_step(tasks)
+        self._deadline = self.loop.time() + timeout
+        try:
+            return await super().super_step(tasks)
+        finally:
+            self._deadline = None
+
+    async def _run_task(self, task: Task, step: int, raised: list[Any]) -> Outcome:
+        """A task of a step with a deadline: past it, run from the async API, the task is
+        cancelled (its error a ``CancelledError``) and the step fails with a bare
+        ``TimeoutError``; from the sync API (whose threads LangGraph cannot cancel) it
+        finishes, its writes kept, and the step fails with ``TimeoutError("Timed out")``."""
+        if self._deadline is None:
+            return await super()._run_task(task, step, raised)
+        running = asyncio.ensure_future(super()._run_task(task, step, raised))
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(running), max(0.0, self._deadline - self.loop.time())
+            )
+        except TimeoutError:
+            if not running.done():
+                if self.sync_api:
+                    with contextlib.suppress(Exception):
+                        await running
+                    raise TimeoutError("Timed out") from None
+                running.cancel()
+                with contextlib.suppress(BaseException):
+                    await running
+                cancelled = asyncio.CancelledError()
+                failed = {
+                    "type": "CancelledError",
+                    "message": "",
+                    "repr": repr(cancelled),
+                    "traceback": "",
+                    "attempt": task.attempt,
+                    "retrying": False,
+                    "error": cancelled,
+                    "cancelled": True,  # (streamed by no mode: LangGraph saves it after)
+                }
+                self.record(task_event(EventType.TASK_FAILED, task, step, failed))
+                raise TimeoutError() from None
+            raise
+
+    def ended_payload(self, outcome: Outcome, *, cached: bool = False) -> dict[str, Any]:
+        """A task's ``task.ended``; marked ``late`` when it ended after its step timed out
+        (a sync run's: LangGraph saves its writes after the stream ended, unstreamed)."""
+        payload = super().ended_payload(outcome, cached=cached)
+        if self._deadline is not None and self.loop.time() >= self._deadline:
+            payload["late"] = True
+        return payload
+
     def prepare_input(self, task: Task) -> Any:
         """A node's input: what it read of its channels when its task was made, with the
         managed values it reads given for the step it runs in (as LangGraph's, in the order
@@ -225,6 +292,7 @@ class PregelLoop(RunLoop):
 
     async def _execute(self, task: Task, step: int) -> Outcome:
         node = self.graph.pregel_nodes[task.name]
+        self._prepared.pop(task.id, None)
         task.sent = []
         task.node_input = task.arg
         result = await self._call(self.graph.builder.nodes[task.name].action, task.arg, task, step)
@@ -296,15 +364,30 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         retry_policy: RetryPolicy | Sequence[RetryPolicy] = (),
         auto_validate: bool = True,
         debug: bool | None = None,
-        name: str = "LangGraph",
+        stream_eager: bool = False,
+        step_timeout: float | None = None,
+        cache_policy: CachePolicy[Any] | None = None,
+        context_schema: Any = None,
+        config: Mapping[str, Any] | None = None,
         trigger_to_nodes: Mapping[str, Sequence[str]] | None = None,
+        node_error_handler_map: Mapping[str, str] | None = None,
+        name: str = "LangGraph",
         stream_transformers: Sequence[Callable[[tuple[str, ...]], Any]] | None = None,
-        **unsupported: Any,
+        **deprecated: Any,
     ) -> None:
-        if unsupported:
-            raise NotImplementedError(
-                f"Pregel({', '.join(sorted(unsupported))}=...): not supported by rewind yet"
+        if "config_type" in deprecated:  # (as LangGraph's, which takes it for context_schema)
+            warnings.warn(
+                "`config_type` is deprecated and will be removed. Please use `context_schema` "
+                "instead.",
+                category=LangGraphDeprecatedSinceV10,
+                stacklevel=2,
             )
+            context_schema = context_schema or deprecated.pop("config_type")
+        if node_error_handler_map:
+            raise NotImplementedError(
+                "Pregel(node_error_handler_map=...): rewind runs no node error handlers"
+            )
+        # (other keywords are ignored, as LangGraph's ignores them)
         built = {k: v.build() if isinstance(v, NodeBuilder) else v for k, v in nodes.items()}
         every = dict(channels or {})
         channels = {k: v for k, v in every.items() if isinstance(v, BaseChannel)}
@@ -336,7 +419,9 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         self.output_channels = output_channels
         self.stream_channels = stream_channels
         policies = (retry_policy,) if isinstance(retry_policy, RetryPolicy) else retry_policy
-        builder = _builder(built, channels, list(policies), output_channels)
+        builder = _builder(
+            built, channels, list(policies), output_channels, cache_policy, context_schema
+        )
         super().__init__(
             builder=builder,
             checkpointer=checkpointer,
@@ -348,6 +433,18 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             debug=bool(debug),
         )
         self.stream_mode = stream_mode
+        self.stream_eager = stream_eager
+        """Whether LangGraph streams each task's output as it comes (rewind always does)."""
+        self.step_timeout = step_timeout
+        """How long a step's tasks may take, in seconds (``None``: no limit)."""
+        self.retry_policy = tuple(policies)
+        self.cache_policy = cache_policy
+        """The cache policy of the nodes that have none of their own."""
+        self.context_schema = context_schema
+        """The type of the run-time context (a dict given as ``context=`` is made one)."""
+        self.config = dict(config) if config else None
+        """A config every call is made with, the call's own merged in (LangGraph's)."""
+        self.node_error_handler_map: Mapping[str, str] = {}
         self.stream_transformers = tuple(stream_transformers or ())
         self.node_triggers = {n: tuple(sorted(node.triggers)) for n, node in built.items()}
         self.trigger_to_nodes: Mapping[str, Sequence[str]] = (
@@ -360,6 +457,42 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             self._graph_shape = {**self._graph_shape, "stream_keys": list(keys)}
             if isinstance(stream_channels, str):
                 self._graph_shape["output_channel"] = stream_channels
+
+    def _run_loop(
+        self,
+        event_log: Any,
+        config: dict[str, Any],
+        durability: str | None,
+        context: Any,
+        head: Any,
+    ) -> RunLoop:
+        """A run's loop; a dict given as the context is made the ``context_schema`` (a
+        dataclass or a pydantic model), as LangGraph's makes it."""
+        schema: Any = self.context_schema
+        made = isinstance(schema, type) and (
+            is_dataclass(schema) or hasattr(schema, "model_fields")
+        )
+        if isinstance(context, dict) and made:
+            context = schema(**context)
+        return super()._run_loop(event_log, config, durability, context, head)
+
+    def _own_config(self, config: Any) -> Any:
+        """``config`` merged into the program's own (``Pregel(config=...)``), as LangGraph
+        merges them (the same again when it was merged already)."""
+        base = self.config
+        if not base:
+            return config
+        merged: dict[str, Any] = dict(base)
+        for key, value in (config or {}).items():
+            if not value:
+                continue
+            if key in ("metadata", "configurable") and merged.get(key):
+                merged[key] = {**merged[key], **value}
+            elif key == "tags" and merged.get(key):
+                merged[key] = [*merged[key], *(t for t in value if t not in merged[key])]
+            else:
+                merged[key] = value
+        return merged
 
     @property
     def output_list(self) -> list[str]:
@@ -538,6 +671,37 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         return {k: state[k] for k in self.output_channels if k in state}
 
 
+def _with_own_config(method: Callable[..., Any], at: int) -> Callable[..., Any]:
+    """``method`` called with its config (argument ``at``, or ``config=``) merged into the
+    program's own (see :meth:`Pregel._own_config`)."""
+
+    @functools.wraps(method)
+    def merging(self: Pregel, *args: Any, **kwargs: Any) -> Any:
+        if self.config:
+            if len(args) > at:
+                args = (*args[:at], self._own_config(args[at]), *args[at + 1 :])
+            else:
+                kwargs["config"] = self._own_config(kwargs.get("config"))
+        return method(self, *args, **kwargs)
+
+    return merging
+
+
+for _name in ("invoke", "ainvoke", "stream", "astream", "stream_events", "astream_events"):
+    setattr(Pregel, _name, _with_own_config(getattr(Pregel, _name), 1))
+for _name in (
+    "get_state",
+    "aget_state",
+    "get_state_history",
+    "aget_state_history",
+    "update_state",
+    "aupdate_state",
+    "bulk_update_state",
+    "abulk_update_state",
+):
+    setattr(Pregel, _name, _with_own_config(getattr(Pregel, _name), 0))
+
+
 def _trigger_to_nodes(nodes: Mapping[str, PregelNode]) -> dict[str, list[str]]:
     """The nodes each channel starts (LangGraph's index of them)."""
     index: dict[str, list[str]] = {}
@@ -556,6 +720,8 @@ def _builder(
     channels: Mapping[str, BaseChannel[Any, Any, Any]],
     retry_policy: list[RetryPolicy],
     output_channels: str | Sequence[str],
+    cache_policy: CachePolicy[Any] | None = None,
+    context_schema: Any = None,
 ) -> StateGraph[Any]:
     """A state graph whose state is the program's channels, whose output is its output
     channels (what it shows as a subgraph), and whose nodes are its nodes (no edges: its loop
@@ -571,7 +737,7 @@ def _builder(
     schema = TypedDict(  # type: ignore[misc]
         "PregelChannels", {k: Annotated[Any, c] for k, c in channels.items()}, total=False
     )
-    builder: StateGraph[Any] = StateGraph(schema)
+    builder: StateGraph[Any] = StateGraph(schema, context_schema)
     for key, channel in channels.items():  # (errors name a channel's own key, as LangGraph's)
         made = builder.channels[key]
         made.key = channel.key
@@ -594,7 +760,7 @@ def _builder(
             input_schema=None,
             retry_policy=node.retry_policy or retry_policy or None,
             metadata=node.metadata or None,
-            cache_policy=node.cache_policy,
+            cache_policy=node.cache_policy or cache_policy,
             timeout=timeout,
         )
     builder.compiled = True

@@ -2,14 +2,25 @@
 (``RemainingStepsManager``, ``IsLastStepManager``: a node reading them among its channels gets
 them for the step it runs in; they are no state), a cycle that stops on its last step, an
 interrupt in it (resumed, the values are those of the step it resumes in), and two runs on a
-thread.
+thread. The constructor's options: ``step_timeout`` (a step whose tasks outlast it fails with
+``TimeoutError``, the tasks that finished still streamed), ``cache_policy`` (for the nodes
+without their own), ``context_schema`` (a dict context is made one; so is the deprecated
+``config_type``, with its warning), ``config`` (merged into every call's), ``stream_eager``
+and ``trigger_to_nodes``.
 """
 
+import asyncio
+import time
+from dataclasses import dataclass
+
+from langgraph.cache.memory import InMemoryCache
 from langgraph.channels import LastValue
+from langgraph.config import get_config
 from langgraph.managed.is_last_step import IsLastStepManager, RemainingStepsManager
 from langgraph.pregel import NodeBuilder, Pregel
 from langgraph.pregel._write import ChannelWriteEntry
-from langgraph.types import Command, interrupt
+from langgraph.runtime import get_runtime
+from langgraph.types import CachePolicy, Command, interrupt
 
 
 def _grow(values: dict) -> str | None:
@@ -42,6 +53,98 @@ def build(checkpointer):  # a cycle that grows its value until its last step
     )
 
 
+def _two(checkpointer, first, second, **options):
+    one = NodeBuilder().subscribe_only("a").do(first).write_to("b")
+    two = NodeBuilder().subscribe_only("a").do(second).write_to("c")
+    return Pregel(
+        nodes={"one": one, "two": two},
+        channels={"a": LastValue(str), "b": LastValue(str), "c": LastValue(str)},
+        input_channels="a",
+        output_channels=["b", "c"],
+        checkpointer=checkpointer,
+        **options,
+    )
+
+
+async def _quick(x: str) -> str:
+    return x + "!"
+
+
+async def _slow(x: str) -> str:
+    await asyncio.sleep(0.05 if x.startswith("fast") else 3)
+    return x + "?"
+
+
+def _slow_sync(x: str) -> str:
+    time.sleep(0.05 if x.startswith("fast") else 0.6)
+    return x + "?"
+
+
+def build_step_timeout(checkpointer):
+    return _two(checkpointer, _quick, _slow, step_timeout=0.3)
+
+
+def build_step_timeout_sync(checkpointer):
+    return _two(checkpointer, str.upper, _slow_sync, step_timeout=0.3)
+
+
+_calls: list[str] = []
+
+
+def reset() -> None:
+    _calls.clear()
+
+
+def _counted(x: str) -> str:
+    _calls.append(x)
+    return f"{x}#{len(_calls)}"
+
+
+def build_cache_policy(checkpointer):
+    return _two(
+        checkpointer, _counted, str.upper, cache=InMemoryCache(), cache_policy=CachePolicy()
+    )
+
+
+@dataclass
+class Ctx:
+    who: str = "nobody"
+
+
+def _context(x: str) -> str:
+    context = get_runtime().context
+    return f"{x} for {type(context).__name__} {getattr(context, 'who', context)}"
+
+
+def _configured(x: str) -> str:
+    config = get_config()
+    return f"{x} {config['metadata'].get('team')} {sorted(config.get('tags', []))}"
+
+
+def build_context_schema(checkpointer):
+    return _two(checkpointer, _context, _configured, context_schema=Ctx)
+
+
+def build_config_type(checkpointer):
+    return _two(checkpointer, _context, str.upper, config_type=Ctx)
+
+
+def build_config(checkpointer):
+    return _two(
+        checkpointer,
+        _configured,
+        str.upper,
+        config={"metadata": {"team": "blue"}, "tags": ["own"], "recursion_limit": 7},
+        stream_eager=True,
+    )
+
+
+def build_trigger_to_nodes(checkpointer):  # (the index: used when the program is not validated)
+    return _two(
+        checkpointer, str.upper, str.lower, auto_validate=False, trigger_to_nodes={"a": ["one"]}
+    )
+
+
 _MODES = ["values", "updates", "tasks", "debug", "checkpoints"]
 
 SCENARIOS = [
@@ -54,6 +157,51 @@ SCENARIOS = [
             {"input": "ask", "api": "stream", "kwargs": {"stream_mode": _MODES}},
             {"input": Command(resume="!"), "api": "stream", "kwargs": {"stream_mode": _MODES}},
         ],
+    },
+    {
+        "name": "step_timeout",
+        "build": "build_step_timeout",
+        "calls": [
+            {"input": "fast", "api": "ainvoke"},
+            {"input": "slow", "api": "astream", "kwargs": {"stream_mode": ["values", "updates"]}},
+        ],
+    },
+    {
+        "name": "step_timeout_sync",
+        "build": "build_step_timeout_sync",
+        "calls": [{"input": "fast"}, {"input": "slow"}],
+    },
+    {
+        "name": "cache_policy",
+        "build": "build_cache_policy",
+        "calls": [{"input": "x"}, {"input": "x"}, {"input": "y"}],
+    },
+    {
+        "name": "context_schema",
+        "build": "build_context_schema",
+        "calls": [
+            {"input": "x", "kwargs": {"context": {"who": "me"}}},
+            {"input": "y", "kwargs": {"context": Ctx("you")}, "config": {"tags": ["call"]}},
+        ],
+    },
+    {
+        "name": "config_type",
+        "build": "build_config_type",
+        "calls": [{"input": "x", "kwargs": {"context": {"who": "me"}}}],
+    },
+    {
+        "name": "config",
+        "build": "build_config",
+        "calls": [
+            {"input": "x", "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": "y", "config": {"tags": ["call"], "metadata": {"team": "red"}}},
+            {"input": "z", "api": "update_state", "kwargs": {"as_node": "one"}},
+        ],
+    },
+    {
+        "name": "trigger_to_nodes",
+        "build": "build_trigger_to_nodes",
+        "calls": [{"input": "x", "api": "stream", "kwargs": {"stream_mode": _MODES}}],
     },
 ]
 
