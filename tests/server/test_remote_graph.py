@@ -7,11 +7,14 @@ ids (threads, checkpoints, runs, messages) set aside.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.pregel.remote import RemoteException as LgRemoteException
 from langgraph.pregel.remote import RemoteGraph as LgRemoteGraph
 from langgraph.types import Command as LgCommand
@@ -227,3 +230,324 @@ def test_langgraphs_import_path_gives_the_same_classes() -> None:
     from rewind.pregel.remote import RemoteGraph as Graph
 
     assert (Graph, Exc) == (RemoteGraph, RemoteException)
+
+
+# --- a RemoteGraph node's chunks in the parent's stream ------------------------------------------
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
+_TIMES = frozenset(("timestamp", "created_at", "ts", "__request_start_time_ms__"))
+
+
+def _normal(value: Any) -> Any:
+    """A chunk with its ids (task, run, checkpoint, thread, interrupt ids: also inside
+    namespaces and metadata) and times set aside; lists and tuples kept apart, interrupts
+    and errors compared by what they hold (LangGraph's classes or rewind's)."""
+    if isinstance(value, str):
+        return _HEX_ID.sub("<id>", _UUID.sub("<uuid>", value))
+    if isinstance(value, dict):
+        return {_normal(k): _normal(v) for k, v in value.items() if k not in _TIMES}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # the SDK's StreamPart
+        return ("part", *(_normal(v) for v in value))
+    if isinstance(value, tuple):
+        return tuple(_normal(v) for v in value)
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    if type(value).__name__ == "Interrupt":
+        return ("Interrupt", _normal(value.value))
+    if isinstance(value, BaseException):
+        return (type(value).__name__, _normal(value.args))
+    return value
+
+
+def _parents(remote: Callable[..., Any], assistant: str, checkpointer: bool = False) -> Any:
+    """The same parent graph (START -> remote), on rewind with rewind's RemoteGraph as its
+    node and on LangGraph with LangGraph's, both calling this server's ``assistant``."""
+    from langgraph.checkpoint.memory import InMemorySaver as LgSaver
+    from langgraph.graph import START as LG_START
+    from langgraph.graph import StateGraph as LgStateGraph
+
+    from rewind.checkpoint.memory import InMemorySaver
+
+    ours = StateGraph(Outer)
+    ours.add_node("remote", remote(assistant))
+    ours.add_edge(START, "remote")
+    theirs = LgStateGraph(Outer)
+    theirs.add_node("remote", remote(assistant, LgRemoteGraph))
+    theirs.add_edge(LG_START, "remote")
+    return (
+        ours.compile(checkpointer=InMemorySaver() if checkpointer else None),
+        theirs.compile(checkpointer=LgSaver() if checkpointer else None),
+    )
+
+
+ALL_MODES = ["updates", "values", "custom", "messages", "debug", "tasks", "checkpoints"]
+HI = {"messages": [{"type": "human", "content": "hi"}]}
+
+
+@pytest.mark.parametrize(
+    ("assistant", "kwargs"),
+    [
+        ("agent", {"stream_mode": ALL_MODES, "subgraphs": True}),
+        ("agent", {"stream_mode": ALL_MODES}),
+        ("agent", {"stream_mode": "custom", "subgraphs": True}),
+        ("agent", {"stream_mode": "messages", "subgraphs": True}),
+        ("agent", {"stream_mode": ("values", "updates"), "subgraphs": True}),
+        ("agent", {"stream_mode": ["values", "updates"], "subgraphs": True, "version": "v2"}),
+        ("nested", {"stream_mode": ["updates", "messages", "custom"], "subgraphs": True}),
+        ("echo", {"stream_mode": ["values", "messages"], "subgraphs": True}),
+        ("boom", {"stream_mode": ["updates", "values", "tasks"], "subgraphs": True}),
+    ],
+    ids=repr,
+)
+def test_a_remote_nodes_chunks_reach_the_parents_stream_as_langgraphs(
+    remote: Callable[..., Any], assistant: str, kwargs: dict[str, Any]
+) -> None:
+    ours, theirs = _parents(remote, assistant)
+
+    def streamed(graph: Any) -> tuple[list[Any], Any]:
+        chunks: list[Any] = []
+        try:
+            for chunk in graph.stream(HI, **kwargs):
+                chunks.append(chunk)
+        except Exception as exc:  # a failed remote run fails the parent's, after its chunks
+            return chunks, (type(exc).__name__, exc.args)
+        return chunks, None
+
+    got, failed = streamed(ours)
+    expected, their_failure = streamed(theirs)
+    assert _normal(got) == _normal(expected)
+    assert failed == their_failure
+    forwarded = [c for c in got if _namespace_of(c)]
+    assert bool(forwarded) == bool(kwargs.get("subgraphs"))
+
+
+def _namespace_of(chunk: Any) -> tuple[str, ...]:
+    if isinstance(chunk, dict):
+        return tuple(chunk["ns"])
+    if isinstance(chunk, tuple) and chunk and isinstance(chunk[0], tuple):
+        return chunk[0]
+    return ()
+
+
+def test_with_a_checkpointer_and_async_as_langgraphs(remote: Callable[..., Any]) -> None:
+    ours, theirs = _parents(remote, "agent", checkpointer=True)
+    kwargs: dict[str, Any] = {"stream_mode": ["checkpoints", "updates"], "subgraphs": True}
+
+    async def streamed(graph: Any) -> list[Any]:
+        return [c async for c in graph.astream(HI, _thread(), **kwargs)]
+
+    got = asyncio.run(streamed(ours))
+    expected = asyncio.run(streamed(theirs))
+    # The remote run is on the parent's thread (its id goes to the server): its checkpoints
+    # come too. (The parent's own checkpoints differ in what a RemoteGraph task shows as its
+    # state: LangGraph counts a RemoteGraph node as a subgraph there, rewind does not.)
+    assert [(_normal(_namespace_of(c)), c[1]) for c in got] == [
+        (_normal(_namespace_of(c)), c[1]) for c in expected
+    ]
+    forwarded = [c for c in got if _namespace_of(c)]
+    assert _normal(forwarded) == _normal([c for c in expected if _namespace_of(c)])
+    assert {"checkpoints", "updates"} == {c[1] for c in forwarded}
+
+
+def _caller_graphs(remote: Callable[..., Any]) -> tuple[Any, Any]:
+    """A parent whose node calls the RemoteGraph itself (with its config), inside a subgraph
+    node of the parent: on rewind and on LangGraph."""
+    from langgraph.graph import START as LG_START
+    from langgraph.graph import StateGraph as LgStateGraph
+
+    def build(builder: Any, start: str, graph: Any) -> Any:
+        def call(state: Outer, config: RunnableConfig) -> Any:
+            return graph.invoke(state, config)
+
+        inner = builder(Outer)
+        inner.add_node("call", call)
+        inner.add_edge(start, "call")
+        outer = builder(Outer)
+        outer.add_node("outer", inner.compile())
+        outer.add_edge(start, "outer")
+        return outer.compile()
+
+    return (
+        build(StateGraph, START, remote("nested")),
+        build(LgStateGraph, LG_START, remote("nested", LgRemoteGraph)),
+    )
+
+
+def test_a_remote_graph_called_in_a_subgraphs_node_forwards_as_langgraphs(
+    remote: Callable[..., Any],
+) -> None:
+    ours, theirs = _caller_graphs(remote)
+    kwargs: dict[str, Any] = {"stream_mode": ["updates", "custom", "messages"], "subgraphs": True}
+    got = list(ours.stream(HI, **kwargs))
+    assert _normal(got) == _normal(list(theirs.stream(HI, **kwargs)))
+    # outer:<id> | call:<id> | inner:<id> (the remote run's subgraph)
+    assert [n.split(":")[0] for n in _namespace_of(got[0])] == ["outer", "call", "inner"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"stream_mode": [*ALL_MODES, "events"], "subgraphs": True},
+        {"stream_mode": "messages", "subgraphs": True},
+        {"stream_mode": ["values", "custom"], "subgraphs": True, "version": "v2"},
+    ],
+    ids=repr,
+)
+def test_the_parents_replay_shows_the_forwarded_chunks_as_live(
+    remote: Callable[..., Any], tmp_path: Path, kwargs: dict[str, Any]
+) -> None:
+    from rewind import open_log
+    from rewind.checkpoint.sqlite import SqliteSaver
+    from rewind.log.codec import encode
+
+    path = tmp_path / "runs.db"
+    config = _thread()
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        builder = StateGraph(Outer)
+        builder.add_node("remote", remote("agent"))
+        builder.add_edge(START, "remote")
+        live = list(builder.compile(checkpointer=saver).stream(HI, config, **kwargs))
+    assert any(_namespace_of(c) for c in live)
+
+    async def replayed() -> tuple[list[Any], list[Any], list[Any]]:
+        from rewind import areplay
+
+        store = await open_log(path)
+        try:
+            thread_id = config["configurable"]["thread_id"]
+            (run,) = await store.list_runs(thread_id=thread_id)
+            again = [c async for c in areplay(store, run.run_id, **kwargs)]
+            alone = {**kwargs, "subgraphs": False}
+            root = [c async for c in areplay(store, run.run_id, **alone)]
+            return again, root, await store.read(run.run_id)
+        finally:
+            await store.aclose()
+
+    again, root, events = asyncio.run(replayed())
+    assert [encode(c) for c in again] == [encode(c) for c in live]
+    # Without subgraphs, the root's chunks only: the namespaced ones (forwarded) left out.
+    if kwargs.get("version") != "v2":
+        assert [encode(c) for c in root] == [
+            encode(c[1:] if isinstance(kwargs["stream_mode"], list) else c[1])
+            for c in live
+            if not _namespace_of(c)
+        ]
+    forwarded = [e for e in events if e.type == "remote.chunk"]
+    assert forwarded and {(e.node, e.ns) for e in forwarded} == {("remote", None)}
+    _spans_and_ui_take(events)
+
+
+def _spans_and_ui_take(events: list[Any]) -> None:
+    """The run's spans are those of its other events (a forwarded chunk opens none), and the
+    UI's event list sums each one up by its mode and chunk."""
+    from rewind.telemetry.spans import build_spans
+    from rewind.ui.views import event_row, timeline
+
+    others = [e for e in events if e.type != "remote.chunk"]
+    assert build_spans(events) == build_spans(others)
+    assert [s.name for s in build_spans(events)][-1].startswith("invoke_workflow")
+    rows = [event_row(e) for e in events if e.type == "remote.chunk"]
+    assert all(r["summary"].split(" ")[0] in ALL_MODES for r in rows)
+    assert timeline(events) == timeline(others)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"stream_mode": ["values", "messages", "custom", "events"], "subgraphs": True},
+        {"stream_mode": ["updates", "messages", "custom"]},
+        {},
+    ],
+    ids=repr,
+)
+def test_a_remote_node_asks_the_server_for_what_langgraphs_asks(
+    remote: Callable[..., Any], kwargs: dict[str, Any]
+) -> None:
+    ours, theirs = _parents(remote, "echo")
+    asked = []
+    for graph in (ours, theirs):
+        config = _thread()
+        if graph is theirs and "events" in kwargs.get("stream_mode", ()):
+            # (not a stream mode of LangGraph's: without it, what it asks is the same)
+            kwargs = {**kwargs, "stream_mode": kwargs["stream_mode"][:-1]}
+        list(graph.stream(HI, config, **kwargs))
+        (run,) = remote("echo").sync_client.runs.list(config["configurable"]["thread_id"])
+        asked.append(sorted(run["kwargs"]["stream_mode"]))
+    assert asked[0] == asked[1]
+
+
+# --- distributed tracing -------------------------------------------------------------------------
+
+_TRACING = ("langsmith-trace", "baggage", "traceparent", "tracestate")
+
+
+def _sent_headers(graph: Any) -> list[dict[str, str]]:
+    """The tracing headers of each run the graph's sync client starts (filled as it runs)."""
+    sent: list[dict[str, str]] = []
+
+    def seen(request: Any) -> None:
+        if request.url.path.endswith("/runs/stream"):
+            sent.append({k: v for k, v in request.headers.items() if k in _TRACING})
+
+    graph.sync_client.http.client.event_hooks["request"].append(seen)
+    return sent
+
+
+def test_distributed_tracing_sends_langsmiths_headers_as_langgraphs(
+    remote: Callable[..., Any],
+) -> None:
+    import langsmith
+    from langsmith.run_trees import RunTree
+
+    caller = RunTree(name="caller", run_type="chain")
+    sent = []
+    for cls in (RemoteGraph, LgRemoteGraph):
+        graph = remote("echo", cls, distributed_tracing=True)
+        sent.append(_sent_headers(graph))
+        with langsmith.tracing_context(parent=caller):
+            graph.invoke(HI, headers={"baggage": "team=a"})
+        graph.invoke(HI)  # no LangSmith run: none
+    assert sent[0] == sent[1]
+    assert sent[0][0]["langsmith-trace"] == caller.to_headers()["langsmith-trace"]
+    assert sent[0][0]["baggage"].startswith("team=a,") and sent[0][1] == {}
+    untraced = remote("echo")
+    assert untraced.distributed_tracing is False
+    headers = _sent_headers(untraced)
+    with langsmith.tracing_context(parent=caller):
+        untraced.invoke(HI)
+    assert headers == [{}]
+
+
+def test_distributed_tracing_puts_the_remote_run_in_the_nodes_trace(
+    remote: Callable[..., Any], server: Server, tmp_path: Path
+) -> None:
+    """With ``distributed_tracing``, a RemoteGraph node sends the node's span as W3C
+    ``traceparent``; rewind's server records it, so the remote run's spans are children of the
+    node's span, in the parent run's trace."""
+    from rewind import open_log
+    from rewind.checkpoint.sqlite import SqliteSaver
+    from rewind.telemetry.spans import build_spans
+
+    async def spans_of(path: Path, thread_id: str) -> list[Any]:
+        store = await open_log(path)
+        try:
+            (run,) = await store.list_runs(thread_id=thread_id)
+            return build_spans(await store.read(run.run_id))
+        finally:
+            await store.aclose()
+
+    path = tmp_path / "runs.db"
+    config = _thread()
+    thread_id = config["configurable"]["thread_id"]
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        builder = StateGraph(Outer)
+        builder.add_node("remote", remote("echo", distributed_tracing=True))
+        builder.add_edge(START, "remote")
+        builder.compile(checkpointer=saver).invoke(HI, config)
+    (node,) = [s for s in asyncio.run(spans_of(path, thread_id)) if s.name == "remote"]
+    # The remote run went to the parent's thread on the server.
+    remote_spans = asyncio.run(spans_of(server.db, thread_id))
+    root = next(s for s in remote_spans if s.name.startswith("invoke_workflow"))
+    assert (root.trace_id, root.parent_id) == (node.trace_id, node.span_id)
+    assert {s.trace_id for s in remote_spans} == {node.trace_id}

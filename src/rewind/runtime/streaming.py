@@ -33,6 +33,7 @@ from rewind.projections.stream import (
     shaper,
     tokens_needed,
 )
+from rewind.runtime.forwarding import with_forwarding
 from rewind.runtime.inline import await_inline, inline_busy, inline_on
 from rewind.runtime.loops import _background_loop, _loop_thread, _run_on, caller
 from rewind.runtime.runlog import ChunkTap
@@ -88,6 +89,8 @@ async def stream_run(
         loop.log.stream_protocol = protocol
         loop.log.stream_subgraphs = subgraphs or events_subgraphs
         loop.log.resumes.append(resumed)
+        if subgraphs:  # as LangGraph's: a RemoteGraph run in a task forwards its chunks
+            loop.config = with_forwarding(loop.config, [*modes, *printed])
         feed: Callable[[NewEvent], list[Item]] | None = None
         token_tap: Callable[[NewEvent], None] | None = None
 
