@@ -551,3 +551,51 @@ def test_distributed_tracing_puts_the_remote_run_in_the_nodes_trace(
     root = next(s for s in remote_spans if s.name.startswith("invoke_workflow"))
     assert (root.trace_id, root.parent_id) == (node.trace_id, node.span_id)
     assert {s.trace_id for s in remote_spans} == {node.trace_id}
+
+
+@pytest.mark.filterwarnings("ignore::langchain_core._api.LangChainBetaWarning")
+def test_a_v3_run_stream_of_the_parent_as_langgraphs_and_replayed(
+    remote: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``stream_events(version="v3")`` of a parent streams with subgraphs: the remote node's
+    chunks come as protocol events in its namespace, as LangGraph's do; the parent's run stream
+    rebuilt from its log (``replay_events``) is the one its live client read (but for the
+    events' timestamps: live, when read)."""
+    from rewind import open_log
+    from rewind.checkpoint.sqlite import SqliteSaver
+    from rewind.stream import areplay_events
+
+    def plain(events: Any) -> list[Any]:
+        return [{k: v for k, v in e.items() if k not in ("seq", "event_id")} for e in events]
+
+    ours, theirs = _parents(remote, "agent")
+    with ours.stream_events(HI, version="v3") as run:
+        got = plain(run)
+    with theirs.stream_events(HI, version="v3") as run:
+        expected = plain(run)
+    assert _normal(got) == _normal(expected)
+    assert any(e["params"]["namespace"] for e in got)
+
+    path = tmp_path / "runs.db"
+    config = _thread()
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        builder = StateGraph(Outer)
+        builder.add_node("remote", remote("agent"))
+        builder.add_edge(START, "remote")
+        with builder.compile(checkpointer=saver).stream_events(HI, config, version="v3") as run:
+            live = list(run)
+    assert any(e["params"]["namespace"] for e in live)
+
+    async def replayed() -> list[Any]:
+        store = await open_log(path)
+        try:
+            (stored,) = await store.list_runs(thread_id=config["configurable"]["thread_id"])
+            async with await areplay_events(store, stored.run_id) as again:
+                return [e async for e in again]
+        finally:
+            await store.aclose()
+
+    def untimed(events: list[Any]) -> list[Any]:  # (live: when read; replayed: when made)
+        return [{**e, "params": {**e["params"], "timestamp": None}} for e in events]
+
+    assert untimed(asyncio.run(replayed())) == untimed(live)
