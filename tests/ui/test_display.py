@@ -123,3 +123,42 @@ def test_a_hook_that_fails_shows_nothing() -> None:
     )
     assert Display(redact=broken).event(event).payload is REDACTED
     assert event.payload["token"] == "secret"  # (the event read is left as it was)
+
+
+def test_hidden_content_hides_what_a_nested_run_was_given_and_made() -> None:
+    """A prompt's input and a parser's output (a runnable run inside a node) show as
+    ``[redacted]``; their run's name and kind stay, and the event list summarises them."""
+    from rewind.ui.views import summary_of
+
+    def event(type_: str, payload: dict[str, Any]) -> StoredEvent:
+        return StoredEvent(
+            run_id="r",
+            thread_id="t",
+            seq=3,
+            position=4,
+            type=type_,
+            payload=payload,
+            ts=datetime.now(UTC),
+            step=1,
+            ns=None,
+            node="write",
+            task_id="x",
+            hash=b"",
+        )
+
+    started = event(
+        "chain.started",
+        {
+            "run_id": "c",
+            "name": "ChatPromptTemplate",
+            "run_type": "prompt",
+            "input": {"topic": "Paris"},
+        },
+    )
+    ended = event("chain.ended", {"run_id": "c", "output": "sunny in Paris", "input": "Paris"})
+    hidden = Display(hide_content=True)
+    assert hidden.event(started).payload["input"] == {"topic": "[redacted]"}
+    assert hidden.event(started).payload["name"] == "ChatPromptTemplate"
+    assert hidden.event(ended).payload == {"run_id": "c", "output": REDACTED, "input": REDACTED}
+    assert summary_of(started) == "prompt ChatPromptTemplate"
+    assert summary_of(ended) == "sunny in Paris"

@@ -122,7 +122,7 @@ class ChainRecording:
         **kwargs: Any,
     ) -> None:
         """A nested run began (the task's own run is not one)."""
-        if run_id == self._own_run_id:
+        if run_id is self._own_run_id or run_id == self._own_run_id:
             return
         name = _name_of(kwargs.get("name"), serialized)
         run_type = kwargs.get("run_type") or "chain"
@@ -130,12 +130,12 @@ class ChainRecording:
 
     def on_chain_end(self, outputs: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         """A nested run ended: its output (and its input, when LangChain knows it only now)."""
-        if run_id in self._chains:
+        if self._chains and run_id in self._chains:
             self._chain_ended(run_id, outputs, kwargs.get("inputs"))
 
     def on_chain_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         """A nested run failed."""
-        if run_id in self._chains:
+        if self._chains and run_id in self._chains:
             self._chain_ended(run_id, None, error=error)
 
     def on_retriever_start(
