@@ -78,8 +78,10 @@ class EventsMode:
         graph_shape: Mapping[str, Any] | None = None,
         graph_stream: GraphStream | None = None,
         output_keys: str | list[str] | None = None,
+        stream_subgraphs: bool = False,
     ) -> None:
-        """``output_keys``: the call's, what the graph's own stream and output show."""
+        """``output_keys``: the call's, what the graph's own stream and output show;
+        ``stream_subgraphs``: that stream has its subgraphs' chunks (``subgraphs=True``)."""
         self._fold = fold
         self._output_keys = output_keys
         # Per namespace: how its nodes' inputs differ from the plain state, and how its state
@@ -117,6 +119,7 @@ class EventsMode:
         # The graph's own stream in ``updates`` (the default) has chunks for task ends and
         # interrupts only; other modes may have some for any root event.
         self._streams_any = graph_stream is not None
+        self._stream_subgraphs = stream_subgraphs
         # A step's node starts wait for the writes its tasks saved before a failure (LangGraph
         # applies those first, then starts the nodes).
         self._starting: list[dict[str, Any]] = []
@@ -153,7 +156,7 @@ class EventsMode:
         events = self._events(event, payload)
         if (
             self._streams_any
-            and not event.ns
+            and (not event.ns or self._stream_subgraphs)
             and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT)
         ):
             streamed = self._graph_streamed(event)
@@ -259,7 +262,7 @@ class EventsMode:
             return [*routed, *self._graph_streamed(event)]  # not run again: no run of its own
         node = self._nodes.get(task_id)
         if node is None:  # (a state edit's task: its writes reach the graph's own stream's
-            if not event.ns:  # fold, which shows none of it)
+            if not event.ns or self._stream_subgraphs:  # fold, which shows none of it)
                 self._graph_stream(event)
             return routed
         return [*routed, *self._node_ended(event, payload, node)]
@@ -428,8 +431,9 @@ class EventsMode:
         return [*ended, *self._graph_streamed(event)]
 
     def _graph_streamed(self, event: EventLike) -> list[dict[str, Any]]:
-        """The graph's own stream: what ``astream`` yields for this event (root only)."""
-        if event.ns:
+        """The graph's own stream: what ``astream`` yields for this event (the root's, and its
+        subgraphs' with ``subgraphs=True``)."""
+        if event.ns and not self._stream_subgraphs:
             return []
         return [
             self._event("on_chain_stream", self._root, {"chunk": chunk})

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from rewind.events import EventType, announced_order
+from rewind.events import EventType, announced_order, fields_of
 from rewind.projections.calls import END, RETURN, is_call, is_return
 from rewind.projections.state import (
     StateFold,
@@ -265,9 +265,13 @@ class CustomMode:
 
     def __init__(self) -> None:
         self._callers: dict[str, str] = {}  # task call id -> its caller's namespace
+        # Graphs a node streamed with this mode: their writes went to its own stream.
+        self._own: set[str] = set()
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         if event.type == EventType.CUSTOM:
+            if self._own and _under(event.ns or "", self._own):
+                return []
             ns = namespace(event.ns)
             caller = self._callers.get(event.task_id or "")
             if caller is not None:  # shown under its caller's namespace, as LangGraph's
@@ -277,7 +281,17 @@ class CustomMode:
             return [(ns, event.payload)]
         if event.type == EventType.TASK_STARTED and is_call(event.payload):
             self._callers[event.task_id or ""] = event.payload["call"]
+        elif event.type == EventType.SUBGRAPH_STARTED:
+            if "custom" in (fields_of(event.payload).get("stream_modes") or ()):
+                self._own.add(event.ns or "")
+            else:  # (called again from the same task: its namespace is the same)
+                self._own.discard(event.ns or "")
         return []
+
+
+def _under(ns: str, graphs: set[str]) -> bool:
+    """Whether namespace ``ns`` is one of ``graphs`` or inside one."""
+    return any(ns == g or ns.startswith(f"{g}|") for g in graphs)
 
 
 _Fold = StateFold

@@ -93,8 +93,9 @@ _REMOTE_CHUNK = EventType.REMOTE_CHUNK.value
 _READS: dict[str, frozenset[str]] = {
     # A subgraph's start: its output keys, when it has an output schema of its own.
     "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT, EventType.SUBGRAPH_STARTED}),
-    # Task starts: a task call's writes show its caller's namespace (see CustomMode).
-    "custom": frozenset({EventType.CUSTOM, EventType.TASK_STARTED}),
+    # Task starts: a task call's writes show its caller's namespace; a subgraph's start: a
+    # node streamed it itself, its writes to that stream (see CustomMode).
+    "custom": frozenset({EventType.CUSTOM, EventType.TASK_STARTED, EventType.SUBGRAPH_STARTED}),
     # The run's end: an interrupted run's last values, with its finished tasks' writes.
     "values": frozenset(
         {
@@ -413,9 +414,10 @@ class Projector:
                 node_inputs=facts.node_inputs,
                 graph_shape=facts.graph_shape,
                 graph_stream=None
-                if events_stream_mode == "updates"
+                if "events" not in modes or (events_stream_mode == "updates" and not subgraphs)
                 else _GraphStream(events_stream_mode, facts, initial, subgraphs=subgraphs),
                 output_keys=facts.output_keys,
+                stream_subgraphs=subgraphs,
             ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}
@@ -430,6 +432,8 @@ class Projector:
         # Only these read the shared fold; without them it need not be kept up to date.
         self._folding = bool(_FOLDING & set(modes))
         self._expander = Expander()
+        # Graphs a node streamed with subgraphs=True: their subgraphs' chunks went to it alone.
+        self._own_streams: set[tuple[str, ...]] = set()
         # A token read by the messages mode alone (no fold, no expansion, no events mode to
         # release): straight to it, the most frequent event by far.
         token_routes = self._routes.get(EventType.CHAT_TOKEN)
@@ -463,6 +467,8 @@ class Projector:
             event = self._expander.expand(event)
         if self._folding and kind in _FOLDED:
             self.fold.feed(event)
+        if kind == _SUBGRAPH_STARTED and fields_of(event.payload).get("stream_subgraphs"):
+            self._own_streams.add(namespace(event.ns))
         routes = self._routes.get(kind)
         if not routes:
             return []
@@ -475,6 +481,8 @@ class Projector:
                 for mode, projection in routes
                 for ns, chunk in projection.feed(event)
             ]
+        if self._own_streams and out:
+            out = [item for item in out if not _in_own_stream(item, self._own_streams)]
         if self._events is not None and kind in _EVENTS_SKIP:
             # An event the events mode skips still lets the node starts it holds go out, before
             # the other modes' chunks of it, as a live stream that fed it every event did.
@@ -530,6 +538,19 @@ class Projector:
 
 
 _CHAT_TOKEN = EventType.CHAT_TOKEN.value
+_SUBGRAPH_STARTED = EventType.SUBGRAPH_STARTED.value
+_OWN_STREAMED = frozenset({"values", "updates", "tasks", "checkpoints", "debug"})
+"""The modes whose chunks a graph's loop streams (to a node's own stream of it, and to its
+subgraphs' loops); custom writes, chat tokens and events go their own ways."""
+
+
+def _in_own_stream(item: Item, graphs: set[tuple[str, ...]]) -> bool:
+    """Whether ``item`` is of a subgraph of one of ``graphs`` (streamed by a node with
+    ``subgraphs=True``: the subgraph's loop streams to that stream, not the run's)."""
+    mode, ns, _ = item
+    return mode in _OWN_STREAMED and any(len(ns) > len(g) and ns[: len(g)] == g for g in graphs)
+
+
 _FOLDING = frozenset({"values", "tasks", "checkpoints", "debug", "messages", "events"})
 """The modes that read the shared fold."""
 _FOLDED = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})

@@ -227,7 +227,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
             ]
         current = current_task()
         if current is not None and self.checkpointer is None:
-            return await self._anested(current, input, config or {})
+            return await self._anested(current, input, config or {}, _watch)
         config = dict(config or {})
         # Without a checkpointer a run continues nothing and is kept under its own id (its
         # log is dropped after it), whatever thread_id the config names, as in LangGraph.
@@ -380,6 +380,8 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         """
         from rewind.runtime.streaming import stream_run
 
+        if stream_mode is None and "__pregel_task_id" in ((config or {}).get("configurable") or {}):
+            stream_mode = "values"  # given a node's config: LangGraph's default there
         async for item in stream_run(
             self,
             input,
@@ -493,10 +495,15 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                 yield event
 
     async def _anested(
-        self, current: tuple[RunLoop, Task], input: Any, config: dict[str, Any]
+        self,
+        current: tuple[RunLoop, Task],
+        input: Any,
+        config: dict[str, Any],
+        watch: Callable[[RunLoop, CheckpointView | None, bool], None] | None = None,
     ) -> Any:
         """Run as a subgraph of the task that invoked this graph: in its run's log, under its
-        namespace, resuming the subgraph's own interrupted checkpoint when there is one."""
+        namespace, resuming the subgraph's own interrupted checkpoint when there is one.
+        ``watch``: the node streams it (a stream of its own, fed the subgraph's events)."""
         parent, ptask = current
         segment = f"{ptask.name}:{ptask.id}"
         ns = f"{parent.ns}|{segment}" if parent.ns else segment
@@ -523,6 +530,9 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         loop.thread_id = parent.thread_id
         if loop.store is None:
             loop.store = parent.store
+        if watch is not None:  # streamed by the node: its stream sees its events from here
+            watch(loop, None, False)
+        loop.own_custom = parent.own_custom or "custom" in (loop.own_stream or ())
         # The subgraph's own run, as a callback handler sees it: its id, its input, and whether
         # it is the node itself (its nodes then stream their outputs) or called from one.
         spec = parent.graph.builder.nodes.get(ptask.name)
@@ -538,6 +548,10 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         started.update(self._graph_shape, channels=list(self.builder.channels))
         if self.builder.schemas.output is not self.builder.schemas.state:
             started["output_keys"] = sorted(all_keys(self.builder.schemas.output))
+        if loop.own_stream is not None:  # (the modes of the node's own stream of it)
+            started["stream_modes"] = loop.own_stream
+            if loop.own_subgraphs:
+                started["stream_subgraphs"] = True
         loop.record(NewEvent(type=EventType.SUBGRAPH_STARTED, payload=started))
         head = views[-1] if views else None
         if head is not None and head.next and head.interrupted_order:

@@ -119,6 +119,15 @@ class RunLoop(TaskCalling, Routing):
         self.outer_clocks: tuple[AttemptClock, ...] = _outer_clocks() if ns else ()
         """The timed attempts a subgraph runs inside, innermost first (see
         :func:`~rewind.runtime.timeouts.guard_outer`)."""
+        self.own_stream: list[str] | None = None
+        """A graph streamed by the node that runs it: the modes of that stream (the node's
+        own), which its chunks go to besides the run's stream (LangGraph's own stream)."""
+        self.own_subgraphs = False
+        """Whether that stream has its subgraphs' chunks (``subgraphs=True``): then they go to
+        it alone, not to the run's stream, as LangGraph's."""
+        self.own_custom = False
+        """Whether its custom writes go to a node's own stream (:attr:`own_stream`, its own or
+        an enclosing graph's, has ``custom``): then not to the run's stream, as LangGraph's."""
         self.loop = asyncio.get_running_loop()
         self.store: Any = graph.store
         """The long-term memory store its nodes get (``None`` when the graph has none)."""
@@ -245,7 +254,8 @@ class RunLoop(TaskCalling, Routing):
 
         if not self.outer_clocks:
             return write
-        return guard_outer(write, self.outer_clocks, counts=self.log.stream_subgraphs)
+        counts = self.log.stream_subgraphs and not self.own_custom
+        return guard_outer(write, self.outer_clocks, counts=counts)
 
     async def checkpoint(self, *, source: str, changes: list[list[Any]], tasks: list[Task]) -> None:
         """Record the end of a super-step."""

@@ -36,6 +36,7 @@ from rewind.projections.stream import (
 from rewind.runtime.forwarding import with_forwarding
 from rewind.runtime.inline import await_inline, inline_busy, inline_on
 from rewind.runtime.loops import _background_loop, _loop_thread, _run_on, caller
+from rewind.runtime.nested_streams import watch_nested
 from rewind.runtime.runlog import ChunkTap
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ async def stream_run(
     items: deque[Item] = deque()
     wake = asyncio.Event()
     projectors: list[Projector] = []
+    closers: list[Callable[[], None]] = []
     out = _output(modes, printed, shape, subgraphs, version, v2_mappers(graph, version))
     # As LangGraph's: a v2 stream whose config asks for it (its v3 run streams do) gets chat
     # models' content-block events in the messages mode, not their tokens.
@@ -83,6 +85,18 @@ async def stream_run(
     )
 
     def watch(loop: RunLoop, head: CheckpointView | None, resuming: bool) -> None:
+        if loop.ns:  # a graph a node streams itself: its own stream, of its events
+            closers.append(
+                watch_nested(
+                    loop,
+                    [*modes, *printed],
+                    handed,
+                    subgraphs=subgraphs,
+                    events_stream_mode=events_stream_mode,
+                    messages_protocol=protocol,
+                )
+            )
+            return
         # The projector is made from the run's own run.started event, as a replay makes it:
         # what the log says of the run is all a live stream knows too.
         loop.log.stream_tokens = tokens_needed([*modes, *printed])
@@ -148,6 +162,8 @@ async def stream_run(
 
     run = asyncio.ensure_future(graph.ainvoke(input, config, _watch=watch, **kwargs))
     run.add_done_callback(lambda _: wake.set())
+    for_closers = closers  # a nested stream stops with its run (see watch_nested)
+    run.add_done_callback(lambda _: [close() for close in for_closers])
     try:
         while True:
             # Every chunk the run made so far, then (when it made none) wait for more or its end.
@@ -308,7 +324,9 @@ def iterate_sync(
     with contextlib.ExitStack() as stack:
         future = None
         if on is not None:  # a graph streamed from inside a sync node of a running graph
-            threading.Thread(target=_run_on, args=(on, pump()), daemon=True).start()
+            # (in the node's context: it runs inside the node's run, as an async node's does)
+            ctx = contextvars.copy_context()
+            threading.Thread(target=ctx.run, args=(_run_on, on, pump()), daemon=True).start()
         else:
             loop = _background_loop()
             stack.enter_context(caller())
@@ -342,9 +360,9 @@ class _End:
 
 
 def _awaited(stream: AsyncIterator[Any]) -> Iterator[Any]:
-    # In a context of its own, as when streamed from a worker thread (which starts with an
-    # empty one): the streamed graph runs as a run of its own, and yields its chunks.
-    ctx = contextvars.Context()
+    # In the node's context: the streamed graph runs inside the node's run, as a graph the
+    # node streams itself (its own stream yields its chunks).
+    ctx = contextvars.copy_context()
     iterator = aiter(stream)
     while True:
         try:

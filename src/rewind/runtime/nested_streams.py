@@ -1,0 +1,126 @@
+"""A graph a node streams itself: its stream, a projection of its events in the run's log.
+
+A graph called from a running node runs inside the caller's run: its events are the run's,
+under the node's namespace (see ``CompiledStateGraph._anested``). When the node streams it
+(``sub.astream(...)``, ``sub.stream(...)``, ``sub.ainvoke(..., stream_mode=...)``), the node
+gets what LangGraph's own stream of that graph yields: the chunks of the graph's events, and of
+its subgraphs' with ``subgraphs=True``, each with its namespace as the run's log has it (a
+subgraph's stream shows LangGraph's checkpoint namespace, not ``()``). The graph's start
+records the modes of that stream (``stream_modes``): its custom writes then go to it alone,
+not to the run's stream, as LangGraph's do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from rewind.events import EventType, fields_of
+from rewind.projections.modes import ShownNamespace, namespace
+from rewind.projections.stream import Item, Projector, RunFacts
+from rewind.runtime.calling import current_task
+from rewind.runtime.scratch import ScratchLog
+
+if TYPE_CHECKING:
+    from rewind.events import NewEvent
+    from rewind.projections.state import CheckpointView
+    from rewind.runtime.pregel import RunLoop
+
+__all__ = ["watch_nested"]
+
+_STARTED = EventType.SUBGRAPH_STARTED.value
+
+
+def watch_nested(
+    loop: RunLoop,
+    modes: list[str],
+    handed: Callable[[list[Item]], None],
+    *,
+    subgraphs: bool,
+    events_stream_mode: Any = "updates",
+    messages_protocol: bool = False,
+) -> Callable[[], None]:
+    """Feed the stream of ``modes`` of the graph ``loop`` runs (a node's own stream of it) the
+    events of its namespace, from its start on, handing its items to ``handed``: those of
+    the graph itself as a stream's own (not a subgraph's), with the namespace they have in the
+    run. Returns what stops it (once the graph's run is over: a later call of it from the same
+    node runs under the same namespace)."""
+    prefix = loop.ns
+    deeper = f"{prefix}|"
+    own = namespace(prefix)
+    loop.own_stream = list(modes)
+    loop.own_subgraphs = subgraphs
+    current = current_task()
+    caller = current[0] if current is not None else loop
+    projector: Projector | None = None
+    closed = False
+
+    def tap(event: NewEvent) -> None:
+        nonlocal projector
+        ns = event.ns or ""
+        if closed or (ns != prefix and not ns.startswith(deeper)):
+            return
+        if projector is None:
+            if event.type != _STARTED or ns != prefix:
+                return
+            payload = dict(fields_of(event.payload))
+            projector = Projector(
+                modes,
+                _facts(loop, caller, payload),
+                events_stream_mode=events_stream_mode,
+                subgraphs=subgraphs,
+                messages_protocol=messages_protocol,
+            )
+            # Its own stream shows its chunks: the marks are for the run's stream.
+            payload.pop("stream_modes", None)
+            payload.pop("stream_subgraphs", None)
+            event = event.changed(payload=payload)
+        found = projector.feed(event)
+        if found:
+            # Its subgraphs write through its writer while the run is streamed with them.
+            writes = loop.log.stream_subgraphs
+            handed([_relative(item, own, writes) for item in found])
+
+    def resumed(ns: str, head: CheckpointView) -> None:
+        if not closed and projector is not None and ns == prefix:
+            handed([_relative(item, own, False) for item in projector.resumed(ns, head)])
+
+    def close() -> None:
+        nonlocal closed
+        closed = True
+
+    index = loop.log.add_tap(tap)
+    loop.log.set_token_tap(index, tap, None)
+    loop.log.resumes.append(resumed)
+    return close
+
+
+def _relative(item: Item, own: tuple[str, ...], writes: bool) -> Item:
+    """An item of the streamed graph's projection, whose namespace is the run's: shown as
+    it is, yet the stream's own (not a subgraph's) when it is the graph's, or a custom write
+    of a subgraph of it made through its writer (``writes``)."""
+    mode, ns, chunk = item
+    graph = ns.graph if isinstance(ns, ShownNamespace) else ns
+    shown = ShownNamespace(ns)
+    shown.graph = () if writes and mode == "custom" else tuple(graph[len(own) :])
+    return mode, shown, chunk
+
+
+def _facts(loop: RunLoop, caller: RunLoop, started: Mapping[str, Any]) -> RunFacts:
+    """What the stream's projection knows of the graph: its start's facts, the run's thread,
+    durability and checkpointer, and the caller's metadata and tags."""
+    config = caller.config
+    return RunFacts(
+        thread_id=loop.thread_id,
+        checkpointer=not isinstance(loop.log.event_log, ScratchLog),
+        durability=loop.log.durability,
+        key_order=list(started.get("channels") or []),
+        metadata=dict(config.get("metadata") or {}),
+        tags=config.get("tags"),
+        run_id=str(started.get("run_id") or ""),
+        graph=started.get("name") or "LangGraph",
+        node_inputs=started.get("node_inputs"),
+        state_keys=started.get("state_keys"),
+        graph_shape={k: started[k] for k in ("folds", "state_shape", "state_keys") if k in started},
+        configurable=config.get("configurable"),
+    )

@@ -1,0 +1,155 @@
+"""A node that streams a graph itself, as the streaming how-to's "stream from a subgraph inside
+a node" does: ``async for chunk in research.astream(...)`` in an async node, ``research.stream``
+in a sync one, and ``ainvoke(..., stream_mode=...)``; each node keeps the chunks it got (the
+graph's own stream, not the run's), in several modes, with and without ``subgraphs=True``
+(whose namespaces are the run's checkpoint namespaces), and relays some with its own writer.
+
+The every-mode pass streams the parent with ``subgraphs=True``: the streamed graph's chunks
+reach the run's stream too, but for its custom writes when its own stream has ``custom`` (they
+go to that stream alone).
+
+research: START -> search (writes a custom chunk) -> fetch (a subgraph) -> summarize -> END
+fetch:    START -> get (writes a custom chunk) -> END
+parent:   START -> streamer -> relay -> collector -> END
+"""
+
+import operator
+from typing import Annotated, TypedDict
+
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+
+
+class Research(TypedDict, total=False):
+    topic: str
+    notes: Annotated[list[str], operator.add]
+
+
+def search(state: Research) -> dict:
+    get_stream_writer()({"searching": state["topic"]})
+    return {"notes": [f"found {state['topic']}"]}
+
+
+def get(state: Research) -> dict:
+    get_stream_writer()({"fetching": len(state["notes"])})
+    return {"notes": ["fetched"]}
+
+
+def summarize(state: Research) -> dict:
+    return {"notes": [f"{len(state['notes'])} notes"]}
+
+
+def _fetch():
+    g = StateGraph(Research)
+    g.add_node("get", get)
+    g.add_edge(START, "get")
+    g.add_edge("get", END)
+    return g.compile()
+
+
+def _research():
+    g = StateGraph(Research)
+    g.add_node("search", search)
+    g.add_node("fetch", _fetch())
+    g.add_node("summarize", summarize)
+    g.add_edge(START, "search")
+    g.add_edge("search", "fetch")
+    g.add_edge("fetch", "summarize")
+    g.add_edge("summarize", END)
+    return g.compile()
+
+
+research = _research()
+
+
+class State(TypedDict, total=False):
+    topic: str
+    seen: Annotated[list[str], operator.add]
+
+
+async def streamer(state: State) -> dict:
+    """Streams the research graph in two modes, keeping every chunk."""
+    seen = []
+    async for mode, chunk in research.astream(
+        {"topic": state["topic"]}, stream_mode=["updates", "custom"]
+    ):
+        seen.append(repr((mode, chunk)))
+    return {"seen": seen}
+
+
+def relay(state: State) -> dict:
+    """A sync node: streams it, then relays what it got with its own writer (after the
+    stream: rewind runs the streamed graph ahead of its reader, LangGraph as it is read)."""
+    writer = get_stream_writer()
+    seen = [repr(chunk) for chunk in research.stream({"topic": "relayed"}, stream_mode="updates")]
+    writer({"relayed": len(seen)})
+    return {"seen": seen}
+
+
+async def collector(state: State) -> dict:
+    """Its values, with the subgraph's own (their namespaces shown), and its default mode."""
+    seen = [
+        repr(chunk)
+        async for chunk in research.astream(
+            {"topic": "deep"}, stream_mode=["values", "custom"], subgraphs=True
+        )
+    ]
+    return {"seen": seen}
+
+
+async def defaults(state: State) -> dict:
+    return {"seen": [repr(chunk) async for chunk in research.astream({"topic": "default"})]}
+
+
+async def invoked(state: State) -> dict:
+    # (one graph call per node: LangGraph numbers a node's second one's namespace, rewind not)
+    chunks = await research.ainvoke({"topic": "invoked"}, stream_mode="updates")
+    return {"seen": [repr(chunks)]}
+
+
+def build(checkpointer):
+    g = StateGraph(State)
+    g.add_node("streamer", streamer)
+    g.add_node("relay", relay)
+    g.add_node("collector", collector)
+    g.add_edge(START, "streamer")
+    g.add_edge("streamer", "relay")
+    g.add_edge("relay", "collector")
+    g.add_edge("collector", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+def build_defaults(checkpointer):
+    g = StateGraph(State)
+    g.add_node("defaults", defaults)
+    g.add_node("invoked", invoked)
+    g.add_edge(START, "defaults")
+    g.add_edge("defaults", "invoked")
+    g.add_edge("invoked", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+INPUT = {"topic": "pregel", "seen": []}
+
+# LangGraph's astream_events shows the streamed graph's own on_chain_stream events (its
+# stream's chunks, through the callbacks), rewind's not yet.
+EVENTS_COMPARABLE = False
+
+SCENARIOS = [
+    {"name": "invoked", "calls": [{"input": INPUT, "api": "ainvoke"}]},
+    {
+        "name": "streamed_with_subgraphs",
+        "calls": [
+            {
+                "input": INPUT,
+                "api": "astream",
+                "kwargs": {"stream_mode": ["updates", "custom"], "subgraphs": True},
+            }
+        ],
+    },
+    {
+        "name": "streamed_custom",
+        "calls": [{"input": INPUT, "api": "astream", "kwargs": {"stream_mode": "custom"}}],
+    },
+    {"name": "defaults", "build": "build_defaults", "calls": [{"input": INPUT, "api": "ainvoke"}]},
+]
