@@ -207,3 +207,34 @@ def test_a_failed_nested_run_is_recorded_and_shows_no_end(tmp_path: Path) -> Non
     _, events = asyncio.run(_stored(path))
     (ended,) = [e.payload for e in events if e.type == EventType.CHAIN_ENDED]
     assert ended["error"] == {"type": "ValueError", "message": "no verdict"}
+
+
+def test_a_runnable_node_streams_its_steps_and_replays_as_it_streamed(tmp_path: Path) -> None:
+    """A sequence added as a node runs its steps under the node's run, streamed step into step
+    under astream_events (as LangGraph runs it), and the replay shows the same."""
+    classify = (
+        RunnableLambda(lambda state: {"topic": state["topic"]}, name="prepare")
+        | ChatPromptTemplate.from_template("Classify {topic}")
+        | _model("animal")
+        | StrOutputParser()
+        | RunnableLambda(lambda kind: {"verdict": kind}, name="to_update")
+    )
+
+    def build(saver: Any) -> Any:
+        g = StateGraph(_State)
+        g.add_node("classify", classify)
+        g.add_edge(START, "classify")
+        return g.compile(checkpointer=saver)
+
+    path = tmp_path / "runs.db"
+    live = asyncio.run(_live_events(path, build, {"topic": "cats"}))
+    assert live[-1]["data"]["output"] == {"topic": "cats", "verdict": "animal"}
+    steps = [e for e in live if e["metadata"].get("langgraph_node") == "classify"]
+    node_run = next(e["run_id"] for e in steps if e["name"] == "classify")
+    (prepare,) = [e for e in steps if e["name"] == "prepare" and e["event"] == "on_chain_start"]
+    assert prepare["parent_ids"][-1] == node_run and prepare["data"] == {}  # streamed: no input
+    assert "RunnableSequence" not in {e["name"] for e in steps}
+    assert ("on_parser_stream", "StrOutputParser") in {(e["event"], e["name"]) for e in steps}
+    run_id, _ = asyncio.run(_stored(path))
+    replayed = asyncio.run(_replayed(path, run_id))
+    assert [encode(e) for e in replayed] == [encode(e) for e in live]

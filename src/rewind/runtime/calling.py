@@ -183,9 +183,8 @@ class TaskCalling:
             if is_async:
                 result = await action(*args, **kwargs)
             elif streams_as_node(action) and call is None:  # a LangChain runnable
-                stream = getattr(self.log, "stream_nodes", False)
                 result = await run_runnable_node(
-                    action, node_input, config, run_manager, stream=stream
+                    action, node_input, config, run_manager, stream=self.log.stream_nodes
                 )
             elif hasattr(action, "ainvoke") and call is None:
                 result = await action.ainvoke(node_input, config)

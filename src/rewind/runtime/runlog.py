@@ -54,6 +54,9 @@ class RunLog:
     """Make chat models stream content-block protocol events (``chat.event``) instead of
     tokens, as LangGraph does under ``stream_events(version="v3")``: their results then
     take the shape LangChain's event path gives them (content blocks)."""
+    stream_nodes: bool = False
+    """Run a node that is a LangChain runnable by streaming it, each step's output streamed into
+    the next, as LangGraph does while an ``astream_events`` stream is open (``events`` mode)."""
     stream_subgraphs: bool = False
     """The run is streamed with ``subgraphs=True``: a subgraph's custom writes are then the
     progress of the timed attempts it runs inside, as LangGraph's are (its subgraph then

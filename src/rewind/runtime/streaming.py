@@ -101,6 +101,7 @@ async def stream_run(
         # what the log says of the run is all a live stream knows too.
         loop.log.stream_tokens = tokens_needed([*modes, *printed])
         loop.log.stream_protocol = protocol
+        loop.log.stream_nodes = "events" in modes or "events" in printed
         loop.log.stream_subgraphs = subgraphs or events_subgraphs
         loop.log.resumes.append(resumed)
         if subgraphs:  # as LangGraph's: a RemoteGraph run in a task forwards its chunks

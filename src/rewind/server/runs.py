@@ -368,6 +368,7 @@ class RunManager:
             from rewind.projections.stream import tokens_needed
 
             loop.log.stream_tokens = tokens_needed(stream_modes_of(request))
+            loop.log.stream_nodes = "events" in stream_modes_of(request)
 
             # (a run without a checkpointer keeps no log: nothing of it outlives the process)
             logged = isinstance(loop.log.event_log, EventLog)
