@@ -307,6 +307,35 @@ def build_counting(saver: Any) -> Any:
     )
 
 
+def build_sends(saver: Any) -> Any:
+    """A node whose input is mapped, that sends each part of it to a worker."""
+    from rewind.pregel._read import PregelNode
+    from rewind.pregel._write import ChannelWrite, ChannelWriteTupleEntry
+    from rewind.types import Send
+
+    def fan_out(text: str) -> list[tuple[str, Any]]:
+        return [("__pregel_tasks", Send("worker", part)) for part in text.split(",")]
+
+    split = PregelNode(
+        channels=["text"],
+        triggers=["text"],
+        mapper=lambda d: d["text"].upper(),
+        bound=lambda text: text,
+        writers=[ChannelWrite([ChannelWriteTupleEntry(fan_out)])],
+    )
+    worker = rw_pregel.NodeBuilder().do(lambda part: [part + "!"]).write_to("done")
+    return rw_pregel.Pregel(
+        nodes={"split": split, "worker": worker},
+        channels={
+            "text": rw_channels.LastValue(str),
+            "done": rw_channels.BinaryOperatorAggregate(list, lambda a, b: a + b),
+        },
+        input_channels="text",
+        output_channels="done",
+        checkpointer=saver,
+    )
+
+
 @pytest.mark.parametrize(
     ("build", "state"),
     [
@@ -322,8 +351,9 @@ def build_counting(saver: Any) -> Any:
             },
         ),
         (build_counting, {"value": "q+5+4+3+2"}),
+        (build_sends, {"text": "q", "done": ["P!", "Q!"]}),
     ],
-    ids=["barriers", "managed_values"],
+    ids=["barriers", "managed_values", "mapper_and_sends"],
 )
 def test_a_replay_of_a_program_equals_its_live_stream_with_every_kind_of_channel(
     tmp_path: Path, build: Callable[[Any], Any], state: Any

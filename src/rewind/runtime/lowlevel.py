@@ -28,8 +28,12 @@ to the nodes that read them (among several channels) for the step they run in, a
 ``step_timeout`` bounds each step (see :meth:`PregelLoop._run_task`); ``cache_policy``,
 ``context_schema`` and ``config`` apply to the program's nodes, runs and calls as LangGraph's.
 
-Not run yet (each refused by name with ``NotImplementedError``): write entries other than
-``ChannelWriteEntry``, node mappers and ``node_error_handler_map``.
+A node's ``mapper`` makes its input of what it read (a pulled task's, as LangGraph's); its
+writers are ``ChannelWrite`` objects of write entries, tuple entries and ``Send`` packets,
+whose tasks run the next step (see :func:`~rewind.runtime.pregel_nodes.node_writes`).
+
+Not run yet (each refused by name with ``NotImplementedError``): a writer that is a runnable of
+its own, and ``node_error_handler_map``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from dataclasses import dataclass, is_dataclass
 from typing import Annotated, Any, TypedDict
 
 from rewind.channels import BaseChannel, Topic
-from rewind.events import PULL, EventType
+from rewind.events import PULL, PUSH, EventType
 from rewind.managed.base import Scratchpad
 from rewind.runtime.channels import (
     HIDDEN,
@@ -59,6 +63,7 @@ from rewind.runtime.graph import NodeSpec, StateGraph
 from rewind.runtime.pregel import RunLoop
 from rewind.runtime.pregel_nodes import (
     PASSTHROUGH,
+    TASKS,
     ChannelWriteEntry,
     NodeBuilder,
     PregelNode,
@@ -66,7 +71,6 @@ from rewind.runtime.pregel_nodes import (
     node_writes,
     validate_pregel,
 )
-from rewind.runtime.structure import TASKS
 from rewind.runtime.tasks import Outcome, Task, task_event
 from rewind.runtime.timeouts import natively_async, sync_timeout_unsupported
 from rewind.types import CachePolicy, RetryPolicy, Send
@@ -167,15 +171,40 @@ class PregelLoop(RunLoop):
     def next_tasks(self, outcomes: list[Outcome]) -> list[Task]:
         """The nodes the step's updates start; when it updated none, also the nodes that
         have not run yet and subscribe to a channel that has a value (as LangGraph's)."""
-        tasks = self.graph.triggered(self.values, self.updated)
-        if not self.updated or not self.graph.trigger_to_nodes:  # (LangGraph's full scan)
+        pushes = self._pushes(outcomes)
+        tasks = [*pushes, *self.graph.triggered(self.values, self.updated)]
+        # (LangGraph's full scan: when the step updated nothing, a Send counting as an update)
+        if (not self.updated and not pushes) or not self.graph.trigger_to_nodes:
             tasks = self.with_waiting(tasks, kind=Task)
+        return tasks
+
+    def _pushes(self, outcomes: list[Outcome]) -> list[Task]:
+        """The tasks the step's ``Send`` writes start, first, in the order they were written
+        (one to a node the program lacks is dropped, as LangGraph drops it)."""
+        tasks = []
+        sends = [s for o in outcomes for s in o.goto if isinstance(s, Send)]
+        for i, send in enumerate(sends):
+            if send.node not in self.graph.pregel_nodes:
+                logger.warning(f"Ignoring unknown node name {send.node} in pending sends")
+                continue
+            tasks.append(
+                Task(
+                    id="",
+                    name=send.node,
+                    path=(PUSH, i, False),
+                    triggers=(PUSH,),
+                    arg=send.arg,
+                    timeout=getattr(send, "timeout", None),
+                )
+            )
         return tasks
 
     def with_waiting(self, tasks: list[Task], *, kind: type[Task] = Task) -> list[Task]:
         """``tasks`` and, in node order, the nodes that have not run yet and subscribe to a
-        channel that has a value (LangGraph lists them as next tasks), as ``kind``."""
-        named = {t.name: t for t in tasks}
+        channel that has a value (LangGraph lists them as next tasks), as ``kind``; the tasks
+        of ``Send`` packets first."""
+        pushes = [t for t in tasks if t.path[0] == PUSH]
+        named = {t.name: t for t in tasks if t.path[0] != PUSH}
         ran = self.ran
         for name, node in self.graph.pregel_nodes.items():
             if name in named or name in ran:
@@ -188,7 +217,8 @@ class PregelLoop(RunLoop):
                     id="", name=name, path=(PULL, name), triggers=_triggers(node), arg=arg
                 )
         order = list(self.graph.pregel_nodes)
-        return sorted(named.values(), key=lambda t: order.index(t.name) if t.name in order else -1)
+        pulls = sorted(named.values(), key=lambda t: order.index(t.name) if t.name in order else -1)
+        return [*pushes, *pulls]
 
     async def checkpoint(self, *, source: str, changes: list[list[Any]], tasks: list[Task]) -> None:
         """Record the end of a step; its next tasks include the nodes that have not run yet
@@ -272,8 +302,15 @@ class PregelLoop(RunLoop):
             return super().prepare_input(task)
         if task.id in self._prepared:
             return self._prepared[task.id]
+        if task.path[0] != PULL:  # a Send's task: its packet's argument
+            self._prepared[task.id] = task.arg
+            return task.arg
         managed = self.graph.managed
         arg = task.arg
+        if node.mapper is not None:  # what it read (a task made earlier recorded it mapped)
+            arg = node_input(node, self.values)
+            if arg is MISSING:
+                arg = task.arg
         reads = node.channels if isinstance(node.channels, list) else []
         if isinstance(arg, dict) and any(c in managed for c in reads):
             pad = Scratchpad(step=self.step + 1, stop=self.stop)
@@ -282,6 +319,8 @@ class PregelLoop(RunLoop):
                 for c in reads
                 if c in managed or c in arg
             }
+        if node.mapper is not None:
+            arg = node.mapper(arg)
         task.arg = arg
         self._prepared[task.id] = arg
         return arg
@@ -297,18 +336,32 @@ class PregelLoop(RunLoop):
         task.node_input = task.arg
         result = await self._call(self.graph.builder.nodes[task.name].action, task.arg, task, step)
         writes = []
+        sends: list[str | Send] = []
         for channel, value in node_writes(node, result):
-            if channel in self.channels:
+            if channel == TASKS and isinstance(value, Send):
+                sends.append(value)  # (a task the next step: see next_tasks)
+            elif channel in self.channels:
                 writes.append((channel, value))
             else:
                 logger.warning(
                     f"Task {task.name} with path {task.path} wrote to unknown channel "
                     f"{channel}, ignoring it."
                 )
-        update = {}
+        # (its result as LangGraph shows it: a channel written more than once, {"$writes": [...]})
+        update: dict[str, Any] = {}
         for channel, value in writes:
-            update[channel] = value
-        return Outcome(task=task, update=update or None, writes=writes)
+            if channel not in update:
+                update[channel] = value
+            elif isinstance(update[channel], _Writes):
+                update[channel]["$writes"].append(value)
+            else:
+                update[channel] = _Writes({"$writes": [update[channel], value]})
+        update = {k: dict(v) if isinstance(v, _Writes) else v for k, v in update.items()}
+        return Outcome(task=task, update=update or None, writes=writes, goto=sends)
+
+
+class _Writes(dict[str, list[Any]]):
+    """Several writes of a task to one channel, as its result shows them."""
 
 
 class _PregelType(type):
@@ -749,8 +802,6 @@ def _builder(
             "PregelOutput", dict.fromkeys(outputs, Any), total=False
         )
     for name, node in nodes.items():
-        if node.mapper is not None:
-            raise NotImplementedError(f"Node {name}: an input mapper is not supported by rewind")
         timeout = getattr(node, "timeout", None)
         if timeout is not None and not natively_async(node.bound):  # as LangGraph validates it
             raise sync_timeout_unsupported(name)

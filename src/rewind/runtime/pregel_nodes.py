@@ -16,7 +16,11 @@ from rewind.types import CachePolicy, RetryPolicy, TimeoutPolicy
 __all__ = [
     "PASSTHROUGH",
     "RESERVED",
+    "SKIP_WRITE",
+    "TASKS",
+    "ChannelWrite",
     "ChannelWriteEntry",
+    "ChannelWriteTupleEntry",
     "NodeBuilder",
     "PregelNode",
     "node_input",
@@ -69,6 +73,20 @@ PASSTHROUGH: Any = _Passthrough()
 """A write entry's value meaning "what the node returned"."""
 
 
+class _SkipWrite:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SKIP_WRITE"
+
+
+SKIP_WRITE: Any = _SkipWrite()
+"""What a write entry's mapper returns to write nothing."""
+
+TASKS = "__pregel_tasks"
+"""The channel a ``Send`` is written to (LangGraph's own): it starts a task the next step."""
+
+
 class ChannelWriteEntry(NamedTuple):
     """One write a node makes after it runs (LangGraph's ``ChannelWriteEntry``)."""
 
@@ -82,6 +100,58 @@ class ChannelWriteEntry(NamedTuple):
     """Function to transform the value before writing."""
 
 
+class ChannelWriteTupleEntry(NamedTuple):
+    """Writes a function makes of the node's result (LangGraph's ``ChannelWriteTupleEntry``):
+    ``mapper`` gives ``(channel, value)`` pairs, or nothing."""
+
+    mapper: Callable[[Any], Sequence[tuple[str, Any]] | None]
+    """Function to extract tuples from value."""
+    value: Any = PASSTHROUGH
+    """Value to write, or PASSTHROUGH to use what the node returned."""
+    static: Sequence[tuple[str, Any, str | None]] | None = None
+    """Optional, declared writes for static analysis."""
+
+
+class ChannelWrite:
+    """A node's writes (LangGraph's ``ChannelWrite``, as ``NodeBuilder`` builds them and a
+    ``PregelNode``'s ``writers`` hold them): write entries, and ``Send`` packets (a task of
+    their node the next step). rewind applies them to the node's result; it runs no writer
+    of another kind."""
+
+    def __init__(
+        self,
+        writes: Sequence[ChannelWriteEntry | ChannelWriteTupleEntry | Any],
+        *,
+        tags: Sequence[str] | None = None,
+    ) -> None:
+        self.writes: list[Any] = list(writes)
+        """The write entries and ``Send`` packets."""
+        self.tags = list(tags) if tags else None
+        self.name = self.get_name()
+
+    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
+        """``ChannelWrite<channel,...>``, as LangGraph names it."""
+        if not name:
+            named = [
+                w.channel
+                if isinstance(w, ChannelWriteEntry)
+                else "..."
+                if isinstance(w, ChannelWriteTupleEntry)
+                else getattr(w, "node", "?")
+                for w in self.writes
+            ]
+            name = f"ChannelWrite<{','.join(named)}>"
+        return f"{name}{suffix}" if suffix else name
+
+    @staticmethod
+    def is_writer(runnable: Any) -> bool:
+        """Whether ``runnable`` is a writer (a ``ChannelWrite``, or one registered as such)."""
+        return isinstance(runnable, ChannelWrite) or hasattr(runnable, "_is_channel_writer")
+
+    def __repr__(self) -> str:
+        return f"ChannelWrite(writes={self.writes!r})"
+
+
 @dataclass(kw_only=True)
 class PregelNode:
     """A node of a ``Pregel`` program, as :meth:`NodeBuilder.build` makes it."""
@@ -93,7 +163,8 @@ class PregelNode:
     bound: Any
     """What runs: a function (sync or async) or a runnable."""
     writers: list[Any] = field(default_factory=list)
-    """Where its result goes (``ChannelWriteEntry``)."""
+    """Where its result goes: ``ChannelWrite`` writers (of write entries and ``Send`` packets), or
+    write entries."""
     tags: list[str] = field(default_factory=list)
     """Tags of its runs."""
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -103,7 +174,7 @@ class PregelNode:
     cache_policy: CachePolicy[Any] | None = None
     """How its writes are cached."""
     mapper: Callable[[Any], Any] | None = None
-    """A function of its input (not supported by rewind)."""
+    """A function of what it reads, whose answer is its input (a pulled task's)."""
     timeout: TimeoutPolicy | None = None
     """The timeout of each of its attempts (an async node's)."""
 
@@ -199,7 +270,7 @@ class NodeBuilder:
             channels=self._channels,
             triggers=list(self._triggers),
             bound=_sequence(self._bound),
-            writers=list(self._writes),
+            writers=[ChannelWrite(self._writes)],
             tags=list(self._tags),
             metadata=dict(self._metadata),
             retry_policy=list(self._retry_policy),
@@ -221,20 +292,47 @@ def _sequence(steps: list[Any]) -> Any:
 
 
 def node_writes(node: PregelNode, result: Any) -> list[tuple[str, Any]]:
-    """The writes a node's result makes, in its write entries' order."""
-    writes: list[tuple[str, Any]] = []
-    for entry in node.writers:
-        if not isinstance(entry, ChannelWriteEntry):
+    """The writes a node's result makes, in its writers' and their entries' order (a ``Send``
+    as a write to :data:`TASKS`), as LangGraph's ``ChannelWrite`` makes them.
+
+    Raises:
+        InvalidUpdateError: a write entry to :data:`TASKS`.
+        ValueError: an entry that is none of LangGraph's.
+        NotImplementedError: a writer that is no ``ChannelWrite`` (nor an entry).
+    """
+    from rewind.errors import InvalidUpdateError
+    from rewind.types import Send
+
+    entries: list[Any] = []
+    for writer in node.writers:
+        if isinstance(writer, ChannelWrite):
+            entries.extend(writer.writes)
+        elif isinstance(writer, ChannelWriteEntry | ChannelWriteTupleEntry | Send):
+            entries.append(writer)
+        else:
             raise NotImplementedError(
-                f"write entry {entry!r}: rewind runs ChannelWriteEntry writes only "
-                "(write_to(channel), write_to(channel=value or function))"
+                f"writer {writer!r}: rewind runs ChannelWrite writers (of ChannelWriteEntry, "
+                "ChannelWriteTupleEntry and Send), not a runnable of its own"
             )
-        value = result if entry.value is PASSTHROUGH else entry.value
-        if entry.mapper is not None:
-            value = entry.mapper(value)
-        if entry.skip_none and value is None:
-            continue
-        writes.append((entry.channel, value))
+    writes: list[tuple[str, Any]] = []
+    for entry in entries:
+        if isinstance(entry, Send):
+            writes.append((TASKS, entry))
+        elif isinstance(entry, ChannelWriteTupleEntry):
+            value = result if entry.value is PASSTHROUGH else entry.value
+            if made := entry.mapper(value):
+                writes.extend(made)
+        elif isinstance(entry, ChannelWriteEntry):
+            if entry.channel == TASKS:
+                raise InvalidUpdateError("Cannot write to the reserved channel TASKS")
+            value = result if entry.value is PASSTHROUGH else entry.value
+            if entry.mapper is not None:
+                value = entry.mapper(value)
+            if value is SKIP_WRITE or (entry.skip_none and value is None):
+                continue
+            writes.append((entry.channel, value))
+        else:
+            raise ValueError(f"Invalid write entry: {entry}")
     return writes
 
 

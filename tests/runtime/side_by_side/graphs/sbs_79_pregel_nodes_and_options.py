@@ -6,21 +6,36 @@ thread. The constructor's options: ``step_timeout`` (a step whose tasks outlast 
 ``TimeoutError``, the tasks that finished still streamed), ``cache_policy`` (for the nodes
 without their own), ``context_schema`` (a dict context is made one; so is the deprecated
 ``config_type``, with its warning), ``config`` (merged into every call's), ``stream_eager``
-and ``trigger_to_nodes``.
+and ``trigger_to_nodes``. Nodes made as ``PregelNode`` objects: a ``mapper`` of what a node reads
+(its answer is the input: streamed, recorded, and made again when an interrupted task
+resumes), and writers of every entry LangGraph has: ``ChannelWriteTupleEntry`` (pairs a
+function makes of the result, or none), ``SKIP_WRITE``, ``Send`` packets (written by
+``write_to`` or a tuple entry: a task of their node the next step, one to an unknown node
+dropped) and a write to the reserved tasks channel (refused). A program as a subgraph (a
+node, or called by one) streams its output channels, or its stream channels, in ``values``.
 """
 
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import TypedDict
 
+from langchain_core.runnables import RunnableLambda
 from langgraph.cache.memory import InMemoryCache
-from langgraph.channels import LastValue
+from langgraph.channels import BinaryOperatorAggregate, LastValue, Topic
 from langgraph.config import get_config
+from langgraph.graph import START, StateGraph
 from langgraph.managed.is_last_step import IsLastStepManager, RemainingStepsManager
 from langgraph.pregel import NodeBuilder, Pregel
-from langgraph.pregel._write import ChannelWriteEntry
+from langgraph.pregel._read import PregelNode
+from langgraph.pregel._write import (
+    SKIP_WRITE,
+    ChannelWrite,
+    ChannelWriteEntry,
+    ChannelWriteTupleEntry,
+)
 from langgraph.runtime import get_runtime
-from langgraph.types import CachePolicy, Command, interrupt
+from langgraph.types import CachePolicy, Command, Send, interrupt
 
 
 def _grow(values: dict) -> str | None:
@@ -145,6 +160,113 @@ def build_trigger_to_nodes(checkpointer):  # (the index: used when the program i
     )
 
 
+def _shown(text: str) -> str:
+    return f"{text}:{interrupt('ok?')}" if text.startswith("ask") else text.upper()
+
+
+def _split(text: str) -> list[tuple[str, object]] | None:
+    if text == "NONE":
+        return None
+    return [("parts", part) for part in text.split("/")] + [("seen", len(text))]
+
+
+def build_mapper(checkpointer):  # node "m" reads a and b, its input is their mapped join
+    m = PregelNode(
+        channels=["a", "b"],
+        triggers=["a"],
+        mapper=lambda d: f"{d['a']}/{d.get('b', '-')}",
+        bound=RunnableLambda(_shown),
+        writers=[
+            ChannelWrite(
+                [
+                    ChannelWriteEntry("out"),
+                    ChannelWriteTupleEntry(_split),
+                    ChannelWriteEntry("seen", mapper=lambda v: SKIP_WRITE if "/" in v else v),
+                ]
+            )
+        ],
+    )
+    return Pregel(
+        nodes={"m": m},
+        channels={
+            "a": LastValue(str),
+            "b": LastValue(str),
+            "out": LastValue(str),
+            "parts": Topic(str),
+            "seen": LastValue(object),
+        },
+        input_channels=["a", "b"],
+        output_channels=["out", "parts", "seen"],
+        checkpointer=checkpointer,
+    )
+
+
+def _fan_out(text: str) -> list[tuple[str, object]]:
+    return [("__pregel_tasks", Send("worker", part)) for part in text.split(",")]
+
+
+def build_sends(checkpointer):  # "split" sends each part to "worker"; "join" sums them up
+    split = (
+        NodeBuilder()
+        .subscribe_only("text")
+        .do(lambda t: t)
+        .write_to(ChannelWriteTupleEntry(_fan_out), Send("worker", "static"), Send("nobody", 1))
+    )
+    worker = NodeBuilder().do(lambda part: [part.upper()]).write_to("done")
+    join = NodeBuilder().subscribe_only("done").do(lambda d: ",".join(sorted(d))).write_to("out")
+    return Pregel(
+        nodes={"split": split, "worker": worker, "join": join},
+        channels={
+            "text": LastValue(str),
+            "done": BinaryOperatorAggregate(list, lambda a, b: a + b),
+            "out": LastValue(str),
+        },
+        input_channels="text",
+        output_channels=["done", "out"],
+        stream_channels=["done", "out"],
+        checkpointer=checkpointer,
+    )
+
+
+def build_tasks_channel_written(checkpointer):  # refused, as LangGraph's ChannelWrite does
+    bad = NodeBuilder().subscribe_only("a").do(str.upper).write_to("__pregel_tasks")
+    return Pregel(
+        nodes={"bad": bad},
+        channels={"a": LastValue(str), "b": LastValue(str)},
+        input_channels="a",
+        output_channels="b",
+        checkpointer=checkpointer,
+    )
+
+
+class Outer(TypedDict, total=False):
+    a: str
+    c: str
+    called: str
+
+
+def _inner(stream_channels=None):
+    n1 = NodeBuilder().subscribe_only("a").do(lambda x: x + "1").write_to("b")
+    n2 = NodeBuilder().subscribe_only("b").do(lambda x: x + "2").write_to("c")
+    return Pregel(
+        nodes={"n1": n1, "n2": n2},
+        channels={"a": LastValue(str), "b": LastValue(str), "c": LastValue(str)},
+        input_channels=["a"],
+        output_channels=["c"],
+        stream_channels=stream_channels,
+    )
+
+
+def build_as_subgraph(checkpointer):  # a program as a node, and one a node calls
+    called = _inner(["b", "c"])
+    outer = StateGraph(Outer)
+    outer.add_node("direct", _inner())
+    outer.add_node("call", lambda s: {"called": str(called.invoke({"a": s["c"]}))})
+    outer.add_edge(START, "direct")
+    outer.add_edge("direct", "call")
+    return outer.compile(checkpointer=checkpointer)
+
+
 _MODES = ["values", "updates", "tasks", "debug", "checkpoints"]
 
 SCENARIOS = [
@@ -196,6 +318,53 @@ SCENARIOS = [
             {"input": "x", "api": "stream", "kwargs": {"stream_mode": _MODES}},
             {"input": "y", "config": {"tags": ["call"], "metadata": {"team": "red"}}},
             {"input": "z", "api": "update_state", "kwargs": {"as_node": "one"}},
+        ],
+    },
+    {
+        "name": "mapper",
+        "build": "build_mapper",
+        "calls": [
+            {"input": {"a": "x"}, "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": {"a": "ask", "b": "y"}},
+            {"input": Command(resume="yes"), "api": "stream", "kwargs": {"stream_mode": _MODES}},
+            {"input": {"a": "NONE", "b": ""}},
+        ],
+    },
+    {
+        "name": "sends",
+        "build": "build_sends",
+        "calls": [
+            {
+                "input": "p,q",
+                "api": "stream",
+                "unordered": True,
+                "kwargs": {"stream_mode": ["values", "updates", "checkpoints"]},
+            },
+            {"input": "r"},
+        ],
+    },
+    {
+        "name": "tasks_channel_written",
+        "build": "build_tasks_channel_written",
+        "calls": [{"input": "x"}],
+    },
+    {
+        "name": "as_subgraph",
+        "build": "build_as_subgraph",
+        # (not streamed in every mode: the checkpoints of a subgraph program with
+        # stream_channels show all its channels in rewind, those only in LangGraph)
+        "streams": False,
+        "calls": [
+            {
+                "input": {"a": "x"},
+                "api": "stream",
+                "kwargs": {"stream_mode": ["values", "updates"], "subgraphs": True},
+            },
+            {
+                "input": {"a": "y"},
+                "api": "astream",
+                "kwargs": {"stream_mode": "values", "subgraphs": True},
+            },
         ],
     },
     {
