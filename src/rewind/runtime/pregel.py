@@ -577,9 +577,12 @@ class RunLoop(TaskCalling, Routing):
                 if retrying:  # each attempt is a run of its own, as a callback handler sees it
                     task.run_id = failed["retry_run_id"] = new_uuid4()
                 self.record(task_event(EventType.TASK_FAILED, task, step, failed))
+                # Each failed attempt notes its error, as LangGraph's (an error raised again
+                # by the next attempt has a note per attempt). LangGraph refuses a timed sync
+                # task before it runs: no note then.
+                if not refused:
+                    exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
                 if policy is None or not retrying:
-                    if not refused:  # (LangGraph refuses it before the task runs: no note)
-                        exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
                     raise
                 await asyncio.sleep(retry_interval(policy, attempt))
 
