@@ -13,7 +13,8 @@ task events (``node`` is the task's name, ``task_id`` the call's id):
   True)``), ``triggers`` (``["__pregel_push"]``), ``input`` (``(args, kwargs)``),
   ``arguments`` (how they bound to the function's parameters: ``[[name, ref], ...]``, see
   :func:`rewind.projections.calls.bound_arguments`) and ``run_id``; or ``cached: true`` when a
-  resumed caller's call was answered from the log (it did not run again, and has no end);
+  resumed caller's call was answered from the log (it had finished: it did not run again,
+  and has no end; a call that had failed runs again, with events of its own);
 * ``task.ended``: ``return``, what the call returned;
 * ``task.failed``: as a node's, for each failed attempt.
 

@@ -5,7 +5,8 @@ run's output (and, with a checkpointer, the ``previous`` value of the thread's n
 task is a function whose calls, made inside an entrypoint (or a StateGraph node), run as tasks
 of the running step: each call returns a future at once, so calls run in parallel, and each is
 recorded in the run's log (its input, its result or failure, its retries). A resumed entrypoint
-does not call a task again whose result the log holds: the result comes from the log.
+does not call a task again whose result the log holds: the result comes from the log. A call
+that failed is made again, as LangGraph makes it (a resume keeps only finished calls' results).
 
 The long-term memory store (``store=``) reaches the entrypoint and its tasks as it reaches a
 graph's nodes (a ``store`` parameter, ``runtime.store``, ``get_store()``), and each write is an

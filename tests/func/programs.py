@@ -4,7 +4,8 @@
 (its tokens stream), check it with two parallel task calls (one of them fails once under a retry
 policy), report progress through the stream writer, stop at ``interrupt()`` for a review, and
 return the review with ``entrypoint.final``, saving a count of reviews for the thread's next run
-(``previous``). ``calls`` counts how often each task's function body ran.
+(``previous``). ``build_lookup``'s task call fails in its first run and runs again on resume.
+``calls`` counts how often each task's function body ran.
 """
 
 from __future__ import annotations
@@ -83,5 +84,38 @@ def build_review_async(checkpointer: Any, calls: Counter[str]) -> Any:
     return review
 
 
-BUILDERS = {"sync": build_review, "async": build_review_async}
+def build_lookup(checkpointer: Any, calls: Counter[str]) -> Any:
+    """A workflow whose ``lookup`` call fails in its first run (its retries spent) and is
+    caught; it stops at ``interrupt()``. Resumed, it calls ``lookup`` again, which now
+    succeeds, and ``normalize``'s finished result comes from the log."""
+
+    @task
+    def normalize(name: str) -> str:
+        calls["normalize"] += 1
+        return name.strip().lower()
+
+    @task(
+        retry_policy=RetryPolicy(
+            max_attempts=2, retry_on=Busy, initial_interval=0.001, jitter=False
+        )
+    )
+    def lookup(name: str) -> str:
+        calls["lookup"] += 1
+        if calls["lookup"] <= 2:
+            raise Busy(f"directory busy ({calls['lookup']})")
+        return f"{name}@example.org"
+
+    @entrypoint(checkpointer=checkpointer)
+    def contact(name: str) -> Any:
+        key = normalize(name).result()
+        try:
+            found: Any = lookup(key).result()
+        except Busy as exc:
+            found = {"error": str(exc), "notes": list(exc.__notes__)}
+        return {"found": found, "review": interrupt({"found": found})}
+
+    return contact
+
+
+BUILDERS = {"sync": build_review, "async": build_review_async, "lookup": build_lookup}
 """Each flavour's builder, by name."""

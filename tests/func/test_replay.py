@@ -1,5 +1,6 @@
 """A functional run replays from its log as its live stream streamed it: every stream mode, the
-interrupted run and the resumed one, sync and async, without the program's code."""
+interrupted run and the resumed one (which runs a failed task call again, for ``lookup``), sync
+and async, without the program's code."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def _live(flavour: str, path: Path, kwargs: dict[str, Any]) -> list[list[Any]]:
     with SqliteSaver.from_conn_string(str(path)) as saver:
         review = BUILDERS[flavour](saver, Counter())
         inputs = ["owls", Command(resume="fine")]
-        if flavour == "sync":
+        if flavour != "async":
             return [list(review.stream(i, CONFIG, **kwargs)) for i in inputs]
 
         async def go() -> list[list[Any]]:
@@ -59,7 +60,7 @@ def _replayed(path: Path, kwargs: dict[str, Any]) -> list[list[Any]]:
     return asyncio.run(go())
 
 
-@pytest.mark.parametrize("flavour", ["sync", "async"])
+@pytest.mark.parametrize("flavour", ["sync", "async", "lookup"])
 @pytest.mark.parametrize("kwargs", SHAPES, ids=repr)
 def test_replay_equals_the_live_stream(
     tmp_path: Path, flavour: str, kwargs: dict[str, Any]

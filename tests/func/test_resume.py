@@ -138,3 +138,55 @@ def test_a_killed_entrypoint_resumes_in_another_process(tmp_path: Path) -> None:
             await log.aclose()
 
     asyncio.run(check_log())
+
+
+def _call_events(path: Path) -> list[list[tuple[str, str | None, bool]]]:
+    """Per run of thread ``t``, oldest first: the task calls' events (type, task, cached)."""
+
+    async def read() -> list[list[tuple[str, str | None, bool]]]:
+        log = await open_log(path)
+        try:
+            runs = await log.list_runs(thread_id="t", oldest_first=True)
+            return [
+                [
+                    (e.type, e.node, bool((e.payload or {}).get("cached")))
+                    for e in await log.read(r.run_id)
+                    if e.node in ("normalize", "lookup") and e.type.startswith("task.")
+                ]
+                for r in runs
+            ]
+        finally:
+            await log.aclose()
+
+    return asyncio.run(read())
+
+
+def test_a_resumed_entrypoint_calls_a_failed_task_again(tmp_path: Path) -> None:
+    calls: Counter[str] = Counter()
+    path = tmp_path / "x.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        stopped = BUILDERS["lookup"](saver, calls).invoke(" Ada ", CONFIG)
+    failure = stopped["__interrupt__"][0].value["found"]
+    assert failure["error"] == "directory busy (2)"
+    [note] = failure["notes"]
+    assert note.startswith("During task with name 'lookup' and id ")
+    with SqliteSaver.from_conn_string(str(path)) as saver:  # as a new process opens the file
+        done = BUILDERS["lookup"](saver, calls).invoke(Command(resume="ok"), CONFIG)
+    assert done == {"found": "ada@example.org", "review": "ok"}
+    # The failed call ran again (its retries too: one attempt was enough); the finished one
+    # came from the log.
+    assert calls == {"normalize": 1, "lookup": 3}
+    first, second = _call_events(path)
+    started, ended, failed = EventType.TASK_STARTED, EventType.TASK_ENDED, EventType.TASK_FAILED
+    assert first == [
+        (started, "normalize", False),
+        (ended, "normalize", False),
+        (started, "lookup", False),
+        (failed, "lookup", False),
+        (failed, "lookup", False),
+    ]
+    assert second == [
+        (started, "normalize", True),
+        (started, "lookup", False),
+        (ended, "lookup", False),
+    ]

@@ -102,9 +102,9 @@ class CheckpointView:
     subgraphs: dict[str, str] = field(default_factory=dict)
     """Per task id: the namespace of the subgraph it ran, if it ran one."""
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per task call id (functional API): the outcome of a call a task made from this
-    checkpoint, ``{"return": value}`` or ``{"error": exception}``; a resumed task that makes
-    the call again gets it without running it."""
+    """Per task call id (functional API): the result of a call a task made from this
+    checkpoint that finished, ``{"return": value}``; a resumed task that makes the call again
+    gets it without running it (a call that failed runs again, as in LangGraph)."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """LangGraph's checkpoint metadata (source, step, parents)."""
 
@@ -538,19 +538,18 @@ def fold_checkpoints(
 
 
 def _fold_call(event: Any, callers: dict[str, str], by_task: dict[str, CheckpointView]) -> None:
-    """A task call's event: its outcome lands on the checkpoint its caller runs from."""
+    """A task call's event: its result lands on the checkpoint its caller runs from.
+
+    Only a result does, as LangGraph keeps only a finished task's output for a resume: a
+    call that failed (or was interrupted, or cancelled) is made again by a resumed caller.
+    """
     task_id = event.task_id or ""
     if event.type == EventType.TASK_STARTED:
         callers[task_id] = caller_of(event.payload["call"], event.ns)
         return
     view = by_task.get(callers[task_id])
-    if view is None:
-        return
-    payload = event.payload or {}
-    if event.type == EventType.TASK_ENDED and is_return(payload):
-        view.calls[task_id] = {"return": payload["return"]}
-    elif event.type == EventType.TASK_FAILED and not payload.get("retrying"):
-        view.calls[task_id] = {"error": payload.get("error")}
+    if view is not None and event.type == EventType.TASK_ENDED and is_return(event.payload):
+        view.calls[task_id] = {"return": event.payload["return"]}
 
 
 def _mark_subgraph(event_ns: str, ns: str, by_task: dict[str, CheckpointView]) -> None:

@@ -3,8 +3,10 @@
 As in LangGraph, a call is a task of the step its caller runs in (a push task carrying the
 call). Its id derives from the checkpoint the step runs from, its caller and its place among
 the caller's calls, so a caller run again from that checkpoint (a resume, in this process or in
-another one after a crash) makes the same calls under the same ids; a call whose outcome the log
-holds is not run again: its result, or its error, comes from the log.
+another one after a crash) makes the same calls under the same ids; a call that finished is
+not run again: its result comes from the log. A call that failed (its retries spent), was
+interrupted or was cancelled runs again, as in LangGraph, whose resume keeps only finished
+tasks' output: its earlier attempts stay in the log, the new ones are the resumed run's.
 
 Each call is recorded as a task of the step (see :mod:`rewind.events` for the payloads):
 ``task.started`` with LangGraph's path ``("__pregel_push", <caller's path>, <index>, True)``,
@@ -141,8 +143,8 @@ class CallRunner:
     def __init__(self, loop: RunLoop) -> None:
         self._loop = loop
         self.done: dict[str, Mapping[str, Any]] = {}
-        """Outcomes the log holds for calls made from the step being resumed, by call id:
-        ``{"return": value}`` or ``{"error": exception}``."""
+        """Results the log holds for calls made from the step being resumed that finished,
+        by call id: ``{"return": value}``."""
         self.fatal: BaseException | None = None
         """An error that fails the run whatever the caller does with it (a result that cannot
         be stored)."""
@@ -215,7 +217,7 @@ class CallRunner:
             "call": task.caller_ns,
         }
         done = self.done.get(task.id)
-        if done is not None:  # its outcome is in the log: not run again
+        if done is not None:  # it finished: its result is in the log, not run again
             payload["cached"] = True
             loop.record(task_event(EventType.TASK_STARTED, task, step, payload))
             self._settle(pending.future, done)
