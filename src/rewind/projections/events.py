@@ -120,6 +120,9 @@ class EventsMode:
         # interrupts only; other modes may have some for any root event.
         self._streams_any = graph_stream is not None
         self._stream_subgraphs = stream_subgraphs
+        # A subgraph's chunks in the graph's own stream: LangGraph's reach it through a
+        # queue, after what the subgraph does next (its next step's node starts) has shown.
+        self._deferred: list[dict[str, Any]] = []
         # A step's node starts wait for the writes its tasks saved before a failure (LangGraph
         # applies those first, then starts the nodes).
         self._starting: list[dict[str, Any]] = []
@@ -141,6 +144,11 @@ class EventsMode:
         what a resumed run re-emits (its state, its checkpoint), once the run has started."""
         if self._graph_resumed is not None and not ns:
             self._resumed += self._graph_resumed(ns, head)
+        elif self._graph_resumed is not None and self._stream_subgraphs:  # a subgraph's
+            chunks = self._graph_resumed(ns, head)
+            self._deferred += [
+                self._event("on_chain_stream", self._root, {"chunk": c}) for c in chunks
+            ]
 
     holds = True
     """It holds a step's node starts until the next event it is fed: a stream that skips some
@@ -153,6 +161,7 @@ class EventsMode:
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         payload = fields_of(event.payload)  # none, for a payload redacted whole
+        prior, self._deferred = self._deferred, []
         events = self._events(event, payload)
         if (
             self._streams_any
@@ -168,12 +177,17 @@ class EventsMode:
                 events += streamed
         if event.type == EventType.TASK_STARTED:
             self._starting += events
+            self._deferred[:0] = prior
             return []
+        if not events:  # nothing of its own to show: a subgraph's chunks wait on
+            self._deferred[:0], prior = prior, []
         # A step's tasks answered without running stream their outputs before the step's
         # starts (as LangGraph's); a task call answered from the cache, in its turn.
         a_call = is_return(payload) and not payload.get("entrypoint")
         if not (event.type == EventType.TASK_ENDED and payload.get("cached") and not a_call):
-            events, self._starting = [*self._starting, *events], []
+            events, self._starting = [*self._starting, *prior, *events], []
+        else:
+            events = [*prior, *events]
         return [((), e) for e in events]
 
     def _events(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -435,10 +449,14 @@ class EventsMode:
         subgraphs' with ``subgraphs=True``)."""
         if event.ns and not self._stream_subgraphs:
             return []
-        return [
+        streamed = [
             self._event("on_chain_stream", self._root, {"chunk": chunk})
             for chunk in self._graph_stream(event)
         ]
+        if event.ns:  # shown with the next event that shows something of its own
+            self._deferred += streamed
+            return []
+        return streamed
 
     def _call_started(
         self, event: EventLike, payload: Mapping[str, Any], node: _Run
