@@ -3,6 +3,8 @@ a node" does: ``async for chunk in research.astream(...)`` in an async node, ``r
 in a sync one, and ``ainvoke(..., stream_mode=...)``; each node keeps the chunks it got (the
 graph's own stream, not the run's), in several modes, with and without ``subgraphs=True``
 (whose namespaces are the run's checkpoint namespaces), and relays some with its own writer.
+In a node with an idle timeout, the streamed graph's custom writes are no progress of the node
+when they go to its own stream (which has ``custom``), and are when they go through its writer.
 
 The every-mode pass streams the parent with ``subgraphs=True``: the streamed graph's chunks
 reach the run's stream too, but for its custom writes when its own stream has ``custom`` (they
@@ -13,11 +15,13 @@ fetch:    START -> get (writes a custom chunk) -> END
 parent:   START -> streamer -> relay -> collector -> END
 """
 
+import asyncio
 import operator
 from typing import Annotated, TypedDict
 
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import TimeoutPolicy
 
 
 class Research(TypedDict, total=False):
@@ -129,7 +133,64 @@ def build_defaults(checkpointer):
     return g.compile(checkpointer=checkpointer)
 
 
+IDLE = 0.3
+"""The timed node's idle timeout; the talker writes every sixth of it, ten times."""
+
+
+async def talker(state: Research) -> dict:
+    writer = get_stream_writer()
+    for i in range(10):
+        writer({"talker": i})
+        await asyncio.sleep(IDLE / 6)
+    return {"notes": ["talked"]}
+
+
+def _talk():
+    g = StateGraph(Research)
+    g.add_node("talker", talker)
+    g.add_edge(START, "talker")
+    g.add_edge("talker", END)
+    return g.compile()
+
+
+talk = _talk()
+
+
+async def timed_own_custom(state: State) -> dict:
+    """Its stream has custom: the talker's writes go to it, and are no progress of the node."""
+    seen = [repr(c) async for c in talk.astream({"topic": "t"}, stream_mode="custom")]
+    return {"seen": seen}
+
+
+async def timed_updates(state: State) -> dict:
+    """Its stream has no custom: the talker writes through the node's writer (the run is
+    streamed with subgraphs=True), its progress."""
+    seen = [repr(c) async for c in talk.astream({"topic": "t"}, stream_mode="updates")]
+    return {"seen": seen}
+
+
+def _timed(checkpointer, node):
+    g = StateGraph(State)
+    g.add_node("timed", node, timeout=TimeoutPolicy(idle_timeout=IDLE))
+    g.add_edge(START, "timed")
+    g.add_edge("timed", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+def build_timed_own_custom(checkpointer):
+    return _timed(checkpointer, timed_own_custom)
+
+
+def build_timed_updates(checkpointer):
+    return _timed(checkpointer, timed_updates)
+
+
 INPUT = {"topic": "pregel", "seen": []}
+TIMED = {
+    "input": INPUT,
+    "api": "astream",
+    "kwargs": {"stream_mode": ["custom", "updates"], "subgraphs": True},
+}
 
 # LangGraph's astream_events shows the streamed graph's own on_chain_stream events (its
 # stream's chunks, through the callbacks), rewind's not yet.
@@ -151,5 +212,7 @@ SCENARIOS = [
         "name": "streamed_custom",
         "calls": [{"input": INPUT, "api": "astream", "kwargs": {"stream_mode": "custom"}}],
     },
+    {"name": "timed_own_custom", "build": "build_timed_own_custom", "calls": [TIMED]},
+    {"name": "timed_updates", "build": "build_timed_updates", "calls": [TIMED]},
     {"name": "defaults", "build": "build_defaults", "calls": [{"input": INPUT, "api": "ainvoke"}]},
 ]
