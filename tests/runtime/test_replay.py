@@ -297,8 +297,10 @@ def test_a_replay_reads_only_the_kinds_of_event_its_modes_read(tmp_path: Path) -
     every = sum(n.values())
     tasks = n["run.started"] + n["task.started"] + n["task.ended"] + n["checkpoint"]
     chat = n["chat.started"] + n["chat.token"] + n["chat.ended"]
-    # custom: task starts too (a functional-API task call's writes show its caller's namespace)
-    assert _reads(path, run_id, "custom") == n["run.started"] + n["task.started"] + n["custom"]
+    # custom: task starts too (a functional-API task call's writes show its caller's
+    # namespace), and subgraph starts (a node that streams one itself has its writes)
+    started = n["run.started"] + n["task.started"] + n["subgraph.started"]
+    assert _reads(path, run_id, "custom") == started + n["custom"]
     assert _reads(path, run_id, "tasks") == tasks
     assert _reads(path, run_id, ["checkpoints", "debug"]) == tasks
     assert _reads(path, run_id, "messages") == tasks + chat

@@ -73,9 +73,9 @@ def test_graphs_invoked_and_streamed_inside_a_sync_node(
         finally:
             await store.aclose()
 
-    # The invoked graph ran inside the caller's run (its node is in the caller's log); the
-    # streamed one as a run of its own, which yielded its chunk, as in LangGraph.
-    assert asyncio.run(nodes_logged()) == ["outer", "inner"]
+    # Both graphs ran inside the caller's run (their nodes are in the caller's log), the
+    # streamed one yielding its chunk to the node, as in LangGraph.
+    assert asyncio.run(nodes_logged()) == ["outer", "inner", "inner"]
 
 
 def test_what_a_sync_node_streams_reaches_the_caller_while_the_node_runs() -> None:
