@@ -22,6 +22,7 @@ from rewind.remote.convert import (
     sanitize_config,
     snapshot_of,
 )
+from rewind.remote.run_stream import AsyncRemoteRunStream, RemoteRunStream, reject_v3_kwargs
 from rewind.remote.tracing import tracing_headers
 from rewind.types import Command, GraphOutput, StateSnapshot
 
@@ -311,6 +312,94 @@ class RemoteGraph(Runnable[Any, Any]):
             out = chunk_out(plan, part)
             if not is_skip(out):
                 yield out
+
+    # --- v3 run streams -------------------------------------------------------------------------
+
+    def _v3_args(self, config: Any, headers: dict[str, str] | None) -> tuple[Any, Any, Any]:
+        sanitized = sanitize_config(self._merged(config))
+        thread_id = sanitized.get("configurable", {}).pop("thread_id", None)
+        if self.distributed_tracing:
+            headers = tracing_headers(headers)
+        return sanitized, thread_id, headers
+
+    def stream_events(
+        self,
+        input: Any,
+        config: Any = None,
+        *,
+        version: str = "v2",
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        control: Any = None,
+        transformers: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """With ``version="v3"``, a run stream of a run on the server (the server's v3 thread
+        stream: see :mod:`rewind.remote.run_stream`), started when entered (``with``); other
+        versions are LangChain's (not offered on the sync path)."""
+        if version != "v3":
+            return super().stream_events(input, config, version=version, **kwargs)  # type: ignore[call-overload]
+        reject_v3_kwargs(
+            {
+                "control": control,
+                "transformers": transformers,
+                "interrupt_before": interrupt_before,
+                "interrupt_after": interrupt_after,
+            },
+            kwargs,
+        )
+        client = self._sync()
+        sanitized, thread_id, headers = self._v3_args(config, headers)
+        sdk = client.threads.stream(
+            thread_id=thread_id, assistant_id=self.assistant_id, headers=headers
+        )
+        return RemoteRunStream(
+            client=client, sdk=sdk, input=input, config=sanitized, metadata=kwargs.get("metadata")
+        )
+
+    async def astream_events(  # type: ignore[override]
+        self,
+        input: Any,
+        config: Any = None,
+        *,
+        version: str = "v2",
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        control: Any = None,
+        transformers: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """With ``version="v3"``, what :meth:`stream_events` gives, for async code (``async
+        with await graph.astream_events(..., version="v3") as run``).
+
+        Raises:
+            NotImplementedError: for ``v1`` and ``v2`` (use :meth:`astream`), as LangGraph's
+                RemoteGraph raises.
+        """
+        if version != "v3":
+            raise NotImplementedError(
+                f"RemoteGraph.astream_events(version={version!r}) is not implemented; use "
+                "astream() for v1/v2 streaming or version='v3'."
+            )
+        reject_v3_kwargs(
+            {
+                "control": control,
+                "transformers": transformers,
+                "interrupt_before": interrupt_before,
+                "interrupt_after": interrupt_after,
+            },
+            kwargs,
+        )
+        client = self._async_client()
+        sanitized, thread_id, headers = self._v3_args(config, headers)
+        sdk = client.threads.stream(
+            thread_id=thread_id, assistant_id=self.assistant_id, headers=headers
+        )
+        return AsyncRemoteRunStream(
+            client=client, sdk=sdk, input=input, config=sanitized, metadata=kwargs.get("metadata")
+        )
 
     @staticmethod
     def _output(last: Any, version: str) -> Any:
