@@ -180,10 +180,11 @@ async def test_a_negative_commit_delay_is_refused(tmp_path: Path) -> None:
 
 async def test_a_sync_graph_commits_once_a_step(tmp_path: Path) -> None:
     """With ``durability="sync"``, a step's task starts wait for the step's durable end and
-    commit with it: one commit a step (and one for the run's start, one for its end)."""
+    commit with it: one commit a step (and one for the run's start, one for its end). (The
+    commit delay is long here so that the count does not depend on the machine's speed: a step
+    longer than the default 5 ms, as on a loaded machine, commits its task starts early.)"""
     from typing import TypedDict
 
-    from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
     from rewind.graph import END, START, StateGraph
 
     class State(TypedDict):
@@ -197,11 +198,10 @@ async def test_a_sync_graph_commits_once_a_step(tmp_path: Path) -> None:
     for a, b in itertools.pairwise(names):
         builder.add_edge(a, b)
     builder.add_edge(names[-1], END)
-    saver = AsyncSqliteSaver(str(tmp_path / "sync.db"))
-    graph = builder.compile(checkpointer=saver)
+    log = await open_log(tmp_path / "sync.db", options=LogOptions(commit_delay=30))
+    graph = builder.compile(checkpointer=log)
     config = {"configurable": {"thread_id": "t"}}
     await graph.ainvoke({"x": 0}, {"configurable": {"thread_id": "warm"}}, durability="sync")
-    log = await saver.log()
     before = log.commit_count
     assert (await graph.ainvoke({"x": 0}, config, durability="sync"))["x"] == 10
     # The run's start with its input's checkpoint; 11 steps (START's, then each node's), each
@@ -209,6 +209,7 @@ async def test_a_sync_graph_commits_once_a_step(tmp_path: Path) -> None:
     assert log.commit_count - before == 13
     history = [s async for s in graph.aget_state_history(config)]
     assert len(history) == 12
+    await log.aclose()
 
 
 async def test_a_sync_run_s_task_start_is_durable_within_the_commit_delay(tmp_path: Path) -> None:
