@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rewind.events import EventType, fields_of
 from rewind.projections.modes import ShownNamespace, namespace
-from rewind.projections.stream import Item, Projector, RunFacts
+from rewind.projections.stream import Item, Projector, RunFacts, tokens_needed
 from rewind.runtime.calling import current_task
 from rewind.runtime.scratch import ScratchLog
 
@@ -64,11 +64,12 @@ def watch_nested(
             if event.type != _STARTED or ns != prefix:
                 return
             payload = dict(fields_of(event.payload))
+            # (its namespace is not the root's: what is its own is told by _relative)
             projector = Projector(
                 modes,
                 _facts(loop, caller, payload),
                 events_stream_mode=events_stream_mode,
-                subgraphs=subgraphs,
+                subgraphs=True,
                 messages_protocol=messages_protocol,
             )
             # Its own stream shows its chunks: the marks are for the run's stream.
@@ -85,9 +86,18 @@ def watch_nested(
         if not closed and projector is not None and ns == prefix:
             handed([_relative(item, own, False) for item in projector.resumed(ns, head)])
 
+    # Its chat models stream their tokens while it runs, as LangGraph's stream handler makes
+    # them (the run's own streams may not have asked for them).
+    log = loop.log
+    tokens = tokens_needed(modes) and not log.stream_tokens
+    if tokens:
+        log.stream_tokens = True
+
     def close() -> None:
         nonlocal closed
         closed = True
+        if tokens:
+            log.stream_tokens = False
 
     index = loop.log.add_tap(tap)
     loop.log.set_token_tap(index, tap, None)

@@ -19,6 +19,8 @@ import asyncio
 import operator
 from typing import Annotated, TypedDict
 
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import TimeoutPolicy
@@ -185,6 +187,39 @@ def build_timed_updates(checkpointer):
     return _timed(checkpointer, timed_updates)
 
 
+async def answer(state: Research) -> dict:
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="a short answer", id="a-1")]))
+    reply = await model.ainvoke(f"tell me about {state['topic']}")
+    return {"notes": [reply.content]}
+
+
+def _answering():
+    g = StateGraph(Research)
+    g.add_node("answer", answer)
+    g.add_edge(START, "answer")
+    g.add_edge("answer", END)
+    return g.compile()
+
+
+answering = _answering()
+
+
+async def token_streamer(state: State) -> dict:
+    """Streams the tokens of the graph's chat model: its own stream makes the model stream."""
+    seen = []
+    async for token, metadata in answering.astream({"topic": "x"}, stream_mode="messages"):
+        seen.append(repr((token.content, metadata["langgraph_node"])))
+    return {"seen": seen}
+
+
+def build_messages(checkpointer):
+    g = StateGraph(State)
+    g.add_node("token_streamer", token_streamer)
+    g.add_edge(START, "token_streamer")
+    g.add_edge("token_streamer", END)
+    return g.compile(checkpointer=checkpointer)
+
+
 INPUT = {"topic": "pregel", "seen": []}
 TIMED = {
     "input": INPUT,
@@ -214,5 +249,15 @@ SCENARIOS = [
     },
     {"name": "timed_own_custom", "build": "build_timed_own_custom", "calls": [TIMED]},
     {"name": "timed_updates", "build": "build_timed_updates", "calls": [TIMED]},
+    {
+        "name": "messages",
+        "build": "build_messages",
+        "calls": [{"input": INPUT, "api": "ainvoke"}],
+        # Streamed with messages, the run's stream shows the tokens of a chat model in a graph
+        # called from a node with metadata of its own namespace and no thread_id, LangGraph's
+        # with the node's (the config a graph called from a node gives its nodes' callbacks:
+        # the same for an invoked graph, not of these streams).
+        "streams": False,
+    },
     {"name": "defaults", "build": "build_defaults", "calls": [{"input": INPUT, "api": "ainvoke"}]},
 ]
