@@ -159,6 +159,13 @@ class EventsMode:
         held, self._starting = self._starting, []
         return [((), e) for e in held]
 
+    def forwarded(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
+        """A chunk a ``RemoteGraph`` run inside a task forwarded (``remote.chunk``): in the
+        graph's own stream, as LangGraph's ``astream_events(subgraphs=True)`` shows it."""
+        if not self._streams_any:
+            return []
+        return [((), e) for e in self._graph_streamed(event)]
+
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         payload = fields_of(event.payload)  # none, for a payload redacted whole
         prior, self._deferred = self._deferred, []
