@@ -61,6 +61,12 @@ class ForwardedStream:
         payload = {"mode": mode, "ns": list(ns), "chunk": data}
         call_on(self._loop, loop.record, task_event(EventType.REMOTE_CHUNK, task, step, payload))
 
+    def __copy__(self) -> ForwardedStream:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ForwardedStream:
+        return self  # (a config copied whole still names the same run's stream)
+
     def __repr__(self) -> str:
         return f"ForwardedStream(modes={sorted(self.modes)!r})"
 
