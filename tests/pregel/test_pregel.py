@@ -192,6 +192,32 @@ def test_chained_functions_read_from_and_mapped_writes_run_as_in_langgraph() -> 
     assert _run("rewind") == _run("langgraph")
 
 
+def _ordered(engine: str) -> list[Any]:
+    channels, pregel = _modules(engine)
+    memory = importlib.import_module(f"{engine}.checkpoint.memory")
+    node = pregel.NodeBuilder().subscribe_only("a").do(lambda x: x + "1").write_to("b", "c")
+    app = pregel.Pregel(
+        nodes={"n": node},
+        channels={
+            "a": channels.LastValue(str),
+            "b": channels.LastValue(str),
+            "c": channels.LastValue(str),
+        },
+        input_channels="a",
+        output_channels=["c", "a"],
+        stream_channels=["c", "a"],
+        checkpointer=memory.InMemorySaver(),
+    )
+    config = {"configurable": {"thread_id": "t"}}
+    chunks = app.stream("x", config, stream_mode=["values", "checkpoints"])
+    shown = [list((c["values"] if m == "checkpoints" else c).items()) for m, c in chunks]
+    return [*shown, list(app.invoke("y", config).items()), list(app.get_state(config).values)]
+
+
+def test_several_stream_channels_show_in_their_order_as_in_langgraph() -> None:
+    assert _ordered("rewind") == _ordered("langgraph")
+
+
 ALL = ["values", "updates", "tasks", "checkpoints", "debug", "events"]
 
 

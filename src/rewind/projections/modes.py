@@ -153,7 +153,8 @@ class ValuesMode:
         self._order: list[str] | None = None
 
     def _shown(self, ns: tuple[str, ...]) -> Any:
-        shown = self._fold.shown(ns)
+        # (a subgraph's values: its state, or its output keys; not its stream channels)
+        shown = self._fold.shown(ns) if not ns else self._fold.state(ns)
         keys = self._outputs.get(ns) if self._outputs else None
         if keys is None or not isinstance(shown, dict):
             return shown

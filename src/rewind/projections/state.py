@@ -412,11 +412,21 @@ class StateFold:
         self.order = key_order
         self.output = output
         """The channel the root state is shown as (an entrypoint's ``__end__``), if one."""
-        self.shown_keys: frozenset[str] | None = None
-        """The channels the root state is shown as, when not all (``stream_channels``)."""
+        self.shown_keys: tuple[str, ...] | None = None
+        """The channels the root state is shown as, in that order, when not all (a ``Pregel``
+        program's ``stream_channels``)."""
+        self._shown_by_ns: dict[tuple[str, ...], tuple[tuple[str, ...], str | None]] = {}
+        """Per subgraph namespace: the channels a ``Pregel`` program run there is shown as
+        (its ``stream_channels``), and the one whose value it is shown as, if one."""
 
     def feed(self, event: Any) -> None:
         """Fold one event (its payload whole: see :class:`Expander`)."""
+        if event.type == EventType.SUBGRAPH_STARTED:
+            keys = (event.payload or {}).get("stream_keys")
+            if keys is not None:  # (a Pregel program's stream_channels, as it shows itself)
+                single = (event.payload or {}).get("output_channel")
+                self._shown_by_ns[_namespace(event.ns)] = (tuple(keys), single)
+            return
         if event.type == EventType.TASK_ENDED and event.task_id is not None:
             self.writes[event.task_id] = channel_writes_of(event.payload)
             self._ended.setdefault(event.ns or "", []).append(event.task_id)
@@ -432,11 +442,17 @@ class StateFold:
     def shown(self, ns: tuple[str, ...]) -> Any:
         """The state of namespace ``ns`` as LangGraph shows it: the whole state (a new dict),
         or for an entrypoint its output channel's value (``None`` before it has one)."""
+        if ns and ns in self._shown_by_ns:
+            keys, single = self._shown_by_ns[ns]
+            state = self.state(ns)
+            if single is not None and keys == (single,):
+                return state.get(single)
+            return {k: state[k] for k in keys if k in state}
         if self.output is None or ns:
             state = self.state(ns)
             if self.shown_keys is None or ns:
                 return state
-            return {k: v for k, v in state.items() if k in self.shown_keys}
+            return {k: state[k] for k in self.shown_keys if k in state}
         return self.values.get(ns, {}).get(self.output)
 
     def state(self, ns: tuple[str, ...]) -> dict[str, Any]:

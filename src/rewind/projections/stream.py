@@ -87,7 +87,8 @@ _TASKS = frozenset(
         EventType.CHECKPOINT,
     }
 )
-_CHECKPOINTS = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
+# (a subgraph's start: the channels a Pregel program run there shows, see StateFold)
+_CHECKPOINTS = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.SUBGRAPH_STARTED})
 _EVENTS_SKIP = frozenset({EventType.CUSTOM, EventType.STATE_WRITE, EventType.REMOTE_CHUNK})
 _REMOTE_CHUNK = EventType.REMOTE_CHUNK.value
 _READS: dict[str, frozenset[str]] = {
@@ -362,11 +363,11 @@ class Projector:
         order = facts.key_order
         self.fold = _Fold(initial, order, facts.output)
         if facts.stream_keys is not None:
-            self.fold.shown_keys = frozenset(facts.stream_keys)
+            self.fold.shown_keys = tuple(facts.stream_keys)
         self._values = ValuesMode(self.fold)
         updates = UpdatesMode()
         if facts.stream_keys is not None:  # the root's, as a subgraph's output keys are
-            self._values.only((), facts.stream_keys)
+            self._values.only((), facts.stream_keys, ordered=True)
             updates.only((), facts.stream_keys, single=facts.output)
         if facts.output_keys is not None:  # the call's own, for these two modes only
             asked = facts.output_keys
@@ -553,7 +554,7 @@ def _in_own_stream(item: Item, graphs: set[tuple[str, ...]]) -> bool:
 
 _FOLDING = frozenset({"values", "tasks", "checkpoints", "debug", "messages", "events"})
 """The modes that read the shared fold."""
-_FOLDED = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT})
+_FOLDED = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.SUBGRAPH_STARTED})
 """The event types the shared fold reads."""
 _EXPANDED = frozenset({EventType.CHECKPOINT, EventType.TASK_STARTED})
 """The event types whose payloads leave out what earlier events say (see ``Expander``)."""

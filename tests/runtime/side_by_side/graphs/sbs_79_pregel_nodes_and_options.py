@@ -351,9 +351,6 @@ SCENARIOS = [
     {
         "name": "as_subgraph",
         "build": "build_as_subgraph",
-        # (not streamed in every mode: the checkpoints of a subgraph program with
-        # stream_channels show all its channels in rewind, those only in LangGraph)
-        "streams": False,
         "calls": [
             {
                 "input": {"a": "x"},
