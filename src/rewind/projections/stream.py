@@ -492,13 +492,16 @@ class Projector:
 
     def _forwarded(self, event: EventLike) -> list[Item]:
         """A chunk a ``RemoteGraph`` run inside a task forwarded (``remote.chunk``): as it came,
-        in its mode, if that is one of these (the events mode shows none, as LangGraph's)."""
+        in its mode, if that is one of these; in the events mode, in the graph's own stream."""
         payload = fields_of(event.payload)
         mode = payload.get("mode")
-        if mode == "events" or mode not in self.projections:
-            return []
-        out: list[Item] = [(mode, tuple(payload.get("ns") or ()), payload.get("chunk"))]
-        if self._events is not None:  # the node starts the events mode holds go out first
+        out: list[Item] = []
+        if mode != "events" and mode in self.projections:
+            out.append((mode, tuple(payload.get("ns") or ()), payload.get("chunk")))
+        events = self.projections.get("events")
+        if isinstance(events, EventsMode):  # the graph's own stream, in its on_chain_stream
+            out[:0] = [("events", ns, chunk) for ns, chunk in events.forwarded(event)]
+        if out and self._events is not None:  # the node starts the events mode holds go first
             out[:0] = [("events", ns, chunk) for ns, chunk in self._events.release()]
         return out
 
