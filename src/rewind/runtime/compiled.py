@@ -227,7 +227,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
             ]
         current = current_task()
         if current is not None and self.checkpointer is None:
-            return await self._anested(current, input, config or {}, _watch)
+            return await self._anested(current, input, config or {}, _watch, _sync_api)
         config = dict(config or {})
         # Without a checkpointer a run continues nothing and is kept under its own id (its
         # log is dropped after it), whatever thread_id the config names, as in LangGraph.
@@ -475,7 +475,9 @@ class CompiledStateGraph(StateUpdates, StateMethods):
             input,
             config,
             stream_mode="events",
-            events_stream_mode=kwargs.pop("stream_mode", None) or "updates",
+            # (in a node, LangChain gives it the node's config: LangGraph's default is values)
+            events_stream_mode=kwargs.pop("stream_mode", None)
+            or ("values" if current_task() is not None else "updates"),
             events_subgraphs=kwargs.pop("subgraphs", False),
             subgraphs=False,
             version="v1",
@@ -500,10 +502,11 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         input: Any,
         config: dict[str, Any],
         watch: Callable[[RunLoop, CheckpointView | None, bool], None] | None = None,
+        sync_api: bool = False,
     ) -> Any:
         """Run as a subgraph of the task that invoked this graph: in its run's log, under its
-        namespace, resuming the subgraph's own interrupted checkpoint when there is one.
-        ``watch``: the node streams it (a stream of its own, fed the subgraph's events)."""
+        namespace, resuming the subgraph's own interrupted checkpoint when there is one;
+        ``watch``: the node streams it (``sync_api``: with ``stream``), see nested_streams."""
         parent, ptask = current
         segment = f"{ptask.name}:{ptask.id}"
         ns = f"{parent.ns}|{segment}" if parent.ns else segment
@@ -530,16 +533,19 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         loop.thread_id = parent.thread_id
         if loop.store is None:
             loop.store = parent.store
-        if watch is not None:  # streamed by the node: its stream sees its events from here
+        if watch is not None:  # streamed by the node: its own stream, of its events
             watch(loop, None, False)
         loop.own_custom = parent.own_custom or "custom" in (loop.own_stream or ())
+        loop.sync_streamed = parent.sync_streamed or (watch is not None and sync_api)
         # The subgraph's own run, as a callback handler sees it: its id, its input, and whether
-        # it is the node itself (its nodes then stream their outputs) or called from one.
+        # it is the node itself or streamed by it with astream (its nodes then stream their
+        # outputs, as LangGraph's) or invoked from it.
         spec = parent.graph.builder.nodes.get(ptask.name)
         started: dict[str, Any] = {
             "run_id": str(uuid.uuid4()),
             "name": self.name,
-            "streamed": spec is not None and cast(Any, spec.action) is self,
+            "streamed": not loop.sync_streamed
+            and (watch is not None or (spec is not None and cast(Any, spec.action) is self)),
         }
         if input is not ptask.node_input:  # the node's own input is not copied again
             started["input"] = input

@@ -15,16 +15,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from rewind.events import EventType, fields_of
+from rewind.events import EventType, NewEvent, RunStatus, fields_of, run_ended
 from rewind.projections.modes import ShownNamespace, namespace
-from rewind.projections.stream import Item, Projector, RunFacts, tokens_needed
+from rewind.projections.state import Expander
+from rewind.projections.stream import (
+    Item,
+    Projector,
+    RunFacts,
+    parse_stream_mode,
+    tokens_needed,
+)
 from rewind.runtime.calling import current_task
 from rewind.runtime.scratch import ScratchLog
 
 if TYPE_CHECKING:
-    from rewind.events import NewEvent
     from rewind.projections.state import CheckpointView
     from rewind.runtime.pregel import RunLoop
+    from rewind.runtime.tasks import Task
 
 __all__ = ["watch_nested"]
 
@@ -48,10 +55,13 @@ def watch_nested(
     prefix = loop.ns
     deeper = f"{prefix}|"
     own = namespace(prefix)
-    loop.own_stream = list(modes)
+    # (astream_events streams the graph in events_stream_mode: its own stream's modes)
+    own_modes = parse_stream_mode(events_stream_mode)[0] if "events" in modes else modes
+    loop.own_stream = list(own_modes)
     loop.own_subgraphs = subgraphs
     current = current_task()
     caller = current[0] if current is not None else loop
+    view = _EventsView(prefix, current, subgraphs) if "events" in modes else None
     projector: Projector | None = None
     closed = False
 
@@ -69,13 +79,16 @@ def watch_nested(
                 modes,
                 _facts(loop, caller, payload),
                 events_stream_mode=events_stream_mode,
-                subgraphs=True,
+                subgraphs=True if view is None else subgraphs,
                 messages_protocol=messages_protocol,
             )
             # Its own stream shows its chunks: the marks are for the run's stream.
             payload.pop("stream_modes", None)
             payload.pop("stream_subgraphs", None)
             event = event.changed(payload=payload)
+        if view is not None:  # (the events mode: of the graph as the root of its stream)
+            handed([view.shown(item) for item in projector.feed(view.relative(event))])
+            return
         found = projector.feed(event)
         if found:
             # Its subgraphs write through its writer while the run is streamed with them.
@@ -103,6 +116,69 @@ def watch_nested(
     loop.log.set_token_tap(index, tap, None)
     loop.log.resumes.append(resumed)
     return close
+
+
+class _EventsView:
+    """The events mode of a graph a node streams (its ``astream_events``): its events made
+    relative to its namespace (its start and end the run's), so that the events mode sees
+    it as the root, and the events it makes shown as LangGraph's: under the node's run, with
+    the run's namespaces, the graph's own run carrying the node's metadata."""
+
+    def __init__(self, prefix: str, current: tuple[RunLoop, Task] | None, subgraphs: bool) -> None:
+        self._prefix = prefix
+        self._deeper = len(prefix) + 1
+        self._subgraphs = subgraphs
+        self._first = prefix.split("|", 1)[0]
+        self._caller_run = current[1].run_id if current is not None else ""
+        self._input = current[1].node_input if current is not None else None
+        self._root_run = ""
+        self._expander = Expander()
+        self._caller_meta: dict[str, Any] = {"checkpoint_ns": self._first}
+        if current is not None:
+            parent, task = current
+            self._caller_meta.update(
+                langgraph_step=parent.step + 1,  # (its step runs: the loop's is the last)
+                langgraph_node=task.name,
+                langgraph_triggers=tuple(task.triggers),
+                langgraph_path=tuple(task.path),
+                langgraph_checkpoint_ns=prefix,
+            )
+
+    def relative(self, event: NewEvent) -> NewEvent:
+        """``event`` as the events mode of the graph's own stream reads it."""
+        ns = event.ns or ""
+        # (expanded where it is: a checkpoint's task ids derive from its namespace)
+        event = self._expander.expand(event)
+        if ns != self._prefix:
+            return event.changed(ns=ns[self._deeper :])
+        if event.type == _STARTED:
+            payload = fields_of(event.payload)
+            self._root_run = str(payload.get("run_id") or "")
+            given = payload.get("input", self._input)
+            return NewEvent(type=EventType.RUN_STARTED, payload={"input": given})
+        if event.type == EventType.SUBGRAPH_ENDED:
+            return run_ended(RunStatus.SUCCESS)
+        return event.changed(ns=None)
+
+    def shown(self, item: Item) -> Item:
+        """An item of the events mode, as LangGraph's stream of the graph shows it."""
+        mode, ns, shown = item
+        event = dict(shown)
+        event["parent_ids"] = [self._caller_run, *event["parent_ids"]]
+        metadata = dict(event["metadata"])
+        inner = metadata.get("langgraph_checkpoint_ns")
+        if inner:
+            metadata["langgraph_checkpoint_ns"] = f"{self._prefix}|{inner}"
+        metadata["checkpoint_ns"] = self._first  # (LangChain's keeps the first it was given)
+        if event["run_id"] == self._root_run:
+            metadata.update(self._caller_meta)
+            event["tags"] = ["seq:step:1", *event["tags"]]
+            chunk = event["data"].get("chunk") if event["event"] == "on_chain_stream" else None
+            if self._subgraphs and isinstance(chunk, tuple) and isinstance(chunk[0], tuple):
+                absolute = (*namespace(self._prefix), *chunk[0])
+                event["data"] = {**event["data"], "chunk": (absolute, *chunk[1:])}
+        event["metadata"] = metadata
+        return mode, ns, event
 
 
 def _relative(item: Item, own: tuple[str, ...], writes: bool) -> Item:

@@ -125,6 +125,9 @@ class RunLoop(TaskCalling, Routing):
         self.own_subgraphs = False
         """Whether that stream has its subgraphs' chunks (``subgraphs=True``): then they go to
         it alone, not to the run's stream, as LangGraph's."""
+        self.sync_streamed = False
+        """Whether a sync node streams it (or a graph it runs in): its nodes are called, not
+        streamed, whoever watches (LangGraph's sync runs stream no node's output)."""
         self.own_custom = False
         """Whether its custom writes go to a node's own stream (:attr:`own_stream`, its own or
         an enclosing graph's, has ``custom``): then not to the run's stream, as LangGraph's."""

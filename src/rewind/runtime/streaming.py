@@ -91,7 +91,7 @@ async def stream_run(
                     loop,
                     [*modes, *printed],
                     handed,
-                    subgraphs=subgraphs,
+                    subgraphs=subgraphs or events_subgraphs,
                     events_stream_mode=events_stream_mode,
                     messages_protocol=protocol,
                 )

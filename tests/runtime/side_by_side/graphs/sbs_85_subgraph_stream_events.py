@@ -8,6 +8,7 @@ parent: START -> prepare -> writer (a subgraph) -> review (a subgraph that inter
 writer: START -> outline -> draft (a subgraph) -> END
 draft:  START -> words -> polish -> END
 review: START -> ask (interrupts) -> END
+watcher: START -> watcher -> watcher_of_subgraphs -> END (each streams writer's events itself)
 """
 
 import operator
@@ -65,6 +66,40 @@ def build(checkpointer):
     return parent.compile(checkpointer=checkpointer, name="parent")
 
 
+writer = _writer()
+
+
+class Watched(TypedDict, total=False):
+    topic: str
+    events: Annotated[list[dict], operator.add]
+
+
+async def watcher(state: Watched) -> dict:
+    """Streams the writer graph's events itself (LangGraph: under the node's run)."""
+    stream = writer.astream_events({"topic": state["topic"], "steps": []}, version="v2")
+    return {"events": [event async for event in stream]}
+
+
+async def watcher_of_subgraphs(state: Watched) -> dict:
+    stream = writer.astream_events(
+        {"topic": state["topic"], "steps": []},
+        version="v2",
+        subgraphs=True,
+        stream_mode=["updates", "values"],
+    )
+    return {"events": [event async for event in stream]}
+
+
+def build_watcher(checkpointer):
+    g = StateGraph(Watched)
+    g.add_node("watcher", watcher)
+    g.add_node("watcher_of_subgraphs", watcher_of_subgraphs)
+    g.add_edge(START, "watcher")
+    g.add_edge("watcher", "watcher_of_subgraphs")
+    g.add_edge("watcher_of_subgraphs", END)
+    return g.compile(checkpointer=checkpointer)
+
+
 def build_without_review(checkpointer):
     parent = _chain(("prepare", prepare), ("writer", _writer()))
     return parent.compile(checkpointer=checkpointer, name="parent")
@@ -85,6 +120,11 @@ SCENARIOS = [
         "name": "updates_and_tasks",
         "build": "build_without_review",
         "calls": [_streamed(INPUT, ["updates", "tasks"])],
+    },
+    {
+        "name": "events_streamed_by_a_node",
+        "build": "build_watcher",
+        "calls": [{"input": {"topic": "events", "events": []}, "api": "ainvoke"}],
     },
     {
         "name": "interrupted_and_resumed",
