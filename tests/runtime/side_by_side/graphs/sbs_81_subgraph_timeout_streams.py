@@ -111,10 +111,6 @@ def _streamed(stream_mode, subgraphs: bool) -> dict:
     return {"input": INPUT, "api": "astream", "kwargs": kwargs}
 
 
-# LangGraph's astream_events(subgraphs=True) streams the subgraph's chunks in the graph's
-# on_chain_stream events too; rewind's streams the root graph's only (a difference of the
-# events mode, not of timeouts: sbs_80's invoked calls compare the events of these graphs).
-EVENTS_COMPARABLE = False
 # These calls choose subgraphs=True or not on purpose; made as streams of every mode with
 # subgraphs=True they would all be the case that sbs_80's every-mode pass compares.
 MODES_COMPARABLE = False
