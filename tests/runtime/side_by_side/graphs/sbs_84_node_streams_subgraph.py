@@ -107,6 +107,11 @@ async def defaults(state: State) -> dict:
     return {"seen": [repr(chunk) async for chunk in research.astream({"topic": "default"})]}
 
 
+async def given_config(state: State, config) -> dict:
+    """Given the node's config, its default mode is values (LangGraph's, in a node)."""
+    return {"seen": [repr(c) async for c in research.astream({"topic": "configured"}, config)]}
+
+
 async def invoked(state: State) -> dict:
     # (one graph call per node: LangGraph numbers a node's second one's namespace, rewind not)
     chunks = await research.ainvoke({"topic": "invoked"}, stream_mode="updates")
@@ -128,9 +133,11 @@ def build(checkpointer):
 def build_defaults(checkpointer):
     g = StateGraph(State)
     g.add_node("defaults", defaults)
+    g.add_node("given_config", given_config)
     g.add_node("invoked", invoked)
     g.add_edge(START, "defaults")
-    g.add_edge("defaults", "invoked")
+    g.add_edge("defaults", "given_config")
+    g.add_edge("given_config", "invoked")
     g.add_edge("invoked", END)
     return g.compile(checkpointer=checkpointer)
 
