@@ -667,3 +667,64 @@ def test_stream_events_refuses_what_langgraphs_refuses(
         pair[0].stream_events(Command(goto="agent"), _thread(), version="v3"),
     ):
         pass
+
+
+@pytest.mark.parametrize("stream_mode", [None, "custom", ["updates", "messages"]], ids=repr)
+def test_astream_events_with_subgraphs_shows_the_forwarded_chunks_as_langgraphs(
+    remote: Callable[..., Any], tmp_path: Path, stream_mode: Any
+) -> None:
+    """``astream_events(subgraphs=True)`` streams the graph with subgraphs: a RemoteGraph node
+    forwards the remote run's chunks of its stream modes, shown in the graph's own
+    ``on_chain_stream`` events as LangGraph's show them; a replay of the parent's events
+    mode shows them as live."""
+    from rewind import open_log
+    from rewind.log.codec import encode
+    from rewind.replay import areplay
+
+    kwargs: dict[str, Any] = {"version": "v2", "subgraphs": True}
+    if stream_mode is not None:
+        kwargs["stream_mode"] = stream_mode
+
+    def graph_stream(events: list[Any]) -> list[Any]:
+        return [
+            e["data"]["chunk"]
+            for e in events
+            if e["event"] == "on_chain_stream" and e["name"] == "LangGraph"
+        ]
+
+    async def streamed(graph: Any, config: Any = None) -> list[Any]:
+        return [e async for e in graph.astream_events(HI, config, **kwargs)]
+
+    ours, theirs = _parents(remote, "agent")
+    got = graph_stream(asyncio.run(streamed(ours)))
+    assert _normal(got) == _normal(graph_stream(asyncio.run(streamed(theirs))))
+    assert any(c[0] for c in got)
+
+    path = tmp_path / "runs.db"
+    config = _thread()
+
+    async def live_and_replayed() -> tuple[list[Any], list[Any]]:
+        from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+            builder = StateGraph(Outer)
+            builder.add_node("remote", remote("agent"))
+            builder.add_edge(START, "remote")
+            live = await streamed(builder.compile(checkpointer=saver), config)
+        store = await open_log(path)
+        try:
+            (run,) = await store.list_runs(thread_id=config["configurable"]["thread_id"])
+            again = areplay(
+                store,
+                run.run_id,
+                stream_mode="events",
+                events_stream_mode=stream_mode or "updates",
+                subgraphs=True,
+            )
+            return live, [e async for _, e in again]  # (with subgraphs: (namespace, event))
+        finally:
+            await store.aclose()
+
+    live, again = asyncio.run(live_and_replayed())
+    assert [encode(e) for e in again] == [encode(e) for e in live]
+    assert any(c[0] for c in graph_stream(live))

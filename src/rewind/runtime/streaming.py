@@ -104,8 +104,11 @@ async def stream_run(
         loop.log.stream_nodes = "events" in modes or "events" in printed
         loop.log.stream_subgraphs = subgraphs or events_subgraphs
         loop.log.resumes.append(resumed)
-        if subgraphs:  # as LangGraph's: a RemoteGraph run in a task forwards its chunks
-            loop.config = with_forwarding(loop.config, [*modes, *printed])
+        # As LangGraph's: a RemoteGraph run in a task forwards its chunks (in the events mode,
+        # those of the graph's own stream: astream_events(subgraphs=True)).
+        if subgraphs or events_subgraphs:
+            own = parse_stream_mode(events_stream_mode)[0] if events_subgraphs else []
+            loop.config = with_forwarding(loop.config, [*modes, *printed, *own])
         feed: Callable[[NewEvent], list[Item]] | None = None
         token_tap: Callable[[NewEvent], None] | None = None
 
