@@ -5,9 +5,11 @@ under the node's namespace (see ``CompiledStateGraph._anested``). When the node 
 (``sub.astream(...)``, ``sub.stream(...)``, ``sub.ainvoke(..., stream_mode=...)``), the node
 gets what LangGraph's own stream of that graph yields: the chunks of the graph's events, and of
 its subgraphs' with ``subgraphs=True``, each with its namespace as the run's log has it (a
-subgraph's stream shows LangGraph's checkpoint namespace, not ``()``). The graph's start
-records the modes of that stream (``stream_modes``): its custom writes then go to it alone,
-not to the run's stream, as LangGraph's do.
+subgraph's stream shows LangGraph's checkpoint namespace, not ``()``); its ``astream_events``,
+the graph's run under the node's. The graph's start records the modes of that stream
+(``stream_modes``, and ``stream_subgraphs``): its custom writes, and with ``subgraphs=True``
+its subgraphs' chunks, then go to it alone, not to the run's stream, as LangGraph's do (and
+so are no progress of a timed node it runs in).
 """
 
 from __future__ import annotations
