@@ -728,3 +728,47 @@ def test_astream_events_with_subgraphs_shows_the_forwarded_chunks_as_langgraphs(
     live, again = asyncio.run(live_and_replayed())
     assert [encode(e) for e in again] == [encode(e) for e in live]
     assert any(c[0] for c in graph_stream(live))
+
+
+def test_a_resumed_parent_forwards_the_resumed_remote_run_as_langgraphs(
+    remote: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A parent stopped by the remote run's interrupt, resumed: its node runs again (a run on
+    the parent's thread on the server), and that run's chunks reach the parent's stream as
+    LangGraph's do; both of the parent's runs replay as they streamed."""
+    from rewind import open_log
+    from rewind.checkpoint.sqlite import SqliteSaver
+    from rewind.log.codec import encode
+    from rewind.replay import areplay
+
+    kwargs: dict[str, Any] = {"stream_mode": ["updates", "values", "custom"], "subgraphs": True}
+    ours, theirs = _parents(remote, "agent", checkpointer=True)
+    got, expected = [], []
+    for graph, out, resume in ((ours, got, Command), (theirs, expected, LgCommand)):
+        config = _thread()
+        out.append(list(graph.stream(HI, config, **kwargs)))
+        out.append(list(graph.stream(resume(resume="yes"), config, **kwargs)))
+    assert _normal(got) == _normal(expected)
+    assert any(c[0] for c in got[1])
+
+    path = tmp_path / "runs.db"
+    config = _thread()
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        builder = StateGraph(Outer)
+        builder.add_node("remote", remote("agent"))
+        builder.add_edge(START, "remote")
+        graph = builder.compile(checkpointer=saver)
+        live = [list(graph.stream(HI, config, **kwargs))]
+        live.append(list(graph.stream(Command(resume="yes"), config, **kwargs)))
+
+    async def replayed() -> list[list[Any]]:
+        store = await open_log(path)
+        try:
+            thread_id = config["configurable"]["thread_id"]
+            runs = await store.list_runs(thread_id=thread_id, oldest_first=True)
+            return [[c async for c in areplay(store, r.run_id, **kwargs)] for r in runs]
+        finally:
+            await store.aclose()
+
+    again = asyncio.run(replayed())
+    assert [[encode(c) for c in run] for run in again] == [[encode(c) for c in run] for run in live]
