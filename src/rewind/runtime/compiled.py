@@ -27,13 +27,14 @@ from rewind.log import EventLog, codec
 from rewind.log.codec import unrecorded
 from rewind.projections.state import CheckpointView
 from rewind.runtime.caching import node_namespace
+from rewind.runtime.context import coerce_context
 from rewind.runtime.control import Drained, RunControl
 from rewind.runtime.loops import run_sync
 from rewind.runtime.orphans import close_failed_run, close_orphans
 from rewind.runtime.pregel import RunLoop, current_task
 from rewind.runtime.scratch import ScratchLog
 from rewind.runtime.shapes import all_keys, graph_shape, input_shapes, state_only_keys
-from rewind.runtime.starting import lifecycle, resume_values, travel_of
+from rewind.runtime.starting import lifecycle, resume_values, trace_context, travel_of
 from rewind.runtime.state_api import StateMethods, checkpoint_state
 from rewind.runtime.structure import graph_channels, graph_nodes
 from rewind.runtime.tasks import Interrupted, Task
@@ -84,6 +85,8 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         self.interrupt_after_nodes = interrupt_after
         self.name = name
         self.debug = debug
+        self.context_schema = builder.context_schema
+        """The type a run's ``context=`` is made (a dict, into a dataclass or pydantic model)."""
         self.stream_mode = "updates"
         self.digest = _digest(builder, interrupt_before, interrupt_after)
         """SHA-256 of the graph's structure, recorded with every run."""
@@ -227,7 +230,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
             ]
         current = current_task()
         if current is not None and self.checkpointer is None:
-            return await self._anested(current, input, config or {}, _watch, _sync_api)
+            return await self._anested(current, input, config or {}, _watch, _sync_api, context)
         config = dict(config or {})
         # Without a checkpointer a run continues nothing and is kept under its own id (its
         # log is dropped after it), whatever thread_id the config names, as in LangGraph.
@@ -264,7 +267,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                         "graph_digest": self.digest,
                         "channels": list(self.builder.channels),
                         "durability": durability or "async",
-                        "trace_context": _trace_context(),
+                        "trace_context": trace_context(),
                         **({"node_inputs": self._input_shapes} if self._input_shapes else {}),
                         **({"fork": True} if loop.travel.forks else {}),
                         **({"output_keys": output_keys} if output_keys is not None else {}),
@@ -503,10 +506,12 @@ class CompiledStateGraph(StateUpdates, StateMethods):
         config: dict[str, Any],
         watch: Callable[[RunLoop, CheckpointView | None, bool], None] | None = None,
         sync_api: bool = False,
+        context: Any = None,
     ) -> Any:
         """Run as a subgraph of the task that invoked this graph: in its run's log, under its
         namespace, resuming the subgraph's own interrupted checkpoint when there is one;
-        ``watch``: the node streams it (``sync_api``: with ``stream``), see nested_streams."""
+        ``watch``: the node streams it (``sync_api``: with ``stream``), see nested_streams;
+        its ``context``, or else the parent run's (as LangGraph merges them)."""
         parent, ptask = current
         segment = f"{ptask.name}:{ptask.id}"
         ns = f"{parent.ns}|{segment}" if parent.ns else segment
@@ -525,7 +530,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
             config=dict(config),
             durability=parent.log.durability,
             recursion_limit=parent.recursion_limit,
-            context=parent.context,
+            context=coerce_context(self.context_schema, context) or parent.context,
             log=parent.log,
             ns=ns,
             parent_checkpoints=parents,
@@ -602,7 +607,8 @@ class CompiledStateGraph(StateUpdates, StateMethods):
             config=config,
             durability=durability or "async",
             recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
-            context=context,
+            # (as LangGraph's: made the context_schema; an empty one is none)
+            context=coerce_context(self.context_schema, context) or None,
         )
         if head is not None:
             loop.values.update(head.values)
@@ -690,22 +696,6 @@ def _recordable(value: Any) -> Any:
     except EncodingError:
         return unrecorded(value)
     return value
-
-
-def _trace_context() -> dict[str, str] | None:
-    """The caller's OpenTelemetry span context, if a span is active (recorded at run start)."""
-    try:
-        from opentelemetry import trace
-    except ImportError:  # pragma: no cover - a runtime dependency
-        return None
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return None
-    return {
-        "trace_id": f"{context.trace_id:032x}",
-        "span_id": f"{context.span_id:016x}",
-        "trace_flags": f"{int(context.trace_flags):02x}",
-    }
 
 
 def _versions() -> dict[str, str]:

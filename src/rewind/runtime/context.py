@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextvars
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, is_dataclass, replace
 from typing import Any, Generic, TypeVar
 
-__all__ = ["ExecutionInfo", "Runtime", "current_config", "get_runtime"]
+from pydantic import BaseModel
+
+__all__ = ["ExecutionInfo", "Runtime", "coerce_context", "current_config", "get_runtime"]
 
 ContextT = TypeVar("ContextT")
 
@@ -105,3 +107,17 @@ def get_runtime(context_schema: Any = None) -> Runtime[Any]:
     if runtime is None:
         raise RuntimeError("Called get_runtime outside of a runnable context")
     return runtime
+
+
+def coerce_context(context_schema: Any, context: Any) -> Any:
+    """A run's ``context=`` as its nodes get it, made as LangGraph makes it: a dict becomes the
+    ``context_schema`` when that is a dataclass or a pydantic model (their own errors raised
+    for a dict they refuse: a dataclass's ``TypeError``, pydantic's ``ValidationError``);
+    anything else, a ``TypedDict`` schema's dict too, is given as it is."""
+    if context is None or context_schema is None:
+        return context
+    # (LangGraph's test, as it is: a schema that is no class raises issubclass's TypeError)
+    made = issubclass(context_schema, BaseModel) or is_dataclass(context_schema)
+    if isinstance(context, dict) and made:
+        return context_schema(**context)
+    return context

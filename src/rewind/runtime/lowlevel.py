@@ -44,23 +44,21 @@ import functools
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, is_dataclass
-from typing import Annotated, Any, TypedDict
+from dataclasses import dataclass
+from typing import Any
 
 from rewind.channels import BaseChannel, Topic
 from rewind.events import PULL, PUSH, EventType
 from rewind.managed.base import Scratchpad
 from rewind.runtime.channels import (
     HIDDEN,
-    HIDDEN_CHANNELS,
     MISSING,
-    SPEC_CHANNELS,
     hidden_key,
     value_change,
 )
 from rewind.runtime.compiled import CompiledStateGraph
-from rewind.runtime.graph import NodeSpec, StateGraph
 from rewind.runtime.pregel import RunLoop
+from rewind.runtime.pregel_builder import interrupt_nodes, program_builder
 from rewind.runtime.pregel_nodes import (
     PASSTHROUGH,
     TASKS,
@@ -72,7 +70,6 @@ from rewind.runtime.pregel_nodes import (
     validate_pregel,
 )
 from rewind.runtime.tasks import Outcome, Task, task_event
-from rewind.runtime.timeouts import natively_async, sync_timeout_unsupported
 from rewind.types import CachePolicy, RetryPolicy, Send
 from rewind.warnings import LangGraphDeprecatedSinceV10
 
@@ -447,8 +444,8 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         managed = {k: v for k, v in every.items() if k not in channels}
         if auto_validate:
             interrupts = [
-                *_nodes(interrupt_before_nodes, built, unknown=True),
-                *_nodes(interrupt_after_nodes, built, unknown=True),
+                *interrupt_nodes(interrupt_before_nodes, built, unknown=True),
+                *interrupt_nodes(interrupt_after_nodes, built, unknown=True),
             ]
             validate_pregel(
                 built,
@@ -472,7 +469,7 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         self.output_channels = output_channels
         self.stream_channels = stream_channels
         policies = (retry_policy,) if isinstance(retry_policy, RetryPolicy) else retry_policy
-        builder = _builder(
+        builder = program_builder(
             built, channels, list(policies), output_channels, cache_policy, context_schema
         )
         super().__init__(
@@ -480,8 +477,8 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             checkpointer=checkpointer,
             store=store,
             cache=cache,
-            interrupt_before=_nodes(interrupt_before_nodes, built),
-            interrupt_after=_nodes(interrupt_after_nodes, built),
+            interrupt_before=interrupt_nodes(interrupt_before_nodes, built),
+            interrupt_after=interrupt_nodes(interrupt_after_nodes, built),
             name=name,
             debug=bool(debug),
         )
@@ -493,8 +490,6 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         self.retry_policy = tuple(policies)
         self.cache_policy = cache_policy
         """The cache policy of the nodes that have none of their own."""
-        self.context_schema = context_schema
-        """The type of the run-time context (a dict given as ``context=`` is made one)."""
         self.config = dict(config) if config else None
         """A config every call is made with, the call's own merged in (LangGraph's)."""
         self.node_error_handler_map: Mapping[str, str] = {}
@@ -510,24 +505,6 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             self._graph_shape = {**self._graph_shape, "stream_keys": list(keys)}
             if isinstance(stream_channels, str):
                 self._graph_shape["output_channel"] = stream_channels
-
-    def _run_loop(
-        self,
-        event_log: Any,
-        config: dict[str, Any],
-        durability: str | None,
-        context: Any,
-        head: Any,
-    ) -> RunLoop:
-        """A run's loop; a dict given as the context is made the ``context_schema`` (a
-        dataclass or a pydantic model), as LangGraph's makes it."""
-        schema: Any = self.context_schema
-        made = isinstance(schema, type) and (
-            is_dataclass(schema) or hasattr(schema, "model_fields")
-        )
-        if isinstance(context, dict) and made:
-            context = schema(**context)
-        return super()._run_loop(event_log, config, durability, context, head)
 
     def _own_config(self, config: Any) -> Any:
         """``config`` merged into the program's own (``Pregel(config=...)``), as LangGraph
@@ -766,59 +743,3 @@ def _trigger_to_nodes(nodes: Mapping[str, PregelNode]) -> dict[str, list[str]]:
 
 def _triggers(node: PregelNode) -> tuple[str, ...]:
     return tuple(sorted(node.triggers))
-
-
-def _builder(
-    nodes: Mapping[str, PregelNode],
-    channels: Mapping[str, BaseChannel[Any, Any, Any]],
-    retry_policy: list[RetryPolicy],
-    output_channels: str | Sequence[str],
-    cache_policy: CachePolicy[Any] | None = None,
-    context_schema: Any = None,
-) -> StateGraph[Any]:
-    """A state graph whose state is the program's channels, whose output is its output
-    channels (what it shows as a subgraph), and whose nodes are its nodes (no edges: its loop
-    starts tasks from channel updates)."""
-    for key, channel in channels.items():
-        known = isinstance(channel, (*SPEC_CHANNELS, *HIDDEN_CHANNELS))
-        if not known and type(channel).__name__ not in ("LastValue", "BinaryOperatorAggregate"):
-            raise NotImplementedError(
-                f"Pregel channel '{key}' is a {type(channel).__name__}, which rewind does not "
-                "run (a channel class of its own: the log could not rebuild it); use one of "
-                "rewind.channels"
-            )
-    schema = TypedDict(  # type: ignore[misc]
-        "PregelChannels", {k: Annotated[Any, c] for k, c in channels.items()}, total=False
-    )
-    builder: StateGraph[Any] = StateGraph(schema, context_schema)
-    for key, channel in channels.items():  # (errors name a channel's own key, as LangGraph's)
-        made = builder.channels[key]
-        made.key = channel.key
-        if made.spec is not None:
-            made.spec.key = channel.key
-    outputs = [output_channels] if isinstance(output_channels, str) else output_channels
-    if set(outputs) != set(channels):
-        builder.schemas.output = TypedDict(  # type: ignore[misc]
-            "PregelOutput", dict.fromkeys(outputs, Any), total=False
-        )
-    for name, node in nodes.items():
-        timeout = getattr(node, "timeout", None)
-        if timeout is not None and not natively_async(node.bound):  # as LangGraph validates it
-            raise sync_timeout_unsupported(name)
-        builder.nodes[name] = NodeSpec(
-            name=name,
-            action=node.bound,
-            input_schema=None,
-            retry_policy=node.retry_policy or retry_policy or None,
-            metadata=node.metadata or None,
-            cache_policy=node.cache_policy or cache_policy,
-            timeout=timeout,
-        )
-    builder.compiled = True
-    return builder
-
-
-def _nodes(spec: str | Sequence[str], nodes: Mapping[str, Any], unknown: bool = False) -> list[str]:
-    if spec == "*":
-        return [] if unknown else list(nodes)
-    return [spec] if isinstance(spec, str) else list(spec)

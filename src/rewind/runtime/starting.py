@@ -27,7 +27,7 @@ from rewind.types import Command
 if TYPE_CHECKING:
     from rewind.log import EventLog
 
-__all__ = ["RunStart", "lifecycle", "resume_values", "travel_of"]
+__all__ = ["RunStart", "lifecycle", "resume_values", "trace_context", "travel_of"]
 
 
 class RunStart:
@@ -207,3 +207,19 @@ def resume_values(resume: Any, head: CheckpointView) -> dict[str, Any]:
     if len(ids) > 1:
         raise RuntimeError(_MANY_PENDING)
     return {task_id: resume for task_id in waiting}
+
+
+def trace_context() -> dict[str, str] | None:
+    """The caller's OpenTelemetry span context, if a span is active (recorded at run start)."""
+    try:
+        from opentelemetry import trace
+    except ImportError:  # pragma: no cover - a runtime dependency
+        return None
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return {
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "trace_flags": f"{int(context.trace_flags):02x}",
+    }
