@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from rewind.events import EventType, announced_order, fields_of
 from rewind.projections.calls import END, RETURN, is_call, is_return
 from rewind.projections.state import (
+    ROOT,
     StateFold,
     channel_writes_of,
     node_input,
@@ -125,7 +126,8 @@ class UpdatesMode:
                 update = update.update
             elif isinstance(update, list) and any(isinstance(u, Command) for u in update):
                 update = task_writes_of(payload) or None
-            if isinstance(update, dict):
+            if isinstance(update, dict) and list(channel_writes_of(payload)) != [ROOT]:
+                # (a root-valued graph's dict is its one value, shown as returned)
                 update = with_sent(to_known_keys(update, payload), update, payload)
                 written = payload.get("writes")
                 if isinstance(written, list):  # a channel written more than once (a node

@@ -36,6 +36,7 @@ from rewind.projections.calls import caller_of, entrypoint_writes, is_call, is_r
 from rewind.types import Command, Overwrite
 
 __all__ = [
+    "ROOT",
     "VALUE_CHANGES",
     "CheckpointView",
     "Expander",
@@ -58,6 +59,8 @@ __all__ = [
 ]
 
 VALUE_CHANGES = ("value", "untracked")
+ROOT = "__root__"
+"""The one channel of a graph whose state is one value (LangGraph's root channel)."""
 """The kinds of checkpoint change that carry the channel's value (the others name tasks)."""
 
 HEAD_FORMAT = 1
@@ -684,9 +687,12 @@ def view_of_head(state: Any) -> CheckpointView | None:
 
 def node_input(shape: Mapping[str, Any] | None, state: dict[str, Any]) -> Any:
     """The input a node was given: the state, filtered to its input schema's keys and built as
-    its class, as the runtime built it (a tagged dict when that class cannot be imported)."""
+    its class, as the runtime built it (a tagged dict when that class cannot be imported), or
+    the root value (``"root"``)."""
     if not shape:
         return state
+    if shape.get("root"):  # a root-valued graph's node is given the one value
+        return state.get(ROOT)
     keys = set(shape.get("keys") or ())
     values = {k: v for k, v in state.items() if k in keys}
     path = shape.get("class")

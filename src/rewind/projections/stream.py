@@ -32,7 +32,7 @@ from rewind.projections.modes import (
     namespace,
     of_subgraph,
 )
-from rewind.projections.state import CheckpointView, Expander
+from rewind.projections.state import ROOT, CheckpointView, Expander
 
 __all__ = [
     "MODES",
@@ -251,9 +251,11 @@ def mappers_of(state_schema: Any, output_schema: Any) -> Mappers | None:
 
 
 def _mapper(schema: Any) -> Callable[[dict[str, Any]], Any] | None:
-    if isinstance(schema, type) and (
-        issubclass(schema, pydantic.BaseModel) or dataclasses.is_dataclass(schema)
-    ):
+    if not isinstance(schema, type):
+        return None
+    if dataclasses.is_dataclass(schema) and [f.name for f in dataclasses.fields(schema)] == [ROOT]:
+        return None  # a root-valued graph's value is shown as it is, as LangGraph's
+    if issubclass(schema, pydantic.BaseModel) or dataclasses.is_dataclass(schema):
         return lambda values: schema(**values)
     return None
 

@@ -84,6 +84,8 @@ class StateGraph(Generic[StateT]):
     Args:
         state_schema: The state: a TypedDict, dataclass or pydantic model. Keys annotated with a
             reducer (``Annotated[list, operator.add]``) combine writes; others keep the last one.
+            A schema without annotations (``dict``, ``list``, ``Annotated[list, operator.add]``)
+            is one value, as in LangGraph: nodes are given it and return the new value.
         context_schema: The type of the run-time context passed as ``context=``.
         input_schema: The keys accepted as input (default: the state).
         output_schema: The keys returned as output (default: the state).
@@ -105,6 +107,14 @@ class StateGraph(Generic[StateT]):
         input_schema = input_schema or kwargs.pop("input", None)
         output_schema = output_schema or kwargs.pop("output", None)
         context_schema = context_schema or kwargs.pop("config_schema", None)
+        given = state_schema
+        if not hasattr(state_schema, "__annotations__"):
+            # As LangGraph's: a schema without annotations (``dict``, ``list``, an
+            # ``Annotated[list, operator.add]``) is one value, the root channel's.
+            from rewind.runtime.root import RootGraph, root_schema
+
+            state_schema = root_schema(state_schema)
+            self.compiled_class = self.compiled_class or RootGraph
         self.nodes: dict[str, NodeSpec] = {}
         self.node_defaults = NodeDefaults()
         """What nodes without their own policies get at compile."""
@@ -131,7 +141,7 @@ class StateGraph(Generic[StateT]):
                 for name, channel in channels_for_schema(extra).items():
                     channels.setdefault(name, channel)
         self.schemas.channels = channels
-        self.state_schema = state_schema
+        self.state_schema = given
         self.input_schema = self.schemas.input
         self.output_schema = self.schemas.output
         self.context_schema = context_schema

@@ -16,15 +16,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from rewind.projections.state import ROOT
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.pregel import RunLoop
 from rewind.runtime.shapes import coerce_messages
 from rewind.types import Command, Interrupt
 
 __all__ = ["ROOT", "RootGraph", "RootLoop", "root_schema"]
-
-ROOT = "__root__"
-"""The one channel of a root-valued state."""
 
 
 def _root_value(cls: type, **values: Any) -> Any:
@@ -75,3 +73,8 @@ class RootGraph(CompiledStateGraph):
 
     def _shown_state(self, values: dict[str, Any]) -> Any:
         return values.get(ROOT)
+
+    def _own_result(self, task: dict[str, Any], result: Any) -> Any:
+        # As LangGraph's snapshot shows a task of a graph of one output channel: its write to
+        # that channel (None when it wrote none).
+        return result.get(ROOT) if isinstance(result, dict) else result

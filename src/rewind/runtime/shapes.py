@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from rewind.projections.state import ROOT
 from rewind.types import Overwrite, _object_update_items
 
 __all__ = [
@@ -83,10 +84,20 @@ def input_shapes(builder: Any) -> dict[str, dict[str, Any]]:
             keys = narrow
         if keys is None:
             continue
-        shapes[name] = {"keys": sorted(keys)}
-        if cls is not None:
-            shapes[name]["class"] = f"{cls.__module__}:{cls.__qualname__}"
+        shapes[name] = _shape(keys, cls)
     return shapes
+
+
+def _shape(keys: frozenset[str], cls: type | None) -> dict[str, Any]:
+    """A recorded input shape: the keys kept, the class built (``module:qualname``), or
+    ``"root"``: the root value itself (a root-valued graph's, whose class is made at run
+    time and cannot be imported on replay)."""
+    if keys == {ROOT}:
+        return {"keys": [ROOT], "root": True}
+    shape: dict[str, Any] = {"keys": sorted(keys)}
+    if cls is not None:
+        shape["class"] = f"{cls.__module__}:{cls.__qualname__}"
+    return shape
 
 
 def graph_shape(builder: Any) -> dict[str, Any]:
@@ -104,9 +115,7 @@ def graph_shape(builder: Any) -> dict[str, Any]:
         keys, cls = schema_shape(state_schema, state_schema)
         keys = keys if keys is not None else state_only_keys(builder)
         if keys is not None:
-            shape["state_shape"] = {"keys": sorted(keys)}
-            if cls is not None:
-                shape["state_shape"]["class"] = f"{cls.__module__}:{cls.__qualname__}"
+            shape["state_shape"] = _shape(keys, cls)
     return shape
 
 
