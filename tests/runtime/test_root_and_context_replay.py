@@ -18,7 +18,7 @@ from rewind.graph import START, StateGraph
 from rewind.log.codec import encode
 from rewind.runtime import Runtime
 
-MODES = ["values", "updates", "tasks", "checkpoints", "debug", "custom"]
+MODES = ["values", "updates", "tasks", "checkpoints", "debug", "custom", "events"]
 SHAPES: list[dict[str, Any]] = [
     {"stream_mode": MODES},
     {"stream_mode": MODES, "subgraphs": True, "version": "v2"},
@@ -46,6 +46,19 @@ def _dict_graph(saver: Any) -> Any:
     builder.add_node("label", lambda s: {**s, "label": f"x={s['x']}"})
     builder.add_edge(START, "count")
     builder.add_edge("count", "label")
+    return builder.compile(checkpointer=saver)
+
+
+class Parent(TypedDict, total=False):
+    x: int
+    label: str
+
+
+def _parent_graph(saver: Any) -> Any:
+    """A graph whose node is a root-valued graph (its namespace shows the one value)."""
+    builder = StateGraph(Parent)
+    builder.add_node("counter", _dict_graph(None))
+    builder.add_edge(START, "counter")
     return builder.compile(checkpointer=saver)
 
 
@@ -80,9 +93,10 @@ def _text(chunks: list[Any]) -> list[str]:
     ("build", "input", "kwargs", "shown"),
     [
         (_dict_graph, {"x": 1}, {}, {"x": 2, "label": "x=2"}),
+        (_parent_graph, {"x": 1}, {}, {"x": 2, "label": "x=2"}),
         (_context_graph, {"out": ""}, {"context": {"user": "bob"}}, {"out": "Ctx:bob"}),
     ],
-    ids=["dict_state", "dict_context"],
+    ids=["dict_state", "dict_state_subgraph", "dict_context"],
 )
 def test_replay_equals_the_live_streams(
     tmp_path: Path, build: Any, input: Any, kwargs: dict[str, Any], shown: Any

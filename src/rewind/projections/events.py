@@ -21,6 +21,7 @@ from rewind.projections.modes import (
     namespace,
 )
 from rewind.projections.state import (
+    ROOT,
     apply_writes,
     channel_writes_of,
     node_input,
@@ -382,13 +383,16 @@ class EventsMode:
             return shown.get(keys)
         return {k: shown[k] for k in keys if k in shown}
 
-    def _output_of(self, ns: str) -> dict[str, Any]:
-        """What a subgraph returned: its state as it ended, in its output schema's keys."""
+    def _output_of(self, ns: str) -> Any:
+        """What a subgraph returned: its state as it ended, in its output schema's keys (a
+        root-valued graph's: its one value)."""
         shape = self._graph_shapes.get(ns, {})
         state = self._fold.state(namespace(ns))
         order = shape.get("channels") or list(state)
         keys = shape.get("output_keys")
         wanted = [k for k in order if k in state and (keys is None or k in keys)]
+        if wanted == [ROOT]:
+            return state[ROOT]
         return {k: state[k] for k in wanted}
 
     def _node_started(self, event: EventLike, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -155,8 +155,9 @@ class ValuesMode:
         self._order: list[str] | None = None
 
     def _shown(self, ns: tuple[str, ...]) -> Any:
-        # (a subgraph's values: its state, or its output keys; not its stream channels)
-        shown = self._fold.shown(ns) if not ns else self._fold.state(ns)
+        # (a subgraph's values: its state, or its output keys; not its stream channels; a
+        # root-valued one's, its value)
+        shown = self._fold.shown(ns) if not ns else _root_or_state(self._fold.state(ns))
         keys = self._outputs.get(ns) if self._outputs else None
         if keys is None or not isinstance(shown, dict):
             return shown
@@ -222,6 +223,12 @@ class ValuesMode:
             state["__interrupt__"] = tuple(event.payload["interrupts"])
             return [(ns, state)]
         return []
+
+
+def _root_or_state(state: dict[str, Any]) -> Any:
+    """A subgraph's state as its values show it: a root-valued graph's (whose one channel is
+    ``__root__``) is that value."""
+    return state[ROOT] if list(state) == [ROOT] else state
 
 
 def _value_of(chunk: Any, key: str) -> Any:

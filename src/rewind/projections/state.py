@@ -426,8 +426,10 @@ class StateFold:
         """Fold one event (its payload whole: see :class:`Expander`)."""
         if event.type == EventType.SUBGRAPH_STARTED:
             keys = (event.payload or {}).get("stream_keys")
+            single = (event.payload or {}).get("output_channel")
+            if keys is None and single == ROOT:  # a root-valued graph's: its one value
+                keys = [ROOT]
             if keys is not None:  # (a Pregel program's stream_channels, as it shows itself)
-                single = (event.payload or {}).get("output_channel")
                 self._shown_by_ns[_namespace(event.ns)] = (tuple(keys), single)
             return
         if event.type == EventType.TASK_ENDED and event.task_id is not None:

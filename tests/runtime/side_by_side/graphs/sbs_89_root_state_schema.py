@@ -8,13 +8,15 @@ given the value and what it returns is the new value (the reducer's input, for a
 ``build`` is a word counter on ``StateGraph(dict)``: START -> count -> (route: ``long`` or
 ``short``) -> END, each node returning a new dict. ``build_list`` is a log on
 ``StateGraph(Annotated[list, operator.add])`` whose nodes append lines, with an ``interrupt``
-answered by ``Command(resume=...)``; ``build_int`` a counter on ``StateGraph(int)``.
+answered by ``Command(resume=...)``; ``build_int`` a counter on ``StateGraph(int)``;
+``build_parent`` a graph with a ``TypedDict`` state whose node is the word counter (its
+values, in its namespace, are its one value).
 Scenarios: invoke, stream, astream, a second run of the thread, ``update_state`` and a
 run continued from it.
 """
 
 import operator
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
@@ -77,6 +79,21 @@ def build_int(checkpointer):
     return g.compile(checkpointer=checkpointer)
 
 
+class Parent(TypedDict, total=False):
+    text: str
+    words: int
+    verdict: str
+
+
+def build_parent(checkpointer):
+    g = StateGraph(Parent)
+    g.add_node("counter", build(None))
+    g.add_node("shout", lambda s: {"text": s["text"].upper()})
+    g.add_edge(START, "counter")
+    g.add_edge("counter", "shout")
+    return g.compile(checkpointer=checkpointer)
+
+
 SCENARIOS = [
     {
         "name": "dict_state",
@@ -110,6 +127,14 @@ SCENARIOS = [
         "calls": [
             {"input": 5},
             {"input": 2, "api": "stream", "kwargs": {"stream_mode": ["values", "updates"]}},
+        ],
+    },
+    {
+        "name": "root_valued_subgraph",
+        "build": "build_parent",
+        "calls": [
+            {"input": {"text": "one two three four"}},
+            {"input": {"text": "hi"}, "api": "stream", "kwargs": {"subgraphs": True}},
         ],
     },
 ]
