@@ -166,6 +166,16 @@ PROPAGATED_KEYS = (
 )
 
 
+FORM = 2
+"""What the stream modes show of a run recorded by this code, numbered where that changed in a
+way a replay must not apply to runs recorded before (a replay shows what the run's live client
+got). ``run.started`` records it; a run without it is of form 1.
+
+Form 2: ``astream_events(subgraphs=True)`` streams the graph's own stream with namespaces and
+its subgraphs' chunks, as LangGraph's (form 1: the root graph's chunks alone, without
+namespace, unless the call named a ``stream_mode``)."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunFacts:
     """What a projection needs to know of a run, all of it in its ``run.started`` event."""
@@ -206,6 +216,8 @@ class RunFacts:
     stream_protocol: bool = False
     """Whether the run's chat models streamed content-block events (``chat.event``), as a v3
     run stream asks them to: its ``messages`` mode then showed those events, not tokens."""
+    form: int = 1
+    """What the stream modes showed of the run when it was recorded (:data:`FORM`)."""
 
     @property
     def run_metadata(self) -> dict[str, Any]:
@@ -240,6 +252,7 @@ class RunFacts:
             stream_keys=payload.get("stream_keys"),
             output_keys=payload.get("output_keys"),
             stream_protocol=bool(payload.get("stream_protocol")),
+            form=int(payload.get("form") or 1),
         )
 
 
@@ -393,6 +406,8 @@ class Projector:
             parentless=facts.durability == "exit",
             configurable=facts.configurable,
         )
+        # (a run recorded before form 2 streamed its subgraphs' chunks to no events client)
+        events_subgraphs = subgraphs and facts.form >= 2
         made: dict[str, Projection] = {
             "values": self._values,
             "updates": updates,
@@ -417,10 +432,11 @@ class Projector:
                 node_inputs=facts.node_inputs,
                 graph_shape=facts.graph_shape,
                 graph_stream=None
-                if "events" not in modes or (events_stream_mode == "updates" and not subgraphs)
+                if "events" not in modes
+                or (events_stream_mode == "updates" and not events_subgraphs)
                 else _GraphStream(events_stream_mode, facts, initial, subgraphs=subgraphs),
                 output_keys=facts.output_keys,
-                stream_subgraphs=subgraphs,
+                stream_subgraphs=events_subgraphs,
             ),
         }
         self.projections = {m: made[m] for m in _ORDER if m in modes}

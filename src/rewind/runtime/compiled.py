@@ -26,6 +26,7 @@ from rewind.events import EventType, NewEvent, RunStatus, run_ended, run_started
 from rewind.log import EventLog, codec
 from rewind.log.codec import unrecorded
 from rewind.projections.state import CheckpointView
+from rewind.projections.stream import FORM as PROJECTION_FORM
 from rewind.runtime.caching import node_namespace
 from rewind.runtime.context import coerce_context
 from rewind.runtime.control import Drained, RunControl
@@ -273,6 +274,7 @@ class CompiledStateGraph(StateUpdates, StateMethods):
                         **({"output_keys": output_keys} if output_keys is not None else {}),
                         # A v3 run stream's run: its messages mode showed the chat.events.
                         **({"stream_protocol": True} if loop.log.stream_protocol else {}),
+                        "form": PROJECTION_FORM,  # what its streams show (replays keep it)
                         **self._graph_shape,
                     },
                 )

@@ -21,6 +21,7 @@ from rewind.events import EventType, NewEvent, RunStatus, fields_of, run_ended
 from rewind.projections.modes import ShownNamespace, namespace
 from rewind.projections.state import Expander
 from rewind.projections.stream import (
+    FORM,
     Item,
     Projector,
     RunFacts,
@@ -211,4 +212,5 @@ def _facts(loop: RunLoop, caller: RunLoop, started: Mapping[str, Any]) -> RunFac
         state_keys=started.get("state_keys"),
         graph_shape={k: started[k] for k in ("folds", "state_shape", "state_keys") if k in started},
         configurable=config.get("configurable"),
+        form=FORM,  # made live, as this code shows it
     )
