@@ -9,7 +9,6 @@ from types import ModuleType
 from typing import Any, TypedDict
 
 import pytest
-from langchain_core._api import LangChainBetaWarning
 from langgraph.graph import START as LG_START
 from langgraph.graph import StateGraph as LgGraph
 
@@ -37,10 +36,57 @@ def test_sync_v2_is_not_implemented_in_either() -> None:
         _graph(LgGraph, LG_START).stream_events({"x": 0}, version="v2")
 
 
-def test_v3_warns_that_it_is_experimental_as_langgraph_does() -> None:
-    for graph in (_graph(StateGraph, START), _graph(LgGraph, LG_START)):
-        with pytest.warns(LangChainBetaWarning, match="v3 streaming protocol on Pregel"):
+_WARNINGS_SEEN = """
+import asyncio, json, sys, warnings
+from typing import TypedDict
+from langchain_core._api import LangChainBetaWarning
+graph_module = __import__(sys.argv[1] + ".graph", fromlist=["StateGraph"])
+class State(TypedDict):
+    x: int
+builder = graph_module.StateGraph(State)
+builder.add_node("a", lambda state: {"x": state["x"] + 1})
+builder.add_edge(graph_module.START, "a")
+graph = builder.compile()
+async def in_async() -> None:
+    run = await graph.astream_events({"x": 0}, version="v3")
+    assert await run.output() == {"x": 1}
+seen = []
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for call in ("sync", "sync", "async", "async", "sync"):
+        before = len(caught)
+        if call == "sync":
             assert graph.stream_events({"x": 0}, version="v3").output == {"x": 1}
+        else:
+            asyncio.run(in_async())
+        seen.append([str(w.message) for w in caught[before:] if w.category is LangChainBetaWarning])
+print(json.dumps(seen))
+"""
+
+
+def test_v3_warns_that_it_is_experimental_as_langgraph_does() -> None:
+    """Each of LangGraph's ``@beta`` entry points warns once a process (so in a fresh one)."""
+    import json
+    import subprocess
+    import sys
+
+    seen = {
+        engine: json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _WARNINGS_SEEN, engine],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            ).stdout
+        )
+        for engine in ("langgraph", "rewind")
+    }
+    assert seen["rewind"] == seen["langgraph"]
+    assert seen["rewind"][0] and all(
+        "v3 streaming protocol on Pregel" in m for m in seen["rewind"][0]
+    )
+    assert seen["rewind"][1] == []  # the second sync call: warned already
 
 
 @pytest.mark.filterwarnings(BETA)

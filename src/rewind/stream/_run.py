@@ -118,7 +118,7 @@ def _prepared(
     is_async: bool,
 ) -> tuple[StreamMux, dict[str, Any], list[str]]:
     """The mux, the config the graph runs with, and the stream modes it is asked for."""
-    warn_experimental()
+    warn_experimental("astream_events" if is_async else "stream_events")
     mux, modes = run_mux(graph, transformers, scope=_parent_scope(graph, config), is_async=is_async)
     config = dict(config or {})
     config["configurable"] = {**(config.get("configurable") or {}), STREAM_MESSAGES_V2: True}

@@ -41,9 +41,15 @@ EXPERIMENTAL = "The v3 streaming protocol on Pregel is experimental."
 """LangGraph's warning (a ``LangChainBetaWarning``) when a v3 run stream is made."""
 
 
-def warn_experimental() -> None:
-    """Warn as LangGraph does that v3 run streams are experimental."""
-    warnings.warn(EXPERIMENTAL, LangChainBetaWarning, stacklevel=3)
+_warned: set[str] = set()
+
+
+def warn_experimental(site: str) -> None:
+    """Warn as LangGraph does that v3 run streams are experimental: once per process for
+    each of its ``@beta`` functions (``site``: ours in its place)."""
+    if site not in _warned:
+        _warned.add(site)
+        warnings.warn(EXPERIMENTAL, LangChainBetaWarning, stacklevel=3)
 
 
 def _missing(run: object, name: str) -> NoReturn:
@@ -121,7 +127,7 @@ class GraphRunStream(_RunState):
         mux: the transformers and main log of the stream's scope.
         wire_pump: make :meth:`_pump_next` the mux's pump (a handle keeps its parent's).
         """
-        warn_experimental()
+        warn_experimental("GraphRunStream")
         self._graph_iter = graph_iter
         self._start(mux)
         if wire_pump:
@@ -283,7 +289,7 @@ class AsyncGraphRunStream(_RunState):
         wire_pump: bool = True,
     ) -> None:
         """See :class:`GraphRunStream` (``graph_aiter``: the graph's async v2 parts)."""
-        warn_experimental()
+        warn_experimental("AsyncGraphRunStream")
         self._graph_aiter = graph_aiter
         self._start(mux)
         self._pump_cond = asyncio.Condition()
