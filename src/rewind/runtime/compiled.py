@@ -30,6 +30,8 @@ from rewind.projections.stream import FORM as PROJECTION_FORM
 from rewind.runtime.caching import node_namespace
 from rewind.runtime.context import coerce_context
 from rewind.runtime.control import Drained, RunControl
+from rewind.runtime.drawing import GraphDrawing
+from rewind.runtime.jsonschemas import JsonSchemas
 from rewind.runtime.loops import run_sync
 from rewind.runtime.orphans import close_failed_run, close_orphans
 from rewind.runtime.pregel import RunLoop, current_task
@@ -55,7 +57,7 @@ DEFAULT_RECURSION_LIMIT = int(os.environ.get("LANGGRAPH_DEFAULT_RECURSION_LIMIT"
 _THREAD_KEYS = "thread_id, checkpoint_ns, checkpoint_id"
 
 
-class CompiledStateGraph(StateUpdates, StateMethods):
+class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
     """A validated graph, ready to run. Made by :meth:`StateGraph.compile`."""
 
     loop_class: type[RunLoop] = RunLoop

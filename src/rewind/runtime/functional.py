@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
@@ -126,10 +128,11 @@ class Entrypoint(CompiledStateGraph):
     def channels(self) -> dict[str, Any]:
         """Its channels, as LangGraph's entrypoint has them: the input, the output, the value
         saved for the next run, and the task calls."""
+        given, output, save = _io_types(self.func)
         return {
-            START: EphemeralValue(Any),
-            END: LastValue(Any),
-            PREVIOUS: LastValue(Any),
+            START: EphemeralValue(given),
+            END: LastValue(output),
+            PREVIOUS: LastValue(save),
             TASKS: Topic(Send, accumulate=False),
         }
 
@@ -143,6 +146,23 @@ class Entrypoint(CompiledStateGraph):
 
     def _shown_state(self, values: dict[str, Any]) -> Any:
         return values.get(END)
+
+
+def _io_types(func: Callable[..., Any]) -> tuple[Any, Any, Any]:
+    """The types of an entrypoint's input, output and saved value, as LangGraph reads them
+    from its signature (``-> entrypoint.final[output, save]`` names the last two)."""
+    signature = inspect.signature(func)
+    first = next(iter(signature.parameters.values()), None)
+    given = (
+        Any if first is None or first.annotation is inspect.Signature.empty else first.annotation
+    )
+    returned = signature.return_annotation
+    if returned is inspect.Signature.empty or returned is EntrypointFinal:
+        return given, Any, Any
+    if typing.get_origin(returned) is EntrypointFinal and len(typing.get_args(returned)) == 2:
+        output, save = typing.get_args(returned)
+        return given, output, save
+    return given, returned, returned
 
 
 class EntrypointLoop(RunLoop):

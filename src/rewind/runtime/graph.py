@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from langchain_core.runnables import Runnable
 
@@ -40,6 +40,9 @@ class NodeSpec:
     retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None
     metadata: dict[str, Any] | None = None
     ends: tuple[str, ...] = ()
+    """Where a ``Command`` it returns may go (``destinations=``, ``Command[Literal[...]]``)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """The labels of its drawn edges to those (``destinations=`` a dict: node to label)."""
     defer: bool = False
     cache_policy: CachePolicy[Any] | None = None
     timeout: TimeoutPolicy | None = None
@@ -197,11 +200,7 @@ class StateGraph(Generic[StateT]):
                 raise ValueError(
                     f"'{character}' is a reserved character and is not allowed in the node names."
                 )
-        ends: tuple[str, ...] = ()
-        if destinations is not None:
-            ends = tuple(destinations.values() if isinstance(destinations, dict) else destinations)
-        else:
-            ends = _command_destinations(action)
+        ends = tuple(destinations) if destinations is not None else _command_destinations(action)
         input_schema = input_schema or _inferred_input(action)
         if input_schema is not None and input_schema is not self.schemas.state:
             # As LangGraph's: the keys of a node's own input schema are channels of the
@@ -217,6 +216,7 @@ class StateGraph(Generic[StateT]):
             retry_policy=retry_policy,
             metadata=metadata,
             ends=ends,
+            labels=dict(destinations) if isinstance(destinations, dict) else {},
             defer=defer,
             cache_policy=cache_policy,
             timeout=policy,
@@ -433,6 +433,8 @@ class StateGraph(Generic[StateT]):
         )
         if transformers:
             compiled.stream_transformers = tuple(transformers)
+        # As given ("*" too): LangGraph's drawing marks the nodes named in them.
+        cast(Any, compiled).drawn_interrupts = (interrupt_before or (), interrupt_after or ())
         return compiled
 
     def _apply_defaults(self) -> None:
