@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 
 from rewind import open_log
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -70,13 +72,41 @@ def _text(chunks: list[Any]) -> list[str]:
     return [encode(c) for c in chunks]
 
 
+def _build_twice(checkpointer: Any) -> Any:
+    """A node that streams a graph, then invokes it: the second runs under ``|1``."""
+    research = _research()
+
+    def answer(state: State) -> dict[str, Any]:
+        model = GenericFakeChatModel(messages=iter([AIMessage("an answer")]))
+        return {"seen": [model.invoke(state["topic"]).content]}
+
+    answering = StateGraph(State)
+    answering.add_node("answer", answer)
+    answering.add_edge(START, "answer")
+    answered = answering.compile()
+
+    async def twice(state: State) -> dict[str, Any]:
+        stream = research.astream({"topic": "a"}, stream_mode=["custom"], subgraphs=True)
+        chunks = [c async for c in stream]
+        return {"seen": [repr(chunks), *(await answered.ainvoke({"topic": "b"}))["seen"]]}
+
+    g = StateGraph(State)
+    g.add_node("twice", twice)
+    g.add_edge(START, "twice")
+    return g.compile(checkpointer=checkpointer)
+
+
 async def _live_and_replayed(
-    path: Path, live_call: str, kwargs: dict[str, Any], replay_kwargs: dict[str, Any]
+    path: Path,
+    live_call: str,
+    kwargs: dict[str, Any],
+    replay_kwargs: dict[str, Any],
+    build: Any = _build,
 ) -> tuple[list[Any], list[Any]]:
     from rewind import areplay
 
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-        graph = _build(saver)
+        graph = build(saver)
         config = {"configurable": {"thread_id": "t"}}
         made = getattr(graph, live_call)({"topic": "x", "seen": []}, config, **kwargs)
         live = [c async for c in made]
@@ -122,3 +152,23 @@ def test_astream_events_with_subgraphs_replays_as_it_streamed(tmp_path: Path) ->
     # (a replay with subgraphs=True gives each event with its namespace: the root's)
     assert {ns for ns, _ in replayed} == {()}
     assert _text([event for _, event in replayed]) == _text(live)
+
+
+def test_a_node_s_second_graph_replays_as_it_streamed(tmp_path: Path) -> None:
+    """The graph a node runs after its first is under ``node:<task id>|1``; its chunks (its
+    chat model's tokens too, with the thread's id and the node's namespace as checkpoint_ns)
+    reach the run's stream, as the first one's own stream took its custom writes."""
+    kwargs = {"stream_mode": [*ALL, "messages"], "subgraphs": True}
+    live, replayed = asyncio.run(
+        _live_and_replayed(tmp_path / "runs.db", "astream", kwargs, kwargs, _build_twice)
+    )
+    second = {c[0] for c in live if len(c[0]) == 2}
+    (node,) = {ns[0] for ns in second}
+    assert second == {(node, "1")}
+    assert [c for c in live if c[1] == "custom"] == []
+    tokens = [c[2] for c in live if c[1] == "messages"]
+    assert [token.content for token, _ in tokens] == ["an", " ", "answer"]
+    metadata = tokens[0][1]
+    assert (metadata["thread_id"], metadata["checkpoint_ns"]) == ("t", node)
+    assert metadata["langgraph_checkpoint_ns"].startswith(f"{node}|1|answer:")
+    assert _text(replayed) == _text(live)

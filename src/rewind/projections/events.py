@@ -347,9 +347,13 @@ class EventsMode:
     def _subgraph_started(
         self, event: EventLike, payload: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        """A subgraph's run begins inside the node (task) its namespace ends with."""
+        """A subgraph's run begins inside the node (task) its namespace ends with (before
+        ``|n``: the task's second graph and later are numbered)."""
         ns = event.ns or ""
-        node = self._nodes.get(ns.rsplit("|", 1)[-1].rsplit(":", 1)[-1])
+        segments = ns.split("|")
+        if segments[-1].isdigit():
+            segments.pop()
+        node = self._nodes.get(segments[-1].rsplit(":", 1)[-1])
         if node is None:
             return []
         graph = _Run(

@@ -300,8 +300,12 @@ class CustomMode:
 
 
 def _under(ns: str, graphs: set[str]) -> bool:
-    """Whether namespace ``ns`` is one of ``graphs`` or inside one."""
-    return any(ns == g or ns.startswith(f"{g}|") for g in graphs)
+    """Whether namespace ``ns`` is one of ``graphs`` or inside one (a graph the same node
+    runs after one, ``|n``: numbered, is not)."""
+    return any(
+        ns == g or (ns.startswith(f"{g}|") and not ns[len(g) + 1 :].partition("|")[0].isdigit())
+        for g in graphs
+    )
 
 
 _Fold = StateFold

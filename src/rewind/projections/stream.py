@@ -568,9 +568,12 @@ subgraphs' loops); custom writes, chat tokens and events go their own ways."""
 
 def _in_own_stream(item: Item, graphs: set[tuple[str, ...]]) -> bool:
     """Whether ``item`` is of a subgraph of one of ``graphs`` (streamed by a node with
-    ``subgraphs=True``: the subgraph's loop streams to that stream, not the run's)."""
+    ``subgraphs=True``: the subgraph's loop streams to that stream, not the run's). A graph
+    the same node runs after it (``|n``: numbered) is no subgraph of it."""
     mode, ns, _ = item
-    return mode in _OWN_STREAMED and any(len(ns) > len(g) and ns[: len(g)] == g for g in graphs)
+    return mode in _OWN_STREAMED and any(
+        len(ns) > len(g) and ns[: len(g)] == g and not ns[len(g)].isdigit() for g in graphs
+    )
 
 
 _FOLDING = frozenset({"values", "tasks", "checkpoints", "debug", "messages", "events"})

@@ -9,6 +9,7 @@ import asyncio
 import contextvars
 import dataclasses
 import inspect
+import itertools
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -49,7 +50,10 @@ _PROPAGATED = tuple(k for k in PROPAGATED_KEYS if not k.startswith("checkpoint_"
 """The ids LangGraph copies from a run's ``configurable`` into its metadata, but the
 checkpoint's (a task's config sets them anew; a subgraph's outer namespace is kept below)."""
 
-__all__ = ["TaskCalling", "current_task", "send_writes"]
+__all__ = ["TaskCalling", "current_task", "nested_config", "send_writes"]
+
+_COORDINATES = ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
+"""The ``configurable`` keys by which a config names a checkpoint lineage of its own."""
 
 
 _CURRENT: contextvars.ContextVar[tuple[RunLoop, Task] | None] = contextvars.ContextVar(
@@ -61,6 +65,25 @@ _CURRENT: contextvars.ContextVar[tuple[RunLoop, Task] | None] = contextvars.Cont
 def current_task() -> tuple[RunLoop, Task] | None:
     """The run loop and task of the node running in this context, if any."""
     return _CURRENT.get()
+
+
+def nested_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config of a graph a node calls: ``config`` over the ``configurable`` and metadata of
+    the config the call is made in (the node's), as LangGraph's ``ensure_config`` merges them,
+    so its nodes see the thread and the node's namespace; a ``configurable`` that names a
+    lineage of its own (a thread, a namespace, a checkpoint) replaces the node's."""
+    ambient = var_child_runnable_config.get() or {}
+    own = config.get("configurable") or {}
+    configurable = dict(ambient.get("configurable") or {})
+    if any(own.get(key) for key in _COORDINATES):
+        configurable = {}
+    out = dict(config)
+    if configurable or own:
+        out["configurable"] = {**configurable, **own}
+    metadata = {**(ambient.get("metadata") or {}), **(config.get("metadata") or {})}
+    if metadata:
+        out["metadata"] = metadata
+    return out
 
 
 def send_writes(writes: list[tuple[str, Any]]) -> None:
@@ -147,6 +170,7 @@ class TaskCalling:
         """Run a task's function once. ``call``: a task call's arguments (positional,
         keyword) and the config of the task that called it, under whose run it runs."""
         traced: str | None = None  # the name of the run a traced node's call is
+        task.graphs = itertools.count()  # (an attempt numbers the graphs it runs anew)
         if isinstance(action, SyncAsyncNode):  # the function for the API the run came from
             traced = action.name if action.trace and call is None else None
             action = action.func if self.sync_api else action.afunc

@@ -15,7 +15,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rewind.callbacks import (
     GraphInterruptEvent,
@@ -28,6 +28,7 @@ from rewind.log.codec import unrecorded
 from rewind.projections.state import CheckpointView
 from rewind.projections.stream import FORM as PROJECTION_FORM
 from rewind.runtime.caching import node_namespace
+from rewind.runtime.calling import nested_config
 from rewind.runtime.context import coerce_context
 from rewind.runtime.control import Drained, RunControl
 from rewind.runtime.drawing import GraphDrawing
@@ -519,6 +520,8 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         parent, ptask = current
         segment = f"{ptask.name}:{ptask.id}"
         ns = f"{parent.ns}|{segment}" if parent.ns else segment
+        if count := next(ptask.graphs):  # the task's second graph and later: numbered
+            ns = f"{ns}|{count}"
         event_log = parent.log.event_log
         parents = {**parent.parents, parent.ns: parent.checkpoint_id or ""}
         # Only a task resumed from a checkpoint can find its subgraph stopped there: the
@@ -531,7 +534,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
             self,
             event_log=event_log,
             run_id=parent.run_id,
-            config=dict(config),
+            config=nested_config(config),
             durability=parent.log.durability,
             recursion_limit=parent.recursion_limit,
             context=coerce_context(self.context_schema, context) or parent.context,
@@ -545,16 +548,14 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         if watch is not None:  # streamed by the node: its own stream, of its events
             watch(loop, None, False)
         loop.own_custom = parent.own_custom or "custom" in (loop.own_stream or ())
-        loop.sync_streamed = parent.sync_streamed or (watch is not None and sync_api)
+        loop.sync_streamed = parent.sync_streamed or sync_api
         # The subgraph's own run, as a callback handler sees it: its id, its input, and whether
-        # it is the node itself or streamed by it with astream (its nodes then stream their
-        # outputs, as LangGraph's) or invoked from it.
-        spec = parent.graph.builder.nodes.get(ptask.name)
+        # it runs through the async API (its nodes then stream their outputs, as LangGraph's)
+        # or is called with invoke or stream from a sync node.
         started: dict[str, Any] = {
             "run_id": str(uuid.uuid4()),
             "name": self.name,
-            "streamed": not loop.sync_streamed
-            and (watch is not None or (spec is not None and cast(Any, spec.action) is self)),
+            "streamed": not loop.sync_streamed,
         }
         if input is not ptask.node_input:  # the node's own input is not copied again
             started["input"] = input

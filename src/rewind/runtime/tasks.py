@@ -94,6 +94,9 @@ class Task:
     its ``interrupt()`` answers are that task's."""
     calls: Iterator[int] = field(default_factory=itertools.count)
     """Numbers the task calls this task makes, in the order it makes them."""
+    graphs: Iterator[int] = field(default_factory=itertools.count)
+    """Numbers the graphs its running attempt runs (a node calling graphs itself): the second
+    and later ones run under its namespace and ``|n``, as LangGraph's."""
     interrupt_hook: Callable[..., Any] | None = None
     """What ``interrupt()`` does in this task's current attempt (its calls share it)."""
     timeout: TimeoutPolicy | None = None

@@ -510,6 +510,8 @@ class RunSpans:
         if not ns:
             return self.root_id
         parent, _, segment = ns.rpartition("|")
+        if segment.isdigit():  # a task's second graph and later: ``|n`` after its segment
+            parent, _, segment = parent.rpartition("|")
         task_id = segment.rpartition(":")[2]
         return self._tasks.get((parent, task_id), self.root_id)
 
