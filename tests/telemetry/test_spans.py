@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
+from rewind.graph import StateGraph
 from rewind.telemetry import run_spans
 from rewind.trace_ids import span_id_for
 from tests.telemetry import graphs
@@ -100,6 +103,31 @@ async def test_subgraph_nodes_nest_under_the_node_that_runs_them(
     assert all(s.attributes["rewind.ns"] for s in inner)
     # the subgraph's checkpoints are events of the node running it, not of the run span
     assert sum(e[0] == "checkpoint" for e in sub.events) == 4
+
+
+async def test_a_node_s_second_graph_nests_under_it_too(
+    saver: AsyncSqliteSaver, receiver: Receiver
+) -> None:
+    """A node that invokes a graph twice: the second runs under ``calls:<task id>|1``, its
+    nodes' spans under the node's span as the first's."""
+    called = graphs.inner_graph()
+
+    async def calls(state: graphs.State) -> dict[str, Any]:
+        await called.ainvoke({"hits": []})
+        return {"hits": (await called.ainvoke({"hits": []}))["hits"]}
+
+    async def twice(saver: AsyncSqliteSaver) -> list[str]:
+        g = StateGraph(graphs.State)
+        g.add_node("calls", calls)
+        return await graphs._invoke(graphs.chain(g, "calls"), saver, "twice")
+
+    await mirrored(saver, twice, exporter_for(receiver))
+    spans = receiver.spans()
+    node = one(spans, "calls")
+    children = sorted(s.name for s in spans if s.parent_id == node.span_id)
+    assert children == ["inner_a", "inner_a", "inner_b", "inner_b"]
+    depths = sorted(str(s.attributes["rewind.ns"]).count("|") for s in named(spans, "inner_a"))
+    assert depths == [0, 1]
 
 
 async def test_interrupt_ends_the_node_span_and_the_resuming_run_links_to_it(
