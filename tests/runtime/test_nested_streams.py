@@ -17,6 +17,7 @@ from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.config import get_stream_writer
 from rewind.graph import END, START, StateGraph
 from rewind.log.codec import encode
+from rewind.types import Command, interrupt
 
 ALL = ["values", "updates", "custom", "tasks", "checkpoints", "debug"]
 
@@ -171,4 +172,41 @@ def test_a_node_s_second_graph_replays_as_it_streamed(tmp_path: Path) -> None:
     metadata = tokens[0][1]
     assert (metadata["thread_id"], metadata["checkpoint_ns"]) == ("t", node)
     assert metadata["langgraph_checkpoint_ns"].startswith(f"{node}|1|answer:")
+    assert _text(replayed) == _text(live)
+
+
+def test_a_resumed_node_s_finished_graph_replays_as_it_streamed(tmp_path: Path) -> None:
+    """Resumed, a node runs again: the graph it called before it interrupted, done, is found
+    at its end (its values and checkpoint stream again, its nodes do not run), live and
+    replayed alike."""
+    research = _research()
+
+    async def ask(state: State) -> dict[str, Any]:
+        done = await research.ainvoke({"topic": "a"})
+        return {"seen": [*done["seen"], interrupt("ok?")]}
+
+    async def go() -> tuple[list[Any], list[Any]]:
+        from rewind import areplay
+
+        path = tmp_path / "runs.db"
+        kwargs = {"stream_mode": ALL, "subgraphs": True}
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+            g = StateGraph(State)
+            g.add_node("ask", ask)
+            g.add_edge(START, "ask")
+            graph = g.compile(checkpointer=saver)
+            config = {"configurable": {"thread_id": "t"}}
+            await graph.ainvoke({"topic": "x", "seen": []}, config)
+            live = [c async for c in graph.astream(Command(resume="yes"), config, **kwargs)]
+        store = await open_log(path)
+        try:
+            runs = await store.list_runs(thread_id="t", oldest_first=True)
+            replayed = [c async for c in areplay(store, runs[-1].run_id, **kwargs)]
+        finally:
+            await store.aclose()
+        return live, replayed
+
+    live, replayed = asyncio.run(go())
+    inner = [c[1] for c in live if c[0] and c[0][0].startswith("ask:")]
+    assert inner == ["values", "checkpoints", "debug"]
     assert _text(replayed) == _text(live)

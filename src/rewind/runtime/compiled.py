@@ -514,7 +514,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         context: Any = None,
     ) -> Any:
         """Run as a subgraph of the task that invoked this graph: in its run's log, under its
-        namespace, resuming the subgraph's own interrupted checkpoint when there is one;
+        namespace, resuming the subgraph where it stopped (interrupted, or done) if it did;
         ``watch``: the node streams it (``sync_api``: with ``stream``), see nested_streams;
         its ``context``, or else the parent run's (as LangGraph merges them)."""
         parent, ptask = current
@@ -570,7 +570,8 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
                 started["stream_subgraphs"] = True
         loop.record(NewEvent(type=EventType.SUBGRAPH_STARTED, payload=started))
         head = views[-1] if views else None
-        if head is not None and head.next and head.interrupted_order:
+        # (interrupted there, or done: LangGraph's loop resumes it at its end, running nothing)
+        if head is not None and (head.interrupted_order or not head.next):
             loop.values.update(head.values)
             loop.barriers = {k: list(v) for k, v in head.barriers.items()}
             loop.step, loop.checkpoint_id = head.step, head.id

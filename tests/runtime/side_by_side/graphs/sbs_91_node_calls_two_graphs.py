@@ -3,7 +3,8 @@ node" does, several times: LangGraph runs the first under the node's namespace a
 the ones after it (``node:<task id>|1``, ``|2``), which every stream shows (with
 ``subgraphs=True``, a namespace of two parts). An async node awaits ``ainvoke`` twice, a sync
 node calls ``invoke`` twice, a third streams the graph twice with its subgraphs (its own
-streams show the numbered namespaces) and a chat model answers in each.
+streams show the numbered namespaces) and a chat model answers in each. A node whose second
+graph interrupts is resumed: its first graph, done, is found at its end and runs nothing.
 
 research: START -> search (writes a custom chunk) -> fetch (a subgraph) -> answer -> END
 fetch:    START -> get -> END
@@ -17,6 +18,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
 
 
 class Research(TypedDict, total=False):
@@ -100,6 +102,37 @@ def build(checkpointer):
     return g.compile(checkpointer=checkpointer)
 
 
+def approve(state: Research) -> dict:
+    return {"notes": [f"approved {interrupt(state['topic'])}"]}
+
+
+def _approving():
+    g = StateGraph(Research)
+    g.add_node("approve", approve)
+    g.add_edge(START, "approve")
+    g.add_edge("approve", END)
+    return g.compile()
+
+
+approving = _approving()
+
+
+async def research_then_approve(state: State) -> dict:
+    """Its second graph interrupts. Resumed, the node runs again: its first graph, done, is
+    found at its end (its nodes do not run again), its second resumes."""
+    first = await research.ainvoke({"topic": state["topic"]})
+    second = await approving.ainvoke({"topic": "the notes"})
+    return {"seen": first["notes"] + second["notes"]}
+
+
+def build_interrupting(checkpointer):
+    g = StateGraph(State)
+    g.add_node("research_then_approve", research_then_approve)
+    g.add_edge(START, "research_then_approve")
+    g.add_edge("research_then_approve", END)
+    return g.compile(checkpointer=checkpointer)
+
+
 INPUT = {"topic": "pregel", "seen": []}
 
 SCENARIOS = [
@@ -107,6 +140,14 @@ SCENARIOS = [
     {
         "name": "messages",
         "calls": [{"input": INPUT, "api": "astream", "kwargs": {"stream_mode": "messages"}}],
+    },
+    {
+        "name": "second_interrupts",
+        "build": "build_interrupting",
+        "calls": [
+            {"input": INPUT, "api": "ainvoke"},
+            {"input": Command(resume="yes"), "api": "ainvoke"},
+        ],
     },
     # (with subgraphs=True: the every-mode pass streams every call so. Not made through
     # astream_events: LangGraph's events interleave the chunks of the run's stream as its
