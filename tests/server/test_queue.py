@@ -166,6 +166,38 @@ async def test_a_fenced_worker_s_appends_are_refused(log: EventLog) -> None:
     assert len(await log.read(mine.log_run_id)) == 1  # nothing of it stored
 
 
+async def test_a_fenced_run_s_failure_is_its_own_flush_s_not_another_run_s(
+    log: EventLog,
+) -> None:
+    """A worker runs many runs on one log: the refused background appends of the run it lost
+    are raised by that run's flush, never by the flush that ends a run it still holds."""
+    from rewind.events import NewEvent, run_started
+
+    queue = RunQueue(log)
+    lost_run, kept_run = queued("t"), queued("u")
+    await add(queue, lost_run)
+    await add(queue, kept_run)
+    lost, kept = await queue.claim("w1", lease=0.05, limit=2)
+    for mine in (lost, kept):
+        assert mine.log_run_id is not None
+        log.hold_lease(mine.log_run_id, Lease(mine.run_id, "w1", mine.attempt))
+        start = run_started(thread_id=mine.thread_id, graph="g")
+        await log.append(mine.log_run_id, [start], expected_seq=0, durability="sync")
+    await asyncio.sleep(0.1)
+    assert await queue.heartbeat(kept, lease=30) is not None
+    await queue.claim("w2", lease=30)  # takes the lost one over (its lease expired)
+    assert lost.log_run_id is not None and kept.log_run_id is not None
+    late = NewEvent(type=EventType.CUSTOM, payload={"late": True})
+    await log.append(lost.log_run_id, [late], expected_seq=1, durability="async")
+    await log.append(kept.log_run_id, [late], expected_seq=1, durability="async")
+    await log.flush(kept.log_run_id)  # the kept run's appends went in; the other's failure waits
+    assert len(await log.read(kept.log_run_id)) == 2
+    with pytest.raises(FencedError, match=lost.run_id):
+        await log.flush(lost.log_run_id)
+    assert len(await log.read(lost.log_run_id)) == 1  # nothing of the late append stored
+    await log.flush()  # raised once, by its own run's flush
+
+
 async def test_a_worker_runs_queued_runs_one_thread_at_a_time(log: EventLog) -> None:
     executions: list[str] = []
     graph = chain("a", "b", delay=0.02, executions=executions)

@@ -570,13 +570,14 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             self._failed.setdefault(pending.run_id, error)
         return error
 
-    async def flush(self) -> None:
+    async def flush(self, run_id: str | None = None) -> None:
         """Return when everything appended before this call is durable.
 
         Raises the first failure of a background (``async``/``exit``) append since the last
-        flush, if any.
+        flush, if any: of ``run_id``'s appends only, when given (the failures of other runs
+        stay for their own flush: one process runs many runs on one log), else of any run's.
         """
-        await self._writer.flush()
+        await self._writer.flush(run_id)
 
     def watch_durable(self, run_id: str, told: Callable[[int], None]) -> Callable[[], None]:
         """Tell ``told(n)``, on the event loop, each time this process commits events of
@@ -644,10 +645,6 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
             self._leases.pop(run_id, None)
         else:
             self._leases[run_id] = lease
-
-    def fenced(self, group: Sequence[PendingAppend]) -> bool:
-        """Whether a commit of ``group`` must check leases."""
-        return bool(self._leases) and any(p.run_id in self._leases for p in group)
 
     async def _head_moved(self, conn: AsyncConnection, head: int) -> None:
         """In a commit's transaction, after it moved the head to ``head`` (a backend tells

@@ -129,7 +129,9 @@ class GroupWriter:
         self.queue: deque[PendingAppend] = deque()
         """The appends waiting for their group, in order (to be read only outside)."""
         self._held: defaultdict[str, list[PendingAppend]] = defaultdict(list)
-        self._errors: list[BaseException] = []
+        self._errors: dict[str, list[BaseException]] = {}
+        """Failures of background appends not raised yet, by run: each run's own flush
+        raises its own (a process running many runs must not fail one with another's)."""
         self._issued = 0
         self._committed = 0
         self.commits = 0
@@ -260,15 +262,22 @@ class GroupWriter:
         self._cut_delay()
         await waiter
 
-    async def flush(self) -> None:
-        """Commit everything appended so far, held appends included; raise deferred failures."""
-        for run_id in list(self._held):
-            for held in self._held.pop(run_id):
+    async def flush(self, run_id: str | None = None) -> None:
+        """Commit everything appended so far, held appends included; raise the deferred
+        failures of ``run_id``'s appends (``None``: of every run's)."""
+        for held_run in list(self._held):
+            for held in self._held.pop(held_run):
                 self._enqueue(held)
         await self.drain()
-        if self._errors:
-            first, *rest = self._errors
+        if not self._errors:
+            return
+        if run_id is None:
+            errors = [e for run_errors in self._errors.values() for e in run_errors]
             self._errors.clear()
+        else:
+            errors = self._errors.pop(run_id, [])
+        if errors:
+            first, *rest = errors
             if rest:
                 first.add_note(f"{len(rest)} more background append(s) failed as well")
             raise first
@@ -332,7 +341,7 @@ class GroupWriter:
             if pending.future is not None and not pending.future.done():
                 pending.future.set_exception(error)
             else:
-                self._errors.append(error)
+                self._errors.setdefault(pending.run_id, []).append(error)
         self._committed = group[-1].ticket
         still: list[tuple[int, asyncio.Future[None]]] = []
         for ticket, waiter in self._waiters:

@@ -334,7 +334,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
                 loop.log.end()
                 if isinstance(event_log, EventLog):
                     with contextlib.suppress(LogError):
-                        await event_log.flush()
+                        await event_log.flush(loop.run_id)
                     await close_failed_run(event_log, loop.run_id, ended)
                 raise
             await loop.end(run_ended(RunStatus.SUCCESS))
@@ -344,7 +344,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
             return self._output(loop.output_state())
 
     async def _finish(self, event_log: EventLog | ScratchLog, loop: RunLoop) -> None:
-        await event_log.flush()
+        await event_log.flush(loop.run_id)
         if self.checkpointer is None:  # nothing to keep: LangGraph keeps nothing either
             await event_log.delete_thread(loop.run_id, vacuum=False)
 

@@ -78,7 +78,7 @@ class ScratchLog:
         """As :meth:`append_nowait` (nothing to wait for in memory)."""
         self.append_nowait(run_id, events, expected_seq=expected_seq)
 
-    async def flush(self) -> None:
+    async def flush(self, run_id: str | None = None) -> None:
         """Nothing to flush: every append is complete when it returns."""
 
     async def delete_thread(self, thread_id: str, *, vacuum: bool = False) -> int:

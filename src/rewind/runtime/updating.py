@@ -157,7 +157,7 @@ class StateUpdates(RunStart):
                     }
                 await self._superstep(loop, head, updates)
             await loop.end(run_ended(RunStatus.SUCCESS))
-            await event_log.flush()
+            await event_log.flush(loop.run_id)
             return {
                 "configurable": {
                     "thread_id": thread_id,

@@ -248,7 +248,7 @@ class Worker:
             with contextlib.suppress(BaseException):
                 await beat
             with contextlib.suppress(Exception):
-                await self.log.flush()
+                await self.log.flush(log_run_id)
             self.log.hold_lease(log_run_id, None)
         if not await self.queue.finish(queued, status, error=error):
             logger.warning(
