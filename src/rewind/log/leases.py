@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rewind.errors import FencedError
 from rewind.log.schema import run_queue
 
-__all__ = ["Lease", "refused_appends"]
+__all__ = ["Lease", "held_leases", "refusals", "refused_appends"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +33,32 @@ class Lease:
     attempt: int
 
 
+def held_leases(leases: Mapping[str, Lease], run_ids: Iterable[str]) -> dict[str, Lease]:
+    """The leases held on the log runs among ``run_ids`` (taken on the event loop, where
+    :meth:`~rewind.log.EventLog.hold_lease` changes them, before a commit leaves it)."""
+    return {run_id: leases[run_id] for run_id in set(run_ids) if run_id in leases}
+
+
+def refusals(
+    held: Mapping[str, Lease], rows: Iterable[tuple[str, str | None, int, str | None]]
+) -> dict[str, FencedError]:
+    """The log runs of ``held`` whose lease is gone, given the queue's rows of their queued
+    runs (``run_id, owner, attempt, log_run_id``, read in the commit's transaction)."""
+    found = {row[0]: row for row in rows}
+    refused: dict[str, FencedError] = {}
+    for run_id, lease in held.items():
+        row = found.get(lease.queued_run_id)
+        if row is None or tuple(row[1:]) != (lease.owner, lease.attempt, run_id):
+            refused[run_id] = FencedError(run_id, lease.queued_run_id)
+    return refused
+
+
 async def refused_appends(
     conn: AsyncConnection, leases: Mapping[str, Lease], run_ids: Iterable[str]
 ) -> dict[str, FencedError]:
     """The log runs among ``run_ids`` whose lease this process no longer holds (read in the
     commit's transaction ``conn``), with the error their appends get."""
-    held = {run_id: leases[run_id] for run_id in set(run_ids) if run_id in leases}
+    held = held_leases(leases, run_ids)
     if not held:
         return {}
     query = (
@@ -46,15 +66,4 @@ async def refused_appends(
         .where(run_queue.c.run_id.in_({lease.queued_run_id for lease in held.values()}))
         .with_for_update(read=True)
     )
-    rows = {row.run_id: row for row in await conn.execute(query)}
-    refused: dict[str, FencedError] = {}
-    for run_id, lease in held.items():
-        row = rows.get(lease.queued_run_id)
-        if (
-            row is None
-            or row.owner != lease.owner
-            or row.attempt != lease.attempt
-            or row.log_run_id != run_id
-        ):
-            refused[run_id] = FencedError(run_id, lease.queued_run_id)
-    return refused
+    return refusals(held, [tuple(row) for row in await conn.execute(query)])

@@ -40,6 +40,7 @@ from rewind.log.commit import (
     needs_new_keys,
 )
 from rewind.log.files import hold_file, release_file
+from rewind.log.leases import Lease, held_leases, refusals
 from rewind.log.point import DriverRows, PointRows
 from rewind.log.rows import EVENT_COLUMNS as READ_COLUMNS
 from rewind.log.rows import fetch_rows
@@ -92,6 +93,7 @@ _THROUGH_SEQ = (
     " AND seq <= COALESCE((SELECT CASE WHEN seq - packed < ? THEN seq END FROM events"
     " WHERE run_key = ? AND seq > ? ORDER BY seq LIMIT 1), ?)"
 )
+_SELECT_LEASES = "SELECT run_id, owner, attempt, log_run_id FROM run_queue WHERE run_id IN"
 _SELECT_HEADS = "SELECT thread_id, logged, unsnapshotted FROM thread_heads WHERE thread_id IN"
 _UPSERT_THREAD_METADATA = (
     "INSERT INTO thread_metadata (thread_id, created_at, updated_at, codec, metadata) "
@@ -363,8 +365,11 @@ class SqliteLog(EventLog):
         # the GIL), and no per-row parameter processing is spent. The SQLAlchemy Core path
         # (``core_writes=True``, and the in-memory store) writes the same plan; bench/append.py
         # measures both.
-        if self._core_writes or self.fenced(group):
+        if self._core_writes:
             return await super()._commit_group(group)
+        # A worker's appends are fenced (rewind.log.leases): its leases are read here, on the
+        # loop where they change, and checked in the commit's own transaction.
+        held = held_leases(self._leases, (p.run_id for p in group)) if self._leases else None
         done = None
         # The store's other write transactions (thread metadata, caches) take turns with the
         # group commits here, not in SQLite's busy handler (which sleeps up to 100 ms a try):
@@ -384,10 +389,10 @@ class SqliteLog(EventLog):
                 # lock is free at once (never waiting for it here: its holder may be another
                 # process). Other groups, and this one when the lock is taken, commit on the
                 # writer thread.
-                done = self._commit_on_thread(group, wait=False)
+                done = self._commit_on_thread(group, held, wait=False)
             if done is None:
                 loop = asyncio.get_running_loop()
-                done = await loop.run_in_executor(self._thread, self._commit_on_thread, group)
+                done = await loop.run_in_executor(self._thread, self._commit_on_thread, group, held)
         head, plan = done
         if self._wal is not None:
             self._wal.committed(_wal_bytes(plan))
@@ -431,8 +436,16 @@ class SqliteLog(EventLog):
     def _begin_immediate(self, *, wait: bool) -> sqlite3.Connection | None:
         """Begin a write transaction on the raw connection (``wait=False``: only if the
         database's write lock is free now, else ``None``). Its users take the store's write
-        turn, so one of them at a time sets its busy timeout, and only when it changes."""
+        turn, so one of them at a time sets its busy timeout, and only when it changes.
+
+        ``wait=False`` is how the loop's thread commits, which must never wait for SQLite:
+        the raw connection is opened (which may wait for another process) only with
+        ``wait=True``, on the writer thread. (A worker's loop that waited there could not
+        finish its own transaction that held the lock: ten seconds of busy wait, then
+        "database is locked".)"""
         if self._raw is None:
+            if not wait:
+                return None
             self._raw = _connect_raw(self.url, self._busy_timeout)
             self._raw_waits = True
         conn = self._raw
@@ -448,18 +461,25 @@ class SqliteLog(EventLog):
         return conn
 
     @overload
-    def _commit_on_thread(self, group: list[PendingAppend]) -> tuple[int, CommitPlan]: ...
+    def _commit_on_thread(
+        self, group: list[PendingAppend], held: Mapping[str, Lease] | None
+    ) -> tuple[int, CommitPlan]: ...
 
     @overload
     def _commit_on_thread(
-        self, group: list[PendingAppend], *, wait: bool
+        self, group: list[PendingAppend], held: Mapping[str, Lease] | None, *, wait: bool
     ) -> tuple[int, CommitPlan] | None: ...
 
     def _commit_on_thread(
-        self, group: list[PendingAppend], *, wait: bool = True
+        self,
+        group: list[PendingAppend],
+        held: Mapping[str, Lease] | None,
+        *,
+        wait: bool = True,
     ) -> tuple[int, CommitPlan] | None:
         """Commit ``group`` (``wait=False``: only if the write lock is free now, else
-        ``None`` and nothing done)."""
+        ``None`` and nothing done); the appends of runs whose lease in ``held`` is gone are
+        refused."""
         conn = self._begin_immediate(wait=wait)
         if conn is None:
             return None  # locked: the writer thread waits for it instead
@@ -481,7 +501,12 @@ class SqliteLog(EventLog):
                 marks = ",".join("?" * len(threads))
                 found = conn.execute(f"{_SELECT_HEADS} ({marks})", threads).fetchall()
                 stored = {thread_id: (logged, since) for thread_id, logged, since in found}
-            plan = self._plan(group, head, tx, max_key, stored)
+            refused = None
+            if held:
+                marks = ",".join("?" * len(held))
+                queued = [lease.queued_run_id for lease in held.values()]
+                refused = refusals(held, conn.execute(f"{_SELECT_LEASES} ({marks})", queued))
+            plan = self._plan(group, head, tx, max_key, stored, refused=refused)
             if plan.event_rows:
                 conn.executemany(_INSERT_RUN, plan.created_runs)
                 conn.executemany(_UPDATE_RUN, plan.changed_runs)

@@ -60,11 +60,18 @@ def prepare_file(cursor: Any, busy_timeout: float) -> None:
     """Make a new file with rewind's page size, incremental auto-vacuum (see SqliteLog.aclose)
     and WAL; an existing file keeps its own. SQLite may answer these "database is locked" at
     once, without its busy wait (another process opening the file, or folding its WAL back):
-    they are tried again, with backoff, for as long as a busy lock is waited for."""
+    they are tried again, with backoff, for as long as a busy lock is waited for.
+
+    A file already in WAL mode was made so before: nothing is set, as setting
+    ``auto_vacuum`` again takes the database's write lock (a connection opened while another
+    of the process holds it would wait out its busy timeout)."""
     deadline = time.monotonic() + busy_timeout
     pause = 0.005
     while True:
         try:
+            cursor.execute("PRAGMA journal_mode")
+            if cursor.fetchone()[0] == "wal":
+                return
             cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL fixes it
             cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
             cursor.execute("PRAGMA journal_mode=WAL")
