@@ -10,13 +10,14 @@ import contextlib
 import hmac
 import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
@@ -136,6 +137,7 @@ def create_app(
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _unrouted)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _server_error)
     app.state.http_metrics = HttpMetrics()
     app.state.ui_assets = ui_assets(ui or {})
     app.state.cors_origins = frozenset(cors_origins or ())
@@ -174,6 +176,32 @@ def create_app(
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+
+def _database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked": another process held the file's
+    write lock for longer than the busy timeout."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.OperationalError) and (
+            "locked" in str(seen) or "busy" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return False
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """An unexpected error's response (the error is logged all the same). One that found the
+    database busy gets 503 and a Retry-After, not a 500: nothing of the request was stored,
+    and it can be sent again as it is."""
+    if not _database_busy(exc):
+        return PlainTextResponse("Internal Server Error", status_code=500)
+    detail = (
+        "The database is busy: another process held its write lock longer than the busy "
+        "timeout, and nothing of this request was stored. Send it again."
+    )
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
 
 async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
