@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import operator
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from rewind import open_log
 from rewind.errors import FencedError
@@ -213,6 +215,34 @@ async def test_a_worker_runs_queued_runs_one_thread_at_a_time(log: EventLog) -> 
     for earlier, later in itertools.pairwise(records):
         assert earlier.last_position < later.first_position  # one after the other
     assert executions.count("a") == 4
+
+
+class _BusyAtFirst(RunQueue):
+    """A queue whose database is busy the first ``times`` an end is recorded."""
+
+    def __init__(self, log: EventLog, times: int) -> None:
+        super().__init__(log)
+        self.busy = times
+
+    async def finish(self, run: QueuedRun, status: str, **kwargs: Any) -> bool:
+        if self.busy:
+            self.busy -= 1
+            locked = sqlite3.OperationalError("database is locked")
+            raise OperationalError("UPDATE run_queue ...", {}, locked)
+        return await super().finish(run, status, **kwargs)
+
+
+async def test_a_run_s_end_is_recorded_when_the_database_was_busy_at_first(
+    log: EventLog,
+) -> None:
+    queue = _BusyAtFirst(log, times=2)
+    run = queued("t")
+    await add(queue, run)
+    worker = Worker(log, {"g": chain("a", "b")}, lease=5, jobs=1, poll=0.05)
+    worker.queue = queue
+    await _work_until_finished(worker, 1)
+    assert queue.busy == 0
+    assert (await queue.get(run.run_id)).status == "success"  # type: ignore[union-attr]
 
 
 async def test_a_cancel_asked_in_the_queue_stops_the_worker_s_run(log: EventLog) -> None:

@@ -250,7 +250,10 @@ class Worker:
             with contextlib.suppress(Exception):
                 await self.log.flush(log_run_id)
             self.log.hold_lease(log_run_id, None)
-        if not await self.queue.finish(queued, status, error=error):
+        recorded = await self._record_end(queued, status, error)
+        if recorded is None:
+            return
+        if not recorded:
             logger.warning(
                 "worker %s: run %s (attempt %d) was taken over; its end here is not recorded",
                 self.id,
@@ -263,6 +266,32 @@ class Worker:
             ended.hidden = ended.hidden or queued.cancel == "rollback"
             graph = self.graphs[queued.graph_id]
             await send_webhook(self.webhooks, graph, ended, started_at=started_at)
+
+    async def _record_end(
+        self, queued: QueuedRun, status: str, error: dict[str, Any] | None
+    ) -> bool | None:
+        """Record in the queue how the attempt ended (whether it still held the run). Tried
+        again while the database is busy or away, for as long as the lease lasts; ``None``
+        when it could not be: the worker that takes the run over then finds its end in the
+        log (:meth:`_earlier_attempts`)."""
+        deadline = time.monotonic() + self.lease
+        pause = 0.05
+        while True:
+            try:
+                return await self.queue.finish(queued, status, error=error)
+            except (DBAPIError, OSError) as exc:
+                if time.monotonic() + pause > deadline:
+                    logger.warning(
+                        "worker %s could not record the end of run %s (attempt %d): %s; "
+                        "the worker that takes it over records it",
+                        self.id,
+                        queued.run_id,
+                        queued.attempt,
+                        exc,
+                    )
+                    return None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     async def _earlier_attempts(
         self, queued: QueuedRun
