@@ -1,5 +1,6 @@
 """``graph.get_graph()`` side by side with LangGraph's: the same graphs built with both
-engines draw the same JSON (object ids aside), Mermaid and ASCII."""
+engines draw the same JSON (object ids aside), Mermaid and ASCII (``get_subgraphs``, which
+finds the subgraphs ``xray`` draws: ``test_get_subgraphs.py``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 from pydantic import BaseModel
 from typing_extensions import TypedDict as TypedDictExt
@@ -359,7 +361,21 @@ def react_agent(engine: str) -> Any:
         return prebuilt.create_react_agent(model, [add])
 
 
-GRAPHS += [called, react_agent]
+def lambda_called(engine: str) -> Any:
+    """A subgraph a node's ``RunnableLambda`` invokes (found among its ``deps``)."""
+    g, _, _ = _engine(engine)
+    inner = _inner(engine, deeper=False)
+
+    def call(state: State) -> Any:
+        return inner.invoke(state)
+
+    b = g.StateGraph(State)
+    b.add_node("call", RunnableLambda(call))
+    b.add_edge(g.START, "call")
+    return b.compile()
+
+
+GRAPHS += [called, lambda_called, react_agent]
 CYCLIC.add(react_agent)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from langchain_core.runnables import Runnable
 from langchain_core.runnables.graph import Edge, Graph, Node
 
+from rewind.pregel.protocol import PregelProtocol
 from rewind.remote.convert import (
     RemoteException,
     StreamPlan,
@@ -429,3 +430,8 @@ class RemoteGraph(Runnable[Any, Any]):
         ):
             last = chunk
         return self._output(last, version)
+
+
+# As LangGraph's RemoteGraph is one: a graph node that is a RemoteGraph is found as the node's
+# subgraph (``get_subgraphs``, ``get_graph(xray=...)``).
+PregelProtocol.register(RemoteGraph)

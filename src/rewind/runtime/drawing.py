@@ -12,15 +12,17 @@ rewind does the same on its builder's edges, with channels of LangGraph's kinds
 (:mod:`rewind.runtime.structure`), so the ``langchain_core`` :class:`Graph` it returns has
 LangGraph's node ids, metadata (``defer``, ``__interrupt``, ``__tools``), edges, labels and,
 with ``xray``, subgraphs drawn in place of their nodes (``xray=n``: ``n`` levels deep), a
-subgraph being a node's graph or one its function calls. A low-level ``Pregel`` program is
-drawn from its nodes' triggers and write entries, an entrypoint as its one function.
+subgraph being a node's graph or one its function calls (``get_subgraphs`` lists them). A
+low-level ``Pregel`` program is drawn from its nodes' triggers and write entries, an
+entrypoint as its one function.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -30,6 +32,9 @@ from langchain_core.runnables.utils import get_function_nonlocals
 
 from rewind.channels import BaseChannel, EphemeralValue, LastValueAfterFinish
 from rewind.runtime.graph import END, START
+
+NS_SEP = "|"
+"""What joins a subgraph's namespace to its parent's (LangGraph's)."""
 
 if TYPE_CHECKING:
     from rewind.runtime.graph import StateGraph
@@ -80,13 +85,56 @@ class GraphDrawing:
         """A drawable representation of the graph (``.draw_mermaid()``, ``.draw_ascii()``,
         ``.to_json()``), LangGraph's: with ``xray``, subgraphs are drawn in place of their
         nodes (an int: that many levels)."""
-        drawn = self._drawn()
         subgraphs: dict[str, Graph] = {}
         if xray:
-            deeper = xray if isinstance(xray, bool) or xray <= 0 else xray - 1
-            for proc in drawn.processes:
-                if (subgraph := subgraph_of(proc.bound)) is not None:
-                    subgraphs[proc.name] = subgraph.get_graph(config, xray=deeper)
+            deeper = _deeper(xray)
+            subgraphs = {k: v.get_graph(config, xray=deeper) for k, v in self.get_subgraphs()}
+        return self._draw(subgraphs)
+
+    async def aget_graph(self, config: Any = None, *, xray: int | bool = False) -> Graph:
+        """:meth:`get_graph`, for async code (subgraphs drawn concurrently, as LangGraph's: a
+        remote one asks its server)."""
+        subgraphs: dict[str, Graph] = {}
+        if xray:
+            found = {k: v async for k, v in self.aget_subgraphs()}
+            deeper = _deeper(xray)
+            drawn = [v.aget_graph(config, xray=deeper) for v in found.values()]
+            subgraphs = dict(zip(found, await asyncio.gather(*drawn), strict=True))
+        return self._draw(subgraphs)
+
+    def get_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> Iterator[tuple[str, Any]]:
+        """The ``(namespace, subgraph)`` pairs of the graph's nodes that run a graph (found as
+        :func:`subgraph_of` finds it), in node order; with ``recurse``, each followed by its
+        own, named ``parent|child``. ``namespace`` (``parent|child``, no task ids) yields only
+        the subgraph there (a nested one needs ``recurse``), as LangGraph's does."""
+        for name, node in cast(Any, self).nodes.items():
+            if namespace is not None and not _within(namespace, name):
+                continue
+            graph = subgraph_of(node.bound)
+            if graph is None:
+                continue
+            if name == namespace:
+                yield name, graph
+                return
+            if namespace is None:
+                yield name, graph
+            if recurse and isinstance(graph, GraphDrawing):
+                child = None if namespace is None else namespace[len(name) + 1 :]
+                for inner, sub in graph.get_subgraphs(namespace=child, recurse=recurse):
+                    yield f"{name}{NS_SEP}{inner}", sub
+
+    async def aget_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """:meth:`get_subgraphs`, for async code."""
+        for name, graph in self.get_subgraphs(namespace=namespace, recurse=recurse):
+            yield name, graph
+
+    def _draw(self, subgraphs: dict[str, Graph]) -> Graph:
+        """The graph drawn, with ``subgraphs`` drawn in place of their nodes."""
+        drawn = self._drawn()
         graph = cast(Any, self)
         interrupts = getattr(graph, "drawn_interrupts", None) or (
             graph.interrupt_before_nodes,
@@ -101,10 +149,6 @@ class GraphDrawing:
             interrupt_after=interrupts[1],
             subgraphs=subgraphs,
         )
-
-    async def aget_graph(self, config: Any = None, *, xray: int | bool = False) -> Graph:
-        """:meth:`get_graph`, for async code."""
-        return self.get_graph(config, xray=xray)
 
     def _drawn(self) -> _Drawn:
         """Its nodes, the channels that start them, and what the input writes to them."""
@@ -121,6 +165,16 @@ class GraphDrawing:
             return program_drawn(graph)
         builder = graph.builder
         return _Drawn(state_graph_processes(builder), _trigger_channels(builder), [(START, {})])
+
+
+def _within(namespace: str, name: str) -> bool:
+    """Whether ``namespace`` is the node ``name``'s or one under it (its first segment, whole)."""
+    return namespace == name or namespace.startswith(name + NS_SEP)
+
+
+def _deeper(xray: int | bool) -> int | bool:
+    """The ``xray`` a subgraph is drawn with: one level less (``True`` stays ``True``)."""
+    return xray if isinstance(xray, bool) or xray <= 0 else xray - 1
 
 
 @dataclass
@@ -183,24 +237,48 @@ def _entry_write(writer: Writer, entry: Any) -> None:
     writer.writes.append((entry.channel, value))
 
 
-def subgraph_of(action: Any) -> GraphDrawing | None:
+def subgraph_of(action: Any) -> Any:
     """The graph a node runs (LangGraph's ``find_subgraph_pregel``): the node itself, a step
-    of its sequence, or a graph its function refers to (a nonlocal or a global it reads);
-    a graph compiled with ``checkpointer=False`` is not one."""
+    of its sequence, or a graph its function refers to (a nonlocal or a global it reads); a
+    graph is a compiled graph or any ``PregelProtocol`` (a ``RemoteGraph``), but a graph
+    compiled with ``checkpointer=False`` is not one."""
+    from rewind.pregel.protocol import PregelProtocol
+
     candidates = [action]
     for candidate in candidates:
-        if isinstance(candidate, GraphDrawing):
+        if isinstance(candidate, PregelProtocol):
+            if not isinstance(candidate, GraphDrawing):
+                return candidate
             if cast(Any, candidate).checkpointer is not False:
                 return candidate
         elif isinstance(candidate, RunnableSequence):
             candidates.extend(candidate.steps)
         elif isinstance(candidate, RunnableLambda):
-            candidates.extend(candidate.deps)
+            candidates.extend(_lambda_deps(candidate, PregelProtocol))
         elif inspect.isfunction(candidate) or inspect.ismethod(candidate):
             candidates.extend(
                 getattr(found, "__self__", found) for found in get_function_nonlocals(candidate)
             )
     return None
+
+
+def _lambda_deps(runnable: RunnableLambda[Any, Any], graph: type) -> list[Any]:
+    """A ``RunnableLambda``'s ``deps`` (the runnables its function refers to), graphs among
+    them: rewind's compiled graphs are no ``Runnable``, LangGraph's, which ``deps`` finds,
+    are."""
+    if hasattr(runnable, "func"):
+        objects = get_function_nonlocals(runnable.func)
+    elif hasattr(runnable, "afunc"):
+        objects = get_function_nonlocals(runnable.afunc)
+    else:
+        objects = []
+    deps = []
+    for found in objects:
+        if isinstance(found, Runnable | graph):
+            deps.append(found)
+        elif isinstance(owner := getattr(found, "__self__", None), Runnable | graph):
+            deps.append(owner)
+    return deps
 
 
 def state_graph_processes(builder: StateGraph[Any]) -> list[Process]:
