@@ -323,7 +323,36 @@ def program(engine: str) -> Any:
     )
 
 
-GRAPHS += [destinations, program]
+def sends(engine: str) -> Any:
+    """A program whose writers send ``Send`` packets: a task of their node the next step, drawn
+    as a conditional edge from each node of the step that sent it (one to a node the program
+    lacks is dropped, with LangGraph's warning)."""
+    p = importlib.import_module(f"{engine}.pregel")
+    ch = importlib.import_module(f"{engine}.channels")
+    t = importlib.import_module(f"{engine}.types")
+    split = (
+        p.NodeBuilder()
+        .subscribe_only("text")
+        .do(lambda x: x)
+        .write_to(t.Send("worker", "a"), t.Send("worker", "b"), t.Send("nobody", 1), "log")
+    )
+    worker = p.NodeBuilder().do(lambda part: [part]).write_to("done")
+    join = p.NodeBuilder().subscribe_only("done").do(lambda d: d).write_to("out")
+    notes = p.NodeBuilder().subscribe_only("log").do(lambda d: d).write_to(t.Send("join", 2))
+    return p.Pregel(
+        nodes={"split": split, "worker": worker, "join": join, "notes": notes},
+        channels={
+            "text": ch.LastValue(str),
+            "log": ch.EphemeralValue(str),
+            "done": ch.Topic(str),
+            "out": ch.Topic(str),
+        },
+        input_channels="text",
+        output_channels=["done", "out"],
+    )
+
+
+GRAPHS += [destinations, program, sends]
 
 
 def called(engine: str) -> Any:

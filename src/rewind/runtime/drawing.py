@@ -13,14 +13,17 @@ rewind does the same on its builder's edges, with channels of LangGraph's kinds
 LangGraph's node ids, metadata (``defer``, ``__interrupt``, ``__tools``), edges, labels and,
 with ``xray``, subgraphs drawn in place of their nodes (``xray=n``: ``n`` levels deep), a
 subgraph being a node's graph or one its function calls (``get_subgraphs`` lists them). A
-low-level ``Pregel`` program is drawn from its nodes' triggers and write entries, an
-entrypoint as its one function.
+low-level ``Pregel`` program is drawn from its nodes' triggers and write entries, a ``Send``
+packet starting a task of its node the next step, as LangGraph runs it: no node writes that
+task's trigger, so a conditional edge reaches it from each node of the step that sent it. An
+entrypoint is drawn as its one function.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +34,9 @@ from langchain_core.runnables.graph import Graph, Node
 from langchain_core.runnables.utils import get_function_nonlocals
 
 from rewind.channels import BaseChannel, EphemeralValue, LastValueAfterFinish
+from rewind.events import PUSH
 from rewind.runtime.graph import END, START
+from rewind.runtime.pregel_nodes import TASKS
 
 NS_SEP = "|"
 """What joins a subgraph's namespace to its parent's (LangGraph's)."""
@@ -40,6 +45,8 @@ if TYPE_CHECKING:
     from rewind.runtime.graph import StateGraph
 
 __all__ = ["GraphDrawing", "draw_graph"]
+
+logger = logging.getLogger("rewind")
 
 LIMIT = 250
 """Steps of the empty run (LangGraph's limit)."""
@@ -189,6 +196,7 @@ def program_drawn(program: Any) -> _Drawn:
     """A low-level ``Pregel`` program's nodes, their writers run on no input (``None``), as
     LangGraph's drawing runs them."""
     from rewind.runtime.pregel_nodes import ChannelWrite, ChannelWriteEntry
+    from rewind.types import Send
 
     processes = []
     for name, node in program.nodes.items():
@@ -199,6 +207,8 @@ def program_drawn(program: Any) -> _Drawn:
             for entry in entries:
                 if isinstance(entry, ChannelWriteEntry):
                     _entry_write(drawn, entry)
+                elif isinstance(entry, Send):  # a task of its node the next step
+                    drawn.writes.append((TASKS, entry))
                 elif hasattr(entry, "mapper") and getattr(entry, "static", None):
                     drawn.static.extend(entry.static)
             writers.append(drawn)
@@ -211,11 +221,7 @@ def program_drawn(program: Any) -> _Drawn:
                 writers=writers,
             )
         )
-    channels = {
-        k: v.copy()
-        for k, v in program.channels.items()
-        if isinstance(v, BaseChannel) and k != "__pregel_tasks"
-    }
+    channels = {k: v.copy() for k, v in program.channels.items() if isinstance(v, BaseChannel)}
     inputs = program.input_channels
     writes: list[tuple[str, Any]] = [(inputs, {})] if isinstance(inputs, str) else []
     return _Drawn(processes, channels, writes, has_start=False)
@@ -362,6 +368,7 @@ class _Run:
 
     def apply(self, tasks: Sequence[_Task], *, bump: bool = True) -> set[str]:
         """LangGraph's ``apply_writes``: the channels updated (and available)."""
+        tasks = sorted(tasks, key=lambda t: t.pushed)  # (its order: pulled tasks first)
         for task in tasks:
             seen = self.seen.setdefault(task.name, {})
             seen.update({c: self.versions[c] for c in task.triggers if c in self.versions})
@@ -395,16 +402,24 @@ class _Run:
                         updated.add(chan)
         return updated
 
-    def next_tasks(self, updated: set[str]) -> dict[str, _Task]:
-        """LangGraph's ``prepare_next_tasks`` (pull tasks): nodes a channel they listen to
-        was updated since they last ran."""
+    def next_tasks(self, updated: set[str]) -> list[_Task]:
+        """LangGraph's ``prepare_next_tasks``: a task per ``Send`` packet written the step
+        before (push tasks, first), then the nodes a channel they listen to was updated since
+        they last ran (pull tasks)."""
+        tasks: list[_Task] = []
+        sends = self.channels.get(TASKS)
+        for send in sends.get() if sends is not None and sends.is_available() else ():
+            if send.node not in self.processes:  # (LangGraph's warning, as a run gives it)
+                logger.warning(f"Ignoring unknown node name {send.node} in pending sends")
+                continue
+            proc = self.processes[send.node]
+            tasks.append(_Task(name=proc.name, triggers=[PUSH], writers=proc.writers, pushed=True))
         if updated:
             names: Any = sorted({n for c in updated for n in self.trigger_to_nodes.get(c, ())})
         elif not self.versions:
             names = ()
         else:
             names = list(self.processes)
-        tasks: dict[str, _Task] = {}
         for name in names:
             proc = self.processes[name]
             seen = self.seen.get(name, {})
@@ -414,7 +429,7 @@ class _Run:
                 and self.versions.get(c, 0) > seen.get(c, 0)
                 for c in proc.triggers
             ):
-                tasks[name] = _Task(name=name, triggers=list(proc.triggers), writers=proc.writers)
+                tasks.append(_Task(name=name, triggers=list(proc.triggers), writers=proc.writers))
         return tasks
 
 
@@ -424,6 +439,8 @@ class _Task:
     triggers: list[str]
     writers: list[Writer]
     writes: list[tuple[str, Any]] = field(default_factory=list)
+    pushed: bool = False
+    """Started by a ``Send`` packet (its trigger is ``__pregel_push``, which no node writes)."""
 
 
 def draw_graph(
@@ -452,7 +469,7 @@ def draw_graph(
         if not tasks:
             break
         conditionals: dict[tuple[str, str, Any], str | None] = {}
-        for task in tasks.values():
+        for task in tasks:
             for writer in task.writers:
                 task.writes.extend(writer.writes)
                 if id(writer) in static_seen or not writer.static:
@@ -466,7 +483,7 @@ def draw_graph(
                     declared[task.name].add(_Trigger(chan, True, label))
                     task.writes.append((chan, value))
         step_sources = {}
-        for task in tasks.values():
+        for task in tasks:
             found = {
                 _Trigger(
                     chan,
@@ -481,13 +498,13 @@ def draw_graph(
         for src, triggers in sources.items():
             for trigger, cond, label in triggers:
                 trigger_to_sources[trigger].add(_Trigger(src, cond, label))
-        tasks = run.next_tasks(run.apply(list(tasks.values())))
+        tasks = run.next_tasks(run.apply(tasks))
         deferred = {
             chan.split(":", 2)[-1]
             for chan, item in run.channels.items()
             if isinstance(item, LastValueAfterFinish)
         }
-        for task in tasks.values():
+        for task in tasks:
             added = False
             for trigger in task.triggers:
                 for src, cond, label in sorted(trigger_to_sources[trigger], key=_order):
@@ -526,7 +543,7 @@ def _assemble(
     edges: set[_Edge],
     deferred: set[str],
     has_start: bool,
-    start_tasks: Mapping[str, _Task],
+    start_tasks: Sequence[_Task],
     interrupt_before: Sequence[str],
     interrupt_after: Sequence[str],
 ) -> Graph:
@@ -546,8 +563,8 @@ def _assemble(
         graph.add_node(_runnable(proc.bound, proc.name), proc.name, metadata=metadata or None)
     if not has_start:
         graph.add_node(None, START)
-        for name in start_tasks:
-            _add_edge(graph, START, name)
+        for task in start_tasks:
+            _add_edge(graph, START, task.name)
     for src, dest, conditional, label in sorted(edges, key=_edge_order):
         _add_edge(graph, src, dest, data=label if label != dest else None, conditional=conditional)
     return graph
