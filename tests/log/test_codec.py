@@ -15,8 +15,9 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections import namedtuple
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pydantic
 import pytest
@@ -411,6 +412,38 @@ def test_dict_with_reserved_key_is_not_mistaken_for_a_tagged_value() -> None:
     value = {"__rw__": "bytes", "v": "AAEC"}
     out = assert_roundtrip(value)
     assert type(out) is dict
+
+
+# --- named tuples -----------------------------------------------------------------------------
+
+
+class Spot(NamedTuple):
+    """A named tuple stored in a payload."""
+
+    name: str
+    at: tuple[float, float]
+
+
+def test_named_tuple_keeps_its_class() -> None:
+    value = {"spots": [Spot("tower", (48.8, 2.3))], "keyed": {Spot("a", (0.0, 0.0)): 1}}
+    out = assert_roundtrip(value)
+    assert type(out["spots"][0]) is Spot
+    assert type(out["spots"][0].at) is tuple
+    assert type(next(iter(out["keyed"]))) is Spot
+
+
+def test_named_tuple_of_a_class_gone_is_a_plain_tuple() -> None:
+    """A class local to a function (or removed since) cannot be imported: its items are kept,
+    as the plain tuple earlier logs stored."""
+
+    def local() -> Any:
+        Here = namedtuple("Here", "x y")
+        return Here(1, (2, 3))
+
+    out = decode(encode(local()))
+    assert type(out) is tuple
+    assert out == (1, (2, 3))
+    assert decode('{"__rw__":"namedtuple","cls":"no.such:Thing","v":[1]}') == (1,)
 
 
 # --- dataclasses ------------------------------------------------------------------------------

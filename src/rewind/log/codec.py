@@ -2,10 +2,10 @@
 
 Plain JSON values (dicts with string keys, lists, strings, finite numbers, booleans, ``None``)
 are stored as themselves. Everything else becomes a tagged object ``{"__rw__": TAG, ...}``:
-tuples, sets, frozensets, bytes, datetimes, dates, times, timedeltas, UUIDs, decimals,
-non-finite floats, enums, dicts whose keys are not strings, dataclasses, pydantic v2 models
-(LangChain messages among them), exceptions (class, arguments, text and the attributes they
-keep) and types registered with :func:`register_type`. A redacted value
+tuples, named tuples (with their class), sets, frozensets, bytes, datetimes, dates, times,
+timedeltas, UUIDs, decimals, non-finite floats, enums, dicts whose keys are not strings,
+dataclasses, pydantic v2 models (LangChain messages among them), exceptions (class, arguments,
+text and the attributes they keep) and types registered with :func:`register_type`. A redacted value
 (:class:`~rewind.events.Redacted`) is ``{"__rw__": "redacted"}``: a payload redacted whole is
 that text (:data:`REDACTED_TEXT`). A user's dict with a ``"__rw__"`` key is encoded
 as a tagged ``dict``, so no payload a node wrote can look like a tag.
@@ -257,6 +257,8 @@ def _enc_other(v: Any, t: type) -> Any:
         return {_TAG: "dataclass", "cls": _class_path(t), "v": fields}
     if isinstance(v, enum.Enum):
         return {_TAG: "enum", "cls": _class_path(t), "v": _enc(v.value)}
+    if isinstance(v, tuple) and hasattr(t, "_fields"):  # a named tuple: its class too
+        return {_TAG: "namedtuple", "cls": _class_path(t), "v": [_enc(x) for x in v]}
     if isinstance(v, BaseException):  # a failure as recorded: class, arguments, text, fields
         out = {_TAG: "exception", "cls": _class_path(t), "v": _enc_args(v.args), "repr": repr(v)}
         kept = _exception_fields(v)
@@ -489,6 +491,15 @@ def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
         return _fallback(path, fields)
 
 
+def _dec_namedtuple(d: dict[str, Any]) -> Any:
+    """A named tuple of its class; a plain tuple of its items when the class is gone or no
+    longer takes them (a class local to a function cannot be imported)."""
+    try:
+        return import_class(d["cls"])(*d["v"])
+    except Exception:
+        return tuple(d["v"])
+
+
 def _dec_pydantic(d: dict[str, Any]) -> Any:
     return build_model(d["cls"], d["v"])
 
@@ -580,6 +591,7 @@ def _dec_custom(d: dict[str, Any]) -> Any:
 _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "dict": lambda d: {_hashable(k): v for k, v in d["v"]},
     "tuple": lambda d: tuple(d["v"]),
+    "namedtuple": _dec_namedtuple,
     "set": lambda d: {_hashable(x) for x in d["v"]},
     "frozenset": lambda d: frozenset(_hashable(x) for x in d["v"]),
     "bytes": lambda d: base64.b64decode(d["v"]),

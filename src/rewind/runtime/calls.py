@@ -4,7 +4,8 @@ As in LangGraph, a call is a task of the step its caller runs in (a push task ca
 call). Its id derives from the checkpoint the step runs from, its caller and its place among
 the caller's calls, so a caller run again from that checkpoint (a resume, in this process or in
 another one after a crash) makes the same calls under the same ids; a call that finished is
-not run again: its result comes from the log. A call that failed (its retries spent), was
+not run again: its result comes from the log, as LangGraph's checkpointer gives it back (see
+:func:`as_checkpointed`: tuples become lists). A call that failed (its retries spent), was
 interrupted or was cancelled runs again, as in LangGraph, whose resume keeps only finished
 tasks' output: its earlier attempts stay in the log, the new ones are the resumed run's.
 
@@ -30,6 +31,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from rewind.checkpoint.serde.jsonplus import JsonPlusSerializer
 from rewind.errors import EncodingError
 from rewind.events import PUSH, EventType, task_id_for
 from rewind.log.codec import encode
@@ -50,6 +52,7 @@ __all__ = [
     "CallRunner",
     "SyncAsyncFuture",
     "argument_layout",
+    "as_checkpointed",
     "call_task",
     "not_serializable",
 ]
@@ -220,7 +223,8 @@ class CallRunner:
         if done is not None:  # it finished: its result is in the log, not run again
             payload["cached"] = True
             loop.record(task_event(EventType.TASK_STARTED, task, step, payload))
-            self._settle(pending.future, done)
+            serde = getattr(loop.graph.checkpointer, "serde", None)
+            self._settle(pending.future, {"return": as_checkpointed(done["return"], serde)})
             return
         entry = None
         if call.cache_policy is not None and loop.graph.cache is not None:
@@ -231,7 +235,7 @@ class CallRunner:
                 loop.record(task_event(EventType.TASK_STARTED, task, step, payload))
                 ended = {"return": hit["return"], "cached": True}
                 loop.record(task_event(EventType.TASK_ENDED, task, step, ended))
-                self._settle(pending.future, {"return": hit["return"]})
+                self._settle(pending.future, {"return": as_checkpointed(hit["return"])})
                 return
         layout = argument_layout(call.func, call.args, call.kwargs)
         if layout is not None:
@@ -276,6 +280,25 @@ class CallRunner:
         if entry is not None:  # it finished: cached for next time
             await loop.graph.cache.aset({entry[0]: ({"return": value}, entry[1])})
         self._settle(pending.future, {"return": value})
+
+
+def as_checkpointed(value: Any, serde: Any = None) -> Any:
+    """A finished call's result as LangGraph gives it back from its checkpointer on a resume, or
+    from its cache: through its msgpack serializer (``serde``, the checkpointer's, else
+    LangGraph's default), which stores tuples as lists and rebuilds named tuples, dataclasses
+    and pydantic models from their fields (a model validating them, so a ``tuple`` field stays
+    one). The log keeps the result as it was returned; this is what a caller reusing it gets.
+    A value the serializer cannot store stays as it is (LangGraph's run would have failed)."""
+    if not callable(getattr(serde, "dumps_typed", None)):
+        serde = _DEFAULT_SERDE
+    try:
+        stored = serde.dumps_typed(value)
+    except Exception:
+        return value
+    return serde.loads_typed(stored)
+
+
+_DEFAULT_SERDE = JsonPlusSerializer()
 
 
 def not_serializable(exc: EncodingError) -> TypeError:
