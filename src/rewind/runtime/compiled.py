@@ -466,7 +466,10 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         type (``chain``, ``chat_model``, ``tool``...) or tags are included, and none excluded,
         as LangChain's do."""
         if version != "v2":
-            raise ValueError(f"rewind streams events in version 'v2' only, not {version!r}")
+            raise ValueError(  # (LangChain deprecated 'v1' in langchain-core 1.3.3)
+                f"rewind streams events in version 'v2' (and 'v3') only, not {version!r}: "
+                "pass version='v2'"
+            )
         from langchain_core.runnables.config import DEFAULT_RECURSION_LIMIT as LANGCHAIN_LIMIT
 
         from rewind.runtime.streaming import stream_run
