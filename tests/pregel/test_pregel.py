@@ -395,16 +395,33 @@ def test_a_replay_of_a_program_equals_its_live_stream_with_every_kind_of_channel
         assert [encode(c) for c in _replayed(path, run_id)] == [encode(c) for c in chunks]
 
 
-def test_what_rewind_does_not_run_is_refused_by_name() -> None:
+def _broken(value: str) -> str:
+    raise ValueError(f"cannot take {value}")
+
+
+def test_a_node_named_in_the_error_handler_map_fails_without_failing_the_run() -> None:
+    """As LangGraph's: ``NodeBuilder`` gives a node no handler, so a failure of a node the map
+    names is handled with nothing to handle it; the node named as handler runs as it would."""
     c, p = rw_channels, rw_pregel
-    with pytest.raises(NotImplementedError, match="node_error_handler_map"):
-        p.Pregel(
-            nodes={"n": _node(p)},
-            channels={"a": c.LastValue(str), "b": c.LastValue(str)},
-            input_channels="a",
-            output_channels="b",
-            node_error_handler_map={"n": "handler"},
-        )
+    app = p.Pregel(
+        nodes={
+            "n": p.NodeBuilder().subscribe_only("a").do(_broken).write_to("b"),
+            "handler": _node(p, writes="c"),
+        },
+        channels={"a": c.LastValue(str), "b": c.LastValue(str), "c": c.LastValue(str)},
+        input_channels="a",
+        output_channels=["b", "c"],
+        node_error_handler_map={"n": "handler"},
+    )
+    assert app.invoke("x") == {"c": "x"}
+    unmapped = p.Pregel(
+        nodes={"n": p.NodeBuilder().subscribe_only("a").do(_broken).write_to("b")},
+        channels={"a": c.LastValue(str), "b": c.LastValue(str)},
+        input_channels="a",
+        output_channels="b",
+    )
+    with pytest.raises(ValueError, match="cannot take x"):
+        unmapped.invoke("x")
 
 
 def test_a_replay_of_a_step_that_timed_out_equals_its_live_stream(tmp_path: Path) -> None:

@@ -127,6 +127,12 @@ class EventsMode:
         # A step's node starts wait for the writes its tasks saved before a failure (LangGraph
         # applies those first, then starts the nodes).
         self._starting: list[dict[str, Any]] = []
+        # A failure an error handler handles, of a task alone in its step: its chunks in the
+        # graph's own stream wait for the handler's run to end (LangGraph runs the handler
+        # before they reach the stream), by the failed task's id; and the failed task's id, by
+        # its handler's task id.
+        self._held: dict[str, list[dict[str, Any]]] = {}
+        self._handling: dict[str, str] = {}
 
     @staticmethod
     def _event(kind: str, run: _Run, data: Any) -> dict[str, Any]:
@@ -177,12 +183,25 @@ class EventsMode:
             and event.type not in (EventType.TASK_ENDED, EventType.INTERRUPT)
         ):
             streamed = self._graph_streamed(event)
+            if event.type == EventType.TASK_FAILED and payload.get("handled") == "first":
+                self._held[event.task_id or ""], streamed = streamed, []
+            elif event.type == EventType.TASK_FAILED:  # a handler's own failure: after it
+                streamed = [*self._handled_failure(event), *streamed]
             if event.type == EventType.TASK_STARTED and not is_call(payload):
                 # LangGraph streams a step's tasks before it runs them; a task call starts
                 # (in its caller's run) before its start is streamed.
                 events = [*streamed, *events]
             else:
                 events += streamed
+        if (
+            event.type == EventType.TASK_STARTED
+            and "handles" in payload
+            and "announced" not in payload
+        ):
+            # An error handler's, run as a node fails: LangGraph starts it after what was
+            # streamed so far reached the stream (a subgraph's chunks too).
+            out, self._starting = [*self._starting, *prior], events
+            return [((), e) for e in out]
         if event.type == EventType.TASK_STARTED:
             self._starting += events
             self._deferred[:0] = prior
@@ -214,7 +233,7 @@ class EventsMode:
         if event.type == EventType.INTERRUPT:
             # An interrupted node never ends: its run is left open, as LangGraph leaves it.
             self._nodes.pop(event.task_id or "", None)
-            return self._graph_streamed(event)
+            return [*self._handled_failure(event), *self._graph_streamed(event)]
         if event.type == EventType.SUBGRAPH_STARTED:
             return self._subgraph_started(event, payload)
         if event.type == EventType.SUBGRAPH_ENDED:
@@ -226,7 +245,7 @@ class EventsMode:
             ended = {"output": output, "input": _end_input(graph.input)}
             return [self._event("on_chain_end", graph, ended)]
         if event.type == EventType.TASK_STARTED:
-            if event.node is None or payload.get("cached"):
+            if event.node is None or payload.get("cached") or payload.get("failed_before"):
                 return []
             started = self._node_started(event, payload)
             if event.node != "__start__":
@@ -404,6 +423,7 @@ class EventsMode:
         ns = event.ns or ""
         graph = self._graphs.get(ns, self._root)
         caller = payload.get("call")  # a task call's: it runs inside its caller's run
+        handled = payload.get("handles")  # an error handler's: under the failed task's ns
         metadata = {
             **self._root.metadata,
             "langgraph_step": step,
@@ -412,6 +432,8 @@ class EventsMode:
             "langgraph_path": tuple(payload.get("path") or ()),
             "langgraph_checkpoint_ns": call_ns(caller, event.node, event.task_id)
             if caller is not None
+            else call_ns(f"{ns}|{handled}" if ns else handled, event.node, event.task_id)
+            if handled is not None
             else f"{ns}|{event.node}:{event.task_id}"
             if ns
             else f"{event.node}:{event.task_id}",
@@ -419,6 +441,8 @@ class EventsMode:
         if ns:
             metadata["checkpoint_ns"] = ns.split("|", 1)[0]
         parent = self._nodes.get(caller.rpartition(":")[2]) if caller is not None else None
+        if handled is not None:
+            self._handling[event.task_id or ""] = handled.rpartition(":")[2]
         node = _Run(
             name=str(event.node),
             run_id=payload.get("run_id") or "",
@@ -457,7 +481,13 @@ class EventsMode:
         ended = [self._event("on_chain_end", node, data)]
         if self._graphs.get(event.ns or "", self._root).streamed:
             ended.insert(0, self._event("on_chain_stream", node, {"chunk": returned}))
-        return [*ended, *self._graph_streamed(event)]
+        return [*ended, *self._handled_failure(event), *self._graph_streamed(event)]
+
+    def _handled_failure(self, event: EventLike) -> list[dict[str, Any]]:
+        """The held chunks of the failure the task of ``event`` handled, if it is a handler's
+        (see ``_held``)."""
+        failed = self._handling.pop(event.task_id or "", None)
+        return self._held.pop(failed, []) if failed is not None else []
 
     def _graph_streamed(self, event: EventLike) -> list[dict[str, Any]]:
         """The graph's own stream: what ``astream`` yields for this event (the root's, and its

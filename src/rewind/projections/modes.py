@@ -398,6 +398,9 @@ class TasksMode:
         if event.node == "__start__" or event.node is None or event.task_id is None:
             return []
         if event.type == EventType.TASK_STARTED:
+            if payload.get("handles") and not payload.get("announced"):
+                # an error handler's, run as a node fails: LangGraph announces none
+                return []
             value = payload["input"] if "input" in payload else self._input(event, payload)
             return [
                 (

@@ -191,7 +191,7 @@ class TaskCalling:
         var_child_runnable_config.set(cast(RunnableConfig, config))
         inner = traced_run(config, node_input, traced) if traced is not None else None
         span_token = _enter_node_span(self.run_id, task.seq)
-        injected = injected_kwargs(action, config, writer, runtime, runtime.store)
+        injected = injected_kwargs(action, config, writer, runtime, runtime.store, task.node_error)
         args: tuple[Any, ...] = (node_input,)
         kwargs = injected
         if call is not None:  # as LangGraph's: what the caller passed wins over what is injected

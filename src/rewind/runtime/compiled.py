@@ -573,12 +573,14 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
                 started["stream_subgraphs"] = True
         loop.record(NewEvent(type=EventType.SUBGRAPH_STARTED, payload=started))
         head = views[-1] if views else None
-        # (interrupted there, or done: LangGraph's loop resumes it at its end, running nothing)
-        if head is not None and (head.interrupted_order or not head.next):
+        # (interrupted there, or a failure its handler handles, or done: LangGraph's loop
+        # resumes it at its end, running nothing)
+        handled = loop.handled_failures(head) if head is not None else []
+        if head is not None and (head.interrupted_order or handled or not head.next):
             loop.values.update(head.values)
             loop.barriers = {k: list(v) for k, v in head.barriers.items()}
             loop.step, loop.checkpoint_id = head.step, head.id
-            for task_id in head.interrupted_order:
+            for task_id in [*head.interrupted_order, *handled]:
                 if task_id not in head.results:
                     head.resumes[task_id] = list(ptask.resume)
             loop.record(

@@ -15,7 +15,16 @@ from rewind.managed.base import ManagedValueSpec
 from rewind.runtime.channels import Channel, channels_for_schema, managed_of_schema
 from rewind.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
-__all__ = ["END", "START", "Branch", "NodeSpec", "StateGraph"]
+__all__ = [
+    "DEFAULT_ERROR_HANDLER",
+    "END",
+    "START",
+    "Branch",
+    "NodeSpec",
+    "StateGraph",
+    "error_handler_name",
+    "handler_spec",
+]
 
 logger = logging.getLogger("rewind")
 
@@ -47,6 +56,11 @@ class NodeSpec:
     cache_policy: CachePolicy[Any] | None = None
     timeout: TimeoutPolicy | None = None
     """The timeout of each of its attempts (see :mod:`rewind.runtime.timeouts`)."""
+    is_error_handler: bool = False
+    """Whether it is a node error handler (``__error_handler__<node>``, or the default one):
+    it runs only for a failed node, and no handler catches its own failure."""
+    error_handler_node: str | None = None
+    """The node that handles its failures, if any (see :mod:`rewind.runtime.error_handlers`)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -59,6 +73,8 @@ class NodeDefaults:
     """The cache policy of nodes added without one."""
     timeout: TimeoutPolicy | None = None
     """The per-attempt timeout of nodes added without one."""
+    error_handler: Any = None
+    """The error handler of regular nodes added without one."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -166,9 +182,15 @@ class StateGraph(Generic[StateT]):
         cache_policy: CachePolicy[Any] | None = None,
         destinations: dict[str, str] | tuple[str, ...] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
+        error_handler: Callable[..., Any] | Runnable[Any, Any] | None = None,
         **kwargs: Any,
     ) -> StateGraph[StateT]:
         """Add a node; its name defaults to the function's name.
+
+        ``error_handler`` runs when the node fails (after its retries), in the same step, as
+        the node ``__error_handler__<node>``: it is given the node's input and, through a
+        parameter ``error: NodeError``, the failure; what it returns (an update, a
+        ``Command``) takes the node's place (see :mod:`rewind.runtime.error_handlers`).
 
         ``timeout`` bounds each attempt of it: seconds (or a ``timedelta``) for a run
         timeout, or a :class:`~rewind.types.TimeoutPolicy` (run and idle timeouts); an attempt
@@ -202,6 +224,15 @@ class StateGraph(Generic[StateT]):
                 )
         ends = tuple(destinations) if destinations is not None else _command_destinations(action)
         input_schema = input_schema or _inferred_input(action)
+        handler = None
+        if error_handler is not None:
+            handler = error_handler_name(node)
+            if handler in self.nodes:
+                raise ValueError(f"Auto-generated error handler node `{handler}` already exists.")
+            # As LangGraph's: added before the node it handles, reading what that node reads.
+            self.nodes[handler] = handler_spec(
+                handler, error_handler, input_schema or self.schemas.state
+            )
         if input_schema is not None and input_schema is not self.schemas.state:
             # As LangGraph's: the keys of a node's own input schema are channels of the
             # graph too (private state a node reads and others write).
@@ -220,6 +251,7 @@ class StateGraph(Generic[StateT]):
             defer=defer,
             cache_policy=cache_policy,
             timeout=policy,
+            error_handler_node=handler,
         )
         return self
 
@@ -228,7 +260,7 @@ class StateGraph(Generic[StateT]):
         *,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
         cache_policy: CachePolicy[Any] | None = None,
-        error_handler: Any = None,
+        error_handler: Callable[..., Any] | Runnable[Any, Any] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
     ) -> StateGraph[StateT]:
         """Policies every node gets at ``compile`` unless ``add_node`` gave it its own.
@@ -236,15 +268,17 @@ class StateGraph(Generic[StateT]):
         Args:
             retry_policy: The retry policy of nodes without one.
             cache_policy: The cache policy of nodes without one.
-            error_handler: Not supported by rewind (raises ``NotImplementedError``).
+            error_handler: The error handler of regular nodes without one: compiled as the
+                node ``__default_error_handler__`` (an error handler's own failure fails the
+                run; it has no handler).
             timeout: The per-attempt timeout of nodes without one.
 
         Returns:
             The builder, for chaining.
         """
-        if error_handler is not None:
-            raise NotImplementedError("rewind does not implement node error handlers yet")
         defaults = self.node_defaults
+        if error_handler is not None:
+            defaults.error_handler = error_handler
         if retry_policy is not None:
             defaults.retry_policy = retry_policy
         if cache_policy is not None:
@@ -438,14 +472,48 @@ class StateGraph(Generic[StateT]):
         return compiled
 
     def _apply_defaults(self) -> None:
+        """As LangGraph's: retry and timeout defaults apply to every node, error handlers
+        too; the cache and error handler defaults to regular nodes only (a handler's result
+        is not cached, and no handler handles a handler)."""
         defaults = self.node_defaults
+        default_handler = None
+        if defaults.error_handler is not None:
+            default_handler = DEFAULT_ERROR_HANDLER
+            if default_handler in self.nodes:
+                raise ValueError(
+                    "Auto-generated default error handler node "
+                    f"`{DEFAULT_ERROR_HANDLER}` already exists."
+                )
+            self.nodes[default_handler] = handler_spec(
+                default_handler, defaults.error_handler, self.schemas.state
+            )
         for spec in self.nodes.values():
             if spec.retry_policy is None:
                 spec.retry_policy = defaults.retry_policy
-            if spec.cache_policy is None:
-                spec.cache_policy = defaults.cache_policy
             if spec.timeout is None:
                 spec.timeout = defaults.timeout
+            if spec.is_error_handler:
+                continue
+            if spec.cache_policy is None:
+                spec.cache_policy = defaults.cache_policy
+            if spec.error_handler_node is None:
+                spec.error_handler_node = default_handler
+
+
+DEFAULT_ERROR_HANDLER = "__default_error_handler__"
+"""The node ``set_node_defaults(error_handler=...)`` compiles to (LangGraph's name)."""
+
+
+def error_handler_name(node: str) -> str:
+    """The node ``add_node(node, ..., error_handler=...)`` adds for the handler (LangGraph's
+    name: streams, the state's tasks and drawings show it)."""
+    return f"__error_handler__{node}"
+
+
+def handler_spec(name: str, action: Any, input_schema: Any) -> NodeSpec:
+    """An error handler's node: no retry or cache policy of its own (the defaults' retry
+    policy reaches it at ``compile``), and never a handler of its own."""
+    return NodeSpec(name=name, action=action, input_schema=input_schema, is_error_handler=True)
 
 
 def _interrupt_nodes(spec: Sequence[str] | str | None, nodes: dict[str, NodeSpec]) -> list[str]:

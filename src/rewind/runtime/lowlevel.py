@@ -32,8 +32,8 @@ A node's ``mapper`` makes its input of what it read (a pulled task's, as LangGra
 writers are ``ChannelWrite`` objects of write entries, tuple entries and ``Send`` packets,
 whose tasks run the next step (see :func:`~rewind.runtime.pregel_nodes.node_writes`).
 
-Not run yet (each refused by name with ``NotImplementedError``): a writer that is a runnable of
-its own, and ``node_error_handler_map``.
+Not run yet (refused by name with ``NotImplementedError``): a writer that is a runnable of its
+own.
 """
 
 from __future__ import annotations
@@ -433,10 +433,6 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
                 stacklevel=2,
             )
             context_schema = context_schema or deprecated.pop("config_type")
-        if node_error_handler_map:
-            raise NotImplementedError(
-                "Pregel(node_error_handler_map=...): rewind runs no node error handlers"
-            )
         # (other keywords are ignored, as LangGraph's ignores them)
         built = {k: v.build() if isinstance(v, NodeBuilder) else v for k, v in nodes.items()}
         every = dict(channels or {})
@@ -492,7 +488,11 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         """The cache policy of the nodes that have none of their own."""
         self.config = dict(config) if config else None
         """A config every call is made with, the call's own merged in (LangGraph's)."""
-        self.node_error_handler_map: Mapping[str, str] = {}
+        self.node_error_handler_map: Mapping[str, str] = dict(node_error_handler_map or {})
+        """Nodes whose failures are handled, by the node said to handle them: as LangGraph's
+        ``Pregel`` (whose ``NodeBuilder`` gives a node no handler) runs it, a failure of a
+        node named there ends the node's task with no writes and the run goes on (see
+        :meth:`~rewind.runtime.error_handlers.ErrorHandling.handle_failure`)."""
         self.stream_transformers = tuple(stream_transformers or ())
         self.node_triggers = {n: tuple(sorted(node.triggers)) for n, node in built.items()}
         self.trigger_to_nodes: Mapping[str, Sequence[str]] = (

@@ -26,13 +26,14 @@ from rewind.errors import (
 )
 from rewind.events import PULL, EventType, NewEvent, announced_order, new_uuid4, task_id_for
 from rewind.log.records import HeadWrite
-from rewind.projections.modes import EXCLUDED_METADATA_KEYS
-from rewind.projections.state import VALUE_CHANGES, CheckpointView, head_state, recorded_writes
+from rewind.projections.state import CheckpointView, head_state, recorded_writes
 from rewind.runtime.caching import cache_entry, cached_writes, input_of
 from rewind.runtime.calling import TaskCalling, current_task
 from rewind.runtime.calls import CallRunner
 from rewind.runtime.channels import MISSING, Channel, value_change
+from rewind.runtime.checkpoint_records import checkpoint_metadata, compact_changes, compact_task
 from rewind.runtime.control import Drained
+from rewind.runtime.error_handlers import ErrorHandling, FailedBefore
 from rewind.runtime.graph import END, START, NodeSpec
 from rewind.runtime.loops import call_on
 from rewind.runtime.routing import Routing
@@ -88,7 +89,7 @@ class Travel:
         return self.traveling or self.superseded
 
 
-class RunLoop(TaskCalling, Routing):
+class RunLoop(TaskCalling, Routing, ErrorHandling):
     """Executes one run of a graph (or of a subgraph inside a task), appending its events."""
 
     control: Any = None
@@ -293,8 +294,8 @@ class RunLoop(TaskCalling, Routing):
             payload["parent_id"] = parent
         if source != "loop":
             payload["source"] = source
-        payload["changes"] = _compact_changes(changes, written[1] if written else None)
-        payload["next"] = [_compact_task(d) for d in described]
+        payload["changes"] = compact_changes(changes, written[1] if written else None)
+        payload["next"] = [compact_task(d) for d in described]
         self._written = (self.checkpoint_id, [d["id"] for d in described])
         # Only what the fold cannot infer: waiting-edge progress once there is any, metadata
         # beyond LangGraph's default source/step/parents.
@@ -305,7 +306,7 @@ class RunLoop(TaskCalling, Routing):
         if finished:
             payload["finished"] = finished
         default = {"source": source, "step": self.step, "parents": dict(self.parents)}
-        metadata = _checkpoint_metadata(self.config, default)
+        metadata = checkpoint_metadata(self.config, default)
         if metadata != default or self.parents:
             payload["metadata"] = metadata
         now = datetime.now(UTC)
@@ -414,6 +415,8 @@ class RunLoop(TaskCalling, Routing):
                 payload["managed"] = managed  # what its input held besides the state
             if task.cached is not None:
                 payload["cached"] = True
+            if task.handled_error is not None:
+                payload["failed_before"] = True  # not run: its error handler runs again
             task.run_id = new_uuid4()
             payload["run_id"] = task.run_id
             task.seq = self.log.seq
@@ -498,12 +501,20 @@ class RunLoop(TaskCalling, Routing):
             self.record(task_event(EventType.TASK_ENDED, task, step, ended))
             return outcome
         try:
+            if task.handled_error is not None:  # failed before: its handler runs again
+                raise FailedBefore(task.handled_error)
             outcome = await self._attempts(task, step)
         except GraphInterrupt as exc:
             interrupts = list(exc.args[0]) if exc.args else []
             raised.extend(interrupts)
             self.record(task_event(EventType.INTERRUPT, task, step, {"interrupts": interrupts}))
             raise
+        except Exception as exc:  # its error handler's task takes its place, if it has one
+            if (handling := await self.handle_failure(task, exc, step)) is None:
+                raise
+            if isinstance(handling, Outcome):  # (no handler, yet handled: nothing written)
+                return handling
+            return await self._run_task(handling, step, raised)
         await self.emit(task_event(EventType.TASK_ENDED, task, step, self.ended_payload(outcome)))
         if task.cache_entry is not None:  # it finished: cached for next time
             key, ttl = task.cache_entry
@@ -579,6 +590,9 @@ class RunLoop(TaskCalling, Routing):
                 }
                 if retrying:  # each attempt is a run of its own, as a callback handler sees it
                     task.run_id = failed["retry_run_id"] = new_uuid4()
+                elif execute is None and self.error_handler_of(task, exc) is not None:
+                    # its handler's task runs next; alone in its step, before it is streamed
+                    failed["handled"] = "first" if self._alone else True
                 self.record(task_event(EventType.TASK_FAILED, task, step, failed))
                 # Each failed attempt notes its error, as LangGraph's (an error raised again
                 # by the next attempt has a note per attempt). LangGraph refuses a timed sync
@@ -750,41 +764,6 @@ class RunLoop(TaskCalling, Routing):
             else:
                 changes.append([name, channel.fold, [task_id for task_id, _ in writes]])
         return changes
-
-
-def _compact_task(described: dict[str, Any]) -> dict[str, Any]:
-    """A next task as a checkpoint event records it: no id (derived), no pull path."""
-    out = {k: v for k, v in described.items() if k != "id"}
-    if out["path"] == [PULL, out["name"]]:
-        del out["path"]
-    return out
-
-
-def _compact_changes(changes: list[list[Any]], previous: list[str] | None) -> list[list[Any]]:
-    """A checkpoint's changes with the step's tasks named by their index in the previous
-    checkpoint's list (known to this loop), where they are among them."""
-    if not previous:
-        return changes
-    index = {task_id: i for i, task_id in enumerate(previous)}
-    return [
-        [name, kind, refs if kind in VALUE_CHANGES else [index.get(r, r) for r in refs]]
-        for name, kind, refs in changes
-    ]
-
-
-def _checkpoint_metadata(config: Mapping[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    """Checkpoint metadata as LangGraph writes it: the caller's scalar metadata and
-    configurable values join ``source``/``step``/``parents``."""
-    out = dict(base)
-    for source in (config.get("metadata"), config.get("configurable")):
-        for key, value in (source or {}).items():
-            if key in out or key in EXCLUDED_METADATA_KEYS or key.startswith("__"):
-                continue
-            if isinstance(value, str):
-                out[key] = value.replace("\x00", "")
-            elif isinstance(value, int | float | bool):
-                out[key] = value
-    return out
 
 
 def _outer_clocks() -> tuple[AttemptClock, ...]:

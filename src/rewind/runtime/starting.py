@@ -85,6 +85,8 @@ class RunStart:
                 task.resume = [] if traveling else list(head.resumes.get(task.id, []))
                 if not replaying and task.id in head.results and task.id not in head.interrupts:
                     task.cached = self._cached_writes(head, task.id)
+                elif not replaying:
+                    task.handled_error = loop.handled_before(task, head)
                 tasks.append(task)
             if head.calls and not replaying:  # the task calls the log holds are not made again
                 loop.calls.done.update(head.calls)

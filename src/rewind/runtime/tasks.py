@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewind.errors import GraphInterrupt
+from rewind.errors import GraphInterrupt, NodeError
 from rewind.events import NewEvent, made_event, path_order
 from rewind.runtime.channels import MISSING
 from rewind.runtime.context import Runtime
@@ -104,6 +104,11 @@ class Task:
     clock: Any = None
     """The progress of its running attempt, when timed
     (:class:`~rewind.runtime.timeouts.AttemptClock`)."""
+    node_error: NodeError | None = None
+    """For an error handler's task: the failure it handles (its ``error: NodeError``)."""
+    handled_error: Any = None
+    """The error an earlier run of it failed with, which its node's error handler handles: a
+    resumed run runs the handler again, not it (the error as the checkpoint kept it)."""
 
     def describe(self) -> dict[str, Any]:
         """How a checkpoint records it."""
@@ -310,11 +315,13 @@ def injected_kwargs(
     writer: Callable[[Any], None] | None = None,
     runtime: Runtime[Any] | None = None,
     store: Any = None,
+    error: NodeError | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments a node, entrypoint, task or routing function asks for by name,
-    as LangGraph's: ``config``, ``writer``, ``runtime``, ``store`` and, when there is a
-    runtime, ``previous`` (``store`` and ``previous`` given even when ``None``, as LangGraph
-    gives them)."""
+    as LangGraph's: ``config``, ``writer``, ``runtime``, ``store``, ``error`` (annotated
+    ``NodeError``: an error handler's failure, ``None`` elsewhere) and, when there is a
+    runtime, ``previous`` (``store``, ``error`` and ``previous`` given even when ``None``, as
+    LangGraph gives them)."""
     asked = callable_facts(fn)[0]
     if not asked:
         return {}
@@ -327,10 +334,12 @@ def injected_kwargs(
     }
     if "previous" in asked and runtime is not None:
         out["previous"] = runtime.previous
+    if "error" in asked:
+        out["error"] = error
     return out
 
 
-_INJECTABLE = ("config", "writer", "runtime", "store", "previous")
+_INJECTABLE = ("config", "writer", "runtime", "store", "previous", "error")
 
 
 def callable_facts(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
@@ -352,7 +361,13 @@ def callable_facts(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
 def _callable_facts(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
     try:
         params = inspect.signature(fn).parameters
-        asked = frozenset(name for name in _INJECTABLE if name in params)
+        asked = frozenset(
+            name
+            for name in _INJECTABLE
+            if name in params
+            # as LangGraph's: ``error`` only when annotated NodeError (a name of its own else)
+            and (name != "error" or params[name].annotation in (NodeError, "NodeError"))
+        )
     except (TypeError, ValueError):
         asked = frozenset()
     is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)

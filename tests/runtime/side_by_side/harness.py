@@ -38,7 +38,9 @@ Graph module contract (``graphs/sbs_NN_<feature>.py``):
 * optional ``EVENTS_COMPARABLE = False`` (with a comment saying why): the module's scenarios are
   not also compared through ``astream_events`` (the test ``test_events_are_identical...``);
   likewise ``MODES_COMPARABLE = False``: not also made as streams of every mode (the test
-  ``test_every_stream_mode_is_identical...``), or, for one scenario, ``"streams": False``;
+  ``test_every_stream_mode_is_identical...``), or, for one scenario, ``"streams": False``
+  (likewise ``"events": False``: that scenario's calls are made as written in the
+  ``astream_events`` pass);
 
 The module is imported with the alias finder active, and so is every call of it (lazy imports
 inside nodes resolve to the same engine); the finder and the aliased ``langgraph*`` entries of
@@ -567,9 +569,12 @@ def _run_scenario(
     base = _merge_config(
         {"configurable": {"thread_id": f"thread-{scenario['name']}"}}, scenario.get("config")
     )
-    # A scenario saying "streams": False is made as written in the every-mode pass too (its
-    # module says why).
-    api = api if api != MODES or scenario.get("streams", True) else None
+    # A scenario saying "streams": False is made as written in the every-mode pass too, one
+    # saying "events": False in the astream_events pass (its module says why).
+    if (api == MODES and not scenario.get("streams", True)) or (
+        api == "astream_events" and not scenario.get("events", True)
+    ):
+        api = None
     calls = [
         _run_call(graph, _merge_config(base, c.get("config")), _through(c, api))
         for c in scenario["calls"]
