@@ -122,9 +122,19 @@ class UpdatesMode:
                     returned["__metadata__"] = {"cached": True}
                 return [(ns, returned)]
             update = payload.get("update")
-            if isinstance(update, Command):
+            commanded = isinstance(update, Command) or (
+                isinstance(update, list) and any(isinstance(u, Command) for u in update)
+            )
+            wrote = channel_writes_of(payload) if commanded else {}
+            if commanded and list(wrote) == [ROOT]:
+                # A root-valued graph's Command: what it wrote to the one value, as LangGraph
+                # shows a task's writes to a graph's one output channel (several: a list).
+                update = wrote[ROOT][0] if len(wrote[ROOT]) == 1 else wrote[ROOT]
+            elif commanded and not wrote:  # (its update's keys are no channel: none)
+                update = None
+            elif isinstance(update, Command):
                 update = update.update
-            elif isinstance(update, list) and any(isinstance(u, Command) for u in update):
+            elif commanded:
                 update = task_writes_of(payload) or None
             if isinstance(update, dict) and list(channel_writes_of(payload)) != [ROOT]:
                 # (a root-valued graph's dict is its one value, shown as returned)
@@ -430,7 +440,13 @@ class TasksMode:
                 }
             result = _folded_writes(writes)
             if isinstance(update, Command) and isinstance(update.update, dict):
-                result = dict(update.update)
+                # as the node gave them, for the channels it wrote (a key that is no channel,
+                # as every key but __root__ of a root-valued graph's, writes nothing)
+                given = update.update
+                result = {
+                    k: given[k] if k in given and len(writes[k]) == 1 else v
+                    for k, v in result.items()
+                }
             elif is_return(payload) and not payload.get("entrypoint"):
                 result = {RETURN: payload["return"]}  # a task call's (LangGraph's write)
             elif is_return(payload):

@@ -177,8 +177,9 @@ def task_result_of(payload: Mapping[str, Any] | None) -> Any:
         update = update.update
     if isinstance(update, dict):
         result = with_sent(to_known_keys(update, payload), update, payload)
-    else:
-        result = task_writes_of(payload)
+    else:  # (a channel written more than once, by a list of Commands: its writes, as LangGraph's)
+        writes = channel_writes_of(payload)
+        result = {k: v[-1] if len(v) == 1 else {"$writes": v} for k, v in writes.items()}
     untracked = (payload or {}).get("untracked")
     if untracked:
         return {k: v for k, v in result.items() if k not in untracked}

@@ -643,7 +643,7 @@ class RunLoop(TaskCalling, Routing, ErrorHandling):
             if isinstance(item, Command):
                 commanded = True
                 if item.update is not None:
-                    outcome.writes += self._map_update(item.update, task.name, outcome.ids_given)
+                    outcome.writes += self._map_update(item, task.name, outcome.ids_given)
                 gotos = item.goto if isinstance(item.goto, list | tuple) else [item.goto]
                 outcome.goto += [
                     g for g in gotos if isinstance(g, str | Send) and g not in (END, "")

@@ -2,9 +2,12 @@
 
 ``MessageGraph`` is such a graph: its state is a list of messages, nodes are given the list
 and return messages, and ``invoke``, the ``values`` stream and ``get_state`` show the list.
-Underneath, the state has one channel, ``__root__``: a node's return value is its write (a
-``Command``'s ``update`` too), and the projections show that channel's value (the graph's
-``output_channel``, as an entrypoint's output is shown).
+Underneath, the state has one channel, ``__root__``: a node's return value is its write, and
+the projections show that channel's value (the graph's ``output_channel``, as an entrypoint's
+output is shown). A ``Command``'s ``update`` is read as LangGraph reads it, as writes to
+channels (``Command._update_as_tuples``): a value that is no dict, pair list or object with
+annotated fields is the root value, but a dict's keys are channels, so only a ``__root__`` key
+is written and the others are dropped with LangGraph's warning, as writes to unknown channels.
 
 The state schema is a dataclass of that one field whose construction gives the field's
 value, so that wherever the runtime builds the state for a node or a routing function from
@@ -13,16 +16,29 @@ the schema (live, and from the log on replay), it gets the root value.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
+from rewind.events import PULL
 from rewind.projections.state import ROOT
 from rewind.runtime.compiled import CompiledStateGraph
 from rewind.runtime.pregel import RunLoop
 from rewind.runtime.shapes import coerce_messages
 from rewind.types import Command, Interrupt
 
+if TYPE_CHECKING:
+    from rewind.runtime.tasks import Outcome, Task
+
 __all__ = ["ROOT", "RootGraph", "RootLoop", "root_schema"]
+
+logger = logging.getLogger("rewind")
+
+_executing: contextvars.ContextVar[Task | None] = contextvars.ContextVar(
+    "rewind_root_task", default=None
+)
+"""The task whose outcome is being made in this context (its path is in the warning)."""
 
 
 def _root_value(cls: type, **values: Any) -> Any:
@@ -39,15 +55,32 @@ def root_schema(annotation: Any, name: str = "RootState") -> type:
 class RootLoop(RunLoop):
     """A run of a root-valued graph: what a node returns is written to ``__root__``."""
 
+    async def _execute(self, task: Task, step: int) -> Outcome:
+        token = _executing.set(task)
+        try:
+            return await super()._execute(task, step)
+        finally:
+            _executing.reset(token)
+
     def _map_update(
         self, update: Any, node: str, ids_given: list[str] | None = None
     ) -> list[tuple[str, Any]]:
         if isinstance(update, Command):
-            update = update.update
-        if update is None:
-            return []
+            pairs = update._update_as_tuples()
+        else:
+            pairs = [] if update is None else [(ROOT, update)]
         messages = self.channels[ROOT].fold == "messages"
-        return [(ROOT, coerce_messages(update, ids_given) if messages else update)]
+        writes = []
+        for key, value in pairs:
+            if key == ROOT:
+                writes.append((ROOT, coerce_messages(value, ids_given) if messages else value))
+                continue
+            task = _executing.get()
+            path = task.path if task is not None and task.name == node else (PULL, node)
+            logger.warning(
+                f"Task {node} with path {path} wrote to unknown channel {key}, ignoring it."
+            )
+        return writes
 
 
 class RootGraph(CompiledStateGraph):
