@@ -9,6 +9,9 @@
   (``-m server_processes``, run by ``.ci/run`` as a step of its own).
 * ``browser``: the run page driven in Chromium (``-m browser``, run by ``.ci/run``, which
   installs Chromium when missing).
+* ``corpus_passes``: the LangGraph corpus's second and third comparisons of every program
+  (through ``astream_events``, and as one stream of every mode), ``-m corpus_passes``, run by
+  ``.ci/run`` as a step of its own; a plain run compares each program as written.
 * ``server_load``: the HTTP server's load test at full size (``-m server_load``, or
   ``REWIND_SERVER_LOAD=1``, which also makes the fuzz test run more examples).
 """
@@ -27,6 +30,7 @@ OPT_IN = {
     "server_processes": None,
     "server_load": "REWIND_SERVER_LOAD",
     "browser": None,
+    "corpus_passes": None,
 }
 
 

@@ -63,6 +63,7 @@ def test_graph_leaves_nothing_more_behind_than_langgraph(path: Path) -> None:
 EVENT_GRAPHS = [p for p in GRAPHS if harness.events_comparable(p)]
 
 
+@pytest.mark.corpus_passes  # a step of .ci/run's own: the default run's budget
 @pytest.mark.parametrize("path", EVENT_GRAPHS, ids=[p.stem for p in EVENT_GRAPHS])
 def test_events_are_identical_on_both_engines(path: Path) -> None:
     """Every call made through ``astream_events(version="v2")``: the same events, in the same
@@ -76,6 +77,7 @@ def test_events_are_identical_on_both_engines(path: Path) -> None:
 MODE_GRAPHS = [p for p in GRAPHS if harness.modes_comparable(p)]
 
 
+@pytest.mark.corpus_passes
 @pytest.mark.parametrize("path", MODE_GRAPHS, ids=[p.stem for p in MODE_GRAPHS])
 def test_every_stream_mode_is_identical_on_both_engines(path: Path) -> None:
     """Every call made as a stream of the seven modes other than ``events`` together, with
