@@ -21,23 +21,14 @@ import pytest
 from rewind import areplay, open_log
 from rewind.checkpoint.sqlite import SqliteSaver
 from rewind.log.codec import encode
+from rewind.projections.stream import MODES
 from tests.runtime.side_by_side import harness
 
 PROGRAMS = [
     harness.GRAPHS_DIR / "sbs_92_node_error_handlers.py",
     harness.GRAPHS_DIR / "sbs_93_error_handler_resumed.py",
 ]
-ALL = [
-    "values",
-    "updates",
-    "messages",
-    "custom",
-    "tasks",
-    "checkpoints",
-    "debug",
-    "tools",
-    "events",
-]
+ALL = list(MODES)
 KWARGS: dict[str, Any] = {"stream_mode": ALL, "subgraphs": True}
 
 
