@@ -23,6 +23,9 @@ is written to the ``__end__`` and ``__previous__`` channels) and ``save`` when i
 ``entrypoint.final(value=..., save=...)``. An ``interrupt()`` inside a call is recorded on the
 entrypoint's (or node's) task the calls started from, as LangGraph reports it.
 
+A low-level ``Pregel`` node's ``task.ended`` has ``returned`` too: what its function returned
+(its ``update`` is its writes), the output of its run as LangGraph's ``astream_events`` shows it.
+
 The runnables a node runs inside itself (a prompt, an LCEL sequence and its steps, a parser, a
 ``RunnableLambda``, a retriever) are recorded as LangChain's callbacks report them, with the
 events of the task they run in:

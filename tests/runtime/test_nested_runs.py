@@ -238,3 +238,60 @@ def test_a_runnable_node_streams_its_steps_and_replays_as_it_streamed(tmp_path: 
     run_id, _ = asyncio.run(_stored(path))
     replayed = asyncio.run(_replayed(path, run_id))
     assert [encode(e) for e in replayed] == [encode(e) for e in live]
+
+
+def _pregel(checkpointer: Any) -> Any:
+    from rewind.channels import EphemeralValue, LastValue
+    from rewind.pregel import NodeBuilder, Pregel
+
+    def double(x: str) -> str:
+        return x + x
+
+    one = NodeBuilder().subscribe_only("a").do(lambda x: x + "!").write_to("b")
+    two = NodeBuilder().subscribe_only("b").do(double).do(str.upper).write_to("c")
+    return Pregel(
+        nodes={"one": one, "two": two},
+        channels={"a": EphemeralValue(str), "b": LastValue(str), "c": LastValue(str)},
+        input_channels="a",
+        output_channels=["b", "c"],
+        checkpointer=checkpointer,
+    )
+
+
+def test_a_pregel_node_s_functions_are_runs_of_their_own_live_and_replayed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "runs.db"
+
+    async def live_events() -> list[dict[str, Any]]:
+        # (the graph's own stream in "updates", as a replay of the events gives it)
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+            config = {"configurable": {"thread_id": "t"}}
+            events = _pregel(saver).astream_events("x", config, stream_mode="updates")
+            return [e async for e in events]
+
+    live = asyncio.run(live_events())
+    shown = [
+        (e["event"], e["name"], e["tags"][:1], e["data"].get("output"))
+        for e in live
+        if e["name"] != "LangGraph"
+    ]
+    # As LangGraph's: each function a run (a lambda's unnamed) inside its node's, tagged as
+    # the node's steps; the node's output is what its last function returned, not its writes.
+    assert shown == [
+        ("on_chain_start", "one", ["graph:step:0"], None),
+        ("on_chain_start", "Unnamed", ["seq:step:1"], None),
+        ("on_chain_end", "Unnamed", ["seq:step:1"], "x!"),
+        ("on_chain_stream", "one", ["graph:step:0"], None),
+        ("on_chain_end", "one", ["graph:step:0"], "x!"),
+        ("on_chain_start", "two", ["graph:step:1"], None),
+        ("on_chain_start", "double", ["seq:step:1"], None),
+        ("on_chain_end", "double", ["seq:step:1"], "x!x!"),
+        ("on_chain_start", "upper", ["seq:step:2"], None),
+        ("on_chain_end", "upper", ["seq:step:2"], "X!X!"),
+        ("on_chain_stream", "two", ["graph:step:1"], None),
+        ("on_chain_end", "two", ["graph:step:1"], "X!X!"),
+    ]
+    run_id, _ = asyncio.run(_stored(path))
+    replayed = asyncio.run(_replayed(path, run_id))
+    assert [encode(e) for e in replayed] == [encode(e) for e in live]

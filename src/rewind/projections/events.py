@@ -474,7 +474,10 @@ class EventsMode:
         self, event: EventLike, payload: Mapping[str, Any], node: _Run
     ) -> list[dict[str, Any]]:
         del self._nodes[event.task_id or ""]
-        update = return_value(payload) if is_return(payload) else payload.get("update")
+        if is_return(payload):
+            update = return_value(payload)
+        else:  # (a Pregel node's run shows what its function returned, not its writes)
+            update = payload["returned"] if "returned" in payload else payload.get("update")
         given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
         returned = _without_ids(update, given) if given else update
         data = {"output": returned, "input": _end_input(node.input)}

@@ -204,7 +204,11 @@ class TaskCalling:
                     "\nEither initialize with a synchronous function or invoke"
                     " via the async API (ainvoke, astream, etc.)"
                 )
-            if is_async:
+            if is_async and inner is not None:  # as LangGraph's traced function: a task of
+                # its own, so the step's other tasks run on while it starts
+                running = action(*args, **kwargs)
+                result = await asyncio.create_task(running, context=contextvars.copy_context())
+            elif is_async:
                 result = await action(*args, **kwargs)
             elif streams_as_node(action) and call is None:  # a LangChain runnable
                 result = await run_runnable_node(

@@ -28,6 +28,11 @@ to the nodes that read them (among several channels) for the step they run in, a
 ``step_timeout`` bounds each step (see :meth:`PregelLoop._run_task`); ``cache_policy``,
 ``context_schema`` and ``config`` apply to the program's nodes, runs and calls as LangGraph's.
 
+A node's function is a run of its own inside the node's (``seq:step:1``; several functions:
+``seq:step:2``...), and what it returned is the output of the node's run, as LangGraph's
+``astream_events`` shows them (see :func:`~rewind.runtime.pregel_nodes.traced_step`); the
+task's ``updates`` and results are its writes.
+
 A node's ``mapper`` makes its input of what it read (a pulled task's, as LangGraph's); its
 writers are ``ChannelWrite`` objects of write entries, tuple entries and ``Send`` packets,
 whose tasks run the next step (see :func:`~rewind.runtime.pregel_nodes.node_writes`).
@@ -50,6 +55,7 @@ from typing import Any
 from rewind.channels import BaseChannel, Topic
 from rewind.events import PULL, PUSH, EventType
 from rewind.managed.base import Scratchpad
+from rewind.runtime.chains import storable
 from rewind.runtime.channels import (
     HIDDEN,
     MISSING,
@@ -67,6 +73,7 @@ from rewind.runtime.pregel_nodes import (
     PregelNode,
     node_input,
     node_writes,
+    traced_step,
     validate_pregel,
 )
 from rewind.runtime.tasks import Outcome, Task, task_event
@@ -283,9 +290,12 @@ class PregelLoop(RunLoop):
             raise
 
     def ended_payload(self, outcome: Outcome, *, cached: bool = False) -> dict[str, Any]:
-        """A task's ``task.ended``; marked ``late`` when it ended after its step timed out
-        (a sync run's: LangGraph saves its writes after the stream ended, unstreamed)."""
+        """A task's ``task.ended``, with what its function ``returned``; marked ``late`` when
+        it ended after its step timed out (a sync run's: LangGraph saves its writes after the
+        stream ended, unstreamed)."""
         payload = super().ended_payload(outcome, cached=cached)
+        if isinstance(outcome, NodeOutcome):
+            payload["returned"] = storable(outcome.returned)
         if self._deadline is not None and self.loop.time() >= self._deadline:
             payload["late"] = True
         return payload
@@ -331,7 +341,8 @@ class PregelLoop(RunLoop):
         self._prepared.pop(task.id, None)
         task.sent = []
         task.node_input = task.arg
-        result = await self._call(self.graph.builder.nodes[task.name].action, task.arg, task, step)
+        action = traced_step(self.graph.builder.nodes[task.name].action)
+        result = await self._call(action, task.arg, task, step)
         writes = []
         sends: list[str | Send] = []
         for channel, value in node_writes(node, result):
@@ -354,7 +365,17 @@ class PregelLoop(RunLoop):
             else:
                 update[channel] = _Writes({"$writes": [update[channel], value]})
         update = {k: dict(v) if isinstance(v, _Writes) else v for k, v in update.items()}
-        return Outcome(task=task, update=update or None, writes=writes, goto=sends)
+        return NodeOutcome(
+            task=task, update=update or None, writes=writes, goto=sends, returned=result
+        )
+
+
+@dataclass(kw_only=True, slots=True)
+class NodeOutcome(Outcome):
+    """What a ``Pregel`` node's task did: its update is its writes; ``returned``, what its
+    function returned, is the output of its run (``astream_events``), as in LangGraph."""
+
+    returned: Any = None
 
 
 class _Writes(dict[str, list[Any]]):

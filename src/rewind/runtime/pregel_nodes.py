@@ -5,6 +5,7 @@ node reads and writes, and the checks LangGraph makes of a program before it run
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -279,16 +280,53 @@ class NodeBuilder:
         )
 
 
+def _passthrough(value: Any) -> Any:
+    """What a node with no function runs (LangGraph runs only its writers: no run of it)."""
+    return value
+
+
 def _sequence(steps: list[Any]) -> Any:
-    """What a node runs: its one function, or its functions one after the other."""
+    """What a node runs: its one function, or its functions one after the other (each a run
+    of its own, as :func:`traced_step` makes it)."""
     if not steps:
-        return lambda value: value
+        return _passthrough
     if len(steps) == 1:
         return steps[0]
     from langchain_core.runnables import RunnableSequence
+
+    return RunnableSequence(*(traced_step(s, sequenced=True) for s in steps))
+
+
+def step_name(func: Any) -> str:
+    """The name of a node function's run, as LangGraph's ``RunnableCallable`` gives it: the
+    function's, ``Unnamed`` for a lambda or a callable with no name."""
+    name = getattr(func, "__name__", None)
+    return name if isinstance(name, str) and name != "<lambda>" else "Unnamed"
+
+
+def traced_step(step: Any, *, sequenced: bool = False) -> Any:
+    """What a node runs, as LangGraph's ``NodeBuilder.do`` makes it: a function is a run of
+    its own inside the node's (LangGraph's ``RunnableCallable(trace=True)``, the node's first
+    step, ``seq:step:1``), so ``astream_events`` shows it; a generator function is a
+    ``RunnableLambda``, a dict a ``RunnableParallel``; a runnable runs as it is.
+    ``sequenced``: one function of several (``.do(f).do(g)``), a step of the node's
+    ``RunnableSequence``."""
+    from langchain_core.runnables import Runnable, RunnableLambda
     from langchain_core.runnables.base import coerce_to_runnable
 
-    return RunnableSequence(*(coerce_to_runnable(s) for s in steps))
+    if isinstance(step, Runnable) or step is _passthrough:
+        return step
+    if inspect.isgeneratorfunction(step) or inspect.isasyncgenfunction(step):
+        return RunnableLambda(step)
+    if not callable(step):
+        return coerce_to_runnable(step)
+    if sequenced:
+        from rewind.runtime.traced_step import TracedStep
+
+        return TracedStep(step, step_name(step))
+    from rewind.runtime.tasks import SyncAsyncNode
+
+    return SyncAsyncNode(step, step, name=step_name(step), trace=True)
 
 
 def node_writes(node: PregelNode, result: Any) -> list[tuple[str, Any]]:

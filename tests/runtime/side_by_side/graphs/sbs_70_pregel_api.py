@@ -164,12 +164,6 @@ def build_chain(checkpointer):
     return app
 
 
-# A node's function runs under the node as a chain run of its own in LangGraph ("Unnamed" for
-# a lambda), whose output is what the function returned; rewind shows no run of its own for a
-# chain run inside a node (see the README), and the node's output as its writes.
-EVENTS_COMPARABLE = False
-
-
 def build_breakpoint(checkpointer):
     node1 = NodeBuilder().subscribe_only("a").do(lambda x: x + x).write_to("b")
     node2 = NodeBuilder().subscribe_only("b").do(lambda x: x + "!").write_to("c")

@@ -298,6 +298,6 @@ SCENARIOS = [
     },
 ]
 
-# A node's function runs under the node as a chain run of its own in LangGraph; rewind shows
-# no run of its own for it (see the README), as in sbs_70.
+# LangGraph's own order varies: nodes a and b0 (sync functions, one step) run in threads, and
+# their runs end in either order from one run to the next.
 EVENTS_COMPARABLE = False

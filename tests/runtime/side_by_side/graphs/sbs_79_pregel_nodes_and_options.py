@@ -371,6 +371,8 @@ SCENARIOS = [
     },
 ]
 
-# A node's function runs under the node as a chain run of its own in LangGraph; rewind shows
-# no run of its own for it (see the README), as in sbs_70.
+# LangGraph's own order varies: the two sync nodes of one step run in threads and their runs
+# end in either order from one run to the next ("context_schema", "config", "sends"); and with
+# "tasks" streamed, LangGraph gives a step's task chunks before its nodes' starts, rewind each
+# task's chunk before its node's start ("config": not yet LangGraph's).
 EVENTS_COMPARABLE = False
