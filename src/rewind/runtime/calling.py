@@ -38,6 +38,7 @@ from rewind.runtime.tasks import (
     callable_facts,
     injected_kwargs,
     interrupter,
+    no_sync_function,
 )
 from rewind.runtime.timeouts import AttemptClock, ProgressHandler, heartbeat_of
 from rewind.types import _INTERRUPT_HOOK
@@ -199,11 +200,7 @@ class TaskCalling:
         is_async = callable_facts(action)[1]
         try:
             if is_async and self.sync_api and call is None:
-                raise TypeError(
-                    f'No synchronous function provided to "{self.runnable_name(task, action)}".'
-                    "\nEither initialize with a synchronous function or invoke"
-                    " via the async API (ainvoke, astream, etc.)"
-                )
+                raise no_sync_function(self.runnable_name(task, action))
             if is_async and inner is not None:  # as LangGraph's traced function: a task of
                 # its own, so the step's other tasks run on while it starts
                 running = action(*args, **kwargs)

@@ -339,6 +339,15 @@ def injected_kwargs(
     return out
 
 
+def no_sync_function(name: str) -> TypeError:
+    """LangGraph's error for an async function run through the sync API."""
+    return TypeError(
+        f'No synchronous function provided to "{name}".'
+        "\nEither initialize with a synchronous function or invoke"
+        " via the async API (ainvoke, astream, etc.)"
+    )
+
+
 _INJECTABLE = ("config", "writer", "runtime", "store", "previous", "error")
 
 

@@ -19,7 +19,7 @@ from langchain_core.runnables.config import (
 )
 
 from rewind.runtime.context import _RUNTIME
-from rewind.runtime.tasks import callable_facts, injected_kwargs
+from rewind.runtime.tasks import callable_facts, injected_kwargs, no_sync_function
 
 __all__ = ["TracedStep"]
 
@@ -47,11 +47,7 @@ class TracedStep(Runnable[Any, Any]):
         """Run the function under a run of its own (a sync one; an async one is refused, as
         LangGraph refuses it)."""
         if callable_facts(self.func)[1]:
-            raise TypeError(
-                f'No synchronous function provided to "{self.name}".'
-                "\nEither initialize with a synchronous function or invoke"
-                " via the async API (ainvoke, astream, etc.)"
-            )
+            raise no_sync_function(self.get_name())
         config = ensure_config(config)
         run = get_callback_manager_for_config(config).on_chain_start(None, input, name=self.name)
         child = patch_config(config, callbacks=run.get_child())
