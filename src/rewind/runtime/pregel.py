@@ -331,7 +331,10 @@ class RunLoop(TaskCalling, Routing, ErrorHandling):
             )
             head = HeadWrite(checkpoint_id=self.checkpoint_id, state=head_state(view))
         event = NewEvent(type=EventType.CHECKPOINT, step=self.step, payload=payload, ts=now)
-        await self.emit(event, durable=True, head=head)
+        # Under `sync` durability a checkpoint is durable before the next step starts. After
+        # the last step there is none: the checkpoint commits with the run's end, which the
+        # run waits for before it returns (one commit fewer per run).
+        await self.emit(event, durable=bool(tasks), head=head)
         if refused is not None:
             raise refused
 
