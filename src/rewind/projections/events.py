@@ -100,6 +100,7 @@ class EventsMode:
         self._nodes: dict[str, _Run] = {}  # by task id
         # The input's task shows as a run only when a routing function runs under it.
         self._hidden: dict[str, _Run] = {}
+        self._untraced: set[str] = set()  # tasks of Pregel nodes of writers alone (no run)
         self._graphs: dict[str, _Run] = {}  # subgraph runs, by namespace
         self._calls: dict[str, _Run] = {}  # model and tool calls, and nested runs, by run id
         # Per task: message ids rewind gave at the task's tool ends (its events show none).
@@ -127,6 +128,9 @@ class EventsMode:
         # A step's node starts wait for the writes its tasks saved before a failure (LangGraph
         # applies those first, then starts the nodes).
         self._starting: list[dict[str, Any]] = []
+        # And the chunks the graph's own stream has of them (``tasks``, ``debug``): all of a
+        # step's go before its node starts, as LangGraph streams them before it runs them.
+        self._announced: list[dict[str, Any]] = []
         # A failure an error handler handles, of a task alone in its step: its chunks in the
         # graph's own stream wait for the handler's run to end (LangGraph runs the handler
         # before they reach the stream), by the failed task's id; and the failed task's id, by
@@ -163,7 +167,8 @@ class EventsMode:
 
     def release(self) -> list[tuple[tuple[str, ...], Any]]:
         """The node starts held back, now (at an event this mode does not read)."""
-        held, self._starting = self._starting, []
+        held = [*self._announced, *self._starting]
+        self._announced, self._starting = [], []
         return [((), e) for e in held]
 
     def forwarded(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
@@ -177,6 +182,7 @@ class EventsMode:
         payload = fields_of(event.payload)  # none, for a payload redacted whole
         prior, self._deferred = self._deferred, []
         events = self._events(event, payload)
+        announced: list[dict[str, Any]] = []
         if (
             self._streams_any
             and (not event.ns or self._stream_subgraphs)
@@ -187,10 +193,12 @@ class EventsMode:
                 self._held[event.task_id or ""], streamed = streamed, []
             elif event.type == EventType.TASK_FAILED:  # a handler's own failure: after it
                 streamed = [*self._handled_failure(event), *streamed]
-            if event.type == EventType.TASK_STARTED and not is_call(payload):
-                # LangGraph streams a step's tasks before it runs them; a task call starts
-                # (in its caller's run) before its start is streamed.
+            if event.type == EventType.TASK_STARTED and "handles" in payload:
                 events = [*streamed, *events]
+            elif event.type == EventType.TASK_STARTED and not is_call(payload):
+                # LangGraph streams a step's tasks (all of them) before it runs them; a task
+                # call starts (in its caller's run) before its start is streamed.
+                announced = streamed
             else:
                 events += streamed
         if (
@@ -200,9 +208,11 @@ class EventsMode:
         ):
             # An error handler's, run as a node fails: LangGraph starts it after what was
             # streamed so far reached the stream (a subgraph's chunks too).
-            out, self._starting = [*self._starting, *prior], events
+            out = [*self._announced, *self._starting, *prior]
+            self._announced, self._starting = [], events
             return [((), e) for e in out]
         if event.type == EventType.TASK_STARTED:
+            self._announced += announced
             self._starting += events
             self._deferred[:0] = prior
             return []
@@ -212,9 +222,10 @@ class EventsMode:
         # starts (as LangGraph's); a task call answered from the cache, in its turn.
         a_call = is_return(payload) and not payload.get("entrypoint")
         if not (event.type == EventType.TASK_ENDED and payload.get("cached") and not a_call):
-            events, self._starting = [*self._starting, *prior, *events], []
+            events = [*self._announced, *self._starting, *prior, *events]
+            self._announced, self._starting = [], []
         else:
-            events = [*prior, *events]
+            events, self._announced = [*self._announced, *prior, *events], []
         return [((), e) for e in events]
 
     def _events(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -246,6 +257,9 @@ class EventsMode:
             return [self._event("on_chain_end", graph, ended)]
         if event.type == EventType.TASK_STARTED:
             if event.node is None or payload.get("cached") or payload.get("failed_before"):
+                return []
+            if payload.get("untraced"):  # a Pregel node of writers alone: no run of its own
+                self._untraced.add(event.task_id or "")
                 return []
             started = self._node_started(event, payload)
             if event.node != "__start__":
@@ -301,6 +315,9 @@ class EventsMode:
             return [*routed, *self._graph_streamed(event)]
         if payload.get("cached"):
             return [*routed, *self._graph_streamed(event)]  # not run again: no run of its own
+        if task_id in self._untraced:
+            self._untraced.discard(task_id)
+            return [*routed, *self._graph_streamed(event)]
         node = self._nodes.get(task_id)
         if node is None:  # (a state edit's task: its writes reach the graph's own stream's
             if not event.ns or self._stream_subgraphs:  # fold, which shows none of it)
@@ -325,10 +342,11 @@ class EventsMode:
             name=payload["name"],
             run_id=payload["run_id"],
             parents=[*node.parents, node.run_id],
-            # The input's task has no function of its own before its writes and routes.
-            tags=["seq:step:2", "langsmith:hidden"]
+            # The input's task has no function of its own before its writes and routes; a
+            # node's place in its node's sequence is recorded when not the usual one.
+            tags=[f"seq:step:{payload.get('seq_step', 2)}", "langsmith:hidden"]
             if event.node == "__start__"
-            else ["seq:step:3"],
+            else [f"seq:step:{payload.get('seq_step', 3)}"],
             metadata=node.metadata,
             input=given,
         )

@@ -31,7 +31,9 @@ to the nodes that read them (among several channels) for the step they run in, a
 A node's function is a run of its own inside the node's (``seq:step:1``; several functions:
 ``seq:step:2``...), and what it returned is the output of the node's run, as LangGraph's
 ``astream_events`` shows them (see :func:`~rewind.runtime.pregel_nodes.traced_step`); the
-task's ``updates`` and results are its writes.
+task's ``updates`` and results are its writes. A node that runs no function, only
+``ChannelWrite`` writers, is no run of its own (LangGraph's writers are none): its task is
+marked ``untraced`` and ``astream_events`` shows its writes alone.
 
 A node's ``mapper`` makes its input of what it read (a pulled task's, as LangGraph's); its
 writers are ``ChannelWrite`` objects of write entries, tuple entries and ``Send`` packets,
@@ -74,6 +76,7 @@ from rewind.runtime.pregel_nodes import (
     node_input,
     node_writes,
     traced_step,
+    untraced,
     validate_pregel,
 )
 from rewind.runtime.tasks import Outcome, Task, task_event
@@ -336,13 +339,22 @@ class PregelLoop(RunLoop):
         """A ``Pregel`` node's runnable is named after its function, as in LangGraph."""
         return str(getattr(action, "__name__", None) or task.name)
 
+    def started_marks(self, task: Task) -> dict[str, Any]:
+        """A node that runs no function, only ``ChannelWrite`` writers, is marked
+        ``untraced``: it is no run of its own (LangGraph's writers are none)."""
+        node = self.graph.pregel_nodes.get(task.name)
+        return {"untraced": True} if node is not None and untraced(node) else {}
+
     async def _execute(self, task: Task, step: int) -> Outcome:
         node = self.graph.pregel_nodes[task.name]
         self._prepared.pop(task.id, None)
         task.sent = []
         task.node_input = task.arg
-        action = traced_step(self.graph.builder.nodes[task.name].action)
-        result = await self._call(action, task.arg, task, step)
+        if untraced(node):  # its writers alone, of its input (no call, no run)
+            result = task.arg
+        else:
+            action = traced_step(self.graph.builder.nodes[task.name].action)
+            result = await self._call(action, task.arg, task, step)
         writes = []
         sends: list[str | Send] = []
         for channel, value in node_writes(node, result):
@@ -552,13 +564,15 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         return [out] if isinstance(out, str) else list(out)
 
     def triggered(self, values: Mapping[str, Any], updated: set[str]) -> list[Task]:
-        """The tasks the ``updated`` channels start, in node order, each with its input."""
+        """The tasks the ``updated`` channels start, each with its input: in node order, or
+        with the program's trigger index, in name order (as LangGraph's)."""
         tasks = []
         index = self.trigger_to_nodes
-        candidates = {n for c in updated for n in index.get(c, ())} if index else None
-        for name, node in self.pregel_nodes.items():
-            if candidates is not None and name not in candidates:
-                continue
+        names: Sequence[str] = list(self.pregel_nodes)
+        if index:  # (as LangGraph's: the nodes the index names, sorted)
+            names = sorted({n for c in updated for n in index.get(c, ()) if n in self.nodes})
+        for name in names:
+            node = self.pregel_nodes[name]
             if not updated.intersection(node.triggers):
                 continue
             arg = node_input(node, values)

@@ -420,6 +420,7 @@ class RunLoop(TaskCalling, Routing, ErrorHandling):
                 payload["cached"] = True
             if task.handled_error is not None:
                 payload["failed_before"] = True  # not run: its error handler runs again
+            payload.update(self.started_marks(task))
             task.run_id = new_uuid4()
             payload["run_id"] = task.run_id
             task.seq = self.log.seq
@@ -467,6 +468,10 @@ class RunLoop(TaskCalling, Routing, ErrorHandling):
         next_tasks = self.next_tasks(ordered)
         await self.checkpoint(source="loop", changes=changes, tasks=next_tasks)
         return next_tasks
+
+    def started_marks(self, task: Task) -> dict[str, Any]:
+        """What a task's ``task.started`` says besides its triggers, path and input."""
+        return {}
 
     async def _match_cache(self, tasks: list[Task]) -> list[Task]:
         """Look the step's cacheable tasks up in the node cache: the hits (not run), in the

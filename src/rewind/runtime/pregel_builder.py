@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypedDict
 from rewind.channels import BaseChannel
 from rewind.runtime.channels import HIDDEN_CHANNELS, SPEC_CHANNELS
 from rewind.runtime.graph import NodeSpec, StateGraph
-from rewind.runtime.pregel_nodes import PregelNode
+from rewind.runtime.pregel_nodes import PregelNode, no_function
 from rewind.runtime.timeouts import natively_async, sync_timeout_unsupported
 from rewind.types import CachePolicy, RetryPolicy
 
@@ -56,7 +56,7 @@ def program_builder(
             raise sync_timeout_unsupported(name)
         builder.nodes[name] = NodeSpec(
             name=name,
-            action=node.bound,
+            action=node.bound if node.bound is not None else no_function,
             input_schema=None,
             retry_policy=node.retry_policy or retry_policy or None,
             metadata=node.metadata or None,

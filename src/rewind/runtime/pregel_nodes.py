@@ -25,7 +25,9 @@ __all__ = [
     "NodeBuilder",
     "PregelNode",
     "node_input",
+    "no_function",
     "node_writes",
+    "untraced",
     "validate_pregel",
 ]
 
@@ -161,8 +163,9 @@ class PregelNode:
     """What it reads: one channel (its value is the input) or several (a dict of them)."""
     triggers: list[str]
     """The channels whose update starts it."""
-    bound: Any
-    """What runs: a function (sync or async) or a runnable."""
+    bound: Any = None
+    """What runs: a function (sync or async) or a runnable; ``None``: nothing but its
+    writers."""
     writers: list[Any] = field(default_factory=list)
     """Where its result goes: ``ChannelWrite`` writers (of write entries and ``Send`` packets), or
     write entries."""
@@ -280,7 +283,7 @@ class NodeBuilder:
         )
 
 
-def _passthrough(value: Any) -> Any:
+def no_function(value: Any) -> Any:
     """What a node with no function runs (LangGraph runs only its writers: no run of it)."""
     return value
 
@@ -289,12 +292,27 @@ def _sequence(steps: list[Any]) -> Any:
     """What a node runs: its one function, or its functions one after the other (each a run
     of its own, as :func:`traced_step` makes it)."""
     if not steps:
-        return _passthrough
+        return no_function
     if len(steps) == 1:
         return steps[0]
     from langchain_core.runnables import RunnableSequence
 
     return RunnableSequence(*(traced_step(s, sequenced=True) for s in steps))
+
+
+def untraced(node: PregelNode) -> bool:
+    """Whether a node runs no function and only ``ChannelWrite`` writers: LangGraph runs its
+    writers alone, which are no run of their own (``astream_events`` shows no run of it)."""
+    return node.bound in (None, no_function) and all(
+        ChannelWrite.is_writer(w) or _is_entry(w) for w in node.writers
+    )
+
+
+def _is_entry(writer: Any) -> bool:
+    """Whether a node's writer is a write entry or a ``Send`` packet (not a runnable)."""
+    from rewind.types import Send
+
+    return isinstance(writer, ChannelWriteEntry | ChannelWriteTupleEntry | Send)
 
 
 def step_name(func: Any) -> str:
@@ -314,7 +332,7 @@ def traced_step(step: Any, *, sequenced: bool = False) -> Any:
     from langchain_core.runnables import Runnable, RunnableLambda
     from langchain_core.runnables.base import coerce_to_runnable
 
-    if isinstance(step, Runnable) or step is _passthrough:
+    if isinstance(step, Runnable) or step is no_function:
         return step
     if inspect.isgeneratorfunction(step) or inspect.isasyncgenfunction(step):
         return RunnableLambda(step)

@@ -1,0 +1,126 @@
+"""A ``Pregel`` node's writers and what a step streams, live and replayed from the log alone:
+a node of writers alone (no run of its own in ``astream_events``), a step's task chunks before
+its nodes start (side by side with LangGraph: ``sbs_98_pregel_writers_and_events``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import rewind.channels as rw_channels
+import rewind.pregel as rw_pregel
+from rewind import open_log
+from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
+from rewind.log.codec import encode
+from rewind.pregel._read import PregelNode
+from rewind.pregel._write import ChannelWrite, ChannelWriteEntry
+
+CONFIG = {"configurable": {"thread_id": "t"}}
+
+
+async def _upper(text: str) -> str:
+    return text.upper()
+
+
+async def _lower(text: str) -> str:
+    await asyncio.sleep(0.02)
+    return text.lower()
+
+
+def _program(saver: Any, nodes: dict[str, Any], outputs: list[str]) -> Any:
+    return rw_pregel.Pregel(
+        nodes=nodes,
+        channels={k: rw_channels.LastValue(str) for k in "abcde"},
+        input_channels="a",
+        output_channels=outputs,
+        checkpointer=saver,
+    )
+
+
+def writers_alone(saver: Any) -> Any:
+    """``copy`` runs no function; ``both`` is writers alone; ``shout`` runs one."""
+    both = PregelNode(
+        channels="b",
+        triggers=["b"],
+        writers=[ChannelWrite([ChannelWriteEntry("c")]), ChannelWrite([ChannelWriteEntry("d")])],
+    )
+    nodes = {
+        "copy": rw_pregel.NodeBuilder().subscribe_only("a").write_to("b"),
+        "both": both,
+        "shout": rw_pregel.NodeBuilder().subscribe_only("c").do(_upper).write_to("e"),
+    }
+    return _program(saver, nodes, ["b", "c", "d", "e"])
+
+
+def parallel(saver: Any) -> Any:
+    """Two nodes in one step (and a node of writers alone in the next)."""
+    nodes = {
+        "one": rw_pregel.NodeBuilder().subscribe_only("a").do(_upper).write_to("b"),
+        "two": rw_pregel.NodeBuilder().subscribe_only("a").do(_lower).write_to("c"),
+        "three": rw_pregel.NodeBuilder().subscribe_only("b").do(_lower).write_to("d"),
+        "copy": rw_pregel.NodeBuilder().subscribe_only("b").write_to("e"),
+    }
+    return _program(saver, nodes, ["b", "c", "d", "e"])
+
+
+async def _live(
+    path: Path, build: Callable[[Any], Any], given: Any, modes: list[str]
+) -> tuple[list[Any], list[Any], str]:
+    """The run's ``astream_events`` (its own stream in ``modes``) and ``astream`` chunks."""
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        app = build(saver)
+        events = [
+            e async for e in app.astream_events(given, CONFIG, version="v2", stream_mode=modes)
+        ]
+        chunks = [c async for c in app.astream(given, CONFIG, stream_mode=modes)]
+    store = await open_log(path)
+    try:
+        runs = await store.list_runs(thread_id="t", oldest_first=True)
+    finally:
+        await store.aclose()
+    return events, chunks, runs[0].run_id
+
+
+async def _replayed(path: Path, run_id: str, **kwargs: Any) -> list[Any]:
+    from rewind import areplay
+
+    store = await open_log(path)
+    try:
+        return [c async for c in areplay(store, run_id, **kwargs)]
+    finally:
+        await store.aclose()
+
+
+def test_a_node_of_writers_alone_is_no_run_of_its_own_live_and_replayed(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    modes = ["updates", "tasks"]
+    events, chunks, run_id = asyncio.run(_live(path, writers_alone, "x", modes))
+    names = {e["name"] for e in events}
+    assert "copy" not in names and "both" not in names and "shout" in names
+    assert ("updates", {"copy": {"b": "x"}}) in chunks
+    replayed = asyncio.run(_replayed(path, run_id, stream_mode="events", events_stream_mode=modes))
+    assert [encode(e) for e in replayed] == [encode(e) for e in events]
+
+
+def test_a_step_s_task_chunks_come_before_its_nodes_start_live_and_replayed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "runs.db"
+    modes = ["tasks", "debug"]
+    events, chunks, run_id = asyncio.run(_live(path, parallel, "Ab", modes))
+    starts = [i for i, e in enumerate(events) if e["event"] == "on_chain_start"]
+    announced = [
+        (i, e["data"]["chunk"][1]["name"])
+        for i, e in enumerate(events)
+        if e["event"] == "on_chain_stream"
+        and e["name"] == "LangGraph"
+        and e["data"]["chunk"][0] == "tasks"
+        and "input" in e["data"]["chunk"][1]
+    ]
+    # (both of the first step's, before its first node starts: the graph's, then "one")
+    assert [name for _, name in announced[:2]] == ["one", "two"]
+    assert announced[1][0] < starts[1] and events[starts[1]]["name"] == "one"
+    replayed = asyncio.run(_replayed(path, run_id, stream_mode="events", events_stream_mode=modes))
+    assert [encode(e) for e in replayed] == [encode(e) for e in events]

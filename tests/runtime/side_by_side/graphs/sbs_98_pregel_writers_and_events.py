@@ -1,0 +1,111 @@
+"""``Pregel`` nodes' writers, and what ``astream_events`` shows of a step.
+
+A node with no function (only writers, ``NodeBuilder().subscribe_only("a").write_to("b")``,
+or a ``PregelNode`` of writers alone) is no run of its own: ``astream_events`` shows none of
+it, its writes still streamed. With ``tasks`` (or ``debug``) streamed, a step's task chunks
+all come before its nodes start (parallel tasks too), a state graph's likewise.
+"""
+
+import asyncio
+from typing import TypedDict
+
+from langgraph.channels import LastValue
+from langgraph.graph import START, StateGraph
+from langgraph.pregel import NodeBuilder, Pregel
+from langgraph.pregel._read import PregelNode
+from langgraph.pregel._write import ChannelWrite, ChannelWriteEntry
+
+
+async def _upper(text: str) -> str:
+    return text.upper()
+
+
+async def _lower(text: str) -> str:
+    await asyncio.sleep(0.05)  # (ends after the other node of its step, every time)
+    return text.lower()
+
+
+def build(checkpointer):  # "copy" runs no function; "both" is writers alone, made directly
+    copy = NodeBuilder().subscribe_only("a").write_to("b")
+    both = PregelNode(
+        channels="b",
+        triggers=["b"],
+        writers=[ChannelWrite([ChannelWriteEntry("c")]), ChannelWrite([ChannelWriteEntry("d")])],
+    )
+    shout = NodeBuilder().subscribe_only("c").do(_upper).write_to("e")
+    return Pregel(
+        nodes={"copy": copy, "both": both, "shout": shout},
+        channels={k: LastValue(str) for k in "abcde"},
+        input_channels="a",
+        output_channels=["b", "c", "d", "e"],
+        checkpointer=checkpointer,
+    )
+
+
+def build_parallel(checkpointer):  # two nodes in one step, then one
+    one = NodeBuilder().subscribe_only("a").do(_upper).write_to("b")
+    two = NodeBuilder().subscribe_only("a").do(_lower).write_to("c")
+    three = NodeBuilder().subscribe_only("b").do(_lower).write_to("d")
+    copy = NodeBuilder().subscribe_only("b").write_to("e")
+    return Pregel(
+        nodes={"one": one, "two": two, "three": three, "copy": copy},
+        channels={k: LastValue(str) for k in "abcde"},
+        input_channels="a",
+        output_channels=["b", "c", "d", "e"],
+        checkpointer=checkpointer,
+    )
+
+
+class State(TypedDict, total=False):
+    a: str
+    b: str
+    c: str
+
+
+async def _first(state: State) -> dict:
+    return {"b": state["a"] + "1"}
+
+
+async def _second(state: State) -> dict:
+    await asyncio.sleep(0.05)
+    return {"c": state["a"] + "2"}
+
+
+def build_state_graph(checkpointer):  # a state graph's parallel step
+    graph = StateGraph(State)
+    graph.add_node("first", _first)
+    graph.add_node("second", _second)
+    graph.add_edge(START, "first")
+    graph.add_edge(START, "second")
+    return graph.compile(checkpointer=checkpointer)
+
+
+_MODES = ["values", "updates", "tasks", "debug", "checkpoints"]
+
+SCENARIOS = [
+    {
+        "name": "writers_alone",
+        "calls": [
+            {"input": "x", "api": "astream", "kwargs": {"stream_mode": _MODES}},
+            {"input": "y"},
+            {"input": "z", "api": "astream", "kwargs": {"stream_mode": "updates"}},
+        ],
+    },
+    {
+        "name": "parallel_tasks",
+        "build": "build_parallel",
+        "calls": [
+            {"input": "Ab", "api": "astream", "kwargs": {"stream_mode": _MODES}},
+            {"input": "Cd", "api": "astream", "kwargs": {"stream_mode": ["tasks"]}},
+            {"input": "Ef", "api": "astream", "kwargs": {"stream_mode": ["updates", "debug"]}},
+        ],
+    },
+    {
+        "name": "state_graph_parallel_tasks",
+        "build": "build_state_graph",
+        "calls": [
+            {"input": {"a": "x"}, "api": "astream", "kwargs": {"stream_mode": _MODES}},
+            {"input": {"a": "y"}, "api": "astream", "kwargs": {"stream_mode": "tasks"}},
+        ],
+    },
+]
