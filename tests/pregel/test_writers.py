@@ -109,7 +109,7 @@ def test_a_step_s_task_chunks_come_before_its_nodes_start_live_and_replayed(
 ) -> None:
     path = tmp_path / "runs.db"
     modes = ["tasks", "debug"]
-    events, chunks, run_id = asyncio.run(_live(path, parallel, "Ab", modes))
+    events, _, run_id = asyncio.run(_live(path, parallel, "Ab", modes))
     starts = [i for i, e in enumerate(events) if e["event"] == "on_chain_start"]
     announced = [
         (i, e["data"]["chunk"][1]["name"])
