@@ -11,7 +11,7 @@ from rewind.events import PULL, PUSH
 from rewind.managed.base import Scratchpad
 from rewind.projections.state import with_managed as merged_in_order
 from rewind.runtime.channels import MISSING, Channel, hidden_key, value_change
-from rewind.runtime.graph import END, Branch
+from rewind.runtime.graph import END, START, Branch
 from rewind.runtime.shapes import coerce, key_order
 from rewind.runtime.tasks import Outcome, Task, injected_kwargs
 from rewind.types import Send
@@ -24,6 +24,17 @@ __all__ = ["DEFERRED", "Routing"]
 DEFERRED = "__deferred__"
 """The key, among the join progress a checkpoint keeps, of the deferred nodes reached and not
 run yet."""
+
+
+def first_branch_step(builder: Any, node: str) -> int:
+    """The ``seq:step:N`` tag of the run of ``node``'s first routing function (its next ones
+    count on), as LangGraph's: a node runs as a sequence of its function (none for the
+    input's node), its state write, one write per static edge and join it starts (to a node,
+    not to ``END``), then its routing functions. The usual 3 (2 for the input's node) is not
+    recorded; a decision records another in ``seq_step``."""
+    edges = sum(1 for start, end in builder.edges if start == node and end != END)
+    joins = sum(1 for starts, end in builder.waiting_edges if node in starts and end != END)
+    return (2 if node == START else 3) + edges + joins
 
 
 class Routing:
@@ -88,8 +99,12 @@ class Routing:
         functions' decisions are added to ``decisions`` (a task's, recorded with its end)."""
         builder = self.graph.builder
         goto: list[str | Send] = [end for start, end in sorted(builder.edges) if start == node]
-        for branch in builder.branches.get(node, {}).values():
-            goto += await self._branch(branch, writes, decisions)
+        branches = builder.branches.get(node, {})
+        first = first_branch_step(builder, node) if branches else 0
+        usual = 2 if node == START else 3
+        for k, branch in enumerate(branches.values()):
+            step = first + k
+            goto += await self._branch(branch, writes, decisions, None if step == usual else step)
         return [g for g in goto if g != END]
 
     async def _branch(
@@ -97,6 +112,7 @@ class Routing:
         branch: Branch,
         writes: list[tuple[str, Any]],
         decisions: list[dict[str, Any]] | None,
+        seq_step: int | None = None,
     ) -> list[str | Send]:
         local = dict(self.values)
         grouped: dict[str, list[Any]] = {}
@@ -135,6 +151,8 @@ class Routing:
             reduced = {n: local[n] for n in grouped if self.channels[n].fold == "value"}
             if reduced:
                 decision["reduced"] = reduced
+            if seq_step is not None:  # (see first_branch_step)
+                decision["seq_step"] = seq_step
             decisions.append(decision)
         answers = result if isinstance(result, list | tuple) else [result]
         out: list[str | Send] = []

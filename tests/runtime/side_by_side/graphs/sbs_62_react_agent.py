@@ -177,6 +177,5 @@ SCENARIOS = [
 ]
 
 # The v2 tool tasks run in parallel threads: LangGraph interleaves their events by thread
-# timing. (With a pre_model_hook, LangGraph also tags the agent's routing run seq:step:4 where
-# rewind tags it seq:step:3.)
+# timing. (The routing functions' seq:step tags are compared by sbs_99.)
 EVENTS_COMPARABLE = False

@@ -96,7 +96,3 @@ SCENARIOS = [
     },
 ]
 
-# A node's function runs under the node as a chain run of its own in LangGraph ("Unnamed" for
-# a lambda), whose output is what the function returned; rewind shows no run of its own for a
-# chain run inside a node (see the README), and the node's output as its writes (sbs_70 too).
-EVENTS_COMPARABLE = False
