@@ -9,10 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import rewind.channels as rw_channels
 import rewind.pregel as rw_pregel
 from rewind import open_log
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
+from rewind.errors import InvalidUpdateError
 from rewind.log.codec import encode
 from rewind.pregel._read import PregelNode
 from rewind.pregel._write import ChannelWrite, ChannelWriteEntry
@@ -75,12 +78,15 @@ async def _live(
             e async for e in app.astream_events(given, CONFIG, version="v2", stream_mode=modes)
         ]
         chunks = [c async for c in app.astream(given, CONFIG, stream_mode=modes)]
+    return events, chunks, (await _run_ids_of(path))[0]
+
+
+async def _run_ids_of(path: Path) -> list[str]:
     store = await open_log(path)
     try:
-        runs = await store.list_runs(thread_id="t", oldest_first=True)
+        return [r.run_id for r in await store.list_runs(thread_id="t", oldest_first=True)]
     finally:
         await store.aclose()
-    return events, chunks, runs[0].run_id
 
 
 async def _replayed(path: Path, run_id: str, **kwargs: Any) -> list[Any]:
@@ -123,4 +129,52 @@ def test_a_step_s_task_chunks_come_before_its_nodes_start_live_and_replayed(
     assert [name for _, name in announced[:2]] == ["one", "two"]
     assert announced[1][0] < starts[1] and events[starts[1]]["name"] == "one"
     replayed = asyncio.run(_replayed(path, run_id, stream_mode="events", events_stream_mode=modes))
+    assert [encode(e) for e in replayed] == [encode(e) for e in events]
+
+
+def refused(saver: Any) -> Any:
+    """``twice`` writes ``b`` twice: its step fails."""
+    twice = rw_pregel.NodeBuilder().subscribe_only("a").do(str.upper).write_to("b", "b")
+    return _program(saver, {"twice": twice}, ["b"])
+
+
+async def _collected(items: Any, into: list[Any]) -> None:
+    async for item in items:
+        into.append(item)
+
+
+def test_a_lone_task_whose_writes_are_refused_streams_as_langgraph_s_live_and_replayed(
+    tmp_path: Path,
+) -> None:
+    """Nothing of it unless the stream takes chunks as they come (``custom``), in a replay
+    of any modes too, and in ``astream_events`` (the node's run ends, as it ran)."""
+    path = tmp_path / "runs.db"
+    plain: list[Any] = []
+    waiting: list[Any] = []
+    events: list[Any] = []
+
+    async def live() -> None:
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+            app = refused(saver)
+            with pytest.raises(InvalidUpdateError):
+                await _collected(app.astream("x", CONFIG, stream_mode=["updates", "tasks"]), plain)
+            with pytest.raises(InvalidUpdateError):
+                await _collected(
+                    app.astream("x", CONFIG, stream_mode=["updates", "custom"]), waiting
+                )
+            made = app.astream_events("x", CONFIG, version="v2", stream_mode="updates")
+            with pytest.raises(InvalidUpdateError):
+                await _collected(made, events)
+
+    asyncio.run(live())
+    assert [mode for mode, _ in plain] == ["tasks"]  # (its start alone)
+    assert waiting == [("updates", {"twice": [{"b": "X"}, {"b": "X"}]})]
+    assert ("on_chain_end", "twice") in {(e["event"], e["name"]) for e in events}
+    assert not any(e["event"] == "on_chain_stream" and e["name"] == "LangGraph" for e in events)
+    first, second, third = asyncio.run(_run_ids_of(path))
+    assert asyncio.run(_replayed(path, first, stream_mode=["updates", "tasks"])) == plain
+    assert asyncio.run(_replayed(path, first, stream_mode=["updates", "custom"])) == waiting
+    assert asyncio.run(_replayed(path, second, stream_mode=["updates", "custom"])) == waiting
+    assert asyncio.run(_replayed(path, second, stream_mode="updates")) == []
+    replayed = asyncio.run(_replayed(path, third, stream_mode="events"))
     assert [encode(e) for e in replayed] == [encode(e) for e in events]

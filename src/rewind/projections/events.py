@@ -19,6 +19,7 @@ from rewind.projections.modes import (
     UpdatesMode,
     _Fold,
     namespace,
+    unapplied,
 )
 from rewind.projections.state import (
     ROOT,
@@ -514,6 +515,9 @@ class EventsMode:
         """The graph's own stream: what ``astream`` yields for this event (the root's, and its
         subgraphs' with ``subgraphs=True``)."""
         if event.ns and not self._stream_subgraphs:
+            return []
+        if self._graph_resumed is None and not self._stream_subgraphs and unapplied(event):
+            self._graph_stream(event)  # (its own stream, in updates: nothing of it)
             return []
         streamed = [
             self._event("on_chain_stream", self._root, {"chunk": chunk})

@@ -69,6 +69,14 @@ class Projection(Protocol):
         ...
 
 
+def unapplied(event: EventLike) -> bool:
+    """Whether a root task's end says that its writes, its step's only ones, are refused
+    (``unapplied``: the step fails): LangGraph's runner, which ran it alone, streams nothing
+    of it then, unless its stream takes chunks as they come (``custom``, ``messages``,
+    ``subgraphs=True``)."""
+    return not event.ns and bool(fields_of(event.payload).get("unapplied"))
+
+
 def namespace(ns: str | None) -> tuple[str, ...]:
     """LangGraph's namespace tuple for a stored namespace string."""
     return tuple(ns.split("|")) if ns else ()

@@ -31,6 +31,7 @@ from rewind.projections.modes import (
     _interrupt_dicts,
     namespace,
     of_subgraph,
+    unapplied,
 )
 from rewind.projections.state import ROOT, CheckpointView, Expander
 
@@ -448,6 +449,9 @@ class Projector:
             kind: [(m, self.projections[m]) for m in names]
             for kind, names in _route_names(list(self.projections), events_stream_mode).items()
         }
+        # Whether LangGraph's stream takes chunks as they come (its runner waits for them):
+        # else a step's one task whose writes are refused streams nothing (see unapplied).
+        self._takes_as_they_come = subgraphs or bool({"custom", "messages"} & set(modes))
         # Only these read the shared fold; without them it need not be kept up to date.
         self._folding = bool(_FOLDING & set(modes))
         self._expander = Expander()
@@ -502,6 +506,8 @@ class Projector:
             ]
         if self._own_streams and out:
             out = [item for item in out if not _in_own_stream(item, self._own_streams)]
+        if out and kind == _TASK_ENDED and not self._takes_as_they_come and unapplied(event):
+            out = [item for item in out if item[0] == "events"]
         if self._events is not None and kind in _EVENTS_SKIP:
             # An event the events mode skips still lets the node starts it holds go out, before
             # the other modes' chunks of it, as a live stream that fed it every event did.
@@ -560,6 +566,7 @@ class Projector:
 
 
 _CHAT_TOKEN = EventType.CHAT_TOKEN.value
+_TASK_ENDED = EventType.TASK_ENDED.value
 _SUBGRAPH_STARTED = EventType.SUBGRAPH_STARTED.value
 _OWN_STREAMED = frozenset({"values", "updates", "tasks", "checkpoints", "debug"})
 """The modes whose chunks a graph's loop streams (to a node's own stream of it, and to its

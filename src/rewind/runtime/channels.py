@@ -52,6 +52,7 @@ __all__ = [
     "channels_for_schema",
     "hidden_key",
     "managed_of_schema",
+    "refused",
     "value_change",
 ]
 
@@ -76,6 +77,23 @@ until the run finishes, names seen before all of them are."""
 
 HIDDEN = "__hidden__:"
 """The prefix of a hidden channel's entry among a checkpoint's join progress."""
+
+
+def refused(
+    channels: Mapping[str, Channel],
+    barriers: Mapping[str, list[Any]],
+    writes: Sequence[tuple[str, Any]],
+) -> bool:
+    """Whether a step's ``writes`` would be refused by a channel (see :meth:`Channel.refuses`;
+    ``barriers``: the join progress, where hidden channels keep what they hold)."""
+    grouped: dict[str, list[Any]] = {}
+    for name, value in writes:
+        grouped.setdefault(name, []).append(value)
+    return any(
+        channels[name].refuses(barriers.get(hidden_key(name)), values)
+        for name, values in grouped.items()
+        if name in channels
+    )
 
 
 def hidden_key(name: str) -> str:
@@ -203,6 +221,22 @@ class Channel:
             else:
                 value = self.reducer(value, write)
         return value
+
+    def refuses(self, held: list[Any] | None, writes: Sequence[Any]) -> bool:
+        """Whether :meth:`apply` (:meth:`apply_hidden` for a hidden channel, ``held``: what
+        it holds) would refuse ``writes`` with an ``InvalidUpdateError``; told without
+        applying them (no reducer is run)."""
+        if self.hidden:
+            try:
+                self.apply_hidden(held, writes)  # (on a channel restored anew)
+            except InvalidUpdateError:
+                return True
+            return False
+        if self.spec is not None:  # (an EphemeralValue or UntrackedValue with its guard)
+            return len(writes) > 1 and bool(getattr(self.spec, "guard", False))
+        if self.reducer is None:
+            return len(writes) > 1
+        return sum(isinstance(w, Overwrite) for w in writes) > 1
 
     def after_step(self, current: Any) -> Any:
         """The value after a super-step that wrote nothing to it (an ``EphemeralValue``, an

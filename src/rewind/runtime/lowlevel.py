@@ -292,6 +292,13 @@ class PregelLoop(RunLoop):
                 raise TimeoutError() from None
             raise
 
+    def refused_alone(self, writes: list[tuple[str, Any]]) -> bool:
+        """As a state graph's, unless the program's steps are timed or it streams eagerly
+        (LangGraph's runner then waits for each task's chunks)."""
+        if self.graph.step_timeout or self.graph.stream_eager:
+            return False
+        return super().refused_alone(writes)
+
     def ended_payload(self, outcome: Outcome, *, cached: bool = False) -> dict[str, Any]:
         """A task's ``task.ended``, with what its function ``returned``; marked ``late`` when
         it ended after its step timed out (a sync run's: LangGraph saves its writes after the

@@ -30,7 +30,7 @@ from rewind.projections.state import CheckpointView, head_state, recorded_writes
 from rewind.runtime.caching import cache_entry, cached_writes, input_of
 from rewind.runtime.calling import TaskCalling, current_task
 from rewind.runtime.calls import CallRunner
-from rewind.runtime.channels import MISSING, Channel, value_change
+from rewind.runtime.channels import MISSING, Channel, refused, value_change
 from rewind.runtime.checkpoint_records import checkpoint_metadata, compact_changes, compact_task
 from rewind.runtime.control import Drained
 from rewind.runtime.error_handlers import ErrorHandling, FailedBefore
@@ -547,7 +547,15 @@ class RunLoop(TaskCalling, Routing, ErrorHandling):
             ended["untracked"] = untracked
         if outcome.routes:
             ended["routes"] = outcome.routes
+        if self._alone and not self.ns and self.refused_alone(outcome.writes):
+            ended["unapplied"] = True  # (its step fails: see refused_alone)
         return ended
+
+    def refused_alone(self, writes: list[tuple[str, Any]]) -> bool:
+        """Whether the writes of a root step's one task will be refused (its step fails):
+        LangGraph's runner, running it alone, streams its chunks only when its stream takes
+        chunks as they come (``custom``, ``messages``, ``subgraphs``)."""
+        return refused(self.channels, self.barriers, writes)
 
     async def _attempts(
         self,

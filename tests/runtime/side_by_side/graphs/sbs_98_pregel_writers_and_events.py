@@ -4,16 +4,24 @@ A node with no function (only writers, ``NodeBuilder().subscribe_only("a").write
 or a ``PregelNode`` of writers alone) is no run of its own: ``astream_events`` shows none of
 it, its writes still streamed. With ``tasks`` (or ``debug``) streamed, a step's task chunks
 all come before its nodes start (parallel tasks too), a state graph's likewise.
+
+A step of one task whose writes are refused (two values for a ``LastValue``, a name a
+``NamedBarrierValue`` does not wait for; a state graph's node returning two updates of a key)
+fails, and LangGraph's runner, which ran the task alone, streams none of its chunks
+(``updates``, its ``tasks`` and ``debug`` results) unless the stream takes chunks as they come
+(``custom``, ``messages``, ``subgraphs=True``; a program that streams eagerly or times its
+steps likewise). A step of two tasks streams the tasks' chunks before it fails.
 """
 
 import asyncio
 from typing import TypedDict
 
-from langgraph.channels import LastValue
+from langgraph.channels import LastValue, NamedBarrierValue
 from langgraph.graph import START, StateGraph
 from langgraph.pregel import NodeBuilder, Pregel
 from langgraph.pregel._read import PregelNode
 from langgraph.pregel._write import ChannelWrite, ChannelWriteEntry
+from langgraph.types import Command
 
 
 async def _upper(text: str) -> str:
@@ -80,7 +88,56 @@ def build_state_graph(checkpointer):  # a state graph's parallel step
     return graph.compile(checkpointer=checkpointer)
 
 
+def _refused(checkpointer, **options):  # "twice" writes b twice; "join" a name j lacks
+    twice = NodeBuilder().subscribe_only("a").do(str.upper).write_to("b", "b")
+    join = NodeBuilder().subscribe_only("c").do(str.lower).write_to("j")
+    done = NodeBuilder().subscribe_only("j").do(lambda _: "done").write_to("d")
+    other = NodeBuilder().subscribe_only("e").do(str.upper).write_to("d")
+    return Pregel(
+        nodes={"twice": twice, "join": join, "done": done, "other": other},
+        channels={
+            **{k: LastValue(str) for k in "abcde"},
+            "j": NamedBarrierValue(str, {"p", "q"}),
+        },
+        input_channels=["a", "c", "e"],
+        output_channels=["b", "d"],
+        checkpointer=checkpointer,
+        **options,
+    )
+
+
+def build_refused(checkpointer):
+    return _refused(checkpointer)
+
+
+def build_refused_eager(checkpointer):
+    return _refused(checkpointer, stream_eager=True)
+
+
+def build_refused_timed(checkpointer):
+    return _refused(checkpointer, step_timeout=5)
+
+
+def _two_updates(state: State) -> list:
+    return [Command(update={"b": "1"}), Command(update={"b": "2"})]
+
+
+def build_state_graph_refused(checkpointer):
+    graph = StateGraph(State)
+    graph.add_node("two_updates", _two_updates)
+    graph.add_edge(START, "two_updates")
+    return graph.compile(checkpointer=checkpointer)
+
+
 _MODES = ["values", "updates", "tasks", "debug", "checkpoints"]
+_FAILING = [
+    {"input": {"a": "x"}, "api": "astream", "kwargs": {"stream_mode": "updates"}},
+    {"input": {"c": "x"}, "api": "stream", "kwargs": {"stream_mode": _MODES}},
+    {"input": {"a": "x"}, "api": "astream", "kwargs": {"stream_mode": ["updates", "custom"]}},
+    {"input": {"c": "x"}, "api": "stream", "kwargs": {"stream_mode": ["tasks", "messages"]}},
+    {"input": {"a": "x"}, "api": "stream", "kwargs": {"stream_mode": "tasks", "subgraphs": True}},
+    {"input": {"a": "x", "e": "y"}, "api": "astream", "kwargs": {"stream_mode": _MODES}},
+]
 
 SCENARIOS = [
     {
@@ -106,6 +163,22 @@ SCENARIOS = [
         "calls": [
             {"input": {"a": "x"}, "api": "astream", "kwargs": {"stream_mode": _MODES}},
             {"input": {"a": "y"}, "api": "astream", "kwargs": {"stream_mode": "tasks"}},
+        ],
+    },
+    {"name": "refused_writes", "build": "build_refused", "calls": _FAILING},
+    {"name": "refused_writes_eager", "build": "build_refused_eager", "calls": _FAILING[:2]},
+    {"name": "refused_writes_timed", "build": "build_refused_timed", "calls": _FAILING[:2]},
+    {
+        "name": "state_graph_refused_writes",
+        "build": "build_state_graph_refused",
+        "calls": [
+            {"input": {"a": "x"}, "api": "astream", "kwargs": {"stream_mode": _MODES}},
+            {"input": {"a": "y"}, "api": "stream", "kwargs": {"stream_mode": "updates"}},
+            {
+                "input": {"a": "z"},
+                "api": "stream",
+                "kwargs": {"stream_mode": ["custom", "updates"]},
+            },
         ],
     },
 ]
