@@ -37,7 +37,15 @@ from rewind.runtime.loops import run_sync
 from rewind.runtime.orphans import close_failed_run, close_orphans
 from rewind.runtime.pregel import RunLoop, current_task
 from rewind.runtime.scratch import ScratchLog
-from rewind.runtime.shapes import all_keys, graph_shape, input_shapes, state_only_keys
+from rewind.runtime.shapes import (
+    all_keys,
+    checked_output_keys,
+    graph_shape,
+    input_shapes,
+    interrupted_keys,
+    keys_of,
+    state_only_keys,
+)
 from rewind.runtime.starting import lifecycle, resume_values, trace_context, travel_of
 from rewind.runtime.state_api import StateMethods, checkpoint_state
 from rewind.runtime.structure import graph_channels, graph_nodes
@@ -215,7 +223,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         """
         stream_mode = kwargs.pop("stream_mode", "values")
         if output_keys is not None:
-            output_keys = _output_keys(output_keys, self.builder.channels)
+            output_keys = checked_output_keys(output_keys, self.builder.channels)
         if stream_mode != "values":
             return [
                 chunk
@@ -307,7 +315,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
                 output = (
                     self._interrupted_output(state, stop.interrupts)
                     if output_keys is None
-                    else _interrupted_keys(state, stop.interrupts, output_keys)
+                    else interrupted_keys(state, stop.interrupts, output_keys)
                 )
                 await self._finish(event_log, loop)
                 return output
@@ -340,7 +348,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
             await loop.end(run_ended(RunStatus.SUCCESS))
             await self._finish(event_log, loop)
             if output_keys is not None:
-                return _keys_of(loop.output_state(), output_keys)
+                return keys_of(loop.output_state(), output_keys)
             return self._output(loop.output_state())
 
     async def _finish(self, event_log: EventLog | ScratchLog, loop: RunLoop) -> None:
@@ -555,6 +563,9 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         # The subgraph's own run, as a callback handler sees it: its id, its input, and whether
         # it runs through the async API (its nodes then stream their outputs, as LangGraph's)
         # or is called with invoke or stream from a sync node.
+        # (Run as the node itself, not called in one, it is streamed under `astream_events`.)
+        spec = getattr(parent.graph.builder, "nodes", {}).get(ptask.name)
+        streamed = loop.log.stream_nodes and getattr(spec, "action", None) is self
         started: dict[str, Any] = {
             "run_id": str(uuid.uuid4()),
             "name": self.name,
@@ -565,7 +576,8 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         if self._input_shapes:
             started["node_inputs"] = self._input_shapes
         started.update(self._graph_shape, channels=list(self.builder.channels))
-        if self.builder.schemas.output is not self.builder.schemas.state:
+        # (Streamed under `astream_events`, its streams and output show its whole state.)
+        if self.builder.schemas.output is not self.builder.schemas.state and not streamed:
             started["output_keys"] = sorted(all_keys(self.builder.schemas.output))
         if loop.own_stream is not None:  # (the modes of the node's own stream of it)
             started["stream_modes"] = loop.own_stream
@@ -597,7 +609,10 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
             await loop.run(tasks, resuming=resuming)
         except Interrupted as stop:
             raise GraphInterrupt(tuple(stop.interrupts)) from None
-        output = self._output(loop.output_state())
+        # As LangGraph's: under `astream_events` a subgraph node is streamed, and its output
+        # is its last `values` chunk, its whole state (its output schema's keys otherwise).
+        state = loop.output_state()
+        output = state if streamed else self._output(state)
         # Its output is its state as it ended: the log's fold has it, so it is not copied.
         loop.record(NewEvent(type=EventType.SUBGRAPH_ENDED, payload={"run_id": started["run_id"]}))
         return output
@@ -647,32 +662,6 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         return {k: v for k, v in state.items() if k in self._output_keys}
 
     # --- state --------------------------------------------------------------------------------
-
-
-def _output_keys(keys: str | Sequence[str], channels: Any) -> str | list[str]:
-    """The call's ``output_keys``, checked against the graph's channels (LangGraph's error)."""
-    for key in [keys] if isinstance(keys, str) else keys:
-        if key not in channels:
-            raise ValueError(f"Key {key} not in channels")
-    return keys if isinstance(keys, str) else list(keys)
-
-
-def _keys_of(state: dict[str, Any], keys: str | list[str]) -> Any:
-    """What ``output_keys`` shows of ``state``: one key's value, or those keys in order."""
-    if isinstance(keys, str):
-        return state.get(keys)
-    return {k: state[k] for k in keys if k in state}
-
-
-def _interrupted_keys(
-    state: dict[str, Any], interrupts: list[Interrupt[Any]], keys: str | list[str]
-) -> Any:
-    """What ``invoke`` with ``output_keys`` returns at interrupts: with one key, the
-    interrupts alone; with a list, those keys and the interrupts (as LangGraph's)."""
-    output = {} if isinstance(keys, str) else _keys_of(state, keys)
-    if interrupts:
-        output["__interrupt__"] = list(interrupts)
-    return output if output or not isinstance(keys, str) else None
 
 
 def _names(spec: Sequence[str] | str, nodes: Any) -> list[str]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewind.projections.state import ROOT
-from rewind.types import Overwrite, _object_update_items
+from rewind.types import Interrupt, Overwrite, _object_update_items
 
 __all__ = [
     "all_keys",
@@ -157,3 +157,32 @@ def coerce_messages(value: Any, ids_given: list[str] | None = None) -> Any:
             if ids_given is not None and id(message) in returned:
                 ids_given.append(message.id)
     return messages
+
+
+# --- what a call's ``output_keys`` show ----------------------------------------------------
+
+
+def checked_output_keys(keys: str | Sequence[str], channels: Any) -> str | list[str]:
+    """The call's ``output_keys``, checked against the graph's channels (LangGraph's error)."""
+    for key in [keys] if isinstance(keys, str) else keys:
+        if key not in channels:
+            raise ValueError(f"Key {key} not in channels")
+    return keys if isinstance(keys, str) else list(keys)
+
+
+def keys_of(state: dict[str, Any], keys: str | list[str]) -> Any:
+    """What ``output_keys`` shows of ``state``: one key's value, or those keys in order."""
+    if isinstance(keys, str):
+        return state.get(keys)
+    return {k: state[k] for k in keys if k in state}
+
+
+def interrupted_keys(
+    state: dict[str, Any], interrupts: list[Interrupt[Any]], keys: str | list[str]
+) -> Any:
+    """What ``invoke`` with ``output_keys`` returns at interrupts: with one key, the
+    interrupts alone; with a list, those keys and the interrupts (as LangGraph's)."""
+    output = {} if isinstance(keys, str) else keys_of(state, keys)
+    if interrupts:
+        output["__interrupt__"] = list(interrupts)
+    return output if output or not isinstance(keys, str) else None

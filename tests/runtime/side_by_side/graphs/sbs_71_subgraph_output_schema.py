@@ -1,7 +1,10 @@
 """A subgraph with input and output schemas of its own, used as a node (LangGraph's how-to on
 subgraphs with different state schemas): the parent sees only the subgraph's output keys, in
 its updates and state, and with ``subgraphs=True`` the subgraph's own ``values`` show its
-output keys only.
+output keys only. Under ``astream_events`` LangGraph streams the subgraph node, so its output
+is its last ``values`` chunk, its whole state, and so are its own streams; the parent takes
+the keys of its schema from it. A node that invokes the subgraph itself gets its output keys
+under ``astream_events`` too (``called``).
 
 parent: START -> prepare -> child (subgraph) -> finish -> END
 child:  START -> think -> answer -> END; state {question, notes, answer}; input {question};
@@ -72,13 +75,27 @@ def build(checkpointer):
     return g.compile(checkpointer=checkpointer)
 
 
-# Under astream_events, LangGraph's subgraph with an output schema hands its parent its whole
-# state (the parent's task result and the events' outputs hold `question` and `notes`), where
-# invoke and stream hand it the output keys only; rewind hands the output keys in all three.
-EVENTS_COMPARABLE = False
+class Called(TypedDict, total=False):
+    question: str
+    got: list[str]
+
+
+def build_called(checkpointer):
+    subgraph = child()
+
+    def ask(state: Called) -> dict:
+        return {"got": sorted(subgraph.invoke({"question": state["question"]}))}
+
+    g = StateGraph(Called)
+    g.add_node("ask", ask)
+    g.add_edge(START, "ask")
+    g.add_edge("ask", END)
+    return g.compile(checkpointer=checkpointer)
+
 
 SCENARIOS = [
     {"name": "invoked", "calls": [{"input": {"question": " why? ", "log": []}}]},
+    {"name": "called", "build": "build_called", "calls": [{"input": {"question": "who?"}}]},
     {
         "name": "streamed_with_subgraphs",
         "calls": [
