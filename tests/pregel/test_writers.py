@@ -14,6 +14,7 @@ import pytest
 import rewind.channels as rw_channels
 import rewind.pregel as rw_pregel
 from rewind import open_log
+from rewind.checkpoint.memory import InMemorySaver
 from rewind.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rewind.errors import InvalidUpdateError
 from rewind.log.codec import encode
@@ -178,3 +179,64 @@ def test_a_lone_task_whose_writes_are_refused_streams_as_langgraph_s_live_and_re
     assert asyncio.run(_replayed(path, second, stream_mode="updates")) == []
     replayed = asyncio.run(_replayed(path, third, stream_mode="events"))
     assert [encode(e) for e in replayed] == [encode(e) for e in events]
+
+
+def _double(text: str) -> str:
+    return text + text
+
+
+def runnable_writers(saver: Any) -> Any:
+    """``shout``: its function, a write of b, a runnable writer, a write of c; ``copy``: no
+    function, a function writer, a write of d; ``last``: a runnable writer last."""
+    from langchain_core.runnables import RunnableLambda
+
+    shout = PregelNode(
+        channels="a",
+        triggers=["a"],
+        bound=RunnableLambda(str.upper),
+        writers=[
+            ChannelWrite([ChannelWriteEntry("b")]),
+            RunnableLambda(_double),
+            ChannelWrite([ChannelWriteEntry("c")]),
+        ],
+    )
+    copy = PregelNode(
+        channels="c", triggers=["c"], writers=[_double, ChannelWrite([ChannelWriteEntry("d")])]
+    )
+    last = rw_pregel.NodeBuilder().subscribe_only("d").do(str.lower).write_to("e").build()
+    last.writers.append(RunnableLambda(lambda text: text + "!"))
+    return _program(saver, {"shout": shout, "copy": copy, "last": last}, ["b", "c", "d", "e"])
+
+
+def test_runnable_writers_run_as_steps_of_their_node_live_and_replayed(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    modes = ["updates", "tasks"]
+    events, chunks, run_id = asyncio.run(_live(path, runnable_writers, "Ab", modes))
+    # Each writer's return is passed on: c is the doubled output, d its double.
+    assert [c for m, c in chunks if m == "updates"] == [
+        {"shout": {"b": "AB", "c": "ABAB"}},
+        {"copy": {"d": "ABABABAB"}},
+        {"last": {"e": "abababab"}},
+    ]
+    runs = [
+        (e["event"], e["name"], e["tags"][:1], e["data"].get("output"))
+        for e in events
+        if e["name"] not in ("LangGraph", "shout", "copy") and e["event"] != "on_chain_stream"
+    ]
+    assert runs[:4] == [  # (the node's function, then the writer: seq:step:3 after the write)
+        ("on_chain_start", "upper", ["seq:step:1"], None),
+        ("on_chain_end", "upper", ["seq:step:1"], "AB"),
+        ("on_chain_start", "_double", ["seq:step:3"], None),
+        ("on_chain_end", "_double", ["seq:step:3"], "ABAB"),
+    ]
+    ended = {e["name"]: e["data"]["output"] for e in events if e["event"] == "on_chain_end"}
+    assert ended["last"] == "abababab!"  # (the node's output: its last writer's return)
+    replayed = asyncio.run(_replayed(path, run_id, stream_mode="events", events_stream_mode=modes))
+    assert [encode(e) for e in replayed] == [encode(e) for e in events]
+
+
+def test_a_state_update_made_as_a_node_runs_its_runnable_writers() -> None:
+    config = {"configurable": {"thread_id": "u"}}
+    app = runnable_writers(InMemorySaver())
+    app.update_state(config, "xy", as_node="shout")
+    assert app.get_state(config).values == {"b": "xy", "c": "xyxy"}

@@ -57,6 +57,10 @@ class _Run:
     kind: str = "chain"  # or chat_model, llm, tool, prompt, parser, retriever...
     streamed: bool = True  # a graph run: whether its nodes stream their outputs
     managed: Mapping[str, Any] | None = None  # a node's: the managed values it read
+    # A Pregel node's: the tag of its last step when that streams the node's output as it
+    # comes (see pregel_nodes.streamed_last), and whether it streamed some.
+    streamed_last: str | None = None
+    streamed_out: bool = False
 
 
 class EventsMode:
@@ -470,6 +474,7 @@ class EventsMode:
             metadata=metadata,
             input=self._task_input(event, payload, graph),
             managed=payload.get("managed"),
+            streamed_last=payload.get("streamed_last"),
         )
         self._nodes[event.task_id or ""] = node
         return self._event("on_chain_start", node, {"input": node.input})
@@ -501,7 +506,7 @@ class EventsMode:
         returned = _without_ids(update, given) if given else update
         data = {"output": returned, "input": _end_input(node.input)}
         ended = [self._event("on_chain_end", node, data)]
-        if self._graphs.get(event.ns or "", self._root).streamed:
+        if self._graphs.get(event.ns or "", self._root).streamed and not node.streamed_out:
             ended.insert(0, self._event("on_chain_stream", node, {"chunk": returned}))
         return [*ended, *self._handled_failure(event), *self._graph_streamed(event)]
 
@@ -575,7 +580,15 @@ class EventsMode:
             return []
         if event.type == EventType.CHAIN_CHUNK:
             chunk = self._chain_value(payload, "chunk", node, event.ns)
-            return [self._event(f"on_{run.kind}_stream", run, {"chunk": chunk})]
+            out = [self._event(f"on_{run.kind}_stream", run, {"chunk": chunk})]
+            if (
+                node.streamed_last in run.tags
+                and run.parents[-1:] == [node.run_id]
+                and self._graphs.get(event.ns or "", self._root).streamed
+            ):  # the node's last step: each of its chunks is the node's output, as it comes
+                node.streamed_out = True
+                out.append(self._event("on_chain_stream", node, {"chunk": chunk}))
+            return out
         del self._calls[run_id]
         if "error" in payload:
             return []

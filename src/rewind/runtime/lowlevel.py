@@ -39,10 +39,10 @@ marked ``untraced`` and ``astream_events`` shows its writes alone.
 
 A node's ``mapper`` makes its input of what it read (a pulled task's, as LangGraph's); its
 writers are ``ChannelWrite`` objects of write entries, tuple entries and ``Send`` packets,
-whose tasks run the next step (see :func:`~rewind.runtime.pregel_nodes.node_writes`).
-
-Not run yet (refused by name with ``NotImplementedError``): a writer that is a runnable of its
-own.
+whose tasks run the next step (see :func:`~rewind.runtime.pregel_nodes.node_writes`), or
+runnables of their own: the node then runs its function(s) and writers as one sequence, each
+given what the one before returned, as LangGraph's (see
+:func:`~rewind.runtime.pregel_nodes.node_sequence`).
 """
 
 from __future__ import annotations

@@ -21,9 +21,13 @@ from rewind.runtime.pregel_nodes import (
     TASKS,
     PregelNode,
     node_input,
+    node_sequence,
     node_writes,
+    runs_writers,
+    streamed_last,
     traced_step,
     untraced,
+    writers_run,
 )
 from rewind.runtime.tasks import Outcome, Task, task_event
 from rewind.types import Send
@@ -188,7 +192,8 @@ class PregelLoop(RunLoop):
         node = self.graph.pregel_nodes.get(task.name)
         if node is None:
             return await super().update_outcome(task, values, route=route)
-        writes = [(c, v) for c, v in node_writes(node, values) if c in self.channels]
+        made = await writers_run(node, values) if runs_writers(node) else node_writes(node, values)
+        writes = [(c, v) for c, v in made if c in self.channels]
         return Outcome(task=task, update=values, writes=writes)
 
     async def super_step(self, tasks: list[Task]) -> list[Task]:
@@ -296,23 +301,35 @@ class PregelLoop(RunLoop):
 
     def started_marks(self, task: Task) -> dict[str, Any]:
         """A node that runs no function, only ``ChannelWrite`` writers, is marked
-        ``untraced``: it is no run of its own (LangGraph's writers are none)."""
+        ``untraced``: it is no run of its own (LangGraph's writers are none). One whose last
+        step streams its output as it comes names that step (``streamed_last``: see
+        :func:`~rewind.runtime.pregel_nodes.streamed_last`)."""
         node = self.graph.pregel_nodes.get(task.name)
-        return {"untraced": True} if node is not None and untraced(node) else {}
+        if node is None:
+            return {}
+        if untraced(node):
+            return {"untraced": True}
+        last = streamed_last(node) if runs_writers(node) or not node.writers else None
+        return {"streamed_last": last} if last is not None else {}
 
     async def _execute(self, task: Task, step: int) -> Outcome:
         node = self.graph.pregel_nodes[task.name]
         self._prepared.pop(task.id, None)
         task.sent = []
         task.node_input = task.arg
-        if untraced(node):  # its writers alone, of its input (no call, no run)
+        made: list[tuple[str, Any]] = []
+        if runs_writers(node):  # its function(s) and writers, a sequence (see node_sequence)
+            result = await self._call(node_sequence(node, made), task.arg, task, step)
+        elif untraced(node):  # its writers alone, of its input (no call, no run)
             result = task.arg
+            made = node_writes(node, result)
         else:
             action = traced_step(self.graph.builder.nodes[task.name].action)
             result = await self._call(action, task.arg, task, step)
+            made = node_writes(node, result)
         writes = []
         sends: list[str | Send] = []
-        for channel, value in node_writes(node, result):
+        for channel, value in made:
             if channel == TASKS and isinstance(value, Send):
                 sends.append(value)  # (a task the next step: see next_tasks)
             elif channel in self.channels:

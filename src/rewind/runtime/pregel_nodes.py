@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple, Self
 
+from langchain_core.runnables import Runnable
+
 from rewind.runtime.channels import MISSING
 from rewind.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
@@ -26,9 +28,15 @@ __all__ = [
     "PregelNode",
     "node_input",
     "no_function",
+    "WriteStep",
+    "entry_writes",
+    "node_sequence",
     "node_writes",
+    "runs_writers",
+    "streamed_last",
     "untraced",
     "validate_pregel",
+    "writers_run",
 ]
 
 RESERVED = frozenset(
@@ -118,8 +126,8 @@ class ChannelWriteTupleEntry(NamedTuple):
 class ChannelWrite:
     """A node's writes (LangGraph's ``ChannelWrite``, as ``NodeBuilder`` builds them and a
     ``PregelNode``'s ``writers`` hold them): write entries, and ``Send`` packets (a task of
-    their node the next step). rewind applies them to the node's result; it runs no writer
-    of another kind."""
+    their node the next step), written of what the node returned (or, after a runnable
+    writer, of what that returned: see :func:`node_sequence`)."""
 
     def __init__(
         self,
@@ -167,8 +175,8 @@ class PregelNode:
     """What runs: a function (sync or async) or a runnable; ``None``: nothing but its
     writers."""
     writers: list[Any] = field(default_factory=list)
-    """Where its result goes: ``ChannelWrite`` writers (of write entries and ``Send`` packets), or
-    write entries."""
+    """Where its result goes: ``ChannelWrite`` writers (of write entries and ``Send`` packets),
+    write entries, or runnables of their own (run after it, see :func:`node_sequence`)."""
     tags: list[str] = field(default_factory=list)
     """Tags of its runs."""
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -300,12 +308,29 @@ def _sequence(steps: list[Any]) -> Any:
     return RunnableSequence(*(traced_step(s, sequenced=True) for s in steps))
 
 
+class WriteStep(Runnable[Any, Any]):
+    """A node's ``ChannelWrite`` as a step of its sequence (see :func:`node_sequence`): its
+    writes of what it is given, kept in ``made``; it passes that on, and is no run of its own
+    (LangGraph's ``ChannelWrite`` is traced by none)."""
+
+    def __init__(self, entries: Sequence[Any], made: list[tuple[str, Any]]) -> None:
+        self.entries = list(entries)
+        self.made = made
+
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """Write, and pass ``input`` on."""
+        self.made.extend(entry_writes(self.entries, input))
+        return input
+
+    async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """Write, and pass ``input`` on."""
+        return self.invoke(input)
+
+
 def untraced(node: PregelNode) -> bool:
     """Whether a node runs no function and only ``ChannelWrite`` writers: LangGraph runs its
     writers alone, which are no run of their own (``astream_events`` shows no run of it)."""
-    return node.bound in (None, no_function) and all(
-        ChannelWrite.is_writer(w) or _is_entry(w) for w in node.writers
-    )
+    return node.bound in (None, no_function) and not runs_writers(node)
 
 
 def _is_entry(writer: Any) -> bool:
@@ -348,47 +373,112 @@ def traced_step(step: Any, *, sequenced: bool = False) -> Any:
 
 
 def node_writes(node: PregelNode, result: Any) -> list[tuple[str, Any]]:
-    """The writes a node's result makes, in its writers' and their entries' order (a ``Send``
-    as a write to :data:`TASKS`), as LangGraph's ``ChannelWrite`` makes them.
+    """The writes a node's result makes through its ``ChannelWrite`` writers (and entries),
+    in their order (a ``Send`` as a write to :data:`TASKS`), as LangGraph's make them; a
+    node with a runnable writer runs it (see :func:`node_sequence`) instead.
 
     Raises:
         InvalidUpdateError: a write entry to :data:`TASKS`.
         ValueError: an entry that is none of LangGraph's.
-        NotImplementedError: a writer that is no ``ChannelWrite`` (nor an entry).
+    """
+    writes: list[tuple[str, Any]] = []
+    for writer in node.writers:
+        writes += entry_writes(_entries(writer), result)
+    return writes
+
+
+def _entries(writer: Any) -> list[Any]:
+    """A ``ChannelWrite``'s entries, or a bare entry as one."""
+    return list(writer.writes) if isinstance(writer, ChannelWrite) else [writer]
+
+
+def entry_writes(entries: Sequence[Any], value: Any) -> list[tuple[str, Any]]:
+    """The writes ``entries`` make of ``value`` (what their ``ChannelWrite`` was given).
+
+    Raises:
+        InvalidUpdateError: a write entry to :data:`TASKS`.
+        ValueError: an entry that is none of LangGraph's.
     """
     from rewind.errors import InvalidUpdateError
     from rewind.types import Send
 
-    entries: list[Any] = []
-    for writer in node.writers:
-        if isinstance(writer, ChannelWrite):
-            entries.extend(writer.writes)
-        elif isinstance(writer, ChannelWriteEntry | ChannelWriteTupleEntry | Send):
-            entries.append(writer)
-        else:
-            raise NotImplementedError(
-                f"writer {writer!r}: rewind runs ChannelWrite writers (of ChannelWriteEntry, "
-                "ChannelWriteTupleEntry and Send), not a runnable of its own"
-            )
     writes: list[tuple[str, Any]] = []
     for entry in entries:
         if isinstance(entry, Send):
             writes.append((TASKS, entry))
         elif isinstance(entry, ChannelWriteTupleEntry):
-            value = result if entry.value is PASSTHROUGH else entry.value
-            if made := entry.mapper(value):
+            made = entry.mapper(value if entry.value is PASSTHROUGH else entry.value)
+            if made:
                 writes.extend(made)
         elif isinstance(entry, ChannelWriteEntry):
             if entry.channel == TASKS:
                 raise InvalidUpdateError("Cannot write to the reserved channel TASKS")
-            value = result if entry.value is PASSTHROUGH else entry.value
+            written = value if entry.value is PASSTHROUGH else entry.value
             if entry.mapper is not None:
-                value = entry.mapper(value)
-            if value is SKIP_WRITE or (entry.skip_none and value is None):
+                written = entry.mapper(written)
+            if written is SKIP_WRITE or (entry.skip_none and written is None):
                 continue
-            writes.append((entry.channel, value))
+            writes.append((entry.channel, written))
         else:
             raise ValueError(f"Invalid write entry: {entry}")
+    return writes
+
+
+def runs_writers(node: PregelNode) -> bool:
+    """Whether a node has a writer that is a runnable of its own (not a ``ChannelWrite``)."""
+    return not all(ChannelWrite.is_writer(w) or _is_entry(w) for w in node.writers)
+
+
+def node_sequence(node: PregelNode, made: list[tuple[str, Any]]) -> Any:
+    """What a node with a runnable writer runs, as LangGraph's ``PregelNode.node``: its
+    function(s) and its writers one after the other, each given what the one before returned
+    (a ``ChannelWrite`` passes it on, its writes kept in ``made``; a runnable writer's
+    return is passed on, the last one's is the node's output). A writer, as a function, is a
+    run of its own, tagged with its place in the sequence (``seq:step:3`` after one
+    function and a ``ChannelWrite``); a ``ChannelWrite`` is none."""
+    from langchain_core.runnables import RunnableSequence
+
+    steps = _sequence_steps(node, made)
+    return steps[0] if len(steps) == 1 else RunnableSequence(*steps)
+
+
+def streamed_last(node: PregelNode) -> str | None:
+    """The tag of a node's last step (``seq:step:N``) when it streams its output as it comes
+    (a runnable of the user's after another step, not a function): LangGraph streams the
+    node's output with each of its chunks (before that step's run ends), as they come."""
+    steps = _sequence_steps(node, [])
+    last = steps[-1]
+    if len(steps) < 2 or isinstance(last, WriteStep) or type(last).__module__.startswith("rewind."):
+        return None
+    return f"seq:step:{len(steps)}"
+
+
+def _sequence_steps(node: PregelNode, made: list[tuple[str, Any]]) -> list[Any]:
+    """The steps of a node's sequence (see :func:`node_sequence`)."""
+    from langchain_core.runnables import RunnableSequence
+
+    bound = node.bound
+    steps: list[Any] = []
+    if bound not in (None, no_function):
+        steps = list(bound.steps) if isinstance(bound, RunnableSequence) else [bound]
+    steps = [traced_step(s, sequenced=True) for s in steps]
+    for writer in node.writers:
+        if ChannelWrite.is_writer(writer) or _is_entry(writer):
+            steps.append(WriteStep(_entries(writer), made))
+        else:
+            steps.append(traced_step(writer, sequenced=True))
+    return steps
+
+
+async def writers_run(node: PregelNode, value: Any) -> list[tuple[str, Any]]:
+    """The writes a node's writers make of ``value`` when they run alone (a state update made
+    as the node, as LangGraph's runs them): a runnable writer's return passed on."""
+    writes: list[tuple[str, Any]] = []
+    for writer in node.writers:
+        if ChannelWrite.is_writer(writer) or _is_entry(writer):
+            writes += entry_writes(_entries(writer), value)
+        else:
+            value = await traced_step(writer, sequenced=True).ainvoke(value)
     return writes
 
 

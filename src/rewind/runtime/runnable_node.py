@@ -42,8 +42,11 @@ async def run_runnable_node(
     first step runs with, tagged ``seq:step:1``); ``stream``: as LangGraph does under
     ``astream_events``. Returns what the node returned."""
     steps: list[Any] = list(action.steps) if isinstance(action, RunnableSequence) else [action]
+    # (each step's config is the node's with the step's callbacks, as LangGraph patches it:
+    # not through LangChain's ensure_config, which copies configurable values into metadata)
+    own = {k: v for k, v in config.items() if k not in ("run_name", "run_id")}
     configs = [config] + [
-        dict(patch_config(_config(config), callbacks=run_manager.get_child(f"seq:step:{i}")))
+        {**own, "callbacks": run_manager.get_child(f"seq:step:{i}")}
         for i in range(2, len(steps) + 1)
     ]
     if not stream:

@@ -48,7 +48,7 @@ class TracedStep(Runnable[Any, Any]):
         LangGraph refuses it)."""
         if callable_facts(self.func)[1]:
             raise no_sync_function(self.get_name())
-        config = ensure_config(config)
+        config = _own(config)
         run = get_callback_manager_for_config(config).on_chain_start(None, input, name=self.name)
         child = patch_config(config, callbacks=run.get_child())
         try:
@@ -61,7 +61,7 @@ class TracedStep(Runnable[Any, Any]):
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run the function under a run of its own (a sync one in a worker thread)."""
-        config = ensure_config(config)
+        config = _own(config)
         manager = get_async_callback_manager_for_config(config)
         run = await manager.on_chain_start(None, input, name=self.name)
         child = patch_config(config, callbacks=run.get_child())
@@ -75,3 +75,10 @@ class TracedStep(Runnable[Any, Any]):
             raise
         await run.on_chain_end(output)
         return output
+
+
+def _own(config: RunnableConfig | None) -> RunnableConfig:
+    """The config a step was given (its node's, as LangGraph's ``RunnableCallable`` takes it:
+    without ``configurable`` values copied into its metadata, as LangChain's
+    ``ensure_config`` would copy them); a full one when it was given none."""
+    return config if config is not None else ensure_config(None)

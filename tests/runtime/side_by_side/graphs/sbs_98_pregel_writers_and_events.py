@@ -16,11 +16,12 @@ steps likewise). A step of two tasks streams the tasks' chunks before it fails.
 import asyncio
 from typing import TypedDict
 
+from langchain_core.runnables import RunnableLambda
 from langgraph.channels import LastValue, NamedBarrierValue
 from langgraph.graph import START, StateGraph
 from langgraph.pregel import NodeBuilder, Pregel
 from langgraph.pregel._read import PregelNode
-from langgraph.pregel._write import ChannelWrite, ChannelWriteEntry
+from langgraph.pregel._write import ChannelWrite, ChannelWriteEntry, ChannelWriteTupleEntry
 from langgraph.types import Command
 
 
@@ -129,6 +130,73 @@ def build_state_graph_refused(checkpointer):
     return graph.compile(checkpointer=checkpointer)
 
 
+def _double(text: str) -> str:
+    return text + text
+
+
+def _exclaimed(text: str) -> str:
+    return text + "!"
+
+
+def _boom(text: str) -> str:
+    raise ValueError(f"writer failed on {text}")
+
+
+def _writes(*channels: str) -> ChannelWrite:
+    return ChannelWrite([ChannelWriteEntry(c) for c in channels])
+
+
+def build_runnable_writers(checkpointer):  # one node a step: shout, copy, last, tail
+    nodes = {
+        # its function, a write of b, a runnable writer, a write of c (of the writer's return)
+        "shout": PregelNode(
+            channels="a",
+            triggers=["a"],
+            bound=RunnableLambda(str.upper),
+            writers=[_writes("b"), RunnableLambda(_double), _writes("c")],
+        ),
+        # no function: a function writer (a run of its own) first, then a write
+        "copy": PregelNode(channels="c", triggers=["c"], writers=[_double, _writes("d")]),
+        # a NodeBuilder's node, a runnable writer last (the node's output, as it streams)
+        "last": NodeBuilder().subscribe_only("d").do(str.lower).write_to("e").build(),
+        # two writers after its function, a tuple entry of the first one's return between
+        "tail": PregelNode(
+            channels="e",
+            triggers=["e"],
+            bound=RunnableLambda(str.title),
+            writers=[
+                RunnableLambda(_double),
+                ChannelWrite([ChannelWriteTupleEntry(lambda v: [("f", v[:5])])]),
+                _double,
+            ],
+        ),
+    }
+    nodes["last"].writers.append(RunnableLambda(_exclaimed))
+    return Pregel(
+        nodes=nodes,
+        channels={k: LastValue(str) for k in "abcdef"},
+        input_channels="a",
+        output_channels=["b", "c", "d", "e", "f"],
+        checkpointer=checkpointer,
+    )
+
+
+def build_failing_writer(checkpointer):  # the writer fails before any write is made
+    node = PregelNode(
+        channels="a",
+        triggers=["a"],
+        bound=RunnableLambda(str.upper),
+        writers=[RunnableLambda(_boom), _writes("b")],
+    )
+    return Pregel(
+        nodes={"n": node},
+        channels={"a": LastValue(str), "b": LastValue(str)},
+        input_channels="a",
+        output_channels=["b"],
+        checkpointer=checkpointer,
+    )
+
+
 _MODES = ["values", "updates", "tasks", "debug", "checkpoints"]
 _FAILING = [
     {"input": {"a": "x"}, "api": "astream", "kwargs": {"stream_mode": "updates"}},
@@ -179,6 +247,27 @@ SCENARIOS = [
                 "api": "stream",
                 "kwargs": {"stream_mode": ["custom", "updates"]},
             },
+        ],
+    },
+    {
+        "name": "runnable_writers",
+        "build": "build_runnable_writers",
+        "calls": [
+            {"input": "Ab", "api": "astream", "kwargs": {"stream_mode": _MODES}},
+            {"input": "Cd", "api": "stream", "kwargs": {"stream_mode": ["updates", "custom"]}},
+            {"input": "Ef"},
+            {"input": "Gh", "api": "update_state", "kwargs": {"as_node": "shout"}},
+            {"input": None, "api": "astream", "kwargs": {"stream_mode": "updates"}},
+            {"input": "Ij", "api": "update_state", "kwargs": {"as_node": "copy"}},
+            {"input": None, "api": "astream", "kwargs": {"stream_mode": ["updates", "tasks"]}},
+        ],
+    },
+    {
+        "name": "failing_writer",
+        "build": "build_failing_writer",
+        "calls": [
+            {"input": "x", "api": "astream", "kwargs": {"stream_mode": _MODES}},
+            {"input": None},
         ],
     },
 ]
