@@ -180,7 +180,8 @@ async def test_a_negative_commit_delay_is_refused(tmp_path: Path) -> None:
 
 async def test_a_sync_graph_commits_once_a_step(tmp_path: Path) -> None:
     """With ``durability="sync"``, a step's task starts wait for the step's durable end and
-    commit with it: one commit a step (and one for the run's start, one for its end). (The
+    commit with it: one commit a step (and one for the run's start; the last step's
+    checkpoint, with no step after it to hold, commits with the run's end). (The
     commit delay is long here so that the count does not depend on the machine's speed: a step
     longer than the default 5 ms, as on a loaded machine, commits its task starts early.)"""
     from typing import TypedDict
@@ -205,11 +206,79 @@ async def test_a_sync_graph_commits_once_a_step(tmp_path: Path) -> None:
     before = log.commit_count
     assert (await graph.ainvoke({"x": 0}, config, durability="sync"))["x"] == 10
     # The run's start with its input's checkpoint; 11 steps (START's, then each node's), each
-    # its tasks' starts and ends with its checkpoint; the run's end.
-    assert log.commit_count - before == 13
+    # its tasks' starts and ends with its checkpoint, the last one with the run's end.
+    assert log.commit_count - before == 12
     history = [s async for s in graph.aget_state_history(config)]
     assert len(history) == 12
     await log.aclose()
+
+
+def _line_graph(nodes: int) -> Any:
+    from typing import TypedDict
+
+    from rewind.graph import END, START, StateGraph
+
+    class State(TypedDict):
+        x: int
+
+    builder = StateGraph(State)
+    names = [f"n{i}" for i in range(nodes)]
+    for name in names:
+        builder.add_node(name, lambda state: {"x": state["x"] + 1})
+    builder.add_edge(START, names[0])
+    for a, b in itertools.pairwise(names):
+        builder.add_edge(a, b)
+    builder.add_edge(names[-1], END)
+    return builder
+
+
+async def test_a_commit_reads_only_what_the_last_one_did_not_leave_known(tmp_path: Path) -> None:
+    """After its own commit the writer knows the log head, its runs' rows and its threads'
+    stored heads: a ``sync`` run's commits (one a step) read the new run's row and thread's
+    head once, the head never, while no other connection writes (``PRAGMA data_version``)."""
+    log = await open_log(tmp_path / "known.db", options=LogOptions(commit_delay=30))
+    graph = _line_graph(10).compile(checkpointer=log)
+    await graph.ainvoke({"x": 0}, {"configurable": {"thread_id": "warm"}}, durability="sync")
+    statements: list[str] = []
+    assert log._raw is not None  # (the writer's connection, opened by the first commit)
+    log._raw.set_trace_callback(statements.append)
+    before = log.commit_count
+    config = {"configurable": {"thread_id": "t"}}
+    assert (await graph.ainvoke({"x": 0}, config, durability="sync"))["x"] == 10
+    log._raw.set_trace_callback(None)
+    reads = [s.split(" WHERE")[0] for s in statements if s.startswith("SELECT")]
+    assert sorted(reads) == sorted(
+        [
+            "SELECT run_key, thread_id, last_seq, last_hash, status, chain_from, run_id FROM runs",
+            "SELECT thread_id, logged, unsnapshotted FROM thread_heads",
+        ]
+    ), reads
+    commits = log.commit_count - before
+    assert commits == 12  # (see test_a_sync_graph_commits_once_a_step)
+    assert sum(s == "PRAGMA data_version" for s in statements) == commits
+    await log.aclose()
+
+
+async def test_what_another_connection_wrote_is_read_again(tmp_path: Path) -> None:
+    """Two stores on one file take turns: each commit after the other's reads what changed
+    (no stale head or run key), and every run's chain verifies."""
+    path = tmp_path / "two.db"
+    first = await open_log(path)
+    second = await open_log(path)
+    graphs = [_line_graph(3).compile(checkpointer=store) for store in (first, second)]
+    for turn in range(6):
+        graph = graphs[turn % 2]
+        config = {"configurable": {"thread_id": f"t{turn % 3}"}}
+        assert (await graph.ainvoke({"x": 0}, config, durability="sync"))["x"] == 3
+    runs = await first.list_runs()
+    assert len(runs) == 6 and len({r.run_id for r in runs}) == 6
+    for run in runs:
+        assert (await first.verify_chain(run.run_id)).ok
+    for thread in ("t0", "t1", "t2"):
+        state = await graphs[0].aget_state({"configurable": {"thread_id": thread}})
+        assert state.values == {"x": 3}
+    await first.aclose()
+    await second.aclose()
 
 
 async def test_a_sync_run_s_task_start_is_durable_within_the_commit_delay(tmp_path: Path) -> None:

@@ -295,28 +295,3 @@ async def test_a_short_invoke_commits_once(tmp_path: Path) -> None:
     assert store.commit_count - before == 1
     assert (await graph.aget_state(config)).values["count"] == 2
     await store.aclose()
-
-
-async def test_a_sync_run_commits_once_a_step_and_its_last_checkpoint_with_its_end(
-    tmp_path: Path,
-) -> None:
-    # `sync`: each checkpoint is durable before the next step starts. The input checkpoint
-    # commits with the run's start; the last step's checkpoint has no next step to hold and
-    # commits with the run's end, which the invoke waits for. (A step's task starts wait for
-    # its checkpoint up to LogOptions.commit_delay, long here so that the count does not
-    # depend on how fast the machine is: the wait ends as soon as the checkpoint comes.)
-    from rewind.log import LogOptions
-
-    store = await open_log(tmp_path / "sync.db", options=LogOptions(commit_delay=30))
-    graph = looping(5).compile(checkpointer=store)
-    config = {"configurable": {"thread_id": "sync"}}
-    before = store.commit_count
-    out = await graph.ainvoke({"count": 0, "notes": []}, config, durability="sync")
-    assert out["count"] == 5
-    # The input checkpoint, then one a step: the input's (__start__) and five of `step`.
-    assert store.commit_count - before == 1 + 1 + 5
-    ended = await store.list_runs(thread_id="sync")
-    assert [r.status for r in ended] == ["success"]
-    state = await graph.aget_state(config)
-    assert state.values["count"] == 5 and state.next == ()
-    await store.aclose()

@@ -40,6 +40,7 @@ from rewind.log.commit import (
     needs_new_keys,
 )
 from rewind.log.files import hold_file, release_file
+from rewind.log.known import Known, known_after
 from rewind.log.leases import Lease, held_leases, refusals
 from rewind.log.point import DriverRows, PointRows
 from rewind.log.rows import EVENT_COLUMNS as READ_COLUMNS
@@ -193,6 +194,8 @@ class SqliteLog(EventLog):
         self._core_writes = memory or core_writes
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rewind-writer")
         self._raw: sqlite3.Connection | None = None
+        self._known: Known | None = None
+        """What the raw connection's last group commit left (see rewind.log.known)."""
         self._raw_waits = True
         """Whether the raw connection's busy timeout is set (else 0: it fails at once)."""
         # A file store reads on a thread of its own, through a connection it keeps: a read
@@ -483,30 +486,45 @@ class SqliteLog(EventLog):
         conn = self._begin_immediate(wait=wait)
         if conn is None:
             return None  # locked: the writer thread waits for it instead
+        # What this connection's last commit left, unless another connection wrote since
+        # (rewind.log.known): then only what it does not know is read.
+        known, self._known = self._known, None
         try:
-            head = conn.execute("SELECT position FROM log_head").fetchone()[0]
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if known is not None and known.version != version:
+                known = None
             ids = list({p.run_id for p in group})
-            tx: dict[str, TxRun] = {}
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
+            if known is None:
+                head = conn.execute("SELECT position FROM log_head").fetchone()[0]
+                tx: dict[str, TxRun] = {}
+                unknown = ids
+            else:
+                head = known.head
+                tx, unknown = known.tx_runs(ids)
+            for i in range(0, len(unknown), 500):
+                chunk = unknown[i : i + 500]
                 marks = ",".join("?" * len(chunk))
                 for r in conn.execute(f"{_SELECT_TX_RUNS} ({marks})", chunk):
                     tx[r[6]] = TxRun.existing(*r[:6])
-            max_key = 0
-            if needs_new_keys(group, tx):
+            max_key = known.max_key if known is not None else None
+            if max_key is None and needs_new_keys(group, tx):
                 max_key = conn.execute("SELECT MAX(run_key) FROM runs").fetchone()[0] or 0
-            stored: dict[str, tuple[int, int]] = {}
             threads = head_threads(group)
-            if threads:
-                marks = ",".join("?" * len(threads))
-                found = conn.execute(f"{_SELECT_HEADS} ({marks})", threads).fetchall()
-                stored = {thread_id: (logged, since) for thread_id, logged, since in found}
+            if known is None:
+                stored: dict[str, tuple[int, int]] = {}
+                read = threads
+            else:
+                stored, read = known.stored_heads(threads)
+            if read:
+                marks = ",".join("?" * len(read))
+                found = conn.execute(f"{_SELECT_HEADS} ({marks})", read).fetchall()
+                stored.update((thread_id, (logged, since)) for thread_id, logged, since in found)
             refused = None
             if held:
                 marks = ",".join("?" * len(held))
                 queued = [lease.queued_run_id for lease in held.values()]
                 refused = refusals(held, conn.execute(f"{_SELECT_LEASES} ({marks})", queued))
-            plan = self._plan(group, head, tx, max_key, stored, refused=refused)
+            plan = self._plan(group, head, tx, max_key or 0, stored, refused=refused)
             if plan.event_rows:
                 conn.executemany(_INSERT_RUN, plan.created_runs)
                 conn.executemany(_UPDATE_RUN, plan.changed_runs)
@@ -517,6 +535,7 @@ class SqliteLog(EventLog):
                 conn.executemany(_INSERT_SNAPSHOTS, plan.snapshot_rows)
                 conn.execute("UPDATE log_head SET position = ?", (plan.new_head,))
             conn.execute("COMMIT")
+            self._known = known_after(known, version, plan, tx, max_key, threads, stored)
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
