@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from rewind.events import EventType, NewEvent, RunStatus
 from rewind.log import EventLog, RunRecord
 from rewind.runtime.compiled import CompiledStateGraph
+from rewind.runtime.forwarding import with_forwarding
 from rewind.server.run_keys import started_metadata
 from rewind.server.stream import projected_modes
 from rewind.server.webhooks import Webhooks, webhook_body
@@ -505,9 +506,30 @@ async def invoke_run(
             kwargs[key] = request[key]
     if durability_of(request) is not None:
         kwargs["durability"] = durability_of(request)
-    if watch is not None:
+    forwarded = forwarded_modes(request)
+    if forwarded:
+
+        def watched(loop: Any, head: Any, resuming: bool) -> None:
+            # As LangGraph's server streams a run with subgraphs: a RemoteGraph run in a task
+            # forwards its chunks into the run's stream (recorded as remote.chunk events).
+            loop.config = with_forwarding(loop.config, forwarded)
+            if watch is not None:
+                watch(loop, head, resuming)
+
+        kwargs["_watch"] = watched
+    elif watch is not None:
         kwargs["_watch"] = watch
     return await graph.ainvoke(input_, config or run_config(run), **kwargs)
+
+
+def forwarded_modes(request: Mapping[str, Any]) -> list[str]:
+    """The modes a RemoteGraph run in a task forwards into a run streamed with subgraphs: the
+    graph's stream modes as LangGraph's server streams it (the requested ones but ``events``,
+    and ``debug``); none without ``stream_subgraphs``."""
+    if not request.get("stream_subgraphs"):
+        return []
+    modes = [m for m in stream_modes_of(request) if m != "events"]
+    return modes if "debug" in modes else [*modes, "debug"]
 
 
 def durability_of(request: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,13 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, get_args
 
-from langchain_core.messages import BaseMessageChunk, message_chunk_to_message
+from langchain_core.messages import (
+    AIMessageChunk,
+    BaseMessageChunk,
+    ToolMessageChunk,
+    convert_to_messages,
+    message_chunk_to_message,
+)
 
 from rewind.events import EventType, StoredEvent
 from rewind.log import EventLog, RunRecord
@@ -144,8 +150,9 @@ class RunProjection:
         items = self._stream.feed(event)
         if self._stream.projector is None:  # a log that does not open with run.started
             return []
+        own = event.type != EventType.REMOTE_CHUNK  # (a RemoteGraph's are its server's)
         for item in items:
-            if self.stateless and _checkpoint_item(item):
+            if self.stateless and own and _checkpoint_item(item):
                 continue
             out += self._shaped(item)
         if event.type == EventType.RUN_ENDED and (event.payload or {}).get("status") == "error":
@@ -159,19 +166,19 @@ class RunProjection:
         if not self.subgraphs and of_subgraph(ns):
             return []
         suffix = "".join(f"|{part}" for part in ns)
-        if mode == "messages":
-            out: list[tuple[str, Any]] = []
+        if mode == "messages":  # (as LangGraph's server: the tuples when both are asked for)
             if "messages-tuple" in self.api_modes:
-                out.append((f"messages{suffix}", list(chunk)))
-            if "messages" in self.api_modes:
-                out += self._message_events(chunk)
-            return out
+                return [(f"messages{suffix}", list(chunk))]
+            return self._message_events(chunk)
         if mode == "debug" and chunk.get("type") == "checkpoint":
             chunk = {**chunk, "payload": _debug_checkpoint(chunk["payload"])}
-        return [(f"{mode}{suffix}", chunk)]
+        return [(f"{mode}{suffix}", _errors_shown(mode, chunk))]
 
     def _message_events(self, chunk: Any) -> list[tuple[str, Any]]:
         message, metadata = chunk
+        forwarded = isinstance(message, dict)  # a RemoteGraph's chunk, as its server sent it
+        if forwarded:
+            message = _message_of(message)
         out: list[tuple[str, Any]] = []
         key = getattr(message, "id", None) or ""
         if key not in self._messages:
@@ -181,10 +188,60 @@ class RunProjection:
             so_far = self._messages[key]
             so_far = message if so_far is None else so_far + message
             self._messages[key] = so_far
-            out.append(("messages/partial", [message_chunk_to_message(so_far)]))
+            shown = so_far if forwarded else message_chunk_to_message(so_far)
+            out.append(("messages/partial", [shown]))
         else:
             out.append(("messages/complete", [message]))
         return out
+
+
+def _message_of(data: dict[str, Any]) -> Any:
+    """A forwarded message (a dict) as LangGraph's server reads one: a chunk by its ``type``
+    or ``role`` (an AI or tool chunk by its role only, else a plain ``BaseMessageChunk``),
+    other messages by ``convert_to_messages``."""
+    kind, role = str(data.get("type") or "").lower(), str(data.get("role") or "").lower()
+    if "chunk" in kind or "chunk" in role:
+        if "ai" in role:
+            return AIMessageChunk(**data)
+        if "tool" in role:
+            return ToolMessageChunk(**data)
+        return BaseMessageChunk(**data)
+    return convert_to_messages([data])[0]
+
+
+def _errors_shown(mode: str, chunk: Any) -> Any:
+    """A chunk with its tasks' errors as LangGraph's server serialises an exception: the
+    message of an error not in its list of exposed ones hidden (``tasks`` and ``debug`` task
+    results, the tasks of ``checkpoints`` and ``debug`` checkpoints)."""
+    if not isinstance(chunk, dict):
+        return chunk
+    if mode == "tasks":
+        return _task_error_shown(chunk)
+    if mode == "checkpoints":
+        return _tasks_errors_shown(chunk)
+    if mode == "debug" and isinstance(chunk.get("payload"), dict):
+        payload = chunk["payload"]
+        if chunk.get("type") == "task_result":
+            return {**chunk, "payload": _task_error_shown(payload)}
+        if chunk.get("type") == "checkpoint":
+            return {**chunk, "payload": _tasks_errors_shown(payload)}
+    return chunk
+
+
+def _tasks_errors_shown(payload: dict[str, Any]) -> dict[str, Any]:
+    tasks = payload.get("tasks")
+    if not isinstance(tasks, list):
+        return payload
+    return {**payload, "tasks": [_task_error_shown(t) for t in tasks]}
+
+
+def _task_error_shown(task: Any) -> Any:
+    error = task.get("error") if isinstance(task, dict) else None
+    if isinstance(error, BaseException):
+        error = {"error": type(error).__name__, "message": str(error)}
+    if not isinstance(error, dict) or "message" not in error:
+        return task
+    return {**task, "error": _error_data(error)}
 
 
 def _debug_checkpoint(payload: dict[str, Any]) -> dict[str, Any]:

@@ -91,22 +91,46 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def app_folder(folder: Path, source: str) -> Path:
-    """``folder`` with the graph module and a ``langgraph.json`` naming its graphs."""
+@dataclass
+class App:
+    """What a server serves: a graph module's source (importing rewind) and the
+    ``langgraph.json`` ``graphs`` naming its graphs."""
+
+    source: str
+    graphs: dict[str, str]
+
+    def for_langgraph(self) -> str:
+        """The source importing LangGraph where it imports rewind."""
+        return self.source.replace("from rewind.", "from langgraph.")
+
+
+def reference_app() -> App:
+    """The graphs of :mod:`graphs`."""
+    return App(source=Path(graphs.__file__).read_text(), graphs=graphs.GRAPHS)
+
+
+def app_folder(folder: Path, source: str, names: dict[str, str] | None = None) -> Path:
+    """``folder`` with the graph module and a ``langgraph.json`` naming its graphs
+    (:mod:`graphs`' by default)."""
     folder.mkdir(parents=True)
     (folder / "graphs.py").write_text(source)
     config = folder / "langgraph.json"
-    config.write_text(json.dumps({"dependencies": ["."], "graphs": graphs.GRAPHS}, indent=2))
+    names = graphs.GRAPHS if names is None else names
+    config.write_text(json.dumps({"dependencies": ["."], "graphs": names}, indent=2))
     return config
 
 
-def start_langgraph(folder: Path) -> Running:
+def start_langgraph(
+    folder: Path, app: App | None = None, env: dict[str, str] | None = None
+) -> Running:
     """``langgraph dev`` on a free loopback port, run from the graphs' folder in ``folder``
-    (it reads the config's paths from there); returns once ``/ok`` answers."""
+    (it reads the config's paths from there), serving ``app`` (:mod:`graphs` by default)
+    with ``env`` added to its environment; returns once ``/ok`` answers."""
     binary = langgraph_command()
-    config = app_folder(folder / "app", graphs.for_langgraph())
+    app = app or reference_app()
+    config = app_folder(folder / "app", app.for_langgraph(), app.graphs)
     port = free_port()
-    env = {**os.environ, **QUIET}
+    env = {**os.environ, **QUIET, **(env or {})}
     for name in SECRETS:
         env.pop(name, None)
     log = folder / "langgraph.log"
@@ -143,10 +167,14 @@ def start_langgraph(folder: Path) -> Running:
         time.sleep(0.2)
 
 
-def start_rewind(folder: Path) -> Running:
-    """``rewind serve`` on a free loopback port over a fresh SQLite file in ``folder``."""
-    config = app_folder(folder / "app", Path(graphs.__file__).read_text())
-    server = start_server(folder / "rewind.db", "--config", str(config), config=False)
+def start_rewind(
+    folder: Path, app: App | None = None, env: dict[str, str] | None = None
+) -> Running:
+    """``rewind serve`` on a free loopback port over a fresh SQLite file in ``folder``,
+    serving ``app`` (:mod:`graphs` by default) with ``env`` added to its environment."""
+    app = app or reference_app()
+    config = app_folder(folder / "app", app.source, app.graphs)
+    server = start_server(folder / "rewind.db", "--config", str(config), config=False, env=env)
     return Running(url=server.url, process=server.process, log=server.db.with_suffix(".log"))
 
 
