@@ -192,3 +192,24 @@ async def test_a_failed_remote_run_fails_the_served_run_after_its_chunks(
     names = [name.split("|")[0] + ("|ns" if "|" in name else "") for _, name, _ in events]
     assert names == ["metadata", "tasks", "tasks|ns", "tasks|ns", "tasks", "error"]
     assert events[-1][2]["error"] == "RemoteException"
+
+
+async def test_tools_is_refused_by_the_run_routes_and_a_join_gets_none_of_it(
+    served: httpx.AsyncClient,
+) -> None:
+    """As LangGraph's server (``tests/server/reference``): ``tools`` is no stream mode of its
+    run routes (a 422), and a join naming it gets no chunk."""
+    thread_id = await _thread(served)
+    for path in ("/runs/stream", "/runs/wait", f"/threads/{thread_id}/runs"):
+        for modes in ("tools", ["updates", "tools"]):
+            body = {"assistant_id": "via_agent", "input": HI, "stream_mode": modes}
+            refused = await served.post(path, json=body)
+            assert refused.status_code == 422 and "stream_mode" in refused.text
+    body = {"assistant_id": "via_agent", "input": HI, "stream_mode": ["updates"]}
+    run = (await served.post(f"/threads/{thread_id}/runs", json=body)).json()
+    path = f"/threads/{thread_id}/runs/{run['run_id']}/stream"
+    for asked in ("tools", '["tools", "lifecycle"]'):
+        joined = await served.get(path, params={"stream_mode": asked})
+        assert joined.status_code == 200
+        assert [name for _, name, _ in _parse(joined.text)] in ([], ["metadata"])
+    assert (await served.get(path, params={"stream_mode": "bogus"})).status_code == 422

@@ -591,7 +591,9 @@ def _query_modes(values: list[str], last: str | None) -> list[str] | None:
         parsed = raw
     modes = parsed if isinstance(parsed, list) else [parsed]
     for mode in modes:
-        if mode not in API_MODES:
+        # (``tools`` and ``lifecycle``: LangGraph's names of modes no run streams here, nor on
+        # its server's run routes; a join asking for them gets none, as there)
+        if mode not in API_MODES and mode not in ("tools", "lifecycle"):
             raise ApiError(
                 422, f"{mode!r} is not a valid stream mode; use one of {list(API_MODES)}"
             )

@@ -140,3 +140,46 @@ def test_a_remote_nodes_chunks_in_the_served_stream_as_langgraphs(
     namespaced = any("|" in name for name, _ in ours["live"])
     forwards = assistant != "boom" or "tasks" in modes
     assert namespaced == (forwards and modes not in (["messages"], ["events"]))
+
+
+def test_the_tools_stream_mode_is_refused_as_langgraphs(parents: Parents) -> None:
+    """LangGraph's server refuses ``tools`` on its run routes (a 422: its request schema's
+    stream modes leave it out), so a parent streamed with ``tools`` and ``subgraphs`` fails its
+    RemoteGraph node on both servers alike; a join asking for ``tools`` gets no chunk."""
+    from rewind.graph import START, StateGraph
+    from rewind.remote import RemoteGraph
+
+    def answers(url: str) -> list[Any]:
+        out: list[Any] = []
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as http:
+            thread_id = http.post("/threads", json={}).json()["thread_id"]
+            for path in (
+                "/runs/stream",
+                "/runs/wait",
+                "/runs",
+                f"/threads/{thread_id}/runs/stream",
+            ):
+                for modes in ("tools", ["updates", "tools"]):
+                    body = {"assistant_id": "via_echo", "input": HI, "stream_mode": modes}
+                    out.append((path.split(thread_id)[-1], http.post(path, json=body).status_code))
+            run = http.post(f"/threads/{thread_id}/runs/wait", json={"assistant_id": "via_echo"})
+            (done,) = http.get(f"/threads/{thread_id}/runs").json()
+            join = f"/threads/{thread_id}/runs/{done['run_id']}/stream"
+            joined = _stream(http, "GET", join, params={"stream_mode": "tools"})
+            out.append(("join", run.status_code, [n for n, _ in joined if n != "metadata"]))
+        remote = RemoteGraph("via_echo", url=url)
+        builder = StateGraph(remote_parents.Outer)
+        builder.add_node("remote", remote)
+        builder.add_edge(START, "remote")
+        try:
+            list(builder.compile().stream(HI, stream_mode=["updates", "tools"], subgraphs=True))
+        except Exception as exc:
+            out.append(("parent", type(exc).__name__, getattr(exc, "response", exc).status_code))
+        finally:
+            remote.sync_client.close()
+        return out
+
+    theirs = answers(parents.langgraph.url)
+    assert theirs == answers(parents.rewind.url)
+    assert {a[1] for a in theirs if a[0] not in ("join", "parent")} == {422}
+    assert ("join", 200, []) in theirs and ("parent", "UnprocessableEntityError", 422) in theirs
