@@ -563,9 +563,14 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         # The subgraph's own run, as a callback handler sees it: its id, its input, and whether
         # it runs through the async API (its nodes then stream their outputs, as LangGraph's)
         # or is called with invoke or stream from a sync node.
-        # (Run as the node itself, not called in one, it is streamed under `astream_events`.)
+        # (Run as the node itself, not called in one, it is streamed under `astream_events`:
+        # its output schema, if it has one, then shows nothing less than its state.)
         spec = getattr(parent.graph.builder, "nodes", {}).get(ptask.name)
-        streamed = loop.log.stream_nodes and getattr(spec, "action", None) is self
+        streamed = (
+            loop.log.stream_nodes
+            and getattr(spec, "action", None) is self
+            and self.builder.schemas.output is not self.builder.schemas.state
+        )
         started: dict[str, Any] = {
             "run_id": str(uuid.uuid4()),
             "name": self.name,
@@ -576,7 +581,6 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         if self._input_shapes:
             started["node_inputs"] = self._input_shapes
         started.update(self._graph_shape, channels=list(self.builder.channels))
-        # (Streamed under `astream_events`, its streams and output show its whole state.)
         if self.builder.schemas.output is not self.builder.schemas.state and not streamed:
             started["output_keys"] = sorted(all_keys(self.builder.schemas.output))
         if loop.own_stream is not None:  # (the modes of the node's own stream of it)
