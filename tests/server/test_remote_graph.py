@@ -340,14 +340,32 @@ def test_with_a_checkpointer_and_async_as_langgraphs(remote: Callable[..., Any])
     got = asyncio.run(streamed(ours))
     expected = asyncio.run(streamed(theirs))
     # The remote run is on the parent's thread (its id goes to the server): its checkpoints
-    # come too. (The parent's own checkpoints differ in what a RemoteGraph task shows as its
-    # state: LangGraph counts a RemoteGraph node as a subgraph there, rewind does not.)
-    assert [(_normal(_namespace_of(c)), c[1]) for c in got] == [
-        (_normal(_namespace_of(c)), c[1]) for c in expected
-    ]
+    # come too. The parent's own show the RemoteGraph task's state as a subgraph's (a config
+    # naming its namespace), as LangGraph's. (A task's interrupts: a list here, LangGraph's a
+    # tuple.)
+    assert _normal(_listed(got)) == _normal(_listed(expected))
+    (state,) = {
+        t["state"]["configurable"]["checkpoint_ns"].split(":")[0]
+        for c in got
+        if not _namespace_of(c) and c[1] == "checkpoints"
+        for t in c[2]["tasks"]
+        if t["state"]
+    }
+    assert state == "remote"
     forwarded = [c for c in got if _namespace_of(c)]
     assert _normal(forwarded) == _normal([c for c in expected if _namespace_of(c)])
     assert {"checkpoints", "updates"} == {c[1] for c in forwarded}
+
+
+def _listed(chunks: list[Any]) -> list[Any]:
+    """The chunks with their checkpoints' task interrupts as lists."""
+    out = []
+    for ns, mode, chunk in chunks:
+        if mode == "checkpoints":
+            tasks = [{**t, "interrupts": list(t.get("interrupts", []))} for t in chunk["tasks"]]
+            chunk = {**chunk, "tasks": tasks}
+        out.append((ns, mode, chunk))
+    return out
 
 
 def _caller_graphs(remote: Callable[..., Any]) -> tuple[Any, Any]:
@@ -772,3 +790,27 @@ def test_a_resumed_parent_forwards_the_resumed_remote_run_as_langgraphs(
 
     again = asyncio.run(replayed())
     assert [[encode(c) for c in run] for run in again] == [[encode(c) for c in run] for run in live]
+
+
+def test_the_parents_state_shows_the_remote_task_as_a_subgraph_as_langgraphs(
+    remote: Callable[..., Any],
+) -> None:
+    """LangGraph counts a RemoteGraph node as a subgraph: the parent's snapshots show its
+    task's state as a config naming the task's namespace, and ``get_state(subgraphs=True)``
+    the remote thread's state, asked of the server."""
+
+    def states(graph: Any) -> list[Any]:
+        config = _thread()
+        graph.invoke(HI, config)
+        out = []
+        for subgraphs in (False, True):
+            (task,) = graph.get_state(config, subgraphs=subgraphs).tasks
+            out.append((task.name, _snapshot(task.state) if subgraphs else task.state))
+        out.append([[(t.name, t.state) for t in s.tasks] for s in graph.get_state_history(config)])
+        return out
+
+    ours, theirs = _parents(remote, "agent", checkpointer=True)
+    got = states(ours)
+    assert _normal(got) == _normal(states(theirs))
+    assert got[0][1]["configurable"]["checkpoint_ns"].startswith("remote:")
+    assert got[1][1]["values"]["steps"] == ["agent"] and got[1][1]["next"] == ("ask_human",)

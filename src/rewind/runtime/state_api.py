@@ -12,6 +12,7 @@ from rewind.projections.state import CheckpointView
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import run_sync
+from rewind.runtime.remote_states import remote_nodes, remote_states, task_namespace
 from rewind.runtime.shapes import coerce
 from rewind.thread_state import ThreadState, history, read_checkpoint, read_head
 from rewind.types import PregelTask, StateSnapshot
@@ -106,6 +107,8 @@ class StateMethods:
                 interrupts=(),
             )
         nested = self._subgraph_states(state, thread_id, view) if subgraphs else {}
+        if subgraphs:  # (a RemoteGraph node's task: the remote thread's state, as LangGraph's)
+            nested.update(await remote_states(self, view, thread_id))
         self._validate_next(view)
         # As LangGraph: the newest checkpoint shows its finished tasks' writes; an explicitly
         # requested one shows the state as it was written.
@@ -218,9 +221,13 @@ class StateMethods:
                 }
             return {"configurable": configurable}
 
-        def state_of(task_id: str) -> Any:
+        remotes = {} if ns else remote_nodes(self)
+
+        def state_of(task_id: str, name: str) -> Any:
             if task_id in nested:
                 return nested[task_id]
+            if name in remotes:  # (LangGraph counts a RemoteGraph node as a subgraph)
+                return cfg_ns(task_namespace(ns, name, task_id))
             return cfg_ns(view.subgraphs[task_id]) if task_id in view.subgraphs else None
 
         # (a checkpoint another graph wrote on the thread lists its nodes: not this graph's
@@ -235,7 +242,7 @@ class StateMethods:
                 path=tuple(t["path"]),
                 error=cast(Any, view.errors.get(t["id"])),
                 interrupts=tuple(view.interrupts.get(t["id"], ())),
-                state=state_of(t["id"]),
+                state=state_of(t["id"], t["name"]),
                 result=view.results.get(t["id"])
                 if ns
                 else self._own_result(t, view.results.get(t["id"])),

@@ -28,6 +28,7 @@ __all__ = [
     "injected_kwargs",
     "interrupter",
     "new_checkpoint_id",
+    "remote_graph",
     "retries_on",
     "retry_interval",
     "retry_policies",
@@ -192,22 +193,31 @@ class Outcome:
 
 
 def runs_subgraph(action: Any) -> bool:
-    """Whether a node is, or calls, a compiled graph (as LangGraph finds it: the node itself,
-    or a graph its function closes over or names as a global)."""
-    if hasattr(action, "builder"):
+    """Whether a node is, or calls, a compiled graph or a ``RemoteGraph`` (as LangGraph finds
+    it: the node itself, or a graph its function closes over or names as a global)."""
+    if hasattr(action, "builder") or remote_graph(action):
         return True
     for cell in getattr(action, "__closure__", None) or ():
         try:
-            if hasattr(cell.cell_contents, "builder") and hasattr(cell.cell_contents, "astream"):
+            if _graph(cell.cell_contents):
                 return True
         except ValueError:  # an empty cell
             continue
     code = getattr(action, "__code__", None)
     scope = getattr(action, "__globals__", {})
-    return code is not None and any(
-        hasattr(scope.get(name), "builder") and hasattr(scope.get(name), "astream")
-        for name in code.co_names
-    )
+    return code is not None and any(_graph(scope.get(name)) for name in code.co_names)
+
+
+def _graph(value: Any) -> bool:
+    return (hasattr(value, "builder") and hasattr(value, "astream")) or remote_graph(value)
+
+
+def remote_graph(value: Any) -> bool:
+    """Whether ``value`` is a graph run elsewhere (a ``RemoteGraph``: a ``PregelProtocol`` no
+    compiled graph), which LangGraph counts as a subgraph too."""
+    from rewind.pregel.protocol import PregelProtocol  # (rewind.pregel imports the runtime)
+
+    return isinstance(value, PregelProtocol) and not hasattr(value, "builder")
 
 
 def addresses_parent(result: Any) -> bool:

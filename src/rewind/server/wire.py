@@ -95,6 +95,8 @@ def _checkpoint(config: Any) -> dict[str, Any] | None:
         "thread_id": configurable.get("thread_id"),
         "checkpoint_ns": configurable.get("checkpoint_ns") or "",
     }
+    if "checkpoint_map" in configurable:  # (a subgraph's, as LangGraph's server shows it)
+        out["checkpoint_map"] = jsonable(configurable["checkpoint_map"])
     return out
 
 
@@ -114,7 +116,10 @@ def snapshot_json(snapshot: StateSnapshot, *, thread_id: str | None = None) -> d
                 "path": jsonable(task.path),
                 "error": None if task.error is None else _error_text(task.error),
                 "interrupts": [interrupt_in_state(i) for i in task.interrupts],
-                "checkpoint": _checkpoint(state) if isinstance(state, dict) else None,
+                # (a subgraph's state as a config: its configurable, as LangGraph's server)
+                "checkpoint": jsonable(state.get("configurable"))
+                if isinstance(state, dict)
+                else None,
                 "state": snapshot_json(state, thread_id=thread_id)
                 if isinstance(state, StateSnapshot)
                 else None,

@@ -118,6 +118,7 @@ CASES = [
     ),
     ("boom", ["updates", "tasks"], False),
     ("nested", ["updates", "messages-tuple", "custom"], True),
+    ("nested", ["updates", "checkpoints", "debug"], True),
     ("chatty", ["messages-tuple", "updates"], True),
     ("chatty", ["messages"], False),
     ("chatty", ["messages", "messages-tuple"], False),
@@ -183,3 +184,31 @@ def test_the_tools_stream_mode_is_refused_as_langgraphs(parents: Parents) -> Non
     assert theirs == answers(parents.rewind.url)
     assert {a[1] for a in theirs if a[0] not in ("join", "parent")} == {422}
     assert ("join", 200, []) in theirs and ("parent", "UnprocessableEntityError", 422) in theirs
+
+
+def test_the_parents_state_shows_the_remote_task_as_langgraphs(parents: Parents) -> None:
+    """The served parent stopped by the remote run's interrupt: its state (with and without
+    subgraphs: the remote thread's state, asked of its server) and its history show the
+    RemoteGraph task as a subgraph's, as LangGraph's server shows them."""
+
+    def states(url: str) -> Any:
+        normalise = Normaliser(url)
+        out: dict[str, Any] = {}
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as http:
+            thread_id = http.post("/threads", json={}).json()["thread_id"]
+            body = {"assistant_id": "via_agent", "input": HI}
+            http.post(f"/threads/{thread_id}/runs/wait", json=body).raise_for_status()
+            out["state"] = http.get(f"/threads/{thread_id}/state").json()
+            sub = http.get(f"/threads/{thread_id}/state", params={"subgraphs": "true"})
+            out["subgraphs"] = sub.json()
+            out["history"] = http.post(f"/threads/{thread_id}/history", json={}).json()
+        normalise.call = "state"
+        return normalise(out)
+
+    theirs = states(parents.langgraph.url)
+    ours = states(parents.rewind.url)
+    diffs = list(differences(theirs, ours))
+    assert not diffs, "\n".join(describe(diffs)[:20])
+    (task,) = ours["subgraphs"]["tasks"]
+    assert task["state"]["values"]["steps"] == ["agent"]
+    assert ours["state"]["tasks"][0]["checkpoint"]["checkpoint_ns"].startswith("remote:")
