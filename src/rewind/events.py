@@ -68,6 +68,7 @@ __all__ = [
     "PULL",
     "PUSH",
     "REDACTED",
+    "STATE_EVENTS",
     "EventType",
     "NewEvent",
     "Redacted",
@@ -182,6 +183,13 @@ class EventType(StrEnum):
     SUBGRAPH_ENDED = "subgraph.ended"
     STORE_WRITE = "store.write"
     REMOTE_CHUNK = "remote.chunk"
+
+
+STATE_EVENTS: frozenset[str] = frozenset(
+    {EventType.CHECKPOINT, EventType.TASK_ENDED, EventType.INTERRUPT, EventType.RESUME}
+)
+"""The event types whose payloads a checkpoint's state is folded from: its channels' values,
+its tasks' writes, interrupts and resume values (see :mod:`rewind.projections.state`)."""
 
 
 class Redacted(str):

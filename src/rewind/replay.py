@@ -34,6 +34,7 @@ from rewind.projections.stream import (
     parse_stream_mode,
     shaper,
 )
+from rewind.runtime.read_back import checkpointed
 from rewind.thread_state import ThreadState, read_checkpoint
 from rewind.types import Command
 
@@ -73,12 +74,14 @@ class RunStream:
         run = await log.get_run(self.run_id)
         if run.origin_checkpoint_id is not None:
             self._first_step = []
-            # As the thread was when the run started: later runs must not show through.
+            # As the thread was when the run started: later runs must not show through. As
+            # the live run loaded it: as LangGraph's checkpointer gives it back.
             self._origin = await read_checkpoint(
                 log,
                 run.origin_checkpoint_id,
                 thread_id=run.thread_id,
                 before_position=run.first_position,
+                read_back=checkpointed,
             )
         return run
 
@@ -135,7 +138,11 @@ class RunStream:
         ns = event.ns or ""
         nested = {v.id: v for v in fold_thread(runs, by_run, ns=ns, known=[origin.view])}
         resumed = nested.get(event.payload["checkpoint_id"])
-        return projector.resumed(ns, resumed) if resumed is not None else []
+        if resumed is None:
+            return []
+        if origin.read_back is not None:  # (as the live run read it back)
+            resumed = origin.read_back(resumed)
+        return projector.resumed(ns, resumed)
 
 
 async def areplay(

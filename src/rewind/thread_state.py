@@ -10,6 +10,11 @@ Each returns a :class:`ThreadState`: the checkpoint's view (its state, next task
 those tasks did: results, errors, interrupts, resume values) and the events after it that
 concern its tasks, in every namespace, so subgraph states come from the same read.
 
+A reader that wants the state as LangGraph's checkpointer gives it back (the runtime, a replay)
+passes ``read_back`` (see :mod:`rewind.runtime.read_back`): when the read decoded a tuple
+(:func:`~rewind.log.codec.tuples_decoded`), each view given out goes through it; a read that
+decoded none gives its views as folded, at no cost.
+
 Heads and snapshots are caches (see :mod:`rewind.log.caches`). A thread without a usable head
 (a database written before heads existed, caches dropped, a log with a redaction hook) is
 folded once from its events, and the result kept as its head.
@@ -18,12 +23,13 @@ folded once from its events, and the result kept as its head.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rewind.events import EventType, RunStatus, StoredEvent
 from rewind.log import EventLog
+from rewind.log.codec import tuples_decoded
 from rewind.log.records import CheckpointRecord, RedactionReport, RunRecord
 from rewind.projections.state import (
     CheckpointView,
@@ -34,6 +40,7 @@ from rewind.projections.state import (
 
 __all__ = [
     "CacheProblem",
+    "ReadBack",
     "ThreadState",
     "history",
     "read_checkpoint",
@@ -45,6 +52,9 @@ __all__ = [
 ]
 
 _HISTORY_PAGE = 32
+
+ReadBack = Callable[[CheckpointView], CheckpointView]
+"""Makes a checkpoint read from the log what LangGraph's checkpointer gives back (a copy)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -63,23 +73,46 @@ class ThreadState:
     """The thread's runs still marked running (for :func:`read_head` only)."""
     started: dict[str, Any] = field(default_factory=dict)
     """The ``run.started`` payloads of those runs, by run id."""
+    read_back: ReadBack | None = None
+    """What each view it gives out went (:attr:`view`) or goes (:meth:`views_at`) through: the
+    reader's ``read_back``, when the read decoded a tuple."""
 
     def views_at(self, ns: str) -> list[CheckpointView]:
         """The checkpoints of subgraph namespace ``ns`` in the tail, oldest first."""
         if not self.tail:
             return []
-        return fold_thread(list(self.origins.items()), _by_run(self.tail), ns=ns)
+        views = fold_thread(list(self.origins.items()), _by_run(self.tail), ns=ns)
+        read_back = self.read_back
+        return views if read_back is None else [read_back(v) for v in views]
+
+
+def _given_back(state: ThreadState, read_back: ReadBack | None, mark: int) -> ThreadState:
+    """``state`` as its reader wants it: through ``read_back`` when its read (since ``mark``)
+    decoded a tuple."""
+    if read_back is not None and tuples_decoded() != mark:
+        state.read_back = read_back
+        if state.view is not None:
+            state.view = read_back(state.view)
+    return state
 
 
 # --- the head ---------------------------------------------------------------------------------
 
 
-async def read_head(log: EventLog, thread_id: str) -> ThreadState:
+async def read_head(
+    log: EventLog, thread_id: str, *, read_back: ReadBack | None = None
+) -> ThreadState:
     """The thread's newest checkpoint: its stored head and the events after it, in one read.
 
     The events read are those after the head's checkpoint, however long the thread's history.
-    A thread without a usable head is folded whole once, and its head kept.
+    A thread without a usable head is folded whole once, and its head kept. ``read_back``:
+    see the module's docstring.
     """
+    mark = tuples_decoded()
+    return _given_back(await _read_head(log, thread_id), read_back, mark)
+
+
+async def _read_head(log: EventLog, thread_id: str) -> ThreadState:
     read = await log.head_and_tail(thread_id)
     if read.head is None and not read.runs:  # a new thread: nothing more to read
         return ThreadState(thread_id=thread_id, view=None, tail=[], origins={})
@@ -162,6 +195,7 @@ async def read_checkpoint(
     thread_id: str | None = None,
     cache: dict[str, CheckpointView] | None = None,
     before_position: int | None = None,
+    read_back: ReadBack | None = None,
 ) -> ThreadState | None:
     """A root checkpoint of a thread by id: its state from the nearest snapshot along its
     lineage and the events between, and its tasks' outcomes from the runs that ran them.
@@ -169,15 +203,18 @@ async def read_checkpoint(
     ``cache`` (kept by the caller across calls) holds the checkpoints folded on the way, so
     reading several checkpoints of one lineage folds each event once. ``before_position``
     leaves out what happened from that log position on (the checkpoint as a run starting
-    there found it). ``None`` when no run of the log wrote the checkpoint.
+    there found it). ``None`` when no run of the log wrote the checkpoint. ``read_back``: see
+    the module's docstring (not with a ``cache`` an earlier read filled: what that read
+    decoded is not known here).
     """
+    mark = tuples_decoded()
     ref = checkpoint if isinstance(checkpoint, CheckpointRecord) else None
     if ref is None:
         ref = await log.get_checkpoint(str(checkpoint), thread_id=thread_id)
         if ref is None:
             return None
     found = await read_checkpoints(log, [ref], cache=cache, before_position=before_position)
-    return found[0]
+    return _given_back(found[0], read_back, mark)
 
 
 async def read_checkpoints(
@@ -300,6 +337,7 @@ async def history(
     before: str | None = None,
     limit: int | None = None,
     metadata: Mapping[str, Any] | None = None,
+    read_back: ReadBack | None = None,
 ) -> AsyncIterator[CheckpointView]:
     """A thread's checkpoints, newest first, as ``get_state_history`` lists them.
 
@@ -309,13 +347,14 @@ async def history(
         before: Only checkpoints written before this one (by id).
         limit: At most this many.
         metadata: Only checkpoints whose metadata has all these key/value pairs.
+        read_back: See the module's docstring.
 
     Raises:
         ValueError: ``before`` names no checkpoint of the thread.
     """
     if limit is not None and limit <= 0:
         return
-    head = await read_head(log, thread_id)
+    head = await read_head(log, thread_id, read_back=read_back)
     below: int | None = None
     if before is not None:
         mark = await log.get_checkpoint(before, thread_id=thread_id)
@@ -327,6 +366,9 @@ async def history(
         below = mark.position
     cache: dict[str, CheckpointView] = {}
     given = 0
+    # Whether a read of this history decoded a tuple: the pages after it may reuse the
+    # checkpoints it folded (the cache) without decoding them again.
+    decoded = tuples_decoded()
     while True:
         size = _HISTORY_PAGE if limit is None else min(_HISTORY_PAGE, limit - given + 1)
         page = await log.list_checkpoints(thread_id, before_position=below, limit=size)
@@ -338,11 +380,12 @@ async def history(
             )
             if state.view is not None
         }
+        given_back = read_back if tuples_decoded() != decoded else None
         for ref in page:
             view = head.view if ref.checkpoint_id == newest else folded.get(ref.checkpoint_id)
             if view is None or not _matches(view, metadata):
                 continue
-            yield view
+            yield view if given_back is None or view is head.view else given_back(view)
             given += 1
             if limit is not None and given >= limit:
                 return

@@ -5,7 +5,9 @@ A checkpoint tuple is built from the checkpoint's folded view (:mod:`rewind.thre
 its state channels' values, its metadata, its parent, and as pending writes what the tasks
 that ran from it wrote (state channels, interrupts and errors), in LangGraph's write order.
 rewind does not version channels (its log records what each step wrote), so
-``channel_versions`` and ``versions_seen`` are empty and ``updated_channels`` is ``None``.
+``channel_versions`` and ``versions_seen`` are empty and ``updated_channels`` is ``None``. A
+root checkpoint's values and writes are as LangGraph's savers give them back (through its
+serializer: tuples as lists, :mod:`rewind.runtime.read_back`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rewind.checkpoint.subgraphs import subgraph_checkpoints
 from rewind.log import EventLog
 from rewind.projections.state import CheckpointView
 from rewind.runtime.channels import MISSING
+from rewind.runtime.read_back import checkpointed
 from rewind.thread_state import ThreadState, history, read_checkpoint, read_head
 
 __all__ = ["CHECKPOINT_FORMAT", "checkpoint_tuple", "get_tuple", "list_tuples"]
@@ -89,9 +92,11 @@ async def get_tuple(log: EventLog, config: Mapping[str, Any]) -> CheckpointTuple
         return checkpoint_tuple(str(thread_id), chosen[-1], ns) if chosen else None
     state: ThreadState | None
     if checkpoint_id is None:
-        state = await read_head(log, str(thread_id))
+        state = await read_head(log, str(thread_id), read_back=checkpointed)
     else:
-        state = await read_checkpoint(log, str(checkpoint_id), thread_id=str(thread_id))
+        state = await read_checkpoint(
+            log, str(checkpoint_id), thread_id=str(thread_id), read_back=checkpointed
+        )
     if state is None or state.view is None:
         return None
     return checkpoint_tuple(str(thread_id), state.view)
@@ -169,11 +174,12 @@ async def _root_history(
     """The root checkpoints, newest first; ``earlier``: those with a lower id (read from its
     place in the log when it is one of the thread's root checkpoints)."""
     if earlier is not None and await log.get_checkpoint(earlier, thread_id=thread_id) is None:
-        async for view in history(log, thread_id, metadata=filter):
+        async for view in history(log, thread_id, metadata=filter, read_back=checkpointed):
             if view.id < earlier:
                 yield view
         return
-    async for view in history(log, thread_id, before=earlier, metadata=filter):
+    views = history(log, thread_id, before=earlier, metadata=filter, read_back=checkpointed)
+    async for view in views:
         yield view
 
 

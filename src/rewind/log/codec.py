@@ -25,6 +25,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
+import itertools
 import json
 import json.scanner
 import math
@@ -47,6 +48,7 @@ __all__ = [
     "dumps",
     "encode",
     "register_type",
+    "tuples_decoded",
     "unrecorded",
 ]
 
@@ -56,8 +58,10 @@ CODEC_VERSION = 1
 _TAG = "__rw__"
 TAG = _TAG
 """The key that marks a tagged value in the JSON text."""
-_decode_text: Any = None  # json.JSONDecoder(object_hook=_hook).decode, set below
+_decode_text: Any = None  # json.JSONDecoder(object_hook=_hook_of(_DECODERS)).decode, below
 _scan_tagged: Any = None  # its scanner, set below
+_decode_quiet: Any = None  # the same, without noting tuples (see decode's counted), below
+_scan_quiet: Any = None
 _decode_plain = json.JSONDecoder().decode
 _make_scanner: Callable[[json.JSONDecoder], Any] = json.scanner.make_scanner  # type: ignore[assignment]
 _scan_plain = _make_scanner(json.JSONDecoder())
@@ -172,8 +176,10 @@ def encode(value: Any) -> str:
         raise EncodingError("payload", type(value).__qualname__, "nesting too deep") from None
 
 
-def decode(text: str | bytes, version: int = CODEC_VERSION) -> Any:
-    """Decode JSON text written by :func:`encode` (of encoding ``version``)."""
+def decode(text: str | bytes, version: int = CODEC_VERSION, *, counted: bool = True) -> Any:
+    """Decode JSON text written by :func:`encode` (of encoding ``version``); ``counted=False``:
+    the tuples it decodes leave :func:`tuples_decoded`'s mark as it is (a payload no state is
+    read from)."""
     if version != CODEC_VERSION:
         raise ValueError(
             f"payload encoding version {version} is not known to this rewind "
@@ -189,14 +195,17 @@ def decode(text: str | bytes, version: int = CODEC_VERSION) -> Any:
     # without the decoder's wrapping (whitespace, errors), which is left to text it did not
     # consume whole.
     tagged = _TAG in text
+    scan = (_scan_tagged if counted else _scan_quiet) if tagged else _scan_plain
     try:
-        value, end = (_scan_tagged if tagged else _scan_plain)(text, 0)
+        value, end = scan(text, 0)
     except (StopIteration, ValueError, RecursionError):  # the decoder below names what
         end = -1
     if end == len(text):
         return value
     try:
-        return _decode_text(text) if tagged else _decode_plain(text)
+        if tagged:
+            return _decode_text(text) if counted else _decode_quiet(text)
+        return _decode_plain(text)
     except RecursionError as exc:
         raise CorruptPayloadError("nested deeper than Python can read") from exc
     except CorruptPayloadError:
@@ -421,21 +430,26 @@ def _find_path(root: Any, target: object, path: str, seen: set[int] | None = Non
 # --- decoding ---------------------------------------------------------------------------------
 
 
-def _hook(d: dict[str, Any]) -> Any:
-    tag = d.get(_TAG)
-    if tag is None:
-        return d
-    decoder = _DECODERS.get(tag)
-    if decoder is None:
-        return d
-    try:
-        return decoder(d)
-    except CorruptPayloadError:
-        raise
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
-        raise CorruptPayloadError(
-            f"a {tag!r} value that is not as rewind writes it: {exc!r}"
-        ) from exc
+def _hook_of(decoders: dict[str, Callable[[dict[str, Any]], Any]]) -> Callable[[Any], Any]:
+    """The decoder's hook for each JSON object: a tagged value made by ``decoders``."""
+
+    def hook(d: dict[str, Any]) -> Any:
+        tag = d.get(_TAG)
+        if tag is None:
+            return d
+        decoder = decoders.get(tag)
+        if decoder is None:
+            return d
+        try:
+            return decoder(d)
+        except CorruptPayloadError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            raise CorruptPayloadError(
+                f"a {tag!r} value that is not as rewind writes it: {exc!r}"
+            ) from exc
+
+    return hook
 
 
 def _fallback(path: str, fields: Any) -> dict[str, Any]:
@@ -491,7 +505,37 @@ def _dec_class(d: dict[str, Any], build: Callable[[Any, Any], Any]) -> Any:
         return _fallback(path, fields)
 
 
+_tuple_marks = itertools.count(1)
+_tuple_mark = 0
+"""Set to a number never used before each time a tuple is decoded (see
+:func:`tuples_decoded`): ``next`` on the counter is atomic, so no thread's decode can leave
+the mark at a value a reader took before it."""
+
+
+def tuples_decoded() -> int:
+    """A mark that changes each time a tuple (or named tuple) is decoded, in any thread.
+
+    A reader takes it before a read and compares after: unchanged, nothing the read decoded
+    holds a tuple (LangGraph's checkpointer gives tuples back as lists: see
+    :mod:`rewind.runtime.read_back`). Changed, the read decoded one, or another decode ran
+    meanwhile: the reader treats what it read as holding one.
+    """
+    return _tuple_mark
+
+
+def _dec_tuple(d: dict[str, Any]) -> Any:
+    global _tuple_mark
+    _tuple_mark = next(_tuple_marks)
+    return tuple(d["v"])
+
+
 def _dec_namedtuple(d: dict[str, Any]) -> Any:
+    global _tuple_mark
+    _tuple_mark = next(_tuple_marks)
+    return _namedtuple(d)
+
+
+def _namedtuple(d: dict[str, Any]) -> Any:
     """A named tuple of its class; a plain tuple of its items when the class is gone or no
     longer takes them (a class local to a function cannot be imported)."""
     try:
@@ -590,7 +634,7 @@ def _dec_custom(d: dict[str, Any]) -> Any:
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "dict": lambda d: {_hashable(k): v for k, v in d["v"]},
-    "tuple": lambda d: tuple(d["v"]),
+    "tuple": _dec_tuple,
     "namedtuple": _dec_namedtuple,
     "set": lambda d: {_hashable(x) for x in d["v"]},
     "frozenset": lambda d: frozenset(_hashable(x) for x in d["v"]),
@@ -613,9 +657,14 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
-_decoder = json.JSONDecoder(object_hook=_hook)
+_decoder = json.JSONDecoder(object_hook=_hook_of(_DECODERS))
 _decode_text = _decoder.decode
 _scan_tagged = _make_scanner(_decoder)
+_quiet_decoder = json.JSONDecoder(
+    object_hook=_hook_of({**_DECODERS, "tuple": lambda d: tuple(d["v"]), "namedtuple": _namedtuple})
+)
+_decode_quiet = _quiet_decoder.decode
+_scan_quiet = _make_scanner(_quiet_decoder)
 
 
 def _hashable(v: Any) -> Any:

@@ -18,7 +18,7 @@ import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from rewind.events import EventType, StoredEvent
+from rewind.events import STATE_EVENTS, EventType, StoredEvent
 from rewind.log import codec
 from rewind.log.chain import from_micros
 from rewind.log.packs import unpack
@@ -88,7 +88,8 @@ def event_of(
     """The event of an ordinary row, from its columns (``packed`` is ``None`` for such a row,
     and taken so a read row maps straight through; a packed row's events:
     :func:`row_events`)."""
-    value = codec.decode(payload, version)
+    # (a tuple in a payload no state is read from leaves the codec's mark: see read_back)
+    value = codec.decode(payload, version, counted=type_ in STATE_EVENTS)
     return _built(
         run_id,
         thread_id,

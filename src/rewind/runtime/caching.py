@@ -1,7 +1,8 @@
 """The node cache at run time: a node with a ``cache_policy``, on a graph compiled with a
 ``cache``, is looked up by its input before its step runs; a hit is not run (its writes and
 where it led come from the cache, and the log records the task as a cache hit); a node that
-finished is cached with its policy's time to live.
+finished is cached with its policy's time to live. A hit's writes are what LangGraph's cache
+gives back (its serializer's round trip: tuples as lists, see :mod:`.read_back`).
 
 Keys are namespaced as LangGraph's (``("__pregel_ns_writes", "<module>.<qualname>", node)``),
 so ``clear_cache(nodes)`` clears a node's entries; the key within is a 128-bit BLAKE2 digest of
@@ -15,7 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewind.cache.base import BaseCache, FullKey, Namespace
+from rewind.log.codec import tuples_decoded
 from rewind.runtime.channels import MISSING
+from rewind.runtime.read_back import as_checkpointed
 from rewind.types import CachePolicy
 
 __all__ = ["CACHE_NS_WRITES", "CacheEntry", "cache_entry", "node_namespace"]
@@ -43,10 +46,23 @@ def cache_entry(
 
 
 async def cached_writes(cache: BaseCache[Any], entries: Sequence[CacheEntry]) -> dict[FullKey, Any]:
-    """The cached values of these entries (those present and not expired)."""
+    """The cached values of these entries (those present and not expired): each a node's
+    ``writes`` (``[channel, value]`` pairs) and ``goto``, as LangGraph's cache gives them back
+    (its serializer stores tuples as lists: made so where the cache's decoding made a tuple)."""
     if not entries:
         return {}
-    return await cache.aget([key for key, _ in entries])
+    mark = tuples_decoded()
+    found = await cache.aget([key for key, _ in entries])
+    if tuples_decoded() == mark:
+        return found
+    return {
+        key: {
+            **hit,
+            "writes": [[channel, as_checkpointed(value)] for channel, value in hit["writes"]],
+            "goto": as_checkpointed(list(hit["goto"])),
+        }
+        for key, hit in found.items()
+    }
 
 
 def _identifier(action: Any) -> str | None:

@@ -5,9 +5,10 @@ call). Its id derives from the checkpoint the step runs from, its caller and its
 the caller's calls, so a caller run again from that checkpoint (a resume, in this process or in
 another one after a crash) makes the same calls under the same ids; a call that finished is
 not run again: its result comes from the log, as LangGraph's checkpointer gives it back (see
-:func:`as_checkpointed`: tuples become lists). A call that failed (its retries spent), was
-interrupted or was cancelled runs again, as in LangGraph, whose resume keeps only finished
-tasks' output: its earlier attempts stay in the log, the new ones are the resumed run's.
+:func:`~rewind.runtime.read_back.as_checkpointed`: tuples become lists). A call that failed
+(its retries spent), was interrupted or was cancelled runs again, as in LangGraph, whose resume
+keeps only finished tasks' output: its earlier attempts stay in the log, the new ones are the
+resumed run's.
 
 Each call is recorded as a task of the step (see :mod:`rewind.events` for the payloads):
 ``task.started`` with LangGraph's path ``("__pregel_push", <caller's path>, <index>, True)``,
@@ -31,7 +32,6 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from rewind.checkpoint.serde.jsonplus import JsonPlusSerializer
 from rewind.errors import EncodingError
 from rewind.events import PUSH, EventType, task_id_for
 from rewind.log.codec import encode
@@ -40,6 +40,7 @@ from rewind.runtime.caching import CacheEntry, cache_entry
 from rewind.runtime.context import current_config
 from rewind.runtime.inline import await_inline, inline_on
 from rewind.runtime.loops import call_on
+from rewind.runtime.read_back import as_checkpointed
 from rewind.runtime.tasks import Task, callable_facts, retry_policies, task_event
 from rewind.types import RetryPolicy, TimeoutPolicy
 
@@ -52,7 +53,6 @@ __all__ = [
     "CallRunner",
     "SyncAsyncFuture",
     "argument_layout",
-    "as_checkpointed",
     "call_task",
     "not_serializable",
 ]
@@ -280,25 +280,6 @@ class CallRunner:
         if entry is not None:  # it finished: cached for next time
             await loop.graph.cache.aset({entry[0]: ({"return": value}, entry[1])})
         self._settle(pending.future, {"return": value})
-
-
-def as_checkpointed(value: Any, serde: Any = None) -> Any:
-    """A finished call's result as LangGraph gives it back from its checkpointer on a resume, or
-    from its cache: through its msgpack serializer (``serde``, the checkpointer's, else
-    LangGraph's default), which stores tuples as lists and rebuilds named tuples, dataclasses
-    and pydantic models from their fields (a model validating them, so a ``tuple`` field stays
-    one). The log keeps the result as it was returned; this is what a caller reusing it gets.
-    A value the serializer cannot store stays as it is (LangGraph's run would have failed)."""
-    if not callable(getattr(serde, "dumps_typed", None)):
-        serde = _DEFAULT_SERDE
-    try:
-        stored = serde.dumps_typed(value)
-    except Exception:
-        return value
-    return serde.loads_typed(stored)
-
-
-_DEFAULT_SERDE = JsonPlusSerializer()
 
 
 def not_serializable(exc: EncodingError) -> TypeError:

@@ -18,6 +18,7 @@ from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.orphans import is_orphan
 from rewind.runtime.pregel import RunLoop, Travel
+from rewind.runtime.read_back import read_back_with
 from rewind.runtime.scratch import ScratchLog
 from rewind.runtime.state_api import checkpoint_state
 from rewind.runtime.tasks import Task
@@ -33,20 +34,24 @@ __all__ = ["RunStart", "lifecycle", "resume_values", "trace_context", "travel_of
 class RunStart:
     """The run-start part of :class:`~rewind.runtime.compiled.CompiledStateGraph`."""
 
+    checkpointer: Any
+
     async def _start_state(
         self, event_log: EventLog | ScratchLog, thread_id: str | None, config: dict[str, Any]
     ) -> tuple[CheckpointView | None, list[RunRecord], bool]:
         """The checkpoint a run starts from (the thread's newest, or ``checkpoint_id`` from
-        the config: a fork), the thread's runs orphaned by a dead process, and whether the
-        thread has moved past that checkpoint."""
+        the config: a fork), as the checkpointer gives it back (:mod:`.read_back`), the
+        thread's runs orphaned by a dead process, and whether the thread has moved past that
+        checkpoint."""
         if thread_id is None or isinstance(event_log, ScratchLog):
             return None, [], False
-        newest = await read_head(event_log, thread_id)
+        read_back = read_back_with(self.checkpointer)
+        newest = await read_head(event_log, thread_id, read_back=read_back)
         orphans = [r for r in newest.running if is_orphan(r, newest.started.get(r.run_id))]
         wanted = (config.get("configurable") or {}).get("checkpoint_id")
         if wanted is None or (newest.view is not None and newest.view.id == wanted):
             return newest.view, orphans, False
-        found = await checkpoint_state(event_log, thread_id, wanted)
+        found = await checkpoint_state(event_log, thread_id, wanted, read_back=read_back)
         if found is None or found.view is None:
             raise ValueError(
                 f"no checkpoint {wanted!r} on this thread; list them with get_state_history(config)"

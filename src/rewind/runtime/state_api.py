@@ -1,6 +1,6 @@
 """A compiled graph's state methods: ``get_state``, ``get_state_history`` and the snapshots they
 show, read from a thread's head (or any checkpoint's nearest snapshot) and the events after it
-(:mod:`rewind.thread_state`)."""
+(:mod:`rewind.thread_state`), as LangGraph's checkpointer gives them back (:mod:`.read_back`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from rewind.projections.state import CheckpointView
 from rewind.runtime.channels import MISSING
 from rewind.runtime.graph import START
 from rewind.runtime.loops import run_sync
+from rewind.runtime.read_back import checkpointed, read_back_with
 from rewind.runtime.remote_states import remote_nodes, remote_states, task_namespace
 from rewind.runtime.shapes import coerce
-from rewind.thread_state import ThreadState, history, read_checkpoint, read_head
+from rewind.thread_state import ReadBack, ThreadState, history, read_checkpoint, read_head
 from rewind.types import PregelTask, StateSnapshot
 
 if TYPE_CHECKING:
@@ -89,11 +90,14 @@ class StateMethods:
         thread_id = self._thread_id(config)
         assert thread_id is not None
         wanted = (config.get("configurable") or {}).get("checkpoint_id")
+        read_back = read_back_with(self.checkpointer)
         async with self._event_log() as event_log:
             if wanted is None:
-                state: ThreadState | None = await read_head(event_log, thread_id)
+                state: ThreadState | None = await read_head(
+                    event_log, thread_id, read_back=read_back
+                )
             else:
-                state = await checkpoint_state(event_log, thread_id, wanted)
+                state = await checkpoint_state(event_log, thread_id, wanted, read_back=read_back)
         view = state.view if state is not None else None
         if state is None or view is None:
             return StateSnapshot(
@@ -178,15 +182,23 @@ class StateMethods:
         assert thread_id is not None
         earlier = ((before or {}).get("configurable") or {}).get("checkpoint_id")
         wanted = (config.get("configurable") or {}).get("checkpoint_id")
+        read_back = read_back_with(self.checkpointer)
         async with self._event_log() as event_log:
             if wanted:  # as LangGraph's savers list a config naming one: that one alone
-                found = await checkpoint_state(event_log, thread_id, wanted)
+                found = await checkpoint_state(event_log, thread_id, wanted, read_back=read_back)
                 view = found.view if found is not None else None
                 if view is not None and limit != 0 and _matches(view, filter):
                     self._validate_next(view)
                     yield self._snapshot(view, thread_id)
                 return
-            views = history(event_log, thread_id, before=earlier, limit=limit, metadata=filter)
+            views = history(
+                event_log,
+                thread_id,
+                before=earlier,
+                limit=limit,
+                metadata=filter,
+                read_back=read_back,
+            )
             async for view in views:
                 self._validate_next(view)
                 yield self._snapshot(view, thread_id)
@@ -280,7 +292,13 @@ def _matches(view: CheckpointView, filter: dict[str, Any] | None) -> bool:
 
 
 async def checkpoint_state(
-    event_log: EventLog, thread_id: str, checkpoint_id: str
+    event_log: EventLog,
+    thread_id: str,
+    checkpoint_id: str,
+    *,
+    read_back: ReadBack | None = checkpointed,
 ) -> ThreadState | None:
-    """A root checkpoint of the thread by id (``None`` when the thread has none by that id)."""
-    return await read_checkpoint(event_log, checkpoint_id, thread_id=thread_id)
+    """A root checkpoint of the thread by id (``None`` when the thread has none by that id), as
+    the checkpointer gives it back (``read_back``: the graph's; LangGraph's default serializer's
+    when not given)."""
+    return await read_checkpoint(event_log, checkpoint_id, thread_id=thread_id, read_back=read_back)

@@ -29,6 +29,7 @@ from rewind.events import PULL, EventType, RunStatus, run_ended, run_started
 from rewind.projections.state import CheckpointView, recorded_writes
 from rewind.runtime.graph import END, START
 from rewind.runtime.loops import run_sync
+from rewind.runtime.read_back import read_back_with
 from rewind.runtime.starting import RunStart
 from rewind.runtime.state_api import checkpoint_state
 from rewind.runtime.tasks import Outcome, Task, task_event
@@ -116,12 +117,13 @@ class StateUpdates(RunStart):
         batches = [[_update_of(u) for u in updates] for updates in supersteps]
         thread_id = self._thread_id(config)
         assert thread_id is not None
+        read_back = read_back_with(self.checkpointer)
         async with self._event_log() as event_log:
             wanted = (config.get("configurable") or {}).get("checkpoint_id")
             if wanted is None:
-                head = (await read_head(event_log, thread_id)).view
+                head = (await read_head(event_log, thread_id, read_back=read_back)).view
             else:
-                found = await checkpoint_state(event_log, thread_id, wanted)
+                found = await checkpoint_state(event_log, thread_id, wanted, read_back=read_back)
                 head = found.view if found is not None else None
             # Checked before anything is recorded: a refused batch leaves no trace.
             batches[0] = await self._named(event_log, thread_id, head, batches[0])
@@ -145,7 +147,7 @@ class StateUpdates(RunStart):
             )
             for i, updates in enumerate(batches):
                 if i:
-                    head = (await read_head(event_log, thread_id)).view
+                    head = (await read_head(event_log, thread_id, read_back=read_back)).view
                     updates = await self._named(event_log, thread_id, head, updates)
                     # As LangGraph's: a later super-step is made with the config of the
                     # checkpoint before it, so the caller's metadata and configurable values
@@ -190,7 +192,7 @@ class StateUpdates(RunStart):
         fresh thread's is ``__start__``. ``None`` when two ran together (ambiguous)."""
         view = head
         while view is not None and view.parent_id is not None:
-            parent = await checkpoint_state(event_log, thread_id, view.parent_id)
+            parent = await checkpoint_state(event_log, thread_id, view.parent_id, read_back=None)
             if parent is None or parent.view is None:
                 break
             if view.source == "loop":
