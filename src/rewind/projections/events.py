@@ -204,6 +204,8 @@ class EventsMode:
                 # LangGraph streams a step's tasks (all of them) before it runs them; a task
                 # call starts (in its caller's run) before its start is streamed.
                 announced = streamed
+            elif event.type == EventType.RUN_ENDED:  # the graph's last chunks, then its end
+                events = [*streamed, *events]
             else:
                 events += streamed
         if (
@@ -245,7 +247,10 @@ class EventsMode:
         if event.type == EventType.RUN_ENDED:
             if payload.get("status") not in ("success", "interrupted"):
                 return []
-            return [self._event("on_chain_end", root, {"output": self._output()})]
+            # (interrupted: with the writes of the step's tasks that finished, as the last
+            # `values` chunk shows them, LangGraph's output)
+            output = self._output(payload.get("pending"))
+            return [self._event("on_chain_end", root, {"output": output})]
         if event.type == EventType.INTERRUPT:
             # An interrupted node never ends: its run is left open, as LangGraph leaves it.
             self._nodes.pop(event.task_id or "", None)
@@ -418,10 +423,13 @@ class EventsMode:
         }
         return [self._event("on_chain_start", graph, {"input": graph.input})]
 
-    def _output(self) -> Any:
-        """The graph run's output: its state as it ended, as the call's ``output_keys`` show
-        it (one key: its value; a list: those keys in order)."""
+    def _output(self, pending: Mapping[str, Any] | None = None) -> Any:
+        """The graph run's output: its state as it ended (with an interrupted step's
+        ``pending`` writes), as the call's ``output_keys`` show it (one key: its value; a
+        list: those keys in order)."""
         shown = self._fold.shown(())
+        if pending and isinstance(shown, dict):
+            shown = with_managed(shown, pending, self._fold.order)
         keys = self._output_keys
         if keys is None or not isinstance(shown, dict):
             return shown
