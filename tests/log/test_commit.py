@@ -184,21 +184,7 @@ async def test_a_sync_graph_commits_once_a_step(tmp_path: Path) -> None:
     checkpoint, with no step after it to hold, commits with the run's end). (The
     commit delay is long here so that the count does not depend on the machine's speed: a step
     longer than the default 5 ms, as on a loaded machine, commits its task starts early.)"""
-    from typing import TypedDict
-
-    from rewind.graph import END, START, StateGraph
-
-    class State(TypedDict):
-        x: int
-
-    builder = StateGraph(State)
-    names = [f"n{i}" for i in range(10)]
-    for name in names:
-        builder.add_node(name, lambda state: {"x": state["x"] + 1})
-    builder.add_edge(START, names[0])
-    for a, b in itertools.pairwise(names):
-        builder.add_edge(a, b)
-    builder.add_edge(names[-1], END)
+    builder = _line_graph(10)
     log = await open_log(tmp_path / "sync.db", options=LogOptions(commit_delay=30))
     graph = builder.compile(checkpointer=log)
     config = {"configurable": {"thread_id": "t"}}

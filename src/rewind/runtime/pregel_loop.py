@@ -146,16 +146,7 @@ class PregelLoop(RunLoop):
             if send.node not in self.graph.pregel_nodes:
                 logger.warning(f"Ignoring unknown node name {send.node} in pending sends")
                 continue
-            tasks.append(
-                Task(
-                    id="",
-                    name=send.node,
-                    path=(PUSH, i, False),
-                    triggers=(PUSH,),
-                    arg=send.arg,
-                    timeout=getattr(send, "timeout", None),
-                )
-            )
+            tasks.append(Task.of_send(send, i))
         return tasks
 
     def with_waiting(self, tasks: list[Task], *, kind: type[Task] = Task) -> list[Task]:

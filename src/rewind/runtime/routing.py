@@ -7,7 +7,7 @@ import inspect
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from rewind.events import PULL, PUSH
+from rewind.events import PULL
 from rewind.managed.base import Scratchpad
 from rewind.projections.state import with_managed as merged_in_order
 from rewind.runtime.channels import MISSING, Channel, hidden_key, value_change
@@ -200,17 +200,7 @@ class Routing:
         order = {name: i for i, name in enumerate(graph.builder.nodes)}
         # As LangGraph lists them (a checkpoint's next): Send tasks first, in the order they
         # were sent, then pull tasks in the order the nodes were added.
-        tasks = [
-            Task(
-                id="",
-                name=send.node,
-                path=(PUSH, i, False),
-                triggers=(PUSH,),
-                arg=send.arg,
-                timeout=send.timeout,
-            )
-            for i, send in enumerate(pushes)
-        ]
+        tasks = [Task.of_send(send, i) for i, send in enumerate(pushes)]
         tasks += [
             Task(
                 id="",

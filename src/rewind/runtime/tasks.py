@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewind.errors import GraphInterrupt, NodeError
-from rewind.events import NewEvent, made_event, path_order
+from rewind.events import PUSH, NewEvent, made_event, path_order
 from rewind.runtime.channels import MISSING
 from rewind.runtime.context import Runtime
 from rewind.types import Command, Interrupt, RetryPolicy, Send, TimeoutPolicy, _interrupt_id
@@ -126,6 +126,18 @@ class Task:
         if self.timeout is not None:
             out["timeout"] = _timeout_record(self.timeout)
         return out
+
+    @classmethod
+    def of_send(cls, send: Any, index: int) -> Task:
+        """The task of the ``index``-th ``Send`` packet of a step (its id given later)."""
+        return cls(
+            id="",
+            name=send.node,
+            path=(PUSH, index, False),
+            triggers=(PUSH,),
+            arg=send.arg,
+            timeout=getattr(send, "timeout", None),
+        )
 
     @classmethod
     def from_description(cls, d: Mapping[str, Any]) -> Task:
