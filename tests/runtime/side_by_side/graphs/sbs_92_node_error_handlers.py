@@ -287,8 +287,8 @@ SCENARIOS = [
     {
         "name": "pregel_map",
         "build": "build_pregel",
-        # A NodeBuilder node's function is a chain run of its own in LangGraph's events
-        # (rewind shows none: see sbs_70), so these calls are not made through astream_events.
+        # Its nodes run in one step, in LangGraph's worker threads: the order of their events
+        # varies from run to run (identical in two of three runs through astream_events).
         "events": False,
         "calls": [
             {"input": "Oslo", "api": "stream", "kwargs": TWO_MODES, "unordered": True},
