@@ -95,4 +95,3 @@ SCENARIOS = [
         "calls": [{"input": {"a": "x"}, "api": "stream", "kwargs": {"stream_mode": _MODES}}],
     },
 ]
-
