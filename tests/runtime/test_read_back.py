@@ -260,3 +260,28 @@ def test_a_saver_gives_checkpoints_back_as_langgraph_s_do(tmp_path: Path) -> Non
         for t in listed
         if "pair" in t.checkpoint["channel_values"]
     )
+
+
+def test_a_saver_gives_a_subgraph_s_checkpoints_back_as_langgraph_s_do(tmp_path: Path) -> None:
+    """``list`` and ``get_tuple`` of a subgraph's namespace (``checkpoint_ns``): its values
+    as stored, as the root's (the subgraph wrote a tuple and stopped at an interrupt)."""
+    config = {"configurable": {"thread_id": "t"}}
+    with SqliteSaver.from_conn_string(str(tmp_path / "runs.db")) as saver:
+        graph = _build(saver)
+        graph.invoke(CALLS[0], config)
+        graph.invoke(CALLS[1], config)  # on to the subgraph, which interrupts
+        namespaces = {
+            t.config["configurable"]["checkpoint_ns"]
+            for t in saver.list(config)
+            if t.config["configurable"]["checkpoint_ns"]
+        }
+        (ns,) = namespaces
+        listed = list(saver.list({"configurable": {"thread_id": "t", "checkpoint_ns": ns}}))
+        found = saver.get_tuple({"configurable": {"thread_id": "t", "checkpoint_ns": ns}})
+    written = [
+        t.checkpoint["channel_values"]["side"]
+        for t in listed
+        if "side" in t.checkpoint["channel_values"]
+    ]
+    assert written and all(type(v) is list for v in written), written
+    assert found is not None and type(found.checkpoint["channel_values"]["side"]) is list

@@ -10,7 +10,9 @@ tails together, so the reads grow with the pages, not the checkpoints.
 from __future__ import annotations
 
 from rewind.log import EventLog
+from rewind.log.codec import tuples_decoded
 from rewind.projections.state import CheckpointView
+from rewind.runtime.read_back import checkpointed
 from rewind.thread_state import read_checkpoints
 
 __all__ = ["subgraph_checkpoints"]
@@ -20,7 +22,9 @@ _PAGE = 32
 
 async def subgraph_checkpoints(log: EventLog, thread_id: str) -> dict[str, list[CheckpointView]]:
     """Per subgraph namespace of the thread, in the order they first ran: its checkpoints,
-    oldest first."""
+    oldest first, as LangGraph's checkpointer gives them back (tuples as lists: see
+    :mod:`rewind.runtime.read_back`; only when the reads decoded a tuple)."""
+    mark = tuples_decoded()
     cache: dict[str, CheckpointView] = {}
     newest_first: list[list[tuple[str, list[CheckpointView]]]] = []
     below: int | None = None
@@ -37,4 +41,6 @@ async def subgraph_checkpoints(log: EventLog, thread_id: str) -> dict[str, list[
         for ns, views in under_root:
             for view in views:
                 found.setdefault(ns, {}).setdefault(view.id, view)
-    return {ns: list(views.values()) for ns, views in found.items()}
+    if tuples_decoded() == mark:
+        return {ns: list(views.values()) for ns, views in found.items()}
+    return {ns: [checkpointed(v) for v in views.values()] for ns, views in found.items()}
