@@ -223,11 +223,14 @@ async def read_checkpoints(
     *,
     cache: dict[str, CheckpointView] | None = None,
     before_position: int | None = None,
+    read_back: ReadBack | None = None,
 ) -> list[ThreadState]:
     """Several root checkpoints of one thread (as :func:`read_checkpoint` reads one), their
-    tasks' outcomes read together: a few reads for a page of history, not a few per item."""
+    tasks' outcomes read together: a few reads for a page of history, not a few per item.
+    ``read_back``: see the module's docstring."""
     if not refs:
         return []
+    mark = tuples_decoded()
     cache = {} if cache is None else cache
     views = [await _folded(log, ref, cache) for ref in refs]
     started = await log.runs_from_checkpoints(refs)
@@ -261,7 +264,7 @@ async def read_checkpoints(
         state = ThreadState(thread_id=ref.thread_id, view=view, tail=tail, origins=origins)
         await _fold_tail(log, state, view)
         out.append(state)
-    return out
+    return [_given_back(state, read_back, mark) for state in out]
 
 
 def _within(event: StoredEvent, segment: tuple[str, int | None, int | None]) -> bool:

@@ -10,7 +10,6 @@ tails together, so the reads grow with the pages, not the checkpoints.
 from __future__ import annotations
 
 from rewind.log import EventLog
-from rewind.log.codec import tuples_decoded
 from rewind.projections.state import CheckpointView
 from rewind.runtime.read_back import checkpointed
 from rewind.thread_state import read_checkpoints
@@ -23,14 +22,13 @@ _PAGE = 32
 async def subgraph_checkpoints(log: EventLog, thread_id: str) -> dict[str, list[CheckpointView]]:
     """Per subgraph namespace of the thread, in the order they first ran: its checkpoints,
     oldest first, as LangGraph's checkpointer gives them back (tuples as lists: see
-    :mod:`rewind.runtime.read_back`; only when the reads decoded a tuple)."""
-    mark = tuples_decoded()
+    :mod:`rewind.runtime.read_back`)."""
     cache: dict[str, CheckpointView] = {}
     newest_first: list[list[tuple[str, list[CheckpointView]]]] = []
     below: int | None = None
     while True:
         page = await log.list_checkpoints(thread_id, before_position=below, limit=_PAGE)
-        for state in await read_checkpoints(log, page, cache=cache):
+        for state in await read_checkpoints(log, page, cache=cache, read_back=checkpointed):
             namespaces = dict.fromkeys(event.ns for event in state.tail if event.ns)
             newest_first.append([(ns, state.views_at(ns)) for ns in namespaces])
         if len(page) < _PAGE:
@@ -41,6 +39,4 @@ async def subgraph_checkpoints(log: EventLog, thread_id: str) -> dict[str, list[
         for ns, views in under_root:
             for view in views:
                 found.setdefault(ns, {}).setdefault(view.id, view)
-    if tuples_decoded() == mark:
-        return {ns: list(views.values()) for ns, views in found.items()}
-    return {ns: [checkpointed(v) for v in views.values()] for ns, views in found.items()}
+    return {ns: list(views.values()) for ns, views in found.items()}
