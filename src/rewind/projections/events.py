@@ -427,9 +427,7 @@ class EventsMode:
         """The graph run's output: its state as it ended (with an interrupted step's
         ``pending`` writes), as the call's ``output_keys`` show it (one key: its value; a
         list: those keys in order)."""
-        shown = self._fold.shown(())
-        if pending and isinstance(shown, dict):
-            shown = with_managed(shown, pending, self._fold.order)
+        shown = self._fold.shown_ended(pending)
         keys = self._output_keys
         if keys is None or not isinstance(shown, dict):
             return shown

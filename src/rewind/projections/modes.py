@@ -230,9 +230,9 @@ class ValuesMode:
         elif event.type == EventType.RUN_ENDED and (event.payload or {}).get("pending"):
             # An interrupted run whose step's other tasks finished: the state with their
             # writes, LangGraph's last values.
-            shown = self._fold.shown(())
+            shown = self._fold.shown_ended(event.payload["pending"])
             if isinstance(shown, dict):
-                return [((), with_managed(shown, event.payload["pending"], self._fold.order))]
+                return [((), shown)]
         elif event.type == EventType.INTERRUPT and event.payload.get("interrupts"):
             ns = namespace(event.ns)
             shown = self._shown(ns)

@@ -445,6 +445,15 @@ class StateFold:
             for task_id in self._ended.pop(event.ns or "", ()):
                 self.writes.pop(task_id, None)
 
+    def shown_ended(self, pending: Mapping[str, Any] | None) -> Any:
+        """The root state as an interrupted run's end shows it (its last ``values``, its
+        output): with the writes of its step's tasks that finished (``pending``), in the
+        state's order."""
+        shown = self.shown(())
+        if pending and isinstance(shown, dict):
+            return with_managed(shown, pending, self.order)
+        return shown
+
     def shown(self, ns: tuple[str, ...]) -> Any:
         """The state of namespace ``ns`` as LangGraph shows it: the whole state (a new dict),
         or for an entrypoint its output channel's value (``None`` before it has one)."""
