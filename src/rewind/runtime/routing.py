@@ -34,7 +34,13 @@ def first_branch_step(builder: Any, node: str) -> int:
     recorded; a decision records another in ``seq_step``."""
     edges = sum(1 for start, end in builder.edges if start == node and end != END)
     joins = sum(1 for starts, end in builder.waiting_edges if node in starts and end != END)
-    return (2 if node == START else 3) + edges + joins
+    return usual_branch_step(node) + edges + joins
+
+
+def usual_branch_step(node: str) -> int:
+    """The ``seq:step:N`` of a node's first routing function when nothing comes between its
+    write and it: 3 (its function, its write), 2 for the input's node (no function)."""
+    return 2 if node == START else 3
 
 
 class Routing:
@@ -101,7 +107,7 @@ class Routing:
         goto: list[str | Send] = [end for start, end in sorted(builder.edges) if start == node]
         branches = builder.branches.get(node, {})
         first = first_branch_step(builder, node) if branches else 0
-        usual = 2 if node == START else 3
+        usual = usual_branch_step(node)
         for k, branch in enumerate(branches.values()):
             step = first + k
             goto += await self._branch(branch, writes, decisions, None if step == usual else step)
