@@ -23,6 +23,7 @@ from rewind.func import entrypoint
 from rewind.graph import END, START, StateGraph
 from rewind.log import codec
 from rewind.types import CachePolicy, Command, interrupt
+from tests.runtime.test_replay import _replayed, _text  # (_text tells a tuple from a list)
 
 ALL = ["values", "updates", "custom", "tasks", "checkpoints", "debug", "events"]
 
@@ -115,23 +116,6 @@ def _runs(path: Path, thread: str) -> list[str]:
             await store.aclose()
 
     return asyncio.run(go())
-
-
-def _replayed(path: Path, run_id: str, **kwargs: Any) -> list[Any]:
-    async def go() -> list[Any]:
-        from rewind import areplay
-
-        store = await open_log(path)
-        try:
-            return [c async for c in areplay(store, run_id, **kwargs)]
-        finally:
-            await store.aclose()
-
-    return asyncio.run(go())
-
-
-def _text(chunks: list[Any]) -> list[str]:
-    return [codec.encode(c) for c in chunks]  # (tells a tuple from a list)
 
 
 def test_the_codec_notes_a_decoded_tuple() -> None:
