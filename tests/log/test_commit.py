@@ -245,6 +245,30 @@ async def test_a_commit_reads_only_what_the_last_one_did_not_leave_known(tmp_pat
     await log.aclose()
 
 
+async def test_only_the_commit_that_ends_a_run_writes_its_status(tmp_path: Path) -> None:
+    """A run's row is updated by every commit of its events, but its status only by the one
+    that ends it: SQLite rewrites the index of running runs (partial, on ``status``) whenever
+    an update sets the column, so a ``sync`` run would otherwise write one more page into the
+    WAL a step."""
+    log = await open_log(tmp_path / "status.db", options=LogOptions(commit_delay=30))
+    graph = _line_graph(10).compile(checkpointer=log)
+    await graph.ainvoke({"x": 0}, {"configurable": {"thread_id": "warm"}}, durability="sync")
+    statements: list[str] = []
+    assert log._raw is not None
+    log._raw.set_trace_callback(statements.append)
+    config = {"configurable": {"thread_id": "t"}}
+    assert (await graph.ainvoke({"x": 0}, config, durability="sync"))["x"] == 10
+    log._raw.set_trace_callback(None)
+    updates = [s for s in statements if s.startswith("UPDATE runs")]
+    assert len(updates) == 11, updates  # every commit after the one that made the run
+    assert sum("status" in s for s in updates) == 1
+    assert "status = 'success'" in updates[-1]
+    (run,) = await log.list_runs(thread_id="t")
+    assert run.status == "success"
+    assert await log.list_runs(status="running") == []
+    await log.aclose()
+
+
 async def test_what_another_connection_wrote_is_read_again(tmp_path: Path) -> None:
     """Two stores on one file take turns: each commit after the other's reads what changed
     (no stale head or run key), and every run's chain verifies."""

@@ -43,6 +43,7 @@ from rewind.log.chain import MICROSECOND as _MICROSECOND
 from rewind.log.commit import (
     CHANGED_COLUMNS,
     FINAL_STATUSES,
+    PROGRESS_COLUMNS,
     RUN_COLUMNS,
     CommitPlan,
     SnapshotPolicy,
@@ -87,6 +88,12 @@ _UPDATE_RUN = (
     .values({c: bindparam(f"b_{c}") for c in CHANGED_COLUMNS if c != "run_key"})
 )
 _CHANGED_KEYS = [f"b_{c}" for c in CHANGED_COLUMNS]
+_UPDATE_RUN_PROGRESS = (
+    update(runs)
+    .where(runs.c.run_key == bindparam("b_run_key"))
+    .values({c: bindparam(f"b_{c}") for c in PROGRESS_COLUMNS if c != "run_key"})
+)
+_PROGRESS_KEYS = [f"b_{c}" for c in PROGRESS_COLUMNS]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -630,6 +637,11 @@ class EventLog(LogReads, LogCaches, ThreadKeeping, LogErasure):
                     await conn.execute(
                         _UPDATE_RUN,
                         [dict(zip(_CHANGED_KEYS, r, strict=True)) for r in plan.changed_runs],
+                    )
+                if plan.progressed_runs:
+                    await conn.execute(
+                        _UPDATE_RUN_PROGRESS,
+                        [dict(zip(_PROGRESS_KEYS, r, strict=True)) for r in plan.progressed_runs],
                     )
                 await self._insert_events(conn, plan.event_rows)
                 await write_indexes(conn, plan)

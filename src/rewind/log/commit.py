@@ -88,6 +88,9 @@ SNAPSHOT_COLUMNS = ("run_key", "seq", "codec", "state", "created_at")
 CHANGED_COLUMNS = ("last_seq", "last_hash", "updated_at", "last_position", "status", "run_key")
 """Column order of :attr:`CommitPlan.changed_runs` rows (the key last)."""
 
+PROGRESS_COLUMNS = ("last_seq", "last_hash", "updated_at", "last_position", "run_key")
+"""Column order of :attr:`CommitPlan.progressed_runs` rows (the key last)."""
+
 
 @dataclass(kw_only=True, slots=True)
 class TxRun:
@@ -100,6 +103,8 @@ class TxRun:
     status: str
     new: bool = False
     touched: bool = False
+    ended: bool = False
+    """Its status changes in this commit (it ended)."""
     start: RunStart | None = None
     created_us: int = 0
     updated_us: int = 0
@@ -171,7 +176,11 @@ class CommitPlan:
     created_runs: list[tuple[Any, ...]] = field(default_factory=list)
     """New run rows in :data:`RUN_COLUMNS` order."""
     changed_runs: list[tuple[Any, ...]] = field(default_factory=list)
-    """Updates of existing runs in :data:`CHANGED_COLUMNS` order."""
+    """Updates of existing runs that ended, in :data:`CHANGED_COLUMNS` order."""
+    progressed_runs: list[tuple[Any, ...]] = field(default_factory=list)
+    """Updates of existing runs that go on, in :data:`PROGRESS_COLUMNS` order: their status
+    is not written, so the index of running runs (a partial index on status) is not
+    rewritten by every commit of a run."""
     fresh: list[tuple[str, str, tuple[Any, ...]]] = field(default_factory=list)
     """(run_id, thread_id, event row) of accepted events, for live subscribers."""
     committed: dict[str, int] = field(default_factory=dict)
@@ -313,7 +322,7 @@ def plan_commit(
         st.last_hash, st.last_position, st.touched = prev, pos, True
         st.updated_us = _ts_of(p.rows[-1], last=True)
         if p.end_status is not None:
-            st.status = p.end_status
+            st.status, st.ended = p.end_status, True
     plan.new_head = pos
     _plan_heads(plan, appended, heads or {}, carried or {}, policy or SnapshotPolicy(), now_us)
     for run_id, st in tx.items():
@@ -338,7 +347,7 @@ def plan_commit(
                     st.chain_from,
                 )
             )
-        else:
+        elif st.ended:
             plan.changed_runs.append(
                 (
                     st.next_seq - 1,
@@ -348,6 +357,10 @@ def plan_commit(
                     st.status,
                     st.run_key,
                 )
+            )
+        else:
+            plan.progressed_runs.append(
+                (st.next_seq - 1, st.last_hash, st.updated_us, st.last_position, st.run_key)
             )
     return plan
 

@@ -32,6 +32,7 @@ from rewind.log.commit import (
     CHECKPOINT_COLUMNS,
     EVENT_COLUMNS,
     HEAD_COLUMNS,
+    PROGRESS_COLUMNS,
     RUN_COLUMNS,
     SNAPSHOT_COLUMNS,
     CommitPlan,
@@ -74,6 +75,9 @@ _INSERT_EVENTS = _insert_sql("events", EVENT_COLUMNS)
 _INSERT_RUN = _insert_sql("runs", RUN_COLUMNS)
 _UPDATE_RUN = (
     f"UPDATE runs SET {', '.join(f'{c} = ?' for c in CHANGED_COLUMNS[:-1])} WHERE run_key = ?"
+)
+_UPDATE_RUN_PROGRESS = (
+    f"UPDATE runs SET {', '.join(f'{c} = ?' for c in PROGRESS_COLUMNS[:-1])} WHERE run_key = ?"
 )
 _SELECT_TX_RUNS = (
     "SELECT run_key, thread_id, last_seq, last_hash, status, chain_from, run_id FROM runs "
@@ -526,13 +530,21 @@ class SqliteLog(EventLog):
                 refused = refusals(held, conn.execute(f"{_SELECT_LEASES} ({marks})", queued))
             plan = self._plan(group, head, tx, max_key or 0, stored, refused=refused)
             if plan.event_rows:
-                conn.executemany(_INSERT_RUN, plan.created_runs)
-                conn.executemany(_UPDATE_RUN, plan.changed_runs)
+                # (Each statement only when it has rows: an empty executemany still costs
+                # a call into the driver, and a `sync` run commits every step.)
+                if plan.created_runs:
+                    conn.executemany(_INSERT_RUN, plan.created_runs)
+                if plan.changed_runs:
+                    conn.executemany(_UPDATE_RUN, plan.changed_runs)
+                if plan.progressed_runs:
+                    conn.executemany(_UPDATE_RUN_PROGRESS, plan.progressed_runs)
                 conn.executemany(_INSERT_EVENTS, plan.event_rows)
-                conn.executemany(_INSERT_CHECKPOINTS, plan.checkpoint_rows)
+                if plan.checkpoint_rows:
+                    conn.executemany(_INSERT_CHECKPOINTS, plan.checkpoint_rows)
                 for row in plan.head_rows:
                     conn.execute(_UPDATE_HEAD if row.exists else _INSERT_HEAD, row.values)
-                conn.executemany(_INSERT_SNAPSHOTS, plan.snapshot_rows)
+                if plan.snapshot_rows:
+                    conn.executemany(_INSERT_SNAPSHOTS, plan.snapshot_rows)
                 conn.execute("UPDATE log_head SET position = ?", (plan.new_head,))
             conn.execute("COMMIT")
             self._known = known_after(known, version, plan, tx, max_key, threads, stored)
