@@ -77,6 +77,13 @@ def unapplied(event: EventLike) -> bool:
     return not event.ns and bool(fields_of(event.payload).get("unapplied"))
 
 
+def kept(event: EventLike) -> bool:
+    """Whether a task's failure records writes it made before it failed, kept as its writes
+    (a ``Pregel`` node whose writer failed after a ``ChannelWrite`` wrote: LangGraph streams
+    them, as a finished task's, its error besides)."""
+    return event.type == EventType.TASK_FAILED and "update" in fields_of(event.payload)
+
+
 def namespace(ns: str | None) -> tuple[str, ...]:
     """LangGraph's namespace tuple for a stored namespace string."""
     return tuple(ns.split("|")) if ns else ()
@@ -113,14 +120,15 @@ class UpdatesMode:
             return []
         out = self._updates(event, ns)
         keys = self._outputs.get(ns) if self._outputs else None
-        if keys is None or event.type != EventType.TASK_ENDED:
+        if keys is None or not (event.type == EventType.TASK_ENDED or kept(event)):
             return out
         if self._single is not None and not ns:
             return [(n, _value_of(chunk, self._single)) for n, chunk in out]
         return [(n, _only(chunk, keys)) for n, chunk in out]
 
     def _updates(self, event: EventLike, ns: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
-        if event.type == EventType.TASK_ENDED and event.node not in (None, "__start__"):
+        ended = event.type == EventType.TASK_ENDED or kept(event)
+        if ended and event.node not in (None, "__start__"):
             payload = event.payload or {}
             if payload.get("update_state") or payload.get("late"):  # (late: see TasksMode)
                 return []
@@ -478,6 +486,10 @@ class TasksMode:
         if event.type == EventType.TASK_FAILED and not (
             payload.get("retrying") or payload.get("cancelled")
         ):
+            # (with the writes it made before it failed, when they are kept: see kept)
+            result = _folded_writes(channel_writes_of(payload)) if kept(event) else {}
+            if self.shown_keys is not None and not ns:
+                result = {k: v for k, v in result.items() if k in self.shown_keys}
             return [
                 (
                     ns,
@@ -486,7 +498,7 @@ class TasksMode:
                         "id": event.task_id,
                         "name": event.node,
                         "error": payload.get("error"),
-                        "result": {},
+                        "result": result,
                         "interrupts": [],
                     },
                 )
@@ -581,7 +593,7 @@ class CheckpointsMode:
         # (a next task marked ``waiting`` is in the state's next tasks, not the stream's: see
         # rewind.runtime.lowlevel.WaitingTask)
         ordered = [t for t in p["next"] if not t.get("waiting")]
-        if len(ordered) > 1:
+        if len(ordered) > 1 and p["source"] != "update":  # (an update's: in node order)
             ordered = sorted(ordered, key=lambda t: announced_order(t["path"]))
         tasks = []
         for task in ordered:

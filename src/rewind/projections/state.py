@@ -433,7 +433,9 @@ class StateFold:
             if keys is not None:  # (a Pregel program's stream_channels, as it shows itself)
                 self._shown_by_ns[_namespace(event.ns)] = (tuple(keys), single)
             return
-        if event.type == EventType.TASK_ENDED and event.task_id is not None:
+        # (a failure that kept the writes made before it: see PregelLoop.kept_writes)
+        kept = event.type == EventType.TASK_FAILED and "update" in (event.payload or {})
+        if (event.type == EventType.TASK_ENDED or kept) and event.task_id is not None:
             self.writes[event.task_id] = channel_writes_of(event.payload)
             self._ended.setdefault(event.ns or "", []).append(event.task_id)
         elif event.type == EventType.CHECKPOINT:
@@ -554,7 +556,12 @@ def fold_checkpoints(
                 by_task[event.task_id].writes[event.task_id] = writes[event.task_id]
         elif event.type == EventType.TASK_FAILED and event.task_id in by_task:
             if not (event.payload or {}).get("retrying"):  # a retried attempt is no failure
-                by_task[event.task_id].errors[event.task_id] = event.payload.get("repr", "")
+                view = by_task[event.task_id]
+                view.errors[event.task_id] = event.payload.get("repr", "")
+                if "update" in event.payload:  # writes made before it failed, kept as its own
+                    writes[event.task_id] = channel_writes_of(event.payload)
+                    view.results[event.task_id] = task_result_of(event.payload)
+                    view.writes[event.task_id] = writes[event.task_id]
         elif event.type == EventType.INTERRUPT and event.task_id in by_task:
             view = by_task[event.task_id]
             view.interrupts[event.task_id] = list(event.payload["interrupts"])

@@ -88,13 +88,24 @@ _TASKS = frozenset(
         EventType.CHECKPOINT,
     }
 )
-# (a subgraph's start: the channels a Pregel program run there shows, see StateFold)
-_CHECKPOINTS = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.SUBGRAPH_STARTED})
+# (a subgraph's start: the channels a Pregel program run there shows, see StateFold; a task's
+# failure: the writes it kept)
+_CHECKPOINTS = frozenset(
+    {EventType.TASK_ENDED, EventType.TASK_FAILED, EventType.CHECKPOINT, EventType.SUBGRAPH_STARTED}
+)
 _EVENTS_SKIP = frozenset({EventType.CUSTOM, EventType.STATE_WRITE, EventType.REMOTE_CHUNK})
 _REMOTE_CHUNK = EventType.REMOTE_CHUNK.value
 _READS: dict[str, frozenset[str]] = {
-    # A subgraph's start: its output keys, when it has an output schema of its own.
-    "updates": frozenset({EventType.TASK_ENDED, EventType.INTERRUPT, EventType.SUBGRAPH_STARTED}),
+    # A subgraph's start: its output keys, when it has an output schema of its own; a task's
+    # failure: the writes it made before it, when they are kept (see modes.kept).
+    "updates": frozenset(
+        {
+            EventType.TASK_ENDED,
+            EventType.TASK_FAILED,
+            EventType.INTERRUPT,
+            EventType.SUBGRAPH_STARTED,
+        }
+    ),
     # Task starts: a task call's writes show its caller's namespace; a subgraph's start: a
     # node streamed it itself, its writes to that stream (see CustomMode).
     "custom": frozenset({EventType.CUSTOM, EventType.TASK_STARTED, EventType.SUBGRAPH_STARTED}),
@@ -102,6 +113,7 @@ _READS: dict[str, frozenset[str]] = {
     "values": frozenset(
         {
             EventType.TASK_ENDED,
+            EventType.TASK_FAILED,
             EventType.CHECKPOINT,
             EventType.INTERRUPT,
             EventType.RUN_ENDED,
@@ -115,6 +127,7 @@ _READS: dict[str, frozenset[str]] = {
         {
             EventType.TASK_STARTED,
             EventType.TASK_ENDED,
+            EventType.TASK_FAILED,
             EventType.CHECKPOINT,
             EventType.CHAT_STARTED,
             EventType.CHAT_TOKEN,
@@ -585,8 +598,11 @@ def _in_own_stream(item: Item, graphs: set[tuple[str, ...]]) -> bool:
 
 _FOLDING = frozenset({"values", "tasks", "checkpoints", "debug", "messages", "events"})
 """The modes that read the shared fold."""
-_FOLDED = frozenset({EventType.TASK_ENDED, EventType.CHECKPOINT, EventType.SUBGRAPH_STARTED})
-"""The event types the shared fold reads."""
+_FOLDED = frozenset(
+    {EventType.TASK_ENDED, EventType.TASK_FAILED, EventType.CHECKPOINT, EventType.SUBGRAPH_STARTED}
+)
+"""The event types the shared fold reads (a failure: the writes it kept, see
+:class:`~rewind.projections.state.StateFold`)."""
 _EXPANDED = frozenset({EventType.CHECKPOINT, EventType.TASK_STARTED})
 """The event types whose payloads leave out what earlier events say (see ``Expander``)."""
 
@@ -677,11 +693,11 @@ def _left_by_tasks(head: CheckpointView) -> dict[str, dict[str, Any]]:
     for task in head.next:
         task_id = task["id"]
         entry: dict[str, Any] = {}
-        if task_id in head.results:
-            entry["result"] = head.results[task_id]
-        if task_id in head.errors:
+        if task_id in head.errors:  # (a failed task's writes kept: not shown, as LangGraph's)
             entry["error"] = head.errors[task_id]
         else:
+            if task_id in head.results:
+                entry["result"] = head.results[task_id]
             entry["interrupts"] = _interrupt_dicts(head.interrupts.get(task_id))
         out[task_id] = entry
     return out

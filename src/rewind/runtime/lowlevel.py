@@ -296,6 +296,8 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
         if resuming and head is not None:
             waiting = {d["id"] for d in head.next if d.get("waiting")}
             tasks = [t for t in tasks if t.id not in waiting]
+            if isinstance(loop, PregelLoop) and head.source == "update" and not loop.travel.forks:
+                loop.as_listed = True  # (see PregelLoop.announced)
         return tasks, resuming
 
     async def _input_checkpoint(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -44,6 +43,7 @@ from rewind.runtime.tasks import (
     Outcome,
     Task,
     addresses_parent,
+    failure_of,
     for_parent,
     new_checkpoint_id,
     retries_on,
@@ -408,7 +408,7 @@ class RunLoop(TaskCalling, Routing, ErrorHandling):
             if task.id not in self._prepared:  # (built before its checkpoint was recorded)
                 self.prepare_input(task)
         hits = await self._match_cache(tasks) if self.graph.cache is not None else []
-        for task in sorted(tasks, key=lambda t: announced_order(t.path)):
+        for task in self.announced(tasks):
             payload: dict[str, Any] = {"triggers": list(task.triggers)}
             if list(task.path) != [PULL, task.name]:  # a pull task's path is implied
                 payload["path"] = list(task.path)
@@ -468,6 +468,10 @@ class RunLoop(TaskCalling, Routing, ErrorHandling):
         next_tasks = self.next_tasks(ordered)
         await self.checkpoint(source="loop", changes=changes, tasks=next_tasks)
         return next_tasks
+
+    def announced(self, tasks: list[Task]) -> list[Task]:
+        """A step's tasks in the order LangGraph announces them (see ``announced_order``)."""
+        return sorted(tasks, key=lambda t: announced_order(t.path))
 
     def started_marks(self, task: Task) -> dict[str, Any]:
         """What a task's ``task.started`` says besides its triggers, path and input."""
@@ -595,20 +599,14 @@ class RunLoop(TaskCalling, Routing, ErrorHandling):
                 if refused:
                     policy = None
                 retrying = policy is not None and attempt < policy.max_attempts
-                failed = {
-                    "type": type(exc).__name__,
-                    "message": str(exc),
-                    "repr": repr(exc),
-                    "traceback": traceback.format_exc(),
-                    "attempt": attempt,
-                    "retrying": retrying,
-                    "error": exc,
-                }
+                failed = failure_of(exc, attempt, retrying=retrying)
                 if retrying:  # each attempt is a run of its own, as a callback handler sees it
                     task.run_id = failed["retry_run_id"] = new_uuid4()
                 elif execute is None and self.error_handler_of(task, exc) is not None:
                     # its handler's task runs next; alone in its step, before it is streamed
                     failed["handled"] = "first" if self._alone else True
+                elif execute is None:
+                    failed.update(self.kept_writes(task))
                 self.record(task_event(EventType.TASK_FAILED, task, step, failed))
                 # Each failed attempt notes its error, as LangGraph's (an error raised again
                 # by the next attempt has a note per attempt). LangGraph refuses a timed sync
@@ -618,6 +616,11 @@ class RunLoop(TaskCalling, Routing, ErrorHandling):
                 if policy is None or not retrying:
                     raise
                 await asyncio.sleep(retry_interval(policy, attempt))
+
+    def kept_writes(self, task: Task) -> dict[str, Any]:
+        """What a task's failure (its last attempt's) records of the writes it made before it
+        failed, kept as its writes (a ``Pregel`` node's: see its loop's); none here."""
+        return {}
 
     async def _execute(self, task: Task, step: int) -> Outcome:
         if task.name == START:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rewind.events import PULL, PUSH, EventType
 from rewind.managed.base import Scratchpad
+from rewind.projections.state import recorded_writes
 from rewind.runtime.chains import storable
 from rewind.runtime.channels import HIDDEN, MISSING, hidden_key, value_change
 from rewind.runtime.pregel import RunLoop
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 __all__ = ["RAN", "NodeOutcome", "PregelLoop", "WaitingTask", "node_triggers"]
 
 logger = logging.getLogger("rewind")
+
+UPDATE = "__update__"
+"""The path of a state update's task (made as a node: see :mod:`rewind.runtime.updating`)."""
 
 RAN = "__pregel_ran__"
 """Where a thread's checkpoints keep the nodes that have run on it (with the joins' progress:
@@ -69,6 +73,14 @@ class PregelLoop(RunLoop):
         """What ``invoke`` returns: the output as of the last step that wrote to it."""
         self._deadline: float | None = None
         """When the running step's tasks time out (the program's ``step_timeout``)."""
+        self.as_listed = False
+        """Whether the next step's tasks are announced as its checkpoint lists them, in node
+        order (a run resumed at a checkpoint of state updates: see :meth:`announced`)."""
+        self._made: dict[str, list[tuple[str, Any]]] = {}
+        """Per task id: the writes its running attempt's ``ChannelWrite`` writers made (see
+        :meth:`kept_writes`)."""
+        self._kept: dict[str, NodeOutcome] = {}
+        """Per task id: the outcome of the writes a failed task made before it failed."""
 
     def apply_outcomes(self, outcomes: list[Outcome]) -> list[list[Any]]:
         """Apply the step's writes as LangGraph's ``apply_writes`` does: the channels the
@@ -102,8 +114,11 @@ class PregelLoop(RunLoop):
         outputs = set(self.graph.output_list)
         if written & outputs and self.updated & outputs:
             self.output = self.graph._output(self.state())
-        if outcomes:
-            self.barriers[RAN] = sorted(self.ran | {o.task.name for o in outcomes})
+        # (a state update made as a node is not the node running: LangGraph's node has not
+        # seen its channels then, and runs on them still)
+        ran = {o.task.name for o in outcomes if o.task.path[:1] != (UPDATE,)}
+        if ran:
+            self.barriers[RAN] = sorted(self.ran | ran)
         return changes
 
     def consume(self, triggers: list[Sequence[str]]) -> list[str]:
@@ -148,6 +163,39 @@ class PregelLoop(RunLoop):
                 continue
             tasks.append(Task.of_send(send, i))
         return tasks
+
+    def next_after_update(self, outcomes: list[Outcome], head: Any) -> list[Task]:
+        """The next tasks of a checkpoint of state updates, as LangGraph's, whose nodes run on
+        the channel versions they have not seen: the nodes the updates start, those the
+        checkpoint updated (``head``) left pending while a channel that started them still
+        has a value, and those that have not run yet and subscribe to a channel that has one
+        (none of them waiting: a resume there runs them all, in node order)."""
+        tasks = self.next_tasks(outcomes)
+        named = {t.name for t in tasks if t.path[0] == PULL}
+        for described in head.next if head is not None else ():
+            name = described["name"]
+            node = self.graph.pregel_nodes.get(name)
+            if node is None or name in named or described.get("path", [PULL])[0] != PULL:
+                continue
+            triggers = described.get("triggers") or ()
+            if all(self.values.get(c, MISSING) is MISSING for c in triggers):
+                continue
+            arg = node_input(node, self.values)
+            if arg is not MISSING:
+                named.add(name)
+                tasks.append(
+                    Task(id="", name=name, path=(PULL, name), triggers=node_triggers(node), arg=arg)
+                )
+        return self.with_waiting(tasks)
+
+    def announced(self, tasks: list[Task]) -> list[Task]:
+        """As a step's, but those of a run resumed at a checkpoint of state updates: as it
+        lists them, in node order (LangGraph finds them looking at every node, not at the
+        channels a step updated, whose nodes it takes by name)."""
+        if self.as_listed:
+            self.as_listed = False
+            return list(tasks)
+        return super().announced(tasks)
 
     def with_waiting(self, tasks: list[Task], *, kind: type[Task] = Task) -> list[Task]:
         """``tasks`` and, in node order, the nodes that have not run yet and subscribe to a
@@ -310,7 +358,9 @@ class PregelLoop(RunLoop):
         task.node_input = task.arg
         made: list[tuple[str, Any]] = []
         if runs_writers(node):  # its function(s) and writers, a sequence (see node_sequence)
+            self._made[task.id] = made  # (kept if a writer after them fails: kept_writes)
             result = await self._call(node_sequence(node, made), task.arg, task, step)
+            del self._made[task.id]
         elif untraced(node):  # its writers alone, of its input (no call, no run)
             result = task.arg
             made = node_writes(node, result)
@@ -318,6 +368,40 @@ class PregelLoop(RunLoop):
             action = traced_step(self.graph.builder.nodes[task.name].action)
             result = await self._call(action, task.arg, task, step)
             made = node_writes(node, result)
+        return self._outcome(task, made, result)
+
+    def kept_writes(self, task: Task) -> dict[str, Any]:
+        """What a node's ``ChannelWrite`` writers wrote before a writer after them failed
+        (its last attempt), recorded with its failure as a task's end records its writes:
+        LangGraph keeps them as the task's writes (it counts as finished: they stream, apply
+        to the state, and a resume does not run it again)."""
+        made = self._made.pop(task.id, None)
+        if not made:
+            return {}
+        outcome = self._outcome(task, made, None)
+        if not outcome.writes:  # (its Send packets are not kept)
+            return {}
+        outcome.goto = []
+        self._kept[task.id] = outcome
+        kept: dict[str, Any] = {"update": outcome.update}
+        writes = recorded_writes(outcome.writes)
+        if writes != outcome.update:
+            kept["writes"] = writes
+        return kept
+
+    async def handle_failure(self, task: Task, exc: Exception, step: int) -> Task | Outcome | None:
+        """As a graph's; a failure of a node its ``node_error_handler_map`` names ends its
+        task with the writes it made before it failed, kept (see :meth:`kept_writes`), as
+        LangGraph applies them."""
+        handled = await super().handle_failure(task, exc, step)
+        kept = self._kept.pop(task.id, None)
+        if isinstance(handled, Outcome) and handled.task is task and kept is not None:
+            return kept
+        return handled
+
+    def _outcome(self, task: Task, made: list[tuple[str, Any]], result: Any) -> NodeOutcome:
+        """A node's outcome of the writes it made (``Send`` packets: tasks the next step) and
+        what its function returned."""
         writes = []
         sends: list[str | Send] = []
         for channel, value in made:

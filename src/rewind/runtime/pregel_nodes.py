@@ -467,6 +467,10 @@ def _sequence_steps(node: PregelNode, made: list[tuple[str, Any]]) -> list[Any]:
             steps.append(WriteStep(_entries(writer), made))
         else:
             steps.append(traced_step(writer, sequenced=True))
+    # (the last ones, when they write, write together: LangGraph's flat_writers joins them)
+    while len(steps) > 1 and isinstance(steps[-1], WriteStep) and isinstance(steps[-2], WriteStep):
+        joined = steps.pop()
+        steps[-1] = WriteStep([*steps[-1].entries, *joined.entries], made)
     return steps
 
 

@@ -171,6 +171,11 @@ class Routing:
                 out.append(answer)
         return out
 
+    def next_after_update(self, outcomes: list[Outcome], head: Any) -> list[Task]:
+        """The tasks a super-step of state updates (``outcomes``) made on checkpoint ``head``
+        starts: those its outcomes start, as a step's (see :meth:`next_tasks`)."""
+        return self.next_tasks(outcomes)
+
     def next_tasks(self, outcomes: list[Outcome]) -> list[Task]:
         """The tasks the step's outcomes start. A deferred node (``defer=True``) reached waits
         until no other node would run next (LangGraph's "after finish" channels); the nodes

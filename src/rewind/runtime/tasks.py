@@ -25,6 +25,7 @@ __all__ = [
     "addresses_parent",
     "for_parent",
     "callable_facts",
+    "failure_of",
     "injected_kwargs",
     "interrupter",
     "new_checkpoint_id",
@@ -244,6 +245,21 @@ def for_parent(result: Any) -> Command[Any]:
         if isinstance(item, Command) and item.graph == Command.PARENT:
             return item
     raise AssertionError("no parent command")  # pragma: no cover - guarded by the caller
+
+
+def failure_of(exc: BaseException, attempt: int, *, retrying: bool) -> dict[str, Any]:
+    """What a task's ``task.failed`` records of an attempt that raised ``exc``."""
+    import traceback
+
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "repr": repr(exc),
+        "traceback": traceback.format_exc(),
+        "attempt": attempt,
+        "retrying": retrying,
+        "error": exc,
+    }
 
 
 def retry_policies(spec: RetryPolicy | Sequence[RetryPolicy] | None) -> list[RetryPolicy]:

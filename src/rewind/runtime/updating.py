@@ -245,7 +245,8 @@ class StateUpdates(RunStart):
         changes = loop.apply_outcomes(outcomes)
         loop.step = step
         self._keep_joined(loop, head)
-        await loop.checkpoint(source="update", changes=changes, tasks=loop.next_tasks(outcomes))
+        tasks = loop.next_after_update(outcomes, head)
+        await loop.checkpoint(source="update", changes=changes, tasks=tasks)
 
     def _keep_joined(self, loop: RunLoop, head: CheckpointView | None) -> None:
         """A pending task a waiting edge started stays pending (LangGraph's barrier channel
