@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from langchain_core.messages import BaseMessage
 
 from rewind.events import EventType, StateSlice, fields_of
 from rewind.projections.calls import bound_arguments, call_ns, is_call, is_return, return_value
+from rewind.projections.event_runs import (
+    NOT_GIVEN,
+    Run,
+    StartInPlace,
+    end_input,
+    truthy,
+    without_ids,
+)
 from rewind.projections.modes import (
     EventLike,
     UpdatesMode,
@@ -29,7 +36,6 @@ from rewind.projections.state import (
     resolve_state,
     with_managed,
 )
-from rewind.types import Command
 
 __all__ = ["EventsMode", "GraphStream"]
 
@@ -44,23 +50,6 @@ class GraphStream(Protocol):
     def resumed(self, ns: str, head: Any) -> list[Any]:
         """The chunks a run resuming from ``head`` starts with."""
         ...
-
-
-@dataclass(kw_only=True, slots=True)
-class _Run:
-    name: str
-    run_id: str
-    parents: list[str]
-    tags: list[str]
-    metadata: dict[str, Any]
-    input: Any
-    kind: str = "chain"  # or chat_model, llm, tool, prompt, parser, retriever...
-    streamed: bool = True  # a graph run: whether its nodes stream their outputs
-    managed: Mapping[str, Any] | None = None  # a node's: the managed values it read
-    # A Pregel node's: the tag of its last step when that streams the node's output as it
-    # comes (see pregel_nodes.streamed_last), and whether it streamed some.
-    streamed_last: str | None = None
-    streamed_out: bool = False
 
 
 class EventsMode:
@@ -94,7 +83,7 @@ class EventsMode:
         # is folded and built (a routing function's input).
         self._shapes: dict[str, Mapping[str, Any]] = {"": node_inputs or {}}
         self._graph_shapes: dict[str, Mapping[str, Any]] = {"": graph_shape or {}}
-        self._root = _Run(
+        self._root = Run(
             name=graph,
             run_id=run_id,
             parents=[],
@@ -102,12 +91,12 @@ class EventsMode:
             metadata={**metadata, "ls_integration": "langgraph"},
             input=None,
         )
-        self._nodes: dict[str, _Run] = {}  # by task id
+        self._nodes: dict[str, Run] = {}  # by task id
         # The input's task shows as a run only when a routing function runs under it.
-        self._hidden: dict[str, _Run] = {}
+        self._hidden: dict[str, Run] = {}
         self._untraced: set[str] = set()  # tasks of Pregel nodes of writers alone (no run)
-        self._graphs: dict[str, _Run] = {}  # subgraph runs, by namespace
-        self._calls: dict[str, _Run] = {}  # model and tool calls, and nested runs, by run id
+        self._graphs: dict[str, Run] = {}  # subgraph runs, by namespace
+        self._calls: dict[str, Run] = {}  # model and tool calls, and nested runs, by run id
         # Per task: message ids rewind gave at the task's tool ends (its events show none).
         self._given: dict[str, set[str]] = {}
         updates = UpdatesMode()
@@ -142,9 +131,13 @@ class EventsMode:
         # its handler's task id.
         self._held: dict[str, list[dict[str, Any]]] = {}
         self._handling: dict[str, str] = {}
+        # What waits behind the start of a node whose whole run is one runnable's (see
+        # StartInPlace), and how many such starts are on their way.
+        self._waiting: list[dict[str, Any]] = []
+        self._in_place = 0
 
     @staticmethod
-    def _event(kind: str, run: _Run, data: Any) -> dict[str, Any]:
+    def _event(kind: str, run: Run, data: Any) -> dict[str, Any]:
         return {
             "event": kind,
             "name": run.name,
@@ -174,14 +167,14 @@ class EventsMode:
         """The node starts held back, now (at an event this mode does not read)."""
         held = [*self._announced, *self._starting]
         self._announced, self._starting = [], []
-        return [((), e) for e in held]
+        return self._out(held)
 
     def forwarded(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         """A chunk a ``RemoteGraph`` run inside a task forwarded (``remote.chunk``): in the
         graph's own stream, as LangGraph's ``astream_events(subgraphs=True)`` shows it."""
         if not self._streams_any:
             return []
-        return [((), e) for e in self._graph_streamed(event)]
+        return self._out(self._graph_streamed(event))
 
     def feed(self, event: EventLike) -> list[tuple[tuple[str, ...], Any]]:
         payload = fields_of(event.payload)  # none, for a payload redacted whole
@@ -217,7 +210,7 @@ class EventsMode:
             # streamed so far reached the stream (a subgraph's chunks too).
             out = [*self._announced, *self._starting, *prior]
             self._announced, self._starting = [], events
-            return [((), e) for e in out]
+            return self._out(out)
         if event.type == EventType.TASK_STARTED:
             self._announced += announced
             self._starting += events
@@ -233,6 +226,29 @@ class EventsMode:
             self._announced, self._starting = [], []
         else:
             events, self._announced = [*self._announced, *prior, *events], []
+        if event.type == EventType.RUN_ENDED:  # (a start never begun: none to wait for)
+            for node in self._nodes.values():
+                node.settled = True
+        return self._out(events)
+
+    def _out(self, events: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], Any]]:
+        """``events`` as they go out: none after the start of a node whose whole run is one
+        runnable's until that runnable begins (its start then goes in the node's place)."""
+        if self._in_place or self._waiting:
+            self._waiting += events
+            events = []
+            for i, e in enumerate(self._waiting):
+                if not isinstance(e, StartInPlace):
+                    events.append(e)
+                    continue
+                if not e.node.settled:
+                    self._waiting = self._waiting[i:]
+                    break
+                self._in_place -= 1
+                if e.node.start is not None:
+                    events.append(e.node.start)
+            else:
+                self._waiting = []
         return [((), e) for e in events]
 
     def _events(self, event: EventLike, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -253,7 +269,9 @@ class EventsMode:
             return [self._event("on_chain_end", root, {"output": output})]
         if event.type == EventType.INTERRUPT:
             # An interrupted node never ends: its run is left open, as LangGraph leaves it.
-            self._nodes.pop(event.task_id or "", None)
+            interrupted = self._nodes.pop(event.task_id or "", None)
+            if interrupted is not None:
+                interrupted.settled = True
             return [*self._handled_failure(event), *self._graph_streamed(event)]
         if event.type == EventType.SUBGRAPH_STARTED:
             return self._subgraph_started(event, payload)
@@ -263,7 +281,7 @@ class EventsMode:
                 return []
             # Its output is its state as it ended (the log's fold), unless an older log kept it.
             output = payload["output"] if "output" in payload else self._output_of(event.ns or "")
-            ended = {"output": output, "input": _end_input(graph.input)}
+            ended = {"output": output, "input": end_input(graph.input)}
             return [self._event("on_chain_end", graph, ended)]
         if event.type == EventType.TASK_STARTED:
             if event.node is None or payload.get("cached") or payload.get("failed_before"):
@@ -272,6 +290,9 @@ class EventsMode:
                 self._untraced.add(event.task_id or "")
                 return []
             started = self._node_started(event, payload)
+            if payload.get("whole"):  # shown as its runnable's run, in its place
+                self._in_place += 1
+                return [StartInPlace(self._nodes[event.task_id or ""])]
             if event.node != "__start__":
                 return [started]
             start = self._nodes.pop(event.task_id or "")
@@ -288,22 +309,28 @@ class EventsMode:
         if event.type == EventType.TASK_FAILED:
             # A failed attempt's run never ends; a retry starts a run of its own.
             del self._nodes[event.task_id or ""]
+            node.settled = True
             if not payload.get("retry_run_id"):
                 return []
-            retry = dataclasses.replace(node, run_id=payload["retry_run_id"])
+            retry = dataclasses.replace(
+                node, run_id=payload["retry_run_id"], shown_as=None, start=None, settled=False
+            )
             self._nodes[event.task_id or ""] = retry
+            if retry.whole:
+                self._in_place += 1
+                return [StartInPlace(retry)]
             return [self._event("on_chain_start", retry, {"input": retry.input})]
         if event.type in (EventType.CHAT_STARTED, EventType.TOOL_STARTED):
             if "run_id" not in payload:  # redacted whole: no call to show
                 return []
-            return [self._call_started(event, payload, node)]
+            return self._call_started(event, payload, node)
         if event.type in (EventType.CHAT_TOKEN, EventType.CHAT_ENDED, EventType.TOOL_ENDED):
             return self._call_went_on(event, payload)
         if event.type in _CHAIN_EVENTS:
             return self._chain_event(event, payload, node)
         if event.type == EventType.CUSTOM_EVENT and "name" in payload:
             owner = self._calls.get(payload["run_id"])  # dispatched from a nested run
-            custom = _Run(
+            custom = Run(
                 name=payload["name"],
                 run_id=payload["run_id"],
                 parents=(owner or node).parents,  # the run it was dispatched from's
@@ -348,7 +375,7 @@ class EventsMode:
         node = self._nodes.get(task_id)
         if node is None:
             return out
-        route = _Run(
+        route = Run(
             name=payload["name"],
             run_id=payload["run_id"],
             parents=[*node.parents, node.run_id],
@@ -364,7 +391,7 @@ class EventsMode:
             *out,
             self._event("on_chain_start", route, {"input": given}),
             self._event(
-                "on_chain_end", route, {"output": payload.get("output"), "input": _end_input(given)}
+                "on_chain_end", route, {"output": payload.get("output"), "input": end_input(given)}
             ),
         ]
 
@@ -403,10 +430,10 @@ class EventsMode:
         node = self._nodes.get(segments[-1].rsplit(":", 1)[-1])
         if node is None:
             return []
-        graph = _Run(
+        graph = Run(
             name=payload.get("name") or "LangGraph",
             run_id=payload.get("run_id") or "",
-            parents=[*node.parents, node.run_id],
+            parents=[*node.parents, node.shown_as or node.run_id],
             tags=["seq:step:1", *self._root.tags],
             # LangChain's child config keeps the first namespace it was given as checkpoint_ns.
             metadata={**node.metadata, "checkpoint_ns": ns.split("|", 1)[0]},
@@ -414,14 +441,16 @@ class EventsMode:
             input=payload.get("input", node.input),
             streamed=bool(payload.get("streamed")),
         )
-        self._graphs[ns] = graph
+        graph = self._graphs[ns] = self._as_node(graph, node.run_id, node)
         self._shapes[ns] = payload.get("node_inputs") or {}
         self._graph_shapes[ns] = {
             k: payload[k]
             for k in ("folds", "state_shape", "channels", "output_keys", "state_keys")
             if k in payload
         }
-        return [self._event("on_chain_start", graph, {"input": graph.input})]
+        return self._begun(
+            node, graph, self._event("on_chain_start", graph, {"input": graph.input})
+        )
 
     def _output(self, pending: Mapping[str, Any] | None = None) -> Any:
         """The graph run's output: its state as it ended (with an interrupted step's
@@ -436,12 +465,14 @@ class EventsMode:
         return {k: shown[k] for k in keys if k in shown}
 
     def _output_of(self, ns: str) -> Any:
-        """What a subgraph returned: its state as it ended, in its output schema's keys (a
-        root-valued graph's: its one value)."""
+        """What a subgraph returned: its state as it ended, in its output schema's keys (one
+        key: its value; a root-valued graph's: its one value)."""
         shape = self._graph_shapes.get(ns, {})
         state = self._fold.state(namespace(ns))
         order = shape.get("channels") or list(state)
         keys = shape.get("output_keys")
+        if isinstance(keys, str):
+            return state.get(keys)
         wanted = [k for k in order if k in state and (keys is None or k in keys)]
         if wanted == [ROOT]:
             return state[ROOT]
@@ -472,7 +503,7 @@ class EventsMode:
         parent = self._nodes.get(caller.rpartition(":")[2]) if caller is not None else None
         if handled is not None:
             self._handling[event.task_id or ""] = handled.rpartition(":")[2]
-        node = _Run(
+        node = Run(
             name=str(event.node),
             run_id=payload.get("run_id") or "",
             parents=[*parent.parents, parent.run_id] if parent else [*graph.parents, graph.run_id],
@@ -481,11 +512,12 @@ class EventsMode:
             input=self._task_input(event, payload, graph),
             managed=payload.get("managed"),
             streamed_last=payload.get("streamed_last"),
+            whole=bool(payload.get("whole")),
         )
         self._nodes[event.task_id or ""] = node
         return self._event("on_chain_start", node, {"input": node.input})
 
-    def _task_input(self, event: EventLike, payload: Mapping[str, Any], graph: _Run) -> Any:
+    def _task_input(self, event: EventLike, payload: Mapping[str, Any], graph: Run) -> Any:
         """What a task's run was given: a task call's arguments by name, a Send's argument,
         the (sub)graph's input for the input's task, or the state as its node takes it."""
         ns = event.ns or ""
@@ -501,16 +533,19 @@ class EventsMode:
         return node_input(shape, state)
 
     def _node_ended(
-        self, event: EventLike, payload: Mapping[str, Any], node: _Run
+        self, event: EventLike, payload: Mapping[str, Any], node: Run
     ) -> list[dict[str, Any]]:
         del self._nodes[event.task_id or ""]
+        node.settled = True
+        if node.whole:  # its runnable's run, shown as it, ended already
+            return [*self._handled_failure(event), *self._graph_streamed(event)]
         if is_return(payload):
             update = return_value(payload)
         else:  # (a Pregel node's run shows what its function returned, not its writes)
             update = payload["returned"] if "returned" in payload else payload.get("update")
         given = self._given.pop(event.task_id or "", set()) | set(payload.get("ids_given") or ())
-        returned = _without_ids(update, given) if given else update
-        data = {"output": returned, "input": _end_input(node.input)}
+        returned = without_ids(update, given) if given else update
+        data = {"output": returned, "input": end_input(node.input)}
         ended = [self._event("on_chain_end", node, data)]
         if self._graphs.get(event.ns or "", self._root).streamed and not node.streamed_out:
             ended.insert(0, self._event("on_chain_stream", node, {"chunk": returned}))
@@ -540,8 +575,8 @@ class EventsMode:
         return streamed
 
     def _call_started(
-        self, event: EventLike, payload: Mapping[str, Any], node: _Run
-    ) -> dict[str, Any]:
+        self, event: EventLike, payload: Mapping[str, Any], node: Run
+    ) -> list[dict[str, Any]]:
         chat = event.type == EventType.CHAT_STARTED
         serialized = payload.get("serialized") or {}
         data: Any
@@ -553,7 +588,7 @@ class EventsMode:
             )
         else:
             data = payload.get("input")
-        call = _Run(
+        call = Run(
             name=payload.get("name") or serialized.get("name") or "run",
             run_id=payload.get("run_id", ""),
             parents=self._under(payload.get("parent_run_id"), node),
@@ -562,19 +597,40 @@ class EventsMode:
             input=data,
             kind=("llm" if "prompts" in data else "chat_model") if chat else "tool",
         )
+        call = self._as_node(call, payload.get("parent_run_id"), node)
         self._calls[call.run_id] = call
-        return self._event(f"on_{call.kind}_start", call, {"input": data})
+        return self._begun(node, call, self._event(f"on_{call.kind}_start", call, {"input": data}))
 
-    def _under(self, parent_run_id: Any, node: _Run) -> list[str]:
+    @staticmethod
+    def _as_node(run: Run, parent_run_id: Any, node: Run) -> Run:
+        """``run`` as LangGraph shows it: the node's own, named after it under the node's
+        parent with its step's tag, when the node's whole run is that runnable's (the first
+        run begun in the node's)."""
+        if not node.whole or node.shown_as is not None or parent_run_id != node.run_id:
+            return run
+        node.shown_as = run.run_id
+        tags = [node.tags[0] if t == "seq:step:1" else t for t in run.tags]
+        return dataclasses.replace(run, name=node.name, parents=list(node.parents), tags=tags)
+
+    @staticmethod
+    def _begun(node: Run, run: Run, started: dict[str, Any]) -> list[dict[str, Any]]:
+        """A run's start as it goes out: in the node's place, if it is the node's run (see
+        :meth:`_as_node`)."""
+        if node.shown_as != run.run_id or node.settled:
+            return [started]
+        node.start, node.settled = started, True
+        return []
+
+    def _under(self, parent_run_id: Any, node: Run) -> list[str]:
         """The parent ids of a run started under ``parent_run_id``: a nested run's or a tool's
         (a chain, a model called inside them), else the node's own run."""
         parent = self._calls.get(parent_run_id) if self._calls and parent_run_id else None
         if parent is None:
-            return [*node.parents, node.run_id]
+            return [*node.parents, node.shown_as or node.run_id]
         return [*parent.parents, parent.run_id]
 
     def _chain_event(
-        self, event: EventLike, payload: Mapping[str, Any], node: _Run
+        self, event: EventLike, payload: Mapping[str, Any], node: Run
     ) -> list[dict[str, Any]]:
         """A nested run's start, streamed chunk or end (``on_chain_*``, ``on_prompt_*``,
         ``on_parser_*``, ``on_retriever_*``...); a failed one has no end, as in LangChain."""
@@ -603,7 +659,7 @@ class EventsMode:
             if "input" in payload or "node_input" in payload
             else None
         )
-        started = None if run.input is _NONE else run.input
+        started = None if run.input is NOT_GIVEN else run.input
         data = {
             "output": self._chain_value(payload, "output", node, event.ns),
             # LangChain's: the input the end gave, else the start's, else {}; a retriever's
@@ -611,21 +667,21 @@ class EventsMode:
             "input": started
             if run.kind == "retriever"
             else given
-            if _truthy(given)
+            if truthy(given)
             else started
-            if _truthy(started)
+            if truthy(started)
             else {},
         }
         return [self._event(f"on_{run.kind}_end", run, data)]
 
     def _chain_started(
-        self, event: EventLike, payload: Mapping[str, Any], node: _Run
+        self, event: EventLike, payload: Mapping[str, Any], node: Run
     ) -> list[dict[str, Any]]:
         """A nested run begins, under the run it was started from (with no input shown when
         it was given none yet: a streamed run's)."""
         given = "input" in payload or "node_input" in payload
-        value = self._chain_value(payload, "input", node, event.ns) if given else _NONE
-        run = _Run(
+        value = self._chain_value(payload, "input", node, event.ns) if given else NOT_GIVEN
+        run = Run(
             name=payload.get("name") or "Unnamed",
             run_id=payload["run_id"],
             parents=self._under(payload.get("parent_run_id"), node),
@@ -634,11 +690,12 @@ class EventsMode:
             input=value,
             kind=payload.get("run_type") or "chain",
         )
+        run = self._as_node(run, payload.get("parent_run_id"), node)
         self._calls[run.run_id] = run
-        data = {} if value is _NONE else {"input": value}
-        return [self._event(f"on_{run.kind}_start", run, data)]
+        data = {} if value is NOT_GIVEN else {"input": value}
+        return self._begun(node, run, self._event(f"on_{run.kind}_start", run, data))
 
-    def _chain_value(self, payload: Mapping[str, Any], key: str, node: _Run, ns: str | None) -> Any:
+    def _chain_value(self, payload: Mapping[str, Any], key: str, node: Run, ns: str | None) -> Any:
         """A nested run's recorded value: the node's input where it was that, the state's
         messages put back where it named them."""
         if payload.get("node_input" if key == "input" else f"{key}_is_node_input"):
@@ -680,35 +737,3 @@ class EventsMode:
 
 
 _CHAIN_EVENTS = frozenset({EventType.CHAIN_STARTED, EventType.CHAIN_CHUNK, EventType.CHAIN_ENDED})
-_NONE: Any = object()
-"""A nested run started with no input (a streamed one's comes with its end)."""
-
-
-def _truthy(value: Any) -> bool:
-    """``bool(value)``, ``True`` for a value whose truth cannot be told (an array)."""
-    try:
-        return bool(value)
-    except Exception:
-        return True
-
-
-def _end_input(value: Any) -> Any:
-    """A chain run's input as LangChain's ``on_chain_end`` shows it: ``{}`` for an empty one
-    (``""``, ``None``, ``[]``...), as its event stream falls back to."""
-    try:
-        return value if value else {}
-    except Exception:  # a value whose truth cannot be told (an array): shown as it is
-        return value
-
-
-def _without_ids(value: Any, ids: set[str]) -> Any:
-    """``value`` with the messages whose id is in ``ids`` copied without it (the rest shared)."""
-    if isinstance(value, BaseMessage):
-        return value.model_copy(update={"id": None}) if value.id in ids else value
-    if isinstance(value, Command):
-        return dataclasses.replace(value, update=_without_ids(value.update, ids))
-    if isinstance(value, dict):
-        return {k: _without_ids(v, ids) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_without_ids(v, ids) for v in value)
-    return value

@@ -94,8 +94,8 @@ def output_keys_of(event: EventLike, outputs: dict[tuple[str, ...], frozenset[st
     schema is not its state: LangGraph streams such a subgraph's ``values`` and ``updates``
     with those keys only."""
     keys = (event.payload or {}).get("output_keys")
-    if keys is not None:
-        outputs[namespace(event.ns)] = frozenset(keys)
+    if keys is not None:  # (one key: a str)
+        outputs[namespace(event.ns)] = frozenset([keys] if isinstance(keys, str) else keys)
 
 
 class UpdatesMode:

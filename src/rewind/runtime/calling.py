@@ -117,6 +117,7 @@ class TaskCalling:
     checkpoint_id: str | None
     run_id: str
     sync_api: bool
+    sync_streamed: bool
     _alone: bool
     log: RunLog
     outer_clocks: tuple[AttemptClock, ...]
@@ -167,13 +168,19 @@ class TaskCalling:
         step: int,
         *,
         call: tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]] | None = None,
+        whole: bool = False,
     ) -> Any:
         """Run a task's function once. ``call``: a task call's arguments (positional,
-        keyword) and the config of the task that called it, under whose run it runs."""
+        keyword) and the config of the task that called it, under whose run it runs;
+        ``whole``: ``action`` is all the node runs, its run named after the node and not
+        flattened (a ``Pregel`` node's, see :func:`~rewind.runtime.pregel_nodes.whole_run`)."""
         traced: str | None = None  # the name of the run a traced node's call is
         task.graphs = itertools.count()  # (an attempt numbers the graphs it runs anew)
         if isinstance(action, SyncAsyncNode):  # the function for the API the run came from
-            traced = action.name if action.trace and call is None else None
+            named = task.name if whole else action.name
+            if named == "Unnamed" and (self.sync_api or self.sync_streamed):
+                named = "RunnableCallable"  # (a nameless function's, as LangGraph's sync call)
+            traced = named if action.trace and call is None else None
             action = action.func if self.sync_api else action.afunc
         config = self._task_config(task, step, call[2] if call is not None else None)
         writer = self.writer_for(task, step)
@@ -209,7 +216,12 @@ class TaskCalling:
                 result = await action(*args, **kwargs)
             elif streams_as_node(action) and call is None:  # a LangChain runnable
                 result = await run_runnable_node(
-                    action, node_input, config, run_manager, stream=self.log.stream_nodes
+                    action,
+                    node_input,
+                    {**config, "run_name": task.name} if whole else config,
+                    run_manager,
+                    stream=self.log.stream_nodes,
+                    whole=whole,
                 )
             elif hasattr(action, "ainvoke") and call is None:
                 result = await action.ainvoke(node_input, config)

@@ -56,7 +56,7 @@ from rewind.types import Command, Interrupt, RetryPolicy
 if TYPE_CHECKING:
     from rewind.runtime.graph import StateGraph
 
-__all__ = ["CompiledStateGraph", "run_sync"]
+__all__ = ["CompiledStateGraph", "run_sync", "streamed_node"]
 
 T = TypeVar("T")
 
@@ -480,7 +480,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
             )
         from langchain_core.runnables.config import DEFAULT_RECURSION_LIMIT as LANGCHAIN_LIMIT
 
-        from rewind.runtime.streaming import stream_run
+        from rewind.runtime.streaming import event_wanted, stream_run
 
         # LangChain fills in its config defaults first: the run's recursion limit is then
         # LangChain's (25), not LangGraph's, unless the caller gave one.
@@ -504,7 +504,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
             **kwargs,
         )
         async for event in stream:
-            if _event_wanted(
+            if event_wanted(
                 event,
                 include_names,
                 include_types,
@@ -564,13 +564,8 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         # it runs through the async API (its nodes then stream their outputs, as LangGraph's)
         # or is called with invoke or stream from a sync node.
         # (Run as the node itself, not called in one, it is streamed under `astream_events`:
-        # its output schema, if it has one, then shows nothing less than its state.)
-        spec = getattr(parent.graph.builder, "nodes", {}).get(ptask.name)
-        streamed = (
-            loop.log.stream_nodes
-            and getattr(spec, "action", None) is self
-            and self.builder.schemas.output is not self.builder.schemas.state
-        )
+        # its output is its last `values` chunk, see _output_as_node.)
+        streamed = streamed_node(self, current)
         started: dict[str, Any] = {
             "run_id": str(uuid.uuid4()),
             "name": self.name,
@@ -581,8 +576,9 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         if self._input_shapes:
             started["node_inputs"] = self._input_shapes
         started.update(self._graph_shape, channels=list(self.builder.channels))
-        if self.builder.schemas.output is not self.builder.schemas.state and not streamed:
-            started["output_keys"] = sorted(all_keys(self.builder.schemas.output))
+        keys = self._keys_as_node(streamed)
+        if keys is not None:
+            started["output_keys"] = keys
         if loop.own_stream is not None:  # (the modes of the node's own stream of it)
             started["stream_modes"] = loop.own_stream
             if loop.own_subgraphs:
@@ -613,10 +609,7 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
             await loop.run(tasks, resuming=resuming)
         except Interrupted as stop:
             raise GraphInterrupt(tuple(stop.interrupts)) from None
-        # As LangGraph's: under `astream_events` a subgraph node is streamed, and its output
-        # is its last `values` chunk, its whole state (its output schema's keys otherwise).
-        state = loop.output_state()
-        output = state if streamed else self._output(state)
+        output = self._output_as_node(loop.output_state(), streamed)
         # Its output is its state as it ended: the log's fold has it, so it is not copied.
         loop.record(NewEvent(type=EventType.SUBGRAPH_ENDED, payload={"run_id": started["run_id"]}))
         return output
@@ -653,6 +646,22 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
             output["__interrupt__"] = list(interrupts)
         return output
 
+    def _keys_as_node(self, streamed: bool) -> str | list[str] | None:
+        """The keys of its state that its output shows, run as a node (``None``: as
+        :meth:`_output` shows it; one key: its value): its output schema's, all of them
+        when ``streamed``."""
+        if streamed or self.builder.schemas.output is self.builder.schemas.state:
+            return None
+        return sorted(all_keys(self.builder.schemas.output))
+
+    def _output_as_node(self, state: dict[str, Any], streamed: bool) -> Any:
+        """What it returns run as a node: its output, or, ``streamed`` (under
+        ``astream_events`` LangGraph runs the node with ``astream``), its last ``values``
+        chunk: its whole state when it has an output schema of its own."""
+        if streamed and self.builder.schemas.output is not self.builder.schemas.state:
+            return state
+        return self._output(state)
+
     def _shown_pending(self, pending: dict[str, Any]) -> dict[str, Any]:
         """``pending`` when it changes an output key (LangGraph shows it then), else none."""
         return pending if self._output_keys & set(pending) else {}
@@ -666,6 +675,14 @@ class CompiledStateGraph(GraphDrawing, JsonSchemas, StateUpdates, StateMethods):
         return {k: v for k, v in state.items() if k in self._output_keys}
 
     # --- state --------------------------------------------------------------------------------
+
+
+def streamed_node(graph: Any, current: tuple[RunLoop, Task]) -> bool:
+    """Whether ``graph``, run in the task ``current``, is that task's node, run under
+    ``astream_events`` (LangGraph's runs it with ``astream``; not one its node calls)."""
+    parent, ptask = current
+    spec = getattr(parent.graph.builder, "nodes", {}).get(ptask.name)
+    return parent.log.stream_nodes and getattr(spec, "action", None) is graph
 
 
 def _names(spec: Sequence[str] | str, nodes: Any) -> list[str]:
@@ -747,34 +764,6 @@ def _digest(builder: StateGraph[Any], before: list[str], after: list[str]) -> st
     }
     text = json.dumps(shape, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _event_wanted(
-    event: dict[str, Any],
-    include_names: Sequence[str] | None,
-    include_types: Sequence[str] | None,
-    include_tags: Sequence[str] | None,
-    exclude_names: Sequence[str] | None,
-    exclude_types: Sequence[str] | None,
-    exclude_tags: Sequence[str] | None,
-) -> bool:
-    """LangChain's event filter: included by any include rule (or none given), excluded by
-    any exclude rule."""
-    kind = event["event"].split("_")[1] if event["event"].count("_") >= 2 else ""
-    if event["event"].startswith("on_chat_model"):
-        kind = "chat_model"
-    tags = set(event.get("tags") or [])
-    included = not (include_names or include_types or include_tags) or (
-        event["name"] in (include_names or ())
-        or kind in (include_types or ())
-        or bool(tags & set(include_tags or ()))
-    )
-    excluded = (
-        event["name"] in (exclude_names or ())
-        or kind in (exclude_types or ())
-        or bool(tags & set(exclude_tags or ()))
-    )
-    return included and not excluded
 
 
 def _check_checkpointer(checkpointer: Any) -> None:

@@ -56,8 +56,8 @@ from typing import Any
 from rewind.channels import BaseChannel, Topic
 from rewind.events import PULL
 from rewind.runtime.channels import MISSING, value_change
-from rewind.runtime.compiled import CompiledStateGraph
-from rewind.runtime.pregel import RunLoop
+from rewind.runtime.compiled import CompiledStateGraph, streamed_node
+from rewind.runtime.pregel import RunLoop, current_task
 from rewind.runtime.pregel_builder import interrupt_nodes, program_builder
 from rewind.runtime.pregel_loop import RAN, PregelLoop, node_triggers
 from rewind.runtime.pregel_nodes import (
@@ -376,7 +376,24 @@ class Pregel(CompiledStateGraph, metaclass=_PregelType):
             return result
         if isinstance(result, dict) and result.get("__interrupt__"):
             return result  # the output channels as the interrupt found them
+        current = current_task()
+        if current is not None and streamed_node(self, current):
+            return result  # (streamed as its node: see _output_as_node)
         return loops[0].output
+
+    def _keys_as_node(self, streamed: bool) -> str | list[str] | None:
+        """Run as a node and ``streamed`` (see :meth:`_output_as_node`), its stream channels
+        (all of them: ``None``)."""
+        if not streamed:
+            return super()._keys_as_node(streamed)
+        shown = self.stream_channels
+        return shown if shown is None or isinstance(shown, str) else list(shown)
+
+    def _output_as_node(self, state: dict[str, Any], streamed: bool) -> Any:
+        """Its output channels' values, or, run as a node under ``astream_events`` (LangGraph
+        runs the node with ``astream``), its last ``values`` chunk: what its stream channels
+        show (all its channels, when it names none)."""
+        return self._shown_state(state) if streamed else self._output(state)
 
     def _interrupted_output(self, state: dict[str, Any], interrupts: list[Any]) -> Any:
         """The output and the interrupts (see :meth:`ainvoke`)."""

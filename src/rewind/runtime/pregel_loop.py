@@ -28,6 +28,7 @@ from rewind.runtime.pregel_nodes import (
     streamed_last,
     traced_step,
     untraced,
+    whole_run,
     writers_run,
 )
 from rewind.runtime.tasks import Outcome, Task, task_event
@@ -340,14 +341,18 @@ class PregelLoop(RunLoop):
 
     def started_marks(self, task: Task) -> dict[str, Any]:
         """A node that runs no function, only ``ChannelWrite`` writers, is marked
-        ``untraced``: it is no run of its own (LangGraph's writers are none). One whose last
-        step streams its output as it comes names that step (``streamed_last``: see
+        ``untraced``: it is no run of its own (LangGraph's writers are none). One whose whole
+        run is one runnable is marked ``whole``: that runnable's run is the node's (see
+        :func:`~rewind.runtime.pregel_nodes.whole_run`). One whose last step streams its
+        output as it comes names that step (``streamed_last``: see
         :func:`~rewind.runtime.pregel_nodes.streamed_last`)."""
         node = self.graph.pregel_nodes.get(task.name)
         if node is None:
             return {}
         if untraced(node):
             return {"untraced": True}
+        if whole_run(node) is not None:
+            return {"whole": True}
         last = streamed_last(node) if runs_writers(node) or not node.writers else None
         return {"streamed_last": last} if last is not None else {}
 
@@ -357,7 +362,10 @@ class PregelLoop(RunLoop):
         task.sent = []
         task.node_input = task.arg
         made: list[tuple[str, Any]] = []
-        if runs_writers(node):  # its function(s) and writers, a sequence (see node_sequence)
+        whole = whole_run(node)
+        if whole is not None:  # one runnable, run as the node (no writes of its writers)
+            result = await self._call(whole, task.arg, task, step, whole=True)
+        elif runs_writers(node):  # its function(s) and writers, a sequence (see node_sequence)
             self._made[task.id] = made  # (kept if a writer after them fails: kept_writes)
             result = await self._call(node_sequence(node, made), task.arg, task, step)
             del self._made[task.id]

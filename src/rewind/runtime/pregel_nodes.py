@@ -36,6 +36,7 @@ __all__ = [
     "streamed_last",
     "untraced",
     "validate_pregel",
+    "whole_run",
     "writers_run",
 ]
 
@@ -333,6 +334,26 @@ def untraced(node: PregelNode) -> bool:
     return node.bound in (None, no_function) and not runs_writers(node)
 
 
+def whole_run(node: PregelNode) -> Any:
+    """The one runnable a node's whole run is, or ``None``: LangGraph runs a node of no
+    function and one runnable writer, or of a function (a LangChain runnable, a program) and
+    no writers, as that runnable alone, named after the node, so ``astream_events`` shows the
+    runnable's own run (a program's) as the node's (a run of the node's with it inside,
+    otherwise)."""
+    from rewind.runtime.runnable_node import streams_as_node
+    from rewind.runtime.tasks import SyncAsyncNode
+
+    if node.bound in (None, no_function):
+        one = node.writers[0] if len(node.writers) == 1 else None
+        return one if streams_as_node(one) and not ChannelWrite.is_writer(one) else None
+    if node.writers:
+        return None
+    action = traced_step(node.bound)
+    traced = isinstance(action, SyncAsyncNode) and action.trace
+    graph = hasattr(action, "ainvoke") and not isinstance(action, Runnable)
+    return action if traced or graph or streams_as_node(action) else None
+
+
 def _is_entry(writer: Any) -> bool:
     """Whether a node's writer is a write entry or a ``Send`` packet (not a runnable)."""
     from rewind.types import Send
@@ -357,8 +378,8 @@ def traced_step(step: Any, *, sequenced: bool = False) -> Any:
     from langchain_core.runnables import Runnable, RunnableLambda
     from langchain_core.runnables.base import coerce_to_runnable
 
-    if isinstance(step, Runnable) or step is no_function:
-        return step
+    if isinstance(step, Runnable) or step is no_function or hasattr(step, "ainvoke"):
+        return step  # (a graph too: run as a subgraph of the node)
     if inspect.isgeneratorfunction(step) or inspect.isasyncgenfunction(step):
         return RunnableLambda(step)
     if not callable(step):

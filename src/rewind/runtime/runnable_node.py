@@ -36,12 +36,20 @@ def streams_as_node(action: Any) -> bool:
 
 
 async def run_runnable_node(
-    action: Any, node_input: Any, config: dict[str, Any], run_manager: Any, *, stream: bool
+    action: Any,
+    node_input: Any,
+    config: dict[str, Any],
+    run_manager: Any,
+    *,
+    stream: bool,
+    whole: bool = False,
 ) -> Any:
     """Run a node's runnable under its node's run (``run_manager``; ``config``: the config its
     first step runs with, tagged ``seq:step:1``); ``stream``: as LangGraph does under
-    ``astream_events``. Returns what the node returned."""
-    steps: list[Any] = list(action.steps) if isinstance(action, RunnableSequence) else [action]
+    ``astream_events``; ``whole``: a sequence runs as one run of its own, not flattened.
+    Returns what the node returned."""
+    flat = isinstance(action, RunnableSequence) and not whole
+    steps: list[Any] = list(action.steps) if flat else [action]
     # (each step's config is the node's with the step's callbacks, as LangGraph patches it:
     # not through LangChain's ensure_config, which copies configurable values into metadata)
     own = {k: v for k, v in config.items() if k not in ("run_name", "run_id")}

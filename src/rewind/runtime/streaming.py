@@ -16,7 +16,7 @@ import queue
 import sys
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rewind.events import EventType
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from rewind.runtime.compiled import CompiledStateGraph
     from rewind.runtime.pregel import RunLoop
 
-__all__ = ["iterate_sync", "stream_run"]
+__all__ = ["event_wanted", "iterate_sync", "stream_run"]
 
 _CHAT_TOKEN = EventType.CHAT_TOKEN.value
 STREAM_MESSAGES_V2 = "__pregel_stream_messages_v2"
@@ -382,3 +382,31 @@ def _next_in(ctx: contextvars.Context, iterator: AsyncIterator[Any]) -> asyncio.
 
 async def _anext(iterator: AsyncIterator[Any]) -> Any:
     return await anext(iterator)
+
+
+def event_wanted(
+    event: dict[str, Any],
+    include_names: Sequence[str] | None,
+    include_types: Sequence[str] | None,
+    include_tags: Sequence[str] | None,
+    exclude_names: Sequence[str] | None,
+    exclude_types: Sequence[str] | None,
+    exclude_tags: Sequence[str] | None,
+) -> bool:
+    """LangChain's event filter: included by any include rule (or none given), excluded by
+    any exclude rule."""
+    kind = event["event"].split("_")[1] if event["event"].count("_") >= 2 else ""
+    if event["event"].startswith("on_chat_model"):
+        kind = "chat_model"
+    tags = set(event.get("tags") or [])
+    included = not (include_names or include_types or include_tags) or (
+        event["name"] in (include_names or ())
+        or kind in (include_types or ())
+        or bool(tags & set(include_tags or ()))
+    )
+    excluded = (
+        event["name"] in (exclude_names or ())
+        or kind in (exclude_types or ())
+        or bool(tags & set(exclude_tags or ()))
+    )
+    return included and not excluded

@@ -13,6 +13,10 @@ function makes of the result, or none), ``SKIP_WRITE``, ``Send`` packets (writte
 ``write_to`` or a tuple entry: a task of their node the next step, one to an unknown node
 dropped) and a write to the reserved tasks channel (refused). A program as a subgraph (a
 node, or called by one) streams its output channels, or its stream channels, in ``values``.
+Under ``astream_events`` LangGraph streams a program run as a node (of a state graph or of
+a program): its output is its last ``values`` chunk (all its channels, or its stream
+channels: one's value), as the parent's writes take it; a program that is a node's whole run
+(no writers) is that node's run.
 """
 
 import asyncio
@@ -257,14 +261,51 @@ def _inner(stream_channels=None):
     )
 
 
-def build_as_subgraph(checkpointer):  # a program as a node, and one a node calls
+def build_as_subgraph(checkpointer, sync_call=False):  # a program as a node, one a node calls
     called = _inner(["b", "c"])
+
+    async def call(state: Outer) -> dict:
+        return {"called": str(await called.ainvoke({"a": state["c"]}))}
+
     outer = StateGraph(Outer)
     outer.add_node("direct", _inner())
-    outer.add_node("call", lambda s: {"called": str(called.invoke({"a": s["c"]}))})
+    if sync_call:  # (from a sync node: LangGraph names its nameless functions' runs otherwise)
+        outer.add_node("call", lambda s: {"called": str(called.invoke({"a": s["c"]}))})
+    else:
+        outer.add_node("call", call)
     outer.add_edge(START, "direct")
     outer.add_edge("direct", "call")
     return outer.compile(checkpointer=checkpointer)
+
+
+def build_called_sync(checkpointer):
+    return build_as_subgraph(checkpointer, sync_call=True)
+
+
+def _one_step(input_channels, stream_channels=None):  # what it reads, with a "!"
+    read = input_channels if isinstance(input_channels, str) else input_channels[0]
+    n = NodeBuilder().subscribe_only(read).do(lambda x: f"{x}!").write_to("out")
+    return Pregel(
+        nodes={"n": n},
+        channels={read: LastValue(object), "out": LastValue(str)},
+        input_channels=input_channels,
+        output_channels=["out"],
+        stream_channels=stream_channels,
+    )
+
+
+def build_in_program(checkpointer):  # programs as nodes of a program
+    shown = NodeBuilder().subscribe_only("a").do(_inner(["b", "c"])).write_to("both")
+    single = NodeBuilder().subscribe_only("both").do(_one_step(["c"], "out")).write_to("last")
+    whole = NodeBuilder().subscribe_only("last").do(_one_step("a")).build()
+    whole.writers = []  # (the program is the node's whole run)
+    return Pregel(
+        nodes={"shown": shown, "single": single, "whole": whole},
+        channels={"a": LastValue(dict), "both": LastValue(dict), "last": LastValue(object)},
+        input_channels="a",
+        output_channels=["both", "last"],
+        checkpointer=checkpointer,
+    )
 
 
 _MODES = ["values", "updates", "tasks", "debug", "checkpoints"]
@@ -356,12 +397,11 @@ SCENARIOS = [
     },
     {
         "name": "as_subgraph",
-        "events": False,  # (see the note at the end)
         "build": "build_as_subgraph",
         "calls": [
             {
                 "input": {"a": "x"},
-                "api": "stream",
+                "api": "astream",
                 "kwargs": {"stream_mode": ["values", "updates"], "subgraphs": True},
             },
             {
@@ -372,6 +412,16 @@ SCENARIOS = [
         ],
     },
     {
+        "name": "called_sync",
+        "build": "build_called_sync",
+        "calls": [{"input": {"a": "x"}}, {"input": {"a": "y"}, "api": "ainvoke"}],
+    },
+    {
+        "name": "in_program",
+        "build": "build_in_program",
+        "calls": [{"input": {"a": "x"}}, {"input": {"a": "y"}, "api": "astream"}],
+    },
+    {
         "name": "trigger_to_nodes",
         "build": "build_trigger_to_nodes",
         "calls": [{"input": "x", "api": "stream", "kwargs": {"stream_mode": _MODES}}],
@@ -379,6 +429,4 @@ SCENARIOS = [
 ]
 
 # Made as written in the astream_events pass ("events": False): the scenarios whose steps run
-# two sync nodes (in threads: LangGraph's runs end in either order from one run to the next),
-# and "as_subgraph" (LangGraph's astream_events streams a program run as a node with all its
-# channels, in its values and as its output; rewind's with its output channels).
+# two sync nodes (in threads: LangGraph's runs end in either order from one run to the next).
