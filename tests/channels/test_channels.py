@@ -27,6 +27,7 @@ from rewind.errors import InvalidUpdateError
 from rewind.graph import START, StateGraph
 from rewind.log.codec import encode
 from rewind.types import Overwrite
+from tests.pregel.test_pregel import _run_ids  # (a thread "t"'s runs, oldest first)
 
 
 def _extend(state: list[str], writes: Sequence[Any]) -> list[str]:
@@ -167,14 +168,6 @@ def _replayed(path: Path, run_id: str) -> list[Any]:
             await store.aclose()
 
     return asyncio.run(go())
-
-
-async def _run_ids(path: Path) -> list[str]:
-    store = await open_log(path)
-    try:
-        return [r.run_id for r in await store.list_runs(thread_id="t", oldest_first=True)]
-    finally:
-        await store.aclose()
 
 
 def test_a_replay_of_a_run_with_channels_equals_its_live_stream(tmp_path: Path) -> None:

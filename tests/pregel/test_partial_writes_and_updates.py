@@ -17,6 +17,7 @@ import pytest
 
 from rewind import areplay, open_log
 from rewind.log.codec import encode
+from tests.pregel.test_pregel import _run_ids  # (a thread "t"'s runs, oldest first)
 from tests.runtime.side_by_side import harness
 
 PROGRAMS = Path(__file__).with_name("partial_writes_programs.py")
@@ -93,14 +94,6 @@ async def _live(path: Path, build: str, calls: list[tuple[str, Any]]) -> list[tu
                 await _collected(made, chunks)
                 runs.append(((await _run_ids(path))[-1], chunks))
     return runs
-
-
-async def _run_ids(path: Path) -> list[str]:
-    store = await open_log(path)
-    try:
-        return [r.run_id for r in await store.list_runs(thread_id="t", oldest_first=True)]
-    finally:
-        await store.aclose()
 
 
 async def _replayed(path: Path, run_id: str, events: bool) -> list[Any]:
