@@ -23,6 +23,7 @@ from rewind.projections.state import (
     ROOT,
     StateFold,
     channel_writes_of,
+    kept,
     node_input,
     task_writes_of,
     to_known_keys,
@@ -75,13 +76,6 @@ def unapplied(event: EventLike) -> bool:
     of it then, unless its stream takes chunks as they come (``custom``, ``messages``,
     ``subgraphs=True``)."""
     return not event.ns and bool(fields_of(event.payload).get("unapplied"))
-
-
-def kept(event: EventLike) -> bool:
-    """Whether a task's failure records writes it made before it failed, kept as its writes
-    (a ``Pregel`` node whose writer failed after a ``ChannelWrite`` wrote: LangGraph streams
-    them, as a finished task's, its error besides)."""
-    return event.type == EventType.TASK_FAILED and "update" in fields_of(event.payload)
 
 
 def namespace(ns: str | None) -> tuple[str, ...]:

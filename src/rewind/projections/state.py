@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewind._imports import import_class
-from rewind.events import PULL, EventType, NewEvent, StateSlice, StoredEvent, task_id_for
+from rewind.events import (
+    PULL,
+    EventType,
+    NewEvent,
+    StateSlice,
+    StoredEvent,
+    fields_of,
+    task_id_for,
+)
 from rewind.projections.calls import caller_of, entrypoint_writes, is_call, is_return
 from rewind.types import Command, Overwrite
 
@@ -46,6 +54,7 @@ __all__ = [
     "fold_checkpoints",
     "fold_thread",
     "head_state",
+    "kept",
     "node_input",
     "with_managed",
     "recorded_writes",
@@ -398,6 +407,13 @@ def resolve_state(batches: Any, values: Mapping[str, Any]) -> Any:
     return out
 
 
+def kept(event: Any) -> bool:
+    """Whether a task's failure records writes it made before it failed, kept as its writes
+    (a ``Pregel`` node whose writer failed after a ``ChannelWrite`` wrote: LangGraph streams
+    them, as a finished task's, its error besides; see ``PregelLoop.kept_writes``)."""
+    return event.type == EventType.TASK_FAILED and "update" in fields_of(event.payload)
+
+
 class StateFold:
     """The state per namespace, folded from a run's (expanded) checkpoint and task events.
 
@@ -433,9 +449,7 @@ class StateFold:
             if keys is not None:  # (a Pregel program's stream_channels, as it shows itself)
                 self._shown_by_ns[_namespace(event.ns)] = (tuple(keys), single)
             return
-        # (a failure that kept the writes made before it: see PregelLoop.kept_writes)
-        kept = event.type == EventType.TASK_FAILED and "update" in (event.payload or {})
-        if (event.type == EventType.TASK_ENDED or kept) and event.task_id is not None:
+        if (event.type == EventType.TASK_ENDED or kept(event)) and event.task_id is not None:
             self.writes[event.task_id] = channel_writes_of(event.payload)
             self._ended.setdefault(event.ns or "", []).append(event.task_id)
         elif event.type == EventType.CHECKPOINT:
@@ -558,7 +572,7 @@ def fold_checkpoints(
             if not (event.payload or {}).get("retrying"):  # a retried attempt is no failure
                 view = by_task[event.task_id]
                 view.errors[event.task_id] = event.payload.get("repr", "")
-                if "update" in event.payload:  # writes made before it failed, kept as its own
+                if kept(event):  # writes made before it failed, kept as its own
                     writes[event.task_id] = channel_writes_of(event.payload)
                     view.results[event.task_id] = task_result_of(event.payload)
                     view.writes[event.task_id] = writes[event.task_id]
