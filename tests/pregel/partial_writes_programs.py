@@ -147,8 +147,9 @@ def build_handled(checkpointer):  # its failure handled: the run goes on, its wr
     return _program(checkpointer, dict(app.nodes), node_error_handler_map={"n": "after"})
 
 
-def build_retried(checkpointer):  # retried: the failing attempt's writes are dropped
-    failing = (
+def _retried_writer_of_b():
+    """A node that writes ``a`` upper-cased to ``b``, retried (its failing writers added)."""
+    return (
         NodeBuilder()
         .subscribe_only("a")
         .do(str.upper)
@@ -156,19 +157,16 @@ def build_retried(checkpointer):  # retried: the failing attempt's writes are dr
         .add_retry_policies(_RETRY)
         .build()
     )
+
+
+def build_retried(checkpointer):  # retried: the failing attempt's writes are dropped
+    failing = _retried_writer_of_b()
     failing.writers += [_fails_once, _writes("c")]
     return _program(checkpointer, {"n": failing, "after": _after()})
 
 
 def build_retries_spent(checkpointer):  # every attempt fails: the last one's writes kept
-    failing = (
-        NodeBuilder()
-        .subscribe_only("a")
-        .do(str.upper)
-        .write_to("b")
-        .add_retry_policies(_RETRY)
-        .build()
-    )
+    failing = _retried_writer_of_b()
     failing.writers.append(_boom)
     return _program(checkpointer, {"n": failing, "after": _after()})
 
